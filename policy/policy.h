@@ -1,0 +1,112 @@
+/*
+ * policy: what the proxy asks the policy layer.  This header is the
+ * contract between proxy/ and policy/; the model, the stores and the admin
+ * CLI live behind it (policy/README.md).
+ *
+ *   1. s3op_classify()     method + bucket + key + query + headers -> S3 action
+ *                          and the permission it needs            (pure, action.c)
+ *   2. a store answers     access key id -> credential;
+ *                          (principal, bucket) -> struct policy_access  (store)
+ *   3. policy_decide()     access + action + key + now -> allow/deny + reason
+ *                                                                 (pure, decide.c)
+ *
+ * Deny by default: anything the store cannot answer, any unknown action,
+ * any expired grant is a denial.
+ */
+#ifndef S3GATE_POLICY_H
+#define S3GATE_POLICY_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "proxy/http.h"
+#include "proxy/uri.h"
+
+/* ---- actions (action.c) ------------------------------------------------ */
+
+enum s3_need {
+	NEED_DENY = 0,		/* unknown or refused: nobody through the proxy */
+	NEED_READ,		/* object/bucket reads */
+	NEED_LIST,		/* listing: read, with a key prefix (prefix grants) */
+	NEED_WRITE,		/* object writes */
+	NEED_BUCKET_CONFIG,	/* owner or member, if the operator allows the op */
+	NEED_PROXY,		/* answered by s3gate itself (ListBuckets, Create/DeleteBucket) */
+};
+
+struct s3_op {
+	const char	*action;	/* "GetObject", "ListObjectsV2", ... (static) */
+	enum s3_need	 need;
+	/* CopyObject / UploadPartCopy: the decoded source; else NULL */
+	char		*copy_bucket;
+	char		*copy_key;
+	char		*copy_version;
+	/* NEED_LIST: the decoded "prefix" parameter ("" if none) */
+	const char	*list_prefix;
+	const char	*deny_reason;	/* NEED_DENY: why, for the error message */
+};
+
+/*
+ * Classifies a request.  BUCKET is NULL for the service (GET /), KEY NULL for
+ * bucket-level requests.  QUERY is the decoded query; HEAD gives the
+ * headers (x-amz-copy-source).  Fills OP; returns 0, or -1 if the copy
+ * source is malformed (OP->deny_reason says why).  Free with s3op_free().
+ */
+int	 s3op_classify(const char *method, const char *bucket, const char *key,
+	    const struct query_list *query, const struct http_head *head, struct s3_op *op);
+void	 s3op_free(struct s3_op *);
+
+/* ---- what one principal holds on one bucket ----------------------------- */
+
+enum policy_via { VIA_NONE = 0, VIA_OWNER, VIA_MEMBER, VIA_GRANT };
+enum policy_perm { PERM_NONE = 0, PERM_READONLY, PERM_READWRITE, PERM_WRITEONLY, PERM_FULL };
+
+const char	*policy_via_str(enum policy_via);
+const char	*policy_perm_str(enum policy_perm);
+/* "ReadOnly" | "ReadWrite" | "WriteOnly" -> perm; -1 for anything else. */
+int		 policy_perm_parse(const char *, enum policy_perm *);
+
+struct policy_access {
+	int		 bucket_exists;	/* known to the policy at all */
+	int		 discoverable;
+	enum policy_via	 via;
+	enum policy_perm perm;		/* PERM_FULL for owner and member */
+	char		 prefix[1024];	/* grant limited to keys with this prefix; "" = all */
+	time_t		 expires_at;	/* grant end; 0 = never */
+};
+
+/* ---- the decision (decide.c) ------------------------------------------- */
+
+struct policy_decision {
+	int	 allow;
+	/* short machine-readable reason for the access log: "owner", "member",
+	   "grant ReadOnly", "no grant", "grant expired", "read-only grant",
+	   "prefix outside grant", "unknown action", "store unavailable" ... */
+	char	 reason[96];
+	/* the S3 error Message for a denial: action, bucket, what is missing,
+	   and for a discoverable bucket how to ask (POST /_s3gate/requests) */
+	char	 message[512];
+};
+
+/*
+ * Decides whether the holder of ACCESS may do OP on BUCKET/KEY at NOW.
+ * KEY may be NULL (bucket-level).  For NEED_LIST the prefix in OP is
+ * checked against a prefix grant.  bucket_config_allowed says whether the
+ * operator allows OP->action as a bucket configuration call.
+ */
+void	 policy_decide(const struct policy_access *, const struct s3_op *,
+	    const char *bucket, const char *key, time_t now,
+	    int bucket_config_allowed, struct policy_decision *);
+
+/* ---- credentials --------------------------------------------------------- */
+
+struct policy_credential {
+	char	*access_key_id;
+	char	*secret;		/* wiped on free */
+	char	*principal;
+	time_t	 expires_at;		/* 0 = never (session credentials have one) */
+	char	*session_token;		/* NULL unless session credentials */
+};
+
+void	 policy_credential_clear(struct policy_credential *);
+
+#endif

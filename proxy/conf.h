@@ -1,0 +1,121 @@
+/*
+ * conf: the configuration file, compiled into an immutable struct conf.
+ *
+ * Line-oriented "directive argument...", '#' comments, "include PATTERN".
+ * The parser is table-driven (proxy/conf.c: name, arguments, default,
+ * bounds, validator); unknown directives are errors; every error is
+ * reported as "FILE:LINE: what is wrong; what to do".  A reload builds a new
+ * struct conf and swaps one pointer; the old one is freed when no
+ * connection uses it any more (refcount).
+ */
+#ifndef S3GATE_CONF_H
+#define S3GATE_CONF_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proxy/sbuf.h"
+
+#define CONF_MAX_LISTEN		16
+#define CONF_MAX_CERTS		16
+#define CONF_MAX_DOMAINS	16
+
+struct conf_listen {
+	struct sockaddr_storage	 addr;
+	socklen_t		 addr_len;
+	char			 text[128];	/* as written, for logs */
+	int			 tls;
+};
+
+struct conf_cert {
+	char	*cert_file;
+	char	*key_file;
+};
+
+enum conf_store_kind { CONF_STORE_NONE, CONF_STORE_FILE, CONF_STORE_REDIS };
+
+struct conf {
+	int			 refcount;
+	char			*file;			/* the main file, as given */
+
+	struct conf_listen	 listen[CONF_MAX_LISTEN];
+	int			 nlisten;
+	struct conf_cert	 certs[CONF_MAX_CERTS];
+	int			 ncerts;
+	char			*service_domains[CONF_MAX_DOMAINS];
+	int			 ndomains;
+	char			*region;		/* default "us-east-1" */
+
+	/* backend */
+	char			*backend_url;
+	int			 backend_tls;
+	char			*backend_host;		/* host[:port] as sent in Host */
+	char			*backend_connect_host;	/* for getaddrinfo */
+	char			*backend_port;
+	char			*backend_access_key_id;
+	char			*backend_secret;	/* read from the file; wiped on free */
+	char			*backend_ca_file;
+	char			*backend_region;	/* default: region */
+	int			 backend_pool_size;	/* idle connections kept */
+
+	/* policy */
+	enum conf_store_kind	 store_kind;
+	char			*store_path;		/* DIR or redis URL */
+	char			*store_secret_key;	/* 32 bytes hex from a file: Redis secrets at rest */
+	int			 policy_cache_ttl_ms;
+	int			 policy_max_staleness_ms;
+	char			*bucket_create;		/* pattern or NULL */
+	char			*bucket_config_ops;	/* which config ops owners may use, see policy */
+	int			 allow_bucket_acl;	/* bucket policies/ACLs passed through */
+
+	/* admin, logs, presign */
+	char			*admin_listen;		/* "127.0.0.1:9090" */
+	char			*public_url;
+	char			*access_log;		/* path, "stderr" or "off" */
+	char			*error_log;		/* path or "stderr" */
+	int			 log_level;		/* enum log_level */
+
+	/* limits and timeouts */
+	uint32_t		 max_head_size;
+	uint32_t		 max_uri_size;
+	uint32_t		 max_headers;
+	int			 max_connections;
+	int			 max_connections_per_ip;
+	int			 head_timeout_ms;
+	int			 idle_timeout_ms;
+	int			 body_timeout_ms;	/* no progress for this long: abort */
+	int			 backend_connect_timeout_ms;
+	int			 backend_timeout_ms;	/* waiting for the response head */
+	int			 shutdown_timeout_ms;
+
+	/* streaming */
+	int			 splice;		/* 1: splice(2) on plain sockets */
+	uint32_t		 pipe_size;
+	uint32_t		 copy_buffer_size;
+
+	/* processes */
+	int			 workers;		/* 0 = auto (cores) */
+	char			*user;
+
+	/* quotas (defaults per principal) */
+	uint32_t		 quota_request_rate;
+	uint64_t		 quota_bandwidth;
+	uint32_t		 quota_connections;
+};
+
+/*
+ * Parses PATH (and what it includes).  Returns a new conf with refcount 1,
+ * or NULL with every problem appended to ERRORS, one line each.  CHECK_FILES
+ * also opens the files named (secrets, certificates, policy dir) and checks
+ * their permissions.
+ */
+struct conf	*conf_load(const char *path, int check_files, struct sbuf *errors);
+void		 conf_ref(struct conf *);
+void		 conf_unref(struct conf *);
+
+/* "90s", "15m", "8h", "7d", "250ms" -> milliseconds; -1 if malformed. */
+int64_t		 conf_parse_duration_ms(const char *);
+/* "50M", "1G", "4096" -> bytes; -1 if malformed. */
+int64_t		 conf_parse_size(const char *);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * http: HTTP/1.1 message heads, parsed with llhttp under strict limits.
+ *
+ * A head is parsed in place: struct http_head points into the caller's head
+ * buffer, which must outlive it.  Only the head is parsed here; bodies are
+ * framed by the caller from content_length / chunked (see proxy/stream.h).
+ */
+#ifndef S3GATE_HTTP_H
+#define S3GATE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
+
+/* One header field as received; name and value point into the head buffer. */
+struct http_header {
+	const char	*name;
+	size_t		 name_len;
+	const char	*value;
+	size_t		 value_len;
+};
+
+#define HTTP_MAX_HEADERS	128
+
+enum http_parse_status {
+	HTTP_PARSE_DONE,	/* a whole head; head_len says how many bytes */
+	HTTP_PARSE_MORE,	/* need more bytes */
+	HTTP_PARSE_BAD,		/* malformed or smuggling shape: 400 and close */
+	HTTP_PARSE_TOO_LARGE,	/* head, URI or header count over limits: 431/414 */
+};
+
+struct http_limits {
+	size_t	max_head;	/* bytes of request line + headers */
+	size_t	max_uri;
+	size_t	max_headers;	/* <= HTTP_MAX_HEADERS */
+};
+
+struct http_head {
+	int			 is_response;
+	/* request */
+	const char		*method;	/* NUL-terminated copy in head buffer? no: see method_len */
+	size_t			 method_len;
+	const char		*target;	/* raw request-target as received */
+	size_t			 target_len;
+	/* response */
+	int			 status;
+	int			 http_minor;	/* HTTP/1.x */
+	int			 keep_alive;	/* per llhttp_should_keep_alive */
+	int			 chunked;	/* Transfer-Encoding: chunked */
+	int			 has_content_length;
+	uint64_t		 content_length;
+	int			 expect_continue;
+	size_t			 head_len;	/* bytes of head including the blank line */
+	size_t			 nheaders;
+	struct http_header	 headers[HTTP_MAX_HEADERS];
+	const char		*error;		/* why HTTP_PARSE_BAD / TOO_LARGE */
+};
+
+/*
+ * Parses the head at the start of BUF (LEN bytes so far).  Stateless: the
+ * caller calls again with the grown buffer until DONE; the cost of re-parsing
+ * is bounded by max_head.  is_response selects the grammar; for a response
+ * to HEAD, the caller knows there is no body whatever the headers say.
+ */
+enum http_parse_status http_parse_head(const char *buf, size_t len, int is_response,
+    const struct http_limits *, struct http_head *);
+
+/* Case-insensitive lookup; returns the first match or NULL. */
+const struct http_header *http_header_find(const struct http_head *, const char *name);
+
+#endif

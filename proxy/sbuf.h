@@ -1,0 +1,39 @@
+/*
+ * sbuf: a growable byte string for building things that are small and
+ * bounded by the caller (canonical requests, XML errors, JSON documents,
+ * request heads).  Never used for bodies: bodies are streamed.
+ *
+ * The data is always NUL-terminated.  On allocation failure the process
+ * aborts: these strings are bounded by request limits, so running out of
+ * memory here means the machine is gone anyway.
+ */
+#ifndef S3GATE_SBUF_H
+#define S3GATE_SBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct sbuf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+#define SBUF_INIT { NULL, 0, 0 }
+
+void	 sbuf_reserve(struct sbuf *, size_t extra);
+void	 sbuf_append(struct sbuf *, const void *data, size_t len);
+void	 sbuf_appends(struct sbuf *, const char *str);
+void	 sbuf_appendc(struct sbuf *, char c);
+void	 sbuf_appendf(struct sbuf *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 sbuf_vappendf(struct sbuf *, const char *fmt, va_list);
+/* Append with XML escaping of & < > " '. */
+void	 sbuf_append_xml(struct sbuf *, const char *str, size_t len);
+void	 sbuf_reset(struct sbuf *);
+/* Wipes the contents (they may hold a secret) and frees. Idempotent. */
+void	 sbuf_free(struct sbuf *);
+/* Hands over the NUL-terminated data; the sbuf is empty afterwards. */
+char	*sbuf_steal(struct sbuf *);
+
+#endif
