@@ -66,6 +66,24 @@ struct http_head {
 enum http_parse_status http_parse_head(const char *buf, size_t len, int is_response,
     const struct http_limits *, struct http_head *);
 
+/*
+ * Tracks where a chunked body ends, for bodies passed through as they are.
+ * Initialised from the complete head (re-parsed, cheap), then fed the body
+ * bytes as they flow.
+ */
+struct http_body_tracker {
+	llhttp_t	 parser;
+	int		 complete;
+};
+
+int	 http_body_tracker_init(struct http_body_tracker *, const char *head, size_t head_len,
+	    int is_response);
+/*
+ * Feeds LEN body bytes; returns how many belong to this message (fewer than
+ * LEN once it is complete), or -1 if the framing is broken.
+ */
+long	 http_body_tracker_feed(struct http_body_tracker *, const char *buf, size_t len);
+
 /* Case-insensitive lookup; returns the first match or NULL. */
 const struct http_header *http_header_find(const struct http_head *, const char *name);
 

@@ -33,6 +33,8 @@
 #define SIGV4_MAX_EXPIRES	(7 * 24 * 3600)
 #define SIGV4_UNSIGNED_PAYLOAD	"UNSIGNED-PAYLOAD"
 #define SIGV4_KEY_LEN		32
+/* Query parameters sigv4 parses at most; more is SIGV4_QUERY_MALFORMED. */
+#define SIGV4_MAX_QUERY_PARAMS	1000
 
 enum sigv4_status {
 	SIGV4_OK = 0,
@@ -53,6 +55,10 @@ enum sigv4_status {
 	SIGV4_EXPIRED,		/* presigned, date + expires < now: AccessDenied "Request has expired" */
 	SIGV4_EXPIRES_TOO_LONG,	/* X-Amz-Expires > 7 days or < 1: AuthorizationQueryParametersError */
 	SIGV4_MISMATCH,		/* SignatureDoesNotMatch */
+	/* Added: an x-amz-* header is present but not in SignedHeaders, which
+	   S3 refuses: AccessDenied "There were headers present in the request
+	   which were not signed". */
+	SIGV4_HEADERS_NOT_SIGNED,
 };
 
 /* A short English description of a status, for S3 error messages. */
@@ -86,9 +92,23 @@ struct sigv4_auth {
 						   for presigned without that header */
 	const char	*security_token;	/* x-amz-security-token / X-Amz-Security-Token, */
 	size_t		 security_token_len;	/* points into the request; NULL if absent */
+	int		 security_token_encoded; /* 1: from the query, still percent-encoded
+						   (uri_decode it); 0: header value */
 };
 
 enum sigv4_status sigv4_parse(const struct sigv4_request *, struct sigv4_auth *);
+
+/*
+ * The Authorization-header part of sigv4_parse(): reads VALUE ("AWS4-HMAC-
+ * SHA256 Credential=..., SignedHeaders=..., Signature=...") into AUTH's
+ * access_key_id, scope, signed_headers and signature only; the rest of AUTH
+ * is left alone.  Returns SIGV4_OK, SIGV4_V2, SIGV4_BAD_ALGORITHM,
+ * SIGV4_HEADER_MALFORMED or SIGV4_HOST_NOT_SIGNED.  Exposed for tests and
+ * fuzzing (e.g. the generic AWS vectors, which carry no
+ * x-amz-content-sha256 and so fail sigv4_parse's S3 rules).
+ */
+enum sigv4_status sigv4_parse_authorization(const char *value, size_t len,
+	    struct sigv4_auth *);
 
 /*
  * Checks what can be checked before the secret is known: algorithm, scope

@@ -1,0 +1,128 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/accesslog.h"
+#include "proxy/sbuf.h"
+
+static int	 accesslog_fd = -1;
+static char	*accesslog_path;
+
+int
+accesslog_open(const char *target)
+{
+	int fd;
+
+	if (target == NULL || strcmp(target, "off") == 0)
+		fd = -1;
+	else if (strcmp(target, "stderr") == 0)
+		fd = 2;
+	else if ((fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		return -1;
+	if (accesslog_fd > 2)
+		close(accesslog_fd);
+	accesslog_fd = fd;
+	if (accesslog_path != target) {
+		free(accesslog_path);
+		accesslog_path = (fd > 2 && target != NULL) ? strdup(target) : NULL;
+	}
+	return 0;
+}
+
+void
+accesslog_reopen(void)
+{
+	char *p;
+
+	if (accesslog_path == NULL)
+		return;
+	if ((p = strdup(accesslog_path)) == NULL)
+		return;
+	(void)accesslog_open(p);
+	free(p);
+}
+
+void
+accesslog_json_string(struct sbuf *sb, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL) {
+		sbuf_appends(sb, "null");
+		return;
+	}
+	sbuf_appendc(sb, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': sbuf_appends(sb, "\\\""); break;
+		case '\\': sbuf_appends(sb, "\\\\"); break;
+		case '\n': sbuf_appends(sb, "\\n"); break;
+		case '\r': sbuf_appends(sb, "\\r"); break;
+		case '\t': sbuf_appends(sb, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				sbuf_appendf(sb, "\\u%04x", *p);
+			else
+				sbuf_appendc(sb, (char)*p);
+		}
+	}
+	sbuf_appendc(sb, '"');
+}
+
+void
+accesslog_write(const struct accesslog_entry *e)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct timespec ts;
+	struct tm tm;
+	char when[64];
+
+	if (accesslog_fd == -1)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (ts.tv_nsec / 1000000) % 1000);
+	sbuf_appends(&sb, "{\"time\":");
+	accesslog_json_string(&sb, when);
+	sbuf_appends(&sb, ",\"request_id\":");
+	accesslog_json_string(&sb, e->request_id);
+	sbuf_appends(&sb, ",\"remote\":");
+	accesslog_json_string(&sb, e->remote);
+	sbuf_appends(&sb, ",\"principal\":");
+	accesslog_json_string(&sb, e->principal);
+	sbuf_appends(&sb, ",\"access_key_id\":");
+	accesslog_json_string(&sb, e->access_key_id);
+	sbuf_appends(&sb, ",\"method\":");
+	accesslog_json_string(&sb, e->method);
+	sbuf_appends(&sb, ",\"bucket\":");
+	accesslog_json_string(&sb, e->bucket);
+	sbuf_appends(&sb, ",\"key\":");
+	accesslog_json_string(&sb, e->key);
+	sbuf_appends(&sb, ",\"action\":");
+	accesslog_json_string(&sb, e->action);
+	sbuf_appends(&sb, ",\"decision\":");
+	accesslog_json_string(&sb, e->decision);
+	sbuf_appends(&sb, ",\"reason\":");
+	accesslog_json_string(&sb, e->reason);
+	sbuf_appendf(&sb, ",\"status\":%d", e->status);
+	sbuf_appends(&sb, ",\"error\":");
+	accesslog_json_string(&sb, e->error_code);
+	sbuf_appendf(&sb, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
+	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out, e->duration_ms);
+	if (e->presign_id != NULL) {
+		sbuf_appends(&sb, ",\"presign_id\":");
+		accesslog_json_string(&sb, e->presign_id);
+	}
+	sbuf_appends(&sb, ",\"user_agent\":");
+	accesslog_json_string(&sb, e->user_agent);
+	sbuf_appends(&sb, "}\n");
+	/* A full disk must not stop the proxy: the line is dropped. */
+	if (write(accesslog_fd, sb.data, sb.len) == -1)
+		errno = 0;
+	sbuf_free(&sb);
+}

@@ -1,0 +1,39 @@
+/*
+ * accesslog: one JSON line per request, written with one write(2).
+ * Never holds a secret: the access key id is logged, the secret never.
+ */
+#ifndef S3GATE_ACCESSLOG_H
+#define S3GATE_ACCESSLOG_H
+
+#include <stdint.h>
+
+struct accesslog_entry {
+	const char	*request_id;
+	const char	*remote;
+	const char	*method;
+	const char	*principal;
+	const char	*access_key_id;
+	const char	*bucket;
+	const char	*key;
+	const char	*action;
+	const char	*decision;	/* "allow", "deny", "-" */
+	const char	*reason;
+	const char	*error_code;	/* S3 error code s3gate answered, or NULL */
+	const char	*user_agent;
+	int		 status;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	double		 duration_ms;
+	const char	*presign_id;	/* link id for issued presigned URLs */
+};
+
+/* "off", "stderr" or a path; returns -1 (errno) if the file cannot be opened. */
+int	 accesslog_open(const char *target);
+void	 accesslog_reopen(void);
+void	 accesslog_write(const struct accesslog_entry *);
+
+/* Appends S as a JSON string literal (quoted, escaped). */
+struct sbuf;
+void	 accesslog_json_string(struct sbuf *, const char *s);
+
+#endif

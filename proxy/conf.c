@@ -1,0 +1,797 @@
+/*
+ * conf: the table-driven configuration parser.
+ *
+ * Each directive is a row: name, argument count, how to store it, default,
+ * bounds.  Defaults are applied by parsing the default text through the
+ * same row, so a default can never be a value the parser would refuse.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "proxy/conf.h"
+#include "proxy/log.h"
+
+#define CONF_MAX_INCLUDE_DEPTH	8
+#define CONF_MAX_ARGS		8
+
+enum conf_type {
+	CT_STR,		/* char *, replaced by a later line */
+	CT_INT,		/* int, decimal, within bounds */
+	CT_U32,		/* uint32_t */
+	CT_SIZE32,	/* uint32_t from "64k", "1M" */
+	CT_SIZE64,	/* uint64_t from "50M" */
+	CT_MS,		/* int milliseconds from "90s" */
+	CT_BOOL,	/* int from on|off */
+	CT_CUSTOM,	/* handler */
+};
+
+struct conf_parser;
+typedef int conf_handler(struct conf_parser *, struct conf *, char **argv, int argc);
+
+struct conf_directive {
+	const char	*name;
+	int		 min_args;
+	int		 max_args;
+	enum conf_type	 type;
+	size_t		 offset;
+	long long	 min, max;	/* bounds for numbers */
+	const char	*default_text;	/* NULL: no default */
+	conf_handler	*handler;
+	const char	*usage;		/* for error messages */
+};
+
+struct conf_parser {
+	const char	*file;
+	int		 line;
+	int		 depth;
+	int		 check_files;
+	struct sbuf	*errors;
+	int		 nerrors;
+};
+
+static void conf_error(struct conf_parser *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conf_error(struct conf_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->file != NULL)
+		sbuf_appendf(p->errors, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	sbuf_vappendf(p->errors, fmt, ap);
+	va_end(ap);
+	sbuf_appendc(p->errors, '\n');
+	p->nerrors++;
+}
+
+int64_t
+conf_parse_duration_ms(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mul = 1000;
+	else if (strcmp(end, "m") == 0)
+		mul = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mul = 86400LL * 1000;
+	else
+		return -1;
+	if (v > INT64_MAX / mul)
+		return -1;
+	return v * mul;
+}
+
+int64_t
+conf_parse_size(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0': mul = 1; break;
+	case 'k': mul = 1024; break;
+	case 'm': mul = 1024 * 1024; break;
+	case 'g': mul = 1024LL * 1024 * 1024; break;
+	case 't': mul = 1024LL * 1024 * 1024 * 1024; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0' && !(tolower((unsigned char)end[1]) == 'b' && end[2] == '\0'))
+		return -1;
+	if (v > INT64_MAX / mul)
+		return -1;
+	return v * mul;
+}
+
+/* "ADDR:PORT", "[V6]:PORT", "*:PORT", ":PORT" */
+static int
+conf_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256], *port;
+	struct addrinfo hints, *res;
+	const char *colon;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, text + 1, (size_t)(close - text - 1));
+		host[close - text - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL || (size_t)(colon - text) >= sizeof(host))
+			return -1;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+	}
+	port = (char *)colon + 1;
+	if (*port == '\0')
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
+	if (getaddrinfo((host[0] == '\0' || strcmp(host, "*") == 0) ? NULL : host,
+	    port, &hints, &res) != 0)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Reads a secret file: refused if group- or world-accessible (relayd style). */
+static char *
+conf_read_secret(struct conf_parser *p, const char *path, const char *what)
+{
+	struct stat st;
+	char buf[1024];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		conf_error(p, "cannot open %s file %s: %s; create it (mode 0600) or fix the path",
+		    what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		conf_error(p, "%s file %s is not a regular file; give the path of a file", what, path);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		conf_error(p, "%s file %s is accessible by group or others (mode %03o); chmod 600 %s",
+		    what, path, (unsigned)(st.st_mode & 0777), path);
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0) {
+		conf_error(p, "%s file %s is empty or unreadable; put the secret on its first line",
+		    what, path);
+		return NULL;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		conf_error(p, "%s file %s has an empty first line; put the secret on its first line",
+		    what, path);
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	{
+		char *s = strdup(buf);
+		explicit_bzero(buf, sizeof(buf));
+		if (s == NULL)
+			abort();
+		return s;
+	}
+}
+
+static void
+conf_set_str(char **slot, const char *value)
+{
+	free(*slot);
+	if ((*slot = strdup(value)) == NULL)
+		abort();
+}
+
+static int
+conf_h_listen(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	struct conf_listen *l;
+
+	if (c->nlisten >= CONF_MAX_LISTEN) {
+		conf_error(p, "too many listen lines (at most %d); remove some", CONF_MAX_LISTEN);
+		return -1;
+	}
+	l = &c->listen[c->nlisten];
+	memset(l, 0, sizeof(*l));
+	if (conf_parse_addr(argv[1], &l->addr, &l->addr_len) == -1) {
+		conf_error(p, "listen address \"%s\" is not ADDR:PORT; write e.g. 127.0.0.1:8080 or [::]:443",
+		    argv[1]);
+		return -1;
+	}
+	snprintf(l->text, sizeof(l->text), "%s", argv[1]);
+	if (argc == 3) {
+		if (strcmp(argv[2], "tls") != 0) {
+			conf_error(p, "unknown listen option \"%s\"; the only option is \"tls\"", argv[2]);
+			return -1;
+		}
+		l->tls = 1;
+	}
+	c->nlisten++;
+	return 0;
+}
+
+static int
+conf_h_cert(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	if (c->ncerts >= CONF_MAX_CERTS) {
+		conf_error(p, "too many tls_certificate lines (at most %d)", CONF_MAX_CERTS);
+		return -1;
+	}
+	conf_set_str(&c->certs[c->ncerts].cert_file, argv[1]);
+	conf_set_str(&c->certs[c->ncerts].key_file, argv[2]);
+	if (p->check_files) {
+		struct stat st;
+		if (stat(argv[1], &st) == -1)
+			conf_error(p, "certificate %s: %s; give the path of a PEM file", argv[1], strerror(errno));
+		if (stat(argv[2], &st) == -1)
+			conf_error(p, "key %s: %s; give the path of a PEM file", argv[2], strerror(errno));
+		else if (st.st_mode & (S_IRWXG | S_IRWXO))
+			conf_error(p, "key %s is accessible by group or others (mode %03o); chmod 600 %s",
+			    argv[2], (unsigned)(st.st_mode & 0777), argv[2]);
+	}
+	c->ncerts++;
+	return 0;
+}
+
+static int
+conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char *d;
+
+	if (c->ndomains >= CONF_MAX_DOMAINS) {
+		conf_error(p, "too many service_domain lines (at most %d)", CONF_MAX_DOMAINS);
+		return -1;
+	}
+	if (argv[1][0] == '.' || strchr(argv[1], '/') != NULL || strchr(argv[1], ':') != NULL) {
+		conf_error(p, "service_domain \"%s\" is not a host name; write e.g. s3.example.org", argv[1]);
+		return -1;
+	}
+	if ((d = strdup(argv[1])) == NULL)
+		abort();
+	for (char *q = d; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	c->service_domains[c->ndomains++] = d;
+	return 0;
+}
+
+static int
+conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	const char *url = argv[1], *rest, *slash;
+	char hostport[256], host[256], *colon;
+
+	if (strncmp(url, "http://", 7) == 0) {
+		c->backend_tls = 0;
+		rest = url + 7;
+	} else if (strncmp(url, "https://", 8) == 0) {
+		c->backend_tls = 1;
+		rest = url + 8;
+	} else {
+		conf_error(p, "backend \"%s\" is not an http:// or https:// URL; write e.g. http://127.0.0.1:7480", url);
+		return -1;
+	}
+	slash = strchr(rest, '/');
+	if (slash != NULL && strcmp(slash, "/") != 0) {
+		conf_error(p, "backend URL \"%s\" has a path; s3gate talks to the backend's root: remove \"%s\"",
+		    url, slash);
+		return -1;
+	}
+	if ((size_t)(slash ? slash - rest : (long)strlen(rest)) >= sizeof(hostport) ||
+	    (slash ? slash - rest : (long)strlen(rest)) == 0) {
+		conf_error(p, "backend URL \"%s\" has no host; write e.g. http://127.0.0.1:7480", url);
+		return -1;
+	}
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)(slash ? slash - rest : (long)strlen(rest)), rest);
+	snprintf(host, sizeof(host), "%s", hostport);
+	if (host[0] == '[') {
+		char *close = strchr(host, ']');
+		if (close == NULL) {
+			conf_error(p, "backend URL \"%s\": unterminated IPv6 address", url);
+			return -1;
+		}
+		*close = '\0';
+		colon = close[1] == ':' ? close + 1 : NULL;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else
+		colon = strrchr(host, ':');
+	if (colon != NULL) {
+		*colon = '\0';
+		conf_set_str(&c->backend_port, colon + 1);
+	} else
+		conf_set_str(&c->backend_port, c->backend_tls ? "443" : "80");
+	conf_set_str(&c->backend_url, url);
+	conf_set_str(&c->backend_host, hostport);
+	conf_set_str(&c->backend_connect_host, host);
+	return 0;
+}
+
+static int
+conf_h_backend_credentials(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char *secret;
+
+	conf_set_str(&c->backend_access_key_id, argv[1]);
+	if ((secret = conf_read_secret(p, argv[2], "backend secret")) == NULL)
+		return -1;
+	if (c->backend_secret != NULL) {
+		explicit_bzero(c->backend_secret, strlen(c->backend_secret));
+		free(c->backend_secret);
+	}
+	c->backend_secret = secret;
+	return 0;
+}
+
+static int
+conf_h_secret_key(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char *secret;
+
+	if ((secret = conf_read_secret(p, argv[1], "policy secret key")) == NULL)
+		return -1;
+	if (strlen(secret) != 64 || strspn(secret, "0123456789abcdefABCDEF") != 64) {
+		conf_error(p, "policy secret key file %s must hold 64 hex digits (32 bytes); "
+		    "make one with: openssl rand -hex 32 > %s", argv[1], argv[1]);
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		return -1;
+	}
+	free(c->store_secret_key);
+	c->store_secret_key = secret;
+	return 0;
+}
+
+static int
+conf_h_store(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	if (strcmp(argv[1], "file") == 0) {
+		struct stat st;
+		c->store_kind = CONF_STORE_FILE;
+		if (p->check_files && (stat(argv[2], &st) == -1 || !S_ISDIR(st.st_mode))) {
+			conf_error(p, "policy_store file %s is not a directory; create it (mkdir -p %s)",
+			    argv[2], argv[2]);
+			return -1;
+		}
+	} else if (strcmp(argv[1], "redis") == 0) {
+		if (strncmp(argv[2], "redis://", 8) != 0 && strncmp(argv[2], "unix:", 5) != 0) {
+			conf_error(p, "policy_store redis \"%s\" is not a redis:// or unix: URL; "
+			    "write e.g. redis://127.0.0.1:6379/0", argv[2]);
+			return -1;
+		}
+		c->store_kind = CONF_STORE_REDIS;
+	} else {
+		conf_error(p, "unknown policy_store kind \"%s\"; write \"file DIR\" or \"redis URL\"", argv[1]);
+		return -1;
+	}
+	conf_set_str(&c->store_path, argv[2]);
+	return 0;
+}
+
+static int
+conf_h_workers(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char *end;
+	long v;
+
+	if (strcmp(argv[1], "auto") == 0) {
+		c->workers = 0;
+		return 0;
+	}
+	v = strtol(argv[1], &end, 10);
+	if (*end != '\0' || v < 1 || v > 256) {
+		conf_error(p, "workers \"%s\" is not a number of processes; write auto or 1..256", argv[1]);
+		return -1;
+	}
+	c->workers = (int)v;
+	return 0;
+}
+
+static int
+conf_h_log_level(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	enum log_level l;
+
+	if (log_level_parse(argv[1], &l) == -1) {
+		conf_error(p, "log_level \"%s\" is unknown; write error, warn, info or debug", argv[1]);
+		return -1;
+	}
+	c->log_level = (int)l;
+	return 0;
+}
+
+static int conf_h_include(struct conf_parser *, struct conf *, char **, int);
+
+#define OFF(field) offsetof(struct conf, field)
+
+static const struct conf_directive conf_directives[] = {
+	{ "include", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_include, "include PATTERN" },
+	{ "listen", 1, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_listen, "listen ADDR:PORT [tls]" },
+	{ "tls_certificate", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_cert, "tls_certificate CERT_PEM KEY_PEM" },
+	{ "service_domain", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_domain, "service_domain NAME" },
+	{ "region", 1, 1, CT_STR, OFF(region), 0, 0, "us-east-1", NULL, "region NAME" },
+	{ "backend", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend, "backend URL" },
+	{ "backend_credentials", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_credentials,
+	  "backend_credentials ACCESS_KEY_ID SECRET_FILE" },
+	{ "backend_ca_file", 1, 1, CT_STR, OFF(backend_ca_file), 0, 0, NULL, NULL, "backend_ca_file PEM" },
+	{ "backend_region", 1, 1, CT_STR, OFF(backend_region), 0, 0, NULL, NULL, "backend_region NAME" },
+	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "64", NULL, "backend_pool_size N" },
+	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
+	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
+	{ "policy_cache_ttl", 1, 1, CT_MS, OFF(policy_cache_ttl_ms), 0, 3600000, "30s", NULL, "policy_cache_ttl DURATION" },
+	{ "policy_max_staleness", 1, 1, CT_MS, OFF(policy_max_staleness_ms), 0, 86400000, "60s", NULL,
+	  "policy_max_staleness DURATION" },
+	{ "bucket_create", 1, 1, CT_STR, OFF(bucket_create), 0, 0, NULL, NULL, "bucket_create PATTERN" },
+	{ "bucket_config_ops", 1, 1, CT_STR, OFF(bucket_config_ops), 0, 0, NULL, NULL, "bucket_config_ops LIST" },
+	{ "allow_bucket_acl", 1, 1, CT_BOOL, OFF(allow_bucket_acl), 0, 1, "off", NULL, "allow_bucket_acl on|off" },
+	{ "admin_listen", 1, 1, CT_STR, OFF(admin_listen), 0, 0, "127.0.0.1:9090", NULL, "admin_listen ADDR:PORT|off" },
+	{ "public_url", 1, 1, CT_STR, OFF(public_url), 0, 0, NULL, NULL, "public_url URL" },
+	{ "access_log", 1, 1, CT_STR, OFF(access_log), 0, 0, "stderr", NULL, "access_log PATH|stderr|off" },
+	{ "error_log", 1, 1, CT_STR, OFF(error_log), 0, 0, "stderr", NULL, "error_log PATH|stderr" },
+	{ "log_level", 1, 1, CT_CUSTOM, 0, 0, 0, "info", conf_h_log_level, "log_level error|warn|info|debug" },
+	{ "max_head_size", 1, 1, CT_SIZE32, OFF(max_head_size), 1024, 1048576, "32k", NULL, "max_head_size SIZE" },
+	{ "max_uri_size", 1, 1, CT_SIZE32, OFF(max_uri_size), 256, 65536, "8k", NULL, "max_uri_size SIZE" },
+	{ "max_headers", 1, 1, CT_U32, OFF(max_headers), 8, 128, "100", NULL, "max_headers N" },
+	{ "max_connections", 1, 1, CT_INT, OFF(max_connections), 1, 1000000, "10000", NULL, "max_connections N" },
+	{ "max_connections_per_ip", 1, 1, CT_INT, OFF(max_connections_per_ip), 0, 1000000, "0", NULL,
+	  "max_connections_per_ip N" },
+	{ "head_timeout", 1, 1, CT_MS, OFF(head_timeout_ms), 100, 3600000, "30s", NULL, "head_timeout DURATION" },
+	{ "idle_timeout", 1, 1, CT_MS, OFF(idle_timeout_ms), 100, 3600000, "60s", NULL, "idle_timeout DURATION" },
+	{ "body_timeout", 1, 1, CT_MS, OFF(body_timeout_ms), 100, 3600000, "60s", NULL, "body_timeout DURATION" },
+	{ "backend_connect_timeout", 1, 1, CT_MS, OFF(backend_connect_timeout_ms), 10, 600000, "5s", NULL,
+	  "backend_connect_timeout DURATION" },
+	{ "backend_timeout", 1, 1, CT_MS, OFF(backend_timeout_ms), 100, 3600000, "300s", NULL,
+	  "backend_timeout DURATION" },
+	{ "shutdown_timeout", 1, 1, CT_MS, OFF(shutdown_timeout_ms), 0, 86400000, "30s", NULL,
+	  "shutdown_timeout DURATION" },
+	{ "splice", 1, 1, CT_BOOL, OFF(splice), 0, 1, "on", NULL, "splice on|off" },
+	{ "pipe_size", 1, 1, CT_SIZE32, OFF(pipe_size), 4096, 16777216, "1M", NULL, "pipe_size SIZE" },
+	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "256k", NULL,
+	  "copy_buffer_size SIZE" },
+	{ "workers", 1, 1, CT_CUSTOM, 0, 0, 0, "1", conf_h_workers, "workers N|auto" },
+	{ "user", 1, 1, CT_STR, OFF(user), 0, 0, NULL, NULL, "user NAME" },
+	{ "quota_request_rate", 1, 1, CT_U32, OFF(quota_request_rate), 0, 10000000, "0", NULL, "quota_request_rate N" },
+	{ "quota_bandwidth", 1, 1, CT_SIZE64, OFF(quota_bandwidth), 0, INT64_MAX, "0", NULL, "quota_bandwidth SIZE" },
+	{ "quota_connections", 1, 1, CT_U32, OFF(quota_connections), 0, 1000000, "0", NULL, "quota_connections N" },
+};
+
+static const struct conf_directive *
+conf_directive_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(conf_directives) / sizeof(conf_directives[0]); i++)
+		if (strcmp(conf_directives[i].name, name) == 0)
+			return &conf_directives[i];
+	return NULL;
+}
+
+static int
+conf_apply(struct conf_parser *p, struct conf *c, const struct conf_directive *d,
+    char **argv, int argc)
+{
+	char *slot = (char *)c + d->offset;
+	long long v;
+	int64_t v64;
+	char *end;
+
+	if (argc - 1 < d->min_args || argc - 1 > d->max_args) {
+		conf_error(p, "%s takes %s%d argument%s; write: %s", d->name,
+		    d->min_args == d->max_args ? "" : "at least ", d->min_args,
+		    d->min_args == 1 ? "" : "s", d->usage);
+		return -1;
+	}
+	switch (d->type) {
+	case CT_CUSTOM:
+		return d->handler(p, c, argv, argc);
+	case CT_STR:
+		conf_set_str((char **)(void *)slot, argv[1]);
+		return 0;
+	case CT_INT:
+	case CT_U32:
+		errno = 0;
+		v = strtoll(argv[1], &end, 10);
+		if (errno != 0 || *end != '\0' || end == argv[1] || v < d->min || v > d->max) {
+			conf_error(p, "%s \"%s\" is not a number in %lld..%lld; write: %s",
+			    d->name, argv[1], d->min, d->max, d->usage);
+			return -1;
+		}
+		if (d->type == CT_INT)
+			*(int *)(void *)slot = (int)v;
+		else
+			*(uint32_t *)(void *)slot = (uint32_t)v;
+		return 0;
+	case CT_SIZE32:
+	case CT_SIZE64:
+		v64 = conf_parse_size(argv[1]);
+		if (v64 < 0 || v64 < d->min || v64 > d->max) {
+			conf_error(p, "%s \"%s\" is not a size in %lld..%lld bytes; write e.g. 64k, 1M, 2G",
+			    d->name, argv[1], d->min, d->max);
+			return -1;
+		}
+		if (d->type == CT_SIZE32)
+			*(uint32_t *)(void *)slot = (uint32_t)v64;
+		else
+			*(uint64_t *)(void *)slot = (uint64_t)v64;
+		return 0;
+	case CT_MS:
+		v64 = conf_parse_duration_ms(argv[1]);
+		if (v64 < 0 || v64 < d->min || v64 > d->max) {
+			conf_error(p, "%s \"%s\" is not a duration in %lldms..%lldms; write e.g. 250ms, 90s, 15m, 8h, 7d",
+			    d->name, argv[1], d->min, d->max);
+			return -1;
+		}
+		*(int *)(void *)slot = (int)v64;
+		return 0;
+	case CT_BOOL:
+		if (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "yes") == 0)
+			*(int *)(void *)slot = 1;
+		else if (strcmp(argv[1], "off") == 0 || strcmp(argv[1], "no") == 0)
+			*(int *)(void *)slot = 0;
+		else {
+			conf_error(p, "%s \"%s\" is not on or off; write: %s", d->name, argv[1], d->usage);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+/* Splits LINE in place on blanks; '#' starts a comment; "..." quotes. */
+static int
+conf_split(struct conf_parser *p, char *line, char **argv)
+{
+	int argc = 0;
+	char *s = line;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '#' || *s == '\n' || *s == '\r')
+			break;
+		if (argc == CONF_MAX_ARGS) {
+			conf_error(p, "too many arguments (at most %d)", CONF_MAX_ARGS - 1);
+			return -1;
+		}
+		if (*s == '"') {
+			argv[argc++] = ++s;
+			while (*s != '\0' && *s != '"')
+				s++;
+			if (*s != '"') {
+				conf_error(p, "unterminated quote; close it with \"");
+				return -1;
+			}
+			*s++ = '\0';
+			continue;
+		}
+		argv[argc++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != '#')
+			s++;
+		if (*s == '#') {
+			*s = '\0';
+			break;
+		}
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+	return argc;
+}
+
+static int conf_parse_file(struct conf_parser *, struct conf *, const char *path);
+
+static int
+conf_h_include(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	glob_t g;
+	size_t i;
+	int rc;
+
+	if (p->depth >= CONF_MAX_INCLUDE_DEPTH) {
+		conf_error(p, "includes nested deeper than %d; look for an include loop", CONF_MAX_INCLUDE_DEPTH);
+		return -1;
+	}
+	rc = glob(argv[1], 0, NULL, &g);
+	if (rc == GLOB_NOMATCH)
+		return 0;	/* an empty conf.d is fine */
+	if (rc != 0) {
+		conf_error(p, "include \"%s\": cannot expand the pattern", argv[1]);
+		return -1;
+	}
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct conf_parser sub = *p;
+		sub.depth++;
+		conf_parse_file(&sub, c, g.gl_pathv[i]);
+		p->nerrors = sub.nerrors;
+	}
+	globfree(&g);
+	return 0;
+}
+
+static int
+conf_parse_file(struct conf_parser *p, struct conf *c, const char *path)
+{
+	const struct conf_directive *d;
+	char *line = NULL, *argv[CONF_MAX_ARGS];
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+	int argc;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		conf_error(p, "cannot open %s: %s; check the path", path, strerror(errno));
+		return -1;
+	}
+	p->file = path;
+	p->line = 0;
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		p->line++;
+		if ((argc = conf_split(p, line, argv)) <= 0)
+			continue;
+		if ((d = conf_directive_find(argv[0])) == NULL) {
+			conf_error(p, "unknown directive \"%s\"; see conf/s3gate.conf for the directives", argv[0]);
+			continue;
+		}
+		conf_apply(p, c, d, argv, argc);
+		p->file = path;		/* an include changed it */
+	}
+	free(line);
+	fclose(fp);
+	return 0;
+}
+
+static void
+conf_defaults(struct conf *c, struct conf_parser *p)
+{
+	size_t i;
+	char *argv[2];
+
+	for (i = 0; i < sizeof(conf_directives) / sizeof(conf_directives[0]); i++) {
+		const struct conf_directive *d = &conf_directives[i];
+		if (d->default_text == NULL)
+			continue;
+		argv[0] = (char *)d->name;
+		argv[1] = (char *)d->default_text;
+		conf_apply(p, c, d, argv, 2);
+	}
+}
+
+/* Rules that span directives. */
+static void
+conf_cross_check(struct conf_parser *p, struct conf *c)
+{
+	int i, tls = 0;
+
+	p->file = c->file;
+	p->line = 0;
+	for (i = 0; i < c->nlisten; i++)
+		tls |= c->listen[i].tls;
+	if (c->nlisten == 0)
+		conf_error(p, "no listen directive; add e.g. \"listen 127.0.0.1:8080\"");
+	if (tls && c->ncerts == 0)
+		conf_error(p, "a listen line has tls but there is no tls_certificate; add \"tls_certificate CERT KEY\"");
+	if (c->backend_url == NULL)
+		conf_error(p, "no backend directive; add e.g. \"backend http://127.0.0.1:7480\"");
+	if (c->backend_access_key_id == NULL)
+		conf_error(p, "no backend_credentials directive; add \"backend_credentials ACCESS_KEY_ID SECRET_FILE\"");
+	if (c->store_kind == CONF_STORE_NONE)
+		conf_error(p, "no policy_store directive; add \"policy_store file DIR\" or \"policy_store redis URL\"");
+	if (c->backend_region == NULL)
+		conf_set_str(&c->backend_region, c->region);
+}
+
+struct conf *
+conf_load(const char *path, int check_files, struct sbuf *errors)
+{
+	struct conf_parser p;
+	struct conf *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		abort();
+	c->refcount = 1;
+	conf_set_str(&c->file, path);
+	memset(&p, 0, sizeof(p));
+	p.errors = errors;
+	p.check_files = check_files;
+	conf_defaults(c, &p);
+	conf_parse_file(&p, c, path);
+	if (p.nerrors == 0)
+		conf_cross_check(&p, c);
+	if (p.nerrors != 0) {
+		conf_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conf_ref(struct conf *c)
+{
+	c->refcount++;
+}
+
+void
+conf_unref(struct conf *c)
+{
+	int i;
+
+	if (c == NULL || --c->refcount > 0)
+		return;
+	for (i = 0; i < c->ncerts; i++) {
+		free(c->certs[i].cert_file);
+		free(c->certs[i].key_file);
+	}
+	for (i = 0; i < c->ndomains; i++)
+		free(c->service_domains[i]);
+	if (c->backend_secret != NULL)
+		explicit_bzero(c->backend_secret, strlen(c->backend_secret));
+	if (c->store_secret_key != NULL)
+		explicit_bzero(c->store_secret_key, strlen(c->store_secret_key));
+	free(c->store_secret_key);
+	free(c->backend_secret);
+	free(c->file);
+	free(c->region);
+	free(c->backend_url);
+	free(c->backend_host);
+	free(c->backend_connect_host);
+	free(c->backend_port);
+	free(c->backend_access_key_id);
+	free(c->backend_ca_file);
+	free(c->backend_region);
+	free(c->store_path);
+	free(c->bucket_create);
+	free(c->bucket_config_ops);
+	free(c->admin_listen);
+	free(c->public_url);
+	free(c->access_log);
+	free(c->error_log);
+	free(c->user);
+	free(c);
+}

@@ -1,0 +1,1300 @@
+/*
+ * conn: the connection state machine.  See conn.h for the states.
+ *
+ * Rules kept throughout:
+ *  - a handler returns 1 when it changed state (drive again) and 0 when it
+ *    waits for an event it has asked for;
+ *  - nothing touches the connection after conn_drive() has freed it: only
+ *    conn_drive() frees, at its end;
+ *  - the request body is never buffered beyond one stream's bound; a body
+ *    that is cut short resets the backend connection, so the backend never
+ *    commits a truncated object.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "policy/store.h"
+#include "proxy/accesslog.h"
+#include "proxy/conn.h"
+#include "proxy/forward.h"
+#include "proxy/log.h"
+#include "proxy/respond.h"
+#include "proxy/server.h"
+
+#define CONN_HEAD_INITIAL	4096
+#define CONN_RESP_HEAD_MAX	(64 * 1024)
+#define CONN_MAX_QUERY_PARAMS	100
+#define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
+#define CONN_LINGER_MS		2000
+#define CONN_LINGER_BYTES	(1024 * 1024)
+
+static const char *const conn_state_names[CONN__NSTATES] = {
+	[CONN_READ_HEAD] = "read-head",
+	[CONN_AUTH_WAIT] = "auth-wait",
+	[CONN_BACKEND_CONNECT] = "backend-connect",
+	[CONN_SEND_HEAD] = "send-head",
+	[CONN_WAIT_CONTINUE] = "wait-continue",
+	[CONN_SEND_CONTINUE] = "send-continue",
+	[CONN_REQ_BODY] = "req-body",
+	[CONN_READ_RESP_HEAD] = "read-resp-head",
+	[CONN_SEND_RESP_HEAD] = "send-resp-head",
+	[CONN_RESP_BODY] = "resp-body",
+	[CONN_LOCAL_RESPONSE] = "local-response",
+	[CONN_LINGER] = "linger",
+	[CONN_CLOSED] = "closed",
+};
+
+static void	conn_drive(struct conn *);
+static void	conn_io_cb(evutil_socket_t, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static int	conn_authorize(struct conn *);
+static void	conn_store_cb(void *);
+
+const char *
+conn_state_name(enum conn_state s)
+{
+	return (unsigned)s < CONN__NSTATES ? conn_state_names[s] : "?";
+}
+
+static void
+conn_set_state(struct conn *c, enum conn_state next)
+{
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    conn_state_name(c->state), conn_state_name(next));
+	c->state = next;
+}
+
+static void
+conn_timer_set(struct conn *c, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_add(c->timer, &tv);
+}
+
+/* Asks for exactly the events a state waits for on one side. */
+static void
+conn_side_want(struct conn_side *s, int rd, int wr)
+{
+	if (s->fd == -1)
+		return;
+	if (rd != s->reading) {
+		if (rd)
+			event_add(s->ev_read, NULL);
+		else
+			event_del(s->ev_read);
+		s->reading = rd;
+	}
+	if (wr != s->writing) {
+		if (wr)
+			event_add(s->ev_write, NULL);
+		else
+			event_del(s->ev_write);
+		s->writing = wr;
+	}
+}
+
+static void
+conn_side_attach(struct conn *c, struct conn_side *s, int fd)
+{
+	s->fd = fd;
+	s->ev_read = event_new(c->srv->base, fd, EV_READ | EV_PERSIST, conn_io_cb, c);
+	s->ev_write = event_new(c->srv->base, fd, EV_WRITE | EV_PERSIST, conn_io_cb, c);
+	if (s->ev_read == NULL || s->ev_write == NULL)
+		fatalx("event_new failed");
+	s->reading = s->writing = 0;
+}
+
+/* Closes the side's socket; RESET sends RST so the peer drops a partial request. */
+static void
+conn_side_close(struct conn_side *s, int reset)
+{
+	if (s->fd == -1)
+		return;
+	event_free(s->ev_read);
+	event_free(s->ev_write);
+	s->ev_read = s->ev_write = NULL;
+	if (reset) {
+		struct linger lg = { 1, 0 };
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(s->fd);
+	s->fd = -1;
+	s->reading = s->writing = 0;
+}
+
+/* Gives an idle backend connection back to the pool, events and all detached. */
+static void
+conn_side_release(struct conn *c, struct conn_side *s)
+{
+	int fd = s->fd;
+
+	event_free(s->ev_read);
+	event_free(s->ev_write);
+	s->ev_read = s->ev_write = NULL;
+	s->fd = -1;
+	s->reading = s->writing = 0;
+	s->len = 0;
+	server_backend_give(c->srv, fd);
+}
+
+/* Reads into the side's buffer, growing it up to LIMIT. Returns bytes, 0 EOF, -1 again/error. */
+static ssize_t
+conn_side_read(struct conn_side *s, size_t limit)
+{
+	ssize_t n;
+
+	if (s->len == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : CONN_HEAD_INITIAL;
+		char *p;
+		if (cap > limit)
+			cap = limit;
+		if (cap <= s->len) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		if ((p = realloc(s->buf, cap)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		s->buf = p;
+		s->cap = cap;
+	}
+	n = recv(s->fd, s->buf + s->len, s->cap - s->len, 0);
+	if (n > 0)
+		s->len += (size_t)n;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* request lifecycle                                                    */
+
+static void
+conn_request_reset(struct conn *c)
+{
+	s3addr_free(&c->addr);
+	query_free(&c->query);
+	if (c->op_valid)
+		s3op_free(&c->op);
+	c->op_valid = 0;
+	policy_credential_clear(&c->cred);
+	free(c->error_message);
+	c->error_message = NULL;
+	memset(&c->head, 0, sizeof(c->head));
+	memset(&c->resp, 0, sizeof(c->resp));
+	memset(&c->auth, 0, sizeof(c->auth));
+	memset(&c->access, 0, sizeof(c->access));
+	memset(&c->decision, 0, sizeof(c->decision));
+	c->decided = 0;
+	c->error = S3ERR_NONE;
+	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	c->body_prefix = 0;
+	c->req_body_len = c->req_body_sent = 0;
+	c->is_head_method = 0;
+	c->resp_status = 0;
+	c->resp_has_body = 0;
+	c->bytes_in = c->bytes_out = 0;
+	c->backend_retried = 0;
+	c->backend_readable = 0;
+	c->request_id[0] = '\0';
+	if (c->streaming) {
+		stream_release(&c->stream);
+		c->streaming = 0;
+	}
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	c->out_more = 0;
+}
+
+static void
+conn_log_request(struct conn *c)
+{
+	struct server *srv = c->srv;
+	struct accesslog_entry e;
+	const struct http_header *ua;
+	struct timespec now;
+	char ua_buf[256] = "", akid[130] = "";
+	double ms;
+	int i, cls;
+
+	if (c->request_id[0] == '\0')
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+	memset(&e, 0, sizeof(e));
+	e.request_id = c->request_id;
+	e.remote = c->peer;
+	e.method = c->head.method;
+	e.principal = c->cred.principal;
+	if (c->auth.access_key_id[0] != '\0') {
+		snprintf(akid, sizeof(akid), "%s", c->auth.access_key_id);
+		e.access_key_id = akid;
+	}
+	e.bucket = c->addr.bucket;
+	e.key = c->addr.key;
+	e.action = c->op_valid ? c->op.action : NULL;
+	e.decision = c->decided ? (c->decision.allow ? "allow" : "deny") : "-";
+	e.reason = c->decided ? c->decision.reason : NULL;
+	e.status = c->resp_status;
+	e.error_code = c->error != S3ERR_NONE ? s3err_info(c->error)->code : NULL;
+	if ((ua = http_header_find(&c->head, "user-agent")) != NULL) {
+		snprintf(ua_buf, sizeof(ua_buf), "%.*s", (int)ua->value_len, ua->value);
+		e.user_agent = ua_buf;
+	}
+	e.bytes_in = c->bytes_in;
+	e.bytes_out = c->bytes_out;
+	e.duration_ms = ms;
+	accesslog_write(&e);
+
+	srv->stats.requests++;
+	cls = c->resp_status / 100;
+	if (cls >= 1 && cls <= 5)
+		srv->stats.status_class[cls]++;
+	srv->stats.bytes_in += c->bytes_in;
+	srv->stats.bytes_out += c->bytes_out;
+	srv->stats.latency_sum += ms / 1e3;
+	for (i = 0; i < 12; i++)
+		if (ms <= server_latency_bounds_ms[i])
+			srv->stats.latency_bucket[i]++;
+	if (c->error != S3ERR_NONE)
+		log_debug("request %s: %s %s", c->request_id, s3err_info(c->error)->code,
+		    c->error_message ? c->error_message : "");
+	c->request_id[0] = '\0';
+}
+
+/*
+ * Answers with an S3 error.  Whether the client connection survives depends
+ * on whether its body was consumed; an unread body means closing.
+ */
+static int
+conn_fail(struct conn *c, enum s3err err, const char *message)
+{
+	struct sbuf body = SBUF_INIT;
+	struct sbuf resource = SBUF_INIT;
+
+	c->error = err;
+	if (message != NULL && c->error_message == NULL)
+		c->error_message = strdup(message);
+	if (c->req_body_len > c->body_prefix || c->head.chunked)
+		c->closing = 1;
+	if (c->addr.bucket != NULL) {
+		sbuf_appendf(&resource, "/%s", c->addr.bucket);
+		if (c->addr.key != NULL)
+			sbuf_appendf(&resource, "/%s", c->addr.key);
+	}
+	s3err_xml(&body, err, message, resource.data, c->request_id);
+	c->resp_status = s3err_info(err)->status;
+	respond_build(&c->out, c->resp_status, "application/xml", body.data, body.len,
+	    c->is_head_method, c->closing, c->request_id, NULL);
+	sbuf_free(&body);
+	sbuf_free(&resource);
+	if (c->streaming) {
+		stream_release(&c->stream);
+		c->streaming = 0;
+	}
+	c->out_off = 0;
+	conn_side_want(&c->backend, 0, 0);
+	conn_set_state(c, CONN_LOCAL_RESPONSE);
+	conn_timer_set(c, c->conf->body_timeout_ms);
+	return 1;
+}
+
+/* Parses what the request names; fills addr, query, framing. */
+static int
+conn_request_start(struct conn *c)
+{
+	const struct http_header *host;
+	enum s3err err;
+
+	c->srv->request_id_seed = c->srv->request_id_seed * 1103515245u + 12345u;
+	snprintf(c->request_id, sizeof(c->request_id), "%08X%08llX",
+	    c->srv->request_id_seed, (unsigned long long)(c->srv->stats.requests + 1));
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->is_head_method = strcmp(c->head.method, "HEAD") == 0;
+	c->body_prefix = c->client.len - c->head.head_len;
+	if (c->head.has_content_length) {
+		c->req_body_len = c->head.content_length;
+		if (c->body_prefix > c->req_body_len)
+			c->body_prefix = (size_t)c->req_body_len;	/* the rest is pipelined */
+	} else
+		c->body_prefix = 0;
+	if (!c->head.keep_alive)
+		c->closing = 1;
+
+	if (c->head.chunked)
+		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH,
+		    "Chunked request bodies are not accepted: send Content-Length.");
+	if ((host = http_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
+		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
+	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
+	    host ? host->value_len : 0, c->conf->service_domains, c->conf->ndomains,
+	    &c->addr, &err) == -1)
+		return conn_fail(c, err, NULL);
+	if (c->addr.raw_query != NULL &&
+	    query_parse(c->addr.raw_query, c->addr.raw_query_len, CONN_MAX_QUERY_PARAMS, &c->query) == -1)
+		return conn_fail(c, S3ERR_INVALID_URI, "The query string is malformed.");
+	conn_set_state(c, CONN_AUTH_WAIT);
+	return conn_authorize(c);
+}
+
+static enum s3err
+conn_sigv4_error(enum sigv4_status st)
+{
+	switch (st) {
+	case SIGV4_OK: return S3ERR_NONE;
+	case SIGV4_ANONYMOUS: return S3ERR_ANONYMOUS;
+	case SIGV4_V2: return S3ERR_INVALID_REQUEST;
+	case SIGV4_HEADER_MALFORMED: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_QUERY_MALFORMED: return S3ERR_AUTH_QUERY_MALFORMED;
+	case SIGV4_BAD_ALGORITHM: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_MISSING_DATE: return S3ERR_MISSING_SECURITY_HEADER;
+	case SIGV4_MISSING_CONTENT_SHA256: return S3ERR_INVALID_REQUEST;
+	case SIGV4_BAD_CONTENT_SHA256: return S3ERR_INVALID_ARGUMENT;
+	case SIGV4_HOST_NOT_SIGNED: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_HEADERS_NOT_SIGNED: return S3ERR_ACCESS_DENIED;
+	case SIGV4_WRONG_REGION: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_WRONG_SERVICE: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_SCOPE_DATE: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_SKEWED: return S3ERR_TIME_SKEWED;
+	case SIGV4_NOT_YET_VALID: return S3ERR_ACCESS_DENIED;
+	case SIGV4_EXPIRED: return S3ERR_EXPIRED;
+	case SIGV4_EXPIRES_TOO_LONG: return S3ERR_AUTH_QUERY_MALFORMED;
+	case SIGV4_MISMATCH: return S3ERR_SIGNATURE_MISMATCH;
+	}
+	return S3ERR_ACCESS_DENIED;
+}
+
+static int	conn_backend_start(struct conn *);
+
+/* Proxy-answered operations: ListBuckets now; Create/DeleteBucket per policy. */
+static int
+conn_local_operation(struct conn *c)
+{
+	struct sbuf body = SBUF_INIT;
+	enum pstore_result r;
+
+	if (strcmp(c->op.action, "ListBuckets") == 0) {
+		struct pstore_bucket_list list;
+
+		memset(&list, 0, sizeof(list));
+		r = pstore_list_buckets(c->srv->store, c->cred.principal, time(NULL), &list, NULL, NULL);
+		if (r != PSTORE_DONE)
+			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+		respond_list_buckets(&body, c->cred.principal, &list);
+		pstore_bucket_list_free(&list);
+		c->decided = 1;
+		c->decision.allow = 1;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
+		c->resp_status = 200;
+		respond_build(&c->out, 200, "application/xml", body.data, body.len,
+		    c->is_head_method, c->closing, c->request_id, NULL);
+		sbuf_free(&body);
+		c->out_off = 0;
+		conn_set_state(c, CONN_LOCAL_RESPONSE);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+		return 1;
+	}
+	c->decided = 1;
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
+	return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
+	    "CreateBucket: buckets are created by the workspace platform, not through this endpoint." :
+	    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
+}
+
+static int
+conn_deny(struct conn *c)
+{
+	c->srv->stats.denied++;
+	if (c->decision.message[0] == '\0')
+		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
+	if (strcmp(c->decision.reason, "store unavailable") == 0)
+		return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+	return conn_fail(c, S3ERR_ACCESS_DENIED, c->decision.message);
+}
+
+/*
+ * Authentication and authorisation, in stages that may each wait for the
+ * policy store (AUTH_WAIT); conn_store_cb re-enters here.
+ */
+static int
+conn_authorize(struct conn *c)
+{
+	struct sigv4_request sreq;
+	enum sigv4_status st;
+	enum pstore_result r;
+	unsigned char key[SIGV4_KEY_LEN];
+	time_t now = time(NULL);
+
+	switch (c->auth_stage) {
+	case AUTH_STAGE_CREDENTIAL:
+		memset(&sreq, 0, sizeof(sreq));
+		sreq.method = c->head.method;
+		sreq.method_len = c->head.method_len;
+		sreq.path = c->addr.raw_path;
+		sreq.path_len = c->addr.raw_path_len;
+		sreq.query = c->addr.raw_query;
+		sreq.query_len = c->addr.raw_query_len;
+		sreq.headers = c->head.headers;
+		sreq.nheaders = c->head.nheaders;
+		if ((st = sigv4_parse(&sreq, &c->auth)) != SIGV4_OK ||
+		    (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
+			c->srv->stats.auth_failures++;
+			return conn_fail(c, conn_sigv4_error(st), st == SIGV4_OK ? NULL :
+			    sigv4_status_str(st));
+		}
+		c->auth_stage = AUTH_STAGE_ACCESS;
+		r = pstore_credential(c->srv->store, c->auth.access_key_id, &c->cred, conn_store_cb, c);
+		if (r == PSTORE_PENDING) {
+			c->store_pending = 1;
+			return 0;
+		}
+		if (r == PSTORE_UNAVAILABLE)
+			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+		/* FALLTHROUGH */
+	case AUTH_STAGE_ACCESS:
+		if (c->cred.principal == NULL) {
+			c->srv->stats.auth_failures++;
+			return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
+		}
+		if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
+			return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
+		if (c->cred.session_token != NULL) {
+			size_t tl = strlen(c->cred.session_token);
+			if (c->auth.security_token == NULL || c->auth.security_token_len != tl ||
+			    sigv4_ct_compare(c->auth.security_token, c->cred.session_token, tl) != 0)
+				return conn_fail(c, S3ERR_INVALID_TOKEN, NULL);
+		}
+		sreq.method = c->head.method;
+		sreq.method_len = c->head.method_len;
+		sreq.path = c->addr.raw_path;
+		sreq.path_len = c->addr.raw_path_len;
+		sreq.query = c->addr.raw_query;
+		sreq.query_len = c->addr.raw_query_len;
+		sreq.headers = c->head.headers;
+		sreq.nheaders = c->head.nheaders;
+		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
+		    c->auth.scope_date, c->auth.region, key);
+		st = sigv4_verify(&sreq, &c->auth, key);
+		explicit_bzero(key, sizeof(key));
+		if (st != SIGV4_OK) {
+			c->srv->stats.auth_failures++;
+			return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);
+		}
+		if (c->addr.internal)
+			return conn_fail(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint.");
+		if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
+		    &c->head, &c->op) == -1) {
+			c->op_valid = 1;
+			return conn_fail(c, S3ERR_INVALID_ARGUMENT, c->op.deny_reason);
+		}
+		c->op_valid = 1;
+		if (c->op.need == NEED_PROXY)
+			return conn_local_operation(c);
+		c->auth_stage = AUTH_STAGE_COPY_ACCESS;
+		r = pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
+		    &c->access, conn_store_cb, c);
+		if (r == PSTORE_PENDING) {
+			c->store_pending = 1;
+			return 0;
+		}
+		if (r == PSTORE_UNAVAILABLE) {
+			c->decided = 1;
+			snprintf(c->decision.reason, sizeof(c->decision.reason), "store unavailable");
+			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+		}
+		/* FALLTHROUGH */
+	case AUTH_STAGE_COPY_ACCESS:
+		policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
+		    c->op.need == NEED_BUCKET_CONFIG &&
+		    s3op_config_allowed(c->op.action, c->conf->bucket_config_ops), &c->decision);
+		c->decided = 1;
+		if (!c->decision.allow)
+			return conn_deny(c);
+		if (c->op.copy_bucket != NULL) {
+			/* the source of a copy needs read, decided like a GetObject */
+			struct policy_access src;
+			struct s3_op get;
+			struct policy_decision d;
+
+			memset(&src, 0, sizeof(src));
+			r = pstore_access(c->srv->store, c->cred.principal, c->op.copy_bucket, now,
+			    &src, NULL, NULL);
+			if (r != PSTORE_DONE) {
+				snprintf(c->decision.reason, sizeof(c->decision.reason), "store unavailable");
+				c->decision.allow = 0;
+				return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+			}
+			memset(&get, 0, sizeof(get));
+			get.action = "GetObject";
+			get.need = NEED_READ;
+			policy_decide(&src, &get, c->op.copy_bucket, c->op.copy_key, now, 0, &d);
+			if (!d.allow) {
+				c->decision = d;
+				snprintf(c->decision.reason, sizeof(c->decision.reason),
+				    "copy source: %.80s", d.reason);
+				return conn_deny(c);
+			}
+		}
+		c->auth_stage = AUTH_STAGE_DONE;
+		c->srv->stats.allowed++;
+		return conn_backend_start(c);
+	case AUTH_STAGE_DONE:
+		break;
+	}
+	return 0;
+}
+
+static void
+conn_store_cb(void *arg)
+{
+	struct conn *c = arg;
+
+	c->store_pending = 0;
+	if (conn_authorize(c))
+		conn_drive(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* backend                                                              */
+
+static int
+conn_backend_connect(struct conn *c)
+{
+	struct server *srv = c->srv;
+	int fd, one = 1;
+
+	if ((fd = server_backend_take(srv)) != -1) {
+		c->backend_reused = 1;
+		srv->stats.backend_reuses++;
+		conn_side_attach(c, &c->backend, fd);
+		conn_set_state(c, CONN_SEND_HEAD);
+		conn_timer_set(c, c->conf->backend_timeout_ms);
+		return 1;
+	}
+	c->backend_reused = 0;
+	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_warn("request %s: socket", c->request_id);
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	srv->stats.backend_connects++;
+	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == -1 &&
+	    errno != EINPROGRESS) {
+		log_warn("request %s: connect to backend", c->request_id);
+		close(fd);
+		srv->stats.backend_errors++;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	}
+	conn_side_attach(c, &c->backend, fd);
+	conn_set_state(c, CONN_BACKEND_CONNECT);
+	conn_timer_set(c, c->conf->backend_connect_timeout_ms);
+	return 1;
+}
+
+static int
+conn_backend_start(struct conn *c)
+{
+	struct forward_target t;
+	time_t now = time(NULL);
+
+	t.host = c->conf->backend_host;
+	t.region = c->conf->backend_region;
+	t.access_key_id = c->conf->backend_access_key_id;
+	t.signing_key = server_backend_key(c->srv, now);
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	forward_build_head(&c->out, c->head.method, &c->addr, &c->query, &c->head,
+	    c->auth.payload_hash, &t, now);
+	return conn_backend_connect(c);
+}
+
+/* A reused keep-alive connection may have been closed by the backend meanwhile. */
+static int
+conn_backend_retry(struct conn *c)
+{
+	if (!c->backend_reused || c->backend_retried || c->req_body_sent > 0)
+		return 0;
+	log_debug("request %s: pooled backend connection was closed, reconnecting", c->request_id);
+	c->backend_retried = 1;
+	conn_side_close(&c->backend, 0);
+	c->backend.len = 0;
+	c->out_off = 0;
+	(void)conn_backend_connect(c);
+	return 1;
+}
+
+static int
+conn_do_backend_connect(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->backend.fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY) {
+		conn_side_want(&c->backend, 0, 1);
+		return 0;
+	}
+	if (err == 0) {
+		/* writable without error: connected (or the write will say why) */
+		conn_set_state(c, CONN_SEND_HEAD);
+		conn_timer_set(c, c->conf->backend_timeout_ms);
+		return 1;
+	}
+	log_warnx("request %s: backend connect: %s", c->request_id, strerror(err));
+	c->srv->stats.backend_errors++;
+	conn_side_close(&c->backend, 0);
+	return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+}
+
+/* Writes c->out to FD from out_off.  1 done, 0 wait, -1 error. */
+static int
+conn_write_out(struct conn *c, struct conn_side *s)
+{
+	ssize_t n;
+
+	while (c->out_off < c->out.len) {
+		n = send(s->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+		    MSG_NOSIGNAL | (c->out_more ? MSG_MORE : 0));
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR) {
+				conn_side_want(s, s->reading, 1);
+				return 0;
+			}
+			return -1;
+		}
+		c->out_off += (size_t)n;
+	}
+	return 1;
+}
+
+static void
+conn_stream_start(struct conn *c, int upload)
+{
+	const struct conf *cf = c->conf;
+
+	if (upload) {
+		stream_init(&c->stream, c->client.fd, c->backend.fd, STREAM_LENGTH, c->req_body_len,
+		    c->client.buf + c->head.head_len, c->body_prefix, cf->splice, cf->pipe_size,
+		    cf->copy_buffer_size, NULL);
+	} else {
+		size_t prefix = c->backend.len - c->resp.head_len;
+		stream_init(&c->stream, c->backend.fd, c->client.fd, c->resp_framing, c->resp_length,
+		    c->backend.buf + c->resp.head_len, prefix, cf->splice, cf->pipe_size,
+		    cf->copy_buffer_size, &c->tracker);
+	}
+	c->streaming = 1;
+}
+
+static int
+conn_do_send_head(struct conn *c)
+{
+	int r = conn_write_out(c, &c->backend);
+
+	if (r == 0)
+		return 0;
+	if (r == -1) {
+		if (conn_backend_retry(c))
+			return 1;
+		log_warn("request %s: writing to backend", c->request_id);
+		c->srv->stats.backend_errors++;
+		c->abort_backend = 1;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	}
+	conn_side_want(&c->backend, 0, 0);
+	c->backend.len = 0;
+	if (c->req_body_len > 0 && c->head.expect_continue) {
+		conn_set_state(c, CONN_WAIT_CONTINUE);
+		conn_timer_set(c, CONN_CONTINUE_WAIT_MS);
+	} else if (c->req_body_len > 0) {
+		conn_stream_start(c, 1);
+		conn_set_state(c, CONN_REQ_BODY);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+	} else {
+		conn_set_state(c, CONN_READ_RESP_HEAD);
+		conn_timer_set(c, c->conf->backend_timeout_ms);
+	}
+	return 1;
+}
+
+static int
+conn_do_req_body(struct conn *c)
+{
+	enum stream_result r;
+	uint64_t before = c->stream.moved;
+
+	r = stream_run(&c->stream);
+	c->bytes_in += c->stream.moved - before;
+	c->req_body_sent = c->stream.moved;
+	if (c->stream.moved != before)
+		conn_timer_set(c, c->conf->body_timeout_ms);
+	switch (r) {
+	case STREAM_DONE:
+		c->srv->stats.bytes_spliced += c->stream.spliced;
+		c->srv->stats.bytes_copied += c->stream.moved - c->stream.spliced;
+		stream_release(&c->stream);
+		c->streaming = 0;
+		conn_side_want(&c->client, 0, 0);
+		conn_set_state(c, CONN_READ_RESP_HEAD);
+		conn_timer_set(c, c->conf->backend_timeout_ms);
+		return 1;
+	case STREAM_WAIT:
+		/* the backend may answer early (an error): watch it too */
+		conn_side_want(&c->client, c->stream.want_read, 0);
+		conn_side_want(&c->backend, 1, c->stream.want_write);
+		return 0;
+	case STREAM_SRC_EOF:
+	case STREAM_SRC_ERROR:
+		/* the client went away mid-upload: reset the backend so nothing is stored */
+		log_info("request %s: client closed after %llu of %llu body bytes; backend request aborted",
+		    c->request_id, (unsigned long long)c->req_body_sent,
+		    (unsigned long long)c->req_body_len);
+		c->srv->stats.client_aborts++;
+		c->error = S3ERR_INCOMPLETE_BODY;
+		c->resp_status = 400;
+		c->abort_backend = 1;
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	case STREAM_DST_ERROR:
+	case STREAM_BAD_FRAMING:
+		break;
+	}
+	/* the backend stopped taking the body: perhaps it answered; read that */
+	c->closing = 1;
+	c->abort_backend = 1;
+	stream_release(&c->stream);
+	c->streaming = 0;
+	conn_side_want(&c->client, 0, 0);
+	conn_set_state(c, CONN_READ_RESP_HEAD);
+	conn_timer_set(c, c->conf->backend_timeout_ms);
+	return 1;
+}
+
+/* Builds the client's response head from the backend's; decides framing. */
+static void
+conn_build_resp_head(struct conn *c)
+{
+	const struct http_head *r = &c->resp;
+	size_t i;
+
+	c->resp_status = r->status;
+	if (c->is_head_method || r->status == 204 || r->status == 304 ||
+	    (r->status >= 100 && r->status < 200)) {
+		c->resp_has_body = 0;
+	} else if (r->chunked) {
+		c->resp_has_body = 1;
+		c->resp_framing = STREAM_CHUNKED;
+		if (http_body_tracker_init(&c->tracker, c->backend.buf, r->head_len, 1) == -1)
+			c->resp_has_body = -1;
+	} else if (r->has_content_length) {
+		c->resp_has_body = r->content_length > 0;
+		c->resp_framing = STREAM_LENGTH;
+		c->resp_length = r->content_length;
+	} else {
+		c->resp_has_body = 1;
+		c->resp_framing = STREAM_UNTIL_EOF;
+		c->closing = 1;
+		c->abort_backend = 1;
+	}
+	if (!r->keep_alive)
+		c->abort_backend = 1;	/* not reusable; closing it is enough */
+	if (c->head.http_minor == 0 && c->resp_framing == STREAM_CHUNKED)
+		c->closing = 1;
+
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	sbuf_appendf(&c->out, "HTTP/1.1 %d %s\r\n", r->status, s3err_reason_phrase(r->status));
+	for (i = 0; i < r->nheaders; i++) {
+		const struct http_header *h = &r->headers[i];
+		if (forward_response_header_dropped(h->name, h->name_len))
+			continue;
+		sbuf_append(&c->out, h->name, h->name_len);
+		sbuf_appends(&c->out, ": ");
+		sbuf_append(&c->out, h->value, h->value_len);
+		sbuf_appends(&c->out, "\r\n");
+	}
+	if (c->closing)
+		sbuf_appends(&c->out, "Connection: close\r\n");
+	sbuf_appends(&c->out, "\r\n");
+	c->out_more = c->resp_has_body > 0;
+}
+
+static int
+conn_do_read_resp_head(struct conn *c)
+{
+	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
+	ssize_t n;
+
+	for (;;) {
+		if (c->backend.len > 0) {
+			switch (http_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			case HTTP_PARSE_MORE:
+				break;
+			case HTTP_PARSE_BAD:
+			case HTTP_PARSE_TOO_LARGE:
+				log_warnx("request %s: bad response head from backend: %s",
+				    c->request_id, c->resp.error);
+				c->srv->stats.backend_errors++;
+				c->abort_backend = 1;
+				c->closing = 1;
+				return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+			case HTTP_PARSE_DONE:
+				if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
+					/* the backend wants the body: tell the client */
+					memmove(c->backend.buf, c->backend.buf + c->resp.head_len,
+					    c->backend.len - c->resp.head_len);
+					c->backend.len -= c->resp.head_len;
+					sbuf_reset(&c->out);
+					c->out_off = 0;
+					c->out_more = 0;
+					sbuf_appends(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+					conn_side_want(&c->backend, 0, 0);
+					conn_set_state(c, CONN_SEND_CONTINUE);
+					return 1;
+				}
+				if (c->resp.status >= 100 && c->resp.status < 200) {
+					/* other interim responses are not passed on */
+					memmove(c->backend.buf, c->backend.buf + c->resp.head_len,
+					    c->backend.len - c->resp.head_len);
+					c->backend.len -= c->resp.head_len;
+					continue;
+				}
+				if (c->state == CONN_WAIT_CONTINUE || c->req_body_sent < c->req_body_len) {
+					/* a final answer before the body: it will not be sent */
+					c->closing = 1;
+					c->abort_backend = 1;
+				}
+				conn_build_resp_head(c);
+				if (c->resp_has_body < 0) {
+					c->abort_backend = 1;
+					return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+				}
+				conn_side_want(&c->backend, 0, 0);
+				conn_set_state(c, CONN_SEND_RESP_HEAD);
+				conn_timer_set(c, c->conf->body_timeout_ms);
+				return 1;
+			}
+		}
+		n = conn_side_read(&c->backend, CONN_RESP_HEAD_MAX);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			conn_side_want(&c->backend, 1, 0);
+			return 0;
+		}
+		if (c->backend.len == 0 && conn_backend_retry(c))
+			return 1;
+		log_warnx("request %s: backend closed before a response (%s)", c->request_id,
+		    n == 0 ? "EOF" : strerror(errno));
+		c->srv->stats.backend_errors++;
+		c->abort_backend = 1;
+		c->closing = 1;
+		return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+	}
+}
+
+/* The request is over: log it, then keep or close each side. */
+static int
+conn_finish(struct conn *c)
+{
+	size_t consumed;
+
+	conn_log_request(c);
+	if (c->streaming) {
+		stream_release(&c->stream);
+		c->streaming = 0;
+	}
+	if (c->backend.fd != -1) {
+		if (c->abort_backend || c->srv->draining)
+			conn_side_close(&c->backend, c->abort_backend);
+		else
+			conn_side_release(c, &c->backend);
+	}
+	c->abort_backend = 0;
+	c->backend.len = 0;
+	if (c->closing || c->srv->draining) {
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	/* keep what was read past this request: a pipelined next one */
+	consumed = c->head.head_len + c->body_prefix;
+	if (consumed < c->client.len)
+		memmove(c->client.buf, c->client.buf + consumed, c->client.len - consumed);
+	c->client.len -= consumed;
+	conn_request_reset(c);
+	conn_side_want(&c->client, 1, 0);
+	conn_set_state(c, CONN_READ_HEAD);
+	conn_timer_set(c, c->client.len ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
+	return 1;
+}
+
+static int
+conn_do_read_head(struct conn *c)
+{
+	struct http_limits lim;
+	ssize_t n;
+
+	lim.max_head = c->conf->max_head_size;
+	lim.max_uri = c->conf->max_uri_size;
+	lim.max_headers = c->conf->max_headers;
+	for (;;) {
+		if (c->client.len > 0) {
+			switch (http_parse_head(c->client.buf, c->client.len, 0, &lim, &c->head)) {
+			case HTTP_PARSE_DONE:
+				conn_side_want(&c->client, 0, 0);
+				return conn_request_start(c);
+			case HTTP_PARSE_BAD:
+				c->closing = 1;
+				c->request_id[0] = 'x';
+				snprintf(c->request_id, sizeof(c->request_id), "bad-%llu",
+				    (unsigned long long)c->id);
+				clock_gettime(CLOCK_MONOTONIC, &c->started);
+				return conn_fail(c, S3ERR_BAD_REQUEST, c->head.error);
+			case HTTP_PARSE_TOO_LARGE:
+				c->closing = 1;
+				snprintf(c->request_id, sizeof(c->request_id), "big-%llu",
+				    (unsigned long long)c->id);
+				clock_gettime(CLOCK_MONOTONIC, &c->started);
+				return conn_fail(c, strstr(c->head.error, "target") ?
+				    S3ERR_URI_TOO_LONG : S3ERR_HEAD_TOO_LARGE, c->head.error);
+			case HTTP_PARSE_MORE:
+				break;
+			}
+		}
+		n = conn_side_read(&c->client, c->conf->max_head_size + 1);
+		if (n > 0) {
+			if (c->client.len == (size_t)n)
+				conn_timer_set(c, c->conf->head_timeout_ms);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			conn_side_want(&c->client, 1, 0);
+			return 0;
+		}
+		/* EOF or error between requests is the normal end of keep-alive */
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+}
+
+static int
+conn_do_local_response(struct conn *c)
+{
+	int r = conn_write_out(c, &c->client);
+
+	if (r == 0)
+		return 0;
+	if (r == -1) {
+		conn_log_request(c);
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	c->bytes_out += c->out.len;
+	if (c->closing && c->req_body_len > c->body_prefix) {
+		/* let the client see the answer before the unread body resets it */
+		conn_log_request(c);
+		(void)shutdown(c->client.fd, SHUT_WR);
+		c->linger_left = CONN_LINGER_BYTES;
+		conn_side_want(&c->client, 1, 0);
+		conn_set_state(c, CONN_LINGER);
+		conn_timer_set(c, CONN_LINGER_MS);
+		return 1;
+	}
+	return conn_finish(c);
+}
+
+static int
+conn_do_linger(struct conn *c)
+{
+	char sink[16384];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->client.fd, sink, sizeof(sink), 0);
+		if (n > 0 && (uint64_t)n < c->linger_left) {
+			c->linger_left -= (uint64_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+}
+
+static int
+conn_do_resp_body(struct conn *c)
+{
+	enum stream_result r;
+	uint64_t before = c->stream.moved;
+
+	r = stream_run(&c->stream);
+	c->bytes_out += c->stream.moved - before;
+	if (c->stream.moved != before)
+		conn_timer_set(c, c->conf->body_timeout_ms);
+	switch (r) {
+	case STREAM_DONE:
+		c->srv->stats.bytes_spliced += c->stream.spliced;
+		c->srv->stats.bytes_copied += c->stream.moved - c->stream.spliced;
+		return conn_finish(c);
+	case STREAM_WAIT:
+		conn_side_want(&c->backend, c->stream.want_read, 0);
+		conn_side_want(&c->client, 0, c->stream.want_write);
+		return 0;
+	case STREAM_SRC_EOF:
+	case STREAM_SRC_ERROR:
+	case STREAM_BAD_FRAMING:
+		/* cut the client off: a short body must not pass for a complete one */
+		log_warnx("request %s: backend broke off the response body after %llu bytes",
+		    c->request_id, (unsigned long long)c->stream.moved);
+		c->srv->stats.backend_errors++;
+		break;
+	case STREAM_DST_ERROR:
+		c->srv->stats.client_aborts++;
+		break;
+	}
+	c->abort_backend = 1;
+	c->closing = 1;
+	conn_log_request(c);
+	conn_set_state(c, CONN_CLOSED);
+	return 1;
+}
+
+/* Runs the state machine until it must wait; frees the connection when closed. */
+static void
+conn_drive(struct conn *c)
+{
+	int again = 1, r;
+
+	while (again && c->state != CONN_CLOSED) {
+		switch (c->state) {
+		case CONN_READ_HEAD:
+			again = conn_do_read_head(c);
+			break;
+		case CONN_AUTH_WAIT:
+			again = c->store_pending ? 0 : conn_authorize(c);
+			break;
+		case CONN_BACKEND_CONNECT:
+			again = conn_do_backend_connect(c);
+			break;
+		case CONN_SEND_HEAD:
+			again = conn_do_send_head(c);
+			break;
+		case CONN_WAIT_CONTINUE:
+			again = conn_do_read_resp_head(c);
+			break;
+		case CONN_SEND_CONTINUE:
+			r = conn_write_out(c, &c->client);
+			if (r == 0) {
+				again = 0;
+				break;
+			}
+			if (r == -1) {
+				c->abort_backend = 1;
+				conn_set_state(c, CONN_CLOSED);
+				break;
+			}
+			conn_side_want(&c->client, 0, 0);
+			conn_stream_start(c, 1);
+			conn_set_state(c, CONN_REQ_BODY);
+			conn_timer_set(c, c->conf->body_timeout_ms);
+			break;
+		case CONN_REQ_BODY:
+			if (c->backend_readable) {
+				/* the backend answered (or closed) before the body was done */
+				c->closing = 1;
+				c->abort_backend = 1;
+				stream_release(&c->stream);
+				c->streaming = 0;
+				conn_side_want(&c->client, 0, 0);
+				conn_set_state(c, CONN_READ_RESP_HEAD);
+				break;
+			}
+			again = conn_do_req_body(c);
+			break;
+		case CONN_READ_RESP_HEAD:
+			again = conn_do_read_resp_head(c);
+			break;
+		case CONN_SEND_RESP_HEAD:
+			r = conn_write_out(c, &c->client);
+			if (r == 0) {
+				again = 0;
+				break;
+			}
+			if (r == -1) {
+				c->abort_backend = 1;
+				conn_log_request(c);
+				conn_set_state(c, CONN_CLOSED);
+				break;
+			}
+			c->bytes_out += c->out.len;
+			conn_side_want(&c->client, 0, 0);
+			if (c->resp_has_body > 0) {
+				conn_stream_start(c, 0);
+				conn_set_state(c, CONN_RESP_BODY);
+			} else
+				again = conn_finish(c);
+			break;
+		case CONN_RESP_BODY:
+			again = conn_do_resp_body(c);
+			break;
+		case CONN_LOCAL_RESPONSE:
+			again = conn_do_local_response(c);
+			break;
+		case CONN_LINGER:
+			again = conn_do_linger(c);
+			break;
+		case CONN_CLOSED:
+		case CONN__NSTATES:
+			again = 0;
+			break;
+		}
+	}
+	if (c->state == CONN_CLOSED)
+		conn_abort(c);
+}
+
+static void
+conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_REQ_BODY && fd == c->backend.fd && (what & EV_READ))
+		c->backend_readable = 1;
+	conn_drive(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	switch (c->state) {
+	case CONN_READ_HEAD:
+		if (c->client.len == 0) {
+			conn_set_state(c, CONN_CLOSED);	/* idle keep-alive */
+		} else {
+			c->closing = 1;
+			snprintf(c->request_id, sizeof(c->request_id), "slow-%llu", (unsigned long long)c->id);
+			clock_gettime(CLOCK_MONOTONIC, &c->started);
+			(void)conn_fail(c, S3ERR_REQUEST_TIMEOUT, "The request head did not arrive in time.");
+		}
+		break;
+	case CONN_WAIT_CONTINUE:
+		/* no 100 from the backend within a second: say it ourselves */
+		sbuf_reset(&c->out);
+		c->out_off = 0;
+		c->out_more = 0;
+		sbuf_appends(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_side_want(&c->backend, 0, 0);
+		conn_set_state(c, CONN_SEND_CONTINUE);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+		break;
+	case CONN_BACKEND_CONNECT:
+		log_warnx("request %s: backend connect timed out", c->request_id);
+		c->srv->stats.backend_errors++;
+		conn_side_close(&c->backend, 0);
+		(void)conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "The object store did not accept a connection in time.");
+		break;
+	case CONN_SEND_HEAD:
+	case CONN_READ_RESP_HEAD:
+		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
+		c->srv->stats.backend_errors++;
+		c->abort_backend = 1;
+		c->closing = 1;
+		conn_side_close(&c->backend, 1);
+		(void)conn_fail(c, S3ERR_BACKEND_TIMEOUT, NULL);
+		break;
+	case CONN_AUTH_WAIT:
+		if (c->store_pending)
+			pstore_cancel(c->srv->store, c);
+		c->store_pending = 0;
+		(void)conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+		break;
+	default:
+		/* no progress on a body or a write within body_timeout */
+		log_info("request %s: no progress for %d ms in %s; closing", c->request_id,
+		    c->conf->body_timeout_ms, conn_state_name(c->state));
+		c->error = S3ERR_REQUEST_TIMEOUT;
+		c->abort_backend = 1;
+		conn_log_request(c);
+		conn_set_state(c, CONN_CLOSED);
+		break;
+	}
+	conn_drive(c);
+}
+
+struct conn *
+conn_new(struct server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct conn *c;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->srv = srv;
+	c->conf = srv->conf;
+	conf_ref(c->conf);
+	c->id = ++srv->next_conn_id;
+	c->client.fd = c->backend.fd = -1;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, host, sizeof(host));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, host, sizeof(host));
+	snprintf(c->peer, sizeof(c->peer), "%s", host);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_side_attach(c, &c->client, fd);
+	if ((c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL)
+		fatalx("evtimer_new failed");
+	c->state = CONN_READ_HEAD;
+	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	srv->stats.connections_total++;
+	conn_side_want(&c->client, 1, 0);
+	conn_timer_set(c, c->conf->idle_timeout_ms);
+	return c;
+}
+
+/* The one destructor: children in reverse order, secrets wiped. */
+void
+conn_abort(struct conn *c)
+{
+	if (c->store_pending) {
+		pstore_cancel(c->srv->store, c);
+		c->store_pending = 0;
+	}
+	conn_log_request(c);
+	if (c->streaming) {
+		stream_release(&c->stream);
+		c->streaming = 0;
+	}
+	conn_side_close(&c->backend, c->abort_backend);
+	conn_side_close(&c->client, 0);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->timer = NULL;
+	conn_request_reset(c);
+	sbuf_free(&c->out);
+	free(c->client.buf);
+	free(c->backend.buf);
+	server_conn_closed(c->srv, c);
+	conf_unref(c->conf);
+	free(c);
+}

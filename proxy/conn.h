@@ -1,0 +1,135 @@
+/*
+ * conn: one client connection and the request it is serving, as one
+ * explicit state machine (memcached's drive_machine, relayd's rsession).
+ *
+ * The two ends are symmetric sides (client, backend).  Every transition
+ * goes through conn_set_state(), which logs old -> new at debug level.
+ * Events on either side and policy-store answers all enter conn_drive();
+ * a connection is freed only there, at the end, never under a caller.
+ *
+ *   READ_HEAD -> (authenticate, authorise: AUTH_WAIT while the store answers)
+ *     -> LOCAL_RESPONSE (errors, ListBuckets) -> READ_HEAD | LINGER | closed
+ *     -> BACKEND_CONNECT -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
+ *     -> READ_RESP_HEAD -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
+ */
+#ifndef S3GATE_CONN_H
+#define S3GATE_CONN_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "policy/policy.h"
+#include "proxy/http.h"
+#include "proxy/s3addr.h"
+#include "proxy/s3err.h"
+#include "proxy/sbuf.h"
+#include "proxy/sigv4.h"
+#include "proxy/stream.h"
+#include "proxy/uri.h"
+
+struct server;
+
+enum conn_state {
+	CONN_READ_HEAD,		/* client: reading a request head */
+	CONN_AUTH_WAIT,		/* waiting for the policy store */
+	CONN_BACKEND_CONNECT,	/* backend: connect(2) in progress */
+	CONN_SEND_HEAD,		/* backend: writing the re-signed head */
+	CONN_WAIT_CONTINUE,	/* Expect: 100-continue: waiting for the backend's 100 */
+	CONN_SEND_CONTINUE,	/* client: writing "100 Continue" */
+	CONN_REQ_BODY,		/* client -> backend body */
+	CONN_READ_RESP_HEAD,	/* backend: reading the response head */
+	CONN_SEND_RESP_HEAD,	/* client: writing the response head */
+	CONN_RESP_BODY,		/* backend -> client body */
+	CONN_LOCAL_RESPONSE,	/* client: writing a response s3gate made */
+	CONN_LINGER,		/* client: discarding an unread body before closing */
+	CONN_CLOSED,
+	CONN__NSTATES
+};
+
+struct conn_side {
+	int		 fd;
+	struct event	*ev_read;
+	struct event	*ev_write;
+	int		 reading;	/* ev_read is added */
+	int		 writing;	/* ev_write is added */
+	char		*buf;		/* head buffer; holds what was read past the head too */
+	size_t		 cap;
+	size_t		 len;
+};
+
+enum conn_auth_stage {
+	AUTH_STAGE_CREDENTIAL,
+	AUTH_STAGE_ACCESS,
+	AUTH_STAGE_COPY_ACCESS,
+	AUTH_STAGE_DONE,
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct server		*srv;
+	struct conf		*conf;		/* referenced for the connection's life */
+	uint64_t		 id;
+	enum conn_state		 state;
+	struct conn_side	 client;
+	struct conn_side	 backend;
+	int			 backend_reused;
+	int			 backend_retried;
+	int			 backend_readable;	/* readable during REQ_BODY: early answer */
+	struct event		*timer;
+	char			 peer[64];
+	int			 closing;	/* close the client after this response */
+	int			 abort_backend;	/* reset, do not pool */
+	int			 store_pending;
+
+	/* the request being served */
+	char			 request_id[24];
+	struct timespec		 started;
+	struct http_head	 head;		/* into client.buf */
+	size_t			 body_prefix;	/* body bytes read with the head */
+	uint64_t		 req_body_len;
+	uint64_t		 req_body_sent;
+	int			 is_head_method;
+	struct s3addr		 addr;
+	struct query_list	 query;
+	struct s3_op		 op;
+	int			 op_valid;
+	struct sigv4_auth	 auth;
+	struct policy_credential cred;
+	struct policy_access	 access;
+	struct policy_decision	 decision;
+	enum conn_auth_stage	 auth_stage;
+	int			 decided;	/* decision filled */
+	enum s3err		 error;
+	char			*error_message;
+
+	/* writing heads: to the backend, to the client, or a local response */
+	struct sbuf		 out;
+	size_t			 out_off;
+	int			 out_more;	/* a body follows: MSG_MORE */
+
+	/* the response */
+	struct http_head	 resp;		/* into backend.buf */
+	int			 resp_status;
+	enum stream_framing	 resp_framing;
+	int			 resp_has_body;
+	uint64_t		 resp_length;
+	struct http_body_tracker tracker;
+	struct stream		 stream;
+	int			 streaming;
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
+	uint64_t		 linger_left;
+};
+
+/* Takes ownership of FD (accepted, non-blocking). */
+struct conn	*conn_new(struct server *, int fd, const struct sockaddr *, socklen_t);
+/* Ends the connection at once (shutdown timeout). */
+void		 conn_abort(struct conn *);
+const char	*conn_state_name(enum conn_state);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * forward: the request head s3gate sends to the backend.  Pure: the
+ * caller passes the clock and the signing key.
+ *
+ * The client's own authentication (Authorization, X-Amz-* query auth,
+ * x-amz-date, x-amz-security-token) is stripped, and so are hop-by-hop
+ * headers; the path is the canonical "/bucket/key" from the decoded
+ * address, the query the canonical query; the request is signed with the
+ * service credentials over host, x-amz-content-sha256 and x-amz-date.  The
+ * client's x-amz-content-sha256 is kept: for a hex hash the backend checks
+ * the body against what the client signed.
+ */
+#ifndef S3GATE_FORWARD_H
+#define S3GATE_FORWARD_H
+
+#include <time.h>
+
+#include "proxy/http.h"
+#include "proxy/s3addr.h"
+#include "proxy/sbuf.h"
+#include "proxy/sigv4.h"
+#include "proxy/uri.h"
+
+struct forward_target {
+	const char		*host;		/* Host header for the backend */
+	const char		*region;
+	const char		*access_key_id;
+	const unsigned char	*signing_key;	/* SIGV4_KEY_LEN bytes for today */
+};
+
+/*
+ * Appends the whole request head (request line, headers, blank line).
+ * PAYLOAD_HASH is what the client signed (hex, UNSIGNED-PAYLOAD...).
+ * Returns 0.
+ */
+int	 forward_build_head(struct sbuf *out, const char *method, const struct s3addr *,
+	    const struct query_list *, const struct http_head *client_head,
+	    const char *payload_hash, const struct forward_target *, time_t now);
+
+/* Whether a header never crosses the proxy (hop-by-hop or client auth). */
+int	 forward_header_dropped(const char *name, size_t len);
+
+/* Whether a response header is hop-by-hop (not passed to the client). */
+int	 forward_response_header_dropped(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * http: request and response heads through llhttp, strictly.
+ *
+ * The head is parsed from the start of the buffer on every call; the cost
+ * is bounded by max_head and avoids keeping parser state between reads.
+ * llhttp is stopped in on_headers_complete: bodies are never parsed here.
+ * On top of llhttp's own checks (CL+TE, duplicate Content-Length, bad
+ * chunk sizes) the raw head is screened for shapes llhttp may tolerate in
+ * some versions: obs-fold, bare LF, NUL and control bytes.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/http.h"
+
+struct http_ctx {
+	struct http_head		*head;
+	const struct http_limits	*limits;
+	int				 in_value;
+	int				 too_many;
+	int				 te_other;	/* Transfer-Encoding other than "chunked" */
+	int				 cl_count;
+};
+
+static int
+http_on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_ctx *ctx = p->data;
+
+	if (ctx->head->target == NULL)
+		ctx->head->target = at;
+	ctx->head->target_len = (size_t)(at + len - ctx->head->target);
+	return 0;
+}
+
+static int
+http_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_ctx *ctx = p->data;
+	struct http_head *h = ctx->head;
+	struct http_header *hdr;
+
+	if (!ctx->in_value && h->nheaders > 0) {
+		/* continuation of the same field name in a later span */
+		hdr = &h->headers[h->nheaders - 1];
+		if (hdr->name + hdr->name_len == at && hdr->value == NULL) {
+			hdr->name_len += len;
+			return 0;
+		}
+	}
+	if (h->nheaders >= ctx->limits->max_headers || h->nheaders >= HTTP_MAX_HEADERS) {
+		ctx->too_many = 1;
+		return -1;
+	}
+	hdr = &h->headers[h->nheaders++];
+	hdr->name = at;
+	hdr->name_len = len;
+	hdr->value = NULL;
+	hdr->value_len = 0;
+	ctx->in_value = 0;
+	return 0;
+}
+
+static int
+http_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_ctx *ctx = p->data;
+	struct http_header *hdr = &ctx->head->headers[ctx->head->nheaders - 1];
+
+	if (hdr->value == NULL)
+		hdr->value = at;
+	hdr->value_len = (size_t)(at + len - hdr->value);
+	ctx->in_value = 1;
+	return 0;
+}
+
+static int
+http_on_header_value_complete(llhttp_t *p)
+{
+	struct http_ctx *ctx = p->data;
+	struct http_header *hdr = &ctx->head->headers[ctx->head->nheaders - 1];
+
+	if (hdr->value == NULL)
+		hdr->value = hdr->name + hdr->name_len;	/* empty value */
+	ctx->in_value = 0;
+	if (hdr->name_len == 17 && strncasecmp(hdr->name, "transfer-encoding", 17) == 0) {
+		if (!(hdr->value_len == 7 && strncasecmp(hdr->value, "chunked", 7) == 0))
+			ctx->te_other = 1;
+	}
+	if (hdr->name_len == 14 && strncasecmp(hdr->name, "content-length", 14) == 0)
+		ctx->cl_count++;
+	return 0;
+}
+
+static int
+http_on_headers_complete(llhttp_t *p)
+{
+	return HPE_PAUSED;
+}
+
+/* Bytes a head may not hold, and line shapes that smuggle. */
+static const char *
+http_screen(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == '\n') {
+			if (i == 0 || buf[i - 1] != '\r')
+				return "bare LF line ending";
+			if (i + 1 < len && (buf[i + 1] == ' ' || buf[i + 1] == '\t'))
+				return "obsolete line folding";
+		} else if (c == '\r') {
+			if (i + 1 < len && buf[i + 1] != '\n')
+				return "bare CR";
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return "control byte in head";
+	}
+	return NULL;
+}
+
+enum http_parse_status
+http_parse_head(const char *buf, size_t len, int is_response,
+    const struct http_limits *limits, struct http_head *head)
+{
+	llhttp_settings_t settings;
+	struct http_ctx ctx;
+	llhttp_t parser;
+	llhttp_errno_t err;
+	const char *end;
+	size_t scan;
+
+	memset(head, 0, sizeof(*head));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.head = head;
+	ctx.limits = limits;
+	head->is_response = is_response;
+
+	llhttp_settings_init(&settings);
+	settings.on_url = http_on_url;
+	settings.on_header_field = http_on_header_field;
+	settings.on_header_value = http_on_header_value;
+	settings.on_header_value_complete = http_on_header_value_complete;
+	settings.on_headers_complete = http_on_headers_complete;
+	llhttp_init(&parser, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
+	parser.data = &ctx;
+
+	/* Only the head may be screened: what follows it is body. */
+	end = memmem(buf, len, "\r\n\r\n", 4);
+	scan = end ? (size_t)(end - buf) + 4 : len;
+	if ((head->error = http_screen(buf, scan)) != NULL)
+		return HTTP_PARSE_BAD;
+
+	err = llhttp_execute(&parser, buf, scan);
+	if (ctx.too_many) {
+		head->error = "too many header fields";
+		return HTTP_PARSE_TOO_LARGE;
+	}
+	if (!is_response && head->target_len > limits->max_uri) {
+		head->error = "request target too long";
+		return HTTP_PARSE_TOO_LARGE;
+	}
+	if (err == HPE_OK) {
+		if (len >= limits->max_head) {
+			head->error = "request head too large";
+			return HTTP_PARSE_TOO_LARGE;
+		}
+		return HTTP_PARSE_MORE;
+	}
+	if (err != HPE_PAUSED) {
+		head->error = llhttp_get_error_reason(&parser);
+		if (head->error == NULL)
+			head->error = llhttp_errno_name(err);
+		return HTTP_PARSE_BAD;
+	}
+	head->head_len = (size_t)(llhttp_get_error_pos(&parser) - buf);
+	if (head->head_len > scan || head->head_len > limits->max_head) {
+		head->error = "request head too large";
+		return HTTP_PARSE_TOO_LARGE;
+	}
+	if (ctx.te_other) {
+		head->error = "unsupported Transfer-Encoding";
+		return HTTP_PARSE_BAD;
+	}
+	if (ctx.cl_count > 1) {
+		head->error = "more than one Content-Length";
+		return HTTP_PARSE_BAD;
+	}
+	if (!is_response) {
+		head->method = llhttp_method_name((llhttp_method_t)parser.method);
+		head->method_len = strlen(head->method);
+		if (head->target == NULL) {
+			head->error = "no request target";
+			return HTTP_PARSE_BAD;
+		}
+	} else
+		head->status = parser.status_code;
+	head->http_minor = parser.http_minor;
+	if (parser.http_major != 1) {
+		head->error = "not HTTP/1.x";
+		return HTTP_PARSE_BAD;
+	}
+	head->keep_alive = llhttp_should_keep_alive(&parser);
+	head->chunked = (parser.flags & F_CHUNKED) != 0;
+	head->has_content_length = (parser.flags & F_CONTENT_LENGTH) != 0;
+	if (head->has_content_length)
+		head->content_length = parser.content_length;
+	{
+		const struct http_header *e = http_header_find(head, "expect");
+		if (e != NULL) {
+			if (e->value_len == 12 && strncasecmp(e->value, "100-continue", 12) == 0)
+				head->expect_continue = 1;
+		}
+	}
+	return HTTP_PARSE_DONE;
+}
+
+const struct http_header *
+http_header_find(const struct http_head *head, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < head->nheaders; i++)
+		if (head->headers[i].name_len == n && strncasecmp(head->headers[i].name, name, n) == 0)
+			return &head->headers[i];
+	return NULL;
+}
+
+static int
+http_tracker_on_headers_complete(llhttp_t *p)
+{
+	return HPE_PAUSED;
+}
+
+static int
+http_tracker_on_message_complete(llhttp_t *p)
+{
+	struct http_body_tracker *t = p->data;
+
+	t->complete = 1;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t http_tracker_settings = {
+	.on_headers_complete = http_tracker_on_headers_complete,
+	.on_message_complete = http_tracker_on_message_complete,
+};
+
+int
+http_body_tracker_init(struct http_body_tracker *t, const char *head, size_t head_len,
+    int is_response)
+{
+	llhttp_errno_t err;
+
+	memset(t, 0, sizeof(*t));
+	llhttp_init(&t->parser, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &http_tracker_settings);
+	t->parser.data = t;
+	err = llhttp_execute(&t->parser, head, head_len);
+	if (err != HPE_PAUSED)
+		return -1;
+	llhttp_resume(&t->parser);
+	return 0;
+}
+
+long
+http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
+{
+	llhttp_errno_t err;
+
+	if (t->complete)
+		return 0;
+	err = llhttp_execute(&t->parser, buf, len);
+	if (err == HPE_OK)
+		return (long)len;
+	if (err == HPE_PAUSED && t->complete)
+		return (long)(llhttp_get_error_pos(&t->parser) - buf);
+	return -1;
+}

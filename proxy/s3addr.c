@@ -1,0 +1,152 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/s3addr.h"
+#include "proxy/uri.h"
+
+int
+s3addr_bucket_valid(const char *b)
+{
+	size_t i, n = strlen(b);
+
+	if (n < 3 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = b[i];
+		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '.' || c == '-'))
+			return 0;
+	}
+	if (!isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[n - 1]))
+		return 0;
+	if (strstr(b, "..") != NULL)
+		return 0;
+	return 1;
+}
+
+static char *
+s3addr_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* The bucket a virtual-hosted Host names, or NULL (path style). */
+static char *
+s3addr_host_bucket(const char *host, size_t host_len, char *const *domains, int ndomains)
+{
+	size_t hl = host_len, dl;
+	const char *colon;
+	int i;
+
+	if (host == NULL || host_len == 0)
+		return NULL;
+	/* strip the port; IPv6 literals never name a bucket */
+	if (host[0] == '[')
+		return NULL;
+	if ((colon = memchr(host, ':', host_len)) != NULL)
+		hl = (size_t)(colon - host);
+	if (hl > 0 && host[hl - 1] == '.')
+		hl--;		/* a fully qualified name's trailing dot */
+	for (i = 0; i < ndomains; i++) {
+		dl = strlen(domains[i]);
+		if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
+		    strncasecmp(host + hl - dl, domains[i], dl) == 0) {
+			char *b = s3addr_strndup(host, hl - dl - 1);
+			for (char *q = b; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+			return b;
+		}
+	}
+	return NULL;
+}
+
+int
+s3addr_parse(const char *target, size_t target_len, const char *host, size_t host_len,
+    char *const *domains, int ndomains, struct s3addr *a, enum s3err *err)
+{
+	const char *q;
+	char *path, *slash;
+	long n;
+
+	memset(a, 0, sizeof(*a));
+	if (target_len == 0 || target[0] != '/') {
+		*err = S3ERR_INVALID_URI;	/* absolute-form and '*' are not S3 */
+		return -1;
+	}
+	q = memchr(target, '?', target_len);
+	a->raw_path = target;
+	a->raw_path_len = q ? (size_t)(q - target) : target_len;
+	if (q != NULL) {
+		a->raw_query = q + 1;
+		a->raw_query_len = target_len - a->raw_path_len - 1;
+	}
+	if ((path = malloc(a->raw_path_len + 1)) == NULL)
+		abort();
+	if ((n = uri_decode(path, a->raw_path, a->raw_path_len, 0)) < 0) {
+		free(path);
+		*err = S3ERR_INVALID_URI;
+		return -1;
+	}
+	path[n] = '\0';
+
+	/* The raw path decides the proxy namespace: "/_s3gate/" written as is. */
+	if (a->raw_path_len >= strlen(S3ADDR_INTERNAL_PREFIX) &&
+	    strncmp(a->raw_path, S3ADDR_INTERNAL_PREFIX, strlen(S3ADDR_INTERNAL_PREFIX)) == 0) {
+		a->internal = 1;
+		a->internal_path = s3addr_strndup(path + strlen(S3ADDR_INTERNAL_PREFIX),
+		    (size_t)n - strlen(S3ADDR_INTERNAL_PREFIX));
+		free(path);
+		return 0;
+	}
+
+	if ((a->bucket = s3addr_host_bucket(host, host_len, domains, ndomains)) != NULL) {
+		a->virtual_host = 1;
+		if (n > 1)
+			a->key = s3addr_strndup(path + 1, (size_t)n - 1);
+	} else if (n > 1) {
+		slash = strchr(path + 1, '/');
+		if (slash == NULL)
+			a->bucket = s3addr_strndup(path + 1, (size_t)n - 1);
+		else {
+			a->bucket = s3addr_strndup(path + 1, (size_t)(slash - path - 1));
+			if (slash[1] != '\0')
+				a->key = s3addr_strndup(slash + 1, strlen(slash + 1));
+		}
+	}
+	free(path);
+	if (a->bucket != NULL && !s3addr_bucket_valid(a->bucket)) {
+		*err = S3ERR_INVALID_BUCKET_NAME;
+		s3addr_free(a);
+		return -1;
+	}
+	return 0;
+}
+
+void
+s3addr_free(struct s3addr *a)
+{
+	free(a->bucket);
+	free(a->key);
+	free(a->internal_path);
+	a->bucket = a->key = a->internal_path = NULL;
+}
+
+void
+s3addr_backend_path(const struct s3addr *a, struct sbuf *sb)
+{
+	sbuf_appendc(sb, '/');
+	if (a->bucket == NULL)
+		return;
+	uri_encode(sb, a->bucket, strlen(a->bucket), 1);
+	if (a->key != NULL) {
+		sbuf_appendc(sb, '/');
+		uri_encode(sb, a->key, strlen(a->key), 1);
+	}
+}

@@ -1,0 +1,501 @@
+/*
+ * server: listeners, signals, reload, drain, the backend pool and the
+ * admin listener (health, readiness, metrics) of one worker.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "policy/store.h"
+#include "proxy/accesslog.h"
+#include "proxy/conn.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/sigv4.h"
+
+const double server_latency_bounds_ms[12] = {
+	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 1e300
+};
+
+static void server_admin_start(struct server *);
+
+static int
+server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *errors)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	/* Resolved once here, never in the request path (no blocking DNS there). */
+	if ((rc = getaddrinfo(cf->backend_connect_host, cf->backend_port, &hints, &res)) != 0) {
+		sbuf_appendf(errors, "%s: backend %s: %s; check the host name\n", cf->file,
+		    cf->backend_url, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&srv->backend_addr, res->ai_addr, res->ai_addrlen);
+	srv->backend_addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+const unsigned char *
+server_backend_key(struct server *srv, time_t now)
+{
+	char amz_date[17], day[9];
+
+	sigv4_format_date(now, amz_date);
+	memcpy(day, amz_date, 8);
+	day[8] = '\0';
+	if (strcmp(day, srv->backend_key_date) != 0) {
+		sigv4_signing_key(srv->conf->backend_secret, strlen(srv->conf->backend_secret), day,
+		    srv->conf->backend_region, "s3", srv->backend_key);
+		memcpy(srv->backend_key_date, day, sizeof(day));
+	}
+	return srv->backend_key;
+}
+
+/* ---- backend keep-alive pool ---------------------------------------- */
+
+static void
+server_idle_free(struct server *srv, struct backend_idle *bi)
+{
+	TAILQ_REMOVE(&srv->idle, bi, entry);
+	srv->nidle--;
+	event_free(bi->ev);
+	close(bi->fd);
+	free(bi);
+}
+
+/* An idle connection became readable (closed by the backend) or timed out. */
+static void
+server_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend_idle *bi = arg;
+
+	server_idle_free(bi->srv, bi);
+}
+
+int
+server_backend_take(struct server *srv)
+{
+	struct backend_idle *bi;
+	char probe;
+	int fd;
+
+	while ((bi = TAILQ_LAST(&srv->idle, backend_idle_head)) != NULL) {
+		fd = bi->fd;
+		TAILQ_REMOVE(&srv->idle, bi, entry);
+		srv->nidle--;
+		event_free(bi->ev);
+		free(bi);
+		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
+		if (recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+void
+server_backend_give(struct server *srv, int fd)
+{
+	struct backend_idle *bi;
+	struct timeval tv = { 30, 0 };
+
+	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
+	    (bi = calloc(1, sizeof(*bi))) == NULL) {
+		close(fd);
+		return;
+	}
+	bi->fd = fd;
+	bi->srv = srv;
+	if ((bi->ev = event_new(srv->base, fd, EV_READ, server_idle_cb, bi)) == NULL) {
+		close(fd);
+		free(bi);
+		return;
+	}
+	event_add(bi->ev, &tv);
+	TAILQ_INSERT_TAIL(&srv->idle, bi, entry);
+	srv->nidle++;
+}
+
+void
+server_backend_flush(struct server *srv)
+{
+	struct backend_idle *bi;
+
+	while ((bi = TAILQ_FIRST(&srv->idle)) != NULL)
+		server_idle_free(srv, bi);
+}
+
+/* ---- listeners ------------------------------------------------------- */
+
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct server *srv = arg;
+
+	if (srv->draining || srv->nconns >= srv->conf->max_connections) {
+		/* over the cap: refuse cheaply rather than queue without bound */
+		close(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	(void)conn_new(srv, fd, sa, (socklen_t)salen);
+}
+
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	log_warn("accept");
+}
+
+static int
+server_listen(struct server *srv, struct sbuf *errors)
+{
+	const struct conf *cf = srv->conf;
+	int i;
+
+	for (i = 0; i < cf->nlisten; i++) {
+		const struct conf_listen *cl = &cf->listen[i];
+		struct evconnlistener *l;
+
+		if (cl->tls) {
+			sbuf_appendf(errors, "%s: listen %s tls: TLS listeners are not built yet; "
+			    "terminate TLS in front of s3gate for now\n", cf->file, cl->text);
+			return -1;
+		}
+		l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+		    LEV_OPT_REUSEABLE_PORT, 1024, (const struct sockaddr *)&cl->addr, (int)cl->addr_len);
+		if (l == NULL) {
+			sbuf_appendf(errors, "%s: listen %s: %s; is another process using the port?\n",
+			    cf->file, cl->text, strerror(errno));
+			return -1;
+		}
+		evconnlistener_set_error_cb(l, server_accept_error_cb);
+		srv->listeners[srv->nlisteners] = l;
+		srv->listener_tls[srv->nlisteners] = cl->tls;
+		srv->nlisteners++;
+		log_info("listening on %s", cl->text);
+	}
+	return 0;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void
+server_reload(struct server *srv)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct conf *nc;
+
+	log_info("reloading %s", srv->conf->file);
+	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
+		sbuf_free(&errors);
+		return;
+	}
+	/* listeners and the store kind are kept; limits, backend creds, logs change */
+	if (accesslog_open(nc->access_log) == -1)
+		log_warn("access_log %s", nc->access_log);
+	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
+		log_warn("error_log %s", nc->error_log);
+	if (server_resolve_backend(srv, nc, &errors) == -1) {
+		log_warnx("reload: %s", errors.data);
+		conf_unref(nc);
+		sbuf_free(&errors);
+		return;
+	}
+	conf_unref(srv->conf);
+	srv->conf = nc;
+	srv->backend_key_date[0] = '\0';
+	server_backend_flush(srv);
+	if (pstore_reload(srv->store, &errors) == -1)
+		log_warnx("policy reload failed, keeping the loaded policy:\n%s", errors.data);
+	sbuf_free(&errors);
+	log_info("reloaded");
+}
+
+static void
+server_drain_check(struct server *srv)
+{
+	if (srv->draining && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c;
+
+	log_warnx("shutdown timeout: closing %d connections", srv->nconns);
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_abort(c);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv;
+	struct conn *c, *next;
+	int i;
+
+	switch (sig) {
+	case SIGHUP:
+		server_reload(srv);
+		break;
+	case SIGUSR1:
+		log_reopen();
+		accesslog_reopen();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		if (srv->draining)
+			break;
+		log_info("draining %d connections (up to %d ms)", srv->nconns,
+		    srv->conf->shutdown_timeout_ms);
+		srv->draining = 1;
+		for (i = 0; i < srv->nlisteners; i++) {
+			evconnlistener_free(srv->listeners[i]);
+			srv->listeners[i] = NULL;
+		}
+		srv->nlisteners = 0;
+		server_backend_flush(srv);
+		/* idle keep-alive clients can go now */
+		for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c->state == CONN_READ_HEAD && c->client.len == 0)
+				conn_abort(c);
+		}
+		tv.tv_sec = srv->conf->shutdown_timeout_ms / 1000;
+		tv.tv_usec = (srv->conf->shutdown_timeout_ms % 1000) * 1000;
+		srv->drain_timer = evtimer_new(srv->base, server_drain_timeout_cb, srv);
+		event_add(srv->drain_timer, &tv);
+		server_drain_check(srv);
+		break;
+	}
+}
+
+void
+server_conn_closed(struct server *srv, struct conn *c)
+{
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	server_drain_check(srv);
+}
+
+/* ---- admin listener ----------------------------------------------------- */
+
+static void
+server_admin_healthz(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add_printf(b, "ok\n");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void
+server_admin_readyz(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct evbuffer *b = evbuffer_new();
+	int fd, ok_backend = 0, ok_store;
+
+	/* a blocking connect to loopback-or-LAN is bounded by the admin's own use */
+	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1) {
+		struct timeval tv = { 1, 0 };
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		ok_backend = connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0;
+		close(fd);
+	}
+	ok_store = srv->store != NULL;	/* TODO: ask the store (Redis) */
+	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" : "unreachable",
+	    ok_store ? "ok" : "unavailable");
+	if (srv->draining)
+		evbuffer_add_printf(b, "draining\n");
+	evhttp_send_reply(req, ok_backend && ok_store && !srv->draining ? 200 : 503,
+	    ok_backend && ok_store ? "OK" : "Service Unavailable", b);
+	evbuffer_free(b);
+}
+
+static void
+server_admin_metrics(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct server_stats *st = &srv->stats;
+	struct evbuffer *b = evbuffer_new();
+	int i;
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; version=0.0.4");
+	evbuffer_add_printf(b, "# HELP s3gate_requests_total Requests answered, by status class.\n"
+	    "# TYPE s3gate_requests_total counter\n");
+	for (i = 1; i <= 5; i++)
+		evbuffer_add_printf(b, "s3gate_requests_total{status=\"%dxx\"} %llu\n", i,
+		    (unsigned long long)st->status_class[i]);
+	evbuffer_add_printf(b, "# TYPE s3gate_decisions_total counter\n"
+	    "s3gate_decisions_total{decision=\"allow\"} %llu\n"
+	    "s3gate_decisions_total{decision=\"deny\"} %llu\n",
+	    (unsigned long long)st->allowed, (unsigned long long)st->denied);
+	evbuffer_add_printf(b, "# TYPE s3gate_auth_failures_total counter\ns3gate_auth_failures_total %llu\n",
+	    (unsigned long long)st->auth_failures);
+	evbuffer_add_printf(b, "# TYPE s3gate_bytes_total counter\n"
+	    "s3gate_bytes_total{direction=\"in\"} %llu\ns3gate_bytes_total{direction=\"out\"} %llu\n",
+	    (unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out);
+	evbuffer_add_printf(b, "# HELP s3gate_body_bytes_total Body bytes by relay engine.\n"
+	    "# TYPE s3gate_body_bytes_total counter\n"
+	    "s3gate_body_bytes_total{engine=\"splice\"} %llu\ns3gate_body_bytes_total{engine=\"copy\"} %llu\n",
+	    (unsigned long long)st->bytes_spliced, (unsigned long long)st->bytes_copied);
+	evbuffer_add_printf(b, "# TYPE s3gate_connections gauge\ns3gate_connections %d\n"
+	    "# TYPE s3gate_connections_total counter\ns3gate_connections_total %llu\n",
+	    srv->nconns, (unsigned long long)st->connections_total);
+	evbuffer_add_printf(b, "# TYPE s3gate_backend_connections_total counter\n"
+	    "s3gate_backend_connections_total{kind=\"new\"} %llu\n"
+	    "s3gate_backend_connections_total{kind=\"reused\"} %llu\n"
+	    "# TYPE s3gate_backend_errors_total counter\ns3gate_backend_errors_total %llu\n"
+	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n",
+	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
+	    (unsigned long long)st->backend_errors, srv->nidle);
+	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n",
+	    (unsigned long long)st->client_aborts);
+	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
+	for (i = 0; i < 12; i++) {
+		if (i == 11)
+			evbuffer_add_printf(b, "s3gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)st->latency_bucket[i]);
+		else
+			evbuffer_add_printf(b, "s3gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			    server_latency_bounds_ms[i] / 1000, (unsigned long long)st->latency_bucket[i]);
+	}
+	evbuffer_add_printf(b, "s3gate_request_duration_seconds_sum %.6f\n"
+	    "s3gate_request_duration_seconds_count %llu\n", st->latency_sum,
+	    (unsigned long long)st->requests);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void
+server_admin_start(struct server *srv)
+{
+	const char *spec = srv->conf->admin_listen;
+	char host[128];
+	const char *colon;
+	long port;
+
+	if (spec == NULL || strcmp(spec, "off") == 0)
+		return;
+	if ((colon = strrchr(spec, ':')) == NULL || (size_t)(colon - spec) >= sizeof(host))
+		fatalx("admin_listen %s: write ADDR:PORT", spec);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	port = strtol(colon + 1, NULL, 10);
+	if ((srv->admin = evhttp_new(srv->base)) == NULL)
+		fatalx("evhttp_new");
+	evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
+	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
+	evhttp_set_cb(srv->admin, "/metrics", server_admin_metrics, srv);
+	if (evhttp_bind_socket(srv->admin, host, (ev_uint16_t)port) == -1)
+		fatal("admin_listen %s", spec);
+	log_info("admin listener on %s", spec);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+struct server *
+server_new(struct conf *cf, struct sbuf *errors)
+{
+	struct server *srv;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		abort();
+	srv->conf = cf;
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->idle);
+	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (server_resolve_backend(srv, cf, errors) == -1)
+		goto fail;
+	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
+		goto fail;
+	srv->keycache = sigv4_keycache_new(1024);
+	if (server_listen(srv, errors) == -1)
+		goto fail;
+	server_admin_start(srv);
+	signal(SIGPIPE, SIG_IGN);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	srv->sig_usr1 = evsignal_new(srv->base, SIGUSR1, server_signal_cb, srv);
+	evsignal_add(srv->sig_hup, NULL);
+	evsignal_add(srv->sig_term, NULL);
+	evsignal_add(srv->sig_int, NULL);
+	evsignal_add(srv->sig_usr1, NULL);
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+int
+server_run(struct server *srv)
+{
+	event_base_dispatch(srv->base);
+	log_info("stopped");
+	return 0;
+}
+
+void
+server_free(struct server *srv)
+{
+	struct conn *c;
+	int i;
+
+	if (srv == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
+		conn_abort(c);
+	server_backend_flush(srv);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	if (srv->admin != NULL)
+		evhttp_free(srv->admin);
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
+	if (srv->sig_hup != NULL) {
+		event_free(srv->sig_hup);
+		event_free(srv->sig_term);
+		event_free(srv->sig_int);
+		event_free(srv->sig_usr1);
+	}
+	if (srv->keycache != NULL)
+		sigv4_keycache_free(srv->keycache);
+	if (srv->store != NULL)
+		pstore_free(srv->store);
+	explicit_bzero(srv->backend_key, sizeof(srv->backend_key));
+	conf_unref(srv->conf);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	free(srv);
+}

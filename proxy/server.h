@@ -1,0 +1,97 @@
+/*
+ * server: one event loop and what it owns — listeners, the current
+ * config, the policy store, the backend pool, counters, the admin
+ * listener and the signals.  One per worker process.
+ */
+#ifndef S3GATE_SERVER_H
+#define S3GATE_SERVER_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "proxy/conf.h"
+
+struct conn;
+struct pstore;
+struct sigv4_keycache;
+
+/* One idle keep-alive connection to the backend. */
+struct backend_idle {
+	int			 fd;
+	struct event		*ev;
+	struct server		*srv;
+	TAILQ_ENTRY(backend_idle) entry;
+};
+
+struct server_stats {
+	uint64_t	 requests;
+	uint64_t	 status_class[6];	/* 1xx..5xx by first digit */
+	uint64_t	 allowed;
+	uint64_t	 denied;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	uint64_t	 bytes_spliced;
+	uint64_t	 bytes_copied;
+	uint64_t	 connections_total;
+	uint64_t	 backend_connects;
+	uint64_t	 backend_reuses;
+	uint64_t	 backend_errors;
+	uint64_t	 auth_failures;
+	uint64_t	 client_aborts;
+	uint64_t	 latency_bucket[12];	/* request duration histogram */
+	double		 latency_sum;
+};
+
+struct server {
+	struct event_base	*base;
+	struct conf		*conf;		/* current; connections hold refs */
+	struct pstore		*store;
+	struct sigv4_keycache	*keycache;	/* client signing keys */
+	unsigned char		 backend_key[32];	/* service signing key for backend_key_date */
+	char			 backend_key_date[9];
+
+	struct sockaddr_storage	 backend_addr;
+	socklen_t		 backend_addr_len;
+
+	struct evconnlistener	*listeners[CONF_MAX_LISTEN];
+	int			 listener_tls[CONF_MAX_LISTEN];
+	int			 nlisteners;
+
+	TAILQ_HEAD(, conn)	 conns;
+	int			 nconns;
+	TAILQ_HEAD(backend_idle_head, backend_idle) idle;
+	int			 nidle;
+
+	int			 draining;
+	struct event		*drain_timer;
+	struct event		*sig_hup, *sig_term, *sig_int, *sig_usr1;
+	struct evhttp		*admin;
+
+	struct server_stats	 stats;
+	uint64_t		 next_conn_id;
+	uint32_t		 request_id_seed;
+};
+
+extern const double server_latency_bounds_ms[12];
+
+struct server	*server_new(struct conf *, struct sbuf *errors);
+int		 server_run(struct server *);
+void		 server_free(struct server *);
+
+/* The service signing key for today (derived once a day). */
+const unsigned char *server_backend_key(struct server *, time_t now);
+
+/* Backend keep-alive pool. */
+int		 server_backend_take(struct server *);	/* fd, or -1 if none idle */
+void		 server_backend_give(struct server *, int fd);
+void		 server_backend_flush(struct server *);
+
+/* Called by conn when a connection ends. */
+void		 server_conn_closed(struct server *, struct conn *);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * stream: the body relay.  See stream.h for the contract.
+ *
+ * Pipes come from a small pool: creating one costs two syscalls plus
+ * F_SETPIPE_SZ, and most requests (GET of an object) need one.  A pipe that
+ * still holds bytes (aborted transfer) is closed, never pooled.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/stream.h"
+
+#define STREAM_PIPE_POOL	32
+
+static int	stream_pipe_pool[STREAM_PIPE_POOL][2];
+static size_t	stream_pipe_pool_size[STREAM_PIPE_POOL];
+static int	stream_pipe_pooled;
+
+static int
+stream_pipe_get(int fds[2], size_t want_size, size_t *got_size)
+{
+	int sz;
+
+	if (stream_pipe_pooled > 0) {
+		stream_pipe_pooled--;
+		fds[0] = stream_pipe_pool[stream_pipe_pooled][0];
+		fds[1] = stream_pipe_pool[stream_pipe_pooled][1];
+		*got_size = stream_pipe_pool_size[stream_pipe_pooled];
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* The kernel may cap the size (pipe-max-size); use what it gave. */
+	if ((sz = fcntl(fds[1], F_SETPIPE_SZ, (int)want_size)) == -1)
+		sz = fcntl(fds[1], F_GETPIPE_SZ);
+	*got_size = sz > 0 ? (size_t)sz : 65536;
+	return 0;
+}
+
+static void
+stream_pipe_put(int fds[2], size_t size, int dirty)
+{
+	if (dirty || stream_pipe_pooled == STREAM_PIPE_POOL) {
+		close(fds[0]);
+		close(fds[1]);
+	} else {
+		stream_pipe_pool[stream_pipe_pooled][0] = fds[0];
+		stream_pipe_pool[stream_pipe_pooled][1] = fds[1];
+		stream_pipe_pool_size[stream_pipe_pooled] = size;
+		stream_pipe_pooled++;
+	}
+	fds[0] = fds[1] = -1;
+}
+
+void
+stream_init(struct stream *s, int src_fd, int dst_fd, enum stream_framing framing,
+    uint64_t length, const char *prefix, size_t prefix_len, int use_splice,
+    size_t pipe_size, size_t buf_size, struct http_body_tracker *tracker)
+{
+	memset(s, 0, sizeof(*s));
+	s->src_fd = src_fd;
+	s->dst_fd = dst_fd;
+	s->framing = framing;
+	s->remaining = length;
+	s->prefix = prefix;
+	s->prefix_len = prefix_len;
+	s->pipe_fd[0] = s->pipe_fd[1] = -1;
+	s->pipe_size = pipe_size;
+	s->buf_cap = buf_size;
+	s->tracker = tracker;
+	if (framing == STREAM_LENGTH) {
+		/* prefix bytes count against the length */
+		if (prefix_len > length)
+			s->prefix_len = prefix_len = (size_t)length;
+		s->remaining = length - prefix_len;
+	}
+	s->use_splice = use_splice && framing == STREAM_LENGTH;
+	if (framing == STREAM_CHUNKED && prefix_len > 0) {
+		/* the prefix is body too: track it before it is written */
+		long keep = http_body_tracker_feed(tracker, prefix, prefix_len);
+		if (keep < 0 || (size_t)keep < prefix_len)
+			s->bad_prefix = 1;
+	}
+}
+
+/* Writes the prefix; 1 when it is all out. */
+static int
+stream_write_prefix(struct stream *s, enum stream_result *res)
+{
+	ssize_t n;
+
+	while (s->prefix_len > 0) {
+		n = send(s->dst_fd, s->prefix, s->prefix_len, MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR) {
+				s->want_write = 1;
+				*res = STREAM_WAIT;
+				return 0;
+			}
+			s->err = errno;
+			*res = STREAM_DST_ERROR;
+			return 0;
+		}
+		s->prefix += n;
+		s->prefix_len -= (size_t)n;
+		s->moved += (uint64_t)n;
+	}
+	return 1;
+}
+
+static enum stream_result
+stream_run_splice(struct stream *s)
+{
+	ssize_t n;
+	size_t want;
+
+	if (s->pipe_fd[0] == -1 && stream_pipe_get(s->pipe_fd, s->pipe_size, &s->pipe_size) == -1) {
+		s->use_splice = 0;
+		return STREAM_WAIT;	/* caller falls back to copying */
+	}
+	for (;;) {
+		int progress = 0;
+
+		if (s->in_pipe > 0) {
+			n = splice(s->pipe_fd[0], NULL, s->dst_fd, NULL, s->in_pipe,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				s->in_pipe -= (size_t)n;
+				s->moved += (uint64_t)n;
+				s->spliced += (uint64_t)n;
+				progress = 1;
+			} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				s->err = errno;
+				return STREAM_DST_ERROR;
+			} else
+				s->want_write = 1;
+		}
+		if (s->remaining > 0 && s->in_pipe < s->pipe_size) {
+			want = s->pipe_size - s->in_pipe;
+			if (want > s->remaining)
+				want = (size_t)s->remaining;
+			n = splice(s->src_fd, NULL, s->pipe_fd[1], NULL, want,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				s->in_pipe += (size_t)n;
+				s->remaining -= (uint64_t)n;
+				progress = 1;
+			} else if (n == 0)
+				return STREAM_SRC_EOF;
+			else if (errno == EINVAL || errno == ENOSYS) {
+				if (s->in_pipe == 0 && s->moved == 0) {
+					s->use_splice = 0;	/* copy instead */
+					return STREAM_WAIT;
+				}
+				s->err = errno;
+				return STREAM_SRC_ERROR;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				s->err = errno;
+				return STREAM_SRC_ERROR;
+			} else
+				s->want_read = 1;
+		}
+		if (s->remaining == 0 && s->in_pipe == 0)
+			return STREAM_DONE;
+		if (!progress)
+			return STREAM_WAIT;
+		s->want_read = s->want_write = 0;
+	}
+}
+
+static enum stream_result
+stream_run_copy(struct stream *s)
+{
+	ssize_t n;
+	size_t want;
+	long keep;
+
+	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
+		s->err = ENOMEM;
+		return STREAM_SRC_ERROR;
+	}
+	for (;;) {
+		if (s->buf_off < s->buf_len) {
+			n = send(s->dst_fd, s->buf + s->buf_off, s->buf_len - s->buf_off, MSG_NOSIGNAL);
+			if (n == -1) {
+				if (errno == EAGAIN || errno == EINTR) {
+					s->want_write = 1;
+					return STREAM_WAIT;
+				}
+				s->err = errno;
+				return STREAM_DST_ERROR;
+			}
+			s->buf_off += (size_t)n;
+			s->moved += (uint64_t)n;
+			continue;
+		}
+		s->buf_off = s->buf_len = 0;
+		if (s->framing == STREAM_LENGTH && s->remaining == 0)
+			return STREAM_DONE;
+		if (s->framing == STREAM_CHUNKED && s->tracker->complete)
+			return STREAM_DONE;
+		want = s->buf_cap;
+		if (s->framing == STREAM_LENGTH && want > s->remaining)
+			want = (size_t)s->remaining;
+		n = recv(s->src_fd, s->buf, want, 0);
+		if (n == 0)
+			return s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : STREAM_SRC_EOF;
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR) {
+				s->want_read = 1;
+				return STREAM_WAIT;
+			}
+			s->err = errno;
+			return STREAM_SRC_ERROR;
+		}
+		if (s->framing == STREAM_CHUNKED) {
+			if ((keep = http_body_tracker_feed(s->tracker, s->buf, (size_t)n)) < 0)
+				return STREAM_BAD_FRAMING;
+			/* bytes past the end of the message: the peer broke framing */
+			if (keep < n)
+				return STREAM_BAD_FRAMING;
+		}
+		if (s->framing == STREAM_LENGTH)
+			s->remaining -= (uint64_t)n;
+		s->buf_len = (size_t)n;
+	}
+}
+
+enum stream_result
+stream_run(struct stream *s)
+{
+	enum stream_result res;
+
+	s->want_read = s->want_write = 0;
+	if (s->bad_prefix)
+		return STREAM_BAD_FRAMING;
+	if (!stream_write_prefix(s, &res))
+		return res;
+	if (s->use_splice) {
+		res = stream_run_splice(s);
+		if (s->use_splice || res != STREAM_WAIT)
+			return res;
+		/* splice refused: fall through to copying */
+	}
+	return stream_run_copy(s);
+}
+
+void
+stream_release(struct stream *s)
+{
+	if (s->pipe_fd[0] != -1)
+		stream_pipe_put(s->pipe_fd, s->pipe_size, s->in_pipe > 0);
+	free(s->buf);
+	s->buf = NULL;
+}

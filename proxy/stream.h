@@ -1,0 +1,81 @@
+/*
+ * stream: moves one message body from one socket to another, bounded.
+ *
+ * Two engines, chosen per body: splice(2) through a pipe (plain sockets on
+ * both sides, body not inspected) and recv/send through one buffer (TLS,
+ * or framing that must be tracked such as chunked responses).  Either way
+ * at most pipe_size or buffer_size bytes are in flight: the source is read
+ * only while there is room, so a slow reader stops the writer (backpressure)
+ * and memory per connection is independent of the object size.
+ *
+ * stream_run() does as much as the sockets allow without blocking and says
+ * which events it waits for; the caller re-runs it when one fires.
+ */
+#ifndef S3GATE_STREAM_H
+#define S3GATE_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/http.h"
+
+enum stream_framing {
+	STREAM_LENGTH,		/* exactly `remaining` bytes */
+	STREAM_CHUNKED,		/* HTTP/1.1 chunked: tracked, passed through as is */
+	STREAM_UNTIL_EOF,	/* response without length: until the source closes */
+};
+
+enum stream_result {
+	STREAM_DONE,		/* the whole body moved */
+	STREAM_WAIT,		/* wait for want_read on src / want_write on dst */
+	STREAM_SRC_EOF,		/* the source closed before the end of the body */
+	STREAM_SRC_ERROR,	/* reading the source failed (errno saved in err) */
+	STREAM_DST_ERROR,	/* writing the destination failed */
+	STREAM_BAD_FRAMING,	/* chunked framing broken */
+};
+
+struct stream {
+	int			 src_fd;
+	int			 dst_fd;
+	enum stream_framing	 framing;
+	uint64_t		 remaining;	/* STREAM_LENGTH: bytes still to read */
+	uint64_t		 moved;		/* bytes written to dst */
+	uint64_t		 spliced;	/* of which through splice */
+
+	/* bytes already read with the head: written first */
+	const char		*prefix;
+	size_t			 prefix_len;
+
+	/* splice engine */
+	int			 use_splice;
+	int			 pipe_fd[2];
+	size_t			 pipe_size;
+	size_t			 in_pipe;
+
+	/* copy engine */
+	char			*buf;
+	size_t			 buf_cap;
+	size_t			 buf_len;
+	size_t			 buf_off;
+
+	struct http_body_tracker *tracker;	/* STREAM_CHUNKED */
+	int			 bad_prefix;	/* the prefix already broke framing */
+
+	int			 want_read;	/* set by stream_run on STREAM_WAIT */
+	int			 want_write;
+	int			 err;		/* errno of the failure */
+};
+
+/*
+ * Prepares S to move a body.  use_splice asks for the splice engine; it is
+ * used only for STREAM_LENGTH and falls back to copying quietly where the
+ * kernel refuses.  The pipe comes from a small process-wide pool.
+ */
+void	 stream_init(struct stream *, int src_fd, int dst_fd, enum stream_framing,
+	    uint64_t length, const char *prefix, size_t prefix_len, int use_splice,
+	    size_t pipe_size, size_t buf_size, struct http_body_tracker *);
+enum stream_result stream_run(struct stream *);
+/* Returns the pipe to the pool (or closes it if it holds bytes); frees the buffer. */
+void	 stream_release(struct stream *);
+
+#endif
