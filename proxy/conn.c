@@ -424,6 +424,31 @@ conn_deny(struct conn *c)
 	return conn_fail(c, S3ERR_ACCESS_DENIED, c->decision.message);
 }
 
+/* The session token sent (decoded if it came in a presigned query) is the credential's. */
+static int
+conn_token_matches(struct conn *c)
+{
+	size_t want = strlen(c->cred.session_token);
+	char *tok;
+	long n;
+	int ok;
+
+	if (c->auth.security_token == NULL)
+		return 0;
+	if ((tok = malloc(c->auth.security_token_len + 1)) == NULL)
+		return 0;
+	if (c->auth.security_token_encoded)
+		n = uri_decode(tok, c->auth.security_token, c->auth.security_token_len, 0);
+	else {
+		memcpy(tok, c->auth.security_token, c->auth.security_token_len);
+		n = (long)c->auth.security_token_len;
+	}
+	ok = n >= 0 && (size_t)n == want && sigv4_ct_compare(tok, c->cred.session_token, want) == 0;
+	explicit_bzero(tok, c->auth.security_token_len + 1);
+	free(tok);
+	return ok;
+}
+
 /*
  * Authentication and authorisation, in stages that may each wait for the
  * policy store (AUTH_WAIT); conn_store_cb re-enters here.
@@ -451,8 +476,12 @@ conn_authorize(struct conn *c)
 		if ((st = sigv4_parse(&sreq, &c->auth)) != SIGV4_OK ||
 		    (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
 			c->srv->stats.auth_failures++;
-			return conn_fail(c, conn_sigv4_error(st), st == SIGV4_OK ? NULL :
-			    sigv4_status_str(st));
+			if (st == SIGV4_V2)
+				return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
+				    "accepted; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
+				    "default.s3.signature_version s3v4; boto3: "
+				    "Config(signature_version='s3v4')).");
+			return conn_fail(c, conn_sigv4_error(st), sigv4_status_str(st));
 		}
 		c->auth_stage = AUTH_STAGE_ACCESS;
 		r = pstore_credential(c->srv->store, c->auth.access_key_id, &c->cred, conn_store_cb, c);
@@ -470,12 +499,10 @@ conn_authorize(struct conn *c)
 		}
 		if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
 			return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
-		if (c->cred.session_token != NULL) {
-			size_t tl = strlen(c->cred.session_token);
-			if (c->auth.security_token == NULL || c->auth.security_token_len != tl ||
-			    sigv4_ct_compare(c->auth.security_token, c->cred.session_token, tl) != 0)
-				return conn_fail(c, S3ERR_INVALID_TOKEN, NULL);
-		}
+		if (c->cred.session_token != NULL && !conn_token_matches(c))
+			return conn_fail(c, c->auth.security_token == NULL ? S3ERR_MISSING_SECURITY_HEADER :
+			    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
+			    "These are session credentials: send the session token (x-amz-security-token)." : NULL);
 		sreq.method = c->head.method;
 		sreq.method_len = c->head.method_len;
 		sreq.path = c->addr.raw_path;

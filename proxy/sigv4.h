@@ -142,6 +142,7 @@ void	 sigv4_string_to_sign(const struct sigv4_auth *, const char *canonical_requ
  * are sent as they are); HEADERS are the headers to sign, names lower-case,
  * values trimmed, sorted by name, no duplicates; they must include host,
  * x-amz-date and x-amz-content-sha256.  Appends the Authorization value.
+ * CANON_QUERY may be NULL (no query).
  */
 void	 sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
 	    const struct http_header *headers, size_t nheaders, const char *payload_hash,
@@ -167,7 +168,10 @@ void	 sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 /*
  * Signing-key cache: keys are derived once per (access key, date, region)
  * and reused; the secret is kept to notice rotation (compared in constant
- * time).  Fixed number of slots, no growth; wiped on free.
+ * time).  Fixed number of slots, no growth; wiped on free.  Not locked:
+ * one cache per worker thread.  sigv4_keycache_new() returns NULL if SLOTS
+ * is 0 or memory is short; sigv4_keycache_get() on a NULL cache derives the
+ * key every time.
  */
 struct sigv4_keycache;
 struct sigv4_keycache *sigv4_keycache_new(size_t slots);

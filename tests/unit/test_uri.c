@@ -1,0 +1,212 @@
+/*
+ * test_uri: S3 percent-encoding, decoding and query canonicalisation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/uri.h"
+#include "tests/unit/testlib.h"
+
+static const struct {
+	const char	*in;
+	size_t		 len;	/* 0: strlen */
+	int		 keep_slash;
+	const char	*want;
+} encode_cases[] = {
+	{ "-._~AZaz09", 0, 0, "-._~AZaz09" },
+	{ "a b", 0, 0, "a%20b" },
+	{ "a+b", 0, 0, "a%2Bb" },
+	{ "100%", 0, 0, "100%25" },
+	{ "a/b", 0, 0, "a%2Fb" },
+	{ "a/b", 0, 1, "a/b" },
+	{ "//x/../y/./", 0, 1, "//x/../y/./" },
+	{ "\xc3\xbc\xe2\x82\xac", 0, 1, "%C3%BC%E2%82%AC" },
+	{ "!*'();:@&=$,?#[]", 0, 1, "%21%2A%27%28%29%3B%3A%40%26%3D%24%2C%3F%23%5B%5D" },
+	{ "a\0b", 3, 0, "a%00b" },
+	{ "\x7f\xff", 0, 0, "%7F%FF" },
+	{ "", 0, 0, "" },
+};
+
+static const struct {
+	const char	*in;
+	int		 plus_is_space;
+	const char	*want;	/* NULL: refused */
+} decode_cases[] = {
+	{ "a%20b", 0, "a b" },
+	{ "a%2fb%2F", 0, "a/b/" },
+	{ "a+b", 0, "a+b" },
+	{ "a+b", 1, "a b" },
+	{ "%2B", 1, "+" },
+	{ "%C3%BC", 0, "\xc3\xbc" },
+	{ "%e2%82%ac", 0, "\xe2\x82\xac" },
+	{ "%41%4a%7e", 0, "AJ~" },
+	{ "", 0, "" },
+	{ "%", 0, NULL },
+	{ "a%", 0, NULL },
+	{ "a%2", 0, NULL },
+	{ "%zz", 0, NULL },
+	{ "%2g", 0, NULL },
+	{ "%g2", 0, NULL },
+	{ "% 2", 0, NULL },
+	{ "%00", 0, NULL },
+	{ "a%00b", 0, NULL },
+	{ "%%41", 0, NULL },
+	{ "%-1", 0, NULL },
+};
+
+static void
+test_encode(void)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(encode_cases) / sizeof(encode_cases[0]); i++) {
+		sbuf_reset(&sb);
+		len = encode_cases[i].len ? encode_cases[i].len :
+		    strlen(encode_cases[i].in);
+		uri_encode(&sb, encode_cases[i].in, len, encode_cases[i].keep_slash);
+		T_STREQ(sb.data ? sb.data : "", encode_cases[i].want,
+		    "uri_encode case %zu (keep_slash %d)", i,
+		    encode_cases[i].keep_slash);
+	}
+	sbuf_free(&sb);
+}
+
+static void
+test_decode(void)
+{
+	char out[64];
+	size_t i;
+	long n;
+
+	for (i = 0; i < sizeof(decode_cases) / sizeof(decode_cases[0]); i++) {
+		memset(out, 'X', sizeof(out));
+		n = uri_decode(out, decode_cases[i].in, strlen(decode_cases[i].in),
+		    decode_cases[i].plus_is_space);
+		if (decode_cases[i].want == NULL)
+			T_OK(n == -1, "uri_decode refuses \"%s\"", decode_cases[i].in);
+		else {
+			T_OK(n == (long)strlen(decode_cases[i].want),
+			    "uri_decode \"%s\" length", decode_cases[i].in);
+			T_STREQ(n >= 0 ? out : NULL, decode_cases[i].want,
+			    "uri_decode \"%s\"", decode_cases[i].in);
+		}
+	}
+	/* A raw NUL inside the counted input is refused too. */
+	T_OK(uri_decode(out, "a\0b", 3, 0) == -1, "uri_decode refuses a raw NUL");
+	/* Not NUL-terminated input: only LEN bytes are read. */
+	T_OK(uri_decode(out, "ab%41", 2, 0) == 2 && strcmp(out, "ab") == 0,
+	    "uri_decode reads only LEN bytes");
+	T_OK(uri_decode(out, "ab%4", 4, 0) == -1,
+	    "uri_decode: a truncated escape at LEN is refused");
+}
+
+static void
+test_query_parse(void)
+{
+	struct query_list ql;
+	const struct query_param *qp;
+	const char *q = "a=1&b&c=&d=%2F";
+
+	T_OK(query_parse(q, strlen(q), 16, &ql) == 0, "query_parse \"%s\"", q);
+	T_OK(ql.count == 4, "four parameters");
+	if (ql.count == 4) {
+		T_STREQ(ql.params[0].name, "a", "a name");
+		T_STREQ(ql.params[0].value, "1", "a value");
+		T_OK(ql.params[0].has_value, "a has '='");
+		T_STREQ(ql.params[1].name, "b", "b name");
+		T_STREQ(ql.params[1].value, "", "b value empty");
+		T_OK(!ql.params[1].has_value, "b has no '='");
+		T_STREQ(ql.params[2].value, "", "c value empty");
+		T_OK(ql.params[2].has_value, "c has '='");
+		T_STREQ(ql.params[3].value, "/", "d decoded to '/'");
+	}
+	qp = query_find(&ql, "c");
+	T_OK(qp != NULL && qp == &ql.params[2], "query_find c");
+	T_OK(query_find(&ql, "A") == NULL, "query_find is case-sensitive");
+	T_OK(query_find(&ql, "e") == NULL, "query_find absent");
+	query_free(&ql);
+	T_OK(ql.params == NULL && ql.count == 0, "query_free empties the list");
+	query_free(&ql);
+
+	q = "p=a+b&%E1%88%B4=x%3Dy=z";
+	T_OK(query_parse(q, strlen(q), 16, &ql) == 0 && ql.count == 2,
+	    "query_parse '+' and '=' in values");
+	if (ql.count == 2) {
+		T_STREQ(ql.params[0].value, "a+b", "'+' stays '+' in a query");
+		T_STREQ(ql.params[1].name, "\xe1\x88\xb4", "UTF-8 name");
+		T_STREQ(ql.params[1].value, "x=y=z", "value holds '='");
+	}
+	query_free(&ql);
+
+	q = "&&a=1&&";
+	T_OK(query_parse(q, strlen(q), 1, &ql) == 0 && ql.count == 1,
+	    "empty segments are skipped (and not counted against the bound)");
+	query_free(&ql);
+
+	T_OK(query_parse("", 0, 4, &ql) == 0 && ql.count == 0, "empty query");
+	T_OK(query_parse(NULL, 0, 4, &ql) == 0 && ql.count == 0, "NULL query");
+	T_OK(query_parse("a&b&c", 5, 2, &ql) == -1 && ql.count == 0 &&
+	    ql.params == NULL, "more than max_params refused");
+	T_OK(query_parse("a=1&b=%zz", 9, 8, &ql) == -1 && ql.params == NULL,
+	    "malformed escape in a value refused");
+	T_OK(query_parse("a=1&%2=b", 8, 8, &ql) == -1, "malformed escape in a name");
+	T_OK(query_parse("a=%00", 5, 8, &ql) == -1, "decoded NUL refused");
+	T_OK(query_parse("a=1&bX", 5, 8, &ql) == 0 && ql.count == 2 &&
+	    strcmp(ql.params[1].name, "b") == 0, "only LEN bytes are read");
+	query_free(&ql);
+}
+
+static void
+check_canonical(const char *raw, const char *const *exclude, const char *want)
+{
+	struct query_list ql;
+	struct sbuf sb = SBUF_INIT;
+
+	if (query_parse(raw, strlen(raw), 64, &ql) == -1) {
+		T_OK(0, "query_canonical \"%s\": parse", raw);
+		return;
+	}
+	query_canonical(&sb, &ql, exclude);
+	T_STREQ(sb.data ? sb.data : "", want, "query_canonical \"%s\"", raw);
+	query_free(&ql);
+	sbuf_free(&sb);
+}
+
+static void
+test_query_canonical(void)
+{
+	static const char *const excl[] = { "X-Amz-Signature", NULL };
+
+	check_canonical("a=1&b&c=&d=%2F", NULL, "a=1&b=&c=&d=%2F");
+	check_canonical("acl", NULL, "acl=");
+	check_canonical("uploads", NULL, "uploads=");
+	check_canonical("prefix=&delimiter=/", NULL, "delimiter=%2F&prefix=");
+	check_canonical("b=2&a=1&a=0", NULL, "a=0&a=1&b=2");
+	check_canonical("Param2=value2&Param1=value1", NULL,
+	    "Param1=value1&Param2=value2");
+	check_canonical("Param-3=Value3&Param=Value2&%E1%88%B4=Value1", NULL,
+	    "%E1%88%B4=Value1&Param=Value2&Param-3=Value3");
+	/* Sorted on the encoded form: '%' (0x25) sorts before '-' (0x2d). */
+	check_canonical("a-b=1&a%20b=2", NULL, "a%20b=2&a-b=1");
+	check_canonical("prefix=a+b", NULL, "prefix=a%2Bb");
+	check_canonical("prefix=a%20b", NULL, "prefix=a%20b");
+	check_canonical("prefix=a%2bb%2fc", NULL, "prefix=a%2Bb%2Fc");
+	check_canonical("k=%7e%41", NULL, "k=~A");
+	check_canonical("x=1&X-Amz-Signature=abc&X-Amz-Date=2", excl,
+	    "X-Amz-Date=2&x=1");
+	check_canonical("X-Amz-Signature=abc", excl, "");
+	check_canonical("", NULL, "");
+	check_canonical("=v", NULL, "=v");
+}
+
+int
+main(void)
+{
+	test_encode();
+	test_decode();
+	test_query_parse();
+	test_query_canonical();
+	return T_DONE();
+}
