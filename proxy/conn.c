@@ -257,16 +257,16 @@ conn_log_request(struct conn *c)
 	e.duration_ms = ms;
 	accesslog_write(&e);
 
-	srv->stats.requests++;
+	srv->stats->requests++;
 	cls = c->resp_status / 100;
 	if (cls >= 1 && cls <= 5)
-		srv->stats.status_class[cls]++;
-	srv->stats.bytes_in += c->bytes_in;
-	srv->stats.bytes_out += c->bytes_out;
-	srv->stats.latency_sum += ms / 1e3;
+		srv->stats->status_class[cls]++;
+	srv->stats->bytes_in += c->bytes_in;
+	srv->stats->bytes_out += c->bytes_out;
+	srv->stats->latency_sum += ms / 1e3;
 	for (i = 0; i < 12; i++)
 		if (ms <= server_latency_bounds_ms[i])
-			srv->stats.latency_bucket[i]++;
+			srv->stats->latency_bucket[i]++;
 	if (c->error != S3ERR_NONE)
 		log_debug("request %s: %s %s", c->request_id, s3err_info(c->error)->code,
 		    c->error_message ? c->error_message : "");
@@ -319,7 +319,7 @@ conn_request_start(struct conn *c)
 
 	c->srv->request_id_seed = c->srv->request_id_seed * 1103515245u + 12345u;
 	snprintf(c->request_id, sizeof(c->request_id), "%08X%08llX",
-	    c->srv->request_id_seed, (unsigned long long)(c->srv->stats.requests + 1));
+	    c->srv->request_id_seed, (unsigned long long)(c->srv->stats->requests + 1));
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->is_head_method = strcmp(c->head.method, "HEAD") == 0;
 	c->body_prefix = c->client.len - c->head.head_len;
@@ -416,7 +416,7 @@ conn_local_operation(struct conn *c)
 static int
 conn_deny(struct conn *c)
 {
-	c->srv->stats.denied++;
+	c->srv->stats->denied++;
 	if (c->decision.message[0] == '\0')
 		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
 	if (strcmp(c->decision.reason, "store unavailable") == 0)
@@ -475,7 +475,7 @@ conn_authorize(struct conn *c)
 		sreq.nheaders = c->head.nheaders;
 		if ((st = sigv4_parse(&sreq, &c->auth)) != SIGV4_OK ||
 		    (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
-			c->srv->stats.auth_failures++;
+			c->srv->stats->auth_failures++;
 			if (st == SIGV4_V2)
 				return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
 				    "accepted; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
@@ -494,7 +494,7 @@ conn_authorize(struct conn *c)
 		/* FALLTHROUGH */
 	case AUTH_STAGE_ACCESS:
 		if (c->cred.principal == NULL) {
-			c->srv->stats.auth_failures++;
+			c->srv->stats->auth_failures++;
 			return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
 		}
 		if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
@@ -516,7 +516,7 @@ conn_authorize(struct conn *c)
 		st = sigv4_verify(&sreq, &c->auth, key);
 		explicit_bzero(key, sizeof(key));
 		if (st != SIGV4_OK) {
-			c->srv->stats.auth_failures++;
+			c->srv->stats->auth_failures++;
 			return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);
 		}
 		if (c->addr.internal)
@@ -575,7 +575,7 @@ conn_authorize(struct conn *c)
 			}
 		}
 		c->auth_stage = AUTH_STAGE_DONE;
-		c->srv->stats.allowed++;
+		c->srv->stats->allowed++;
 		return conn_backend_start(c);
 	case AUTH_STAGE_DONE:
 		break;
@@ -604,7 +604,7 @@ conn_backend_connect(struct conn *c)
 
 	if ((fd = server_backend_take(srv)) != -1) {
 		c->backend_reused = 1;
-		srv->stats.backend_reuses++;
+		srv->stats->backend_reuses++;
 		conn_side_attach(c, &c->backend, fd);
 		conn_set_state(c, CONN_SEND_HEAD);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
@@ -617,12 +617,12 @@ conn_backend_connect(struct conn *c)
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	srv->stats.backend_connects++;
+	srv->stats->backend_connects++;
 	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == -1 &&
 	    errno != EINPROGRESS) {
 		log_warn("request %s: connect to backend", c->request_id);
 		close(fd);
-		srv->stats.backend_errors++;
+		srv->stats->backend_errors++;
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 	}
 	conn_side_attach(c, &c->backend, fd);
@@ -682,7 +682,7 @@ conn_do_backend_connect(struct conn *c)
 		return 1;
 	}
 	log_warnx("request %s: backend connect: %s", c->request_id, strerror(err));
-	c->srv->stats.backend_errors++;
+	c->srv->stats->backend_errors++;
 	conn_side_close(&c->backend, 0);
 	return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 }
@@ -737,7 +737,7 @@ conn_do_send_head(struct conn *c)
 		if (conn_backend_retry(c))
 			return 1;
 		log_warn("request %s: writing to backend", c->request_id);
-		c->srv->stats.backend_errors++;
+		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 	}
@@ -770,8 +770,8 @@ conn_do_req_body(struct conn *c)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {
 	case STREAM_DONE:
-		c->srv->stats.bytes_spliced += c->stream.spliced;
-		c->srv->stats.bytes_copied += c->stream.moved - c->stream.spliced;
+		c->srv->stats->bytes_spliced += c->stream.spliced;
+		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
 		stream_release(&c->stream);
 		c->streaming = 0;
 		conn_side_want(&c->client, 0, 0);
@@ -789,7 +789,7 @@ conn_do_req_body(struct conn *c)
 		log_info("request %s: client closed after %llu of %llu body bytes; backend request aborted",
 		    c->request_id, (unsigned long long)c->req_body_sent,
 		    (unsigned long long)c->req_body_len);
-		c->srv->stats.client_aborts++;
+		c->srv->stats->client_aborts++;
 		c->error = S3ERR_INCOMPLETE_BODY;
 		c->resp_status = 400;
 		c->abort_backend = 1;
@@ -874,7 +874,7 @@ conn_do_read_resp_head(struct conn *c)
 			case HTTP_PARSE_TOO_LARGE:
 				log_warnx("request %s: bad response head from backend: %s",
 				    c->request_id, c->resp.error);
-				c->srv->stats.backend_errors++;
+				c->srv->stats->backend_errors++;
 				c->abort_backend = 1;
 				c->closing = 1;
 				return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
@@ -926,7 +926,7 @@ conn_do_read_resp_head(struct conn *c)
 			return 1;
 		log_warnx("request %s: backend closed before a response (%s)", c->request_id,
 		    n == 0 ? "EOF" : strerror(errno));
-		c->srv->stats.backend_errors++;
+		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
 		c->closing = 1;
 		return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
@@ -1074,8 +1074,8 @@ conn_do_resp_body(struct conn *c)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {
 	case STREAM_DONE:
-		c->srv->stats.bytes_spliced += c->stream.spliced;
-		c->srv->stats.bytes_copied += c->stream.moved - c->stream.spliced;
+		c->srv->stats->bytes_spliced += c->stream.spliced;
+		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
 		return conn_finish(c);
 	case STREAM_WAIT:
 		conn_side_want(&c->backend, c->stream.want_read, 0);
@@ -1087,10 +1087,10 @@ conn_do_resp_body(struct conn *c)
 		/* cut the client off: a short body must not pass for a complete one */
 		log_warnx("request %s: backend broke off the response body after %llu bytes",
 		    c->request_id, (unsigned long long)c->stream.moved);
-		c->srv->stats.backend_errors++;
+		c->srv->stats->backend_errors++;
 		break;
 	case STREAM_DST_ERROR:
-		c->srv->stats.client_aborts++;
+		c->srv->stats->client_aborts++;
 		break;
 	}
 	c->abort_backend = 1;
@@ -1232,14 +1232,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_BACKEND_CONNECT:
 		log_warnx("request %s: backend connect timed out", c->request_id);
-		c->srv->stats.backend_errors++;
+		c->srv->stats->backend_errors++;
 		conn_side_close(&c->backend, 0);
 		(void)conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "The object store did not accept a connection in time.");
 		break;
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:
 		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
-		c->srv->stats.backend_errors++;
+		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
 		c->closing = 1;
 		conn_side_close(&c->backend, 1);
@@ -1293,7 +1293,8 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
 	c->auth_stage = AUTH_STAGE_CREDENTIAL;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
-	srv->stats.connections_total++;
+	srv->stats->connections_open++;
+	srv->stats->connections_total++;
 	conn_side_want(&c->client, 1, 0);
 	conn_timer_set(c, c->conf->idle_timeout_ms);
 	return c;

@@ -5,6 +5,11 @@
  *   s3gate -t -c FILE   check FILE and the files it names
  *   s3gate -V           version and build options
  */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +43,107 @@ version(void)
 	printf("tls: not built yet (terminate TLS in front)\n");
 }
 
+#define MAX_WORKERS	256
+
+static pid_t	worker_pids[MAX_WORKERS];
+
+/* Runs one worker: its own event loop, listeners bound with SO_REUSEPORT. */
+static int
+worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct server *srv;
+
+	if ((srv = server_new(cf, worker, stats, nworkers, &errors)) == NULL) {
+		fputs(errors.data, stderr);
+		sbuf_free(&errors);
+		return 1;
+	}
+	if (worker == 0)
+		log_info("s3gate %s started, %d worker%s, backend %s", S3GATE_VERSION, nworkers,
+		    nworkers == 1 ? "" : "s", srv->conf->backend_url);
+	server_run(srv);
+	server_free(srv);
+	return 0;
+}
+
+static pid_t
+worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworkers,
+    const sigset_t *oldmask)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		_exit(worker_run(cf, worker, stats, nworkers));
+	}
+	return pid;
+}
+
+/*
+ * The parent of several workers: forwards signals, restarts a worker that
+ * dies, and exits when all have stopped after SIGTERM/SIGINT.
+ */
+static int
+master_run(struct conf *cf, struct server_stats *stats, int nworkers)
+{
+	sigset_t mask, oldmask;
+	int i, sig, status, stopping = 0, alive = 0;
+	pid_t pid;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	for (i = 0; i < nworkers; i++)
+		if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, &oldmask)) > 0)
+			alive++;
+	while (alive > 0) {
+		if (sigwait(&mask, &sig) != 0)
+			continue;
+		if (sig == SIGCHLD) {
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				for (i = 0; i < nworkers; i++) {
+					if (worker_pids[i] != pid)
+						continue;
+					worker_pids[i] = 0;
+					alive--;
+					if (!stopping) {
+						log_warnx("worker %d (pid %d) exited (status %d); restarting",
+						    i, (int)pid, status);
+						sleep(1);	/* no busy loop if it dies at once */
+						if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers,
+						    &oldmask)) > 0)
+							alive++;
+					}
+				}
+			}
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT)
+			stopping = 1;
+		for (i = 0; i < nworkers; i++)
+			if (worker_pids[i] > 0)
+				kill(worker_pids[i], sig);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sbuf errors = SBUF_INIT;
 	const char *file = NULL;
-	struct server *srv;
+	struct server_stats *stats;
 	struct conf *cf;
-	int ch, check = 0;
+	int ch, check = 0, nworkers;
 
 	while ((ch = getopt(argc, argv, "c:tV")) != -1) {
 		switch (ch) {
@@ -82,13 +180,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: access_log %s: cannot open\n", file, cf->access_log);
 		return 1;
 	}
-	if ((srv = server_new(cf, &errors)) == NULL) {
-		fputs(errors.data, stderr);
-		sbuf_free(&errors);
-		return 1;
-	}
-	log_info("s3gate %s started, backend %s", S3GATE_VERSION, srv->conf->backend_url);
-	server_run(srv);
-	server_free(srv);
-	return 0;
+	nworkers = cf->workers > 0 ? cf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nworkers < 1)
+		nworkers = 1;
+	if (nworkers > MAX_WORKERS)
+		nworkers = MAX_WORKERS;
+	stats = mmap(NULL, sizeof(*stats) * (size_t)nworkers, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (stats == MAP_FAILED)
+		fatal("mmap");
+	if (nworkers == 1)
+		return worker_run(cf, 0, stats, 1);
+	return master_run(cf, stats, nworkers);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ server_idle_free(struct server *srv, struct backend_idle *bi)
 {
 	TAILQ_REMOVE(&srv->idle, bi, entry);
 	srv->nidle--;
+	srv->stats->backend_idle--;
 	event_free(bi->ev);
 	close(bi->fd);
 	free(bi);
@@ -99,6 +101,7 @@ server_backend_take(struct server *srv)
 		fd = bi->fd;
 		TAILQ_REMOVE(&srv->idle, bi, entry);
 		srv->nidle--;
+		srv->stats->backend_idle--;
 		event_free(bi->ev);
 		free(bi);
 		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
@@ -130,6 +133,7 @@ server_backend_give(struct server *srv, int fd)
 	event_add(bi->ev, &tv);
 	TAILQ_INSERT_TAIL(&srv->idle, bi, entry);
 	srv->nidle++;
+	srv->stats->backend_idle++;
 }
 
 void
@@ -299,6 +303,7 @@ server_conn_closed(struct server *srv, struct conn *c)
 {
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
+	srv->stats->connections_open--;
 	server_drain_check(srv);
 }
 
@@ -343,9 +348,19 @@ static void
 server_admin_metrics(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
-	struct server_stats *st = &srv->stats;
+	struct server_stats sum, *st = &sum;
 	struct evbuffer *b = evbuffer_new();
-	int i;
+	int i, w;
+
+	/* the workers' slots summed: counters are monotonic, a torn read is harmless */
+	memset(&sum, 0, sizeof(sum));
+	for (w = 0; w < srv->nworkers; w++) {
+		const uint64_t *from = (const uint64_t *)(const void *)&srv->all_stats[w];
+		uint64_t *to = (uint64_t *)(void *)&sum;
+		for (i = 0; i < (int)(offsetof(struct server_stats, latency_sum) / sizeof(uint64_t)); i++)
+			to[i] += from[i];
+		sum.latency_sum += srv->all_stats[w].latency_sum;
+	}
 
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4");
@@ -369,14 +384,14 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    (unsigned long long)st->bytes_spliced, (unsigned long long)st->bytes_copied);
 	evbuffer_add_printf(b, "# TYPE s3gate_connections gauge\ns3gate_connections %d\n"
 	    "# TYPE s3gate_connections_total counter\ns3gate_connections_total %llu\n",
-	    srv->nconns, (unsigned long long)st->connections_total);
+	    (int)st->connections_open, (unsigned long long)st->connections_total);
 	evbuffer_add_printf(b, "# TYPE s3gate_backend_connections_total counter\n"
 	    "s3gate_backend_connections_total{kind=\"new\"} %llu\n"
 	    "s3gate_backend_connections_total{kind=\"reused\"} %llu\n"
 	    "# TYPE s3gate_backend_errors_total counter\ns3gate_backend_errors_total %llu\n"
 	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
-	    (unsigned long long)st->backend_errors, srv->nidle);
+	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
 	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n",
 	    (unsigned long long)st->client_aborts);
 	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
@@ -423,13 +438,18 @@ server_admin_start(struct server *srv)
 /* ---- life cycle ---------------------------------------------------------- */
 
 struct server *
-server_new(struct conf *cf, struct sbuf *errors)
+server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nworkers,
+    struct sbuf *errors)
 {
 	struct server *srv;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		abort();
 	srv->conf = cf;
+	srv->worker = worker;
+	srv->all_stats = all_stats;
+	srv->nworkers = nworkers;
+	srv->stats = &all_stats[worker];
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->idle);
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
@@ -442,7 +462,8 @@ server_new(struct conf *cf, struct sbuf *errors)
 	srv->keycache = sigv4_keycache_new(1024);
 	if (server_listen(srv, errors) == -1)
 		goto fail;
-	server_admin_start(srv);
+	if (worker == 0)
+		server_admin_start(srv);
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);

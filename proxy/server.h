@@ -43,6 +43,8 @@ struct server_stats {
 	uint64_t	 backend_errors;
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
+	uint64_t	 connections_open;	/* gauge */
+	uint64_t	 backend_idle;		/* gauge */
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
 	double		 latency_sum;
 };
@@ -72,14 +74,22 @@ struct server {
 	struct event		*sig_hup, *sig_term, *sig_int, *sig_usr1;
 	struct evhttp		*admin;
 
-	struct server_stats	 stats;
+	struct server_stats	*stats;		/* this worker's slot in all_stats */
+	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
+	int			 worker;	/* 0 serves the admin listener */
+	int			 nworkers;
 	uint64_t		 next_conn_id;
 	uint32_t		 request_id_seed;
 };
 
 extern const double server_latency_bounds_ms[12];
 
-struct server	*server_new(struct conf *, struct sbuf *errors);
+/*
+ * A worker's server.  ALL_STATS has NWORKERS slots shared between the
+ * worker processes, so worker 0's /metrics reports them all.
+ */
+struct server	*server_new(struct conf *, int worker, struct server_stats *all_stats,
+		    int nworkers, struct sbuf *errors);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 
