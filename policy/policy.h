@@ -43,6 +43,16 @@ struct s3_op {
 	/* NEED_LIST: the decoded "prefix" parameter ("" if none) */
 	const char	*list_prefix;
 	const char	*deny_reason;	/* NEED_DENY: why, for the error message */
+	/*
+	 * Bucket policy / ACL / public-access-block calls: classified NEED_DENY
+	 * (the proxy is the authority), but if the operator enables them
+	 * (allow_bucket_acl) policy_decide() treats them as NEED_BUCKET_CONFIG.
+	 * s3op_config_permitted() folds both cases into bucket_config_allowed.
+	 */
+	int		 acl_op;
+	/* the configuration group of a NEED_BUCKET_CONFIG (or acl_op) call,
+	   e.g. "versioning", "lifecycle", "acl" (static); else NULL */
+	const char	*config_group;
 };
 
 /*
@@ -54,6 +64,27 @@ struct s3_op {
 int	 s3op_classify(const char *method, const char *bucket, const char *key,
 	    const struct query_list *query, const struct http_head *head, struct s3_op *op);
 void	 s3op_free(struct s3_op *);
+
+/*
+ * Bucket configuration calls owners and members may use when the config
+ * says nothing (bucket_config_ops): a comma-separated list of groups
+ * (the subresource: "versioning", "lifecycle", "cors", "tagging", ...) or
+ * exact action names ("GetBucketVersioning"); "all" allows every one.
+ */
+extern const char *const s3op_bucket_config_default;
+
+/* Whether ACTION (a NEED_BUCKET_CONFIG action name) is in LIST (NULL: the default). */
+int	 s3op_config_allowed(const char *action, const char *list);
+
+/*
+ * What the proxy passes to policy_decide() as bucket_config_allowed:
+ * for acl_op calls ALLOW_ACL (conf allow_bucket_acl), for other
+ * NEED_BUCKET_CONFIG calls s3op_config_allowed(CONFIG_OPS); else 0.
+ */
+int	 s3op_config_permitted(const struct s3_op *, const char *config_ops, int allow_acl);
+
+/* Whether ACTION is one a WriteOnly grant allows (put and multipart uploads). */
+int	 s3op_is_writeonly(const char *action);
 
 /* ---- what one principal holds on one bucket ----------------------------- */
 

@@ -544,8 +544,8 @@ conn_authorize(struct conn *c)
 		/* FALLTHROUGH */
 	case AUTH_STAGE_COPY_ACCESS:
 		policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
-		    c->op.need == NEED_BUCKET_CONFIG &&
-		    s3op_config_allowed(c->op.action, c->conf->bucket_config_ops), &c->decision);
+		    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
+		    &c->decision);
 		c->decided = 1;
 		if (!c->decision.allow)
 			return conn_deny(c);

@@ -1,0 +1,477 @@
+/*
+ * action: the S3 action table.  A request is classified by its method,
+ * whether it names a bucket and a key, the subresource parameters of its
+ * query and the presence of x-amz-copy-source.  Everything not in the table
+ * is refused: a query parameter that is neither a known subresource nor a
+ * known modifier (prefix, versionId, X-Amz-*, ...) makes the request
+ * unknown, because the backend would act on it with the service
+ * credentials while the policy had decided on something else.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "policy/policy.h"
+
+enum s3op_scope { SCOPE_SERVICE, SCOPE_BUCKET, SCOPE_OBJECT };
+enum s3op_copy { COPY_ANY, COPY_NO, COPY_YES };
+
+#define OPF_ACL		0x01	/* policy / ACL: refused unless the operator enables them */
+#define OPF_PREFIX	0x02	/* NEED_LIST: list_prefix from the "prefix" parameter */
+
+struct s3op_row {
+	const char	*method;
+	enum s3op_scope	 scope;
+	const char	*sub;		/* required subresource; NULL: none at all */
+	const char	*sub2;		/* a second required one (partNumber+uploadId) */
+	const char	*value;		/* required value of SUB, or NULL */
+	enum s3op_copy	 copy;
+	const char	*action;
+	enum s3_need	 need;
+	int		 flags;
+	const char	*deny_reason;
+};
+
+#define R(m, sc, sub, act, need)	{ m, sc, sub, NULL, NULL, COPY_ANY, act, need, 0, NULL }
+#define ACL(m, sc, sub, act)		{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_DENY, OPF_ACL, \
+	"bucket policies and ACLs are managed by s3gate, not by the backend" }
+#define NO(m, sc, sub, act, why)	{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_DENY, 0, why }
+#define LST(m, sc, sub, act)		{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_LIST, OPF_PREFIX, NULL }
+#define CFG(m, sub, act)		R(m, SCOPE_BUCKET, sub, act, NEED_BUCKET_CONFIG)
+
+/*
+ * First match wins; a row matches when the method and scope match, its
+ * SUB/SUB2 are present and no other subresource is, and the copy header
+ * condition holds.
+ */
+static const struct s3op_row s3op_table[] = {
+	/* the service */
+	R("GET", SCOPE_SERVICE, NULL, "ListBuckets", NEED_PROXY),
+
+	/* bucket: reads and listings */
+	R("HEAD", SCOPE_BUCKET, NULL, "HeadBucket", NEED_READ),
+	LST("GET", SCOPE_BUCKET, NULL, "ListObjects"),
+	{ "GET", SCOPE_BUCKET, "list-type", NULL, "2", COPY_ANY, "ListObjectsV2", NEED_LIST,
+	    OPF_PREFIX, NULL },
+	LST("GET", SCOPE_BUCKET, "versions", "ListObjectVersions"),
+	LST("GET", SCOPE_BUCKET, "uploads", "ListMultipartUploads"),
+	R("GET", SCOPE_BUCKET, "location", "GetBucketLocation", NEED_READ),
+	R("POST", SCOPE_BUCKET, "delete", "DeleteObjects", NEED_WRITE),
+
+	/* bucket: answered by the proxy */
+	R("PUT", SCOPE_BUCKET, NULL, "CreateBucket", NEED_PROXY),
+	R("DELETE", SCOPE_BUCKET, NULL, "DeleteBucket", NEED_PROXY),
+
+	/* bucket: policies and ACLs */
+	ACL("GET", SCOPE_BUCKET, "acl", "GetBucketAcl"),
+	ACL("PUT", SCOPE_BUCKET, "acl", "PutBucketAcl"),
+	ACL("GET", SCOPE_BUCKET, "policy", "GetBucketPolicy"),
+	ACL("PUT", SCOPE_BUCKET, "policy", "PutBucketPolicy"),
+	ACL("DELETE", SCOPE_BUCKET, "policy", "DeleteBucketPolicy"),
+	ACL("GET", SCOPE_BUCKET, "policyStatus", "GetBucketPolicyStatus"),
+	ACL("GET", SCOPE_BUCKET, "publicAccessBlock", "GetPublicAccessBlock"),
+	ACL("PUT", SCOPE_BUCKET, "publicAccessBlock", "PutPublicAccessBlock"),
+	ACL("DELETE", SCOPE_BUCKET, "publicAccessBlock", "DeletePublicAccessBlock"),
+	ACL("GET", SCOPE_BUCKET, "ownershipControls", "GetBucketOwnershipControls"),
+	ACL("PUT", SCOPE_BUCKET, "ownershipControls", "PutBucketOwnershipControls"),
+	ACL("DELETE", SCOPE_BUCKET, "ownershipControls", "DeleteBucketOwnershipControls"),
+
+	/* bucket: configuration (which ones: operator policy, bucket_config_ops) */
+	CFG("GET", "versioning", "GetBucketVersioning"),
+	CFG("PUT", "versioning", "PutBucketVersioning"),
+	CFG("GET", "lifecycle", "GetBucketLifecycleConfiguration"),
+	CFG("PUT", "lifecycle", "PutBucketLifecycleConfiguration"),
+	CFG("DELETE", "lifecycle", "DeleteBucketLifecycle"),
+	CFG("GET", "cors", "GetBucketCors"),
+	CFG("PUT", "cors", "PutBucketCors"),
+	CFG("DELETE", "cors", "DeleteBucketCors"),
+	CFG("GET", "tagging", "GetBucketTagging"),
+	CFG("PUT", "tagging", "PutBucketTagging"),
+	CFG("DELETE", "tagging", "DeleteBucketTagging"),
+	CFG("GET", "encryption", "GetBucketEncryption"),
+	CFG("PUT", "encryption", "PutBucketEncryption"),
+	CFG("DELETE", "encryption", "DeleteBucketEncryption"),
+	CFG("GET", "website", "GetBucketWebsite"),
+	CFG("PUT", "website", "PutBucketWebsite"),
+	CFG("DELETE", "website", "DeleteBucketWebsite"),
+	CFG("GET", "logging", "GetBucketLogging"),
+	CFG("PUT", "logging", "PutBucketLogging"),
+	CFG("GET", "notification", "GetBucketNotificationConfiguration"),
+	CFG("PUT", "notification", "PutBucketNotificationConfiguration"),
+	CFG("GET", "replication", "GetBucketReplication"),
+	CFG("PUT", "replication", "PutBucketReplication"),
+	CFG("DELETE", "replication", "DeleteBucketReplication"),
+	CFG("GET", "requestPayment", "GetBucketRequestPayment"),
+	CFG("PUT", "requestPayment", "PutBucketRequestPayment"),
+	CFG("GET", "accelerate", "GetBucketAccelerateConfiguration"),
+	CFG("PUT", "accelerate", "PutBucketAccelerateConfiguration"),
+	CFG("GET", "object-lock", "GetObjectLockConfiguration"),
+	CFG("PUT", "object-lock", "PutObjectLockConfiguration"),
+	CFG("GET", "analytics", "GetBucketAnalyticsConfiguration"),
+	CFG("PUT", "analytics", "PutBucketAnalyticsConfiguration"),
+	CFG("DELETE", "analytics", "DeleteBucketAnalyticsConfiguration"),
+	CFG("GET", "metrics", "GetBucketMetricsConfiguration"),
+	CFG("PUT", "metrics", "PutBucketMetricsConfiguration"),
+	CFG("DELETE", "metrics", "DeleteBucketMetricsConfiguration"),
+	CFG("GET", "inventory", "GetBucketInventoryConfiguration"),
+	CFG("PUT", "inventory", "PutBucketInventoryConfiguration"),
+	CFG("DELETE", "inventory", "DeleteBucketInventoryConfiguration"),
+	CFG("GET", "intelligent-tiering", "GetBucketIntelligentTieringConfiguration"),
+	CFG("PUT", "intelligent-tiering", "PutBucketIntelligentTieringConfiguration"),
+	CFG("DELETE", "intelligent-tiering", "DeleteBucketIntelligentTieringConfiguration"),
+	NO("POST", SCOPE_BUCKET, NULL, "PostObject",
+	    "browser form uploads (POST Object) are not supported by s3gate"),
+
+	/* object: reads */
+	R("GET", SCOPE_OBJECT, NULL, "GetObject", NEED_READ),
+	R("GET", SCOPE_OBJECT, "partNumber", "GetObject", NEED_READ),
+	R("HEAD", SCOPE_OBJECT, NULL, "HeadObject", NEED_READ),
+	R("HEAD", SCOPE_OBJECT, "partNumber", "HeadObject", NEED_READ),
+	R("GET", SCOPE_OBJECT, "tagging", "GetObjectTagging", NEED_READ),
+	R("GET", SCOPE_OBJECT, "attributes", "GetObjectAttributes", NEED_READ),
+	R("GET", SCOPE_OBJECT, "retention", "GetObjectRetention", NEED_READ),
+	R("GET", SCOPE_OBJECT, "legal-hold", "GetObjectLegalHold", NEED_READ),
+	R("GET", SCOPE_OBJECT, "uploadId", "ListParts", NEED_READ),
+	/* S3 Select reads the object and returns a filtered stream: a read */
+	{ "POST", SCOPE_OBJECT, "select", "select-type", NULL, COPY_ANY, "SelectObjectContent",
+	    NEED_READ, 0, NULL },
+
+	/* object: writes */
+	{ "PUT", SCOPE_OBJECT, NULL, NULL, NULL, COPY_NO, "PutObject", NEED_WRITE, 0, NULL },
+	{ "PUT", SCOPE_OBJECT, NULL, NULL, NULL, COPY_YES, "CopyObject", NEED_WRITE, 0, NULL },
+	{ "PUT", SCOPE_OBJECT, "partNumber", "uploadId", NULL, COPY_NO, "UploadPart", NEED_WRITE,
+	    0, NULL },
+	{ "PUT", SCOPE_OBJECT, "partNumber", "uploadId", NULL, COPY_YES, "UploadPartCopy",
+	    NEED_WRITE, 0, NULL },
+	R("DELETE", SCOPE_OBJECT, NULL, "DeleteObject", NEED_WRITE),
+	R("POST", SCOPE_OBJECT, "uploads", "CreateMultipartUpload", NEED_WRITE),
+	R("POST", SCOPE_OBJECT, "uploadId", "CompleteMultipartUpload", NEED_WRITE),
+	R("DELETE", SCOPE_OBJECT, "uploadId", "AbortMultipartUpload", NEED_WRITE),
+	R("PUT", SCOPE_OBJECT, "tagging", "PutObjectTagging", NEED_WRITE),
+	R("DELETE", SCOPE_OBJECT, "tagging", "DeleteObjectTagging", NEED_WRITE),
+
+	/* object: governance, ACLs, the unsupported */
+	R("PUT", SCOPE_OBJECT, "retention", "PutObjectRetention", NEED_BUCKET_CONFIG),
+	R("PUT", SCOPE_OBJECT, "legal-hold", "PutObjectLegalHold", NEED_BUCKET_CONFIG),
+	ACL("GET", SCOPE_OBJECT, "acl", "GetObjectAcl"),
+	ACL("PUT", SCOPE_OBJECT, "acl", "PutObjectAcl"),
+	NO("GET", SCOPE_OBJECT, "torrent", "GetObjectTorrent",
+	    "torrents are not supported by s3gate"),
+	/* restores from archive tiers cost money and time: an operator's call */
+	NO("POST", SCOPE_OBJECT, "restore", "RestoreObject",
+	    "restoring archived objects is not supported by s3gate"),
+};
+
+/*
+ * Parameters that only modify an operation; they may come with any row.
+ * Sorted (strcmp) for bsearch.
+ */
+static const char *const s3op_modifiers[] = {
+	"allow-unordered", "continuation-token", "delimiter", "encoding-type",
+	"fetch-owner", "id", "key-marker", "marker", "max-keys", "max-parts",
+	"max-uploads", "part-number-marker", "prefix", "start-after",
+	"upload-id-marker", "version-id-marker", "versionId", "x-id",
+};
+
+/* Subresources known only to be refused by name (no row needs them). */
+static const char *const s3op_other_subresources[] = {
+	"session", "website-redirect", "object-lambda", "mfa-delete",
+};
+
+const char *const s3op_bucket_config_default = "versioning,lifecycle,cors,tagging";
+
+static const char *const s3op_writeonly_actions[] = {
+	"PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+	"CompleteMultipartUpload", "AbortMultipartUpload",
+};
+
+static int
+s3op_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+s3op_is_modifier(const char *name)
+{
+	if (strncasecmp(name, "x-amz-", 6) == 0 || strncmp(name, "response-", 9) == 0)
+		return 1;
+	return bsearch(&name, s3op_modifiers, sizeof(s3op_modifiers) / sizeof(s3op_modifiers[0]),
+	    sizeof(s3op_modifiers[0]), s3op_strcmp) != NULL;
+}
+
+static int
+s3op_is_subresource(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(s3op_table) / sizeof(s3op_table[0]); i++) {
+		if ((s3op_table[i].sub && strcmp(s3op_table[i].sub, name) == 0) ||
+		    (s3op_table[i].sub2 && strcmp(s3op_table[i].sub2, name) == 0))
+			return 1;
+	}
+	for (i = 0; i < sizeof(s3op_other_subresources) / sizeof(s3op_other_subresources[0]); i++)
+		if (strcmp(s3op_other_subresources[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct query_param *
+s3op_param(const struct query_list *q, const char *name)
+{
+	size_t i;
+
+	if (q == NULL)
+		return NULL;
+	for (i = 0; i < q->count; i++)
+		if (strcmp(q->params[i].name, name) == 0)
+			return &q->params[i];
+	return NULL;
+}
+
+static const struct http_header *
+s3op_header(const struct http_head *head, const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (head == NULL)
+		return NULL;
+	for (i = 0; i < head->nheaders; i++)
+		if (head->headers[i].name_len == len &&
+		    strncasecmp(head->headers[i].name, name, len) == 0)
+			return &head->headers[i];
+	return NULL;
+}
+
+static int
+s3op_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Percent-decodes SRC[0..LEN) into a new string; NULL on a bad escape or NUL. */
+static char *
+s3op_decode(const char *src, size_t len)
+{
+	char *dst, *p;
+	size_t i;
+	int hi, lo;
+
+	if ((dst = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0, p = dst; i < len; i++) {
+		if (src[i] != '%') {
+			*p++ = src[i];
+			continue;
+		}
+		if (i + 2 >= len) {
+			free(dst);
+			return NULL;
+		}
+		if ((hi = s3op_hex((unsigned char)src[i + 1])) == -1 ||
+		    (lo = s3op_hex((unsigned char)src[i + 2])) == -1 || (hi == 0 && lo == 0)) {
+			free(dst);
+			return NULL;
+		}
+		*p++ = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	*p = '\0';
+	return dst;
+}
+
+/*
+ * x-amz-copy-source: "[/]BUCKET/KEY[?versionId=V]", URL-encoded.  The '?'
+ * is looked for before decoding: a '?' in a key arrives as %3F.
+ */
+static int
+s3op_copy_source(const struct http_header *h, struct s3_op *op)
+{
+	const char *v = h->value, *q, *slash;
+	size_t len = h->value_len;
+	char *path;
+
+	while (len > 0 && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len > 0 && *v == '/')
+		v++, len--;
+	if ((q = memchr(v, '?', len)) != NULL) {
+		size_t qlen = len - (size_t)(q - v) - 1;
+
+		if (qlen <= 10 || strncmp(q + 1, "versionId=", 10) != 0 ||
+		    memchr(q + 1, '&', qlen) != NULL) {
+			op->deny_reason = "x-amz-copy-source: only ?versionId= may follow the key";
+			return -1;
+		}
+		if ((op->copy_version = s3op_decode(q + 11, qlen - 10)) == NULL) {
+			op->deny_reason = "x-amz-copy-source: malformed versionId";
+			return -1;
+		}
+		len = (size_t)(q - v);
+	}
+	if ((path = s3op_decode(v, len)) == NULL) {
+		op->deny_reason = "x-amz-copy-source: malformed percent-encoding";
+		return -1;
+	}
+	if ((slash = strchr(path, '/')) == NULL || slash == path || slash[1] == '\0') {
+		free(path);
+		op->deny_reason = "x-amz-copy-source must be BUCKET/KEY";
+		return -1;
+	}
+	op->copy_bucket = strndup(path, (size_t)(slash - path));
+	op->copy_key = strdup(slash + 1);
+	free(path);
+	if (op->copy_bucket == NULL || op->copy_key == NULL)
+		abort();
+	return 0;
+}
+
+int
+s3op_classify(const char *method, const char *bucket, const char *key,
+    const struct query_list *query, const struct http_head *head, struct s3_op *op)
+{
+	const struct s3op_row *row;
+	const struct query_param *p;
+	const struct http_header *copy;
+	enum s3op_scope scope;
+	size_t i, j, nsub = 0, want;
+
+	memset(op, 0, sizeof(*op));
+	op->action = "Unknown";
+	op->need = NEED_DENY;
+	op->list_prefix = "";
+
+	if (bucket == NULL || *bucket == '\0')
+		scope = SCOPE_SERVICE;
+	else if (key == NULL || *key == '\0')
+		scope = SCOPE_BUCKET;
+	else
+		scope = SCOPE_OBJECT;
+
+	for (i = 0; query != NULL && i < query->count; i++) {
+		const char *name = query->params[i].name;
+
+		if (s3op_is_subresource(name)) {
+			for (j = 0; j < i; j++)
+				if (strcmp(query->params[j].name, name) == 0) {
+					op->deny_reason = "a subresource parameter is repeated";
+					return 0;
+				}
+			nsub++;
+		} else if (!s3op_is_modifier(name)) {
+			op->deny_reason = "the query has a parameter s3gate does not know";
+			return 0;
+		}
+	}
+	copy = s3op_header(head, "x-amz-copy-source");
+
+	for (i = 0; i < sizeof(s3op_table) / sizeof(s3op_table[0]); i++) {
+		row = &s3op_table[i];
+		if (row->scope != scope || strcmp(row->method, method) != 0)
+			continue;
+		want = (row->sub != NULL) + (row->sub2 != NULL);
+		if (want != nsub)
+			continue;
+		if (row->sub && ((p = s3op_param(query, row->sub)) == NULL ||
+		    (row->value && strcmp(p->value, row->value) != 0)))
+			continue;
+		if (row->sub2 && s3op_param(query, row->sub2) == NULL)
+			continue;
+		if ((row->copy == COPY_YES && copy == NULL) || (row->copy == COPY_NO && copy != NULL))
+			continue;
+		break;
+	}
+	if (i == sizeof(s3op_table) / sizeof(s3op_table[0])) {
+		op->deny_reason = scope == SCOPE_SERVICE ?
+		    "s3gate supports only ListBuckets (GET /) on the service" :
+		    "s3gate does not know this S3 operation";
+		return 0;
+	}
+
+	op->action = row->action;
+	op->need = row->need;
+	op->deny_reason = row->deny_reason;
+	op->acl_op = (row->flags & OPF_ACL) != 0;
+	if (row->need == NEED_BUCKET_CONFIG || op->acl_op)
+		op->config_group = row->sub;
+	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)
+		op->list_prefix = p->value;
+	if (row->copy == COPY_YES && s3op_copy_source(copy, op) == -1) {
+		s3op_free(op);
+		op->need = NEED_DENY;
+		return -1;
+	}
+	return 0;
+}
+
+void
+s3op_free(struct s3_op *op)
+{
+	free(op->copy_bucket);
+	free(op->copy_key);
+	free(op->copy_version);
+	op->copy_bucket = op->copy_key = op->copy_version = NULL;
+}
+
+int
+s3op_config_allowed(const char *action, const char *list)
+{
+	const char *group = NULL, *p, *end;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(s3op_table) / sizeof(s3op_table[0]); i++)
+		if (strcmp(s3op_table[i].action, action) == 0 &&
+		    (s3op_table[i].need == NEED_BUCKET_CONFIG || (s3op_table[i].flags & OPF_ACL))) {
+			group = s3op_table[i].sub;
+			break;
+		}
+	if (group == NULL)
+		return 0;
+	if (list == NULL)
+		list = s3op_bucket_config_default;
+	for (p = list; *p != '\0'; p = *end ? end + 1 : end) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if ((end = strchr(p, ',')) == NULL)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0)
+			continue;
+		if ((len == 3 && strncmp(p, "all", 3) == 0) ||
+		    (strlen(group) == len && strncmp(p, group, len) == 0) ||
+		    (strlen(action) == len && strncmp(p, action, len) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+int
+s3op_config_permitted(const struct s3_op *op, const char *config_ops, int allow_acl)
+{
+	if (op->acl_op)
+		return allow_acl;
+	if (op->need == NEED_BUCKET_CONFIG)
+		return s3op_config_allowed(op->action, config_ops);
+	return 0;
+}
+
+int
+s3op_is_writeonly(const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(s3op_writeonly_actions) / sizeof(s3op_writeonly_actions[0]); i++)
+		if (strcmp(s3op_writeonly_actions[i], action) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,1224 @@
+/*
+ * admin: the s3gate-admin commands.  Every command runs the same way:
+ * admin_load() (the store's lock, then its state as a model), changes
+ * through model_*(), admin_commit() (the store persists what changed).
+ * Text for people by default, one JSON document with --json.
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "policy/admin.h"
+#include "policy/filestore.h"
+#include "policy/model.h"
+#include "policy/storage.h"
+#include "proxy/conf.h"
+#include "proxy/sigv4.h"
+
+#define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
+#define ADMIN_MAX_POS		4
+#define ADMIN_BACKEND_TIMEOUT	10	/* seconds, per connect and per read */
+
+struct admin {
+	struct conf	*conf;
+	const char	*dir;
+	char		*state_path;	/* the records the CLI owns come from here */
+	int		 json;
+	int		 lockfd;
+	struct model	*model;
+	json_t		*out;		/* --json: printed at the end */
+	time_t		 now;
+};
+
+struct admin_args {
+	const char	*pos[ADMIN_MAX_POS];
+	int		 npos;
+	const char	*ttl;
+	const char	*reason;
+	const char	*permission;
+	const char	*expires;
+};
+
+static const char *const admin_usage =
+    "usage: s3gate-admin -c FILE [--json] COMMAND ...\n"
+    "  sync FILE|-\n"
+    "  cred create PRINCIPAL [--ttl D] | cred list [PRINCIPAL] | cred delete ACCESS_KEY_ID\n"
+    "  member add|remove WORKSPACE PRINCIPAL\n"
+    "  request BUCKET PRINCIPAL [--reason TEXT]\n"
+    "  approve BUCKET PRINCIPAL [--permission P] [--expires D]\n"
+    "  grant BUCKET[/PREFIX] PRINCIPAL P [--expires D]\n"
+    "  revoke BUCKET PRINCIPAL\n"
+    "  access PRINCIPAL\n"
+    "  who BUCKET\n"
+    "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n";
+
+static int admin_fail(struct admin *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* One line on stderr; returns the exit status 1. */
+static int
+admin_fail(struct admin *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "s3gate-admin: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Multi-line errors (one per problem), each prefixed. */
+static int
+admin_fail_errors(struct admin *a, const char *what, struct sbuf *errors)
+{
+	char *line, *save = NULL;
+
+	if (errors->data == NULL || errors->len == 0)
+		return admin_fail(a, "%s", what);
+	for (line = strtok_r(errors->data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "s3gate-admin: %s\n", line);
+	return 1;
+}
+
+static void
+admin_text(struct admin *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+admin_text(struct admin *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->json)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void
+admin_time(time_t t, char *buf, size_t len)
+{
+	storage_format_time(t, buf, len);
+}
+
+/* "90s", "15m", "8h", "7d" -> seconds, > 0; -1 if malformed. */
+static long long
+admin_duration(const char *s)
+{
+	int64_t ms = conf_parse_duration_ms(s);
+
+	if (ms < 1000)
+		return -1;
+	return ms / 1000;
+}
+
+static int
+admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args)
+{
+	int i;
+
+	memset(args, 0, sizeof(*args));
+	for (i = 0; i < argc; i++) {
+		const char **slot = NULL;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			a->json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--ttl") == 0)
+			slot = &args->ttl;
+		else if (strcmp(argv[i], "--reason") == 0)
+			slot = &args->reason;
+		else if (strcmp(argv[i], "--permission") == 0)
+			slot = &args->permission;
+		else if (strcmp(argv[i], "--expires") == 0)
+			slot = &args->expires;
+		else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			admin_fail(a, "unknown option %s", argv[i]);
+			return -1;
+		}
+		if (slot != NULL) {
+			if (i + 1 >= argc) {
+				admin_fail(a, "%s needs a value", argv[i]);
+				return -1;
+			}
+			*slot = argv[++i];
+			continue;
+		}
+		if (args->npos == ADMIN_MAX_POS) {
+			admin_fail(a, "too many arguments at \"%s\"", argv[i]);
+			return -1;
+		}
+		args->pos[args->npos++] = argv[i];
+	}
+	return 0;
+}
+
+/* ---- the store: load and commit (the part a Redis store replaces) ------- */
+
+static int
+admin_load(struct admin *a)
+{
+	struct sbuf errors = SBUF_INIT;
+	int rc;
+
+	if ((a->lockfd = filestore_lock(a->dir, &errors)) == -1 ||
+	    (a->model = filestore_load(a->dir, &errors)) == NULL) {
+		rc = admin_fail_errors(a, "cannot load the policy store", &errors);
+		sbuf_free(&errors);
+		return rc;
+	}
+	sbuf_free(&errors);
+	return 0;
+}
+
+#define ADMIN_STATE		0x01
+#define ADMIN_CREDENTIALS	0x02
+
+/* Checks the changed model whole, then persists WHAT. */
+static int
+admin_commit(struct admin *a, int what)
+{
+	struct sbuf errors = SBUF_INIT;
+	int rc = 0;
+
+	if (model_index(a->model, &errors) == -1 ||
+	    ((what & ADMIN_STATE) && filestore_save_state(a->dir, a->model, &errors) == -1) ||
+	    ((what & ADMIN_CREDENTIALS) &&
+	    filestore_save_credentials(a->dir, a->model, &errors) == -1))
+		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+	sbuf_free(&errors);
+	return rc;
+}
+
+/* The CLI rewrites only its own file: hand-written ones stay as written. */
+static int
+admin_check_owned(struct admin *a, const struct model_workspace *w)
+{
+	if (w->source != NULL && strcmp(w->source, a->state_path) == 0)
+		return 0;
+	return admin_fail(a, "workspace %s is defined in %s, which s3gate-admin does not "
+	    "rewrite; change it there, or sync it", w->name, w->source ? w->source : "-");
+}
+
+static const struct model_workspace *
+admin_bucket_workspace(struct admin *a, const char *bucket)
+{
+	const struct model_bucket *b;
+
+	if ((b = model_bucket_find(a->model, bucket)) == NULL)
+		return NULL;
+	return model_workspace_find(a->model, b->workspace);
+}
+
+static int
+admin_principal_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 128)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '/' || *s == '"' || *s == '\\' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* ---- cred ----------------------------------------------------------------- */
+
+static void
+admin_random(char *out, size_t len, const char *alphabet)
+{
+	size_t n = strlen(alphabet), i = 0, j;
+	unsigned int limit = 256 - 256 % (unsigned int)n;	/* no modulo bias */
+	unsigned char buf[64];
+
+	while (i < len) {
+		if (RAND_bytes(buf, sizeof(buf)) != 1)
+			abort();
+		for (j = 0; j < sizeof(buf) && i < len; j++)
+			if (buf[j] < limit)
+				out[i++] = alphabet[buf[j] % n];
+	}
+	explicit_bzero(buf, sizeof(buf));
+	out[len] = '\0';
+}
+
+static const char admin_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+static const char admin_alnum[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+void
+admin_keygen(char akid[21], char secret[41])
+{
+	akid[0] = 'S';
+	akid[1] = 'G';
+	admin_random(akid + 2, 18, admin_upper);
+	admin_random(secret, 40, admin_alnum);
+}
+
+static int
+admin_cred_create(struct admin *a, struct admin_args *args)
+{
+	struct policy_credential c;
+	char akid[21], secret[41], token[65], when[32];
+	long long ttl = 0;
+	int rc;
+
+	if (args->npos != 1)
+		return admin_fail(a, "usage: cred create PRINCIPAL [--ttl D]");
+	if (!admin_principal_valid(args->pos[0]))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
+	if (args->ttl != NULL && (ttl = admin_duration(args->ttl)) == -1)
+		return admin_fail(a, "--ttl %s: write a duration like 90s, 15m, 8h or 7d", args->ttl);
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	do
+		admin_keygen(akid, secret);
+	while (model_credential(a->model, akid) != NULL);
+	memset(&c, 0, sizeof(c));
+	c.access_key_id = akid;
+	c.secret = secret;
+	c.principal = (char *)args->pos[0];
+	if (ttl > 0) {
+		admin_random(token, 64, admin_alnum);
+		c.session_token = token;
+		c.expires_at = a->now + (time_t)ttl;
+	}
+	model_add_credential(a->model, &c);
+	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
+		if (a->json) {
+			json_object_set_new(a->out, "access_key_id", json_string(akid));
+			json_object_set_new(a->out, "secret_access_key", json_string(secret));
+			json_object_set_new(a->out, "principal", json_string(args->pos[0]));
+			if (ttl > 0) {
+				admin_time(c.expires_at, when, sizeof(when));
+				json_object_set_new(a->out, "session_token", json_string(token));
+				json_object_set_new(a->out, "expires_at", json_string(when));
+			}
+		} else if (ttl > 0)
+			printf("%s %s %s\n", akid, secret, token);
+		else
+			printf("%s %s\n", akid, secret);
+	}
+	explicit_bzero(secret, sizeof(secret));
+	explicit_bzero(token, sizeof(token));
+	return rc;
+}
+
+static int
+admin_cred_list(struct admin *a, struct admin_args *args)
+{
+	const struct policy_credential *c;
+	json_t *list = json_array(), *o;
+	char when[32];
+	size_t i;
+	int rc;
+
+	if (args->npos > 1)
+		return admin_fail(a, "usage: cred list [PRINCIPAL]");
+	if ((rc = admin_load(a)) != 0) {
+		json_decref(list);
+		return rc;
+	}
+	for (i = 0; i < a->model->ncredentials; i++) {
+		c = &a->model->credentials[i];
+		if (args->npos == 1 && strcmp(c->principal, args->pos[0]) != 0)
+			continue;
+		when[0] = '\0';
+		if (c->expires_at != 0)
+			admin_time(c->expires_at, when, sizeof(when));
+		o = json_object();
+		json_object_set_new(o, "access_key_id", json_string(c->access_key_id));
+		json_object_set_new(o, "principal", json_string(c->principal));
+		json_object_set_new(o, "session", json_boolean(c->session_token != NULL));
+		json_object_set_new(o, "expires_at", c->expires_at ? json_string(when) : json_null());
+		json_object_set_new(o, "expired", json_boolean(c->expires_at != 0 &&
+		    c->expires_at <= a->now));
+		json_array_append_new(list, o);
+		admin_text(a, "%s %s%s%s%s", c->access_key_id, c->principal,
+		    c->session_token ? " session" : "", c->expires_at ? " expires " : "", when);
+	}
+	json_object_set_new(a->out, "credentials", list);
+	return 0;
+}
+
+static int
+admin_cred_delete(struct admin *a, struct admin_args *args)
+{
+	int rc;
+
+	if (args->npos != 1)
+		return admin_fail(a, "usage: cred delete ACCESS_KEY_ID");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if (model_remove_credential(a->model, args->pos[0]) == -1)
+		return admin_fail(a, "no access key %s", args->pos[0]);
+	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
+		admin_text(a, "- credential %s", args->pos[0]);
+		json_object_set_new(a->out, "deleted", json_string(args->pos[0]));
+	}
+	return rc;
+}
+
+/* ---- member, request, approve, grant, revoke ------------------------------ */
+
+static int
+admin_member(struct admin *a, struct admin_args *args, int add)
+{
+	struct model_workspace *w;
+	int rc;
+
+	if (args->npos != 2)
+		return admin_fail(a, "usage: member add|remove WORKSPACE PRINCIPAL");
+	if (!admin_principal_valid(args->pos[1]))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[1]);
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if ((w = model_workspace_find(a->model, args->pos[0])) == NULL)
+		return admin_fail(a, "no workspace %s", args->pos[0]);
+	if ((rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	if (add)
+		model_workspace_add_member(a->model, w, args->pos[1]);
+	else if (model_workspace_remove_member(a->model, w, args->pos[1]) == -1)
+		return admin_fail(a, "%s is not a member of %s", args->pos[1], args->pos[0]);
+	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
+		admin_text(a, "%c member %s %s", add ? '+' : '-', args->pos[0], args->pos[1]);
+		json_object_set_new(a->out, "workspace", json_string(args->pos[0]));
+		json_object_set_new(a->out, "member", json_string(args->pos[1]));
+		json_object_set_new(a->out, "added", json_boolean(add));
+	}
+	return rc;
+}
+
+static int
+admin_request(struct admin *a, struct admin_args *args)
+{
+	struct model_workspace *w;
+	struct model_request *r;
+	const char *bucket, *who;
+	int rc;
+
+	if (args->npos != 2)
+		return admin_fail(a, "usage: request BUCKET PRINCIPAL [--reason TEXT]");
+	bucket = args->pos[0];
+	who = args->pos[1];
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if (model_bucket_find(a->model, bucket) == NULL)
+		return admin_fail(a, "no bucket %s", bucket);
+	/* a request stands on the requester's own Storage resource */
+	if ((w = model_workspace_of(a->model, who)) == NULL)
+		return admin_fail(a, "%s owns no workspace to hold the request", who);
+	if ((rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	if ((r = model_request_find(a->model, bucket, who)) != NULL) {
+		free(r->reason);
+		if ((r->reason = strdup(args->reason ? args->reason : r->reason)) == NULL)
+			abort();
+	} else
+		model_add_request(a->model, bucket, who, w->name,
+		    args->reason ? args->reason : "requesting access", a->now, a->state_path, 0);
+	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
+		admin_text(a, "%c request %s %s", r ? '~' : '+', bucket, who);
+		json_object_set_new(a->out, "bucket", json_string(bucket));
+		json_object_set_new(a->out, "principal", json_string(who));
+	}
+	return rc;
+}
+
+/* Sets (adds or replaces) the grant of BUCKET to WHO. */
+static int
+admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const char *who,
+    const char *perm_s, const char *expires_s)
+{
+	const struct model_workspace *w;
+	enum policy_perm perm;
+	long long secs = 0;
+	time_t expires = 0;
+	char when[32];
+	int rc, existed;
+
+	if (policy_perm_parse(perm_s, &perm) == -1)
+		return admin_fail(a, "unknown permission \"%s\"; use ReadOnly, ReadWrite or "
+		    "WriteOnly", perm_s);
+	if (expires_s != NULL) {
+		if ((secs = admin_duration(expires_s)) == -1)
+			return admin_fail(a, "--expires %s: write a duration like 90s, 15m, 8h "
+			    "or 7d", expires_s);
+		expires = a->now + (time_t)secs;
+	}
+	if (!admin_principal_valid(who))
+		return admin_fail(a, "\"%s\" is not a valid principal name", who);
+	if ((w = admin_bucket_workspace(a, bucket)) == NULL)
+		return admin_fail(a, "no bucket %s", bucket);
+	if ((rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	existed = model_remove_grant(a->model, bucket, who) == 0;
+	model_add_grant(a->model, bucket, who, perm, prefix, a->now, expires, a->state_path, 0);
+	if ((rc = admin_commit(a, ADMIN_STATE)) != 0)
+		return rc;
+	when[0] = '\0';
+	if (expires)
+		admin_time(expires, when, sizeof(when));
+	admin_text(a, "%c grant %s %s %s%s%s%s%s", existed ? '~' : '+', bucket, who,
+	    policy_perm_str(perm), prefix[0] ? " prefix " : "", prefix,
+	    expires ? " until " : "", when);
+	json_object_set_new(a->out, "bucket", json_string(bucket));
+	json_object_set_new(a->out, "principal", json_string(who));
+	json_object_set_new(a->out, "permission", json_string(policy_perm_str(perm)));
+	json_object_set_new(a->out, "prefix", json_string(prefix));
+	json_object_set_new(a->out, "expires_at", expires ? json_string(when) : json_null());
+	return 0;
+}
+
+static int
+admin_approve(struct admin *a, struct admin_args *args)
+{
+	int rc;
+
+	if (args->npos != 2)
+		return admin_fail(a, "usage: approve BUCKET PRINCIPAL [--permission P] "
+		    "[--expires D]");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if (model_request_find(a->model, args->pos[0], args->pos[1]) == NULL)
+		return admin_fail(a, "%s has not requested %s; use grant to give access "
+		    "without a request", args->pos[1], args->pos[0]);
+	/* the request stays listed (as on the platform); the grant is what counts */
+	return admin_set_grant(a, args->pos[0], "", args->pos[1],
+	    args->permission ? args->permission : "ReadOnly", args->expires);
+}
+
+static int
+admin_grant(struct admin *a, struct admin_args *args)
+{
+	char bucket[64];
+	const char *slash, *prefix = "";
+	size_t len;
+	int rc;
+
+	if (args->npos != 3)
+		return admin_fail(a, "usage: grant BUCKET[/PREFIX] PRINCIPAL P [--expires D]");
+	len = strlen(args->pos[0]);
+	if ((slash = strchr(args->pos[0], '/')) != NULL) {
+		len = (size_t)(slash - args->pos[0]);
+		prefix = slash + 1;
+	}
+	if (len >= sizeof(bucket) || strlen(prefix) >= sizeof(((struct policy_access *)0)->prefix))
+		return admin_fail(a, "bucket name or prefix too long");
+	memcpy(bucket, args->pos[0], len);
+	bucket[len] = '\0';
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	return admin_set_grant(a, bucket, prefix, args->pos[1], args->pos[2], args->expires);
+}
+
+static int
+admin_revoke(struct admin *a, struct admin_args *args)
+{
+	const struct model_workspace *w;
+	int rc;
+
+	if (args->npos != 2)
+		return admin_fail(a, "usage: revoke BUCKET PRINCIPAL");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if ((w = admin_bucket_workspace(a, args->pos[0])) == NULL)
+		return admin_fail(a, "no bucket %s", args->pos[0]);
+	if ((rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	if (model_remove_grant(a->model, args->pos[0], args->pos[1]) == -1)
+		return admin_fail(a, "%s holds no grant on %s", args->pos[1], args->pos[0]);
+	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
+		admin_text(a, "- grant %s %s", args->pos[0], args->pos[1]);
+		json_object_set_new(a->out, "bucket", json_string(args->pos[0]));
+		json_object_set_new(a->out, "principal", json_string(args->pos[1]));
+	}
+	return rc;
+}
+
+/* ---- access, who ---------------------------------------------------------- */
+
+static json_t *
+admin_access_json(const char *bucket, const char *principal, enum policy_via via,
+    enum policy_perm perm, const char *prefix, time_t expires, time_t now)
+{
+	json_t *o = json_object();
+	char when[32];
+
+	if (bucket != NULL)
+		json_object_set_new(o, "bucket", json_string(bucket));
+	if (principal != NULL)
+		json_object_set_new(o, "principal", json_string(principal));
+	json_object_set_new(o, "via", json_string(policy_via_str(via)));
+	json_object_set_new(o, "permission", json_string(policy_perm_str(perm)));
+	json_object_set_new(o, "prefix", json_string(prefix ? prefix : ""));
+	if (expires) {
+		admin_time(expires, when, sizeof(when));
+		json_object_set_new(o, "expires_at", json_string(when));
+		json_object_set_new(o, "expired", json_boolean(expires <= now));
+	} else
+		json_object_set_new(o, "expires_at", json_null());
+	return o;
+}
+
+static void
+admin_access_text(struct admin *a, const char *name, enum policy_via via, enum policy_perm perm,
+    const char *prefix, time_t expires)
+{
+	char when[32] = "";
+
+	if (expires)
+		admin_time(expires, when, sizeof(when));
+	admin_text(a, "%s %s %s%s%s%s%s", name, policy_via_str(via), policy_perm_str(perm),
+	    prefix && prefix[0] ? " prefix " : "", prefix ? prefix : "",
+	    expires ? (expires <= a->now ? " expired " : " until ") : "", when);
+}
+
+static int
+admin_access(struct admin *a, struct admin_args *args)
+{
+	struct model_bucket_access *list;
+	json_t *arr = json_array();
+	size_t i, n;
+	int rc;
+
+	if (args->npos != 1) {
+		json_decref(arr);
+		return admin_fail(a, "usage: access PRINCIPAL");
+	}
+	if ((rc = admin_load(a)) != 0) {
+		json_decref(arr);
+		return rc;
+	}
+	n = model_list_buckets(a->model, args->pos[0], a->now, &list);
+	for (i = 0; i < n; i++) {
+		admin_access_text(a, list[i].bucket, list[i].via, list[i].perm, list[i].prefix,
+		    list[i].expires_at);
+		json_array_append_new(arr, admin_access_json(list[i].bucket, NULL, list[i].via,
+		    list[i].perm, list[i].prefix, list[i].expires_at, a->now));
+	}
+	model_bucket_list_free(list, n);
+	json_object_set_new(a->out, "principal", json_string(args->pos[0]));
+	json_object_set_new(a->out, "buckets", arr);
+	return 0;
+}
+
+static int
+admin_who(struct admin *a, struct admin_args *args)
+{
+	const struct model_workspace *w;
+	const struct model_grant *g;
+	json_t *arr = json_array();
+	size_t i;
+	int rc;
+
+	if (args->npos != 1) {
+		json_decref(arr);
+		return admin_fail(a, "usage: who BUCKET");
+	}
+	if ((rc = admin_load(a)) != 0) {
+		json_decref(arr);
+		return rc;
+	}
+	if ((w = admin_bucket_workspace(a, args->pos[0])) == NULL) {
+		json_decref(arr);
+		return admin_fail(a, "no bucket %s", args->pos[0]);
+	}
+	admin_access_text(a, w->principal, VIA_OWNER, PERM_FULL, "", 0);
+	json_array_append_new(arr, admin_access_json(NULL, w->principal, VIA_OWNER, PERM_FULL,
+	    "", 0, a->now));
+	for (i = 0; i < w->nmembers; i++) {
+		admin_access_text(a, w->members[i], VIA_MEMBER, PERM_FULL, "", 0);
+		json_array_append_new(arr, admin_access_json(NULL, w->members[i], VIA_MEMBER,
+		    PERM_FULL, "", 0, a->now));
+	}
+	for (i = 0; i < a->model->ngrants; i++) {
+		g = &a->model->grants[i];
+		if (strcmp(g->bucket, args->pos[0]) != 0)
+			continue;
+		admin_access_text(a, g->grantee, VIA_GRANT, g->perm, g->prefix, g->expires_at);
+		json_array_append_new(arr, admin_access_json(NULL, g->grantee, VIA_GRANT, g->perm,
+		    g->prefix, g->expires_at, a->now));
+	}
+	json_object_set_new(a->out, "bucket", json_string(args->pos[0]));
+	json_object_set_new(a->out, "workspace", json_string(w->name));
+	json_object_set_new(a->out, "principals", arr);
+	return 0;
+}
+
+/* ---- sync ----------------------------------------------------------------- */
+
+/* Copies the records of SRC whose source is (KEEP) or is not (!KEEP) SOURCE. */
+static void
+admin_copy(struct model *dst, const struct model *src, const char *source, int keep,
+    const char *new_source)
+{
+	const struct model_workspace *w;
+	struct model_workspace *nw;
+	size_t i, j;
+
+#define ADMIN_PICK(s) (source == NULL || (((s) != NULL && strcmp((s), source) == 0) == keep))
+#define ADMIN_SRC(s) (new_source ? new_source : (s))
+	for (i = 0; i < src->nworkspaces; i++) {
+		w = &src->workspaces[i];
+		if (!ADMIN_PICK(w->source))
+			continue;
+		nw = model_add_workspace(dst, w->name, w->principal, ADMIN_SRC(w->source), w->line);
+		nw->created_at = w->created_at;
+		for (j = 0; j < w->nmembers; j++)
+			model_workspace_add_member(dst, nw, w->members[j]);
+	}
+	for (i = 0; i < src->nbuckets; i++)
+		if (ADMIN_PICK(src->buckets[i].source))
+			model_add_bucket(dst, src->buckets[i].name, src->buckets[i].workspace,
+			    src->buckets[i].discoverable, ADMIN_SRC(src->buckets[i].source),
+			    src->buckets[i].line);
+	for (i = 0; i < src->ngrants; i++) {
+		const struct model_grant *g = &src->grants[i];
+
+		if (ADMIN_PICK(g->source))
+			model_add_grant(dst, g->bucket, g->grantee, g->perm, g->prefix,
+			    g->granted_at, g->expires_at, ADMIN_SRC(g->source), g->line);
+	}
+	for (i = 0; i < src->nrequests; i++) {
+		const struct model_request *r = &src->requests[i];
+
+		if (ADMIN_PICK(r->source))
+			model_add_request(dst, r->bucket, r->requester, r->workspace, r->reason,
+			    r->requested_at, ADMIN_SRC(r->source), r->line);
+	}
+#undef ADMIN_PICK
+#undef ADMIN_SRC
+}
+
+/* One comparable fact of a model, for sync's report. */
+struct admin_fact {
+	int	 rank;		/* workspaces first, then what they hold */
+	char	*key;		/* "grant ws-frank-stagein bob" */
+	char	*value;		/* "ReadWrite since 2025-10-20T14:01:49Z" */
+};
+
+static void
+admin_fact_add(struct admin_fact **facts, size_t *n, int rank, char *key, char *value)
+{
+	if ((*facts = reallocarray(*facts, *n + 1, sizeof(**facts))) == NULL)
+		abort();
+	(*facts)[*n].rank = rank;
+	(*facts)[*n].key = key;
+	(*facts)[*n].value = value;
+	(*n)++;
+}
+
+static int
+admin_fact_cmp(const void *x, const void *y)
+{
+	const struct admin_fact *a = x, *b = y;
+
+	if (a->rank != b->rank)
+		return a->rank - b->rank;
+	return strcmp(a->key, b->key);
+}
+
+/* The facts of M's records from SOURCE (NULL: all), sorted. */
+static struct admin_fact *
+admin_facts(const struct model *m, const char *source, size_t *n)
+{
+	struct admin_fact *f = NULL;
+	char *k, *v, t1[32], t2[32];
+	size_t i, j;
+
+#define ADMIN_FROM(s) (source == NULL || ((s) != NULL && strcmp((s), source) == 0))
+	*n = 0;
+	for (i = 0; i < m->nworkspaces; i++) {
+		const struct model_workspace *w = &m->workspaces[i];
+
+		if (!ADMIN_FROM(w->source))
+			continue;
+		if (asprintf(&k, "workspace %s", w->name) == -1 ||
+		    asprintf(&v, "owner %s", w->principal) == -1)
+			abort();
+		admin_fact_add(&f, n, 0, k, v);
+		for (j = 0; j < w->nmembers; j++) {
+			if (asprintf(&k, "member %s %s", w->name, w->members[j]) == -1 ||
+			    (v = strdup("")) == NULL)
+				abort();
+			admin_fact_add(&f, n, 1, k, v);
+		}
+	}
+	for (i = 0; i < m->nbuckets; i++) {
+		const struct model_bucket *b = &m->buckets[i];
+
+		if (!ADMIN_FROM(b->source))
+			continue;
+		if (asprintf(&k, "bucket %s", b->name) == -1 || asprintf(&v, "of %s, %s",
+		    b->workspace, b->discoverable ? "discoverable" : "not discoverable") == -1)
+			abort();
+		admin_fact_add(&f, n, 2, k, v);
+	}
+	for (i = 0; i < m->ngrants; i++) {
+		const struct model_grant *g = &m->grants[i];
+
+		if (!ADMIN_FROM(g->source))
+			continue;
+		storage_format_time(g->granted_at, t1, sizeof(t1));
+		storage_format_time(g->expires_at, t2, sizeof(t2));
+		if (asprintf(&k, "grant %s %s", g->bucket, g->grantee) == -1 ||
+		    asprintf(&v, "%s%s%s since %s%s%s", policy_perm_str(g->perm),
+		    g->prefix[0] ? " prefix " : "", g->prefix, g->granted_at ? t1 : "-",
+		    g->expires_at ? " until " : "", g->expires_at ? t2 : "") == -1)
+			abort();
+		admin_fact_add(&f, n, 3, k, v);
+	}
+	for (i = 0; i < m->nrequests; i++) {
+		const struct model_request *r = &m->requests[i];
+
+		if (!ADMIN_FROM(r->source))
+			continue;
+		storage_format_time(r->requested_at, t1, sizeof(t1));
+		if (asprintf(&k, "request %s %s", r->bucket, r->requester) == -1 ||
+		    asprintf(&v, "\"%s\" at %s", r->reason, r->requested_at ? t1 : "-") == -1)
+			abort();
+		admin_fact_add(&f, n, 4, k, v);
+	}
+#undef ADMIN_FROM
+	if (*n > 1)
+		qsort(f, *n, sizeof(*f), admin_fact_cmp);
+	return f;
+}
+
+static void
+admin_facts_free(struct admin_fact *f, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(f[i].key);
+		free(f[i].value);
+	}
+	free(f);
+}
+
+/* Appends "+ KEY", "- KEY", "~ KEY: OLD -> NEW" to CHANGES; returns their count. */
+static size_t
+admin_diff(const struct model *old, const char *old_source, const struct model *new,
+    json_t *changes)
+{
+	struct admin_fact *o, *n;
+	size_t no, nn, i = 0, j = 0, count = 0;
+	char *line;
+	int c;
+
+	o = admin_facts(old, old_source, &no);
+	n = admin_facts(new, NULL, &nn);
+	while (i < no || j < nn) {
+		if (i == no)
+			c = 1;
+		else if (j == nn)
+			c = -1;
+		else
+			c = admin_fact_cmp(&o[i], &n[j]);
+		line = NULL;
+		if (c < 0) {
+			if (asprintf(&line, "- %s", o[i].key) == -1)
+				abort();
+			i++;
+		} else if (c > 0) {
+			if (asprintf(&line, "+ %s", n[j].key) == -1)
+				abort();
+			j++;
+		} else {
+			if (strcmp(o[i].value, n[j].value) != 0 && asprintf(&line, "~ %s: %s -> %s",
+			    o[i].key, o[i].value, n[j].value) == -1)
+				abort();
+			i++;
+			j++;
+		}
+		if (line != NULL) {
+			json_array_append_new(changes, json_string(line));
+			free(line);
+			count++;
+		}
+	}
+	admin_facts_free(o, no);
+	admin_facts_free(n, nn);
+	return count;
+}
+
+/*
+ * One signed request to the backend with an empty body; returns the HTTP
+ * status, or -1 with the reason in ERR.  Blocking, bounded by timeouts: a
+ * CLI, not the event loop.
+ */
+static int
+admin_backend_call(struct admin *a, const char *method, const char *bucket, struct sbuf *err)
+{
+	const struct conf *c = a->conf;
+	struct addrinfo hints, *res = NULL, *ai;
+	struct timeval tv = { ADMIN_BACKEND_TIMEOUT, 0 };
+	struct http_header h[3];
+	struct sbuf auth = SBUF_INIT, req = SBUF_INIT;
+	unsigned char key[SIGV4_KEY_LEN];
+	char amz_date[17], date[9], hash[65], path[80], resp[1024];
+	const char *region;
+	size_t got = 0, off = 0;
+	ssize_t n;
+	int fd = -1, status = -1, gai, major, minor;
+
+	if (c->backend_tls) {
+		sbuf_appendf(err, "https backends are not supported by sync yet");
+		return -1;
+	}
+	if (c->backend_access_key_id == NULL || c->backend_secret == NULL) {
+		sbuf_appendf(err, "no backend_credentials in %s", c->file);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((gai = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0) {
+		sbuf_appendf(err, "backend %s: %s", c->backend_url, gai_strerror(gai));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		sbuf_appendf(err, "backend %s unreachable: %s", c->backend_url, strerror(errno));
+		return -1;
+	}
+
+	region = c->backend_region ? c->backend_region : c->region;
+	sigv4_format_date(a->now, amz_date);
+	memcpy(date, amz_date, 8);
+	date[8] = '\0';
+	sigv4_sha256_hex("", 0, hash);
+	snprintf(path, sizeof(path), "/%s", bucket);
+	h[0] = (struct http_header){ "host", 4, c->backend_host, strlen(c->backend_host) };
+	h[1] = (struct http_header){ "x-amz-content-sha256", 20, hash, 64 };
+	h[2] = (struct http_header){ "x-amz-date", 10, amz_date, 16 };
+	sigv4_signing_key(c->backend_secret, strlen(c->backend_secret), date, region, "s3", key);
+	sigv4_sign(method, path, "", h, 3, hash, amz_date, region, c->backend_access_key_id,
+	    key, &auth);
+	explicit_bzero(key, sizeof(key));
+	sbuf_appendf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nx-amz-content-sha256: %s\r\n"
+	    "x-amz-date: %s\r\nAuthorization: %s\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n", method, path, c->backend_host, hash, amz_date,
+	    auth.data);
+	while (off < req.len) {
+		if ((n = write(fd, req.data + off, req.len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			sbuf_appendf(err, "backend %s: %s", c->backend_url, strerror(errno));
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	while (got < sizeof(resp) - 1) {
+		if ((n = read(fd, resp + got, sizeof(resp) - 1 - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		resp[got] = '\0';
+		if (strstr(resp, "\r\n") != NULL)
+			break;
+	}
+	resp[got] = '\0';
+	if (sscanf(resp, "HTTP/%d.%d %d", &major, &minor, &status) != 3) {
+		sbuf_appendf(err, "backend %s: no HTTP answer to %s %s", c->backend_url, method,
+		    path);
+		status = -1;
+	}
+out:
+	close(fd);
+	sbuf_free(&auth);
+	sbuf_free(&req);
+	return status;
+}
+
+/* Creates BUCKET on the backend if it lacks it: 1 created, 0 there, -1 error. */
+static int
+admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
+{
+	int st;
+
+	if ((st = admin_backend_call(a, "HEAD", bucket, err)) == -1)
+		return -1;
+	if (st == 200)
+		return 0;
+	if (st != 404) {
+		sbuf_appendf(err, "HEAD /%s answered %d (the bucket may belong to someone "
+		    "else)", bucket, st);
+		return -1;
+	}
+	if ((st = admin_backend_call(a, "PUT", bucket, err)) == -1)
+		return -1;
+	if (st != 200) {
+		sbuf_appendf(err, "PUT /%s answered %d", bucket, st);
+		return -1;
+	}
+	return 1;
+}
+
+static char *
+admin_read_input(struct admin *a, const char *name, size_t *len)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t cap = 0, n;
+
+	*len = 0;
+	if (strcmp(name, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(name, "r")) == NULL) {
+		admin_fail(a, "%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (*len + 65536 + 1 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			if ((buf = realloc(buf, cap)) == NULL)
+				abort();
+		}
+		n = fread(buf + *len, 1, cap - *len - 1, f);
+		*len += n;
+		if (n == 0 || *len > ADMIN_MAX_INPUT)
+			break;
+	}
+	if (ferror(f) || *len > ADMIN_MAX_INPUT) {
+		admin_fail(a, "%s: %s", name, ferror(f) ? strerror(errno) : "input too large");
+		free(buf);
+		buf = NULL;
+	} else
+		buf[*len] = '\0';
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+static int
+admin_sync(struct admin *a, struct admin_args *args)
+{
+	struct sbuf errors = SBUF_INIT, berr = SBUF_INIT;
+	struct model *in = NULL, *next = NULL;
+	json_t *changes = json_array(), *created = json_array(), *failed = json_array();
+	const char *label;
+	char *data;
+	size_t len, i, nchanges;
+	int rc = 1, r;
+
+	if (args->npos != 1) {
+		rc = admin_fail(a, "usage: sync FILE|-");
+		goto out;
+	}
+	label = strcmp(args->pos[0], "-") == 0 ? "stdin" : args->pos[0];
+	if ((data = admin_read_input(a, args->pos[0], &len)) == NULL)
+		goto out;
+	in = model_new();
+	r = storage_parse(in, label, data, len, &errors);
+	free(data);
+	if (r == -1 || model_index(in, &errors) == -1) {
+		rc = admin_fail_errors(a, "bad input", &errors);
+		goto out;
+	}
+	if ((rc = admin_load(a)) != 0)
+		goto out;
+
+	/* hand-written files + the input as the new state file + credentials */
+	next = model_new();
+	admin_copy(next, a->model, a->state_path, 0, NULL);
+	admin_copy(next, in, NULL, 1, a->state_path);
+	for (i = 0; i < a->model->ncredentials; i++)
+		model_add_credential(next, &a->model->credentials[i]);
+	if (model_index(next, &errors) == -1) {
+		rc = admin_fail_errors(a, "the input conflicts with the policy folder", &errors);
+		goto out;
+	}
+	nchanges = admin_diff(a->model, a->state_path, in, changes);
+	/* idempotent: an unchanged state is not rewritten, so proxies do not reload */
+	if (nchanges > 0 && filestore_save_state(a->dir, next, &errors) == -1) {
+		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+		goto out;
+	}
+	for (i = 0; i < json_array_size(changes); i++)
+		admin_text(a, "%s", json_string_value(json_array_get(changes, i)));
+	if (nchanges == 0)
+		admin_text(a, "no changes");
+
+	/*
+	 * The policy is applied first: a backend that is down must not hold
+	 * back a revocation.  Missing buckets are reported and the exit
+	 * status is 1; running sync again retries them.
+	 */
+	rc = 0;
+	for (i = 0; i < in->nbuckets; i++) {
+		sbuf_reset(&berr);
+		if ((r = admin_backend_ensure(a, in->buckets[i].name, &berr)) == 1) {
+			admin_text(a, "+ backend bucket %s", in->buckets[i].name);
+			json_array_append_new(created, json_string(in->buckets[i].name));
+		} else if (r == -1) {
+			fprintf(stderr, "s3gate-admin: bucket %s not created on the backend: %s\n",
+			    in->buckets[i].name, berr.data ? berr.data : "error");
+			json_array_append_new(failed, json_pack("{s:s,s:s}", "bucket",
+			    in->buckets[i].name, "error", berr.data ? berr.data : "error"));
+			rc = 1;
+			if (strstr(berr.data ? berr.data : "", "unreachable") != NULL ||
+			    strstr(berr.data ? berr.data : "", "not supported") != NULL)
+				break;	/* the same for every bucket */
+		}
+	}
+	json_object_set_new(a->out, "changes", changes);
+	json_object_set_new(a->out, "buckets_created", created);
+	json_object_set_new(a->out, "bucket_errors", failed);
+	changes = created = failed = NULL;
+out:
+	json_decref(changes);
+	json_decref(created);
+	json_decref(failed);
+	model_free(in);
+	model_free(next);
+	sbuf_free(&errors);
+	sbuf_free(&berr);
+	return rc;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int
+admin_main(int argc, char **argv)
+{
+	struct admin a;
+	struct admin_args args;
+	struct sbuf errors = SBUF_INIT;
+	const char *conf_file = NULL, *cmd, *sub = NULL;
+	char *text;
+	int i, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.lockfd = -1;
+	a.now = time(NULL);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf_file = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			a.json = 1;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(admin_usage, stdout);
+			return 0;
+		} else {
+			fputs(admin_usage, stderr);
+			return 1;
+		}
+	}
+	if (conf_file == NULL || i >= argc) {
+		fputs(admin_usage, stderr);
+		return 1;
+	}
+	cmd = argv[i++];
+	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0) {
+		if (i >= argc)
+			return admin_fail(&a, "%s needs a subcommand", cmd);
+		sub = argv[i++];
+	}
+	if (strcmp(cmd, "presign") == 0)
+		return admin_fail(&a, "presign: not yet implemented");
+	if (admin_parse_args(&a, argc - i, argv + i, &args) == -1)
+		return 1;
+
+	if ((a.conf = conf_load(conf_file, 0, &errors)) == NULL) {
+		rc = admin_fail_errors(&a, "bad configuration", &errors);
+		sbuf_free(&errors);
+		return rc;
+	}
+	sbuf_free(&errors);
+	if (a.conf->store_kind != CONF_STORE_FILE) {
+		rc = admin_fail(&a, "%s: only policy_store file is supported by s3gate-admin yet",
+		    conf_file);
+		conf_unref(a.conf);
+		return rc;
+	}
+	a.dir = a.conf->store_path;
+	a.state_path = filestore_path(a.dir, FILESTORE_STATE);
+	a.out = json_object();
+
+	if (strcmp(cmd, "sync") == 0)
+		rc = admin_sync(&a, &args);
+	else if (strcmp(cmd, "cred") == 0 && strcmp(sub, "create") == 0)
+		rc = admin_cred_create(&a, &args);
+	else if (strcmp(cmd, "cred") == 0 && strcmp(sub, "list") == 0)
+		rc = admin_cred_list(&a, &args);
+	else if (strcmp(cmd, "cred") == 0 && strcmp(sub, "delete") == 0)
+		rc = admin_cred_delete(&a, &args);
+	else if (strcmp(cmd, "member") == 0 && strcmp(sub, "add") == 0)
+		rc = admin_member(&a, &args, 1);
+	else if (strcmp(cmd, "member") == 0 && strcmp(sub, "remove") == 0)
+		rc = admin_member(&a, &args, 0);
+	else if (strcmp(cmd, "request") == 0)
+		rc = admin_request(&a, &args);
+	else if (strcmp(cmd, "approve") == 0)
+		rc = admin_approve(&a, &args);
+	else if (strcmp(cmd, "grant") == 0)
+		rc = admin_grant(&a, &args);
+	else if (strcmp(cmd, "revoke") == 0)
+		rc = admin_revoke(&a, &args);
+	else if (strcmp(cmd, "access") == 0)
+		rc = admin_access(&a, &args);
+	else if (strcmp(cmd, "who") == 0)
+		rc = admin_who(&a, &args);
+	else
+		rc = admin_fail(&a, "unknown command \"%s%s%s\"; see s3gate-admin -h", cmd,
+		    sub ? " " : "", sub ? sub : "");
+
+	if (rc == 0 && a.json) {
+		if ((text = json_dumps(a.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+			abort();
+		puts(text);
+		/* cred create's document holds the secret */
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+	if (a.out != NULL) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(a.out, k, v)
+			if (json_is_string(v))
+				explicit_bzero((char *)json_string_value(v), json_string_length(v));
+		json_decref(a.out);
+	}
+	fflush(stdout);
+	model_free(a.model);
+	if (a.lockfd != -1)
+		close(a.lockfd);
+	free(a.state_path);
+	conf_unref(a.conf);
+	return rc;
+}

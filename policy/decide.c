@@ -1,0 +1,223 @@
+/*
+ * decide: the decision.  Pure: what a principal holds on a bucket (struct
+ * policy_access, from a store) + the classified action + the key + now ->
+ * allow or deny, a short reason for the access log and the S3 error message
+ * for the client.
+ *
+ * Discovery: for a bucket that does not exist and for one the caller may
+ * not discover and holds nothing on, the message is the same text, byte for
+ * byte, apart from the bucket name; only the log reason tells them apart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+static const char *const decide_request_hint =
+    " You can request access with POST /_s3gate/requests.";
+
+const char *
+policy_via_str(enum policy_via via)
+{
+	switch (via) {
+	case VIA_OWNER:
+		return "owner";
+	case VIA_MEMBER:
+		return "member";
+	case VIA_GRANT:
+		return "grant";
+	default:
+		return "none";
+	}
+}
+
+const char *
+policy_perm_str(enum policy_perm perm)
+{
+	switch (perm) {
+	case PERM_READONLY:
+		return "ReadOnly";
+	case PERM_READWRITE:
+		return "ReadWrite";
+	case PERM_WRITEONLY:
+		return "WriteOnly";
+	case PERM_FULL:
+		return "Full";
+	default:
+		return "None";
+	}
+}
+
+int
+policy_perm_parse(const char *s, enum policy_perm *out)
+{
+	if (strcmp(s, "ReadOnly") == 0)
+		*out = PERM_READONLY;
+	else if (strcmp(s, "ReadWrite") == 0)
+		*out = PERM_READWRITE;
+	else if (strcmp(s, "WriteOnly") == 0)
+		*out = PERM_WRITEONLY;
+	else
+		return -1;
+	return 0;
+}
+
+void
+policy_credential_clear(struct policy_credential *c)
+{
+	if (c->secret != NULL) {
+		explicit_bzero(c->secret, strlen(c->secret));
+		free(c->secret);
+	}
+	if (c->session_token != NULL) {
+		explicit_bzero(c->session_token, strlen(c->session_token));
+		free(c->session_token);
+	}
+	free(c->access_key_id);
+	free(c->principal);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *
+decide_need_str(enum s3_need need)
+{
+	switch (need) {
+	case NEED_READ:
+		return "read access";
+	case NEED_LIST:
+		return "list access";
+	case NEED_WRITE:
+		return "write access";
+	case NEED_BUCKET_CONFIG:
+		return "owner or member rights";
+	case NEED_PROXY:
+		return "owner or member rights";
+	default:
+		return "an operation s3gate allows";
+	}
+}
+
+static void
+decide_allow(struct policy_decision *d, const char *reason)
+{
+	d->allow = 1;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	d->message[0] = '\0';
+}
+
+/* A denial: REASON for the log; WHAT is missing, for the client. */
+static void
+decide_deny(struct policy_decision *d, const struct policy_access *a, const struct s3_op *op,
+    const char *bucket, const char *reason, const char *what)
+{
+	d->allow = 0;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	snprintf(d->message, sizeof(d->message), "Access Denied: %s on bucket %s %s.%s",
+	    op->action, bucket ? bucket : "(none)", what,
+	    a != NULL && a->bucket_exists && a->discoverable ? decide_request_hint : "");
+}
+
+static int
+decide_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void
+policy_decide(const struct policy_access *a, const struct s3_op *op, const char *bucket,
+    const char *key, time_t now, int bucket_config_allowed, struct policy_decision *d)
+{
+	enum s3_need need = op->need;
+	char what[256], reason[96];
+
+	memset(d, 0, sizeof(*d));
+
+	/* policies and ACLs, if the operator lets owners manage them */
+	if (need == NEED_DENY && op->acl_op && bucket_config_allowed)
+		need = NEED_BUCKET_CONFIG;
+	if (need == NEED_DENY) {
+		d->allow = 0;
+		snprintf(d->reason, sizeof(d->reason), "%s",
+		    op->acl_op ? "policy/ACL refused" : "unknown action");
+		snprintf(d->message, sizeof(d->message), "%s is not allowed through s3gate: %s.",
+		    op->action, op->deny_reason ? op->deny_reason : "unknown operation");
+		return;
+	}
+
+	/* A bucket the caller may not discover looks exactly like a missing one. */
+	if (a == NULL || !a->bucket_exists || a->via == VIA_NONE) {
+		decide_deny(d, a, op, bucket,
+		    a == NULL || !a->bucket_exists ? "no such bucket" : "no grant",
+		    "needs access you do not have");
+		return;
+	}
+
+	if (a->via == VIA_OWNER || a->via == VIA_MEMBER) {
+		if (need == NEED_BUCKET_CONFIG && !bucket_config_allowed) {
+			decide_deny(d, a, op, bucket, "bucket config not allowed",
+			    "is a bucket configuration call the operator does not allow");
+			return;
+		}
+		decide_allow(d, policy_via_str(a->via));
+		return;
+	}
+
+	/* a grant */
+	if (a->expires_at != 0 && a->expires_at <= now) {
+		decide_deny(d, a, op, bucket, "grant expired", "needs access: your grant has expired");
+		return;
+	}
+	if (need == NEED_BUCKET_CONFIG || need == NEED_PROXY) {
+		snprintf(what, sizeof(what), "needs %s; a %s grant does not give them",
+		    decide_need_str(need), policy_perm_str(a->perm));
+		decide_deny(d, a, op, bucket, "owner or member only", what);
+		return;
+	}
+	switch (a->perm) {
+	case PERM_READONLY:
+		if (need == NEED_WRITE) {
+			decide_deny(d, a, op, bucket, "read-only grant",
+			    "needs write access; your grant is ReadOnly");
+			return;
+		}
+		break;
+	case PERM_READWRITE:
+		break;
+	case PERM_WRITEONLY:
+		if (!s3op_is_writeonly(op->action)) {
+			decide_deny(d, a, op, bucket, "write-only grant",
+			    "is not allowed by a WriteOnly grant (uploads only)");
+			return;
+		}
+		break;
+	default:
+		decide_deny(d, a, op, bucket, "no grant", "needs access you do not have");
+		return;
+	}
+
+	if (a->prefix[0] != '\0') {
+		int inside;
+
+		if (need == NEED_LIST)
+			inside = decide_has_prefix(op->list_prefix ? op->list_prefix : "", a->prefix);
+		else if (key != NULL && *key != '\0')
+			inside = decide_has_prefix(key, a->prefix);
+		else
+			/*
+			 * Bucket-level: HeadBucket and GetBucketLocation say nothing
+			 * of the keys; DeleteObjects names its keys in the body, which
+			 * is not read here, so a prefix grant cannot allow it.
+			 */
+			inside = need == NEED_READ;
+		if (!inside) {
+			snprintf(what, sizeof(what), "%s outside your grant's prefix \"%.*s\"",
+			    need == NEED_LIST ? "lists keys" : "names keys", 160, a->prefix);
+			decide_deny(d, a, op, bucket, "prefix outside grant", what);
+			return;
+		}
+	}
+	snprintf(reason, sizeof(reason), "grant %s%s", policy_perm_str(a->perm),
+	    a->prefix[0] ? " prefix" : "");
+	decide_allow(d, reason);
+}

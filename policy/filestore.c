@@ -1,0 +1,566 @@
+/*
+ * filestore: the embedded store (layout in filestore.h).  Synchronous:
+ * every lookup answers PSTORE_DONE from the model in memory.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "policy/filestore.h"
+#include "policy/storage.h"
+#include "proxy/log.h"
+
+#define FILESTORE_MAX_CREDENTIALS_FILE	(16 * 1024 * 1024)
+#define FILESTORE_POLL_NS		1000000000LL
+
+struct filestore {
+	char			*dir;
+	struct model		*model;
+	unsigned long long	 fingerprint;
+	long long		 checked_ns;	/* CLOCK_MONOTONIC of the last poll */
+};
+
+char *
+filestore_path(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) == -1)
+		abort();
+	return p;
+}
+
+static int
+filestore_has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+
+	return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+/* Whether NAME in the folder is a Storage file. */
+static int
+filestore_is_storage(const char *name)
+{
+	if (name[0] == '.' || strcmp(name, FILESTORE_CREDENTIALS) == 0)
+		return 0;
+	return filestore_has_suffix(name, ".json") || filestore_has_suffix(name, ".yaml") ||
+	    filestore_has_suffix(name, ".yml");
+}
+
+static int
+filestore_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The Storage files of DIR, sorted, so loads and errors come in one order. */
+static char **
+filestore_list(const char *dir, size_t *n, struct sbuf *errors)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		sbuf_appendf(errors, "%s: %s; create the policy folder (mkdir -p %s)\n", dir,
+		    strerror(errno), dir);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!filestore_is_storage(de->d_name))
+			continue;
+		if ((names = reallocarray(names, *n + 1, sizeof(char *))) == NULL ||
+		    (names[*n] = strdup(de->d_name)) == NULL)
+			abort();
+		(*n)++;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(names, *n, sizeof(char *), filestore_strcmp);
+	if (names == NULL && (names = calloc(1, sizeof(char *))) == NULL)
+		abort();
+	return names;
+}
+
+static void
+filestore_list_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Wipes every string in J: credentials JSON holds secrets. */
+static void
+filestore_json_wipe(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j))
+		explicit_bzero((char *)json_string_value(j), json_string_length(j));
+	else if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+			filestore_json_wipe(v);
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			filestore_json_wipe(v);
+	}
+}
+
+int
+filestore_parse_credentials(struct model *m, const char *source, const char *data, size_t len,
+    struct sbuf *errors)
+{
+	struct policy_credential c;
+	json_error_t jerr;
+	json_t *root, *list, *o, *v;
+	size_t i;
+	int bad = 0;
+
+	if ((root = json_loadb(data, len, 0, &jerr)) == NULL) {
+		sbuf_appendf(errors, "%s:%d: bad JSON: %s\n", source, jerr.line, jerr.text);
+		return -1;
+	}
+	if ((list = json_object_get(root, "credentials")) == NULL || !json_is_array(list)) {
+		sbuf_appendf(errors, "%s: no \"credentials\" list; it is written by s3gate-admin "
+		    "cred create\n", source);
+		bad = 1;
+		list = NULL;
+	}
+	json_array_foreach(list, i, o) {
+		memset(&c, 0, sizeof(c));
+		c.access_key_id = (char *)json_string_value(json_object_get(o, "access_key_id"));
+		c.secret = (char *)json_string_value(json_object_get(o, "secret"));
+		c.principal = (char *)json_string_value(json_object_get(o, "principal"));
+		c.session_token = (char *)json_string_value(json_object_get(o, "session_token"));
+		if ((v = json_object_get(o, "expires_at")) != NULL && json_is_integer(v))
+			c.expires_at = (time_t)json_integer_value(v);
+		if (c.access_key_id == NULL || c.secret == NULL || c.principal == NULL ||
+		    c.access_key_id[0] == '\0' || c.secret[0] == '\0' || c.principal[0] == '\0') {
+			sbuf_appendf(errors, "%s: credential %zu lacks access_key_id, secret or "
+			    "principal; delete it with s3gate-admin cred delete\n", source, i + 1);
+			bad = 1;
+			continue;
+		}
+		model_add_credential(m, &c);
+	}
+	filestore_json_wipe(root);
+	json_decref(root);
+	return bad ? -1 : 0;
+}
+
+/* The credentials file: absent is empty; readable by others is refused. */
+static int
+filestore_load_credentials(struct model *m, const char *dir, struct sbuf *errors)
+{
+	struct stat st;
+	char *path, *data;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc = -1;
+
+	path = filestore_path(dir, FILESTORE_CREDENTIALS);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else
+			sbuf_appendf(errors, "%s: %s\n", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > FILESTORE_MAX_CREDENTIALS_FILE) {
+		sbuf_appendf(errors, "%s: not a regular file of a sane size\n", path);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		sbuf_appendf(errors, "%s: mode %04o lets others read the secrets; "
+		    "chmod 600 %s\n", path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if ((data = malloc((size_t)st.st_size + 1)) == NULL)
+		abort();
+	while (got < (size_t)st.st_size) {
+		if ((n = read(fd, data + got, (size_t)st.st_size - got)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	rc = filestore_parse_credentials(m, path, data, got, errors);
+	explicit_bzero(data, got);
+	free(data);
+out:
+	close(fd);
+	free(path);
+	return rc;
+}
+
+struct model *
+filestore_load(const char *dir, struct sbuf *errors)
+{
+	struct model *m;
+	char **names, *path;
+	size_t i, n;
+	int bad = 0;
+
+	if ((names = filestore_list(dir, &n, errors)) == NULL)
+		return NULL;
+	m = model_new();
+	for (i = 0; i < n; i++) {
+		path = filestore_path(dir, names[i]);
+		if (storage_load_file(m, path, errors) == -1)
+			bad = 1;
+		free(path);
+	}
+	filestore_list_free(names, n);
+	if (filestore_load_credentials(m, dir, errors) == -1)
+		bad = 1;
+	if (!bad && model_index(m, errors) == -1)
+		bad = 1;
+	if (bad) {
+		model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+filestore_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
+    struct sbuf *errors)
+{
+	char *tmp, *dir, *slash;
+	ssize_t n;
+	size_t off = 0;
+	int fd, dfd, saved;
+
+	/* a dotfile, so a crash leaves nothing the loader would read */
+	if ((slash = strrchr(path, '/')) != NULL) {
+		if (asprintf(&tmp, "%.*s/.%s.%ld.tmp", (int)(slash - path), path, slash + 1,
+		    (long)getpid()) == -1)
+			abort();
+		if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+			abort();
+	} else {
+		if (asprintf(&tmp, ".%s.%ld.tmp", path, (long)getpid()) == -1 ||
+		    (dir = strdup(".")) == NULL)
+			abort();
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)) == -1) {
+		sbuf_appendf(errors, "%s: %s\n", tmp, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(fd, mode) == -1)
+		goto fail_io;
+	while (off < len) {
+		if ((n = write(fd, data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail_io;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto fail_io;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail_io;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail_io;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+	free(dir);
+	return 0;
+fail_io:
+	saved = errno;
+	sbuf_appendf(errors, "%s: %s\n", path, strerror(saved));
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+fail:
+	free(tmp);
+	free(dir);
+	return -1;
+}
+
+int
+filestore_save_state(const char *dir, const struct model *m, struct sbuf *errors)
+{
+	struct sbuf out = SBUF_INIT;
+	char *path;
+	int rc;
+
+	path = filestore_path(dir, FILESTORE_STATE);
+	storage_write(m, path, &out);
+	rc = filestore_write_atomic(path, out.data, out.len, 0644, errors);
+	sbuf_free(&out);
+	free(path);
+	return rc;
+}
+
+int
+filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *errors)
+{
+	const struct policy_credential *c;
+	json_t *root, *list, *o;
+	char *text, *path;
+	size_t i;
+	int rc;
+
+	root = json_object();
+	list = json_array();
+	for (i = 0; i < m->ncredentials; i++) {
+		c = &m->credentials[i];
+		o = json_object();
+		json_object_set_new(o, "access_key_id", json_string(c->access_key_id));
+		json_object_set_new(o, "secret", json_string(c->secret));
+		json_object_set_new(o, "principal", json_string(c->principal));
+		json_object_set_new(o, "expires_at", json_integer((json_int_t)c->expires_at));
+		if (c->session_token != NULL)
+			json_object_set_new(o, "session_token", json_string(c->session_token));
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(root, "credentials", list);
+	if ((text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+		abort();
+	filestore_json_wipe(root);
+	json_decref(root);
+	path = filestore_path(dir, FILESTORE_CREDENTIALS);
+	rc = filestore_write_atomic(path, text, strlen(text), 0600, errors);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	free(path);
+	return rc;
+}
+
+int
+filestore_lock(const char *dir, struct sbuf *errors)
+{
+	char *path = filestore_path(dir, FILESTORE_LOCK);
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
+	    flock(fd, LOCK_EX) == -1) {
+		sbuf_appendf(errors, "%s: %s\n", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+static void
+filestore_mix(unsigned long long *h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		*h ^= b[i];
+		*h *= 1099511628211ULL;
+	}
+}
+
+int
+filestore_fingerprint(const char *dir, unsigned long long *out)
+{
+	struct sbuf ignore = SBUF_INIT;
+	struct stat st;
+	char **names, *path;
+	size_t i, n;
+	unsigned long long h = 1469598103934665603ULL;
+
+	if ((names = filestore_list(dir, &n, &ignore)) == NULL) {
+		sbuf_free(&ignore);
+		return -1;
+	}
+	/* the credentials file too; a missing file counts as a zero stat */
+	if ((names = reallocarray(names, n + 1, sizeof(char *))) == NULL ||
+	    (names[n] = strdup(FILESTORE_CREDENTIALS)) == NULL)
+		abort();
+	n++;
+	for (i = 0; i < n; i++) {
+		path = filestore_path(dir, names[i]);
+		memset(&st, 0, sizeof(st));
+		(void)stat(path, &st);
+		free(path);
+		filestore_mix(&h, names[i], strlen(names[i]) + 1);
+		filestore_mix(&h, &st.st_ino, sizeof(st.st_ino));
+		filestore_mix(&h, &st.st_size, sizeof(st.st_size));
+		filestore_mix(&h, &st.st_mtim, sizeof(st.st_mtim));
+		filestore_mix(&h, &st.st_mode, sizeof(st.st_mode));
+	}
+	filestore_list_free(names, n);
+	sbuf_free(&ignore);
+	*out = h;
+	return 0;
+}
+
+/* ---- the store ------------------------------------------------------------ */
+
+static long long
+filestore_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int
+filestore_reload(void *impl, struct sbuf *errors)
+{
+	struct filestore *fs = impl;
+	struct model *m;
+	unsigned long long fp = 0;
+
+	(void)filestore_fingerprint(fs->dir, &fp);
+	if ((m = filestore_load(fs->dir, errors)) == NULL)
+		return -1;
+	model_free(fs->model);
+	fs->model = m;
+	fs->fingerprint = fp;
+	fs->checked_ns = filestore_now_ns();
+	return 0;
+}
+
+/*
+ * At most once a second: reload if a file changed.  A broken file is
+ * reported once (its fingerprint is remembered) and the old model kept.
+ */
+static void
+filestore_poll(struct filestore *fs)
+{
+	struct sbuf errors = SBUF_INIT;
+	unsigned long long fp;
+	long long now = filestore_now_ns();
+	struct model *m;
+
+	if (now - fs->checked_ns < FILESTORE_POLL_NS)
+		return;
+	fs->checked_ns = now;
+	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
+		return;
+	fs->fingerprint = fp;
+	if ((m = filestore_load(fs->dir, &errors)) == NULL) {
+		log_warnx("policy %s changed but does not load; keeping the previous policy: %s",
+		    fs->dir, errors.data ? errors.data : "");
+		sbuf_free(&errors);
+		return;
+	}
+	log_info("policy %s reloaded", fs->dir);
+	model_free(fs->model);
+	fs->model = m;
+	sbuf_free(&errors);
+}
+
+static void *
+filestore_open(const struct conf *conf, struct event_base *base, struct sbuf *errors)
+{
+	struct filestore *fs;
+
+	if ((fs = calloc(1, sizeof(*fs))) == NULL || (fs->dir = strdup(conf->store_path)) == NULL)
+		abort();
+	if (filestore_reload(fs, errors) == -1) {
+		free(fs->dir);
+		free(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+static char *
+filestore_dup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
+static enum pstore_result
+filestore_credential(void *impl, const char *akid, struct policy_credential *out,
+    pstore_cb *cb, void *arg)
+{
+	struct filestore *fs = impl;
+	const struct policy_credential *c;
+
+	filestore_poll(fs);
+	memset(out, 0, sizeof(*out));
+	if ((c = model_credential(fs->model, akid)) == NULL)
+		return PSTORE_DONE;
+	out->access_key_id = filestore_dup(c->access_key_id);
+	out->secret = filestore_dup(c->secret);
+	out->principal = filestore_dup(c->principal);
+	out->session_token = filestore_dup(c->session_token);
+	out->expires_at = c->expires_at;
+	return PSTORE_DONE;
+}
+
+static enum pstore_result
+filestore_access(void *impl, const char *principal, const char *bucket, time_t now,
+    struct policy_access *out, pstore_cb *cb, void *arg)
+{
+	struct filestore *fs = impl;
+
+	filestore_poll(fs);
+	model_access(fs->model, principal, bucket, now, out);
+	return PSTORE_DONE;
+}
+
+static enum pstore_result
+filestore_list_buckets(void *impl, const char *principal, time_t now,
+    struct pstore_bucket_list *out, pstore_cb *cb, void *arg)
+{
+	struct filestore *fs = impl;
+
+	filestore_poll(fs);
+	out->count = model_list_buckets(fs->model, principal, now, &out->items);
+	return PSTORE_DONE;
+}
+
+static void
+filestore_free(void *impl)
+{
+	struct filestore *fs = impl;
+
+	model_free(fs->model);
+	free(fs->dir);
+	free(fs);
+}
+
+const struct pstore_ops filestore_ops = {
+	.name = "file",
+	.open = filestore_open,
+	.credential = filestore_credential,
+	.access = filestore_access,
+	.list_buckets = filestore_list_buckets,
+	.cancel = NULL,		/* never pending */
+	.reload = filestore_reload,
+	.free = filestore_free,
+};

@@ -1,0 +1,62 @@
+/*
+ * filestore: the embedded policy store, one folder (policy_store file DIR):
+ *
+ *   DIR/NAME.json|yaml|yml      Storage resources (dotfiles and the two
+ *                               files below excepted); hand-written files
+ *                               are read, never rewritten
+ *   DIR/s3gate-state.json       the Storage resources the admin CLI owns:
+ *                               `sync` replaces it, member/request/approve/
+ *                               grant/revoke rewrite it
+ *   DIR/credentials.json        access keys, mode 0600 (refused if group- or
+ *                               other-accessible)
+ *   DIR/.s3gate.lock            flock()ed by the admin CLI around a change
+ *
+ * Every write is atomic (temporary file, fsync, rename, fsync of DIR).  The
+ * proxy polls the files' (inode, size, mtime) at most once a second on
+ * lookup and reloads when they change; a load that fails keeps the old
+ * model.
+ */
+#ifndef S3GATE_FILESTORE_H
+#define S3GATE_FILESTORE_H
+
+#include <sys/types.h>
+
+#include "policy/model.h"
+#include "policy/store.h"
+#include "proxy/sbuf.h"
+
+#define FILESTORE_STATE		"s3gate-state.json"
+#define FILESTORE_CREDENTIALS	"credentials.json"
+#define FILESTORE_LOCK		".s3gate.lock"
+
+extern const struct pstore_ops filestore_ops;
+
+/* DIR/NAME, allocated. */
+char	*filestore_path(const char *dir, const char *name);
+
+/*
+ * Loads every Storage file of DIR and the credentials into a new, indexed
+ * model.  NULL with every problem in ERRORS (nothing half-loaded).
+ */
+struct model *filestore_load(const char *dir, struct sbuf *errors);
+
+/* Parses a credentials file's JSON into M (used by filestore_load()). */
+int	 filestore_parse_credentials(struct model *m, const char *source, const char *data,
+	    size_t len, struct sbuf *errors);
+
+/* Writes the workspaces M holds from DIR/s3gate-state.json back to it. */
+int	 filestore_save_state(const char *dir, const struct model *m, struct sbuf *errors);
+/* Writes M's credentials to DIR/credentials.json, mode 0600. */
+int	 filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *errors);
+
+/* Writes DATA to PATH atomically with MODE. 0 or -1 (ERRORS says why). */
+int	 filestore_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
+	    struct sbuf *errors);
+
+/* Takes DIR's exclusive lock (blocking); returns the fd to close(), or -1. */
+int	 filestore_lock(const char *dir, struct sbuf *errors);
+
+/* A fingerprint of the files filestore_load() reads: changes when any does. */
+int	 filestore_fingerprint(const char *dir, unsigned long long *out);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * model: the policy in memory -- workspaces (owner, members), buckets,
+ * grants, requests and credentials -- with hash indexes for the lookups the
+ * proxy makes per request (bucket -> record, (bucket, principal) -> grant,
+ * access key id -> credential).
+ *
+ * The records are plain arrays the stores and the admin CLI fill and edit
+ * through the functions below.  Every change marks the indexes stale;
+ * lookups on a stale model fall back to a linear scan, and model_index()
+ * rebuilds the indexes and checks the cross-record rules (one owner per
+ * bucket, one grant per (bucket, grantee), ...).  A model is built whole and
+ * swapped whole: a reader never sees one half-changed.
+ *
+ * Every string is owned by its record; model_free() wipes the secrets.
+ */
+#ifndef S3GATE_MODEL_H
+#define S3GATE_MODEL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "policy/policy.h"
+#include "proxy/sbuf.h"
+
+struct model_workspace {
+	char		 *name;		/* "ws-frank" */
+	char		 *principal;	/* the owner */
+	char		**members;
+	size_t		  nmembers;
+	time_t		  created_at;	/* metadata.creationTimestamp; 0 = unknown */
+	char		 *source;	/* the file it came from; NULL if none */
+	int		  line;		/* where in SOURCE; 0 = unknown */
+};
+
+struct model_bucket {
+	char		*name;
+	char		*workspace;	/* the owning workspace's name */
+	int		 discoverable;
+	char		*source;
+	int		 line;
+};
+
+struct model_grant {
+	char		*bucket;
+	char		*grantee;
+	enum policy_perm perm;		/* ReadOnly, ReadWrite or WriteOnly */
+	char		*prefix;	/* "" = the whole bucket */
+	time_t		 granted_at;
+	time_t		 expires_at;	/* 0 = never */
+	char		*source;
+	int		 line;
+};
+
+struct model_request {
+	char		*bucket;
+	char		*requester;
+	char		*workspace;	/* the requester's workspace, where it stands */
+	char		*reason;
+	time_t		 requested_at;
+	char		*source;
+	int		 line;
+};
+
+struct model_index;
+
+struct model {
+	struct model_workspace	*workspaces;
+	size_t			 nworkspaces;
+	struct model_bucket	*buckets;
+	size_t			 nbuckets;
+	struct model_grant	*grants;
+	size_t			 ngrants;
+	struct model_request	*requests;
+	size_t			 nrequests;
+	struct policy_credential *credentials;
+	size_t			 ncredentials;
+
+	struct model_index	*index;		/* NULL while stale */
+};
+
+/* One bucket a principal may use, for ListBuckets and "access". */
+struct model_bucket_access {
+	char		*bucket;
+	char		*workspace;
+	time_t		 created_at;	/* workspace creation or grant time; 0 = unknown */
+	enum policy_via	 via;
+	enum policy_perm perm;
+	char		*prefix;	/* "" = all */
+	time_t		 expires_at;
+};
+
+struct model	*model_new(void);
+void		 model_free(struct model *);
+
+/*
+ * Adders copy their string arguments; the returned pointer is valid until
+ * the next change of the same array.  SOURCE may be NULL.
+ */
+struct model_workspace *model_add_workspace(struct model *, const char *name,
+		    const char *principal, const char *source, int line);
+void		 model_workspace_add_member(struct model *, struct model_workspace *,
+		    const char *principal);
+/* Returns 0, or -1 if PRINCIPAL is not a member. */
+int		 model_workspace_remove_member(struct model *, struct model_workspace *,
+		    const char *principal);
+struct model_bucket *model_add_bucket(struct model *, const char *name, const char *workspace,
+		    int discoverable, const char *source, int line);
+struct model_grant *model_add_grant(struct model *, const char *bucket, const char *grantee,
+		    enum policy_perm, const char *prefix, time_t granted_at, time_t expires_at,
+		    const char *source, int line);
+struct model_request *model_add_request(struct model *, const char *bucket,
+		    const char *requester, const char *workspace, const char *reason,
+		    time_t requested_at, const char *source, int line);
+/* Copies C (secrets included). */
+void		 model_add_credential(struct model *, const struct policy_credential *c);
+
+/* Removers: 0, or -1 if there was nothing to remove. */
+int		 model_remove_grant(struct model *, const char *bucket, const char *grantee);
+int		 model_remove_request(struct model *, const char *bucket, const char *requester);
+int		 model_remove_credential(struct model *, const char *access_key_id);
+
+/*
+ * Rebuilds the indexes and checks what spans records: a workspace defined
+ * twice, a bucket claimed by two workspaces, two grants for one (bucket,
+ * grantee), a grant on an unknown bucket, an access key id used twice.
+ * Appends "FILE:LINE: ..." lines to ERRORS and returns -1 on any.
+ */
+int		 model_index(struct model *, struct sbuf *errors);
+
+struct model_workspace *model_workspace_find(const struct model *, const char *name);
+/* The first workspace PRINCIPAL owns, or NULL. */
+struct model_workspace *model_workspace_of(const struct model *, const char *principal);
+struct model_bucket *model_bucket_find(const struct model *, const char *name);
+struct model_grant *model_grant_find(const struct model *, const char *bucket,
+		    const char *grantee);
+struct model_request *model_request_find(const struct model *, const char *bucket,
+		    const char *requester);
+const struct policy_credential *model_credential(const struct model *, const char *akid);
+
+/*
+ * What PRINCIPAL holds on BUCKET.  Owner beats member beats grant.  An
+ * expired grant is reported as it is (policy_decide() says "grant
+ * expired").  Returns 0; OUT->bucket_exists is 0 for an unknown bucket.
+ */
+int		 model_access(const struct model *, const char *principal, const char *bucket,
+		    time_t now, struct policy_access *out);
+
+/*
+ * Every bucket PRINCIPAL may use at NOW (owned, member of, granted and not
+ * expired), sorted by name.  *OUT is allocated (NULL when none); free with
+ * model_bucket_list_free().  Returns the count.
+ */
+size_t		 model_list_buckets(const struct model *, const char *principal, time_t now,
+		    struct model_bucket_access **out);
+void		 model_bucket_list_free(struct model_bucket_access *, size_t);
+
+#endif

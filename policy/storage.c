@@ -1,0 +1,846 @@
+/*
+ * storage: Storage resources in and out.  Both JSON (jansson) and YAML
+ * (libyaml's document loader) are first turned into one small tree of
+ * nodes, so the checks are written once; YAML nodes keep their line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <yaml.h>
+
+#include "policy/storage.h"
+
+#define STORAGE_MAX_FILE	(64 * 1024 * 1024)
+#define STORAGE_MAX_ERRORS	50
+
+enum snode_type { SN_NULL, SN_SCALAR, SN_SEQ, SN_MAP };
+
+struct snode {
+	enum snode_type	 type;
+	char		*text;		/* SN_SCALAR */
+	char		**keys;		/* SN_MAP: n keys */
+	struct snode	**items;	/* SN_SEQ, SN_MAP: n values */
+	size_t		 n;
+	int		 line;		/* 1-based; 0 = unknown (JSON) */
+};
+
+struct storage_ctx {
+	struct model	*m;
+	const char	*source;
+	struct sbuf	*errors;
+	int		 nerrors;
+	size_t		 nodes;
+	int		 item;		/* resources seen in this file */
+	const char	*name;		/* metadata.name of the current one */
+};
+
+static void
+snode_free(struct snode *n)
+{
+	size_t i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < n->n; i++) {
+		snode_free(n->items[i]);
+		if (n->keys != NULL)
+			free(n->keys[i]);
+	}
+	free(n->items);
+	free(n->keys);
+	free(n->text);
+	free(n);
+}
+
+static struct snode *
+snode_new(struct storage_ctx *c, enum snode_type type, int line)
+{
+	struct snode *n;
+
+	if (++c->nodes > STORAGE_MAX_NODES)
+		return NULL;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		abort();
+	n->type = type;
+	n->line = line;
+	return n;
+}
+
+static void
+snode_push(struct snode *parent, const char *key, struct snode *child)
+{
+	if ((parent->items = reallocarray(parent->items, parent->n + 1,
+	    sizeof(*parent->items))) == NULL)
+		abort();
+	if (parent->type == SN_MAP) {
+		if ((parent->keys = reallocarray(parent->keys, parent->n + 1,
+		    sizeof(*parent->keys))) == NULL || (parent->keys[parent->n] =
+		    strdup(key)) == NULL)
+			abort();
+	}
+	parent->items[parent->n++] = child;
+}
+
+static const struct snode *
+snode_get(const struct snode *map, const char *key)
+{
+	size_t i;
+
+	if (map == NULL || map->type != SN_MAP)
+		return NULL;
+	for (i = 0; i < map->n; i++)
+		if (strcmp(map->keys[i], key) == 0)
+			return map->items[i];
+	return NULL;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+static void storage_err(struct storage_ctx *, const struct snode *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line: "SOURCE:LINE: msg" (YAML) or "SOURCE: item N (NAME): msg" (JSON). */
+static void
+storage_err(struct storage_ctx *c, const struct snode *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++c->nerrors > STORAGE_MAX_ERRORS)
+		return;
+	if (at != NULL && at->line > 0)
+		sbuf_appendf(c->errors, "%s:%d: ", c->source, at->line);
+	else if (c->item > 0)
+		sbuf_appendf(c->errors, "%s: item %d%s%s%s: ", c->source, c->item,
+		    c->name ? " (" : "", c->name ? c->name : "", c->name ? ")" : "");
+	else
+		sbuf_appendf(c->errors, "%s: ", c->source);
+	va_start(ap, fmt);
+	sbuf_vappendf(c->errors, fmt, ap);
+	va_end(ap);
+	sbuf_appendc(c->errors, '\n');
+}
+
+/* ---- JSON and YAML into nodes ------------------------------------------- */
+
+static struct snode *
+storage_from_json(struct storage_ctx *c, json_t *j, int depth)
+{
+	struct snode *n, *kid;
+	const char *key;
+	json_t *v;
+	size_t i;
+	char num[64];
+
+	if (depth > STORAGE_MAX_DEPTH)
+		return NULL;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		if ((n = snode_new(c, SN_MAP, 0)) == NULL)
+			return NULL;
+		json_object_foreach(j, key, v) {
+			if ((kid = storage_from_json(c, v, depth + 1)) == NULL) {
+				snode_free(n);
+				return NULL;
+			}
+			snode_push(n, key, kid);
+		}
+		return n;
+	case JSON_ARRAY:
+		if ((n = snode_new(c, SN_SEQ, 0)) == NULL)
+			return NULL;
+		json_array_foreach(j, i, v) {
+			if ((kid = storage_from_json(c, v, depth + 1)) == NULL) {
+				snode_free(n);
+				return NULL;
+			}
+			snode_push(n, NULL, kid);
+		}
+		return n;
+	case JSON_NULL:
+		return snode_new(c, SN_NULL, 0);
+	default:
+		if ((n = snode_new(c, SN_SCALAR, 0)) == NULL)
+			return NULL;
+		if (json_is_string(j))
+			n->text = strndup(json_string_value(j), json_string_length(j));
+		else if (json_is_true(j))
+			n->text = strdup("true");
+		else if (json_is_false(j))
+			n->text = strdup("false");
+		else if (json_is_integer(j)) {
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+			n->text = strdup(num);
+		} else {
+			snprintf(num, sizeof(num), "%g", json_real_value(j));
+			n->text = strdup(num);
+		}
+		if (n->text == NULL)
+			abort();
+		return n;
+	}
+}
+
+static struct snode *
+storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, int depth)
+{
+	struct snode *n, *kid;
+	yaml_node_item_t *it;
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *v;
+	int line = (int)y->start_mark.line + 1;
+
+	if (depth > STORAGE_MAX_DEPTH)
+		return NULL;
+	switch (y->type) {
+	case YAML_SCALAR_NODE:
+		/* a plain "~", "null" or nothing is YAML's null */
+		if (y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    (y->data.scalar.length == 0 || strcmp((char *)y->data.scalar.value, "~") == 0 ||
+		    strcmp((char *)y->data.scalar.value, "null") == 0))
+			return snode_new(c, SN_NULL, line);
+		if ((n = snode_new(c, SN_SCALAR, line)) == NULL)
+			return NULL;
+		if ((n->text = strndup((char *)y->data.scalar.value, y->data.scalar.length)) == NULL)
+			abort();
+		return n;
+	case YAML_SEQUENCE_NODE:
+		if ((n = snode_new(c, SN_SEQ, line)) == NULL)
+			return NULL;
+		for (it = y->data.sequence.items.start; it < y->data.sequence.items.top; it++) {
+			if ((v = yaml_document_get_node(doc, *it)) == NULL ||
+			    (kid = storage_from_yaml(c, doc, v, depth + 1)) == NULL) {
+				snode_free(n);
+				return NULL;
+			}
+			snode_push(n, NULL, kid);
+		}
+		return n;
+	case YAML_MAPPING_NODE:
+		if ((n = snode_new(c, SN_MAP, line)) == NULL)
+			return NULL;
+		for (pair = y->data.mapping.pairs.start; pair < y->data.mapping.pairs.top; pair++) {
+			k = yaml_document_get_node(doc, pair->key);
+			v = yaml_document_get_node(doc, pair->value);
+			if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE) {
+				storage_err(c, n, "mapping keys must be plain strings");
+				snode_free(n);
+				return NULL;
+			}
+			if ((kid = storage_from_yaml(c, doc, v, depth + 1)) == NULL) {
+				snode_free(n);
+				return NULL;
+			}
+			snode_push(n, (char *)k->data.scalar.value, kid);
+		}
+		return n;
+	default:
+		return NULL;
+	}
+}
+
+/* ---- field access ------------------------------------------------------- */
+
+/* A scalar field: its text, or NULL (with an error if REQUIRED or not a scalar). */
+static const char *
+storage_str(struct storage_ctx *c, const struct snode *map, const char *key,
+    const char *path, int required)
+{
+	const struct snode *v = snode_get(map, key);
+
+	if (v == NULL || v->type == SN_NULL) {
+		if (required)
+			storage_err(c, map, "%s%s is missing; it is required", path, key);
+		return NULL;
+	}
+	if (v->type != SN_SCALAR) {
+		storage_err(c, v, "%s%s must be a string", path, key);
+		return NULL;
+	}
+	if (required && v->text[0] == '\0') {
+		storage_err(c, v, "%s%s is empty; it is required", path, key);
+		return NULL;
+	}
+	return v->text;
+}
+
+/* A list field: the node, NULL when absent or null; sets *BAD if not a list. */
+static const struct snode *
+storage_seq(struct storage_ctx *c, const struct snode *map, const char *key,
+    const char *path, int *bad)
+{
+	const struct snode *v = snode_get(map, key);
+
+	if (v == NULL || v->type == SN_NULL)
+		return NULL;
+	if (v->type != SN_SEQ) {
+		storage_err(c, v, "%s%s must be a list", path, key);
+		*bad = 1;
+		return NULL;
+	}
+	return v;
+}
+
+static int
+storage_bool(struct storage_ctx *c, const struct snode *map, const char *key,
+    const char *path, int dflt)
+{
+	const struct snode *v = snode_get(map, key);
+
+	if (v == NULL || v->type == SN_NULL)
+		return dflt;
+	if (v->type == SN_SCALAR) {
+		if (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "yes") == 0)
+			return 1;
+		if (strcasecmp(v->text, "false") == 0 || strcasecmp(v->text, "no") == 0)
+			return 0;
+	}
+	storage_err(c, v, "%s%s must be true or false", path, key);
+	return dflt;
+}
+
+static time_t
+storage_time(struct storage_ctx *c, const struct snode *map, const char *key, const char *path)
+{
+	const char *s = storage_str(c, map, key, path, 0);
+	time_t t;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	if (storage_parse_time(s, &t) == -1) {
+		storage_err(c, snode_get(map, key), "%s%s \"%s\" is not an RFC 3339 time; "
+		    "write e.g. 2025-10-14T08:09:10Z", path, key, s);
+		return 0;
+	}
+	return t;
+}
+
+/* ---- validation --------------------------------------------------------- */
+
+int
+storage_bucket_name_valid(const char *s)
+{
+	size_t i, len = strlen(s);
+	int dots = 0, digits_only = 1;
+
+	if (len < 3 || len > 63)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (ch == '.') {
+			dots++;
+			if (i > 0 && s[i - 1] == '.')
+				return 0;
+		} else if (ch >= '0' && ch <= '9') {
+			;
+		} else if ((ch >= 'a' && ch <= 'z') || ch == '-') {
+			digits_only = 0;
+		} else
+			return 0;
+	}
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')) ||
+	    !((s[len - 1] >= 'a' && s[len - 1] <= 'z') || (s[len - 1] >= '0' && s[len - 1] <= '9')))
+		return 0;
+	if (dots == 3 && digits_only)	/* 192.168.5.4 */
+		return 0;
+	return 1;
+}
+
+/* Principal names end up in messages, keys and files: printable, no '/', bounded. */
+static int
+storage_principal_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 128)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '/' || *s == 0x7f || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+int
+storage_parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0, oh, om;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return -1;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == -1)
+		return -1;
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
+	    n == 5 && oh <= 23 && om <= 59) {
+		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		s += 6;
+	} else
+		return -1;
+	if (*s != '\0')
+		return -1;
+	*out = t;
+	return 0;
+}
+
+void
+storage_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "-");
+}
+
+/* ---- resources -------------------------------------------------------------- */
+
+static void
+storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, size_t first_bucket)
+{
+	const struct snode *g;
+	const char *bucket, *grantee, *perm, *prefix;
+	enum policy_perm p;
+	time_t granted, expires;
+	size_t i, j;
+	int owned;
+
+	for (i = 0; seq != NULL && i < seq->n; i++) {
+		g = seq->items[i];
+		if (g->type != SN_MAP) {
+			storage_err(c, g, "spec.bucketAccessGrants[%zu] must be a mapping", i);
+			continue;
+		}
+		bucket = storage_str(c, g, "bucketName", "spec.bucketAccessGrants[].", 1);
+		grantee = storage_str(c, g, "grantee", "spec.bucketAccessGrants[].", 1);
+		perm = storage_str(c, g, "permission", "spec.bucketAccessGrants[].", 1);
+		prefix = storage_str(c, g, "prefix", "spec.bucketAccessGrants[].", 0);
+		granted = storage_time(c, g, "grantedAt", "spec.bucketAccessGrants[].");
+		expires = storage_time(c, g, "expiresAt", "spec.bucketAccessGrants[].");
+		if (bucket == NULL || grantee == NULL || perm == NULL)
+			continue;
+		if (!storage_principal_valid(grantee)) {
+			storage_err(c, snode_get(g, "grantee"), "grantee \"%s\" is not a valid "
+			    "principal name", grantee);
+			continue;
+		}
+		if (policy_perm_parse(perm, &p) == -1) {
+			storage_err(c, snode_get(g, "permission"), "unknown permission \"%s\"; "
+			    "use ReadOnly, ReadWrite or WriteOnly", perm);
+			continue;
+		}
+		for (owned = 0, j = first_bucket; j < c->m->nbuckets; j++)
+			if (strcmp(c->m->buckets[j].name, bucket) == 0)
+				owned = 1;
+		if (!owned) {
+			storage_err(c, snode_get(g, "bucketName"), "grant on bucket %s, which "
+			    "workspace %s does not own; a grant stands on the owner's resource",
+			    bucket, ws);
+			continue;
+		}
+		model_add_grant(c->m, bucket, grantee, p, prefix, granted, expires, c->source,
+		    g->line);
+	}
+}
+
+static void
+storage_requests(struct storage_ctx *c, const struct snode *seq, const char *ws,
+    const char *principal)
+{
+	const struct snode *r;
+	const char *bucket, *reason;
+	time_t at;
+	size_t i;
+
+	for (i = 0; seq != NULL && i < seq->n; i++) {
+		r = seq->items[i];
+		if (r->type != SN_MAP) {
+			storage_err(c, r, "spec.bucketAccessRequests[%zu] must be a mapping", i);
+			continue;
+		}
+		bucket = storage_str(c, r, "bucketName", "spec.bucketAccessRequests[].", 1);
+		reason = storage_str(c, r, "reason", "spec.bucketAccessRequests[].", 0);
+		at = storage_time(c, r, "requestedAt", "spec.bucketAccessRequests[].");
+		if (bucket == NULL)
+			continue;
+		if (!storage_bucket_name_valid(bucket)) {
+			storage_err(c, snode_get(r, "bucketName"), "\"%s\" is not a valid S3 "
+			    "bucket name", bucket);
+			continue;
+		}
+		if (model_request_find(c->m, bucket, principal) != NULL) {
+			storage_err(c, r, "%s requests bucket %s twice; keep one request",
+			    principal, bucket);
+			continue;
+		}
+		model_add_request(c->m, bucket, principal, ws, reason, at, c->source, r->line);
+	}
+}
+
+static void
+storage_resource(struct storage_ctx *c, const struct snode *r)
+{
+	const struct snode *meta, *spec, *seq, *b;
+	const char *api, *kind, *name, *principal, *bname, *member;
+	struct model_workspace *w;
+	size_t i, first_bucket;
+	int bad = 0, before = c->nerrors;
+
+	c->item++;
+	c->name = NULL;
+	if (r->type != SN_MAP) {
+		storage_err(c, r, "a Storage resource must be a mapping");
+		return;
+	}
+	if ((meta = snode_get(r, "metadata")) != NULL && meta->type == SN_MAP &&
+	    (name = storage_str(c, meta, "name", "metadata.", 0)) != NULL)
+		c->name = name;
+	api = storage_str(c, r, "apiVersion", "", 1);
+	kind = storage_str(c, r, "kind", "", 1);
+	if (api != NULL && strcmp(api, STORAGE_API_VERSION) != 0)
+		storage_err(c, snode_get(r, "apiVersion"), "apiVersion is \"%s\"; "
+		    "s3gate reads %s", api, STORAGE_API_VERSION);
+	if (kind != NULL && strcmp(kind, STORAGE_KIND) != 0)
+		storage_err(c, snode_get(r, "kind"), "kind is \"%s\"; s3gate reads %s (or a List "
+		    "of them)", kind, STORAGE_KIND);
+	if (meta == NULL || meta->type != SN_MAP) {
+		storage_err(c, r, "metadata is missing; it names the workspace");
+		return;
+	}
+	if ((name = storage_str(c, meta, "name", "metadata.", 1)) == NULL)
+		return;
+	if (!storage_principal_valid(name)) {
+		storage_err(c, snode_get(meta, "name"), "metadata.name \"%s\" is not a valid "
+		    "workspace name", name);
+		return;
+	}
+	if ((spec = snode_get(r, "spec")) == NULL || spec->type != SN_MAP) {
+		storage_err(c, spec ? spec : r, "spec is missing or not a mapping");
+		return;
+	}
+	if ((principal = storage_str(c, spec, "principal", "spec.", 1)) == NULL)
+		return;
+	if (!storage_principal_valid(principal)) {
+		storage_err(c, snode_get(spec, "principal"), "spec.principal \"%s\" is not a valid "
+		    "principal name", principal);
+		return;
+	}
+	if (c->nerrors != before)
+		return;
+
+	w = model_add_workspace(c->m, name, principal, c->source, r->line);
+	w->created_at = storage_time(c, meta, "creationTimestamp", "metadata.");
+	if ((seq = storage_seq(c, spec, "members", "spec.", &bad)) != NULL) {
+		for (i = 0; i < seq->n; i++) {
+			member = seq->items[i]->type == SN_SCALAR ? seq->items[i]->text : NULL;
+			if (member == NULL || !storage_principal_valid(member))
+				storage_err(c, seq->items[i], "spec.members[%zu] must be a "
+				    "principal name", i);
+			else
+				model_workspace_add_member(c->m, w, member);
+		}
+	}
+
+	first_bucket = c->m->nbuckets;
+	seq = storage_seq(c, spec, "buckets", "spec.", &bad);
+	for (i = 0; seq != NULL && i < seq->n; i++) {
+		b = seq->items[i];
+		if (b->type != SN_MAP) {
+			storage_err(c, b, "spec.buckets[%zu] must be a mapping", i);
+			continue;
+		}
+		if ((bname = storage_str(c, b, "bucketName", "spec.buckets[].", 1)) == NULL)
+			continue;
+		if (!storage_bucket_name_valid(bname)) {
+			storage_err(c, snode_get(b, "bucketName"), "\"%s\" is not a valid S3 bucket "
+			    "name; use 3-63 lower-case letters, digits, '-' and '.'", bname);
+			continue;
+		}
+		model_add_bucket(c->m, bname, name,
+		    storage_bool(c, b, "discoverable", "spec.buckets[].", 0), c->source, b->line);
+	}
+	storage_grants(c, storage_seq(c, spec, "bucketAccessGrants", "spec.", &bad), name,
+	    first_bucket);
+	storage_requests(c, storage_seq(c, spec, "bucketAccessRequests", "spec.", &bad), name,
+	    principal);
+}
+
+/* A document: one resource, a List of them, or a bare sequence of them. */
+static void
+storage_document(struct storage_ctx *c, const struct snode *doc)
+{
+	const struct snode *items;
+	const char *kind;
+	size_t i;
+
+	if (doc == NULL || doc->type == SN_NULL)
+		return;
+	if (doc->type == SN_SEQ)
+		items = doc;
+	else if (doc->type == SN_MAP && (kind = snode_get(doc, "kind") ?
+	    snode_get(doc, "kind")->text : NULL) != NULL &&
+	    (strcmp(kind, "List") == 0 || strcmp(kind, "StorageList") == 0)) {
+		items = snode_get(doc, "items");
+		if (items == NULL || items->type == SN_NULL)
+			return;
+		if (items->type != SN_SEQ) {
+			storage_err(c, items, "items must be a list");
+			return;
+		}
+	} else {
+		storage_resource(c, doc);
+		c->name = NULL;
+		return;
+	}
+	for (i = 0; i < items->n; i++)
+		storage_resource(c, items->items[i]);
+	c->name = NULL;		/* it pointed into DOC */
+}
+
+static void
+storage_parse_json(struct storage_ctx *c, const char *data, size_t len)
+{
+	json_error_t jerr;
+	json_t *root;
+	struct snode *doc;
+
+	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		c->nerrors++;
+		sbuf_appendf(c->errors, "%s:%d: bad JSON: %s\n", c->source, jerr.line, jerr.text);
+		return;
+	}
+	if ((doc = storage_from_json(c, root, 0)) == NULL)
+		storage_err(c, NULL, "document too deep or too large");
+	else
+		storage_document(c, doc);
+	snode_free(doc);
+	json_decref(root);
+}
+
+static void
+storage_parse_yaml(struct storage_ctx *c, const char *data, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t ydoc;
+	yaml_node_t *root;
+	struct snode *doc;
+
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	for (;;) {
+		if (!yaml_parser_load(&parser, &ydoc)) {
+			if (++c->nerrors <= STORAGE_MAX_ERRORS)
+				sbuf_appendf(c->errors, "%s:%zu: bad YAML: %s%s%s\n", c->source,
+				    parser.problem_mark.line + 1,
+				    parser.problem ? parser.problem : "syntax error",
+				    parser.context ? " " : "", parser.context ? parser.context : "");
+			break;
+		}
+		if ((root = yaml_document_get_root_node(&ydoc)) == NULL) {
+			yaml_document_delete(&ydoc);	/* end of the stream */
+			break;
+		}
+		if ((doc = storage_from_yaml(c, &ydoc, root, 0)) == NULL)
+			storage_err(c, NULL, "document at line %zu too deep or too large",
+			    root->start_mark.line + 1);
+		else
+			storage_document(c, doc);
+		snode_free(doc);
+		yaml_document_delete(&ydoc);
+		if (c->nodes > STORAGE_MAX_NODES)
+			break;
+	}
+	yaml_parser_delete(&parser);
+}
+
+int
+storage_parse(struct model *m, const char *source, const char *data, size_t len,
+    struct sbuf *errors)
+{
+	struct storage_ctx c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.m = m;
+	c.source = source;
+	c.errors = errors;
+	for (i = 0; i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+	    data[i] == '\n'); i++)
+		;
+	if (i < len && (data[i] == '{' || data[i] == '['))
+		storage_parse_json(&c, data, len);
+	else
+		storage_parse_yaml(&c, data, len);
+	if (c.nerrors > STORAGE_MAX_ERRORS)
+		sbuf_appendf(errors, "%s: %d more errors\n", source,
+		    c.nerrors - STORAGE_MAX_ERRORS);
+	return c.nerrors ? -1 : 0;
+}
+
+int
+storage_load_file(struct model *m, const char *path, struct sbuf *errors)
+{
+	struct stat st;
+	char *data;
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		sbuf_appendf(errors, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > STORAGE_MAX_FILE) {
+		sbuf_appendf(errors, "%s: not a regular file of at most %d bytes\n", path,
+		    STORAGE_MAX_FILE);
+		close(fd);
+		return -1;
+	}
+	if ((data = malloc((size_t)st.st_size + 1)) == NULL)
+		abort();
+	while (got < (size_t)st.st_size) {
+		if ((n = read(fd, data + got, (size_t)st.st_size - got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			sbuf_appendf(errors, "%s: %s\n", path, strerror(errno));
+			free(data);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	data[got] = '\0';
+	rc = storage_parse(m, path, data, got, errors);
+	free(data);
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void
+storage_set_time(json_t *obj, const char *key, time_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return;
+	storage_format_time(t, buf, sizeof(buf));
+	json_object_set_new(obj, key, json_string(buf));
+}
+
+void
+storage_write(const struct model *m, const char *source, struct sbuf *out)
+{
+	json_t *root, *items, *res, *meta, *spec, *arr, *o;
+	const struct model_workspace *w;
+	const struct model_bucket *b;
+	char *text;
+	size_t i, j;
+
+	root = json_object();
+	json_object_set_new(root, "apiVersion", json_string("v1"));
+	json_object_set_new(root, "kind", json_string("List"));
+	items = json_array();
+	for (i = 0; i < m->nworkspaces; i++) {
+		w = &m->workspaces[i];
+		if (source != NULL && (w->source == NULL || strcmp(w->source, source) != 0))
+			continue;
+		res = json_object();
+		json_object_set_new(res, "apiVersion", json_string(STORAGE_API_VERSION));
+		json_object_set_new(res, "kind", json_string(STORAGE_KIND));
+		meta = json_object();
+		json_object_set_new(meta, "name", json_string(w->name));
+		storage_set_time(meta, "creationTimestamp", w->created_at);
+		json_object_set_new(res, "metadata", meta);
+		spec = json_object();
+		json_object_set_new(spec, "principal", json_string(w->principal));
+		if (w->nmembers > 0) {
+			arr = json_array();
+			for (j = 0; j < w->nmembers; j++)
+				json_array_append_new(arr, json_string(w->members[j]));
+			json_object_set_new(spec, "members", arr);
+		}
+		arr = json_array();
+		for (j = 0; j < m->nbuckets; j++) {
+			b = &m->buckets[j];
+			if (strcmp(b->workspace, w->name) != 0)
+				continue;
+			o = json_object();
+			json_object_set_new(o, "bucketName", json_string(b->name));
+			json_object_set_new(o, "discoverable", json_boolean(b->discoverable));
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(spec, "buckets", arr);
+		arr = json_array();
+		for (j = 0; j < m->ngrants; j++) {
+			const struct model_grant *g = &m->grants[j];
+
+			if ((b = model_bucket_find(m, g->bucket)) == NULL ||
+			    strcmp(b->workspace, w->name) != 0)
+				continue;
+			o = json_object();
+			json_object_set_new(o, "bucketName", json_string(g->bucket));
+			json_object_set_new(o, "grantee", json_string(g->grantee));
+			json_object_set_new(o, "permission", json_string(policy_perm_str(g->perm)));
+			storage_set_time(o, "grantedAt", g->granted_at);
+			if (g->prefix[0] != '\0')
+				json_object_set_new(o, "prefix", json_string(g->prefix));
+			storage_set_time(o, "expiresAt", g->expires_at);
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(spec, "bucketAccessGrants", arr);
+		arr = json_array();
+		for (j = 0; j < m->nrequests; j++) {
+			const struct model_request *r = &m->requests[j];
+
+			if (strcmp(r->workspace, w->name) != 0)
+				continue;
+			o = json_object();
+			json_object_set_new(o, "bucketName", json_string(r->bucket));
+			json_object_set_new(o, "reason", json_string(r->reason));
+			storage_set_time(o, "requestedAt", r->requested_at);
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(spec, "bucketAccessRequests", arr);
+		json_object_set_new(res, "spec", spec);
+		json_array_append_new(items, res);
+	}
+	json_object_set_new(root, "items", items);
+	if ((text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+		abort();
+	sbuf_appends(out, text);
+	sbuf_appendc(out, '\n');
+	free(text);
+	json_decref(root);
+}

@@ -1,0 +1,53 @@
+/*
+ * storage: the platform's Storage custom resources (apiVersion
+ * pkg.internal/v1beta1), read from kubectl's JSON List, a single JSON
+ * object or multi-document YAML, and written back as a JSON List.
+ *
+ * One resource = one workspace: metadata.name, spec.principal (owner),
+ * spec.members[] (s3gate's addition), spec.buckets[], the grants the
+ * workspace gives on its own buckets (spec.bucketAccessGrants[]) and the
+ * requests its principal made (spec.bucketAccessRequests[]).
+ */
+#ifndef S3GATE_STORAGE_H
+#define S3GATE_STORAGE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "policy/model.h"
+#include "proxy/sbuf.h"
+
+#define STORAGE_API_VERSION	"pkg.internal/v1beta1"
+#define STORAGE_KIND		"Storage"
+/* Bounds on what one document may hold, so a hostile file costs little. */
+#define STORAGE_MAX_DEPTH	32
+#define STORAGE_MAX_NODES	1000000
+
+/*
+ * Parses DATA (LEN bytes; JSON if it starts with '{' or '[', else YAML)
+ * into M, records marked with SOURCE (a file name, used in errors).
+ * Returns 0, or -1 with "SOURCE:LINE: what; fix" lines appended to ERRORS
+ * (JSON records carry no line: "SOURCE: item N (ws-x): ...").  On -1, M may
+ * hold part of the input: callers parse into a fresh model and drop it.
+ * Cross-resource rules are model_index()'s.
+ */
+int	 storage_parse(struct model *m, const char *source, const char *data, size_t len,
+	    struct sbuf *errors);
+/* Reads PATH and parses it as above (SOURCE = PATH). */
+int	 storage_load_file(struct model *m, const char *path, struct sbuf *errors);
+
+/*
+ * Appends M's workspaces (only those whose source is SOURCE, or all if
+ * SOURCE is NULL) as a kubectl-style JSON List, with the grants on their
+ * buckets and the requests standing on them.  Deterministic output.
+ */
+void	 storage_write(const struct model *m, const char *source, struct sbuf *out);
+
+/* S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no "..", not an IP. */
+int	 storage_bucket_name_valid(const char *);
+/* RFC 3339 ("2025-10-14T08:09:10.817000+00:00", "...Z") -> UTC seconds; -1 if malformed. */
+int	 storage_parse_time(const char *, time_t *);
+/* UTC seconds -> "2025-10-14T08:09:10Z" (at least 21 bytes). */
+void	 storage_format_time(time_t, char *buf, size_t len);
+
+#endif

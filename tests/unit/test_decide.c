@@ -1,0 +1,210 @@
+/*
+ * test_decide: policy_decide() over owner, member, grants and discovery.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/policy.h"
+#include "tests/unit/testlib.h"
+
+#define NOW	1760000000
+
+static struct s3_op
+op_of(const char *action, enum s3_need need, const char *list_prefix)
+{
+	struct s3_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.action = action;
+	op.need = need;
+	op.list_prefix = list_prefix ? list_prefix : "";
+	return op;
+}
+
+static struct policy_access
+access_of(int exists, int discoverable, enum policy_via via, enum policy_perm perm,
+    const char *prefix, time_t expires)
+{
+	struct policy_access a;
+
+	memset(&a, 0, sizeof(a));
+	a.bucket_exists = exists;
+	a.discoverable = discoverable;
+	a.via = via;
+	a.perm = perm;
+	snprintf(a.prefix, sizeof(a.prefix), "%s", prefix ? prefix : "");
+	a.expires_at = expires;
+	return a;
+}
+
+/* Replaces every occurrence of WHAT in S by "B". */
+static void
+mask(char *s, const char *what)
+{
+	char *p;
+	size_t n = strlen(what);
+
+	while ((p = strstr(s, what)) != NULL) {
+		*p = 'B';
+		memmove(p + 1, p + n, strlen(p + n) + 1);
+	}
+}
+
+int
+main(void)
+{
+	struct policy_decision d, d2;
+	struct policy_access a;
+	struct s3_op get = op_of("GetObject", NEED_READ, NULL);
+	struct s3_op put = op_of("PutObject", NEED_WRITE, NULL);
+	struct s3_op del = op_of("DeleteObject", NEED_WRITE, NULL);
+	struct s3_op upart = op_of("UploadPart", NEED_WRITE, NULL);
+	struct s3_op head = op_of("HeadObject", NEED_READ, NULL);
+	struct s3_op cfg = op_of("PutBucketVersioning", NEED_BUCKET_CONFIG, NULL);
+	struct s3_op acl = op_of("PutBucketPolicy", NEED_DENY, NULL);
+	struct s3_op unk = op_of("Unknown", NEED_DENY, NULL);
+	struct s3_op delbucket = op_of("DeleteBucket", NEED_PROXY, NULL);
+	struct s3_op dels = op_of("DeleteObjects", NEED_WRITE, NULL);
+	struct s3_op hb = op_of("HeadBucket", NEED_READ, NULL);
+	char m1[512], m2[512];
+
+	acl.acl_op = 1;
+	acl.deny_reason = "bucket policies and ACLs are managed by s3gate";
+	unk.deny_reason = "s3gate does not know this S3 operation";
+
+	/* owner and member */
+	a = access_of(1, 1, VIA_OWNER, PERM_FULL, NULL, 0);
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow && strcmp(d.reason, "owner") == 0, "owner reads");
+	policy_decide(&a, &del, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "owner deletes");
+	policy_decide(&a, &cfg, "ws-frank", NULL, NOW, 1, &d);
+	T_OK(d.allow, "owner config call allowed by operator");
+	policy_decide(&a, &cfg, "ws-frank", NULL, NOW, 0, &d);
+	T_OK(!d.allow && strstr(d.message, "PutBucketVersioning") != NULL,
+	    "owner config call not allowed by operator: %s", d.message);
+	policy_decide(&a, &acl, "ws-frank", NULL, NOW, 0, &d);
+	T_OK(!d.allow && strstr(d.message, "PutBucketPolicy") != NULL, "policy refused: %s",
+	    d.message);
+	policy_decide(&a, &acl, "ws-frank", NULL, NOW, 1, &d);
+	T_OK(d.allow, "policy allowed to owner when the operator enables ACLs");
+	policy_decide(&a, &unk, "ws-frank", "k", NOW, 1, &d);
+	T_OK(!d.allow && strcmp(d.reason, "unknown action") == 0, "unknown refused to owner");
+	policy_decide(&a, &delbucket, "ws-frank", NULL, NOW, 0, &d);
+	T_OK(d.allow, "owner may DeleteBucket (proxy-answered)");
+	a = access_of(1, 0, VIA_MEMBER, PERM_FULL, NULL, 0);
+	policy_decide(&a, &put, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow && strcmp(d.reason, "member") == 0, "member writes");
+	policy_decide(&a, &cfg, "ws-frank", NULL, NOW, 1, &d);
+	T_OK(d.allow, "member config call");
+
+	/* ReadOnly */
+	a = access_of(1, 1, VIA_GRANT, PERM_READONLY, NULL, 0);
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow && strcmp(d.reason, "grant ReadOnly") == 0, "ReadOnly reads");
+	policy_decide(&a, &put, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow && strcmp(d.reason, "read-only grant") == 0 &&
+	    strstr(d.message, "PutObject") && strstr(d.message, "ws-frank") &&
+	    strstr(d.message, "ReadOnly"), "ReadOnly write denied: %s", d.message);
+	policy_decide(&a, &cfg, "ws-frank", NULL, NOW, 1, &d);
+	T_OK(!d.allow, "grant holders make no config calls");
+	policy_decide(&a, &delbucket, "ws-frank", NULL, NOW, 1, &d);
+	T_OK(!d.allow, "grant holders may not DeleteBucket");
+
+	/* ReadWrite */
+	a = access_of(1, 1, VIA_GRANT, PERM_READWRITE, NULL, 0);
+	policy_decide(&a, &put, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "ReadWrite writes");
+	policy_decide(&a, &del, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "ReadWrite deletes");
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "ReadWrite reads");
+
+	/* WriteOnly */
+	a = access_of(1, 1, VIA_GRANT, PERM_WRITEONLY, NULL, 0);
+	policy_decide(&a, &put, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "WriteOnly puts");
+	policy_decide(&a, &upart, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "WriteOnly uploads parts");
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow && strcmp(d.reason, "write-only grant") == 0, "WriteOnly get denied: %s",
+	    d.message);
+	policy_decide(&a, &head, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow, "WriteOnly head denied");
+	policy_decide(&a, &del, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow, "WriteOnly delete denied");
+	{
+		struct s3_op list = op_of("ListObjectsV2", NEED_LIST, "");
+
+		policy_decide(&a, &list, "ws-frank", NULL, NOW, 0, &d);
+		T_OK(!d.allow, "WriteOnly list denied");
+	}
+
+	/* prefix grants */
+	a = access_of(1, 1, VIA_GRANT, PERM_READWRITE, "in/", 0);
+	policy_decide(&a, &put, "ws-frank", "in/x", NOW, 0, &d);
+	T_OK(d.allow, "prefix grant: key inside");
+	policy_decide(&a, &put, "ws-frank", "out/x", NOW, 0, &d);
+	T_OK(!d.allow && strcmp(d.reason, "prefix outside grant") == 0 &&
+	    strstr(d.message, "in/") != NULL, "prefix grant: key outside: %s", d.message);
+	policy_decide(&a, &get, "ws-frank", "i", NOW, 0, &d);
+	T_OK(!d.allow, "prefix grant: key shorter than the prefix");
+	{
+		struct s3_op in = op_of("ListObjectsV2", NEED_LIST, "in/sub/");
+		struct s3_op out = op_of("ListObjectsV2", NEED_LIST, "");
+		struct s3_op other = op_of("ListObjects", NEED_LIST, "inx");
+
+		policy_decide(&a, &in, "ws-frank", NULL, NOW, 0, &d);
+		T_OK(d.allow, "list prefix inside the grant");
+		policy_decide(&a, &out, "ws-frank", NULL, NOW, 0, &d);
+		T_OK(!d.allow, "list of the whole bucket outside the grant");
+		policy_decide(&a, &other, "ws-frank", NULL, NOW, 0, &d);
+		T_OK(!d.allow, "list prefix outside the grant");
+	}
+	policy_decide(&a, &hb, "ws-frank", NULL, NOW, 0, &d);
+	T_OK(d.allow, "prefix grant: HeadBucket allowed");
+	policy_decide(&a, &dels, "ws-frank", NULL, NOW, 0, &d);
+	T_OK(!d.allow, "prefix grant: DeleteObjects (keys in the body) denied");
+
+	/* expiry */
+	a = access_of(1, 1, VIA_GRANT, PERM_READWRITE, NULL, NOW);
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow && strcmp(d.reason, "grant expired") == 0, "grant expiring now denied");
+	a.expires_at = NOW + 1;
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(d.allow, "grant expiring later allowed");
+
+	/* no grant: discoverable says how to ask; hidden looks like missing */
+	a = access_of(1, 1, VIA_NONE, PERM_NONE, NULL, 0);
+	policy_decide(&a, &get, "ws-frank", "k", NOW, 0, &d);
+	T_OK(!d.allow && strcmp(d.reason, "no grant") == 0 &&
+	    strstr(d.message, "POST /_s3gate/requests") != NULL &&
+	    strstr(d.message, "GetObject") && strstr(d.message, "ws-frank"),
+	    "no grant on discoverable: %s", d.message);
+	a = access_of(1, 0, VIA_NONE, PERM_NONE, NULL, 0);
+	policy_decide(&a, &get, "ws-hidden", "k", NOW, 0, &d);
+	a = access_of(0, 0, VIA_NONE, PERM_NONE, NULL, 0);
+	policy_decide(&a, &get, "ws-nothere", "k", NOW, 0, &d2);
+	T_OK(!d.allow && !d2.allow && strstr(d.message, "_s3gate") == NULL,
+	    "hidden bucket: no hint: %s", d.message);
+	T_OK(strcmp(d2.reason, "no such bucket") == 0, "unknown bucket reason for the log");
+	snprintf(m1, sizeof(m1), "%s", d.message);
+	snprintf(m2, sizeof(m2), "%s", d2.message);
+	mask(m1, "ws-hidden");
+	mask(m2, "ws-nothere");
+	T_STREQ(m1, m2, "hidden and missing buckets: same message but the name");
+	policy_decide(NULL, &put, "ws-nothere", "k", NOW, 0, &d);
+	T_OK(!d.allow, "no access record at all is a denial");
+
+	/* names */
+	{
+		enum policy_perm p;
+
+		T_OK(policy_perm_parse("WriteOnly", &p) == 0 && p == PERM_WRITEONLY, "parse WriteOnly");
+		T_OK(policy_perm_parse("readonly", &p) == -1, "permissions are case-sensitive");
+		T_OK(policy_perm_parse("Full", &p) == -1, "Full is not grantable");
+		T_STREQ(policy_via_str(VIA_MEMBER), "member", "via member");
+		T_STREQ(policy_perm_str(PERM_READWRITE), "ReadWrite", "perm ReadWrite");
+	}
+	return T_DONE();
+}

@@ -1,0 +1,225 @@
+/*
+ * test_filestore: the file store in a temporary folder, driven through
+ * s3gate-admin's admin_main() and read through the pstore interface.
+ * Run from the repository root (make unit does).
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/admin.h"
+#include "policy/filestore.h"
+#include "policy/store.h"
+#include "tests/unit/testlib.h"
+
+static char dir[256], pol[300], conffile[300];
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static int
+admin(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
+{
+	char *argv[10];
+	int argc = 0;
+
+	argv[argc++] = "s3gate-admin";
+	argv[argc++] = "-c";
+	argv[argc++] = conffile;
+	if (a1) argv[argc++] = (char *)a1;
+	if (a2) argv[argc++] = (char *)a2;
+	if (a3) argv[argc++] = (char *)a3;
+	if (a4) argv[argc++] = (char *)a4;
+	if (a5) argv[argc++] = (char *)a5;
+	argv[argc] = NULL;
+	fflush(stdout);
+	return admin_main(argc, argv);
+}
+
+static enum policy_via
+via(struct pstore *ps, const char *principal, const char *bucket)
+{
+	struct policy_access a;
+
+	T_OK(pstore_access(ps, principal, bucket, time(NULL), &a, NULL, NULL) == PSTORE_DONE,
+	    "access answered synchronously");
+	return a.via;
+}
+
+static ino_t
+inode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+int
+main(void)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct conf conf;
+	struct pstore *ps;
+	struct model *m;
+	struct policy_credential cred;
+	struct pstore_bucket_list list;
+	char path[400], state[400], creds[400], cmd[1024], *p;
+	FILE *f;
+	int rc;
+	ino_t ino;
+
+	snprintf(dir, sizeof(dir), "/tmp/s3gate-test-filestore.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(pol, sizeof(pol), "%s/policy", dir);
+	mkdir(pol, 0755);
+	snprintf(conffile, sizeof(conffile), "%s/s3gate.conf", dir);
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	write_file(path, "backendsecret\n", 0600);
+	snprintf(cmd, sizeof(cmd), "listen 127.0.0.1:1\nbackend http://127.0.0.1:1\n"
+	    "backend_credentials SVC %s\npolicy_store file %s\n", path, pol);
+	write_file(conffile, cmd, 0644);
+	snprintf(state, sizeof(state), "%s/%s", pol, FILESTORE_STATE);
+	snprintf(creds, sizeof(creds), "%s/%s", pol, FILESTORE_CREDENTIALS);
+
+	/* a hand-written file beside the state the CLI owns */
+	snprintf(path, sizeof(path), "%s/hand.yaml", pol);
+	write_file(path, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+	    "metadata: {name: ws-hand}\nspec:\n  principal: hugo\n"
+	    "  buckets: [{bucketName: ws-hand, discoverable: true}]\n", 0644);
+
+	/* sync: the backend is unreachable, so exit 1, but the policy is applied */
+	rc = admin("sync", "tests/data/policy/storage-example.yaml", NULL, NULL, NULL);
+	T_OK(rc == 1, "sync with the backend down exits 1");
+	T_OK(access(state, F_OK) == 0, "sync wrote %s", FILESTORE_STATE);
+	ino = inode(state);
+	rc = admin("sync", "tests/data/policy/storage-example.json", NULL, NULL, NULL);
+	T_OK(inode(state) == ino, "second sync of the same resources (as JSON) changes nothing");
+
+	memset(&conf, 0, sizeof(conf));
+	conf.store_kind = CONF_STORE_FILE;
+	conf.store_path = pol;
+	ps = pstore_open(&conf, NULL, &errors);
+	T_OK(ps != NULL, "pstore_open file: %s", errors.data ? errors.data : "");
+	if (ps == NULL)
+		return T_DONE();
+	T_OK(via(ps, "bob", "ws-frank-stagein") == VIA_GRANT, "bob's grant synced");
+	T_OK(via(ps, "hugo", "ws-hand") == VIA_OWNER, "hand-written workspace loaded too");
+	T_OK(pstore_list_buckets(ps, "frank", time(NULL), &list, NULL, NULL) == PSTORE_DONE &&
+	    list.count == 4, "frank lists 4 buckets");
+	pstore_bucket_list_free(&list);
+
+	/* credentials */
+	rc = admin("cred", "create", "frank", NULL, NULL);
+	T_OK(rc == 0, "cred create");
+	{
+		struct stat st;
+
+		T_OK(stat(creds, &st) == 0 && (st.st_mode & 0777) == 0600, "credentials file 0600");
+	}
+	m = filestore_load(pol, &errors);
+	T_OK(m != NULL && m->ncredentials == 1 && strlen(m->credentials[0].access_key_id) == 20 &&
+	    strncmp(m->credentials[0].access_key_id, "SG", 2) == 0 &&
+	    strlen(m->credentials[0].secret) == 40, "a 20-char SG key id and a 40-char secret");
+	T_OK(pstore_reload(ps, &errors) == 0, "reload");
+	if (m != NULL) {
+		T_OK(pstore_credential(ps, m->credentials[0].access_key_id, &cred, NULL, NULL) ==
+		    PSTORE_DONE && cred.principal && strcmp(cred.principal, "frank") == 0 &&
+		    strcmp(cred.secret, m->credentials[0].secret) == 0, "credential looked up");
+		policy_credential_clear(&cred);
+	}
+	T_OK(pstore_credential(ps, "SGNOSUCHKEY", &cred, NULL, NULL) == PSTORE_DONE &&
+	    cred.access_key_id == NULL, "unknown key: DONE, empty");
+	model_free(m);
+
+	chmod(creds, 0644);
+	sbuf_reset(&errors);
+	m = filestore_load(pol, &errors);
+	T_OK(m == NULL && errors.data && strstr(errors.data, "chmod 600") != NULL,
+	    "credentials readable by others refused: %s", errors.data ? errors.data : "");
+	T_OK(pstore_reload(ps, &errors) == -1 && via(ps, "bob", "ws-frank-stagein") == VIA_GRANT,
+	    "a failed reload keeps the old policy");
+	chmod(creds, 0600);
+	model_free(m);
+
+	/* admin changes: persisted, and seen by the store within a second */
+	T_OK(admin("grant", "ws-frank/in/", "alice", "WriteOnly", NULL) == 0, "grant with prefix");
+	T_OK(admin("member", "add", "ws-frank", "carol", NULL) == 0, "member add");
+	T_OK(admin("member", "add", "ws-hand", "carol", NULL) == 1,
+	    "member add refused on a hand-written workspace");
+	T_OK(admin("request", "ws-alice", "frank", "--reason", "need data") == 0, "request");
+	T_OK(admin("approve", "ws-alice", "frank", "--permission", "ReadOnly") == 0, "approve");
+	T_OK(admin("approve", "ws-alice", "bob", NULL, NULL) == 1, "approve without request fails");
+	T_OK(admin("grant", "ws-frank", "dave", "Owner", NULL) == 1, "unknown permission refused");
+	T_OK(admin("revoke", "ws-frank-stagein", "bob", NULL, NULL) == 0, "revoke");
+	usleep(1100 * 1000);
+	T_OK(via(ps, "bob", "ws-frank-stagein") == VIA_NONE, "revocation seen after a second");
+	T_OK(via(ps, "carol", "ws-frank-publish") == VIA_MEMBER, "new member seen");
+	T_OK(via(ps, "frank", "ws-alice") == VIA_GRANT, "approved request is a grant");
+	{
+		struct policy_access a;
+
+		pstore_access(ps, "alice", "ws-frank", time(NULL), &a, NULL, NULL);
+		T_OK(a.via == VIA_GRANT && a.perm == PERM_WRITEONLY && strcmp(a.prefix, "in/") == 0,
+		    "prefix grant persisted");
+	}
+	T_OK(admin("revoke", "ws-frank-stagein", "bob", NULL, NULL) == 1, "second revoke fails");
+	T_OK(admin("--json", "who", "ws-frank", NULL, NULL) == 0, "who --json");
+	T_OK(admin("access", "frank", NULL, NULL, NULL) == 0, "access");
+	T_OK(admin("presign", "x", NULL, NULL, NULL) == 1, "presign not yet implemented");
+
+	/* sync is a full reconcile: a grant no longer in the input disappears */
+	snprintf(path, sizeof(path), "%s/less.yaml", dir);
+	snprintf(cmd, sizeof(cmd), "tests/data/policy/storage-example.yaml");
+	if ((f = fopen(cmd, "r")) != NULL) {
+		char buf[8192];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[n] = '\0';
+		fclose(f);
+		/* drop ws-eric's grant to frank (3 lines) */
+		if ((p = strstr(buf, "    - bucketName: ws-eric-shared\n      grantee: frank")) != NULL) {
+			char *end = strstr(p, "grantedAt");
+
+			end = strchr(end, '\n') + 1;
+			memmove(p, end, strlen(end) + 1);
+		}
+		write_file(path, buf, 0644);
+	}
+	T_OK(via(ps, "frank", "ws-eric-shared") == VIA_GRANT, "frank's grant before the sync");
+	admin("sync", path, NULL, NULL, NULL);
+	T_OK(pstore_reload(ps, &errors) == 0, "reload after sync");
+	T_OK(via(ps, "frank", "ws-eric-shared") == VIA_NONE, "removed grant disappeared");
+	T_OK(via(ps, "carol", "ws-frank") == VIA_NONE, "CLI member not in the input is gone");
+	T_OK(via(ps, "hugo", "ws-hand") == VIA_OWNER, "hand-written file untouched by sync");
+	ino = inode(state);
+	admin("sync", path, NULL, NULL, NULL);
+	T_OK(inode(state) == ino, "sync of the same input again: nothing rewritten");
+
+	/* a conflict with the hand-written file: nothing applied */
+	snprintf(path, sizeof(path), "%s/conflict.yaml", dir);
+	write_file(path, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+	    "metadata: {name: ws-z}\nspec:\n  principal: z\n  buckets: [{bucketName: ws-hand}]\n",
+	    0644);
+	T_OK(admin("sync", path, NULL, NULL, NULL) == 1 && inode(state) == ino,
+	    "sync claiming a hand-written bucket refused, nothing applied");
+
+	T_OK(admin("cred", "delete", "SGNOSUCHKEY", NULL, NULL) == 1, "cred delete unknown fails");
+
+	pstore_free(ps);
+	sbuf_free(&errors);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+	return T_DONE();
+}

@@ -1,0 +1,213 @@
+/*
+ * test_storage: Storage resources (YAML and kubectl JSON List) into the
+ * model, the checks with file:line, and what the seeds give each principal.
+ * Run from the repository root (make unit does).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/model.h"
+#include "policy/storage.h"
+#include "tests/unit/testlib.h"
+
+#define NOW	1760000000	/* 2025-10-09 */
+
+static struct model *
+load(const char *path)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct model *m = model_new();
+
+	if (storage_load_file(m, path, &errors) == -1 || model_index(m, &errors) == -1) {
+		printf("# %s: %s", path, errors.data ? errors.data : "?");
+		model_free(m);
+		m = NULL;
+	}
+	sbuf_free(&errors);
+	return m;
+}
+
+/* Parses TEXT as SOURCE; expects a failure whose errors hold WANT. */
+static void
+expect_error(const char *name, const char *source, const char *text, const char *want)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct model *m = model_new();
+	int rc;
+
+	rc = storage_parse(m, source, text, strlen(text), &errors);
+	if (rc == 0)
+		rc = model_index(m, &errors);
+	T_OK(rc == -1 && errors.data != NULL && strstr(errors.data, want) != NULL,
+	    "%s: error names \"%s\"", name, want);
+	if (errors.data != NULL)
+		printf("#   %s", errors.data);
+	model_free(m);
+	sbuf_free(&errors);
+}
+
+static void
+check_seeds(const char *what, struct model *m)
+{
+	struct policy_access a;
+	struct model_bucket_access *list;
+	size_t n;
+
+	T_OK(m != NULL, "%s: loads", what);
+	if (m == NULL)
+		return;
+	T_OK(m->nworkspaces == 4 && m->nbuckets == 9 && m->ngrants == 4 && m->nrequests == 4,
+	    "%s: 4 workspaces, 9 buckets, 4 grants, 4 requests", what);
+	model_access(m, "frank", "ws-frank-stagein", NOW, &a);
+	T_OK(a.bucket_exists && a.via == VIA_OWNER && a.perm == PERM_FULL,
+	    "%s: frank owns ws-frank-stagein", what);
+	model_access(m, "bob", "ws-frank-stagein", NOW, &a);
+	T_OK(a.via == VIA_GRANT && a.perm == PERM_READWRITE && a.prefix[0] == '\0' &&
+	    a.expires_at == 0, "%s: bob ReadWrite on ws-frank-stagein", what);
+	model_access(m, "alice", "ws-frank", NOW, &a);
+	T_OK(a.bucket_exists && a.discoverable && a.via == VIA_NONE,
+	    "%s: alice nothing on ws-frank", what);
+	model_access(m, "eric", "ws-alice-3", NOW, &a);
+	T_OK(a.via == VIA_GRANT && a.perm == PERM_READWRITE, "%s: eric grant on ws-alice-3", what);
+	model_access(m, "eric", "ws-alice-2", NOW, &a);
+	T_OK(a.via == VIA_NONE, "%s: eric nothing on ws-alice-2", what);
+	model_access(m, "frank", "ws-nope", NOW, &a);
+	T_OK(!a.bucket_exists, "%s: unknown bucket", what);
+	T_OK(model_request_find(m, "ws-frank-stagein", "bob") != NULL &&
+	    strcmp(model_request_find(m, "ws-frank-stagein", "bob")->workspace, "ws-bob") == 0,
+	    "%s: bob's request stands on ws-bob", what);
+	T_OK(model_grant_find(m, "ws-eric-shared", "frank")->granted_at == 1760970742,
+	    "%s: grantedAt with fraction and offset", what);
+
+	n = model_list_buckets(m, "frank", NOW, &list);
+	T_OK(n == 4 && strcmp(list[0].bucket, "ws-eric-shared") == 0 &&
+	    strcmp(list[1].bucket, "ws-frank") == 0 &&
+	    strcmp(list[2].bucket, "ws-frank-publish") == 0 &&
+	    strcmp(list[3].bucket, "ws-frank-stagein") == 0 && list[0].via == VIA_GRANT &&
+	    list[1].via == VIA_OWNER, "%s: frank lists his 3 + ws-eric-shared, sorted", what);
+	model_bucket_list_free(list, n);
+	n = model_list_buckets(m, "nobody", NOW, &list);
+	T_OK(n == 0 && list == NULL, "%s: a stranger lists nothing", what);
+}
+
+int
+main(void)
+{
+	struct model *m, *j;
+	struct sbuf out = SBUF_INIT, errors = SBUF_INIT;
+	struct policy_access a;
+	struct model_bucket_access *list;
+	time_t t;
+	size_t n;
+
+	m = load("tests/data/policy/storage-example.yaml");
+	check_seeds("yaml", m);
+	j = load("tests/data/policy/storage-example.json");
+	check_seeds("json list", j);
+	if (j != NULL)
+		T_OK(model_workspace_find(j, "ws-frank")->created_at == 1759276803,
+		    "json: metadata.creationTimestamp kept");
+
+	/* written back and read again: the same */
+	if (m != NULL) {
+		struct model *r = model_new();
+
+		storage_write(m, NULL, &out);
+		T_OK(storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
+		    model_index(r, &errors) == 0, "written JSON parses");
+		check_seeds("round trip", r);
+		model_free(r);
+	}
+
+	/* members, prefixes, expiry */
+	{
+		const char *doc =
+		    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-x}\n"
+		    "spec:\n  principal: xavier\n  members: [yves]\n"
+		    "  buckets:\n    - {bucketName: ws-x, discoverable: false}\n"
+		    "  bucketAccessGrants:\n"
+		    "    - {bucketName: ws-x, grantee: zoe, permission: WriteOnly, prefix: in/,"
+		    " expiresAt: \"2025-10-09T08:00:00Z\"}\n";
+		struct model *x = model_new();
+
+		T_OK(storage_parse(x, "x.yaml", doc, strlen(doc), &errors) == 0 &&
+		    model_index(x, &errors) == 0, "flow-style YAML with members and prefix");
+		model_access(x, "yves", "ws-x", NOW, &a);
+		T_OK(a.via == VIA_MEMBER && !a.discoverable, "yves is a member");
+		model_access(x, "zoe", "ws-x", NOW, &a);
+		T_OK(a.via == VIA_GRANT && a.perm == PERM_WRITEONLY && strcmp(a.prefix, "in/") == 0 &&
+		    a.expires_at == 1759996800, "zoe WriteOnly in/ until 08:00");
+		n = model_list_buckets(x, "zoe", 1759996800, &list);
+		T_OK(n == 0, "an expired grant is not listed");
+		model_bucket_list_free(list, n);
+		n = model_list_buckets(x, "zoe", 1759996799, &list);
+		T_OK(n == 1 && strcmp(list[0].prefix, "in/") == 0, "an unexpired grant is listed");
+		model_bucket_list_free(list, n);
+		model_free(x);
+	}
+
+	/* malformed documents: errors with file:line, and the parse fails */
+	expect_error("unknown permission", "bad.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata:\n  name: ws-a\n"
+	    "spec:\n  principal: a\n  buckets:\n    - bucketName: ws-a\n"
+	    "  bucketAccessGrants:\n    - bucketName: ws-a\n      grantee: b\n"
+	    "      permission: FullControl\n",
+	    "bad.yaml:12: unknown permission \"FullControl\"");
+	expect_error("missing principal", "bad.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata:\n  name: ws-a\n"
+	    "spec:\n  buckets: []\n", "bad.yaml:6: spec.principal is missing");
+	expect_error("bucket claimed twice", "dup.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: a, buckets: [{bucketName: shared-b}]}\n---\n"
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-b}\n"
+	    "spec: {principal: b, buckets: [{bucketName: shared-b}]}\n",
+	    "dup.yaml:9: bucket shared-b is claimed by workspaces ws-a and ws-b (first at dup.yaml:4)");
+	expect_error("bad YAML", "broken.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata:\n  name: [ws-a\n"
+	    "spec: {}\n", "broken.yaml:");
+	expect_error("wrong apiVersion", "v.yaml",
+	    "apiVersion: pkg.internal/v2\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: a}\n", "v.yaml:1: apiVersion is \"pkg.internal/v2\"");
+	expect_error("wrong kind", "k.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Secret\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: a}\n", "k.yaml:2: kind is \"Secret\"");
+	expect_error("bad bucket name", "n.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  buckets:\n  - bucketName: Bad_Name\n",
+	    "n.yaml:7: \"Bad_Name\" is not a valid S3 bucket name");
+	expect_error("grant on a bucket not owned", "g.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  buckets: [{bucketName: ws-a}]\n"
+	    "  bucketAccessGrants:\n  - {bucketName: ws-other, grantee: b, permission: ReadOnly}\n",
+	    "g.yaml:8: grant on bucket ws-other, which workspace ws-a does not own");
+	expect_error("JSON unknown permission", "list.json",
+	    "{\"kind\":\"List\",\"items\":[{\"apiVersion\":\"pkg.internal/v1beta1\","
+	    "\"kind\":\"Storage\",\"metadata\":{\"name\":\"ws-a\"},\"spec\":{\"principal\":\"a\","
+	    "\"buckets\":[{\"bucketName\":\"ws-a\"}],\"bucketAccessGrants\":[{\"bucketName\":"
+	    "\"ws-a\",\"grantee\":\"b\",\"permission\":\"Admin\"}]}}]}",
+	    "list.json: item 1 (ws-a): unknown permission \"Admin\"");
+	expect_error("bad JSON", "b.json", "{\"kind\": \"List\",\n \"items\": [}",
+	    "b.json:2: bad JSON");
+	expect_error("duplicate workspace", "w.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: a}\n---\n"
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: b}\n", "workspace ws-a is defined twice");
+
+	/* times and names */
+	T_OK(storage_parse_time("2025-10-14T08:09:10.817000+00:00", &t) == 0 && t == 1760429350,
+	    "RFC 3339 with fraction");
+	T_OK(storage_parse_time("2025-10-14T10:09:10+02:00", &t) == 0 && t == 1760429350,
+	    "RFC 3339 with offset");
+	T_OK(storage_parse_time("2025-10-14 08:09", &t) == -1, "malformed time refused");
+	T_OK(storage_bucket_name_valid("ws-frank") && !storage_bucket_name_valid("ab") &&
+	    !storage_bucket_name_valid("a..b") && !storage_bucket_name_valid("192.168.1.1") &&
+	    !storage_bucket_name_valid("-abc") && !storage_bucket_name_valid("ABC"),
+	    "bucket name rules");
+
+	model_free(m);
+	model_free(j);
+	sbuf_free(&out);
+	sbuf_free(&errors);
+	return T_DONE();
+}
