@@ -30,6 +30,9 @@
 #include "proxy/log.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
+#include "proxy/tls.h"
+
+#include <openssl/err.h>
 
 #define CONN_HEAD_INITIAL	4096
 #define CONN_RESP_HEAD_MAX	(64 * 1024)
@@ -39,9 +42,11 @@
 #define CONN_LINGER_BYTES	(1024 * 1024)
 
 static const char *const conn_state_names[CONN__NSTATES] = {
+	[CONN_TLS_HANDSHAKE] = "tls-handshake",
 	[CONN_READ_HEAD] = "read-head",
 	[CONN_AUTH_WAIT] = "auth-wait",
 	[CONN_BACKEND_CONNECT] = "backend-connect",
+	[CONN_BACKEND_TLS] = "backend-tls",
 	[CONN_SEND_HEAD] = "send-head",
 	[CONN_WAIT_CONTINUE] = "wait-continue",
 	[CONN_SEND_CONTINUE] = "send-continue",
@@ -104,6 +109,13 @@ conn_side_want(struct conn_side *s, int rd, int wr)
 	}
 }
 
+/* Waits for what the last I/O on the side said it needs. */
+static void
+conn_side_wait_io(struct conn_side *s)
+{
+	conn_side_want(s, (s->io_want & SOCKIO_WANT_READ) != 0, (s->io_want & SOCKIO_WANT_WRITE) != 0);
+}
+
 static void
 conn_side_attach(struct conn *c, struct conn_side *s, int fd)
 {
@@ -113,6 +125,7 @@ conn_side_attach(struct conn *c, struct conn_side *s, int fd)
 	if (s->ev_read == NULL || s->ev_write == NULL)
 		fatalx("event_new failed");
 	s->reading = s->writing = 0;
+	s->ssl = NULL;
 }
 
 /* Closes the side's socket; RESET sends RST so the peer drops a partial request. */
@@ -124,6 +137,13 @@ conn_side_close(struct conn_side *s, int reset)
 	event_free(s->ev_read);
 	event_free(s->ev_write);
 	s->ev_read = s->ev_write = NULL;
+	if (s->ssl != NULL) {
+		if (reset)
+			SSL_free(s->ssl);	/* no close_notify: the peer must see a failure */
+		else
+			sockio_ssl_close(s->ssl);
+		s->ssl = NULL;
+	}
 	if (reset) {
 		struct linger lg = { 1, 0 };
 		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -138,14 +158,16 @@ static void
 conn_side_release(struct conn *c, struct conn_side *s)
 {
 	int fd = s->fd;
+	SSL *ssl = s->ssl;
 
 	event_free(s->ev_read);
 	event_free(s->ev_write);
 	s->ev_read = s->ev_write = NULL;
 	s->fd = -1;
+	s->ssl = NULL;
 	s->reading = s->writing = 0;
 	s->len = 0;
-	server_backend_give(c->srv, fd);
+	server_backend_give(c->srv, fd, ssl);
 }
 
 /* Reads into the side's buffer, growing it up to LIMIT. Returns bytes, 0 EOF, -1 again/error. */
@@ -170,7 +192,7 @@ conn_side_read(struct conn_side *s, size_t limit)
 		s->buf = p;
 		s->cap = cap;
 	}
-	n = recv(s->fd, s->buf + s->len, s->cap - s->len, 0);
+	n = sockio_recv(s->fd, s->ssl, s->buf + s->len, s->cap - s->len, &s->io_want);
 	if (n > 0)
 		s->len += (size_t)n;
 	return n;
@@ -602,10 +624,13 @@ conn_backend_connect(struct conn *c)
 	struct server *srv = c->srv;
 	int fd, one = 1;
 
-	if ((fd = server_backend_take(srv)) != -1) {
+	SSL *ssl;
+
+	if ((fd = server_backend_take(srv, &ssl)) != -1) {
 		c->backend_reused = 1;
 		srv->stats->backend_reuses++;
 		conn_side_attach(c, &c->backend, fd);
+		c->backend.ssl = ssl;
 		conn_set_state(c, CONN_SEND_HEAD);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
@@ -677,6 +702,16 @@ conn_do_backend_connect(struct conn *c)
 	}
 	if (err == 0) {
 		/* writable without error: connected (or the write will say why) */
+		if (c->conf->backend_tls) {
+			c->backend.ssl = tls_backend_connect(c->srv->backend_tls, c->backend.fd,
+			    c->conf->backend_connect_host);
+			if (c->backend.ssl == NULL) {
+				conn_side_close(&c->backend, 0);
+				return conn_fail(c, S3ERR_INTERNAL, NULL);
+			}
+			conn_set_state(c, CONN_BACKEND_TLS);
+			return 1;
+		}
 		conn_set_state(c, CONN_SEND_HEAD);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
@@ -687,6 +722,31 @@ conn_do_backend_connect(struct conn *c)
 	return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 }
 
+static int
+conn_do_backend_tls(struct conn *c)
+{
+	int r = sockio_handshake(c->backend.ssl, &c->backend.io_want);
+
+	if (r == 0) {
+		conn_side_wait_io(&c->backend);
+		return 0;
+	}
+	if (r == -1) {
+		long v = SSL_get_verify_result(c->backend.ssl);
+		log_warnx("request %s: TLS handshake with the backend failed%s%s", c->request_id,
+		    v != X509_V_OK ? ": " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+		ERR_clear_error();
+		c->srv->stats->backend_errors++;
+		conn_side_close(&c->backend, 1);
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE,
+		    "The object store's TLS certificate or handshake was refused.");
+	}
+	conn_side_want(&c->backend, 0, 0);
+	conn_set_state(c, CONN_SEND_HEAD);
+	conn_timer_set(c, c->conf->backend_timeout_ms);
+	return 1;
+}
+
 /* Writes c->out to FD from out_off.  1 done, 0 wait, -1 error. */
 static int
 conn_write_out(struct conn *c, struct conn_side *s)
@@ -694,11 +754,11 @@ conn_write_out(struct conn *c, struct conn_side *s)
 	ssize_t n;
 
 	while (c->out_off < c->out.len) {
-		n = send(s->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-		    MSG_NOSIGNAL | (c->out_more ? MSG_MORE : 0));
+		n = sockio_send(s->fd, s->ssl, c->out.data + c->out_off, c->out.len - c->out_off,
+		    c->out_more, &s->io_want);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR) {
-				conn_side_want(s, s->reading, 1);
+				conn_side_wait_io(s);
 				return 0;
 			}
 			return -1;
@@ -714,12 +774,14 @@ conn_stream_start(struct conn *c, int upload)
 	const struct conf *cf = c->conf;
 
 	if (upload) {
-		stream_init(&c->stream, c->client.fd, c->backend.fd, STREAM_LENGTH, c->req_body_len,
+		stream_init(&c->stream, c->client.fd, c->client.ssl, c->backend.fd, c->backend.ssl,
+		    STREAM_LENGTH, c->req_body_len,
 		    c->client.buf + c->head.head_len, c->body_prefix, cf->splice, cf->pipe_size,
 		    cf->copy_buffer_size, NULL);
 	} else {
 		size_t prefix = c->backend.len - c->resp.head_len;
-		stream_init(&c->stream, c->backend.fd, c->client.fd, c->resp_framing, c->resp_length,
+		stream_init(&c->stream, c->backend.fd, c->backend.ssl, c->client.fd, c->client.ssl,
+		    c->resp_framing, c->resp_length,
 		    c->backend.buf + c->resp.head_len, prefix, cf->splice, cf->pipe_size,
 		    cf->copy_buffer_size, &c->tracker);
 	}
@@ -780,8 +842,9 @@ conn_do_req_body(struct conn *c)
 		return 1;
 	case STREAM_WAIT:
 		/* the backend may answer early (an error): watch it too */
-		conn_side_want(&c->client, c->stream.want_read, 0);
-		conn_side_want(&c->backend, 1, c->stream.want_write);
+		conn_side_want(&c->client, (c->stream.src_want & SOCKIO_WANT_READ) != 0,
+		    (c->stream.src_want & SOCKIO_WANT_WRITE) != 0);
+		conn_side_want(&c->backend, 1, (c->stream.dst_want & SOCKIO_WANT_WRITE) != 0);
 		return 0;
 	case STREAM_SRC_EOF:
 	case STREAM_SRC_ERROR:
@@ -919,7 +982,7 @@ conn_do_read_resp_head(struct conn *c)
 		if (n > 0)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			conn_side_want(&c->backend, 1, 0);
+			conn_side_wait_io(&c->backend);
 			return 0;
 		}
 		if (c->backend.len == 0 && conn_backend_retry(c))
@@ -969,6 +1032,27 @@ conn_finish(struct conn *c)
 }
 
 static int
+conn_do_tls_handshake(struct conn *c)
+{
+	int r = sockio_handshake(c->client.ssl, &c->client.io_want);
+
+	if (r == 0) {
+		conn_side_wait_io(&c->client);
+		return 0;
+	}
+	if (r == -1) {
+		log_debug("conn %llu: TLS handshake with %s failed", (unsigned long long)c->id, c->peer);
+		ERR_clear_error();
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	conn_side_want(&c->client, 1, 0);
+	conn_set_state(c, CONN_READ_HEAD);
+	conn_timer_set(c, c->conf->idle_timeout_ms);
+	return 1;
+}
+
+static int
 conn_do_read_head(struct conn *c)
 {
 	struct http_limits lim;
@@ -1008,7 +1092,7 @@ conn_do_read_head(struct conn *c)
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			conn_side_want(&c->client, 1, 0);
+			conn_side_wait_io(&c->client);
 			return 0;
 		}
 		/* EOF or error between requests is the normal end of keep-alive */
@@ -1033,6 +1117,10 @@ conn_do_local_response(struct conn *c)
 	if (c->closing && c->req_body_len > c->body_prefix) {
 		/* let the client see the answer before the unread body resets it */
 		conn_log_request(c);
+		if (c->client.ssl != NULL) {
+			ERR_clear_error();
+			(void)SSL_shutdown(c->client.ssl);
+		}
 		(void)shutdown(c->client.fd, SHUT_WR);
 		c->linger_left = CONN_LINGER_BYTES;
 		conn_side_want(&c->client, 1, 0);
@@ -1078,8 +1166,10 @@ conn_do_resp_body(struct conn *c)
 		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
 		return conn_finish(c);
 	case STREAM_WAIT:
-		conn_side_want(&c->backend, c->stream.want_read, 0);
-		conn_side_want(&c->client, 0, c->stream.want_write);
+		conn_side_want(&c->backend, (c->stream.src_want & SOCKIO_WANT_READ) != 0,
+		    (c->stream.src_want & SOCKIO_WANT_WRITE) != 0);
+		conn_side_want(&c->client, (c->stream.dst_want & SOCKIO_WANT_READ) != 0,
+		    (c->stream.dst_want & SOCKIO_WANT_WRITE) != 0);
 		return 0;
 	case STREAM_SRC_EOF:
 	case STREAM_SRC_ERROR:
@@ -1108,6 +1198,12 @@ conn_drive(struct conn *c)
 
 	while (again && c->state != CONN_CLOSED) {
 		switch (c->state) {
+		case CONN_TLS_HANDSHAKE:
+			again = conn_do_tls_handshake(c);
+			break;
+		case CONN_BACKEND_TLS:
+			again = conn_do_backend_tls(c);
+			break;
 		case CONN_READ_HEAD:
 			again = conn_do_read_head(c);
 			break;
@@ -1194,13 +1290,35 @@ conn_drive(struct conn *c)
 		conn_abort(c);
 }
 
+/* During an upload: has the backend sent a response (or closed)? */
+static int
+conn_backend_answered(struct conn *c)
+{
+	char b;
+	int n;
+
+	if (c->backend.ssl == NULL)
+		return recv(c->backend.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+	/* TLS records that carry no data (tickets, key updates) are not an answer */
+	ERR_clear_error();
+	if ((n = SSL_peek(c->backend.ssl, &b, 1)) > 0)
+		return 1;
+	switch (SSL_get_error(c->backend.ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 static void
 conn_io_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
 	if (c->state == CONN_REQ_BODY && fd == c->backend.fd && (what & EV_READ))
-		c->backend_readable = 1;
+		c->backend_readable = conn_backend_answered(c);
 	conn_drive(c);
 }
 
@@ -1231,6 +1349,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 		break;
 	case CONN_BACKEND_CONNECT:
+	case CONN_BACKEND_TLS:
 		log_warnx("request %s: backend connect timed out", c->request_id);
 		c->srv->stats->backend_errors++;
 		conn_side_close(&c->backend, 0);
@@ -1265,7 +1384,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, socklen_t salen)
 {
 	struct conn *c;
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -1287,16 +1406,17 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
 	snprintf(c->peer, sizeof(c->peer), "%s", host);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn_side_attach(c, &c->client, fd);
+	c->client.ssl = ssl;
 	if ((c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL)
 		fatalx("evtimer_new failed");
-	c->state = CONN_READ_HEAD;
+	c->state = ssl != NULL ? CONN_TLS_HANDSHAKE : CONN_READ_HEAD;
 	c->auth_stage = AUTH_STAGE_CREDENTIAL;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections_open++;
 	srv->stats->connections_total++;
 	conn_side_want(&c->client, 1, 0);
-	conn_timer_set(c, c->conf->idle_timeout_ms);
+	conn_timer_set(c, ssl != NULL ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
 	return c;
 }
 

@@ -7,9 +7,9 @@
  * Events on either side and policy-store answers all enter conn_drive();
  * a connection is freed only there, at the end, never under a caller.
  *
- *   READ_HEAD -> (authenticate, authorise: AUTH_WAIT while the store answers)
+ *   [TLS_HANDSHAKE] -> READ_HEAD -> (authenticate, authorise: AUTH_WAIT while the store answers)
  *     -> LOCAL_RESPONSE (errors, ListBuckets) -> READ_HEAD | LINGER | closed
- *     -> BACKEND_CONNECT -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
+ *     -> BACKEND_CONNECT -> [BACKEND_TLS] -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
  *     -> READ_RESP_HEAD -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
  */
 #ifndef S3GATE_CONN_H
@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "policy/policy.h"
 #include "proxy/http.h"
@@ -35,9 +36,11 @@
 struct server;
 
 enum conn_state {
+	CONN_TLS_HANDSHAKE,	/* client: TLS handshake */
 	CONN_READ_HEAD,		/* client: reading a request head */
 	CONN_AUTH_WAIT,		/* waiting for the policy store */
 	CONN_BACKEND_CONNECT,	/* backend: connect(2) in progress */
+	CONN_BACKEND_TLS,	/* backend: TLS handshake (https backends) */
 	CONN_SEND_HEAD,		/* backend: writing the re-signed head */
 	CONN_WAIT_CONTINUE,	/* Expect: 100-continue: waiting for the backend's 100 */
 	CONN_SEND_CONTINUE,	/* client: writing "100 Continue" */
@@ -53,6 +56,8 @@ enum conn_state {
 
 struct conn_side {
 	int		 fd;
+	SSL		*ssl;		/* NULL: plain socket */
+	int		 io_want;	/* SOCKIO_WANT_* of the last read or write that waited */
 	struct event	*ev_read;
 	struct event	*ev_write;
 	int		 reading;	/* ev_read is added */
@@ -126,8 +131,8 @@ struct conn {
 	uint64_t		 linger_left;
 };
 
-/* Takes ownership of FD (accepted, non-blocking). */
-struct conn	*conn_new(struct server *, int fd, const struct sockaddr *, socklen_t);
+/* Takes ownership of FD (accepted, non-blocking) and of SSL (NULL: plain). */
+struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t);
 /* Ends the connection at once (shutdown timeout). */
 void		 conn_abort(struct conn *);
 const char	*conn_state_name(enum conn_state);

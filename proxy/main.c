@@ -23,6 +23,7 @@
 #include "proxy/conf.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/tls.h"
 
 #define S3GATE_VERSION	"0.1.0"
 
@@ -40,7 +41,9 @@ version(void)
 	printf("libevent %s, %s, llhttp %d.%d.%d\n", event_get_version(), OPENSSL_VERSION_TEXT,
 	    LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
 	printf("body relay: splice(2) on plain sockets, copy otherwise\n");
-	printf("tls: not built yet (terminate TLS in front)\n");
+	printf("tls: TLS 1.2/1.3 listeners with SNI; kTLS %s on this kernel%s\n",
+	    tls_ktls_available() ? "available" : "not available",
+	    tls_ktls_available() ? "" : " (no tls module: user-space TLS)");
 }
 
 #define MAX_WORKERS	256
@@ -189,6 +192,7 @@ main(int argc, char **argv)
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (stats == MAP_FAILED)
 		fatal("mmap");
+	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
 	if (nworkers == 1)
 		return worker_run(cf, 0, stats, 1);
 	return master_run(cf, stats, nworkers);

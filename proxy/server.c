@@ -24,6 +24,7 @@
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
+#include "proxy/tls.h"
 
 const double server_latency_bounds_ms[12] = {
 	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 1e300
@@ -77,6 +78,7 @@ server_idle_free(struct server *srv, struct backend_idle *bi)
 	srv->nidle--;
 	srv->stats->backend_idle--;
 	event_free(bi->ev);
+	sockio_ssl_close(bi->ssl);
 	close(bi->fd);
 	free(bi);
 }
@@ -91,7 +93,7 @@ server_idle_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-server_backend_take(struct server *srv)
+server_backend_take(struct server *srv, SSL **ssl)
 {
 	struct backend_idle *bi;
 	char probe;
@@ -99,6 +101,7 @@ server_backend_take(struct server *srv)
 
 	while ((bi = TAILQ_LAST(&srv->idle, backend_idle_head)) != NULL) {
 		fd = bi->fd;
+		*ssl = bi->ssl;
 		TAILQ_REMOVE(&srv->idle, bi, entry);
 		srv->nidle--;
 		srv->stats->backend_idle--;
@@ -107,25 +110,32 @@ server_backend_take(struct server *srv)
 		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
 		if (recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN)
 			return fd;
+		sockio_ssl_close(*ssl);
 		close(fd);
 	}
+	*ssl = NULL;
 	return -1;
 }
 
 void
-server_backend_give(struct server *srv, int fd)
+server_backend_give(struct server *srv, int fd, SSL *ssl)
 {
 	struct backend_idle *bi;
 	struct timeval tv = { 30, 0 };
 
 	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
 	    (bi = calloc(1, sizeof(*bi))) == NULL) {
+		sockio_ssl_close(ssl);
 		close(fd);
 		return;
 	}
 	bi->fd = fd;
+	bi->ssl = ssl;
 	bi->srv = srv;
-	if ((bi->ev = event_new(srv->base, fd, EV_READ, server_idle_cb, bi)) == NULL) {
+	/* A TLS connection with data pending in OpenSSL is not idle: drop it. */
+	if ((ssl != NULL && SSL_pending(ssl) > 0) ||
+	    (bi->ev = event_new(srv->base, fd, EV_READ, server_idle_cb, bi)) == NULL) {
+		sockio_ssl_close(ssl);
 		close(fd);
 		free(bi);
 		return;
@@ -151,7 +161,9 @@ static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct server *srv = arg;
+	struct server_listener *sl = arg;
+	struct server *srv = sl->srv;
+	SSL *ssl = NULL;
 
 	if (srv->draining || srv->nconns >= srv->conf->max_connections) {
 		/* over the cap: refuse cheaply rather than queue without bound */
@@ -159,7 +171,12 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
-	(void)conn_new(srv, fd, sa, (socklen_t)salen);
+	if (sl->tls && (ssl = tls_server_accept(srv->tls, fd)) == NULL) {
+		log_warnx("TLS: cannot set up a connection");
+		close(fd);
+		return;
+	}
+	(void)conn_new(srv, fd, ssl, sa, (socklen_t)salen);
 }
 
 static void
@@ -178,12 +195,9 @@ server_listen(struct server *srv, struct sbuf *errors)
 		const struct conf_listen *cl = &cf->listen[i];
 		struct evconnlistener *l;
 
-		if (cl->tls) {
-			sbuf_appendf(errors, "%s: listen %s tls: TLS listeners are not built yet; "
-			    "terminate TLS in front of s3gate for now\n", cf->file, cl->text);
-			return -1;
-		}
-		l = evconnlistener_new_bind(srv->base, server_accept_cb, srv,
+		srv->listeners[srv->nlisteners].srv = srv;
+		srv->listeners[srv->nlisteners].tls = cl->tls;
+		l = evconnlistener_new_bind(srv->base, server_accept_cb, &srv->listeners[srv->nlisteners],
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
 		    LEV_OPT_REUSEABLE_PORT, 1024, (const struct sockaddr *)&cl->addr, (int)cl->addr_len);
 		if (l == NULL) {
@@ -192,10 +206,9 @@ server_listen(struct server *srv, struct sbuf *errors)
 			return -1;
 		}
 		evconnlistener_set_error_cb(l, server_accept_error_cb);
-		srv->listeners[srv->nlisteners] = l;
-		srv->listener_tls[srv->nlisteners] = cl->tls;
+		srv->listeners[srv->nlisteners].ev = l;
 		srv->nlisteners++;
-		log_info("listening on %s", cl->text);
+		log_info("listening on %s%s", cl->text, cl->tls ? " (tls)" : "");
 	}
 	return 0;
 }
@@ -224,6 +237,31 @@ server_reload(struct server *srv)
 		conf_unref(nc);
 		sbuf_free(&errors);
 		return;
+	}
+	if (nc->ncerts > 0) {
+		/* new handshakes use the new certificates; open connections keep theirs */
+		struct tls_server *ts = tls_server_new(nc, &errors);
+		if (ts == NULL) {
+			log_warnx("reload: certificates:\n%s", errors.data);
+			conf_unref(nc);
+			sbuf_free(&errors);
+			return;
+		}
+		tls_server_free(srv->tls);
+		srv->tls = ts;
+	}
+	if (nc->backend_tls) {
+		SSL_CTX *bctx = tls_backend_ctx_new(nc, &errors);
+		if (bctx == NULL) {
+			log_warnx("reload: backend TLS:\n%s", errors.data);
+			conf_unref(nc);
+			sbuf_free(&errors);
+			return;
+		}
+		server_backend_flush(srv);
+		if (srv->backend_tls != NULL)
+			SSL_CTX_free(srv->backend_tls);
+		srv->backend_tls = bctx;
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
@@ -278,8 +316,8 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		    srv->conf->shutdown_timeout_ms);
 		srv->draining = 1;
 		for (i = 0; i < srv->nlisteners; i++) {
-			evconnlistener_free(srv->listeners[i]);
-			srv->listeners[i] = NULL;
+			evconnlistener_free(srv->listeners[i].ev);
+			srv->listeners[i].ev = NULL;
 		}
 		srv->nlisteners = 0;
 		server_backend_flush(srv);
@@ -460,6 +498,10 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
 	srv->keycache = sigv4_keycache_new(1024);
+	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)
+		goto fail;
+	if (cf->backend_tls && (srv->backend_tls = tls_backend_ctx_new(cf, errors)) == NULL)
+		goto fail;
 	if (server_listen(srv, errors) == -1)
 		goto fail;
 	if (worker == 0)
@@ -499,7 +541,10 @@ server_free(struct server *srv)
 		conn_abort(c);
 	server_backend_flush(srv);
 	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i]);
+		evconnlistener_free(srv->listeners[i].ev);
+	tls_server_free(srv->tls);
+	if (srv->backend_tls != NULL)
+		SSL_CTX_free(srv->backend_tls);
 	if (srv->admin != NULL)
 		evhttp_free(srv->admin);
 	if (srv->drain_timer != NULL)

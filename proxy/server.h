@@ -20,9 +20,12 @@ struct conn;
 struct pstore;
 struct sigv4_keycache;
 
+struct tls_server;
+
 /* One idle keep-alive connection to the backend. */
 struct backend_idle {
 	int			 fd;
+	struct ssl_st		*ssl;		/* https backends */
 	struct event		*ev;
 	struct server		*srv;
 	TAILQ_ENTRY(backend_idle) entry;
@@ -60,9 +63,14 @@ struct server {
 	struct sockaddr_storage	 backend_addr;
 	socklen_t		 backend_addr_len;
 
-	struct evconnlistener	*listeners[CONF_MAX_LISTEN];
-	int			 listener_tls[CONF_MAX_LISTEN];
+	struct server_listener {
+		struct server		*srv;
+		struct evconnlistener	*ev;
+		int			 tls;
+	}			 listeners[CONF_MAX_LISTEN];
 	int			 nlisteners;
+	struct tls_server	*tls;		/* client-side certificates; rebuilt on reload */
+	struct ssl_ctx_st	*backend_tls;	/* https backends */
 
 	TAILQ_HEAD(, conn)	 conns;
 	int			 nconns;
@@ -97,8 +105,9 @@ void		 server_free(struct server *);
 const unsigned char *server_backend_key(struct server *, time_t now);
 
 /* Backend keep-alive pool. */
-int		 server_backend_take(struct server *);	/* fd, or -1 if none idle */
-void		 server_backend_give(struct server *, int fd);
+/* An idle connection's fd (and its TLS state in *SSL), or -1 if none. */
+int		 server_backend_take(struct server *, struct ssl_st **ssl);
+void		 server_backend_give(struct server *, int fd, struct ssl_st *ssl);
 void		 server_backend_flush(struct server *);
 
 /* Called by conn when a connection ends. */

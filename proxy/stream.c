@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proxy/stream.h"
+#include "proxy/tls.h"
 
 #define STREAM_PIPE_POOL	32
 
@@ -58,13 +59,16 @@ stream_pipe_put(int fds[2], size_t size, int dirty)
 }
 
 void
-stream_init(struct stream *s, int src_fd, int dst_fd, enum stream_framing framing,
+stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl,
+    enum stream_framing framing,
     uint64_t length, const char *prefix, size_t prefix_len, int use_splice,
     size_t pipe_size, size_t buf_size, struct http_body_tracker *tracker)
 {
 	memset(s, 0, sizeof(*s));
 	s->src_fd = src_fd;
 	s->dst_fd = dst_fd;
+	s->src_ssl = src_ssl;
+	s->dst_ssl = dst_ssl;
 	s->framing = framing;
 	s->remaining = length;
 	s->prefix = prefix;
@@ -79,7 +83,7 @@ stream_init(struct stream *s, int src_fd, int dst_fd, enum stream_framing framin
 			s->prefix_len = prefix_len = (size_t)length;
 		s->remaining = length - prefix_len;
 	}
-	s->use_splice = use_splice && framing == STREAM_LENGTH;
+	s->use_splice = use_splice && framing == STREAM_LENGTH && src_ssl == NULL && dst_ssl == NULL;
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
 		long keep = http_body_tracker_feed(tracker, prefix, prefix_len);
@@ -93,12 +97,13 @@ static int
 stream_write_prefix(struct stream *s, enum stream_result *res)
 {
 	ssize_t n;
+	int want;
 
 	while (s->prefix_len > 0) {
-		n = send(s->dst_fd, s->prefix, s->prefix_len, MSG_NOSIGNAL);
+		n = sockio_send(s->dst_fd, s->dst_ssl, s->prefix, s->prefix_len, 0, &want);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR) {
-				s->want_write = 1;
+				s->dst_want = want;
 				*res = STREAM_WAIT;
 				return 0;
 			}
@@ -138,7 +143,7 @@ stream_run_splice(struct stream *s)
 				s->err = errno;
 				return STREAM_DST_ERROR;
 			} else
-				s->want_write = 1;
+				s->dst_want = SOCKIO_WANT_WRITE;
 		}
 		if (s->remaining > 0 && s->in_pipe < s->pipe_size) {
 			want = s->pipe_size - s->in_pipe;
@@ -163,13 +168,13 @@ stream_run_splice(struct stream *s)
 				s->err = errno;
 				return STREAM_SRC_ERROR;
 			} else
-				s->want_read = 1;
+				s->src_want = SOCKIO_WANT_READ;
 		}
 		if (s->remaining == 0 && s->in_pipe == 0)
 			return STREAM_DONE;
 		if (!progress)
 			return STREAM_WAIT;
-		s->want_read = s->want_write = 0;
+		s->src_want = s->dst_want = 0;
 	}
 }
 
@@ -179,6 +184,7 @@ stream_run_copy(struct stream *s)
 	ssize_t n;
 	size_t want;
 	long keep;
+	int io_want;
 
 	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
 		s->err = ENOMEM;
@@ -186,10 +192,11 @@ stream_run_copy(struct stream *s)
 	}
 	for (;;) {
 		if (s->buf_off < s->buf_len) {
-			n = send(s->dst_fd, s->buf + s->buf_off, s->buf_len - s->buf_off, MSG_NOSIGNAL);
+			n = sockio_send(s->dst_fd, s->dst_ssl, s->buf + s->buf_off,
+			    s->buf_len - s->buf_off, 0, &io_want);
 			if (n == -1) {
 				if (errno == EAGAIN || errno == EINTR) {
-					s->want_write = 1;
+					s->dst_want = io_want;
 					return STREAM_WAIT;
 				}
 				s->err = errno;
@@ -207,12 +214,12 @@ stream_run_copy(struct stream *s)
 		want = s->buf_cap;
 		if (s->framing == STREAM_LENGTH && want > s->remaining)
 			want = (size_t)s->remaining;
-		n = recv(s->src_fd, s->buf, want, 0);
+		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
 		if (n == 0)
 			return s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : STREAM_SRC_EOF;
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR) {
-				s->want_read = 1;
+				s->src_want = io_want;
 				return STREAM_WAIT;
 			}
 			s->err = errno;
@@ -236,7 +243,7 @@ stream_run(struct stream *s)
 {
 	enum stream_result res;
 
-	s->want_read = s->want_write = 0;
+	s->src_want = s->dst_want = 0;
 	if (s->bad_prefix)
 		return STREAM_BAD_FRAMING;
 	if (!stream_write_prefix(s, &res))

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/ssl.h>
+
 #include "proxy/http.h"
 
 enum stream_framing {
@@ -37,6 +39,8 @@ enum stream_result {
 struct stream {
 	int			 src_fd;
 	int			 dst_fd;
+	SSL			*src_ssl;	/* NULL: plain socket */
+	SSL			*dst_ssl;
 	enum stream_framing	 framing;
 	uint64_t		 remaining;	/* STREAM_LENGTH: bytes still to read */
 	uint64_t		 moved;		/* bytes written to dst */
@@ -61,17 +65,20 @@ struct stream {
 	struct http_body_tracker *tracker;	/* STREAM_CHUNKED */
 	int			 bad_prefix;	/* the prefix already broke framing */
 
-	int			 want_read;	/* set by stream_run on STREAM_WAIT */
-	int			 want_write;
+	/* on STREAM_WAIT: what each socket waits for (SOCKIO_WANT_READ|_WRITE);
+	   with TLS a read may wait for writability and the reverse */
+	int			 src_want;
+	int			 dst_want;
 	int			 err;		/* errno of the failure */
 };
 
 /*
  * Prepares S to move a body.  use_splice asks for the splice engine; it is
- * used only for STREAM_LENGTH and falls back to copying quietly where the
+ * used only for STREAM_LENGTH between plain sockets and falls back to copying quietly where the
  * kernel refuses.  The pipe comes from a small process-wide pool.
  */
-void	 stream_init(struct stream *, int src_fd, int dst_fd, enum stream_framing,
+void	 stream_init(struct stream *, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl,
+	    enum stream_framing,
 	    uint64_t length, const char *prefix, size_t prefix_len, int use_splice,
 	    size_t pipe_size, size_t buf_size, struct http_body_tracker *);
 enum stream_result stream_run(struct stream *);

@@ -1,0 +1,387 @@
+/*
+ * tls: see tls.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "proxy/log.h"
+#include "proxy/tls.h"
+
+#define TLS_CIPHERS_12 \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_TICKET_PERIOD	3600	/* seconds a ticket key encrypts */
+
+struct tls_server {
+	SSL_CTX	*ctx[CONF_MAX_CERTS];
+	int	 nctx;
+};
+
+static unsigned char tls_ticket_secret[32];
+static int tls_ticket_secret_set;
+
+void
+tls_init_ticket_secret(void)
+{
+	if (RAND_bytes(tls_ticket_secret, sizeof(tls_ticket_secret)) != 1)
+		fatalx("RAND_bytes failed");
+	tls_ticket_secret_set = 1;
+}
+
+int
+tls_ktls_available(void)
+{
+	return access("/sys/module/tls", F_OK) == 0;
+}
+
+static void
+tls_errors(struct sbuf *errors)
+{
+	unsigned long e;
+	char buf[256];
+
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		sbuf_appendf(errors, "  %s\n", buf);
+	}
+}
+
+/* Key material of one ticket period: name (16), AES key (32), HMAC key (32). */
+static void
+tls_ticket_keys(uint64_t period, unsigned char name[16], unsigned char aes[32],
+    unsigned char mac[32])
+{
+	unsigned char in[9], out[32];
+	unsigned int len;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		in[i] = (unsigned char)(period >> (8 * i));
+	in[8] = 'n';
+	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), out, &len);
+	memcpy(name, out, 16);
+	in[8] = 'a';
+	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), aes, &len);
+	in[8] = 'm';
+	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), mac, &len);
+	explicit_bzero(out, sizeof(out));
+}
+
+/* Session tickets: current period's key encrypts; it and the previous decrypt. */
+static int
+tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+    EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+	unsigned char name[16], aes[32], mac[32];
+	uint64_t now = (uint64_t)time(NULL) / TLS_TICKET_PERIOD;
+	OSSL_PARAM params[3];
+	int rc = 0, back;
+
+	if (!tls_ticket_secret_set)
+		return 0;
+	if (enc) {
+		tls_ticket_keys(now, name, aes, mac);
+		memcpy(key_name, name, 16);
+		if (RAND_bytes(iv, 16) != 1 ||
+		    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+			goto out;
+		rc = 1;
+	} else {
+		for (back = 0; back < 2; back++) {
+			tls_ticket_keys(now - (uint64_t)back, name, aes, mac);
+			if (memcmp(name, key_name, 16) == 0)
+				break;
+		}
+		if (back == 2)
+			goto out;	/* unknown key: full handshake */
+		if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+			goto out;
+		rc = back == 0 ? 1 : 2;	/* 2: valid, but issue a fresh ticket */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, sizeof(mac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		rc = -1;
+out:
+	explicit_bzero(aes, sizeof(aes));
+	explicit_bzero(mac, sizeof(mac));
+	return rc;
+}
+
+static int
+tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char http11[] = { 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+	unsigned char *sel;
+
+	if (SSL_select_next_proto(&sel, outlen, http11, sizeof(http11), in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;	/* no ALPN: HTTP/1.1 is still what we speak */
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* SNI: the first context whose certificate names the requested host. */
+static int
+tls_sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_server *ts = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	int i;
+
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < ts->nctx; i++) {
+		X509 *x = SSL_CTX_get0_certificate(ts->ctx[i]);
+		if (x != NULL && X509_check_host(x, name, 0, 0, NULL) == 1) {
+			if (i > 0)
+				SSL_set_SSL_CTX(ssl, ts->ctx[i]);
+			break;
+		}
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls_server *
+tls_server_new(const struct conf *cf, struct sbuf *errors)
+{
+	struct tls_server *ts;
+	SSL_CTX *ctx;
+	int i;
+
+	if ((ts = calloc(1, sizeof(*ts))) == NULL)
+		abort();
+	for (i = 0; i < cf->ncerts; i++) {
+		if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+			tls_errors(errors);
+			goto fail;
+		}
+		ts->ctx[ts->nctx++] = ctx;
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+		    SSL_OP_CIPHER_SERVER_PREFERENCE
+#ifdef SSL_OP_ENABLE_KTLS
+		    | SSL_OP_ENABLE_KTLS
+#endif
+		    );
+		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+		if (SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1) {
+			tls_errors(errors);
+			goto fail;
+		}
+		if (SSL_CTX_use_certificate_chain_file(ctx, cf->certs[i].cert_file) != 1) {
+			sbuf_appendf(errors, "%s: tls_certificate %s: cannot load the certificate chain; "
+			    "give a PEM file\n", cf->file, cf->certs[i].cert_file);
+			tls_errors(errors);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, cf->certs[i].key_file, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			sbuf_appendf(errors, "%s: tls_certificate %s: the key does not load or does not "
+			    "match the certificate\n", cf->file, cf->certs[i].key_file);
+			tls_errors(errors);
+			goto fail;
+		}
+		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
+		SSL_CTX_set_tlsext_servername_callback(ctx, tls_sni_cb);
+		SSL_CTX_set_tlsext_servername_arg(ctx, ts);
+		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	}
+	return ts;
+fail:
+	tls_server_free(ts);
+	return NULL;
+}
+
+void
+tls_server_free(struct tls_server *ts)
+{
+	int i;
+
+	if (ts == NULL)
+		return;
+	for (i = 0; i < ts->nctx; i++)
+		SSL_CTX_free(ts->ctx[i]);
+	free(ts);
+}
+
+SSL *
+tls_server_accept(struct tls_server *ts, int fd)
+{
+	SSL *ssl;
+
+	if (ts == NULL || ts->nctx == 0 || (ssl = SSL_new(ts->ctx[0])) == NULL)
+		return NULL;
+	if (SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_accept_state(ssl);
+	return ssl;
+}
+
+SSL_CTX *
+tls_backend_ctx_new(const struct conf *cf, struct sbuf *errors)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		tls_errors(errors);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (cf->backend_ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, cf->backend_ca_file, NULL) != 1) {
+			sbuf_appendf(errors, "%s: backend_ca_file %s: cannot load; give a PEM file of CA "
+			    "certificates\n", cf->file, cf->backend_ca_file);
+			tls_errors(errors);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	} else
+		SSL_CTX_set_default_verify_paths(ctx);
+	return ctx;
+}
+
+SSL *
+tls_backend_connect(SSL_CTX *ctx, int fd, const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	SSL_set_fd(ssl, fd);
+	if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
+		SSL_set_tlsext_host_name(ssl, host);
+		SSL_set1_host(ssl, host);
+	} else {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	}
+	SSL_set_connect_state(ssl);
+	return ssl;
+}
+
+static ssize_t
+sockio_ssl_result(SSL *ssl, int n, int *want)
+{
+	switch (SSL_get_error(ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		*want = SOCKIO_WANT_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		*want = SOCKIO_WANT_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0 || errno == EAGAIN)
+			return 0;	/* EOF without close_notify: the length check decides */
+		return -1;
+	default:
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+ssize_t
+sockio_recv(int fd, SSL *ssl, void *buf, size_t len, int *want)
+{
+	ssize_t n;
+	int r;
+
+	*want = SOCKIO_WANT_READ;
+	if (ssl == NULL) {
+		n = recv(fd, buf, len, 0);
+		return n;
+	}
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_read(ssl, buf, (int)len)) > 0)
+		return r;
+	return sockio_ssl_result(ssl, r, want);
+}
+
+ssize_t
+sockio_send(int fd, SSL *ssl, const void *buf, size_t len, int more, int *want)
+{
+	int r;
+
+	*want = SOCKIO_WANT_WRITE;
+	if (ssl == NULL)
+		return send(fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_write(ssl, buf, (int)len)) > 0)
+		return r;
+	if (r == 0)
+		r = -1;
+	{
+		ssize_t res = sockio_ssl_result(ssl, r, want);
+		if (res == 0) {
+			errno = EPIPE;	/* a write cannot meet EOF: the peer is gone */
+			res = -1;
+		}
+		return res;
+	}
+}
+
+int
+sockio_handshake(SSL *ssl, int *want)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_do_handshake(ssl)) == 1)
+		return 1;
+	switch (SSL_get_error(ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		*want = SOCKIO_WANT_READ;
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		*want = SOCKIO_WANT_WRITE;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+void
+sockio_ssl_close(SSL *ssl)
+{
+	if (ssl == NULL)
+		return;
+	ERR_clear_error();
+	if (SSL_is_init_finished(ssl))
+		(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+	SSL_free(ssl);
+}
