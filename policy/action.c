@@ -168,6 +168,7 @@ static const struct s3op_row s3op_table[] = {
  * Sorted (strcmp) for bsearch.
  */
 static const char *const s3op_modifiers[] = {
+	"AWSAccessKeyId", "Expires", "Signature",	/* SigV2 query authentication */
 	"allow-unordered", "continuation-token", "delimiter", "encoding-type",
 	"fetch-owner", "id", "key-marker", "marker", "max-keys", "max-parts",
 	"max-uploads", "part-number-marker", "prefix", "start-after",

@@ -458,6 +458,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "tls_certificate", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_cert, "tls_certificate CERT_PEM KEY_PEM" },
 	{ "service_domain", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_domain, "service_domain NAME" },
 	{ "region", 1, 1, CT_STR, OFF(region), 0, 0, "us-east-1", NULL, "region NAME" },
+	{ "sigv2", 1, 1, CT_BOOL, OFF(sigv2), 0, 1, "on", NULL, "sigv2 on|off" },
 	{ "backend", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend, "backend URL" },
 	{ "backend_credentials", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_credentials,
 	  "backend_credentials ACCESS_KEY_ID SECRET_FILE" },

@@ -45,6 +45,7 @@ struct conf {
 	char			*service_domains[CONF_MAX_DOMAINS];
 	int			 ndomains;
 	char			*region;		/* default "us-east-1" */
+	int			 sigv2;			/* accept Signature Version 2 */
 
 	/* backend */
 	char			*backend_url;

@@ -218,6 +218,7 @@ conn_request_reset(struct conn *c)
 	memset(&c->access, 0, sizeof(c->access));
 	memset(&c->decision, 0, sizeof(c->decision));
 	c->decided = 0;
+	c->sigv2 = 0;
 	c->error = S3ERR_NONE;
 	c->auth_stage = AUTH_STAGE_CREDENTIAL;
 	c->body_prefix = 0;
@@ -471,6 +472,54 @@ conn_token_matches(struct conn *c)
 	return ok;
 }
 
+static int conn_authorize(struct conn *);
+
+/* Looks the access key up; continues with the next stage when the store answers. */
+static int
+conn_authorize_credential(struct conn *c)
+{
+	enum pstore_result r;
+
+	c->auth_stage = AUTH_STAGE_ACCESS;
+	r = pstore_credential(c->srv->store, c->auth.access_key_id, &c->cred, conn_store_cb, c);
+	if (r == PSTORE_PENDING) {
+		c->store_pending = 1;
+		return 0;
+	}
+	if (r == PSTORE_UNAVAILABLE)
+		return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+	return conn_authorize(c);
+}
+
+/*
+ * Signature Version 2 (links from aws-cli v1 and boto3): parsed and checked
+ * here; the credential lookup and the rest are SigV4's path, with the
+ * fields it needs copied into c->auth.
+ */
+static int
+conn_authorize_v2(struct conn *c, const struct sigv4_request *sreq, time_t now)
+{
+	enum sigv2_status st;
+
+	c->sigv2 = 1;
+	if ((st = sigv2_parse(sreq, &c->auth2)) != SIGV2_OK ||
+	    (st = sigv2_check(&c->auth2, now)) != SIGV2_OK) {
+		c->srv->stats->auth_failures++;
+		return conn_fail(c, st == SIGV2_EXPIRED ? S3ERR_EXPIRED : st == SIGV2_SKEWED ?
+		    S3ERR_TIME_SKEWED : S3ERR_ACCESS_DENIED, sigv2_status_str(st));
+	}
+	memset(&c->auth, 0, sizeof(c->auth));
+	memcpy(c->auth.access_key_id, c->auth2.access_key_id, sizeof(c->auth.access_key_id));
+	c->auth.presigned = c->auth2.presigned;
+	c->auth.security_token = c->auth2.security_token;
+	c->auth.security_token_len = c->auth2.security_token_len;
+	c->auth.security_token_encoded = c->auth2.security_token_encoded;
+	/* V2 signs no body hash: the backend gets UNSIGNED-PAYLOAD (Content-MD5 is kept) */
+	snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
+	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	return conn_authorize_credential(c);
+}
+
 /*
  * Authentication and authorisation, in stages that may each wait for the
  * policy store (AUTH_WAIT); conn_store_cb re-enters here.
@@ -495,8 +544,10 @@ conn_authorize(struct conn *c)
 		sreq.query_len = c->addr.raw_query_len;
 		sreq.headers = c->head.headers;
 		sreq.nheaders = c->head.nheaders;
-		if ((st = sigv4_parse(&sreq, &c->auth)) != SIGV4_OK ||
-		    (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
+		st = sigv4_parse(&sreq, &c->auth);
+		if (st == SIGV4_V2 && c->conf->sigv2)
+			return conn_authorize_v2(c, &sreq, now);
+		if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
 			c->srv->stats->auth_failures++;
 			if (st == SIGV4_V2)
 				return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
@@ -505,15 +556,7 @@ conn_authorize(struct conn *c)
 				    "Config(signature_version='s3v4')).");
 			return conn_fail(c, conn_sigv4_error(st), sigv4_status_str(st));
 		}
-		c->auth_stage = AUTH_STAGE_ACCESS;
-		r = pstore_credential(c->srv->store, c->auth.access_key_id, &c->cred, conn_store_cb, c);
-		if (r == PSTORE_PENDING) {
-			c->store_pending = 1;
-			return 0;
-		}
-		if (r == PSTORE_UNAVAILABLE)
-			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
-		/* FALLTHROUGH */
+		return conn_authorize_credential(c);
 	case AUTH_STAGE_ACCESS:
 		if (c->cred.principal == NULL) {
 			c->srv->stats->auth_failures++;
@@ -533,10 +576,22 @@ conn_authorize(struct conn *c)
 		sreq.query_len = c->addr.raw_query_len;
 		sreq.headers = c->head.headers;
 		sreq.nheaders = c->head.nheaders;
-		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
-		    c->auth.scope_date, c->auth.region, key);
-		st = sigv4_verify(&sreq, &c->auth, key);
-		explicit_bzero(key, sizeof(key));
+		if (c->sigv2) {
+			st = sigv2_verify(&sreq, &c->auth2, c->addr.virtual_host ? c->addr.bucket : NULL,
+			    c->cred.secret) == SIGV2_OK ? SIGV4_OK : SIGV4_MISMATCH;
+			if (st != SIGV4_OK) {
+				struct sbuf sts = SBUF_INIT;
+				sigv2_string_to_sign(&sreq, &c->auth2, c->addr.virtual_host ?
+				    c->addr.bucket : NULL, &sts);
+				log_debug("request %s: SigV2 string to sign: %s", c->request_id, sts.data);
+				sbuf_free(&sts);
+			}
+		} else {
+			sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
+			    c->auth.scope_date, c->auth.region, key);
+			st = sigv4_verify(&sreq, &c->auth, key);
+			explicit_bzero(key, sizeof(key));
+		}
 		if (st != SIGV4_OK) {
 			c->srv->stats->auth_failures++;
 			return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);

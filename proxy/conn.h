@@ -29,6 +29,7 @@
 #include "proxy/s3addr.h"
 #include "proxy/s3err.h"
 #include "proxy/sbuf.h"
+#include "proxy/sigv2.h"
 #include "proxy/sigv4.h"
 #include "proxy/stream.h"
 #include "proxy/uri.h"
@@ -103,7 +104,9 @@ struct conn {
 	struct query_list	 query;
 	struct s3_op		 op;
 	int			 op_valid;
-	struct sigv4_auth	 auth;
+	struct sigv4_auth	 auth;		/* SigV4, or the SigV2 fields copied in */
+	struct sigv2_auth	 auth2;
+	int			 sigv2;		/* authenticated with Signature Version 2 */
 	struct policy_credential cred;
 	struct policy_access	 access;
 	struct policy_decision	 decision;
