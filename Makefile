@@ -116,6 +116,6 @@ fuzz: deps
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

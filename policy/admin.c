@@ -21,6 +21,7 @@
 
 #include "policy/admin.h"
 #include "policy/filestore.h"
+#include "policy/redisstore.h"
 #include "policy/model.h"
 #include "policy/storage.h"
 #include "proxy/conf.h"
@@ -36,6 +37,7 @@ struct admin {
 	char		*state_path;	/* the records the CLI owns come from here */
 	int		 json;
 	int		 lockfd;
+	struct redisstore_lock *rlock;	/* policy_store redis */
 	struct model	*model;
 	json_t		*out;		/* --json: printed at the end */
 	time_t		 now;
@@ -176,7 +178,14 @@ admin_load(struct admin *a)
 	struct sbuf errors = SBUF_INIT;
 	int rc;
 
-	if ((a->lockfd = filestore_lock(a->dir, &errors)) == -1 ||
+	if (a->conf->store_kind == CONF_STORE_REDIS) {
+		if ((a->rlock = redisstore_lock(a->conf, &errors)) == NULL ||
+		    redisstore_model_load(a->conf, &a->model, &errors) == -1) {
+			rc = admin_fail_errors(a, "cannot load the policy store", &errors);
+			sbuf_free(&errors);
+			return rc;
+		}
+	} else if ((a->lockfd = filestore_lock(a->dir, &errors)) == -1 ||
 	    (a->model = filestore_load(a->dir, &errors)) == NULL) {
 		rc = admin_fail_errors(a, "cannot load the policy store", &errors);
 		sbuf_free(&errors);
@@ -196,7 +205,11 @@ admin_commit(struct admin *a, int what)
 	struct sbuf errors = SBUF_INIT;
 	int rc = 0;
 
-	if (model_index(a->model, &errors) == -1 ||
+	if (a->conf->store_kind == CONF_STORE_REDIS) {
+		if (model_index(a->model, &errors) == -1 ||
+		    redisstore_model_save(a->conf, NULL, a->model, &errors) == -1)
+			rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+	} else if (model_index(a->model, &errors) == -1 ||
 	    ((what & ADMIN_STATE) && filestore_save_state(a->dir, a->model, &errors) == -1) ||
 	    ((what & ADMIN_CREDENTIALS) &&
 	    filestore_save_credentials(a->dir, a->model, &errors) == -1))
@@ -1064,7 +1077,9 @@ admin_sync(struct admin *a, struct admin_args *args)
 	}
 	nchanges = admin_diff(a->model, a->state_path, in, changes);
 	/* idempotent: an unchanged state is not rewritten, so proxies do not reload */
-	if (nchanges > 0 && filestore_save_state(a->dir, next, &errors) == -1) {
+	if (nchanges > 0 && (a->conf->store_kind == CONF_STORE_REDIS ?
+	    redisstore_model_save(a->conf, NULL, next, &errors) :
+	    filestore_save_state(a->dir, next, &errors)) == -1) {
 		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
 		goto out;
 	}
@@ -1159,14 +1174,13 @@ admin_main(int argc, char **argv)
 		return rc;
 	}
 	sbuf_free(&errors);
-	if (a.conf->store_kind != CONF_STORE_FILE) {
-		rc = admin_fail(&a, "%s: only policy_store file is supported by s3gate-admin yet",
-		    conf_file);
-		conf_unref(a.conf);
-		return rc;
-	}
 	a.dir = a.conf->store_path;
-	a.state_path = filestore_path(a.dir, FILESTORE_STATE);
+	/* Redis: every record is the CLI's own; redisstore_model_load() tags them with the URL */
+	if (a.conf->store_kind == CONF_STORE_REDIS) {
+		if ((a.state_path = strdup(a.conf->store_path)) == NULL)
+			abort();
+	} else
+		a.state_path = filestore_path(a.dir, FILESTORE_STATE);
 	a.out = json_object();
 
 	if (strcmp(cmd, "sync") == 0)
@@ -1218,6 +1232,7 @@ admin_main(int argc, char **argv)
 	model_free(a.model);
 	if (a.lockfd != -1)
 		close(a.lockfd);
+	redisstore_unlock(a.rlock);
 	free(a.state_path);
 	conf_unref(a.conf);
 	return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "policy/filestore.h"
+#include "policy/redisstore.h"
 #include "policy/store.h"
 
 struct pstore {
@@ -25,9 +26,8 @@ pstore_open(const struct conf *conf, struct event_base *base, struct sbuf *error
 		ops = &filestore_ops;
 		break;
 	case CONF_STORE_REDIS:
-		sbuf_appendf(errors, "policy_store redis: not built into this s3gate yet; "
-		    "use policy_store file DIR\n");
-		return NULL;
+		ops = &redisstore_ops;
+		break;
 	default:
 		sbuf_appendf(errors, "no policy_store configured; add \"policy_store file DIR\"\n");
 		return NULL;
@@ -90,4 +90,10 @@ pstore_free(struct pstore *ps)
 		return;
 	ps->ops->free(ps->impl);
 	free(ps);
+}
+
+int
+pstore_ready(struct pstore *ps)
+{
+	return ps->ops->ready == NULL || ps->ops->ready(ps->impl);
 }

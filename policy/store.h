@@ -61,6 +61,8 @@ void		 pstore_cancel(struct pstore *, void *arg);
 /* Rereads everything (SIGHUP); on error keeps the old state and returns -1. */
 int		 pstore_reload(struct pstore *, struct sbuf *errors);
 void		 pstore_free(struct pstore *);
+/* 1 if the store can answer now (/readyz): file store always, Redis when connected. */
+int		 pstore_ready(struct pstore *);
 
 /* The ops table a store implements; IMPL is the store's own state. */
 struct pstore_ops {
@@ -75,6 +77,8 @@ struct pstore_ops {
 	void		(*cancel)(void *impl, void *arg);
 	int		(*reload)(void *impl, struct sbuf *errors);
 	void		(*free)(void *impl);
+	/* 1 if the store can answer now (NULL: always) */
+	int		(*ready)(void *impl);
 };
 
 #endif

@@ -220,7 +220,7 @@ conn_request_reset(struct conn *c)
 	c->decided = 0;
 	c->sigv2 = 0;
 	c->error = S3ERR_NONE;
-	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	c->auth_stage = AUTH_STAGE_PARSE;
 	c->body_prefix = 0;
 	c->req_body_len = c->req_body_sent = 0;
 	c->is_head_method = 0;
@@ -400,51 +400,57 @@ conn_sigv4_error(enum sigv4_status st)
 
 static int	conn_backend_start(struct conn *);
 
-/* Proxy-answered operations: ListBuckets now; Create/DeleteBucket per policy. */
-static int
-conn_local_operation(struct conn *c)
-{
-	struct sbuf body = SBUF_INIT;
-	enum pstore_result r;
-
-	if (strcmp(c->op.action, "ListBuckets") == 0) {
-		struct pstore_bucket_list list;
-
-		memset(&list, 0, sizeof(list));
-		r = pstore_list_buckets(c->srv->store, c->cred.principal, time(NULL), &list, NULL, NULL);
-		if (r != PSTORE_DONE)
-			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
-		respond_list_buckets(&body, c->cred.principal, &list);
-		pstore_bucket_list_free(&list);
-		c->decided = 1;
-		c->decision.allow = 1;
-		snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
-		c->resp_status = 200;
-		respond_build(&c->out, 200, "application/xml", body.data, body.len,
-		    c->is_head_method, c->closing, c->request_id, NULL);
-		sbuf_free(&body);
-		c->out_off = 0;
-		conn_set_state(c, CONN_LOCAL_RESPONSE);
-		conn_timer_set(c, c->conf->body_timeout_ms);
-		return 1;
-	}
-	c->decided = 1;
-	c->decision.allow = 0;
-	snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
-	return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
-	    "CreateBucket: buckets are created by the workspace platform, not through this endpoint." :
-	    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
-}
-
 static int
 conn_deny(struct conn *c)
 {
 	c->srv->stats->denied++;
 	if (c->decision.message[0] == '\0')
 		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
-	if (strcmp(c->decision.reason, "store unavailable") == 0)
-		return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
 	return conn_fail(c, S3ERR_ACCESS_DENIED, c->decision.message);
+}
+
+/* The store could not answer: fail closed, 503, never an unchecked allow. */
+static int
+conn_store_unavailable(struct conn *c)
+{
+	c->decided = 1;
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "store unavailable");
+	return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
+}
+
+/*
+ * What a store answer means for the stage that asked: DONE goes on (-1),
+ * PENDING waits for conn_store_cb, which re-runs the same stage (the store
+ * then answers from its cache), UNAVAILABLE fails closed.
+ */
+static int
+conn_store_wait(struct conn *c, enum pstore_result r)
+{
+	switch (r) {
+	case PSTORE_DONE:
+		return -1;
+	case PSTORE_PENDING:
+		c->store_pending = 1;
+		return 0;
+	case PSTORE_UNAVAILABLE:
+		break;
+	}
+	return conn_store_unavailable(c);
+}
+
+static void
+conn_sigv4_request(struct conn *c, struct sigv4_request *sreq)
+{
+	memset(sreq, 0, sizeof(*sreq));
+	sreq->method = c->head.method;
+	sreq->method_len = c->head.method_len;
+	sreq->path = c->addr.raw_path;
+	sreq->path_len = c->addr.raw_path_len;
+	sreq->query = c->addr.raw_query;
+	sreq->query_len = c->addr.raw_query_len;
+	sreq->headers = c->head.headers;
+	sreq->nheaders = c->head.nheaders;
 }
 
 /* The session token sent (decoded if it came in a presigned query) is the credential's. */
@@ -472,192 +478,221 @@ conn_token_matches(struct conn *c)
 	return ok;
 }
 
-static int conn_authorize(struct conn *);
-
-/* Looks the access key up; continues with the next stage when the store answers. */
-static int
-conn_authorize_credential(struct conn *c)
-{
-	enum pstore_result r;
-
-	c->auth_stage = AUTH_STAGE_ACCESS;
-	r = pstore_credential(c->srv->store, c->auth.access_key_id, &c->cred, conn_store_cb, c);
-	if (r == PSTORE_PENDING) {
-		c->store_pending = 1;
-		return 0;
-	}
-	if (r == PSTORE_UNAVAILABLE)
-		return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
-	return conn_authorize(c);
-}
-
 /*
- * Signature Version 2 (links from aws-cli v1 and boto3): parsed and checked
- * here; the credential lookup and the rest are SigV4's path, with the
- * fields it needs copied into c->auth.
+ * Stage PARSE: the signature's form and time, before any secret is known.
+ * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
+ * the fields the later stages need are copied into c->auth.
  */
 static int
-conn_authorize_v2(struct conn *c, const struct sigv4_request *sreq, time_t now)
+conn_auth_parse(struct conn *c, time_t now)
 {
-	enum sigv2_status st;
+	struct sigv4_request sreq;
+	enum sigv4_status st;
+	enum sigv2_status st2;
 
-	c->sigv2 = 1;
-	if ((st = sigv2_parse(sreq, &c->auth2)) != SIGV2_OK ||
-	    (st = sigv2_check(&c->auth2, now)) != SIGV2_OK) {
+	conn_sigv4_request(c, &sreq);
+	st = sigv4_parse(&sreq, &c->auth);
+	if (st == SIGV4_V2 && c->conf->sigv2) {
+		c->sigv2 = 1;
+		if ((st2 = sigv2_parse(&sreq, &c->auth2)) != SIGV2_OK ||
+		    (st2 = sigv2_check(&c->auth2, now)) != SIGV2_OK) {
+			c->srv->stats->auth_failures++;
+			return conn_fail(c, st2 == SIGV2_EXPIRED ? S3ERR_EXPIRED : st2 == SIGV2_SKEWED ?
+			    S3ERR_TIME_SKEWED : S3ERR_ACCESS_DENIED, sigv2_status_str(st2));
+		}
+		memset(&c->auth, 0, sizeof(c->auth));
+		memcpy(c->auth.access_key_id, c->auth2.access_key_id, sizeof(c->auth.access_key_id));
+		c->auth.presigned = c->auth2.presigned;
+		c->auth.security_token = c->auth2.security_token;
+		c->auth.security_token_len = c->auth2.security_token_len;
+		c->auth.security_token_encoded = c->auth2.security_token_encoded;
+		/* V2 signs no body hash: the backend gets UNSIGNED-PAYLOAD (Content-MD5 is kept) */
+		snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
+	} else if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
 		c->srv->stats->auth_failures++;
-		return conn_fail(c, st == SIGV2_EXPIRED ? S3ERR_EXPIRED : st == SIGV2_SKEWED ?
-		    S3ERR_TIME_SKEWED : S3ERR_ACCESS_DENIED, sigv2_status_str(st));
+		if (st == SIGV4_V2)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
+			    "accepted here; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
+			    "default.s3.signature_version s3v4; boto3: Config(signature_version='s3v4')).");
+		return conn_fail(c, conn_sigv4_error(st), sigv4_status_str(st));
 	}
-	memset(&c->auth, 0, sizeof(c->auth));
-	memcpy(c->auth.access_key_id, c->auth2.access_key_id, sizeof(c->auth.access_key_id));
-	c->auth.presigned = c->auth2.presigned;
-	c->auth.security_token = c->auth2.security_token;
-	c->auth.security_token_len = c->auth2.security_token_len;
-	c->auth.security_token_encoded = c->auth2.security_token_encoded;
-	/* V2 signs no body hash: the backend gets UNSIGNED-PAYLOAD (Content-MD5 is kept) */
-	snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
 	c->auth_stage = AUTH_STAGE_CREDENTIAL;
-	return conn_authorize_credential(c);
+	return 1;
+}
+
+/* Stage VERIFY: the credential is known; check it and the signature. */
+static int
+conn_auth_verify(struct conn *c, time_t now)
+{
+	struct sigv4_request sreq;
+	unsigned char key[SIGV4_KEY_LEN];
+	int ok;
+
+	if (c->cred.principal == NULL) {
+		c->srv->stats->auth_failures++;
+		return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
+	}
+	conn_sigv4_request(c, &sreq);
+	if (c->sigv2) {
+		ok = sigv2_verify(&sreq, &c->auth2, c->addr.virtual_host ? c->addr.bucket : NULL,
+		    c->cred.secret) == SIGV2_OK;
+	} else {
+		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
+		    c->auth.scope_date, c->auth.region, key);
+		ok = sigv4_verify(&sreq, &c->auth, key) == SIGV4_OK;
+		explicit_bzero(key, sizeof(key));
+	}
+	if (!ok) {
+		c->srv->stats->auth_failures++;
+		return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);
+	}
+	/* only a correctly signed request learns that its credentials expired */
+	if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
+		return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
+	if (c->cred.session_token != NULL && !conn_token_matches(c))
+		return conn_fail(c, c->auth.security_token == NULL ? S3ERR_MISSING_SECURITY_HEADER :
+		    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
+		    "These are session credentials: send the session token (x-amz-security-token)." :
+		    NULL);
+	if (c->addr.internal)
+		return conn_fail(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint.");
+	if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
+	    &c->head, &c->op) == -1) {
+		c->op_valid = 1;
+		return conn_fail(c, S3ERR_INVALID_ARGUMENT, c->op.deny_reason);
+	}
+	c->op_valid = 1;
+	if (c->op.need == NEED_PROXY) {
+		if (strcmp(c->op.action, "ListBuckets") == 0) {
+			c->auth_stage = AUTH_STAGE_LIST_BUCKETS;
+			return 1;
+		}
+		c->decided = 1;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
+		return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
+		    "CreateBucket: buckets are created by the workspace platform, not through this endpoint." :
+		    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
+	}
+	c->auth_stage = AUTH_STAGE_ACCESS;
+	return 1;
+}
+
+/* Stage LIST_BUCKETS: ListBuckets is answered by s3gate from the policy. */
+static int
+conn_auth_list_buckets(struct conn *c, time_t now)
+{
+	struct pstore_bucket_list list;
+	struct sbuf body = SBUF_INIT;
+	int w;
+
+	memset(&list, 0, sizeof(list));
+	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, now, &list,
+	    conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	respond_list_buckets(&body, c->cred.principal, &list);
+	pstore_bucket_list_free(&list);
+	c->decided = 1;
+	c->decision.allow = 1;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
+	c->resp_status = 200;
+	respond_build(&c->out, 200, "application/xml", body.data, body.len,
+	    c->is_head_method, c->closing, c->request_id, NULL);
+	sbuf_free(&body);
+	c->out_off = 0;
+	c->auth_stage = AUTH_STAGE_DONE;
+	conn_set_state(c, CONN_LOCAL_RESPONSE);
+	conn_timer_set(c, c->conf->body_timeout_ms);
+	return 1;
+}
+
+/* Stage ACCESS: what the principal holds on the bucket, and the decision. */
+static int
+conn_auth_access(struct conn *c, time_t now)
+{
+	int w;
+
+	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
+	    &c->access, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
+	    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
+	    &c->decision);
+	c->decided = 1;
+	if (!c->decision.allow)
+		return conn_deny(c);
+	c->auth_stage = c->op.copy_bucket != NULL ? AUTH_STAGE_COPY_ACCESS : AUTH_STAGE_DONE;
+	return 1;
+}
+
+/* Stage COPY_ACCESS: the source of a copy needs read, decided like a GetObject. */
+static int
+conn_auth_copy_access(struct conn *c, time_t now)
+{
+	struct policy_decision d;
+	struct s3_op get;
+	int w;
+
+	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->op.copy_bucket,
+	    now, &c->copy_access, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	memset(&get, 0, sizeof(get));
+	get.action = "GetObject";
+	get.need = NEED_READ;
+	policy_decide(&c->copy_access, &get, c->op.copy_bucket, c->op.copy_key, now, 0, &d);
+	if (!d.allow) {
+		c->decision = d;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source: %.80s", d.reason);
+		return conn_deny(c);
+	}
+	c->auth_stage = AUTH_STAGE_DONE;
+	return 1;
 }
 
 /*
- * Authentication and authorisation, in stages that may each wait for the
- * policy store (AUTH_WAIT); conn_store_cb re-enters here.
+ * Authentication and authorisation: stages that may each wait for the
+ * policy store (the connection stays in AUTH_WAIT meanwhile).  Returns 1
+ * when the connection changed state, 0 when it waits for the store.
  */
 static int
 conn_authorize(struct conn *c)
 {
-	struct sigv4_request sreq;
-	enum sigv4_status st;
-	enum pstore_result r;
-	unsigned char key[SIGV4_KEY_LEN];
 	time_t now = time(NULL);
+	int r = 1;
 
-	switch (c->auth_stage) {
-	case AUTH_STAGE_CREDENTIAL:
-		memset(&sreq, 0, sizeof(sreq));
-		sreq.method = c->head.method;
-		sreq.method_len = c->head.method_len;
-		sreq.path = c->addr.raw_path;
-		sreq.path_len = c->addr.raw_path_len;
-		sreq.query = c->addr.raw_query;
-		sreq.query_len = c->addr.raw_query_len;
-		sreq.headers = c->head.headers;
-		sreq.nheaders = c->head.nheaders;
-		st = sigv4_parse(&sreq, &c->auth);
-		if (st == SIGV4_V2 && c->conf->sigv2)
-			return conn_authorize_v2(c, &sreq, now);
-		if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
-			c->srv->stats->auth_failures++;
-			if (st == SIGV4_V2)
-				return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
-				    "accepted; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
-				    "default.s3.signature_version s3v4; boto3: "
-				    "Config(signature_version='s3v4')).");
-			return conn_fail(c, conn_sigv4_error(st), sigv4_status_str(st));
-		}
-		return conn_authorize_credential(c);
-	case AUTH_STAGE_ACCESS:
-		if (c->cred.principal == NULL) {
-			c->srv->stats->auth_failures++;
-			return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
-		}
-		if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
-			return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
-		if (c->cred.session_token != NULL && !conn_token_matches(c))
-			return conn_fail(c, c->auth.security_token == NULL ? S3ERR_MISSING_SECURITY_HEADER :
-			    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
-			    "These are session credentials: send the session token (x-amz-security-token)." : NULL);
-		sreq.method = c->head.method;
-		sreq.method_len = c->head.method_len;
-		sreq.path = c->addr.raw_path;
-		sreq.path_len = c->addr.raw_path_len;
-		sreq.query = c->addr.raw_query;
-		sreq.query_len = c->addr.raw_query_len;
-		sreq.headers = c->head.headers;
-		sreq.nheaders = c->head.nheaders;
-		if (c->sigv2) {
-			st = sigv2_verify(&sreq, &c->auth2, c->addr.virtual_host ? c->addr.bucket : NULL,
-			    c->cred.secret) == SIGV2_OK ? SIGV4_OK : SIGV4_MISMATCH;
-			if (st != SIGV4_OK) {
-				struct sbuf sts = SBUF_INIT;
-				sigv2_string_to_sign(&sreq, &c->auth2, c->addr.virtual_host ?
-				    c->addr.bucket : NULL, &sts);
-				log_debug("request %s: SigV2 string to sign: %s", c->request_id, sts.data);
-				sbuf_free(&sts);
+	while (r == 1 && c->state == CONN_AUTH_WAIT) {
+		switch (c->auth_stage) {
+		case AUTH_STAGE_PARSE:
+			r = conn_auth_parse(c, now);
+			break;
+		case AUTH_STAGE_CREDENTIAL:
+			r = conn_store_wait(c, pstore_credential(c->srv->store, c->auth.access_key_id,
+			    &c->cred, conn_store_cb, c));
+			if (r < 0) {
+				c->auth_stage = AUTH_STAGE_VERIFY;
+				r = 1;
 			}
-		} else {
-			sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
-			    c->auth.scope_date, c->auth.region, key);
-			st = sigv4_verify(&sreq, &c->auth, key);
-			explicit_bzero(key, sizeof(key));
+			break;
+		case AUTH_STAGE_VERIFY:
+			r = conn_auth_verify(c, now);
+			break;
+		case AUTH_STAGE_LIST_BUCKETS:
+			r = conn_auth_list_buckets(c, now);
+			break;
+		case AUTH_STAGE_ACCESS:
+			r = conn_auth_access(c, now);
+			break;
+		case AUTH_STAGE_COPY_ACCESS:
+			r = conn_auth_copy_access(c, now);
+			break;
+		case AUTH_STAGE_DONE:
+			c->srv->stats->allowed++;
+			return conn_backend_start(c);
 		}
-		if (st != SIGV4_OK) {
-			c->srv->stats->auth_failures++;
-			return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);
-		}
-		if (c->addr.internal)
-			return conn_fail(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint.");
-		if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
-		    &c->head, &c->op) == -1) {
-			c->op_valid = 1;
-			return conn_fail(c, S3ERR_INVALID_ARGUMENT, c->op.deny_reason);
-		}
-		c->op_valid = 1;
-		if (c->op.need == NEED_PROXY)
-			return conn_local_operation(c);
-		c->auth_stage = AUTH_STAGE_COPY_ACCESS;
-		r = pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
-		    &c->access, conn_store_cb, c);
-		if (r == PSTORE_PENDING) {
-			c->store_pending = 1;
-			return 0;
-		}
-		if (r == PSTORE_UNAVAILABLE) {
-			c->decided = 1;
-			snprintf(c->decision.reason, sizeof(c->decision.reason), "store unavailable");
-			return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
-		}
-		/* FALLTHROUGH */
-	case AUTH_STAGE_COPY_ACCESS:
-		policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
-		    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
-		    &c->decision);
-		c->decided = 1;
-		if (!c->decision.allow)
-			return conn_deny(c);
-		if (c->op.copy_bucket != NULL) {
-			/* the source of a copy needs read, decided like a GetObject */
-			struct policy_access src;
-			struct s3_op get;
-			struct policy_decision d;
-
-			memset(&src, 0, sizeof(src));
-			r = pstore_access(c->srv->store, c->cred.principal, c->op.copy_bucket, now,
-			    &src, NULL, NULL);
-			if (r != PSTORE_DONE) {
-				snprintf(c->decision.reason, sizeof(c->decision.reason), "store unavailable");
-				c->decision.allow = 0;
-				return conn_fail(c, S3ERR_POLICY_UNAVAILABLE, NULL);
-			}
-			memset(&get, 0, sizeof(get));
-			get.action = "GetObject";
-			get.need = NEED_READ;
-			policy_decide(&src, &get, c->op.copy_bucket, c->op.copy_key, now, 0, &d);
-			if (!d.allow) {
-				c->decision = d;
-				snprintf(c->decision.reason, sizeof(c->decision.reason),
-				    "copy source: %.80s", d.reason);
-				return conn_deny(c);
-			}
-		}
-		c->auth_stage = AUTH_STAGE_DONE;
-		c->srv->stats->allowed++;
-		return conn_backend_start(c);
-	case AUTH_STAGE_DONE:
-		break;
 	}
-	return 0;
+	return r;
 }
 
 static void
@@ -665,9 +700,9 @@ conn_store_cb(void *arg)
 {
 	struct conn *c = arg;
 
+	/* the stage that asked runs again from conn_drive(); the store answers from its cache */
 	c->store_pending = 0;
-	if (conn_authorize(c))
-		conn_drive(c);
+	conn_drive(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1465,7 +1500,7 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	if ((c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL)
 		fatalx("evtimer_new failed");
 	c->state = ssl != NULL ? CONN_TLS_HANDSHAKE : CONN_READ_HEAD;
-	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	c->auth_stage = AUTH_STAGE_PARSE;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	srv->stats->connections_open++;

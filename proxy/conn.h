@@ -68,10 +68,14 @@ struct conn_side {
 	size_t		 len;
 };
 
+/* Authentication and authorisation; each stage may wait for the policy store. */
 enum conn_auth_stage {
-	AUTH_STAGE_CREDENTIAL,
-	AUTH_STAGE_ACCESS,
-	AUTH_STAGE_COPY_ACCESS,
+	AUTH_STAGE_PARSE,	/* signature form, clock, expiry */
+	AUTH_STAGE_CREDENTIAL,	/* store: access key id -> credential */
+	AUTH_STAGE_VERIFY,	/* signature, token, action */
+	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
+	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
+	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
 	AUTH_STAGE_DONE,
 };
 
@@ -109,6 +113,7 @@ struct conn {
 	int			 sigv2;		/* authenticated with Signature Version 2 */
 	struct policy_credential cred;
 	struct policy_access	 access;
+	struct policy_access	 copy_access;
 	struct policy_decision	 decision;
 	enum conn_auth_stage	 auth_stage;
 	int			 decided;	/* decision filled */

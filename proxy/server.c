@@ -372,7 +372,7 @@ server_admin_readyz(struct evhttp_request *req, void *arg)
 		ok_backend = connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0;
 		close(fd);
 	}
-	ok_store = srv->store != NULL;	/* TODO: ask the store (Redis) */
+	ok_store = srv->store != NULL && pstore_ready(srv->store);
 	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" : "unreachable",
 	    ok_store ? "ok" : "unavailable");
 	if (srv->draining)

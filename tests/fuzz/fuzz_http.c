@@ -1,0 +1,110 @@
+/*
+ * fuzz_http: http_parse_head on hostile bytes, as a request and as a
+ * response, under small limits, then the body tracker on what follows a
+ * complete head.  Properties checked (abort() on violation):
+ *   - DONE means head_len <= len and <= max_head, every header points
+ *     inside the head, and no header count over the limit;
+ *   - parsing is prefix-stable: every prefix of a DONE head is MORE, BAD
+ *     or TOO_LARGE, never a DONE of another length;
+ *   - the tracker never claims more bytes than it was fed.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/http.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+fuzz_check_head(const char *buf, size_t len, const struct http_limits *lim,
+    const struct http_head *h)
+{
+	size_t i;
+
+	if (h->head_len == 0 || h->head_len > len || h->head_len > lim->max_head)
+		abort();
+	if (h->nheaders > lim->max_headers)
+		abort();
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *hd = &h->headers[i];
+		if (hd->name < buf || hd->name + hd->name_len > buf + h->head_len)
+			abort();
+		if (hd->value == NULL || hd->value < buf || hd->value + hd->value_len > buf + h->head_len)
+			abort();
+	}
+	if (!h->is_response && (h->target == NULL || h->target_len > lim->max_uri ||
+	    h->target < buf || h->target + h->target_len > buf + h->head_len))
+		abort();
+	if (h->has_content_length && h->chunked)
+		abort();	/* CL + TE must never be DONE */
+}
+
+static void
+fuzz_body(const char *buf, size_t len, const struct http_head *h, int is_response)
+{
+	struct http_body_tracker t;
+	size_t off = h->head_len, piece;
+	long r;
+
+	if (http_body_tracker_init(&t, buf, h->head_len, is_response) == -1)
+		return;
+	/* feed the rest in pieces whose size comes from the first body byte */
+	piece = off < len ? ((unsigned char)buf[off] % 7) + 1 : 1;
+	while (off < len) {
+		size_t n = len - off < piece ? len - off : piece;
+		r = http_body_tracker_feed(&t, buf + off, n);
+		if (r < 0)
+			return;
+		if ((size_t)r > n)
+			abort();
+		if ((size_t)r < n && !t.complete)
+			abort();
+		off += n;
+		if (t.complete)
+			break;
+	}
+}
+
+static void
+fuzz_one(const char *buf, size_t len, int is_response)
+{
+	static const struct http_limits lim = { 2048, 512, 16 };
+	struct http_head *h, *h2;
+	enum http_parse_status st;
+	size_t k;
+
+	if ((h = malloc(sizeof(*h))) == NULL || (h2 = malloc(sizeof(*h2))) == NULL)
+		abort();
+	st = http_parse_head(buf, len, is_response, &lim, h);
+	if (st == HTTP_PARSE_DONE) {
+		fuzz_check_head(buf, len, &lim, h);
+		/* a shorter prefix is never DONE with a different length */
+		for (k = h->head_len > 64 ? h->head_len - 64 : 0; k < h->head_len; k++) {
+			if (http_parse_head(buf, k, is_response, &lim, h2) == HTTP_PARSE_DONE)
+				abort();
+		}
+		fuzz_body(buf, len, h, is_response);
+	} else if (st != HTTP_PARSE_MORE && h->error == NULL)
+		abort();
+	free(h);
+	free(h2);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf;
+
+	if (size > 16384)
+		return 0;
+	/* an exact-size copy: ASan catches any read past the end */
+	if ((buf = malloc(size ? size : 1)) == NULL)
+		abort();
+	memcpy(buf, data, size);
+	fuzz_one(buf, size, 0);
+	fuzz_one(buf, size, 1);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,137 @@
+#!/bin/bash
+# The Redis policy store with two s3gate processes on one Redis:
+#   a grant reaches both; a revocation reaches both within a second (the
+#   cache TTL is 30 s, so only the invalidation channel can do it);
+#   Redis stopped: a principal not yet cached gets 503 ServiceUnavailable,
+#   never the object.
+# Uses a Redis of its own (tests/lib/redis.sh), so that stopping it does not
+# touch the shared one.
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/lib/redis.sh"
+
+if ! s3gate_have; then
+	t_skip "redis policy store" "s3gate not built"; exit 0
+fi
+if ! command -v redis-server >/dev/null; then
+	t_skip "redis policy store" "redis-server missing (make deps-test)"; exit 0
+fi
+if ! redis_start "$T/redis" >/dev/null; then
+	t_fail "redis policy store: own redis-server starts" "$(tail -n 5 "$T/redis/redis.log" 2>/dev/null)"
+	exit 1
+fi
+lib_on_exit 'redis_stop "$T/redis"'
+
+id=$(rand_id)
+OWNER=frank$id GUEST=bob$id LATE=carol$id
+B=ws-$OWNER B_IN=ws-$OWNER-stagein
+
+(umask 077 && openssl rand -hex 32 >"$T/policy.key")
+REDIS_CONF=("policy_store redis $REDIS_URL" "policy_secret_key $T/policy.key"
+	"policy_cache_ttl 30s" "policy_max_staleness 3s")
+
+s3gate_start a "${REDIS_CONF[@]}" || { t_fail "s3gate a starts with policy_store redis" "see log"; exit 1; }
+EP_A=$S3GATE_ENDPOINT CONF_A=$S3GATE_CONF ADMIN_A=$S3GATE_ADMIN_URL
+t_pass "s3gate a starts with policy_store redis"
+
+# The admin CLI must work on the Redis store for anything below.
+if ! out=$(s3gate_admin cred list 2>&1); then
+	t_skip "redis policy store scenarios" "admin CLI not yet wired to Redis: $(head -n 1 <<<"$out")"
+	exit 0
+fi
+
+t_check "sync two workspaces into Redis" ws_setup "$OWNER" "$B" "$B_IN"
+ws_setup "$GUEST" "ws-$GUEST" >/dev/null
+for p in "$OWNER:owner" "$GUEST:guest" "$LATE:late"; do
+	out=$(s3gate_cred "${p%%:*}" "${p#*:}" 2>&1) || t_fail "cred create ${p%%:*}" "$out"
+done
+
+s3gate_start b "${REDIS_CONF[@]}" || { t_fail "s3gate b starts on the same Redis" "see log"; exit 1; }
+EP_B=$S3GATE_ENDPOINT ADMIN_B=$S3GATE_ADMIN_URL
+t_pass "s3gate b starts on the same Redis"
+S3GATE_CONF=$CONF_A	# the admin CLI: either config names the same Redis
+
+# code PROFILE URL — the HTTP status of a signed GET
+code() { curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null; }
+
+# wait_code PROFILE URL WANT MS — polls until the status is WANT; prints the
+# milliseconds it took (or "timeout LAST")
+wait_code() {
+	local t0 now c
+	t0=$(date +%s%3N)
+	while :; do
+		c=$(code "$1" "$2")
+		now=$(date +%s%3N)
+		if [ "$c" = "$3" ]; then echo "$((now - t0))"; return 0; fi
+		if [ $((now - t0)) -gt "$4" ]; then echo "timeout (last $c)"; return 1; fi
+		sleep 0.05
+	done
+}
+
+echo hello >"$T/obj"
+S3_ENDPOINT=$EP_A t_check "owner puts an object through a" awsv2 owner s3 cp "$T/obj" "s3://$B_IN/obj"
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	t_expect_eq "$ep: no grant yet: the guest is denied" 403 "$(code guest "$url")"
+	t_expect_eq "$ep: the owner reads" 200 "$(code owner "$url")"
+done
+
+t_check "grant ReadOnly" s3gate_admin grant "$B_IN" "$GUEST" ReadOnly
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	# the guest's earlier denial may be cached for the 30 s TTL: the grant must arrive by pub/sub
+	if ms=$(wait_code guest "$url" 200 1000); then
+		t_pass "$ep: the grant is seen within a second ($ms ms)"
+	else
+		t_fail "$ep: the grant is seen within a second" "$ms"
+	fi
+done
+
+t_check "revoke" s3gate_admin revoke "$B_IN" "$GUEST"
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	if ms=$(wait_code guest "$url" 403 1000); then
+		t_pass "$ep: the revocation is enforced within a second ($ms ms)"
+	else
+		t_fail "$ep: the revocation is enforced within a second" "$ms"
+	fi
+done
+
+readyz() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1/readyz"; }
+t_expect_eq "a: /readyz with Redis up" 200 "$(readyz "$ADMIN_A")"
+
+# the owner's entries confirmed just now on both (the staleness bound counts from here)
+redis-cli -u "$REDIS_URL" publish s3gate:invalidate all >/dev/null
+sleep 0.2
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	t_expect_eq "$ep: the owner reads (refetched after \"all\")" 200 "$(code owner "$url")"
+done
+redis_stop "$T/redis"
+sleep 0.5
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	body=$(curl_sigv4 late -w '\nHTTP %{http_code}' --max-time 5 "$url" 2>&1)
+	if grep -q '^HTTP 503' <<<"$body" && grep -q ServiceUnavailable <<<"$body" &&
+		! grep -q hello <<<"$body"; then
+		t_pass "$ep: Redis stopped: an uncached principal gets 503 ServiceUnavailable"
+	else
+		t_fail "$ep: Redis stopped: an uncached principal gets 503 ServiceUnavailable" "$body"
+	fi
+	# the owner was confirmed less than policy_max_staleness ago: still served
+	c=$(code owner "$url")
+	if [ "$c" = 200 ]; then
+		t_pass "$ep: Redis stopped: a cached principal is served within the staleness bound"
+	else
+		t_fail "$ep: Redis stopped: a cached principal is served within the staleness bound" "HTTP $c"
+	fi
+done
+sleep 3.2
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	t_expect_eq "$ep: past policy_max_staleness: 503 for the owner too" 503 "$(code owner "$url")"
+done
+t_expect_eq "a: /readyz with Redis down" 503 "$(readyz "$ADMIN_A")"
+
+s3gate_stop b || t_fail "s3gate b exits cleanly" "see log"
+s3gate_stop a || t_fail "s3gate a exits cleanly" "see log"
+exit 0
