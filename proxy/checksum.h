@@ -4,9 +4,10 @@
  * -sha256 (as a header or an aws-chunked trailer) and Content-MD5; the value
  * on the wire is the base64 of the big-endian digest.
  *
- * The CRCs are table-driven here (slicing-by-8; CRC32C uses the SSE4.2
- * instruction where the CPU has it): no dependency on zlib.  SHA-1, SHA-256
- * and MD5 come from OpenSSL EVP, which is why a context must be freed.
+ * The CRCs are computed here, no dependency on zlib: slicing-by-8 tables,
+ * with CPU help where there is some (CRC32 by PCLMULQDQ folding, CRC32C by
+ * the SSE4.2 instruction; CRC64NVME table only).  SHA-1, SHA-256 and MD5
+ * come from OpenSSL EVP, which is why a context must be freed.
  *
  * Typical use:  checksum_init(&c, alg); checksum_update(&c, ...) per piece;
  * checksum_verify(&c, value, len) at the end; checksum_free(&c).

@@ -249,6 +249,7 @@ conf_h_listen(struct conf_parser *p, struct conf *c, char **argv, int argc)
 		return -1;
 	}
 	snprintf(l->text, sizeof(l->text), "%s", argv[1]);
+	snprintf(l->where, sizeof(l->where), "%s:%d", p->file, p->line);
 	if (argc == 3) {
 		if (strcmp(argv[2], "tls") != 0) {
 			conf_error(p, "unknown listen option \"%s\"; the only option is \"tls\"", argv[2]);
@@ -264,7 +265,7 @@ static int
 conf_h_cert(struct conf_parser *p, struct conf *c, char **argv, int argc)
 {
 	if (c->ncerts >= CONF_MAX_CERTS) {
-		conf_error(p, "too many tls_certificate lines (at most %d)", CONF_MAX_CERTS);
+		conf_error(p, "too many tls_certificate lines (at most %d); remove some", CONF_MAX_CERTS);
 		return -1;
 	}
 	conf_set_str(&c->certs[c->ncerts].cert_file, argv[1]);
@@ -289,7 +290,7 @@ conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	char *d;
 
 	if (c->ndomains >= CONF_MAX_DOMAINS) {
-		conf_error(p, "too many service_domain lines (at most %d)", CONF_MAX_DOMAINS);
+		conf_error(p, "too many service_domain lines (at most %d); remove some", CONF_MAX_DOMAINS);
 		return -1;
 	}
 	if (argv[1][0] == '.' || strchr(argv[1], '/') != NULL || strchr(argv[1], ':') != NULL) {
@@ -336,7 +337,8 @@ conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	if (host[0] == '[') {
 		char *close = strchr(host, ']');
 		if (close == NULL) {
-			conf_error(p, "backend URL \"%s\": unterminated IPv6 address", url);
+			conf_error(p, "backend URL \"%s\": unterminated IPv6 address; write e.g. "
+			    "http://[::1]:7480", url);
 			return -1;
 		}
 		*close = '\0';
@@ -345,7 +347,15 @@ conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	} else
 		colon = strrchr(host, ':');
 	if (colon != NULL) {
+		char *end;
+		long port;
 		*colon = '\0';
+		port = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535) {
+			conf_error(p, "backend URL \"%s\": the port is not a number in 1..65535; "
+			    "write e.g. http://127.0.0.1:7480", url);
+			return -1;
+		}
 		conf_set_str(&c->backend_port, colon + 1);
 	} else
 		conf_set_str(&c->backend_port, c->backend_tls ? "443" : "80");
@@ -599,7 +609,8 @@ conf_split(struct conf_parser *p, char *line, char **argv)
 		if (*s == '\0' || *s == '#' || *s == '\n' || *s == '\r')
 			break;
 		if (argc == CONF_MAX_ARGS) {
-			conf_error(p, "too many arguments (at most %d)", CONF_MAX_ARGS - 1);
+			conf_error(p, "too many arguments (at most %d); remove the extra words or "
+			    "quote a value that has blanks", CONF_MAX_ARGS - 1);
 			return -1;
 		}
 		if (*s == '"') {
@@ -640,8 +651,12 @@ conf_h_include(struct conf_parser *p, struct conf *c, char **argv, int argc)
 		return -1;
 	}
 	rc = glob(argv[1], 0, NULL, &g);
-	if (rc == GLOB_NOMATCH)
-		return 0;	/* an empty conf.d is fine */
+	if (rc == GLOB_NOMATCH) {
+		if (strpbrk(argv[1], "*?[") != NULL)
+			return 0;	/* an empty conf.d is fine */
+		conf_error(p, "include %s: no such file; fix the path", argv[1]);
+		return -1;
+	}
 	if (rc != 0) {
 		conf_error(p, "include \"%s\": cannot expand the pattern", argv[1]);
 		return -1;
@@ -708,16 +723,21 @@ conf_defaults(struct conf *c, struct conf_parser *p)
 static void
 conf_cross_check(struct conf_parser *p, struct conf *c)
 {
-	int i, tls = 0;
+	int i;
 
 	p->file = c->file;
 	p->line = 0;
-	for (i = 0; i < c->nlisten; i++)
-		tls |= c->listen[i].tls;
 	if (c->nlisten == 0)
 		conf_error(p, "no listen directive; add e.g. \"listen 127.0.0.1:8080\"");
-	if (tls && c->ncerts == 0)
-		conf_error(p, "a listen line has tls but there is no tls_certificate; add \"tls_certificate CERT KEY\"");
+	for (i = 0; i < c->nlisten && c->ncerts == 0; i++) {
+		if (c->listen[i].tls) {
+			/* named at the listen line: "FILE:LINE: ..." */
+			sbuf_appendf(p->errors, "%s: listen %s has tls but there is no tls_certificate; "
+			    "add \"tls_certificate CERT KEY\"\n", c->listen[i].where, c->listen[i].text);
+			p->nerrors++;
+			break;
+		}
+	}
 	if (c->backend_url == NULL)
 		conf_error(p, "no backend directive; add e.g. \"backend http://127.0.0.1:7480\"");
 	if (c->backend_access_key_id == NULL)

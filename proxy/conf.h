@@ -24,6 +24,7 @@ struct conf_listen {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addr_len;
 	char			 text[128];	/* as written, for logs */
+	char			 where[300];	/* "FILE:LINE" of the directive */
 	int			 tls;
 };
 

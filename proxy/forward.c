@@ -1,3 +1,5 @@
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,33 +49,147 @@ forward_response_header_dropped(const char *name, size_t len)
 	return 0;
 }
 
+/* Whether NAME is listed in the client's Connection header (hop-by-hop by declaration). */
+static int
+forward_in_connection(const struct http_head *h, const char *name, size_t len)
+{
+	const struct http_header *c = http_header_find(h, "connection");
+	const char *p, *end;
+
+	if (c == NULL)
+		return 0;
+	p = c->value;
+	end = c->value + c->value_len;
+	while (p < end) {
+		const char *tok, *tend;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		tok = p;
+		while (p < end && *p != ',')
+			p++;
+		tend = p;
+		while (tend > tok && (tend[-1] == ' ' || tend[-1] == '\t'))
+			tend--;
+		if ((size_t)(tend - tok) == len && strncasecmp(tok, name, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct forward_signed {
+	char	*name;		/* lower-case */
+	char	*value;		/* trimmed; repeated headers joined with ',' */
+};
+
+static int
+forward_signed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct forward_signed *)a)->name, ((const struct forward_signed *)b)->name);
+}
+
+/*
+ * Every x-amz-* header that is forwarded is signed too: S3 (and OBS) refuse
+ * a request carrying an unsigned x-amz-* header, and signing them means
+ * nothing between s3gate and the backend can change them.
+ */
+static size_t
+forward_collect_signed(const struct http_head *h, struct forward_signed *out, size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < h->nheaders; i++) {
+		const struct http_header *hd = &h->headers[i];
+		const char *v = hd->value, *ve = hd->value + hd->value_len;
+		struct sbuf name = SBUF_INIT;
+
+		if (hd->name_len < 6 || strncasecmp(hd->name, "x-amz-", 6) != 0 ||
+		    forward_header_dropped(hd->name, hd->name_len) ||
+		    forward_in_connection(h, hd->name, hd->name_len))
+			continue;
+		for (j = 0; j < hd->name_len; j++)
+			sbuf_appendc(&name, (char)tolower((unsigned char)hd->name[j]));
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		for (j = 0; j < n; j++) {
+			if (strcmp(out[j].name, name.data) == 0) {
+				struct sbuf joined = SBUF_INIT;
+				sbuf_appends(&joined, out[j].value);
+				sbuf_appendc(&joined, ',');
+				sbuf_append(&joined, v, (size_t)(ve - v));
+				free(out[j].value);
+				out[j].value = sbuf_steal(&joined);
+				break;
+			}
+		}
+		if (j < n || n == max) {
+			sbuf_free(&name);
+			continue;
+		}
+		out[n].name = sbuf_steal(&name);
+		{
+			/* SigV4 canonical value: inner runs of blanks squeezed to one space */
+			struct sbuf val = SBUF_INIT;
+			for (; v < ve; v++) {
+				if ((*v == ' ' || *v == '\t') && val.len > 0 &&
+				    val.data[val.len - 1] == ' ')
+					continue;
+				sbuf_appendc(&val, *v == '\t' ? ' ' : *v);
+			}
+			if (val.data == NULL)
+				sbuf_reserve(&val, 0);
+			out[n].value = sbuf_steal(&val);
+		}
+		n++;
+	}
+	qsort(out, n, sizeof(out[0]), forward_signed_cmp);
+	return n;
+}
+
 int
 forward_build_head(struct sbuf *out, const char *method, const struct s3addr *addr,
     const struct query_list *query, const struct http_head *h,
     const char *payload_hash, const struct forward_target *t, time_t now)
 {
 	struct sbuf path = SBUF_INIT, canon_query = SBUF_INIT, auth = SBUF_INIT;
-	struct http_header signed_hdrs[3];
+	struct forward_signed amz[HTTP_MAX_HEADERS];
+	struct http_header signed_hdrs[HTTP_MAX_HEADERS + 3];
 	char amz_date[17];
-	size_t i;
+	size_t i, namz, ns = 0;
 
 	s3addr_backend_path(addr, &path);
 	query_canonical(&canon_query, query, forward_auth_params);
 	sigv4_format_date(now, amz_date);
+	namz = forward_collect_signed(h, amz, HTTP_MAX_HEADERS);
 
-	/* sorted by name: host, x-amz-content-sha256, x-amz-date */
-	signed_hdrs[0] = (struct http_header){ "host", 4, t->host, strlen(t->host) };
-	signed_hdrs[1] = (struct http_header){ "x-amz-content-sha256", 20, payload_hash,
-	    strlen(payload_hash) };
-	signed_hdrs[2] = (struct http_header){ "x-amz-date", 10, amz_date, 16 };
-	sigv4_sign(method, path.data, canon_query.data, signed_hdrs, 3, payload_hash,
+	/* sorted by name: host, then x-amz-* (ours and the client's) in order */
+	signed_hdrs[ns++] = (struct http_header){ "host", 4, t->host, strlen(t->host) };
+	for (i = 0; i <= namz; i++) {
+		/* x-amz-content-sha256 and x-amz-date slot in at their sorted places */
+		if (i == namz || strcmp(amz[i].name, "x-amz-content-sha256") > 0) {
+			if (ns == 1 || strcmp(signed_hdrs[ns - 1].name, "x-amz-content-sha256") < 0) {
+				signed_hdrs[ns++] = (struct http_header){ "x-amz-content-sha256", 20,
+				    payload_hash, strlen(payload_hash) };
+			}
+		}
+		if (i == namz || strcmp(amz[i].name, "x-amz-date") > 0) {
+			if (strcmp(signed_hdrs[ns - 1].name, "x-amz-date") < 0)
+				signed_hdrs[ns++] = (struct http_header){ "x-amz-date", 10, amz_date, 16 };
+		}
+		if (i < namz)
+			signed_hdrs[ns++] = (struct http_header){ amz[i].name, strlen(amz[i].name),
+			    amz[i].value, strlen(amz[i].value) };
+	}
+	sigv4_sign(method, path.data, canon_query.data, signed_hdrs, ns, payload_hash,
 	    amz_date, t->region, t->access_key_id, t->signing_key, &auth);
 
 	sbuf_appendf(out, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n", method, path.data,
 	    canon_query.len ? "?" : "", canon_query.len ? canon_query.data : "", t->host);
 	for (i = 0; i < h->nheaders; i++) {
 		const struct http_header *hd = &h->headers[i];
-		if (forward_header_dropped(hd->name, hd->name_len))
+		if (forward_header_dropped(hd->name, hd->name_len) ||
+		    forward_in_connection(h, hd->name, hd->name_len))
 			continue;
 		sbuf_append(out, hd->name, hd->name_len);
 		sbuf_appends(out, ": ");
@@ -82,6 +198,10 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	}
 	sbuf_appendf(out, "x-amz-content-sha256: %s\r\nx-amz-date: %s\r\nAuthorization: %s\r\n\r\n",
 	    payload_hash, amz_date, auth.data);
+	for (i = 0; i < namz; i++) {
+		free(amz[i].name);
+		free(amz[i].value);
+	}
 	sbuf_free(&path);
 	sbuf_free(&canon_query);
 	sbuf_free(&auth);

@@ -228,53 +228,140 @@ http_header_find(const struct http_head *head, const char *name)
 	return NULL;
 }
 
-static int
-http_tracker_on_headers_complete(llhttp_t *p)
-{
-	return HPE_PAUSED;
-}
-
-static int
-http_tracker_on_message_complete(llhttp_t *p)
-{
-	struct http_body_tracker *t = p->data;
-
-	t->complete = 1;
-	return HPE_PAUSED;
-}
-
-static const llhttp_settings_t http_tracker_settings = {
-	.on_headers_complete = http_tracker_on_headers_complete,
-	.on_message_complete = http_tracker_on_message_complete,
+enum {
+	TRK_SIZE,	/* hex digits */
+	TRK_EXT,	/* ";ext" up to CR */
+	TRK_SIZE_LF,
+	TRK_DATA,
+	TRK_DATA_CR,
+	TRK_DATA_LF,
+	TRK_TRAILER,	/* at the start of a trailer line (or the final CRLF) */
+	TRK_TRAILER_LINE,
+	TRK_TRAILER_LF,
+	TRK_FINAL_LF,
 };
+
+#define TRK_MAX_LINE	4096
+#define TRK_MAX_TRAILER	16384
 
 int
 http_body_tracker_init(struct http_body_tracker *t, const char *head, size_t head_len,
     int is_response)
 {
-	llhttp_errno_t err;
-
 	memset(t, 0, sizeof(*t));
-	llhttp_init(&t->parser, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &http_tracker_settings);
-	t->parser.data = t;
-	err = llhttp_execute(&t->parser, head, head_len);
-	if (err != HPE_PAUSED)
-		return -1;
-	llhttp_resume(&t->parser);
+	t->state = TRK_SIZE;
 	return 0;
+}
+
+static int
+http_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 long
 http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
 {
-	llhttp_errno_t err;
+	size_t i = 0;
+	int v;
 
-	if (t->complete)
-		return 0;
-	err = llhttp_execute(&t->parser, buf, len);
-	if (err == HPE_OK)
-		return (long)len;
-	if (err == HPE_PAUSED && t->complete)
-		return (long)(llhttp_get_error_pos(&t->parser) - buf);
-	return -1;
+	while (i < len && !t->complete) {
+		char c = buf[i];
+
+		switch (t->state) {
+		case TRK_SIZE:
+			if ((v = http_hexval(c)) >= 0) {
+				if (++t->digits > 16)
+					return -1;
+				t->remaining = t->remaining * 16 + (uint64_t)v;
+			} else if (t->digits == 0) {
+				return -1;
+			} else if (c == ';') {
+				t->state = TRK_EXT;
+				t->line_len = 0;
+			} else if (c == '\r') {
+				t->state = TRK_SIZE_LF;
+			} else
+				return -1;
+			i++;
+			break;
+		case TRK_EXT:
+			if (c == '\r')
+				t->state = TRK_SIZE_LF;
+			else if (c == '\n' || ++t->line_len > TRK_MAX_LINE)
+				return -1;
+			i++;
+			break;
+		case TRK_SIZE_LF:
+			if (c != '\n')
+				return -1;
+			i++;
+			t->digits = 0;
+			t->state = t->remaining == 0 ? TRK_TRAILER : TRK_DATA;
+			break;
+		case TRK_DATA: {
+			size_t take = len - i;
+			if ((uint64_t)take > t->remaining)
+				take = (size_t)t->remaining;
+			t->remaining -= take;
+			i += take;
+			if (t->remaining == 0)
+				t->state = TRK_DATA_CR;
+			break;
+		}
+		case TRK_DATA_CR:
+			if (c != '\r')
+				return -1;
+			t->state = TRK_DATA_LF;
+			i++;
+			break;
+		case TRK_DATA_LF:
+			if (c != '\n')
+				return -1;
+			t->state = TRK_SIZE;
+			i++;
+			break;
+		case TRK_TRAILER:
+			if (c == '\r')
+				t->state = TRK_FINAL_LF;
+			else if (c == '\n')
+				return -1;
+			else {
+				t->state = TRK_TRAILER_LINE;
+				t->line_len = 1;
+			}
+			if (++t->trailer_len > TRK_MAX_TRAILER)
+				return -1;
+			i++;
+			break;
+		case TRK_TRAILER_LINE:
+			if (c == '\r')
+				t->state = TRK_TRAILER_LF;
+			else if (c == '\n' || ++t->line_len > TRK_MAX_LINE)
+				return -1;
+			if (++t->trailer_len > TRK_MAX_TRAILER)
+				return -1;
+			i++;
+			break;
+		case TRK_TRAILER_LF:
+			if (c != '\n')
+				return -1;
+			t->state = TRK_TRAILER;
+			i++;
+			break;
+		case TRK_FINAL_LF:
+			if (c != '\n')
+				return -1;
+			t->complete = 1;
+			i++;
+			break;
+		}
+	}
+	return (long)i;
 }

@@ -68,14 +68,20 @@ enum http_parse_status http_parse_head(const char *buf, size_t len, int is_respo
 
 /*
  * Tracks where a chunked body ends, for bodies passed through as they are.
- * Initialised from the complete head (re-parsed, cheap), then fed the body
- * bytes as they flow.
+ * Strict (our own, not llhttp's lenient chunk parser): hex sizes of at most
+ * 16 digits, CRLF exactly after sizes and data, bounded extensions and
+ * trailers.
  */
 struct http_body_tracker {
-	llhttp_t	 parser;
+	int		 state;
+	uint64_t	 remaining;	/* data bytes left in the current chunk */
+	int		 digits;
+	size_t		 line_len;	/* extension or trailer bytes on this line */
+	size_t		 trailer_len;
 	int		 complete;
 };
 
+/* HEAD is unused (kept so callers need not change); returns 0. */
 int	 http_body_tracker_init(struct http_body_tracker *, const char *head, size_t head_len,
 	    int is_response);
 /*

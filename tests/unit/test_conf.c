@@ -17,16 +17,6 @@
 #include "proxy/sbuf.h"
 #include "tests/unit/testlib.h"
 
-/* See tests/unit/test_http.c: a failure caused by a reported, unfixed bug. */
-#define T_KNOWN_BUG(cond, bug, ...) do {				\
-	if (cond)							\
-		T_OK(1, __VA_ARGS__);					\
-	else {								\
-		printf("skip - ");					\
-		printf(__VA_ARGS__);					\
-		printf(" # KNOWN BUG: %s\n", bug);			\
-	}								\
-} while (0)
 
 #define MAX_TEMP	512
 static char *temps[MAX_TEMP];
@@ -405,8 +395,8 @@ test_errors(void)
 		if (!ok)
 			printf("#   got: %s", errors.data ? errors.data : "(nothing)\n");
 		if (bad_lines[i].no_fix)
-			T_KNOWN_BUG(check_error(errors.data ? errors.data : "", path, base_lines + 2,
-			    bad_lines[i].match), "conf.c message without \"; what to do\"",
+			T_OK(check_error(errors.data ? errors.data : "", path, base_lines + 2,
+			    bad_lines[i].match),
 			    "error: \"%s\" says what to do", bad_lines[i].line);
 		conf_unref(c);
 	}
@@ -453,8 +443,7 @@ test_cross_checks(void)
 	{
 		char want[300];
 		snprintf(want, sizeof(want), "%s:%d: ", path, base_lines + 1);
-		T_KNOWN_BUG(errors.data && strncmp(errors.data, want, strlen(want)) == 0,
-		    "conf_cross_check reports line 0, not the tls listen line",
+		T_OK(errors.data && strncmp(errors.data, want, strlen(want)) == 0,
 		    "listen tls without tls_certificate names the listen line (%d)", base_lines + 1);
 		if (errors.data && strncmp(errors.data, want, strlen(want)) != 0)
 			printf("#   got: %s", errors.data);
@@ -493,12 +482,12 @@ test_cross_checks(void)
 	/* the backend URL's port must be a port */
 	snprintf(text, sizeof(text), "%sbackend http://127.0.0.1:\n", base);
 	c = load_text(text, 0, &errors, &path);
-	T_KNOWN_BUG(c == NULL, "conf_h_backend accepts an empty or non-numeric port",
+	T_OK(c == NULL,
 	    "backend \"http://127.0.0.1:\" (empty port) is refused");
 	conf_unref(c);
 	snprintf(text, sizeof(text), "%sbackend http://127.0.0.1:abc\n", base);
 	c = load_text(text, 0, &errors, &path);
-	T_KNOWN_BUG(c == NULL, "conf_h_backend accepts an empty or non-numeric port",
+	T_OK(c == NULL,
 	    "backend \"http://127.0.0.1:abc\" (non-numeric port) is refused");
 	conf_unref(c);
 	sbuf_free(&errors);
@@ -631,7 +620,7 @@ test_include(void)
 	/* a missing exact path (no wildcard) is a typo, as in nginx: an error */
 	snprintf(text, sizeof(text), "%sinclude %s/none.conf\n", base, dir);
 	c = load_text(text, 0, &errors, &path);
-	T_KNOWN_BUG(c == NULL, "conf_h_include ignores a missing include without wildcards (GLOB_NOMATCH)",
+	T_OK(c == NULL,
 	    "include: a missing file named without wildcards is an error");
 	conf_unref(c);
 
