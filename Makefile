@@ -29,7 +29,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CFLAGS  += -std=c17 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -I. -I$(LLHTTP_INC) \
            -fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LDLIBS  = -levent -levent_openssl -lssl -lcrypto -ljansson -lhiredis -lyaml -lm
+LDLIBS  = -levent -levent_openssl -lssl -lcrypto -ljansson -lhiredis -lyaml -lm -lpthread
 
 # Debian packages: build, then the real parts the tests drive.
 DEPS_BUILD = gcc make pkg-config libevent-dev libssl-dev libjansson-dev \

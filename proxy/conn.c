@@ -25,6 +25,7 @@
 
 #include "policy/store.h"
 #include "proxy/accesslog.h"
+#include "proxy/api.h"
 #include "proxy/conn.h"
 #include "proxy/forward.h"
 #include "proxy/log.h"
@@ -54,6 +55,7 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_READ_RESP_HEAD] = "read-resp-head",
 	[CONN_SEND_RESP_HEAD] = "send-resp-head",
 	[CONN_RESP_BODY] = "resp-body",
+	[CONN_API_BODY] = "api-body",
 	[CONN_LOCAL_RESPONSE] = "local-response",
 	[CONN_LINGER] = "linger",
 	[CONN_CLOSED] = "closed",
@@ -63,7 +65,6 @@ static void	conn_drive(struct conn *);
 static void	conn_io_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static int	conn_authorize(struct conn *);
-static void	conn_store_cb(void *);
 
 const char *
 conn_state_name(enum conn_state s)
@@ -71,7 +72,7 @@ conn_state_name(enum conn_state s)
 	return (unsigned)s < CONN__NSTATES ? conn_state_names[s] : "?";
 }
 
-static void
+void
 conn_set_state(struct conn *c, enum conn_state next)
 {
 	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
@@ -88,7 +89,7 @@ conn_timer_set(struct conn *c, int ms)
 }
 
 /* Asks for exactly the events a state waits for on one side. */
-static void
+void
 conn_side_want(struct conn_side *s, int rd, int wr)
 {
 	if (s->fd == -1)
@@ -110,7 +111,7 @@ conn_side_want(struct conn_side *s, int rd, int wr)
 }
 
 /* Waits for what the last I/O on the side said it needs. */
-static void
+void
 conn_side_wait_io(struct conn_side *s)
 {
 	conn_side_want(s, (s->io_want & SOCKIO_WANT_READ) != 0, (s->io_want & SOCKIO_WANT_WRITE) != 0);
@@ -204,6 +205,8 @@ conn_side_read(struct conn_side *s, size_t limit)
 static void
 conn_request_reset(struct conn *c)
 {
+	api_free(c);
+	c->api_action = NULL;
 	s3addr_free(&c->addr);
 	query_free(&c->query);
 	if (c->op_valid)
@@ -266,7 +269,7 @@ conn_log_request(struct conn *c)
 	}
 	e.bucket = c->addr.bucket;
 	e.key = c->addr.key;
-	e.action = c->op_valid ? c->op.action : NULL;
+	e.action = c->op_valid ? c->op.action : c->api_action;
 	e.decision = c->decided ? (c->decision.allow ? "allow" : "deny") : "-";
 	e.reason = c->decided ? c->decision.reason : NULL;
 	e.status = c->resp_status;
@@ -331,6 +334,34 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	conn_set_state(c, CONN_LOCAL_RESPONSE);
 	conn_timer_set(c, c->conf->body_timeout_ms);
 	return 1;
+}
+
+int
+conn_reply_error(struct conn *c, enum s3err err, const char *message)
+{
+	return conn_fail(c, err, message);
+}
+
+/* A response s3gate made itself, written in LOCAL_RESPONSE. Returns 1. */
+int
+conn_reply(struct conn *c, int status, const char *content_type, const char *body, size_t len)
+{
+	if (c->req_body_len > c->body_prefix && c->state != CONN_AUTH_WAIT)
+		c->closing = 1;
+	c->resp_status = status;
+	respond_build(&c->out, status, content_type, body, len, c->is_head_method, c->closing,
+	    c->request_id, NULL);
+	c->out_off = 0;
+	conn_set_state(c, CONN_LOCAL_RESPONSE);
+	conn_timer_set(c, c->conf->body_timeout_ms);
+	return 1;
+}
+
+void
+conn_resume(struct conn *c)
+{
+	c->store_pending = 0;
+	conn_drive(c);
 }
 
 /* Parses what the request names; fills addr, query, framing. */
@@ -424,7 +455,7 @@ conn_store_unavailable(struct conn *c)
  * PENDING waits for conn_store_cb, which re-runs the same stage (the store
  * then answers from its cache), UNAVAILABLE fails closed.
  */
-static int
+int
 conn_store_wait(struct conn *c, enum pstore_result r)
 {
 	switch (r) {
@@ -476,6 +507,22 @@ conn_token_matches(struct conn *c)
 	explicit_bzero(tok, c->auth.security_token_len + 1);
 	free(tok);
 	return ok;
+}
+
+/*
+ * A link s3gate issued is a credential scoped to one object and method
+ * (GET links serve HEAD too, for clients that look before they fetch).
+ */
+static int
+conn_link_matches(struct conn *c)
+{
+	const char *m = c->head.method, *lm = c->cred.link_method;
+
+	if (!(strcmp(m, lm) == 0 || (strcmp(lm, "GET") == 0 && strcmp(m, "HEAD") == 0)))
+		return 0;
+	return c->addr.bucket != NULL && c->addr.key != NULL && c->cred.link_bucket != NULL &&
+	    c->cred.link_key != NULL && strcmp(c->addr.bucket, c->cred.link_bucket) == 0 &&
+	    strcmp(c->addr.key, c->cred.link_key) == 0;
 }
 
 /*
@@ -554,8 +601,13 @@ conn_auth_verify(struct conn *c, time_t now)
 		    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
 		    "These are session credentials: send the session token (x-amz-security-token)." :
 		    NULL);
-	if (c->addr.internal)
-		return conn_fail(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint.");
+	if (c->cred.link_method != NULL && !conn_link_matches(c))
+		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
+	if (c->addr.internal) {
+		if (c->cred.link_method != NULL)
+			return conn_fail(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");
+		return api_begin(c);
+	}
 	if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
 	    &c->head, &c->op) == -1) {
 		c->op_valid = 1;
@@ -687,6 +739,9 @@ conn_authorize(struct conn *c)
 		case AUTH_STAGE_COPY_ACCESS:
 			r = conn_auth_copy_access(c, now);
 			break;
+		case AUTH_STAGE_API:
+			r = api_step(c);
+			break;
 		case AUTH_STAGE_DONE:
 			c->srv->stats->allowed++;
 			return conn_backend_start(c);
@@ -695,7 +750,7 @@ conn_authorize(struct conn *c)
 	return r;
 }
 
-static void
+void
 conn_store_cb(void *arg)
 {
 	struct conn *c = arg;
@@ -1363,6 +1418,9 @@ conn_drive(struct conn *c)
 			break;
 		case CONN_RESP_BODY:
 			again = conn_do_resp_body(c);
+			break;
+		case CONN_API_BODY:
+			again = api_read_body(c);
 			break;
 		case CONN_LOCAL_RESPONSE:
 			again = conn_do_local_response(c);

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "policy/policy.h"
+#include "policy/store.h"
 #include "proxy/http.h"
 #include "proxy/s3addr.h"
 #include "proxy/s3err.h"
@@ -35,6 +36,7 @@
 #include "proxy/uri.h"
 
 struct server;
+struct api_request;
 
 enum conn_state {
 	CONN_TLS_HANDSHAKE,	/* client: TLS handshake */
@@ -49,6 +51,7 @@ enum conn_state {
 	CONN_READ_RESP_HEAD,	/* backend: reading the response head */
 	CONN_SEND_RESP_HEAD,	/* client: writing the response head */
 	CONN_RESP_BODY,		/* backend -> client body */
+	CONN_API_BODY,		/* client: reading the JSON body of an /_s3gate/ call */
 	CONN_LOCAL_RESPONSE,	/* client: writing a response s3gate made */
 	CONN_LINGER,		/* client: discarding an unread body before closing */
 	CONN_CLOSED,
@@ -76,6 +79,7 @@ enum conn_auth_stage {
 	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
 	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
 	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
+	AUTH_STAGE_API,		/* /_s3gate/...: api.c's own steps */
 	AUTH_STAGE_DONE,
 };
 
@@ -115,6 +119,8 @@ struct conn {
 	struct policy_access	 access;
 	struct policy_access	 copy_access;
 	struct policy_decision	 decision;
+	struct api_request	*api;		/* /_s3gate/ calls (api.c) */
+	const char		*api_action;	/* their name in the access log */
 	enum conn_auth_stage	 auth_stage;
 	int			 decided;	/* decision filled */
 	enum s3err		 error;
@@ -141,6 +147,17 @@ struct conn {
 
 /* Takes ownership of FD (accepted, non-blocking) and of SSL (NULL: plain). */
 struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t);
+/* For api.c: answering, waiting and resuming (see conn.c for contracts). */
+int		 conn_reply_error(struct conn *, enum s3err, const char *message);
+int		 conn_reply(struct conn *, int status, const char *content_type,
+		    const char *body, size_t len);
+void		 conn_resume(struct conn *);
+void		 conn_set_state(struct conn *, enum conn_state);
+void		 conn_side_want(struct conn_side *, int rd, int wr);
+void		 conn_side_wait_io(struct conn_side *);
+int		 conn_store_wait(struct conn *, enum pstore_result);
+void		 conn_store_cb(void *);
+
 /* Ends the connection at once (shutdown timeout). */
 void		 conn_abort(struct conn *);
 const char	*conn_state_name(enum conn_state);

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,15 +42,146 @@ sbuf_appends(struct sbuf *sb, const char *str)
 void
 sbuf_appendc(struct sbuf *sb, char c)
 {
-	sbuf_append(sb, &c, 1);
+	if (sb->len + 2 > sb->cap)
+		sbuf_reserve(sb, 1);
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
+}
+
+/* Appends the decimal form of V, with a '-' when NEG. */
+static void
+sbuf_append_num(struct sbuf *sb, unsigned long long v, int neg, int base)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[24], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = digits[v % (unsigned)base];
+		v /= (unsigned)base;
+	} while (v != 0);
+	if (neg)
+		*--p = '-';
+	sbuf_append(sb, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/*
+ * The formats hot paths use, without vsnprintf: %%, %c, %s, %.Ns, %.*s and
+ * %d %i %u %x with no, l, ll or z length.  Returns -1, having consumed part
+ * of AP, at anything else (flags, widths, other conversions): the caller
+ * then formats the whole string again with vsnprintf.
+ */
+static int
+sbuf_fast_format(struct sbuf *sb, const char *fmt, va_list ap)
+{
+	const char *p = fmt, *pct, *s;
+	unsigned long long u;
+	long long d;
+	size_t prec;
+	int has_prec, lmod, n;
+
+	for (;;) {
+		if ((pct = strchr(p, '%')) == NULL) {
+			sbuf_appends(sb, p);
+			return 0;
+		}
+		if (pct > p)
+			sbuf_append(sb, p, (size_t)(pct - p));
+		p = pct + 1;
+		has_prec = 0;
+		prec = 0;
+		if (*p == '.') {
+			p++;
+			has_prec = 1;
+			if (*p == '*') {
+				if ((n = va_arg(ap, int)) < 0)
+					has_prec = 0;	/* as printf: a negative precision is none */
+				prec = (size_t)n;
+				p++;
+			} else {
+				if (*p < '0' || *p > '9')
+					return -1;
+				for (; *p >= '0' && *p <= '9'; p++) {
+					if (prec > 100000)
+						return -1;
+					prec = prec * 10 + (size_t)(*p - '0');
+				}
+			}
+			if (*p != 's')
+				return -1;
+		}
+		lmod = 0;
+		if (*p == 'l') {
+			lmod = 1;
+			if (*++p == 'l') {
+				lmod = 2;
+				p++;
+			}
+		} else if (*p == 'z') {
+			lmod = 3;
+			p++;
+		}
+		switch (*p) {
+		case '%':
+			if (lmod)
+				return -1;
+			sbuf_appendc(sb, '%');
+			break;
+		case 'c':
+			if (lmod)
+				return -1;
+			sbuf_appendc(sb, (char)va_arg(ap, int));
+			break;
+		case 's':
+			if (lmod)
+				return -1;
+			if ((s = va_arg(ap, const char *)) == NULL)
+				return -1;	/* printf's "(null)" rules */
+			sbuf_append(sb, s, has_prec ? strnlen(s, prec) : strlen(s));
+			break;
+		case 'd':
+		case 'i':
+			switch (lmod) {
+			case 0: d = va_arg(ap, int); break;
+			case 1: d = va_arg(ap, long); break;
+			case 2: d = va_arg(ap, long long); break;
+			default: d = (long long)va_arg(ap, ssize_t); break;
+			}
+			u = d < 0 ? 0ULL - (unsigned long long)d : (unsigned long long)d;
+			sbuf_append_num(sb, u, d < 0, 10);
+			break;
+		case 'u':
+		case 'x':
+			switch (lmod) {
+			case 0: u = va_arg(ap, unsigned int); break;
+			case 1: u = va_arg(ap, unsigned long); break;
+			case 2: u = va_arg(ap, unsigned long long); break;
+			default: u = va_arg(ap, size_t); break;
+			}
+			sbuf_append_num(sb, u, 0, *p == 'x' ? 16 : 10);
+			break;
+		default:
+			return -1;
+		}
+		p++;
+	}
 }
 
 void
 sbuf_vappendf(struct sbuf *sb, const char *fmt, va_list ap)
 {
 	va_list ap2;
-	int n;
+	size_t start = sb->len;
+	int n, r;
 
+	va_copy(ap2, ap);
+	r = sbuf_fast_format(sb, fmt, ap2);
+	va_end(ap2);
+	if (r == 0)
+		return;
+	/* Not a format the fast path knows: start over with vsnprintf. */
+	sb->len = start;
+	if (sb->data != NULL)
+		sb->data[start] = '\0';
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
 	va_end(ap2);

@@ -21,6 +21,7 @@
 #include "policy/store.h"
 #include "proxy/accesslog.h"
 #include "proxy/conn.h"
+#include "proxy/jobs.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
@@ -504,6 +505,10 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		goto fail;
 	if (server_listen(srv, errors) == -1)
 		goto fail;
+	if (jobs_init(srv->base) == -1) {
+		sbuf_appendf(errors, "cannot start the jobs thread\n");
+		goto fail;
+	}
 	if (worker == 0)
 		server_admin_start(srv);
 	signal(SIGPIPE, SIG_IGN);
@@ -539,6 +544,7 @@ server_free(struct server *srv)
 		return;
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_abort(c);
+	jobs_shutdown();
 	server_backend_flush(srv);
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_free(srv->listeners[i].ev);

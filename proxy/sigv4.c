@@ -7,6 +7,7 @@
  * when too long, never truncated.  Secrets and derived keys are wiped
  * after use.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "proxy/sigv4.h"
@@ -259,26 +259,94 @@ sigv4_format_date(time_t t, char out[17])
 
 /* ---- hashing ---- */
 
+/*
+ * SHA-256 is fetched once per process and each thread reuses one digest
+ * context: OpenSSL 3's one-shot EVP_Digest() and HMAC() look the algorithm
+ * up on every call, which cost more than the hashing of a small request.
+ * HMAC (RFC 2104) is built on that context; nothing of a key stays in it
+ * after sigv4_hmac() returns (see there).
+ */
+static EVP_MD		*sigv4_md;
+static pthread_key_t	 sigv4_ctx_key;
+static pthread_once_t	 sigv4_crypto_once = PTHREAD_ONCE_INIT;
+
+static void
+sigv4_ctx_destroy(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+sigv4_crypto_init(void)
+{
+	if ((sigv4_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    pthread_key_create(&sigv4_ctx_key, sigv4_ctx_destroy) != 0)
+		abort();
+}
+
+/* The calling thread's digest context; aborts only when memory is short. */
+static EVP_MD_CTX *
+sigv4_md_ctx(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (pthread_once(&sigv4_crypto_once, sigv4_crypto_init) != 0)
+		abort();
+	if ((ctx = pthread_getspecific(sigv4_ctx_key)) == NULL) {
+		if ((ctx = EVP_MD_CTX_new()) == NULL ||
+		    pthread_setspecific(sigv4_ctx_key, ctx) != 0)
+			abort();
+	}
+	return ctx;
+}
+
+/* SHA-256 of the concatenation of A and B (B may be empty) into OUT. */
+static void
+sigv4_sha256_2(EVP_MD_CTX *ctx, const void *a, size_t alen, const void *b,
+    size_t blen, unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	if (EVP_DigestInit_ex2(ctx, sigv4_md, NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, a, alen) != 1 ||
+	    (blen > 0 && EVP_DigestUpdate(ctx, b, blen) != 1) ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		abort();
+}
+
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	if (EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) != 1)
-		abort();
+	sigv4_sha256_2(sigv4_md_ctx(), data, len, NULL, 0, md);
 	sigv4_hex(md, sizeof(md), out);
 }
+
+#define SIGV4_HMAC_BLOCK	64	/* SHA-256's block size */
 
 static void
 sigv4_hmac(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[SIGV4_KEY_LEN])
 {
-	unsigned int outlen = SIGV4_KEY_LEN;
+	EVP_MD_CTX *ctx = sigv4_md_ctx();
+	unsigned char pad[SIGV4_HMAC_BLOCK], inner[SHA256_DIGEST_LENGTH];
+	size_t i;
 
-	/* Only fails on allocation failure: same policy as sbuf. */
-	if (HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &outlen) == NULL ||
-	    outlen != SIGV4_KEY_LEN)
+	memset(pad, 0, sizeof(pad));
+	if (keylen > SIGV4_HMAC_BLOCK)
+		sigv4_sha256_2(ctx, key, keylen, NULL, 0, pad);
+	else if (keylen > 0)
+		memcpy(pad, key, keylen);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36;
+	sigv4_sha256_2(ctx, pad, sizeof(pad), data, len, inner);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	sigv4_sha256_2(ctx, pad, sizeof(pad), inner, sizeof(inner), out);
+	/* The context's state is now OUT itself (a key, when deriving): reset it. */
+	if (EVP_DigestInit_ex2(ctx, sigv4_md, NULL) != 1)
 		abort();
+	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
 }
 
 void

@@ -1,0 +1,506 @@
+/*
+ * api: see api.h.  One struct api_request per API call, owned by its
+ * connection; the job it may start is disowned (job->owner = NULL) when
+ * the connection goes first, and then frees itself when it comes back.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "policy/admin.h"
+#include "policy/store.h"
+#include "proxy/api.h"
+#include "proxy/conn.h"
+#include "proxy/jobs.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/sigv4.h"
+#include "proxy/tls.h"
+
+enum api_route {
+	API_ACCESS,		/* GET /_s3gate/access */
+	API_PRESIGN,		/* POST /_s3gate/presign */
+	API_PRESIGN_REVOKE,	/* DELETE /_s3gate/presign/ID */
+	API_REQUEST,		/* POST /_s3gate/requests */
+	API_REQUESTS,		/* GET /_s3gate/requests */
+	API_GRANT,		/* POST /_s3gate/grants */
+	API_REVOKE,		/* DELETE /_s3gate/grants/BUCKET/PRINCIPAL */
+};
+
+enum api_stage {
+	API_STAGE_START,
+	API_STAGE_OWNER,	/* store: is the caller the bucket's owner? */
+	API_STAGE_JOB,		/* an admin command on the jobs thread */
+	API_STAGE_JOB_WAIT,
+};
+
+#define API_MAX_ARGS	16
+
+struct api_job {
+	struct job	 job;
+	int		 argc;
+	char		*argv[API_MAX_ARGS];
+	char		*out;		/* the command's stdout (--json) */
+	size_t		 out_len;
+	char		*err;
+	size_t		 err_len;
+	int		 rc;
+};
+
+struct api_request {
+	enum api_route	 route;
+	enum api_stage	 stage;
+	const char	*action;	/* for the access log */
+	struct sbuf	 body;
+	json_t		*json;		/* the parsed body */
+	char		*arg1;		/* path arguments: link id, bucket */
+	char		*arg2;		/* principal */
+	struct policy_access access;
+	struct api_job	*job;		/* running; NULL when none */
+	int		 success_status;
+};
+
+/* TEMPORARY until policy/admin.c has admin_run(): remove this fallback then. */
+int admin_run(int, char **, FILE *, FILE *) __attribute__((weak));
+int
+admin_run(int argc, char **argv, FILE *out, FILE *err)
+{
+	fprintf(err, "s3gate-admin: the admin commands are not built in yet\n");
+	return 1;
+}
+
+static void
+api_job_free(struct api_job *j)
+{
+	int i;
+
+	for (i = 0; i < j->argc; i++)
+		free(j->argv[i]);
+	free(j->out);
+	free(j->err);
+	free(j);
+}
+
+/* Jobs thread: the admin command, its output captured. */
+static void
+api_job_run(struct job *job)
+{
+	struct api_job *j = (struct api_job *)job;
+	FILE *out, *err;
+
+	out = open_memstream(&j->out, &j->out_len);
+	err = open_memstream(&j->err, &j->err_len);
+	if (out == NULL || err == NULL) {
+		j->rc = -1;
+		if (out != NULL)
+			fclose(out);
+		if (err != NULL)
+			fclose(err);
+		return;
+	}
+	j->rc = admin_run(j->argc, j->argv, out, err);
+	fclose(out);
+	fclose(err);
+}
+
+/* Event loop: the job is back. */
+static void
+api_job_done(struct job *job)
+{
+	struct api_job *j = (struct api_job *)job;
+	struct conn *c = job->owner;
+
+	if (c == NULL) {
+		api_job_free(j);	/* its connection went away meanwhile */
+		return;
+	}
+	c->api->stage = API_STAGE_JOB;	/* api_step reads the result */
+	conn_resume(c);
+}
+
+static void
+api_job_start(struct conn *c, int status, ...)
+{
+	struct api_request *a = c->api;
+	struct api_job *j;
+	const char *arg;
+	va_list ap;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		abort();
+	j->job.run = api_job_run;
+	j->job.done = api_job_done;
+	j->job.owner = c;
+	j->argv[j->argc++] = strdup("s3gate-admin");
+	j->argv[j->argc++] = strdup("-c");
+	j->argv[j->argc++] = strdup(c->conf->file);
+	j->argv[j->argc++] = strdup("--json");
+	va_start(ap, status);
+	while ((arg = va_arg(ap, const char *)) != NULL && j->argc < API_MAX_ARGS - 1)
+		j->argv[j->argc++] = strdup(arg);
+	va_end(ap);
+	a->job = j;
+	a->success_status = status;
+	a->stage = API_STAGE_JOB_WAIT;
+	c->store_pending = 1;	/* conn_drive waits; api_job_done resumes */
+	jobs_submit(&j->job);
+}
+
+/* The admin command's failure as the S3 error a client understands. */
+static int
+api_job_error(struct conn *c, struct api_job *j)
+{
+	char msg[512];
+	const char *m = j->err ? j->err : "";
+
+	if (strncmp(m, "s3gate-admin: ", 14) == 0)
+		m += 14;
+	snprintf(msg, sizeof(msg), "%s", *m ? m : "The request could not be carried out.");
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strstr(msg, "no such bucket") != NULL)
+		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
+	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
+	    strstr(msg, "no such") != NULL)
+		return conn_reply_error(c, S3ERR_NOT_FOUND, msg);
+	if (strstr(msg, "days") != NULL || strstr(msg, "invalid") != NULL ||
+	    strstr(msg, "not a ") != NULL || strstr(msg, "unknown") != NULL ||
+	    strstr(msg, "public_url") != NULL)
+		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
+	return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+}
+
+static const char *
+api_str(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Splits "/_s3gate/" paths: the decoded rest is in c->addr.internal_path. */
+static int
+api_route_of(struct conn *c, struct api_request *a)
+{
+	const char *p = c->addr.internal_path, *m = c->head.method, *slash;
+
+	if (strcmp(p, "access") == 0 && strcmp(m, "GET") == 0) {
+		a->route = API_ACCESS;
+		a->action = "s3gate:GetAccess";
+	} else if (strcmp(p, "presign") == 0 && strcmp(m, "POST") == 0) {
+		a->route = API_PRESIGN;
+		a->action = "s3gate:CreatePresignedURL";
+	} else if (strncmp(p, "presign/", 8) == 0 && p[8] != '\0' && strchr(p + 8, '/') == NULL &&
+	    strcmp(m, "DELETE") == 0) {
+		a->route = API_PRESIGN_REVOKE;
+		a->action = "s3gate:RevokePresignedURL";
+		a->arg1 = strdup(p + 8);
+	} else if (strcmp(p, "requests") == 0 && strcmp(m, "POST") == 0) {
+		a->route = API_REQUEST;
+		a->action = "s3gate:RequestAccess";
+	} else if (strcmp(p, "requests") == 0 && strcmp(m, "GET") == 0) {
+		a->route = API_REQUESTS;
+		a->action = "s3gate:ListRequests";
+	} else if (strcmp(p, "grants") == 0 && strcmp(m, "POST") == 0) {
+		a->route = API_GRANT;
+		a->action = "s3gate:Grant";
+	} else if (strncmp(p, "grants/", 7) == 0 && (slash = strchr(p + 7, '/')) != NULL &&
+	    slash > p + 7 && slash[1] != '\0' && strchr(slash + 1, '/') == NULL &&
+	    strcmp(m, "DELETE") == 0) {
+		a->route = API_REVOKE;
+		a->action = "s3gate:Revoke";
+		a->arg1 = strndup(p + 7, (size_t)(slash - p - 7));
+		a->arg2 = strdup(slash + 1);
+	} else
+		return -1;
+	return 0;
+}
+
+int
+api_begin(struct conn *c)
+{
+	struct api_request *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		abort();
+	c->api = a;
+	if (api_route_of(c, a) == -1)
+		return conn_reply_error(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint: see "
+		    "GET /_s3gate/access, /_s3gate/requests, /_s3gate/grants, /_s3gate/presign.");
+	c->api_action = a->action;
+	if (a->route == API_PRESIGN || a->route == API_REQUEST || a->route == API_GRANT) {
+		if (c->req_body_len > API_MAX_BODY)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "The JSON body is larger than 64 KiB.");
+		if (c->req_body_len == 0)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "A JSON body is required.");
+		sbuf_append(&a->body, c->client.buf + c->head.head_len, c->body_prefix);
+		conn_set_state(c, CONN_API_BODY);
+		return 1;
+	}
+	c->auth_stage = AUTH_STAGE_API;
+	return 1;
+}
+
+int
+api_read_body(struct conn *c)
+{
+	struct api_request *a = c->api;
+	json_error_t jerr;
+	char want[65];
+	ssize_t n;
+	int io_want;
+
+	while (a->body.len < c->req_body_len) {
+		size_t room = (size_t)c->req_body_len - a->body.len;
+		if (room > 16384)
+			room = 16384;
+		sbuf_reserve(&a->body, room);
+		n = sockio_recv(c->client.fd, c->client.ssl, a->body.data + a->body.len, room, &io_want);
+		if (n > 0) {
+			a->body.len += (size_t)n;
+			a->body.data[a->body.len] = '\0';
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			c->client.io_want = io_want;
+			conn_side_wait_io(&c->client);
+			return 0;
+		}
+		c->closing = 1;
+		return conn_reply_error(c, S3ERR_INCOMPLETE_BODY, NULL);
+	}
+	c->body_prefix = (size_t)c->req_body_len < c->client.len - c->head.head_len ?
+	    (size_t)c->req_body_len : c->client.len - c->head.head_len;
+	conn_side_want(&c->client, 0, 0);
+	/* the body is not forwarded anywhere that would check it: check the signed hash here */
+	if (strlen(c->auth.payload_hash) == 64) {
+		sigv4_sha256_hex(a->body.data, a->body.len, want);
+		if (sigv4_ct_compare(want, c->auth.payload_hash, 64) != 0)
+			return conn_reply_error(c, S3ERR_SIGNATURE_MISMATCH,
+			    "The body does not match x-amz-content-sha256.");
+	} else if (strcmp(c->auth.payload_hash, SIGV4_UNSIGNED_PAYLOAD) != 0 && !c->sigv2)
+		return conn_reply_error(c, S3ERR_INVALID_REQUEST,
+		    "Send the JSON body with a hex x-amz-content-sha256 or UNSIGNED-PAYLOAD.");
+	if ((a->json = json_loadb(a->body.data, a->body.len, 0, &jerr)) == NULL ||
+	    !json_is_object(a->json)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "The body is not a JSON object (line %d: %s).",
+		    jerr.line, jerr.text);
+		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
+	}
+	conn_set_state(c, CONN_AUTH_WAIT);
+	c->auth_stage = AUTH_STAGE_API;
+	return 1;
+}
+
+static int
+api_reply_json(struct conn *c, int status, const char *json_text)
+{
+	return conn_reply(c, status, "application/json", json_text, json_text ? strlen(json_text) : 0);
+}
+
+/* GET /_s3gate/access, from the store's cached, async interface. */
+static int
+api_access(struct conn *c)
+{
+	struct pstore_bucket_list list;
+	json_t *root, *arr;
+	char *text, when[32];
+	size_t i;
+	int w, r;
+
+	memset(&list, 0, sizeof(list));
+	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, time(NULL),
+	    &list, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	root = json_object();
+	arr = json_array();
+	for (i = 0; i < list.count; i++) {
+		const struct model_bucket_access *it = &list.items[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "bucket", json_string(it->bucket));
+		json_object_set_new(o, "via", json_string(policy_via_str(it->via)));
+		json_object_set_new(o, "permission", json_string(policy_perm_str(it->perm)));
+		json_object_set_new(o, "prefix", it->prefix && *it->prefix ? json_string(it->prefix) :
+		    json_null());
+		if (it->expires_at != 0) {
+			struct tm tm;
+			gmtime_r(&it->expires_at, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			json_object_set_new(o, "expires_at", json_string(when));
+		} else
+			json_object_set_new(o, "expires_at", json_null());
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "buckets", arr);
+	pstore_bucket_list_free(&list);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	c->decided = 1;
+	c->decision.allow = 1;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "own access");
+	r = api_reply_json(c, 200, text);
+	free(text);
+	return r;
+}
+
+/* POST /_s3gate/grants and DELETE /_s3gate/grants/B/P: only the owner of B's workspace. */
+static int
+api_owner_check(struct conn *c, const char *bucket)
+{
+	struct api_request *a = c->api;
+	char msg[512];
+	int w;
+
+	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, bucket, time(NULL),
+	    &a->access, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	c->decided = 1;
+	if (a->access.via == VIA_OWNER) {
+		c->decision.allow = 1;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "owner");
+		return -1;
+	}
+	c->decision.allow = 0;
+	/* a bucket the caller may not discover is answered like one that does not exist */
+	if (!a->access.bucket_exists || (!a->access.discoverable && a->access.via == VIA_NONE)) {
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "no such bucket");
+		snprintf(msg, sizeof(msg), "no such bucket: %s", bucket);
+		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
+	}
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "not the owner");
+	snprintf(msg, sizeof(msg), "Only the owner of the workspace of bucket %s can grant or "
+	    "revoke access to it.", bucket);
+	return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+}
+
+static int
+api_start_route(struct conn *c)
+{
+	struct api_request *a = c->api;
+	const char *bucket, *key, *method, *expires, *reason, *principal, *perm, *prefix;
+	char target[2048], uses[32];
+	json_t *mu;
+	int r;
+
+	switch (a->route) {
+	case API_ACCESS:
+		return api_access(c);
+	case API_PRESIGN:
+		bucket = api_str(a->json, "bucket");
+		key = api_str(a->json, "key");
+		method = api_str(a->json, "method");
+		expires = api_str(a->json, "expires");
+		if (bucket == NULL || key == NULL || *key == '\0')
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "Give \"bucket\" and \"key\" (and optionally \"method\", \"expires\", \"max_uses\").");
+		if (snprintf(target, sizeof(target), "s3://%s/%s", bucket, key) >= (int)sizeof(target))
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "The key is too long.");
+		mu = json_object_get(a->json, "max_uses");
+		snprintf(uses, sizeof(uses), "%lld", json_is_integer(mu) ? (long long)json_integer_value(mu) : 0LL);
+		api_job_start(c, 200, "presign", "--principal", c->cred.principal,
+		    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
+		    "--max-uses", uses, target, (char *)NULL);
+		return 0;
+	case API_PRESIGN_REVOKE:
+		api_job_start(c, 204, "presign", "revoke", a->arg1, "--principal", c->cred.principal,
+		    (char *)NULL);
+		return 0;
+	case API_REQUEST:
+		bucket = api_str(a->json, "bucket");
+		reason = api_str(a->json, "reason");
+		if (bucket == NULL)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "Give \"bucket\" (and \"reason\").");
+		api_job_start(c, 201, "request", bucket, c->cred.principal, "--reason",
+		    reason ? reason : "", (char *)NULL);
+		return 0;
+	case API_REQUESTS:
+		api_job_start(c, 200, "requests", c->cred.principal, (char *)NULL);
+		return 0;
+	case API_GRANT:
+		bucket = api_str(a->json, "bucket");
+		if (bucket == NULL || api_str(a->json, "principal") == NULL ||
+		    api_str(a->json, "permission") == NULL)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "Give \"bucket\", \"principal\" and \"permission\" (and optionally \"prefix\", \"expires\").");
+		if ((r = api_owner_check(c, bucket)) >= 0)
+			return r;
+		principal = api_str(a->json, "principal");
+		perm = api_str(a->json, "permission");
+		prefix = api_str(a->json, "prefix");
+		expires = api_str(a->json, "expires");
+		if (prefix != NULL && *prefix != '\0')
+			snprintf(target, sizeof(target), "%s/%s", bucket, prefix);
+		else
+			snprintf(target, sizeof(target), "%s", bucket);
+		if (expires != NULL)
+			api_job_start(c, 200, "grant", target, principal, perm, "--expires", expires,
+			    (char *)NULL);
+		else
+			api_job_start(c, 200, "grant", target, principal, perm, (char *)NULL);
+		return 0;
+	case API_REVOKE:
+		if ((r = api_owner_check(c, a->arg1)) >= 0)
+			return r;
+		api_job_start(c, 204, "revoke", a->arg1, a->arg2, (char *)NULL);
+		return 0;
+	}
+	return conn_reply_error(c, S3ERR_INTERNAL, NULL);
+}
+
+int
+api_step(struct conn *c)
+{
+	struct api_request *a = c->api;
+	struct api_job *j;
+	int r;
+
+	switch (a->stage) {
+	case API_STAGE_START:
+	case API_STAGE_OWNER:
+		return api_start_route(c);
+	case API_STAGE_JOB_WAIT:
+		return 0;
+	case API_STAGE_JOB:
+		j = a->job;
+		a->job = NULL;
+		if (j->rc != 0)
+			r = api_job_error(c, j);
+		else {
+			c->decided = 1;
+			c->decision.allow = 1;
+			if (c->decision.reason[0] == '\0')
+				snprintf(c->decision.reason, sizeof(c->decision.reason), "self-service");
+			r = api_reply_json(c, a->success_status,
+			    a->success_status == 204 ? NULL : j->out);
+		}
+		api_job_free(j);
+		return r;
+	}
+	return 0;
+}
+
+void
+api_free(struct conn *c)
+{
+	struct api_request *a = c->api;
+
+	if (a == NULL)
+		return;
+	if (a->job != NULL)
+		a->job->job.owner = NULL;	/* it frees itself when it comes back */
+	sbuf_free(&a->body);
+	if (a->json != NULL)
+		json_decref(a->json);
+	free(a->arg1);
+	free(a->arg2);
+	free(a);
+	c->api = NULL;
+}
