@@ -308,21 +308,22 @@ api_reply_json(struct conn *c, int status, const char *json_text)
 static int
 api_access(struct conn *c)
 {
-	struct pstore_bucket_list list;
+	struct pstore_bucket_list *list = &c->bucket_list;
 	json_t *root, *arr;
 	char *text, when[32];
 	size_t i;
 	int w, r;
 
-	memset(&list, 0, sizeof(list));
+	pstore_bucket_list_free(list);
+	memset(list, 0, sizeof(*list));
 	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, time(NULL),
-	    &list, conn_store_cb, c));
+	    list, conn_store_cb, c));
 	if (w >= 0)
 		return w;
 	root = json_object();
 	arr = json_array();
-	for (i = 0; i < list.count; i++) {
-		const struct model_bucket_access *it = &list.items[i];
+	for (i = 0; i < list->count; i++) {
+		const struct model_bucket_access *it = &list->items[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "bucket", json_string(it->bucket));
 		json_object_set_new(o, "via", json_string(policy_via_str(it->via)));
@@ -339,7 +340,8 @@ api_access(struct conn *c)
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "buckets", arr);
-	pstore_bucket_list_free(&list);
+	pstore_bucket_list_free(list);
+	memset(list, 0, sizeof(*list));
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	c->decided = 1;

@@ -213,6 +213,8 @@ conn_request_reset(struct conn *c)
 		s3op_free(&c->op);
 	c->op_valid = 0;
 	policy_credential_clear(&c->cred);
+	pstore_bucket_list_free(&c->bucket_list);
+	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
 	free(c->error_message);
 	c->error_message = NULL;
 	memset(&c->head, 0, sizeof(c->head));
@@ -633,17 +635,18 @@ conn_auth_verify(struct conn *c, time_t now)
 static int
 conn_auth_list_buckets(struct conn *c, time_t now)
 {
-	struct pstore_bucket_list list;
 	struct sbuf body = SBUF_INIT;
 	int w;
 
-	memset(&list, 0, sizeof(list));
-	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, now, &list,
-	    conn_store_cb, c));
+	pstore_bucket_list_free(&c->bucket_list);
+	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
+	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, now,
+	    &c->bucket_list, conn_store_cb, c));
 	if (w >= 0)
 		return w;
-	respond_list_buckets(&body, c->cred.principal, &list);
-	pstore_bucket_list_free(&list);
+	respond_list_buckets(&body, c->cred.principal, &c->bucket_list);
+	pstore_bucket_list_free(&c->bucket_list);
+	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
 	c->decided = 1;
 	c->decision.allow = 1;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
@@ -720,6 +723,8 @@ conn_authorize(struct conn *c)
 			r = conn_auth_parse(c, now);
 			break;
 		case AUTH_STAGE_CREDENTIAL:
+			/* a store may have filled it already before a PENDING answer */
+			policy_credential_clear(&c->cred);
 			r = conn_store_wait(c, pstore_credential(c->srv->store, c->auth.access_key_id,
 			    &c->cred, conn_store_cb, c));
 			if (r < 0) {

@@ -118,6 +118,8 @@ struct conn {
 	struct policy_credential cred;
 	struct policy_access	 access;
 	struct policy_access	 copy_access;
+	struct pstore_bucket_list bucket_list;	/* ListBuckets, GET /_s3gate/access; the store
+						   may fill it after a PENDING answer */
 	struct policy_decision	 decision;
 	struct api_request	*api;		/* /_s3gate/ calls (api.c) */
 	const char		*api_action;	/* their name in the access log */

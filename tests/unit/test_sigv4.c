@@ -596,17 +596,23 @@ test_s3_round_trips(void)
 
 /* ---- statuses ---- */
 
+/*
+ * The parsed request is kept until the next call: struct sigv4_auth points
+ * into it (the security token), as it points into the head buffer in s3gate.
+ */
 static enum sigv4_status
 parse_str(const char *head, struct sigv4_auth *auth)
 {
-	struct treq t;
-	enum sigv4_status st;
+	static struct treq t;
+	static int have;
 
+	if (have)
+		treq_free(&t);
+	have = 0;
 	if (treq_from_str(&t, head) == -1)
 		return (enum sigv4_status)-1;
-	st = sigv4_parse(&t.req, auth);
-	treq_free(&t);
-	return st;
+	have = 1;
+	return sigv4_parse(&t.req, auth);
 }
 
 static enum sigv4_status
