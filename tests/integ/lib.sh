@@ -233,7 +233,7 @@ s3gate_have() { [ -x "$S3GATE_BIN/s3gate" ] && [ -x "$S3GATE_BIN/s3gate-admin" ]
 # log's tail as comments) if it does not start.
 s3gate_start() {
 	local name=${1:?s3gate_start NAME}; shift
-	local dir=$T/$name port aport line d skip a i
+	local dir=$T/$name port aport line d skip a i umask_old
 	local -a extra=() files=()
 	for a in "$@"; do
 		case $a in
