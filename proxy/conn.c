@@ -234,10 +234,17 @@ conn_request_reset(struct conn *c)
 	c->bytes_in = c->bytes_out = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
+	c->req_chunked = 0;
+	c->req_body_done = 0;
 	c->request_id[0] = '\0';
 	if (c->streaming) {
 		stream_release(&c->stream);
 		c->streaming = 0;
+	}
+	if (c->decoder != NULL) {
+		awschunked_free(c->decoder);
+		free(c->decoder);
+		c->decoder = NULL;
 	}
 	sbuf_reset(&c->out);
 	c->out_off = 0;
@@ -379,18 +386,19 @@ conn_request_start(struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->is_head_method = strcmp(c->head.method, "HEAD") == 0;
 	c->body_prefix = c->client.len - c->head.head_len;
+	c->req_chunked = c->head.chunked;
 	if (c->head.has_content_length) {
 		c->req_body_len = c->head.content_length;
 		if (c->body_prefix > c->req_body_len)
 			c->body_prefix = (size_t)c->req_body_len;	/* the rest is pipelined */
+	} else if (c->req_chunked) {
+		/* only aws-chunked bodies may come chunked (checked once authenticated);
+		   the chunked framing, not a length, says where the body ends */
+		c->req_body_len = UINT64_MAX;
 	} else
 		c->body_prefix = 0;
 	if (!c->head.keep_alive)
 		c->closing = 1;
-
-	if (c->head.chunked)
-		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH,
-		    "Chunked request bodies are not accepted: send Content-Length.");
 	if ((host = http_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
 		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
 	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
@@ -432,6 +440,25 @@ conn_sigv4_error(enum sigv4_status st)
 }
 
 static int	conn_backend_start(struct conn *);
+
+/* The S3 error for a body the aws-chunked decoder refused. */
+static enum s3err
+conn_decoder_error(struct conn *c)
+{
+	const char *code = awschunked_error_s3code(awschunked_error(c->decoder));
+
+	if (code == NULL)
+		return S3ERR_INVALID_REQUEST;
+	if (strcmp(code, "SignatureDoesNotMatch") == 0)
+		return S3ERR_SIGNATURE_MISMATCH;
+	if (strcmp(code, "BadDigest") == 0)
+		return S3ERR_BAD_DIGEST;
+	if (strcmp(code, "IncompleteBody") == 0)
+		return S3ERR_INCOMPLETE_BODY;
+	if (strcmp(code, "EntityTooLarge") == 0)
+		return S3ERR_ENTITY_TOO_LARGE;
+	return S3ERR_INVALID_REQUEST;
+}
 
 static int
 conn_deny(struct conn *c)
@@ -806,16 +833,81 @@ conn_backend_connect(struct conn *c)
 	return 1;
 }
 
+/*
+ * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
+ * chunk signature and the trailing checksum itself and hands the backend
+ * the plain body.  Returns -1 when set up, else a conn handler's result.
+ */
+static int
+conn_decoder_start(struct conn *c)
+{
+	const struct http_header *h;
+	enum awschunked_mode mode;
+	unsigned char key[SIGV4_KEY_LEN];
+	char scope[128], len_text[32], trailer[64] = "";
+	int64_t decoded = -1;
+	char *end;
+	int rc;
+
+	if (awschunked_mode_from_content_sha256(c->auth.payload_hash,
+	    strlen(c->auth.payload_hash), &mode) == -1)
+		return conn_fail(c, S3ERR_NOT_IMPLEMENTED, "This x-amz-content-sha256 payload mode "
+		    "is not supported; use UNSIGNED-PAYLOAD, a hex SHA-256 or "
+		    "STREAMING-(AWS4-HMAC-SHA256|UNSIGNED)-PAYLOAD(-TRAILER).");
+	if ((h = http_header_find(&c->head, "x-amz-decoded-content-length")) != NULL &&
+	    h->value_len > 0 && h->value_len < sizeof(len_text)) {
+		memcpy(len_text, h->value, h->value_len);
+		len_text[h->value_len] = '\0';
+		decoded = strtoll(len_text, &end, 10);
+		if (*end != '\0' || decoded < 0)
+			decoded = -1;
+	}
+	if (decoded < 0 || (!c->head.has_content_length && !c->req_chunked))
+		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, "An aws-chunked body needs "
+		    "x-amz-decoded-content-length, and Content-Length or chunked transfer.");
+	if ((h = http_header_find(&c->head, "x-amz-trailer")) != NULL) {
+		if (h->value_len >= sizeof(trailer))
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "x-amz-trailer is too long.");
+		memcpy(trailer, h->value, h->value_len);
+		trailer[h->value_len] = '\0';
+	}
+	snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", c->auth.scope_date,
+	    c->auth.region, c->auth.service);
+	if (mode != AWSCHUNKED_UNSIGNED_TRAILER)
+		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
+		    c->auth.scope_date, c->auth.region, key);
+	if ((c->decoder = calloc(1, sizeof(*c->decoder))) == NULL)
+		return conn_fail(c, S3ERR_INTERNAL, NULL);
+	rc = awschunked_init(c->decoder, mode, mode == AWSCHUNKED_UNSIGNED_TRAILER ? NULL : key,
+	    c->auth.amz_date, scope, c->auth.signature, trailer[0] ? trailer : NULL, decoded);
+	explicit_bzero(key, sizeof(key));
+	if (rc == -1)
+		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	return -1;
+}
+
 static int
 conn_backend_start(struct conn *c)
 {
 	struct forward_target t;
 	time_t now = time(NULL);
 
+	memset(&t, 0, sizeof(t));
 	t.host = c->conf->backend_host;
 	t.region = c->conf->backend_region;
 	t.access_key_id = c->conf->backend_access_key_id;
 	t.signing_key = server_backend_key(c->srv, now);
+	if (strncmp(c->auth.payload_hash, "STREAMING-", 10) == 0) {
+		int r = conn_decoder_start(c);
+		if (r >= 0)
+			return r;
+		t.decoded = 1;
+		t.decoded_length = (uint64_t)c->decoder->decoded_length;
+	} else if (c->req_chunked) {
+		/* the backend needs a length, and so does a policy on what is stored */
+		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, "Chunked request bodies are "
+		    "accepted only in aws-chunked form; send Content-Length.");
+	}
 	sbuf_reset(&c->out);
 	c->out_off = 0;
 	forward_build_head(&c->out, c->head.method, &c->addr, &c->query, &c->head,
@@ -925,9 +1017,15 @@ conn_stream_start(struct conn *c, int upload)
 
 	if (upload) {
 		stream_init(&c->stream, c->client.fd, c->client.ssl, c->backend.fd, c->backend.ssl,
-		    STREAM_LENGTH, c->req_body_len,
+		    c->decoder != NULL ? STREAM_AWSCHUNKED : STREAM_LENGTH, c->req_body_len,
 		    c->client.buf + c->head.head_len, c->body_prefix, cf->splice, cf->pipe_size,
 		    cf->copy_buffer_size, NULL);
+		c->stream.decoder = c->decoder;
+		if (c->req_chunked) {
+			http_body_tracker_init(&c->req_tracker, NULL, 0, 0);
+			c->stream.tracker = &c->req_tracker;
+			c->stream.remaining = UINT64_MAX;
+		}
 	} else {
 		size_t prefix = c->backend.len - c->resp.head_len;
 		stream_init(&c->stream, c->backend.fd, c->backend.ssl, c->client.fd, c->client.ssl,
@@ -984,6 +1082,7 @@ conn_do_req_body(struct conn *c)
 	case STREAM_DONE:
 		c->srv->stats->bytes_spliced += c->stream.spliced;
 		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
+		c->req_body_done = 1;
 		stream_release(&c->stream);
 		c->streaming = 0;
 		conn_side_want(&c->client, 0, 0);
@@ -1008,8 +1107,20 @@ conn_do_req_body(struct conn *c)
 		c->abort_backend = 1;
 		conn_set_state(c, CONN_CLOSED);
 		return 1;
-	case STREAM_DST_ERROR:
 	case STREAM_BAD_FRAMING:
+		if (c->decoder != NULL) {
+			/* a bad chunk signature or checksum: the backend never gets the last byte */
+			int outer = awschunked_error(c->decoder) == AWSCHUNKED_OK;
+			const char *why = outer ? "The chunked transfer framing of the body is broken." :
+			    awschunked_error_message(c->decoder);
+			log_info("request %s: aws-chunked body refused: %s", c->request_id, why);
+			c->abort_backend = 1;
+			c->closing = 1;
+			conn_side_close(&c->backend, 1);
+			return conn_fail(c, outer ? S3ERR_INVALID_REQUEST : conn_decoder_error(c), why);
+		}
+		break;
+	case STREAM_DST_ERROR:
 		break;
 	}
 	/* the backend stopped taking the body: perhaps it answered; read that */
@@ -1112,7 +1223,8 @@ conn_do_read_resp_head(struct conn *c)
 					c->backend.len -= c->resp.head_len;
 					continue;
 				}
-				if (c->state == CONN_WAIT_CONTINUE || c->req_body_sent < c->req_body_len) {
+				if (c->state == CONN_WAIT_CONTINUE ||
+				    (c->req_body_len > 0 && !c->req_body_done)) {
 					/* a final answer before the body: it will not be sent */
 					c->closing = 1;
 					c->abort_backend = 1;

@@ -141,6 +141,10 @@ struct conn {
 	uint64_t		 resp_length;
 	struct http_body_tracker tracker;
 	struct stream		 stream;
+	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */
+	int			 req_chunked;	/* Transfer-Encoding: chunked request body */
+	int			 req_body_done;	/* the whole request body went to the backend */
+	struct http_body_tracker req_tracker;
 	int			 streaming;
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;

@@ -18,6 +18,17 @@ forward_name_is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && strncasecmp(name, want, len) == 0;
 }
 
+/* Headers that describe an aws-chunked encoding s3gate removed. */
+static int
+forward_chunked_header(const struct http_header *h)
+{
+	return forward_name_is(h->name, h->name_len, "content-length") ||
+	    forward_name_is(h->name, h->name_len, "x-amz-decoded-content-length") ||
+	    forward_name_is(h->name, h->name_len, "x-amz-trailer") ||
+	    (forward_name_is(h->name, h->name_len, "content-encoding") &&
+	    h->value_len == 11 && strncasecmp(h->value, "aws-chunked", 11) == 0);
+}
+
 int
 forward_header_dropped(const char *name, size_t len)
 {
@@ -93,7 +104,8 @@ forward_signed_cmp(const void *a, const void *b)
  * nothing between s3gate and the backend can change them.
  */
 static size_t
-forward_collect_signed(const struct http_head *h, struct forward_signed *out, size_t max)
+forward_collect_signed(const struct http_head *h, int decoded, struct forward_signed *out,
+    size_t max)
 {
 	size_t i, j, n = 0;
 
@@ -104,6 +116,7 @@ forward_collect_signed(const struct http_head *h, struct forward_signed *out, si
 
 		if (hd->name_len < 6 || strncasecmp(hd->name, "x-amz-", 6) != 0 ||
 		    forward_header_dropped(hd->name, hd->name_len) ||
+		    (decoded && forward_chunked_header(hd)) ||
 		    forward_in_connection(h, hd->name, hd->name_len))
 			continue;
 		for (j = 0; j < hd->name_len; j++)
@@ -161,7 +174,9 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	s3addr_backend_path(addr, &path);
 	query_canonical(&canon_query, query, forward_auth_params);
 	sigv4_format_date(now, amz_date);
-	namz = forward_collect_signed(h, amz, HTTP_MAX_HEADERS);
+	if (t->decoded)
+		payload_hash = SIGV4_UNSIGNED_PAYLOAD;	/* s3gate verified the chunks itself */
+	namz = forward_collect_signed(h, t->decoded, amz, HTTP_MAX_HEADERS);
 
 	/* sorted by name: host, then x-amz-* (ours and the client's) in order */
 	signed_hdrs[ns++] = (struct http_header){ "host", 4, t->host, strlen(t->host) };
@@ -189,13 +204,16 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	for (i = 0; i < h->nheaders; i++) {
 		const struct http_header *hd = &h->headers[i];
 		if (forward_header_dropped(hd->name, hd->name_len) ||
-		    forward_in_connection(h, hd->name, hd->name_len))
+		    forward_in_connection(h, hd->name, hd->name_len) ||
+		    (t->decoded && forward_chunked_header(hd)))
 			continue;
 		sbuf_append(out, hd->name, hd->name_len);
 		sbuf_appends(out, ": ");
 		sbuf_append(out, hd->value, hd->value_len);
 		sbuf_appends(out, "\r\n");
 	}
+	if (t->decoded)
+		sbuf_appendf(out, "Content-Length: %llu\r\n", (unsigned long long)t->decoded_length);
 	sbuf_appendf(out, "x-amz-content-sha256: %s\r\nx-amz-date: %s\r\nAuthorization: %s\r\n\r\n",
 	    payload_hash, amz_date, auth.data);
 	for (i = 0; i < namz; i++) {

@@ -26,6 +26,13 @@ struct forward_target {
 	const char		*region;
 	const char		*access_key_id;
 	const unsigned char	*signing_key;	/* SIGV4_KEY_LEN bytes for today */
+	/*
+	 * An aws-chunked body that s3gate decodes and verifies on the way: the
+	 * backend gets a plain body of decoded_length bytes, UNSIGNED-PAYLOAD,
+	 * and none of the aws-chunked headers.
+	 */
+	int			 decoded;
+	uint64_t		 decoded_length;
 };
 
 /*

@@ -9,6 +9,7 @@
  * some versions: obs-fold, bare LF, NUL and control bytes.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -99,17 +100,58 @@ http_on_headers_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
-/* Bytes a head may not hold, and line shapes that smuggle. */
-static const char *
-http_screen(const char *buf, size_t len)
-{
-	size_t i;
+/*
+ * The bytes the screen must look at are control bytes (but tab), CR, LF and
+ * DEL.  SWAR: a word's mask has the high bit of its first such byte set
+ * (bytes after the first may be flagged falsely, never the first one).
+ */
+#define HTTP_ONES	0x0101010101010101ULL
+#define HTTP_HIGHS	0x8080808080808080ULL
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
+static uint64_t
+http_word_special(const char *p)
+{
+	uint64_t x, y;
+
+	memcpy(&x, p, sizeof(x));
+	y = x ^ (HTTP_ONES * 0x7f);
+	return (((x - HTTP_ONES * 0x20) & ~x) | ((y - HTTP_ONES) & ~y)) & HTTP_HIGHS;
+}
+
+/*
+ * Screens the head at the start of BUF for bytes a head may not hold and
+ * line shapes that smuggle, up to and including the first blank line (what
+ * follows it is body); *SCAN is set to the head's length with its blank
+ * line, or LEN if there is none yet.
+ */
+static const char *
+http_screen(const char *buf, size_t len, size_t *scan)
+{
+	size_t i = 0;
+	uint64_t m;
+	unsigned char c;
+
+	while (i < len) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* Skip to the first byte worth a look, eight bytes a step. */
+		if (len - i >= 8) {
+			if ((m = http_word_special(buf + i)) == 0) {
+				i += 8;
+				continue;
+			}
+			i += (size_t)__builtin_ctzll(m) / 8;
+		}
+#else
+		(void)m;
+#endif
+		c = (unsigned char)buf[i];
 		if (c == '\n') {
 			if (i == 0 || buf[i - 1] != '\r')
 				return "bare LF line ending";
+			if (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+				*scan = i + 1;
+				return NULL;
+			}
 			if (i + 1 < len && (buf[i + 1] == ' ' || buf[i + 1] == '\t'))
 				return "obsolete line folding";
 		} else if (c == '\r') {
@@ -117,7 +159,9 @@ http_screen(const char *buf, size_t len)
 				return "bare CR";
 		} else if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return "control byte in head";
+		i++;
 	}
+	*scan = len;
 	return NULL;
 }
 
@@ -129,10 +173,11 @@ http_parse_head(const char *buf, size_t len, int is_response,
 	struct http_ctx ctx;
 	llhttp_t parser;
 	llhttp_errno_t err;
-	const char *end;
 	size_t scan;
 
-	memset(head, 0, sizeof(*head));
+	/* headers[] past nheaders is never read: not worth clearing 4 KiB twice a request */
+	memset(head, 0, offsetof(struct http_head, headers));
+	head->error = NULL;
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.head = head;
 	ctx.limits = limits;
@@ -148,9 +193,7 @@ http_parse_head(const char *buf, size_t len, int is_response,
 	parser.data = &ctx;
 
 	/* Only the head may be screened: what follows it is body. */
-	end = memmem(buf, len, "\r\n\r\n", 4);
-	scan = end ? (size_t)(end - buf) + 4 : len;
-	if ((head->error = http_screen(buf, scan)) != NULL)
+	if ((head->error = http_screen(buf, len, &scan)) != NULL)
 		return HTTP_PARSE_BAD;
 
 	err = llhttp_execute(&parser, buf, scan);
@@ -265,8 +308,10 @@ http_hexval(char c)
 	return -1;
 }
 
-long
-http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
+/* The framing state machine; with OUT, the data bytes are copied there too. */
+static long
+http_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, char *out,
+    size_t *produced)
 {
 	size_t i = 0;
 	int v;
@@ -310,6 +355,10 @@ http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
 			if ((uint64_t)take > t->remaining)
 				take = (size_t)t->remaining;
 			t->remaining -= take;
+			if (out != NULL) {
+				memmove(out + *produced, buf + i, take);
+				*produced += take;
+			}
 			i += take;
 			if (t->remaining == 0)
 				t->state = TRK_DATA_CR;
@@ -364,4 +413,17 @@ http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
 		}
 	}
 	return (long)i;
+}
+
+long
+http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
+{
+	return http_tracker_run(t, buf, len, NULL, NULL);
+}
+
+long
+http_body_tracker_decode(struct http_body_tracker *t, char *buf, size_t len, size_t *produced)
+{
+	*produced = 0;
+	return http_tracker_run(t, buf, len, buf, produced);
 }

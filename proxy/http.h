@@ -89,6 +89,12 @@ int	 http_body_tracker_init(struct http_body_tracker *, const char *head, size_t
  * LEN once it is complete), or -1 if the framing is broken.
  */
 long	 http_body_tracker_feed(struct http_body_tracker *, const char *buf, size_t len);
+/*
+ * The same, and the chunks' data bytes are moved to the start of BUF (in
+ * place); *PRODUCED says how many.  For request bodies s3gate decodes.
+ */
+long	 http_body_tracker_decode(struct http_body_tracker *, char *buf, size_t len,
+	    size_t *produced);
 
 /* Case-insensitive lookup; returns the first match or NULL. */
 const struct http_header *http_header_find(const struct http_head *, const char *name);

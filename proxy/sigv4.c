@@ -242,62 +242,130 @@ sigv4_parse_http_date(const char *s, size_t len, time_t *t)
 	    sigv4_num(s + 17, 2), sigv4_num(s + 20, 2), sigv4_num(s + 23, 2), t);
 }
 
+/* Civil date of a day count since 1970-01-01 (H. Hinnant's algorithm). */
+static void
+sigv4_civil_from_days(long z, long *y, long *m, long *d)
+{
+	long era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static void
+sigv4_put_digits(char *out, long v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Without gmtime_r/strftime: this runs for every request, twice. */
 void
 sigv4_format_date(time_t t, char out[17])
 {
-	struct tm tm;
+	long y, mo, d, secs;
 
 	/* Outside years 1970-9999 the 16 characters cannot hold it: clamp. */
 	if (t < 0)
 		t = 0;
 	if (t > (time_t)253402300799LL)
 		t = (time_t)253402300799LL;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
-		memcpy(out, "19700101T000000Z", 17);
+	sigv4_civil_from_days((long)(t / 86400), &y, &mo, &d);
+	secs = (long)(t % 86400);
+	sigv4_put_digits(out, y, 4);
+	sigv4_put_digits(out + 4, mo, 2);
+	sigv4_put_digits(out + 6, d, 2);
+	out[8] = 'T';
+	sigv4_put_digits(out + 9, secs / 3600, 2);
+	sigv4_put_digits(out + 11, secs / 60 % 60, 2);
+	sigv4_put_digits(out + 13, secs % 60, 2);
+	out[15] = 'Z';
+	out[16] = '\0';
 }
 
 /* ---- hashing ---- */
 
 /*
- * SHA-256 is fetched once per process and each thread reuses one digest
- * context: OpenSSL 3's one-shot EVP_Digest() and HMAC() look the algorithm
- * up on every call, which cost more than the hashing of a small request.
- * HMAC (RFC 2104) is built on that context; nothing of a key stays in it
- * after sigv4_hmac() returns (see there).
+ * SHA-256 is fetched once per process and each thread keeps its own
+ * contexts: OpenSSL 3's one-shot EVP_Digest() and HMAC() look the algorithm
+ * up on every call, which cost more than hashing a small request.  HMAC
+ * (RFC 2104) is built on those contexts.
+ *
+ * Signatures (sigv4_hmac_sig) also keep, per thread, the hash states after
+ * the ipad and opad blocks of the last two signing keys (the client's and
+ * the backend's, typically): two compressions fewer per signature.  Those
+ * states are worth the key itself, so they are held like the signing-key
+ * cache holds keys: in memory owned by the thread, wiped (OpenSSL clears
+ * freed digest contexts) when the thread ends.  The key derivation chain
+ * never goes through this cache.
  */
+#define SIGV4_HMAC_BLOCK	64	/* SHA-256's block size */
+#define SIGV4_HMAC_SLOTS	2
+
+struct sigv4_hmac_slot {
+	int		 used;
+	unsigned char	 key[SIGV4_KEY_LEN];
+	EVP_MD_CTX	*inner;		/* state after (key ^ ipad) */
+	EVP_MD_CTX	*outer;		/* state after (key ^ opad) */
+};
+
+struct sigv4_thread {
+	EVP_MD_CTX		*ctx;	/* scratch; holds no key between calls */
+	struct sigv4_hmac_slot	 slots[SIGV4_HMAC_SLOTS];
+	unsigned int		 next;	/* slot to replace next */
+};
+
 static EVP_MD		*sigv4_md;
-static pthread_key_t	 sigv4_ctx_key;
+static pthread_key_t	 sigv4_thread_key;
 static pthread_once_t	 sigv4_crypto_once = PTHREAD_ONCE_INIT;
 
 static void
-sigv4_ctx_destroy(void *ctx)
+sigv4_thread_free(void *arg)
 {
-	EVP_MD_CTX_free(ctx);
+	struct sigv4_thread *t = arg;
+	size_t i;
+
+	for (i = 0; i < SIGV4_HMAC_SLOTS; i++) {
+		EVP_MD_CTX_free(t->slots[i].inner);
+		EVP_MD_CTX_free(t->slots[i].outer);
+	}
+	EVP_MD_CTX_free(t->ctx);
+	explicit_bzero(t, sizeof(*t));
+	free(t);
 }
 
 static void
 sigv4_crypto_init(void)
 {
 	if ((sigv4_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
-	    pthread_key_create(&sigv4_ctx_key, sigv4_ctx_destroy) != 0)
+	    pthread_key_create(&sigv4_thread_key, sigv4_thread_free) != 0)
 		abort();
 }
 
-/* The calling thread's digest context; aborts only when memory is short. */
-static EVP_MD_CTX *
-sigv4_md_ctx(void)
+/* The calling thread's state; aborts only when memory is short. */
+static struct sigv4_thread *
+sigv4_thread(void)
 {
-	EVP_MD_CTX *ctx;
+	struct sigv4_thread *t;
 
 	if (pthread_once(&sigv4_crypto_once, sigv4_crypto_init) != 0)
 		abort();
-	if ((ctx = pthread_getspecific(sigv4_ctx_key)) == NULL) {
-		if ((ctx = EVP_MD_CTX_new()) == NULL ||
-		    pthread_setspecific(sigv4_ctx_key, ctx) != 0)
+	if ((t = pthread_getspecific(sigv4_thread_key)) == NULL) {
+		if ((t = calloc(1, sizeof(*t))) == NULL ||
+		    (t->ctx = EVP_MD_CTX_new()) == NULL ||
+		    pthread_setspecific(sigv4_thread_key, t) != 0)
 			abort();
 	}
-	return ctx;
+	return t;
 }
 
 /* SHA-256 of the concatenation of A and B (B may be empty) into OUT. */
@@ -317,27 +385,35 @@ sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	sigv4_sha256_2(sigv4_md_ctx(), data, len, NULL, 0, md);
+	sigv4_sha256_2(sigv4_thread()->ctx, data, len, NULL, 0, md);
 	sigv4_hex(md, sizeof(md), out);
 }
 
-#define SIGV4_HMAC_BLOCK	64	/* SHA-256's block size */
+/* KEY (at most one block; longer keys are hashed first) XOR 0x36, padded. */
+static void
+sigv4_hmac_ipad(EVP_MD_CTX *ctx, const void *key, size_t keylen,
+    unsigned char pad[SIGV4_HMAC_BLOCK])
+{
+	size_t i;
+
+	memset(pad, 0, SIGV4_HMAC_BLOCK);
+	if (keylen > SIGV4_HMAC_BLOCK)
+		sigv4_sha256_2(ctx, key, keylen, NULL, 0, pad);
+	else if (keylen > 0)
+		memcpy(pad, key, keylen);
+	for (i = 0; i < SIGV4_HMAC_BLOCK; i++)
+		pad[i] ^= 0x36;
+}
 
 static void
 sigv4_hmac(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[SIGV4_KEY_LEN])
 {
-	EVP_MD_CTX *ctx = sigv4_md_ctx();
+	EVP_MD_CTX *ctx = sigv4_thread()->ctx;
 	unsigned char pad[SIGV4_HMAC_BLOCK], inner[SHA256_DIGEST_LENGTH];
 	size_t i;
 
-	memset(pad, 0, sizeof(pad));
-	if (keylen > SIGV4_HMAC_BLOCK)
-		sigv4_sha256_2(ctx, key, keylen, NULL, 0, pad);
-	else if (keylen > 0)
-		memcpy(pad, key, keylen);
-	for (i = 0; i < sizeof(pad); i++)
-		pad[i] ^= 0x36;
+	sigv4_hmac_ipad(ctx, key, keylen, pad);
 	sigv4_sha256_2(ctx, pad, sizeof(pad), data, len, inner);
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] ^= 0x36 ^ 0x5c;
@@ -346,6 +422,58 @@ sigv4_hmac(const void *key, size_t keylen, const void *data, size_t len,
 	if (EVP_DigestInit_ex2(ctx, sigv4_md, NULL) != 1)
 		abort();
 	explicit_bzero(pad, sizeof(pad));
+	explicit_bzero(inner, sizeof(inner));
+}
+
+/* The slot holding KEY's pad states, set up if there is none yet. */
+static struct sigv4_hmac_slot *
+sigv4_hmac_slot(struct sigv4_thread *t, const unsigned char key[SIGV4_KEY_LEN])
+{
+	struct sigv4_hmac_slot *sl;
+	unsigned char pad[SIGV4_HMAC_BLOCK];
+	size_t i;
+
+	for (i = 0; i < SIGV4_HMAC_SLOTS; i++) {
+		sl = &t->slots[i];
+		if (sl->used && CRYPTO_memcmp(sl->key, key, SIGV4_KEY_LEN) == 0)
+			return sl;
+	}
+	sl = &t->slots[t->next];
+	t->next = (t->next + 1) % SIGV4_HMAC_SLOTS;
+	if ((sl->inner == NULL && (sl->inner = EVP_MD_CTX_new()) == NULL) ||
+	    (sl->outer == NULL && (sl->outer = EVP_MD_CTX_new()) == NULL))
+		abort();
+	sigv4_hmac_ipad(t->ctx, key, SIGV4_KEY_LEN, pad);
+	if (EVP_DigestInit_ex2(sl->inner, sigv4_md, NULL) != 1 ||
+	    EVP_DigestUpdate(sl->inner, pad, sizeof(pad)) != 1)
+		abort();
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	if (EVP_DigestInit_ex2(sl->outer, sigv4_md, NULL) != 1 ||
+	    EVP_DigestUpdate(sl->outer, pad, sizeof(pad)) != 1)
+		abort();
+	explicit_bzero(pad, sizeof(pad));
+	memcpy(sl->key, key, SIGV4_KEY_LEN);
+	sl->used = 1;
+	return sl;
+}
+
+/* HMAC-SHA256 under a signing key: sigv4_hmac() with cached pad states. */
+static void
+sigv4_hmac_sig(const unsigned char key[SIGV4_KEY_LEN], const void *data, size_t len,
+    unsigned char out[SIGV4_KEY_LEN])
+{
+	struct sigv4_thread *t = sigv4_thread();
+	struct sigv4_hmac_slot *sl = sigv4_hmac_slot(t, key);
+	unsigned char inner[SHA256_DIGEST_LENGTH];
+
+	if (EVP_MD_CTX_copy_ex(t->ctx, sl->inner) != 1 ||
+	    EVP_DigestUpdate(t->ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(t->ctx, inner, NULL) != 1 ||
+	    EVP_MD_CTX_copy_ex(t->ctx, sl->outer) != 1 ||
+	    EVP_DigestUpdate(t->ctx, inner, sizeof(inner)) != 1 ||
+	    EVP_DigestFinal_ex(t->ctx, out, NULL) != 1)
+		abort();
 	explicit_bzero(inner, sizeof(inner));
 }
 
@@ -607,42 +735,70 @@ sigv4_raw_query_value(const char *q, size_t len, const char *name, size_t *vlen)
 	return NULL;
 }
 
-/* How many parameters are named NAME; the first in *FIRST. */
-static size_t
-sigv4_query_count(const struct query_list *ql, const char *name,
-    const struct query_param **first)
-{
-	size_t i, n = 0;
+/* The query parameters authentication looks at, counted in one pass. */
+enum sigv4_qa {
+	QA_ALGORITHM, QA_CREDENTIAL, QA_DATE, QA_EXPIRES, QA_SIGNED_HEADERS,
+	QA_SIGNATURE, QA_SECURITY_TOKEN,	/* the X-Amz-* ones: first, in this order */
+	QA_V2_SIGNATURE, QA_V2_ACCESS_KEY,
+	QA_COUNT
+};
 
-	*first = NULL;
+static const char *const sigv4_qa_names[QA_COUNT] = {
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+	"Signature", "AWSAccessKeyId",
+};
+
+struct sigv4_query_auth {
+	size_t				 count[QA_COUNT];
+	const struct query_param	*first[QA_COUNT];
+};
+
+/* Names are compared exactly (case matters), as S3 does. */
+static void
+sigv4_query_auth_scan(const struct query_list *ql, struct sigv4_query_auth *qa)
+{
+	const char *name;
+	size_t i, k, lo, hi;
+
+	memset(qa, 0, sizeof(*qa));
 	for (i = 0; i < ql->count; i++) {
-		if (strcmp(ql->params[i].name, name) != 0)
-			continue;
-		if (n++ == 0)
-			*first = &ql->params[i];
+		name = ql->params[i].name;
+		if (strncmp(name, "X-Amz-", 6) == 0) {
+			lo = QA_ALGORITHM;
+			hi = QA_SECURITY_TOKEN;
+		} else {
+			lo = QA_V2_SIGNATURE;
+			hi = QA_V2_ACCESS_KEY;
+		}
+		for (k = lo; k <= hi; k++) {
+			if (strcmp(name, sigv4_qa_names[k]) != 0)
+				continue;
+			if (qa->count[k]++ == 0)
+				qa->first[k] = &ql->params[i];
+			break;
+		}
 	}
-	return n;
 }
 
 static enum sigv4_status
-sigv4_parse_presigned(const struct sigv4_request *req, const struct query_list *ql,
+sigv4_parse_presigned(const struct sigv4_request *req, const struct sigv4_query_auth *qa,
     struct sigv4_auth *auth)
 {
-	static const char *const required[] = {
-		"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
-		"X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
-	};
 	const struct query_param *qp[6], *tok;
 	size_t i, len;
 	long expires = 0;
 	int r;
 
 	/* A repeated auth parameter would make "which one" ambiguous. */
-	for (i = 0; i < 6; i++)
-		if (sigv4_query_count(ql, required[i], &qp[i]) != 1)
+	for (i = 0; i < 6; i++) {
+		if (qa->count[QA_ALGORITHM + i] != 1)
 			return SIGV4_QUERY_MALFORMED;
-	if (sigv4_query_count(ql, "X-Amz-Security-Token", &tok) > 1)
+		qp[i] = qa->first[QA_ALGORITHM + i];
+	}
+	if (qa->count[QA_SECURITY_TOKEN] > 1)
 		return SIGV4_QUERY_MALFORMED;
+	tok = qa->first[QA_SECURITY_TOKEN];
 	if (strcmp(qp[0]->value, SIGV4_ALGORITHM) != 0)
 		return SIGV4_BAD_ALGORITHM;
 	if (sigv4_parse_credential(qp[1]->value, strlen(qp[1]->value), auth) == -1 ||
@@ -778,6 +934,7 @@ enum sigv4_status
 sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth)
 {
 	const struct http_header *authz;
+	struct sigv4_query_auth qa;
 	struct query_list ql;
 	size_t nauthz;
 	int query_v4, query_v2;
@@ -789,18 +946,17 @@ sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth)
 	if (query_parse(req->query, req->query ? req->query_len : 0,
 	    SIGV4_MAX_QUERY_PARAMS, &ql) == -1)
 		return SIGV4_QUERY_MALFORMED;
-	query_v4 = query_find(&ql, "X-Amz-Algorithm") != NULL ||
-	    query_find(&ql, "X-Amz-Credential") != NULL ||
-	    query_find(&ql, "X-Amz-Signature") != NULL;
-	query_v2 = query_find(&ql, "Signature") != NULL ||
-	    query_find(&ql, "AWSAccessKeyId") != NULL;
+	sigv4_query_auth_scan(&ql, &qa);
+	query_v4 = qa.count[QA_ALGORITHM] > 0 || qa.count[QA_CREDENTIAL] > 0 ||
+	    qa.count[QA_SIGNATURE] > 0;
+	query_v2 = qa.count[QA_V2_SIGNATURE] > 0 || qa.count[QA_V2_ACCESS_KEY] > 0;
 
 	if (nauthz == 1 && query_v4)
 		st = SIGV4_HEADER_MALFORMED;	/* S3: only one auth mechanism */
 	else if (nauthz == 1)
 		st = sigv4_parse_header_auth(req, authz, auth);
 	else if (query_v4)
-		st = sigv4_parse_presigned(req, &ql, auth);
+		st = sigv4_parse_presigned(req, &qa, auth);
 	else if (query_v2)
 		st = SIGV4_V2;
 	else
@@ -842,6 +998,9 @@ sigv4_check(const struct sigv4_auth *auth, time_t now, const char *region)
 
 /* ---- canonical request ---- */
 
+/* Paths up to this long are decoded on the stack. */
+#define SIGV4_PATH_STACK	1024
+
 /*
  * The canonical URI: the path decoded once and S3-encoded again, or with
  * RAW_PATH the path exactly as sent.  -1 (raw path appended) if it does not
@@ -850,7 +1009,7 @@ sigv4_check(const struct sigv4_auth *auth, time_t now, const char *region)
 static int
 sigv4_canonical_uri(const struct sigv4_request *req, int raw_path, struct sbuf *out)
 {
-	char *dec;
+	char stack[SIGV4_PATH_STACK], *dec = stack;
 	long n;
 
 	if (req->path == NULL || req->path_len == 0) {
@@ -861,16 +1020,15 @@ sigv4_canonical_uri(const struct sigv4_request *req, int raw_path, struct sbuf *
 		sbuf_append(out, req->path, req->path_len);
 		return 0;
 	}
-	if ((dec = malloc(req->path_len + 1)) == NULL)
+	if (req->path_len >= sizeof(stack) && (dec = malloc(req->path_len + 1)) == NULL)
 		abort();
-	if ((n = uri_decode(dec, req->path, req->path_len, 0)) == -1) {
-		free(dec);
+	if ((n = uri_decode(dec, req->path, req->path_len, 0)) == -1)
 		sbuf_append(out, req->path, req->path_len);
-		return -1;
-	}
-	uri_encode(out, dec, (size_t)n, 1);
-	free(dec);
-	return 0;
+	else
+		uri_encode(out, dec, (size_t)n, 1);
+	if (dec != stack)
+		free(dec);
+	return n == -1 ? -1 : 0;
 }
 
 /*
@@ -883,7 +1041,7 @@ sigv4_canonical_header(const struct sigv4_request *req, const char *name,
 {
 	const struct http_header *h;
 	const char *v;
-	size_t i, j, vlen;
+	size_t i, j, k, vlen;
 	int found = 0;
 
 	sbuf_append(out, name, nlen);
@@ -897,42 +1055,51 @@ sigv4_canonical_header(const struct sigv4_request *req, const char *name,
 		v = h->value;
 		vlen = h->value_len;
 		sigv4_trim(&v, &vlen);
-		for (j = 0; j < vlen; j++) {
-			if (sigv4_is_space(v[j])) {
-				if (!sigv4_is_space(v[j - 1]))
-					sbuf_appendc(out, ' ');
-				continue;
-			}
-			sbuf_appendc(out, v[j]);
+		/* Trimmed: every run of blanks is followed by a non-blank. */
+		for (j = 0; j < vlen; j = k) {
+			for (k = j; k < vlen && !sigv4_is_space(v[k]); k++)
+				;
+			sbuf_append(out, v + j, k - j);
+			if (k == vlen)
+				break;
+			sbuf_appendc(out, ' ');
+			while (k < vlen && sigv4_is_space(v[k]))
+				k++;
 		}
 	}
 	sbuf_appendc(out, '\n');
 	return found ? 0 : -1;
 }
 
-/* Builds the canonical request; -1 if it cannot stand for REQ (see callers). */
+/*
+ * Builds the canonical request with the query QL (already parsed; NULL if
+ * it did not parse); -1 if it cannot stand for REQ (see callers).
+ */
 static int
 sigv4_build_canonical(const struct sigv4_request *req, const struct sigv4_auth *auth,
-    int raw_path, struct sbuf *out)
+    int raw_path, const struct query_list *ql, struct sbuf *out)
 {
 	static const char *const exclude[] = { "X-Amz-Signature", NULL };
-	struct query_list ql;
 	const char *p, *semi;
-	size_t plen;
+	size_t plen, i, est;
 	int rc = 0;
+
+	/* One allocation: everything below fits in this (it is an upper bound). */
+	est = req->method_len + 3 * (req->path_len + (req->query ? req->query_len : 0)) +
+	    3 * strlen(auth->signed_headers) + strlen(auth->payload_hash) + 16;
+	for (i = 0; i < req->nheaders; i++)
+		est += req->headers[i].value_len + 1;
+	sbuf_reserve(out, est);
 
 	sbuf_append(out, req->method, req->method_len);
 	sbuf_appendc(out, '\n');
 	if (sigv4_canonical_uri(req, raw_path, out) == -1)
 		rc = -1;
 	sbuf_appendc(out, '\n');
-	if (query_parse(req->query, req->query ? req->query_len : 0,
-	    SIGV4_MAX_QUERY_PARAMS, &ql) == -1)
+	if (ql == NULL)
 		rc = -1;
-	else {
-		query_canonical(out, &ql, auth->presigned ? exclude : NULL);
-		query_free(&ql);
-	}
+	else
+		query_canonical(out, ql, auth->presigned ? exclude : NULL);
 	sbuf_appendc(out, '\n');
 	for (p = auth->signed_headers; *p != '\0'; p = semi + 1) {
 		semi = strchr(p, ';');
@@ -949,22 +1116,49 @@ sigv4_build_canonical(const struct sigv4_request *req, const struct sigv4_auth *
 	return rc;
 }
 
+/* The query of REQ parsed into QL; returns QL, or NULL if it does not parse. */
+static const struct query_list *
+sigv4_request_query(const struct sigv4_request *req, struct query_list *ql)
+{
+	if (query_parse(req->query, req->query ? req->query_len : 0,
+	    SIGV4_MAX_QUERY_PARAMS, ql) == -1)
+		return NULL;
+	return ql;
+}
+
 void
 sigv4_canonical_request(const struct sigv4_request *req,
     const struct sigv4_auth *auth, int raw_path, struct sbuf *out)
 {
-	(void)sigv4_build_canonical(req, auth, raw_path, out);
+	struct query_list ql;
+	const struct query_list *q = sigv4_request_query(req, &ql);
+
+	(void)sigv4_build_canonical(req, auth, raw_path, q, out);
+	if (q != NULL)
+		query_free(&ql);
 }
 
 static void
 sigv4_sts(const char *amz_date, const char *scope_date, const char *region,
     const char *service, const char *cr, size_t len, struct sbuf *out)
 {
+	size_t rlen = strlen(region), slen = strlen(service);
 	char hash[65];
 
 	sigv4_sha256_hex(cr, len, hash);
-	sbuf_appendf(out, "%s\n%s\n%.8s/%s/%s/%s\n%s", SIGV4_ALGORITHM, amz_date,
-	    scope_date, region, service, SIGV4_TERMINATOR, hash);
+	/* "ALG\nDATE\nYYYYMMDD/REGION/SERVICE/aws4_request\nHASH" */
+	sbuf_reserve(out, sizeof(SIGV4_ALGORITHM) + strlen(amz_date) + 8 + rlen + slen +
+	    sizeof(SIGV4_TERMINATOR) + 64 + 6);
+	sbuf_append(out, SIGV4_ALGORITHM "\n", sizeof(SIGV4_ALGORITHM));
+	sbuf_appends(out, amz_date);
+	sbuf_appendc(out, '\n');
+	sbuf_append(out, scope_date, strnlen(scope_date, 8));
+	sbuf_appendc(out, '/');
+	sbuf_append(out, region, rlen);
+	sbuf_appendc(out, '/');
+	sbuf_append(out, service, slen);
+	sbuf_append(out, "/" SIGV4_TERMINATOR "\n", sizeof(SIGV4_TERMINATOR) + 1);
+	sbuf_append(out, hash, 64);
 }
 
 void
@@ -981,23 +1175,25 @@ sigv4_signature_hex(const unsigned char key[SIGV4_KEY_LEN], const char *sts,
 {
 	unsigned char mac[SIGV4_KEY_LEN];
 
-	sigv4_hmac(key, SIGV4_KEY_LEN, sts, len, mac);
+	sigv4_hmac_sig(key, sts, len, mac);
 	sigv4_hex(mac, sizeof(mac), out);
 	explicit_bzero(mac, sizeof(mac));
 }
 
-/* Signs the canonical request in CR under AUTH; 0 if the signature matches. */
+/*
+ * Signs the canonical request in CR under AUTH; 0 if the signature matches.
+ * STS is scratch space.
+ */
 static int
 sigv4_try(const struct sigv4_auth *auth, const struct sbuf *cr,
-    const unsigned char key[SIGV4_KEY_LEN])
+    const unsigned char key[SIGV4_KEY_LEN], struct sbuf *sts)
 {
-	struct sbuf sts = SBUF_INIT;
 	char sig[65];
 	int r;
 
-	sigv4_string_to_sign(auth, cr->data, cr->len, &sts);
-	sigv4_signature_hex(key, sts.data, sts.len, sig);
-	sbuf_free(&sts);
+	sbuf_reset(sts);
+	sigv4_string_to_sign(auth, cr->data, cr->len, sts);
+	sigv4_signature_hex(key, sts->data, sts->len, sig);
 	r = sigv4_ct_compare(sig, auth->signature, 64);
 	explicit_bzero(sig, sizeof(sig));
 	return r;
@@ -1007,18 +1203,21 @@ enum sigv4_status
 sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
     const unsigned char key[SIGV4_KEY_LEN])
 {
-	struct sbuf cr = SBUF_INIT, uri = SBUF_INIT;
+	struct sbuf cr = SBUF_INIT, uri = SBUF_INIT, sts = SBUF_INIT;
 	enum sigv4_status st = SIGV4_MISMATCH;
+	struct query_list ql;
+	const struct query_list *q;
 
 	if (strlen(auth->signature) != 64)
 		return SIGV4_MISMATCH;
+	q = sigv4_request_query(req, &ql);
 	/*
 	 * A path that does not decode stands for no key s3gate could act on,
 	 * so neither form may pass.
 	 */
-	if (sigv4_build_canonical(req, auth, 0, &cr) == -1)
+	if (sigv4_build_canonical(req, auth, 0, q, &cr) == -1)
 		goto done;
-	if (sigv4_try(auth, &cr, key) == 0) {
+	if (sigv4_try(auth, &cr, key, &sts) == 0) {
 		st = SIGV4_OK;
 		goto done;
 	}
@@ -1026,11 +1225,14 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 	if (req->path_len > 0 && (uri.len != req->path_len ||
 	    memcmp(uri.data, req->path, uri.len) != 0)) {
 		sbuf_reset(&cr);
-		if (sigv4_build_canonical(req, auth, 1, &cr) == 0 &&
-		    sigv4_try(auth, &cr, key) == 0)
+		if (sigv4_build_canonical(req, auth, 1, q, &cr) == 0 &&
+		    sigv4_try(auth, &cr, key, &sts) == 0)
 			st = SIGV4_OK;
 	}
  done:
+	if (q != NULL)
+		query_free(&ql);
+	sbuf_free(&sts);
 	sbuf_free(&uri);
 	sbuf_free(&cr);
 	return st;
@@ -1044,33 +1246,61 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
     const char *amz_date, const char *region, const char *access_key_id,
     const unsigned char key[SIGV4_KEY_LEN], struct sbuf *authorization)
 {
-	struct sbuf cr = SBUF_INIT, sh = SBUF_INIT, sts = SBUF_INIT;
+	struct sbuf cr = SBUF_INIT, sts = SBUF_INIT;
+	size_t i, shlen = 0, hlen = 0, sh_off;
 	char sig[65];
-	size_t i;
 
+	if (canon_query == NULL)
+		canon_query = "";
 	for (i = 0; i < nheaders; i++) {
-		if (i > 0)
-			sbuf_appendc(&sh, ';');
-		sbuf_append(&sh, headers[i].name, headers[i].name_len);
+		shlen += headers[i].name_len + (i > 0);
+		hlen += headers[i].name_len + headers[i].value_len + 2;
 	}
-	sbuf_appendf(&cr, "%s\n%s\n%s\n", method, canon_path,
-	    canon_query ? canon_query : "");
+	/*
+	 * "METHOD\nPATH\nQUERY\n" headers "\n" SIGNED-HEADERS "\n" HASH, in one
+	 * allocation; the signed-header list is kept where it is built.
+	 */
+	sbuf_reserve(&cr, strlen(method) + strlen(canon_path) + strlen(canon_query) +
+	    hlen + shlen + strlen(payload_hash) + 5);
+	sbuf_appends(&cr, method);
+	sbuf_appendc(&cr, '\n');
+	sbuf_appends(&cr, canon_path);
+	sbuf_appendc(&cr, '\n');
+	sbuf_appends(&cr, canon_query);
+	sbuf_appendc(&cr, '\n');
 	for (i = 0; i < nheaders; i++) {
 		sbuf_append(&cr, headers[i].name, headers[i].name_len);
 		sbuf_appendc(&cr, ':');
 		sbuf_append(&cr, headers[i].value, headers[i].value_len);
 		sbuf_appendc(&cr, '\n');
 	}
-	sbuf_appendf(&cr, "\n%s\n%s", sh.data ? sh.data : "", payload_hash);
+	sbuf_appendc(&cr, '\n');
+	sh_off = cr.len;
+	for (i = 0; i < nheaders; i++) {
+		if (i > 0)
+			sbuf_appendc(&cr, ';');
+		sbuf_append(&cr, headers[i].name, headers[i].name_len);
+	}
+	sbuf_appendc(&cr, '\n');
+	sbuf_appends(&cr, payload_hash);
 	sigv4_sts(amz_date, amz_date, region, SIGV4_SERVICE_S3, cr.data, cr.len, &sts);
 	sigv4_signature_hex(key, sts.data, sts.len, sig);
-	sbuf_appendf(authorization, "%s Credential=%s/%.8s/%s/%s/%s, "
-	    "SignedHeaders=%s, Signature=%s", SIGV4_ALGORITHM, access_key_id,
-	    amz_date, region, SIGV4_SERVICE_S3, SIGV4_TERMINATOR,
-	    sh.data ? sh.data : "", sig);
+
+	/* "ALG Credential=AKID/DATE/REGION/s3/aws4_request, SignedHeaders=SH, Signature=SIG" */
+	sbuf_reserve(authorization, sizeof(SIGV4_ALGORITHM) + strlen(access_key_id) +
+	    strlen(region) + shlen + 64 + 80);
+	sbuf_append(authorization, SIGV4_ALGORITHM " Credential=", sizeof(SIGV4_ALGORITHM) + 11);
+	sbuf_appends(authorization, access_key_id);
+	sbuf_appendc(authorization, '/');
+	sbuf_append(authorization, amz_date, strnlen(amz_date, 8));
+	sbuf_appendc(authorization, '/');
+	sbuf_appends(authorization, region);
+	sbuf_appends(authorization, "/" SIGV4_SERVICE_S3 "/" SIGV4_TERMINATOR ", SignedHeaders=");
+	sbuf_append(authorization, cr.data + sh_off, shlen);
+	sbuf_appends(authorization, ", Signature=");
+	sbuf_append(authorization, sig, 64);
 	sbuf_free(&sts);
 	sbuf_free(&cr);
-	sbuf_free(&sh);
 }
 
 void

@@ -84,6 +84,15 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 		s->remaining = length - prefix_len;
 	}
 	s->use_splice = use_splice && framing == STREAM_LENGTH && src_ssl == NULL && dst_ssl == NULL;
+	if (framing == STREAM_AWSCHUNKED && tracker != NULL) {
+		/* chunked transfer: the outer framing says where the body ends */
+		s->remaining = UINT64_MAX;
+	} else if (framing == STREAM_AWSCHUNKED) {
+		/* prefix bytes are encoded body: they count against the encoded length */
+		if (prefix_len > length)
+			s->prefix_len = prefix_len = (size_t)length;
+		s->remaining = length - prefix_len;
+	}
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
 		long keep = http_body_tracker_feed(tracker, prefix, prefix_len);
@@ -238,6 +247,120 @@ stream_run_copy(struct stream *s)
 	}
 }
 
+/*
+ * Decodes LEN bytes at BUF in place; the decoded bytes are buf[0, *out).
+ * The body's very last data byte is moved to s->held instead.
+ */
+static int
+stream_decode(struct stream *s, char *buf, size_t len, size_t *out)
+{
+	enum awschunked_status st;
+	size_t consumed, produced;
+	int64_t total = s->decoder->decoded_length;
+
+	st = awschunked_feed(s->decoder, buf, len, &consumed, buf, len, &produced);
+	if (st == AWSCHUNKED_ERROR)
+		return -1;
+	if (st == AWSCHUNKED_DONE)
+		s->decoded_done = 1;
+	if (produced > 0 && total >= 0 &&
+	    awschunked_decoded(s->decoder) == (uint64_t)total) {
+		s->held = buf[produced - 1];
+		s->holding = 1;
+		produced--;
+	}
+	*out = produced;
+	return 0;
+}
+
+static enum stream_result
+stream_run_decode(struct stream *s)
+{
+	ssize_t n;
+	size_t want, out;
+	int io_want;
+
+	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
+		s->err = ENOMEM;
+		return STREAM_SRC_ERROR;
+	}
+	if (s->prefix_len > 0) {
+		size_t plen = s->prefix_len;
+		memcpy(s->buf, s->prefix, plen);
+		if (s->tracker != NULL) {
+			long used = http_body_tracker_decode(s->tracker, s->buf, plen, &plen);
+			if (used < 0 || (size_t)used < s->prefix_len)
+				return STREAM_BAD_FRAMING;
+			if (s->tracker->complete)
+				s->remaining = 0;
+		}
+		if (stream_decode(s, s->buf, plen, &out) == -1)
+			return STREAM_BAD_FRAMING;
+		s->prefix_len = 0;
+		s->buf_len = out;
+		s->buf_off = 0;
+	}
+	for (;;) {
+		if (s->buf_off < s->buf_len) {
+			n = sockio_send(s->dst_fd, s->dst_ssl, s->buf + s->buf_off,
+			    s->buf_len - s->buf_off, 0, &io_want);
+			if (n == -1) {
+				if (errno == EAGAIN || errno == EINTR) {
+					s->dst_want = io_want;
+					return STREAM_WAIT;
+				}
+				s->err = errno;
+				return STREAM_DST_ERROR;
+			}
+			s->buf_off += (size_t)n;
+			s->moved += (uint64_t)n;
+			continue;
+		}
+		s->buf_off = s->buf_len = 0;
+		/* the body ends by the outer chunked framing, or by Content-Length */
+		if (s->tracker != NULL ? s->tracker->complete : s->remaining == 0) {
+			if (!s->decoded_done && awschunked_finish(s->decoder) != AWSCHUNKED_DONE)
+				return STREAM_BAD_FRAMING;
+			if (s->holding) {
+				/* verified: the last byte completes the object */
+				s->buf[0] = s->held;
+				s->buf_len = 1;
+				s->holding = 0;
+				continue;
+			}
+			return STREAM_DONE;
+		}
+		want = s->buf_cap;
+		if (want > s->remaining)
+			want = (size_t)s->remaining;
+		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
+		if (n == 0)
+			return STREAM_SRC_EOF;
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR) {
+				s->src_want = io_want;
+				return STREAM_WAIT;
+			}
+			s->err = errno;
+			return STREAM_SRC_ERROR;
+		}
+		if (s->tracker != NULL) {
+			/* Transfer-Encoding: chunked around the aws-chunked body */
+			size_t plain;
+			long used = http_body_tracker_decode(s->tracker, s->buf, (size_t)n, &plain);
+			if (used < 0 || (size_t)used < (size_t)n)
+				return STREAM_BAD_FRAMING;	/* broken, or bytes past the end */
+			if (s->tracker->complete)
+				s->remaining = 0;
+			n = (ssize_t)plain;
+		} else
+			s->remaining -= (uint64_t)n;
+		if (stream_decode(s, s->buf, (size_t)n, &out) == -1)
+			return STREAM_BAD_FRAMING;
+		s->buf_len = out;
+	}
+}
+
 enum stream_result
 stream_run(struct stream *s)
 {
@@ -246,6 +369,8 @@ stream_run(struct stream *s)
 	s->src_want = s->dst_want = 0;
 	if (s->bad_prefix)
 		return STREAM_BAD_FRAMING;
+	if (s->framing == STREAM_AWSCHUNKED)
+		return stream_run_decode(s);
 	if (!stream_write_prefix(s, &res))
 		return res;
 	if (s->use_splice) {

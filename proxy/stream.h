@@ -19,12 +19,15 @@
 
 #include <openssl/ssl.h>
 
+#include "proxy/awschunked.h"
 #include "proxy/http.h"
 
 enum stream_framing {
 	STREAM_LENGTH,		/* exactly `remaining` bytes */
 	STREAM_CHUNKED,		/* HTTP/1.1 chunked: tracked, passed through as is */
 	STREAM_UNTIL_EOF,	/* response without length: until the source closes */
+	STREAM_AWSCHUNKED,	/* `remaining` bytes of aws-chunked body, decoded and
+				   verified on the way (decoder), plain bytes sent */
 };
 
 enum stream_result {
@@ -33,7 +36,8 @@ enum stream_result {
 	STREAM_SRC_EOF,		/* the source closed before the end of the body */
 	STREAM_SRC_ERROR,	/* reading the source failed (errno saved in err) */
 	STREAM_DST_ERROR,	/* writing the destination failed */
-	STREAM_BAD_FRAMING,	/* chunked framing broken */
+	STREAM_BAD_FRAMING,	/* chunked framing broken, or the aws-chunked decoder
+				   refused the body (decoder's error says why) */
 };
 
 struct stream {
@@ -63,6 +67,12 @@ struct stream {
 	size_t			 buf_off;
 
 	struct http_body_tracker *tracker;	/* STREAM_CHUNKED */
+	struct awschunked	*decoder;	/* STREAM_AWSCHUNKED */
+	char			 held;		/* the body's last decoded byte, held back
+						   until the decoder verified everything, so
+						   the backend never completes a bad object */
+	int			 holding;
+	int			 decoded_done;
 	int			 bad_prefix;	/* the prefix already broke framing */
 
 	/* on STREAM_WAIT: what each socket waits for (SOCKIO_WANT_READ|_WRITE);

@@ -5,6 +5,7 @@
  * explicit, nothing relies on NUL termination of the input, and a decoded
  * NUL is refused because names and values are handed on as C strings.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,64 +13,134 @@
 
 static const char uri_hex_upper[] = "0123456789ABCDEF";
 
-/* A-Z a-z 0-9 - . _ ~ : RFC 3986 unreserved, the only bytes S3 keeps. */
-static int
-uri_is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-	    c == '~';
-}
+/*
+ * Byte classes, one table lookup per byte on the hot paths: bit 1 marks
+ * the unreserved set A-Z a-z 0-9 - . _ ~ (RFC 3986, the only bytes S3
+ * keeps); bit 2 the bytes uri_decode() must look at ('%', '+', NUL).
+ */
+#define URI_UNRESERVED	0x01
+#define URI_DECODE_STOP	0x02
 
-static int
-uri_hex_value(unsigned char c)
+static const unsigned char uri_class[256] = {
+	['\0'] = URI_DECODE_STOP, ['%'] = URI_DECODE_STOP, ['+'] = URI_DECODE_STOP,
+	['-'] = URI_UNRESERVED, ['.'] = URI_UNRESERVED, ['_'] = URI_UNRESERVED,
+	['~'] = URI_UNRESERVED,
+	['0'] = URI_UNRESERVED, ['1'] = URI_UNRESERVED, ['2'] = URI_UNRESERVED,
+	['3'] = URI_UNRESERVED, ['4'] = URI_UNRESERVED, ['5'] = URI_UNRESERVED,
+	['6'] = URI_UNRESERVED, ['7'] = URI_UNRESERVED, ['8'] = URI_UNRESERVED,
+	['9'] = URI_UNRESERVED,
+	['A'] = URI_UNRESERVED, ['B'] = URI_UNRESERVED, ['C'] = URI_UNRESERVED,
+	['D'] = URI_UNRESERVED, ['E'] = URI_UNRESERVED, ['F'] = URI_UNRESERVED,
+	['G'] = URI_UNRESERVED, ['H'] = URI_UNRESERVED, ['I'] = URI_UNRESERVED,
+	['J'] = URI_UNRESERVED, ['K'] = URI_UNRESERVED, ['L'] = URI_UNRESERVED,
+	['M'] = URI_UNRESERVED, ['N'] = URI_UNRESERVED, ['O'] = URI_UNRESERVED,
+	['P'] = URI_UNRESERVED, ['Q'] = URI_UNRESERVED, ['R'] = URI_UNRESERVED,
+	['S'] = URI_UNRESERVED, ['T'] = URI_UNRESERVED, ['U'] = URI_UNRESERVED,
+	['V'] = URI_UNRESERVED, ['W'] = URI_UNRESERVED, ['X'] = URI_UNRESERVED,
+	['Y'] = URI_UNRESERVED, ['Z'] = URI_UNRESERVED,
+	['a'] = URI_UNRESERVED, ['b'] = URI_UNRESERVED, ['c'] = URI_UNRESERVED,
+	['d'] = URI_UNRESERVED, ['e'] = URI_UNRESERVED, ['f'] = URI_UNRESERVED,
+	['g'] = URI_UNRESERVED, ['h'] = URI_UNRESERVED, ['i'] = URI_UNRESERVED,
+	['j'] = URI_UNRESERVED, ['k'] = URI_UNRESERVED, ['l'] = URI_UNRESERVED,
+	['m'] = URI_UNRESERVED, ['n'] = URI_UNRESERVED, ['o'] = URI_UNRESERVED,
+	['p'] = URI_UNRESERVED, ['q'] = URI_UNRESERVED, ['r'] = URI_UNRESERVED,
+	['s'] = URI_UNRESERVED, ['t'] = URI_UNRESERVED, ['u'] = URI_UNRESERVED,
+	['v'] = URI_UNRESERVED, ['w'] = URI_UNRESERVED, ['x'] = URI_UNRESERVED,
+	['y'] = URI_UNRESERVED, ['z'] = URI_UNRESERVED,
+};
+
+/* Hex digit values plus one; 0 for anything else. */
+static const unsigned char uri_hex_val1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/*
+ * Writes the S3 encoding of SRC to DST (room for 3 * LEN bytes, no NUL);
+ * returns the bytes written.
+ */
+static size_t
+uri_encode_to(char *dst, const char *src, size_t len, int keep_slash)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	const unsigned char *s = (const unsigned char *)src;
+	char *d = dst;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if ((uri_class[s[i]] & URI_UNRESERVED) || (s[i] == '/' && keep_slash)) {
+			*d++ = (char)s[i];
+			continue;
+		}
+		d[0] = '%';
+		d[1] = uri_hex_upper[s[i] >> 4];
+		d[2] = uri_hex_upper[s[i] & 0x0f];
+		d += 3;
+	}
+	return (size_t)(d - dst);
 }
 
 void
 uri_encode(struct sbuf *sb, const char *src, size_t len, int keep_slash)
 {
-	size_t i;
-	unsigned char c;
-	char esc[3];
-
 	/* Worst case triples the length; one reservation, no regrowth. */
-	if (len <= ((size_t)-1 - 1) / 3)
-		sbuf_reserve(sb, len * 3);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)src[i];
-		if (uri_is_unreserved(c) || (c == '/' && keep_slash)) {
-			sbuf_appendc(sb, (char)c);
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = uri_hex_upper[c >> 4];
-		esc[2] = uri_hex_upper[c & 0x0f];
-		sbuf_append(sb, esc, sizeof(esc));
+	if (len > ((size_t)-1 - 1) / 3 - sb->len)
+		abort();
+	sbuf_reserve(sb, len * 3);
+	sb->len += uri_encode_to(sb->data + sb->len, src, len, keep_slash);
+	sb->data[sb->len] = '\0';
+}
+
+#define URI_ONES	0x0101010101010101ULL
+#define URI_HIGHS	0x8080808080808080ULL
+#define URI_HAS_ZERO(v)	(((v) - URI_ONES) & ~(v) & URI_HIGHS)
+
+/*
+ * How many bytes at the start of SRC, in whole 8-byte words, hold no '%',
+ * no NUL and (with plus_is_space) no '+': eight bytes a step.
+ */
+static size_t
+uri_plain_words(const char *src, size_t len, int plus_is_space)
+{
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; len - i >= 8; i += 8) {
+		memcpy(&v, src + i, sizeof(v));
+		if (URI_HAS_ZERO(v) || URI_HAS_ZERO(v ^ (URI_ONES * '%')) ||
+		    (plus_is_space && URI_HAS_ZERO(v ^ (URI_ONES * '+'))))
+			break;
 	}
+	return i;
 }
 
 long
 uri_decode(char *dst, const char *src, size_t len, int plus_is_space)
 {
-	size_t i, n = 0;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, run, n = 0;
 	int hi, lo;
 	unsigned char c;
 
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)src[i];
+	while (i < len) {
+		/* Runs of plain bytes are copied whole (DST may be SRC). */
+		run = i + uri_plain_words(src + i, len - i, plus_is_space);
+		for (; run < len && !(uri_class[s[run]] & URI_DECODE_STOP); run++)
+			;
+		if (run > i) {
+			memmove(dst + n, src + i, run - i);
+			n += run - i;
+			i = run;
+			if (i == len)
+				break;
+		}
+		c = s[i];
 		if (c == '%') {
 			if (len - i < 3)
 				return -1;
-			if ((hi = uri_hex_value((unsigned char)src[i + 1])) == -1 ||
-			    (lo = uri_hex_value((unsigned char)src[i + 2])) == -1)
+			if ((hi = uri_hex_val1[s[i + 1]] - 1) == -1 ||
+			    (lo = uri_hex_val1[s[i + 2]] - 1) == -1)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
@@ -79,35 +150,25 @@ uri_decode(char *dst, const char *src, size_t len, int plus_is_space)
 		if (c == '\0')
 			return -1;
 		dst[n++] = (char)c;
+		i++;
 	}
 	dst[n] = '\0';
 	return (long)n;
 }
 
 /*
- * Decodes LEN bytes of SRC into a new NUL-terminated string; NULL on a
- * malformed escape.
+ * One allocation per list: the parameter array, then every name and value
+ * (decoded, NUL-terminated) after it.  Decoding never lengthens, so LEN
+ * bytes plus two NULs per parameter always suffice.
  */
-static char *
-query_decode_part(const char *src, size_t len)
-{
-	char *p;
-
-	if ((p = malloc(len + 1)) == NULL)
-		abort();
-	if (uri_decode(p, src, len, 0) == -1) {
-		free(p);
-		return NULL;
-	}
-	return p;
-}
-
 int
 query_parse(const char *raw, size_t len, size_t max_params, struct query_list *ql)
 {
 	const char *seg, *end, *amp, *eq;
 	struct query_param *qp;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
+	char *str;
+	long r;
 
 	ql->params = NULL;
 	ql->count = 0;
@@ -128,8 +189,9 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 		return -1;
 	if (cap == 0)
 		return 0;
-	if ((ql->params = calloc(cap, sizeof(*ql->params))) == NULL)
+	if ((ql->params = malloc(cap * sizeof(*ql->params) + len + 2 * cap)) == NULL)
 		abort();
+	str = (char *)(ql->params + cap);
 
 	/*
 	 * Empty segments ("a=1&&b", a trailing '&') carry no parameter and
@@ -146,15 +208,17 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 		qp->has_value = eq != NULL;
 		if (eq == NULL)
 			eq = amp;
-		if ((qp->name = query_decode_part(seg, (size_t)(eq - seg))) == NULL)
+		qp->name = str;
+		if ((r = uri_decode(str, seg, (size_t)(eq - seg), 0)) == -1)
 			goto fail;
-		qp->value = qp->has_value ?
-		    query_decode_part(eq + 1, (size_t)(amp - eq - 1)) :
-		    query_decode_part("", 0);
-		if (qp->value == NULL) {
-			free(qp->name);
-			goto fail;
-		}
+		str += r + 1;
+		qp->value = str;
+		if (qp->has_value) {
+			if ((r = uri_decode(str, eq + 1, (size_t)(amp - eq - 1), 0)) == -1)
+				goto fail;
+			str += r + 1;
+		} else
+			*str++ = '\0';
 		n++;
 		if (amp == end)
 			break;
@@ -163,10 +227,8 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 	return 0;
 
  fail:
-	for (i = 0; i < n; i++) {
-		free(ql->params[i].name);
-		free(ql->params[i].value);
-	}
+	/* What was decoded may hold a secret (a security token). */
+	explicit_bzero(ql->params, cap * sizeof(*ql->params) + len + 2 * cap);
 	free(ql->params);
 	ql->params = NULL;
 	ql->count = 0;
@@ -189,12 +251,9 @@ query_free(struct query_list *ql)
 {
 	size_t i;
 
-	for (i = 0; i < ql->count; i++) {
-		/* Values may be security tokens or signatures. */
+	/* Values may be security tokens or signatures; names and values share one block. */
+	for (i = 0; i < ql->count; i++)
 		explicit_bzero(ql->params[i].value, strlen(ql->params[i].value));
-		free(ql->params[i].name);
-		free(ql->params[i].value);
-	}
 	free(ql->params);
 	ql->params = NULL;
 	ql->count = 0;
@@ -247,42 +306,66 @@ query_is_excluded(const char *name, const char *const *exclude)
 	return 0;
 }
 
+/* Most queries are short: their scratch space lives on the stack. */
+#define QUERY_STACK_PARAMS	16
+#define QUERY_STACK_BYTES	2048
+
 void
 query_canonical(struct sbuf *sb, const struct query_list *ql,
     const char *const *exclude)
 {
-	struct sbuf scratch = SBUF_INIT;
-	struct query_enc_sort *v;
-	size_t i, n = 0;
+	struct query_enc_sort vstack[QUERY_STACK_PARAMS], *v = vstack, tmp;
+	char sstack[QUERY_STACK_BYTES], *scratch = sstack;
+	size_t i, j, n = 0, need = 0, used = 0, out = 0, nlen, vlen;
 	const struct query_param *qp;
 
 	if (ql->count == 0)
 		return;
-	if ((v = calloc(ql->count, sizeof(*v))) == NULL)
+	for (i = 0; i < ql->count; i++)
+		need += 3 * (strlen(ql->params[i].name) + strlen(ql->params[i].value));
+	if (ql->count > QUERY_STACK_PARAMS && (v = calloc(ql->count, sizeof(*v))) == NULL)
+		abort();
+	if (need > sizeof(sstack) && (scratch = malloc(need)) == NULL)
 		abort();
 	/* Sorting is on the encoded forms, so encode everything first. */
 	for (i = 0; i < ql->count; i++) {
 		qp = &ql->params[i];
 		if (query_is_excluded(qp->name, exclude))
 			continue;
-		v[n].enc.name_off = scratch.len;
-		uri_encode(&scratch, qp->name, strlen(qp->name), 0);
-		v[n].enc.name_len = scratch.len - v[n].enc.name_off;
-		v[n].enc.value_off = scratch.len;
-		uri_encode(&scratch, qp->value, strlen(qp->value), 0);
-		v[n].enc.value_len = scratch.len - v[n].enc.value_off;
+		nlen = strlen(qp->name);
+		vlen = strlen(qp->value);
+		v[n].base = scratch;
+		v[n].enc.name_off = used;
+		v[n].enc.name_len = uri_encode_to(scratch + used, qp->name, nlen, 0);
+		used += v[n].enc.name_len;
+		v[n].enc.value_off = used;
+		v[n].enc.value_len = uri_encode_to(scratch + used, qp->value, vlen, 0);
+		used += v[n].enc.value_len;
+		out += v[n].enc.name_len + v[n].enc.value_len + 2;
 		n++;
 	}
-	for (i = 0; i < n; i++)
-		v[i].base = scratch.data;
-	qsort(v, n, sizeof(*v), query_cmp_enc);
+	/* Insertion sort for the usual handful; equal entries are identical. */
+	if (n <= QUERY_STACK_PARAMS) {
+		for (i = 1; i < n; i++) {
+			tmp = v[i];
+			for (j = i; j > 0 && query_cmp_enc(&v[j - 1], &tmp) > 0; j--)
+				v[j] = v[j - 1];
+			v[j] = tmp;
+		}
+	} else
+		qsort(v, n, sizeof(*v), query_cmp_enc);
+	if (n > 0)
+		sbuf_reserve(sb, out);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			sbuf_appendc(sb, '&');
-		sbuf_append(sb, scratch.data + v[i].enc.name_off, v[i].enc.name_len);
+		sbuf_append(sb, scratch + v[i].enc.name_off, v[i].enc.name_len);
 		sbuf_appendc(sb, '=');
-		sbuf_append(sb, scratch.data + v[i].enc.value_off, v[i].enc.value_len);
+		sbuf_append(sb, scratch + v[i].enc.value_off, v[i].enc.value_len);
 	}
-	sbuf_free(&scratch);
-	free(v);
+	explicit_bzero(scratch, used);
+	if (scratch != sstack)
+		free(scratch);
+	if (v != vstack)
+		free(v);
 }
