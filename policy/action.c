@@ -8,6 +8,7 @@
  * credentials while the policy had decided on something else.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -193,29 +194,66 @@ s3op_strcmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* x-amz-* (any case) and response-*: modifiers; no subresource looks so. */
+static int
+s3op_has_modifier_prefix(const char *name)
+{
+	return ((name[0] | 0x20) == 'x' && strncasecmp(name, "x-amz-", 6) == 0) ||
+	    (name[0] == 'r' && strncmp(name, "response-", 9) == 0);
+}
+
 static int
 s3op_is_modifier(const char *name)
 {
-	if (strncasecmp(name, "x-amz-", 6) == 0 || strncmp(name, "response-", 9) == 0)
+	if (s3op_has_modifier_prefix(name))
 		return 1;
 	return bsearch(&name, s3op_modifiers, sizeof(s3op_modifiers) / sizeof(s3op_modifiers[0]),
 	    sizeof(s3op_modifiers[0]), s3op_strcmp) != NULL;
 }
 
+/*
+ * Every subresource name (the table's SUB and SUB2, and the refused-only
+ * ones), sorted and unique, built once from the table so the two cannot
+ * drift apart; looked up with bsearch.
+ */
+#define S3OP_NROWS	(sizeof(s3op_table) / sizeof(s3op_table[0]))
+#define S3OP_NOTHER	(sizeof(s3op_other_subresources) / sizeof(s3op_other_subresources[0]))
+
+static const char	*s3op_subresources[2 * S3OP_NROWS + S3OP_NOTHER];
+static size_t		 s3op_nsubresources;
+static pthread_once_t	 s3op_sub_once = PTHREAD_ONCE_INIT;
+
+static void
+s3op_sub_build(void)
+{
+	size_t i, n = 0, j;
+
+	for (i = 0; i < S3OP_NROWS; i++) {
+		if (s3op_table[i].sub != NULL)
+			s3op_subresources[n++] = s3op_table[i].sub;
+		if (s3op_table[i].sub2 != NULL)
+			s3op_subresources[n++] = s3op_table[i].sub2;
+	}
+	for (i = 0; i < S3OP_NOTHER; i++)
+		s3op_subresources[n++] = s3op_other_subresources[i];
+	/* s3op_classify() skips the lookup for these prefixes. */
+	for (i = 0; i < n; i++)
+		if (s3op_has_modifier_prefix(s3op_subresources[i]))
+			abort();
+	qsort(s3op_subresources, n, sizeof(s3op_subresources[0]), s3op_strcmp);
+	for (i = j = 0; i < n; i++)
+		if (j == 0 || strcmp(s3op_subresources[j - 1], s3op_subresources[i]) != 0)
+			s3op_subresources[j++] = s3op_subresources[i];
+	s3op_nsubresources = j;
+}
+
 static int
 s3op_is_subresource(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(s3op_table) / sizeof(s3op_table[0]); i++) {
-		if ((s3op_table[i].sub && strcmp(s3op_table[i].sub, name) == 0) ||
-		    (s3op_table[i].sub2 && strcmp(s3op_table[i].sub2, name) == 0))
-			return 1;
-	}
-	for (i = 0; i < sizeof(s3op_other_subresources) / sizeof(s3op_other_subresources[0]); i++)
-		if (strcmp(s3op_other_subresources[i], name) == 0)
-			return 1;
-	return 0;
+	if (pthread_once(&s3op_sub_once, s3op_sub_build) != 0)
+		abort();
+	return bsearch(&name, s3op_subresources, s3op_nsubresources,
+	    sizeof(s3op_subresources[0]), s3op_strcmp) != NULL;
 }
 
 static const struct query_param *
@@ -360,6 +398,8 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	for (i = 0; query != NULL && i < query->count; i++) {
 		const char *name = query->params[i].name;
 
+		if (s3op_has_modifier_prefix(name))
+			continue;
 		if (s3op_is_subresource(name)) {
 			for (j = 0; j < i; j++)
 				if (strcmp(query->params[j].name, name) == 0) {

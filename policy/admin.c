@@ -30,6 +30,10 @@
 #define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
 #define ADMIN_MAX_POS		4
 #define ADMIN_BACKEND_TIMEOUT	10	/* seconds, per connect and per read */
+#define ADMIN_MAX_REASON	1024	/* bytes of a request's reason */
+#define ADMIN_LINK_DEFAULT_EXPIRES 3600	/* seconds: presign without --expires */
+/* --max-uses bound: N x 5 TiB (S3's largest object) stays within 64 bits */
+#define ADMIN_LINK_MAX_USES	1000000
 
 struct admin {
 	struct conf	*conf;
@@ -39,7 +43,9 @@ struct admin {
 	int		 lockfd;
 	struct redisstore_lock *rlock;	/* policy_store redis */
 	struct model	*model;
-	json_t		*out;		/* --json: printed at the end */
+	json_t		*doc;		/* --json: printed at the end */
+	FILE		*out;		/* every output goes to these two: the */
+	FILE		*err;		/* proxy runs commands with memstreams */
 	time_t		 now;
 };
 
@@ -50,6 +56,9 @@ struct admin_args {
 	const char	*reason;
 	const char	*permission;
 	const char	*expires;
+	const char	*principal;	/* presign */
+	const char	*method;
+	const char	*max_uses;
 };
 
 static const char *const admin_usage =
@@ -58,26 +67,28 @@ static const char *const admin_usage =
     "  cred create PRINCIPAL [--ttl D] | cred list [PRINCIPAL] | cred delete ACCESS_KEY_ID\n"
     "  member add|remove WORKSPACE PRINCIPAL\n"
     "  request BUCKET PRINCIPAL [--reason TEXT]\n"
+    "  requests PRINCIPAL\n"
     "  approve BUCKET PRINCIPAL [--permission P] [--expires D]\n"
     "  grant BUCKET[/PREFIX] PRINCIPAL P [--expires D]\n"
     "  revoke BUCKET PRINCIPAL\n"
     "  access PRINCIPAL\n"
     "  who BUCKET\n"
-    "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n";
+    "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n"
+    "  presign list [--principal P] | presign revoke ID [--principal P]\n";
 
 static int admin_fail(struct admin *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
-/* One line on stderr; returns the exit status 1. */
+/* One line on the error sink; returns the exit status 1. */
 static int
 admin_fail(struct admin *a, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "s3gate-admin: ");
+	fprintf(a->err, "s3gate-admin: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(a->err, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', a->err);
 	return 1;
 }
 
@@ -91,7 +102,7 @@ admin_fail_errors(struct admin *a, const char *what, struct sbuf *errors)
 		return admin_fail(a, "%s", what);
 	for (line = strtok_r(errors->data, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		fprintf(stderr, "s3gate-admin: %s\n", line);
+		fprintf(a->err, "s3gate-admin: %s\n", line);
 	return 1;
 }
 
@@ -106,9 +117,9 @@ admin_text(struct admin *a, const char *fmt, ...)
 	if (a->json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(a->out, fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	fputc('\n', a->out);
 }
 
 static void
@@ -149,6 +160,12 @@ admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args
 			slot = &args->permission;
 		else if (strcmp(argv[i], "--expires") == 0)
 			slot = &args->expires;
+		else if (strcmp(argv[i], "--principal") == 0)
+			slot = &args->principal;
+		else if (strcmp(argv[i], "--method") == 0)
+			slot = &args->method;
+		else if (strcmp(argv[i], "--max-uses") == 0)
+			slot = &args->max_uses;
 		else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			admin_fail(a, "unknown option %s", argv[i]);
 			return -1;
@@ -198,12 +215,38 @@ admin_load(struct admin *a)
 #define ADMIN_STATE		0x01
 #define ADMIN_CREDENTIALS	0x02
 
-/* Checks the changed model whole, then persists WHAT. */
+/*
+ * Removes the links (credentials with a link scope) that expired before NOW:
+ * every admin write collects them, so the store does not grow with every
+ * link ever issued.  Returns how many went.
+ */
+static size_t
+admin_gc_links(struct model *m, time_t now)
+{
+	size_t i = 0, n = 0;
+
+	while (i < m->ncredentials) {
+		const struct policy_credential *c = &m->credentials[i];
+
+		if (c->link_method != NULL && c->expires_at != 0 && c->expires_at <= now &&
+		    model_remove_credential(m, c->access_key_id) == 0) {
+			n++;
+			continue;
+		}
+		i++;
+	}
+	return n;
+}
+
+/* Checks the changed model whole, then persists WHAT (and expired links' removal). */
 static int
 admin_commit(struct admin *a, int what)
 {
 	struct sbuf errors = SBUF_INIT;
 	int rc = 0;
+
+	if (admin_gc_links(a->model, a->now) > 0)
+		what |= ADMIN_CREDENTIALS;
 
 	if (a->conf->store_kind == CONF_STORE_REDIS) {
 		if (model_index(a->model, &errors) == -1 ||
@@ -315,18 +358,18 @@ admin_cred_create(struct admin *a, struct admin_args *args)
 	model_add_credential(a->model, &c);
 	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
 		if (a->json) {
-			json_object_set_new(a->out, "access_key_id", json_string(akid));
-			json_object_set_new(a->out, "secret_access_key", json_string(secret));
-			json_object_set_new(a->out, "principal", json_string(args->pos[0]));
+			json_object_set_new(a->doc, "access_key_id", json_string(akid));
+			json_object_set_new(a->doc, "secret_access_key", json_string(secret));
+			json_object_set_new(a->doc, "principal", json_string(args->pos[0]));
 			if (ttl > 0) {
 				admin_time(c.expires_at, when, sizeof(when));
-				json_object_set_new(a->out, "session_token", json_string(token));
-				json_object_set_new(a->out, "expires_at", json_string(when));
+				json_object_set_new(a->doc, "session_token", json_string(token));
+				json_object_set_new(a->doc, "expires_at", json_string(when));
 			}
 		} else if (ttl > 0)
-			printf("%s %s %s\n", akid, secret, token);
+			fprintf(a->out, "%s %s %s\n", akid, secret, token);
 		else
-			printf("%s %s\n", akid, secret);
+			fprintf(a->out, "%s %s\n", akid, secret);
 	}
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(token, sizeof(token));
@@ -362,11 +405,22 @@ admin_cred_list(struct admin *a, struct admin_args *args)
 		json_object_set_new(o, "expires_at", c->expires_at ? json_string(when) : json_null());
 		json_object_set_new(o, "expired", json_boolean(c->expires_at != 0 &&
 		    c->expires_at <= a->now));
+		/* a presigned link s3gate issued: its scope (presign list shows more) */
+		if (c->link_method != NULL)
+			json_object_set_new(o, "link", json_pack("{s:s,s:s,s:s}", "method",
+			    c->link_method, "bucket", c->link_bucket ? c->link_bucket : "",
+			    "key", c->link_key ? c->link_key : ""));
 		json_array_append_new(list, o);
-		admin_text(a, "%s %s%s%s%s", c->access_key_id, c->principal,
-		    c->session_token ? " session" : "", c->expires_at ? " expires " : "", when);
+		if (c->link_method != NULL)
+			admin_text(a, "%s %s link %s s3://%s/%s%s%s", c->access_key_id,
+			    c->principal, c->link_method, c->link_bucket ? c->link_bucket : "",
+			    c->link_key ? c->link_key : "", c->expires_at ? " expires " : "", when);
+		else
+			admin_text(a, "%s %s%s%s%s", c->access_key_id, c->principal,
+			    c->session_token ? " session" : "", c->expires_at ? " expires " : "",
+			    when);
 	}
-	json_object_set_new(a->out, "credentials", list);
+	json_object_set_new(a->doc, "credentials", list);
 	return 0;
 }
 
@@ -383,7 +437,7 @@ admin_cred_delete(struct admin *a, struct admin_args *args)
 		return admin_fail(a, "no access key %s", args->pos[0]);
 	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
 		admin_text(a, "- credential %s", args->pos[0]);
-		json_object_set_new(a->out, "deleted", json_string(args->pos[0]));
+		json_object_set_new(a->doc, "deleted", json_string(args->pos[0]));
 	}
 	return rc;
 }
@@ -412,47 +466,161 @@ admin_member(struct admin *a, struct admin_args *args, int add)
 		return admin_fail(a, "%s is not a member of %s", args->pos[1], args->pos[0]);
 	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
 		admin_text(a, "%c member %s %s", add ? '+' : '-', args->pos[0], args->pos[1]);
-		json_object_set_new(a->out, "workspace", json_string(args->pos[0]));
-		json_object_set_new(a->out, "member", json_string(args->pos[1]));
-		json_object_set_new(a->out, "added", json_boolean(add));
+		json_object_set_new(a->doc, "workspace", json_string(args->pos[0]));
+		json_object_set_new(a->doc, "member", json_string(args->pos[1]));
+		json_object_set_new(a->doc, "added", json_boolean(add));
 	}
 	return rc;
 }
 
+/* A request as the API returns it: {"bucket","principal","reason","requested_at"}. */
+static json_t *
+admin_request_json(const struct model_request *r)
+{
+	char when[32];
+
+	admin_time(r->requested_at, when, sizeof(when));
+	return json_pack("{s:s,s:s,s:s,s:s}", "bucket", r->bucket, "principal", r->requester,
+	    "reason", r->reason ? r->reason : "", "requested_at", when);
+}
+
+/*
+ * PRINCIPAL asks for access to BUCKET.  A bucket PRINCIPAL may not discover
+ * (not discoverable and no grant) is refused with exactly the words used
+ * for a bucket that does not exist: the self-service API passes this
+ * message on, and it must not tell the two apart.
+ */
 static int
 admin_request(struct admin *a, struct admin_args *args)
 {
 	struct model_workspace *w;
 	struct model_request *r;
+	struct policy_access acc;
+	const struct model_bucket *b;
 	const char *bucket, *who;
-	int rc;
+	int rc, existed = 0;
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: request BUCKET PRINCIPAL [--reason TEXT]");
 	bucket = args->pos[0];
 	who = args->pos[1];
+	if (!admin_principal_valid(who))
+		return admin_fail(a, "\"%s\" is not a valid principal name", who);
+	if (args->reason != NULL && strlen(args->reason) > ADMIN_MAX_REASON)
+		return admin_fail(a, "the reason is longer than %d bytes", ADMIN_MAX_REASON);
 	if ((rc = admin_load(a)) != 0)
 		return rc;
-	if (model_bucket_find(a->model, bucket) == NULL)
-		return admin_fail(a, "no bucket %s", bucket);
+	b = model_bucket_find(a->model, bucket);
+	model_access(a->model, who, bucket, a->now, &acc);
+	if (b == NULL || (!b->discoverable && acc.via == VIA_NONE))
+		return admin_fail(a, "no such bucket: %s", bucket);
+	if (acc.via == VIA_OWNER || acc.via == VIA_MEMBER)
+		return admin_fail(a, "%s already has access to %s (%s)", who, bucket,
+		    policy_via_str(acc.via));
 	/* a request stands on the requester's own Storage resource */
 	if ((w = model_workspace_of(a->model, who)) == NULL)
 		return admin_fail(a, "%s owns no workspace to hold the request", who);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((r = model_request_find(a->model, bucket, who)) != NULL) {
-		free(r->reason);
-		if ((r->reason = strdup(args->reason ? args->reason : r->reason)) == NULL)
+		char *reason;
+
+		existed = 1;
+
+		if ((reason = strdup(args->reason ? args->reason : r->reason)) == NULL)
 			abort();
+		free(r->reason);
+		r->reason = reason;
+		r->requested_at = a->now;	/* asked again: pending again from now */
 	} else
-		model_add_request(a->model, bucket, who, w->name,
+		r = model_add_request(a->model, bucket, who, w->name,
 		    args->reason ? args->reason : "requesting access", a->now, a->state_path, 0);
-	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
-		admin_text(a, "%c request %s %s", r ? '~' : '+', bucket, who);
-		json_object_set_new(a->out, "bucket", json_string(bucket));
-		json_object_set_new(a->out, "principal", json_string(who));
+	if ((rc = admin_commit(a, ADMIN_STATE)) != 0)
+		return rc;
+	admin_text(a, "%c request %s %s", existed ? '~' : '+', bucket, who);
+	json_decref(a->doc);
+	a->doc = admin_request_json(r);
+	return 0;
+}
+
+/*
+ * Whether R is still pending: not answered by a grant given at or after it
+ * (approve, grant), and the requester is neither owner nor member.
+ */
+static int
+admin_request_pending(struct admin *a, const struct model_request *r)
+{
+	const struct model_grant *g;
+	struct policy_access acc;
+
+	model_access(a->model, r->requester, r->bucket, a->now, &acc);
+	if (!acc.bucket_exists || acc.via == VIA_OWNER || acc.via == VIA_MEMBER)
+		return 0;
+	g = model_grant_find(a->model, r->bucket, r->requester);
+	return g == NULL || g->granted_at < r->requested_at;
+}
+
+static int
+admin_request_cmp(const void *x, const void *y)
+{
+	const struct model_request *p = *(const struct model_request *const *)x;
+	const struct model_request *q = *(const struct model_request *const *)y;
+	int c;
+
+	if (p->requested_at != q->requested_at)
+		return p->requested_at < q->requested_at ? -1 : 1;
+	if ((c = strcmp(p->bucket, q->bucket)) != 0)
+		return c;
+	return strcmp(p->requester, q->requester);
+}
+
+/*
+ * requests PRINCIPAL: the pending requests PRINCIPAL should see -- those on
+ * buckets of the workspaces PRINCIPAL owns (owners decide; members do not
+ * see them), and PRINCIPAL's own -- oldest first.  A request is pending
+ * until a grant is given at or after it (approve or grant answer it; a
+ * request made again later, e.g. for more, is pending again); revoke
+ * removes the request with the grant, so that it does not come back.
+ */
+static int
+admin_requests(struct admin *a, struct admin_args *args)
+{
+	const struct model_request **list = NULL;
+	const struct model_request *r;
+	const struct model_workspace *w;
+	json_t *arr;
+	char when[32];
+	size_t i, n = 0;
+	int rc;
+
+	if (args->npos != 1)
+		return admin_fail(a, "usage: requests PRINCIPAL");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	for (i = 0; i < a->model->nrequests; i++) {
+		r = &a->model->requests[i];
+		w = admin_bucket_workspace(a, r->bucket);
+		if (strcmp(r->requester, args->pos[0]) != 0 &&
+		    (w == NULL || strcmp(w->principal, args->pos[0]) != 0))
+			continue;
+		if (!admin_request_pending(a, r))
+			continue;
+		if ((list = reallocarray(list, n + 1, sizeof(*list))) == NULL)
+			abort();
+		list[n++] = r;
 	}
-	return rc;
+	if (n > 1)
+		qsort(list, n, sizeof(*list), admin_request_cmp);
+	arr = json_array();
+	for (i = 0; i < n; i++) {
+		admin_time(list[i]->requested_at, when, sizeof(when));
+		admin_text(a, "%s %s %s \"%s\"", list[i]->bucket, list[i]->requester, when,
+		    list[i]->reason ? list[i]->reason : "");
+		json_array_append_new(arr, admin_request_json(list[i]));
+	}
+	free(list);
+	json_object_set_new(a->doc, "requests", arr);
+	return 0;
 }
 
 /* Sets (adds or replaces) the grant of BUCKET to WHO. */
@@ -492,11 +660,11 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 	admin_text(a, "%c grant %s %s %s%s%s%s%s", existed ? '~' : '+', bucket, who,
 	    policy_perm_str(perm), prefix[0] ? " prefix " : "", prefix,
 	    expires ? " until " : "", when);
-	json_object_set_new(a->out, "bucket", json_string(bucket));
-	json_object_set_new(a->out, "principal", json_string(who));
-	json_object_set_new(a->out, "permission", json_string(policy_perm_str(perm)));
-	json_object_set_new(a->out, "prefix", json_string(prefix));
-	json_object_set_new(a->out, "expires_at", expires ? json_string(when) : json_null());
+	json_object_set_new(a->doc, "bucket", json_string(bucket));
+	json_object_set_new(a->doc, "principal", json_string(who));
+	json_object_set_new(a->doc, "permission", json_string(policy_perm_str(perm)));
+	json_object_set_new(a->doc, "prefix", json_string(prefix));
+	json_object_set_new(a->doc, "expires_at", expires ? json_string(when) : json_null());
 	return 0;
 }
 
@@ -546,7 +714,8 @@ static int
 admin_revoke(struct admin *a, struct admin_args *args)
 {
 	const struct model_workspace *w;
-	int rc;
+	const struct model_request *r;
+	int rc, request_removed = 0;
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: revoke BUCKET PRINCIPAL");
@@ -558,16 +727,278 @@ admin_revoke(struct admin *a, struct admin_args *args)
 		return rc;
 	if (model_remove_grant(a->model, args->pos[0], args->pos[1]) == -1)
 		return admin_fail(a, "%s holds no grant on %s", args->pos[1], args->pos[0]);
+	/* the owner has answered the request: it must not show as pending again */
+	if ((r = model_request_find(a->model, args->pos[0], args->pos[1])) != NULL &&
+	    r->source != NULL && strcmp(r->source, a->state_path) == 0 &&
+	    model_remove_request(a->model, args->pos[0], args->pos[1]) == 0)
+		request_removed = 1;
 	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
 		admin_text(a, "- grant %s %s", args->pos[0], args->pos[1]);
-		json_object_set_new(a->out, "bucket", json_string(args->pos[0]));
-		json_object_set_new(a->out, "principal", json_string(args->pos[1]));
+		if (request_removed)
+			admin_text(a, "- request %s %s", args->pos[0], args->pos[1]);
+		json_object_set_new(a->doc, "bucket", json_string(args->pos[0]));
+		json_object_set_new(a->doc, "principal", json_string(args->pos[1]));
 	}
 	return rc;
 }
 
+/* ---- presign ------------------------------------------------------------- */
+
+/*
+ * conf public_url -> BASE ("scheme://host[:port]", lower-case, no default
+ * port, no trailing slash) and HOST (what the outsider's client sends as
+ * Host, and so what is signed).  A path is refused: links are path-style
+ * /BUCKET/KEY at the host, signed for exactly that path.
+ */
+static int
+admin_public_base(struct admin *a, struct sbuf *base, struct sbuf *host)
+{
+	const char *u = a->conf->public_url, *auth, *end, *p;
+	const char *deflt;
+	size_t len, i;
+
+	if (u == NULL || u[0] == '\0')
+		return admin_fail(a, "public_url is not set in %s; set it to the base URL "
+		    "outsiders use", a->conf->file ? a->conf->file : "the configuration");
+	if (strncasecmp(u, "https://", 8) == 0) {
+		auth = u + 8;
+		deflt = ":443";
+	} else if (strncasecmp(u, "http://", 7) == 0) {
+		auth = u + 7;
+		deflt = ":80";
+	} else
+		return admin_fail(a, "public_url %s: write http://HOST[:PORT] or "
+		    "https://HOST[:PORT]", u);
+	end = auth + strcspn(auth, "/?#");
+	if ((*end == '/' && end[1] != '\0') || *end == '?' || *end == '#')
+		return admin_fail(a, "public_url %s has a path or query; links are signed for "
+		    "/BUCKET/KEY at the host: write scheme://HOST[:PORT]", u);
+	len = (size_t)(end - auth);
+	for (p = auth; p < end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("-.:[]", *p) != NULL))
+			return admin_fail(a, "public_url %s: \"%.*s\" is not a host[:port]", u,
+			    (int)len, auth);
+	if (len == 0)
+		return admin_fail(a, "public_url %s has no host", u);
+	if (len > strlen(deflt) && strncmp(end - strlen(deflt), deflt, strlen(deflt)) == 0)
+		len -= strlen(deflt);
+	for (i = 0; i < len; i++)
+		sbuf_appendc(host, (char)(auth[i] >= 'A' && auth[i] <= 'Z' ? auth[i] + 32 : auth[i]));
+	sbuf_appendf(base, "%s://%s", deflt[1] == '4' ? "https" : "http", host->data);
+	return 0;
+}
+
+/* "s3://BUCKET/KEY" -> BUCKET (at most 63 bytes) and KEY (1-1024 bytes). */
+static int
+admin_parse_s3_url(struct admin *a, const char *url, char bucket[64], const char **key)
+{
+	const char *b, *slash;
+	size_t n;
+
+	if (strncmp(url, "s3://", 5) != 0)
+		return admin_fail(a, "%s: write the object as s3://BUCKET/KEY", url);
+	b = url + 5;
+	if ((slash = strchr(b, '/')) == NULL || slash == b || slash[1] == '\0')
+		return admin_fail(a, "%s: write the object as s3://BUCKET/KEY (a link is for one "
+		    "object)", url);
+	if ((n = (size_t)(slash - b)) > 63)
+		return admin_fail(a, "%s: the bucket name is longer than 63 bytes", url);
+	if (strlen(slash + 1) > 1024)
+		return admin_fail(a, "%s: the key is longer than 1024 bytes", url);
+	memcpy(bucket, b, n);
+	bucket[n] = '\0';
+	*key = slash + 1;
+	return 0;
+}
+
+static json_t *
+admin_link_json(const struct policy_credential *c)
+{
+	char when[32];
+	json_t *o;
+
+	admin_time(c->expires_at, when, sizeof(when));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "id", c->access_key_id,
+	    "principal", c->principal, "method", c->link_method,
+	    "bucket", c->link_bucket ? c->link_bucket : "", "key", c->link_key ? c->link_key : "",
+	    "expires_at", when);
+	json_object_set_new(o, "max_uses", c->link_max_uses ? json_integer(c->link_max_uses) :
+	    json_null());
+	return o;
+}
+
+/*
+ * presign --principal P [--method GET|PUT] [--expires D] [--max-uses N]
+ * s3://BUCKET/KEY: a link is a credential scoped to one object and method
+ * (policy.h), principal P, and an ordinary SigV4 presigned URL signed with
+ * it under public_url.  P must hold what the link grants now; the proxy
+ * checks again, as P, at every use.
+ */
+static int
+admin_presign(struct admin *a, struct admin_args *args)
+{
+	struct policy_credential c;
+	struct policy_access acc;
+	struct policy_decision dec;
+	struct s3_op op;
+	struct sbuf base = SBUF_INIT, host = SBUF_INIT, path = SBUF_INIT, query = SBUF_INIT;
+	char bucket[64], id[21], secret[41], when[32], *end;
+	const char *key = NULL, *method = args->method ? args->method : "GET";
+	long long secs = ADMIN_LINK_DEFAULT_EXPIRES;
+	unsigned long uses = 0;
+	int rc = 1;
+
+	if (args->npos != 1 || args->principal == NULL)
+		return admin_fail(a, "usage: presign --principal P [--method GET|PUT] "
+		    "[--expires D] [--max-uses N] s3://BUCKET/KEY");
+	if (!admin_principal_valid(args->principal))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->principal);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0)
+		return admin_fail(a, "--method %s: a link is for GET or PUT", method);
+	if (args->expires != NULL && (secs = admin_duration(args->expires)) == -1)
+		return admin_fail(a, "--expires %s: write a duration like 90s, 15m, 8h or 7d",
+		    args->expires);
+	if (secs > SIGV4_MAX_EXPIRES)
+		return admin_fail(a, "expiry is more than 7 days; the longest is 7d");
+	if (args->max_uses != NULL) {
+		errno = 0;
+		uses = strtoul(args->max_uses, &end, 10);
+		if (args->max_uses[0] < '0' || args->max_uses[0] > '9' || *end != '\0' ||
+		    errno != 0 || uses < 1 || uses > ADMIN_LINK_MAX_USES)
+			return admin_fail(a, "--max-uses %s: write a whole number from 1 to %d",
+			    args->max_uses, ADMIN_LINK_MAX_USES);
+		if (strcmp(method, "GET") != 0)
+			return admin_fail(a, "--max-uses counts downloads: it applies to GET links "
+			    "only");
+	}
+	if (admin_parse_s3_url(a, args->pos[0], bucket, &key) != 0)
+		return 1;
+	if (admin_public_base(a, &base, &host) != 0)
+		goto out;
+	if ((rc = admin_load(a)) != 0)
+		goto out;
+
+	/* the issuer must hold what the link grants, now */
+	memset(&op, 0, sizeof(op));
+	op.action = strcmp(method, "GET") == 0 ? "GetObject" : "PutObject";
+	op.need = strcmp(method, "GET") == 0 ? NEED_READ : NEED_WRITE;
+	model_access(a->model, args->principal, bucket, a->now, &acc);
+	policy_decide(&acc, &op, bucket, key, a->now, 0, &dec);
+	if (!dec.allow) {
+		rc = admin_fail(a, "%s", dec.message);
+		goto out;
+	}
+
+	do {
+		admin_keygen(id, secret);
+		id[2] = 'L';	/* "SGL" + 17 */
+	} while (model_credential(a->model, id) != NULL);
+	memset(&c, 0, sizeof(c));
+	c.access_key_id = id;
+	c.secret = secret;
+	c.principal = (char *)args->principal;
+	c.expires_at = a->now + (time_t)secs;
+	c.link_bucket = bucket;
+	c.link_key = (char *)key;
+	c.link_method = (char *)method;
+	c.link_max_uses = (uint32_t)uses;
+	model_add_credential(a->model, &c);
+
+	sbuf_appendc(&path, '/');
+	uri_encode(&path, bucket, strlen(bucket), 0);
+	sbuf_appendc(&path, '/');
+	uri_encode(&path, key, strlen(key), 1);
+	sigv4_presign(method, host.data, path.data, NULL, a->now, (long)secs, a->conf->region,
+	    id, secret, &query);
+	explicit_bzero(secret, sizeof(secret));
+
+	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) != 0)
+		goto out;
+	admin_time(c.expires_at, when, sizeof(when));
+	sbuf_appendf(&base, "%s?%s", path.data, query.data);
+	admin_text(a, "%s", base.data);
+	json_object_set_new(a->doc, "url", json_string(base.data));
+	json_object_set_new(a->doc, "expires_at", json_string(when));
+	json_object_set_new(a->doc, "id", json_string(id));
+out:
+	explicit_bzero(secret, sizeof(secret));
+	sbuf_free(&base);
+	sbuf_free(&host);
+	sbuf_free(&path);
+	sbuf_free(&query);
+	return rc;
+}
+
+/* presign list [--principal P]: the links not yet expired, by expiry. */
+static int
+admin_presign_list(struct admin *a, struct admin_args *args)
+{
+	const struct policy_credential *c;
+	json_t *arr;
+	char when[32];
+	size_t i;
+	int rc;
+
+	if (args->npos != 0)
+		return admin_fail(a, "usage: presign list [--principal P]");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	arr = json_array();
+	for (i = 0; i < a->model->ncredentials; i++) {
+		c = &a->model->credentials[i];
+		if (c->link_method == NULL || (c->expires_at != 0 && c->expires_at <= a->now) ||
+		    (args->principal != NULL && strcmp(c->principal, args->principal) != 0))
+			continue;
+		admin_time(c->expires_at, when, sizeof(when));
+		if (c->link_max_uses)
+			admin_text(a, "%s %s %s s3://%s/%s until %s max-uses %lu", c->access_key_id,
+			    c->principal, c->link_method, c->link_bucket, c->link_key, when,
+			    (unsigned long)c->link_max_uses);
+		else
+			admin_text(a, "%s %s %s s3://%s/%s until %s", c->access_key_id,
+			    c->principal, c->link_method, c->link_bucket, c->link_key, when);
+		json_array_append_new(arr, admin_link_json(c));
+	}
+	json_object_set_new(a->doc, "links", arr);
+	return 0;
+}
+
+/*
+ * presign revoke ID [--principal P]: deletes the link's credential, so the
+ * next use is InvalidAccessKeyId on every s3gate (the stores' invalidation).
+ * With --principal (the self-service API), only P's own links: anything
+ * else is "no such link", as for an id that does not exist.
+ */
+static int
+admin_presign_revoke(struct admin *a, struct admin_args *args)
+{
+	const struct policy_credential *c;
+	int rc;
+
+	if (args->npos != 1)
+		return admin_fail(a, "usage: presign revoke ID [--principal P]");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	c = model_credential(a->model, args->pos[0]);
+	if (c == NULL || c->link_method == NULL ||
+	    (args->principal != NULL && strcmp(c->principal, args->principal) != 0))
+		return admin_fail(a, "no such link: %s", args->pos[0]);
+	if (model_remove_credential(a->model, args->pos[0]) == -1 ||
+	    (rc = admin_commit(a, ADMIN_CREDENTIALS)) != 0)
+		return rc ? rc : 1;
+	admin_text(a, "- link %s", args->pos[0]);
+	json_object_set_new(a->doc, "revoked", json_string(args->pos[0]));
+	return 0;
+}
+
 /* ---- access, who ---------------------------------------------------------- */
 
+/*
+ * One entry of access ("bucket" set: INTERFACE.md's GET /_s3gate/access,
+ * {"bucket","via","permission","prefix","expires_at"}) or of who
+ * ("principal" set; adds "expired" to a grant with an end).
+ */
 static json_t *
 admin_access_json(const char *bucket, const char *principal, enum policy_via via,
     enum policy_perm perm, const char *prefix, time_t expires, time_t now)
@@ -585,7 +1016,8 @@ admin_access_json(const char *bucket, const char *principal, enum policy_via via
 	if (expires) {
 		admin_time(expires, when, sizeof(when));
 		json_object_set_new(o, "expires_at", json_string(when));
-		json_object_set_new(o, "expired", json_boolean(expires <= now));
+		if (principal != NULL)
+			json_object_set_new(o, "expired", json_boolean(expires <= now));
 	} else
 		json_object_set_new(o, "expires_at", json_null());
 	return o;
@@ -628,8 +1060,7 @@ admin_access(struct admin *a, struct admin_args *args)
 		    list[i].perm, list[i].prefix, list[i].expires_at, a->now));
 	}
 	model_bucket_list_free(list, n);
-	json_object_set_new(a->out, "principal", json_string(args->pos[0]));
-	json_object_set_new(a->out, "buckets", arr);
+	json_object_set_new(a->doc, "buckets", arr);
 	return 0;
 }
 
@@ -670,9 +1101,9 @@ admin_who(struct admin *a, struct admin_args *args)
 		json_array_append_new(arr, admin_access_json(NULL, g->grantee, VIA_GRANT, g->perm,
 		    g->prefix, g->expires_at, a->now));
 	}
-	json_object_set_new(a->out, "bucket", json_string(args->pos[0]));
-	json_object_set_new(a->out, "workspace", json_string(w->name));
-	json_object_set_new(a->out, "principals", arr);
+	json_object_set_new(a->doc, "bucket", json_string(args->pos[0]));
+	json_object_set_new(a->doc, "workspace", json_string(w->name));
+	json_object_set_new(a->doc, "principals", arr);
 	return 0;
 }
 
@@ -1045,7 +1476,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 	json_t *changes = json_array(), *created = json_array(), *failed = json_array();
 	const char *label;
 	char *data;
-	size_t len, i, nchanges;
+	size_t len, i, nchanges, ngc;
 	int rc = 1, r;
 
 	if (args->npos != 1) {
@@ -1076,10 +1507,12 @@ admin_sync(struct admin *a, struct admin_args *args)
 		goto out;
 	}
 	nchanges = admin_diff(a->model, a->state_path, in, changes);
+	ngc = admin_gc_links(next, a->now);
 	/* idempotent: an unchanged state is not rewritten, so proxies do not reload */
-	if (nchanges > 0 && (a->conf->store_kind == CONF_STORE_REDIS ?
-	    redisstore_model_save(a->conf, NULL, next, &errors) :
-	    filestore_save_state(a->dir, next, &errors)) == -1) {
+	if (a->conf->store_kind == CONF_STORE_REDIS ?
+	    (nchanges > 0 || ngc > 0) && redisstore_model_save(a->conf, NULL, next, &errors) == -1 :
+	    (nchanges > 0 && filestore_save_state(a->dir, next, &errors) == -1) ||
+	    (ngc > 0 && filestore_save_credentials(a->dir, next, &errors) == -1)) {
 		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
 		goto out;
 	}
@@ -1100,7 +1533,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 			admin_text(a, "+ backend bucket %s", in->buckets[i].name);
 			json_array_append_new(created, json_string(in->buckets[i].name));
 		} else if (r == -1) {
-			fprintf(stderr, "s3gate-admin: bucket %s not created on the backend: %s\n",
+			fprintf(a->err, "s3gate-admin: bucket %s not created on the backend: %s\n",
 			    in->buckets[i].name, berr.data ? berr.data : "error");
 			json_array_append_new(failed, json_pack("{s:s,s:s}", "bucket",
 			    in->buckets[i].name, "error", berr.data ? berr.data : "error"));
@@ -1110,9 +1543,9 @@ admin_sync(struct admin *a, struct admin_args *args)
 				break;	/* the same for every bucket */
 		}
 	}
-	json_object_set_new(a->out, "changes", changes);
-	json_object_set_new(a->out, "buckets_created", created);
-	json_object_set_new(a->out, "bucket_errors", failed);
+	json_object_set_new(a->doc, "changes", changes);
+	json_object_set_new(a->doc, "buckets_created", created);
+	json_object_set_new(a->doc, "bucket_errors", failed);
 	changes = created = failed = NULL;
 out:
 	json_decref(changes);
@@ -1128,7 +1561,7 @@ out:
 /* ---- main ------------------------------------------------------------------ */
 
 int
-admin_main(int argc, char **argv)
+admin_run(int argc, char **argv, FILE *out, FILE *err)
 {
 	struct admin a;
 	struct admin_args args;
@@ -1139,6 +1572,8 @@ admin_main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.lockfd = -1;
+	a.out = out;
+	a.err = err;
 	a.now = time(NULL);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
@@ -1146,31 +1581,43 @@ admin_main(int argc, char **argv)
 		else if (strcmp(argv[i], "--json") == 0)
 			a.json = 1;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fputs(admin_usage, stdout);
+			fputs(admin_usage, out);
+			fflush(out);
 			return 0;
 		} else {
-			fputs(admin_usage, stderr);
+			fputs(admin_usage, err);
+			fflush(err);
 			return 1;
 		}
 	}
 	if (conf_file == NULL || i >= argc) {
-		fputs(admin_usage, stderr);
+		fputs(admin_usage, err);
+		fflush(err);
 		return 1;
 	}
 	cmd = argv[i++];
 	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0) {
-		if (i >= argc)
-			return admin_fail(&a, "%s needs a subcommand", cmd);
+		if (i >= argc) {
+			rc = admin_fail(&a, "%s needs a subcommand", cmd);
+			fflush(err);
+			return rc;
+		}
 		sub = argv[i++];
+	} else if (strcmp(cmd, "presign") == 0) {
+		/* "presign revoke ID", "presign list"; otherwise presign issues a link */
+		sub = "";
+		if (i < argc && (strcmp(argv[i], "revoke") == 0 || strcmp(argv[i], "list") == 0))
+			sub = argv[i++];
 	}
-	if (strcmp(cmd, "presign") == 0)
-		return admin_fail(&a, "presign: not yet implemented");
-	if (admin_parse_args(&a, argc - i, argv + i, &args) == -1)
+	if (admin_parse_args(&a, argc - i, argv + i, &args) == -1) {
+		fflush(err);
 		return 1;
+	}
 
 	if ((a.conf = conf_load(conf_file, 0, &errors)) == NULL) {
 		rc = admin_fail_errors(&a, "bad configuration", &errors);
 		sbuf_free(&errors);
+		fflush(err);
 		return rc;
 	}
 	sbuf_free(&errors);
@@ -1181,7 +1628,7 @@ admin_main(int argc, char **argv)
 			abort();
 	} else
 		a.state_path = filestore_path(a.dir, FILESTORE_STATE);
-	a.out = json_object();
+	a.doc = json_object();
 
 	if (strcmp(cmd, "sync") == 0)
 		rc = admin_sync(&a, &args);
@@ -1197,6 +1644,8 @@ admin_main(int argc, char **argv)
 		rc = admin_member(&a, &args, 0);
 	else if (strcmp(cmd, "request") == 0)
 		rc = admin_request(&a, &args);
+	else if (strcmp(cmd, "requests") == 0)
+		rc = admin_requests(&a, &args);
 	else if (strcmp(cmd, "approve") == 0)
 		rc = admin_approve(&a, &args);
 	else if (strcmp(cmd, "grant") == 0)
@@ -1207,28 +1656,36 @@ admin_main(int argc, char **argv)
 		rc = admin_access(&a, &args);
 	else if (strcmp(cmd, "who") == 0)
 		rc = admin_who(&a, &args);
+	else if (strcmp(cmd, "presign") == 0 && strcmp(sub, "revoke") == 0)
+		rc = admin_presign_revoke(&a, &args);
+	else if (strcmp(cmd, "presign") == 0 && strcmp(sub, "list") == 0)
+		rc = admin_presign_list(&a, &args);
+	else if (strcmp(cmd, "presign") == 0)
+		rc = admin_presign(&a, &args);
 	else
 		rc = admin_fail(&a, "unknown command \"%s%s%s\"; see s3gate-admin -h", cmd,
 		    sub ? " " : "", sub ? sub : "");
 
 	if (rc == 0 && a.json) {
-		if ((text = json_dumps(a.out, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+		if ((text = json_dumps(a.doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 			abort();
-		puts(text);
+		fputs(text, out);
+		fputc('\n', out);
 		/* cred create's document holds the secret */
 		explicit_bzero(text, strlen(text));
 		free(text);
 	}
-	if (a.out != NULL) {
+	if (a.doc != NULL) {
 		const char *k;
 		json_t *v;
 
-		json_object_foreach(a.out, k, v)
+		json_object_foreach(a.doc, k, v)
 			if (json_is_string(v))
 				explicit_bzero((char *)json_string_value(v), json_string_length(v));
-		json_decref(a.out);
+		json_decref(a.doc);
 	}
-	fflush(stdout);
+	fflush(out);
+	fflush(err);
 	model_free(a.model);
 	if (a.lockfd != -1)
 		close(a.lockfd);
@@ -1236,4 +1693,10 @@ admin_main(int argc, char **argv)
 	free(a.state_path);
 	conf_unref(a.conf);
 	return rc;
+}
+
+int
+admin_main(int argc, char **argv)
+{
+	return admin_run(argc, argv, stdout, stderr);
 }

@@ -1,7 +1,8 @@
 /*
  * admin: s3gate-admin, the operators' and the workspace platform's CLI
  * (INTERFACE.md "The admin CLI").  main() is in admin_main.c so that the
- * commands can be driven from tests through admin_main().
+ * commands can be driven from tests and from the proxy's self-service API
+ * through admin_run().
  *
  * Each command loads the store's state into a struct model under the
  * store's lock, changes it through model_*() and has the store persist it
@@ -11,10 +12,23 @@
 #ifndef S3GATE_ADMIN_H
 #define S3GATE_ADMIN_H
 
+#include <stdio.h>
+
 /*
- * Runs one command line (argv[0] is the program name).  Output on stdout,
- * the reason for a failure on stderr.  Returns the exit status: 0 or 1.
+ * Runs one command line (argv[0] is the program name: "s3gate-admin -c FILE
+ * [--json] COMMAND ...").  Everything it prints goes to OUT (the result:
+ * text, or with --json one JSON document) and ERR (on failure, one line
+ * per problem, "s3gate-admin: reason"); both are flushed before it returns.
+ * Returns the exit status: 0 or 1.
+ *
+ * Safe to call from any thread, several at once: no globals, no exit(), no
+ * signal handling, nothing read from stdin unless asked ("sync -"); it
+ * blocks (store lock, file or Redis I/O, and for sync the backend), so the
+ * proxy calls it from a thread of its own, with open_memstream() sinks.
  */
+int	 admin_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* admin_run(argc, argv, stdout, stderr). */
 int	 admin_main(int argc, char **argv);
 
 /* Generates a fresh access key id ("SG" + 18 upper-case alnum) and a 40-char secret. */

@@ -76,6 +76,9 @@ policy_credential_clear(struct policy_credential *c)
 	}
 	free(c->access_key_id);
 	free(c->principal);
+	free(c->link_bucket);
+	free(c->link_key);
+	free(c->link_method);
 	memset(c, 0, sizeof(*c));
 }
 

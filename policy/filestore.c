@@ -22,6 +22,13 @@
 
 #define FILESTORE_MAX_CREDENTIALS_FILE	(16 * 1024 * 1024)
 #define FILESTORE_POLL_NS		1000000000LL
+/*
+ * A credential that is not found is looked for again sooner: a key or link
+ * just issued (POST /_s3gate/presign, then the link used at once) works
+ * within 100 ms rather than a second, and random keys cost at most ten
+ * polls a second.
+ */
+#define FILESTORE_MISS_POLL_NS		100000000LL
 
 struct filestore {
 	char			*dir;
@@ -123,13 +130,38 @@ filestore_json_wipe(json_t *j)
 	}
 }
 
+/*
+ * A link's scope, {"bucket","key","method","max_bytes","max_uses"}, into C
+ * (pointers into LINK).  -1 if malformed.
+ */
+static int
+filestore_parse_link(json_t *link, struct policy_credential *c)
+{
+	json_t *mb = json_object_get(link, "max_bytes"), *mu = json_object_get(link, "max_uses");
+
+	if (!json_is_object(link))
+		return -1;
+	c->link_bucket = (char *)json_string_value(json_object_get(link, "bucket"));
+	c->link_key = (char *)json_string_value(json_object_get(link, "key"));
+	c->link_method = (char *)json_string_value(json_object_get(link, "method"));
+	if (c->link_bucket == NULL || c->link_key == NULL || c->link_method == NULL ||
+	    (strcmp(c->link_method, "GET") != 0 && strcmp(c->link_method, "PUT") != 0) ||
+	    (mb != NULL && (!json_is_integer(mb) || json_integer_value(mb) < 0)) ||
+	    (mu != NULL && (!json_is_integer(mu) || json_integer_value(mu) < 0 ||
+	    json_integer_value(mu) > UINT32_MAX)))
+		return -1;
+	c->link_max_bytes = mb ? (uint64_t)json_integer_value(mb) : 0;
+	c->link_max_uses = mu ? (uint32_t)json_integer_value(mu) : 0;
+	return 0;
+}
+
 int
 filestore_parse_credentials(struct model *m, const char *source, const char *data, size_t len,
     struct sbuf *errors)
 {
 	struct policy_credential c;
 	json_error_t jerr;
-	json_t *root, *list, *o, *v;
+	json_t *root, *list, *o, *v, *link;
 	size_t i;
 	int bad = 0;
 
@@ -151,6 +183,14 @@ filestore_parse_credentials(struct model *m, const char *source, const char *dat
 		c.session_token = (char *)json_string_value(json_object_get(o, "session_token"));
 		if ((v = json_object_get(o, "expires_at")) != NULL && json_is_integer(v))
 			c.expires_at = (time_t)json_integer_value(v);
+		if ((link = json_object_get(o, "link")) != NULL &&
+		    filestore_parse_link(link, &c) == -1) {
+			sbuf_appendf(errors, "%s: credential %zu: \"link\" needs bucket, key, method "
+			    "GET or PUT, and max_bytes/max_uses >= 0; delete it with s3gate-admin "
+			    "presign revoke\n", source, i + 1);
+			bad = 1;
+			continue;
+		}
 		if (c.access_key_id == NULL || c.secret == NULL || c.principal == NULL ||
 		    c.access_key_id[0] == '\0' || c.secret[0] == '\0' || c.principal[0] == '\0') {
 			sbuf_appendf(errors, "%s: credential %zu lacks access_key_id, secret or "
@@ -339,6 +379,12 @@ filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *
 		json_object_set_new(o, "expires_at", json_integer((json_int_t)c->expires_at));
 		if (c->session_token != NULL)
 			json_object_set_new(o, "session_token", json_string(c->session_token));
+		if (c->link_method != NULL)
+			json_object_set_new(o, "link", json_pack("{s:s,s:s,s:s,s:I,s:I}",
+			    "bucket", c->link_bucket ? c->link_bucket : "",
+			    "key", c->link_key ? c->link_key : "", "method", c->link_method,
+			    "max_bytes", (json_int_t)c->link_max_bytes,
+			    "max_uses", (json_int_t)c->link_max_uses));
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(root, "credentials", list);
@@ -447,18 +493,18 @@ filestore_reload(void *impl, struct sbuf *errors)
 }
 
 /*
- * At most once a second: reload if a file changed.  A broken file is
+ * At most once per INTERVAL_NS: reload if a file changed.  A broken file is
  * reported once (its fingerprint is remembered) and the old model kept.
  */
 static void
-filestore_poll(struct filestore *fs)
+filestore_poll(struct filestore *fs, long long interval_ns)
 {
 	struct sbuf errors = SBUF_INIT;
 	unsigned long long fp;
 	long long now = filestore_now_ns();
 	struct model *m;
 
-	if (now - fs->checked_ns < FILESTORE_POLL_NS)
+	if (now - fs->checked_ns < interval_ns)
 		return;
 	fs->checked_ns = now;
 	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
@@ -491,18 +537,6 @@ filestore_open(const struct conf *conf, struct event_base *base, struct sbuf *er
 	return fs;
 }
 
-static char *
-filestore_dup(const char *s)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
-}
-
 static enum pstore_result
 filestore_credential(void *impl, const char *akid, struct policy_credential *out,
     pstore_cb *cb, void *arg)
@@ -510,15 +544,14 @@ filestore_credential(void *impl, const char *akid, struct policy_credential *out
 	struct filestore *fs = impl;
 	const struct policy_credential *c;
 
-	filestore_poll(fs);
+	filestore_poll(fs, FILESTORE_POLL_NS);
 	memset(out, 0, sizeof(*out));
-	if ((c = model_credential(fs->model, akid)) == NULL)
-		return PSTORE_DONE;
-	out->access_key_id = filestore_dup(c->access_key_id);
-	out->secret = filestore_dup(c->secret);
-	out->principal = filestore_dup(c->principal);
-	out->session_token = filestore_dup(c->session_token);
-	out->expires_at = c->expires_at;
+	if ((c = model_credential(fs->model, akid)) == NULL) {
+		filestore_poll(fs, FILESTORE_MISS_POLL_NS);
+		if ((c = model_credential(fs->model, akid)) == NULL)
+			return PSTORE_DONE;
+	}
+	model_credential_copy(out, c);
 	return PSTORE_DONE;
 }
 
@@ -528,7 +561,7 @@ filestore_access(void *impl, const char *principal, const char *bucket, time_t n
 {
 	struct filestore *fs = impl;
 
-	filestore_poll(fs);
+	filestore_poll(fs, FILESTORE_POLL_NS);
 	model_access(fs->model, principal, bucket, now, out);
 	return PSTORE_DONE;
 }
@@ -539,7 +572,7 @@ filestore_list_buckets(void *impl, const char *principal, time_t now,
 {
 	struct filestore *fs = impl;
 
-	filestore_poll(fs);
+	filestore_poll(fs, FILESTORE_POLL_NS);
 	out->count = model_list_buckets(fs->model, principal, now, &out->items);
 	return PSTORE_DONE;
 }

@@ -324,11 +324,23 @@ model_add_credential(struct model *m, const struct policy_credential *c)
 	model_stale(m);
 	m->credentials = model_grow(m->credentials, &m->ncredentials, sizeof(*n));
 	n = &m->credentials[m->ncredentials - 1];
-	n->access_key_id = model_xstrdup(c->access_key_id);
-	n->secret = model_xstrdup(c->secret);
-	n->principal = model_xstrdup(c->principal);
-	n->expires_at = c->expires_at;
-	n->session_token = model_xstrdup(c->session_token);
+	model_credential_copy(n, c);
+}
+
+void
+model_credential_copy(struct policy_credential *dst, const struct policy_credential *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->access_key_id = model_xstrdup(src->access_key_id);
+	dst->secret = model_xstrdup(src->secret);
+	dst->principal = model_xstrdup(src->principal);
+	dst->expires_at = src->expires_at;
+	dst->session_token = model_xstrdup(src->session_token);
+	dst->link_bucket = model_xstrdup(src->link_bucket);
+	dst->link_key = model_xstrdup(src->link_key);
+	dst->link_method = model_xstrdup(src->link_method);
+	dst->link_max_bytes = src->link_max_bytes;
+	dst->link_max_uses = src->link_max_uses;
 }
 
 int

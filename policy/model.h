@@ -111,8 +111,11 @@ struct model_grant *model_add_grant(struct model *, const char *bucket, const ch
 struct model_request *model_add_request(struct model *, const char *bucket,
 		    const char *requester, const char *workspace, const char *reason,
 		    time_t requested_at, const char *source, int line);
-/* Copies C (secrets included). */
+/* Copies C (secrets and link scope included). */
 void		 model_add_credential(struct model *, const struct policy_credential *c);
+/* Deep copy of SRC into DST (overwritten, not freed); free with policy_credential_clear(). */
+void		 model_credential_copy(struct policy_credential *dst,
+		    const struct policy_credential *src);
 
 /* Removers: 0, or -1 if there was nothing to remove. */
 int		 model_remove_grant(struct model *, const char *bucket, const char *grantee);

@@ -17,6 +17,7 @@
 #define S3GATE_POLICY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "proxy/http.h"
@@ -136,8 +137,23 @@ struct policy_credential {
 	char	*principal;
 	time_t	 expires_at;		/* 0 = never (session credentials have one) */
 	char	*session_token;		/* NULL unless session credentials */
+	/*
+	 * A presigned link s3gate issued (s3gate-admin presign, POST
+	 * /_s3gate/presign) is a credential scoped to one object: the access
+	 * key id is the link id ("SGL" + 17), principal the issuer, expires_at
+	 * the link's end.  The proxy allows only LINK_METHOD on
+	 * LINK_BUCKET/LINK_KEY with it, authorized as the issuer.
+	 */
+	char	*link_bucket;
+	char	*link_key;
+	char	*link_method;		/* "GET" or "PUT"; NULL for ordinary credentials */
+	uint64_t link_max_bytes;	/* download budget in bytes; 0: unlimited (or not yet known) */
+	uint32_t link_max_uses;		/* --max-uses N as asked; 0: unlimited.  The CLI cannot
+					   know the object's size: the proxy turns it into
+					   link_max_bytes = N x size on first use */
 };
 
+/* Frees every field (secrets wiped) and zeroes C. */
 void	 policy_credential_clear(struct policy_credential *);
 
 #endif

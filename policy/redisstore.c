@@ -385,6 +385,52 @@ rs_parse_time(const char *s, time_t *out)
 	return 0;
 }
 
+/* A link field of a cred hash (link_bucket, link_key, link_method,
+   link_max_bytes, link_max_uses) into C; 0, 1 if FIELD is not one, -1 if bad. */
+static int
+rs_parse_link_field(const char *field, const char *v, struct policy_credential *c)
+{
+	unsigned long long n;
+	char *e, **slot = NULL;
+
+	if (strcmp(field, "link_bucket") == 0)
+		slot = &c->link_bucket;
+	else if (strcmp(field, "link_key") == 0)
+		slot = &c->link_key;
+	else if (strcmp(field, "link_method") == 0) {
+		if (strcmp(v, "GET") != 0 && strcmp(v, "PUT") != 0)
+			return -1;
+		slot = &c->link_method;
+	}
+	if (slot != NULL) {
+		free(*slot);
+		*slot = rs_strdup(v);
+		return 0;
+	}
+	if (strcmp(field, "link_max_bytes") != 0 && strcmp(field, "link_max_uses") != 0)
+		return 1;
+	errno = 0;
+	n = strtoull(v, &e, 10);
+	if (e == v || *e != '\0' || errno != 0 || v[0] == '-')
+		return -1;
+	if (strcmp(field, "link_max_bytes") == 0)
+		c->link_max_bytes = (uint64_t)n;
+	else if (n > UINT32_MAX)
+		return -1;
+	else
+		c->link_max_uses = (uint32_t)n;
+	return 0;
+}
+
+/* A link needs all three of bucket, key and method, or none. */
+static int
+rs_link_complete(const struct policy_credential *c)
+{
+	int n = (c->link_bucket != NULL) + (c->link_key != NULL) + (c->link_method != NULL);
+
+	return n == 0 || n == 3;
+}
+
 /* bucket:B field p:P = "VIA PERM EXPIRES PREFIX" */
 static void
 rs_access_format(struct sbuf *out, const struct policy_access *a)
@@ -706,11 +752,7 @@ rs_fill_cred(const struct rs_entry *e, struct policy_credential *out, int usable
 	memset(out, 0, sizeof(*out));
 	if (!usable || e->negative || !e->has_data)
 		return;
-	out->access_key_id = rs_strdup(e->cred.access_key_id);
-	out->secret = rs_strdup(e->cred.secret);
-	out->principal = rs_strdup(e->cred.principal);
-	out->session_token = rs_strdup(e->cred.session_token);
-	out->expires_at = e->cred.expires_at;
+	model_credential_copy(out, &e->cred);
 }
 
 static void
@@ -835,10 +877,14 @@ rs_parse_cred(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 		} else if (strcmp(f, "expires_at") == 0) {
 			if (rs_parse_time(v, &c.expires_at) == -1)
 				goto out;
+		} else if (rs_parse_link_field(f, v, &c) == -1) {
+			log_warnx("policy store: %s field %s is malformed; refusing it", key.data, f);
+			goto out;
 		}
 	}
-	if (c.principal == NULL || c.secret == NULL) {
-		log_warnx("policy store: %s lacks principal or secret; refusing it", key.data);
+	if (c.principal == NULL || c.secret == NULL || !rs_link_complete(&c)) {
+		log_warnx("policy store: %s lacks principal, secret or part of its link scope; "
+		    "refusing it", key.data);
 		goto out;
 	}
 	c.access_key_id = rs_strdup(e->key);
@@ -1774,6 +1820,15 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 			rs_kv_add(l, key.data, "session_token", c->session_token, 1);
 		snprintf(num, sizeof(num), "%lld", (long long)c->expires_at);
 		rs_kv_add(l, key.data, "expires_at", num, 0);
+		if (c->link_method != NULL) {
+			rs_kv_add(l, key.data, "link_bucket", c->link_bucket ? c->link_bucket : "", 0);
+			rs_kv_add(l, key.data, "link_key", c->link_key ? c->link_key : "", 0);
+			rs_kv_add(l, key.data, "link_method", c->link_method, 0);
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)c->link_max_bytes);
+			rs_kv_add(l, key.data, "link_max_bytes", num, 0);
+			snprintf(num, sizeof(num), "%lu", (unsigned long)c->link_max_uses);
+			rs_kv_add(l, key.data, "link_max_uses", num, 0);
+		}
 	}
 	sbuf_free(&key);
 	sbuf_free(&field);
@@ -1905,8 +1960,11 @@ rs_json_str(json_t *o, const char *name)
 static int
 rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct sbuf *errors)
 {
+	static const char *const linkf[] = { "link_bucket", "link_key", "link_method",
+	    "link_max_bytes", "link_max_uses" };
+	const size_t nlinkf = sizeof(linkf) / sizeof(linkf[0]);
 	struct sbuf key = SBUF_INIT;
-	struct policy_credential c;
+	struct policy_credential c, link;
 	struct model_workspace *w;
 	const struct rs_kv *kv, *x;
 	json_error_t jerr;
@@ -1924,6 +1982,7 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			continue;
 		if (RS_IS(kv, "creds")) {
 			memset(&c, 0, sizeof(c));
+			memset(&link, 0, sizeof(link));
 			sbuf_reset(&key);
 			sbuf_appendf(&key, REDISSTORE_PREFIX "cred:%s", kv->field);
 			c.access_key_id = kv->field;
@@ -1941,7 +2000,24 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 				bad = 1;
 				continue;
 			}
+			for (j = 0; j < nlinkf; j++)
+				if ((x = rs_kv_get(l, key.data, linkf[j])) != NULL &&
+				    rs_parse_link_field(linkf[j], x->value, &link) == -1)
+					break;
+			if (j < nlinkf || !rs_link_complete(&link)) {
+				sbuf_appendf(errors, "policy_store %s: %s: malformed link scope; "
+				    "delete it (presign revoke %s)\n", source, key.data, kv->field);
+				policy_credential_clear(&link);
+				bad = 1;
+				continue;
+			}
+			c.link_bucket = link.link_bucket;
+			c.link_key = link.link_key;
+			c.link_method = link.link_method;
+			c.link_max_bytes = link.link_max_bytes;
+			c.link_max_uses = link.link_max_uses;
 			model_add_credential(m, &c);
+			policy_credential_clear(&link);
 			continue;
 		}
 		if ((o = json_loads(kv->value, 0, &jerr)) == NULL || !json_is_object(o)) {

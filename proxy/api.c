@@ -65,15 +65,6 @@ struct api_request {
 	int		 success_status;
 };
 
-/* TEMPORARY until policy/admin.c has admin_run(): remove this fallback then. */
-int admin_run(int, char **, FILE *, FILE *) __attribute__((weak));
-int
-admin_run(int argc, char **argv, FILE *out, FILE *err)
-{
-	fprintf(err, "s3gate-admin: the admin commands are not built in yet\n");
-	return 1;
-}
-
 static void
 api_job_free(struct api_job *j)
 {

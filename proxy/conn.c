@@ -1669,6 +1669,8 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, host, sizeof(host));
 	snprintf(c->peer, sizeof(c->peer), "%s", host);
+	if (salen <= sizeof(c->peer_addr))
+		memcpy(&c->peer_addr, sa, salen);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn_side_attach(c, &c->client, fd);
 	c->client.ssl = ssl;

@@ -96,6 +96,7 @@ struct conn {
 	int			 backend_readable;	/* readable during REQ_BODY: early answer */
 	struct event		*timer;
 	char			 peer[64];
+	struct sockaddr_storage	 peer_addr;
 	int			 closing;	/* close the client after this response */
 	int			 abort_backend;	/* reset, do not pool */
 	int			 store_pending;

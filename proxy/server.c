@@ -156,6 +156,53 @@ server_backend_flush(struct server *srv)
 		server_idle_free(srv, bi);
 }
 
+/* ---- per-address connection counts ---------------------------------- */
+
+static void
+server_peer_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (sa->sa_family == AF_INET)
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+}
+
+int
+server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
+{
+	unsigned char key[16];
+	struct peer_count **pp, *p;
+	uint32_t h = 2166136261u;
+	int i, limit = srv->conf->max_connections_per_ip;
+
+	server_peer_key(sa, key);
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	pp = &srv->peers[h % (sizeof(srv->peers) / sizeof(srv->peers[0]))];
+	for (p = *pp; p != NULL; pp = &p->next, p = p->next)
+		if (memcmp(p->addr, key, 16) == 0)
+			break;
+	if (delta > 0) {
+		if (p == NULL) {
+			if ((p = calloc(1, sizeof(*p))) == NULL)
+				return 0;
+			memcpy(p->addr, key, 16);
+			p->next = srv->peers[h % (sizeof(srv->peers) / sizeof(srv->peers[0]))];
+			srv->peers[h % (sizeof(srv->peers) / sizeof(srv->peers[0]))] = p;
+		}
+		if (limit > 0 && p->count >= limit)
+			return 0;
+		p->count++;
+		return 1;
+	}
+	if (p != NULL && --p->count <= 0) {
+		*pp = p->next;
+		free(p);
+	}
+	return 1;
+}
+
 /* ---- listeners ------------------------------------------------------- */
 
 static void
@@ -166,14 +213,17 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 	struct server *srv = sl->srv;
 	SSL *ssl = NULL;
 
-	if (srv->draining || srv->nconns >= srv->conf->max_connections) {
-		/* over the cap: refuse cheaply rather than queue without bound */
+	if (srv->draining || srv->nconns >= srv->conf->max_connections ||
+	    !server_peer_count(srv, sa, 1)) {
+		/* over a cap: refuse cheaply rather than queue without bound */
+		srv->stats->refused_connections++;
 		close(fd);
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
 	if (sl->tls && (ssl = tls_server_accept(srv->tls, fd)) == NULL) {
 		log_warnx("TLS: cannot set up a connection");
+		server_peer_count(srv, sa, -1);
 		close(fd);
 		return;
 	}
@@ -343,6 +393,7 @@ server_conn_closed(struct server *srv, struct conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	srv->stats->connections_open--;
+	server_peer_count(srv, (const struct sockaddr *)&c->peer_addr, -1);
 	server_drain_check(srv);
 }
 
@@ -433,6 +484,9 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
 	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n",
 	    (unsigned long long)st->client_aborts);
+	evbuffer_add_printf(b, "# HELP s3gate_refused_connections_total Connections refused over "
+	    "max_connections or max_connections_per_ip.\n# TYPE s3gate_refused_connections_total counter\n"
+	    "s3gate_refused_connections_total %llu\n", (unsigned long long)st->refused_connections);
 	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
 	for (i = 0; i < 12; i++) {
 		if (i == 11)
@@ -565,6 +619,13 @@ server_free(struct server *srv)
 		sigv4_keycache_free(srv->keycache);
 	if (srv->store != NULL)
 		pstore_free(srv->store);
+	for (i = 0; i < (int)(sizeof(srv->peers) / sizeof(srv->peers[0])); i++) {
+		struct peer_count *p, *next;
+		for (p = srv->peers[i]; p != NULL; p = next) {
+			next = p->next;
+			free(p);
+		}
+	}
 	explicit_bzero(srv->backend_key, sizeof(srv->backend_key));
 	conf_unref(srv->conf);
 	if (srv->base != NULL)

@@ -31,6 +31,13 @@ struct backend_idle {
 	TAILQ_ENTRY(backend_idle) entry;
 };
 
+/* Open connections of one client address (max_connections_per_ip). */
+struct peer_count {
+	struct peer_count	*next;
+	unsigned char		 addr[16];
+	int			 count;
+};
+
 struct server_stats {
 	uint64_t	 requests;
 	uint64_t	 status_class[6];	/* 1xx..5xx by first digit */
@@ -46,6 +53,7 @@ struct server_stats {
 	uint64_t	 backend_errors;
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
+	uint64_t	 refused_connections;	/* over max_connections or per address */
 	uint64_t	 connections_open;	/* gauge */
 	uint64_t	 backend_idle;		/* gauge */
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
@@ -82,6 +90,7 @@ struct server {
 	struct event		*sig_hup, *sig_term, *sig_int, *sig_usr1;
 	struct evhttp		*admin;
 
+	struct peer_count	*peers[1024];	/* open connections per client address */
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
 	int			 worker;	/* 0 serves the admin listener */
@@ -112,5 +121,7 @@ void		 server_backend_flush(struct server *);
 
 /* Called by conn when a connection ends. */
 void		 server_conn_closed(struct server *, struct conn *);
+/* Counts a client address in (1) or out (-1); 0 if over max_connections_per_ip. */
+int		 server_peer_count(struct server *, const struct sockaddr *, int delta);
 
 #endif

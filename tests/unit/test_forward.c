@@ -173,7 +173,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN])
 	const char *n = cases[ci].name, *client = cases[ci].client;
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
 	const struct http_header *host;
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0 };
 	struct query_list ql = { NULL, 0 };
 	struct sigv4_request req;
 	struct sigv4_auth auth;
@@ -294,7 +294,7 @@ test_tamper(const unsigned char key[SIGV4_KEY_LEN])
 		{ "GET /", "PUT /" },
 	};
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0 };
 	struct query_list ql;
 	struct s3addr a;
 	enum s3err err;
@@ -370,7 +370,7 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	    "GET /bucket/k HTTP/1.1\r\nHost: s3.example.org\r\nConnection: keep-alive, X-Hop\r\n"
 	    "X-Hop: secret-to-this-hop\r\n\r\n";
 	struct http_head *ch = calloc(1, sizeof(*ch));
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0 };
 	struct query_list ql = { NULL, 0 };
 	struct sbuf out = SBUF_INIT;
 	struct s3addr a;

@@ -208,6 +208,18 @@ make_model(time_t now)
 	c.session_token = "tok-123";
 	c.expires_at = now + 600;
 	model_add_credential(m, &c);
+	/* a presigned link: a credential scoped to one object */
+	memset(&c, 0, sizeof(c));
+	c.access_key_id = "SGLFRANKLINK00000000";
+	c.secret = "link-secret-0123456789";
+	c.principal = "frank";
+	c.expires_at = now + 3600;
+	c.link_bucket = "ws-frank";
+	c.link_key = "data/model v2.bin";
+	c.link_method = "GET";
+	c.link_max_bytes = 5368709120ULL;
+	c.link_max_uses = 2;
+	model_add_credential(m, &c);
 	if (model_index(m, &e) == -1)
 		printf("# model_index: %s\n", e.data);
 	sbuf_free(&e);
@@ -265,7 +277,23 @@ test_admin(struct conf *cf, time_t now)
 		goto out;
 	T_OK(kvs_equal(m, got), "admin: load gives the model saved");
 	T_OK(got->nworkspaces == 3 && got->nbuckets == 4 && got->ngrants == 2 &&
-	    got->nrequests == 1 && got->ncredentials == 2, "admin: every record back");
+	    got->nrequests == 1 && got->ncredentials == 3, "admin: every record back");
+	c = model_credential(got, "SGLFRANKLINK00000000");
+	T_OK(c != NULL && strcmp(c->secret, "link-secret-0123456789") == 0 && c->link_method &&
+	    strcmp(c->link_method, "GET") == 0 && c->link_bucket &&
+	    strcmp(c->link_bucket, "ws-frank") == 0 && c->link_key &&
+	    strcmp(c->link_key, "data/model v2.bin") == 0 && c->link_max_bytes == 5368709120ULL &&
+	    c->link_max_uses == 2 && c->expires_at == now + 3600,
+	    "admin: a link credential with its scope round-trips");
+	c = model_credential(got, "SGFRANK");
+	T_OK(c != NULL && c->link_method == NULL && c->link_bucket == NULL && c->link_key == NULL &&
+	    c->link_max_bytes == 0 && c->link_max_uses == 0,
+	    "admin: an ordinary credential has no link scope");
+	r = cmd(cf, "HGET %s link_key", REDISSTORE_PREFIX "cred:SGLFRANKLINK00000000");
+	T_OK(r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, "data/model v2.bin") == 0,
+	    "admin: link fields are cred hash fields");
+	if (r)
+		freeReplyObject(r);
 	c = model_credential(got, "SGBOBSESSION");
 	T_OK(c != NULL && strcmp(c->secret, "bob-secret") == 0 && c->session_token != NULL &&
 	    strcmp(c->session_token, "tok-123") == 0 && c->expires_at == now + 600,
@@ -440,7 +468,25 @@ test_proxy(struct conf *cf, time_t now)
 	    "proxy: credential unsealed into OUT");
 	policy_credential_clear(&c);
 	r = pstore_credential(ps, "SGBOBSESSION", &c, t_cb, &w2);
-	T_OK(r == PSTORE_DONE && c.principal != NULL, "proxy: credential hit");
+	T_OK(r == PSTORE_DONE && c.principal != NULL && c.link_method == NULL,
+	    "proxy: credential hit");
+	policy_credential_clear(&c);
+	w2.called = 0;
+	r = pstore_credential(ps, "SGLFRANKLINK00000000", &c, t_cb, &w2);
+	if (r == PSTORE_PENDING) {
+		t_run(base, &w2.called, 3000);	/* the callback filled C */
+		r = w2.called == 1 ? PSTORE_DONE : PSTORE_PENDING;
+	}
+	T_OK(r == PSTORE_DONE && c.principal && strcmp(c.principal, "frank") == 0 &&
+	    c.link_method && strcmp(c.link_method, "GET") == 0 && c.link_bucket &&
+	    strcmp(c.link_bucket, "ws-frank") == 0 && c.link_key &&
+	    strcmp(c.link_key, "data/model v2.bin") == 0 && c.link_max_bytes == 5368709120ULL &&
+	    c.link_max_uses == 2 && c.expires_at == now + 3600,
+	    "proxy: a link credential comes with its scope");
+	policy_credential_clear(&c);
+	r = pstore_credential(ps, "SGLFRANKLINK00000000", &c, t_cb, &w2);
+	T_OK(r == PSTORE_DONE && c.link_key && strcmp(c.link_key, "data/model v2.bin") == 0,
+	    "proxy: a link credential hit keeps its scope");
 	policy_credential_clear(&c);
 	w2.called = 0;
 	r = pstore_credential(ps, "SGNOSUCHKEY", &c, t_cb, &w2);

@@ -1,0 +1,195 @@
+#!/bin/bash
+# Links that s3gate issues (`s3gate-admin presign`), used by an outsider with
+# plain curl and no credentials, through a running s3gate against Ceph RGW.
+# public_url is an ingress host (http://files.example.test) that curl
+# reaches with --connect-to, so what is signed is the host the outsider
+# sees, not the proxy's own address.  Workspaces:
+#   ws-eric: eric owns ws-eric-pub (discoverable) and ws-eric-hidden (not)
+#   ws-alice: alice owns ws-alice; carl gets a ReadOnly grant on ws-eric-pub
+. "$(dirname "$0")/lib.sh"
+
+B=ws-eric-pub
+BH=ws-eric-hidden
+BA=ws-alice
+PUB_HOST=files.example.test
+KEY="share/a b+c ü.bin"	# space, '+', unicode
+
+SKIP_WHY=""
+FAIL_WHY=""
+tc() {
+	local name=$1; shift
+	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
+	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
+	t_check "$name" "$@"
+}
+ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
+
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	SKIP_WHY="links issued by s3gate need s3gate"
+elif ! s3gate_have; then
+	SKIP_WHY="$(basename "$S3GATE_BIN")/s3gate not built"
+elif ! s3gate_start presign "public_url http://$PUB_HOST"; then
+	FAIL_WHY="s3gate did not start (see $T/presign/s3gate.log)"
+fi
+
+# fetch URL [CURL_ARGS...]: curl as an outsider at the public host; prints
+# the status; the body goes to $T/out
+fetch() {
+	local url=$1; shift
+	curl -s -o "$T/out" -w '%{http_code}' --max-time 60 \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" "$@" "$url"
+}
+# presign ARGS...: the link's URL (text output)
+presign() { s3gate_admin presign "$@"; }
+# expect_status WANT URL [CURL_ARGS...]: the status is WANT (the body is shown if not).
+# A link is a credential the proxy learns about through its store: the file
+# store sees a new one within 100 ms, so while the answer is
+# InvalidAccessKeyId it is asked again, for at most a second.
+expect_status() {
+	local want=$1 code i; shift
+	for ((i = 0; i < 10; i++)); do
+		code=$(fetch "$@")
+		[ "$code" = 403 ] && grep -q InvalidAccessKeyId "$T/out" || break
+		sleep 0.1
+	done
+	[ "$code" = "$want" ] && return 0
+	echo "HTTP $code, expected $want"
+	grep -q '^<' "$T/out" && head -c 600 "$T/out" | tr -c '[:print:]\n' '?' ||
+		echo "($(stat -c %s "$T/out") bytes of body)"
+	echo
+	return 1
+}
+# expect_denied URL [CURL_ARGS...]: 403 with an S3 XML error that has a Message
+expect_denied() {
+	expect_status 403 "$@" || return 1
+	grep -q '<Error>' "$T/out" && grep -q '<Message>[^<]' "$T/out" ||
+		{ echo "no S3 error with a Message:"; head -c 600 "$T/out"; echo; return 1; }
+}
+# within_2s CMD...: CMD succeeds within two seconds (revocations reach the proxy within one)
+within_2s() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		"$@" >"$T/within.out" 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$T/within.out"
+	return 1
+}
+
+setup() {
+	storage_doc eric "$B" --hidden "$BH" --grant "$B:carl:ReadOnly" >"$T/ws-eric.yaml"
+	storage_doc alice "$BA" >"$T/ws-alice.yaml"
+	{ cat "$T/ws-eric.yaml"; echo ---; cat "$T/ws-alice.yaml"; } >"$T/storage.yaml"
+	s3gate_sync "$T/storage.yaml" || return 1
+	mkfile "$T/obj" 8
+	backend_aws s3 cp "$T/obj" "s3://$B/$KEY"
+}
+if ready; then
+	tc "setup: workspaces synced, an 8 MiB object at the backend" setup ||
+		FAIL_WHY="setup failed"
+fi
+
+get_link() {
+	local url
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	case $url in "http://$PUB_HOST/$B/"*) ;; *) echo "not under public_url: $url"; return 1 ;; esac
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out"
+}
+tc "GET link fetched by plain curl at the public host: the object, byte for byte" get_link
+
+get_link_json() {
+	local doc url id
+	doc=$(s3gate_admin --json presign --principal eric --expires 2h "s3://$B/$KEY") || return 1
+	url=$("$PY3" -c 'import json,sys; d=json.load(sys.stdin); assert sorted(d)==["expires_at","id","url"], d; print(d["url"])' <<<"$doc") || return 1
+	id=$("$PY3" -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$doc")
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out" || return 1
+	# the access log names the link on its use
+	sleep 0.5
+	grep -q "$id" "$S3GATE_DIR/access.log" || { echo "access log does not name $id"; return 1; }
+}
+tc "--json link works too, and the access log names its id" get_link_json
+
+range_and_resume() {
+	local url
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	expect_status 206 "$url" -r 0-99 || return 1
+	cmp -n 100 "$T/out" "$T/obj" || return 1
+	[ "$(stat -c %s "$T/out")" = 100 ] || { echo "range gave $(stat -c %s "$T/out") bytes"; return 1; }
+	# an interrupted download resumed with curl -C -
+	head -c 3000000 "$T/obj" >"$T/part"
+	curl -s -o "$T/part" -C - --max-time 60 --connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" \
+		"$url" || return 1
+	same_file "$T/obj" "$T/part"
+}
+tc "range request (206) and curl -C - resume through a link" range_and_resume
+
+tampered() {
+	local url
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	expect_denied "${url/share\/a%20b/share/x%20b}" || return 1	# another key
+	expect_denied "$url" -X DELETE						# another method
+}
+tc "a link with its key or method changed is refused (403)" tampered
+
+put_link() {
+	local url
+	url=$(presign --principal eric --method PUT "s3://$B/upload/from-outside.bin") || return 1
+	mkfile "$T/up" 3
+	expect_status 200 "$url" -T "$T/up" || return 1
+	backend_aws s3 cp "s3://$B/upload/from-outside.bin" "$T/up.back" &&
+		same_file "$T/up" "$T/up.back"
+}
+tc "PUT link used with curl -T: the object is at the backend" put_link
+
+refused_at_issue() {
+	local out
+	out=$(presign --principal eric --expires 8d "s3://$B/$KEY" 2>&1) && { echo "issued: $out"; return 1; }
+	grep -q "expiry is more than 7 days; the longest is 7d" <<<"$out" || { echo "$out"; return 1; }
+	out=$(presign --principal alice "s3://$B/$KEY" 2>&1) && { echo "issued: $out"; return 1; }
+	grep -q "Access Denied" <<<"$out" || { echo "$out"; return 1; }
+	out=$(presign --principal carl --method PUT "s3://$B/x" 2>&1) && { echo "issued: $out"; return 1; }
+	grep -q "Access Denied" <<<"$out" || { echo "$out"; return 1; }
+	out=$(presign --principal alice "s3://$BH/x" 2>&1) && { echo "issued: $out"; return 1; }
+	return 0
+}
+tc "refused at issue: 8 days, an issuer without read, a PUT by a ReadOnly grantee" refused_at_issue
+
+expired() {
+	local url
+	url=$(presign --principal eric --expires 1s "s3://$B/$KEY") || return 1
+	sleep 2.5
+	expect_denied "$url" || return 1
+	grep -qi "expired" "$T/out" || { echo "the error does not say expired:"; cat "$T/out"; return 1; }
+}
+tc "a link used after its expiry: 403, says expired" expired
+
+revoked() {
+	local doc url id
+	doc=$(s3gate_admin --json presign --principal eric "s3://$B/$KEY") || return 1
+	url=$("$PY3" -c 'import json,sys; print(json.load(sys.stdin)["url"])' <<<"$doc")
+	id=$("$PY3" -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$doc")
+	expect_status 200 "$url" || return 1
+	s3gate_admin presign list | grep -q "^$id eric GET" || { echo "not in presign list"; return 1; }
+	s3gate_admin presign revoke "$id" --principal alice 2>/dev/null && { echo "alice revoked eric's link"; return 1; }
+	s3gate_admin presign revoke "$id" || return 1
+	within_2s expect_denied "$url"
+}
+tc "a revoked link is refused within a second or two" revoked
+
+issuer_lost_access() {
+	local url
+	url=$(presign --principal carl "s3://$B/$KEY") || return 1
+	expect_status 200 "$url" || return 1
+	s3gate_admin revoke "$B" carl || return 1
+	within_2s expect_denied "$url"
+}
+tc "a link whose issuer's grant was revoked is refused" issuer_lost_access
+
+max_uses() {
+	local url
+	url=$(presign --principal eric --max-uses 2 "s3://$B/$KEY") || return 1
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out" || return 1
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out" || return 1
+	expect_denied "$url"
+}
+tc "--max-uses 2: two downloads, the third refused" max_uses
