@@ -158,11 +158,11 @@ api_job_error(struct conn *c, struct api_job *j)
 	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
 	    strstr(msg, "no such") != NULL)
 		return conn_reply_error(c, S3ERR_NOT_FOUND, msg);
-	if (strstr(msg, "days") != NULL || strstr(msg, "invalid") != NULL ||
-	    strstr(msg, "not a ") != NULL || strstr(msg, "unknown") != NULL ||
-	    strstr(msg, "public_url") != NULL)
-		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
-	return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+	if (strstr(msg, "access") != NULL || strstr(msg, "needs") != NULL ||
+	    strstr(msg, "denied") != NULL || strstr(msg, "may not") != NULL ||
+	    strstr(msg, "only the") != NULL || strstr(msg, "Only the") != NULL)
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+	return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
 }
 
 static const char *
@@ -397,10 +397,18 @@ api_start_route(struct conn *c)
 		if (snprintf(target, sizeof(target), "s3://%s/%s", bucket, key) >= (int)sizeof(target))
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "The key is too long.");
 		mu = json_object_get(a->json, "max_uses");
-		snprintf(uses, sizeof(uses), "%lld", json_is_integer(mu) ? (long long)json_integer_value(mu) : 0LL);
-		api_job_start(c, 200, "presign", "--principal", c->cred.principal,
-		    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
-		    "--max-uses", uses, target, (char *)NULL);
+		if (mu != NULL && !json_is_null(mu)) {
+			if (!json_is_integer(mu))
+				return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+				    "\"max_uses\" must be a whole number.");
+			snprintf(uses, sizeof(uses), "%lld", (long long)json_integer_value(mu));
+			api_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
+			    "--max-uses", uses, target, (char *)NULL);
+		} else
+			api_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
+			    target, (char *)NULL);
 		return 0;
 	case API_PRESIGN_REVOKE:
 		api_job_start(c, 204, "presign", "revoke", a->arg1, "--principal", c->cred.principal,

@@ -276,6 +276,8 @@ conn_log_request(struct conn *c)
 		snprintf(akid, sizeof(akid), "%s", c->auth.access_key_id);
 		e.access_key_id = akid;
 	}
+	if (c->cred.link_method != NULL)
+		e.presign_id = c->cred.access_key_id;	/* the principal is the link's issuer */
 	e.bucket = c->addr.bucket;
 	e.key = c->addr.key;
 	e.action = c->op_valid ? c->op.action : c->api_action;
@@ -606,6 +608,10 @@ conn_auth_verify(struct conn *c, time_t now)
 
 	if (c->cred.principal == NULL) {
 		c->srv->stats->auth_failures++;
+		/* links s3gate issues have "SGL" ids: say what an outsider needs to know */
+		if (c->auth.presigned && strncmp(c->auth.access_key_id, "SGL", 3) == 0)
+			return conn_fail(c, S3ERR_ACCESS_DENIED, "This link was revoked or does not "
+			    "exist; ask the person who shared it for a new one.");
 		return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
 	}
 	conn_sigv4_request(c, &sreq);
