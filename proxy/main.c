@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,23 @@ version(void)
 
 static pid_t	worker_pids[MAX_WORKERS];
 
+/*
+ * Once the worker's listeners are bound (ports below 1024 need root), it
+ * runs as USER.  The parent stays root to start replacement workers.
+ */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("user %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) == -1 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot run as %s", user);
+	log_debug("running as %s", user);
+}
+
 /* Runs one worker: its own event loop, listeners bound with SO_REUSEPORT. */
 static int
 worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers)
@@ -62,6 +81,8 @@ worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers
 		sbuf_free(&errors);
 		return 1;
 	}
+	if (cf->user != NULL && geteuid() == 0)
+		drop_privileges(cf->user);
 	if (worker == 0)
 		log_info("s3gate %s started, %d worker%s, backend %s", S3GATE_VERSION, nworkers,
 		    nworkers == 1 ? "" : "s", srv->conf->backend_url);

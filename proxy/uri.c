@@ -5,7 +5,6 @@
  * explicit, nothing relies on NUL termination of the input, and a decoded
  * NUL is refused because names and values are handed on as C strings.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,42 +91,29 @@ uri_encode(struct sbuf *sb, const char *src, size_t len, int keep_slash)
 	sb->data[sb->len] = '\0';
 }
 
-#define URI_ONES	0x0101010101010101ULL
-#define URI_HIGHS	0x8080808080808080ULL
-#define URI_HAS_ZERO(v)	(((v) - URI_ONES) & ~(v) & URI_HIGHS)
-
-/*
- * How many bytes at the start of SRC, in whole 8-byte words, hold no '%',
- * no NUL and (with plus_is_space) no '+': eight bytes a step.
- */
-static size_t
-uri_plain_words(const char *src, size_t len, int plus_is_space)
-{
-	uint64_t v;
-	size_t i;
-
-	for (i = 0; len - i >= 8; i += 8) {
-		memcpy(&v, src + i, sizeof(v));
-		if (URI_HAS_ZERO(v) || URI_HAS_ZERO(v ^ (URI_ONES * '%')) ||
-		    (plus_is_space && URI_HAS_ZERO(v ^ (URI_ONES * '+'))))
-			break;
-	}
-	return i;
-}
-
 long
 uri_decode(char *dst, const char *src, size_t len, int plus_is_space)
 {
 	const unsigned char *s = (const unsigned char *)src;
+	const char *pct;
 	size_t i = 0, run, n = 0;
 	int hi, lo;
 	unsigned char c;
 
 	while (i < len) {
-		/* Runs of plain bytes are copied whole (DST may be SRC). */
-		run = i + uri_plain_words(src + i, len - i, plus_is_space);
-		for (; run < len && !(uri_class[s[run]] & URI_DECODE_STOP); run++)
-			;
+		/*
+		 * Runs of plain bytes are copied whole (DST may be SRC): up to
+		 * the next '%' with memchr, or byte by byte when '+' matters.
+		 */
+		if (!plus_is_space) {
+			pct = memchr(src + i, '%', len - i);
+			run = pct != NULL ? (size_t)(pct - src) : len;
+			/* A NUL, raw or decoded, would cut the C string handed on. */
+			if (memchr(src + i, '\0', run - i) != NULL)
+				return -1;
+		} else
+			for (run = i; run < len && !(uri_class[s[run]] & URI_DECODE_STOP); run++)
+				;
 		if (run > i) {
 			memmove(dst + n, src + i, run - i);
 			n += run - i;
@@ -146,7 +132,6 @@ uri_decode(char *dst, const char *src, size_t len, int plus_is_space)
 			i += 2;
 		} else if (c == '+' && plus_is_space)
 			c = ' ';
-		/* A NUL, raw or decoded, would cut the C string handed on. */
 		if (c == '\0')
 			return -1;
 		dst[n++] = (char)c;
@@ -263,6 +248,7 @@ query_free(struct query_list *ql)
 struct query_enc {
 	size_t	name_off, name_len;
 	size_t	value_off, value_len;
+	size_t	param;		/* index in the list */
 };
 
 /* qsort has no context argument: the scratch buffer is passed through this. */
@@ -295,14 +281,35 @@ query_cmp_enc(const void *va, const void *vb)
 	    b->base + b->enc.value_off, b->enc.value_len);
 }
 
-static int
-query_is_excluded(const char *name, const char *const *exclude)
+/* The excluded names and their lengths, so most names are told apart by length. */
+#define QUERY_MAX_EXCLUDE	16
+
+struct query_exclude {
+	const char *const	*names;
+	size_t			 len[QUERY_MAX_EXCLUDE];
+	size_t			 n;	/* > QUERY_MAX_EXCLUDE: lengths not kept */
+};
+
+static void
+query_exclude_init(struct query_exclude *ex, const char *const *exclude)
 {
-	if (exclude == NULL)
-		return 0;
-	for (; *exclude != NULL; exclude++)
-		if (strcmp(name, *exclude) == 0)
+	ex->names = exclude;
+	ex->n = 0;
+	for (; exclude != NULL && exclude[ex->n] != NULL; ex->n++)
+		if (ex->n < QUERY_MAX_EXCLUDE)
+			ex->len[ex->n] = strlen(exclude[ex->n]);
+}
+
+static int
+query_is_excluded(const char *name, size_t len, const struct query_exclude *ex)
+{
+	size_t i;
+
+	for (i = 0; i < ex->n; i++) {
+		if (ex->n <= QUERY_MAX_EXCLUDE ? ex->len[i] == len &&
+		    memcmp(name, ex->names[i], len) == 0 : strcmp(name, ex->names[i]) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -315,34 +322,41 @@ query_canonical(struct sbuf *sb, const struct query_list *ql,
     const char *const *exclude)
 {
 	struct query_enc_sort vstack[QUERY_STACK_PARAMS], *v = vstack, tmp;
+	struct query_exclude ex;
 	char sstack[QUERY_STACK_BYTES], *scratch = sstack;
-	size_t i, j, n = 0, need = 0, used = 0, out = 0, nlen, vlen;
+	size_t i, j, n = 0, need = 0, used = 0, out = 0, nlen;
 	const struct query_param *qp;
 
 	if (ql->count == 0)
 		return;
-	for (i = 0; i < ql->count; i++)
-		need += 3 * (strlen(ql->params[i].name) + strlen(ql->params[i].value));
+	query_exclude_init(&ex, exclude);
 	if (ql->count > QUERY_STACK_PARAMS && (v = calloc(ql->count, sizeof(*v))) == NULL)
-		abort();
-	if (need > sizeof(sstack) && (scratch = malloc(need)) == NULL)
 		abort();
 	/* Sorting is on the encoded forms, so encode everything first. */
 	for (i = 0; i < ql->count; i++) {
 		qp = &ql->params[i];
-		if (query_is_excluded(qp->name, exclude))
-			continue;
 		nlen = strlen(qp->name);
-		vlen = strlen(qp->value);
-		v[n].base = scratch;
-		v[n].enc.name_off = used;
-		v[n].enc.name_len = uri_encode_to(scratch + used, qp->name, nlen, 0);
-		used += v[n].enc.name_len;
-		v[n].enc.value_off = used;
-		v[n].enc.value_len = uri_encode_to(scratch + used, qp->value, vlen, 0);
-		used += v[n].enc.value_len;
-		out += v[n].enc.name_len + v[n].enc.value_len + 2;
+		if (query_is_excluded(qp->name, nlen, &ex))
+			continue;
+		/* the raw lengths, until encoded below */
+		v[n].enc.param = i;
+		v[n].enc.name_len = nlen;
+		v[n].enc.value_len = strlen(qp->value);
+		need += 3 * (nlen + v[n].enc.value_len);
 		n++;
+	}
+	if (need > sizeof(sstack) && (scratch = malloc(need)) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		qp = &ql->params[v[i].enc.param];
+		v[i].base = scratch;
+		v[i].enc.name_off = used;
+		used += uri_encode_to(scratch + used, qp->name, v[i].enc.name_len, 0);
+		v[i].enc.value_off = used;
+		used += uri_encode_to(scratch + used, qp->value, v[i].enc.value_len, 0);
+		v[i].enc.name_len = v[i].enc.value_off - v[i].enc.name_off;
+		v[i].enc.value_len = used - v[i].enc.value_off;
+		out += used - v[i].enc.name_off + 2;
 	}
 	/* Insertion sort for the usual handful; equal entries are identical. */
 	if (n <= QUERY_STACK_PARAMS) {
