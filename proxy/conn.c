@@ -28,6 +28,7 @@
 #include "proxy/api.h"
 #include "proxy/conn.h"
 #include "proxy/forward.h"
+#include "proxy/quota.h"
 #include "proxy/log.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
@@ -205,6 +206,13 @@ conn_side_read(struct conn_side *s, size_t limit)
 static void
 conn_request_reset(struct conn *c)
 {
+	if (c->quota_active)
+		c->quota->active--;
+	c->quota_active = 0;
+	c->quota = NULL;
+	c->retry_after = 0;
+	if (c->throttle != NULL)
+		event_del(c->throttle);
 	api_free(c);
 	c->api_action = NULL;
 	s3addr_free(&c->addr);
@@ -332,8 +340,13 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	}
 	s3err_xml(&body, err, message, resource.data, c->request_id);
 	c->resp_status = s3err_info(err)->status;
-	respond_build(&c->out, c->resp_status, "application/xml", body.data, body.len,
-	    c->is_head_method, c->closing, c->request_id, NULL);
+	{
+		char extra[64] = "";
+		if (c->retry_after > 0)
+			snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", c->retry_after);
+		respond_build(&c->out, c->resp_status, "application/xml", body.data, body.len,
+		    c->is_head_method, c->closing, c->request_id, extra[0] ? extra : NULL);
+	}
 	sbuf_free(&body);
 	sbuf_free(&resource);
 	if (c->streaming) {
@@ -540,6 +553,95 @@ conn_token_matches(struct conn *c)
 	return ok;
 }
 
+static double
+conn_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Per-principal request rate and concurrency (quota.h).  Returns 1 to go on,
+ * 0 after answering SlowDown, which S3 clients back off and retry on.
+ */
+static int
+conn_quota_admit(struct conn *c)
+{
+	const struct quota_limits *l = &c->srv->quota_limits;
+	double now, retry = 1;
+
+	if (l->request_rate <= 0 && l->bandwidth <= 0 && l->connections == 0)
+		return 1;
+	now = conn_now();
+	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now, l)) == NULL)
+		return 1;
+	if (l->connections > 0 && c->quota->active >= l->connections) {
+		c->srv->stats->throttled_requests++;
+		c->retry_after = 1;
+		(void)conn_fail(c, S3ERR_SLOW_DOWN, "Too many requests at once for your account; "
+		    "please retry.");
+		return 0;
+	}
+	if (!quota_take_request(c->quota, l, now, &retry)) {
+		c->srv->stats->throttled_requests++;
+		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);
+		(void)conn_fail(c, S3ERR_SLOW_DOWN, "Please reduce your request rate.");
+		return 0;
+	}
+	c->quota->active++;
+	c->quota_active = 1;
+	return 1;
+}
+
+/* A body paused by the bandwidth quota resumes when the timer fires. */
+static void
+conn_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_drive(arg);
+}
+
+/*
+ * Runs the body relay within the principal's bandwidth quota: the source
+ * is read only as far as the byte bucket allows, then both sides rest
+ * until it has refilled.
+ */
+static enum stream_result
+conn_stream_run(struct conn *c, enum quota_dir dir)
+{
+	const struct quota_limits *l = &c->srv->quota_limits;
+	enum stream_result r;
+	uint64_t before = c->stream.read_bytes;
+	double wait = 0.01;
+
+	c->stream.budget = UINT64_MAX;
+	if (c->quota != NULL && l->bandwidth > 0) {
+		c->stream.budget = quota_bytes_allowed(c->quota, l, dir, conn_now(), &wait);
+		if (c->stream.budget == 0)
+			goto pause;
+	}
+	r = stream_run(&c->stream);
+	if (c->quota != NULL)
+		quota_bytes_used(c->quota, l, dir, c->stream.read_bytes - before);
+	if (r != STREAM_THROTTLED)
+		return r;
+	if (quota_bytes_allowed(c->quota, l, dir, conn_now(), &wait) > 0)
+		wait = 0.001;
+pause:
+	c->srv->stats->throttle_waits++;
+	conn_side_want(&c->client, 0, 0);
+	conn_side_want(&c->backend, 0, 0);
+	if (c->throttle == NULL && (c->throttle = evtimer_new(c->srv->base, conn_throttle_cb, c)) == NULL)
+		fatalx("evtimer_new failed");
+	{
+		struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
+		event_add(c->throttle, &tv);
+	}
+	conn_timer_set(c, c->conf->body_timeout_ms);	/* pausing is not idling */
+	return STREAM_THROTTLED;
+}
+
 /*
  * A link s3gate issued is a credential scoped to one object and method
  * (GET links serve HEAD too, for clients that look before they fetch).
@@ -636,6 +738,8 @@ conn_auth_verify(struct conn *c, time_t now)
 		    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
 		    "These are session credentials: send the session token (x-amz-security-token)." :
 		    NULL);
+	if (conn_quota_admit(c) == 0)
+		return 1;
 	if (c->cred.link_method != NULL && !conn_link_matches(c))
 		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
 	if (c->addr.internal) {
@@ -1079,7 +1183,7 @@ conn_do_req_body(struct conn *c)
 	enum stream_result r;
 	uint64_t before = c->stream.moved;
 
-	r = stream_run(&c->stream);
+	r = conn_stream_run(c, QUOTA_IN);
 	c->bytes_in += c->stream.moved - before;
 	c->req_body_sent = c->stream.moved;
 	if (c->stream.moved != before)
@@ -1095,6 +1199,8 @@ conn_do_req_body(struct conn *c)
 		conn_set_state(c, CONN_READ_RESP_HEAD);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
+	case STREAM_THROTTLED:
+		return 0;
 	case STREAM_WAIT:
 		/* the backend may answer early (an error): watch it too */
 		conn_side_want(&c->client, (c->stream.src_want & SOCKIO_WANT_READ) != 0,
@@ -1424,7 +1530,7 @@ conn_do_resp_body(struct conn *c)
 	enum stream_result r;
 	uint64_t before = c->stream.moved;
 
-	r = stream_run(&c->stream);
+	r = conn_stream_run(c, QUOTA_OUT);
 	c->bytes_out += c->stream.moved - before;
 	if (c->stream.moved != before)
 		conn_timer_set(c, c->conf->body_timeout_ms);
@@ -1433,6 +1539,8 @@ conn_do_resp_body(struct conn *c)
 		c->srv->stats->bytes_spliced += c->stream.spliced;
 		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
 		return conn_finish(c);
+	case STREAM_THROTTLED:
+		return 0;
 	case STREAM_WAIT:
 		conn_side_want(&c->backend, (c->stream.src_want & SOCKIO_WANT_READ) != 0,
 		    (c->stream.src_want & SOCKIO_WANT_WRITE) != 0);
@@ -1711,6 +1819,9 @@ conn_abort(struct conn *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->timer = NULL;
+	if (c->throttle != NULL)
+		event_free(c->throttle);
+	c->throttle = NULL;
 	conn_request_reset(c);
 	sbuf_free(&c->out);
 	free(c->client.buf);

@@ -95,6 +95,10 @@ struct conn {
 	int			 backend_retried;
 	int			 backend_readable;	/* readable during REQ_BODY: early answer */
 	struct event		*timer;
+	struct event		*throttle;	/* resumes a body paused by a bandwidth quota */
+	struct quota_entry	*quota;		/* the principal's quotas; NULL: none apply */
+	int			 quota_active;	/* counted in quota->active */
+	int			 retry_after;	/* seconds, for SlowDown */
 	char			 peer[64];
 	struct sockaddr_storage	 peer_addr;
 	int			 closing;	/* close the client after this response */

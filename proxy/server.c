@@ -54,6 +54,18 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 	return 0;
 }
 
+void
+server_quota_limits(struct server *srv)
+{
+	const struct conf *cf = srv->conf;
+	int n = srv->nworkers > 0 ? srv->nworkers : 1;
+
+	srv->quota_limits.request_rate = (double)cf->quota_request_rate / n;
+	srv->quota_limits.bandwidth = (double)cf->quota_bandwidth / n;
+	srv->quota_limits.connections = cf->quota_connections == 0 ? 0 :
+	    (cf->quota_connections + (uint32_t)n - 1) / (uint32_t)n;
+}
+
 const unsigned char *
 server_backend_key(struct server *srv, time_t now)
 {
@@ -316,6 +328,7 @@ server_reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
+	server_quota_limits(srv);
 	srv->backend_key_date[0] = '\0';
 	server_backend_flush(srv);
 	if (pstore_reload(srv->store, &errors) == -1)
@@ -487,6 +500,12 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "# HELP s3gate_refused_connections_total Connections refused over "
 	    "max_connections or max_connections_per_ip.\n# TYPE s3gate_refused_connections_total counter\n"
 	    "s3gate_refused_connections_total %llu\n", (unsigned long long)st->refused_connections);
+	evbuffer_add_printf(b, "# HELP s3gate_throttled_requests_total Requests answered SlowDown "
+	    "(quota_request_rate, quota_connections).\n# TYPE s3gate_throttled_requests_total counter\n"
+	    "s3gate_throttled_requests_total %llu\n"
+	    "# HELP s3gate_throttle_waits_total Body transfers paused by quota_bandwidth.\n"
+	    "# TYPE s3gate_throttle_waits_total counter\ns3gate_throttle_waits_total %llu\n",
+	    (unsigned long long)st->throttled_requests, (unsigned long long)st->throttle_waits);
 	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
 	for (i = 0; i < 12; i++) {
 		if (i == 11)
@@ -543,6 +562,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 	srv->all_stats = all_stats;
 	srv->nworkers = nworkers;
 	srv->stats = &all_stats[worker];
+	server_quota_limits(srv);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->idle);
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
@@ -626,6 +646,7 @@ server_free(struct server *srv)
 			free(p);
 		}
 	}
+	quota_table_free(&srv->quotas);
 	explicit_bzero(srv->backend_key, sizeof(srv->backend_key));
 	conf_unref(srv->conf);
 	if (srv->base != NULL)

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "proxy/conf.h"
+#include "proxy/quota.h"
 
 struct conn;
 struct pstore;
@@ -54,6 +55,8 @@ struct server_stats {
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
 	uint64_t	 refused_connections;	/* over max_connections or per address */
+	uint64_t	 throttled_requests;	/* SlowDown: request rate or concurrency */
+	uint64_t	 throttle_waits;	/* body paused by a bandwidth quota */
 	uint64_t	 connections_open;	/* gauge */
 	uint64_t	 backend_idle;		/* gauge */
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
@@ -91,6 +94,8 @@ struct server {
 	struct evhttp		*admin;
 
 	struct peer_count	*peers[1024];	/* open connections per client address */
+	struct quota_table	 quotas;	/* per principal */
+	struct quota_limits	 quota_limits;	/* this worker's share of the configured ones */
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
 	int			 worker;	/* 0 serves the admin listener */
@@ -109,6 +114,9 @@ struct server	*server_new(struct conf *, int worker, struct server_stats *all_st
 		    int nworkers, struct sbuf *errors);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
+
+/* Recomputes this worker's share of the quota limits from the config. */
+void		 server_quota_limits(struct server *);
 
 /* The service signing key for today (derived once a day). */
 const unsigned char *server_backend_key(struct server *, time_t now);

@@ -23,8 +23,6 @@
 #define SIGV4_TERMINATOR	"aws4_request"
 #define SIGV4_SERVICE_S3	"s3"
 
-static const char sigv4_hex_lower[] = "0123456789abcdef";
-
 static const char *const sigv4_status_strs[] = {
 	[SIGV4_OK] = "OK",
 	[SIGV4_ANONYMOUS] = "Request is not signed",
@@ -130,26 +128,50 @@ sigv4_all_digits(const char *s, size_t len)
 	return 1;
 }
 
+/* 1 for 0-9 a-f. */
+static const unsigned char sigv4_lower_hex_class[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+};
+
 static int
 sigv4_is_lower_hex(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!sigv4_lower_hex_class[(unsigned char)s[i]])
 			return 0;
 	return 1;
 }
+
+/* Lower-case hex of every byte value, two characters each. */
+static const char sigv4_hex_pairs[] =
+	"000102030405060708090a0b0c0d0e0f"
+	"101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f"
+	"303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f"
+	"505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f"
+	"707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f"
+	"909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+	"b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+	"d0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
+	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 static void
 sigv4_hex(const unsigned char *in, size_t len, char *out)
 {
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		out[2 * i] = sigv4_hex_lower[in[i] >> 4];
-		out[2 * i + 1] = sigv4_hex_lower[in[i] & 0x0f];
-	}
+	for (i = 0; i < len; i++)
+		memcpy(out + 2 * i, sigv4_hex_pairs + 2 * in[i], 2);
 	out[2 * len] = '\0';
 }
 
@@ -435,7 +457,7 @@ sigv4_hmac_slot(struct sigv4_thread *t, const unsigned char key[SIGV4_KEY_LEN])
 
 	for (i = 0; i < SIGV4_HMAC_SLOTS; i++) {
 		sl = &t->slots[i];
-		if (sl->used && CRYPTO_memcmp(sl->key, key, SIGV4_KEY_LEN) == 0)
+		if (sl->used && sigv4_ct_compare(sl->key, key, SIGV4_KEY_LEN) == 0)
 			return sl;
 	}
 	sl = &t->slots[t->next];
@@ -497,10 +519,25 @@ sigv4_signing_key(const char *secret, size_t secret_len, const char *date,
 	explicit_bzero(k, sizeof(k));
 }
 
+/*
+ * Eight bytes a step; every byte is looked at whatever the data, no branch
+ * depends on it (as OpenBSD's timingsafe_bcmp).
+ */
 int
 sigv4_ct_compare(const void *a, const void *b, size_t len)
 {
-	return CRYPTO_memcmp(a, b, len) != 0;
+	const unsigned char *x = a, *y = b;
+	uint64_t acc = 0, u, v;
+	size_t i;
+
+	for (i = 0; len - i >= 8; i += 8) {
+		memcpy(&u, x + i, sizeof(u));
+		memcpy(&v, y + i, sizeof(v));
+		acc |= u ^ v;
+	}
+	for (; i < len; i++)
+		acc |= (uint64_t)(x[i] ^ y[i]);
+	return acc != 0;
 }
 
 /* ---- parsing ---- */
@@ -1460,7 +1497,7 @@ sigv4_keycache_get(struct sigv4_keycache *kc, const char *access_key_id,
 	if (s->used && strcmp(s->access_key_id, access_key_id) == 0 &&
 	    strcmp(s->date, date) == 0 && strcmp(s->region, region) == 0 &&
 	    s->secret_len == secret_len &&
-	    CRYPTO_memcmp(s->secret, secret, secret_len) == 0) {
+	    sigv4_ct_compare(s->secret, secret, secret_len) == 0) {
 		memcpy(key, s->key, SIGV4_KEY_LEN);
 		return;
 	}

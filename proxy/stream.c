@@ -74,6 +74,7 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 	s->prefix = prefix;
 	s->prefix_len = prefix_len;
 	s->pipe_fd[0] = s->pipe_fd[1] = -1;
+	s->budget = UINT64_MAX;
 	s->pipe_size = pipe_size;
 	s->buf_cap = buf_size;
 	s->tracker = tracker;
@@ -154,15 +155,20 @@ stream_run_splice(struct stream *s)
 			} else
 				s->dst_want = SOCKIO_WANT_WRITE;
 		}
-		if (s->remaining > 0 && s->in_pipe < s->pipe_size) {
+		if (s->remaining > 0 && s->in_pipe < s->pipe_size && s->budget > 0) {
 			want = s->pipe_size - s->in_pipe;
 			if (want > s->remaining)
 				want = (size_t)s->remaining;
+			if (want > s->budget)
+				want = (size_t)s->budget;
 			n = splice(s->src_fd, NULL, s->pipe_fd[1], NULL, want,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				s->in_pipe += (size_t)n;
 				s->remaining -= (uint64_t)n;
+				s->read_bytes += (uint64_t)n;
+				if (s->budget != UINT64_MAX)
+					s->budget -= (uint64_t)n;
 				progress = 1;
 			} else if (n == 0)
 				return STREAM_SRC_EOF;
@@ -181,6 +187,8 @@ stream_run_splice(struct stream *s)
 		}
 		if (s->remaining == 0 && s->in_pipe == 0)
 			return STREAM_DONE;
+		if (s->budget == 0 && s->in_pipe == 0)
+			return STREAM_THROTTLED;
 		if (!progress)
 			return STREAM_WAIT;
 		s->src_want = s->dst_want = 0;
@@ -220,10 +228,19 @@ stream_run_copy(struct stream *s)
 			return STREAM_DONE;
 		if (s->framing == STREAM_CHUNKED && s->tracker->complete)
 			return STREAM_DONE;
+		if (s->budget == 0)
+			return STREAM_THROTTLED;
 		want = s->buf_cap;
 		if (s->framing == STREAM_LENGTH && want > s->remaining)
 			want = (size_t)s->remaining;
+		if (want > s->budget)
+			want = (size_t)s->budget;
 		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
+		if (n > 0) {
+			s->read_bytes += (uint64_t)n;
+			if (s->budget != UINT64_MAX)
+				s->budget -= (uint64_t)n;
+		}
 		if (n == 0)
 			return s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : STREAM_SRC_EOF;
 		if (n == -1) {
@@ -330,10 +347,19 @@ stream_run_decode(struct stream *s)
 			}
 			return STREAM_DONE;
 		}
+		if (s->budget == 0)
+			return STREAM_THROTTLED;
 		want = s->buf_cap;
 		if (want > s->remaining)
 			want = (size_t)s->remaining;
+		if (want > s->budget)
+			want = (size_t)s->budget;
 		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
+		if (n > 0) {
+			s->read_bytes += (uint64_t)n;
+			if (s->budget != UINT64_MAX)
+				s->budget -= (uint64_t)n;
+		}
 		if (n == 0)
 			return STREAM_SRC_EOF;
 		if (n == -1) {

@@ -36,6 +36,7 @@ enum stream_result {
 	STREAM_SRC_EOF,		/* the source closed before the end of the body */
 	STREAM_SRC_ERROR,	/* reading the source failed (errno saved in err) */
 	STREAM_DST_ERROR,	/* writing the destination failed */
+	STREAM_THROTTLED,	/* the byte budget is spent: run again later */
 	STREAM_BAD_FRAMING,	/* chunked framing broken, or the aws-chunked decoder
 				   refused the body (decoder's error says why) */
 };
@@ -49,6 +50,9 @@ struct stream {
 	uint64_t		 remaining;	/* STREAM_LENGTH: bytes still to read */
 	uint64_t		 moved;		/* bytes written to dst */
 	uint64_t		 spliced;	/* of which through splice */
+	uint64_t		 read_bytes;	/* read from src (what a bandwidth quota counts) */
+	uint64_t		 budget;	/* bytes src may still be read from in this run
+						   (set by the caller; UINT64_MAX: no limit) */
 
 	/* bytes already read with the head: written first */
 	const char		*prefix;
