@@ -35,7 +35,35 @@ struct filestore {
 	struct model		*model;
 	unsigned long long	 fingerprint;
 	long long		 checked_ns;	/* CLOCK_MONOTONIC of the last poll */
+	struct stat		 cred_st;	/* the credentials file as last loaded */
 };
+
+/* Whether the credentials file differs from the one loaded (one stat). */
+static int
+filestore_cred_changed(struct filestore *fs)
+{
+	struct stat st;
+	char *path = filestore_path(fs->dir, FILESTORE_CREDENTIALS);
+	int changed;
+
+	memset(&st, 0, sizeof(st));
+	(void)stat(path, &st);
+	free(path);
+	changed = st.st_ino != fs->cred_st.st_ino || st.st_size != fs->cred_st.st_size ||
+	    st.st_mtim.tv_sec != fs->cred_st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != fs->cred_st.st_mtim.tv_nsec;
+	return changed;
+}
+
+static void
+filestore_cred_remember(struct filestore *fs)
+{
+	char *path = filestore_path(fs->dir, FILESTORE_CREDENTIALS);
+
+	memset(&fs->cred_st, 0, sizeof(fs->cred_st));
+	(void)stat(path, &fs->cred_st);
+	free(path);
+}
 
 char *
 filestore_path(const char *dir, const char *name)
@@ -489,6 +517,7 @@ filestore_reload(void *impl, struct sbuf *errors)
 	fs->model = m;
 	fs->fingerprint = fp;
 	fs->checked_ns = filestore_now_ns();
+	filestore_cred_remember(fs);
 	return 0;
 }
 
@@ -510,6 +539,7 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
 		return;
 	fs->fingerprint = fp;
+	filestore_cred_remember(fs);
 	if ((m = filestore_load(fs->dir, &errors)) == NULL) {
 		log_warnx("policy %s changed but does not load; keeping the previous policy: %s",
 		    fs->dir, errors.data ? errors.data : "");
@@ -547,7 +577,11 @@ filestore_credential(void *impl, const char *akid, struct policy_credential *out
 	filestore_poll(fs, FILESTORE_POLL_NS);
 	memset(out, 0, sizeof(*out));
 	if ((c = model_credential(fs->model, akid)) == NULL) {
-		filestore_poll(fs, FILESTORE_MISS_POLL_NS);
+		/*
+		 * A key just created (a link, a session) must work at once: on a
+		 * miss, one stat of the credentials file says whether to reload.
+		 */
+		filestore_poll(fs, filestore_cred_changed(fs) ? 0 : FILESTORE_MISS_POLL_NS);
 		if ((c = model_credential(fs->model, akid)) == NULL)
 			return PSTORE_DONE;
 	}

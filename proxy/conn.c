@@ -211,6 +211,7 @@ conn_request_reset(struct conn *c)
 	c->quota_active = 0;
 	c->quota = NULL;
 	c->retry_after = 0;
+	c->link_usage = NULL;
 	if (c->throttle != NULL)
 		event_del(c->throttle);
 	api_free(c);
@@ -742,6 +743,12 @@ conn_auth_verify(struct conn *c, time_t now)
 		return 1;
 	if (c->cred.link_method != NULL && !conn_link_matches(c))
 		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
+	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
+	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id)) != NULL &&
+	    c->link_usage->object_size > 0 &&
+	    c->link_usage->served >= (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
+		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
+		    "it allows; ask the person who shared it for a new one.");
 	if (c->addr.internal) {
 		if (c->cred.link_method != NULL)
 			return conn_fail(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");
@@ -1246,6 +1253,25 @@ conn_do_req_body(struct conn *c)
 	return 1;
 }
 
+/* The whole object's size from a 200 (Content-Length) or 206 (Content-Range "a-b/total"). */
+static uint64_t
+conn_object_size(const struct http_head *r)
+{
+	const struct http_header *h;
+	char buf[64], *slash;
+
+	if (r->status == 200 && r->has_content_length)
+		return r->content_length;
+	if (r->status == 206 && (h = http_header_find(r, "content-range")) != NULL &&
+	    h->value_len < sizeof(buf)) {
+		memcpy(buf, h->value, h->value_len);
+		buf[h->value_len] = '\0';
+		if ((slash = strchr(buf, '/')) != NULL && slash[1] != '*')
+			return strtoull(slash + 1, NULL, 10);
+	}
+	return 0;
+}
+
 /* Builds the client's response head from the backend's; decides framing. */
 static void
 conn_build_resp_head(struct conn *c)
@@ -1254,6 +1280,8 @@ conn_build_resp_head(struct conn *c)
 	size_t i;
 
 	c->resp_status = r->status;
+	if (c->link_usage != NULL && c->link_usage->object_size == 0)
+		c->link_usage->object_size = conn_object_size(r);
 	if (c->is_head_method || r->status == 204 || r->status == 304 ||
 	    (r->status >= 100 && r->status < 200)) {
 		c->resp_has_body = 0;
@@ -1532,6 +1560,8 @@ conn_do_resp_body(struct conn *c)
 
 	r = conn_stream_run(c, QUOTA_OUT);
 	c->bytes_out += c->stream.moved - before;
+	if (c->link_usage != NULL)
+		c->link_usage->served += c->stream.moved - before;
 	if (c->stream.moved != before)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {

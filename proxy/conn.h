@@ -99,6 +99,7 @@ struct conn {
 	struct quota_entry	*quota;		/* the principal's quotas; NULL: none apply */
 	int			 quota_active;	/* counted in quota->active */
 	int			 retry_after;	/* seconds, for SlowDown */
+	struct link_usage	*link_usage;	/* a --max-uses link's budget, counted */
 	char			 peer[64];
 	struct sockaddr_storage	 peer_addr;
 	int			 closing;	/* close the client after this response */

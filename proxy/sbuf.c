@@ -26,7 +26,8 @@ sbuf_reserve(struct sbuf *sb, size_t extra)
 void
 sbuf_append(struct sbuf *sb, const void *data, size_t len)
 {
-	sbuf_reserve(sb, len);
+	if (sb->cap - sb->len <= len)	/* cap >= len + 1 when allocated */
+		sbuf_reserve(sb, len);
 	if (len > 0)
 		memcpy(sb->data + sb->len, data, len);
 	sb->len += len;

@@ -54,6 +54,26 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 	return 0;
 }
 
+struct link_usage *
+server_link_usage(struct server *srv, const char *id)
+{
+	uint32_t h = 2166136261u;
+	const unsigned char *p;
+	struct link_usage *u;
+
+	for (p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	for (u = srv->link_usage[h % 256]; u != NULL; u = u->next)
+		if (strcmp(u->id, id) == 0)
+			return u;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	snprintf(u->id, sizeof(u->id), "%s", id);
+	u->next = srv->link_usage[h % 256];
+	srv->link_usage[h % 256] = u;
+	return u;
+}
+
 void
 server_quota_limits(struct server *srv)
 {
@@ -647,6 +667,13 @@ server_free(struct server *srv)
 		}
 	}
 	quota_table_free(&srv->quotas);
+	for (i = 0; i < 256; i++) {
+		struct link_usage *u, *un;
+		for (u = srv->link_usage[i]; u != NULL; u = un) {
+			un = u->next;
+			free(u);
+		}
+	}
 	explicit_bzero(srv->backend_key, sizeof(srv->backend_key));
 	conf_unref(srv->conf);
 	if (srv->base != NULL)

@@ -32,6 +32,14 @@ struct backend_idle {
 	TAILQ_ENTRY(backend_idle) entry;
 };
 
+/* Bytes a --max-uses link has served (this worker's count). */
+struct link_usage {
+	struct link_usage	*next;
+	char			 id[32];
+	uint64_t		 object_size;	/* learned from the first response; 0 unknown */
+	uint64_t		 served;
+};
+
 /* Open connections of one client address (max_connections_per_ip). */
 struct peer_count {
 	struct peer_count	*next;
@@ -95,6 +103,7 @@ struct server {
 
 	struct peer_count	*peers[1024];	/* open connections per client address */
 	struct quota_table	 quotas;	/* per principal */
+	struct link_usage	*link_usage[256];
 	struct quota_limits	 quota_limits;	/* this worker's share of the configured ones */
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
@@ -114,6 +123,8 @@ struct server	*server_new(struct conf *, int worker, struct server_stats *all_st
 		    int nworkers, struct sbuf *errors);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
+
+struct link_usage *server_link_usage(struct server *, const char *id);
 
 /* Recomputes this worker's share of the quota limits from the config. */
 void		 server_quota_limits(struct server *);

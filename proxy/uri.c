@@ -13,15 +13,17 @@
 static const char uri_hex_upper[] = "0123456789ABCDEF";
 
 /*
- * Byte classes, one table lookup per byte on the hot paths: bit 1 marks
- * the unreserved set A-Z a-z 0-9 - . _ ~ (RFC 3986, the only bytes S3
- * keeps); bit 2 the bytes uri_decode() must look at ('%', '+', NUL).
+ * Byte classes, one table lookup per byte on the hot paths: the unreserved
+ * set A-Z a-z 0-9 - . _ ~ (RFC 3986, the only bytes S3 keeps), '/' (kept
+ * in paths), and the bytes uri_decode() must look at ('%', '+', NUL).
  */
 #define URI_UNRESERVED	0x01
 #define URI_DECODE_STOP	0x02
+#define URI_SLASH	0x04	/* kept in paths */
 
 static const unsigned char uri_class[256] = {
 	['\0'] = URI_DECODE_STOP, ['%'] = URI_DECODE_STOP, ['+'] = URI_DECODE_STOP,
+	['/'] = URI_SLASH,
 	['-'] = URI_UNRESERVED, ['.'] = URI_UNRESERVED, ['_'] = URI_UNRESERVED,
 	['~'] = URI_UNRESERVED,
 	['0'] = URI_UNRESERVED, ['1'] = URI_UNRESERVED, ['2'] = URI_UNRESERVED,
@@ -64,11 +66,12 @@ static size_t
 uri_encode_to(char *dst, const char *src, size_t len, int keep_slash)
 {
 	const unsigned char *s = (const unsigned char *)src;
+	unsigned char keep = keep_slash ? URI_UNRESERVED | URI_SLASH : URI_UNRESERVED;
 	char *d = dst;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		if ((uri_class[s[i]] & URI_UNRESERVED) || (s[i] == '/' && keep_slash)) {
+		if (uri_class[s[i]] & keep) {
 			*d++ = (char)s[i];
 			continue;
 		}
