@@ -66,6 +66,7 @@ static const char *const admin_usage =
     "  sync FILE|-\n"
     "  cred create PRINCIPAL [--ttl D] | cred list [PRINCIPAL] | cred delete ACCESS_KEY_ID\n"
     "  member add|remove WORKSPACE PRINCIPAL\n"
+    "  bucket create PRINCIPAL BUCKET\n"
     "  request BUCKET PRINCIPAL [--reason TEXT]\n"
     "  requests PRINCIPAL\n"
     "  approve BUCKET PRINCIPAL [--permission P] [--expires D]\n"
@@ -1432,6 +1433,48 @@ admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 	return 1;
 }
 
+/*
+ * bucket create PRINCIPAL BUCKET: a bucket the principal may create under
+ * the operator's bucket_create pattern (the proxy checks the pattern)
+ * joins the principal's workspace, and is created at the backend.
+ */
+static int
+admin_bucket_create(struct admin *a, struct admin_args *args)
+{
+	struct sbuf err = SBUF_INIT;
+	struct model_workspace *w;
+	int rc;
+
+	if (args->npos != 2)
+		return admin_fail(a, "usage: bucket create PRINCIPAL BUCKET");
+	if (!storage_bucket_name_valid(args->pos[1]))
+		return admin_fail(a, "\"%s\" is not a valid bucket name", args->pos[1]);
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if ((w = model_workspace_of(a->model, args->pos[0])) == NULL)
+		return admin_fail(a, "%s owns no workspace; the bucket would belong to nobody",
+		    args->pos[0]);
+	if ((rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	if (model_bucket_find(a->model, args->pos[1]) != NULL)
+		return admin_fail(a, "bucket %s already exists", args->pos[1]);
+	/* the backend first: a policy entry for a bucket that is not there helps nobody */
+	if (admin_backend_ensure(a, args->pos[1], &err) == -1) {
+		rc = admin_fail(a, "cannot create bucket %s at the backend: %s", args->pos[1],
+		    err.data ? err.data : "?");
+		sbuf_free(&err);
+		return rc;
+	}
+	sbuf_free(&err);
+	model_add_bucket(a->model, args->pos[1], w->name, 0, a->state_path, 0);
+	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
+		admin_text(a, "+ bucket %s (workspace %s)", args->pos[1], w->name);
+		json_object_set_new(a->doc, "bucket", json_string(args->pos[1]));
+		json_object_set_new(a->doc, "workspace", json_string(w->name));
+	}
+	return rc;
+}
+
 static char *
 admin_read_input(struct admin *a, const char *name, size_t *len)
 {
@@ -1596,7 +1639,7 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		return 1;
 	}
 	cmd = argv[i++];
-	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0) {
+	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0 || strcmp(cmd, "bucket") == 0) {
 		if (i >= argc) {
 			rc = admin_fail(&a, "%s needs a subcommand", cmd);
 			fflush(err);
@@ -1642,6 +1685,8 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		rc = admin_member(&a, &args, 1);
 	else if (strcmp(cmd, "member") == 0 && strcmp(sub, "remove") == 0)
 		rc = admin_member(&a, &args, 0);
+	else if (strcmp(cmd, "bucket") == 0 && strcmp(sub, "create") == 0)
+		rc = admin_bucket_create(&a, &args);
 	else if (strcmp(cmd, "request") == 0)
 		rc = admin_request(&a, &args);
 	else if (strcmp(cmd, "requests") == 0)

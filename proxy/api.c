@@ -30,6 +30,7 @@ enum api_route {
 	API_REQUESTS,		/* GET /_s3gate/requests */
 	API_GRANT,		/* POST /_s3gate/grants */
 	API_REVOKE,		/* DELETE /_s3gate/grants/BUCKET/PRINCIPAL */
+	API_CREATE_BUCKET,	/* PUT /BUCKET under bucket_create (an S3 call, answered here) */
 };
 
 enum api_stage {
@@ -452,6 +453,9 @@ api_start_route(struct conn *c)
 			return r;
 		api_job_start(c, 204, "revoke", a->arg1, a->arg2, (char *)NULL);
 		return 0;
+	case API_CREATE_BUCKET:
+		api_job_start(c, 200, "bucket", "create", c->cred.principal, c->addr.bucket, (char *)NULL);
+		return 0;
 	}
 	return conn_reply_error(c, S3ERR_INTERNAL, NULL);
 }
@@ -474,7 +478,13 @@ api_step(struct conn *c)
 		a->job = NULL;
 		if (j->rc != 0)
 			r = api_job_error(c, j);
-		else {
+		else if (a->route == API_CREATE_BUCKET) {
+			char loc[300];
+			c->decided = 1;
+			c->decision.allow = 1;
+			snprintf(loc, sizeof(loc), "/%s", c->addr.bucket);
+			r = conn_reply_location(c, loc);
+		} else {
 			c->decided = 1;
 			c->decision.allow = 1;
 			if (c->decision.reason[0] == '\0')
@@ -486,6 +496,26 @@ api_step(struct conn *c)
 		return r;
 	}
 	return 0;
+}
+
+/*
+ * CreateBucket (PUT /BUCKET), allowed by the operator's bucket_create
+ * pattern: the bucket joins the caller's workspace and is created at the
+ * backend by the admin command, on the jobs thread.
+ */
+int
+api_create_bucket(struct conn *c)
+{
+	struct api_request *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		abort();
+	c->api = a;
+	a->route = API_CREATE_BUCKET;
+	a->action = "CreateBucket";
+	c->auth_stage = AUTH_STAGE_API;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket_create pattern");
+	return 1;
 }
 
 void

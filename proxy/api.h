@@ -23,6 +23,8 @@ int	 api_begin(struct conn *);
 int	 api_read_body(struct conn *);
 /* AUTH_STAGE_API: the next step of the route (store answers, job results). */
 int	 api_step(struct conn *);
+/* CreateBucket allowed by bucket_create: run it. Returns like a conn handler. */
+int	 api_create_bucket(struct conn *);
 /* Frees the request's API state; a job still running is disowned. */
 void	 api_free(struct conn *);
 

@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -382,6 +383,24 @@ conn_reply(struct conn *c, int status, const char *content_type, const char *bod
 	return 1;
 }
 
+/* 200 with an empty body and a Location header (CreateBucket). */
+int
+conn_reply_location(struct conn *c, const char *location)
+{
+	char extra[400];
+
+	snprintf(extra, sizeof(extra), "Location: %s\r\n", location);
+	if (c->req_body_len > c->body_prefix)
+		c->closing = 1;
+	c->resp_status = 200;
+	respond_build(&c->out, 200, "application/xml", "", 0, c->is_head_method, c->closing,
+	    c->request_id, extra);
+	c->out_off = 0;
+	conn_set_state(c, CONN_LOCAL_RESPONSE);
+	conn_timer_set(c, c->conf->body_timeout_ms);
+	return 1;
+}
+
 void
 conn_resume(struct conn *c)
 {
@@ -644,6 +663,32 @@ pause:
 }
 
 /*
+ * bucket_create PATTERN: "{principal}" stands for the caller; the rest is
+ * a shell pattern (fnmatch).  E.g. ws-{principal}-* lets frank create
+ * ws-frank-scratch.
+ */
+static int
+conn_bucket_create_allowed(struct conn *c)
+{
+	const char *pat = c->conf->bucket_create, *p;
+	struct sbuf want = SBUF_INIT;
+	int ok;
+
+	if (pat == NULL || c->addr.bucket == NULL || c->cred.link_method != NULL)
+		return 0;
+	for (p = pat; *p != '\0'; ) {
+		if (strncmp(p, "{principal}", 11) == 0) {
+			sbuf_appends(&want, c->cred.principal);
+			p += 11;
+		} else
+			sbuf_appendc(&want, *p++);
+	}
+	ok = fnmatch(want.data, c->addr.bucket, FNM_NOESCAPE | FNM_PERIOD) == 0;
+	sbuf_free(&want);
+	return ok;
+}
+
+/*
  * A link s3gate issued is a credential scoped to one object and method
  * (GET links serve HEAD too, for clients that look before they fetch).
  */
@@ -765,10 +810,13 @@ conn_auth_verify(struct conn *c, time_t now)
 			c->auth_stage = AUTH_STAGE_LIST_BUCKETS;
 			return 1;
 		}
+		if (strcmp(c->op.action, "CreateBucket") == 0 && conn_bucket_create_allowed(c))
+			return api_create_bucket(c);
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
 		return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
-		    "CreateBucket: buckets are created by the workspace platform, not through this endpoint." :
+		    "CreateBucket: this name is not one you may create (ask your platform for the "
+		    "naming rule); buckets are otherwise created by the workspace platform." :
 		    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
 	}
 	c->auth_stage = AUTH_STAGE_ACCESS;
