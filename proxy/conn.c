@@ -18,6 +18,7 @@
 #include <fnmatch.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +228,9 @@ conn_request_reset(struct conn *c)
 	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
 	free(c->error_message);
 	c->error_message = NULL;
-	memset(&c->head, 0, sizeof(c->head));
-	memset(&c->resp, 0, sizeof(c->resp));
+	/* the header arrays are rewritten by http_parse_head; the rest is cleared */
+	memset(&c->head, 0, offsetof(struct http_head, headers));
+	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	memset(&c->auth, 0, sizeof(c->auth));
 	memset(&c->access, 0, sizeof(c->access));
 	memset(&c->decision, 0, sizeof(c->decision));
