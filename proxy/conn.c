@@ -313,6 +313,17 @@ conn_log_request(struct conn *c)
 	srv->stats->bytes_in += c->bytes_in;
 	srv->stats->bytes_out += c->bytes_out;
 	srv->stats->latency_sum += ms / 1e3;
+	if (e.action != NULL) {
+		struct server_action_count *ac = server_action_slot(srv->stats, e.action);
+		if (ac != NULL) {
+			if (!c->decided)
+				ac->other++;
+			else if (c->decision.allow)
+				ac->allow++;
+			else
+				ac->deny++;
+		}
+	}
 	for (i = 0; i < 12; i++)
 		if (ms <= server_latency_bounds_ms[i])
 			srv->stats->latency_bucket[i]++;
@@ -1553,6 +1564,24 @@ conn_do_read_head(struct conn *c)
 	}
 }
 
+/* Time to the first byte of the response: the head is out. */
+static void
+conn_record_ttfb(struct conn *c)
+{
+	struct timespec now;
+	double ms;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+	c->srv->stats->ttfb_count++;
+	c->srv->stats->ttfb_sum += ms / 1e3;
+	for (i = 0; i < 12; i++)
+		if (ms <= server_latency_bounds_ms[i])
+			c->srv->stats->ttfb_bucket[i]++;
+}
+
 static int
 conn_do_local_response(struct conn *c)
 {
@@ -1720,6 +1749,7 @@ conn_drive(struct conn *c)
 				break;
 			}
 			c->bytes_out += c->out.len;
+			conn_record_ttfb(c);
 			conn_side_want(&c->client, 0, 0);
 			if (c->resp_has_body > 0) {
 				conn_stream_start(c, 0);

@@ -74,6 +74,23 @@ server_link_usage(struct server *srv, const char *id)
 	return u;
 }
 
+/* The counter slot of ACTION in ST (claimed on first use); NULL when all 64 are taken. */
+struct server_action_count *
+server_action_slot(struct server_stats *st, const char *action)
+{
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		if (st->actions[i].name[0] == '\0') {
+			snprintf(st->actions[i].name, sizeof(st->actions[i].name), "%s", action);
+			return &st->actions[i];
+		}
+		if (strcmp(st->actions[i].name, action) == 0)
+			return &st->actions[i];
+	}
+	return NULL;
+}
+
 void
 server_quota_limits(struct server *srv)
 {
@@ -478,15 +495,24 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	/* the workers' slots summed: counters are monotonic, a torn read is harmless */
 	memset(&sum, 0, sizeof(sum));
 	for (w = 0; w < srv->nworkers; w++) {
-		const uint64_t *from = (const uint64_t *)(const void *)&srv->all_stats[w];
+		const struct server_stats *ws = &srv->all_stats[w];
+		const uint64_t *from = (const uint64_t *)(const void *)ws;
 		uint64_t *to = (uint64_t *)(void *)&sum;
-		for (i = 0; i < (int)(offsetof(struct server_stats, latency_sum) / sizeof(uint64_t)); i++)
-			to[i] += from[i];
-		sum.latency_sum += srv->all_stats[w].latency_sum;
-	}
+		int k;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	    "text/plain; version=0.0.4");
+		for (i = 0; i < (int)(offsetof(struct server_stats, actions) / sizeof(uint64_t)); i++)
+			to[i] += from[i];
+		for (k = 0; k < 64 && ws->actions[k].name[0] != '\0'; k++) {
+			struct server_action_count *ac = server_action_slot(&sum, ws->actions[k].name);
+			if (ac == NULL)
+				break;
+			ac->allow += ws->actions[k].allow;
+			ac->deny += ws->actions[k].deny;
+			ac->other += ws->actions[k].other;
+		}
+		sum.latency_sum += ws->latency_sum;
+		sum.ttfb_sum += ws->ttfb_sum;
+	}
 	evbuffer_add_printf(b, "# HELP s3gate_requests_total Requests answered, by status class.\n"
 	    "# TYPE s3gate_requests_total counter\n");
 	for (i = 1; i <= 5; i++)
@@ -538,6 +564,28 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "s3gate_request_duration_seconds_sum %.6f\n"
 	    "s3gate_request_duration_seconds_count %llu\n", st->latency_sum,
 	    (unsigned long long)st->requests);
+	evbuffer_add_printf(b, "# TYPE s3gate_time_to_first_byte_seconds histogram\n");
+	for (i = 0; i < 12; i++) {
+		if (i == 11)
+			evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)st->ttfb_bucket[i]);
+		else
+			evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_bucket{le=\"%g\"} %llu\n",
+			    server_latency_bounds_ms[i] / 1000, (unsigned long long)st->ttfb_bucket[i]);
+	}
+	evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_sum %.6f\n"
+	    "s3gate_time_to_first_byte_seconds_count %llu\n", st->ttfb_sum,
+	    (unsigned long long)st->ttfb_count);
+	evbuffer_add_printf(b, "# HELP s3gate_actions_total Requests by S3 action and decision.\n"
+	    "# TYPE s3gate_actions_total counter\n");
+	for (i = 0; i < 64 && st->actions[i].name[0] != '\0'; i++) {
+		evbuffer_add_printf(b, "s3gate_actions_total{action=\"%s\",decision=\"allow\"} %llu\n"
+		    "s3gate_actions_total{action=\"%s\",decision=\"deny\"} %llu\n"
+		    "s3gate_actions_total{action=\"%s\",decision=\"none\"} %llu\n",
+		    st->actions[i].name, (unsigned long long)st->actions[i].allow,
+		    st->actions[i].name, (unsigned long long)st->actions[i].deny,
+		    st->actions[i].name, (unsigned long long)st->actions[i].other);
+	}
 	evhttp_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
 }

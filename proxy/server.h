@@ -68,7 +68,17 @@ struct server_stats {
 	uint64_t	 connections_open;	/* gauge */
 	uint64_t	 backend_idle;		/* gauge */
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
-	double		 latency_sum;
+	uint64_t	 ttfb_bucket[12];	/* time to the response head */
+	uint64_t	 ttfb_count;
+	/* requests by action and decision; slots claimed by name on first use */
+	struct server_action_count {
+		uint64_t	 allow;
+		uint64_t	 deny;
+		uint64_t	 other;		/* no decision: auth failures, errors */
+		char		 name[48];
+	}		 actions[64];
+	double		 latency_sum;		/* the doubles last: summed apart */
+	double		 ttfb_sum;
 };
 
 struct server {
@@ -125,6 +135,7 @@ int		 server_run(struct server *);
 void		 server_free(struct server *);
 
 struct link_usage *server_link_usage(struct server *, const char *id);
+struct server_action_count *server_action_slot(struct server_stats *, const char *action);
 
 /* Recomputes this worker's share of the quota limits from the config. */
 void		 server_quota_limits(struct server *);
