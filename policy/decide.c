@@ -206,12 +206,16 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 			inside = decide_has_prefix(op->list_prefix ? op->list_prefix : "", a->prefix);
 		else if (key != NULL && *key != '\0')
 			inside = decide_has_prefix(key, a->prefix);
-		else
+		else if (strcmp(op->action, "DeleteObjects") == 0) {
 			/*
-			 * Bucket-level: HeadBucket and GetBucketLocation say nothing
-			 * of the keys; DeleteObjects names its keys in the body, which
-			 * is not read here, so a prefix grant cannot allow it.
+			 * DeleteObjects names its keys in the body: allowed here on
+			 * the condition that the proxy reads the body and finds every
+			 * key inside the prefix (check_body_keys), else refuses all.
 			 */
+			inside = 1;
+			d->check_body_keys = 1;
+		} else
+			/* bucket-level: HeadBucket and GetBucketLocation say nothing of the keys */
 			inside = need == NEED_READ;
 		if (!inside) {
 			snprintf(what, sizeof(what), "%s outside your grant's prefix \"%.*s\"",

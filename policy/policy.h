@@ -117,6 +117,11 @@ struct policy_decision {
 	/* the S3 error Message for a denial: action, bucket, what is missing,
 	   and for a discoverable bucket how to ask (POST /_s3gate/requests) */
 	char	 message[512];
+	/*
+	 * Allowed only if every key the request body names (DeleteObjects)
+	 * starts with the grant's prefix: the caller must check them.
+	 */
+	int	 check_body_keys;
 };
 
 /*

@@ -44,6 +44,7 @@
 #define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
 #define CONN_LINGER_MS		2000
 #define CONN_LINGER_BYTES	(1024 * 1024)
+#define CONN_PREBODY_MAX	(2 * 1024 * 1024)	/* DeleteObjects: 1000 keys of 1 KiB */
 
 static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_TLS_HANDSHAKE] = "tls-handshake",
@@ -59,6 +60,7 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_SEND_RESP_HEAD] = "send-resp-head",
 	[CONN_RESP_BODY] = "resp-body",
 	[CONN_API_BODY] = "api-body",
+	[CONN_READ_BODY] = "read-body",
 	[CONN_LOCAL_RESPONSE] = "local-response",
 	[CONN_LINGER] = "linger",
 	[CONN_CLOSED] = "closed",
@@ -248,6 +250,9 @@ conn_request_reset(struct conn *c)
 	c->backend_readable = 0;
 	c->req_chunked = 0;
 	c->req_body_done = 0;
+	c->prebody_ready = 0;
+	c->continue_sent = 0;
+	sbuf_reset(&c->prebody);
 	c->request_id[0] = '\0';
 	if (c->streaming) {
 		stream_release(&c->stream);
@@ -882,7 +887,144 @@ conn_auth_access(struct conn *c, time_t now)
 	c->decided = 1;
 	if (!c->decision.allow)
 		return conn_deny(c);
+	if (c->decision.check_body_keys) {
+		if (c->req_chunked || !c->head.has_content_length)
+			return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, NULL);
+		if (c->req_body_len > CONN_PREBODY_MAX)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is too large.");
+		sbuf_reset(&c->prebody);
+		sbuf_append(&c->prebody, c->client.buf + c->head.head_len, c->body_prefix);
+		if (c->head.expect_continue && c->body_prefix < c->req_body_len) {
+			/* 25 bytes on a fresh connection: the socket buffer takes them */
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			int want;
+			(void)sockio_send(c->client.fd, c->client.ssl, cont, sizeof(cont) - 1, 0, &want);
+			c->continue_sent = 1;
+		}
+		c->auth_stage = AUTH_STAGE_BODY_KEYS;
+		conn_set_state(c, CONN_READ_BODY);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+		return 1;
+	}
 	c->auth_stage = c->op.copy_bucket != NULL ? AUTH_STAGE_COPY_ACCESS : AUTH_STAGE_DONE;
+	return 1;
+}
+
+/* Reads a small body (DeleteObjects) into c->prebody; then back to AUTH_WAIT. */
+static int
+conn_do_read_body(struct conn *c)
+{
+	ssize_t n;
+	int io_want;
+
+	while (c->prebody.len < c->req_body_len) {
+		size_t room = (size_t)c->req_body_len - c->prebody.len;
+		sbuf_reserve(&c->prebody, room);
+		n = sockio_recv(c->client.fd, c->client.ssl, c->prebody.data + c->prebody.len, room,
+		    &io_want);
+		if (n > 0) {
+			c->prebody.len += (size_t)n;
+			c->prebody.data[c->prebody.len] = '\0';
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			c->client.io_want = io_want;
+			conn_side_wait_io(&c->client);
+			return 0;
+		}
+		c->closing = 1;
+		return conn_fail(c, S3ERR_INCOMPLETE_BODY, NULL);
+	}
+	conn_side_want(&c->client, 0, 0);
+	c->prebody_ready = 1;
+	conn_set_state(c, CONN_AUTH_WAIT);
+	return 1;
+}
+
+/* Decodes the XML escapes of S3 keys (&amp; &lt; &gt; &quot; &apos; &#N; &#xN;) in place. */
+static void
+conn_xml_unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r != '\0') {
+		if (*r == '&') {
+			char *semi = strchr(r, ';');
+			if (semi != NULL && semi - r <= 10) {
+				unsigned long cp = 0;
+				int ok = 1;
+				if (strncmp(r, "&amp;", 5) == 0) cp = '&';
+				else if (strncmp(r, "&lt;", 4) == 0) cp = '<';
+				else if (strncmp(r, "&gt;", 4) == 0) cp = '>';
+				else if (strncmp(r, "&quot;", 6) == 0) cp = '"';
+				else if (strncmp(r, "&apos;", 6) == 0) cp = '\'';
+				else if (r[1] == '#')
+					cp = r[2] == 'x' ? strtoul(r + 3, NULL, 16) : strtoul(r + 2, NULL, 10);
+				else
+					ok = 0;
+				if (ok && cp > 0 && cp < 0x110000) {
+					/* UTF-8 encode */
+					if (cp < 0x80)
+						*w++ = (char)cp;
+					else if (cp < 0x800) {
+						*w++ = (char)(0xc0 | (cp >> 6));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					} else if (cp < 0x10000) {
+						*w++ = (char)(0xe0 | (cp >> 12));
+						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					} else {
+						*w++ = (char)(0xf0 | (cp >> 18));
+						*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					}
+					r = semi + 1;
+					continue;
+				}
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+/*
+ * Stage BODY_KEYS: every <Key> of a DeleteObjects body must lie inside the
+ * prefix grant; one outside refuses the whole request (S3 would otherwise
+ * delete the others and report the rest key by key).
+ */
+static int
+conn_auth_body_keys(struct conn *c)
+{
+	const char *p = c->prebody.data ? c->prebody.data : "", *open, *close;
+	const char *prefix = c->access.prefix;
+	char *key;
+	int nkeys = 0;
+
+	while ((open = strstr(p, "<Key>")) != NULL) {
+		open += 5;
+		if ((close = strstr(open, "</Key>")) == NULL)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is malformed.");
+		if ((key = strndup(open, (size_t)(close - open))) == NULL)
+			return conn_fail(c, S3ERR_INTERNAL, NULL);
+		conn_xml_unescape(key);
+		nkeys++;
+		if (strncmp(key, prefix, strlen(prefix)) != 0) {
+			c->decision.allow = 0;
+			snprintf(c->decision.reason, sizeof(c->decision.reason), "prefix outside grant");
+			snprintf(c->decision.message, sizeof(c->decision.message),
+			    "DeleteObjects on bucket %s: key \"%.200s\" is outside your grant's prefix "
+			    "\"%.160s\"; nothing was deleted.", c->addr.bucket, key, prefix);
+			free(key);
+			return conn_deny(c);
+		}
+		free(key);
+		p = close + 6;
+	}
+	if (nkeys == 0)
+		return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body names no key.");
+	c->auth_stage = AUTH_STAGE_DONE;
 	return 1;
 }
 
@@ -951,6 +1093,9 @@ conn_authorize(struct conn *c)
 			break;
 		case AUTH_STAGE_API:
 			r = api_step(c);
+			break;
+		case AUTH_STAGE_BODY_KEYS:
+			r = conn_auth_body_keys(c);
 			break;
 		case AUTH_STAGE_DONE:
 			c->srv->stats->allowed++;
@@ -1193,7 +1338,12 @@ conn_stream_start(struct conn *c, int upload)
 {
 	const struct conf *cf = c->conf;
 
-	if (upload) {
+	if (upload && c->prebody_ready) {
+		/* the body is in memory already: written from there */
+		stream_init(&c->stream, -1, NULL, c->backend.fd, c->backend.ssl, STREAM_LENGTH,
+		    c->prebody.len, c->prebody.data, c->prebody.len, 0, cf->pipe_size,
+		    cf->copy_buffer_size, NULL);
+	} else if (upload) {
 		stream_init(&c->stream, c->client.fd, c->client.ssl, c->backend.fd, c->backend.ssl,
 		    c->decoder != NULL ? STREAM_AWSCHUNKED : STREAM_LENGTH, c->req_body_len,
 		    c->client.buf + c->head.head_len, c->body_prefix, cf->splice, cf->pipe_size,
@@ -1231,7 +1381,8 @@ conn_do_send_head(struct conn *c)
 	}
 	conn_side_want(&c->backend, 0, 0);
 	c->backend.len = 0;
-	if (c->req_body_len > 0 && c->head.expect_continue) {
+	if (c->req_body_len > 0 && c->head.expect_continue && !c->continue_sent &&
+	    !c->prebody_ready) {
 		conn_set_state(c, CONN_WAIT_CONTINUE);
 		conn_timer_set(c, CONN_CONTINUE_WAIT_MS);
 	} else if (c->req_body_len > 0) {
@@ -1763,6 +1914,9 @@ conn_drive(struct conn *c)
 		case CONN_API_BODY:
 			again = api_read_body(c);
 			break;
+		case CONN_READ_BODY:
+			again = conn_do_read_body(c);
+			break;
 		case CONN_LOCAL_RESPONSE:
 			again = conn_do_local_response(c);
 			break;
@@ -1934,6 +2088,7 @@ conn_abort(struct conn *c)
 	c->throttle = NULL;
 	conn_request_reset(c);
 	sbuf_free(&c->out);
+	sbuf_free(&c->prebody);
 	free(c->client.buf);
 	free(c->backend.buf);
 	server_conn_closed(c->srv, c);

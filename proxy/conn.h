@@ -52,6 +52,7 @@ enum conn_state {
 	CONN_SEND_RESP_HEAD,	/* client: writing the response head */
 	CONN_RESP_BODY,		/* backend -> client body */
 	CONN_API_BODY,		/* client: reading the JSON body of an /_s3gate/ call */
+	CONN_READ_BODY,		/* client: reading a small body the policy must see */
 	CONN_LOCAL_RESPONSE,	/* client: writing a response s3gate made */
 	CONN_LINGER,		/* client: discarding an unread body before closing */
 	CONN_CLOSED,
@@ -80,6 +81,7 @@ enum conn_auth_stage {
 	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
 	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
 	AUTH_STAGE_API,		/* /_s3gate/...: api.c's own steps */
+	AUTH_STAGE_BODY_KEYS,	/* DeleteObjects under a prefix grant: every key checked */
 	AUTH_STAGE_DONE,
 };
 
@@ -150,6 +152,9 @@ struct conn {
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */
 	int			 req_chunked;	/* Transfer-Encoding: chunked request body */
 	int			 req_body_done;	/* the whole request body went to the backend */
+	struct sbuf		 prebody;	/* a body read before forwarding (DeleteObjects) */
+	int			 prebody_ready;
+	int			 continue_sent;	/* s3gate said 100 Continue itself */
 	struct http_body_tracker req_tracker;
 	int			 streaming;
 	uint64_t		 bytes_in;
