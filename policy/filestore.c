@@ -21,7 +21,7 @@
 #include "proxy/log.h"
 
 #define FILESTORE_MAX_CREDENTIALS_FILE	(16 * 1024 * 1024)
-#define FILESTORE_POLL_NS		1000000000LL
+#define FILESTORE_POLL_NS		500000000LL	/* changes reach the proxy well within 1 s */
 /*
  * A credential that is not found is looked for again sooner: a key or link
  * just issued (POST /_s3gate/presign, then the link used at once) works

@@ -63,6 +63,7 @@ struct api_request {
 	char		*arg2;		/* principal */
 	struct policy_access access;
 	struct api_job	*job;		/* running; NULL when none */
+	const char	*log_bucket;	/* the bucket named, for the access log (into json) */
 	int		 success_status;
 };
 
@@ -112,6 +113,12 @@ api_job_done(struct job *job)
 		return;
 	}
 	c->api->stage = API_STAGE_JOB;	/* api_step reads the result */
+	if (j->rc == 0 && c->conf->store_kind == CONF_STORE_FILE) {
+		/* this worker sees its own write at once; the others within their poll */
+		struct sbuf errors = SBUF_INIT;
+		(void)pstore_reload(c->srv->store, &errors);
+		sbuf_free(&errors);
+	}
 	conn_resume(c);
 }
 
@@ -154,6 +161,9 @@ api_job_error(struct conn *c, struct api_job *j)
 		m += 14;
 	snprintf(msg, sizeof(msg), "%s", *m ? m : "The request could not be carried out.");
 	msg[strcspn(msg, "\n")] = '\0';
+	c->decided = 1;
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "%.90s", msg);
 	if (strstr(msg, "no such bucket") != NULL)
 		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
 	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
@@ -207,6 +217,7 @@ api_route_of(struct conn *c, struct api_request *a)
 		a->action = "s3gate:Revoke";
 		a->arg1 = strndup(p + 7, (size_t)(slash - p - 7));
 		a->arg2 = strdup(slash + 1);
+		c->api_bucket = a->arg1;
 	} else
 		return -1;
 	return 0;
@@ -266,6 +277,7 @@ api_read_body(struct conn *c)
 		c->closing = 1;
 		return conn_reply_error(c, S3ERR_INCOMPLETE_BODY, NULL);
 	}
+	c->bytes_in = a->body.len;
 	c->body_prefix = (size_t)c->req_body_len < c->client.len - c->head.head_len ?
 	    (size_t)c->req_body_len : c->client.len - c->head.head_len;
 	conn_side_want(&c->client, 0, 0);
@@ -285,6 +297,8 @@ api_read_body(struct conn *c)
 		    jerr.line, jerr.text);
 		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
 	}
+	if ((a->log_bucket = api_str(a->json, "bucket")) != NULL)
+		c->api_bucket = a->log_bucket;
 	conn_set_state(c, CONN_AUTH_WAIT);
 	c->auth_stage = AUTH_STAGE_API;
 	return 1;
@@ -523,6 +537,7 @@ api_free(struct conn *c)
 {
 	struct api_request *a = c->api;
 
+	c->api_bucket = NULL;
 	if (a == NULL)
 		return;
 	if (a->job != NULL)

@@ -295,7 +295,7 @@ conn_log_request(struct conn *c)
 	}
 	if (c->cred.link_method != NULL)
 		e.presign_id = c->cred.access_key_id;	/* the principal is the link's issuer */
-	e.bucket = c->addr.bucket;
+	e.bucket = c->addr.bucket != NULL ? c->addr.bucket : c->api_bucket;
 	e.key = c->addr.key;
 	e.action = c->op_valid ? c->op.action : c->api_action;
 	e.decision = c->decided ? (c->decision.allow ? "allow" : "deny") : "-";
@@ -349,6 +349,12 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	struct sbuf resource = SBUF_INIT;
 
 	c->error = err;
+	if (c->api != NULL && !c->decided) {
+		/* an API call refused before any decision: logged as a denial with its cause */
+		c->decided = 1;
+		c->decision.allow = 0;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "%s", s3err_info(err)->code);
+	}
 	if (message != NULL && c->error_message == NULL)
 		c->error_message = strdup(message);
 	if (c->req_body_len > c->body_prefix || c->head.chunked)

@@ -131,6 +131,7 @@ struct conn {
 	struct policy_decision	 decision;
 	struct api_request	*api;		/* /_s3gate/ calls (api.c) */
 	const char		*api_action;	/* their name in the access log */
+	const char		*api_bucket;	/* the bucket an API call names, for the log */
 	enum conn_auth_stage	 auth_stage;
 	int			 decided;	/* decision filled */
 	enum s3err		 error;
