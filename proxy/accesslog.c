@@ -117,6 +117,26 @@ accesslog_write(const struct accesslog_entry *e)
 	if (e->presign_id != NULL) {
 		sbuf_appends(&sb, ",\"presign_id\":");
 		accesslog_json_string(&sb, e->presign_id);
+		if (e->link_budget_left >= 0)
+			sbuf_appendf(&sb, ",\"link_budget_left\":%lld", (long long)e->link_budget_left);
+	}
+	if (e->via != NULL) {
+		sbuf_appends(&sb, ",\"via\":");
+		accesslog_json_string(&sb, e->via);
+		sbuf_appends(&sb, ",\"permission\":");
+		accesslog_json_string(&sb, e->permission);
+		if (e->grant_prefix != NULL && *e->grant_prefix != '\0') {
+			sbuf_appends(&sb, ",\"grant_prefix\":");
+			accesslog_json_string(&sb, e->grant_prefix);
+		}
+		if (e->grant_expires_at != 0) {
+			struct tm gt;
+			char gbuf[32];
+			gmtime_r(&e->grant_expires_at, &gt);
+			strftime(gbuf, sizeof(gbuf), "%Y-%m-%dT%H:%M:%SZ", &gt);
+			sbuf_appends(&sb, ",\"grant_expires_at\":");
+			accesslog_json_string(&sb, gbuf);
+		}
 	}
 	sbuf_appends(&sb, ",\"user_agent\":");
 	accesslog_json_string(&sb, e->user_agent);

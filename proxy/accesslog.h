@@ -6,6 +6,7 @@
 #define S3GATE_ACCESSLOG_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct accesslog_entry {
 	const char	*request_id;
@@ -25,6 +26,12 @@ struct accesslog_entry {
 	uint64_t	 bytes_out;
 	double		 duration_ms;
 	const char	*presign_id;	/* link id for issued presigned URLs */
+	int64_t		 link_budget_left;	/* bytes; -1: no budget */
+	/* the grant that allowed the request (via "grant"), else NULL prefix/0 expiry */
+	const char	*via;
+	const char	*permission;
+	const char	*grant_prefix;
+	time_t		 grant_expires_at;
 };
 
 /* "off", "stderr" or a path; returns -1 (errno) if the file cannot be opened. */

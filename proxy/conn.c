@@ -293,8 +293,21 @@ conn_log_request(struct conn *c)
 		snprintf(akid, sizeof(akid), "%s", c->auth.access_key_id);
 		e.access_key_id = akid;
 	}
-	if (c->cred.link_method != NULL)
+	e.link_budget_left = -1;
+	if (c->cred.link_method != NULL) {
 		e.presign_id = c->cred.access_key_id;	/* the principal is the link's issuer */
+		if (c->link_usage != NULL && c->link_usage->object_size > 0) {
+			uint64_t budget = (uint64_t)c->cred.link_max_uses * c->link_usage->object_size;
+			e.link_budget_left = c->link_usage->served >= budget ? 0 :
+			    (int64_t)(budget - c->link_usage->served);
+		}
+	}
+	if (c->decided && c->decision.allow && c->access.via != VIA_NONE) {
+		e.via = policy_via_str(c->access.via);
+		e.permission = policy_perm_str(c->access.perm);
+		e.grant_prefix = c->access.prefix;
+		e.grant_expires_at = c->access.expires_at;
+	}
 	e.bucket = c->addr.bucket != NULL ? c->addr.bucket : c->api_bucket;
 	e.key = c->addr.key;
 	e.action = c->op_valid ? c->op.action : c->api_action;
