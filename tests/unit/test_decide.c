@@ -164,7 +164,14 @@ main(void)
 	policy_decide(&a, &hb, "ws-frank", NULL, NOW, 0, &d);
 	T_OK(d.allow, "prefix grant: HeadBucket allowed");
 	policy_decide(&a, &dels, "ws-frank", NULL, NOW, 0, &d);
-	T_OK(!d.allow, "prefix grant: DeleteObjects (keys in the body) denied");
+	T_OK(d.allow && d.check_body_keys,
+	    "prefix grant: DeleteObjects allowed only on condition that every key is checked");
+	{
+		struct policy_access full = a;
+		full.prefix[0] = '\0';
+		policy_decide(&full, &dels, "ws-frank", NULL, NOW, 0, &d);
+		T_OK(d.allow && !d.check_body_keys, "whole-bucket grant: DeleteObjects needs no key check");
+	}
 
 	/* expiry */
 	a = access_of(1, 1, VIA_GRANT, PERM_READWRITE, NULL, NOW);
