@@ -1176,6 +1176,36 @@ conn_backend_connect(struct conn *c)
 }
 
 /*
+ * The first chunk's size, when it came with the head, is checked before the
+ * backend is contacted: an absurd size never costs a backend request.  (The
+ * decoder checks every chunk anyway as the body flows.)  -1 if refused.
+ */
+static int
+conn_awschunked_precheck(struct conn *c, int64_t decoded)
+{
+	const char *p = c->client.buf + c->head.head_len, *end = p + c->body_prefix, *eol;
+	uint64_t size = 0;
+	int digits = 0;
+
+	if (c->req_chunked) {
+		/* the outer HTTP chunk's size line comes first */
+		if ((eol = memmem(p, (size_t)(end - p), "\r\n", 2)) == NULL)
+			return 0;
+		p = eol + 2;
+	}
+	if ((eol = memmem(p, (size_t)(end - p), "\r\n", 2)) == NULL)
+		return 0;	/* not here yet: the decoder will see it */
+	for (; p < eol && *p != ';'; p++, digits++) {
+		int v = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 :
+		    (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
+		if (v < 0 || digits >= 16)
+			return -1;
+		size = size * 16 + (uint64_t)v;
+	}
+	return digits == 0 || size > (uint64_t)decoded ? -1 : 0;
+}
+
+/*
  * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
  * chunk signature and the trailing checksum itself and hands the backend
  * the plain body.  Returns -1 when set up, else a conn handler's result.
@@ -1213,6 +1243,9 @@ conn_decoder_start(struct conn *c)
 		memcpy(trailer, h->value, h->value_len);
 		trailer[h->value_len] = '\0';
 	}
+	if (conn_awschunked_precheck(c, decoded) == -1)
+		return conn_fail(c, S3ERR_ENTITY_TOO_LARGE, "The first aws-chunked chunk is larger than "
+		    "x-amz-decoded-content-length, or its size is not a hex number.");
 	snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", c->auth.scope_date,
 	    c->auth.region, c->auth.service);
 	if (mode != AWSCHUNKED_UNSIGNED_TRAILER)

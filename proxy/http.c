@@ -22,6 +22,7 @@ struct http_ctx {
 	int				 too_many;
 	int				 te_other;	/* Transfer-Encoding other than "chunked" */
 	int				 cl_count;
+	int				 host_count;	/* RFC 9112 3.2: exactly one in a request */
 };
 
 static int
@@ -91,6 +92,8 @@ http_on_header_value_complete(llhttp_t *p)
 	}
 	if (hdr->name_len == 14 && strncasecmp(hdr->name, "content-length", 14) == 0)
 		ctx->cl_count++;
+	if (hdr->name_len == 4 && strncasecmp(hdr->name, "host", 4) == 0)
+		ctx->host_count++;
 	return 0;
 }
 
@@ -229,6 +232,10 @@ http_parse_head(const char *buf, size_t len, int is_response,
 	}
 	if (ctx.cl_count > 1) {
 		head->error = "more than one Content-Length";
+		return HTTP_PARSE_BAD;
+	}
+	if (!is_response && ctx.host_count > 1) {
+		head->error = "more than one Host";
 		return HTTP_PARSE_BAD;
 	}
 	if (!is_response) {

@@ -1,0 +1,415 @@
+#!/usr/bin/python3
+"""Raw-socket HTTP client and TCP tricks for tests/integ/t_hardening.sh and
+t_faults.sh (python3 stdlib only).
+
+  rawhttp.py send PORT TEMPLATE [--wait S] [--out FILE] [--chunks N]
+      Sends TEMPLATE (backslash escapes decoded: \\r \\n \\x00 ...) to
+      127.0.0.1:PORT, reads until the peer closes or --wait seconds pass.
+      Placeholders:
+        {SIG}      SigV4 headers (Authorization, x-amz-date,
+                   x-amz-content-sha256) for the first request line and
+                   the first Host header, keys from $RAW_AKID/$RAW_SECRET,
+                   region $RAW_REGION (us-east-1), payload hash
+                   $RAW_PAYLOAD (UNSIGNED-PAYLOAD); $RAW_SIGHOST replaces
+                   the host value signed; other x-amz-* headers of
+                   the template's head are signed too
+        {PAD:N}    N letters 'a'
+        {HDRS:N}   N header lines "X-Pad-I: v"
+      Prints one line "STATUS CLOSED SECONDS BYTES": STATUS is the first
+      response's code (000: none), CLOSED 1 if the peer closed (EOF or
+      reset) within --wait, SECONDS until the close (or the wait).  --out
+      writes the raw bytes received.  --split S: send the first S bytes,
+      pause 0.3 s, send the rest (a head arriving in two reads).  --src
+      ADDR: the local address to connect from (e.g. 127.0.0.2).
+
+  rawhttp.py slowloris PORT --count N --seconds D [--reconnect] [--every S]
+      N connections each sending a partial head, one header line every S
+      (0.5) seconds, for D seconds; with --reconnect a closed one is opened
+      again.  Prints "opened=.. closed=.. first=.. median=.. max=.."
+      (seconds from open to close of each connection the server closed).
+
+  rawhttp.py hold PORT --count N --seconds D [--ready FILE] [--src ADDR]
+      N idle connections (nothing sent), held D seconds (or until FILE
+      "stop" appears beside --ready); writes "N" to FILE once all are
+      connected.  Prints "opened=.. failed=.. alive_at_end=.. err=..".
+
+  rawhttp.py relay LISTEN_PORT TARGET_PORT --reset-after BYTES [--ready FILE]
+      A TCP relay to 127.0.0.1:TARGET_PORT; a connection whose
+      server-to-client bytes pass BYTES is reset (RST) on both sides.
+      Logs one line per connection to stderr.
+
+  rawhttp.py blackhole PORT [--ready FILE]
+      Accepts connections on 127.0.0.1:PORT and never answers.
+"""
+import codecs
+import datetime
+import hashlib
+import hmac
+import os
+import re
+import select
+import socket
+import statistics
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+
+# ---- SigV4 ------------------------------------------------------------------
+
+def _enc(s, slash):
+    return urllib.parse.quote(s, safe="-_.~" + ("/" if slash else ""))
+
+
+def _canon_query(q):
+    if not q:
+        return ""
+    pairs = []
+    for part in q.split("&"):
+        k, _, v = part.partition("=")
+        pairs.append((_enc(urllib.parse.unquote(k), False), _enc(urllib.parse.unquote(v), False)))
+    pairs.sort()
+    return "&".join("%s=%s" % kv for kv in pairs)
+
+
+def sigv4_headers(method, target, host, akid, secret, region, payload, extra=()):
+    """The SigV4 header lines for a request whose canonical URI is the raw
+    path as sent (s3gate accepts the raw form and the decoded-re-encoded
+    one).  EXTRA: (name, value) of further x-amz-* headers to sign."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amzdate = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amzdate[:8]
+    path, _, query = target.partition("?")
+    if path.startswith("http://") or path.startswith("https://"):
+        path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    hdrs = {"host": host.strip(), "x-amz-content-sha256": payload, "x-amz-date": amzdate}
+    for n, v in extra:
+        hdrs[n.lower()] = v.strip()
+    names = sorted(hdrs)
+    signed = ";".join(names)
+    creq = "\n".join([method, path, _canon_query(query),
+                      "".join("%s:%s\n" % (n, hdrs[n]) for n in names),
+                      signed, payload])
+    scope = "%s/%s/s3/aws4_request" % (day, region)
+    sts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope, hashlib.sha256(creq.encode("latin-1")).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for m in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, m.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    return ("Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n"
+            "x-amz-date: %s\r\nx-amz-content-sha256: %s\r\n") % (akid, scope, signed, sig, amzdate, payload)
+
+
+def expand(template):
+    raw = codecs.escape_decode(template.encode("latin-1"))[0].decode("latin-1")
+    raw = re.sub(r"\{PAD:(\d+)\}", lambda m: "a" * int(m.group(1)), raw)
+    raw = re.sub(r"\{HDRS:(\d+)\}",
+                 lambda m: "".join("X-Pad-%d: v\r\n" % i for i in range(int(m.group(1)))), raw)
+    if "{SIG}" in raw:
+        line = raw.split("\r\n", 1)[0].split("\n", 1)[0]
+        method, target = line.split(" ")[0], line.split(" ")[1]
+        m = re.search(r"\r?\n[Hh]ost:[ \t]*([^\r\n]*)", raw)
+        host = m.group(1) if m else ""
+        head = re.split(r"\r?\n\r?\n", raw, 1)[0]
+        extra = re.findall(r"\n(x-amz-[A-Za-z0-9-]+):[ \t]*([^\r\n]*)", head, re.I)
+        raw = raw.replace("{SIG}", sigv4_headers(
+            method, target, os.environ.get("RAW_SIGHOST", host), os.environ["RAW_AKID"], os.environ["RAW_SECRET"],
+            os.environ.get("RAW_REGION", "us-east-1"), os.environ.get("RAW_PAYLOAD", "UNSIGNED-PAYLOAD"), extra), 1)
+    return raw.encode("latin-1")
+
+
+# ---- send --------------------------------------------------------------------
+
+def cmd_send(args):
+    port = int(args[0])
+    data = expand(args[1])
+    wait, out, split, src = 3.0, None, 0, None
+    i = 2
+    while i < len(args):
+        if args[i] == "--src":
+            src = (args[i + 1], 0); i += 2
+        elif args[i] == "--wait":
+            wait = float(args[i + 1]); i += 2
+        elif args[i] == "--out":
+            out = args[i + 1]; i += 2
+        elif args[i] == "--split":
+            split = int(args[i + 1]); i += 2
+        else:
+            sys.exit("send: unknown option " + args[i])
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=src)
+    t0 = time.monotonic()
+    try:
+        if split:
+            s.sendall(data[:split])
+            time.sleep(0.3)
+            s.sendall(data[split:])
+        else:
+            s.sendall(data)
+    except OSError:
+        pass	# refused while sending: what came back is read below
+    got = b""
+    closed = 0
+    s.setblocking(False)
+    deadline = t0 + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        r, _, _ = select.select([s], [], [], left)
+        if not r:
+            break
+        try:
+            b = s.recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            closed = 1
+            break
+        if not b:
+            closed = 1
+            break
+        got += b
+    el = time.monotonic() - t0
+    s.close()
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+    print("%s %d %.2f %d" % (m.group(1).decode() if m else "000", closed, el, len(got)))
+    if out:
+        with open(out, "wb") as f:
+            f.write(got)
+
+
+# ---- slowloris -----------------------------------------------------------------
+
+def cmd_slowloris(args):
+    port = int(args[0])
+    count, seconds, reconnect, every = 1, 5.0, False, 0.5
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a == "--count":
+            count = int(args[i + 1]); i += 2
+        elif a == "--seconds":
+            seconds = float(args[i + 1]); i += 2
+        elif a == "--every":
+            every = float(args[i + 1]); i += 2
+        elif a == "--reconnect":
+            reconnect = True; i += 1
+        else:
+            sys.exit("slowloris: unknown option " + a)
+    head = b"GET /ws-slow/key HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    conns = {}	# socket -> (opened_at, lines sent)
+    lifetimes = []
+    opened = failed = 0
+
+    def open_one():
+        nonlocal opened, failed
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(head)
+            s.setblocking(False)
+            conns[s] = [time.monotonic(), 0]
+            opened += 1
+        except OSError:
+            failed += 1
+
+    for _ in range(count):
+        open_one()
+    t_end = time.monotonic() + seconds
+    next_tick = time.monotonic() + every
+    while time.monotonic() < t_end:
+        r, _, _ = select.select(list(conns), [], [], max(0.0, min(next_tick, t_end) - time.monotonic()))
+        for s in r:
+            try:
+                b = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                b = b""
+            if b:
+                continue	# a response (408?): the close follows
+            lifetimes.append(time.monotonic() - conns.pop(s)[0])
+            s.close()
+            if reconnect:
+                open_one()
+        if time.monotonic() >= next_tick:
+            next_tick += every
+            for s, st in list(conns.items()):
+                try:
+                    s.send(b"X-Slow-%d: x\r\n" % st[1])
+                    st[1] += 1
+                except OSError:
+                    pass
+    for s in conns:
+        s.close()
+    lt = sorted(lifetimes)
+    print("opened=%d failed=%d closed=%d open_at_end=%d first=%.2f median=%.2f max=%.2f" % (
+        opened, failed, len(lt), len(conns), lt[0] if lt else -1,
+        statistics.median(lt) if lt else -1, lt[-1] if lt else -1))
+
+
+# ---- hold ------------------------------------------------------------------------
+
+def cmd_hold(args):
+    port = int(args[0])
+    count, seconds, ready, src = 1, 10.0, None, None
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a == "--src":
+            src = args[i + 1]; i += 2
+        elif a == "--count":
+            count = int(args[i + 1]); i += 2
+        elif a == "--seconds":
+            seconds = float(args[i + 1]); i += 2
+        elif a == "--ready":
+            ready = args[i + 1]; i += 2
+        else:
+            sys.exit("hold: unknown option " + a)
+    socks, failed, err = [], 0, ""
+    for _ in range(count):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(5)
+            if src:
+                s.bind((src, 0))
+            s.connect(("127.0.0.1", port))
+            s.setblocking(False)
+            socks.append(s)
+        except OSError as e:
+            failed += 1
+            err = str(e)
+            try:
+                s.close()
+            except OSError:
+                pass
+    if ready:
+        with open(ready + ".tmp", "w") as f:
+            f.write("%d %d\n" % (len(socks), failed))
+        os.rename(ready + ".tmp", ready)
+    stop = (ready + ".stop") if ready else None
+    t_end = time.monotonic() + seconds
+    while time.monotonic() < t_end and not (stop and os.path.exists(stop)):
+        time.sleep(0.1)
+    alive = 0
+    for s in socks:
+        try:
+            b = s.recv(1)
+            if b:
+                alive += 1	# something was sent: still open
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+        s.close()
+    print("opened=%d failed=%d alive_at_end=%d err=%s" % (len(socks), failed, alive, err.replace(" ", "_") or "-"))
+
+
+# ---- relay -----------------------------------------------------------------------
+
+def cmd_relay(args):
+    lport, tport = int(args[0]), int(args[1])
+    reset_after, ready = 1 << 62, None
+    i = 2
+    while i < len(args):
+        a = args[i]
+        if a == "--reset-after":
+            reset_after = int(args[i + 1]); i += 2
+        elif a == "--ready":
+            ready = args[i + 1]; i += 2
+        else:
+            sys.exit("relay: unknown option " + a)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", lport))
+    ls.listen(128)
+    if ready:
+        with open(ready, "w") as f:
+            f.write("up\n")
+    n = 0
+
+    def rst(s):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        s.close()
+
+    def serve(c, cid):
+        try:
+            u = socket.create_connection(("127.0.0.1", tport))
+        except OSError as e:
+            sys.stderr.write("relay %d: upstream: %s\n" % (cid, e))
+            c.close()
+            return
+        down = 0
+        try:
+            while True:
+                r, _, _ = select.select([c, u], [], [])
+                if c in r:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    u.sendall(b)
+                if u in r:
+                    b = u.recv(65536)
+                    if not b:
+                        break
+                    if down + len(b) > reset_after:
+                        c.sendall(b[:max(0, reset_after - down)])
+                        sys.stderr.write("relay %d: reset after %d bytes down\n" % (cid, reset_after))
+                        rst(c)
+                        rst(u)
+                        return
+                    c.sendall(b)
+                    down += len(b)
+        except OSError as e:
+            sys.stderr.write("relay %d: %s\n" % (cid, e))
+        sys.stderr.write("relay %d: closed after %d bytes down\n" % (cid, down))
+        c.close()
+        u.close()
+
+    while True:
+        c, _ = ls.accept()
+        n += 1
+        threading.Thread(target=serve, args=(c, n), daemon=True).start()
+
+
+# ---- blackhole -----------------------------------------------------------------
+
+def cmd_blackhole(args):
+    """Accepts connections, reads and discards, never answers."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(args[0])))
+    ls.listen(128)
+    if len(args) > 2 and args[1] == "--ready":
+        with open(args[2], "w") as f:
+            f.write("up\n")
+    socks = [ls]
+    while True:
+        r, _, _ = select.select(socks, [], [])
+        for s in r:
+            if s is ls:
+                socks.append(ls.accept()[0])
+                continue
+            try:
+                b = s.recv(65536)
+            except OSError:
+                b = b""
+            if not b:
+                socks.remove(s)
+                s.close()
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    cmd = sys.argv[1]
+    {"send": cmd_send, "slowloris": cmd_slowloris, "hold": cmd_hold,
+     "relay": cmd_relay, "blackhole": cmd_blackhole}.get(cmd, lambda a: sys.exit(__doc__))(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
