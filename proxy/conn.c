@@ -1243,7 +1243,7 @@ conn_decoder_start(struct conn *c)
 		memcpy(trailer, h->value, h->value_len);
 		trailer[h->value_len] = '\0';
 	}
-	if (conn_awschunked_precheck(c, decoded) == -1)
+	if (conn_awschunked_precheck(c, decoded) == -1 && (c->closing = 1))
 		return conn_fail(c, S3ERR_ENTITY_TOO_LARGE, "The first aws-chunked chunk is larger than "
 		    "x-amz-decoded-content-length, or its size is not a hex number.");
 	snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", c->auth.scope_date,
