@@ -37,7 +37,7 @@ WRK_SECONDS=${WRK_SECONDS:-5}
 WRK_CONNS=${WRK_CONNS:-32}
 S3GATE=${S3GATE:-$TOP/bin/s3gate}
 S3GATE_ADMIN=${S3GATE_ADMIN:-$TOP/bin/s3gate-admin}
-ALL="direct nginx haproxy relay-splice relay-copy s3gate"
+ALL="direct nginx haproxy relay-splice relay-copy s3gate s3gate-copy"
 ONLY=${ONLY:-$ALL}
 GIB=1073741824
 REGION=us-east-1
@@ -267,6 +267,21 @@ EOF
         fi
     fi
 fi
+# The same s3gate with `splice off`: bodies through one user-space buffer, to
+# measure both relay engines in one run (same policy folder, same credentials).
+if want s3gate-copy; then
+    if [ "${STATUS[s3gate]:-}" != ok ]; then
+        STATUS[s3gate-copy]="needs the s3gate row (${STATUS[s3gate]:-not run})"
+    else
+        PORT[s3gate-copy]=$(free_port)
+        admin_port2=$(free_port)
+        T_PORT=${PORT[s3gate-copy]} T_ADMIN_PORT=$admin_port2 fill "$HERE/s3gate.conf" "$WORK/s3gate-copy.conf"
+        echo "splice off" >> "$WORK/s3gate-copy.conf"
+        "$S3GATE" -c "$WORK/s3gate-copy.conf" > "$WORK/s3gate-copy.log" 2>&1 &
+        PID[s3gate-copy]=$!; STARTED+=("$!")
+        if wait_port s3gate-copy; then STATUS[s3gate-copy]=ok; else STATUS[s3gate-copy]="did not start"; fi
+    fi
+fi
 
 SIGN=(--aws-sigv4 "aws:amz:$REGION:s3" --user "$AKID:$SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
 
@@ -283,13 +298,22 @@ else
     [ "${STATUS[s3gate]:-}" = ok ] && STATUS[s3gate]="no presigned URL (aws s3 presign failed)"
 fi
 
+# s3gate-copy listens on its own port: a presigned URL signs the Host, so it gets its own.
+declare -A WRK_PATHS
+if [ "${STATUS[s3gate-copy]:-}" = ok ]; then
+    url2=$(AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET AWS_DEFAULT_REGION=$REGION \
+        aws s3 presign s3://bench/4k.bin --endpoint-url "http://127.0.0.1:${PORT[s3gate-copy]}" --expires-in 3600 2>/dev/null)
+    [ -n "$url2" ] && WRK_PATHS[s3gate-copy]=/${url2#http://*/}
+fi
+wrk_path() { echo "${WRK_PATHS[$1]:-$WRK_PATH}"; }
+
 # Every contender must serve the right bytes before it is measured.
 for c in $ALL; do
     want "$c" || continue
     [ "${STATUS[$c]:-}" = ok ] || continue
     base="http://127.0.0.1:${PORT[$c]}"
     got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "${SIGN[@]}" "$base/bench/4k.bin")
-    pre=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$base$WRK_PATH")
+    pre=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$base$(wrk_path "$c")")
     if [ "$got" != "200 4096" ]; then STATUS[$c]="signed GET 4k: $got"
     elif [ "$pre" != "200 4096" ]; then STATUS[$c]="presigned GET 4k: $pre"
     fi
@@ -358,7 +382,7 @@ done
 # ------------------------------------------------------------- 4 KiB wrk
 wrk_once() { # CONTENDER SECONDS → "req/s non2xx errors"
     local out rate non2xx errs
-    out=$(wrk -t1 -c"$WRK_CONNS" -d"$2"s "http://127.0.0.1:${PORT[$1]}$WRK_PATH" 2>&1)
+    out=$(wrk -t1 -c"$WRK_CONNS" -d"$2"s "http://127.0.0.1:${PORT[$1]}$(wrk_path "$1")" 2>&1)
     rate=$(awk '/^Requests\/sec:/ {print $2}' <<< "$out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<< "$out")
     errs=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); gsub(/ /, ""); print}' <<< "$out")
