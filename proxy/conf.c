@@ -763,8 +763,7 @@ conf_load(const char *path, int check_files, struct sbuf *errors)
 	p.check_files = check_files;
 	conf_defaults(c, &p);
 	conf_parse_file(&p, c, path);
-	if (p.nerrors == 0)
-		conf_cross_check(&p, c);
+	conf_cross_check(&p, c);	/* also with other errors: -t reports every problem */
 	if (p.nerrors != 0) {
 		conf_unref(c);
 		return NULL;

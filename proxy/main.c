@@ -167,7 +167,7 @@ main(int argc, char **argv)
 	const char *file = NULL;
 	struct server_stats *stats;
 	struct conf *cf;
-	int ch, check = 0, nworkers;
+	int ch, check = 0, nworkers, rc;
 
 	while ((ch = getopt(argc, argv, "c:tV")) != -1) {
 		switch (ch) {
@@ -216,5 +216,8 @@ main(int argc, char **argv)
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
 	if (nworkers == 1)
 		return worker_run(cf, 0, stats, 1);
-	return master_run(cf, stats, nworkers);
+	rc = master_run(cf, stats, nworkers);
+	conf_unref(cf);
+	munmap(stats, sizeof(*stats) * (size_t)nworkers);
+	return rc;
 }

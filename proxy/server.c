@@ -492,6 +492,9 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	struct evbuffer *b = evbuffer_new();
 	int i, w;
 
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; version=0.0.4");
+
 	/* the workers' slots summed: counters are monotonic, a torn read is harmless */
 	memset(&sum, 0, sizeof(sum));
 	for (w = 0; w < srv->nworkers; w++) {

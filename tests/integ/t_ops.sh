@@ -1,0 +1,541 @@
+#!/bin/bash
+# Operating s3gate (issue 6): `s3gate -t` on good and broken files; SIGHUP
+# reloads (during a 200 MiB download, a new access_log path and log level;
+# a broken file keeps the running config and says why); SIGUSR1 reopens the
+# access log; SIGTERM drains an in-flight download and exits 0 (and is
+# bounded by shutdown_timeout); /healthz, /readyz (503 with the backend
+# unreachable), /metrics (Prometheus text; splice vs copy bytes); the JSON
+# access log's fields and no secret in any log; `workers 2`; `user nobody`.
+# Principals (unique per run): ops*, wk*, nob*.
+. "$(dirname "$0")/lib.sh"
+
+ID=$(rand_id)
+PO=ops$ID PW=wk$ID PN=nob$ID
+BO=ws-$PO BW=ws-$PW BN=ws-$PN
+
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "operations" "tests s3gate itself"; exit 0
+fi
+if ! s3gate_have; then
+	t_skip "operations" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
+fi
+S3GATE=$S3GATE_BIN/s3gate
+
+# ---- helpers ---------------------------------------------------------------------
+
+# metric ADMIN_URL 'NAME{LABELS}' — a sample's value (empty if absent)
+metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
+# status PROFILE URL [CURL_ARGS...] — HTTP status of a signed GET; body in $T/body
+status() {
+	local p=$1 u=$2; shift 2
+	curl_sigv4 "$p" -o "$T/body" -w '%{http_code}' --max-time 60 "$@" "$u" 2>/dev/null
+}
+# until_ok PROFILE URL — new credentials reach the proxy within a second
+until_ok() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(status "$1" "$2")" = 200 ] && return 0
+		sleep 0.1
+	done
+	echo "not served within 3 s"; return 1
+}
+# bg_get PROFILE URL OUT RATE — a signed GET in the background, read at
+# RATE; the status goes to OUT.code; $! is curl itself (exec'd), and
+# `wait $!` gives curl's exit status
+bg_get() {
+	(
+		_prof "$1" || exit 2
+		exec curl -sS -o "$3" -w '%{http_code}' --limit-rate "$4" --max-time 120 \
+			--aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$P_AKID:$P_SECRET" \
+			-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$2" >"$3.code" 2>"$3.err"
+	) &
+}
+# alive PID — running and not a zombie
+alive() {
+	local s
+	s=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$s" != Z ]
+}
+# t_check_here NAME FUNC ARGS... — t_check, but FUNC runs in this shell (not
+# in $(...)), so that it can `wait` for the s3gate this shell started
+t_check_here() {
+	local name=$1 rc; shift
+	"$@" >"$T/here.out" 2>&1; rc=$?
+	t_check "$name" sh -c 'cat "$1"; exit "$2"' sh "$T/here.out" "$rc"
+}
+# log_since LOG LINE — the lines of LOG after line number LINE
+log_since() { tail -n +"$(($2 + 1))" "$1"; }
+lines() { wc -l <"$1" 2>/dev/null || echo 0; }
+
+# ==== s3gate -t ========================================================================
+
+# One file, four mistakes on known lines.  Each must be reported as
+# "FILE:LINE: what is wrong; what to do", and the exit status is not 0.
+mkdir -p "$T/check"
+printf 'x\n' >"$T/check/loose.secret"; chmod 644 "$T/check/loose.secret"
+mkdir -p "$T/check/policy"
+BAD=$T/check/bad.conf
+cat >"$BAD" <<EOF
+# a configuration with four mistakes (lines 3, 5, 7, 8)
+listen 127.0.0.1:$(free_port)
+listen 127.0.0.1:$(free_port) tls
+backend $RGW_ENDPOINT
+backend_credentials $RGW_ACCESS_KEY $T/check/loose.secret
+policy_store file $T/check/policy
+no_such_directive on
+max_headers lots
+EOF
+"$S3GATE" -t -c "$BAD" >"$T/check/bad.out" 2>&1
+BAD_RC=$?
+echo "# s3gate -t on $BAD (exit $BAD_RC):"; sed 's/^/#   /' "$T/check/bad.out"
+t_check "-t: a broken file exits non-zero" test "$BAD_RC" -ne 0
+reported() {	# LINE REGEX: a "FILE:LINE: ...; ..." line matching REGEX
+	grep -E "^$BAD:$1: .*$2" "$T/check/bad.out" | grep -q ';' && return 0
+	echo "no '$BAD:$1: ...$2...; what to do' line in:"; cat "$T/check/bad.out"; return 1
+}
+t_check "-t: unknown directive reported at $BAD:7" reported 7 'no_such_directive'
+t_check "-t: bad number reported at $BAD:8" reported 8 'max_headers'
+t_check "-t: secret file mode 0644 reported at $BAD:5" reported 5 'loose\.secret'
+t_check "-t: listen ... tls without a certificate reported at $BAD:3 (with the other mistakes)" reported 3 'tls'
+# the same TLS mistake alone (tells a missing check from one skipped when
+# other lines are wrong)
+sed -e '5s/.*/# (line 5)/' -e '7,8d' "$BAD" >"$T/check/tls-only.conf"
+printf 'x\n' >"$T/check/ok.secret"; chmod 600 "$T/check/ok.secret"
+sed -i "s#^backend_credentials .*#backend_credentials K $T/check/ok.secret#" "$T/check/tls-only.conf"
+echo "backend_credentials $RGW_ACCESS_KEY $T/check/ok.secret" >>"$T/check/tls-only.conf"
+tls_alone() {
+	local out rc
+	out=$("$S3GATE" -t -c "$T/check/tls-only.conf" 2>&1); rc=$?
+	echo "exit $rc: $out"
+	[ $rc -ne 0 ] && grep -qE "^$T/check/tls-only.conf:3: .*tls.*;" <<<"$out"
+}
+t_check "-t: listen ... tls without a certificate reported at line 3 (alone)" tls_alone
+
+# ==== the main instance: plain and TLS listeners ========================================
+
+mkdir -p "$T/tls"
+TLS_PORT=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" >/dev/null 2>&1
+chmod 600 "$T/tls/key.pem"
+if ! s3gate_start ops "workers 1" "shutdown_timeout 20s" "listen 127.0.0.1:$TLS_PORT tls" \
+	"tls_certificate $T/tls/cert.pem $T/tls/key.pem"; then
+	t_fail "s3gate starts (plain and TLS listeners)" "see $T/ops/s3gate.log"; exit 1
+fi
+t_pass "s3gate starts (plain and TLS listeners)"
+OPS_PID=$S3GATE_PID OPS_CONF=$S3GATE_CONF OPS_LOG=$S3GATE_LOG OPS_DIR=$S3GATE_DIR
+ADMIN=$S3GATE_ADMIN_URL EP=$S3GATE_ENDPOINT TLS_EP=https://127.0.0.1:$TLS_PORT
+
+good_check() {
+	local out rc
+	out=$("$S3GATE" -t -c "$OPS_CONF" 2>&1); rc=$?
+	echo "exit $rc: $out"
+	[ $rc -eq 0 ] && [ "$out" = "configuration OK" ]
+}
+t_check "-t: a good file (the running one, with TLS) prints 'configuration OK', exit 0" good_check
+
+if ! out=$(ws_setup "$PO" "$BO" 2>&1) || ! s3gate_cred "$PO" ops >"$T/cred.out" 2>&1; then
+	t_fail "workspace and credentials" "$out $(cat "$T/cred.out")"; exit 1
+fi
+read -r _ OPS_SECRET _ <"$T/profiles/ops"
+mkfile "$T/big" 200
+mkfile "$T/ten" 10
+backend_aws s3 cp "$T/big" "s3://$BO/big" >/dev/null && backend_aws s3 cp "$T/ten" "s3://$BO/ten" >/dev/null ||
+	{ t_fail "seed objects at the backend" "backend_aws failed"; exit 1; }
+until_ok ops "$(s3_url "$BO/ten")" >/dev/null
+
+# ---- admin listener ----------------------------------------------------------------------
+
+http_code() { curl -s -o "$T/admin.out" -w '%{http_code}' --max-time 5 "$1"; }
+t_expect_eq "/healthz is 200" 200 "$(http_code "$ADMIN/healthz")"
+t_expect_eq "/readyz is 200 (backend and policy store reachable)" 200 "$(http_code "$ADMIN/readyz")"
+
+prom_text() {	# every line a comment or "name{labels} value"; the names asked for are there
+	curl -s --max-time 5 -D "$T/metrics.h" "$ADMIN/metrics" >"$T/metrics.txt" || return 1
+	grep -i '^content-type: text/plain' "$T/metrics.h" || { echo "Content-Type:"; grep -i content-type "$T/metrics.h"; return 1; }
+	"$PY3" - "$T/metrics.txt" <<'EOF' || return 1
+import re, sys
+pat = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? [-+]?([0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+bad = [l for l in open(sys.argv[1]).read().splitlines() if l and not l.startswith("#") and not pat.match(l)]
+print("%d malformed lines" % len(bad)); print("\n".join(bad[:10]))
+sys.exit(1 if bad else 0)
+EOF
+	for n in s3gate_requests_total s3gate_body_bytes_total s3gate_throttled_requests_total \
+		s3gate_throttle_waits_total; do
+		grep -q "^$n[{ ]" "$T/metrics.txt" || { echo "no $n"; return 1; }
+	done
+}
+t_check "/metrics is Prometheus text with s3gate_requests_total, s3gate_body_bytes_total, throttle counters" prom_text
+
+r0=$(metric "$ADMIN" 's3gate_requests_total{status="2xx"}')
+s0=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+c0=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+plain_get() { [ "$(status ops "$(s3_url "$BO/ten")")" = 200 ] && same_file "$T/ten" "$T/body"; }
+t_check "plain-HTTP GET of a 10 MiB object" plain_get
+r1=$(metric "$ADMIN" 's3gate_requests_total{status="2xx"}')
+s1=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+t_check "/metrics: s3gate_requests_total{status=\"2xx\"} grows ($r0 -> $r1)" test "${r1:-0}" -gt "${r0:--1}"
+# (what came in with the response head is copied; the rest is spliced)
+t_check "/metrics: splice bytes grow by the body (>= 10 MiB - 256 KiB) with the plain GET ($s0 -> $s1)" \
+	test "$((${s1:-0} - ${s0:-0}))" -ge $((10485760 - 262144))
+tls_get() {
+	local code
+	code=$(S3_ENDPOINT=$TLS_EP S3_CA_BUNDLE=$T/tls/cert.pem status ops "$TLS_EP/$BO/ten")
+	echo "HTTPS GET: $code"
+	[ "$code" = 200 ] && same_file "$T/ten" "$T/body"
+}
+t_check "HTTPS GET of the 10 MiB object on the TLS listener" tls_get
+c1=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+s2=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+t_check "/metrics: copy bytes grow by >= 10 MiB with the TLS GET ($c0 -> $c1)" \
+	test "$((${c1:-0} - ${c0:-0}))" -ge 10485760
+t_check "/metrics: splice bytes do not move for the TLS GET ($s1 -> $s2)" \
+	test "$((${s2:-0} - ${s1:-0}))" -lt 1048576
+
+# ---- SIGHUP during a 200 MiB download: a new access_log path and log_level -----------------
+
+t_expect_eq "access log at $OPS_DIR/access.log is written" yes "$([ -s "$OPS_DIR/access.log" ] && echo yes || echo no)"
+reload_midflight() {
+	local pid n0 rc code
+	n0=$(lines "$OPS_LOG")
+	rm -f "$T/big.back"
+	bg_get ops "$(s3_url "$BO/big")" "$T/big.back" 40M
+	pid=$!
+	sleep 1.5
+	alive "$pid" || { echo "the download ended before the reload"; return 1; }
+	sed -i -e "s#^access_log .*#access_log $OPS_DIR/access2.log#" "$OPS_CONF"
+	echo "log_level debug" >>"$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	alive "$pid" && echo "the download is still running after the reload" || echo "the download ended before the reload was done"
+	wait "$pid"; rc=$?
+	code=$(cat "$T/big.back.code")
+	echo "curl exit $rc, HTTP $code $(cat "$T/big.back.err")"
+	log_since "$OPS_LOG" "$n0" | grep -iE 'reload' | head -n 5
+	[ $rc -eq 0 ] && [ "$code" = 200 ] && same_file "$T/big" "$T/big.back" || return 1
+	log_since "$OPS_LOG" "$n0" | grep -q 'reloaded' || { echo "no 'reloaded' in the log"; return 1; }
+}
+t_check "SIGHUP during a 200 MiB download: the download completes byte for byte" reload_midflight
+echo "# $(grep -h 'still running\|ended before' <<<"$T_OUT")"
+new_access_log() {
+	status ops "$(s3_url "$BO/after-reload-$ID")" >/dev/null
+	sleep 0.2
+	grep -q "after-reload-$ID" "$OPS_DIR/access2.log" 2>/dev/null ||
+		{ echo "not in access2.log; access2.log: $(ls -l "$OPS_DIR/access2.log" 2>&1)"; return 1; }
+	! grep -q "after-reload-$ID" "$OPS_DIR/access.log" || { echo "still written to access.log"; return 1; }
+}
+t_check "after SIGHUP a request lands in the new access_log path" new_access_log
+debug_level() {
+	local n0
+	n0=$(lines "$OPS_LOG")
+	status ops "$(s3_url "$BO/ten")" >/dev/null
+	sleep 0.2
+	log_since "$OPS_LOG" "$n0" | grep -m3 'debug'
+}
+t_check "after SIGHUP log_level debug applies (debug lines appear)" debug_level
+
+broken_reload() {
+	local n0 code
+	n0=$(lines "$OPS_LOG")
+	cp "$OPS_CONF" "$T/ops.conf.good"
+	echo "no_such_directive 1" >>"$OPS_CONF"
+	local bad_line
+	bad_line=$(wc -l <"$OPS_CONF")
+	echo "access_log $OPS_DIR/access-broken.log" >>"$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	alive "$OPS_PID" || { echo "s3gate died on a broken reload"; return 1; }
+	code=$(status ops "$(s3_url "$BO/after-broken-$ID")")
+	echo "request after the broken reload: HTTP $code (404 expected: no such key)"
+	[ "$code" = 404 ] || return 1
+	log_since "$OPS_LOG" "$n0" | grep -v '^$' | head -n 6
+	log_since "$OPS_LOG" "$n0" | grep -q "reload failed" || { echo "no 'reload failed' in the log"; return 1; }
+	log_since "$OPS_LOG" "$n0" | grep -q "$OPS_CONF:$bad_line: .*no_such_directive" ||
+		{ echo "the log does not say $OPS_CONF:$bad_line"; return 1; }
+	sleep 0.2
+	grep -q "after-broken-$ID" "$OPS_DIR/access2.log" || { echo "the old access_log is not kept"; return 1; }
+	[ ! -e "$OPS_DIR/access-broken.log" ] || { echo "the broken file's access_log was opened"; return 1; }
+}
+t_check "SIGHUP with a broken file keeps the running config (requests served, the log says why)" broken_reload
+cp "$T/ops.conf.good" "$OPS_CONF" 2>/dev/null
+
+# ---- SIGUSR1 reopens the access log -------------------------------------------------
+
+usr1() {
+	mv "$OPS_DIR/access2.log" "$OPS_DIR/access2.log.1" || return 1
+	kill -USR1 "$OPS_PID"
+	sleep 0.3
+	status ops "$(s3_url "$BO/after-usr1-$ID")" >/dev/null
+	sleep 0.2
+	[ -f "$OPS_DIR/access2.log" ] || { echo "no new $OPS_DIR/access2.log"; return 1; }
+	grep -q "after-usr1-$ID" "$OPS_DIR/access2.log" || { echo "the request is not in the new file"; return 1; }
+	! grep -q "after-usr1-$ID" "$OPS_DIR/access2.log.1" || { echo "the request went to the renamed file"; return 1; }
+}
+t_check "SIGUSR1: after a rename, a new request lands in a new file at the same path" usr1
+
+# ---- the access log: fields, no secrets ------------------------------------------------
+
+# a request with a wrong secret (an auth failure is logged too)
+profile_set ops-wrong "$(cut -d' ' -f1 "$T/profiles/ops")" "wrongsecretwrongsecretwrongsecret0123456"
+status ops-wrong "$(s3_url "$BO/ten")" >/dev/null
+sleep 0.2
+access_fields() {
+	"$PY3" - "$PO" "$BO" "$OPS_DIR"/access*.log* <<'EOF'
+import json, sys
+principal, bucket = sys.argv[1], sys.argv[2]
+need = ["request_id", "time", "remote", "principal", "access_key_id", "bucket", "key", "action",
+        "decision", "reason", "status", "bytes_in", "bytes_out", "duration_ms", "user_agent"]
+n = named = 0
+for f in sys.argv[3:]:
+    for i, line in enumerate(open(f), 1):
+        if not line.strip():
+            continue
+        try:
+            o = json.loads(line)
+        except ValueError as e:
+            print("%s:%d: not JSON (%s): %s" % (f, i, e, line[:200])); sys.exit(1)
+        miss = [k for k in need if k not in o]
+        if miss:
+            print("%s:%d: missing %s: %s" % (f, i, miss, line[:300])); sys.exit(1)
+        n += 1
+        if o["principal"] == principal and o["bucket"] == bucket and o["status"] == 200 and o["action"]:
+            named += 1
+            ex = line.strip()
+print("%d lines, all with the %d fields; %d name principal %s, bucket %s, status 200 and the action" % (n, len(need), named, principal, bucket))
+if named:
+    print("e.g. " + ex)
+sys.exit(0 if n and named else 1)
+EOF
+}
+t_check "access log: every line is JSON with request_id, time, remote, principal, access_key_id, bucket, key, action, decision, reason, status, bytes_in/out, duration_ms, user_agent" access_fields
+no_secrets() {
+	local f hit=0
+	for f in "$OPS_DIR"/access*.log* "$OPS_LOG"; do
+		[ -f "$f" ] || continue
+		if grep -qF -- "$OPS_SECRET" "$f"; then echo "the user's secret is in $f"; hit=1; fi
+		if grep -qF -- "$RGW_SECRET_KEY" "$f"; then echo "the service secret is in $f"; hit=1; fi
+	done
+	echo "looked in: $(ls "$OPS_DIR"/access*.log* "$OPS_LOG" | tr '\n' ' ')"
+	return $hit
+}
+t_check "no secret (the user's, the service's) in the access or error log (error log at debug level)" no_secrets
+
+# ---- SIGTERM drains an in-flight download ---------------------------------------------------
+
+drain() {
+	local pid rc code t0 el st refused=no rz
+	rm -f "$T/big.back"
+	bg_get ops "$(s3_url "$BO/big")" "$T/big.back" 40M
+	pid=$!
+	sleep 1.5
+	alive "$pid" || { echo "the download ended before SIGTERM"; return 1; }
+	t0=$(date +%s%N)
+	kill -TERM "$OPS_PID"
+	sleep 0.5
+	(exec 3<>"/dev/tcp/127.0.0.1/$S3GATE_PORT") 2>/dev/null || refused=yes
+	rz=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ADMIN/readyz")
+	echo "0.5 s after SIGTERM: new connections refused: $refused; /readyz: $rz"
+	wait "$pid"; rc=$?
+	code=$(cat "$T/big.back.code")
+	echo "download: curl exit $rc, HTTP $code $(cat "$T/big.back.err")"
+	while alive "$OPS_PID" && [ $(($(date +%s%N) - t0)) -lt 25000000000 ]; do sleep 0.1; done
+	el=$((($(date +%s%N) - t0) / 1000000))
+	if alive "$OPS_PID"; then echo "still running ${el} ms after SIGTERM"; kill -KILL "$OPS_PID"; fi
+	wait "$OPS_PID"; st=$?
+	rm -f "$OPS_DIR/pid"
+	echo "s3gate exited $st, ${el} ms after SIGTERM (shutdown_timeout 20s)"
+	[ $rc -eq 0 ] && [ "$code" = 200 ] && same_file "$T/big" "$T/big.back" || return 1
+	[ "$st" = 0 ] && [ "$el" -le 20000 ] && [ "$refused" = yes ]
+}
+t_check_here "SIGTERM during a 200 MiB download: it completes, no new connections, exit 0 within shutdown_timeout" drain
+echo "# $(grep -h 'after SIGTERM' <<<"$T_OUT" | tr '\n' ' ')"
+rm -f "$T/big.back"
+
+# ---- shutdown_timeout bounds the drain ---------------------------------------------------------
+
+if s3gate_start bound "workers 1" "shutdown_timeout 2s"; then
+	ws_setup "$PO" "$BO" >/dev/null 2>&1
+	s3gate_cred "$PO" bound >/dev/null 2>&1
+	until_ok bound "$(s3_url "$BO/ten")" >/dev/null
+	bounded() {
+		local pid t0 el st
+		bg_get bound "$(s3_url "$BO/big")" "$T/slow.out" 256k
+		pid=$!
+		sleep 1
+		t0=$(date +%s%N)
+		kill -TERM "$S3GATE_PID"
+		while alive "$S3GATE_PID" && [ $(($(date +%s%N) - t0)) -lt 10000000000 ]; do sleep 0.05; done
+		el=$((($(date +%s%N) - t0) / 1000000))
+		alive "$S3GATE_PID" && kill -KILL "$S3GATE_PID"
+		wait "$S3GATE_PID"; st=$?
+		rm -f "$S3GATE_DIR/pid"
+		kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+		echo "a slow download in flight: s3gate exited $st ${el} ms after SIGTERM (shutdown_timeout 2s)"
+		[ "$st" = 0 ] && [ "$el" -ge 1800 ] && [ "$el" -le 3000 ]
+	}
+	t_check_here "shutdown_timeout 2s: a download that cannot finish is cut at ~2 s, exit 0" bounded
+	echo "# $(tail -n 1 <<<"$T_OUT")"
+else
+	t_fail "shutdown_timeout: s3gate starts" "see $T/bound/s3gate.log"
+fi
+
+# ---- /readyz with the backend unreachable ------------------------------------------------------
+
+CLOSED=$(free_port)
+if s3gate_start nobackend "backend http://127.0.0.1:$CLOSED"; then
+	t_expect_eq "backend on a closed port: /healthz is still 200" 200 "$(http_code "$S3GATE_ADMIN_URL/healthz")"
+	code=$(http_code "$S3GATE_ADMIN_URL/readyz")
+	t_expect_eq "backend on a closed port: /readyz is 503" 503 "$code"
+	echo "# /readyz said: $(tr '\n' ' ' <"$T/admin.out")"
+	s3gate_stop nobackend >"$T/stop.out" 2>&1 || t_fail "s3gate nobackend exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+else
+	t_fail "s3gate starts with an unreachable backend" "see $T/nobackend/s3gate.log"
+fi
+
+# ---- workers 2 (and splice off: the copy engine on a plain listener) ---------------------------
+
+if s3gate_start w2 "workers 2" "splice off"; then
+	W2_PID=$S3GATE_PID W2_ADMIN=$S3GATE_ADMIN_URL
+	ws_setup "$PW" "$BW" >/dev/null && s3gate_cred "$PW" wk >/dev/null &&
+		backend_aws s3 cp "$T/ten" "s3://$BW/ten" >/dev/null
+	until_ok wk "$(s3_url "$BW/ten")" >/dev/null
+	sleep 0.3
+	two_workers() {
+		local kids k
+		kids=$(ps -o pid= --ppid "$W2_PID" | tr -d ' ')
+		ps -o pid,ppid,user,args --ppid "$W2_PID"
+		[ "$(wc -w <<<"$kids")" = 2 ] || return 1
+		for k in $kids; do tr '\0' ' ' <"/proc/$k/cmdline" | grep -q s3gate || return 1; done
+	}
+	t_check "workers 2: two worker processes under the master (ps)" two_workers
+	both_serve() {	# 16 idle connections: SO_REUSEPORT spreads them; ss names the owners
+		"$PY3" -c '
+import socket, sys, time
+s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(16)]
+time.sleep(1.5)
+' "$S3GATE_PORT" &
+		local py=$! owners
+		sleep 0.8
+		owners=$(ss -tnpH state established "( sport = :$S3GATE_PORT )" | grep -o 'pid=[0-9]*' | sort | uniq -c)
+		wait "$py"
+		echo "accepted connections by process: $(tr '\n' ' ' <<<"$owners")"
+		[ "$(wc -l <<<"$owners")" -ge 2 ]
+	}
+	t_check "workers 2: connections are accepted by both workers" both_serve
+	twenty() {
+		local i code n=0 r0 r1
+		r0=$(metric "$W2_ADMIN" 's3gate_requests_total{status="2xx"}')
+		for ((i = 0; i < 20; i++)); do
+			code=$(status wk "$(s3_url "$BW/ten")" -H "Connection: close")
+			[ "$code" = 200 ] && n=$((n + 1))
+		done
+		sleep 0.3
+		r1=$(metric "$W2_ADMIN" 's3gate_requests_total{status="2xx"}')
+		echo "$n of 20 requests answered 200; s3gate_requests_total{status=\"2xx\"} $r0 -> $r1"
+		[ "$n" = 20 ] && [ $((r1 - r0)) = 20 ]
+	}
+	t_check "workers 2: 20 requests succeed and /metrics counts all 20 (sums both workers)" twenty
+	cp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+	sp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+	status wk "$(s3_url "$BW/ten")" >/dev/null
+	sleep 0.2
+	cp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+	sp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+	t_check "splice off: a plain GET of 10 MiB moves >= 10 MiB by copy, none by splice (copy $cp0 -> $cp1, splice $sp0 -> $sp1)" \
+		test "$((${cp1:-0} - ${cp0:-0}))" -ge 10485760 -a "${sp1:-0}" = "${sp0:-0}"
+	if s3gate_stop w2 >"$T/stop.out" 2>&1; then
+		t_pass "workers 2: SIGTERM to the master stops both workers, exit 0"
+	else
+		t_fail "workers 2: SIGTERM to the master stops both workers, exit 0" "$(cat "$T/stop.out")"
+	fi
+else
+	t_fail "s3gate starts with workers 2" "see $T/w2/s3gate.log"
+fi
+
+# ---- user nobody ---------------------------------------------------------------------------------
+
+# Everything the workers read after dropping privileges (config, secret,
+# policy folder, access log) lives in a folder owned by nobody outside $T
+# (whose parents are private); the admin CLI runs as nobody too, as an
+# operator would run it as the service user.
+if [ "$(id -u)" != 0 ]; then
+	t_skip "user nobody" "the tests do not run as root"
+elif ! id nobody >/dev/null 2>&1; then
+	t_skip "user nobody" "no user nobody"
+else
+	NDIR=$(mktemp -d /tmp/s3gate-t_ops.XXXXXX)
+	lib_on_exit "rm -rf '$NDIR'"
+	chmod 755 "$NDIR"
+	mkdir -p "$NDIR/policy" "$T/nob"
+	(umask 077; printf '%s\n' "$RGW_SECRET_KEY" >"$NDIR/backend.secret")
+	NPORT=$(free_port) NAPORT=$(free_port)
+	cat >"$NDIR/s3gate.conf" <<EOF
+listen 127.0.0.1:$NPORT
+admin_listen 127.0.0.1:$NAPORT
+backend $RGW_ENDPOINT
+backend_credentials $RGW_ACCESS_KEY $NDIR/backend.secret
+policy_store file $NDIR/policy
+region $S3_REGION
+access_log $NDIR/access.log
+workers 2
+user nobody
+EOF
+	chown -R nobody:"$(id -gn nobody)" "$NDIR"
+	as_nobody() { setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups -- "$@"; }
+	nob_admin() { as_nobody "$S3GATE_BIN/s3gate-admin" -c "$NDIR/s3gate.conf" "$@"; }
+	# started like s3gate_start does, so that the cleanup stops it
+	"$S3GATE" -c "$NDIR/s3gate.conf" </dev/null >>"$T/nob/s3gate.log" 2>&1 &
+	NOB_PID=$!
+	echo "$NOB_PID nob $NDIR/s3gate.conf" >>"$T/.s3gate.pids"
+	S3GATE_NAMES+=(nob)
+	echo "$NOB_PID" >"$T/nob/pid"
+	if wait_port "$NPORT" 15; then
+		S3GATE_ENDPOINT=http://127.0.0.1:$NPORT
+		storage_doc "$PN" "$BN" >"$T/nob.yaml"; chmod 644 "$T/nob.yaml"
+		setup_out=$({ nob_admin sync - <"$T/nob.yaml" && nob_admin cred create "$PN"; } 2>&1)
+		read -r NAKID NSECRET _ <<<"$(tail -n 1 <<<"$setup_out")"
+		profile_set nob "$NAKID" "$NSECRET"
+		backend_aws s3 cp "$T/ten" "s3://$BN/ten" >/dev/null
+		sleep 0.3
+		nobody_uids() {
+			local kids k uid
+			kids=$(ps -o pid= --ppid "$NOB_PID" | tr -d ' ')
+			[ -n "$kids" ] || { echo "no worker processes"; return 1; }
+			for k in $kids; do
+				uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$k/status")
+				echo "worker $k Uid: $uid"
+				[ "$uid" = "65534 65534 65534 65534" ] || return 1
+			done
+			echo "master $NOB_PID Uid: $(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$NOB_PID/status")"
+		}
+		t_check "user nobody: the worker processes run as nobody (/proc/PID/status Uid)" nobody_uids
+		t_check "user nobody: requests are served (policy folder readable by nobody)" \
+			until_ok nob "$(s3_url "$BN/ten")"
+		echo "# $(head -n 1 <<<"$setup_out" | cut -c1-100)"
+		nob_hup() {
+			local n0 code
+			n0=$(lines "$T/nob/s3gate.log")
+			kill -HUP "$NOB_PID"
+			sleep 1
+			log_since "$T/nob/s3gate.log" "$n0" | head -n 8
+			code=$(status nob "$(s3_url "$BN/ten")")
+			echo "after SIGHUP: HTTP $code"
+			[ "$code" = 200 ] || return 1
+			! log_since "$T/nob/s3gate.log" "$n0" | grep -qi 'fail' &&
+				[ "$(log_since "$T/nob/s3gate.log" "$n0" | grep -c 'reloaded$')" -ge 2 ]
+		}
+		t_check "user nobody: SIGHUP reloads in both workers (files owned by nobody)" nob_hup
+		# The layout conf/s3gate.conf shows: the backend secret root's, mode 0600.
+		# s3gate reads it as root at start; an operator (as with nginx, whose
+		# master re-reads as root) expects SIGHUP to work the same.
+		chown root:root "$NDIR/backend.secret"; chmod 600 "$NDIR/backend.secret"
+		t_check "user nobody: SIGHUP reloads with a root-owned 0600 backend secret (read as root at start)" nob_hup
+	else
+		t_fail "user nobody: s3gate starts" "$(tail -n 10 "$T/nob/s3gate.log")"
+	fi
+	s3gate_stop nob >"$T/stop.out" 2>&1 || t_fail "s3gate nob exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+	backend_aws s3 rm --recursive "s3://$BN/" >/dev/null 2>&1
+fi
+
+for b in "$BO" "$BW"; do backend_aws s3 rm --recursive "s3://$b/" >/dev/null 2>&1; done
+exit 0

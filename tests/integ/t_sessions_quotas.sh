@@ -1,0 +1,422 @@
+#!/bin/bash
+# Datalab sessions (issue 9): session credentials (`cred create --ttl`) used
+# by aws-cli v1/v2 and rclone with AWS_SESSION_TOKEN in the environment, as a
+# runtime gets them; refusals without the token, with another session's
+# token, after the TTL, after `cred delete`; a boto3 presigned URL carrying
+# X-Amz-Security-Token.  Then per-principal quotas set as config defaults
+# (one s3gate per quota, `workers 1`, since each worker takes 1/N of a limit):
+# request rate (SlowDown + Retry-After; aws-cli's retries finish the job),
+# bandwidth (a 200 MiB download and upload measured against the cap),
+# concurrency, and the throttle metrics.
+# Principals (unique per run): sess*, rate*, bw*, conn*, other*.
+. "$(dirname "$0")/lib.sh"
+
+ID=$(rand_id)
+PS=sess$ID PR=rate$ID PB=bw$ID PC=conn$ID PO=other$ID
+BS=ws-$PS BR=ws-$PR BB=ws-$PB BC=ws-$PC BO=ws-$PO
+
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "sessions and quotas" "s3gate's own credentials and quotas need s3gate"; exit 0
+fi
+if ! s3gate_have; then
+	t_skip "sessions and quotas" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
+fi
+
+# metric ADMIN_URL NAME — the value of an unlabelled counter (empty if absent)
+metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
+# status PROFILE URL [CURL_ARGS...] — HTTP status of a signed GET; body in $T/body
+status() {
+	local p=$1 u=$2; shift 2
+	curl_sigv4 "$p" -o "$T/body" -w '%{http_code}' --max-time 30 "$@" "$u" 2>/dev/null
+}
+# s3code FILE — the <Code> of an S3 XML error
+s3code() { sed -n 's:.*<Code>\([^<]*\)</Code>.*:\1:p' "$1" | head -n 1; }
+# until_ok PROFILE URL — a new credential reaches the file store's readers
+# within a second: wait for it (at most 3 s)
+until_ok() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(status "$1" "$2")" = 200 ] && return 0
+		sleep 0.1
+	done
+	echo "not served within 3 s: $(status "$1" "$2") $(s3code "$T/body")"
+	return 1
+}
+# aws_env BIN ARGS... — aws-cli with the session in AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (as a Datalab runtime has it), no
+# config files.  S_AKID S_SECRET S_TOKEN are the session.
+aws_env() {
+	local bin=$1; shift
+	local -a extra=()
+	case "${1:-} ${2:-}" in "s3 cp" | "s3 sync") extra=(--only-show-errors) ;; esac
+	env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CA_BUNDLE -u AWS_ENDPOINT_URL -u AWS_SESSION_TOKEN \
+		HOME="$T/home" AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		AWS_ACCESS_KEY_ID="$S_AKID" AWS_SECRET_ACCESS_KEY="$S_SECRET" ${S_TOKEN:+AWS_SESSION_TOKEN="$S_TOKEN"} \
+		AWS_DEFAULT_REGION="$S3_REGION" AWS_EC2_METADATA_DISABLED=true AWS_PAGER="" \
+		AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=1 \
+		"$bin" --endpoint-url "$S3GATE_ENDPOINT" "$@" "${extra[@]+"${extra[@]}"}"
+}
+# slow_get PROFILE URL — a signed GET read at 256 KiB/s, in the background;
+# $! is curl itself (exec'd), so that killing it closes the connection
+slow_get() {
+	(
+		_prof "$1" || exit 2
+		exec curl -sS -o /dev/null --limit-rate 256k --max-time 120 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+			--user "$P_AKID:$P_SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$2" 2>/dev/null
+	) &
+}
+# aws_as AKID SECRET TOKEN BIN ARGS... — aws_env with another session
+aws_as() { local S_AKID=$1 S_SECRET=$2 S_TOKEN=$3; shift 3; aws_env "$@"; }
+# rclone_env ARGS... — rclone with env_auth: the same three variables
+rclone_env() {
+	: >"$T/home/rclone.conf"
+	env -u AWS_PROFILE -u AWS_CA_BUNDLE HOME="$T/home" RCLONE_CONFIG="$T/home/rclone.conf" \
+		AWS_ACCESS_KEY_ID="$S_AKID" AWS_SECRET_ACCESS_KEY="$S_SECRET" AWS_SESSION_TOKEN="$S_TOKEN" \
+		AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_CONFIG_FILE=/dev/null \
+		RCLONE_CONFIG_S3G_TYPE=s3 RCLONE_CONFIG_S3G_PROVIDER=Ceph RCLONE_CONFIG_S3G_ENV_AUTH=true \
+		RCLONE_CONFIG_S3G_ENDPOINT="$S3GATE_ENDPOINT" RCLONE_CONFIG_S3G_REGION="$S3_REGION" \
+		RCLONE_CONFIG_S3G_FORCE_PATH_STYLE=true RCLONE_CONFIG_S3G_NO_CHECK_BUCKET=true \
+		RCLONE_RETRIES=1 RCLONE_LOW_LEVEL_RETRIES=1 rclone "$@"
+}
+
+# ==== session credentials ======================================================
+
+if ! s3gate_start sess "workers 1"; then
+	t_fail "sessions: s3gate starts" "see $T/sess/s3gate.log"; exit 1
+fi
+ADMIN_SESS=$S3GATE_ADMIN_URL
+if ! out=$({ ws_setup "$PS" "$BS" && ws_setup "$PO" "$BO"; } 2>&1); then
+	t_fail "sessions: workspaces synced" "$out"; exit 1
+fi
+mkbytes "$T/small" 70000
+backend_aws s3 cp "$T/small" "s3://$BS/obj" >/dev/null || { t_fail "sessions: seed object" "backend put"; exit 1; }
+
+# the short session: --ttl 20s, three fields printed
+T0_SHORT=$(date +%s.%N)
+CRED_TOKEN=""
+s3gate_cred "$PS" short --ttl 20s >"$T/cred.out" 2>&1
+out=$(s3gate_admin cred list "$PS" 2>&1)
+if [ -n "$CRED_TOKEN" ] && [ "$(wc -w <"$T/profiles/short")" = 3 ]; then
+	t_pass "cred create --ttl 20s prints ACCESS_KEY_ID SECRET TOKEN"
+else
+	t_fail "cred create --ttl 20s prints ACCESS_KEY_ID SECRET TOKEN" "$(cat "$T/cred.out" "$T/profiles/short")"
+	exit 1
+fi
+SHORT_AKID=$CRED_AKID SHORT_SECRET=$CRED_SECRET SHORT_TOKEN=$CRED_TOKEN
+no_secret_listed() {
+	echo "$out"
+	grep -q "$SHORT_AKID" <<<"$out" || { echo "the key is not listed"; return 1; }
+	! grep -qF -e "$SHORT_SECRET" -e "$SHORT_TOKEN" <<<"$out"
+}
+t_check "cred list shows the session key, neither its secret nor its token" no_secret_listed
+# the session the clients use: long enough for slow machines
+s3gate_cred "$PS" sess --ttl 10m >/dev/null || { t_fail "cred create --ttl 10m" "failed"; exit 1; }
+S_AKID=$CRED_AKID S_SECRET=$CRED_SECRET S_TOKEN=$CRED_TOKEN
+profile_set short-notoken "$SHORT_AKID" "$SHORT_SECRET"
+profile_set short-othertoken "$SHORT_AKID" "$SHORT_SECRET" "$S_TOKEN"
+profile_set short-badtoken "$SHORT_AKID" "$SHORT_SECRET" "${SHORT_TOKEN%?}x"
+URL=$(s3_url "$BS/obj")
+
+t_check "short session: GET with x-amz-security-token works" until_ok short "$URL"
+# a presigned link made now with the short session, fetched after its TTL
+SHORT_LINK=$(boto3_py short 'print(s3.generate_presigned_url("get_object", Params={"Bucket": sys.argv[1], "Key": "obj"}, ExpiresIn=300))' "$BS" 2>/dev/null)
+
+# refused: a 4xx S3 error with a code from WANT (space separated)
+refused() {
+	local prof=$1 want=$2 code c
+	code=$(status "$prof" "$URL")
+	c=$(s3code "$T/body")
+	echo "HTTP $code $c: $(head -c 400 "$T/body" | tr -c '[:print:]' ' ')"
+	case $code in 4??) ;; *) return 1 ;; esac
+	for w in $want; do [ "$c" = "$w" ] && return 0; done
+	return 1
+}
+t_check "the session key without its token is refused (MissingSecurityHeader or InvalidToken)" \
+	refused short-notoken "MissingSecurityHeader InvalidToken"
+grep -q MissingSecurityHeader <<<"$T_OUT" && echo "# without the token s3gate answers: $(head -n 1 <<<"$T_OUT")"
+t_check "the session key with another session's token gets InvalidToken" refused short-othertoken InvalidToken
+t_check "the session key with an altered token gets InvalidToken" refused short-badtoken InvalidToken
+t_expect_fail_code "aws-cli without AWS_SESSION_TOKEN is refused (MissingSecurityHeader or InvalidToken)" \
+	"MissingSecurityHeader\|InvalidToken" aws_as "$SHORT_AKID" "$SHORT_SECRET" "" "${AWSV2:-$AWSV1}" s3 ls "s3://$BS/"
+
+# ---- the clients, with AWS_SESSION_TOKEN in the environment --------------------
+
+client_roundtrip() {	# BIN PREFIX: ls, cp up, cp down, byte for byte
+	local bin=$1 k=$2/small
+	aws_env "$bin" s3 cp "$T/small" "s3://$BS/$k" || return 1
+	aws_env "$bin" s3 ls "s3://$BS/$2/" | tee /dev/stderr | grep -q " 70000 small$" || return 1
+	rm -f "$T/$2.back"
+	aws_env "$bin" s3 cp "s3://$BS/$k" "$T/$2.back" || return 1
+	same_file "$T/small" "$T/$2.back"
+}
+if [ -n "$AWSV1" ]; then
+	t_check "aws-cli v1 with AWS_SESSION_TOKEN: cp up, ls, cp down" client_roundtrip "$AWSV1" v1
+else
+	t_skip "aws-cli v1 with AWS_SESSION_TOKEN" "aws-cli v1 not installed"
+fi
+if [ -n "$AWSV2" ]; then
+	t_check "aws-cli v2 with AWS_SESSION_TOKEN: cp up, ls, cp down" client_roundtrip "$AWSV2" v2
+else
+	t_skip "aws-cli v2 with AWS_SESSION_TOKEN" "aws-cli v2 not installed"
+fi
+rclone_roundtrip() {
+	rclone_env copyto "$T/small" "s3g:$BS/rclone/small" || return 1
+	rclone_env ls "s3g:$BS/rclone" | tee /dev/stderr | grep -q "70000 small" || return 1
+	rm -f "$T/rclone.back"
+	rclone_env copyto "s3g:$BS/rclone/small" "$T/rclone.back" || return 1
+	same_file "$T/small" "$T/rclone.back"
+}
+if command -v rclone >/dev/null; then
+	t_check "rclone (env_auth) with AWS_SESSION_TOKEN: copy up, ls, copy down" rclone_roundtrip
+else
+	t_skip "rclone with AWS_SESSION_TOKEN" "rclone not installed"
+fi
+
+# ---- a presigned URL made by boto3 with the session token -----------------------
+
+boto3_session_presign() {
+	local url code
+	url=$(boto3_py sess 'print(s3.generate_presigned_url("get_object", Params={"Bucket": sys.argv[1], "Key": "obj"}, ExpiresIn=300))' "$BS") || return 1
+	echo "$url"
+	case $url in *X-Amz-Security-Token=*) ;; *) echo "no X-Amz-Security-Token in the URL"; return 1 ;; esac
+	code=$(curl -s -o "$T/presign.out" -w '%{http_code}' --max-time 30 "$url")
+	echo "HTTP $code"
+	[ "$code" = 200 ] && same_file "$T/small" "$T/presign.out" || return 1
+	# the same link without its token: refused
+	local bare
+	bare=$(sed -E 's/[?&]X-Amz-Security-Token=[^&]*//' <<<"$url")
+	case $bare in *\?*) ;; *) bare=${bare/&/?} ;; esac
+	code=$(curl -s -o "$T/presign.out" -w '%{http_code}' --max-time 30 "$bare")
+	echo "without the token: HTTP $code $(s3code "$T/presign.out")"
+	case $code in 4??) ;; *) return 1 ;; esac
+}
+t_check "boto3 presigned URL with X-Amz-Security-Token works (and is refused without it)" boto3_session_presign
+echo "# $(grep -h 'without the token' <<<"$T_OUT")"
+
+# ---- cred delete in the middle of a session ---------------------------------------
+
+# A boto3 client (keep-alive connection) lists every 50 ms; the key is
+# deleted with s3gate-admin; the time from the end of `cred delete` to the
+# first refusal is measured: at most a second.
+cred_delete_midsession() {
+	s3gate_cred "$PS" del --ttl 10m >/dev/null || return 1
+	until_ok del "$URL" || return 1
+	boto3_py del '
+import subprocess, time
+b, admin, conf, akid = sys.argv[1:5]
+for i in range(5):
+    s3.list_objects_v2(Bucket=b, MaxKeys=1)
+    time.sleep(0.05)
+r = subprocess.run([admin, "-c", conf, "cred", "delete", akid], capture_output=True, text=True)
+print("cred delete:", r.returncode, r.stdout.strip(), r.stderr.strip())
+assert r.returncode == 0
+t0 = time.monotonic()
+while time.monotonic() - t0 < 5:
+    try:
+        s3.list_objects_v2(Bucket=b, MaxKeys=1)
+    except ClientError as e:
+        ms = (time.monotonic() - t0) * 1000
+        print("refused after %.0f ms: %s %s" % (ms, e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]))
+        sys.exit(0 if ms <= 1000 else 1)
+    time.sleep(0.05)
+print("still served 5 s after cred delete")
+sys.exit(1)
+' "$BS" "$S3GATE_BIN/s3gate-admin" "$S3GATE_CONF" "$CRED_AKID"
+}
+t_check "cred delete mid-session: refused within a second" cred_delete_midsession
+echo "# $(grep -h 'refused after' <<<"$T_OUT")"
+
+# ---- after the TTL ------------------------------------------------------------------
+
+now=$(date +%s.%N)
+wait_s=$("$PY3" -c "print(max(0.0, $T0_SHORT + 21.5 - $now))")
+sleep "$wait_s"
+t_check "the short session after its 20 s TTL gets ExpiredToken" refused short ExpiredToken
+t_expect_fail_code "aws-cli with the expired session in AWS_SESSION_TOKEN: ExpiredToken" ExpiredToken \
+	aws_as "$SHORT_AKID" "$SHORT_SECRET" "$SHORT_TOKEN" "${AWSV2:-$AWSV1}" s3 ls "s3://$BS/"
+link_expired() {
+	local code
+	[ -n "$SHORT_LINK" ] || { echo "boto3 made no link"; return 1; }
+	code=$(curl -s -o "$T/presign.out" -w '%{http_code}' --max-time 30 "$SHORT_LINK")
+	echo "HTTP $code $(s3code "$T/presign.out")"
+	case $code in 4??) ;; *) return 1 ;; esac
+	[ "$(s3code "$T/presign.out")" = ExpiredToken ]
+}
+t_check "a presigned link (300 s) made with the 20 s session gets ExpiredToken after the TTL" link_expired
+s3gate_stop sess >"$T/stop.out" 2>&1 || t_fail "s3gate sess exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+
+# ==== quotas ===========================================================================
+
+# ---- request rate ------------------------------------------------------------------
+
+if s3gate_start rate "workers 1" "quota_request_rate 5"; then
+	ADMIN_RATE=$S3GATE_ADMIN_URL
+	ws_setup "$PR" "$BR" >/dev/null && s3gate_cred "$PR" rate >/dev/null &&
+		backend_aws s3 cp "$T/small" "s3://$BR/obj" >/dev/null
+	URL=$(s3_url "$BR/obj")
+	until_ok rate "$URL" >/dev/null
+	sleep 1.2	# the bucket refills
+	burst() {
+		local i out n200 n503 ra
+		for ((i = 0; i < 30; i++)); do
+			curl_sigv4 rate -o "$T/burst.$i" -D "$T/burst.$i.h" -w '%{http_code}\n' --max-time 10 "$URL"
+		done >"$T/burst.codes"
+		n200=$(grep -c '^200$' "$T/burst.codes"); n503=$(grep -c '^503$' "$T/burst.codes")
+		echo "30 requests: $n200 x 200, $n503 x 503 ($(sort "$T/burst.codes" | uniq -c | tr '\n' ' '))"
+		[ "$n200" -ge 5 ] || { echo "fewer than the 5/s allowance passed"; return 1; }
+		[ "$n503" -ge 1 ] || return 1
+		for ((i = 0; i < 30; i++)); do
+			grep -q '^503' <(head -n 1 "$T/burst.$i.h" | cut -d' ' -f2) || continue
+			c=$(s3code "$T/burst.$i")
+			ra=$(tr -d '\r' <"$T/burst.$i.h" | sed -n 's/^[Rr]etry-[Aa]fter: *//p')
+			[ "$c" = SlowDown ] || { echo "request $i: 503 with code '$c'"; return 1; }
+			[[ $ra =~ ^[0-9]+$ ]] || { echo "request $i: 503 SlowDown without a Retry-After (got '$ra')"; return 1; }
+		done
+		echo "every 503 is SlowDown with Retry-After (e.g. $ra)"
+	}
+	thr0=$(metric "$ADMIN_RATE" s3gate_throttled_requests_total)
+	t_check "quota_request_rate 5: a burst of 30 gets 503 SlowDown with Retry-After" burst
+	echo "# $(head -n 1 <<<"$T_OUT")"
+	thr1=$(metric "$ADMIN_RATE" s3gate_throttled_requests_total)
+	t_check "/metrics: s3gate_throttled_requests_total grows with the burst ($thr0 -> $thr1)" \
+		test "${thr1:-0}" -gt "${thr0:--1}"
+
+	mkdir -p "$T/twenty"
+	for i in $(seq -w 1 20); do mkbytes "$T/twenty/f$i" 3000; done
+	recursive() {	# BIN PREFIX: 20 files up with retries, then all 20 at the backend and back
+		local bin=$1 n t0
+		t0=$SECONDS
+		TEST_AWS_MAX_ATTEMPTS=10 "$bin" rate s3 cp --recursive "$T/twenty" "s3://$BR/$2/" || return 1
+		n=$(backend_aws s3api list-objects-v2 --bucket "$BR" --prefix "$2/" --query 'length(Contents)' --output text)
+		echo "$n objects at the backend after $((SECONDS - t0)) s"
+		[ "$n" = 20 ] || return 1
+		rm -rf "$T/twenty.back"
+		TEST_AWS_MAX_ATTEMPTS=10 "$bin" rate s3 cp --recursive "s3://$BR/$2/" "$T/twenty.back" || return 1
+		diff -r "$T/twenty" "$T/twenty.back"
+	}
+	for c in awsv1 awsv2; do
+		v=${c#aws}
+		if [ "$c" = awsv1 ] && [ -z "$AWSV1" ]; then t_skip "$v: recursive copy under quota_request_rate" "aws-cli v1 not installed"; continue; fi
+		if [ "$c" = awsv2 ] && [ -z "$AWSV2" ]; then t_skip "$v: recursive copy under quota_request_rate" "aws-cli v2 not installed"; continue; fi
+		thr0=$(metric "$ADMIN_RATE" s3gate_throttled_requests_total)
+		t_check "$v: aws s3 cp --recursive of 20 files (and back) completes under quota_request_rate 5 with retries" recursive "$c" "$v"
+		thr1=$(metric "$ADMIN_RATE" s3gate_throttled_requests_total)
+		echo "# $v: $(head -n 1 <<<"$T_OUT"); $((thr1 - thr0)) requests throttled on the way"
+		t_check "$v: the recursive copy was throttled on the way (retries exercised: $((thr1 - thr0)) SlowDown)" \
+			test "$thr1" -gt "$thr0"
+	done
+	s3gate_stop rate >"$T/stop.out" 2>&1 || t_fail "s3gate rate exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+else
+	t_fail "quota_request_rate: s3gate starts" "see $T/rate/s3gate.log"
+fi
+
+# ---- bandwidth ----------------------------------------------------------------------
+
+BW_MIB=20
+if s3gate_start bw "workers 1" "quota_bandwidth ${BW_MIB}M"; then
+	ADMIN_BW=$S3GATE_ADMIN_URL
+	mkfile "$T/big" 200
+	ws_setup "$PB" "$BB" >/dev/null && s3gate_cred "$PB" bw >/dev/null &&
+		backend_aws s3 cp "$T/big" "s3://$BB/big" >/dev/null &&
+		backend_aws s3 cp "$T/small" "s3://$BB/obj" >/dev/null
+	until_ok bw "$(s3_url "$BB/obj")" >/dev/null
+	sleep 1
+	within10() {	# DIRECTION BYTES_PER_S
+		local mib
+		mib=$("$PY3" -c "print('%.2f' % ($2 / 1048576))")
+		echo "$1 measured $mib MiB/s (cap $BW_MIB MiB/s)"
+		"$PY3" -c "import sys; sys.exit(0 if abs($2 / 1048576 - $BW_MIB) <= 0.1 * $BW_MIB else 1)"
+	}
+	bw_down() {
+		local w0 out code speed
+		w0=$(metric "$ADMIN_BW" s3gate_throttle_waits_total)
+		out=$(curl_sigv4 bw -o "$T/big.back" -w '%{http_code} %{speed_download} %{time_total}' --max-time 60 \
+			"$(s3_url "$BB/big")") || return 1
+		read -r code speed _ <<<"$out"
+		echo "HTTP $out"
+		[ "$code" = 200 ] || return 1
+		same_file "$T/big" "$T/big.back" || return 1
+		BW_DOWN=$(within10 download "$speed"); local rc=$?
+		echo "$BW_DOWN"
+		BW_W1=$(metric "$ADMIN_BW" s3gate_throttle_waits_total)
+		echo "throttle waits $w0 -> $BW_W1"
+		return $rc
+	}
+	bw_up() {
+		local out code speed
+		out=$(curl_sigv4 bw -o "$T/up.out" -w '%{http_code} %{speed_upload} %{time_total}' --max-time 60 \
+			-T "$T/big" "$(s3_url "$BB/up")") || return 1
+		read -r code speed _ <<<"$out"
+		echo "HTTP $out"
+		[ "$code" = 200 ] || { cat "$T/up.out"; return 1; }
+		within10 upload "$speed"
+	}
+	t_check "quota_bandwidth ${BW_MIB}M: a 200 MiB download measures within 10% of $BW_MIB MiB/s" bw_down
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+	w0=$(metric "$ADMIN_BW" s3gate_throttle_waits_total)
+	t_check "quota_bandwidth ${BW_MIB}M: a 200 MiB upload measures within 10% of $BW_MIB MiB/s" bw_up
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+	w1=$(metric "$ADMIN_BW" s3gate_throttle_waits_total)
+	t_check "/metrics: s3gate_throttle_waits_total grows with shaped transfers (${w0:-?} -> ${w1:-?})" \
+		test "${w0:-0}" -gt 0 -a "${w1:-0}" -gt "${w0:-0}"
+	backend_aws s3 rm --recursive "s3://$BB/" >/dev/null 2>&1
+	rm -f "$T/big" "$T/big.back"
+	s3gate_stop bw >"$T/stop.out" 2>&1 || t_fail "s3gate bw exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+else
+	t_fail "quota_bandwidth: s3gate starts" "see $T/bw/s3gate.log"
+fi
+
+# ---- concurrency ----------------------------------------------------------------------
+
+if s3gate_start conn "workers 1" "quota_connections 2"; then
+	ADMIN_CONN=$S3GATE_ADMIN_URL
+	mkfile "$T/mid" 32
+	ws_setup "$PC" "$BC" >/dev/null && ws_setup "$PO" "$BO" >/dev/null &&
+		s3gate_cred "$PC" conn >/dev/null && s3gate_cred "$PO" other >/dev/null &&
+		backend_aws s3 cp "$T/mid" "s3://$BC/mid" >/dev/null &&
+		backend_aws s3 cp "$T/small" "s3://$BC/obj" >/dev/null &&
+		backend_aws s3 cp "$T/small" "s3://$BO/obj" >/dev/null
+	until_ok conn "$(s3_url "$BC/obj")" >/dev/null
+	until_ok other "$(s3_url "$BO/obj")" >/dev/null
+	SLOW=()
+	for i in 1 2; do
+		slow_get conn "$(s3_url "$BC/mid")"
+		SLOW+=($!)
+	done
+	lib_on_exit 'for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; done'
+	sleep 1.5
+	thr0=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
+	third() {
+		local code
+		code=$(status conn "$(s3_url "$BC/obj")" -D "$T/third.h")
+		echo "third request: HTTP $code $(s3code "$T/body"); $(tr -d '\r' <"$T/third.h" | grep -i '^retry-after')"
+		[ "$code" = 503 ] && [ "$(s3code "$T/body")" = SlowDown ] && grep -qi '^retry-after:' "$T/third.h"
+	}
+	t_check "quota_connections 2: a third concurrent request gets 503 SlowDown with Retry-After" third
+	thr1=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
+	t_check "/metrics: s3gate_throttled_requests_total counts it ($thr0 -> $thr1)" test "${thr1:-0}" -gt "${thr0:--1}"
+	t_check "quota_connections is per principal: another principal is served meanwhile" \
+		test "$(status other "$(s3_url "$BO/obj")")" = 200
+	for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	SLOW=()
+	freed() {	# once the two have gone, the principal is admitted again
+		local i code
+		for ((i = 0; i < 30; i++)); do
+			code=$(status conn "$(s3_url "$BC/obj")")
+			[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
+			sleep 0.1
+		done
+		echo "still HTTP $code $(s3code "$T/body") 3 s after the two downloads were cut off"
+		return 1
+	}
+	t_check "quota_connections: slots are given back when clients go away" freed
+	s3gate_stop conn >"$T/stop.out" 2>&1 || t_fail "s3gate conn exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+else
+	t_fail "quota_connections: s3gate starts" "see $T/conn/s3gate.log"
+fi
+
+t_skip "two s3gate processes on one Redis share one principal's quota" \
+	"quotas are per process; sharing through Redis is not built"
+
+for b in "$BS" "$BR" "$BB" "$BC" "$BO"; do backend_aws s3 rm --recursive "s3://$b/" >/dev/null 2>&1; done
+exit 0
