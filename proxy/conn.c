@@ -817,10 +817,9 @@ conn_auth_verify(struct conn *c, time_t now)
 	if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
 		return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
 	if (c->cred.session_token != NULL && !conn_token_matches(c))
-		return conn_fail(c, c->auth.security_token == NULL ? S3ERR_MISSING_SECURITY_HEADER :
-		    S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
-		    "These are session credentials: send the session token (x-amz-security-token)." :
-		    NULL);
+		return conn_fail(c, S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
+		    "These are session credentials: send the session token (x-amz-security-token, "
+		    "AWS_SESSION_TOKEN)." : "The session token does not belong to these credentials.");
 	if (conn_quota_admit(c) == 0)
 		return 1;
 	if (c->cred.link_method != NULL && !conn_link_matches(c))
