@@ -96,7 +96,7 @@ free_port() {
     local p listening
     listening=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
     while :; do
-        p=$(( 20000 + RANDOM % 40000 ))
+        p=$(( 20000 + RANDOM % 12000 ))	# below the ephemeral range: no outgoing connection holds it
         case " $listening $USED_PORTS" in *" $p "*) continue ;; esac
         USED_PORTS="$USED_PORTS$p "
         echo "$p"
