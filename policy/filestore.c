@@ -36,6 +36,7 @@ struct filestore {
 	unsigned long long	 fingerprint;
 	long long		 checked_ns;	/* CLOCK_MONOTONIC of the last poll */
 	struct stat		 cred_st;	/* the credentials file as last loaded */
+	unsigned long long	 reloads;
 };
 
 /* Whether the credentials file differs from the one loaded (one stat). */
@@ -547,6 +548,7 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 		return;
 	}
 	log_info("policy %s reloaded", fs->dir);
+	fs->reloads++;
 	model_free(fs->model);
 	fs->model = m;
 	sbuf_free(&errors);
@@ -621,6 +623,14 @@ filestore_free(void *impl)
 	free(fs);
 }
 
+static void
+filestore_stats(void *impl, struct pstore_stats *st)
+{
+	const struct filestore *fs = impl;
+
+	st->reloads = fs->reloads;
+}
+
 const struct pstore_ops filestore_ops = {
 	.name = "file",
 	.open = filestore_open,
@@ -629,5 +639,6 @@ const struct pstore_ops filestore_ops = {
 	.list_buckets = filestore_list_buckets,
 	.cancel = NULL,		/* never pending */
 	.reload = filestore_reload,
+	.stats = filestore_stats,
 	.free = filestore_free,
 };

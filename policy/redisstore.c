@@ -555,6 +555,7 @@ struct redisstore {
 	long long		 sweep_ms;
 	long long		 data_up_ms;	/* when DATA last became ready */
 	int			 closing;
+	struct pstore_stats	 stats;
 };
 
 /* A fetch failed on the current connection less than RS_FAILED_MS ago. */
@@ -728,6 +729,7 @@ rs_match_bucket(const struct rs_entry *e, const char *what, size_t len)
 static void
 rs_invalidate(struct redisstore *rs, const char *msg, size_t len)
 {
+	rs->stats.invalidations++;
 	rs->gen++;
 	if (len > 5 && memcmp(msg, "cred ", 5) == 0)
 		rs_drop(rs, rs_match_cred, msg + 5, len - 5);
@@ -1113,19 +1115,28 @@ rs_lookup(struct redisstore *rs, enum rs_kind kind, const char *a, const char *b
 	if (e != NULL && e->has_data) {
 		age = now_ms - e->confirmed_ms;
 		if (age <= (e->negative ? rs->neg_ttl_ms : rs->ttl_ms) && rs->sub.ready) {
+			rs->stats.hits++;
 			rs_fill(e, out, now, 1);
 			return PSTORE_DONE;
 		}
 		if (!rs->data.ready || rs_failed_recently(rs, e, now_ms)) {
-			if (age > rs->staleness_ms)
+			if (age > rs->staleness_ms) {
+				rs->stats.unavailable++;
 				return PSTORE_UNAVAILABLE;
+			}
+			rs->stats.stale_hits++;
 			rs_fill(e, out, now, 1);
 			return PSTORE_DONE;
 		}
-	} else if (e != NULL && e->fetch == NULL && rs_failed_recently(rs, e, now_ms))
+	} else if (e != NULL && e->fetch == NULL && rs_failed_recently(rs, e, now_ms)) {
+		rs->stats.unavailable++;
 		return PSTORE_UNAVAILABLE;
-	if (!rs->data.ready)
+	}
+	if (!rs->data.ready) {
+		rs->stats.unavailable++;
 		return PSTORE_UNAVAILABLE;
+	}
+	rs->stats.misses++;
 	if (e == NULL)
 		e = rs_insert(rs, h, kind, a, alen, b, blen);
 	if (e->fetch == NULL && rs_fetch_start(rs, e) == -1)
@@ -1530,6 +1541,16 @@ redisstore_free(void *impl)
 	free(rs);
 }
 
+static void
+redisstore_stats(void *impl, struct pstore_stats *st)
+{
+	const struct redisstore *rs = impl;
+	int connected = st->connected;
+
+	*st = rs->stats;
+	st->connected = connected;
+}
+
 const struct pstore_ops redisstore_ops = {
 	.name = "redis",
 	.open = redisstore_open,
@@ -1540,6 +1561,7 @@ const struct pstore_ops redisstore_ops = {
 	.reload = redisstore_reload,
 	.free = redisstore_free,
 	.ready = redisstore_ready,
+	.stats = redisstore_stats,
 };
 
 /* ---- admin side: blocking access ------------------------------------------------------ */

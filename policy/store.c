@@ -97,3 +97,12 @@ pstore_ready(struct pstore *ps)
 {
 	return ps->ops->ready == NULL || ps->ops->ready(ps->impl);
 }
+
+void
+pstore_get_stats(struct pstore *ps, struct pstore_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->connected = pstore_ready(ps);
+	if (ps->ops->stats != NULL)
+		ps->ops->stats(ps->impl, st);
+}

@@ -61,6 +61,18 @@ void		 pstore_cancel(struct pstore *, void *arg);
 /* Rereads everything (SIGHUP); on error keeps the old state and returns -1. */
 int		 pstore_reload(struct pstore *, struct sbuf *errors);
 void		 pstore_free(struct pstore *);
+/* Counters for /metrics; a store without a cache reports reloads only. */
+struct pstore_stats {
+	unsigned long long	 hits;		/* answered from the cache */
+	unsigned long long	 stale_hits;	/* served past the TTL while the store was unreachable */
+	unsigned long long	 misses;	/* fetched from the store */
+	unsigned long long	 unavailable;	/* answered UNAVAILABLE: fail closed */
+	unsigned long long	 invalidations;	/* invalidation messages applied */
+	unsigned long long	 reloads;	/* whole policy reloaded (file store) */
+	int			 connected;	/* 1 if the store answers now */
+};
+void		 pstore_get_stats(struct pstore *, struct pstore_stats *);
+
 /* 1 if the store can answer now (/readyz): file store always, Redis when connected. */
 int		 pstore_ready(struct pstore *);
 
@@ -79,6 +91,7 @@ struct pstore_ops {
 	void		(*free)(void *impl);
 	/* 1 if the store can answer now (NULL: always) */
 	int		(*ready)(void *impl);
+	void		(*stats)(void *impl, struct pstore_stats *);	/* optional */
 };
 
 #endif

@@ -579,6 +579,23 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_sum %.6f\n"
 	    "s3gate_time_to_first_byte_seconds_count %llu\n", st->ttfb_sum,
 	    (unsigned long long)st->ttfb_count);
+	{
+		/* this worker's store (worker 0 serves /metrics) */
+		struct pstore_stats ps;
+		pstore_get_stats(srv->store, &ps);
+		evbuffer_add_printf(b, "# HELP s3gate_policy_cache_total Policy lookups by outcome "
+		    "(worker 0's store).\n# TYPE s3gate_policy_cache_total counter\n"
+		    "s3gate_policy_cache_total{outcome=\"hit\"} %llu\n"
+		    "s3gate_policy_cache_total{outcome=\"stale_hit\"} %llu\n"
+		    "s3gate_policy_cache_total{outcome=\"miss\"} %llu\n"
+		    "s3gate_policy_cache_total{outcome=\"unavailable\"} %llu\n"
+		    "# TYPE s3gate_policy_invalidations_total counter\n"
+		    "s3gate_policy_invalidations_total %llu\n"
+		    "# TYPE s3gate_policy_reloads_total counter\ns3gate_policy_reloads_total %llu\n"
+		    "# TYPE s3gate_policy_store_up gauge\ns3gate_policy_store_up %d\n",
+		    ps.hits, ps.stale_hits, ps.misses, ps.unavailable, ps.invalidations, ps.reloads,
+		    ps.connected);
+	}
 	evbuffer_add_printf(b, "# HELP s3gate_actions_total Requests by S3 action and decision.\n"
 	    "# TYPE s3gate_actions_total counter\n");
 	for (i = 0; i < 64 && st->actions[i].name[0] != '\0'; i++) {
