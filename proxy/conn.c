@@ -583,6 +583,7 @@ conn_sigv4_request(struct conn *c, struct sigv4_request *sreq)
 	sreq->query_len = c->addr.raw_query_len;
 	sreq->headers = c->head.headers;
 	sreq->nheaders = c->head.nheaders;
+	sreq->parsed_query = &c->query;	/* parsed once, in conn_request_start */
 }
 
 /* The session token sent (decoded if it came in a presigned query) is the credential's. */

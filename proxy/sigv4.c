@@ -980,7 +980,9 @@ sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth)
 	memset(auth, 0, sizeof(*auth));
 	if ((nauthz = sigv4_header_find(req, "authorization", &authz)) > 1)
 		return SIGV4_HEADER_MALFORMED;
-	if (query_parse(req->query, req->query ? req->query_len : 0,
+	if (req->parsed_query != NULL)
+		ql = *req->parsed_query;	/* borrowed: not freed here */
+	else if (query_parse(req->query, req->query ? req->query_len : 0,
 	    SIGV4_MAX_QUERY_PARAMS, &ql) == -1)
 		return SIGV4_QUERY_MALFORMED;
 	sigv4_query_auth_scan(&ql, &qa);
@@ -998,7 +1000,8 @@ sigv4_parse(const struct sigv4_request *req, struct sigv4_auth *auth)
 		st = SIGV4_V2;
 	else
 		st = SIGV4_ANONYMOUS;
-	query_free(&ql);
+	if (req->parsed_query == NULL)
+		query_free(&ql);
 	if (st != SIGV4_OK)
 		return st;
 	if ((st = sigv4_parse_payload_hash(req, auth)) != SIGV4_OK)
@@ -1157,6 +1160,10 @@ sigv4_build_canonical(const struct sigv4_request *req, const struct sigv4_auth *
 static const struct query_list *
 sigv4_request_query(const struct sigv4_request *req, struct query_list *ql)
 {
+	if (req->parsed_query != NULL) {
+		*ql = *req->parsed_query;
+		return req->parsed_query;
+	}
 	if (query_parse(req->query, req->query ? req->query_len : 0,
 	    SIGV4_MAX_QUERY_PARAMS, ql) == -1)
 		return NULL;
@@ -1171,7 +1178,7 @@ sigv4_canonical_request(const struct sigv4_request *req,
 	const struct query_list *q = sigv4_request_query(req, &ql);
 
 	(void)sigv4_build_canonical(req, auth, raw_path, q, out);
-	if (q != NULL)
+	if (q == &ql)
 		query_free(&ql);
 }
 
@@ -1267,7 +1274,7 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 			st = SIGV4_OK;
 	}
  done:
-	if (q != NULL)
+	if (q == &ql)
 		query_free(&ql);
 	sbuf_free(&sts);
 	sbuf_free(&uri);

@@ -74,6 +74,9 @@ struct sigv4_request {
 	size_t				 query_len;
 	const struct http_header	*headers;
 	size_t				 nheaders;
+	/* optional: QUERY already parsed by the caller (s3gate parses it once per
+	   request); NULL makes sigv4 parse it itself */
+	const struct query_list		*parsed_query;
 };
 
 /* What sigv4_parse() found.  Fixed-size: no allocation, bounded input. */
