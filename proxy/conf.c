@@ -512,6 +512,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "quota_request_rate", 1, 1, CT_U32, OFF(quota_request_rate), 0, 10000000, "0", NULL, "quota_request_rate N" },
 	{ "quota_bandwidth", 1, 1, CT_SIZE64, OFF(quota_bandwidth), 0, INT64_MAX, "0", NULL, "quota_bandwidth SIZE" },
 	{ "quota_connections", 1, 1, CT_U32, OFF(quota_connections), 0, 1000000, "0", NULL, "quota_connections N" },
+	{ "quota_shared", 1, 1, CT_BOOL, OFF(quota_shared), 0, 1, "on", NULL, "quota_shared on|off" },
 };
 
 static const struct conf_directive *

@@ -103,6 +103,7 @@ struct conf {
 	uint32_t		 quota_request_rate;
 	uint64_t		 quota_bandwidth;
 	uint32_t		 quota_connections;
+	int			 quota_shared;		/* through Redis when policy_store redis */
 };
 
 /*

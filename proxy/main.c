@@ -109,14 +109,85 @@ worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworke
 }
 
 /*
- * The parent of several workers: forwards signals, restarts a worker that
- * dies, and exits when all have stopped after SIGTERM/SIGINT.
+ * The parent of the workers: forwards SIGTERM/SIGINT/SIGUSR1, restarts a
+ * worker that dies, and exits when all have stopped after SIGTERM/SIGINT.
+ *
+ * SIGHUP is a new generation, as in nginx: the parent, still root, reads
+ * the configuration and the secrets it names, starts new workers with it
+ * (they bind beside the old ones with SO_REUSEPORT) and tells the old ones
+ * to drain.  So a reload never needs the workers' reduced privileges to
+ * read root's files, and in-flight transfers finish in the old workers.
  */
+static pid_t	old_pids[MAX_WORKERS * 4];	/* earlier generations, draining */
+static int	nold;
+
 static int
-master_run(struct conf *cf, struct server_stats *stats, int nworkers)
+master_reap(pid_t pid, int status, int stopping, struct conf *cf, struct server_stats *stats,
+    int nworkers, const sigset_t *oldmask, int *alive)
+{
+	int i;
+
+	for (i = 0; i < nold; i++) {
+		if (old_pids[i] == pid) {
+			old_pids[i] = old_pids[--nold];
+			return 0;
+		}
+	}
+	for (i = 0; i < nworkers; i++) {
+		if (worker_pids[i] != pid)
+			continue;
+		worker_pids[i] = 0;
+		(*alive)--;
+		if (!stopping) {
+			log_warnx("worker %d (pid %d) exited (status %d); restarting", i, (int)pid, status);
+			sleep(1);	/* no busy loop if it dies at once */
+			if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, oldmask)) > 0)
+				(*alive)++;
+		}
+	}
+	return 0;
+}
+
+static struct conf *
+master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const sigset_t *oldmask,
+    int *alive)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct conf *nc;
+	int i;
+
+	if ((nc = conf_load(cf->file, 1, &errors)) == NULL) {
+		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
+		sbuf_free(&errors);
+		return cf;
+	}
+	sbuf_free(&errors);
+	if ((nc->workers > 0 ? nc->workers : (int)sysconf(_SC_NPROCESSORS_ONLN)) != nworkers)
+		log_warnx("reload: a change of workers takes effect at the next restart");
+	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
+		log_warn("error_log %s", nc->error_log);
+	for (i = 0; i < nworkers; i++) {
+		if (worker_pids[i] > 0 && nold < (int)(sizeof(old_pids) / sizeof(old_pids[0]))) {
+			old_pids[nold++] = worker_pids[i];
+			kill(worker_pids[i], SIGTERM);	/* drain, then exit */
+		}
+		worker_pids[i] = 0;
+	}
+	*alive = 0;
+	for (i = 0; i < nworkers; i++)
+		if ((worker_pids[i] = worker_spawn(nc, i, stats, nworkers, oldmask)) > 0)
+			(*alive)++;
+	log_info("reloaded %s: new workers started, the old ones drain", nc->file);
+	conf_unref(cf);
+	return nc;
+}
+
+static int
+master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 {
 	sigset_t mask, oldmask;
 	int i, sig, status, stopping = 0, alive = 0;
+	struct conf *cf = *cfp;
 	pid_t pid;
 
 	sigemptyset(&mask);
@@ -129,34 +200,34 @@ master_run(struct conf *cf, struct server_stats *stats, int nworkers)
 	for (i = 0; i < nworkers; i++)
 		if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, &oldmask)) > 0)
 			alive++;
-	while (alive > 0) {
+	while (alive > 0 || nold > 0) {
 		if (sigwait(&mask, &sig) != 0)
 			continue;
-		if (sig == SIGCHLD) {
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				for (i = 0; i < nworkers; i++) {
-					if (worker_pids[i] != pid)
-						continue;
-					worker_pids[i] = 0;
-					alive--;
-					if (!stopping) {
-						log_warnx("worker %d (pid %d) exited (status %d); restarting",
-						    i, (int)pid, status);
-						sleep(1);	/* no busy loop if it dies at once */
-						if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers,
-						    &oldmask)) > 0)
-							alive++;
-					}
-				}
-			}
-			continue;
-		}
-		if (sig == SIGTERM || sig == SIGINT)
+		switch (sig) {
+		case SIGCHLD:
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				master_reap(pid, status, stopping, cf, stats, nworkers, &oldmask, &alive);
+			break;
+		case SIGHUP:
+			if (!stopping)
+				cf = master_reload(cf, stats, nworkers, &oldmask, &alive);
+			break;
+		case SIGTERM:
+		case SIGINT:
 			stopping = 1;
-		for (i = 0; i < nworkers; i++)
-			if (worker_pids[i] > 0)
-				kill(worker_pids[i], sig);
+			/* FALLTHROUGH */
+		default:
+			for (i = 0; i < nworkers; i++)
+				if (worker_pids[i] > 0)
+					kill(worker_pids[i], sig);
+			for (i = 0; i < nold; i++)
+				kill(old_pids[i], sig);
+			if (sig == SIGUSR1)
+				log_reopen();
+			break;
+		}
 	}
+	*cfp = cf;
 	return 0;
 }
 
@@ -214,9 +285,11 @@ main(int argc, char **argv)
 	if (stats == MAP_FAILED)
 		fatal("mmap");
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
-	if (nworkers == 1)
+	/* one worker runs in this process, unless it must drop privileges:
+	   then a root parent rereads root's files on SIGHUP */
+	if (nworkers == 1 && (cf->user == NULL || geteuid() != 0))
 		return worker_run(cf, 0, stats, 1);
-	rc = master_run(cf, stats, nworkers);
+	rc = master_run(&cf, stats, nworkers);
 	conf_unref(cf);
 	munmap(stats, sizeof(*stats) * (size_t)nworkers);
 	return rc;

@@ -15,6 +15,13 @@ quota_byte_burst(const struct quota_limits *l)
 
 static double quota_byte_burst(const struct quota_limits *);
 
+/* Shared mode: 1 if Q's last sync is recent enough for allow[] to gate it. */
+static int
+quota_gated(const struct quota_entry *q, const struct quota_limits *l, double now)
+{
+	return l->shared && q->synced > 0 && now - q->synced <= QUOTA_SYNC_STALE;
+}
+
 static void
 quota_refill(struct quota_entry *q, const struct quota_limits *l, double now)
 {
@@ -66,11 +73,18 @@ int
 quota_take_request(struct quota_entry *q, const struct quota_limits *l, double now,
     double *retry_after)
 {
+	q->touched = 1;
 	if (l->request_rate <= 0)
 		return 1;
 	quota_refill(q, l, now);
+	if (quota_gated(q, l, now) && q->allow[QUOTA_KIND_REQ] < 1) {
+		*retry_after = 1;	/* the shared budget frees up within the second */
+		return 0;
+	}
 	if (q->req_tokens >= 1) {
 		q->req_tokens -= 1;
+		q->allow[QUOTA_KIND_REQ] -= 1;
+		q->sync_used[QUOTA_KIND_REQ]++;
 		return 1;
 	}
 	*retry_after = (1 - q->req_tokens) / l->request_rate;
@@ -81,11 +95,22 @@ uint64_t
 quota_bytes_allowed(struct quota_entry *q, const struct quota_limits *l, enum quota_dir d,
     double now, double *wait)
 {
+	double avail;
+
+	q->touched = 1;
 	if (l->bandwidth <= 0)
 		return UINT64_MAX;
 	quota_refill(q, l, now);
-	if (q->byte_tokens[d] >= 1)
-		return (uint64_t)q->byte_tokens[d];
+	avail = q->byte_tokens[d];
+	if (quota_gated(q, l, now) && q->allow[QUOTA_KIND_BYTES + d] < avail) {
+		avail = q->allow[QUOTA_KIND_BYTES + d];
+		if (avail < 1) {
+			*wait = QUOTA_SYNC_MS / 1000.0;	/* the next sync may free some */
+			return 0;
+		}
+	}
+	if (avail >= 1)
+		return (uint64_t)avail;
 	/* wait until a useful amount (a 64th of a second's worth, at least 4 KiB) is there */
 	{
 		double want = l->bandwidth / 64 > 4096 ? l->bandwidth / 64 : 4096;
@@ -97,8 +122,31 @@ quota_bytes_allowed(struct quota_entry *q, const struct quota_limits *l, enum qu
 void
 quota_bytes_used(struct quota_entry *q, const struct quota_limits *l, enum quota_dir d, uint64_t n)
 {
-	if (l->bandwidth > 0)
+	if (l->bandwidth > 0) {
 		q->byte_tokens[d] -= (double)n;
+		q->allow[QUOTA_KIND_BYTES + d] -= (double)n;
+		q->sync_used[QUOTA_KIND_BYTES + d] += n;
+	}
+}
+
+double
+quota_window_allowance(double limit, double cur, double prev, double frac)
+{
+	double est;
+
+	if (frac < 0)
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	est = cur + prev * (1 - frac);
+	return limit > est ? limit - est : 0;
+}
+
+void
+quota_sync_apply(struct quota_entry *q, enum quota_kind k, double allowance, double now)
+{
+	q->allow[k] = allowance - (double)q->sync_used[k];
+	q->synced = now;
 }
 
 void

@@ -7,6 +7,19 @@
  * Each worker keeps its own buckets and takes 1/nworkers of every limit, so
  * the process as a whole holds the configured figure when SO_REUSEPORT
  * spreads the connections.  Pure: callers pass the clock.
+ *
+ * Shared mode (quota_shared, policy_store redis; quotasync.c): request rate
+ * and bandwidth are one budget for every worker of every instance.  Each
+ * worker then runs its buckets at the full limits, counts what it spends
+ * (sync_used), and every QUOTA_SYNC_MS adds that to per-second counters in
+ * Redis and reads back the totals; quota_window_allowance() turns them into
+ * what is left (allow), which gates the buckets until the next sync.
+ * Overshoot bound: between two syncs each worker may spend past the shared
+ * budget at most what it spends in one sync interval (plus the reply's
+ * latency), which its own bucket caps at the limit's rate, or its burst for
+ * an entry not yet synced.  A sliding estimate over two one-second windows
+ * keeps any one-second span near the limit.  When Redis cannot be reached,
+ * the workers fall back to the per-process share: quotas fail open.
  */
 #ifndef S3GATE_QUOTA_H
 #define S3GATE_QUOTA_H
@@ -14,11 +27,17 @@
 #include <stdint.h>
 
 enum quota_dir { QUOTA_IN = 0, QUOTA_OUT = 1 };
+/* What is shared: requests, bytes in, bytes out (QUOTA_KIND_BYTES + dir). */
+enum quota_kind { QUOTA_KIND_REQ = 0, QUOTA_KIND_BYTES = 1, QUOTA_NKINDS = 3 };
+
+#define QUOTA_SYNC_MS		100	/* shared mode: a batch to Redis this often per worker */
+#define QUOTA_SYNC_STALE	0.35	/* s: an entry's allowance older than this no longer gates */
 
 struct quota_limits {
 	double		 request_rate;	/* requests per second; 0: none */
 	double		 bandwidth;	/* bytes per second and direction; 0: none */
 	uint32_t	 connections;	/* concurrent requests; 0: none */
+	int		 shared;	/* 1: rate and bandwidth are the whole budget, gated by allow[] */
 };
 
 struct quota_entry {
@@ -28,6 +47,11 @@ struct quota_entry {
 	double			 byte_tokens[2];
 	double			 last;		/* seconds, monotonic */
 	uint32_t		 active;	/* requests in flight */
+	/* shared mode */
+	uint64_t		 sync_used[QUOTA_NKINDS];	/* spent since the last batch was sent */
+	double			 allow[QUOTA_NKINDS];	/* left of the shared budget at the last sync */
+	double			 synced;	/* monotonic s of the last applied sync; 0 never */
+	int			 touched;	/* used or asked for since the last batch */
 };
 
 #define QUOTA_SLOTS	1024
@@ -47,5 +71,18 @@ uint64_t	 quota_bytes_allowed(struct quota_entry *, const struct quota_limits *,
 void		 quota_bytes_used(struct quota_entry *, const struct quota_limits *,
 		    enum quota_dir, uint64_t n);
 void		 quota_table_free(struct quota_table *);
+
+/*
+ * Shared mode: what may still be spent of LIMIT per second, given the
+ * shared totals of this second (CUR, what was just added included) and of
+ * the one before (PREV), FRAC (0..1) into this second: LIMIT minus the
+ * sliding estimate CUR + PREV * (1 - FRAC), never below 0.
+ */
+double		 quota_window_allowance(double limit, double cur, double prev, double frac);
+/*
+ * Applies a sync's ALLOWANCE for KIND to Q at NOW: what was spent since
+ * the batch left (sync_used) is already counted against it.
+ */
+void		 quota_sync_apply(struct quota_entry *, enum quota_kind, double allowance, double now);
 
 #endif

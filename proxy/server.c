@@ -23,6 +23,7 @@
 #include "proxy/conn.h"
 #include "proxy/jobs.h"
 #include "proxy/log.h"
+#include "proxy/quotasync.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
 #include "proxy/tls.h"
@@ -96,11 +97,30 @@ server_quota_limits(struct server *srv)
 {
 	const struct conf *cf = srv->conf;
 	int n = srv->nworkers > 0 ? srv->nworkers : 1;
+	int shared = quotasync_up(srv->qsync);
 
-	srv->quota_limits.request_rate = (double)cf->quota_request_rate / n;
-	srv->quota_limits.bandwidth = (double)cf->quota_bandwidth / n;
+	srv->quota_limits.shared = shared;
+	srv->quota_limits.request_rate = (double)cf->quota_request_rate / (shared ? 1 : n);
+	srv->quota_limits.bandwidth = (double)cf->quota_bandwidth / (shared ? 1 : n);
 	srv->quota_limits.connections = cf->quota_connections == 0 ? 0 :
 	    (cf->quota_connections + (uint32_t)n - 1) / (uint32_t)n;
+}
+
+/* Shares the quotas through Redis when the config asks (quota_shared on, policy_store redis). */
+static void
+server_quota_sync_start(struct server *srv)
+{
+	const struct conf *cf = srv->conf;
+	struct sbuf errors = SBUF_INIT;
+	int want = cf->quota_shared && cf->store_kind == CONF_STORE_REDIS;
+
+	if (!want && srv->qsync != NULL) {
+		quotasync_free(srv->qsync);
+		srv->qsync = NULL;
+	} else if (want && srv->qsync == NULL &&
+	    (srv->qsync = quotasync_new(srv, &errors)) == NULL)
+		log_warnx("quota_shared: %s; quotas per process", errors.data);
+	sbuf_free(&errors);
 }
 
 const unsigned char *
@@ -365,6 +385,7 @@ server_reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
+	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_date[0] = '\0';
 	server_backend_flush(srv);
@@ -630,8 +651,24 @@ server_admin_start(struct server *srv)
 	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
 	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
 	evhttp_set_cb(srv->admin, "/metrics", server_admin_metrics, srv);
-	if (evhttp_bind_socket(srv->admin, host, (ev_uint16_t)port) == -1)
-		fatal("admin_listen %s", spec);
+	{
+		/* SO_REUSEPORT: a new generation's worker binds while the old one drains */
+		struct evconnlistener *l;
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char addr[160];
+
+		snprintf(addr, sizeof(addr), "%s:%ld", host, port);
+		memset(&ss, 0, sizeof(ss));
+		sl = sizeof(ss);
+		if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, (int *)&sl) == -1)
+			fatalx("admin_listen %s: write ADDR:PORT", spec);
+		l = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+		    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 128,
+		    (struct sockaddr *)&ss, (int)sl);
+		if (l == NULL || evhttp_bind_listener(srv->admin, l) == NULL)
+			fatal("admin_listen %s", spec);
+	}
 	log_info("admin listener on %s", spec);
 }
 
@@ -660,6 +697,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
+	server_quota_sync_start(srv);
 	srv->keycache = sigv4_keycache_new(1024);
 	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)
 		goto fail;
@@ -725,6 +763,7 @@ server_free(struct server *srv)
 	}
 	if (srv->keycache != NULL)
 		sigv4_keycache_free(srv->keycache);
+	quotasync_free(srv->qsync);	/* before the table its batches point into */
 	if (srv->store != NULL)
 		pstore_free(srv->store);
 	for (i = 0; i < (int)(sizeof(srv->peers) / sizeof(srv->peers[0])); i++) {

@@ -19,6 +19,7 @@
 
 struct conn;
 struct pstore;
+struct quotasync;
 struct sigv4_keycache;
 
 struct tls_server;
@@ -70,6 +71,8 @@ struct server_stats {
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
 	uint64_t	 ttfb_bucket[12];	/* time to the response head */
 	uint64_t	 ttfb_count;
+	uint64_t	 quota_syncs;		/* shared quota batches answered by Redis */
+	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per process meanwhile */
 	/* requests by action and decision; slots claimed by name on first use */
 	struct server_action_count {
 		uint64_t	 allow;
@@ -115,6 +118,7 @@ struct server {
 	struct quota_table	 quotas;	/* per principal */
 	struct link_usage	*link_usage[256];
 	struct quota_limits	 quota_limits;	/* this worker's share of the configured ones */
+	struct quotasync	*qsync;		/* quota_shared with policy_store redis; else NULL */
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
 	int			 worker;	/* 0 serves the admin listener */
@@ -137,7 +141,11 @@ void		 server_free(struct server *);
 struct link_usage *server_link_usage(struct server *, const char *id);
 struct server_action_count *server_action_slot(struct server_stats *, const char *action);
 
-/* Recomputes this worker's share of the quota limits from the config. */
+/*
+ * Recomputes this worker's quota limits from the config: the whole limits,
+ * gated by the shared budget, while quotasync is up; else its share
+ * (1/nworkers).  Concurrency is always per worker.
+ */
 void		 server_quota_limits(struct server *);
 
 /* The service signing key for today (derived once a day). */
