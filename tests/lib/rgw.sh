@@ -253,10 +253,11 @@ EOF
 			# the monitor map; the monitor refuses it ("handle_command on fsid
 			# 00000000-..."; the OSD logs "wrong fsid") and the OSD exits.
 			# A second start works.
-			[ $osd_starts -lt 3 ] || { _rgw_fail "$dir" "ceph-osd exited"; return 1; }
+			# (seen to recur on a loaded machine: several tries, spaced out)
+			[ $osd_starts -lt 8 ] || { _rgw_fail "$dir" "ceph-osd exited $osd_starts times"; return 1; }
 			_rgw_log "ceph-osd exited at boot; starting it again"
 			osd_starts=$((osd_starts + 1))
-			sleep 1
+			sleep "0.$((osd_starts + 2))"
 			_rgw_spawn "$dir" osd ceph-osd -f -c "$CEPH_CONF" -i "$osd_id"
 		fi
 		[ $SECONDS -lt $deadline ] || { _rgw_fail "$dir" "OSD not up: $out"; return 1; }
