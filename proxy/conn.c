@@ -1009,40 +1009,148 @@ conn_xml_unescape(char *s)
 }
 
 /*
- * Stage BODY_KEYS: every <Key> of a DeleteObjects body must lie inside the
+ * DeleteObjects body, parsed strictly: the plain structure S3 documents and
+ * clients send, nothing else —
+ *   [<?xml ...?>] <Delete[ xmlns="..."]> ( <Quiet>..</Quiet> |
+ *       <Object> <Key>..</Key> [<VersionId>..</VersionId>] [<ETag>..</ETag>] </Object> )* </Delete>
+ * with only blanks between elements.  Comments, CDATA, processing
+ * instructions, attributes, prefixes or blanks inside tags are refused, so
+ * the keys checked here are exactly the keys the backend's XML parser sees.
+ * Returns the number of keys (each passed to CHECK), or -1 if malformed.
+ */
+struct conn_keys_check {
+	const char	*prefix;
+	char		*outside;	/* the first key outside; owned */
+};
+
+static const char *
+conn_xml_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* "<TAG>text</TAG>" at P: the unescaped text in *OUT (owned); NULL if not exactly that. */
+static const char *
+conn_xml_elem(const char *p, const char *tag, char **out)
+{
+	size_t tl = strlen(tag);
+	const char *text, *end;
+
+	if (p[0] != '<' || strncmp(p + 1, tag, tl) != 0 || p[1 + tl] != '>')
+		return NULL;
+	text = p + tl + 2;
+	if ((end = strchr(text, '<')) == NULL || end[1] != '/' ||
+	    strncmp(end + 2, tag, tl) != 0 || end[2 + tl] != '>')
+		return NULL;
+	if (out != NULL) {
+		if ((*out = strndup(text, (size_t)(end - text))) == NULL)
+			return NULL;
+		conn_xml_unescape(*out);
+	}
+	return end + tl + 3;
+}
+
+static int
+conn_delete_keys(const char *p, struct conn_keys_check *chk)
+{
+	int nkeys = 0;
+	char *key, *val;
+	const char *q;
+
+	p = conn_xml_ws(p);
+	if (strncmp(p, "<?xml", 5) == 0) {
+		if ((q = strstr(p, "?>")) == NULL || memchr(p, '<', (size_t)(q - p)) != p)
+			return -1;
+		p = conn_xml_ws(q + 2);
+	}
+	if (strncmp(p, "<Delete", 7) != 0)
+		return -1;
+	p += 7;
+	if (strncmp(p, " xmlns=\"", 8) == 0) {
+		if ((q = strchr(p + 8, '"')) == NULL || memchr(p + 8, '<', (size_t)(q - p - 8)) != NULL)
+			return -1;
+		p = q + 1;
+	}
+	if (*p++ != '>')
+		return -1;
+	for (;;) {
+		p = conn_xml_ws(p);
+		if (strncmp(p, "</Delete>", 9) == 0)
+			return *conn_xml_ws(p + 9) == '\0' ? nkeys : -1;
+		if ((q = conn_xml_elem(p, "Quiet", NULL)) != NULL) {
+			p = q;
+			continue;
+		}
+		if (strncmp(p, "<Object>", 8) != 0)
+			return -1;
+		p += 8;
+		key = NULL;
+		for (;;) {
+			p = conn_xml_ws(p);
+			if (strncmp(p, "</Object>", 9) == 0) {
+				p += 9;
+				break;
+			}
+			if (key == NULL && (q = conn_xml_elem(p, "Key", &key)) != NULL) {
+				p = q;
+				continue;
+			}
+			val = NULL;
+			if ((q = conn_xml_elem(p, "VersionId", &val)) != NULL ||
+			    (q = conn_xml_elem(p, "ETag", &val)) != NULL ||
+			    (q = conn_xml_elem(p, "LastModifiedTime", &val)) != NULL ||
+			    (q = conn_xml_elem(p, "Size", &val)) != NULL) {
+				free(val);
+				p = q;
+				continue;
+			}
+			free(key);
+			return -1;
+		}
+		if (key == NULL)
+			return -1;
+		nkeys++;
+		if (chk->outside == NULL && strncmp(key, chk->prefix, strlen(chk->prefix)) != 0)
+			chk->outside = key;
+		else
+			free(key);
+	}
+}
+
+/*
+ * Stage BODY_KEYS: every key of a DeleteObjects body must lie inside the
  * prefix grant; one outside refuses the whole request (S3 would otherwise
- * delete the others and report the rest key by key).
+ * delete the others and report the rest key by key), and so does a body
+ * that is not the plain structure (fail closed).
  */
 static int
 conn_auth_body_keys(struct conn *c)
 {
-	const char *p = c->prebody.data ? c->prebody.data : "", *open, *close;
-	const char *prefix = c->access.prefix;
-	char *key;
-	int nkeys = 0;
+	struct conn_keys_check chk = { c->access.prefix, NULL };
+	int nkeys;
 
-	while ((open = strstr(p, "<Key>")) != NULL) {
-		open += 5;
-		if ((close = strstr(open, "</Key>")) == NULL)
-			return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is malformed.");
-		if ((key = strndup(open, (size_t)(close - open))) == NULL)
-			return conn_fail(c, S3ERR_INTERNAL, NULL);
-		conn_xml_unescape(key);
-		nkeys++;
-		if (strncmp(key, prefix, strlen(prefix)) != 0) {
-			c->decision.allow = 0;
-			snprintf(c->decision.reason, sizeof(c->decision.reason), "prefix outside grant");
-			snprintf(c->decision.message, sizeof(c->decision.message),
-			    "DeleteObjects on bucket %s: key \"%.200s\" is outside your grant's prefix "
-			    "\"%.160s\"; nothing was deleted.", c->addr.bucket, key, prefix);
-			free(key);
-			return conn_deny(c);
-		}
-		free(key);
-		p = close + 6;
+	if (c->prebody.data == NULL || memchr(c->prebody.data, '\0', c->prebody.len) != NULL ||
+	    (nkeys = conn_delete_keys(c->prebody.data, &chk)) == -1) {
+		free(chk.outside);
+		c->decision.allow = 0;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "body not checkable");
+		return conn_fail(c, S3ERR_MALFORMED_XML, "Under a prefix grant the DeleteObjects body "
+		    "must be the plain <Delete><Object><Key>... structure (no comments, CDATA or "
+		    "attributes); nothing was deleted.");
+	}
+	if (chk.outside != NULL) {
+		c->decision.allow = 0;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "prefix outside grant");
+		snprintf(c->decision.message, sizeof(c->decision.message),
+		    "DeleteObjects on bucket %s: key \"%.200s\" is outside your grant's prefix "
+		    "\"%.160s\"; nothing was deleted.", c->addr.bucket, chk.outside, chk.prefix);
+		free(chk.outside);
+		return conn_deny(c);
 	}
 	if (nkeys == 0)
-		return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body names no key.");
+		return conn_fail(c, S3ERR_MALFORMED_XML, "The DeleteObjects body names no key.");
 	c->auth_stage = AUTH_STAGE_DONE;
 	return 1;
 }

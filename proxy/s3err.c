@@ -47,6 +47,8 @@ static const struct s3err_info s3err_table[S3ERR__COUNT] = {
 	    "You did not provide the number of bytes specified by the Content-Length HTTP header." },
 	[S3ERR_BAD_DIGEST] = { 400, "BadDigest",
 	    "The checksum you specified did not match what we received." },
+	[S3ERR_MALFORMED_XML] = { 400, "MalformedXML",
+	    "The XML you provided was not well-formed or did not validate against our published schema." },
 	[S3ERR_ENTITY_TOO_LARGE] = { 400, "EntityTooLarge",
 	    "Your proposed upload exceeds the maximum allowed size." },
 	[S3ERR_SLOW_DOWN] = { 503, "SlowDown", "Please reduce your request rate." },

@@ -38,6 +38,7 @@ enum s3err {
 	S3ERR_REQUEST_TIMEOUT,		/* 400 RequestTimeout (body too slow) */
 	S3ERR_INCOMPLETE_BODY,		/* 400 IncompleteBody */
 	S3ERR_BAD_DIGEST,		/* 400 BadDigest */
+	S3ERR_MALFORMED_XML,		/* 400 MalformedXML */
 	S3ERR_ENTITY_TOO_LARGE,		/* 400 EntityTooLarge */
 	S3ERR_SLOW_DOWN,		/* 503 SlowDown */
 	S3ERR_POLICY_UNAVAILABLE,	/* 503 ServiceUnavailable */

@@ -576,6 +576,13 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "# HELP s3gate_throttle_waits_total Body transfers paused by quota_bandwidth.\n"
 	    "# TYPE s3gate_throttle_waits_total counter\ns3gate_throttle_waits_total %llu\n",
 	    (unsigned long long)st->throttled_requests, (unsigned long long)st->throttle_waits);
+	evbuffer_add_printf(b, "# HELP s3gate_quota_syncs_total Shared quota batches exchanged with "
+	    "Redis (quota_shared).\n# TYPE s3gate_quota_syncs_total counter\n"
+	    "s3gate_quota_syncs_total %llu\n"
+	    "# HELP s3gate_quota_sync_failures_total Shared quota batches that failed (per process "
+	    "quotas meanwhile).\n# TYPE s3gate_quota_sync_failures_total counter\n"
+	    "s3gate_quota_sync_failures_total %llu\n",
+	    (unsigned long long)st->quota_syncs, (unsigned long long)st->quota_sync_failures);
 	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
 	for (i = 0; i < 12; i++) {
 		if (i == 11)
