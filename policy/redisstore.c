@@ -336,6 +336,36 @@ bad:
 	return -1;
 }
 
+redisAsyncContext *
+redisstore_async_connect(const char *url, struct event_base *base, struct sbuf *errors)
+{
+	struct rs_addr a;
+	redisAsyncContext *ac;
+
+	if (rs_addr_parse(url, &a, errors) == -1)
+		return NULL;
+	if (a.path[0] != '\0')
+		ac = redisAsyncConnectUnix(a.path);
+	else
+		ac = redisAsyncConnect(a.host, a.port);	/* a host name resolves here: use an address */
+	if (ac == NULL)
+		abort();
+	if (ac->err) {
+		sbuf_appendf(errors, "%s: %s\n", url, ac->errstr);
+		redisAsyncFree(ac);
+		explicit_bzero(&a, sizeof(a));
+		return NULL;
+	}
+	if (redisLibeventAttach(ac, base) != REDIS_OK)
+		abort();
+	if (a.password[0] != '\0')
+		redisAsyncCommand(ac, NULL, NULL, "AUTH %s", a.password);
+	if (a.db != 0)
+		redisAsyncCommand(ac, NULL, NULL, "SELECT %d", a.db);
+	explicit_bzero(&a, sizeof(a));
+	return ac;
+}
+
 /* ---- values: what one principal holds on one bucket ------------------------------ */
 
 static const char *const rs_via_names[] = { "none", "owner", "member", "grant" };

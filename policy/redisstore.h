@@ -38,6 +38,21 @@
 
 extern const struct pstore_ops redisstore_ops;
 
+struct event_base;
+struct redisAsyncContext;
+
+/*
+ * An asynchronous connection to URL (policy_store's Redis URL) on BASE for
+ * another user of the same Redis (the quota sync, proxy/quotasync.c): the
+ * connect is started, AUTH and SELECT are queued as the URL asks, and
+ * commands may be queued at once.  The caller owns it (redisAsyncFree, or
+ * hiredis frees it after a failed connect or a disconnect) and sets its
+ * connect/disconnect callbacks.  NULL with the reason in ERRORS.  The
+ * policy connections are untouched.
+ */
+struct redisAsyncContext *redisstore_async_connect(const char *url, struct event_base *base,
+	    struct sbuf *errors);
+
 /* 64 hex digits -> 32 bytes.  0, or -1 if malformed. */
 int	 redisstore_parse_key(const char *hex, unsigned char key[REDISSTORE_KEY_LEN]);
 

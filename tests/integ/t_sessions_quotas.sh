@@ -7,7 +7,8 @@
 # (one s3gate per quota, `workers 1`, since each worker takes 1/N of a limit):
 # request rate (SlowDown + Retry-After; aws-cli's retries finish the job),
 # bandwidth (a 200 MiB download and upload measured against the cap),
-# concurrency, and the throttle metrics.
+# concurrency, and the throttle metrics; then two s3gate processes on one
+# Redis sharing one principal's request rate and bandwidth (quota_shared).
 # Principals (unique per run): sess*, rate*, bw*, conn*, other*.
 . "$(dirname "$0")/lib.sh"
 
@@ -413,8 +414,86 @@ else
 	t_fail "quota_connections: s3gate starts" "see $T/conn/s3gate.log"
 fi
 
-t_skip "two s3gate processes on one Redis share one principal's quota" \
-	"quotas are per process; sharing through Redis is not built"
+# ---- shared through Redis ------------------------------------------------------------
+# Two s3gate processes on one Redis (quota_shared on, the default with
+# policy_store redis): one principal's request rate and bandwidth are one
+# budget, not one per process.  Principals qrate*, qbw*.
+
+PQ=qrate$ID PW=qbw$ID BQ=ws-qrate$ID BW=ws-qbw$ID
+shared_quotas() {
+	local qa qb admin_a admin_b ep_a ep_b conf_a
+	if [ -z "${REDIS_URL:-}" ]; then
+		t_skip "two s3gate processes on one Redis share one principal's quota" "no Redis (REDIS_URL)"
+		return 0
+	fi
+	(umask 077 && openssl rand -hex 32 >"$T/quota.key")
+	qa=("workers 1" "quota_request_rate 10" "quota_bandwidth 20M"
+		"policy_store redis $REDIS_URL" "policy_secret_key $T/quota.key")
+	s3gate_start qa "${qa[@]}" || { t_fail "quota_shared: s3gate qa starts on Redis" "see $T/qa/s3gate.log"; return 1; }
+	ep_a=$S3GATE_ENDPOINT admin_a=$S3GATE_ADMIN_URL conf_a=$S3GATE_CONF
+	mkfile "$T/q100" 100
+	ws_setup "$PQ" "$BQ" >/dev/null && ws_setup "$PW" "$BW" >/dev/null &&
+		s3gate_cred "$PQ" qrate >/dev/null && s3gate_cred "$PW" qbw >/dev/null &&
+		backend_aws s3 cp "$T/small" "s3://$BQ/obj" >/dev/null &&
+		backend_aws s3 cp "$T/q100" "s3://$BW/big" >/dev/null ||
+		{ t_fail "quota_shared: workspaces and credentials in Redis" "see $T/qa/s3gate.log"; return 1; }
+	s3gate_start qb "${qa[@]}" || { t_fail "quota_shared: s3gate qb starts on the same Redis" "see $T/qb/s3gate.log"; return 1; }
+	ep_b=$S3GATE_ENDPOINT admin_b=$S3GATE_ADMIN_URL
+	S3GATE_CONF=$conf_a
+	S3_ENDPOINT=$ep_a until_ok qrate "$(S3_ENDPOINT=$ep_a s3_url "$BQ/obj")" >/dev/null
+	S3_ENDPOINT=$ep_b until_ok qrate "$(S3_ENDPOINT=$ep_b s3_url "$BQ/obj")" >/dev/null
+	sleep 2.2	# both windows of the shared counters pass
+
+	synced() {	# both processes exchange batches with Redis
+		local a b
+		a=$(metric "$admin_a" s3gate_quota_syncs_total) b=$(metric "$admin_b" s3gate_quota_syncs_total)
+		echo "quota syncs: a ${a:-none}, b ${b:-none}; failures a $(metric "$admin_a" \
+			s3gate_quota_sync_failures_total), b $(metric "$admin_b" s3gate_quota_sync_failures_total)"
+		[ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ]
+	}
+	t_check "quota_shared: /metrics counts quota syncs on both processes" synced
+
+	shared_rate() {	# 60 requests over ~2 s, alternately through a and b
+		local i ep n=0 t0 t1 code
+		t0=$(date +%s%3N)
+		for ((i = 0; i < 60; i++)); do
+			if ((i % 2)); then ep=$ep_b; else ep=$ep_a; fi
+			code=$(curl_sigv4 qrate -o /dev/null -w '%{http_code}' --max-time 10 "$ep/$BQ/obj" 2>/dev/null)
+			[ "$code" = 200 ] && n=$((n + 1))
+			sleep 0.02
+		done
+		t1=$(date +%s%3N)
+		# one shared bucket admits at most its burst (10) + 10/s over the run;
+		# two independent ones would admit nearly all 60
+		local max=$((10 + 10 * (t1 - t0) / 1000 + 2))
+		echo "shared rate: $n of 60 succeeded in $((t1 - t0)) ms through two processes (10/s shared: at most $max; two independent processes: ~60)"
+		[ "$n" -ge 15 ] && [ "$n" -le "$max" ]
+	}
+	t_check "quota_shared: quota_request_rate 10 over two processes: 60 requests in ~2 s get ~20-25 through" shared_rate
+	echo "# $(grep -h 'shared rate' <<<"$T_OUT")"
+
+	shared_bw() {	# two 100 MiB downloads at once, one through each process
+		local t0 t1 pa pb rate
+		t0=$(date +%s%3N)
+		curl_sigv4 qbw -o "$T/qa.out" --max-time 60 "$ep_a/$BW/big" & pa=$!
+		curl_sigv4 qbw -o "$T/qb.out" --max-time 60 "$ep_b/$BW/big" & pb=$!
+		wait "$pa" || return 1
+		wait "$pb" || return 1
+		t1=$(date +%s%3N)
+		same_file "$T/q100" "$T/qa.out" && same_file "$T/q100" "$T/qb.out" || return 1
+		rate=$("$PY3" -c "print('%.2f' % (200 / (($t1 - $t0) / 1000)))")
+		echo "shared bandwidth: 2 x 100 MiB in $((t1 - t0)) ms: aggregate $rate MiB/s (cap 20 MiB/s shared)"
+		"$PY3" -c "import sys; sys.exit(0 if abs($rate - 20) <= 0.15 * 20 else 1)"
+	}
+	t_check "quota_shared: quota_bandwidth 20M over two processes: two 100 MiB downloads aggregate within 15% of 20 MiB/s" shared_bw
+	echo "# $(grep -h 'shared bandwidth' <<<"$T_OUT")"
+	rm -f "$T/q100" "$T/qa.out" "$T/qb.out"
+	backend_aws s3 rm --recursive "s3://$BQ/" >/dev/null 2>&1
+	backend_aws s3 rm --recursive "s3://$BW/" >/dev/null 2>&1
+	s3gate_stop qb >"$T/stop.out" 2>&1 || t_fail "s3gate qb exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+	s3gate_stop qa >"$T/stop.out" 2>&1 || t_fail "s3gate qa exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+}
+shared_quotas
 
 for b in "$BS" "$BR" "$BB" "$BC" "$BO"; do backend_aws s3 rm --recursive "s3://$b/" >/dev/null 2>&1; done
 exit 0
