@@ -255,32 +255,12 @@ api_read_body(struct conn *c)
 	struct api_request *a = c->api;
 	json_error_t jerr;
 	char want[65];
-	ssize_t n;
-	int io_want;
+	int r;
 
-	while (a->body.len < c->req_body_len) {
-		size_t room = (size_t)c->req_body_len - a->body.len;
-		if (room > 16384)
-			room = 16384;
-		sbuf_reserve(&a->body, room);
-		n = sockio_recv(c->client.fd, c->client.ssl, a->body.data + a->body.len, room, &io_want);
-		if (n > 0) {
-			a->body.len += (size_t)n;
-			a->body.data[a->body.len] = '\0';
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			c->client.io_want = io_want;
-			conn_side_wait_io(&c->client);
-			return 0;
-		}
-		c->closing = 1;
-		return conn_reply_error(c, S3ERR_INCOMPLETE_BODY, NULL);
-	}
-	c->bytes_in = a->body.len;
+	if ((r = conn_read_small_body(c, &a->body)) <= 0)
+		return r < 0;
 	c->body_prefix = (size_t)c->req_body_len < c->client.len - c->head.head_len ?
 	    (size_t)c->req_body_len : c->client.len - c->head.head_len;
-	conn_side_want(&c->client, 0, 0);
 	/* the body is not forwarded anywhere that would check it: check the signed hash here */
 	if (strlen(c->auth.payload_hash) == 64) {
 		sigv4_sha256_hex(a->body.data, a->body.len, want);

@@ -277,7 +277,7 @@ conn_log_request(struct conn *c)
 	struct timespec now;
 	char ua_buf[256] = "", akid[130] = "";
 	double ms;
-	int i, cls;
+	int cls;
 
 	if (c->request_id[0] == '\0')
 		return;
@@ -342,9 +342,7 @@ conn_log_request(struct conn *c)
 				ac->deny++;
 		}
 	}
-	for (i = 0; i < 12; i++)
-		if (ms <= server_latency_bounds_ms[i])
-			srv->stats->latency_bucket[i]++;
+	server_histogram_add(srv->stats->latency_bucket, ms);
 	if (c->error != S3ERR_NONE)
 		log_debug("request %s: %s %s", c->request_id, s3err_info(c->error)->code,
 		    c->error_message ? c->error_message : "");
@@ -929,21 +927,26 @@ conn_auth_access(struct conn *c, time_t now)
 	return 1;
 }
 
-/* Reads a small body (DeleteObjects) into c->prebody; then back to AUTH_WAIT. */
-static int
-conn_do_read_body(struct conn *c)
+/*
+ * Reads the rest of a small request body (Content-Length, bounded by the
+ * caller) into INTO: 1 when it is all there, 0 to wait, -1 after answering
+ * IncompleteBody (the client went away).
+ */
+int
+conn_read_small_body(struct conn *c, struct sbuf *into)
 {
 	ssize_t n;
 	int io_want;
 
-	while (c->prebody.len < c->req_body_len) {
-		size_t room = (size_t)c->req_body_len - c->prebody.len;
-		sbuf_reserve(&c->prebody, room);
-		n = sockio_recv(c->client.fd, c->client.ssl, c->prebody.data + c->prebody.len, room,
-		    &io_want);
+	while (into->len < c->req_body_len) {
+		size_t room = (size_t)c->req_body_len - into->len;
+		if (room > 65536)
+			room = 65536;
+		sbuf_reserve(into, room);
+		n = sockio_recv(c->client.fd, c->client.ssl, into->data + into->len, room, &io_want);
 		if (n > 0) {
-			c->prebody.len += (size_t)n;
-			c->prebody.data[c->prebody.len] = '\0';
+			into->len += (size_t)n;
+			into->data[into->len] = '\0';
 			continue;
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
@@ -952,9 +955,22 @@ conn_do_read_body(struct conn *c)
 			return 0;
 		}
 		c->closing = 1;
-		return conn_fail(c, S3ERR_INCOMPLETE_BODY, NULL);
+		(void)conn_fail(c, S3ERR_INCOMPLETE_BODY, NULL);
+		return -1;
 	}
+	c->bytes_in = into->len;
 	conn_side_want(&c->client, 0, 0);
+	return 1;
+}
+
+/* CONN_READ_BODY: a body the policy must see (DeleteObjects), then back to AUTH_WAIT. */
+static int
+conn_do_read_body(struct conn *c)
+{
+	int r = conn_read_small_body(c, &c->prebody);
+
+	if (r <= 0)
+		return r < 0;
 	c->prebody_ready = 1;
 	conn_set_state(c, CONN_AUTH_WAIT);
 	return 1;
@@ -1881,16 +1897,13 @@ conn_record_ttfb(struct conn *c)
 {
 	struct timespec now;
 	double ms;
-	int i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
 	c->srv->stats->ttfb_count++;
 	c->srv->stats->ttfb_sum += ms / 1e3;
-	for (i = 0; i < 12; i++)
-		if (ms <= server_latency_bounds_ms[i])
-			c->srv->stats->ttfb_bucket[i]++;
+	server_histogram_add(c->srv->stats->ttfb_bucket, ms);
 }
 
 static int

@@ -171,6 +171,7 @@ int		 conn_reply(struct conn *, int status, const char *content_type,
 		    const char *body, size_t len);
 void		 conn_resume(struct conn *);
 int		 conn_reply_location(struct conn *, const char *location);
+int		 conn_read_small_body(struct conn *, struct sbuf *);
 void		 conn_set_state(struct conn *, enum conn_state);
 void		 conn_side_want(struct conn_side *, int rd, int wr);
 void		 conn_side_wait_io(struct conn_side *);

@@ -34,6 +34,16 @@ const double server_latency_bounds_ms[12] = {
 
 static void server_admin_start(struct server *);
 
+void
+server_histogram_add(uint64_t buckets[12], double ms)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (ms <= server_latency_bounds_ms[i])
+			buckets[i]++;
+}
+
 static int
 server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *errors)
 {

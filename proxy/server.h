@@ -128,6 +128,8 @@ struct server {
 };
 
 extern const double server_latency_bounds_ms[12];
+/* Counts a duration of MS milliseconds into a cumulative histogram. */
+void		 server_histogram_add(uint64_t buckets[12], double ms);
 
 /*
  * A worker's server.  ALL_STATS has NWORKERS slots shared between the
