@@ -4,7 +4,8 @@
 #   make run        local demo: Ceph RGW + s3gate with the demo workspaces
 #   make test       unit tests (plain and ASan/UBSan) and integration tests
 #   make bench      benchmarks (bench/README.md)
-#   make fuzz       libFuzzer targets for FUZZ_SECONDS each
+#   make fuzz       libFuzzer targets for FUZZ_SECONDS each (default 60)
+#   make test-long  every fuzz target for 10 minutes, then the hardening tests
 #
 # SANITIZE=1 builds into build-asan/ with AddressSanitizer and UBSan.
 
@@ -46,7 +47,7 @@ LIB_OBJS    = $(patsubst %.c,$(BUILD)/%.o,$(PROXY_SRCS) $(POLICY_SRCS)) \
 UNIT_SRCS   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS   = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-test deps-bench run test unit unit-asan integ bench fuzz clean
+.PHONY: all deps deps-test deps-bench run test test-long unit unit-asan integ bench fuzz clean
 
 all: deps $(BIN)/s3gate $(BIN)/s3gate-admin
 
@@ -114,6 +115,12 @@ bench: deps-bench all
 
 fuzz: deps
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+# Before resolving hardening work: every fuzz target for 10 minutes, and the
+# hostile-input and fault tests (10 000 connections included) on their own.
+test-long: deps-test all
+	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+	tests/integ/run.sh t_hardening t_faults
 
 clean:
 	rm -rf build build-asan build-fuzz bin
