@@ -298,8 +298,8 @@ conn_log_request(struct conn *c)
 		e.presign_id = c->cred.access_key_id;	/* the principal is the link's issuer */
 		if (c->link_usage != NULL && c->link_usage->object_size > 0) {
 			uint64_t budget = (uint64_t)c->cred.link_max_uses * c->link_usage->object_size;
-			e.link_budget_left = c->link_usage->served >= budget ? 0 :
-			    (int64_t)(budget - c->link_usage->served);
+			uint64_t served = server_link_served(c->link_usage);
+			e.link_budget_left = served >= budget ? 0 : (int64_t)(budget - served);
 		}
 	}
 	if (c->decided && c->decision.allow && c->access.via != VIA_NONE) {
@@ -826,7 +826,8 @@ conn_auth_verify(struct conn *c, time_t now)
 	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
 	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id)) != NULL &&
 	    c->link_usage->object_size > 0 &&
-	    c->link_usage->served >= (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
+	    server_link_served(c->link_usage) >=
+	    (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
 		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
 		    "it allows; ask the person who shared it for a new one.");
 	if (c->addr.internal) {
@@ -1963,8 +1964,11 @@ conn_do_resp_body(struct conn *c)
 
 	r = conn_stream_run(c, QUOTA_OUT);
 	c->bytes_out += c->stream.moved - before;
-	if (c->link_usage != NULL)
+	if (c->link_usage != NULL) {
 		c->link_usage->served += c->stream.moved - before;
+		c->link_usage->pending += c->stream.moved - before;
+		c->link_usage->touched = 1;	/* quotasync shares it through Redis */
+	}
 	if (c->stream.moved != before)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {

@@ -25,6 +25,7 @@ static const char *const qs_kind_names[QUOTA_NKINDS] = { "req", "in", "out" };
 /* One principal and kind in a batch: what was added and the totals read back. */
 struct qs_item {
 	struct quota_entry	*q;	/* lives as long as the server's table */
+	struct link_usage	*link;	/* or a link's download budget (then q is NULL) */
 	enum quota_kind		 kind;
 	long long		 cur, prev;
 };
@@ -100,6 +101,11 @@ qs_batch_done(struct qs_batch *b)
 			for (i = 0; i < b->nitems; i++) {
 				struct qs_item *it = &b->items[i];
 
+				if (it->link != NULL) {
+					/* every instance's bytes; pending kept what came since */
+					it->link->served_global = (uint64_t)it->cur;
+					continue;
+				}
 				quota_sync_apply(it->q, it->kind, quota_window_allowance(
 				    qs_limit(qs->srv->conf, it->kind), (double)it->cur, (double)it->prev,
 				    b->frac), now);
@@ -134,6 +140,8 @@ qs_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 				it->cur = reply->integer;
 			break;
 		case 2:
+			if (it->link != NULL)
+				break;		/* a link's third command is a PING */
 			if (reply->type == REDIS_REPLY_STRING)
 				it->prev = strtoll(reply->str, NULL, 10);
 			else if (reply->type != REDIS_REPLY_NIL)
@@ -277,6 +285,44 @@ qs_send(struct quotasync *qs, long long now_ms)
 				}
 				b->expect += QS_CMDS_PER_ITEM;
 			}
+		}
+	}
+	/*
+	 * Links with a download budget (--max-uses): one cumulative counter per
+	 * link, kept a little longer than the longest link lives (7 days).
+	 */
+	for (i = 0; i < 256; i++) {
+		struct link_usage *u;
+
+		for (u = qs->srv->link_usage[i]; u != NULL; u = u->next) {
+			struct qs_item *it;
+
+			/* a link this worker served from: read back what the others
+			   served too, every half second even when idle here */
+			if (!u->touched && now_ms - u->synced_ms < 500)
+				continue;
+			u->touched = 0;
+			u->synced_ms = now_ms;
+			if (b->nitems == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((b->items = reallocarray(b->items, cap, sizeof(*b->items))) == NULL)
+					abort();
+			}
+			it = &b->items[b->nitems++];
+			memset(it, 0, sizeof(*it));
+			it->link = u;
+			rc = redisAsyncCommand(qs->ac, qs_reply_cb, b, "INCRBY " REDISSTORE_PREFIX
+			    "link:%s:served %llu", u->id, (unsigned long long)u->pending);
+			rc |= redisAsyncCommand(qs->ac, qs_reply_cb, b, "EXPIRE " REDISSTORE_PREFIX
+			    "link:%s:served 691200", u->id);
+			rc |= redisAsyncCommand(qs->ac, qs_reply_cb, b, "PING");
+			u->pending = 0;
+			if (rc != REDIS_OK) {
+				b->failed = 1;
+				b->nitems--;
+				goto out;
+			}
+			b->expect += QS_CMDS_PER_ITEM;
 		}
 	}
 	if (b->nitems == 0 && now_ms - qs->ping_ms >= QS_IDLE_PING_MS) {

@@ -65,6 +65,14 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 	return 0;
 }
 
+uint64_t
+server_link_served(const struct link_usage *u)
+{
+	uint64_t shared = u->served_global + u->pending;
+
+	return shared > u->served ? shared : u->served;
+}
+
 struct link_usage *
 server_link_usage(struct server *srv, const char *id)
 {

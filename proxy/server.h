@@ -38,8 +38,16 @@ struct link_usage {
 	struct link_usage	*next;
 	char			 id[32];
 	uint64_t		 object_size;	/* learned from the first response; 0 unknown */
-	uint64_t		 served;
+	uint64_t		 served;	/* by this worker */
+	/* with quota_shared and Redis: every instance's count (quotasync.c) */
+	uint64_t		 served_global;	/* the total as last synced */
+	uint64_t		 pending;	/* served here since the last sync */
+	long long		 synced_ms;	/* monotonic ms of the last sync */
+	int			 touched;
 };
+
+/* Bytes a link has served, as far as this worker knows (its own, or all instances'). */
+uint64_t	 server_link_served(const struct link_usage *);
 
 /* Open connections of one client address (max_connections_per_ip). */
 struct peer_count {
