@@ -53,10 +53,14 @@ struct conf_directive {
 	const char	*usage;		/* for error messages */
 };
 
+#define CONF_MAX_FILES		256	/* files read per load, includes counted */
+
 struct conf_parser {
 	const char	*file;
 	int		 line;
 	int		 depth;
+	char		*stack[CONF_MAX_INCLUDE_DEPTH + 1];	/* realpaths being read */
+	int		*nfiles;	/* shared by the nested parsers */
 	int		 check_files;
 	struct sbuf	*errors;
 	int		 nerrors;
@@ -664,9 +668,29 @@ conf_h_include(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	}
 	for (i = 0; i < g.gl_pathc; i++) {
 		struct conf_parser sub = *p;
+		char *real = realpath(g.gl_pathv[i], NULL);
+		int d, loop = 0;
+
+		/* a file including itself (directly or not) would never end */
+		for (d = 0; d <= p->depth && real != NULL; d++)
+			if (p->stack[d] != NULL && strcmp(p->stack[d], real) == 0)
+				loop = 1;
+		if (loop || real == NULL) {
+			conf_error(p, "include %s: %s; remove the include", g.gl_pathv[i],
+			    real == NULL ? strerror(errno) : "an include loop");
+			free(real);
+			continue;
+		}
+		if (++*p->nfiles > CONF_MAX_FILES) {
+			conf_error(p, "more than %d configuration files; include fewer", CONF_MAX_FILES);
+			free(real);
+			break;
+		}
 		sub.depth++;
+		sub.stack[sub.depth] = real;
 		conf_parse_file(&sub, c, g.gl_pathv[i]);
 		p->nerrors = sub.nerrors;
+		free(real);
 	}
 	globfree(&g);
 	return 0;
@@ -753,6 +777,7 @@ struct conf *
 conf_load(const char *path, int check_files, struct sbuf *errors)
 {
 	struct conf_parser p;
+	int nfiles = 1;
 	struct conf *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -762,8 +787,11 @@ conf_load(const char *path, int check_files, struct sbuf *errors)
 	memset(&p, 0, sizeof(p));
 	p.errors = errors;
 	p.check_files = check_files;
+	p.nfiles = &nfiles;
+	p.stack[0] = realpath(path, NULL);
 	conf_defaults(c, &p);
 	conf_parse_file(&p, c, path);
+	free(p.stack[0]);
 	conf_cross_check(&p, c);	/* also with other errors: -t reports every problem */
 	if (p.nerrors != 0) {
 		conf_unref(c);
