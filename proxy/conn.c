@@ -1860,7 +1860,6 @@ conn_do_read_head(struct conn *c)
 				return conn_request_start(c);
 			case HTTP_PARSE_BAD:
 				c->closing = 1;
-				c->request_id[0] = 'x';
 				snprintf(c->request_id, sizeof(c->request_id), "bad-%llu",
 				    (unsigned long long)c->id);
 				clock_gettime(CLOCK_MONOTONIC, &c->started);
