@@ -432,11 +432,11 @@ shared_quotas() {
 	s3gate_start qa "${qa[@]}" || { t_fail "quota_shared: s3gate qa starts on Redis" "see $T/qa/s3gate.log"; return 1; }
 	ep_a=$S3GATE_ENDPOINT admin_a=$S3GATE_ADMIN_URL conf_a=$S3GATE_CONF
 	mkfile "$T/q100" 100
-	ws_setup "$PQ" "$BQ" >/dev/null && ws_setup "$PW" "$BW" >/dev/null &&
-		s3gate_cred "$PQ" qrate >/dev/null && s3gate_cred "$PW" qbw >/dev/null &&
-		backend_aws s3 cp "$T/small" "s3://$BQ/obj" >/dev/null &&
-		backend_aws s3 cp "$T/q100" "s3://$BW/big" >/dev/null ||
-		{ t_fail "quota_shared: workspaces and credentials in Redis" "see $T/qa/s3gate.log"; return 1; }
+	{ ws_setup "$PQ" "$BQ" && ws_setup "$PW" "$BW" &&
+		s3gate_cred "$PQ" qrate && s3gate_cred "$PW" qbw &&
+		backend_aws s3 cp "$T/small" "s3://$BQ/obj" &&
+		backend_aws s3 cp "$T/q100" "s3://$BW/big"; } >"$T/qa-setup.out" 2>&1 ||
+		{ t_fail "quota_shared: workspaces and credentials in Redis" "$(tail -n 8 "$T/qa-setup.out")"; return 1; }
 	s3gate_start qb "${qa[@]}" || { t_fail "quota_shared: s3gate qb starts on the same Redis" "see $T/qb/s3gate.log"; return 1; }
 	ep_b=$S3GATE_ENDPOINT admin_b=$S3GATE_ADMIN_URL
 	S3GATE_CONF=$conf_a

@@ -4,7 +4,7 @@ t_faults.sh (python3 stdlib only).
 
   rawhttp.py send PORT TEMPLATE [--wait S] [--out FILE] [--chunks N]
       Sends TEMPLATE (backslash escapes decoded: \\r \\n \\x00 ...) to
-      127.0.0.1:PORT, reads until the peer closes or --wait seconds pass.
+      127.0.0.1:PORT, reads until the peer closes or --wait seconds pass (default 6).
       Placeholders:
         {SIG}      SigV4 headers (Authorization, x-amz-date,
                    x-amz-content-sha256) for the first request line and
@@ -125,7 +125,7 @@ def expand(template):
 def cmd_send(args):
     port = int(args[0])
     data = expand(args[1])
-    wait, out, split, src = 3.0, None, 0, None
+    wait, out, split, src = 6.0, None, 0, None	# generous: a loaded CI machine is slow
     i = 2
     while i < len(args):
         if args[i] == "--src":
