@@ -10,7 +10,10 @@ fi
 id=$(rand_id)
 OWNER=lena$id B=ws-lena$id KEY="share/model 4m.bin" PUB_HOST=files.example.test
 (umask 077 && openssl rand -hex 32 >"$T/policy.key")
-CONF=("policy_store redis $REDIS_URL" "policy_secret_key $T/policy.key" "public_url http://$PUB_HOST")
+# a Redis database of its own: the run's Redis is shared by test files, and a
+# store sealed under another file's policy_secret_key would not load here
+REDIS_DB_URL=${REDIS_URL%/*}/7
+CONF=("policy_store redis $REDIS_DB_URL" "policy_secret_key $T/policy.key" "public_url http://$PUB_HOST")
 
 s3gate_start a "${CONF[@]}" || { t_fail "s3gate a starts" "see log"; exit 1; }
 PORT_A=$S3GATE_PORT CONF_A=$S3GATE_CONF
