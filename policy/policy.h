@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/uri.h"
 
 /* ---- actions (action.c) ------------------------------------------------ */

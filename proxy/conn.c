@@ -27,7 +27,7 @@
 
 #include "policy/store.h"
 #include "proxy/accesslog.h"
-#include "proxy/api.h"
+#include "proxy/gateapi.h"
 #include "proxy/conn.h"
 #include "proxy/forward.h"
 #include "proxy/quota.h"
@@ -218,8 +218,8 @@ conn_request_reset(struct conn *c)
 	c->link_usage = NULL;
 	if (c->throttle != NULL)
 		event_del(c->throttle);
-	api_free(c);
-	c->api_action = NULL;
+	gateapi_free(c);
+	c->gateapi_action = NULL;
 	s3addr_free(&c->addr);
 	query_free(&c->query);
 	if (c->op_valid)
@@ -230,7 +230,7 @@ conn_request_reset(struct conn *c)
 	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
 	free(c->error_message);
 	c->error_message = NULL;
-	/* the header arrays are rewritten by http_parse_head; the rest is cleared */
+	/* the header arrays are rewritten by httpmsg_parse_head; the rest is cleared */
 	memset(&c->head, 0, offsetof(struct http_head, headers));
 	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	memset(&c->auth, 0, sizeof(c->auth));
@@ -308,14 +308,14 @@ conn_log_request(struct conn *c)
 		e.grant_prefix = c->access.prefix;
 		e.grant_expires_at = c->access.expires_at;
 	}
-	e.bucket = c->addr.bucket != NULL ? c->addr.bucket : c->api_bucket;
+	e.bucket = c->addr.bucket != NULL ? c->addr.bucket : c->gateapi_bucket;
 	e.key = c->addr.key;
-	e.action = c->op_valid ? c->op.action : c->api_action;
+	e.action = c->op_valid ? c->op.action : c->gateapi_action;
 	e.decision = c->decided ? (c->decision.allow ? "allow" : "deny") : "-";
 	e.reason = c->decided ? c->decision.reason : NULL;
 	e.status = c->resp_status;
 	e.error_code = c->error != S3ERR_NONE ? s3err_info(c->error)->code : NULL;
-	if ((ua = http_header_find(&c->head, "user-agent")) != NULL) {
+	if ((ua = httpmsg_header_find(&c->head, "user-agent")) != NULL) {
 		snprintf(ua_buf, sizeof(ua_buf), "%.*s", (int)ua->value_len, ua->value);
 		e.user_agent = ua_buf;
 	}
@@ -469,7 +469,7 @@ conn_request_start(struct conn *c)
 		c->body_prefix = 0;
 	if (!c->head.keep_alive)
 		c->closing = 1;
-	if ((host = http_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
+	if ((host = httpmsg_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
 		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
 	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
 	    host ? host->value_len : 0, c->conf->service_domains, c->conf->ndomains,
@@ -833,7 +833,7 @@ conn_auth_verify(struct conn *c, time_t now)
 	if (c->addr.internal) {
 		if (c->cred.link_method != NULL)
 			return conn_fail(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");
-		return api_begin(c);
+		return gateapi_begin(c);
 	}
 	if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
 	    &c->head, &c->op) == -1) {
@@ -847,7 +847,7 @@ conn_auth_verify(struct conn *c, time_t now)
 			return 1;
 		}
 		if (strcmp(c->op.action, "CreateBucket") == 0 && conn_bucket_create_allowed(c))
-			return api_create_bucket(c);
+			return gateapi_create_bucket(c);
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
 		return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
@@ -1236,7 +1236,7 @@ conn_authorize(struct conn *c)
 			r = conn_auth_copy_access(c, now);
 			break;
 		case AUTH_STAGE_API:
-			r = api_step(c);
+			r = gateapi_step(c);
 			break;
 		case AUTH_STAGE_BODY_KEYS:
 			r = conn_auth_body_keys(c);
@@ -1351,7 +1351,7 @@ conn_decoder_start(struct conn *c)
 		return conn_fail(c, S3ERR_NOT_IMPLEMENTED, "This x-amz-content-sha256 payload mode "
 		    "is not supported; use UNSIGNED-PAYLOAD, a hex SHA-256 or "
 		    "STREAMING-(AWS4-HMAC-SHA256|UNSIGNED)-PAYLOAD(-TRAILER).");
-	if ((h = http_header_find(&c->head, "x-amz-decoded-content-length")) != NULL &&
+	if ((h = httpmsg_header_find(&c->head, "x-amz-decoded-content-length")) != NULL &&
 	    h->value_len > 0 && h->value_len < sizeof(len_text)) {
 		memcpy(len_text, h->value, h->value_len);
 		len_text[h->value_len] = '\0';
@@ -1362,7 +1362,7 @@ conn_decoder_start(struct conn *c)
 	if (decoded < 0 || (!c->head.has_content_length && !c->req_chunked))
 		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, "An aws-chunked body needs "
 		    "x-amz-decoded-content-length, and Content-Length or chunked transfer.");
-	if ((h = http_header_find(&c->head, "x-amz-trailer")) != NULL) {
+	if ((h = httpmsg_header_find(&c->head, "x-amz-trailer")) != NULL) {
 		if (h->value_len >= sizeof(trailer))
 			return conn_fail(c, S3ERR_INVALID_REQUEST, "x-amz-trailer is too long.");
 		memcpy(trailer, h->value, h->value_len);
@@ -1527,7 +1527,7 @@ conn_stream_start(struct conn *c, int upload)
 		    cf->copy_buffer_size, NULL);
 		c->stream.decoder = c->decoder;
 		if (c->req_chunked) {
-			http_body_tracker_init(&c->req_tracker, NULL, 0, 0);
+			httpmsg_body_tracker_init(&c->req_tracker, NULL, 0, 0);
 			c->stream.tracker = &c->req_tracker;
 			c->stream.remaining = UINT64_MAX;
 		}
@@ -1651,7 +1651,7 @@ conn_object_size(const struct http_head *r)
 
 	if (r->status == 200 && r->has_content_length)
 		return r->content_length;
-	if (r->status == 206 && (h = http_header_find(r, "content-range")) != NULL &&
+	if (r->status == 206 && (h = httpmsg_header_find(r, "content-range")) != NULL &&
 	    h->value_len < sizeof(buf)) {
 		memcpy(buf, h->value, h->value_len);
 		buf[h->value_len] = '\0';
@@ -1677,7 +1677,7 @@ conn_build_resp_head(struct conn *c)
 	} else if (r->chunked) {
 		c->resp_has_body = 1;
 		c->resp_framing = STREAM_CHUNKED;
-		if (http_body_tracker_init(&c->tracker, c->backend.buf, r->head_len, 1) == -1)
+		if (httpmsg_body_tracker_init(&c->tracker, c->backend.buf, r->head_len, 1) == -1)
 			c->resp_has_body = -1;
 	} else if (r->has_content_length) {
 		c->resp_has_body = r->content_length > 0;
@@ -1720,7 +1720,7 @@ conn_do_read_resp_head(struct conn *c)
 
 	for (;;) {
 		if (c->backend.len > 0) {
-			switch (http_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
 			case HTTP_PARSE_MORE:
 				break;
 			case HTTP_PARSE_BAD:
@@ -1854,7 +1854,7 @@ conn_do_read_head(struct conn *c)
 	lim.max_headers = c->conf->max_headers;
 	for (;;) {
 		if (c->client.len > 0) {
-			switch (http_parse_head(c->client.buf, c->client.len, 0, &lim, &c->head)) {
+			switch (httpmsg_parse_head(c->client.buf, c->client.len, 0, &lim, &c->head)) {
 			case HTTP_PARSE_DONE:
 				conn_side_want(&c->client, 0, 0);
 				return conn_request_start(c);
@@ -2088,7 +2088,7 @@ conn_drive(struct conn *c)
 			again = conn_do_resp_body(c);
 			break;
 		case CONN_API_BODY:
-			again = api_read_body(c);
+			again = gateapi_read_body(c);
 			break;
 		case CONN_READ_BODY:
 			again = conn_do_read_body(c);

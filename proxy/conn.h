@@ -26,7 +26,7 @@
 
 #include "policy/policy.h"
 #include "policy/store.h"
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/s3addr.h"
 #include "proxy/s3err.h"
 #include "proxy/sbuf.h"
@@ -36,7 +36,7 @@
 #include "proxy/uri.h"
 
 struct server;
-struct api_request;
+struct gateapi_request;
 
 enum conn_state {
 	CONN_TLS_HANDSHAKE,	/* client: TLS handshake */
@@ -80,7 +80,7 @@ enum conn_auth_stage {
 	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
 	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
 	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
-	AUTH_STAGE_API,		/* /_s3gate/...: api.c's own steps */
+	AUTH_STAGE_API,		/* /_s3gate/...: gateapi.c's own steps */
 	AUTH_STAGE_BODY_KEYS,	/* DeleteObjects under a prefix grant: every key checked */
 	AUTH_STAGE_DONE,
 };
@@ -129,9 +129,9 @@ struct conn {
 	struct pstore_bucket_list bucket_list;	/* ListBuckets, GET /_s3gate/access; the store
 						   may fill it after a PENDING answer */
 	struct policy_decision	 decision;
-	struct api_request	*api;		/* /_s3gate/ calls (api.c) */
-	const char		*api_action;	/* their name in the access log */
-	const char		*api_bucket;	/* the bucket an API call names, for the log */
+	struct gateapi_request	*api;		/* /_s3gate/ calls (gateapi.c) */
+	const char		*gateapi_action;	/* their name in the access log */
+	const char		*gateapi_bucket;	/* the bucket an API call names, for the log */
 	enum conn_auth_stage	 auth_stage;
 	int			 decided;	/* decision filled */
 	enum s3err		 error;
@@ -165,7 +165,7 @@ struct conn {
 
 /* Takes ownership of FD (accepted, non-blocking) and of SSL (NULL: plain). */
 struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t);
-/* For api.c: answering, waiting and resuming (see conn.c for contracts). */
+/* For gateapi.c: answering, waiting and resuming (see conn.c for contracts). */
 int		 conn_reply_error(struct conn *, enum s3err, const char *message);
 int		 conn_reply(struct conn *, int status, const char *content_type,
 		    const char *body, size_t len);

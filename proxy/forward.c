@@ -64,7 +64,7 @@ forward_response_header_dropped(const char *name, size_t len)
 static int
 forward_in_connection(const struct http_head *h, const char *name, size_t len)
 {
-	const struct http_header *c = http_header_find(h, "connection");
+	const struct http_header *c = httpmsg_header_find(h, "connection");
 	const char *p, *end;
 
 	if (c == NULL)

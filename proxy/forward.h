@@ -15,7 +15,7 @@
 
 #include <time.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/s3addr.h"
 #include "proxy/sbuf.h"
 #include "proxy/sigv4.h"

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/sbuf.h"
 #include "proxy/sigv4.h"
 

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/sbuf.h"
 #include "proxy/uri.h"
 

@@ -96,7 +96,7 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 	}
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
-		long keep = http_body_tracker_feed(tracker, prefix, prefix_len);
+		long keep = httpmsg_body_tracker_feed(tracker, prefix, prefix_len);
 		if (keep < 0 || (size_t)keep < prefix_len)
 			s->bad_prefix = 1;
 	}
@@ -252,7 +252,7 @@ stream_run_copy(struct stream *s)
 			return STREAM_SRC_ERROR;
 		}
 		if (s->framing == STREAM_CHUNKED) {
-			if ((keep = http_body_tracker_feed(s->tracker, s->buf, (size_t)n)) < 0)
+			if ((keep = httpmsg_body_tracker_feed(s->tracker, s->buf, (size_t)n)) < 0)
 				return STREAM_BAD_FRAMING;
 			/* bytes past the end of the message: the peer broke framing */
 			if (keep < n)
@@ -305,7 +305,7 @@ stream_run_decode(struct stream *s)
 		size_t plen = s->prefix_len;
 		memcpy(s->buf, s->prefix, plen);
 		if (s->tracker != NULL) {
-			long used = http_body_tracker_decode(s->tracker, s->buf, plen, &plen);
+			long used = httpmsg_body_tracker_decode(s->tracker, s->buf, plen, &plen);
 			if (used < 0 || (size_t)used < s->prefix_len)
 				return STREAM_BAD_FRAMING;
 			if (s->tracker->complete)
@@ -373,7 +373,7 @@ stream_run_decode(struct stream *s)
 		if (s->tracker != NULL) {
 			/* Transfer-Encoding: chunked around the aws-chunked body */
 			size_t plain;
-			long used = http_body_tracker_decode(s->tracker, s->buf, (size_t)n, &plain);
+			long used = httpmsg_body_tracker_decode(s->tracker, s->buf, (size_t)n, &plain);
 			if (used < 0 || (size_t)used < (size_t)n)
 				return STREAM_BAD_FRAMING;	/* broken, or bytes past the end */
 			if (s->tracker->complete)

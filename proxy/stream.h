@@ -20,7 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy/awschunked.h"
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 
 enum stream_framing {
 	STREAM_LENGTH,		/* exactly `remaining` bytes */

@@ -2,7 +2,7 @@
  * test_forward: the head s3gate sends to the backend (proxy/forward.h).
  *
  * Each case goes the way a request does: the client head is parsed
- * (http_parse_head), addressed (s3addr_parse, query_parse) and re-built by
+ * (httpmsg_parse_head), addressed (s3addr_parse, query_parse) and re-built by
  * forward_build_head().  The built head is then parsed back and its
  * signature checked by the inbound verifier (sigv4_parse, sigv4_check,
  * sigv4_verify) with the service key: what is signed is what is sent.
@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "proxy/forward.h"
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "proxy/s3addr.h"
 #include "proxy/sbuf.h"
 #include "proxy/sigv4.h"
@@ -162,7 +162,7 @@ count_header(const struct http_head *h, const char *name)
 static int
 header_is(const struct http_head *h, const char *name, const char *value)
 {
-	const struct http_header *hd = http_header_find(h, name);
+	const struct http_header *hd = httpmsg_header_find(h, name);
 
 	return hd != NULL && hd->value_len == strlen(value) && memcmp(hd->value, value, hd->value_len) == 0;
 }
@@ -184,11 +184,11 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN])
 	const char *q;
 	size_t i;
 
-	if (http_parse_head(client, strlen(client), 0, &limits, ch) != HTTP_PARSE_DONE) {
+	if (httpmsg_parse_head(client, strlen(client), 0, &limits, ch) != HTTP_PARSE_DONE) {
 		T_OK(0, "%s: client head parses (%s)", n, ch->error);
 		goto out;
 	}
-	host = http_header_find(ch, "host");
+	host = httpmsg_header_find(ch, "host");
 	if (s3addr_parse(ch->target, ch->target_len, host->value, host->value_len, domains, 1, &a,
 	    &err) == -1) {
 		T_OK(0, "%s: client target addressed (err %d)", n, err);
@@ -209,7 +209,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN])
 		    cases[ci].request_line);
 
 	/* it parses back as one whole head */
-	if (http_parse_head(out.data, out.len, 0, &limits, bh) != HTTP_PARSE_DONE || bh->head_len != out.len) {
+	if (httpmsg_parse_head(out.data, out.len, 0, &limits, bh) != HTTP_PARSE_DONE || bh->head_len != out.len) {
 		T_OK(0, "%s: built head parses back (%s)", n, bh->error ? bh->error : "incomplete");
 		goto out_query;
 	}
@@ -219,7 +219,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN])
 	T_OK(count_header(bh, "host") == 1 && header_is(bh, "host", BACKEND_HOST), "%s: Host is the backend's", n);
 	T_OK(count_header(bh, "authorization") == 1, "%s: one Authorization", n);
 	{
-		const struct http_header *az = http_header_find(bh, "authorization");
+		const struct http_header *az = httpmsg_header_find(bh, "authorization");
 		const char *pfx = "AWS4-HMAC-SHA256 Credential=" SVC_KEY_ID "/20231114/" REGION "/s3/aws4_request, ";
 		T_OK(az != NULL && az->value_len > strlen(pfx) && memcmp(az->value, pfx, strlen(pfx)) == 0,
 		    "%s: Authorization is for the service key", n);
@@ -300,7 +300,7 @@ test_tamper(const unsigned char key[SIGV4_KEY_LEN])
 	enum s3err err;
 	size_t i;
 
-	http_parse_head(client, strlen(client), 0, &limits, ch);
+	httpmsg_parse_head(client, strlen(client), 0, &limits, ch);
 	s3addr_parse(ch->target, ch->target_len, NULL, 0, domains, 1, &a, &err);
 	query_parse(a.raw_query, a.raw_query_len, 100, &ql);
 	for (i = 0; i < sizeof(swaps) / sizeof(swaps[0]); i++) {
@@ -318,7 +318,7 @@ test_tamper(const unsigned char key[SIGV4_KEY_LEN])
 			continue;
 		}
 		memcpy(p, swaps[i][1], strlen(swaps[i][1]));
-		http_parse_head(out.data, out.len, 0, &limits, bh);
+		httpmsg_parse_head(out.data, out.len, 0, &limits, bh);
 		memset(&req, 0, sizeof(req));
 		req.method = bh->method;
 		req.method_len = bh->method_len;
@@ -376,7 +376,7 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	struct s3addr a;
 	enum s3err err;
 
-	http_parse_head(client, strlen(client), 0, &limits, ch);
+	httpmsg_parse_head(client, strlen(client), 0, &limits, ch);
 	s3addr_parse(ch->target, ch->target_len, NULL, 0, domains, 1, &a, &err);
 	forward_build_head(&out, ch->method, &a, &ql, ch, EMPTY_SHA256, &t, NOW);
 	T_OK(strstr(out.data, "X-Hop") == NULL, "a header named in Connection is not forwarded");

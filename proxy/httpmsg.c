@@ -1,5 +1,5 @@
 /*
- * http: request and response heads through llhttp, strictly.
+ * httpmsg: request and response heads through llhttp, strictly.
  *
  * The head is parsed from the start of the buffer on every call; the cost
  * is bounded by max_head and avoids keeping parser state between reads.
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 
 struct http_ctx {
 	struct http_head		*head;
@@ -26,7 +26,7 @@ struct http_ctx {
 };
 
 static int
-http_on_url(llhttp_t *p, const char *at, size_t len)
+httpmsg_on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_ctx *ctx = p->data;
 
@@ -37,7 +37,7 @@ http_on_url(llhttp_t *p, const char *at, size_t len)
 }
 
 static int
-http_on_header_field(llhttp_t *p, const char *at, size_t len)
+httpmsg_on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_ctx *ctx = p->data;
 	struct http_head *h = ctx->head;
@@ -65,7 +65,7 @@ http_on_header_field(llhttp_t *p, const char *at, size_t len)
 }
 
 static int
-http_on_header_value(llhttp_t *p, const char *at, size_t len)
+httpmsg_on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_ctx *ctx = p->data;
 	struct http_header *hdr = &ctx->head->headers[ctx->head->nheaders - 1];
@@ -78,7 +78,7 @@ http_on_header_value(llhttp_t *p, const char *at, size_t len)
 }
 
 static int
-http_on_header_value_complete(llhttp_t *p)
+httpmsg_on_header_value_complete(llhttp_t *p)
 {
 	struct http_ctx *ctx = p->data;
 	struct http_header *hdr = &ctx->head->headers[ctx->head->nheaders - 1];
@@ -98,7 +98,7 @@ http_on_header_value_complete(llhttp_t *p)
 }
 
 static int
-http_on_headers_complete(llhttp_t *p)
+httpmsg_on_headers_complete(llhttp_t *p)
 {
 	return HPE_PAUSED;
 }
@@ -128,7 +128,7 @@ http_word_special(const char *p)
  * line, or LEN if there is none yet.
  */
 static const char *
-http_screen(const char *buf, size_t len, size_t *scan)
+httpmsg_screen(const char *buf, size_t len, size_t *scan)
 {
 	size_t i = 0;
 	uint64_t m;
@@ -169,7 +169,7 @@ http_screen(const char *buf, size_t len, size_t *scan)
 }
 
 enum http_parse_status
-http_parse_head(const char *buf, size_t len, int is_response,
+httpmsg_parse_head(const char *buf, size_t len, int is_response,
     const struct http_limits *limits, struct http_head *head)
 {
 	llhttp_settings_t settings;
@@ -187,16 +187,16 @@ http_parse_head(const char *buf, size_t len, int is_response,
 	head->is_response = is_response;
 
 	llhttp_settings_init(&settings);
-	settings.on_url = http_on_url;
-	settings.on_header_field = http_on_header_field;
-	settings.on_header_value = http_on_header_value;
-	settings.on_header_value_complete = http_on_header_value_complete;
-	settings.on_headers_complete = http_on_headers_complete;
+	settings.on_url = httpmsg_on_url;
+	settings.on_header_field = httpmsg_on_header_field;
+	settings.on_header_value = httpmsg_on_header_value;
+	settings.on_header_value_complete = httpmsg_on_header_value_complete;
+	settings.on_headers_complete = httpmsg_on_headers_complete;
 	llhttp_init(&parser, is_response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
 	parser.data = &ctx;
 
 	/* Only the head may be screened: what follows it is body. */
-	if ((head->error = http_screen(buf, len, &scan)) != NULL)
+	if ((head->error = httpmsg_screen(buf, len, &scan)) != NULL)
 		return HTTP_PARSE_BAD;
 
 	err = llhttp_execute(&parser, buf, scan);
@@ -258,7 +258,7 @@ http_parse_head(const char *buf, size_t len, int is_response,
 	if (head->has_content_length)
 		head->content_length = parser.content_length;
 	{
-		const struct http_header *e = http_header_find(head, "expect");
+		const struct http_header *e = httpmsg_header_find(head, "expect");
 		if (e != NULL) {
 			if (e->value_len == 12 && strncasecmp(e->value, "100-continue", 12) == 0)
 				head->expect_continue = 1;
@@ -268,7 +268,7 @@ http_parse_head(const char *buf, size_t len, int is_response,
 }
 
 const struct http_header *
-http_header_find(const struct http_head *head, const char *name)
+httpmsg_header_find(const struct http_head *head, const char *name)
 {
 	size_t i, n = strlen(name);
 
@@ -295,7 +295,7 @@ enum {
 #define TRK_MAX_TRAILER	16384
 
 int
-http_body_tracker_init(struct http_body_tracker *t, const char *head, size_t head_len,
+httpmsg_body_tracker_init(struct http_body_tracker *t, const char *head, size_t head_len,
     int is_response)
 {
 	memset(t, 0, sizeof(*t));
@@ -304,7 +304,7 @@ http_body_tracker_init(struct http_body_tracker *t, const char *head, size_t hea
 }
 
 static int
-http_hexval(char c)
+httpmsg_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -317,7 +317,7 @@ http_hexval(char c)
 
 /* The framing state machine; with OUT, the data bytes are copied there too. */
 static long
-http_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, char *out,
+httpmsg_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, char *out,
     size_t *produced)
 {
 	size_t i = 0;
@@ -328,7 +328,7 @@ http_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, char 
 
 		switch (t->state) {
 		case TRK_SIZE:
-			if ((v = http_hexval(c)) >= 0) {
+			if ((v = httpmsg_hexval(c)) >= 0) {
 				if (++t->digits > 16)
 					return -1;
 				t->remaining = t->remaining * 16 + (uint64_t)v;
@@ -423,14 +423,14 @@ http_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, char 
 }
 
 long
-http_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
+httpmsg_body_tracker_feed(struct http_body_tracker *t, const char *buf, size_t len)
 {
-	return http_tracker_run(t, buf, len, NULL, NULL);
+	return httpmsg_tracker_run(t, buf, len, NULL, NULL);
 }
 
 long
-http_body_tracker_decode(struct http_body_tracker *t, char *buf, size_t len, size_t *produced)
+httpmsg_body_tracker_decode(struct http_body_tracker *t, char *buf, size_t len, size_t *produced)
 {
 	*produced = 0;
-	return http_tracker_run(t, buf, len, buf, produced);
+	return httpmsg_tracker_run(t, buf, len, buf, produced);
 }

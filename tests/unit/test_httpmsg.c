@@ -1,12 +1,12 @@
 /*
- * test_http: request and response heads (proxy/http.h) under strict limits,
+ * test_httpmsg: request and response heads (proxy/httpmsg.h) under strict limits,
  * smuggling shapes, and the chunked body tracker.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 #include "tests/unit/testlib.h"
 
 
@@ -171,7 +171,7 @@ test_cases(void)
 		len = strlen(cases[i].in);
 		if (cases[i].in[0] == '\x16')
 			len = 11;
-		st = http_parse_head(cases[i].in, len, cases[i].is_response, &limits, h);
+		st = httpmsg_parse_head(cases[i].in, len, cases[i].is_response, &limits, h);
 		T_OK(st == cases[i].want, "%s: status %d (want %d%s%s)", n, st, cases[i].want,
 		    h->error ? ", error: " : "", h->error ? h->error : "");
 		if (st != HTTP_PARSE_DONE || cases[i].want != HTTP_PARSE_DONE) {
@@ -231,14 +231,14 @@ test_incremental(void)
 			/* a copy of exactly K bytes, so ASan sees any overread */
 			char *p = malloc(k ? k : 1);
 			memcpy(p, heads[i].in, k);
-			if (http_parse_head(p, k, heads[i].is_response, &limits, h) != HTTP_PARSE_MORE) {
+			if (httpmsg_parse_head(p, k, heads[i].is_response, &limits, h) != HTTP_PARSE_MORE) {
 				if (bad++ == 0)
 					printf("# prefix of %zu bytes: %s\n", k, h->error ? h->error : "(no error)");
 			}
 			free(p);
 		}
 		T_OK(bad == 0, "head %zu: every proper prefix (%zu) gives MORE", i, len);
-		T_OK(http_parse_head(heads[i].in, len, heads[i].is_response, &limits, h) ==
+		T_OK(httpmsg_parse_head(heads[i].in, len, heads[i].is_response, &limits, h) ==
 		    HTTP_PARSE_DONE && h->head_len == len, "head %zu: whole head gives DONE", i);
 	}
 	free(h);
@@ -258,21 +258,21 @@ test_headers(void)
 	struct http_head *h = malloc(sizeof(*h));
 	const struct http_header *hd;
 
-	T_OK(http_parse_head(in, strlen(in), 0, &limits, h) == HTTP_PARSE_DONE, "headers: parse");
+	T_OK(httpmsg_parse_head(in, strlen(in), 0, &limits, h) == HTTP_PARSE_DONE, "headers: parse");
 	T_OK(h->nheaders == 5, "headers: 5 collected");
 	T_OK(h->headers[0].name_len == 4 && memcmp(h->headers[0].name, "Host", 4) == 0,
 	    "headers: first name as sent");
 	T_OK(h->headers[0].value_len == 19 && memcmp(h->headers[0].value, "s3.example.org:8443", 19) == 0,
 	    "headers: first value");
-	hd = http_header_find(h, "X-AMZ-META-COLOR");
+	hd = httpmsg_header_find(h, "X-AMZ-META-COLOR");
 	T_OK(hd == &h->headers[1], "headers: find is case-insensitive and returns the first");
 	/* llhttp strips leading OWS; trailing OWS is left for callers (SigV4 trims) */
 	T_OK(hd != NULL && hd->value_len >= 10 && memcmp(hd->value, "blue green", 10) == 0,
 	    "headers: value without leading whitespace");
-	T_OK(http_header_find(h, "range") != NULL &&
-	    http_header_find(h, "range")->value_len == 9, "headers: Range");
-	T_OK(http_header_find(h, "x-amz-date") == NULL, "headers: absent header is NULL");
-	T_OK(http_header_find(h, "Hos") == NULL, "headers: no prefix match");
+	T_OK(httpmsg_header_find(h, "range") != NULL &&
+	    httpmsg_header_find(h, "range")->value_len == 9, "headers: Range");
+	T_OK(httpmsg_header_find(h, "x-amz-date") == NULL, "headers: absent header is NULL");
+	T_OK(httpmsg_header_find(h, "Hos") == NULL, "headers: no prefix match");
 	free(h);
 }
 
@@ -286,15 +286,15 @@ test_nul(void)
 	static const char in_body[] = "PUT /b/k HTTP/1.1\r\nContent-Length: 3\r\n\r\n\0\0\0";
 	struct http_head *h = malloc(sizeof(*h));
 
-	T_OK(http_parse_head(in_value, sizeof(in_value) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
+	T_OK(httpmsg_parse_head(in_value, sizeof(in_value) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
 	    "NUL byte in a header value is BAD");
-	T_OK(http_parse_head(in_target, sizeof(in_target) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
+	T_OK(httpmsg_parse_head(in_target, sizeof(in_target) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
 	    "NUL byte in the target is BAD");
-	T_OK(http_parse_head(in_name, sizeof(in_name) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
+	T_OK(httpmsg_parse_head(in_name, sizeof(in_name) - 1, 0, &limits, h) == HTTP_PARSE_BAD,
 	    "NUL byte in a header name is BAD");
-	T_OK(http_parse_head(in_value, 33, 0, &limits, h) == HTTP_PARSE_BAD,
+	T_OK(httpmsg_parse_head(in_value, 33, 0, &limits, h) == HTTP_PARSE_BAD,
 	    "NUL byte is BAD before the head is complete");
-	T_OK(http_parse_head(in_body, sizeof(in_body) - 1, 0, &limits, h) == HTTP_PARSE_DONE &&
+	T_OK(httpmsg_parse_head(in_body, sizeof(in_body) - 1, 0, &limits, h) == HTTP_PARSE_DONE &&
 	    h->head_len == sizeof(in_body) - 4, "NUL bytes in the body after the head are fine");
 	free(h);
 }
@@ -331,29 +331,29 @@ test_limits(void)
 	char *p;
 
 	p = make_head(256, 8, 0);
-	T_OK(http_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_DONE,
+	T_OK(httpmsg_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_DONE,
 	    "limits: URI of max_uri and max_headers headers pass");
 	free(p);
 
 	p = make_head(257, 1, 0);
-	T_OK(http_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
+	T_OK(httpmsg_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
 	    "limits: URI over max_uri is TOO_LARGE");
 	/* a long URI still arriving is refused before the line ends */
-	T_OK(http_parse_head(p, 270, 0, &small, h) == HTTP_PARSE_TOO_LARGE,
+	T_OK(httpmsg_parse_head(p, 270, 0, &small, h) == HTTP_PARSE_TOO_LARGE,
 	    "limits: URI over max_uri refused before its end");
 	free(p);
 
 	p = make_head(10, 9, 0);
-	T_OK(http_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
+	T_OK(httpmsg_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
 	    "limits: more than max_headers headers is TOO_LARGE");
 	free(p);
 
 	p = make_head(10, 1, 1100);
-	T_OK(http_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
+	T_OK(httpmsg_parse_head(p, strlen(p), 0, &small, h) == HTTP_PARSE_TOO_LARGE,
 	    "limits: complete head over max_head is TOO_LARGE");
-	T_OK(http_parse_head(p, 1024, 0, &small, h) == HTTP_PARSE_TOO_LARGE,
+	T_OK(httpmsg_parse_head(p, 1024, 0, &small, h) == HTTP_PARSE_TOO_LARGE,
 	    "limits: incomplete head at max_head is TOO_LARGE (no waiting for more)");
-	T_OK(http_parse_head(p, 1023, 0, &small, h) == HTTP_PARSE_MORE,
+	T_OK(httpmsg_parse_head(p, 1023, 0, &small, h) == HTTP_PARSE_MORE,
 	    "limits: incomplete head under max_head needs MORE");
 	free(p);
 
@@ -364,7 +364,7 @@ test_limits(void)
 		char *q = malloc(hl + 4000);
 		memcpy(q, p, hl);
 		memset(q + hl, 'B', 4000);
-		T_OK(hl < 1024 && http_parse_head(q, hl + 4000, 0, &small, h) == HTTP_PARSE_DONE &&
+		T_OK(hl < 1024 && httpmsg_parse_head(q, hl + 4000, 0, &small, h) == HTTP_PARSE_DONE &&
 		    h->head_len == hl, "limits: body bytes after the head do not count");
 		free(q);
 	}
@@ -374,7 +374,7 @@ test_limits(void)
 	{
 		struct http_limits big = { 1048576, 8192, 100000 };
 		p = make_head(10, HTTP_MAX_HEADERS + 1, 0);
-		T_OK(http_parse_head(p, strlen(p), 0, &big, h) == HTTP_PARSE_TOO_LARGE,
+		T_OK(httpmsg_parse_head(p, strlen(p), 0, &big, h) == HTTP_PARSE_TOO_LARGE,
 		    "limits: more than HTTP_MAX_HEADERS whatever max_headers says");
 		free(p);
 	}
@@ -399,7 +399,7 @@ test_body_tracker(void)
 
 	for (piece = 1; piece <= blen; piece++) {
 		long total = 0, r;
-		if (http_body_tracker_init(&t, head, strlen(head), 1) != 0) {
+		if (httpmsg_body_tracker_init(&t, head, strlen(head), 1) != 0) {
 			ok_all = 0;
 			break;
 		}
@@ -410,7 +410,7 @@ test_body_tracker(void)
 				printf("# piece %zu: complete too early at %zu\n", piece, off);
 				break;
 			}
-			r = http_body_tracker_feed(&t, body + off, n);
+			r = httpmsg_body_tracker_feed(&t, body + off, n);
 			if (r != (long)n) {
 				ok_all = 0;
 				printf("# piece %zu at %zu: fed %zu, got %ld\n", piece, off, n, r);
@@ -434,18 +434,18 @@ test_body_tracker(void)
 
 		memcpy(buf, body, blen);
 		memcpy(buf + blen, extra, sizeof(extra) - 1);
-		http_body_tracker_init(&t, head, strlen(head), 1);
+		httpmsg_body_tracker_init(&t, head, strlen(head), 1);
 		last = blen - piece;
-		if (last > 0 && http_body_tracker_feed(&t, buf, last) != (long)last)
+		if (last > 0 && httpmsg_body_tracker_feed(&t, buf, last) != (long)last)
 			ok_extra = 0;
 		if (ok_extra) {
-			r = http_body_tracker_feed(&t, buf + last, piece + sizeof(extra) - 1);
+			r = httpmsg_body_tracker_feed(&t, buf + last, piece + sizeof(extra) - 1);
 			if (r != (long)piece || !t.complete) {
 				printf("# tail piece %zu: got %ld, complete %d\n", piece, r, t.complete);
 				ok_extra = 0;
 			}
 		}
-		if (ok_extra && http_body_tracker_feed(&t, extra, sizeof(extra) - 1) != 0)
+		if (ok_extra && httpmsg_body_tracker_feed(&t, extra, sizeof(extra) - 1) != 0)
 			ok_extra = 0;
 		free(buf);
 	}
@@ -462,16 +462,16 @@ test_body_tracker(void)
 		size_t i;
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			long r;
-			http_body_tracker_init(&t, head, strlen(head), 1);
-			r = http_body_tracker_feed(&t, bad[i], strlen(bad[i]));
+			httpmsg_body_tracker_init(&t, head, strlen(head), 1);
+			r = httpmsg_body_tracker_feed(&t, bad[i], strlen(bad[i]));
 			T_OK(r == -1, "tracker: broken chunk framing %zu is -1 (got %ld)", i, r);
 		}
 		/* llhttp 8.1 skips the two bytes after chunk data; our tracker does not */
-		http_body_tracker_init(&t, head, strlen(head), 1);
-		T_OK(http_body_tracker_feed(&t, "5\r\nhelloXX0\r\n\r\n", 15) == -1,
+		httpmsg_body_tracker_init(&t, head, strlen(head), 1);
+		T_OK(httpmsg_body_tracker_feed(&t, "5\r\nhelloXX0\r\n\r\n", 15) == -1,
 		    "tracker: chunk data not followed by CRLF is -1");
-		http_body_tracker_init(&t, head, strlen(head), 1);
-		T_OK(http_body_tracker_feed(&t, "1\r\nZ\n\n0\r\n\r\n", 12) == -1,
+		httpmsg_body_tracker_init(&t, head, strlen(head), 1);
+		T_OK(httpmsg_body_tracker_feed(&t, "1\r\nZ\n\n0\r\n\r\n", 12) == -1,
 		    "tracker: chunk data followed by LF LF is -1");
 	}
 

@@ -1,12 +1,12 @@
 /*
- * http: HTTP/1.1 message heads, parsed with llhttp under strict limits.
+ * httpmsg: HTTP/1.1 message heads, parsed with llhttp under strict limits.
  *
  * A head is parsed in place: struct http_head points into the caller's head
  * buffer, which must outlive it.  Only the head is parsed here; bodies are
  * framed by the caller from content_length / chunked (see proxy/stream.h).
  */
-#ifndef S3GATE_HTTP_H
-#define S3GATE_HTTP_H
+#ifndef S3GATE_HTTPMSG_H
+#define S3GATE_HTTPMSG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +63,7 @@ struct http_head {
  * is bounded by max_head.  is_response selects the grammar; for a response
  * to HEAD, the caller knows there is no body whatever the headers say.
  */
-enum http_parse_status http_parse_head(const char *buf, size_t len, int is_response,
+enum http_parse_status httpmsg_parse_head(const char *buf, size_t len, int is_response,
     const struct http_limits *, struct http_head *);
 
 /*
@@ -82,21 +82,21 @@ struct http_body_tracker {
 };
 
 /* HEAD is unused (kept so callers need not change); returns 0. */
-int	 http_body_tracker_init(struct http_body_tracker *, const char *head, size_t head_len,
+int	 httpmsg_body_tracker_init(struct http_body_tracker *, const char *head, size_t head_len,
 	    int is_response);
 /*
  * Feeds LEN body bytes; returns how many belong to this message (fewer than
  * LEN once it is complete), or -1 if the framing is broken.
  */
-long	 http_body_tracker_feed(struct http_body_tracker *, const char *buf, size_t len);
+long	 httpmsg_body_tracker_feed(struct http_body_tracker *, const char *buf, size_t len);
 /*
  * The same, and the chunks' data bytes are moved to the start of BUF (in
  * place); *PRODUCED says how many.  For request bodies s3gate decodes.
  */
-long	 http_body_tracker_decode(struct http_body_tracker *, char *buf, size_t len,
+long	 httpmsg_body_tracker_decode(struct http_body_tracker *, char *buf, size_t len,
 	    size_t *produced);
 
 /* Case-insensitive lookup; returns the first match or NULL. */
-const struct http_header *http_header_find(const struct http_head *, const char *name);
+const struct http_header *httpmsg_header_find(const struct http_head *, const char *name);
 
 #endif

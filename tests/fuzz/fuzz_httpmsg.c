@@ -1,5 +1,5 @@
 /*
- * fuzz_http: http_parse_head on hostile bytes, as a request and as a
+ * fuzz_httpmsg: httpmsg_parse_head on hostile bytes, as a request and as a
  * response, under small limits, then the body tracker on what follows a
  * complete head.  Properties checked (abort() on violation):
  *   - DONE means head_len <= len and <= max_head, every header points
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/http.h"
+#include "proxy/httpmsg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -48,13 +48,13 @@ fuzz_body(const char *buf, size_t len, const struct http_head *h, int is_respons
 	size_t off = h->head_len, piece;
 	long r;
 
-	if (http_body_tracker_init(&t, buf, h->head_len, is_response) == -1)
+	if (httpmsg_body_tracker_init(&t, buf, h->head_len, is_response) == -1)
 		return;
 	/* feed the rest in pieces whose size comes from the first body byte */
 	piece = off < len ? ((unsigned char)buf[off] % 7) + 1 : 1;
 	while (off < len) {
 		size_t n = len - off < piece ? len - off : piece;
-		r = http_body_tracker_feed(&t, buf + off, n);
+		r = httpmsg_body_tracker_feed(&t, buf + off, n);
 		if (r < 0)
 			return;
 		if ((size_t)r > n)
@@ -77,12 +77,12 @@ fuzz_one(const char *buf, size_t len, int is_response)
 
 	if ((h = malloc(sizeof(*h))) == NULL || (h2 = malloc(sizeof(*h2))) == NULL)
 		abort();
-	st = http_parse_head(buf, len, is_response, &lim, h);
+	st = httpmsg_parse_head(buf, len, is_response, &lim, h);
 	if (st == HTTP_PARSE_DONE) {
 		fuzz_check_head(buf, len, &lim, h);
 		/* a shorter prefix is never DONE with a different length */
 		for (k = h->head_len > 64 ? h->head_len - 64 : 0; k < h->head_len; k++) {
-			if (http_parse_head(buf, k, is_response, &lim, h2) == HTTP_PARSE_DONE)
+			if (httpmsg_parse_head(buf, k, is_response, &lim, h2) == HTTP_PARSE_DONE)
 				abort();
 		}
 		fuzz_body(buf, len, h, is_response);

@@ -1,5 +1,5 @@
 /*
- * api: see api.h.  One struct api_request per API call, owned by its
+ * gateapi: see gateapi.h.  One struct gateapi_request per API call, owned by its
  * connection; the job it may start is disowned (job->owner = NULL) when
  * the connection goes first, and then frees itself when it comes back.
  */
@@ -14,7 +14,7 @@
 
 #include "policy/admin.h"
 #include "policy/store.h"
-#include "proxy/api.h"
+#include "proxy/gateapi.h"
 #include "proxy/conn.h"
 #include "proxy/jobs.h"
 #include "proxy/log.h"
@@ -22,7 +22,7 @@
 #include "proxy/sigv4.h"
 #include "proxy/tls.h"
 
-enum api_route {
+enum gateapi_route {
 	API_ACCESS,		/* GET /_s3gate/access */
 	API_PRESIGN,		/* POST /_s3gate/presign */
 	API_PRESIGN_REVOKE,	/* DELETE /_s3gate/presign/ID */
@@ -33,7 +33,7 @@ enum api_route {
 	API_CREATE_BUCKET,	/* PUT /BUCKET under bucket_create (an S3 call, answered here) */
 };
 
-enum api_stage {
+enum gateapi_stage {
 	API_STAGE_START,
 	API_STAGE_OWNER,	/* store: is the caller the bucket's owner? */
 	API_STAGE_JOB,		/* an admin command on the jobs thread */
@@ -42,7 +42,7 @@ enum api_stage {
 
 #define API_MAX_ARGS	16
 
-struct api_job {
+struct gateapi_job {
 	struct job	 job;
 	int		 argc;
 	char		*argv[API_MAX_ARGS];
@@ -53,22 +53,22 @@ struct api_job {
 	int		 rc;
 };
 
-struct api_request {
-	enum api_route	 route;
-	enum api_stage	 stage;
+struct gateapi_request {
+	enum gateapi_route	 route;
+	enum gateapi_stage	 stage;
 	const char	*action;	/* for the access log */
 	struct sbuf	 body;
 	json_t		*json;		/* the parsed body */
 	char		*arg1;		/* path arguments: link id, bucket */
 	char		*arg2;		/* principal */
 	struct policy_access access;
-	struct api_job	*job;		/* running; NULL when none */
+	struct gateapi_job	*job;		/* running; NULL when none */
 	const char	*log_bucket;	/* the bucket named, for the access log (into json) */
 	int		 success_status;
 };
 
 static void
-api_job_free(struct api_job *j)
+gateapi_job_free(struct gateapi_job *j)
 {
 	int i;
 
@@ -81,9 +81,9 @@ api_job_free(struct api_job *j)
 
 /* Jobs thread: the admin command, its output captured. */
 static void
-api_job_run(struct job *job)
+gateapi_job_run(struct job *job)
 {
-	struct api_job *j = (struct api_job *)job;
+	struct gateapi_job *j = (struct gateapi_job *)job;
 	FILE *out, *err;
 
 	out = open_memstream(&j->out, &j->out_len);
@@ -103,16 +103,16 @@ api_job_run(struct job *job)
 
 /* Event loop: the job is back. */
 static void
-api_job_done(struct job *job)
+gateapi_job_done(struct job *job)
 {
-	struct api_job *j = (struct api_job *)job;
+	struct gateapi_job *j = (struct gateapi_job *)job;
 	struct conn *c = job->owner;
 
 	if (c == NULL) {
-		api_job_free(j);	/* its connection went away meanwhile */
+		gateapi_job_free(j);	/* its connection went away meanwhile */
 		return;
 	}
-	c->api->stage = API_STAGE_JOB;	/* api_step reads the result */
+	c->api->stage = API_STAGE_JOB;	/* gateapi_step reads the result */
 	if (j->rc == 0 && c->conf->store_kind == CONF_STORE_FILE) {
 		/* this worker sees its own write at once; the others within their poll */
 		struct sbuf errors = SBUF_INIT;
@@ -123,17 +123,17 @@ api_job_done(struct job *job)
 }
 
 static void
-api_job_start(struct conn *c, int status, ...)
+gateapi_job_start(struct conn *c, int status, ...)
 {
-	struct api_request *a = c->api;
-	struct api_job *j;
+	struct gateapi_request *a = c->api;
+	struct gateapi_job *j;
 	const char *arg;
 	va_list ap;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		abort();
-	j->job.run = api_job_run;
-	j->job.done = api_job_done;
+	j->job.run = gateapi_job_run;
+	j->job.done = gateapi_job_done;
 	j->job.owner = c;
 	j->argv[j->argc++] = strdup("s3gate-admin");
 	j->argv[j->argc++] = strdup("-c");
@@ -146,13 +146,13 @@ api_job_start(struct conn *c, int status, ...)
 	a->job = j;
 	a->success_status = status;
 	a->stage = API_STAGE_JOB_WAIT;
-	c->store_pending = 1;	/* conn_drive waits; api_job_done resumes */
+	c->store_pending = 1;	/* conn_drive waits; gateapi_job_done resumes */
 	jobs_submit(&j->job);
 }
 
 /* The admin command's failure as the S3 error a client understands. */
 static int
-api_job_error(struct conn *c, struct api_job *j)
+gateapi_job_error(struct conn *c, struct gateapi_job *j)
 {
 	char msg[512];
 	const char *m = j->err ? j->err : "";
@@ -177,7 +177,7 @@ api_job_error(struct conn *c, struct api_job *j)
 }
 
 static const char *
-api_str(json_t *o, const char *name)
+gateapi_str(json_t *o, const char *name)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -186,7 +186,7 @@ api_str(json_t *o, const char *name)
 
 /* Splits "/_s3gate/" paths: the decoded rest is in c->addr.internal_path. */
 static int
-api_route_of(struct conn *c, struct api_request *a)
+gateapi_route_of(struct conn *c, struct gateapi_request *a)
 {
 	const char *p = c->addr.internal_path, *m = c->head.method, *slash;
 
@@ -217,26 +217,26 @@ api_route_of(struct conn *c, struct api_request *a)
 		a->action = "s3gate:Revoke";
 		a->arg1 = strndup(p + 7, (size_t)(slash - p - 7));
 		a->arg2 = strdup(slash + 1);
-		c->api_bucket = a->arg1;
+		c->gateapi_bucket = a->arg1;
 	} else
 		return -1;
 	return 0;
 }
 
 int
-api_begin(struct conn *c)
+gateapi_begin(struct conn *c)
 {
-	struct api_request *a;
+	struct gateapi_request *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		abort();
 	c->api = a;
-	if (api_route_of(c, a) == -1)
+	if (gateapi_route_of(c, a) == -1)
 		return conn_reply_error(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint: see "
 		    "GET /_s3gate/access, /_s3gate/requests, /_s3gate/grants, /_s3gate/presign.");
-	c->api_action = a->action;
+	c->gateapi_action = a->action;
 	if (a->route == API_PRESIGN || a->route == API_REQUEST || a->route == API_GRANT) {
-		if (c->req_body_len > API_MAX_BODY)
+		if (c->req_body_len > GATEAPI_MAX_BODY)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 			    "The JSON body is larger than 64 KiB.");
 		if (c->req_body_len == 0)
@@ -250,9 +250,9 @@ api_begin(struct conn *c)
 }
 
 int
-api_read_body(struct conn *c)
+gateapi_read_body(struct conn *c)
 {
-	struct api_request *a = c->api;
+	struct gateapi_request *a = c->api;
 	json_error_t jerr;
 	char want[65];
 	int r;
@@ -277,22 +277,22 @@ api_read_body(struct conn *c)
 		    jerr.line, jerr.text);
 		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
 	}
-	if ((a->log_bucket = api_str(a->json, "bucket")) != NULL)
-		c->api_bucket = a->log_bucket;
+	if ((a->log_bucket = gateapi_str(a->json, "bucket")) != NULL)
+		c->gateapi_bucket = a->log_bucket;
 	conn_set_state(c, CONN_AUTH_WAIT);
 	c->auth_stage = AUTH_STAGE_API;
 	return 1;
 }
 
 static int
-api_reply_json(struct conn *c, int status, const char *json_text)
+gateapi_reply_json(struct conn *c, int status, const char *json_text)
 {
 	return conn_reply(c, status, "application/json", json_text, json_text ? strlen(json_text) : 0);
 }
 
 /* GET /_s3gate/access, from the store's cached, async interface. */
 static int
-api_access(struct conn *c)
+gateapi_access(struct conn *c)
 {
 	struct pstore_bucket_list *list = &c->bucket_list;
 	json_t *root, *arr;
@@ -333,16 +333,16 @@ api_access(struct conn *c)
 	c->decided = 1;
 	c->decision.allow = 1;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "own access");
-	r = api_reply_json(c, 200, text);
+	r = gateapi_reply_json(c, 200, text);
 	free(text);
 	return r;
 }
 
 /* POST /_s3gate/grants and DELETE /_s3gate/grants/B/P: only the owner of B's workspace. */
 static int
-api_owner_check(struct conn *c, const char *bucket)
+gateapi_owner_check(struct conn *c, const char *bucket)
 {
-	struct api_request *a = c->api;
+	struct gateapi_request *a = c->api;
 	char msg[512];
 	int w;
 
@@ -370,9 +370,9 @@ api_owner_check(struct conn *c, const char *bucket)
 }
 
 static int
-api_start_route(struct conn *c)
+gateapi_start_route(struct conn *c)
 {
-	struct api_request *a = c->api;
+	struct gateapi_request *a = c->api;
 	const char *bucket, *key, *method, *expires, *reason, *principal, *perm, *prefix;
 	char target[2048], uses[32];
 	json_t *mu;
@@ -380,12 +380,12 @@ api_start_route(struct conn *c)
 
 	switch (a->route) {
 	case API_ACCESS:
-		return api_access(c);
+		return gateapi_access(c);
 	case API_PRESIGN:
-		bucket = api_str(a->json, "bucket");
-		key = api_str(a->json, "key");
-		method = api_str(a->json, "method");
-		expires = api_str(a->json, "expires");
+		bucket = gateapi_str(a->json, "bucket");
+		key = gateapi_str(a->json, "key");
+		method = gateapi_str(a->json, "method");
+		expires = gateapi_str(a->json, "expires");
 		if (bucket == NULL || key == NULL || *key == '\0')
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 			    "Give \"bucket\" and \"key\" (and optionally \"method\", \"expires\", \"max_uses\").");
@@ -397,81 +397,81 @@ api_start_route(struct conn *c)
 				return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 				    "\"max_uses\" must be a whole number.");
 			snprintf(uses, sizeof(uses), "%lld", (long long)json_integer_value(mu));
-			api_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
 			    "--max-uses", uses, target, (char *)NULL);
 		} else
-			api_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
 			    target, (char *)NULL);
 		return 0;
 	case API_PRESIGN_REVOKE:
-		api_job_start(c, 204, "presign", "revoke", a->arg1, "--principal", c->cred.principal,
+		gateapi_job_start(c, 204, "presign", "revoke", a->arg1, "--principal", c->cred.principal,
 		    (char *)NULL);
 		return 0;
 	case API_REQUEST:
-		bucket = api_str(a->json, "bucket");
-		reason = api_str(a->json, "reason");
+		bucket = gateapi_str(a->json, "bucket");
+		reason = gateapi_str(a->json, "reason");
 		if (bucket == NULL)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "Give \"bucket\" (and \"reason\").");
-		api_job_start(c, 201, "request", bucket, c->cred.principal, "--reason",
+		gateapi_job_start(c, 201, "request", bucket, c->cred.principal, "--reason",
 		    reason ? reason : "", (char *)NULL);
 		return 0;
 	case API_REQUESTS:
-		api_job_start(c, 200, "requests", c->cred.principal, (char *)NULL);
+		gateapi_job_start(c, 200, "requests", c->cred.principal, (char *)NULL);
 		return 0;
 	case API_GRANT:
-		bucket = api_str(a->json, "bucket");
-		if (bucket == NULL || api_str(a->json, "principal") == NULL ||
-		    api_str(a->json, "permission") == NULL)
+		bucket = gateapi_str(a->json, "bucket");
+		if (bucket == NULL || gateapi_str(a->json, "principal") == NULL ||
+		    gateapi_str(a->json, "permission") == NULL)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 			    "Give \"bucket\", \"principal\" and \"permission\" (and optionally \"prefix\", \"expires\").");
-		if ((r = api_owner_check(c, bucket)) >= 0)
+		if ((r = gateapi_owner_check(c, bucket)) >= 0)
 			return r;
-		principal = api_str(a->json, "principal");
-		perm = api_str(a->json, "permission");
-		prefix = api_str(a->json, "prefix");
-		expires = api_str(a->json, "expires");
+		principal = gateapi_str(a->json, "principal");
+		perm = gateapi_str(a->json, "permission");
+		prefix = gateapi_str(a->json, "prefix");
+		expires = gateapi_str(a->json, "expires");
 		if (prefix != NULL && *prefix != '\0')
 			snprintf(target, sizeof(target), "%s/%s", bucket, prefix);
 		else
 			snprintf(target, sizeof(target), "%s", bucket);
 		if (expires != NULL)
-			api_job_start(c, 200, "grant", target, principal, perm, "--expires", expires,
+			gateapi_job_start(c, 200, "grant", target, principal, perm, "--expires", expires,
 			    (char *)NULL);
 		else
-			api_job_start(c, 200, "grant", target, principal, perm, (char *)NULL);
+			gateapi_job_start(c, 200, "grant", target, principal, perm, (char *)NULL);
 		return 0;
 	case API_REVOKE:
-		if ((r = api_owner_check(c, a->arg1)) >= 0)
+		if ((r = gateapi_owner_check(c, a->arg1)) >= 0)
 			return r;
-		api_job_start(c, 204, "revoke", a->arg1, a->arg2, (char *)NULL);
+		gateapi_job_start(c, 204, "revoke", a->arg1, a->arg2, (char *)NULL);
 		return 0;
 	case API_CREATE_BUCKET:
-		api_job_start(c, 200, "bucket", "create", c->cred.principal, c->addr.bucket, (char *)NULL);
+		gateapi_job_start(c, 200, "bucket", "create", c->cred.principal, c->addr.bucket, (char *)NULL);
 		return 0;
 	}
 	return conn_reply_error(c, S3ERR_INTERNAL, NULL);
 }
 
 int
-api_step(struct conn *c)
+gateapi_step(struct conn *c)
 {
-	struct api_request *a = c->api;
-	struct api_job *j;
+	struct gateapi_request *a = c->api;
+	struct gateapi_job *j;
 	int r;
 
 	switch (a->stage) {
 	case API_STAGE_START:
 	case API_STAGE_OWNER:
-		return api_start_route(c);
+		return gateapi_start_route(c);
 	case API_STAGE_JOB_WAIT:
 		return 0;
 	case API_STAGE_JOB:
 		j = a->job;
 		a->job = NULL;
 		if (j->rc != 0)
-			r = api_job_error(c, j);
+			r = gateapi_job_error(c, j);
 		else if (a->route == API_CREATE_BUCKET) {
 			char loc[300];
 			c->decided = 1;
@@ -483,10 +483,10 @@ api_step(struct conn *c)
 			c->decision.allow = 1;
 			if (c->decision.reason[0] == '\0')
 				snprintf(c->decision.reason, sizeof(c->decision.reason), "self-service");
-			r = api_reply_json(c, a->success_status,
+			r = gateapi_reply_json(c, a->success_status,
 			    a->success_status == 204 ? NULL : j->out);
 		}
-		api_job_free(j);
+		gateapi_job_free(j);
 		return r;
 	}
 	return 0;
@@ -498,9 +498,9 @@ api_step(struct conn *c)
  * backend by the admin command, on the jobs thread.
  */
 int
-api_create_bucket(struct conn *c)
+gateapi_create_bucket(struct conn *c)
 {
-	struct api_request *a;
+	struct gateapi_request *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		abort();
@@ -513,11 +513,11 @@ api_create_bucket(struct conn *c)
 }
 
 void
-api_free(struct conn *c)
+gateapi_free(struct conn *c)
 {
-	struct api_request *a = c->api;
+	struct gateapi_request *a = c->api;
 
-	c->api_bucket = NULL;
+	c->gateapi_bucket = NULL;
 	if (a == NULL)
 		return;
 	if (a->job != NULL)
