@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy/model.h"
+#include "proxy/sbuf.h"
 
 struct model_map {
 	char	**keys;		/* owned; NULL = empty slot */
@@ -28,18 +29,6 @@ model_xcalloc(size_t n, size_t size)
 	void *p;
 
 	if ((p = calloc(n ? n : 1, size)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-model_xstrdup(const char *s)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
 		abort();
 	return p;
 }
@@ -104,7 +93,7 @@ model_map_put(struct model_map *map, const char *key, size_t value, size_t *firs
 		}
 		i = (i + 1) & (map->cap - 1);
 	}
-	map->keys[i] = model_xstrdup(key);
+	map->keys[i] = sbuf_strdup(key);
 	map->values[i] = value;
 	return 0;
 }
@@ -224,9 +213,9 @@ model_add_workspace(struct model *m, const char *name, const char *principal,
 	model_stale(m);
 	m->workspaces = model_grow(m->workspaces, &m->nworkspaces, sizeof(*w));
 	w = &m->workspaces[m->nworkspaces - 1];
-	w->name = model_xstrdup(name);
-	w->principal = model_xstrdup(principal);
-	w->source = model_xstrdup(source);
+	w->name = sbuf_strdup(name);
+	w->principal = sbuf_strdup(principal);
+	w->source = sbuf_strdup(source);
 	w->line = line;
 	return w;
 }
@@ -241,7 +230,7 @@ model_workspace_add_member(struct model *m, struct model_workspace *w, const cha
 			return;
 	if ((w->members = reallocarray(w->members, w->nmembers + 1, sizeof(char *))) == NULL)
 		abort();
-	w->members[w->nmembers++] = model_xstrdup(principal);
+	w->members[w->nmembers++] = sbuf_strdup(principal);
 }
 
 int
@@ -269,10 +258,10 @@ model_add_bucket(struct model *m, const char *name, const char *workspace, int d
 	model_stale(m);
 	m->buckets = model_grow(m->buckets, &m->nbuckets, sizeof(*b));
 	b = &m->buckets[m->nbuckets - 1];
-	b->name = model_xstrdup(name);
-	b->workspace = model_xstrdup(workspace);
+	b->name = sbuf_strdup(name);
+	b->workspace = sbuf_strdup(workspace);
 	b->discoverable = discoverable;
-	b->source = model_xstrdup(source);
+	b->source = sbuf_strdup(source);
 	b->line = line;
 	return b;
 }
@@ -286,13 +275,13 @@ model_add_grant(struct model *m, const char *bucket, const char *grantee, enum p
 	model_stale(m);
 	m->grants = model_grow(m->grants, &m->ngrants, sizeof(*g));
 	g = &m->grants[m->ngrants - 1];
-	g->bucket = model_xstrdup(bucket);
-	g->grantee = model_xstrdup(grantee);
+	g->bucket = sbuf_strdup(bucket);
+	g->grantee = sbuf_strdup(grantee);
 	g->perm = perm;
-	g->prefix = model_xstrdup(prefix ? prefix : "");
+	g->prefix = sbuf_strdup(prefix ? prefix : "");
 	g->granted_at = granted_at;
 	g->expires_at = expires_at;
-	g->source = model_xstrdup(source);
+	g->source = sbuf_strdup(source);
 	g->line = line;
 	return g;
 }
@@ -306,12 +295,12 @@ model_add_request(struct model *m, const char *bucket, const char *requester,
 	model_stale(m);
 	m->requests = model_grow(m->requests, &m->nrequests, sizeof(*r));
 	r = &m->requests[m->nrequests - 1];
-	r->bucket = model_xstrdup(bucket);
-	r->requester = model_xstrdup(requester);
-	r->workspace = model_xstrdup(workspace);
-	r->reason = model_xstrdup(reason ? reason : "");
+	r->bucket = sbuf_strdup(bucket);
+	r->requester = sbuf_strdup(requester);
+	r->workspace = sbuf_strdup(workspace);
+	r->reason = sbuf_strdup(reason ? reason : "");
 	r->requested_at = requested_at;
-	r->source = model_xstrdup(source);
+	r->source = sbuf_strdup(source);
 	r->line = line;
 	return r;
 }
@@ -331,14 +320,14 @@ void
 model_credential_copy(struct policy_credential *dst, const struct policy_credential *src)
 {
 	memset(dst, 0, sizeof(*dst));
-	dst->access_key_id = model_xstrdup(src->access_key_id);
-	dst->secret = model_xstrdup(src->secret);
-	dst->principal = model_xstrdup(src->principal);
+	dst->access_key_id = sbuf_strdup(src->access_key_id);
+	dst->secret = sbuf_strdup(src->secret);
+	dst->principal = sbuf_strdup(src->principal);
 	dst->expires_at = src->expires_at;
-	dst->session_token = model_xstrdup(src->session_token);
-	dst->link_bucket = model_xstrdup(src->link_bucket);
-	dst->link_key = model_xstrdup(src->link_key);
-	dst->link_method = model_xstrdup(src->link_method);
+	dst->session_token = sbuf_strdup(src->session_token);
+	dst->link_bucket = sbuf_strdup(src->link_bucket);
+	dst->link_key = sbuf_strdup(src->link_key);
+	dst->link_method = sbuf_strdup(src->link_method);
 	dst->link_max_bytes = src->link_max_bytes;
 	dst->link_max_uses = src->link_max_uses;
 }
@@ -632,11 +621,11 @@ model_list_buckets(const struct model *m, const char *principal, time_t now,
 			continue;
 		list = model_grow(list, &n, sizeof(*list));
 		e = &list[n - 1];
-		e->bucket = model_xstrdup(m->buckets[i].name);
-		e->workspace = model_xstrdup(m->buckets[i].workspace);
+		e->bucket = sbuf_strdup(m->buckets[i].name);
+		e->workspace = sbuf_strdup(m->buckets[i].workspace);
 		e->via = a.via;
 		e->perm = a.perm;
-		e->prefix = model_xstrdup(a.prefix);
+		e->prefix = sbuf_strdup(a.prefix);
 		e->expires_at = a.expires_at;
 		if (a.via == VIA_GRANT && (g = model_grant_find(m, m->buckets[i].name,
 		    principal)) != NULL)

@@ -50,6 +50,8 @@
 
 #include "policy/redisstore.h"
 #include "proxy/log.h"
+#include "proxy/sbuf.h"
+#include "proxy/uri.h"
 
 #define RS_TICK_MS		100
 #define RS_CONNECT_TIMEOUT_MS	1000
@@ -78,28 +80,6 @@ rs_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *
-rs_strdup(const char *s)
-{
-	char *p;
-
-	if (s == NULL)
-		return NULL;
-	if ((p = strdup(s)) == NULL)
-		abort();
-	return p;
-}
-
-static char *
-rs_strndup(const char *s, size_t n)
-{
-	char *p;
-
-	if ((p = strndup(s, n)) == NULL)
-		abort();
-	return p;
-}
-
 static void
 rs_free_secret(char *s)
 {
@@ -107,18 +87,6 @@ rs_free_secret(char *s)
 		explicit_bzero(s, strlen(s));
 		free(s);
 	}
-}
-
-static int
-rs_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decodes LEN hex digits at S into OUT (LEN/2 bytes); -1 if not hex. */
@@ -131,8 +99,8 @@ rs_unhex(const char *s, size_t len, unsigned char *out)
 	if (len % 2 != 0)
 		return -1;
 	for (i = 0; i < len; i += 2) {
-		if ((hi = rs_hexval((unsigned char)s[i])) == -1 ||
-		    (lo = rs_hexval((unsigned char)s[i + 1])) == -1)
+		if ((hi = uri_hexval((unsigned char)s[i])) == -1 ||
+		    (lo = uri_hexval((unsigned char)s[i + 1])) == -1)
 			return -1;
 		out[i / 2] = (unsigned char)(hi << 4 | lo);
 	}
@@ -434,7 +402,7 @@ rs_parse_link_field(const char *field, const char *v, struct policy_credential *
 	}
 	if (slot != NULL) {
 		free(*slot);
-		*slot = rs_strdup(v);
+		*slot = sbuf_strdup(v);
 		return 0;
 	}
 	if (strcmp(field, "link_max_bytes") != 0 && strcmp(field, "link_max_uses") != 0)
@@ -833,9 +801,9 @@ rs_fill_list(const struct rs_entry *e, struct pstore_bucket_list *out, time_t no
 			continue;
 		d = &out->items[out->count++];
 		*d = *s;
-		d->bucket = rs_strdup(s->bucket);
-		d->workspace = rs_strdup(s->workspace);
-		d->prefix = rs_strdup(s->prefix);
+		d->bucket = sbuf_strdup(s->bucket);
+		d->workspace = sbuf_strdup(s->workspace);
+		d->prefix = sbuf_strdup(s->prefix);
 	}
 	if (out->count == 0) {
 		free(out->items);
@@ -894,7 +862,7 @@ rs_parse_cred(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 			goto out;
 		if (strcmp(f, "principal") == 0) {
 			free(c.principal);
-			c.principal = rs_strdup(v);
+			c.principal = sbuf_strdup(v);
 		} else if (strcmp(f, "secret") == 0 || strcmp(f, "session_token") == 0) {
 			char **slot = strcmp(f, "secret") == 0 ? &c.secret : &c.session_token;
 
@@ -919,7 +887,7 @@ rs_parse_cred(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 		    "refusing it", key.data);
 		goto out;
 	}
-	c.access_key_id = rs_strdup(e->key);
+	c.access_key_id = sbuf_strdup(e->key);
 	e->cred = c;
 	memset(&c, 0, sizeof(c));
 	e->has_data = 1;
@@ -953,7 +921,7 @@ rs_parse_access(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 	e->acc.via = VIA_NONE;
 	e->acc.perm = PERM_NONE;
 	if ((val = rs_reply_str(r->element[1])) != NULL) {
-		copy = rs_strdup(val);
+		copy = sbuf_strdup(val);
 		if (rs_split(copy, fld, 4) == -1 ||
 		    rs_via_perm_parse(fld[0], fld[1], &via, &perm) == -1 ||
 		    rs_parse_time(fld[2], &exp) == -1) {
@@ -965,7 +933,7 @@ rs_parse_access(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 		e->acc.via = via;
 		e->acc.perm = perm;
 		e->acc.expires_at = exp;
-		e->acc.prefix = rs_strdup(fld[3]);
+		e->acc.prefix = sbuf_strdup(fld[3]);
 		free(copy);
 	}
 	e->has_data = 1;
@@ -998,7 +966,7 @@ rs_parse_list(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 		    (v = rs_reply_str(r->element[i + 1])) == NULL)
 			continue;
 		it = &items[n];
-		copy = rs_strdup(v);
+		copy = sbuf_strdup(v);
 		if (rs_split(copy, fld, 6) == -1 ||
 		    rs_via_perm_parse(fld[0], fld[1], &it->via, &it->perm) == -1 ||
 		    rs_parse_time(fld[2], &it->expires_at) == -1 ||
@@ -1008,9 +976,9 @@ rs_parse_list(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 			free(copy);
 			continue;
 		}
-		it->bucket = rs_strdup(b);
-		it->workspace = rs_strdup(fld[4]);
-		it->prefix = rs_strdup(fld[5]);
+		it->bucket = sbuf_strdup(b);
+		it->workspace = sbuf_strdup(fld[4]);
+		it->prefix = sbuf_strdup(fld[5]);
 		free(copy);
 		n++;
 	}
@@ -1469,7 +1437,7 @@ redisstore_open(const struct conf *conf, struct event_base *base, struct sbuf *e
 		free(rs);
 		return NULL;
 	}
-	rs->url = rs_strdup(conf->store_path);
+	rs->url = sbuf_strdup(conf->store_path);
 	rs->base = base;
 	rs->ttl_ms = conf->policy_cache_ttl_ms;
 	rs->neg_ttl_ms = rs->ttl_ms < RS_NEGATIVE_TTL_MS ? rs->ttl_ms : RS_NEGATIVE_TTL_MS;
@@ -1705,9 +1673,9 @@ rs_kv_add(struct rs_kvs *l, const char *key, const char *field, const char *valu
 		if ((l->v = reallocarray(l->v, l->cap, sizeof(*l->v))) == NULL)
 			abort();
 	}
-	l->v[l->n].key = rs_strdup(key);
-	l->v[l->n].field = rs_strdup(field);
-	l->v[l->n].value = rs_strdup(value);
+	l->v[l->n].key = sbuf_strdup(key);
+	l->v[l->n].field = sbuf_strdup(field);
+	l->v[l->n].value = sbuf_strdup(value);
 	l->v[l->n].sealed = sealed;
 	l->n++;
 }
@@ -1936,7 +1904,7 @@ rs_redis_kvs(struct rs_admin *a, struct rs_kvs *l, struct sbuf *errors)
 				continue;
 			if ((keys = reallocarray(keys, nkeys + 1, sizeof(*keys))) == NULL)
 				abort();
-			keys[nkeys++] = rs_strdup(k);
+			keys[nkeys++] = sbuf_strdup(k);
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
@@ -2093,7 +2061,7 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			    source, kv->key, kv->field);
 			bad = 1;
 		} else if (RS_IS(kv, "grants")) {
-			bucket = rs_strndup(kv->field, (size_t)(slash - kv->field));
+			bucket = sbuf_strndup(kv->field, (size_t)(slash - kv->field));
 			if (policy_perm_parse(rs_json_str(o, "perm"), &perm) == -1) {
 				sbuf_appendf(errors, "policy_store %s: grant %s: unknown permission "
 				    "\"%s\"\n", source, kv->field, rs_json_str(o, "perm"));
@@ -2104,7 +2072,7 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 				    (time_t)rs_json_int(o, "expires_at"), source, 0);
 			free(bucket);
 		} else {
-			bucket = rs_strndup(kv->field, (size_t)(slash - kv->field));
+			bucket = sbuf_strndup(kv->field, (size_t)(slash - kv->field));
 			model_add_request(m, bucket, slash + 1, rs_json_str(o, "workspace"),
 			    rs_json_str(o, "reason"), (time_t)rs_json_int(o, "requested_at"),
 			    source, 0);

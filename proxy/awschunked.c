@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "proxy/awschunked.h"
+#include "proxy/uri.h"
 
 enum awschunked_state {
 	AC_HEADER = 0,	/* collecting "HEX[;chunk-signature=SIG]\r\n" */
@@ -81,18 +82,6 @@ awschunked_is_lowhex(const char *s, size_t len)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
-}
-
-static int
-awschunked_hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
 }
 
 static void
@@ -270,7 +259,7 @@ awschunked_chunk_line(struct awschunked *ac, const char *s, size_t len)
 	size_t i;
 	int v;
 
-	for (i = 0; i < len && (v = awschunked_hexval((unsigned char)s[i])) >= 0; i++) {
+	for (i = 0; i < len && (v = uri_hexval((unsigned char)s[i])) >= 0; i++) {
 		if (i == 16)
 			return awschunked_fail(ac, AWSCHUNKED_ERR_CHUNK_SIZE,
 			    "chunk %llu: size has more than 16 hex digits",

@@ -268,22 +268,70 @@ conn_request_reset(struct conn *c)
 	c->out_more = 0;
 }
 
+/* Milliseconds since the request began. */
+static double
+conn_elapsed_ms(const struct conn *c)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+}
+
+/* Counts a finished body by the engine that moved it. */
+static void
+conn_count_body(struct conn *c)
+{
+	c->srv->stats->bytes_spliced += c->stream.spliced;
+	c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
+}
+
+/* The upload is given up (the backend answered early or stopped taking it): read its answer. */
+static void
+conn_abandon_upload(struct conn *c)
+{
+	c->closing = 1;
+	c->abort_backend = 1;
+	stream_release(&c->stream);
+	c->streaming = 0;
+	conn_side_want(&c->client, 0, 0);
+	conn_set_state(c, CONN_READ_RESP_HEAD);
+}
+
+/* s3gate tells the client to send its body (the backend said so, or stayed silent). */
+static void
+conn_send_continue(struct conn *c)
+{
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	c->out_more = 0;
+	sbuf_appends(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	conn_side_want(&c->backend, 0, 0);
+	conn_set_state(c, CONN_SEND_CONTINUE);
+}
+
+/* Drops an interim (1xx) response the backend sent from its buffer. */
+static void
+conn_skip_interim(struct conn *c)
+{
+	memmove(c->backend.buf, c->backend.buf + c->resp.head_len, c->backend.len - c->resp.head_len);
+	c->backend.len -= c->resp.head_len;
+}
+
 static void
 conn_log_request(struct conn *c)
 {
 	struct server *srv = c->srv;
 	struct accesslog_entry e;
 	const struct http_header *ua;
-	struct timespec now;
 	char ua_buf[256] = "", akid[130] = "";
 	double ms;
 	int cls;
 
 	if (c->request_id[0] == '\0')
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
+	ms = conn_elapsed_ms(c);
 	memset(&e, 0, sizeof(e));
 	e.request_id = c->request_id;
 	e.remote = c->peer;
@@ -1321,8 +1369,7 @@ conn_awschunked_precheck(struct conn *c, int64_t decoded)
 	if ((eol = memmem(p, (size_t)(end - p), "\r\n", 2)) == NULL)
 		return 0;	/* not here yet: the decoder will see it */
 	for (; p < eol && *p != ';'; p++, digits++) {
-		int v = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 :
-		    (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
+		int v = uri_hexval((unsigned char)*p);
 		if (v < 0 || digits >= 16)
 			return -1;
 		size = size * 16 + (uint64_t)v;
@@ -1527,7 +1574,7 @@ conn_stream_start(struct conn *c, int upload)
 		    cf->copy_buffer_size, NULL);
 		c->stream.decoder = c->decoder;
 		if (c->req_chunked) {
-			httpmsg_body_tracker_init(&c->req_tracker, NULL, 0, 0);
+			httpmsg_body_tracker_init(&c->req_tracker);
 			c->stream.tracker = &c->req_tracker;
 			c->stream.remaining = UINT64_MAX;
 		}
@@ -1586,8 +1633,7 @@ conn_do_req_body(struct conn *c)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {
 	case STREAM_DONE:
-		c->srv->stats->bytes_spliced += c->stream.spliced;
-		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
+		conn_count_body(c);
 		c->req_body_done = 1;
 		stream_release(&c->stream);
 		c->streaming = 0;
@@ -1632,12 +1678,7 @@ conn_do_req_body(struct conn *c)
 		break;
 	}
 	/* the backend stopped taking the body: perhaps it answered; read that */
-	c->closing = 1;
-	c->abort_backend = 1;
-	stream_release(&c->stream);
-	c->streaming = 0;
-	conn_side_want(&c->client, 0, 0);
-	conn_set_state(c, CONN_READ_RESP_HEAD);
+	conn_abandon_upload(c);
 	conn_timer_set(c, c->conf->backend_timeout_ms);
 	return 1;
 }
@@ -1677,8 +1718,7 @@ conn_build_resp_head(struct conn *c)
 	} else if (r->chunked) {
 		c->resp_has_body = 1;
 		c->resp_framing = STREAM_CHUNKED;
-		if (httpmsg_body_tracker_init(&c->tracker, c->backend.buf, r->head_len, 1) == -1)
-			c->resp_has_body = -1;
+		httpmsg_body_tracker_init(&c->tracker);
 	} else if (r->has_content_length) {
 		c->resp_has_body = r->content_length > 0;
 		c->resp_framing = STREAM_LENGTH;
@@ -1709,7 +1749,7 @@ conn_build_resp_head(struct conn *c)
 	if (c->closing)
 		sbuf_appends(&c->out, "Connection: close\r\n");
 	sbuf_appends(&c->out, "\r\n");
-	c->out_more = c->resp_has_body > 0;
+	c->out_more = c->resp_has_body;
 }
 
 static int
@@ -1734,22 +1774,13 @@ conn_do_read_resp_head(struct conn *c)
 			case HTTP_PARSE_DONE:
 				if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
 					/* the backend wants the body: tell the client */
-					memmove(c->backend.buf, c->backend.buf + c->resp.head_len,
-					    c->backend.len - c->resp.head_len);
-					c->backend.len -= c->resp.head_len;
-					sbuf_reset(&c->out);
-					c->out_off = 0;
-					c->out_more = 0;
-					sbuf_appends(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-					conn_side_want(&c->backend, 0, 0);
-					conn_set_state(c, CONN_SEND_CONTINUE);
+					conn_skip_interim(c);
+					conn_send_continue(c);
 					return 1;
 				}
 				if (c->resp.status >= 100 && c->resp.status < 200) {
 					/* other interim responses are not passed on */
-					memmove(c->backend.buf, c->backend.buf + c->resp.head_len,
-					    c->backend.len - c->resp.head_len);
-					c->backend.len -= c->resp.head_len;
+					conn_skip_interim(c);
 					continue;
 				}
 				if (c->state == CONN_WAIT_CONTINUE ||
@@ -1759,10 +1790,6 @@ conn_do_read_resp_head(struct conn *c)
 					c->abort_backend = 1;
 				}
 				conn_build_resp_head(c);
-				if (c->resp_has_body < 0) {
-					c->abort_backend = 1;
-					return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
-				}
 				conn_side_want(&c->backend, 0, 0);
 				conn_set_state(c, CONN_SEND_RESP_HEAD);
 				conn_timer_set(c, c->conf->body_timeout_ms);
@@ -1895,12 +1922,8 @@ conn_do_read_head(struct conn *c)
 static void
 conn_record_ttfb(struct conn *c)
 {
-	struct timespec now;
-	double ms;
+	double ms = conn_elapsed_ms(c);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - c->started.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - c->started.tv_nsec) / 1e6;
 	c->srv->stats->ttfb_count++;
 	c->srv->stats->ttfb_sum += ms / 1e3;
 	server_histogram_add(c->srv->stats->ttfb_bucket, ms);
@@ -1972,8 +1995,7 @@ conn_do_resp_body(struct conn *c)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {
 	case STREAM_DONE:
-		c->srv->stats->bytes_spliced += c->stream.spliced;
-		c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
+		conn_count_body(c);
 		return conn_finish(c);
 	case STREAM_THROTTLED:
 		return 0;
@@ -2050,12 +2072,7 @@ conn_drive(struct conn *c)
 		case CONN_REQ_BODY:
 			if (c->backend_readable) {
 				/* the backend answered (or closed) before the body was done */
-				c->closing = 1;
-				c->abort_backend = 1;
-				stream_release(&c->stream);
-				c->streaming = 0;
-				conn_side_want(&c->client, 0, 0);
-				conn_set_state(c, CONN_READ_RESP_HEAD);
+				conn_abandon_upload(c);
 				break;
 			}
 			again = conn_do_req_body(c);
@@ -2078,7 +2095,7 @@ conn_drive(struct conn *c)
 			c->bytes_out += c->out.len;
 			conn_record_ttfb(c);
 			conn_side_want(&c->client, 0, 0);
-			if (c->resp_has_body > 0) {
+			if (c->resp_has_body) {
 				conn_stream_start(c, 0);
 				conn_set_state(c, CONN_RESP_BODY);
 			} else
@@ -2159,12 +2176,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_WAIT_CONTINUE:
 		/* no 100 from the backend within a second: say it ourselves */
-		sbuf_reset(&c->out);
-		c->out_off = 0;
-		c->out_more = 0;
-		sbuf_appends(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-		conn_side_want(&c->backend, 0, 0);
-		conn_set_state(c, CONN_SEND_CONTINUE);
+		conn_send_continue(c);
 		conn_timer_set(c, c->conf->body_timeout_ms);
 		break;
 	case CONN_BACKEND_CONNECT:

@@ -60,11 +60,13 @@ forward_response_header_dropped(const char *name, size_t len)
 	return 0;
 }
 
-/* Whether NAME is listed in the client's Connection header (hop-by-hop by declaration). */
+/*
+ * Whether NAME is listed in the client's Connection header C (found once by
+ * the caller; NULL if none): such headers are hop-by-hop by declaration.
+ */
 static int
-forward_in_connection(const struct http_head *h, const char *name, size_t len)
+forward_in_connection(const struct http_header *c, const char *name, size_t len)
 {
-	const struct http_header *c = httpmsg_header_find(h, "connection");
 	const char *p, *end;
 
 	if (c == NULL)
@@ -104,8 +106,8 @@ forward_signed_cmp(const void *a, const void *b)
  * nothing between s3gate and the backend can change them.
  */
 static size_t
-forward_collect_signed(const struct http_head *h, int decoded, struct forward_signed *out,
-    size_t max)
+forward_collect_signed(const struct http_head *h, const struct http_header *conn, int decoded,
+    struct forward_signed *out, size_t max)
 {
 	size_t i, j, n = 0;
 
@@ -117,7 +119,7 @@ forward_collect_signed(const struct http_head *h, int decoded, struct forward_si
 		if (hd->name_len < 6 || strncasecmp(hd->name, "x-amz-", 6) != 0 ||
 		    forward_header_dropped(hd->name, hd->name_len) ||
 		    (decoded && forward_chunked_header(hd)) ||
-		    forward_in_connection(h, hd->name, hd->name_len))
+		    forward_in_connection(conn, hd->name, hd->name_len))
 			continue;
 		for (j = 0; j < hd->name_len; j++)
 			sbuf_appendc(&name, (char)tolower((unsigned char)hd->name[j]));
@@ -166,6 +168,7 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
     const char *payload_hash, const struct forward_target *t, time_t now)
 {
 	struct sbuf path = SBUF_INIT, canon_query = SBUF_INIT, auth = SBUF_INIT;
+	const struct http_header *conn;
 	struct forward_signed amz[HTTP_MAX_HEADERS];
 	struct http_header signed_hdrs[HTTP_MAX_HEADERS + 3];
 	char amz_date[17];
@@ -176,7 +179,8 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	sigv4_format_date(now, amz_date);
 	if (t->decoded)
 		payload_hash = SIGV4_UNSIGNED_PAYLOAD;	/* s3gate verified the chunks itself */
-	namz = forward_collect_signed(h, t->decoded, amz, HTTP_MAX_HEADERS);
+	conn = httpmsg_header_find(h, "connection");
+	namz = forward_collect_signed(h, conn, t->decoded, amz, HTTP_MAX_HEADERS);
 
 	/* sorted by name: host, then x-amz-* (ours and the client's) in order */
 	signed_hdrs[ns++] = (struct http_header){ "host", 4, t->host, strlen(t->host) };
@@ -204,7 +208,7 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	for (i = 0; i < h->nheaders; i++) {
 		const struct http_header *hd = &h->headers[i];
 		if (forward_header_dropped(hd->name, hd->name_len) ||
-		    forward_in_connection(h, hd->name, hd->name_len) ||
+		    forward_in_connection(conn, hd->name, hd->name_len) ||
 		    (t->decoded && forward_chunked_header(hd)))
 			continue;
 		sbuf_append(out, hd->name, hd->name_len);

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "proxy/httpmsg.h"
+#include "proxy/uri.h"
 
 struct http_ctx {
 	struct http_head		*head;
@@ -294,25 +295,11 @@ enum {
 #define TRK_MAX_LINE	4096
 #define TRK_MAX_TRAILER	16384
 
-int
-httpmsg_body_tracker_init(struct http_body_tracker *t, const char *head, size_t head_len,
-    int is_response)
+void
+httpmsg_body_tracker_init(struct http_body_tracker *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->state = TRK_SIZE;
-	return 0;
-}
-
-static int
-httpmsg_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* The framing state machine; with OUT, the data bytes are copied there too. */
@@ -328,7 +315,7 @@ httpmsg_tracker_run(struct http_body_tracker *t, const char *buf, size_t len, ch
 
 		switch (t->state) {
 		case TRK_SIZE:
-			if ((v = httpmsg_hexval(c)) >= 0) {
+			if ((v = uri_hexval(c)) >= 0) {
 				if (++t->digits > 16)
 					return -1;
 				t->remaining = t->remaining * 16 + (uint64_t)v;

@@ -81,9 +81,8 @@ struct http_body_tracker {
 	int		 complete;
 };
 
-/* HEAD is unused (kept so callers need not change); returns 0. */
-int	 httpmsg_body_tracker_init(struct http_body_tracker *, const char *head, size_t head_len,
-	    int is_response);
+/* Starts tracking a body at its first byte. */
+void	 httpmsg_body_tracker_init(struct http_body_tracker *);
 /*
  * Feeds LEN body bytes; returns how many belong to this message (fewer than
  * LEN once it is complete), or -1 if the framing is broken.

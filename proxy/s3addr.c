@@ -25,18 +25,6 @@ s3addr_bucket_valid(const char *b)
 	return 1;
 }
 
-static char *
-s3addr_strndup(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
 /* The bucket a virtual-hosted Host names, or NULL (path style). */
 static char *
 s3addr_host_bucket(const char *host, size_t host_len, char *const *domains, int ndomains)
@@ -58,7 +46,7 @@ s3addr_host_bucket(const char *host, size_t host_len, char *const *domains, int 
 		dl = strlen(domains[i]);
 		if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
 		    strncasecmp(host + hl - dl, domains[i], dl) == 0) {
-			char *b = s3addr_strndup(host, hl - dl - 1);
+			char *b = sbuf_strndup(host, hl - dl - 1);
 			for (char *q = b; *q; q++)
 				*q = (char)tolower((unsigned char)*q);
 			return b;
@@ -100,7 +88,7 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 	if (a->raw_path_len >= strlen(S3ADDR_INTERNAL_PREFIX) &&
 	    strncmp(a->raw_path, S3ADDR_INTERNAL_PREFIX, strlen(S3ADDR_INTERNAL_PREFIX)) == 0) {
 		a->internal = 1;
-		a->internal_path = s3addr_strndup(path + strlen(S3ADDR_INTERNAL_PREFIX),
+		a->internal_path = sbuf_strndup(path + strlen(S3ADDR_INTERNAL_PREFIX),
 		    (size_t)n - strlen(S3ADDR_INTERNAL_PREFIX));
 		free(path);
 		return 0;
@@ -109,15 +97,15 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 	if ((a->bucket = s3addr_host_bucket(host, host_len, domains, ndomains)) != NULL) {
 		a->virtual_host = 1;
 		if (n > 1)
-			a->key = s3addr_strndup(path + 1, (size_t)n - 1);
+			a->key = sbuf_strndup(path + 1, (size_t)n - 1);
 	} else if (n > 1) {
 		slash = strchr(path + 1, '/');
 		if (slash == NULL)
-			a->bucket = s3addr_strndup(path + 1, (size_t)n - 1);
+			a->bucket = sbuf_strndup(path + 1, (size_t)n - 1);
 		else {
-			a->bucket = s3addr_strndup(path + 1, (size_t)(slash - path - 1));
+			a->bucket = sbuf_strndup(path + 1, (size_t)(slash - path - 1));
 			if (slash[1] != '\0')
-				a->key = s3addr_strndup(slash + 1, strlen(slash + 1));
+				a->key = sbuf_strndup(slash + 1, strlen(slash + 1));
 		}
 	}
 	free(path);

@@ -251,3 +251,25 @@ sbuf_steal(struct sbuf *sb)
 	sb->len = sb->cap = 0;
 	return p;
 }
+
+char *
+sbuf_strdup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
+char *
+sbuf_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if ((p = strndup(s, n)) == NULL)
+		abort();
+	return p;
+}

@@ -195,35 +195,74 @@ stream_run_splice(struct stream *s)
 	}
 }
 
+/* Sends what the buffer holds; STREAM_DONE once it is empty (and reset). */
+static enum stream_result
+stream_flush(struct stream *s)
+{
+	ssize_t n;
+	int io_want;
+
+	while (s->buf_off < s->buf_len) {
+		n = sockio_send(s->dst_fd, s->dst_ssl, s->buf + s->buf_off,
+		    s->buf_len - s->buf_off, 0, &io_want);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR) {
+				s->dst_want = io_want;
+				return STREAM_WAIT;
+			}
+			s->err = errno;
+			return STREAM_DST_ERROR;
+		}
+		s->buf_off += (size_t)n;
+		s->moved += (uint64_t)n;
+	}
+	s->buf_off = s->buf_len = 0;
+	return STREAM_DONE;
+}
+
+/*
+ * Reads at most WANT bytes (and the byte budget) into the empty buffer:
+ * STREAM_DONE with *N > 0, or STREAM_WAIT / STREAM_SRC_EOF / STREAM_SRC_ERROR.
+ */
+static enum stream_result
+stream_read(struct stream *s, size_t want, ssize_t *n)
+{
+	int io_want;
+
+	if (want > s->budget)
+		want = (size_t)s->budget;
+	*n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
+	if (*n > 0) {
+		s->read_bytes += (uint64_t)*n;
+		if (s->budget != UINT64_MAX)
+			s->budget -= (uint64_t)*n;
+		return STREAM_DONE;
+	}
+	if (*n == 0)
+		return STREAM_SRC_EOF;
+	if (errno == EAGAIN || errno == EINTR) {
+		s->src_want = io_want;
+		return STREAM_WAIT;
+	}
+	s->err = errno;
+	return STREAM_SRC_ERROR;
+}
+
 static enum stream_result
 stream_run_copy(struct stream *s)
 {
+	enum stream_result res;
 	ssize_t n;
 	size_t want;
 	long keep;
-	int io_want;
 
 	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
 		s->err = ENOMEM;
 		return STREAM_SRC_ERROR;
 	}
 	for (;;) {
-		if (s->buf_off < s->buf_len) {
-			n = sockio_send(s->dst_fd, s->dst_ssl, s->buf + s->buf_off,
-			    s->buf_len - s->buf_off, 0, &io_want);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR) {
-					s->dst_want = io_want;
-					return STREAM_WAIT;
-				}
-				s->err = errno;
-				return STREAM_DST_ERROR;
-			}
-			s->buf_off += (size_t)n;
-			s->moved += (uint64_t)n;
-			continue;
-		}
-		s->buf_off = s->buf_len = 0;
+		if ((res = stream_flush(s)) != STREAM_DONE)
+			return res;
 		if (s->framing == STREAM_LENGTH && s->remaining == 0)
 			return STREAM_DONE;
 		if (s->framing == STREAM_CHUNKED && s->tracker->complete)
@@ -233,24 +272,8 @@ stream_run_copy(struct stream *s)
 		want = s->buf_cap;
 		if (s->framing == STREAM_LENGTH && want > s->remaining)
 			want = (size_t)s->remaining;
-		if (want > s->budget)
-			want = (size_t)s->budget;
-		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
-		if (n > 0) {
-			s->read_bytes += (uint64_t)n;
-			if (s->budget != UINT64_MAX)
-				s->budget -= (uint64_t)n;
-		}
-		if (n == 0)
-			return s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : STREAM_SRC_EOF;
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR) {
-				s->src_want = io_want;
-				return STREAM_WAIT;
-			}
-			s->err = errno;
-			return STREAM_SRC_ERROR;
-		}
+		if ((res = stream_read(s, want, &n)) != STREAM_DONE)
+			return res == STREAM_SRC_EOF && s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : res;
 		if (s->framing == STREAM_CHUNKED) {
 			if ((keep = httpmsg_body_tracker_feed(s->tracker, s->buf, (size_t)n)) < 0)
 				return STREAM_BAD_FRAMING;
@@ -293,9 +316,9 @@ stream_decode(struct stream *s, char *buf, size_t len, size_t *out)
 static enum stream_result
 stream_run_decode(struct stream *s)
 {
+	enum stream_result res;
 	ssize_t n;
 	size_t want, out;
-	int io_want;
 
 	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
 		s->err = ENOMEM;
@@ -318,22 +341,8 @@ stream_run_decode(struct stream *s)
 		s->buf_off = 0;
 	}
 	for (;;) {
-		if (s->buf_off < s->buf_len) {
-			n = sockio_send(s->dst_fd, s->dst_ssl, s->buf + s->buf_off,
-			    s->buf_len - s->buf_off, 0, &io_want);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR) {
-					s->dst_want = io_want;
-					return STREAM_WAIT;
-				}
-				s->err = errno;
-				return STREAM_DST_ERROR;
-			}
-			s->buf_off += (size_t)n;
-			s->moved += (uint64_t)n;
-			continue;
-		}
-		s->buf_off = s->buf_len = 0;
+		if ((res = stream_flush(s)) != STREAM_DONE)
+			return res;
 		/* the body ends by the outer chunked framing, or by Content-Length */
 		if (s->tracker != NULL ? s->tracker->complete : s->remaining == 0) {
 			if (!s->decoded_done && awschunked_finish(s->decoder) != AWSCHUNKED_DONE)
@@ -352,24 +361,8 @@ stream_run_decode(struct stream *s)
 		want = s->buf_cap;
 		if (want > s->remaining)
 			want = (size_t)s->remaining;
-		if (want > s->budget)
-			want = (size_t)s->budget;
-		n = sockio_recv(s->src_fd, s->src_ssl, s->buf, want, &io_want);
-		if (n > 0) {
-			s->read_bytes += (uint64_t)n;
-			if (s->budget != UINT64_MAX)
-				s->budget -= (uint64_t)n;
-		}
-		if (n == 0)
-			return STREAM_SRC_EOF;
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR) {
-				s->src_want = io_want;
-				return STREAM_WAIT;
-			}
-			s->err = errno;
-			return STREAM_SRC_ERROR;
-		}
+		if ((res = stream_read(s, want, &n)) != STREAM_DONE)
+			return res;
 		if (s->tracker != NULL) {
 			/* Transfer-Encoding: chunked around the aws-chunked body */
 			size_t plain;

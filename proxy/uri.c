@@ -58,6 +58,12 @@ static const unsigned char uri_hex_val1[256] = {
 	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
+int
+uri_hexval(int c)
+{
+	return (int)uri_hex_val1[(unsigned char)c] - 1;
+}
+
 /*
  * Writes the S3 encoding of SRC to DST (room for 3 * LEN bytes, no NUL);
  * returns the bytes written.

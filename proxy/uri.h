@@ -13,6 +13,9 @@
 
 #include "proxy/sbuf.h"
 
+/* The value of one hex digit (either case), or -1. */
+int	 uri_hexval(int c);
+
 /* Appends the S3 encoding of SRC; keep_slash keeps '/' (paths). */
 void	 uri_encode(struct sbuf *, const char *src, size_t len, int keep_slash);
 

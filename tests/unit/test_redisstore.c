@@ -135,12 +135,12 @@ test_seal(void)
 	    "seal: another key does not open it");
 	T_OK(redisstore_unseal(k1, "{s3gate}:cred:OTHER\nsecret", s.data) == NULL,
 	    "seal: moved to another record, it does not open");
-	bad = rs_strdup(s.data);
+	bad = sbuf_strdup(s.data);
 	bad[3 + 24 + 1] = bad[3 + 24 + 1] == '0' ? '1' : '0';	/* first ciphertext digit */
 	T_OK(redisstore_unseal(k1, "{s3gate}:cred:AK\nsecret", bad) == NULL,
 	    "seal: a flipped ciphertext bit is detected");
 	free(bad);
-	bad = rs_strdup(s.data);
+	bad = sbuf_strdup(s.data);
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0';
 	T_OK(redisstore_unseal(k1, "{s3gate}:cred:AK\nsecret", bad) == NULL,
 	    "seal: a changed tag is detected");
