@@ -232,6 +232,22 @@ qs_forget(struct quotasync *qs)
 		}
 }
 
+/* A new zeroed item at the end of B's items (*CAP: their allocated count). */
+static struct qs_item *
+qs_item_add(struct qs_batch *b, size_t *cap)
+{
+	struct qs_item *it;
+
+	if (b->nitems == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((b->items = reallocarray(b->items, *cap, sizeof(*b->items))) == NULL)
+			abort();
+	}
+	it = &b->items[b->nitems++];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
 static void
 qs_send(struct quotasync *qs, long long now_ms)
 {
@@ -260,13 +276,7 @@ qs_send(struct quotasync *qs, long long now_ms)
 
 				if (qs_limit(cf, (enum quota_kind)k) <= 0)
 					continue;
-				if (b->nitems == cap) {
-					cap = cap ? cap * 2 : 16;
-					if ((b->items = reallocarray(b->items, cap, sizeof(*b->items))) == NULL)
-						abort();
-				}
-				it = &b->items[b->nitems++];
-				memset(it, 0, sizeof(*it));
+				it = qs_item_add(b, &cap);
 				it->q = q;
 				it->kind = (enum quota_kind)k;
 				rc = redisAsyncCommand(qs->ac, qs_reply_cb, b, "INCRBY " REDISSTORE_PREFIX
@@ -303,13 +313,7 @@ qs_send(struct quotasync *qs, long long now_ms)
 				continue;
 			u->touched = 0;
 			u->synced_ms = now_ms;
-			if (b->nitems == cap) {
-				cap = cap ? cap * 2 : 16;
-				if ((b->items = reallocarray(b->items, cap, sizeof(*b->items))) == NULL)
-					abort();
-			}
-			it = &b->items[b->nitems++];
-			memset(it, 0, sizeof(*it));
+			it = qs_item_add(b, &cap);
 			it->link = u;
 			rc = redisAsyncCommand(qs->ac, qs_reply_cb, b, "INCRBY " REDISSTORE_PREFIX
 			    "link:%s:served %llu", u->id, (unsigned long long)u->pending);

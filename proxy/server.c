@@ -523,6 +523,21 @@ server_admin_readyz(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* One histogram of server_latency_bounds_ms in Prometheus text format. */
+static void
+server_metrics_histogram(struct evbuffer *b, const char *name, const uint64_t buckets[12],
+    double sum, uint64_t count)
+{
+	int i;
+
+	evbuffer_add_printf(b, "# TYPE %s histogram\n", name);
+	for (i = 0; i < 11; i++)
+		evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+		    server_latency_bounds_ms[i] / 1000, (unsigned long long)buckets[i]);
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+	    name, (unsigned long long)buckets[11], name, sum, name, (unsigned long long)count);
+}
+
 static void
 server_admin_metrics(struct evhttp_request *req, void *arg)
 {
@@ -601,30 +616,10 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "quotas meanwhile).\n# TYPE s3gate_quota_sync_failures_total counter\n"
 	    "s3gate_quota_sync_failures_total %llu\n",
 	    (unsigned long long)st->quota_syncs, (unsigned long long)st->quota_sync_failures);
-	evbuffer_add_printf(b, "# TYPE s3gate_request_duration_seconds histogram\n");
-	for (i = 0; i < 12; i++) {
-		if (i == 11)
-			evbuffer_add_printf(b, "s3gate_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)st->latency_bucket[i]);
-		else
-			evbuffer_add_printf(b, "s3gate_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			    server_latency_bounds_ms[i] / 1000, (unsigned long long)st->latency_bucket[i]);
-	}
-	evbuffer_add_printf(b, "s3gate_request_duration_seconds_sum %.6f\n"
-	    "s3gate_request_duration_seconds_count %llu\n", st->latency_sum,
-	    (unsigned long long)st->requests);
-	evbuffer_add_printf(b, "# TYPE s3gate_time_to_first_byte_seconds histogram\n");
-	for (i = 0; i < 12; i++) {
-		if (i == 11)
-			evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_bucket{le=\"+Inf\"} %llu\n",
-			    (unsigned long long)st->ttfb_bucket[i]);
-		else
-			evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_bucket{le=\"%g\"} %llu\n",
-			    server_latency_bounds_ms[i] / 1000, (unsigned long long)st->ttfb_bucket[i]);
-	}
-	evbuffer_add_printf(b, "s3gate_time_to_first_byte_seconds_sum %.6f\n"
-	    "s3gate_time_to_first_byte_seconds_count %llu\n", st->ttfb_sum,
-	    (unsigned long long)st->ttfb_count);
+	server_metrics_histogram(b, "s3gate_request_duration_seconds", st->latency_bucket,
+	    st->latency_sum, st->requests);
+	server_metrics_histogram(b, "s3gate_time_to_first_byte_seconds", st->ttfb_bucket,
+	    st->ttfb_sum, st->ttfb_count);
 	{
 		/* this worker's store (worker 0 serves /metrics) */
 		struct pstore_stats ps;
