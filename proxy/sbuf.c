@@ -269,7 +269,10 @@ sbuf_strndup(const char *s, size_t n)
 {
 	char *p;
 
-	if ((p = strndup(s, n)) == NULL)
+	/* exactly N bytes: S points into buffers that are not NUL-terminated */
+	if ((p = malloc(n + 1)) == NULL)
 		abort();
+	memcpy(p, s, n);
+	p[n] = '\0';
 	return p;
 }

@@ -33,7 +33,10 @@ void	 sbuf_append_xml(struct sbuf *, const char *str, size_t len);
 void	 sbuf_reset(struct sbuf *);
 /* Wipes the contents (they may hold a secret) and frees. Idempotent. */
 void	 sbuf_free(struct sbuf *);
-/* strdup/strndup that abort on OOM, like the sbuf itself; NULL stays NULL. */
+/*
+ * strdup that aborts on OOM, like the sbuf itself (NULL stays NULL); and a
+ * copy of exactly N bytes of S, NUL-terminated (S need not be).
+ */
 char	*sbuf_strdup(const char *);
 char	*sbuf_strndup(const char *, size_t);
 

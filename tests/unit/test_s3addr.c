@@ -272,10 +272,35 @@ test_bucket_valid(void)
 		T_OK(s3addr_bucket_valid(v[i].b) == v[i].ok, "bucket_valid(\"%s\") == %d", v[i].b, v[i].ok);
 }
 
+/*
+ * In s3gate the target and the Host point into the head buffer: nothing
+ * after them is a NUL.  Exactly-sized buffers without a terminator make
+ * ASan catch a parser that reads past the lengths it was given.
+ */
+static void
+test_unterminated(void)
+{
+	static const char host_s[] = "ws-x.s3.example.org:8080", target_s[] = "/dir/key?list-type=2";
+	char *host = malloc(sizeof(host_s) - 1), *target = malloc(sizeof(target_s) - 1);
+	struct s3addr a;
+	enum s3err err;
+
+	memcpy(host, host_s, sizeof(host_s) - 1);
+	memcpy(target, target_s, sizeof(target_s) - 1);
+	T_OK(s3addr_parse(target, sizeof(target_s) - 1, host, sizeof(host_s) - 1, domains, NDOMAINS,
+	    &a, &err) == 0 && a.bucket != NULL && strcmp(a.bucket, "ws-x") == 0 &&
+	    a.key != NULL && strcmp(a.key, "dir/key") == 0,
+	    "unterminated Host and target: bucket and key within the given lengths");
+	s3addr_free(&a);
+	free(host);
+	free(target);
+}
+
 int
 main(void)
 {
 	test_cases();
+	test_unterminated();
 	test_raw_bytes();
 	test_bucket_valid();
 	return T_DONE();
