@@ -25,6 +25,7 @@
 #include "policy/model.h"
 #include "policy/storage.h"
 #include "proxy/conf.h"
+#include "proxy/quota.h"
 #include "proxy/sigv4.h"
 
 #define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
@@ -59,6 +60,9 @@ struct admin_args {
 	const char	*principal;	/* presign */
 	const char	*method;
 	const char	*max_uses;
+	const char	*rate;		/* quota set */
+	const char	*bandwidth;
+	const char	*connections;
 };
 
 static const char *const admin_usage =
@@ -75,7 +79,10 @@ static const char *const admin_usage =
     "  access PRINCIPAL\n"
     "  who BUCKET\n"
     "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n"
-    "  presign list [--principal P] | presign revoke ID [--principal P]\n";
+    "  presign list [--principal P] | presign revoke ID [--principal P]\n"
+    "  quota show PRINCIPAL | quota clear PRINCIPAL\n"
+    "  quota set PRINCIPAL [--rate N] [--bandwidth SIZE] [--connections N]"
+    "  (0: no limit; default: the config's)\n";
 
 static int admin_fail(struct admin *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
@@ -167,6 +174,12 @@ admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args
 			slot = &args->method;
 		else if (strcmp(argv[i], "--max-uses") == 0)
 			slot = &args->max_uses;
+		else if (strcmp(argv[i], "--rate") == 0)
+			slot = &args->rate;
+		else if (strcmp(argv[i], "--bandwidth") == 0)
+			slot = &args->bandwidth;
+		else if (strcmp(argv[i], "--connections") == 0)
+			slot = &args->connections;
 		else if (argv[i][0] == '-' && argv[i][1] == '-') {
 			admin_fail(a, "unknown option %s", argv[i]);
 			return -1;
@@ -743,6 +756,157 @@ admin_revoke(struct admin *a, struct admin_args *args)
 	return rc;
 }
 
+/* ---- quota ---------------------------------------------------------------- */
+
+/*
+ * PRINCIPAL's quotas, as show, set and clear print them: the overrides the
+ * store holds (on workspace W, NULL when none) and the figures that apply,
+ * the config's defaults where there is no override; 0 is "no limit".
+ * {"principal","workspace","overrides":{"request_rate","bandwidth",
+ * "connections"} (those set),"effective":{the three}}.
+ */
+static void
+admin_quota_print(struct admin *a, const char *principal, const struct model_workspace *w)
+{
+	static const char *const names[3] = { "request_rate", "bandwidth", "connections" };
+	static const unsigned bits[3] = { POLICY_QUOTA_RATE, POLICY_QUOTA_BANDWIDTH,
+	    POLICY_QUOTA_CONNECTIONS };
+	const struct quota_limits defaults = { (double)a->conf->quota_request_rate,
+	    (double)a->conf->quota_bandwidth, a->conf->quota_connections, 0 };
+	const struct policy_quota *q = w != NULL ? &w->quota : NULL;
+	struct quota_limits eff;
+	struct sbuf line = SBUF_INIT;
+	json_t *over = json_object(), *all = json_object();
+	unsigned long long v[3];
+	int i, set;
+
+	quota_limits_merge(&eff, &defaults, q);
+	v[0] = (unsigned long long)eff.request_rate;
+	v[1] = (unsigned long long)eff.bandwidth;
+	v[2] = eff.connections;
+	sbuf_appendf(&line, "quota %s%s%s%s:", principal, w ? " (" : "", w ? w->name : "",
+	    w ? ")" : "");
+	for (i = 0; i < 3; i++) {
+		set = q != NULL && (q->set & bits[i]);
+		if (set)
+			json_object_set_new(over, names[i], json_integer((json_int_t)v[i]));
+		json_object_set_new(all, names[i], json_integer((json_int_t)v[i]));
+		sbuf_appendf(&line, "%s %s %llu%s (%s)", i ? "," : "", names[i], v[i],
+		    v[i] == 0 ? " = no limit" : "", set ? "override" : "default");
+	}
+	admin_text(a, "%s", line.data);
+	json_object_set_new(a->doc, "principal", json_string(principal));
+	json_object_set_new(a->doc, "workspace", w ? json_string(w->name) : json_null());
+	json_object_set_new(a->doc, "overrides", over);
+	json_object_set_new(a->doc, "effective", all);
+	sbuf_free(&line);
+}
+
+/*
+ * One option of quota set into Q: VALUE "default" unsets BIT, else a number
+ * within bounds (a size for the bandwidth).  -1 after saying why.
+ */
+static int
+admin_quota_option(struct admin *a, const char *opt, const char *value, unsigned bit,
+    struct policy_quota *q)
+{
+	int bad;
+
+	if (value == NULL)
+		return 0;
+	if (strcmp(value, "default") == 0) {
+		q->set &= ~bit;
+		return 0;
+	}
+	if (bit == POLICY_QUOTA_BANDWIDTH)
+		bad = storage_parse_size(value, &q->bandwidth) == -1;
+	else if (bit == POLICY_QUOTA_RATE)
+		bad = storage_parse_count(value, POLICY_QUOTA_MAX_RATE, &q->request_rate) == -1;
+	else
+		bad = storage_parse_count(value, POLICY_QUOTA_MAX_CONNECTIONS,
+		    &q->connections) == -1;
+	if (bad) {
+		admin_fail(a, "%s %s: write %s, 0 for no limit, or default", opt, value,
+		    bit == POLICY_QUOTA_BANDWIDTH ? "bytes per second like 20971520, 20M or 20Mi" :
+		    bit == POLICY_QUOTA_RATE ? "a whole number up to 10000000" :
+		    "a whole number up to 1000000");
+		return -1;
+	}
+	q->set |= bit;
+	return 0;
+}
+
+/*
+ * Where PRINCIPAL's quotas stand: the workspace that holds them, else the
+ * first workspace it owns that the CLI may rewrite, else the first it owns
+ * (refused by admin_check_owned() with its file).  NULL if it owns none.
+ */
+static struct model_workspace *
+admin_quota_home(struct admin *a, const char *principal)
+{
+	struct model_workspace *w;
+	size_t i;
+
+	if ((w = model_quota_workspace(a->model, principal)) != NULL)
+		return w;
+	for (i = 0; i < a->model->nworkspaces; i++) {
+		w = &a->model->workspaces[i];
+		if (strcmp(w->principal, principal) == 0 && w->source != NULL &&
+		    strcmp(w->source, a->state_path) == 0)
+			return w;
+	}
+	return model_workspace_of(a->model, principal);
+}
+
+/* quota show|set|clear PRINCIPAL: only the operator's CLI; the API never runs these. */
+static int
+admin_quota(struct admin *a, const char *sub, struct admin_args *args)
+{
+	struct model_workspace *w;
+	struct policy_quota q;
+	int rc, change = strcmp(sub, "show") != 0;
+
+	if (strcmp(sub, "show") != 0 && strcmp(sub, "set") != 0 && strcmp(sub, "clear") != 0)
+		return admin_fail(a, "unknown command \"quota %s\"; see s3gate-admin -h", sub);
+	if (args->npos != 1 || (strcmp(sub, "set") == 0) != (args->rate != NULL ||
+	    args->bandwidth != NULL || args->connections != NULL))
+		return admin_fail(a, "usage: quota show|clear PRINCIPAL, or quota set PRINCIPAL "
+		    "[--rate N] [--bandwidth SIZE] [--connections N]");
+	if (!admin_principal_valid(args->pos[0]))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
+	/* checked before the lock: nothing is loaded for a typo */
+	memset(&q, 0, sizeof(q));
+	if (admin_quota_option(a, "--rate", args->rate, POLICY_QUOTA_RATE, &q) == -1 ||
+	    admin_quota_option(a, "--bandwidth", args->bandwidth, POLICY_QUOTA_BANDWIDTH, &q) == -1 ||
+	    admin_quota_option(a, "--connections", args->connections, POLICY_QUOTA_CONNECTIONS,
+	    &q) == -1)
+		return 1;
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	w = strcmp(sub, "set") == 0 ? admin_quota_home(a, args->pos[0]) :
+	    model_quota_workspace(a->model, args->pos[0]);
+	if (strcmp(sub, "set") == 0 && w == NULL)
+		return admin_fail(a, "%s owns no workspace; quotas stand on the principal's "
+		    "Storage resource (spec.quotas): sync one first", args->pos[0]);
+	if (strcmp(sub, "clear") == 0 && w == NULL)
+		return admin_fail(a, "%s has no quota overrides", args->pos[0]);
+	if (change && (rc = admin_check_owned(a, w)) != 0)
+		return rc;
+	if (strcmp(sub, "set") == 0) {
+		/* the options given replace theirs; the others stay as they were */
+		(void)admin_quota_option(a, "--rate", args->rate, POLICY_QUOTA_RATE, &w->quota);
+		(void)admin_quota_option(a, "--bandwidth", args->bandwidth,
+		    POLICY_QUOTA_BANDWIDTH, &w->quota);
+		(void)admin_quota_option(a, "--connections", args->connections,
+		    POLICY_QUOTA_CONNECTIONS, &w->quota);
+	} else if (strcmp(sub, "clear") == 0)
+		memset(&w->quota, 0, sizeof(w->quota));
+	if (change && (rc = admin_commit(a, ADMIN_STATE)) != 0)
+		return rc;
+	admin_quota_print(a, args->pos[0], w != NULL && w->quota.set != 0 ? w : NULL);
+	return 0;
+}
+
 /* ---- presign ------------------------------------------------------------- */
 
 /*
@@ -1127,6 +1291,7 @@ admin_copy(struct model *dst, const struct model *src, const char *source, int k
 			continue;
 		nw = model_add_workspace(dst, w->name, w->principal, ADMIN_SRC(w->source), w->line);
 		nw->created_at = w->created_at;
+		nw->quota = w->quota;
 		for (j = 0; j < w->nmembers; j++)
 			model_workspace_add_member(dst, nw, w->members[j]);
 	}
@@ -1200,6 +1365,15 @@ admin_facts(const struct model *m, const char *source, size_t *n)
 		    asprintf(&v, "owner %s", w->principal) == -1)
 			abort();
 		admin_fact_add(&f, n, 0, k, v);
+		if (w->quota.set != 0) {
+			json_t *o = storage_quota_json(&w->quota);
+
+			if (asprintf(&k, "quota %s", w->principal) == -1 ||
+			    (v = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+				abort();
+			json_decref(o);
+			admin_fact_add(&f, n, 1, k, v);
+		}
 		for (j = 0; j < w->nmembers; j++) {
 			if (asprintf(&k, "member %s %s", w->name, w->members[j]) == -1 ||
 			    (v = strdup("")) == NULL)
@@ -1639,7 +1813,8 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		return 1;
 	}
 	cmd = argv[i++];
-	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0 || strcmp(cmd, "bucket") == 0) {
+	if (strcmp(cmd, "cred") == 0 || strcmp(cmd, "member") == 0 || strcmp(cmd, "bucket") == 0 ||
+	    strcmp(cmd, "quota") == 0) {
 		if (i >= argc) {
 			rc = admin_fail(&a, "%s needs a subcommand", cmd);
 			fflush(err);
@@ -1707,6 +1882,8 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		rc = admin_presign_list(&a, &args);
 	else if (strcmp(cmd, "presign") == 0)
 		rc = admin_presign(&a, &args);
+	else if (strcmp(cmd, "quota") == 0)
+		rc = admin_quota(&a, sub, &args);
 	else
 		rc = admin_fail(&a, "unknown command \"%s%s%s\"; see s3gate-admin -h", cmd,
 		    sub ? " " : "", sub ? sub : "");

@@ -575,6 +575,7 @@ filestore_credential(void *impl, const char *akid, struct policy_credential *out
 {
 	struct filestore *fs = impl;
 	const struct policy_credential *c;
+	const struct policy_quota *q;
 
 	filestore_poll(fs, FILESTORE_POLL_NS);
 	memset(out, 0, sizeof(*out));
@@ -588,6 +589,9 @@ filestore_credential(void *impl, const char *akid, struct policy_credential *out
 			return PSTORE_DONE;
 	}
 	model_credential_copy(out, c);
+	/* the quotas stand on the principal's workspace, not in credentials.json */
+	if ((q = model_quota(fs->model, c->principal)) != NULL)
+		out->quota = *q;
 	return PSTORE_DONE;
 }
 

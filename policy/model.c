@@ -21,6 +21,7 @@ struct model_index {
 	struct model_map	 buckets;
 	struct model_map	 grants;	/* "bucket/grantee": bucket names hold no '/' */
 	struct model_map	 credentials;
+	struct model_map	 quotas;	/* principal -> the workspace setting its quotas */
 };
 
 static void *
@@ -122,6 +123,7 @@ model_index_free(struct model_index *ix)
 	model_map_free(&ix->buckets);
 	model_map_free(&ix->grants);
 	model_map_free(&ix->credentials);
+	model_map_free(&ix->quotas);
 	free(ix);
 }
 
@@ -330,6 +332,7 @@ model_credential_copy(struct policy_credential *dst, const struct policy_credent
 	dst->link_method = sbuf_strdup(src->link_method);
 	dst->link_max_bytes = src->link_max_bytes;
 	dst->link_max_uses = src->link_max_uses;
+	dst->quota = src->quota;
 }
 
 int
@@ -413,6 +416,7 @@ model_index(struct model *m, struct sbuf *errors)
 	model_map_init(&ix->buckets, m->nbuckets);
 	model_map_init(&ix->grants, m->ngrants);
 	model_map_init(&ix->credentials, m->ncredentials);
+	model_map_init(&ix->quotas, m->nworkspaces);
 
 	for (i = 0; i < m->nworkspaces; i++) {
 		struct model_workspace *w = &m->workspaces[i];
@@ -423,6 +427,17 @@ model_index(struct model *m, struct sbuf *errors)
 			model_where(errors, w->source, w->line);
 			sbuf_appendf(errors, "workspace %s is defined twice (first at %s); "
 			    "keep one Storage resource per workspace\n", w->name, where);
+			bad = 1;
+		}
+		/* two sets of figures for one principal: which would apply is a guess */
+		if (w->quota.set != 0 &&
+		    model_map_put(&ix->quotas, w->principal, i, &first) == -1) {
+			model_where_str(where, sizeof(where), m->workspaces[first].source,
+			    m->workspaces[first].line);
+			model_where(errors, w->source, w->line);
+			sbuf_appendf(errors, "quotas for %s are set on workspaces %s and %s "
+			    "(first at %s); set them on one\n", w->principal,
+			    m->workspaces[first].name, w->name, where);
 			bad = 1;
 		}
 	}
@@ -559,6 +574,29 @@ model_credential(const struct model *m, const char *akid)
 		if (strcmp(m->credentials[i].access_key_id, akid) == 0)
 			return &m->credentials[i];
 	return NULL;
+}
+
+struct model_workspace *
+model_quota_workspace(const struct model *m, const char *principal)
+{
+	size_t i;
+
+	if (m->index != NULL)
+		return model_map_get(&m->index->quotas, principal, &i) == 0 ?
+		    &m->workspaces[i] : NULL;
+	for (i = 0; i < m->nworkspaces; i++)
+		if (m->workspaces[i].quota.set != 0 &&
+		    strcmp(m->workspaces[i].principal, principal) == 0)
+			return &m->workspaces[i];
+	return NULL;
+}
+
+const struct policy_quota *
+model_quota(const struct model *m, const char *principal)
+{
+	const struct model_workspace *w = model_quota_workspace(m, principal);
+
+	return w != NULL ? &w->quota : NULL;
 }
 
 int

@@ -28,6 +28,9 @@ struct model_workspace {
 	char		**members;
 	size_t		  nmembers;
 	time_t		  created_at;	/* metadata.creationTimestamp; 0 = unknown */
+	/* spec.quotas: the owner's quota overrides (quota.set 0: none).  At
+	   most one workspace per principal may set them (model_index()). */
+	struct policy_quota quota;
 	char		 *source;	/* the file it came from; NULL if none */
 	int		  line;		/* where in SOURCE; 0 = unknown */
 };
@@ -125,7 +128,8 @@ int		 model_remove_credential(struct model *, const char *access_key_id);
 /*
  * Rebuilds the indexes and checks what spans records: a workspace defined
  * twice, a bucket claimed by two workspaces, two grants for one (bucket,
- * grantee), a grant on an unknown bucket, an access key id used twice.
+ * grantee), a grant on an unknown bucket, an access key id used twice,
+ * quotas for one principal on two of its workspaces.
  * Appends "FILE:LINE: ..." lines to ERRORS and returns -1 on any.
  */
 int		 model_index(struct model *, struct sbuf *errors);
@@ -139,6 +143,10 @@ struct model_grant *model_grant_find(const struct model *, const char *bucket,
 struct model_request *model_request_find(const struct model *, const char *bucket,
 		    const char *requester);
 const struct policy_credential *model_credential(const struct model *, const char *akid);
+/* PRINCIPAL's quota overrides (on the workspace it owns that sets them), or NULL. */
+const struct policy_quota *model_quota(const struct model *, const char *principal);
+/* The workspace holding PRINCIPAL's quota overrides, or NULL. */
+struct model_workspace *model_quota_workspace(const struct model *, const char *principal);
 
 /*
  * What PRINCIPAL holds on BUCKET.  Owner beats member beats grant.  An

@@ -134,6 +134,29 @@ void	 policy_decide(const struct policy_access *, const struct s3_op *,
 	    const char *bucket, const char *key, time_t now,
 	    int bucket_config_allowed, struct policy_decision *);
 
+/* ---- quotas --------------------------------------------------------------- */
+
+/*
+ * A principal's own quota figures, set only by the operator: spec.quotas on
+ * the principal's Storage resource, or s3gate-admin quota set.  Each field
+ * in SET replaces the config's default for that principal (0 there means no
+ * limit); a field not in SET leaves the default.  Plain values, no heap:
+ * copied with the credential on every lookup.
+ */
+#define POLICY_QUOTA_RATE		0x1
+#define POLICY_QUOTA_BANDWIDTH		0x2
+#define POLICY_QUOTA_CONNECTIONS	0x4
+/* the config's bounds (quota_request_rate, quota_connections) */
+#define POLICY_QUOTA_MAX_RATE		10000000
+#define POLICY_QUOTA_MAX_CONNECTIONS	1000000
+
+struct policy_quota {
+	unsigned	 set;		/* POLICY_QUOTA_* of the fields that override */
+	uint32_t	 request_rate;	/* requests per second */
+	uint64_t	 bandwidth;	/* bytes per second and direction (at most INT64_MAX) */
+	uint32_t	 connections;	/* concurrent requests */
+};
+
 /* ---- credentials --------------------------------------------------------- */
 
 struct policy_credential {
@@ -156,6 +179,8 @@ struct policy_credential {
 	uint32_t link_max_uses;		/* --max-uses N as asked; 0: unlimited.  The CLI cannot
 					   know the object's size: the proxy turns it into
 					   link_max_bytes = N x size on first use */
+	/* PRINCIPAL's quota overrides as the store holds them now (a link: the issuer's) */
+	struct policy_quota quota;
 };
 
 /* Frees every field (secrets wiped) and zeroes C. */

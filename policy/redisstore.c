@@ -49,6 +49,7 @@
 #include <openssl/rand.h>
 
 #include "policy/redisstore.h"
+#include "policy/storage.h"
 #include "proxy/log.h"
 #include "proxy/sbuf.h"
 #include "proxy/uri.h"
@@ -427,6 +428,62 @@ rs_link_complete(const struct policy_credential *c)
 	int n = (c->link_bucket != NULL) + (c->link_key != NULL) + (c->link_method != NULL);
 
 	return n == 0 || n == 3;
+}
+
+/*
+ * A principal's quota overrides as one field (cred:AKID quota, and the
+ * workspace JSON's "quota"): "RATE BANDWIDTH CONNECTIONS", each a decimal
+ * number or "-" for "not set: the config's default" (e.g. "50 - 8").
+ */
+static void
+rs_quota_format(struct sbuf *out, const struct policy_quota *q)
+{
+	sbuf_reset(out);
+	if (q->set & POLICY_QUOTA_RATE)
+		sbuf_appendf(out, "%lu ", (unsigned long)q->request_rate);
+	else
+		sbuf_appends(out, "- ");
+	if (q->set & POLICY_QUOTA_BANDWIDTH)
+		sbuf_appendf(out, "%llu ", (unsigned long long)q->bandwidth);
+	else
+		sbuf_appends(out, "- ");
+	if (q->set & POLICY_QUOTA_CONNECTIONS)
+		sbuf_appendf(out, "%lu", (unsigned long)q->connections);
+	else
+		sbuf_appends(out, "-");
+}
+
+/* The reverse of rs_quota_format(); -1 if malformed or out of bounds. */
+static int
+rs_quota_parse(const char *s, struct policy_quota *q)
+{
+	char buf[96], *fld[3];
+
+	memset(q, 0, sizeof(*q));
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	if (rs_split(buf, fld, 3) == -1 || strchr(fld[2], ' ') != NULL)
+		return -1;
+	if (strcmp(fld[0], "-") != 0) {
+		if (storage_parse_count(fld[0], POLICY_QUOTA_MAX_RATE, &q->request_rate) == -1)
+			return -1;
+		q->set |= POLICY_QUOTA_RATE;
+	}
+	if (strcmp(fld[1], "-") != 0) {
+		/* bytes only: digits, within INT64_MAX */
+		if (strspn(fld[1], "0123456789") != strlen(fld[1]) ||
+		    storage_parse_size(fld[1], &q->bandwidth) == -1)
+			return -1;
+		q->set |= POLICY_QUOTA_BANDWIDTH;
+	}
+	if (strcmp(fld[2], "-") != 0) {
+		if (storage_parse_count(fld[2], POLICY_QUOTA_MAX_CONNECTIONS,
+		    &q->connections) == -1)
+			return -1;
+		q->set |= POLICY_QUOTA_CONNECTIONS;
+	}
+	return 0;
 }
 
 /* bucket:B field p:P = "VIA PERM EXPIRES PREFIX" */
@@ -877,6 +934,13 @@ rs_parse_cred(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 		} else if (strcmp(f, "expires_at") == 0) {
 			if (rs_parse_time(v, &c.expires_at) == -1)
 				goto out;
+		} else if (strcmp(f, "quota") == 0) {
+			/* a limit misread as "none" would lift it: refuse instead */
+			if (rs_quota_parse(v, &c.quota) == -1) {
+				log_warnx("policy store: %s field quota \"%.64s\" is malformed; "
+				    "refusing it", key.data, v);
+				goto out;
+			}
 		} else if (rs_parse_link_field(f, v, &c) == -1) {
 			log_warnx("policy store: %s field %s is malformed; refusing it", key.data, f);
 			goto out;
@@ -1779,6 +1843,7 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 	const struct model_grant *g;
 	const struct model_request *r;
 	const struct policy_credential *c;
+	const struct policy_quota *q;
 	json_t *o, *arr;
 	size_t i, j;
 	char num[32];
@@ -1790,6 +1855,10 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 			json_array_append_new(arr, json_string(w->members[j]));
 		o = json_pack("{s:s,s:I,s:o}", "principal", w->principal, "created_at",
 		    (json_int_t)w->created_at, "members", arr);
+		if (w->quota.set != 0) {
+			rs_quota_format(&val, &w->quota);
+			json_object_set_new(o, "quota", json_string(val.data));
+		}
 		rs_kv_json(l, REDISSTORE_PREFIX "workspaces", w->name, o);
 	}
 	for (i = 0; i < m->nbuckets; i++) {
@@ -1840,6 +1909,12 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 			rs_kv_add(l, key.data, "session_token", c->session_token, 1);
 		snprintf(num, sizeof(num), "%lld", (long long)c->expires_at);
 		rs_kv_add(l, key.data, "expires_at", num, 0);
+		/* on every credential of the principal, so that the proxy's one
+		   HGETALL per miss brings it, and a change invalidates "cred AKID" */
+		if ((q = model_quota(m, c->principal)) != NULL) {
+			rs_quota_format(&val, q);
+			rs_kv_add(l, key.data, "quota", val.data, 0);
+		}
 		if (c->link_method != NULL) {
 			rs_kv_add(l, key.data, "link_bucket", c->link_bucket ? c->link_bucket : "", 0);
 			rs_kv_add(l, key.data, "link_key", c->link_key ? c->link_key : "", 0);
@@ -2053,6 +2128,13 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			json_array_foreach(json_object_get(o, "members"), j, v)
 				if (json_is_string(v))
 					model_workspace_add_member(m, w, json_string_value(v));
+			if (json_object_get(o, "quota") != NULL &&
+			    rs_quota_parse(rs_json_str(o, "quota"), &w->quota) == -1) {
+				sbuf_appendf(errors, "policy_store %s: workspace %s: malformed quota "
+				    "\"%s\"; set it again (quota set %s ...)\n", source, kv->field,
+				    rs_json_str(o, "quota"), w->principal);
+				bad = 1;
+			}
 		} else if (RS_IS(kv, "buckets")) {
 			model_add_bucket(m, kv->field, rs_json_str(o, "workspace"),
 			    json_is_true(json_object_get(o, "discoverable")), source, 0);

@@ -3,6 +3,7 @@
  * (libyaml's document loader) are first turned into one small tree of
  * nodes, so the checks are written once; YAML nodes keep their line.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <yaml.h>
 
 #include "policy/storage.h"
+#include "proxy/conf.h"
 
 #define STORAGE_MAX_FILE	(64 * 1024 * 1024)
 #define STORAGE_MAX_ERRORS	50
@@ -325,6 +327,48 @@ storage_time(struct storage_ctx *c, const struct snode *map, const char *key, co
 /* ---- validation --------------------------------------------------------- */
 
 int
+storage_parse_size(const char *s, uint64_t *out)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	int64_t v;
+
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n + 1);
+	/* Kubernetes' binary suffixes ("20Mi", "20MiB") are the config's "20M" */
+	if (n >= 3 && buf[n - 1] == 'i' && isalpha((unsigned char)buf[n - 2]))
+		buf[n - 1] = '\0';
+	else if (n >= 4 && buf[n - 2] == 'i' && buf[n - 1] == 'B' &&
+	    isalpha((unsigned char)buf[n - 3])) {
+		buf[n - 2] = 'B';
+		buf[n - 1] = '\0';
+	}
+	if ((v = conf_parse_size(buf)) < 0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int
+storage_parse_count(const char *s, uint32_t max, uint32_t *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
 storage_bucket_name_valid(const char *s)
 {
 	size_t i, len = strlen(s);
@@ -504,6 +548,74 @@ storage_requests(struct storage_ctx *c, const struct snode *seq, const char *ws,
 	}
 }
 
+/*
+ * spec.quotas: {requestRate: N, bandwidth: SIZE, connections: N}, each
+ * optional (absent or null: the config's default; 0: no limit), into OUT.
+ * Anything else is an error: a misspelt key must not pass for a default.
+ */
+static void
+storage_quotas(struct storage_ctx *c, const struct snode *q, struct policy_quota *out)
+{
+	const struct snode *v;
+	const char *k;
+	unsigned bit;
+	size_t i;
+	int bad;
+
+	memset(out, 0, sizeof(*out));
+	if (q == NULL || q->type == SN_NULL)
+		return;
+	if (q->type != SN_MAP) {
+		storage_err(c, q, "spec.quotas must be a mapping of requestRate, bandwidth and "
+		    "connections");
+		return;
+	}
+	for (i = 0; i < q->n; i++) {
+		k = q->keys[i];
+		v = q->items[i];
+		if (strcmp(k, "requestRate") == 0)
+			bit = POLICY_QUOTA_RATE;
+		else if (strcmp(k, "bandwidth") == 0)
+			bit = POLICY_QUOTA_BANDWIDTH;
+		else if (strcmp(k, "connections") == 0)
+			bit = POLICY_QUOTA_CONNECTIONS;
+		else {
+			storage_err(c, v, "spec.quotas.%s is not a quota; use requestRate, "
+			    "bandwidth or connections", k);
+			continue;
+		}
+		if (v->type == SN_NULL)
+			continue;
+		if (out->set & bit) {
+			storage_err(c, v, "spec.quotas.%s is given twice; keep one", k);
+			continue;
+		}
+		if (v->type != SN_SCALAR) {
+			storage_err(c, v, "spec.quotas.%s must be a number", k);
+			continue;
+		}
+		if (bit == POLICY_QUOTA_RATE)
+			bad = storage_parse_count(v->text, POLICY_QUOTA_MAX_RATE,
+			    &out->request_rate) == -1;
+		else if (bit == POLICY_QUOTA_CONNECTIONS)
+			bad = storage_parse_count(v->text, POLICY_QUOTA_MAX_CONNECTIONS,
+			    &out->connections) == -1;
+		else
+			bad = storage_parse_size(v->text, &out->bandwidth) == -1;
+		if (bad && bit == POLICY_QUOTA_BANDWIDTH)
+			storage_err(c, v, "spec.quotas.bandwidth \"%s\" is not a size; write bytes "
+			    "per second like 20971520, 20Mi or 20M (binary units), 0 for no limit",
+			    v->text);
+		else if (bad)
+			storage_err(c, v, "spec.quotas.%s \"%s\" is not a whole number from 0 (no "
+			    "limit) to %u", k, v->text,
+			    bit == POLICY_QUOTA_RATE ? POLICY_QUOTA_MAX_RATE :
+			    POLICY_QUOTA_MAX_CONNECTIONS);
+		else
+			out->set |= bit;
+	}
+}
+
 static void
 storage_resource(struct storage_ctx *c, const struct snode *r)
 {
@@ -557,6 +669,7 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 
 	w = model_add_workspace(c->m, name, principal, c->source, r->line);
 	w->created_at = storage_time(c, meta, "creationTimestamp", "metadata.");
+	storage_quotas(c, snode_get(spec, "quotas"), &w->quota);
 	if ((seq = storage_seq(c, spec, "members", "spec.", &bad)) != NULL) {
 		for (i = 0; i < seq->n; i++) {
 			member = seq->items[i]->type == SN_SCALAR ? seq->items[i]->text : NULL;
@@ -759,6 +872,20 @@ storage_set_time(json_t *obj, const char *key, time_t t)
 	json_object_set_new(obj, key, json_string(buf));
 }
 
+json_t *
+storage_quota_json(const struct policy_quota *q)
+{
+	json_t *o = json_object();
+
+	if (q->set & POLICY_QUOTA_RATE)
+		json_object_set_new(o, "requestRate", json_integer(q->request_rate));
+	if (q->set & POLICY_QUOTA_BANDWIDTH)
+		json_object_set_new(o, "bandwidth", json_integer((json_int_t)q->bandwidth));
+	if (q->set & POLICY_QUOTA_CONNECTIONS)
+		json_object_set_new(o, "connections", json_integer(q->connections));
+	return o;
+}
+
 void
 storage_write(const struct model *m, const char *source, struct sbuf *out)
 {
@@ -791,6 +918,8 @@ storage_write(const struct model *m, const char *source, struct sbuf *out)
 				json_array_append_new(arr, json_string(w->members[j]));
 			json_object_set_new(spec, "members", arr);
 		}
+		if (w->quota.set != 0)
+			json_object_set_new(spec, "quotas", storage_quota_json(&w->quota));
 		arr = json_array();
 		for (j = 0; j < m->nbuckets; j++) {
 			b = &m->buckets[j];

@@ -4,15 +4,19 @@
  * object or multi-document YAML, and written back as a JSON List.
  *
  * One resource = one workspace: metadata.name, spec.principal (owner),
- * spec.members[] (s3gate's addition), spec.buckets[], the grants the
- * workspace gives on its own buckets (spec.bucketAccessGrants[]) and the
- * requests its principal made (spec.bucketAccessRequests[]).
+ * spec.members[] and spec.quotas (s3gate's additions: the owner's quota
+ * overrides, {requestRate, bandwidth, connections}), spec.buckets[], the
+ * grants the workspace gives on its own buckets (spec.bucketAccessGrants[])
+ * and the requests its principal made (spec.bucketAccessRequests[]).
  */
 #ifndef S3GATE_STORAGE_H
 #define S3GATE_STORAGE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "policy/model.h"
 #include "proxy/sbuf.h"
@@ -42,6 +46,17 @@ int	 storage_load_file(struct model *m, const char *path, struct sbuf *errors);
  * buckets and the requests standing on them.  Deterministic output.
  */
 void	 storage_write(const struct model *m, const char *source, struct sbuf *out);
+
+/*
+ * Quota figures (spec.quotas, s3gate-admin quota set).  A size: bytes, or
+ * with a binary suffix as in the config ("20M", "20MB") or as Kubernetes
+ * writes it ("20Mi", "20MiB"): 20971520.  A count: decimal digits, at most
+ * MAX.  0, or -1 if malformed.
+ */
+int	 storage_parse_size(const char *, uint64_t *out);
+int	 storage_parse_count(const char *, uint32_t max, uint32_t *out);
+/* Q's set fields as spec.quotas writes them: {"requestRate","bandwidth","connections"}. */
+json_t	*storage_quota_json(const struct policy_quota *q);
 
 /* S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no "..", not an IP. */
 int	 storage_bucket_name_valid(const char *);

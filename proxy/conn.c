@@ -673,14 +673,22 @@ conn_now(void)
 static int
 conn_quota_admit(struct conn *c)
 {
-	const struct quota_limits *l = &c->srv->quota_limits;
+	const struct conf *cf = c->conf;
+	const struct quota_limits defaults = { (double)cf->quota_request_rate,
+	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
+	const struct quota_limits *l;
+	struct quota_limits whole;
 	double now, retry = 1;
 
-	if (l->request_rate <= 0 && l->bandwidth <= 0 && l->connections == 0)
+	/* the principal's overrides came with the credential, fresh from the store */
+	quota_limits_merge(&whole, &defaults, &c->cred.quota);
+	if (!quota_limits_any(&whole))
 		return 1;
 	now = conn_now();
-	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now, l)) == NULL)
+	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
 		return 1;
+	quota_set_limits(c->quota, &whole, c->srv->nworkers, c->srv->quota_limits.shared, now);
+	l = &c->quota->limits;
 	if (l->connections > 0 && c->quota->active >= l->connections) {
 		c->srv->stats->throttled_requests++;
 		c->retry_after = 1;
@@ -688,7 +696,7 @@ conn_quota_admit(struct conn *c)
 		    "please retry.");
 		return 0;
 	}
-	if (!quota_take_request(c->quota, l, now, &retry)) {
+	if (!quota_take_request(c->quota, now, &retry)) {
 		c->srv->stats->throttled_requests++;
 		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);
 		(void)conn_fail(c, S3ERR_SLOW_DOWN, "Please reduce your request rate.");
@@ -714,23 +722,22 @@ conn_throttle_cb(evutil_socket_t fd, short what, void *arg)
 static enum stream_result
 conn_stream_run(struct conn *c, enum quota_dir dir)
 {
-	const struct quota_limits *l = &c->srv->quota_limits;
 	enum stream_result r;
 	uint64_t before = c->stream.read_bytes;
 	double wait = 0.01;
 
 	c->stream.budget = UINT64_MAX;
-	if (c->quota != NULL && l->bandwidth > 0) {
-		c->stream.budget = quota_bytes_allowed(c->quota, l, dir, conn_now(), &wait);
+	if (c->quota != NULL && c->quota->limits.bandwidth > 0) {
+		c->stream.budget = quota_bytes_allowed(c->quota, dir, conn_now(), &wait);
 		if (c->stream.budget == 0)
 			goto pause;
 	}
 	r = stream_run(&c->stream);
 	if (c->quota != NULL)
-		quota_bytes_used(c->quota, l, dir, c->stream.read_bytes - before);
+		quota_bytes_used(c->quota, dir, c->stream.read_bytes - before);
 	if (r != STREAM_THROTTLED)
 		return r;
-	if (quota_bytes_allowed(c->quota, l, dir, conn_now(), &wait) > 0)
+	if (quota_bytes_allowed(c->quota, dir, conn_now(), &wait) > 0)
 		wait = 0.001;
 pause:
 	c->srv->stats->throttle_waits++;

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/policy.h"
 #include "proxy/quota.h"
 
 /*
@@ -13,18 +14,17 @@ quota_byte_burst(const struct quota_limits *l)
 	return l->bandwidth / 8 > 65536 ? l->bandwidth / 8 : 65536;
 }
 
-static double quota_byte_burst(const struct quota_limits *);
-
 /* Shared mode: 1 if Q's last sync is recent enough for allow[] to gate it. */
 static int
-quota_gated(const struct quota_entry *q, const struct quota_limits *l, double now)
+quota_gated(const struct quota_entry *q, double now)
 {
-	return l->shared && q->synced > 0 && now - q->synced <= QUOTA_SYNC_STALE;
+	return q->limits.shared && q->synced > 0 && now - q->synced <= QUOTA_SYNC_STALE;
 }
 
 static void
-quota_refill(struct quota_entry *q, const struct quota_limits *l, double now)
+quota_refill(struct quota_entry *q, double now)
 {
+	const struct quota_limits *l = &q->limits;
 	double dt = now - q->last;
 	int d;
 
@@ -45,8 +45,62 @@ quota_refill(struct quota_entry *q, const struct quota_limits *l, double now)
 	}
 }
 
+void
+quota_limits_merge(struct quota_limits *out, const struct quota_limits *defaults,
+    const struct policy_quota *override)
+{
+	*out = *defaults;
+	if (override == NULL)
+		return;
+	if (override->set & POLICY_QUOTA_RATE)
+		out->request_rate = (double)override->request_rate;
+	if (override->set & POLICY_QUOTA_BANDWIDTH)
+		out->bandwidth = (double)override->bandwidth;
+	if (override->set & POLICY_QUOTA_CONNECTIONS)
+		out->connections = override->connections;
+}
+
+int
+quota_limits_any(const struct quota_limits *l)
+{
+	return l->request_rate > 0 || l->bandwidth > 0 || l->connections > 0;
+}
+
+void
+quota_limits_share(struct quota_limits *out, const struct quota_limits *whole, int nworkers,
+    int shared)
+{
+	uint32_t n = nworkers > 0 ? (uint32_t)nworkers : 1;
+
+	out->shared = shared;
+	out->request_rate = whole->request_rate / (shared ? 1 : n);
+	out->bandwidth = whole->bandwidth / (shared ? 1 : n);
+	out->connections = whole->connections == 0 ? 0 : (whole->connections + n - 1) / n;
+}
+
+void
+quota_set_limits(struct quota_entry *q, const struct quota_limits *whole, int nworkers,
+    int shared, double now)
+{
+	struct quota_limits l;
+	int d;
+
+	q->whole = *whole;
+	quota_limits_share(&l, whole, nworkers, shared);
+	if (l.request_rate == q->limits.request_rate && l.bandwidth == q->limits.bandwidth &&
+	    l.connections == q->limits.connections && l.shared == q->limits.shared)
+		return;		/* every request of the principal asks: mostly unchanged */
+	quota_refill(q, now);	/* what the old rates gave until now */
+	if (q->limits.request_rate <= 0 || q->req_tokens > l.request_rate)
+		q->req_tokens = l.request_rate;
+	for (d = 0; d < 2; d++)
+		if (q->limits.bandwidth <= 0 || q->byte_tokens[d] > quota_byte_burst(&l))
+			q->byte_tokens[d] = quota_byte_burst(&l);
+	q->limits = l;
+}
+
 struct quota_entry *
-quota_get(struct quota_table *t, const char *principal, double now, const struct quota_limits *l)
+quota_get(struct quota_table *t, const char *principal, double now)
 {
 	uint32_t h = 2166136261u;
 	const unsigned char *p;
@@ -61,8 +115,6 @@ quota_get(struct quota_table *t, const char *principal, double now, const struct
 		free(q);
 		return NULL;
 	}
-	q->req_tokens = l->request_rate;
-	q->byte_tokens[0] = q->byte_tokens[1] = quota_byte_burst(l);
 	q->last = now;
 	q->next = t->slots[h % QUOTA_SLOTS];
 	t->slots[h % QUOTA_SLOTS] = q;
@@ -70,14 +122,15 @@ quota_get(struct quota_table *t, const char *principal, double now, const struct
 }
 
 int
-quota_take_request(struct quota_entry *q, const struct quota_limits *l, double now,
-    double *retry_after)
+quota_take_request(struct quota_entry *q, double now, double *retry_after)
 {
+	const struct quota_limits *l = &q->limits;
+
 	q->touched = 1;
 	if (l->request_rate <= 0)
 		return 1;
-	quota_refill(q, l, now);
-	if (quota_gated(q, l, now) && q->allow[QUOTA_KIND_REQ] < 1) {
+	quota_refill(q, now);
+	if (quota_gated(q, now) && q->allow[QUOTA_KIND_REQ] < 1) {
 		*retry_after = 1;	/* the shared budget frees up within the second */
 		return 0;
 	}
@@ -92,17 +145,17 @@ quota_take_request(struct quota_entry *q, const struct quota_limits *l, double n
 }
 
 uint64_t
-quota_bytes_allowed(struct quota_entry *q, const struct quota_limits *l, enum quota_dir d,
-    double now, double *wait)
+quota_bytes_allowed(struct quota_entry *q, enum quota_dir d, double now, double *wait)
 {
+	const struct quota_limits *l = &q->limits;
 	double avail;
 
 	q->touched = 1;
 	if (l->bandwidth <= 0)
 		return UINT64_MAX;
-	quota_refill(q, l, now);
+	quota_refill(q, now);
 	avail = q->byte_tokens[d];
-	if (quota_gated(q, l, now) && q->allow[QUOTA_KIND_BYTES + d] < avail) {
+	if (quota_gated(q, now) && q->allow[QUOTA_KIND_BYTES + d] < avail) {
 		avail = q->allow[QUOTA_KIND_BYTES + d];
 		if (avail < 1) {
 			*wait = QUOTA_SYNC_MS / 1000.0;	/* the next sync may free some */
@@ -120,9 +173,9 @@ quota_bytes_allowed(struct quota_entry *q, const struct quota_limits *l, enum qu
 }
 
 void
-quota_bytes_used(struct quota_entry *q, const struct quota_limits *l, enum quota_dir d, uint64_t n)
+quota_bytes_used(struct quota_entry *q, enum quota_dir d, uint64_t n)
 {
-	if (l->bandwidth > 0) {
+	if (q->limits.bandwidth > 0) {
 		q->byte_tokens[d] -= (double)n;
 		q->allow[QUOTA_KIND_BYTES + d] -= (double)n;
 		q->sync_used[QUOTA_KIND_BYTES + d] += n;

@@ -2,7 +2,11 @@
  * quota: per-principal limits — request rate (token bucket), bandwidth per
  * direction (token bucket of bytes, enforced by pausing reads, never by
  * counting after the fact), concurrent requests.  Defaults come from the
- * config (quota_request_rate, quota_bandwidth, quota_connections; 0 = none).
+ * config (quota_request_rate, quota_bandwidth, quota_connections; 0 = none);
+ * the operator may override any of them per principal in the policy store
+ * (struct policy_quota, carried with each credential lookup).  Each entry
+ * holds the limits of its principal's latest request (quota_set_limits()),
+ * so a changed override applies from that principal's next request on.
  *
  * Each worker keeps its own buckets and takes 1/nworkers of every limit, so
  * the process as a whole holds the configured figure when SO_REUSEPORT
@@ -26,6 +30,8 @@
 
 #include <stdint.h>
 
+struct policy_quota;
+
 enum quota_dir { QUOTA_IN = 0, QUOTA_OUT = 1 };
 /* What is shared: requests, bytes in, bytes out (QUOTA_KIND_BYTES + dir). */
 enum quota_kind { QUOTA_KIND_REQ = 0, QUOTA_KIND_BYTES = 1, QUOTA_NKINDS = 3 };
@@ -47,6 +53,10 @@ struct quota_entry {
 	double			 byte_tokens[2];
 	double			 last;		/* seconds, monotonic */
 	uint32_t		 active;	/* requests in flight */
+	/* the principal's whole limits (config defaults, its overrides in their
+	   place) as of its latest request; shared mode's budget */
+	struct quota_limits	 whole;
+	struct quota_limits	 limits;	/* what this worker enforces: WHOLE or its share */
 	/* shared mode */
 	uint64_t		 sync_used[QUOTA_NKINDS];	/* spent since the last batch was sent */
 	double			 allow[QUOTA_NKINDS];	/* left of the shared budget at the last sync */
@@ -60,16 +70,36 @@ struct quota_table {
 	struct quota_entry	*slots[QUOTA_SLOTS];
 };
 
-struct quota_entry *quota_get(struct quota_table *, const char *principal, double now,
-		    const struct quota_limits *);
+/*
+ * OUT = DEFAULTS (the config's whole figures) with each field OVERRIDE sets
+ * in its place (NULL: none).  OUT->shared is DEFAULTS'.
+ */
+void		 quota_limits_merge(struct quota_limits *out, const struct quota_limits *defaults,
+		    const struct policy_quota *override);
+/* 1 if L limits anything. */
+int		 quota_limits_any(const struct quota_limits *);
+/*
+ * This worker's share of WHOLE: all of the rate and bandwidth when SHARED
+ * (the budget is one for every worker, quotasync.c), else 1/NWORKERS of
+ * them; concurrency always 1/NWORKERS, rounded up.
+ */
+void		 quota_limits_share(struct quota_limits *out, const struct quota_limits *whole,
+		    int nworkers, int shared);
+
+/* PRINCIPAL's entry, created with no limits (NULL if out of memory). */
+struct quota_entry *quota_get(struct quota_table *, const char *principal, double now);
+/*
+ * Q's limits from now on: WHOLE, and this worker's share of it.  Tokens
+ * gathered under the old limits are kept up to the new burst; a limit that
+ * was none starts with a full burst.
+ */
+void		 quota_set_limits(struct quota_entry *, const struct quota_limits *whole,
+		    int nworkers, int shared, double now);
 /* 1 if a request may start now; else 0 and *retry_after (seconds) is set. */
-int		 quota_take_request(struct quota_entry *, const struct quota_limits *, double now,
-		    double *retry_after);
+int		 quota_take_request(struct quota_entry *, double now, double *retry_after);
 /* Bytes that may move now in DIR (UINT64_MAX: no limit); 0 sets *wait (seconds). */
-uint64_t	 quota_bytes_allowed(struct quota_entry *, const struct quota_limits *,
-		    enum quota_dir, double now, double *wait);
-void		 quota_bytes_used(struct quota_entry *, const struct quota_limits *,
-		    enum quota_dir, uint64_t n);
+uint64_t	 quota_bytes_allowed(struct quota_entry *, enum quota_dir, double now, double *wait);
+void		 quota_bytes_used(struct quota_entry *, enum quota_dir, uint64_t n);
 void		 quota_table_free(struct quota_table *);
 
 /*

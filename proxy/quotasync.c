@@ -62,9 +62,22 @@ qs_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double
+qs_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 qs_set_up(struct quotasync *qs, int up)
 {
+	struct quota_entry *q;
+	double now;
+	int i;
+
 	if (qs->up == up)
 		return;
 	qs->up = up;
@@ -74,19 +87,27 @@ qs_set_up(struct quotasync *qs, int up)
 		log_warnx("quota sync: %s unreachable; quotas per process until it answers",
 		    qs->srv->conf->store_path);
 	server_quota_limits(qs->srv);
+	/* transfers under way switch too: the whole limits, or this worker's share */
+	now = qs_now();
+	for (i = 0; i < QUOTA_SLOTS; i++)
+		for (q = qs->srv->quotas.slots[i]; q != NULL; q = q->next) {
+			struct quota_limits whole = q->whole;	/* not aliased with what it sets */
+
+			quota_set_limits(q, &whole, qs->srv->nworkers, up, now);
+		}
 }
 
+/* The shared budget of Q's principal for K: its whole limit, overrides included. */
 static double
-qs_limit(const struct conf *cf, enum quota_kind k)
+qs_limit(const struct quota_entry *q, enum quota_kind k)
 {
-	return k == QUOTA_KIND_REQ ? (double)cf->quota_request_rate : (double)cf->quota_bandwidth;
+	return k == QUOTA_KIND_REQ ? q->whole.request_rate : q->whole.bandwidth;
 }
 
 static void
 qs_batch_done(struct qs_batch *b)
 {
 	struct quotasync *qs = b->qs;
-	struct timespec ts;
 	double now;
 	size_t i;
 
@@ -96,8 +117,7 @@ qs_batch_done(struct qs_batch *b)
 			qs->srv->stats->quota_sync_failures++;
 			qs_set_up(qs, 0);
 		} else {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+			now = qs_now();
 			for (i = 0; i < b->nitems; i++) {
 				struct qs_item *it = &b->items[i];
 
@@ -107,7 +127,7 @@ qs_batch_done(struct qs_batch *b)
 					continue;
 				}
 				quota_sync_apply(it->q, it->kind, quota_window_allowance(
-				    qs_limit(qs->srv->conf, it->kind), (double)it->cur, (double)it->prev,
+				    qs_limit(it->q, it->kind), (double)it->cur, (double)it->prev,
 				    b->frac), now);
 			}
 			qs->srv->stats->quota_syncs++;
@@ -251,7 +271,6 @@ qs_item_add(struct qs_batch *b, size_t *cap)
 static void
 qs_send(struct quotasync *qs, long long now_ms)
 {
-	const struct conf *cf = qs->srv->conf;
 	struct qs_batch *b;
 	struct quota_entry *q;
 	struct timespec wall;
@@ -274,7 +293,7 @@ qs_send(struct quotasync *qs, long long now_ms)
 			for (k = 0; k < QUOTA_NKINDS; k++) {
 				struct qs_item *it;
 
-				if (qs_limit(cf, (enum quota_kind)k) <= 0)
+				if (qs_limit(q, (enum quota_kind)k) <= 0)
 					continue;
 				it = qs_item_add(b, &cap);
 				it->q = q;

@@ -10,7 +10,9 @@
  *   INCRBY {s3gate}:q:PRINCIPAL:KIND:WINDOW SPENT   (WINDOW: Unix second)
  *   EXPIRE {s3gate}:q:PRINCIPAL:KIND:WINDOW 2
  *   GET    {s3gate}:q:PRINCIPAL:KIND:WINDOW-1
- * and the totals set what is left (quota_window_allowance()).  With nothing
+ * and the totals set what is left (quota_window_allowance()) of the
+ * principal's whole limit: the config's default, or the override the
+ * policy store gave with its latest credential lookup.  With nothing
  * to sync, a PING a second keeps the state known.  A batch that fails or
  * takes over a second (the connection is then dropped and retried with
  * backoff) puts the worker back on the per-process share

@@ -9,7 +9,12 @@
 # bandwidth (a 200 MiB download and upload measured against the cap),
 # concurrency, and the throttle metrics; then two s3gate processes on one
 # Redis sharing one principal's request rate and bandwidth (quota_shared).
-# Principals (unique per run): sess*, rate*, bw*, conn*, other*.
+# Last, per-principal overrides in the policy store: spec.quotas on a
+# Storage resource (file store) gives one principal its own bandwidth while
+# another keeps the default (two 100 MiB downloads at once, each measured),
+# an override of connections set with s3gate-admin; on Redis, an override
+# changed with s3gate-admin applies within a second, without a restart.
+# Principals (unique per run): sess*, rate*, bw*, conn*, other*, ovr*, dflt*, ovx*.
 . "$(dirname "$0")/lib.sh"
 
 ID=$(rand_id)
@@ -68,6 +73,18 @@ slow_get() {
 }
 # aws_as AKID SECRET TOKEN BIN ARGS... — aws_env with another session
 aws_as() { local S_AKID=$1 S_SECRET=$2 S_TOKEN=$3; shift 3; aws_env "$@"; }
+# alternate60 PROFILE EP_A EP_B PATH — 60 signed GETs of PATH over ~2 s,
+# alternately through EP_A and EP_B; prints how many got 200
+alternate60() {
+	local i ep n=0 code
+	for ((i = 0; i < 60; i++)); do
+		if ((i % 2)); then ep=$3; else ep=$2; fi
+		code=$(curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 10 "$ep/$4" 2>/dev/null)
+		[ "$code" = 200 ] && n=$((n + 1))
+		sleep 0.02
+	done
+	echo "$n"
+}
 # rclone_env ARGS... — rclone with env_auth: the same three variables
 rclone_env() {
 	: >"$T/home/rclone.conf"
@@ -115,7 +132,9 @@ s3gate_cred "$PS" sess --ttl 10m >/dev/null || { t_fail "cred create --ttl 10m" 
 S_AKID=$CRED_AKID S_SECRET=$CRED_SECRET S_TOKEN=$CRED_TOKEN
 profile_set short-notoken "$SHORT_AKID" "$SHORT_SECRET"
 profile_set short-othertoken "$SHORT_AKID" "$SHORT_SECRET" "$S_TOKEN"
-profile_set short-badtoken "$SHORT_AKID" "$SHORT_SECRET" "${SHORT_TOKEN%?}x"
+# the last character changed (to x, or to y when it is an x already)
+BAD_LAST=x; [ "${SHORT_TOKEN: -1}" = x ] && BAD_LAST=y
+profile_set short-badtoken "$SHORT_AKID" "$SHORT_SECRET" "${SHORT_TOKEN%?}$BAD_LAST"
 URL=$(s3_url "$BS/obj")
 
 t_check "short session: GET with x-amz-security-token works" until_ok short "$URL"
@@ -454,14 +473,9 @@ shared_quotas() {
 	t_check "quota_shared: /metrics counts quota syncs on both processes" synced
 
 	shared_rate() {	# 60 requests over ~2 s, alternately through a and b
-		local i ep n=0 t0 t1 code
+		local n t0 t1
 		t0=$(date +%s%3N)
-		for ((i = 0; i < 60; i++)); do
-			if ((i % 2)); then ep=$ep_b; else ep=$ep_a; fi
-			code=$(curl_sigv4 qrate -o /dev/null -w '%{http_code}' --max-time 10 "$ep/$BQ/obj" 2>/dev/null)
-			[ "$code" = 200 ] && n=$((n + 1))
-			sleep 0.02
-		done
+		n=$(alternate60 qrate "$ep_a" "$ep_b" "$BQ/obj")
 		t1=$(date +%s%3N)
 		# one shared bucket admits at most its burst (10) + 10/s over the run;
 		# two independent ones would admit nearly all 60
@@ -494,6 +508,198 @@ shared_quotas() {
 	s3gate_stop qa >"$T/stop.out" 2>&1 || t_fail "s3gate qa exits 0 on SIGTERM" "$(cat "$T/stop.out")"
 }
 shared_quotas
+
+# ---- per-principal overrides in the policy store -------------------------------------
+# spec.quotas on the principal's Storage resource, or s3gate-admin quota set:
+# each field replaces the config's default for that principal only.
+
+PV=ovr$ID PD=dflt$ID PX=ovx$ID BV=ws-ovr$ID BD=ws-dflt$ID BX=ws-ovx$ID
+OV_MIB=10 DF_MIB=20
+# within PCT WHAT BYTES_PER_S CAP_MIB — the rate measured within PCT% of CAP_MIB MiB/s
+within() {
+	local mib
+	mib=$("$PY3" -c "print('%.2f' % ($3 / 1048576))")
+	echo "$2 measured $mib MiB/s (cap $4 MiB/s)"
+	"$PY3" -c "import sys; sys.exit(0 if abs($3 / 1048576 - $4) <= $1 / 100 * $4 else 1)"
+}
+# get_big PROFILE BUCKET TAG — downloads BUCKET/big; "HTTP_CODE SPEED" into $T/TAG.w
+get_big() {
+	curl_sigv4 "$1" -o "$T/$3.out" -w '%{http_code} %{speed_download}' --max-time 60 \
+		"$(s3_url "$2/big")" >"$T/$3.w" 2>"$T/$3.err"
+}
+# measured TAG PCT WHAT CAP_MIB — a download of get_big: 200, the whole object, the rate
+measured() {
+	local code speed
+	read -r code speed <"$T/$1.w"
+	echo "HTTP $code $(cat "$T/$1.err")"
+	[ "$code" = 200 ] && same_file "$T/o100" "$T/$1.out" || return 1
+	within "$2" "$3" "$speed" "$4"
+}
+
+overrides_file() {
+	s3gate_start ovr "workers 1" "quota_bandwidth ${DF_MIB}M" ||
+		{ t_fail "overrides: s3gate starts" "see $T/ovr/s3gate.log"; return 1; }
+	mkfile "$T/o100" 100
+	ovr_setup() {
+		ws_setup "$PV" "$BV" >/dev/null || return 1
+		# spec.quotas on PV's own resource; the next ws_setup syncs the whole set
+		sed -i "s/^  principal: $PV\$/&\n  quotas:\n    bandwidth: ${OV_MIB}Mi/" \
+			"$S3GATE_DIR/storage.d/ws-$PV.yaml"
+		grep -A2 '^  quotas:' "$S3GATE_DIR/storage.d/ws-$PV.yaml" || { echo "no spec.quotas written"; return 1; }
+		ws_setup "$PD" "$BD" >"$T/ovr-sync.out" 2>&1 || { cat "$T/ovr-sync.out"; return 1; }
+		grep "quota" "$T/ovr-sync.out"
+		grep -qx "+ quota $PV" "$T/ovr-sync.out" || { echo "sync did not report + quota $PV"; return 1; }
+		{ s3gate_cred "$PV" ovr && s3gate_cred "$PD" dflt &&
+			backend_aws s3 cp "$T/o100" "s3://$BV/big" && backend_aws s3 cp "$T/o100" "s3://$BD/big" &&
+			backend_aws s3 cp "$T/small" "s3://$BV/obj" && backend_aws s3 cp "$T/small" "s3://$BD/obj"; } >/dev/null
+	}
+	t_check "overrides: spec.quotas {bandwidth: ${OV_MIB}Mi} on a Storage resource: sync reports + quota" ovr_setup ||
+		return 1
+	until_ok ovr "$(s3_url "$BV/obj")" >/dev/null
+	until_ok dflt "$(s3_url "$BD/obj")" >/dev/null
+	sleep 1
+	# both at once: the override is the principal's own, the other keeps the default
+	get_big ovr "$BV" ov & local pv=$!
+	get_big dflt "$BD" df & local pd=$!
+	wait "$pv"; wait "$pd"
+	t_check "overrides: $PV (spec.quotas bandwidth ${OV_MIB}Mi, default ${DF_MIB}M): a 100 MiB download within 10% of $OV_MIB MiB/s" \
+		measured ov 10 "$PV download" "$OV_MIB"
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+	t_check "overrides: $PD (no override) meanwhile: a 100 MiB download within 10% of the default $DF_MIB MiB/s" \
+		measured df 10 "$PD download" "$DF_MIB"
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+
+	# connections: set with s3gate-admin on the file store (reloaded within a second)
+	ovr_conn_set() {
+		s3gate_admin quota set "$PV" --connections 1 || return 1
+		s3gate_admin quota show "$PV" | tee /dev/stderr |
+			grep -q "bandwidth 10485760 (override), connections 1 (override)"
+	}
+	t_check "overrides: s3gate-admin quota set $PV --connections 1 (show: bandwidth and connections overridden)" ovr_conn_set
+	sleep 1
+	SLOW=()
+	slow_get ovr "$(s3_url "$BV/big")"
+	SLOW+=($!)
+	lib_on_exit 'for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; done'
+	sleep 1.5
+	ovr_second() {
+		local code
+		code=$(status ovr "$(s3_url "$BV/obj")" -D "$T/ovr2.h")
+		echo "second request of $PV: HTTP $code $(s3code "$T/body")"
+		[ "$code" = 503 ] && [ "$(s3code "$T/body")" = SlowDown ]
+	}
+	t_check "overrides: connections 1: $PV's second concurrent request gets 503 SlowDown" ovr_second
+	dflt_two() {
+		local code pd2
+		slow_get dflt "$(s3_url "$BD/big")"; pd2=$!
+		sleep 1
+		code=$(status dflt "$(s3_url "$BD/obj")")
+		kill "$pd2" 2>/dev/null; wait "$pd2" 2>/dev/null
+		echo "$PD (default: no connection limit), second concurrent request: HTTP $code"
+		[ "$code" = 200 ]
+	}
+	t_check "overrides: $PD keeps the default (no connection limit): a second concurrent request is served" dflt_two
+	for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	SLOW=()
+	backend_aws s3 rm --recursive "s3://$BV/" >/dev/null 2>&1
+	backend_aws s3 rm --recursive "s3://$BD/" >/dev/null 2>&1
+	rm -f "$T/ov.out" "$T/df.out"
+	s3gate_stop ovr >"$T/stop.out" 2>&1 || t_fail "s3gate ovr exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+}
+overrides_file
+
+# On Redis (its own database: a sync is a full reconcile): an override set,
+# changed and cleared with s3gate-admin while the proxies run.  First one
+# s3gate with quota_shared off, so that the bandwidth is measured against
+# the figure itself (a lone instance in shared mode runs about 10% under
+# its budget: what is left is known one sync late); then two with
+# quota_shared on, whose shared budget must be the override.
+overrides_redis() {
+	local rurl=${REDIS_URL%/*}/6 ep_a ep_b
+	if [ -z "${REDIS_URL:-}" ]; then
+		t_skip "overrides on Redis: changed with s3gate-admin, applied within a second" "no Redis (REDIS_URL)"
+		return 0
+	fi
+	[ -f "$T/o100" ] || mkfile "$T/o100" 100
+	(umask 077 && openssl rand -hex 32 >"$T/ovr.key")
+	s3gate_start ovx "workers 1" "quota_bandwidth ${DF_MIB}M" "quota_shared off" "policy_store redis $rurl" \
+		"policy_secret_key $T/ovr.key" || { t_fail "overrides: s3gate starts on Redis" "see $T/ovx/s3gate.log"; return 1; }
+	{ ws_setup "$PX" "$BX" && s3gate_cred "$PX" ovx && backend_aws s3 cp "$T/o100" "s3://$BX/big" &&
+		backend_aws s3 cp "$T/small" "s3://$BX/obj"; } >"$T/ovx-setup.out" 2>&1 ||
+		{ t_fail "overrides: workspace and credential in Redis" "$(tail -n 8 "$T/ovx-setup.out")"; return 1; }
+	until_ok ovx "$(s3_url "$BX/obj")" >/dev/null
+	# a request every 50 ms; the time from the end of quota set to the first SlowDown
+	rate_applied() {
+		local i code t0 t1 n200=0
+		for ((i = 0; i < 10; i++)); do
+			[ "$(status ovx "$(s3_url "$BX/obj")")" = 200 ] && n200=$((n200 + 1))
+		done
+		echo "before: $n200 of 10 quick requests served (no rate limit by default)"
+		[ "$n200" = 10 ] || return 1
+		s3gate_admin quota set "$PX" --rate 1 || return 1
+		t0=$(date +%s%3N)
+		while :; do
+			code=$(status ovx "$(s3_url "$BX/obj")")
+			t1=$(date +%s%3N)
+			if [ "$code" = 503 ] && [ "$(s3code "$T/body")" = SlowDown ]; then
+				echo "rate override applied: first SlowDown $((t1 - t0)) ms after quota set returned"
+				[ $((t1 - t0)) -le 1000 ]
+				return
+			fi
+			[ $((t1 - t0)) -gt 5000 ] && { echo "no SlowDown 5 s after quota set --rate 1 (last HTTP $code)"; return 1; }
+			sleep 0.05
+		done
+	}
+	t_check "overrides on Redis: quota set --rate 1 applies within a second, no restart" rate_applied
+	echo "# $(grep -h 'applied' <<<"$T_OUT")"
+	ovx_bw() {	# CAP_MIB
+		sleep 1
+		get_big ovx "$BX" ox
+		measured ox 10 "$PX download" "$1"
+	}
+	s3gate_admin quota set "$PX" --rate default --bandwidth "${OV_MIB}M" >/dev/null
+	t_check "overrides on Redis: quota set --bandwidth ${OV_MIB}M: a 100 MiB download within 10% of $OV_MIB MiB/s" \
+		ovx_bw "$OV_MIB"
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+	s3gate_admin quota clear "$PX" >/dev/null
+	t_check "overrides on Redis: quota clear: back to the default, a 100 MiB download within 10% of $DF_MIB MiB/s" \
+		ovx_bw "$DF_MIB"
+	echo "# $(grep -h 'measured' <<<"$T_OUT")"
+	s3gate_stop ovx >"$T/stop.out" 2>&1 || t_fail "s3gate ovx exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+
+	# quota_shared: no default rate; the override (10/s) is the budget two processes share
+	s3gate_start ovsa "workers 1" "policy_store redis $rurl" "policy_secret_key $T/ovr.key" &&
+		ep_a=$S3GATE_ENDPOINT &&
+		s3gate_start ovsb "workers 1" "policy_store redis $rurl" "policy_secret_key $T/ovr.key" &&
+		ep_b=$S3GATE_ENDPOINT ||
+		{ t_fail "overrides: two s3gate with quota_shared start on Redis" "see $T/ovsa, $T/ovsb"; return 1; }
+	S3_ENDPOINT=$ep_a until_ok ovx "$(S3_ENDPOINT=$ep_a s3_url "$BX/obj")" >/dev/null
+	S3_ENDPOINT=$ep_b until_ok ovx "$(S3_ENDPOINT=$ep_b s3_url "$BX/obj")" >/dev/null
+	shared_override() {
+		local t0 t1 n max
+		s3gate_admin quota set "$PX" --rate 10 >/dev/null || return 1
+		sleep 2.2	# the shared counters' two windows pass
+		t0=$(date +%s%3N)
+		n=$(alternate60 ovx "$ep_a" "$ep_b" "$BX/obj")
+		t1=$(date +%s%3N)
+		max=$((10 + 10 * (t1 - t0) / 1000 + 2))
+		echo "override rate 10, shared: $n of 60 served in $((t1 - t0)) ms through two processes (at most $max; per process it would be ~60)"
+		[ "$n" -ge 15 ] && [ "$n" -le "$max" ] || return 1
+		s3gate_admin quota clear "$PX" >/dev/null || return 1
+		sleep 1
+		n=$(alternate60 ovx "$ep_a" "$ep_b" "$BX/obj")
+		echo "override cleared (no default rate): $n of 60 served"
+		[ "$n" -ge 58 ]
+	}
+	t_check "overrides on Redis, quota_shared: the principal's override (rate 10) is the budget two processes share" \
+		shared_override
+	echo "# $(head -n 1 <<<"$T_OUT")"
+	backend_aws s3 rm --recursive "s3://$BX/" >/dev/null 2>&1
+	s3gate_stop ovsb >"$T/stop.out" 2>&1 || t_fail "s3gate ovsb exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+	s3gate_stop ovsa >"$T/stop.out" 2>&1 || t_fail "s3gate ovsa exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+}
+overrides_redis
+rm -f "$T/o100" "$T/ox.out"
 
 for b in "$BS" "$BR" "$BB" "$BC" "$BO"; do backend_aws s3 rm --recursive "s3://$b/" >/dev/null 2>&1; done
 exit 0

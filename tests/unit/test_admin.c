@@ -517,6 +517,70 @@ test_threads(void)
 	sbuf_free(&e);
 }
 
+/*
+ * quota show|set|clear --json with config defaults (100 req/s, 20M, 8):
+ * the document's shape, overrides replacing defaults field by field, 0 as
+ * "no limit" and "default" going back.
+ */
+static void
+test_quota(void)
+{
+	static const char *const keys[] = { "principal", "workspace", "overrides", "effective",
+	    NULL };
+	static const char *const three[] = { "request_rate", "bandwidth", "connections", NULL };
+	char qconf[400], text[1024], *c;
+	json_t *eff, *over;
+	struct run r;
+	FILE *f;
+
+	/* the test's config plus defaults */
+	snprintf(qconf, sizeof(qconf), "%s/quota.conf", dir);
+	f = fopen(conffile, "r");
+	text[f ? fread(text, 1, sizeof(text) - 200, f) : 0] = '\0';
+	if (f)
+		fclose(f);
+	c = text + strlen(text);
+	snprintf(c, 200, "quota_request_rate 100\nquota_bandwidth 20M\nquota_connections 8\n");
+	write_file(qconf, text, 0644);
+
+	r = run_conf(qconf, "--json", "quota", "show", "alice", (const char *)NULL);
+	eff = json_object_get(r.json, "effective");
+	T_OK(r.rc == 0 && has_keys(r.json, keys) && has_keys(eff, three) &&
+	    json_is_null(json_object_get(r.json, "workspace")) &&
+	    json_object_size(json_object_get(r.json, "overrides")) == 0 &&
+	    json_integer_value(json_object_get(eff, "request_rate")) == 100 &&
+	    json_integer_value(json_object_get(eff, "bandwidth")) == 20971520 &&
+	    json_integer_value(json_object_get(eff, "connections")) == 8,
+	    "quota show --json: no overrides, the config's defaults in effect");
+	run_free(&r);
+	r = run_conf(qconf, "--json", "quota", "set", "alice", "--bandwidth", "10M",
+	    "--connections", "0", (const char *)NULL);
+	eff = json_object_get(r.json, "effective");
+	over = json_object_get(r.json, "overrides");
+	T_OK(r.rc == 0 && strcmp(jstr(r.json, "workspace") ? jstr(r.json, "workspace") : "",
+	    "ws-alice") == 0 && json_object_size(over) == 2 &&
+	    json_integer_value(json_object_get(over, "bandwidth")) == 10485760 &&
+	    json_integer_value(json_object_get(over, "connections")) == 0 &&
+	    json_integer_value(json_object_get(eff, "request_rate")) == 100 &&
+	    json_integer_value(json_object_get(eff, "bandwidth")) == 10485760 &&
+	    json_integer_value(json_object_get(eff, "connections")) == 0,
+	    "quota set --json: bandwidth and connections overridden (0: no limit), rate the default");
+	if (r.rc != 0)
+		printf("# %s%s", r.out, r.err);
+	run_free(&r);
+	r = run_conf(qconf, "quota", "set", "alice", "--bandwidth", "default", (const char *)NULL);
+	T_OK(r.rc == 0 && strcmp(r.out, "quota alice (ws-alice): request_rate 100 (default), "
+	    "bandwidth 20971520 (default), connections 0 = no limit (override)\n") == 0,
+	    "quota set --bandwidth default: text line");
+	printf("# %s", r.out);
+	run_free(&r);
+	r = run_conf(qconf, "--json", "quota", "clear", "alice", (const char *)NULL);
+	T_OK(r.rc == 0 && json_is_null(json_object_get(r.json, "workspace")) &&
+	    json_integer_value(json_object_get(json_object_get(r.json, "effective"),
+	    "connections")) == 8, "quota clear --json: defaults again");
+	run_free(&r);
+}
+
 int
 main(void)
 {
@@ -574,6 +638,7 @@ main(void)
 	test_gc();
 	test_requests();
 	test_threads();
+	test_quota();
 	pstore_free(ps);
 	sbuf_free(&errors);
 

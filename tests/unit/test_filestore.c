@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,51 @@ admin(const char *a1, const char *a2, const char *a3, const char *a4, const char
 	return admin_main(argc, argv);
 }
 
+/* s3gate-admin -c CONF ARGS... (NULL-terminated); its stdout into OUT if not NULL. */
+static int
+adminv(struct sbuf *out, const char *first, ...)
+{
+	char *argv[16], *text = NULL;
+	size_t len = 0;
+	va_list ap;
+	FILE *o;
+	int argc = 0, rc;
+
+	argv[argc++] = "s3gate-admin";
+	argv[argc++] = "-c";
+	argv[argc++] = conffile;
+	va_start(ap, first);
+	for (argv[argc] = (char *)first; argv[argc] != NULL && argc < 15;
+	    argv[++argc] = va_arg(ap, char *))
+		;
+	va_end(ap);
+	argv[argc] = NULL;
+	if ((o = open_memstream(&text, &len)) == NULL)
+		abort();
+	rc = admin_run(argc, argv, o, stderr);
+	fclose(o);
+	if (out != NULL) {
+		sbuf_reset(out);
+		sbuf_append(out, text, len);
+	}
+	free(text);
+	return rc;
+}
+
+/* The quota overrides the store gives with AKID's credential. */
+static struct policy_quota
+cred_quota(struct pstore *ps, const char *akid)
+{
+	struct policy_credential c;
+	struct policy_quota q;
+
+	memset(&q, 0xff, sizeof(q));
+	if (pstore_credential(ps, akid, &c, NULL, NULL) == PSTORE_DONE && c.principal != NULL)
+		q = c.quota;
+	policy_credential_clear(&c);
+	return q;
+}
+
 static enum policy_via
 via(struct pstore *ps, const char *principal, const char *bucket)
 {
@@ -75,6 +121,7 @@ main(void)
 	struct pstore_bucket_list list;
 	char path[400], state[400], creds[400], cmd[1024], *p;
 	FILE *f;
+	char frank[32] = "", hugo[32] = "", bob[32] = "";
 	int rc;
 	ino_t ino;
 
@@ -95,7 +142,7 @@ main(void)
 	/* a hand-written file beside the state the CLI owns */
 	snprintf(path, sizeof(path), "%s/hand.yaml", pol);
 	write_file(path, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
-	    "metadata: {name: ws-hand}\nspec:\n  principal: hugo\n"
+	    "metadata: {name: ws-hand}\nspec:\n  principal: hugo\n  quotas: {connections: 3}\n"
 	    "  buckets: [{bucketName: ws-hand, discoverable: true}]\n", 0644);
 
 	/* sync: the backend is unreachable, so exit 1, but the policy is applied */
@@ -178,6 +225,79 @@ main(void)
 	T_OK(admin("access", "frank", NULL, NULL, NULL) == 0, "access");
 	T_OK(admin("presign", "x", NULL, NULL, NULL) == 1, "presign not yet implemented");
 
+	/* quota overrides: set on the principal's workspace, carried with its credentials */
+	{
+		struct sbuf out = SBUF_INIT;
+		struct policy_quota q;
+		size_t i;
+
+		T_OK(admin("cred", "create", "hugo", NULL, NULL) == 0 &&
+		    admin("cred", "create", "bob", NULL, NULL) == 0, "cred create hugo, bob");
+		m = filestore_load(pol, &errors);
+		for (i = 0; m != NULL && i < m->ncredentials; i++) {
+			const struct policy_credential *c = &m->credentials[i];
+			char *slot = strcmp(c->principal, "frank") == 0 ? frank :
+			    strcmp(c->principal, "hugo") == 0 ? hugo : bob;
+
+			snprintf(slot, 32, "%s", c->access_key_id);
+		}
+		model_free(m);
+		T_OK(pstore_reload(ps, &errors) == 0, "reload");
+		q = cred_quota(ps, hugo);
+		T_OK(q.set == POLICY_QUOTA_CONNECTIONS && q.connections == 3,
+		    "quota: hugo's from his hand-written spec.quotas comes with his credential");
+		q = cred_quota(ps, frank);
+		T_OK(q.set == 0, "quota: frank has none yet");
+		T_OK(adminv(&out, "quota", "set", "frank", "--rate", "50", "--connections", "0",
+		    NULL) == 0 && strstr(out.data, "quota frank (ws-frank): request_rate 50 (override), "
+		    "bandwidth 0 = no limit (default), connections 0 = no limit (override)") != NULL,
+		    "quota set frank --rate 50 --connections 0: %s", out.data ? out.data : "");
+		T_OK(pstore_reload(ps, &errors) == 0, "reload");
+		q = cred_quota(ps, frank);
+		T_OK(q.set == (POLICY_QUOTA_RATE | POLICY_QUOTA_CONNECTIONS) && q.request_rate == 50 &&
+		    q.connections == 0, "quota: frank's credential carries rate 50, connections 0");
+		q = cred_quota(ps, bob);
+		T_OK(q.set == 0, "quota: another principal keeps the defaults");
+		T_OK(adminv(NULL, "quota", "set", "frank", "--bandwidth", "10Mi", NULL) == 0 &&
+		    pstore_reload(ps, &errors) == 0, "quota set frank --bandwidth 10Mi");
+		q = cred_quota(ps, frank);
+		T_OK(q.set == (POLICY_QUOTA_RATE | POLICY_QUOTA_BANDWIDTH | POLICY_QUOTA_CONNECTIONS) &&
+		    q.request_rate == 50 && q.bandwidth == 10485760,
+		    "quota: set changes only the fields given");
+		T_OK(adminv(NULL, "quota", "set", "frank", "--rate", "default", NULL) == 0 &&
+		    pstore_reload(ps, &errors) == 0 && cred_quota(ps, frank).set ==
+		    (POLICY_QUOTA_BANDWIDTH | POLICY_QUOTA_CONNECTIONS),
+		    "quota set --rate default: back to the config's rate");
+		T_OK(adminv(&out, "--json", "quota", "show", "frank", NULL) == 0 && out.data &&
+		    strstr(out.data, "\"overrides\": {\n    \"bandwidth\": 10485760,\n"
+		    "    \"connections\": 0\n  }") != NULL &&
+		    strstr(out.data, "\"workspace\": \"ws-frank\"") != NULL,
+		    "quota show --json: the overrides and the workspace");
+		if (out.data)
+			printf("# %s", out.data);
+		T_OK(adminv(NULL, "quota", "set", "hugo", "--rate", "5", NULL) == 1,
+		    "quota set refused on a hand-written workspace");
+		T_OK(adminv(NULL, "quota", "set", "nobody", "--rate", "5", NULL) == 1,
+		    "quota set refused for a principal without a workspace");
+		T_OK(adminv(NULL, "quota", "set", "frank", "--rate", "fast", NULL) == 1 &&
+		    adminv(NULL, "quota", "set", "frank", "--rate", "10000001", NULL) == 1 &&
+		    adminv(NULL, "quota", "set", "frank", "--bandwidth", "lots", NULL) == 1 &&
+		    adminv(NULL, "quota", "set", "frank", NULL) == 1 &&
+		    adminv(NULL, "quota", "show", "frank", "--rate", "5", NULL) == 1 &&
+		    adminv(NULL, "quota", "drop", "frank", NULL) == 1,
+		    "quota: bad values and usage refused");
+		T_OK(pstore_reload(ps, &errors) == 0 && cred_quota(ps, frank).bandwidth == 10485760,
+		    "quota: a refused change changes nothing");
+		T_OK(adminv(NULL, "quota", "clear", "frank", NULL) == 0 &&
+		    pstore_reload(ps, &errors) == 0 && cred_quota(ps, frank).set == 0,
+		    "quota clear: frank back to the defaults");
+		T_OK(adminv(NULL, "quota", "clear", "frank", NULL) == 1,
+		    "quota clear without overrides fails");
+		T_OK(adminv(NULL, "quota", "set", "frank", "--rate", "7", NULL) == 0,
+		    "quota set frank --rate 7 (sync will remove it)");
+		sbuf_free(&out);
+	}
+
 	/* sync is a full reconcile: a grant no longer in the input disappears */
 	snprintf(path, sizeof(path), "%s/less.yaml", dir);
 	snprintf(cmd, sizeof(cmd), "tests/data/policy/storage-example.yaml");
@@ -194,11 +314,29 @@ main(void)
 			end = strchr(end, '\n') + 1;
 			memmove(p, end, strlen(end) + 1);
 		}
+		/* and give bob quotas */
+		if ((p = strstr(buf, "  principal: bob\n")) != NULL &&
+		    strlen(buf) + 32 < sizeof(buf)) {
+			p += strlen("  principal: bob\n");
+			memmove(p + 28, p, strlen(p) + 1);
+			memcpy(p, "  quotas: {requestRate: 9}\n", 28);
+		}
 		write_file(path, buf, 0644);
 	}
 	T_OK(via(ps, "frank", "ws-eric-shared") == VIA_GRANT, "frank's grant before the sync");
-	admin("sync", path, NULL, NULL, NULL);
+	{
+		struct sbuf out = SBUF_INIT;
+
+		adminv(&out, "sync", path, NULL);
+		T_OK(out.data && strstr(out.data, "+ quota bob\n") && strstr(out.data, "- quota frank\n"),
+		    "sync reports + quota bob, - quota frank");
+		sbuf_free(&out);
+	}
 	T_OK(pstore_reload(ps, &errors) == 0, "reload after sync");
+	T_OK(cred_quota(ps, bob).set == POLICY_QUOTA_RATE && cred_quota(ps, bob).request_rate == 9,
+	    "sync: spec.quotas in the input reaches bob's credential");
+	T_OK(cred_quota(ps, frank).set == 0, "sync: a quota set with the CLI, not in the input, is gone");
+	T_OK(cred_quota(ps, hugo).connections == 3, "sync: the hand-written quota stays");
 	T_OK(via(ps, "frank", "ws-eric-shared") == VIA_NONE, "removed grant disappeared");
 	T_OK(via(ps, "carol", "ws-frank") == VIA_NONE, "CLI member not in the input is gone");
 	T_OK(via(ps, "hugo", "ws-hand") == VIA_OWNER, "hand-written file untouched by sync");

@@ -174,6 +174,55 @@ test_url(void)
 	sbuf_free(&e);
 }
 
+/* The one-field form of a principal's quota overrides (cred:AKID quota). */
+static void
+test_quota_field(void)
+{
+	static const struct {
+		const char	*in;
+		int		 ok;
+		unsigned	 set;
+		uint32_t	 rate;
+		uint64_t	 bandwidth;
+		uint32_t	 connections;
+	} cases[] = {
+		{ "50 10485760 8", 1, 7, 50, 10485760, 8 },
+		{ "50 - -", 1, POLICY_QUOTA_RATE, 50, 0, 0 },
+		{ "- 0 -", 1, POLICY_QUOTA_BANDWIDTH, 0, 0, 0 },
+		{ "- - 0", 1, POLICY_QUOTA_CONNECTIONS, 0, 0, 0 },
+		{ "- - -", 1, 0, 0, 0, 0 },
+		{ "10000000 9223372036854775807 1000000", 1, 7, 10000000, 9223372036854775807ULL,
+		    1000000 },
+		{ "10000001 - -", 0, 0, 0, 0, 0 },
+		{ "- 9223372036854775808 -", 0, 0, 0, 0, 0 },
+		{ "- 20M -", 0, 0, 0, 0, 0 },	/* bytes only, as written */
+		{ "- - 1000001", 0, 0, 0, 0, 0 },
+		{ "50 -", 0, 0, 0, 0, 0 },
+		{ "50 - - -", 0, 0, 0, 0, 0 },
+		{ "50  -", 0, 0, 0, 0, 0 },
+		{ "-5 - -", 0, 0, 0, 0, 0 },
+		{ "", 0, 0, 0, 0, 0 },
+	};
+	struct sbuf out = SBUF_INIT;
+	struct policy_quota q;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = rs_quota_parse(cases[i].in, &q);
+
+		T_OK(cases[i].ok ? rc == 0 && q.set == cases[i].set &&
+		    q.request_rate == cases[i].rate && q.bandwidth == cases[i].bandwidth &&
+		    q.connections == cases[i].connections : rc == -1,
+		    "quota field \"%s\" %s", cases[i].in, cases[i].ok ? "parses" : "refused");
+		if (rc == 0) {
+			rs_quota_format(&out, &q);
+			T_STREQ(out.data, cases[i].in, "quota field \"%s\" written back the same",
+			    cases[i].in);
+		}
+	}
+	sbuf_free(&out);
+}
+
 /* ---- the model -------------------------------------------------------------------- */
 
 static struct model *
@@ -186,6 +235,9 @@ make_model(time_t now)
 
 	w = model_add_workspace(m, "ws-frank", "frank", NULL, 0);
 	w->created_at = now - 1000;
+	w->quota.set = POLICY_QUOTA_RATE | POLICY_QUOTA_BANDWIDTH;
+	w->quota.request_rate = 50;
+	w->quota.bandwidth = 10485760;
 	model_workspace_add_member(m, w, "alice");
 	model_add_workspace(m, "ws-bob", "bob", NULL, 0);
 	model_add_workspace(m, "ws-carol", "carol", NULL, 0);
@@ -304,6 +356,22 @@ test_admin(struct conf *cf, time_t now)
 	    "admin: grant with prefix and expiry");
 	T_OK(model_workspace_find(got, "ws-frank")->nmembers == 1,
 	    "admin: members");
+	{
+		const struct policy_quota *q = model_quota(got, "frank");
+
+		T_OK(q != NULL && q->set == (POLICY_QUOTA_RATE | POLICY_QUOTA_BANDWIDTH) &&
+		    q->request_rate == 50 && q->bandwidth == 10485760 && model_quota(got, "bob") == NULL,
+		    "admin: frank's quota overrides round-trip on his workspace");
+	}
+	r = cmd(cf, "HGET %s quota", REDISSTORE_PREFIX "cred:SGLFRANKLINK00000000");
+	T_OK(r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, "50 10485760 -") == 0,
+	    "admin: every credential of frank (his link too) has the quota field");
+	if (r)
+		freeReplyObject(r);
+	r = cmd(cf, "HGET %s quota", REDISSTORE_PREFIX "cred:SGBOBSESSION");
+	T_OK(r != NULL && r->type == REDIS_REPLY_NIL, "admin: bob's credential has none");
+	if (r)
+		freeReplyObject(r);
 	T_STREQ(got->workspaces[0].source, cf->store_path, "admin: records' source is the URL");
 	r = cmd(cf, "HGET %s secret", REDISSTORE_PREFIX "cred:SGFRANK");
 	T_OK(r != NULL && r->type == REDIS_REPLY_STRING && strncmp(r->str, "v1:", 3) == 0 &&
@@ -564,6 +632,75 @@ test_proxy(struct conf *cf, time_t now)
 		T_OK(rs->count == 0, "proxy: \"all\" drops every entry");
 	}
 
+	/* quota overrides come with the credential; a change reaches the cache at once */
+	{
+		struct model *qm = NULL;
+		struct t_wait wq = { 0 };
+		long long t_set;
+
+		r = pstore_credential(ps, "SGFRANK", &c, t_cb, &wq);
+		if (r == PSTORE_PENDING) {
+			t_run(base, &wq.called, 3000);
+			r = wq.called == 1 ? PSTORE_DONE : PSTORE_UNAVAILABLE;
+		}
+		T_OK(r == PSTORE_DONE && c.principal != NULL && c.quota.set ==
+		    (POLICY_QUOTA_RATE | POLICY_QUOTA_BANDWIDTH) && c.quota.request_rate == 50 &&
+		    c.quota.bandwidth == 10485760, "proxy: frank's credential carries his quotas");
+		policy_credential_clear(&c);
+		r = pstore_credential(ps, "SGFRANK", &c, t_cb, &wq);
+		T_OK(r == PSTORE_DONE && c.quota.request_rate == 50, "proxy: and a hit keeps them");
+		policy_credential_clear(&c);
+		if (redisstore_model_load(cf, &qm, &e) == 0) {
+			struct model_workspace *qw = model_workspace_find(qm, "ws-frank");
+
+			qw->quota.request_rate = 5;
+			qw->quota.set |= POLICY_QUOTA_CONNECTIONS;
+			qw->quota.connections = 2;
+			model_index(qm, &e);
+			T_OK(redisstore_model_save(cf, NULL, qm, &e) == 0, "proxy: quota change saved");
+			t_set = rs_now_ms();
+			do {
+				t_run(base, NULL, 20);
+				wq.called = 0;
+				r = pstore_credential(ps, "SGFRANK", &c, t_cb, &wq);
+				if (r == PSTORE_PENDING) {
+					t_run(base, &wq.called, 3000);
+					r = wq.called == 1 ? PSTORE_DONE : PSTORE_UNAVAILABLE;
+				}
+				if (c.quota.request_rate == 5)
+					break;
+				policy_credential_clear(&c);
+			} while (rs_now_ms() - t_set < 2000);
+			T_OK(r == PSTORE_DONE && c.quota.request_rate == 5 && c.quota.connections == 2 &&
+			    c.quota.bandwidth == 10485760 && rs_now_ms() - t_set < 1000,
+			    "proxy: a quota change seen within %lld ms (cache TTL is 30 s)",
+			    rs_now_ms() - t_set);
+			policy_credential_clear(&c);
+		}
+		/* a quota field that does not parse: the credential is refused, never unlimited */
+		{
+			redisReply *rr = cmd(cf, "HSET " REDISSTORE_PREFIX "cred:SGFRANK quota %s",
+			    "lots");
+
+			if (rr)
+				freeReplyObject(rr);
+			rr = cmd(cf, "PUBLISH " REDISSTORE_CHANNEL " %s", "cred SGFRANK");
+			if (rr)
+				freeReplyObject(rr);
+			t_run(base, NULL, 200);
+			wq.called = 0;
+			r = pstore_credential(ps, "SGFRANK", &c, t_cb, &wq);
+			if (r == PSTORE_PENDING)
+				t_run(base, &wq.called, 3000);
+			T_OK(c.principal == NULL, "proxy: a malformed quota field: credential refused");
+			policy_credential_clear(&c);
+			if (qm != NULL)
+				T_OK(redisstore_model_save(cf, NULL, qm, &e) == 0,
+				    "proxy: the next save repairs it");
+		}
+		model_free(qm);
+	}
+
 	/* Redis hung (SIGSTOP): the command timeout answers, fail closed */
 	{
 		struct t_wait wh = { 0 };
@@ -643,6 +780,7 @@ main(void)
 	log_open("stderr", LOG_LEVEL_ERROR);
 	test_seal();
 	test_url();
+	test_quota_field();
 
 	memset(&cf, 0, sizeof(cf));
 	cf.store_kind = CONF_STORE_REDIS;

@@ -3,6 +3,7 @@
  * model, the checks with file:line, and what the seeds give each principal.
  * Run from the repository root (make unit does).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,6 +146,120 @@ main(void)
 		model_bucket_list_free(list, n);
 		model_free(x);
 	}
+
+	/* spec.quotas: the owner's overrides; absent fields keep the defaults */
+	{
+		const char *doc =
+		    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-q}\n"
+		    "spec:\n  principal: quinn\n  members: [yves]\n"
+		    "  quotas:\n    requestRate: 50\n    bandwidth: 20Mi\n    connections: 0\n"
+		    "  buckets: [{bucketName: ws-q}]\n---\n"
+		    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-r}\n"
+		    "spec:\n  principal: rita\n  quotas: {bandwidth: 10485760, requestRate: ~}\n---\n"
+		    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-r2}\n"
+		    "spec: {principal: rita}\n";
+		struct model *x = model_new(), *r = model_new();
+		const struct policy_quota *q;
+
+		sbuf_reset(&errors);
+		T_OK(storage_parse(x, "q.yaml", doc, strlen(doc), &errors) == 0 &&
+		    model_index(x, &errors) == 0, "quotas: YAML with spec.quotas loads");
+		q = model_quota(x, "quinn");
+		T_OK(q != NULL && q->set == (POLICY_QUOTA_RATE | POLICY_QUOTA_BANDWIDTH |
+		    POLICY_QUOTA_CONNECTIONS) && q->request_rate == 50 && q->bandwidth == 20971520 &&
+		    q->connections == 0, "quotas: quinn 50 req/s, 20Mi = 20971520 B/s, connections 0 "
+		    "(no limit, explicitly)");
+		q = model_quota(x, "rita");
+		T_OK(q != NULL && q->set == POLICY_QUOTA_BANDWIDTH && q->bandwidth == 10485760,
+		    "quotas: rita bandwidth only (null requestRate = the default)");
+		T_OK(model_quota_workspace(x, "rita") != NULL &&
+		    strcmp(model_quota_workspace(x, "rita")->name, "ws-r") == 0,
+		    "quotas: found on the workspace that sets them, not the principal's other one");
+		T_OK(model_quota(x, "yves") == NULL && model_quota(x, "nobody") == NULL,
+		    "quotas: a member does not get the owner's; nobody has none");
+		sbuf_reset(&out);
+		storage_write(x, NULL, &out);
+		T_OK(strstr(out.data, "\"quotas\": {\n") != NULL &&
+		    storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
+		    model_index(r, &errors) == 0 && (q = model_quota(r, "quinn")) != NULL &&
+		    q->request_rate == 50 && q->bandwidth == 20971520 && q->connections == 0 &&
+		    q->set == model_quota(x, "quinn")->set && model_quota(r, "rita")->set ==
+		    POLICY_QUOTA_BANDWIDTH, "quotas: written as spec.quotas and read back the same");
+		model_free(x);
+		model_free(r);
+	}
+	{
+		static const struct {
+			const char	*in;
+			long long	 want;	/* -1: refused */
+		} sizes[] = {
+			{ "20971520", 20971520 }, { "20M", 20971520 }, { "20Mi", 20971520 },
+			{ "20MiB", 20971520 }, { "20MB", 20971520 }, { "1Gi", 1073741824 },
+			{ "512Ki", 524288 }, { "0", 0 }, { "20i", -1 }, { "Mi", -1 }, { "-1", -1 },
+			{ "20 Mi", -1 }, { "2.5M", -1 }, { "20Xi", -1 }, { "", -1 },
+			{ "99999999999999999999", -1 },
+		};
+		uint64_t v;
+		uint32_t count;
+		size_t i;
+
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			int rc = storage_parse_size(sizes[i].in, &v);
+
+			T_OK(sizes[i].want == -1 ? rc == -1 : rc == 0 && v == (uint64_t)sizes[i].want,
+			    "size \"%s\" -> %lld", sizes[i].in, sizes[i].want);
+		}
+		T_OK(storage_parse_count("10000000", POLICY_QUOTA_MAX_RATE, &count) == 0 && count == 10000000 &&
+		    storage_parse_count("10000001", POLICY_QUOTA_MAX_RATE, &count) == -1 &&
+		    storage_parse_count("1e3", POLICY_QUOTA_MAX_RATE, &count) == -1 &&
+		    storage_parse_count("", POLICY_QUOTA_MAX_RATE, &count) == -1 &&
+		    storage_parse_count("99999999999999999999999", POLICY_QUOTA_MAX_RATE, &count) == -1,
+		    "counts: digits only, within the bound");
+	}
+	expect_error("quotas: unknown key", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    requestRate: 5\n    bandwith: 20Mi\n",
+	    "q.yaml:8: spec.quotas.bandwith is not a quota; use requestRate, bandwidth or connections");
+	expect_error("quotas: rate not a number", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    requestRate: fast\n",
+	    "q.yaml:7: spec.quotas.requestRate \"fast\" is not a whole number from 0 (no limit) "
+	    "to 10000000");
+	expect_error("quotas: negative connections", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    connections: -1\n",
+	    "q.yaml:7: spec.quotas.connections \"-1\" is not a whole number");
+	expect_error("quotas: connections over the bound", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas: {connections: 1000001}\n",
+	    "q.yaml:6: spec.quotas.connections \"1000001\" is not a whole number from 0 (no limit) "
+	    "to 1000000");
+	expect_error("quotas: bad size", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n\n    bandwidth: 20 megabytes\n",
+	    "q.yaml:8: spec.quotas.bandwidth \"20 megabytes\" is not a size");
+	expect_error("quotas: a list", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    - requestRate: 5\n",
+	    "q.yaml:7: spec.quotas must be a mapping");
+	expect_error("quotas: a value that is a mapping", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    requestRate: {value: 5}\n",
+	    "q.yaml:7: spec.quotas.requestRate must be a number");
+	expect_error("quotas: a key twice", "q.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  quotas:\n    requestRate: 5\n    requestRate: 500\n",
+	    "q.yaml:8: spec.quotas.requestRate is given twice");
+	expect_error("quotas: set on two workspaces of one principal", "two.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec: {principal: a, quotas: {requestRate: 5}}\n---\n"
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a2}\n"
+	    "spec: {principal: a, quotas: {connections: 2}}\n",
+	    "two.yaml:6: quotas for a are set on workspaces ws-a and ws-a2 (first at two.yaml:1)");
+	expect_error("quotas: JSON real refused", "q.json",
+	    "{\"apiVersion\":\"pkg.internal/v1beta1\",\"kind\":\"Storage\",\"metadata\":"
+	    "{\"name\":\"ws-a\"},\"spec\":{\"principal\":\"a\",\"quotas\":{\"requestRate\":2.5}}}",
+	    "q.json: item 1 (ws-a): spec.quotas.requestRate \"2.5\" is not a whole number");
 
 	/* malformed documents: errors with file:line, and the parse fails */
 	expect_error("unknown permission", "bad.yaml",
