@@ -39,6 +39,8 @@
 #include <openssl/err.h>
 
 #define CONN_HEAD_INITIAL	4096
+/* A response head is read with room for a small body: sent on with the head in one write */
+#define CONN_RESP_INITIAL	(16 * 1024)
 #define CONN_RESP_HEAD_MAX	(64 * 1024)
 #define CONN_MAX_QUERY_PARAMS	100
 #define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
@@ -93,18 +95,23 @@ conn_timer_set(struct conn *c, int ms)
 	event_add(c->timer, &tv);
 }
 
-/* Asks for exactly the events a state waits for on one side. */
+/*
+ * Asks for the events a state waits for on one side.  Read interest is
+ * dropped lazily: ev_read stays registered when a state stops wanting
+ * reads, and is removed only if it fires while unwanted (conn_io_cb).  A
+ * keep-alive client is quiet while its request is served, so a request
+ * costs no epoll_ctl(2) on the client's socket.  Write interest is
+ * dropped at once: a socket is nearly always writable.
+ */
 void
 conn_side_want(struct conn_side *s, int rd, int wr)
 {
 	if (s->fd == -1)
 		return;
-	if (rd != s->reading) {
-		if (rd)
-			event_add(s->ev_read, NULL);
-		else
-			event_del(s->ev_read);
-		s->reading = rd;
+	s->want_read = rd;
+	if (rd && !s->reading) {
+		event_add(s->ev_read, NULL);
+		s->reading = 1;
 	}
 	if (wr != s->writing) {
 		if (wr)
@@ -130,8 +137,40 @@ conn_side_attach(struct conn *c, struct conn_side *s, int fd)
 	s->ev_write = event_new(c->srv->base, fd, EV_WRITE | EV_PERSIST, conn_io_cb, c);
 	if (s->ev_read == NULL || s->ev_write == NULL)
 		fatalx("event_new failed");
-	s->reading = s->writing = 0;
+	s->reading = s->writing = s->want_read = 0;
 	s->ssl = NULL;
+}
+
+/* The backend side borrows BC: its socket, TLS state and events, registered as they are. */
+static void
+conn_side_lend(struct conn *c, struct conn_side *s, struct backend_conn *bc)
+{
+	bc->conn = c;
+	s->bc = bc;
+	s->fd = bc->fd;
+	s->ssl = bc->ssl;
+	s->ev_read = bc->ev_read;
+	s->ev_write = bc->ev_write;
+	s->reading = bc->reading;
+	s->writing = s->want_read = 0;
+}
+
+/* Gives the borrowed connection its state back and forgets it. */
+static struct backend_conn *
+conn_side_return(struct conn_side *s)
+{
+	struct backend_conn *bc = s->bc;
+
+	if (s->writing)
+		event_del(s->ev_write);
+	bc->ssl = s->ssl;
+	bc->reading = s->reading;
+	s->bc = NULL;
+	s->ev_read = s->ev_write = NULL;
+	s->ssl = NULL;
+	s->fd = -1;
+	s->reading = s->writing = s->want_read = 0;
+	return bc;
 }
 
 /* Closes the side's socket; RESET sends RST so the peer drops a partial request. */
@@ -140,6 +179,10 @@ conn_side_close(struct conn_side *s, int reset)
 {
 	if (s->fd == -1)
 		return;
+	if (s->bc != NULL) {
+		server_backend_close(conn_side_return(s), reset);
+		return;
+	}
 	event_free(s->ev_read);
 	event_free(s->ev_write);
 	s->ev_read = s->ev_write = NULL;
@@ -156,34 +199,28 @@ conn_side_close(struct conn_side *s, int reset)
 	}
 	close(s->fd);
 	s->fd = -1;
-	s->reading = s->writing = 0;
+	s->reading = s->writing = s->want_read = 0;
 }
 
-/* Gives an idle backend connection back to the pool, events and all detached. */
+/* Gives an idle backend connection back to the pool, events and all. */
 static void
 conn_side_release(struct conn *c, struct conn_side *s)
 {
-	int fd = s->fd;
-	SSL *ssl = s->ssl;
-
-	event_free(s->ev_read);
-	event_free(s->ev_write);
-	s->ev_read = s->ev_write = NULL;
-	s->fd = -1;
-	s->ssl = NULL;
-	s->reading = s->writing = 0;
 	s->len = 0;
-	server_backend_give(c->srv, fd, ssl);
+	server_backend_give(c->srv, conn_side_return(s));
 }
 
-/* Reads into the side's buffer, growing it up to LIMIT. Returns bytes, 0 EOF, -1 again/error. */
+/*
+ * Reads into the side's buffer (INITIAL bytes at first), growing it up to
+ * LIMIT.  Returns bytes, 0 EOF, -1 again/error.
+ */
 static ssize_t
-conn_side_read(struct conn_side *s, size_t limit)
+conn_side_read(struct conn_side *s, size_t initial, size_t limit)
 {
 	ssize_t n;
 
 	if (s->len == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : CONN_HEAD_INITIAL;
+		size_t cap = s->cap ? s->cap * 2 : initial;
 		char *p;
 		if (cap > limit)
 			cap = limit;
@@ -285,6 +322,17 @@ conn_count_body(struct conn *c)
 {
 	c->srv->stats->bytes_spliced += c->stream.spliced;
 	c->srv->stats->bytes_copied += c->stream.moved - c->stream.spliced;
+}
+
+/* N response body bytes went to the client: a link's byte budget counts them. */
+static void
+conn_count_out_body(struct conn *c, uint64_t n)
+{
+	if (c->link_usage != NULL && n > 0) {
+		c->link_usage->served += n;
+		c->link_usage->pending += n;
+		c->link_usage->touched = 1;	/* quotasync shares it through Redis */
+	}
 }
 
 /* The upload is given up (the backend answered early or stopped taking it): read its answer. */
@@ -1317,19 +1365,29 @@ conn_store_cb(void *arg)
 /* ------------------------------------------------------------------ */
 /* backend                                                              */
 
+/* A GET or HEAD without a body: safe to send twice. */
+static int
+conn_is_get_or_head(const struct conn *c)
+{
+	return c->req_body_len == 0 && !c->req_chunked &&
+	    (c->is_head_method || strcmp(c->head.method, "GET") == 0);
+}
+
 static int
 conn_backend_connect(struct conn *c)
 {
 	struct server *srv = c->srv;
+	struct backend_conn *bc;
 	int fd, one = 1;
 
-	SSL *ssl;
-
-	if ((fd = server_backend_take(srv, &ssl)) != -1) {
+	/*
+	 * A GET or HEAD that finds its pooled connection closed is sent again
+	 * on a new one (conn_backend_retry), so it needs no probe first.
+	 */
+	if ((bc = server_backend_take(srv, !conn_is_get_or_head(c))) != NULL) {
 		c->backend_reused = 1;
 		srv->stats->backend_reuses++;
-		conn_side_attach(c, &c->backend, fd);
-		c->backend.ssl = ssl;
+		conn_side_lend(c, &c->backend, bc);
 		conn_set_state(c, CONN_SEND_HEAD);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
@@ -1349,7 +1407,7 @@ conn_backend_connect(struct conn *c)
 		srv->stats->backend_errors++;
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 	}
-	conn_side_attach(c, &c->backend, fd);
+	conn_side_lend(c, &c->backend, server_backend_new(srv, fd));
 	conn_set_state(c, CONN_BACKEND_CONNECT);
 	conn_timer_set(c, c->conf->backend_connect_timeout_ms);
 	return 1;
@@ -1586,10 +1644,10 @@ conn_stream_start(struct conn *c, int upload)
 			c->stream.remaining = UINT64_MAX;
 		}
 	} else {
-		size_t prefix = c->backend.len - c->resp.head_len;
+		size_t skip = c->resp.head_len + c->resp_with_head;
 		stream_init(&c->stream, c->backend.fd, c->backend.ssl, c->client.fd, c->client.ssl,
-		    c->resp_framing, c->resp_length,
-		    c->backend.buf + c->resp.head_len, prefix, cf->splice, cf->pipe_size,
+		    c->resp_framing, c->resp_length - c->resp_with_head,
+		    c->backend.buf + skip, c->backend.len - skip, cf->splice, cf->pipe_size,
 		    cf->copy_buffer_size, &c->tracker);
 	}
 	c->streaming = 1;
@@ -1756,7 +1814,17 @@ conn_build_resp_head(struct conn *c)
 	if (c->closing)
 		sbuf_appends(&c->out, "Connection: close\r\n");
 	sbuf_appends(&c->out, "\r\n");
-	c->out_more = c->resp_has_body;
+	/*
+	 * The body bytes read with the head go out in the head's write: a
+	 * small object then costs one send(2), and no stream at all.
+	 */
+	c->resp_with_head = 0;
+	if (c->resp_has_body && c->resp_framing == STREAM_LENGTH) {
+		size_t have = c->backend.len - r->head_len;
+		c->resp_with_head = have < c->resp_length ? have : (size_t)c->resp_length;
+		sbuf_append(&c->out, c->backend.buf + r->head_len, c->resp_with_head);
+	}
+	c->out_more = c->resp_has_body && c->resp_with_head < c->resp_length;
 }
 
 static int
@@ -1803,7 +1871,7 @@ conn_do_read_resp_head(struct conn *c)
 				return 1;
 			}
 		}
-		n = conn_side_read(&c->backend, CONN_RESP_HEAD_MAX);
+		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
 		if (n > 0)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
@@ -1853,7 +1921,12 @@ conn_finish(struct conn *c)
 	conn_side_want(&c->client, 1, 0);
 	conn_set_state(c, CONN_READ_HEAD);
 	conn_timer_set(c, c->client.len ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
-	return 1;
+	/*
+	 * Nothing buffered: wait for the next request rather than try a read
+	 * that would almost always say EAGAIN.  ev_read is level-triggered,
+	 * so bytes already in the socket wake us at once.
+	 */
+	return c->client.len > 0 || (c->client.ssl != NULL && SSL_has_pending(c->client.ssl));
 }
 
 static int
@@ -1909,7 +1982,7 @@ conn_do_read_head(struct conn *c)
 				break;
 			}
 		}
-		n = conn_side_read(&c->client, c->conf->max_head_size + 1);
+		n = conn_side_read(&c->client, CONN_HEAD_INITIAL, c->conf->max_head_size + 1);
 		if (n > 0) {
 			if (c->client.len == (size_t)n)
 				conn_timer_set(c, c->conf->head_timeout_ms);
@@ -1993,11 +2066,7 @@ conn_do_resp_body(struct conn *c)
 
 	r = conn_stream_run(c, QUOTA_OUT);
 	c->bytes_out += c->stream.moved - before;
-	if (c->link_usage != NULL) {
-		c->link_usage->served += c->stream.moved - before;
-		c->link_usage->pending += c->stream.moved - before;
-		c->link_usage->touched = 1;	/* quotasync shares it through Redis */
-	}
+	conn_count_out_body(c, c->stream.moved - before);
 	if (c->stream.moved != before)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 	switch (r) {
@@ -2100,9 +2169,12 @@ conn_drive(struct conn *c)
 				break;
 			}
 			c->bytes_out += c->out.len;
+			conn_count_out_body(c, c->resp_with_head);
+			c->srv->stats->bytes_copied += c->resp_with_head;
 			conn_record_ttfb(c);
 			conn_side_want(&c->client, 0, 0);
-			if (c->resp_has_body) {
+			if (c->resp_has_body && (c->resp_framing != STREAM_LENGTH ||
+			    c->resp_with_head < c->resp_length)) {
 				conn_stream_start(c, 0);
 				conn_set_state(c, CONN_RESP_BODY);
 			} else
@@ -2156,13 +2228,31 @@ conn_backend_answered(struct conn *c)
 }
 
 static void
+conn_side_event(struct conn *c, struct conn_side *s, short what)
+{
+	if (what == EV_READ && !s->want_read) {
+		/* registered lazily (conn_side_want) and not wanted now */
+		event_del(s->ev_read);
+		s->reading = 0;
+		return;
+	}
+	if (c->state == CONN_REQ_BODY && s == &c->backend && (what & EV_READ))
+		c->backend_readable = conn_backend_answered(c);
+	conn_drive(c);
+}
+
+static void
 conn_io_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->state == CONN_REQ_BODY && fd == c->backend.fd && (what & EV_READ))
-		c->backend_readable = conn_backend_answered(c);
-	conn_drive(c);
+	conn_side_event(c, &c->client, what);
+}
+
+void
+conn_backend_event(struct conn *c, short what)
+{
+	conn_side_event(c, &c->backend, what);
 }
 
 static void

@@ -60,12 +60,14 @@ enum conn_state {
 };
 
 struct conn_side {
+	struct backend_conn *bc;	/* backend side: the lent connection (server.h) */
 	int		 fd;
 	SSL		*ssl;		/* NULL: plain socket */
 	int		 io_want;	/* SOCKIO_WANT_* of the last read or write that waited */
 	struct event	*ev_read;
 	struct event	*ev_write;
 	int		 reading;	/* ev_read is added */
+	int		 want_read;	/* the state waits for reads (ev_read may stay added without) */
 	int		 writing;	/* ev_write is added */
 	char		*buf;		/* head buffer; holds what was read past the head too */
 	size_t		 cap;
@@ -148,6 +150,7 @@ struct conn {
 	enum stream_framing	 resp_framing;
 	int			 resp_has_body;
 	uint64_t		 resp_length;
+	size_t			 resp_with_head;	/* body bytes sent in the same write as the head */
 	struct http_body_tracker tracker;
 	struct stream		 stream;
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */
@@ -178,6 +181,8 @@ void		 conn_side_wait_io(struct conn_side *);
 int		 conn_store_wait(struct conn *, enum pstore_result);
 void		 conn_store_cb(void *);
 
+/* An event on the backend connection C has borrowed (server.c's callback). */
+void		 conn_backend_event(struct conn *, short what);
 /* Ends the connection at once (shutdown timeout). */
 void		 conn_abort(struct conn *);
 const char	*conn_state_name(enum conn_state);

@@ -160,76 +160,110 @@ server_backend_key(struct server *srv, time_t now)
 /* ---- backend keep-alive pool ---------------------------------------- */
 
 static void
-server_idle_free(struct server *srv, struct backend_idle *bi)
+server_backend_unpool(struct server *srv, struct backend_conn *bc)
 {
-	TAILQ_REMOVE(&srv->idle, bi, entry);
+	TAILQ_REMOVE(&srv->idle, bc, entry);
+	bc->pooled = 0;
 	srv->nidle--;
 	srv->stats->backend_idle--;
-	event_free(bi->ev);
-	sockio_ssl_close(bi->ssl);
-	close(bi->fd);
-	free(bi);
+	evtimer_del(bc->idle_timer);
 }
 
-/* An idle connection became readable (closed by the backend) or timed out. */
 static void
-server_idle_cb(evutil_socket_t fd, short what, void *arg)
+server_backend_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct backend_idle *bi = arg;
+	struct backend_conn *bc = arg;
 
-	server_idle_free(bi->srv, bi);
+	if (bc->conn != NULL)
+		conn_backend_event(bc->conn, what);
+	else
+		server_backend_close(bc, 0);	/* idle: closed by the backend, or stray bytes */
 }
 
-int
-server_backend_take(struct server *srv, SSL **ssl)
+/* An idle connection unused for BACKEND_IDLE_SECONDS. */
+static void
+server_backend_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct backend_idle *bi;
-	char probe;
-	int fd;
+	server_backend_close(arg, 0);
+}
 
-	while ((bi = TAILQ_LAST(&srv->idle, backend_idle_head)) != NULL) {
-		fd = bi->fd;
-		*ssl = bi->ssl;
-		TAILQ_REMOVE(&srv->idle, bi, entry);
-		srv->nidle--;
-		srv->stats->backend_idle--;
-		event_free(bi->ev);
-		free(bi);
-		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
-		if (recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN)
-			return fd;
-		sockio_ssl_close(*ssl);
-		close(fd);
-	}
-	*ssl = NULL;
-	return -1;
+struct backend_conn *
+server_backend_new(struct server *srv, int fd)
+{
+	struct backend_conn *bc;
+
+	if ((bc = calloc(1, sizeof(*bc))) == NULL)
+		fatal("calloc");
+	bc->srv = srv;
+	bc->fd = fd;
+	bc->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, server_backend_cb, bc);
+	bc->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, server_backend_cb, bc);
+	bc->idle_timer = evtimer_new(srv->base, server_backend_idle_cb, bc);
+	if (bc->ev_read == NULL || bc->ev_write == NULL || bc->idle_timer == NULL)
+		fatalx("event_new failed");
+	return bc;
 }
 
 void
-server_backend_give(struct server *srv, int fd, SSL *ssl)
+server_backend_close(struct backend_conn *bc, int reset)
 {
-	struct backend_idle *bi;
-	struct timeval tv = { 30, 0 };
+	struct server *srv = bc->srv;
 
-	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
-	    (bi = calloc(1, sizeof(*bi))) == NULL) {
-		sockio_ssl_close(ssl);
-		close(fd);
-		return;
+	if (bc->pooled)
+		server_backend_unpool(srv, bc);
+	event_free(bc->ev_read);
+	event_free(bc->ev_write);
+	event_free(bc->idle_timer);
+	if (bc->ssl != NULL) {
+		if (reset)
+			SSL_free(bc->ssl);	/* no close_notify: the peer must see a failure */
+		else
+			sockio_ssl_close(bc->ssl);
 	}
-	bi->fd = fd;
-	bi->ssl = ssl;
-	bi->srv = srv;
+	if (reset) {
+		struct linger lg = { 1, 0 };
+		(void)setsockopt(bc->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(bc->fd);
+	free(bc);
+}
+
+struct backend_conn *
+server_backend_take(struct server *srv, int probe)
+{
+	struct backend_conn *bc;
+	char byte;
+
+	while ((bc = TAILQ_LAST(&srv->idle, backend_idle_head)) != NULL) {
+		server_backend_unpool(srv, bc);
+		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
+		if (!probe || (recv(bc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN))
+			return bc;
+		server_backend_close(bc, 0);
+	}
+	return NULL;
+}
+
+void
+server_backend_give(struct server *srv, struct backend_conn *bc)
+{
+	struct timeval tv = { BACKEND_IDLE_SECONDS, 0 };
+
+	bc->conn = NULL;
 	/* A TLS connection with data pending in OpenSSL is not idle: drop it. */
-	if ((ssl != NULL && SSL_pending(ssl) > 0) ||
-	    (bi->ev = event_new(srv->base, fd, EV_READ, server_idle_cb, bi)) == NULL) {
-		sockio_ssl_close(ssl);
-		close(fd);
-		free(bi);
+	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
+	    (bc->ssl != NULL && SSL_pending(bc->ssl) > 0)) {
+		server_backend_close(bc, 0);
 		return;
 	}
-	event_add(bi->ev, &tv);
-	TAILQ_INSERT_TAIL(&srv->idle, bi, entry);
+	/*
+	 * ev_read stays as the last borrower left it: if added, it notices the
+	 * backend closing the idle connection; if not, the probe or the retry
+	 * of the next borrower does (server_backend_take).
+	 */
+	evtimer_add(bc->idle_timer, &tv);
+	bc->pooled = 1;
+	TAILQ_INSERT_TAIL(&srv->idle, bc, entry);
 	srv->nidle++;
 	srv->stats->backend_idle++;
 }
@@ -237,10 +271,10 @@ server_backend_give(struct server *srv, int fd, SSL *ssl)
 void
 server_backend_flush(struct server *srv)
 {
-	struct backend_idle *bi;
+	struct backend_conn *bc;
 
-	while ((bi = TAILQ_FIRST(&srv->idle)) != NULL)
-		server_idle_free(srv, bi);
+	while ((bc = TAILQ_FIRST(&srv->idle)) != NULL)
+		server_backend_close(bc, 0);
 }
 
 /* ---- per-address connection counts ---------------------------------- */

@@ -24,14 +24,29 @@ struct sigv4_keycache;
 
 struct tls_server;
 
-/* One idle keep-alive connection to the backend. */
-struct backend_idle {
+/*
+ * A connection to the backend.  It is lent to one conn at a time and
+ * waits in the idle pool between requests.  Its events go with it and
+ * stay registered with epoll across both, so a pooled request costs no
+ * epoll_ctl(2): their callback hands them to the borrower, or, while the
+ * connection is idle, closes it (the backend closed it or sent stray
+ * bytes).  While lent, the conn's side (conn.h) mirrors fd, ssl, events
+ * and the read registration, and gives them back when it is done.
+ */
+struct backend_conn {
+	TAILQ_ENTRY(backend_conn) entry;	/* idle pool */
+	struct server		*srv;
+	struct conn		*conn;		/* borrower; NULL: in the pool, or being made */
+	int			 pooled;	/* in srv->idle */
 	int			 fd;
 	struct ssl_st		*ssl;		/* https backends */
-	struct event		*ev;
-	struct server		*srv;
-	TAILQ_ENTRY(backend_idle) entry;
+	struct event		*ev_read;	/* EV_PERSIST; server_backend_cb */
+	struct event		*ev_write;
+	int			 reading;	/* ev_read is added */
+	struct event		*idle_timer;	/* closes it after BACKEND_IDLE_SECONDS unused */
 };
+
+#define BACKEND_IDLE_SECONDS	30
 
 /* Bytes a --max-uses link has served (this worker's count). */
 struct link_usage {
@@ -114,7 +129,7 @@ struct server {
 
 	TAILQ_HEAD(, conn)	 conns;
 	int			 nconns;
-	TAILQ_HEAD(backend_idle_head, backend_idle) idle;
+	TAILQ_HEAD(backend_idle_head, backend_conn) idle;
 	int			 nidle;
 
 	int			 draining;
@@ -162,9 +177,18 @@ void		 server_quota_limits(struct server *);
 const unsigned char *server_backend_key(struct server *, time_t now);
 
 /* Backend keep-alive pool. */
-/* An idle connection's fd (and its TLS state in *SSL), or -1 if none. */
-int		 server_backend_take(struct server *, struct ssl_st **ssl);
-void		 server_backend_give(struct server *, int fd, struct ssl_st *ssl);
+/* A new connection (connect(2) under way) around FD, which it now owns. */
+struct backend_conn *server_backend_new(struct server *, int fd);
+/*
+ * An idle connection, or NULL if none.  PROBE: first make sure the
+ * backend has not closed it meanwhile (one recv(2)); callers whose request
+ * can simply be sent again on a fresh connection skip that.
+ */
+struct backend_conn *server_backend_take(struct server *, int probe);
+/* Back to the pool when done with (closed if the pool is full or draining). */
+void		 server_backend_give(struct server *, struct backend_conn *);
+/* Closes it (RESET: with RST, so the backend drops a partial request) and frees it. */
+void		 server_backend_close(struct backend_conn *, int reset);
 void		 server_backend_flush(struct server *);
 
 /* Called by conn when a connection ends. */

@@ -138,10 +138,19 @@ stream_run_splice(struct stream *s)
 		s->use_splice = 0;
 		return STREAM_WAIT;	/* caller falls back to copying */
 	}
+	/*
+	 * A splice that moves less than asked found the source drained or the
+	 * destination full: that side is not tried again until its event says
+	 * so (the events are level-triggered, so nothing is missed), which
+	 * spares a splice that would only say EAGAIN.
+	 */
+	int src_drained = 0, dst_full = 0;
+
 	for (;;) {
 		int progress = 0;
 
-		if (s->in_pipe > 0) {
+		if (s->in_pipe > 0 && !dst_full) {
+			size_t asked = s->in_pipe;
 			n = splice(s->pipe_fd[0], NULL, s->dst_fd, NULL, s->in_pipe,
 			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0) {
@@ -149,13 +158,17 @@ stream_run_splice(struct stream *s)
 				s->moved += (uint64_t)n;
 				s->spliced += (uint64_t)n;
 				progress = 1;
+				if ((size_t)n < asked) {
+					dst_full = 1;
+					s->dst_want = SOCKIO_WANT_WRITE;
+				}
 			} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
 				s->err = errno;
 				return STREAM_DST_ERROR;
 			} else
 				s->dst_want = SOCKIO_WANT_WRITE;
 		}
-		if (s->remaining > 0 && s->in_pipe < s->pipe_size && s->budget > 0) {
+		if (s->remaining > 0 && s->in_pipe < s->pipe_size && s->budget > 0 && !src_drained) {
 			want = s->pipe_size - s->in_pipe;
 			if (want > s->remaining)
 				want = (size_t)s->remaining;
@@ -170,6 +183,10 @@ stream_run_splice(struct stream *s)
 				if (s->budget != UINT64_MAX)
 					s->budget -= (uint64_t)n;
 				progress = 1;
+				if ((size_t)n < want && s->remaining > 0) {
+					src_drained = 1;
+					s->src_want = SOCKIO_WANT_READ;
+				}
 			} else if (n == 0)
 				return STREAM_SRC_EOF;
 			else if (errno == EINVAL || errno == ENOSYS) {
@@ -191,7 +208,10 @@ stream_run_splice(struct stream *s)
 			return STREAM_THROTTLED;
 		if (!progress)
 			return STREAM_WAIT;
-		s->src_want = s->dst_want = 0;
+		if (!src_drained)
+			s->src_want = 0;
+		if (!dst_full)
+			s->dst_want = 0;
 	}
 }
 
@@ -260,7 +280,7 @@ stream_run_copy(struct stream *s)
 		s->err = ENOMEM;
 		return STREAM_SRC_ERROR;
 	}
-	for (;;) {
+	for (int drained = 0;; ) {
 		if ((res = stream_flush(s)) != STREAM_DONE)
 			return res;
 		if (s->framing == STREAM_LENGTH && s->remaining == 0)
@@ -269,6 +289,11 @@ stream_run_copy(struct stream *s)
 			return STREAM_DONE;
 		if (s->budget == 0)
 			return STREAM_THROTTLED;
+		if (drained) {
+			/* a short read drained the socket: wait rather than read EAGAIN */
+			s->src_want = SOCKIO_WANT_READ;
+			return STREAM_WAIT;
+		}
 		want = s->buf_cap;
 		if (s->framing == STREAM_LENGTH && want > s->remaining)
 			want = (size_t)s->remaining;
@@ -284,6 +309,8 @@ stream_run_copy(struct stream *s)
 		if (s->framing == STREAM_LENGTH)
 			s->remaining -= (uint64_t)n;
 		s->buf_len = (size_t)n;
+		/* (TLS reads return one record at a time: short says nothing there) */
+		drained = s->src_ssl == NULL && (size_t)n < want;
 	}
 }
 
