@@ -114,14 +114,10 @@ void
 server_quota_limits(struct server *srv)
 {
 	const struct conf *cf = srv->conf;
-	int n = srv->nworkers > 0 ? srv->nworkers : 1;
-	int shared = quotasync_up(srv->qsync);
+	const struct quota_limits defaults = { (double)cf->quota_request_rate,
+	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
 
-	srv->quota_limits.shared = shared;
-	srv->quota_limits.request_rate = (double)cf->quota_request_rate / (shared ? 1 : n);
-	srv->quota_limits.bandwidth = (double)cf->quota_bandwidth / (shared ? 1 : n);
-	srv->quota_limits.connections = cf->quota_connections == 0 ? 0 :
-	    (cf->quota_connections + (uint32_t)n - 1) / (uint32_t)n;
+	quota_limits_share(&srv->quota_limits, &defaults, srv->nworkers, quotasync_up(srv->qsync));
 }
 
 /* Shares the quotas through Redis when the config asks (quota_shared on, policy_store redis). */
