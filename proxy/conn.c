@@ -1,5 +1,7 @@
 /*
- * conn: the connection state machine.  See conn.h for the states.
+ * conn: the connection state machine.  See conn.h for the states.  What
+ * happens in AUTH_WAIT -- who the client is and whether it may make the
+ * request -- is auth.c's; this file moves bytes and keeps the states.
  *
  * Rules kept throughout:
  *  - a handler returns 1 when it changed state (drive again) and 0 when it
@@ -15,7 +17,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 
 #include "policy/store.h"
 #include "proxy/accesslog.h"
+#include "proxy/auth.h"
 #include "proxy/gateapi.h"
 #include "proxy/conn.h"
 #include "proxy/forward.h"
@@ -46,7 +48,6 @@
 #define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
 #define CONN_LINGER_MS		2000
 #define CONN_LINGER_BYTES	(1024 * 1024)
-#define CONN_PREBODY_MAX	(2 * 1024 * 1024)	/* DeleteObjects: 1000 keys of 1 KiB */
 
 static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_TLS_HANDSHAKE] = "tls-handshake",
@@ -71,7 +72,6 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 static void	conn_drive(struct conn *);
 static void	conn_io_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
-static int	conn_authorize(struct conn *);
 
 const char *
 conn_state_name(enum conn_state s)
@@ -575,64 +575,7 @@ conn_request_start(struct conn *c)
 	    query_parse(c->addr.raw_query, c->addr.raw_query_len, CONN_MAX_QUERY_PARAMS, &c->query) == -1)
 		return conn_fail(c, S3ERR_INVALID_URI, "The query string is malformed.");
 	conn_set_state(c, CONN_AUTH_WAIT);
-	return conn_authorize(c);
-}
-
-static enum s3err
-conn_sigv4_error(enum sigv4_status st)
-{
-	switch (st) {
-	case SIGV4_OK: return S3ERR_NONE;
-	case SIGV4_ANONYMOUS: return S3ERR_ANONYMOUS;
-	case SIGV4_V2: return S3ERR_INVALID_REQUEST;
-	case SIGV4_HEADER_MALFORMED: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_QUERY_MALFORMED: return S3ERR_AUTH_QUERY_MALFORMED;
-	case SIGV4_BAD_ALGORITHM: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_MISSING_DATE: return S3ERR_MISSING_SECURITY_HEADER;
-	case SIGV4_MISSING_CONTENT_SHA256: return S3ERR_INVALID_REQUEST;
-	case SIGV4_BAD_CONTENT_SHA256: return S3ERR_INVALID_ARGUMENT;
-	case SIGV4_HOST_NOT_SIGNED: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_HEADERS_NOT_SIGNED: return S3ERR_ACCESS_DENIED;
-	case SIGV4_WRONG_REGION: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_WRONG_SERVICE: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_SCOPE_DATE: return S3ERR_AUTH_HEADER_MALFORMED;
-	case SIGV4_SKEWED: return S3ERR_TIME_SKEWED;
-	case SIGV4_NOT_YET_VALID: return S3ERR_ACCESS_DENIED;
-	case SIGV4_EXPIRED: return S3ERR_EXPIRED;
-	case SIGV4_EXPIRES_TOO_LONG: return S3ERR_AUTH_QUERY_MALFORMED;
-	case SIGV4_MISMATCH: return S3ERR_SIGNATURE_MISMATCH;
-	}
-	return S3ERR_ACCESS_DENIED;
-}
-
-static int	conn_backend_start(struct conn *);
-
-/* The S3 error for a body the aws-chunked decoder refused. */
-static enum s3err
-conn_decoder_error(struct conn *c)
-{
-	const char *code = awschunked_error_s3code(awschunked_error(c->decoder));
-
-	if (code == NULL)
-		return S3ERR_INVALID_REQUEST;
-	if (strcmp(code, "SignatureDoesNotMatch") == 0)
-		return S3ERR_SIGNATURE_MISMATCH;
-	if (strcmp(code, "BadDigest") == 0)
-		return S3ERR_BAD_DIGEST;
-	if (strcmp(code, "IncompleteBody") == 0)
-		return S3ERR_INCOMPLETE_BODY;
-	if (strcmp(code, "EntityTooLarge") == 0)
-		return S3ERR_ENTITY_TOO_LARGE;
-	return S3ERR_INVALID_REQUEST;
-}
-
-static int
-conn_deny(struct conn *c)
-{
-	c->srv->stats->denied++;
-	if (c->decision.message[0] == '\0')
-		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
-	return conn_fail(c, S3ERR_ACCESS_DENIED, c->decision.message);
+	return auth_run(c);
 }
 
 /* The store could not answer: fail closed, 503, never an unchecked allow. */
@@ -665,94 +608,24 @@ conn_store_wait(struct conn *c, enum pstore_result r)
 	return conn_store_unavailable(c);
 }
 
-static void
-conn_sigv4_request(struct conn *c, struct sigv4_request *sreq)
+void
+conn_store_cb(void *arg)
 {
-	memset(sreq, 0, sizeof(*sreq));
-	sreq->method = c->head.method;
-	sreq->method_len = c->head.method_len;
-	sreq->path = c->addr.raw_path;
-	sreq->path_len = c->addr.raw_path_len;
-	sreq->query = c->addr.raw_query;
-	sreq->query_len = c->addr.raw_query_len;
-	sreq->headers = c->head.headers;
-	sreq->nheaders = c->head.nheaders;
-	sreq->parsed_query = &c->query;	/* parsed once, in conn_request_start */
+	struct conn *c = arg;
+
+	/* the stage that asked runs again from conn_drive(); the store answers from its cache */
+	c->store_pending = 0;
+	conn_drive(c);
 }
 
-/* The session token sent (decoded if it came in a presigned query) is the credential's. */
-static int
-conn_token_matches(struct conn *c)
-{
-	size_t want = strlen(c->cred.session_token);
-	char *tok;
-	long n;
-	int ok;
-
-	if (c->auth.security_token == NULL)
-		return 0;
-	if ((tok = malloc(c->auth.security_token_len + 1)) == NULL)
-		return 0;
-	if (c->auth.security_token_encoded)
-		n = uri_decode(tok, c->auth.security_token, c->auth.security_token_len, 0);
-	else {
-		memcpy(tok, c->auth.security_token, c->auth.security_token_len);
-		n = (long)c->auth.security_token_len;
-	}
-	ok = n >= 0 && (size_t)n == want && sigv4_ct_compare(tok, c->cred.session_token, want) == 0;
-	explicit_bzero(tok, c->auth.security_token_len + 1);
-	free(tok);
-	return ok;
-}
-
-static double
+/* Seconds on the monotonic clock: what quotas count in. */
+double
 conn_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Per-principal request rate and concurrency (quota.h).  Returns 1 to go on,
- * 0 after answering SlowDown, which S3 clients back off and retry on.
- */
-static int
-conn_quota_admit(struct conn *c)
-{
-	const struct conf *cf = c->conf;
-	const struct quota_limits defaults = { (double)cf->quota_request_rate,
-	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
-	const struct quota_limits *l;
-	struct quota_limits whole;
-	double now, retry = 1;
-
-	/* the principal's overrides came with the credential, fresh from the store */
-	quota_limits_merge(&whole, &defaults, &c->cred.quota);
-	if (!quota_limits_any(&whole))
-		return 1;
-	now = conn_now();
-	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
-		return 1;
-	quota_set_limits(c->quota, &whole, c->srv->nworkers, c->srv->quota_limits.shared, now);
-	l = &c->quota->limits;
-	if (l->connections > 0 && c->quota->active >= l->connections) {
-		c->srv->stats->throttled_requests++;
-		c->retry_after = 1;
-		(void)conn_fail(c, S3ERR_SLOW_DOWN, "Too many requests at once for your account; "
-		    "please retry.");
-		return 0;
-	}
-	if (!quota_take_request(c->quota, now, &retry)) {
-		c->srv->stats->throttled_requests++;
-		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);
-		(void)conn_fail(c, S3ERR_SLOW_DOWN, "Please reduce your request rate.");
-		return 0;
-	}
-	c->quota->active++;
-	c->quota_active = 1;
-	return 1;
 }
 
 /* A body paused by the bandwidth quota resumes when the timer fires. */
@@ -799,236 +672,6 @@ pause:
 	}
 	conn_timer_set(c, c->conf->body_timeout_ms);	/* pausing is not idling */
 	return STREAM_THROTTLED;
-}
-
-/*
- * bucket_create PATTERN: "{principal}" stands for the caller; the rest is
- * a shell pattern (fnmatch).  E.g. ws-{principal}-* lets frank create
- * ws-frank-scratch.
- */
-static int
-conn_bucket_create_allowed(struct conn *c)
-{
-	const char *pat = c->conf->bucket_create, *p;
-	struct sbuf want = SBUF_INIT;
-	int ok;
-
-	if (pat == NULL || c->addr.bucket == NULL || c->cred.link_method != NULL)
-		return 0;
-	for (p = pat; *p != '\0'; ) {
-		if (strncmp(p, "{principal}", 11) == 0) {
-			sbuf_appends(&want, c->cred.principal);
-			p += 11;
-		} else
-			sbuf_appendc(&want, *p++);
-	}
-	ok = fnmatch(want.data, c->addr.bucket, FNM_NOESCAPE | FNM_PERIOD) == 0;
-	sbuf_free(&want);
-	return ok;
-}
-
-/*
- * A link s3gate issued is a credential scoped to one object and method
- * (GET links serve HEAD too, for clients that look before they fetch).
- */
-static int
-conn_link_matches(struct conn *c)
-{
-	const char *m = c->head.method, *lm = c->cred.link_method;
-
-	if (!(strcmp(m, lm) == 0 || (strcmp(lm, "GET") == 0 && strcmp(m, "HEAD") == 0)))
-		return 0;
-	return c->addr.bucket != NULL && c->addr.key != NULL && c->cred.link_bucket != NULL &&
-	    c->cred.link_key != NULL && strcmp(c->addr.bucket, c->cred.link_bucket) == 0 &&
-	    strcmp(c->addr.key, c->cred.link_key) == 0;
-}
-
-/*
- * Stage PARSE: the signature's form and time, before any secret is known.
- * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
- * the fields the later stages need are copied into c->auth.
- */
-static int
-conn_auth_parse(struct conn *c, time_t now)
-{
-	struct sigv4_request sreq;
-	enum sigv4_status st;
-	enum sigv2_status st2;
-
-	conn_sigv4_request(c, &sreq);
-	st = sigv4_parse(&sreq, &c->auth);
-	if (st == SIGV4_V2 && c->conf->sigv2) {
-		c->sigv2 = 1;
-		if ((st2 = sigv2_parse(&sreq, &c->auth2)) != SIGV2_OK ||
-		    (st2 = sigv2_check(&c->auth2, now)) != SIGV2_OK) {
-			c->srv->stats->auth_failures++;
-			return conn_fail(c, st2 == SIGV2_EXPIRED ? S3ERR_EXPIRED : st2 == SIGV2_SKEWED ?
-			    S3ERR_TIME_SKEWED : S3ERR_ACCESS_DENIED, sigv2_status_str(st2));
-		}
-		memset(&c->auth, 0, sizeof(c->auth));
-		memcpy(c->auth.access_key_id, c->auth2.access_key_id, sizeof(c->auth.access_key_id));
-		c->auth.presigned = c->auth2.presigned;
-		c->auth.security_token = c->auth2.security_token;
-		c->auth.security_token_len = c->auth2.security_token_len;
-		c->auth.security_token_encoded = c->auth2.security_token_encoded;
-		/* V2 signs no body hash: the backend gets UNSIGNED-PAYLOAD (Content-MD5 is kept) */
-		snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
-	} else if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
-		c->srv->stats->auth_failures++;
-		if (st == SIGV4_V2)
-			return conn_fail(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
-			    "accepted here; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
-			    "default.s3.signature_version s3v4; boto3: Config(signature_version='s3v4')).");
-		return conn_fail(c, conn_sigv4_error(st), sigv4_status_str(st));
-	}
-	c->auth_stage = AUTH_STAGE_CREDENTIAL;
-	return 1;
-}
-
-/* Stage VERIFY: the credential is known; check it and the signature. */
-static int
-conn_auth_verify(struct conn *c, time_t now)
-{
-	struct sigv4_request sreq;
-	unsigned char key[SIGV4_KEY_LEN];
-	int ok;
-
-	if (c->cred.principal == NULL) {
-		c->srv->stats->auth_failures++;
-		/* links s3gate issues have "SGL" ids: say what an outsider needs to know */
-		if (c->auth.presigned && strncmp(c->auth.access_key_id, "SGL", 3) == 0)
-			return conn_fail(c, S3ERR_ACCESS_DENIED, "This link was revoked or does not "
-			    "exist; ask the person who shared it for a new one.");
-		return conn_fail(c, S3ERR_INVALID_ACCESS_KEY, NULL);
-	}
-	conn_sigv4_request(c, &sreq);
-	if (c->sigv2) {
-		ok = sigv2_verify(&sreq, &c->auth2, c->addr.virtual_host ? c->addr.bucket : NULL,
-		    c->cred.secret) == SIGV2_OK;
-	} else {
-		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
-		    c->auth.scope_date, c->auth.region, key);
-		ok = sigv4_verify(&sreq, &c->auth, key) == SIGV4_OK;
-		explicit_bzero(key, sizeof(key));
-	}
-	if (!ok) {
-		c->srv->stats->auth_failures++;
-		return conn_fail(c, S3ERR_SIGNATURE_MISMATCH, NULL);
-	}
-	/* only a correctly signed request learns that its credentials expired */
-	if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
-		return conn_fail(c, S3ERR_EXPIRED_TOKEN, NULL);
-	if (c->cred.session_token != NULL && !conn_token_matches(c))
-		return conn_fail(c, S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
-		    "These are session credentials: send the session token (x-amz-security-token, "
-		    "AWS_SESSION_TOKEN)." : "The session token does not belong to these credentials.");
-	if (conn_quota_admit(c) == 0)
-		return 1;
-	if (c->cred.link_method != NULL && !conn_link_matches(c))
-		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
-	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
-	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id)) != NULL &&
-	    c->link_usage->object_size > 0 &&
-	    server_link_served(c->link_usage) >=
-	    (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
-		return conn_fail(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
-		    "it allows; ask the person who shared it for a new one.");
-	if (c->addr.internal) {
-		if (c->cred.link_method != NULL)
-			return conn_fail(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");
-		return gateapi_begin(c);
-	}
-	if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
-	    &c->head, &c->op) == -1) {
-		c->op_valid = 1;
-		return conn_fail(c, S3ERR_INVALID_ARGUMENT, c->op.deny_reason);
-	}
-	c->op_valid = 1;
-	if (c->op.need == NEED_PROXY) {
-		if (strcmp(c->op.action, "ListBuckets") == 0) {
-			c->auth_stage = AUTH_STAGE_LIST_BUCKETS;
-			return 1;
-		}
-		if (strcmp(c->op.action, "CreateBucket") == 0 && conn_bucket_create_allowed(c))
-			return gateapi_create_bucket(c);
-		c->decided = 1;
-		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
-		return conn_fail(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
-		    "CreateBucket: this name is not one you may create (ask your platform for the "
-		    "naming rule); buckets are otherwise created by the workspace platform." :
-		    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
-	}
-	c->auth_stage = AUTH_STAGE_ACCESS;
-	return 1;
-}
-
-/* Stage LIST_BUCKETS: ListBuckets is answered by s3gate from the policy. */
-static int
-conn_auth_list_buckets(struct conn *c, time_t now)
-{
-	struct sbuf body = SBUF_INIT;
-	int w;
-
-	pstore_bucket_list_free(&c->bucket_list);
-	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
-	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, now,
-	    &c->bucket_list, conn_store_cb, c));
-	if (w >= 0)
-		return w;
-	respond_list_buckets(&body, c->cred.principal, &c->bucket_list);
-	pstore_bucket_list_free(&c->bucket_list);
-	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
-	c->decided = 1;
-	c->decision.allow = 1;
-	snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
-	c->resp_status = 200;
-	respond_build(&c->out, 200, "application/xml", body.data, body.len,
-	    c->is_head_method, c->closing, c->request_id, NULL);
-	sbuf_free(&body);
-	c->out_off = 0;
-	c->auth_stage = AUTH_STAGE_DONE;
-	conn_set_state(c, CONN_LOCAL_RESPONSE);
-	conn_timer_set(c, c->conf->body_timeout_ms);
-	return 1;
-}
-
-/* Stage ACCESS: what the principal holds on the bucket, and the decision. */
-static int
-conn_auth_access(struct conn *c, time_t now)
-{
-	int w;
-
-	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
-	    &c->access, conn_store_cb, c));
-	if (w >= 0)
-		return w;
-	policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
-	    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
-	    &c->decision);
-	c->decided = 1;
-	if (!c->decision.allow)
-		return conn_deny(c);
-	if (c->decision.check_body_keys) {
-		if (c->req_chunked || !c->head.has_content_length)
-			return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, NULL);
-		if (c->req_body_len > CONN_PREBODY_MAX)
-			return conn_fail(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is too large.");
-		sbuf_reset(&c->prebody);
-		sbuf_append(&c->prebody, c->client.buf + c->head.head_len, c->body_prefix);
-		if (c->head.expect_continue && c->body_prefix < c->req_body_len) {
-			/* 25 bytes on a fresh connection: the socket buffer takes them */
-			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-			int want;
-			(void)sockio_send(c->client.fd, c->client.ssl, cont, sizeof(cont) - 1, 0, &want);
-			c->continue_sent = 1;
-		}
-		c->auth_stage = AUTH_STAGE_BODY_KEYS;
-		conn_set_state(c, CONN_READ_BODY);
-		conn_timer_set(c, c->conf->body_timeout_ms);
-		return 1;
-	}
-	c->auth_stage = c->op.copy_bucket != NULL ? AUTH_STAGE_COPY_ACCESS : AUTH_STAGE_DONE;
-	return 1;
 }
 
 /*
@@ -1080,286 +723,26 @@ conn_do_read_body(struct conn *c)
 	return 1;
 }
 
-/* Decodes the XML escapes of S3 keys (&amp; &lt; &gt; &quot; &apos; &#N; &#xN;) in place. */
-static void
-conn_xml_unescape(char *s)
-{
-	char *r = s, *w = s;
-
-	while (*r != '\0') {
-		if (*r == '&') {
-			char *semi = strchr(r, ';');
-			if (semi != NULL && semi - r <= 10) {
-				unsigned long cp = 0;
-				int ok = 1;
-				if (strncmp(r, "&amp;", 5) == 0) cp = '&';
-				else if (strncmp(r, "&lt;", 4) == 0) cp = '<';
-				else if (strncmp(r, "&gt;", 4) == 0) cp = '>';
-				else if (strncmp(r, "&quot;", 6) == 0) cp = '"';
-				else if (strncmp(r, "&apos;", 6) == 0) cp = '\'';
-				else if (r[1] == '#')
-					cp = r[2] == 'x' ? strtoul(r + 3, NULL, 16) : strtoul(r + 2, NULL, 10);
-				else
-					ok = 0;
-				if (ok && cp > 0 && cp < 0x110000) {
-					/* UTF-8 encode */
-					if (cp < 0x80)
-						*w++ = (char)cp;
-					else if (cp < 0x800) {
-						*w++ = (char)(0xc0 | (cp >> 6));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					} else if (cp < 0x10000) {
-						*w++ = (char)(0xe0 | (cp >> 12));
-						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					} else {
-						*w++ = (char)(0xf0 | (cp >> 18));
-						*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					}
-					r = semi + 1;
-					continue;
-				}
-			}
-		}
-		*w++ = *r++;
-	}
-	*w = '\0';
-}
-
 /*
- * DeleteObjects body, parsed strictly: the plain structure S3 documents and
- * clients send, nothing else —
- *   [<?xml ...?>] <Delete[ xmlns="..."]> ( <Quiet>..</Quiet> |
- *       <Object> <Key>..</Key> [<VersionId>..</VersionId>] [<ETag>..</ETag>] </Object> )* </Delete>
- * with only blanks between elements.  Comments, CDATA, processing
- * instructions, attributes, prefixes or blanks inside tags are refused, so
- * the keys checked here are exactly the keys the backend's XML parser sees.
- * Returns the number of keys (each passed to CHECK), or -1 if malformed.
+ * The policy must see the body first (auth.c, DeleteObjects): what came
+ * with the head goes into c->prebody, the rest is read in CONN_READ_BODY
+ * (the caller has bounded its length).  Returns 1.
  */
-struct conn_keys_check {
-	const char	*prefix;
-	char		*outside;	/* the first key outside; owned */
-};
-
-static const char *
-conn_xml_ws(const char *p)
+int
+conn_read_prebody(struct conn *c)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	return p;
-}
-
-/* "<TAG>text</TAG>" at P: the unescaped text in *OUT (owned); NULL if not exactly that. */
-static const char *
-conn_xml_elem(const char *p, const char *tag, char **out)
-{
-	size_t tl = strlen(tag);
-	const char *text, *end;
-
-	if (p[0] != '<' || strncmp(p + 1, tag, tl) != 0 || p[1 + tl] != '>')
-		return NULL;
-	text = p + tl + 2;
-	if ((end = strchr(text, '<')) == NULL || end[1] != '/' ||
-	    strncmp(end + 2, tag, tl) != 0 || end[2 + tl] != '>')
-		return NULL;
-	if (out != NULL) {
-		if ((*out = strndup(text, (size_t)(end - text))) == NULL)
-			return NULL;
-		conn_xml_unescape(*out);
+	sbuf_reset(&c->prebody);
+	sbuf_append(&c->prebody, c->client.buf + c->head.head_len, c->body_prefix);
+	if (c->head.expect_continue && c->body_prefix < c->req_body_len) {
+		/* 25 bytes on a fresh connection: the socket buffer takes them */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		int want;
+		(void)sockio_send(c->client.fd, c->client.ssl, cont, sizeof(cont) - 1, 0, &want);
+		c->continue_sent = 1;
 	}
-	return end + tl + 3;
-}
-
-static int
-conn_delete_keys(const char *p, struct conn_keys_check *chk)
-{
-	int nkeys = 0;
-	char *key, *val;
-	const char *q;
-
-	p = conn_xml_ws(p);
-	if (strncmp(p, "<?xml", 5) == 0) {
-		if ((q = strstr(p, "?>")) == NULL || memchr(p, '<', (size_t)(q - p)) != p)
-			return -1;
-		p = conn_xml_ws(q + 2);
-	}
-	if (strncmp(p, "<Delete", 7) != 0)
-		return -1;
-	p += 7;
-	if (strncmp(p, " xmlns=\"", 8) == 0) {
-		if ((q = strchr(p + 8, '"')) == NULL || memchr(p + 8, '<', (size_t)(q - p - 8)) != NULL)
-			return -1;
-		p = q + 1;
-	}
-	if (*p++ != '>')
-		return -1;
-	for (;;) {
-		p = conn_xml_ws(p);
-		if (strncmp(p, "</Delete>", 9) == 0)
-			return *conn_xml_ws(p + 9) == '\0' ? nkeys : -1;
-		if ((q = conn_xml_elem(p, "Quiet", NULL)) != NULL) {
-			p = q;
-			continue;
-		}
-		if (strncmp(p, "<Object>", 8) != 0)
-			return -1;
-		p += 8;
-		key = NULL;
-		for (;;) {
-			p = conn_xml_ws(p);
-			if (strncmp(p, "</Object>", 9) == 0) {
-				p += 9;
-				break;
-			}
-			if (key == NULL && (q = conn_xml_elem(p, "Key", &key)) != NULL) {
-				p = q;
-				continue;
-			}
-			val = NULL;
-			if ((q = conn_xml_elem(p, "VersionId", &val)) != NULL ||
-			    (q = conn_xml_elem(p, "ETag", &val)) != NULL ||
-			    (q = conn_xml_elem(p, "LastModifiedTime", &val)) != NULL ||
-			    (q = conn_xml_elem(p, "Size", &val)) != NULL) {
-				free(val);
-				p = q;
-				continue;
-			}
-			free(key);
-			return -1;
-		}
-		if (key == NULL)
-			return -1;
-		nkeys++;
-		if (chk->outside == NULL && strncmp(key, chk->prefix, strlen(chk->prefix)) != 0)
-			chk->outside = key;
-		else
-			free(key);
-	}
-}
-
-/*
- * Stage BODY_KEYS: every key of a DeleteObjects body must lie inside the
- * prefix grant; one outside refuses the whole request (S3 would otherwise
- * delete the others and report the rest key by key), and so does a body
- * that is not the plain structure (fail closed).
- */
-static int
-conn_auth_body_keys(struct conn *c)
-{
-	struct conn_keys_check chk = { c->access.prefix, NULL };
-	int nkeys;
-
-	if (c->prebody.data == NULL || memchr(c->prebody.data, '\0', c->prebody.len) != NULL ||
-	    (nkeys = conn_delete_keys(c->prebody.data, &chk)) == -1) {
-		free(chk.outside);
-		c->decision.allow = 0;
-		snprintf(c->decision.reason, sizeof(c->decision.reason), "body not checkable");
-		return conn_fail(c, S3ERR_MALFORMED_XML, "Under a prefix grant the DeleteObjects body "
-		    "must be the plain <Delete><Object><Key>... structure (no comments, CDATA or "
-		    "attributes); nothing was deleted.");
-	}
-	if (chk.outside != NULL) {
-		c->decision.allow = 0;
-		snprintf(c->decision.reason, sizeof(c->decision.reason), "prefix outside grant");
-		snprintf(c->decision.message, sizeof(c->decision.message),
-		    "DeleteObjects on bucket %s: key \"%.200s\" is outside your grant's prefix "
-		    "\"%.160s\"; nothing was deleted.", c->addr.bucket, chk.outside, chk.prefix);
-		free(chk.outside);
-		return conn_deny(c);
-	}
-	if (nkeys == 0)
-		return conn_fail(c, S3ERR_MALFORMED_XML, "The DeleteObjects body names no key.");
-	c->auth_stage = AUTH_STAGE_DONE;
+	conn_set_state(c, CONN_READ_BODY);
+	conn_timer_set(c, c->conf->body_timeout_ms);
 	return 1;
-}
-
-/* Stage COPY_ACCESS: the source of a copy needs read, decided like a GetObject. */
-static int
-conn_auth_copy_access(struct conn *c, time_t now)
-{
-	struct policy_decision d;
-	struct s3_op get;
-	int w;
-
-	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->op.copy_bucket,
-	    now, &c->copy_access, conn_store_cb, c));
-	if (w >= 0)
-		return w;
-	memset(&get, 0, sizeof(get));
-	get.action = "GetObject";
-	get.need = NEED_READ;
-	policy_decide(&c->copy_access, &get, c->op.copy_bucket, c->op.copy_key, now, 0, &d);
-	if (!d.allow) {
-		c->decision = d;
-		snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source: %.80s", d.reason);
-		return conn_deny(c);
-	}
-	c->auth_stage = AUTH_STAGE_DONE;
-	return 1;
-}
-
-/*
- * Authentication and authorisation: stages that may each wait for the
- * policy store (the connection stays in AUTH_WAIT meanwhile).  Returns 1
- * when the connection changed state, 0 when it waits for the store.
- */
-static int
-conn_authorize(struct conn *c)
-{
-	time_t now = time(NULL);
-	int r = 1;
-
-	while (r == 1 && c->state == CONN_AUTH_WAIT) {
-		switch (c->auth_stage) {
-		case AUTH_STAGE_PARSE:
-			r = conn_auth_parse(c, now);
-			break;
-		case AUTH_STAGE_CREDENTIAL:
-			/* a store may have filled it already before a PENDING answer */
-			policy_credential_clear(&c->cred);
-			r = conn_store_wait(c, pstore_credential(c->srv->store, c->auth.access_key_id,
-			    &c->cred, conn_store_cb, c));
-			if (r < 0) {
-				c->auth_stage = AUTH_STAGE_VERIFY;
-				r = 1;
-			}
-			break;
-		case AUTH_STAGE_VERIFY:
-			r = conn_auth_verify(c, now);
-			break;
-		case AUTH_STAGE_LIST_BUCKETS:
-			r = conn_auth_list_buckets(c, now);
-			break;
-		case AUTH_STAGE_ACCESS:
-			r = conn_auth_access(c, now);
-			break;
-		case AUTH_STAGE_COPY_ACCESS:
-			r = conn_auth_copy_access(c, now);
-			break;
-		case AUTH_STAGE_API:
-			r = gateapi_step(c);
-			break;
-		case AUTH_STAGE_BODY_KEYS:
-			r = conn_auth_body_keys(c);
-			break;
-		case AUTH_STAGE_DONE:
-			c->srv->stats->allowed++;
-			return conn_backend_start(c);
-		}
-	}
-	return r;
-}
-
-void
-conn_store_cb(void *arg)
-{
-	struct conn *c = arg;
-
-	/* the stage that asked runs again from conn_drive(); the store answers from its cache */
-	c->store_pending = 0;
-	conn_drive(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1442,6 +825,25 @@ conn_awschunked_precheck(struct conn *c, int64_t decoded)
 	return digits == 0 || size > (uint64_t)decoded ? -1 : 0;
 }
 
+/* The S3 error for a body the aws-chunked decoder refused. */
+static enum s3err
+conn_decoder_error(struct conn *c)
+{
+	const char *code = awschunked_error_s3code(awschunked_error(c->decoder));
+
+	if (code == NULL)
+		return S3ERR_INVALID_REQUEST;
+	if (strcmp(code, "SignatureDoesNotMatch") == 0)
+		return S3ERR_SIGNATURE_MISMATCH;
+	if (strcmp(code, "BadDigest") == 0)
+		return S3ERR_BAD_DIGEST;
+	if (strcmp(code, "IncompleteBody") == 0)
+		return S3ERR_INCOMPLETE_BODY;
+	if (strcmp(code, "EntityTooLarge") == 0)
+		return S3ERR_ENTITY_TOO_LARGE;
+	return S3ERR_INVALID_REQUEST;
+}
+
 /*
  * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
  * chunk signature and the trailing checksum itself and hands the backend
@@ -1498,7 +900,8 @@ conn_decoder_start(struct conn *c)
 	return -1;
 }
 
-static int
+/* The request is allowed: builds the re-signed head and connects (see conn.h). */
+int
 conn_backend_start(struct conn *c)
 {
 	struct forward_target t;
@@ -2118,7 +1521,7 @@ conn_drive(struct conn *c)
 			again = conn_do_read_head(c);
 			break;
 		case CONN_AUTH_WAIT:
-			again = c->store_pending ? 0 : conn_authorize(c);
+			again = c->store_pending ? 0 : auth_run(c);
 			break;
 		case CONN_BACKEND_CONNECT:
 			again = conn_do_backend_connect(c);

@@ -7,7 +7,8 @@
  * Events on either side and policy-store answers all enter conn_drive();
  * a connection is freed only there, at the end, never under a caller.
  *
- *   [TLS_HANDSHAKE] -> READ_HEAD -> (authenticate, authorise: AUTH_WAIT while the store answers)
+ *   [TLS_HANDSHAKE] -> READ_HEAD -> AUTH_WAIT (auth.c's stages; the store may be waited
+ *       for, and a body the decision needs read in [READ_BODY] or [API_BODY])
  *     -> LOCAL_RESPONSE (errors, ListBuckets) -> READ_HEAD | LINGER | closed
  *     -> BACKEND_CONNECT -> [BACKEND_TLS] -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
  *     -> READ_RESP_HEAD -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
@@ -26,6 +27,7 @@
 
 #include "policy/policy.h"
 #include "policy/store.h"
+#include "proxy/auth.h"
 #include "proxy/httpmsg.h"
 #include "proxy/s3addr.h"
 #include "proxy/s3err.h"
@@ -72,19 +74,6 @@ struct conn_side {
 	char		*buf;		/* head buffer; holds what was read past the head too */
 	size_t		 cap;
 	size_t		 len;
-};
-
-/* Authentication and authorisation; each stage may wait for the policy store. */
-enum conn_auth_stage {
-	AUTH_STAGE_PARSE,	/* signature form, clock, expiry */
-	AUTH_STAGE_CREDENTIAL,	/* store: access key id -> credential */
-	AUTH_STAGE_VERIFY,	/* signature, token, action */
-	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
-	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
-	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
-	AUTH_STAGE_API,		/* /_s3gate/...: gateapi.c's own steps */
-	AUTH_STAGE_BODY_KEYS,	/* DeleteObjects under a prefix grant: every key checked */
-	AUTH_STAGE_DONE,
 };
 
 struct conn {
@@ -134,7 +123,7 @@ struct conn {
 	struct gateapi_request	*api;		/* /_s3gate/ calls (gateapi.c) */
 	const char		*gateapi_action;	/* their name in the access log */
 	const char		*gateapi_bucket;	/* the bucket an API call names, for the log */
-	enum conn_auth_stage	 auth_stage;
+	enum auth_stage		 auth_stage;	/* auth.h; AUTH_WAIT runs from here */
 	int			 decided;	/* decision filled */
 	enum s3err		 error;
 	char			*error_message;
@@ -168,7 +157,7 @@ struct conn {
 
 /* Takes ownership of FD (accepted, non-blocking) and of SSL (NULL: plain). */
 struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t);
-/* For gateapi.c: answering, waiting and resuming (see conn.c for contracts). */
+/* For auth.c and gateapi.c: answering, waiting and resuming (see conn.c for contracts). */
 int		 conn_reply_error(struct conn *, enum s3err, const char *message);
 int		 conn_reply(struct conn *, int status, const char *content_type,
 		    const char *body, size_t len);
@@ -180,6 +169,12 @@ void		 conn_side_want(struct conn_side *, int rd, int wr);
 void		 conn_side_wait_io(struct conn_side *);
 int		 conn_store_wait(struct conn *, enum pstore_result);
 void		 conn_store_cb(void *);
+/* Reads the body into c->prebody (CONN_READ_BODY), then back to AUTH_WAIT. Returns 1. */
+int		 conn_read_prebody(struct conn *);
+/* The request is allowed: re-signs it and sends it to the backend. Returns like a handler. */
+int		 conn_backend_start(struct conn *);
+/* Seconds on the monotonic clock, as quotas count them. */
+double		 conn_now(void);
 
 /* An event on the backend connection C has borrowed (server.c's callback). */
 void		 conn_backend_event(struct conn *, short what);

@@ -2,7 +2,7 @@
  * gateapi: s3gate's own HTTP API under /_s3gate/ on the client listeners
  * (INTERFACE.md): presigned links it issues, and self-service sharing.
  * Requests are SigV4-signed like any S3 request and authenticated by
- * conn.c first; bodies are small JSON (at most GATEAPI_MAX_BODY), checked
+ * auth.c first; bodies are small JSON (at most GATEAPI_MAX_BODY), checked
  * against the signed payload hash; answers are JSON, errors S3 XML.
  *
  * Reads come from the policy store through its normal (cached, async)

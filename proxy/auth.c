@@ -1,0 +1,482 @@
+/*
+ * auth: who is making a request, and may they make it.  The stages run in
+ * order from CONN_AUTH_WAIT (auth_run); a stage that asks the policy store
+ * may get PENDING, and the connection then waits in AUTH_WAIT until
+ * conn_store_cb() drives it again and the same stage re-runs (the store
+ * answers from its cache the second time).  The store is asked only from
+ * the event loop, never blocking it, so every stage that needs it may wait:
+ *
+ *   PARSE         the signature's form (SigV4, or SigV2 if allowed), clock
+ *                 skew and expiry -- before any secret is looked up;
+ *   CREDENTIAL    store: the access key id's credential (secret, principal,
+ *                 session token, link scope, quota overrides);
+ *   VERIFY        signature, session token, expiry, quota admission, link
+ *                 scope and budget; then what the request does (s3op);
+ *                 /_s3gate/ calls go to gateapi.c (stage API);
+ *   LIST_BUCKETS  store: the principal's buckets; answered here;
+ *   ACCESS        store: what the principal holds on the bucket; the policy
+ *                 decides; a DeleteObjects under a prefix grant first reads
+ *                 its body (CONN_READ_BODY) for BODY_KEYS;
+ *   BODY_KEYS     every key of that body inside the prefix (deletexml.h);
+ *   COPY_ACCESS   store: read on a copy's source bucket;
+ *   DONE          allowed: conn_backend_start().
+ *
+ * A refusal answers through conn_reply_error(); the stage is not re-run.
+ */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy/store.h"
+#include "proxy/auth.h"
+#include "proxy/conn.h"
+#include "proxy/deletexml.h"
+#include "proxy/gateapi.h"
+#include "proxy/quota.h"
+#include "proxy/respond.h"
+#include "proxy/server.h"
+
+/* The S3 error a SigV4 form, time or signature failure is answered with. */
+static enum s3err
+auth_sigv4_error(enum sigv4_status st)
+{
+	switch (st) {
+	case SIGV4_OK: return S3ERR_NONE;
+	case SIGV4_ANONYMOUS: return S3ERR_ANONYMOUS;
+	case SIGV4_V2: return S3ERR_INVALID_REQUEST;
+	case SIGV4_HEADER_MALFORMED: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_QUERY_MALFORMED: return S3ERR_AUTH_QUERY_MALFORMED;
+	case SIGV4_BAD_ALGORITHM: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_MISSING_DATE: return S3ERR_MISSING_SECURITY_HEADER;
+	case SIGV4_MISSING_CONTENT_SHA256: return S3ERR_INVALID_REQUEST;
+	case SIGV4_BAD_CONTENT_SHA256: return S3ERR_INVALID_ARGUMENT;
+	case SIGV4_HOST_NOT_SIGNED: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_HEADERS_NOT_SIGNED: return S3ERR_ACCESS_DENIED;
+	case SIGV4_WRONG_REGION: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_WRONG_SERVICE: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_SCOPE_DATE: return S3ERR_AUTH_HEADER_MALFORMED;
+	case SIGV4_SKEWED: return S3ERR_TIME_SKEWED;
+	case SIGV4_NOT_YET_VALID: return S3ERR_ACCESS_DENIED;
+	case SIGV4_EXPIRED: return S3ERR_EXPIRED;
+	case SIGV4_EXPIRES_TOO_LONG: return S3ERR_AUTH_QUERY_MALFORMED;
+	case SIGV4_MISMATCH: return S3ERR_SIGNATURE_MISMATCH;
+	}
+	return S3ERR_ACCESS_DENIED;
+}
+
+/* Refuses with AccessDenied and the decision's message; counted as a denial. */
+static int
+auth_deny(struct conn *c)
+{
+	c->srv->stats->denied++;
+	if (c->decision.message[0] == '\0')
+		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
+	return conn_reply_error(c, S3ERR_ACCESS_DENIED, c->decision.message);
+}
+
+/* The request as the signature checks see it: as the client sent it. */
+static void
+auth_sigv4_request(struct conn *c, struct sigv4_request *sreq)
+{
+	memset(sreq, 0, sizeof(*sreq));
+	sreq->method = c->head.method;
+	sreq->method_len = c->head.method_len;
+	sreq->path = c->addr.raw_path;
+	sreq->path_len = c->addr.raw_path_len;
+	sreq->query = c->addr.raw_query;
+	sreq->query_len = c->addr.raw_query_len;
+	sreq->headers = c->head.headers;
+	sreq->nheaders = c->head.nheaders;
+	sreq->parsed_query = &c->query;	/* parsed once, in conn_request_start */
+}
+
+/* The session token sent (decoded if it came in a presigned query) is the credential's. */
+static int
+auth_token_matches(struct conn *c)
+{
+	size_t want = strlen(c->cred.session_token);
+	char *tok;
+	long n;
+	int ok;
+
+	if (c->auth.security_token == NULL)
+		return 0;
+	if ((tok = malloc(c->auth.security_token_len + 1)) == NULL)
+		return 0;
+	if (c->auth.security_token_encoded)
+		n = uri_decode(tok, c->auth.security_token, c->auth.security_token_len, 0);
+	else {
+		memcpy(tok, c->auth.security_token, c->auth.security_token_len);
+		n = (long)c->auth.security_token_len;
+	}
+	ok = n >= 0 && (size_t)n == want && sigv4_ct_compare(tok, c->cred.session_token, want) == 0;
+	explicit_bzero(tok, c->auth.security_token_len + 1);
+	free(tok);
+	return ok;
+}
+
+/*
+ * Per-principal request rate and concurrency (quota.h).  Returns 1 to go on,
+ * 0 after answering SlowDown, which S3 clients back off and retry on.
+ */
+static int
+auth_quota_admit(struct conn *c)
+{
+	const struct conf *cf = c->conf;
+	const struct quota_limits defaults = { (double)cf->quota_request_rate,
+	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
+	const struct quota_limits *l;
+	struct quota_limits whole;
+	double now, retry = 1;
+
+	/* the principal's overrides came with the credential, fresh from the store */
+	quota_limits_merge(&whole, &defaults, &c->cred.quota);
+	if (!quota_limits_any(&whole))
+		return 1;
+	now = conn_now();
+	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
+		return 1;
+	quota_set_limits(c->quota, &whole, c->srv->nworkers, c->srv->quota_limits.shared, now);
+	l = &c->quota->limits;
+	if (l->connections > 0 && c->quota->active >= l->connections) {
+		c->srv->stats->throttled_requests++;
+		c->retry_after = 1;
+		(void)conn_reply_error(c, S3ERR_SLOW_DOWN, "Too many requests at once for your account; "
+		    "please retry.");
+		return 0;
+	}
+	if (!quota_take_request(c->quota, now, &retry)) {
+		c->srv->stats->throttled_requests++;
+		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);
+		(void)conn_reply_error(c, S3ERR_SLOW_DOWN, "Please reduce your request rate.");
+		return 0;
+	}
+	c->quota->active++;
+	c->quota_active = 1;
+	return 1;
+}
+
+/*
+ * bucket_create PATTERN: "{principal}" stands for the caller; the rest is
+ * a shell pattern (fnmatch).  E.g. ws-{principal}-* lets frank create
+ * ws-frank-scratch.
+ */
+static int
+auth_bucket_create_allowed(struct conn *c)
+{
+	const char *pat = c->conf->bucket_create, *p;
+	struct sbuf want = SBUF_INIT;
+	int ok;
+
+	if (pat == NULL || c->addr.bucket == NULL || c->cred.link_method != NULL)
+		return 0;
+	for (p = pat; *p != '\0'; ) {
+		if (strncmp(p, "{principal}", 11) == 0) {
+			sbuf_appends(&want, c->cred.principal);
+			p += 11;
+		} else
+			sbuf_appendc(&want, *p++);
+	}
+	ok = fnmatch(want.data, c->addr.bucket, FNM_NOESCAPE | FNM_PERIOD) == 0;
+	sbuf_free(&want);
+	return ok;
+}
+
+/*
+ * A link s3gate issued is a credential scoped to one object and method
+ * (GET links serve HEAD too, for clients that look before they fetch).
+ */
+static int
+auth_link_matches(struct conn *c)
+{
+	const char *m = c->head.method, *lm = c->cred.link_method;
+
+	if (!(strcmp(m, lm) == 0 || (strcmp(lm, "GET") == 0 && strcmp(m, "HEAD") == 0)))
+		return 0;
+	return c->addr.bucket != NULL && c->addr.key != NULL && c->cred.link_bucket != NULL &&
+	    c->cred.link_key != NULL && strcmp(c->addr.bucket, c->cred.link_bucket) == 0 &&
+	    strcmp(c->addr.key, c->cred.link_key) == 0;
+}
+
+/*
+ * Stage PARSE: the signature's form and time, before any secret is known.
+ * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
+ * the fields the later stages need are copied into c->auth.
+ */
+static int
+auth_parse(struct conn *c, time_t now)
+{
+	struct sigv4_request sreq;
+	enum sigv4_status st;
+	enum sigv2_status st2;
+
+	auth_sigv4_request(c, &sreq);
+	st = sigv4_parse(&sreq, &c->auth);
+	if (st == SIGV4_V2 && c->conf->sigv2) {
+		c->sigv2 = 1;
+		if ((st2 = sigv2_parse(&sreq, &c->auth2)) != SIGV2_OK ||
+		    (st2 = sigv2_check(&c->auth2, now)) != SIGV2_OK) {
+			c->srv->stats->auth_failures++;
+			return conn_reply_error(c, st2 == SIGV2_EXPIRED ? S3ERR_EXPIRED : st2 == SIGV2_SKEWED ?
+			    S3ERR_TIME_SKEWED : S3ERR_ACCESS_DENIED, sigv2_status_str(st2));
+		}
+		memset(&c->auth, 0, sizeof(c->auth));
+		memcpy(c->auth.access_key_id, c->auth2.access_key_id, sizeof(c->auth.access_key_id));
+		c->auth.presigned = c->auth2.presigned;
+		c->auth.security_token = c->auth2.security_token;
+		c->auth.security_token_len = c->auth2.security_token_len;
+		c->auth.security_token_encoded = c->auth2.security_token_encoded;
+		/* V2 signs no body hash: the backend gets UNSIGNED-PAYLOAD (Content-MD5 is kept) */
+		snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
+	} else if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
+		c->srv->stats->auth_failures++;
+		if (st == SIGV4_V2)
+			return conn_reply_error(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
+			    "accepted here; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
+			    "default.s3.signature_version s3v4; boto3: Config(signature_version='s3v4')).");
+		return conn_reply_error(c, auth_sigv4_error(st), sigv4_status_str(st));
+	}
+	c->auth_stage = AUTH_STAGE_CREDENTIAL;
+	return 1;
+}
+
+/* Stage VERIFY: the credential is known; check it and the signature. */
+static int
+auth_verify(struct conn *c, time_t now)
+{
+	struct sigv4_request sreq;
+	unsigned char key[SIGV4_KEY_LEN];
+	int ok;
+
+	if (c->cred.principal == NULL) {
+		c->srv->stats->auth_failures++;
+		/* links s3gate issues have "SGL" ids: say what an outsider needs to know */
+		if (c->auth.presigned && strncmp(c->auth.access_key_id, "SGL", 3) == 0)
+			return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link was revoked or does not "
+			    "exist; ask the person who shared it for a new one.");
+		return conn_reply_error(c, S3ERR_INVALID_ACCESS_KEY, NULL);
+	}
+	auth_sigv4_request(c, &sreq);
+	if (c->sigv2) {
+		ok = sigv2_verify(&sreq, &c->auth2, c->addr.virtual_host ? c->addr.bucket : NULL,
+		    c->cred.secret) == SIGV2_OK;
+	} else {
+		sigv4_keycache_get(c->srv->keycache, c->auth.access_key_id, c->cred.secret,
+		    c->auth.scope_date, c->auth.region, key);
+		ok = sigv4_verify(&sreq, &c->auth, key) == SIGV4_OK;
+		explicit_bzero(key, sizeof(key));
+	}
+	if (!ok) {
+		c->srv->stats->auth_failures++;
+		return conn_reply_error(c, S3ERR_SIGNATURE_MISMATCH, NULL);
+	}
+	/* only a correctly signed request learns that its credentials expired */
+	if (c->cred.expires_at != 0 && c->cred.expires_at <= now)
+		return conn_reply_error(c, S3ERR_EXPIRED_TOKEN, NULL);
+	if (c->cred.session_token != NULL && !auth_token_matches(c))
+		return conn_reply_error(c, S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
+		    "These are session credentials: send the session token (x-amz-security-token, "
+		    "AWS_SESSION_TOKEN)." : "The session token does not belong to these credentials.");
+	if (auth_quota_admit(c) == 0)
+		return 1;
+	if (c->cred.link_method != NULL && !auth_link_matches(c))
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
+	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
+	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id)) != NULL &&
+	    c->link_usage->object_size > 0 &&
+	    server_link_served(c->link_usage) >=
+	    (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
+		    "it allows; ask the person who shared it for a new one.");
+	if (c->addr.internal) {
+		if (c->cred.link_method != NULL)
+			return conn_reply_error(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");
+		return gateapi_begin(c);
+	}
+	if (s3op_classify(c->head.method, c->addr.bucket, c->addr.key, &c->query,
+	    &c->head, &c->op) == -1) {
+		c->op_valid = 1;
+		return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, c->op.deny_reason);
+	}
+	c->op_valid = 1;
+	if (c->op.need == NEED_PROXY) {
+		if (strcmp(c->op.action, "ListBuckets") == 0) {
+			c->auth_stage = AUTH_STAGE_LIST_BUCKETS;
+			return 1;
+		}
+		if (strcmp(c->op.action, "CreateBucket") == 0 && auth_bucket_create_allowed(c))
+			return gateapi_create_bucket(c);
+		c->decided = 1;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
+		    "CreateBucket: this name is not one you may create (ask your platform for the "
+		    "naming rule); buckets are otherwise created by the workspace platform." :
+		    "DeleteBucket: buckets are deleted by the workspace platform, not through this endpoint.");
+	}
+	c->auth_stage = AUTH_STAGE_ACCESS;
+	return 1;
+}
+
+/* Stage LIST_BUCKETS: ListBuckets is answered by s3gate from the policy. */
+static int
+auth_list_buckets(struct conn *c, time_t now)
+{
+	struct sbuf body = SBUF_INIT;
+	int w;
+
+	pstore_bucket_list_free(&c->bucket_list);
+	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
+	w = conn_store_wait(c, pstore_list_buckets(c->srv->store, c->cred.principal, now,
+	    &c->bucket_list, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	respond_list_buckets(&body, c->cred.principal, &c->bucket_list);
+	pstore_bucket_list_free(&c->bucket_list);
+	memset(&c->bucket_list, 0, sizeof(c->bucket_list));
+	c->decided = 1;
+	c->decision.allow = 1;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "own, member and granted buckets");
+	c->auth_stage = AUTH_STAGE_DONE;
+	(void)conn_reply(c, 200, "application/xml", body.data, body.len);
+	sbuf_free(&body);
+	return 1;
+}
+
+/* Stage ACCESS: what the principal holds on the bucket, and the decision. */
+static int
+auth_access(struct conn *c, time_t now)
+{
+	int w;
+
+	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
+	    &c->access, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
+	    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
+	    &c->decision);
+	c->decided = 1;
+	if (!c->decision.allow)
+		return auth_deny(c);
+	if (c->decision.check_body_keys) {
+		if (c->req_chunked || !c->head.has_content_length)
+			return conn_reply_error(c, S3ERR_MISSING_CONTENT_LENGTH, NULL);
+		if (c->req_body_len > DELETEXML_MAX_BODY)
+			return conn_reply_error(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is too large.");
+		c->auth_stage = AUTH_STAGE_BODY_KEYS;
+		return conn_read_prebody(c);
+	}
+	c->auth_stage = c->op.copy_bucket != NULL ? AUTH_STAGE_COPY_ACCESS : AUTH_STAGE_DONE;
+	return 1;
+}
+
+/*
+ * Stage BODY_KEYS: every key of a DeleteObjects body must lie inside the
+ * prefix grant; one outside refuses the whole request (S3 would otherwise
+ * delete the others and report the rest key by key), and so does a body
+ * that is not the plain structure (fail closed).
+ */
+static int
+auth_body_keys(struct conn *c)
+{
+	struct deletexml_check chk = { c->access.prefix, NULL };
+	int nkeys;
+
+	if (c->prebody.data == NULL ||
+	    (nkeys = deletexml_keys(c->prebody.data, c->prebody.len, &chk)) == -1) {
+		free(chk.outside);
+		c->decision.allow = 0;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "body not checkable");
+		return conn_reply_error(c, S3ERR_MALFORMED_XML, "Under a prefix grant the DeleteObjects body "
+		    "must be the plain <Delete><Object><Key>... structure (no comments, CDATA or "
+		    "attributes); nothing was deleted.");
+	}
+	if (chk.outside != NULL) {
+		c->decision.allow = 0;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "prefix outside grant");
+		snprintf(c->decision.message, sizeof(c->decision.message),
+		    "DeleteObjects on bucket %s: key \"%.200s\" is outside your grant's prefix "
+		    "\"%.160s\"; nothing was deleted.", c->addr.bucket, chk.outside, chk.prefix);
+		free(chk.outside);
+		return auth_deny(c);
+	}
+	if (nkeys == 0)
+		return conn_reply_error(c, S3ERR_MALFORMED_XML, "The DeleteObjects body names no key.");
+	c->auth_stage = AUTH_STAGE_DONE;
+	return 1;
+}
+
+/* Stage COPY_ACCESS: the source of a copy needs read, decided like a GetObject. */
+static int
+auth_copy_access(struct conn *c, time_t now)
+{
+	struct policy_decision d;
+	struct s3_op get;
+	int w;
+
+	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->op.copy_bucket,
+	    now, &c->copy_access, conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	memset(&get, 0, sizeof(get));
+	get.action = "GetObject";
+	get.need = NEED_READ;
+	policy_decide(&c->copy_access, &get, c->op.copy_bucket, c->op.copy_key, now, 0, &d);
+	if (!d.allow) {
+		c->decision = d;
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source: %.80s", d.reason);
+		return auth_deny(c);
+	}
+	c->auth_stage = AUTH_STAGE_DONE;
+	return 1;
+}
+
+/* See auth.h; the connection stays in AUTH_WAIT while a stage waits for the store. */
+int
+auth_run(struct conn *c)
+{
+	time_t now = time(NULL);
+	int r = 1;
+
+	while (r == 1 && c->state == CONN_AUTH_WAIT) {
+		switch (c->auth_stage) {
+		case AUTH_STAGE_PARSE:
+			r = auth_parse(c, now);
+			break;
+		case AUTH_STAGE_CREDENTIAL:
+			/* a store may have filled it already before a PENDING answer */
+			policy_credential_clear(&c->cred);
+			r = conn_store_wait(c, pstore_credential(c->srv->store, c->auth.access_key_id,
+			    &c->cred, conn_store_cb, c));
+			if (r < 0) {
+				c->auth_stage = AUTH_STAGE_VERIFY;
+				r = 1;
+			}
+			break;
+		case AUTH_STAGE_VERIFY:
+			r = auth_verify(c, now);
+			break;
+		case AUTH_STAGE_LIST_BUCKETS:
+			r = auth_list_buckets(c, now);
+			break;
+		case AUTH_STAGE_ACCESS:
+			r = auth_access(c, now);
+			break;
+		case AUTH_STAGE_COPY_ACCESS:
+			r = auth_copy_access(c, now);
+			break;
+		case AUTH_STAGE_API:
+			r = gateapi_step(c);
+			break;
+		case AUTH_STAGE_BODY_KEYS:
+			r = auth_body_keys(c);
+			break;
+		case AUTH_STAGE_DONE:
+			c->srv->stats->allowed++;
+			return conn_backend_start(c);
+		}
+	}
+	return r;
+}

@@ -1,0 +1,32 @@
+/*
+ * auth: who is making a request and whether they may make it -- the
+ * authentication and authorisation stages a connection runs in
+ * CONN_AUTH_WAIT (auth.c describes each stage and why it may wait).
+ */
+#ifndef S3GATE_AUTH_H
+#define S3GATE_AUTH_H
+
+struct conn;
+
+/* Where a request is in auth_run(); kept on the connection (c->auth_stage) across waits. */
+enum auth_stage {
+	AUTH_STAGE_PARSE,	/* signature form, clock, expiry */
+	AUTH_STAGE_CREDENTIAL,	/* store: access key id -> credential */
+	AUTH_STAGE_VERIFY,	/* signature, token, action */
+	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
+	AUTH_STAGE_ACCESS,	/* store: (principal, bucket) -> access; decide */
+	AUTH_STAGE_COPY_ACCESS,	/* store: read on a copy's source bucket */
+	AUTH_STAGE_API,		/* /_s3gate/...: gateapi.c's own steps */
+	AUTH_STAGE_BODY_KEYS,	/* DeleteObjects under a prefix grant: every key checked */
+	AUTH_STAGE_DONE,
+};
+
+/*
+ * CONN_AUTH_WAIT: runs the stages from c->auth_stage on until the request
+ * is answered, allowed (then handed to conn_backend_start()), or must wait
+ * for the store or for a body.  Returns like a conn handler: 1 when the
+ * connection changed state, 0 when it waits.
+ */
+int	auth_run(struct conn *);
+
+#endif

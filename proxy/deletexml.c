@@ -1,0 +1,155 @@
+/*
+ * deletexml: the strict DeleteObjects body parser.  See deletexml.h for the
+ * structure accepted and why nothing more is.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/deletexml.h"
+
+/* Decodes the XML escapes of S3 keys (&amp; &lt; &gt; &quot; &apos; &#N; &#xN;) in place. */
+static void
+deletexml_unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r != '\0') {
+		if (*r == '&') {
+			char *semi = strchr(r, ';');
+			if (semi != NULL && semi - r <= 10) {
+				unsigned long cp = 0;
+				int ok = 1;
+				if (strncmp(r, "&amp;", 5) == 0) cp = '&';
+				else if (strncmp(r, "&lt;", 4) == 0) cp = '<';
+				else if (strncmp(r, "&gt;", 4) == 0) cp = '>';
+				else if (strncmp(r, "&quot;", 6) == 0) cp = '"';
+				else if (strncmp(r, "&apos;", 6) == 0) cp = '\'';
+				else if (r[1] == '#')
+					cp = r[2] == 'x' ? strtoul(r + 3, NULL, 16) : strtoul(r + 2, NULL, 10);
+				else
+					ok = 0;
+				if (ok && cp > 0 && cp < 0x110000) {
+					/* UTF-8 encode */
+					if (cp < 0x80)
+						*w++ = (char)cp;
+					else if (cp < 0x800) {
+						*w++ = (char)(0xc0 | (cp >> 6));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					} else if (cp < 0x10000) {
+						*w++ = (char)(0xe0 | (cp >> 12));
+						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					} else {
+						*w++ = (char)(0xf0 | (cp >> 18));
+						*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+						*w++ = (char)(0x80 | (cp & 0x3f));
+					}
+					r = semi + 1;
+					continue;
+				}
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+static const char *
+deletexml_skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* "<TAG>text</TAG>" at P: the unescaped text in *OUT (owned); NULL if not exactly that. */
+static const char *
+deletexml_elem(const char *p, const char *tag, char **out)
+{
+	size_t tl = strlen(tag);
+	const char *text, *end;
+
+	if (p[0] != '<' || strncmp(p + 1, tag, tl) != 0 || p[1 + tl] != '>')
+		return NULL;
+	text = p + tl + 2;
+	if ((end = strchr(text, '<')) == NULL || end[1] != '/' ||
+	    strncmp(end + 2, tag, tl) != 0 || end[2 + tl] != '>')
+		return NULL;
+	if (out != NULL) {
+		if ((*out = strndup(text, (size_t)(end - text))) == NULL)
+			return NULL;
+		deletexml_unescape(*out);
+	}
+	return end + tl + 3;
+}
+
+int
+deletexml_keys(const char *p, size_t len, struct deletexml_check *chk)
+{
+	int nkeys = 0;
+	char *key, *val;
+	const char *q;
+
+	if (memchr(p, '\0', len) != NULL)
+		return -1;
+	p = deletexml_skip_blanks(p);
+	if (strncmp(p, "<?xml", 5) == 0) {
+		/* the declaration holds no markup of its own */
+		if ((q = strstr(p, "?>")) == NULL || memchr(p + 1, '<', (size_t)(q - p - 1)) != NULL)
+			return -1;
+		p = deletexml_skip_blanks(q + 2);
+	}
+	if (strncmp(p, "<Delete", 7) != 0)
+		return -1;
+	p += 7;
+	if (strncmp(p, " xmlns=\"", 8) == 0) {
+		if ((q = strchr(p + 8, '"')) == NULL || memchr(p + 8, '<', (size_t)(q - p - 8)) != NULL)
+			return -1;
+		p = q + 1;
+	}
+	if (*p++ != '>')
+		return -1;
+	for (;;) {
+		p = deletexml_skip_blanks(p);
+		if (strncmp(p, "</Delete>", 9) == 0)
+			return *deletexml_skip_blanks(p + 9) == '\0' ? nkeys : -1;
+		if ((q = deletexml_elem(p, "Quiet", NULL)) != NULL) {
+			p = q;
+			continue;
+		}
+		if (strncmp(p, "<Object>", 8) != 0)
+			return -1;
+		p += 8;
+		key = NULL;
+		for (;;) {
+			p = deletexml_skip_blanks(p);
+			if (strncmp(p, "</Object>", 9) == 0) {
+				p += 9;
+				break;
+			}
+			if (key == NULL && (q = deletexml_elem(p, "Key", &key)) != NULL) {
+				p = q;
+				continue;
+			}
+			val = NULL;
+			if ((q = deletexml_elem(p, "VersionId", &val)) != NULL ||
+			    (q = deletexml_elem(p, "ETag", &val)) != NULL ||
+			    (q = deletexml_elem(p, "LastModifiedTime", &val)) != NULL ||
+			    (q = deletexml_elem(p, "Size", &val)) != NULL) {
+				free(val);
+				p = q;
+				continue;
+			}
+			free(key);
+			return -1;
+		}
+		if (key == NULL)
+			return -1;
+		nkeys++;
+		if (chk->outside == NULL && strncmp(key, chk->prefix, strlen(chk->prefix)) != 0)
+			chk->outside = key;
+		else
+			free(key);
+	}
+}

@@ -1,0 +1,185 @@
+/*
+ * test_deletexml: the DeleteObjects body parser that a prefix grant is
+ * checked through -- what it accepts, how keys are unescaped, which key it
+ * reports outside the prefix, and that anything but the plain structure is
+ * refused (the backend's XML parser must see the same keys).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/deletexml.h"
+#include "proxy/sbuf.h"
+#include "tests/unit/testlib.h"
+
+#define OBJ(k)	"<Object><Key>" k "</Key></Object>"
+#define DEL(objs)	"<Delete>" objs "</Delete>"
+
+static const struct {
+	const char	*name;
+	const char	*body;
+	const char	*prefix;
+	int		 want;		/* keys, or -1: refused */
+	const char	*outside;	/* NULL: none */
+} cases[] = {
+	/* the structures clients send */
+	{ "one key", DEL(OBJ("a")), "", 1, NULL },
+	{ "no key", DEL(""), "", 0, NULL },
+	{ "declaration, namespace, Quiet, every Object field",
+	  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	  "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+	  "  <Quiet>true</Quiet>\n"
+	  "  <Object><Key>a</Key><VersionId>v1</VersionId></Object>\n"
+	  "  <Object><ETag>\"e\"</ETag><Key>b</Key><LastModifiedTime>t</LastModifiedTime>"
+	  "<Size>3</Size></Object>\n"
+	  "</Delete>\n", "", 2, NULL },
+	{ "blanks between elements", " \r\n\t<Delete>\r\n\t<Object>\n <Key>a</Key>\n</Object>\t</Delete>\r\n",
+	  "", 1, NULL },
+	{ "empty key", DEL(OBJ("")), "", 1, NULL },
+	/* prefixes */
+	{ "keys inside the prefix", DEL(OBJ("docs/a") OBJ("docs/b/c")), "docs/", 2, NULL },
+	{ "the first key outside is named", DEL(OBJ("docs/a") OBJ("other/x") OBJ("x2")), "docs/", 3,
+	  "other/x" },
+	{ "the prefix's parent is outside", DEL(OBJ("docs")), "docs/", 1, "docs" },
+	{ "a longer name is outside", DEL(OBJ("docsx/a")), "docs/", 1, "docsx/a" },
+	{ "an escaped slash is inside", DEL(OBJ("docs&#x2F;a")), "docs/", 1, NULL },
+	{ "an escaped first byte is compared decoded", DEL(OBJ("&#100;ocs/a")), "docs/", 1, NULL },
+	{ "an entity before the prefix is outside", DEL(OBJ("&lt;docs/a")), "docs/", 1, "<docs/a" },
+	{ "an empty prefix holds every key", DEL(OBJ("a") OBJ("/b")), "", 2, NULL },
+	{ "outside, then refused", DEL(OBJ("z") "<Bad/>"), "a", -1, "z" },
+	/* refused: not the plain structure */
+	{ "empty body", "", "", -1, NULL },
+	{ "blanks only", " \n", "", -1, NULL },
+	{ "no Delete", OBJ("a"), "", -1, NULL },
+	{ "Delete not closed", "<Delete>" OBJ("a"), "", -1, NULL },
+	{ "Object without Key", DEL("<Object></Object>"), "", -1, NULL },
+	{ "Object with two Keys", DEL("<Object><Key>a</Key><Key>b</Key></Object>"), "", -1, NULL },
+	{ "unknown element in Object", DEL("<Object><Key>a</Key><Foo>x</Foo></Object>"), "", -1, NULL },
+	{ "unknown element in Delete", DEL("<Foo>x</Foo>" OBJ("a")), "", -1, NULL },
+	{ "Object not closed", DEL("<Object><Key>a</Key>"), "", -1, NULL },
+	{ "Key not closed", DEL("<Object><Key>a</Object>"), "", -1, NULL },
+	{ "Key closed by another tag", DEL("<Object><Key>a</Kex></Object>"), "", -1, NULL },
+	{ "comment", DEL("<!-- c -->" OBJ("a")), "", -1, NULL },
+	{ "comment inside Key", DEL(OBJ("a<!-- c -->b")), "", -1, NULL },
+	{ "CDATA key", DEL(OBJ("<![CDATA[a]]>")), "", -1, NULL },
+	{ "attribute on Key", DEL("<Object><Key x=\"1\">a</Key></Object>"), "", -1, NULL },
+	{ "attribute on Delete", "<Delete a=\"1\">" OBJ("a") "</Delete>", "", -1, NULL },
+	{ "single-quoted xmlns", "<Delete xmlns='x'>" OBJ("a") "</Delete>", "", -1, NULL },
+	{ "xmlns not closed", "<Delete xmlns=\"x>" OBJ("a") "</Delete>", "", -1, NULL },
+	{ "'<' inside xmlns", "<Delete xmlns=\"<x\">" OBJ("a") "</Delete>", "", -1, NULL },
+	{ "namespace prefix", "<s3:Delete>" OBJ("a") "</s3:Delete>", "", -1, NULL },
+	{ "blank inside a tag", DEL("<Object><Key >a</Key></Object>"), "", -1, NULL },
+	{ "blank before a tag's '>'", "<Delete >" OBJ("a") "</Delete>", "", -1, NULL },
+	{ "processing instruction inside", DEL("<?pi x?>" OBJ("a")), "", -1, NULL },
+	{ "declaration not closed", "<?xml version=\"1.0\"" DEL(OBJ("a")), "", -1, NULL },
+	{ "markup inside the declaration", "<?xml <Delete> ?>" DEL(OBJ("a")), "", -1, NULL },
+	{ "text after Delete", DEL(OBJ("a")) "x", "", -1, NULL },
+	{ "a second Delete", DEL(OBJ("a")) DEL(OBJ("b")), "", -1, NULL },
+	{ "DOCTYPE", "<!DOCTYPE d [<!ENTITY e \"x\">]>" DEL(OBJ("&e;")), "", -1, NULL },
+};
+
+/* An entity in a key, and the key's bytes once unescaped. */
+static const struct {
+	const char	*escaped;
+	const char	*want;
+} entities[] = {
+	{ "a&amp;b", "a&b" },
+	{ "&lt;&gt;&quot;&apos;", "<>\"'" },
+	{ "&amp;amp;", "&amp;" },		/* one pass only */
+	{ "&#65;", "A" },
+	{ "&#x41;", "A" },
+	{ "&#xe9;", "\xc3\xa9" },		/* two UTF-8 bytes */
+	{ "&#x20AC;", "\xe2\x82\xac" },		/* three */
+	{ "&#x1F600;", "\xf0\x9f\x98\x80" },	/* four */
+	{ "&#x10FFFF;", "\xf4\x8f\xbf\xbf" },	/* the last code point */
+	/* limits: kept as they are */
+	{ "&#x110000;", "&#x110000;" },		/* past Unicode */
+	{ "&#0;", "&#0;" },			/* NUL never enters a key */
+	{ "&#x0000041;", "A" },			/* ten bytes to the ';' */
+	{ "&#x00000041;", "&#x00000041;" },	/* eleven: too long */
+	{ "&#X41;", "&#X41;" },			/* hex needs a lower-case x */
+	{ "&#xZZ;", "&#xZZ;" },
+	{ "&foo;", "&foo;" },
+	{ "&amp", "&amp" },			/* no ';' */
+	{ "a&b", "a&b" },
+	{ "&", "&" },
+};
+
+static void
+test_cases(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct deletexml_check chk = { cases[i].prefix, NULL };
+		int n = deletexml_keys(cases[i].body, strlen(cases[i].body), &chk);
+
+		T_OK(n == cases[i].want, "%s: %d keys (want %d)", cases[i].name, n, cases[i].want);
+		T_STREQ(chk.outside, cases[i].outside, "%s: the key outside", cases[i].name);
+		free(chk.outside);
+	}
+}
+
+static void
+test_entities(void)
+{
+	struct sbuf body = SBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
+		/* no key starts with DEL: the first is reported, unescaped */
+		struct deletexml_check chk = { "\x7f", NULL };
+		int n;
+
+		sbuf_reset(&body);
+		sbuf_appendf(&body, DEL(OBJ("%s")), entities[i].escaped);
+		n = deletexml_keys(body.data, body.len, &chk);
+		T_OK(n == 1, "key \"%s\" accepted", entities[i].escaped);
+		T_STREQ(chk.outside, entities[i].want, "key \"%s\" unescaped", entities[i].escaped);
+		free(chk.outside);
+	}
+	sbuf_free(&body);
+}
+
+static void
+test_limits(void)
+{
+	struct deletexml_check chk = { "p/", NULL };
+	struct sbuf body = SBUF_INIT;
+	char key[1025];
+	int i, n;
+
+	/* S3's largest request: 1000 keys of 1 KiB, within the body s3gate reads */
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	key[0] = 'p';
+	key[1] = '/';
+	sbuf_appends(&body, "<Delete>");
+	for (i = 0; i < 1000; i++)
+		sbuf_appendf(&body, OBJ("%s"), key);
+	sbuf_appends(&body, "</Delete>");
+	T_OK(body.len <= DELETEXML_MAX_BODY, "1000 keys of 1 KiB fit DELETEXML_MAX_BODY (%zu bytes)",
+	    body.len);
+	n = deletexml_keys(body.data, body.len, &chk);
+	T_OK(n == 1000 && chk.outside == NULL, "1000 keys of 1 KiB inside the prefix (%d)", n);
+	free(chk.outside);
+	sbuf_free(&body);
+
+	/* a NUL inside the counted body is refused, wherever it is */
+	{
+		static const char nul[] = "<Delete><Object><Key>a\0b</Key></Object></Delete>";
+		struct deletexml_check c2 = { "", NULL };
+
+		T_OK(deletexml_keys(nul, sizeof(nul) - 1, &c2) == -1, "a NUL inside a key is refused");
+		free(c2.outside);
+	}
+}
+
+int
+main(void)
+{
+	test_cases();
+	test_entities();
+	test_limits();
+	return T_DONE();
+}
