@@ -248,7 +248,7 @@ server_backend_give(struct server *srv, struct backend_conn *bc)
 	bc->conn = NULL;
 	/* A TLS connection with data pending in OpenSSL is not idle: drop it. */
 	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
-	    (bc->ssl != NULL && SSL_pending(bc->ssl) > 0)) {
+	    (bc->ssl != NULL && SSL_has_pending(bc->ssl))) {
 		server_backend_close(bc, 0);
 		return;
 	}

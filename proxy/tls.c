@@ -24,6 +24,7 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_TICKET_PERIOD	3600	/* seconds a ticket key encrypts */
+#define TLS_READ_BUFFER		(64 * 1024)	/* OpenSSL's read-ahead buffer per connection */
 
 struct tls_server {
 	SSL_CTX	*ctx[CONF_MAX_CERTS];
@@ -137,6 +138,20 @@ tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 /* SNI: the first context whose certificate names the requested host. */
+/*
+ * Read ahead: OpenSSL fills its buffer with as many records as the socket
+ * holds (TLS_READ_BUFFER at most) instead of reading each record's header
+ * and body separately, two read(2)s per 16 KiB record.  Bytes it holds are
+ * invisible to epoll: every wait for readability first asks SSL_has_pending
+ * or tries SSL_read (sockio_recv gathers the buffered records).
+ */
+static void
+tls_ctx_read_ahead(SSL_CTX *ctx)
+{
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
+}
+
 static int
 tls_sni_cb(SSL *ssl, int *alert, void *arg)
 {
@@ -181,6 +196,7 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 		    );
 		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+		tls_ctx_read_ahead(ctx);
 		if (SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1) {
 			tls_errors(errors);
 			goto fail;
@@ -248,6 +264,7 @@ tls_backend_ctx_new(const struct conf *cf, struct sbuf *errors)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	tls_ctx_read_ahead(ctx);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (cf->backend_ca_file != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, cf->backend_ca_file, NULL) != 1) {
@@ -322,9 +339,22 @@ sockio_recv(int fd, SSL *ssl, void *buf, size_t len, int *want)
 		len = INT32_MAX;
 	ERR_clear_error();
 	errno = 0;
-	if ((r = SSL_read(ssl, buf, (int)len)) > 0)
-		return r;
-	return sockio_ssl_result(ssl, r, want);
+	if ((r = SSL_read(ssl, buf, (int)len)) <= 0)
+		return sockio_ssl_result(ssl, r, want);
+	/*
+	 * SSL_read hands out one record (16 KiB at most) per call: take the
+	 * records read ahead too, so that the write which follows is large.
+	 * A failure here is left for the next read to report.
+	 */
+	n = r;
+	while ((size_t)n < len && SSL_has_pending(ssl)) {
+		ERR_clear_error();
+		if ((r = SSL_read(ssl, (char *)buf + n, (int)(len - (size_t)n))) <= 0)
+			break;
+		n += r;
+	}
+	ERR_clear_error();
+	return n;
 }
 
 ssize_t
