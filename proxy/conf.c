@@ -478,7 +478,7 @@ static const struct conf_directive conf_directives[] = {
 	  "backend_credentials ACCESS_KEY_ID SECRET_FILE" },
 	{ "backend_ca_file", 1, 1, CT_STR, OFF(backend_ca_file), 0, 0, NULL, NULL, "backend_ca_file PEM" },
 	{ "backend_region", 1, 1, CT_STR, OFF(backend_region), 0, 0, NULL, NULL, "backend_region NAME" },
-	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "64", NULL, "backend_pool_size N" },
+	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "1024", NULL, "backend_pool_size N" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
 	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
 	{ "policy_cache_ttl", 1, 1, CT_MS, OFF(policy_cache_ttl_ms), 0, 3600000, "30s", NULL, "policy_cache_ttl DURATION" },

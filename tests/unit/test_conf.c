@@ -243,7 +243,7 @@ test_defaults(void)
 	T_STREQ(c->backend_host, "127.0.0.1:7480", "defaults: backend Host");
 	T_STREQ(c->backend_port, "7480", "defaults: backend port");
 	T_OK(c->backend_ca_file == NULL, "defaults: no backend_ca_file");
-	T_OK(c->backend_pool_size == 64, "defaults: backend_pool_size 64");
+	T_OK(c->backend_pool_size == 1024, "defaults: backend_pool_size 1024");
 	T_OK(c->store_kind == CONF_STORE_FILE, "defaults: file store");
 	T_STREQ(c->store_path, store_dir, "defaults: store dir");
 	T_OK(c->store_secret_key == NULL, "defaults: no policy secret key");
