@@ -38,7 +38,7 @@ DEPS_BUILD = gcc make pkg-config libevent-dev libssl-dev libjansson-dev \
 DEPS_TEST  = redis-server ceph-mon ceph-osd radosgw ceph-common uuid-runtime \
              awscli rclone s3cmd python3-boto3 python3-yaml curl wget procps iproute2 openssl \
              clang libclang-rt-14-dev
-DEPS_BENCH = nginx haproxy wrk
+DEPS_BENCH = nginx haproxy wrk gnuplot-nox python3
 
 PROXY_SRCS  = $(filter-out proxy/main.c,$(wildcard proxy/*.c))
 POLICY_SRCS = $(filter-out policy/admin_main.c,$(wildcard policy/*.c))

@@ -128,20 +128,7 @@ wait_http "http://127.0.0.1:$ORIGIN_PORT/bench/4k.bin" "$!" || fail "origin did 
 # ---------------------------------------------------------------- s3gate
 PORT=$(free_port)
 ADMIN_PORT=$(free_port)
-cat > "$WORK/policy/bench.yaml" <<EOF
-apiVersion: pkg.internal/v1beta1
-kind: Storage
-metadata:
-  name: ws-bench
-  namespace: workspace
-spec:
-  principal: benchuser
-  buckets:
-    - bucketName: bench
-      discoverable: true
-  bucketAccessGrants: []
-  bucketAccessRequests: []
-EOF
+cp "$HERE/bench-policy.yaml" "$WORK/policy/bench.yaml"
 echo "benchbackendsecretnotcheckedbytheorigin" > "$WORK/backend.secret"
 chmod 600 "$WORK/backend.secret"
 cat > "$WORK/s3gate.conf" <<EOF
