@@ -47,6 +47,7 @@ struct backend_conn {
 };
 
 #define BACKEND_IDLE_SECONDS	30
+#define SERVER_TRIM_EVERY	1024	/* closed connections between two malloc_trim(0) */
 
 /* Bytes a --max-uses link has served (this worker's count). */
 struct link_usage {
@@ -129,6 +130,7 @@ struct server {
 
 	TAILQ_HEAD(, conn)	 conns;
 	int			 nconns;
+	int			 closed_since_trim;	/* connections closed since the last malloc_trim */
 	TAILQ_HEAD(backend_idle_head, backend_conn) idle;
 	int			 nidle;
 
