@@ -66,7 +66,7 @@ free_port() {
 	local p listening
 	listening=$(ss -Htln 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
 	while :; do
-		p=$(( 20000 + RANDOM % 40000 ))
+		p=$(( 20000 + RANDOM % 12000 ))	# below the ephemeral range (32768-): no outgoing connection holds it
 		case " $listening $USED" in *" $p "*) continue ;; esac
 		USED="$USED$p "
 		echo "$p"
