@@ -124,21 +124,18 @@ auth_token_matches(struct conn *c)
 static int
 auth_quota_admit(struct conn *c)
 {
-	const struct conf *cf = c->conf;
-	const struct quota_limits defaults = { (double)cf->quota_request_rate,
-	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
-	const struct quota_limits *l;
+	const struct quota_limits *defaults = &c->srv->quota_defaults, *l;
 	struct quota_limits whole;
 	double now, retry = 1;
 
 	/* the principal's overrides came with the credential, fresh from the store */
-	quota_limits_merge(&whole, &defaults, &c->cred.quota);
+	quota_limits_merge(&whole, defaults, &c->cred.quota);
 	if (!quota_limits_any(&whole))
 		return 1;
 	now = conn_now();
 	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
 		return 1;
-	quota_set_limits(c->quota, &whole, c->srv->nworkers, c->srv->quota_limits.shared, now);
+	quota_set_limits(c->quota, &whole, c->srv->nworkers, defaults->shared, now);
 	l = &c->quota->limits;
 	if (l->connections > 0 && c->quota->active >= l->connections) {
 		c->srv->stats->throttled_requests++;

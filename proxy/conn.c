@@ -1227,7 +1227,9 @@ conn_build_resp_head(struct conn *c)
 		c->resp_with_head = have < c->resp_length ? have : (size_t)c->resp_length;
 		sbuf_append(&c->out, c->backend.buf + r->head_len, c->resp_with_head);
 	}
-	c->out_more = c->resp_has_body && c->resp_with_head < c->resp_length;
+	/* a body follows the head's write: MSG_MORE, then the stream (SEND_RESP_HEAD) */
+	c->out_more = c->resp_has_body &&
+	    (c->resp_framing != STREAM_LENGTH || c->resp_with_head < c->resp_length);
 }
 
 static int
@@ -1576,8 +1578,7 @@ conn_drive(struct conn *c)
 			c->srv->stats->bytes_copied += c->resp_with_head;
 			conn_record_ttfb(c);
 			conn_side_want(&c->client, 0, 0);
-			if (c->resp_has_body && (c->resp_framing != STREAM_LENGTH ||
-			    c->resp_with_head < c->resp_length)) {
+			if (c->out_more) {
 				conn_stream_start(c, 0);
 				conn_set_state(c, CONN_RESP_BODY);
 			} else

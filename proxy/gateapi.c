@@ -223,14 +223,20 @@ gateapi_route_of(struct conn *c, struct gateapi_request *a)
 	return 0;
 }
 
+/* The connection's API call state, owned by c->api (freed by gateapi_free). */
+static struct gateapi_request *
+gateapi_request_new(struct conn *c)
+{
+	if ((c->api = calloc(1, sizeof(*c->api))) == NULL)
+		abort();
+	return c->api;
+}
+
 int
 gateapi_begin(struct conn *c)
 {
-	struct gateapi_request *a;
+	struct gateapi_request *a = gateapi_request_new(c);
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		abort();
-	c->api = a;
 	if (gateapi_route_of(c, a) == -1)
 		return conn_reply_error(c, S3ERR_NOT_FOUND, "No such s3gate API endpoint: see "
 		    "GET /_s3gate/access, /_s3gate/requests, /_s3gate/grants, /_s3gate/presign.");
@@ -500,11 +506,8 @@ gateapi_step(struct conn *c)
 int
 gateapi_create_bucket(struct conn *c)
 {
-	struct gateapi_request *a;
+	struct gateapi_request *a = gateapi_request_new(c);
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		abort();
-	c->api = a;
 	a->route = API_CREATE_BUCKET;
 	a->action = "CreateBucket";
 	c->auth_stage = AUTH_STAGE_API;

@@ -115,10 +115,11 @@ void
 server_quota_limits(struct server *srv)
 {
 	const struct conf *cf = srv->conf;
-	const struct quota_limits defaults = { (double)cf->quota_request_rate,
-	    (double)cf->quota_bandwidth, cf->quota_connections, 0 };
 
-	quota_limits_share(&srv->quota_limits, &defaults, srv->nworkers, quotasync_up(srv->qsync));
+	srv->quota_defaults.request_rate = (double)cf->quota_request_rate;
+	srv->quota_defaults.bandwidth = (double)cf->quota_bandwidth;
+	srv->quota_defaults.connections = cf->quota_connections;
+	srv->quota_defaults.shared = quotasync_up(srv->qsync);
 }
 
 /* Shares the quotas through Redis when the config asks (quota_shared on, policy_store redis). */

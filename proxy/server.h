@@ -142,7 +142,7 @@ struct server {
 	struct peer_count	*peers[1024];	/* open connections per client address */
 	struct quota_table	 quotas;	/* per principal */
 	struct link_usage	*link_usage[256];
-	struct quota_limits	 quota_limits;	/* this worker's share of the configured ones */
+	struct quota_limits	 quota_defaults;	/* the config's whole limits; shared: synced through Redis now */
 	struct quotasync	*qsync;		/* quota_shared with policy_store redis; else NULL */
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
@@ -169,9 +169,10 @@ struct link_usage *server_link_usage(struct server *, const char *id);
 struct server_action_count *server_action_slot(struct server_stats *, const char *action);
 
 /*
- * Recomputes this worker's quota limits from the config: the whole limits,
- * gated by the shared budget, while quotasync is up; else its share
- * (1/nworkers).  Concurrency is always per worker.
+ * Recomputes the quota defaults from the config (at start, on reload, when
+ * quotasync goes up or down).  Each principal's entry merges its overrides
+ * over them and takes this worker's part (quota_set_limits): the whole
+ * rate and bandwidth while quotasync is up, else 1/nworkers of them.
  */
 void		 server_quota_limits(struct server *);
 
