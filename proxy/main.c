@@ -51,6 +51,12 @@ version(void)
 #define MAX_WORKERS	256
 
 static pid_t	worker_pids[MAX_WORKERS];
+/*
+ * The current generation's listening sockets, bound here and inherited by
+ * its workers, which share them: a new connection goes to whichever worker
+ * is free (server.c, server_accept_cb).
+ */
+static int	gen_fds[CONF_MAX_LISTEN];
 
 /*
  * Once the worker's listeners are bound (ports below 1024 need root), it
@@ -69,14 +75,18 @@ drop_privileges(const char *user)
 	log_debug("running as %s", user);
 }
 
-/* Runs one worker: its own event loop, listeners bound with SO_REUSEPORT. */
+/*
+ * Runs one worker: its own event loop, on the listening sockets of its
+ * generation (LISTEN_FDS, inherited from the parent), or on its own.
+ */
 static int
-worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers)
+worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers,
+    const int *listen_fds)
 {
 	struct sbuf errors = SBUF_INIT;
 	struct server *srv;
 
-	if ((srv = server_new(cf, worker, stats, nworkers, &errors)) == NULL) {
+	if ((srv = server_new(cf, worker, stats, nworkers, listen_fds, &errors)) == NULL) {
 		fputs(errors.data, stderr);
 		sbuf_free(&errors);
 		return 1;
@@ -103,7 +113,7 @@ worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworke
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		_exit(worker_run(cf, worker, stats, nworkers));
+		_exit(worker_run(cf, worker, stats, nworkers, gen_fds));
 	}
 	return pid;
 }
@@ -113,9 +123,9 @@ worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworke
  * worker that dies, and exits when all have stopped after SIGTERM/SIGINT.
  *
  * SIGHUP is a new generation, as in nginx: the parent, still root, reads
- * the configuration and the secrets it names, starts new workers with it
- * (they bind beside the old ones with SO_REUSEPORT) and tells the old ones
- * to drain.  So a reload never needs the workers' reduced privileges to
+ * the configuration and the secrets it names, binds the new generation's
+ * listening sockets beside the old ones (SO_REUSEPORT), starts new workers
+ * on them and tells the old ones to drain.  So a reload never needs the workers' reduced privileges to
  * read root's files, and in-flight transfers finish in the old workers.
  */
 static pid_t	old_pids[MAX_WORKERS * 4];	/* earlier generations, draining */
@@ -154,11 +164,17 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 {
 	struct sbuf errors = SBUF_INIT;
 	struct conf *nc;
-	int i;
+	int i, new_fds[CONF_MAX_LISTEN];
 
 	if ((nc = conf_load(cf->file, 1, &errors)) == NULL) {
 		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
 		sbuf_free(&errors);
+		return cf;
+	}
+	if (server_bind_listeners(nc, new_fds, &errors) == -1) {
+		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
+		sbuf_free(&errors);
+		conf_unref(nc);
 		return cf;
 	}
 	sbuf_free(&errors);
@@ -173,6 +189,9 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 		}
 		worker_pids[i] = 0;
 	}
+	/* closed before the new workers fork, so that none of them holds the old sockets open */
+	server_close_listeners(gen_fds, cf->nlisten);
+	memcpy(gen_fds, new_fds, sizeof(gen_fds));
 	*alive = 0;
 	for (i = 0; i < nworkers; i++)
 		if ((worker_pids[i] = worker_spawn(nc, i, stats, nworkers, oldmask)) > 0)
@@ -185,6 +204,7 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 static int
 master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 {
+	struct sbuf errors = SBUF_INIT;
 	sigset_t mask, oldmask;
 	int i, sig, status, stopping = 0, alive = 0;
 	struct conf *cf = *cfp;
@@ -197,6 +217,11 @@ master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	if (server_bind_listeners(cf, gen_fds, &errors) == -1) {
+		fputs(errors.data, stderr);
+		sbuf_free(&errors);
+		return 1;
+	}
 	for (i = 0; i < nworkers; i++)
 		if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, &oldmask)) > 0)
 			alive++;
@@ -288,7 +313,7 @@ main(int argc, char **argv)
 	/* one worker runs in this process, unless it must drop privileges:
 	   then a root parent rereads root's files on SIGHUP */
 	if (nworkers == 1 && (cf->user == NULL || geteuid() != 0))
-		return worker_run(cf, 0, stats, 1);
+		return worker_run(cf, 0, stats, 1, NULL);
 	rc = master_run(&cf, stats, nworkers);
 	conf_unref(cf);
 	munmap(stats, sizeof(*stats) * (size_t)nworkers);

@@ -9,8 +9,8 @@
  * so a changed override applies from that principal's next request on.
  *
  * Each worker keeps its own buckets and takes 1/nworkers of every limit, so
- * the process as a whole holds the configured figure when SO_REUSEPORT
- * spreads the connections.  Pure: callers pass the clock.
+ * the process as a whole holds the configured figure when the workers
+ * share the connections (server.c balances them by count).  Pure: callers pass the clock.
  *
  * Shared mode (quota_shared, policy_store redis; quotasync.c): request rate
  * and bandwidth are one budget for every worker of every instance.  Each

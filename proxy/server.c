@@ -324,11 +324,65 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 
 /* ---- listeners ------------------------------------------------------- */
 
-static void
-server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
+/*
+ * Workers of one generation share the listening sockets (inherited from
+ * the parent) and all wake for a new connection.  A worker leaves it to
+ * another that holds fewer connections, as HAProxy's threads do: so a new
+ * TLS handshake goes to the worker that is free, and a burst of keep-alive
+ * connections is spread evenly.  (SO_REUSEPORT's hash spreads evenly too,
+ * but blind to load: with two workers, a new handshake waited for the
+ * other's about half the time.)  A worker that left a connection retries
+ * it after SERVER_ACCEPT_DEFER_US: a connection never waits longer on a
+ * busy peer.  A worker alone takes a batch per wake.
+ */
+#define SERVER_ACCEPT_BATCH	64
+#define SERVER_ACCEPT_DEFER_US	1000
+
+static void server_accept_cb(evutil_socket_t, short, void *);
+
+/*
+ * Whether another worker of the generation holds at least two connections
+ * fewer (one fewer is often one that has just closed and is not counted
+ * out yet: deferring then only delays).
+ */
+static int
+server_accept_defer(const struct server *srv)
 {
-	struct server_listener *sl = arg;
+	int w;
+
+	for (w = 0; w < srv->nworkers; w++)
+		if (w != srv->worker && srv->all_stats[w].connections_open + 1 < (uint64_t)srv->nconns)
+			return 1;
+	return 0;
+}
+
+/* Stops accepting for USEC; then the listeners are tried once whoever else is free. */
+static void
+server_accept_pause(struct server *srv, long usec)
+{
+	struct timeval tv = { usec / 1000000, usec % 1000000 };
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		event_del(srv->listeners[i].ev);
+	evtimer_add(srv->accept_pause, &tv);
+}
+
+static void
+server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		event_add(srv->listeners[i].ev, NULL);
+		server_accept_cb(srv->listeners[i].fd, EV_TIMEOUT, &srv->listeners[i]);
+	}
+}
+
+static void
+server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, socklen_t salen)
+{
 	struct server *srv = sl->srv;
 	SSL *ssl = NULL;
 
@@ -339,48 +393,129 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *
 		close(fd);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
 	if (sl->tls && (ssl = tls_server_accept(srv->tls, fd)) == NULL) {
 		log_warnx("TLS: cannot set up a connection");
 		server_peer_count(srv, sa, -1);
 		close(fd);
 		return;
 	}
-	(void)conn_new(srv, fd, ssl, sa, (socklen_t)salen);
+	(void)conn_new(srv, fd, ssl, sa, salen);
 }
 
+/* WHAT is EV_TIMEOUT for the retry after a deferral: then no peer is asked. */
 static void
-server_accept_error_cb(struct evconnlistener *l, void *arg)
+server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
-	log_warn("accept");
+	struct server_listener *sl = arg;
+	struct server *srv = sl->srv;
+	struct sockaddr_storage ss;
+	socklen_t salen;
+	int fd, n, batch = srv->nworkers > 1 ? 1 : SERVER_ACCEPT_BATCH;
+
+	if (srv->nworkers > 1 && what != EV_TIMEOUT && server_accept_defer(srv)) {
+		server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
+		return;
+	}
+	for (n = 0; n < batch; n++) {
+		salen = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors or memory: rest rather than spin */
+				log_warn("accept");
+				server_accept_pause(srv, 100 * 1000);
+			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		server_accept_one(sl, fd, (struct sockaddr *)&ss, salen);
+	}
 }
 
-static int
-server_listen(struct server *srv, struct sbuf *errors)
+/*
+ * Binds the configuration's client listeners into FDS (non-blocking,
+ * SO_REUSEPORT, so that a new generation binds beside a draining one).
+ */
+int
+server_bind_listeners(const struct conf *cf, int *fds, struct sbuf *errors)
 {
-	const struct conf *cf = srv->conf;
-	int i;
+	int i, one = 1;
 
 	for (i = 0; i < cf->nlisten; i++) {
 		const struct conf_listen *cl = &cf->listen[i];
-		struct evconnlistener *l;
+		int fd = socket(cl->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-		srv->listeners[srv->nlisteners].srv = srv;
-		srv->listeners[srv->nlisteners].tls = cl->tls;
-		l = evconnlistener_new_bind(srv->base, server_accept_cb, &srv->listeners[srv->nlisteners],
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
-		    LEV_OPT_REUSEABLE_PORT, 1024, (const struct sockaddr *)&cl->addr, (int)cl->addr_len);
-		if (l == NULL) {
+		if (fd == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+		    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) == -1 ||
+		    listen(fd, 1024) == -1) {
 			sbuf_appendf(errors, "%s: listen %s: %s; is another process using the port?\n",
 			    cf->file, cl->text, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			server_close_listeners(fds, i);
 			return -1;
 		}
-		evconnlistener_set_error_cb(l, server_accept_error_cb);
-		srv->listeners[srv->nlisteners].ev = l;
-		srv->nlisteners++;
-		log_info("listening on %s%s", cl->text, cl->tls ? " (tls)" : "");
+		fds[i] = fd;
 	}
 	return 0;
+}
+
+void
+server_close_listeners(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+}
+
+/* Serves the listeners FDS (inherited from the parent, shared with the other workers), or binds its own. */
+static int
+server_listen(struct server *srv, const int *fds, struct sbuf *errors)
+{
+	const struct conf *cf = srv->conf;
+	int own[CONF_MAX_LISTEN], i;
+
+	if (fds == NULL) {
+		if (server_bind_listeners(cf, own, errors) == -1)
+			return -1;
+		fds = own;
+	}
+	if ((srv->accept_pause = evtimer_new(srv->base, server_accept_resume_cb, srv)) == NULL)
+		fatalx("evtimer_new failed");
+	for (i = 0; i < cf->nlisten; i++) {
+		struct server_listener *sl = &srv->listeners[i];
+
+		sl->srv = srv;
+		sl->tls = cf->listen[i].tls;
+		sl->fd = fds[i];	/* a worker's inherited copy is its own to close */
+		if ((sl->ev = event_new(srv->base, sl->fd, EV_READ | EV_PERSIST, server_accept_cb, sl)) == NULL)
+			fatalx("event_new failed");
+		event_add(sl->ev, NULL);
+		srv->nlisteners++;
+		log_info("listening on %s%s", cf->listen[i].text, cf->listen[i].tls ? " (tls)" : "");
+	}
+	return 0;
+}
+
+/* Stops accepting: the worker's listening sockets are closed. */
+static void
+server_unlisten(struct server *srv)
+{
+	int i;
+
+	for (i = 0; i < srv->nlisteners; i++) {
+		event_free(srv->listeners[i].ev);
+		close(srv->listeners[i].fd);
+	}
+	srv->nlisteners = 0;
+	if (srv->accept_pause != NULL) {
+		event_free(srv->accept_pause);
+		srv->accept_pause = NULL;
+	}
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -470,7 +605,6 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 	struct timeval tv;
 	struct conn *c, *next;
-	int i;
 
 	switch (sig) {
 	case SIGHUP:
@@ -487,11 +621,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("draining %d connections (up to %d ms)", srv->nconns,
 		    srv->conf->shutdown_timeout_ms);
 		srv->draining = 1;
-		for (i = 0; i < srv->nlisteners; i++) {
-			evconnlistener_free(srv->listeners[i].ev);
-			srv->listeners[i].ev = NULL;
-		}
-		srv->nlisteners = 0;
+		server_unlisten(srv);
 		server_backend_flush(srv);
 		/* idle keep-alive clients can go now */
 		for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
@@ -739,7 +869,7 @@ server_admin_start(struct server *srv)
 
 struct server *
 server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nworkers,
-    struct sbuf *errors)
+    const int *listen_fds, struct sbuf *errors)
 {
 	struct server *srv;
 
@@ -766,7 +896,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		goto fail;
 	if (cf->backend_tls && (srv->backend_tls = tls_backend_ctx_new(cf, errors)) == NULL)
 		goto fail;
-	if (server_listen(srv, errors) == -1)
+	if (server_listen(srv, listen_fds, errors) == -1)
 		goto fail;
 	if (jobs_init(srv->base) == -1) {
 		sbuf_appendf(errors, "cannot start the jobs thread\n");
@@ -809,8 +939,7 @@ server_free(struct server *srv)
 		conn_abort(c);
 	jobs_shutdown();
 	server_backend_flush(srv);
-	for (i = 0; i < srv->nlisteners; i++)
-		evconnlistener_free(srv->listeners[i].ev);
+	server_unlisten(srv);
 	tls_server_free(srv->tls);
 	if (srv->backend_tls != NULL)
 		SSL_CTX_free(srv->backend_tls);

@@ -121,10 +121,12 @@ struct server {
 
 	struct server_listener {
 		struct server		*srv;
-		struct evconnlistener	*ev;
+		struct event		*ev;
+		int			 fd;
 		int			 tls;
 	}			 listeners[CONF_MAX_LISTEN];
 	int			 nlisteners;
+	struct event		*accept_pause;	/* accepting resumes (deferred to a peer, or out of fds) */
 	struct tls_server	*tls;		/* client-side certificates; rebuilt on reload */
 	struct ssl_ctx_st	*backend_tls;	/* https backends */
 
@@ -161,7 +163,9 @@ void		 server_histogram_add(uint64_t buckets[12], double ms);
  * worker processes, so worker 0's /metrics reports them all.
  */
 struct server	*server_new(struct conf *, int worker, struct server_stats *all_stats,
-		    int nworkers, struct sbuf *errors);
+		    int nworkers, const int *listen_fds, struct sbuf *errors);
+int		 server_bind_listeners(const struct conf *, int *fds, struct sbuf *errors);
+void		 server_close_listeners(int *fds, int n);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 

@@ -408,7 +408,7 @@ if s3gate_start w2 "workers 2" "splice off"; then
 		for k in $kids; do tr '\0' ' ' <"/proc/$k/cmdline" | grep -q s3gate || return 1; done
 	}
 	t_check "workers 2: two worker processes under the master (ps)" two_workers
-	both_serve() {	# 16 idle connections: SO_REUSEPORT spreads them; ss names the owners
+	both_serve() {	# 16 idle connections: the workers share them by load; ss names the owners
 		"$PY3" -c '
 import socket, sys, time
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(16)]
@@ -515,7 +515,7 @@ EOF
 		# A reload is a new generation of workers started by the root parent
 		# (nginx-style): new worker pids, running as nobody, serving.
 		nob_hup() {
-			local n0 code before after p
+			local n0 code before after p listening
 			n0=$(lines "$T/nob/s3gate.log")
 			before=$(pgrep -P "$NOB_PID" | sort | tr '\n' ' ')
 			kill -HUP "$NOB_PID"
@@ -529,6 +529,10 @@ EOF
 			! log_since "$T/nob/s3gate.log" "$n0" | grep -qi 'fail' || return 1
 			log_since "$T/nob/s3gate.log" "$n0" | grep -q 'reloaded' || return 1
 			[ -n "$after" ] && [ "$before" != "$after" ] || return 1
+			# the old generation's socket is closed everywhere: no connection queues on it unserved
+			listening=$(ss -tlnH "( sport = :$NPORT )" | wc -l)
+			echo "listening sockets on :$NPORT after SIGHUP: $listening"
+			[ "$listening" = 1 ] || return 1
 			for p in $after; do
 				awk '$1 == "Uid:" { exit !($2 == 65534) }' "/proc/$p/status" ||
 					{ echo "worker $p is not nobody"; return 1; }
