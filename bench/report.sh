@@ -213,6 +213,10 @@ set datafile separator "\t"
 set datafile missing "-"
 set key top left font ",9"
 set grid ytics
+# gnuplot's default cycle has 8 colours: with 9 contenders the 9th took the 1st's
+$(i=0; for col in '#000000' '#1f77b4' '#ff7f0e' '#2ca02c' '#d62728' '#9467bd' '#8c564b' '#e377c2' '#17becf' '#bcbd22' '#7f7f7f' '#aec7e8'; do
+    i=$((i + 1)); printf 'set linetype %d lc rgb "%s" lw 1 pt %d\n' "$i" "$col" "$i"; done)
+set linetype cycle 12
 set ylabel "GB/s (10^9 bytes/s)"
 set xlabel "object size"
 set output "$d/throughput.png"
