@@ -331,9 +331,11 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
  * TLS handshake goes to the worker that is free, and a burst of keep-alive
  * connections is spread evenly.  (SO_REUSEPORT's hash spreads evenly too,
  * but blind to load: with two workers, a new handshake waited for the
- * other's about half the time.)  A worker that left a connection retries
- * it after SERVER_ACCEPT_DEFER_US: a connection never waits longer on a
- * busy peer.  A worker alone takes a batch per wake.
+ * other's about half the time.)  A worker that left a connection stops
+ * accepting for SERVER_ACCEPT_DEFER_US, then takes a batch, whatever its
+ * peers hold: a connection never waits longer on a busy peer, and a burst
+ * (1024 connections at once) never overflows the backlog.  Otherwise a
+ * worker with peers takes one connection per wake; a worker alone, a batch.
  */
 #define SERVER_ACCEPT_BATCH	64
 #define SERVER_ACCEPT_DEFER_US	1000
@@ -402,7 +404,7 @@ server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, sockl
 	(void)conn_new(srv, fd, ssl, sa, salen);
 }
 
-/* WHAT is EV_TIMEOUT for the retry after a deferral: then no peer is asked. */
+/* WHAT is EV_TIMEOUT for the retry after a pause: then no peer is asked, and a batch is taken. */
 static void
 server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -410,7 +412,7 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct server *srv = sl->srv;
 	struct sockaddr_storage ss;
 	socklen_t salen;
-	int fd, n, batch = srv->nworkers > 1 ? 1 : SERVER_ACCEPT_BATCH;
+	int fd, n, batch = srv->nworkers > 1 && what != EV_TIMEOUT ? 1 : SERVER_ACCEPT_BATCH;
 
 	if (srv->nworkers > 1 && what != EV_TIMEOUT && server_accept_defer(srv)) {
 		server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);

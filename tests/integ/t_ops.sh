@@ -422,6 +422,46 @@ time.sleep(1.5)
 		[ "$(wc -l <<<"$owners")" -ge 2 ]
 	}
 	t_check "workers 2: connections are accepted by both workers" both_serve
+	# A burst of connections (opened at once, as wrk does) is accepted as fast as
+	# it comes: every request answered (403 AccessDenied: unsigned) before any
+	# client had to retransmit its SYN (1 s) because the backlog overflowed.
+	burst() {
+		"$PY3" - "$S3GATE_PORT" <<'PYEOF'
+import resource, selectors, socket, sys, time
+N = 1000
+port = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+req = b"GET /burst/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+sel = selectors.DefaultSelector()
+t0 = time.monotonic()
+for _ in range(N):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port))
+    sel.register(s, selectors.EVENT_WRITE, b"")
+codes, worst = {}, 0.0
+while len(codes) < N and time.monotonic() - t0 < 10:
+    for key, ev in sel.select(timeout=1):
+        s = key.fileobj
+        if ev & selectors.EVENT_WRITE:
+            s.send(req)
+            sel.modify(s, selectors.EVENT_READ, b"")
+            continue
+        data = key.data + s.recv(4096)
+        if b"\r\n" in data or not data:
+            codes[s] = data.split(b" ")[1] if data.startswith(b"HTTP/1.1 ") else b"none"
+            sel.unregister(s)
+            s.close()
+        else:
+            sel.modify(s, selectors.EVENT_READ, data)
+took = time.monotonic() - t0
+n403 = sum(1 for c in codes.values() if c == b"403")
+print(f"{N} connections at once: {n403} answered 403 in {took:.2f} s")
+sys.exit(0 if n403 == N and took < 1.0 else 1)
+PYEOF
+	}
+	t_check "workers 2: 1000 connections opened at once are all answered, none after a SYN retransmit (1 s)" burst
 	twenty() {
 		local i code n=0 r0 r1
 		r0=$(metric "$W2_ADMIN" 's3gate_requests_total{status="2xx"}')
