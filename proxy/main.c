@@ -239,6 +239,11 @@ master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 			break;
 		case SIGTERM:
 		case SIGINT:
+			if (!stopping) {
+				/* the workers close theirs as they drain: new connections are refused, not queued */
+				server_close_listeners(gen_fds, cf->nlisten);
+				memset(gen_fds, -1, sizeof(gen_fds));
+			}
 			stopping = 1;
 			/* FALLTHROUGH */
 		default:

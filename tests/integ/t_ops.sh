@@ -483,6 +483,28 @@ PYEOF
 	sp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 	t_check "splice off: a plain GET of 10 MiB moves >= 10 MiB by copy, none by splice (copy $cp0 -> $cp1, splice $sp0 -> $sp1)" \
 		test "$((${cp1:-0} - ${cp0:-0}))" -ge 10485760 -a "${sp1:-0}" = "${sp0:-0}"
+	# The parent holds the listening sockets the workers share: on SIGTERM it
+	# closes them too, so new connections are refused while the workers drain.
+	w2_drain() {
+		local pid rc refused=no
+		rm -f "$T/big.w2"
+		# 200 MiB at 40 MiB/s: the worker is still sending after the socket buffers fill
+		backend_aws s3 cp "$T/big" "s3://$BW/big" >/dev/null || { echo "upload of big failed"; return 1; }
+		bg_get wk "$(s3_url "$BW/big")" "$T/big.w2" 40M
+		pid=$!
+		sleep 0.8
+		alive "$pid" || { echo "the download ended before SIGTERM"; return 1; }
+		kill -TERM "$W2_PID"
+		sleep 0.5
+		(exec 3<>"/dev/tcp/127.0.0.1/$S3GATE_PORT") 2>/dev/null || refused=yes
+		echo "0.5 s after SIGTERM to the master: new connections refused: $refused"
+		wait "$pid"; rc=$?
+		echo "download: curl exit $rc, HTTP $(cat "$T/big.w2.code")"
+		[ $rc -eq 0 ] && [ "$(cat "$T/big.w2.code")" = 200 ] && same_file "$T/big" "$T/big.w2" &&
+			[ "$refused" = yes ]
+	}
+	t_check "workers 2: SIGTERM during a download: it completes, new connections are refused" w2_drain
+	echo "# $(grep -h 'after SIGTERM to the master' <<<"$T_OUT")"
 	if s3gate_stop w2 >"$T/stop.out" 2>&1; then
 		t_pass "workers 2: SIGTERM to the master stops both workers, exit 0"
 	else
