@@ -24,6 +24,7 @@
 #include "proxy/accesslog.h"
 #include "proxy/conf.h"
 #include "proxy/log.h"
+#include "proxy/quotashm.h"
 #include "proxy/server.h"
 #include "proxy/tls.h"
 
@@ -57,6 +58,8 @@ static pid_t	worker_pids[MAX_WORKERS];
  * is free (server.c, server_accept_cb).
  */
 static int	gen_fds[CONF_MAX_LISTEN];
+/* Several workers: the quota windows they share (quotashm.h), mapped before they fork. */
+static struct quotashm *quota_shm;
 
 /*
  * Once the worker's listeners are bound (ports below 1024 need root), it
@@ -86,7 +89,7 @@ worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers
 	struct sbuf errors = SBUF_INIT;
 	struct server *srv;
 
-	if ((srv = server_new(cf, worker, stats, nworkers, listen_fds, &errors)) == NULL) {
+	if ((srv = server_new(cf, worker, stats, nworkers, listen_fds, quota_shm, &errors)) == NULL) {
 		fputs(errors.data, stderr);
 		sbuf_free(&errors);
 		return 1;
@@ -315,6 +318,8 @@ main(int argc, char **argv)
 	if (stats == MAP_FAILED)
 		fatal("mmap");
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
+	if (nworkers > 1 && (quota_shm = quotashm_new()) == NULL)
+		fatal("mmap");
 	/* one worker runs in this process, unless it must drop privileges:
 	   then a root parent rereads root's files on SIGHUP */
 	if (nworkers == 1 && (cf->user == NULL || geteuid() != 0))

@@ -158,7 +158,7 @@ quota_bytes_allowed(struct quota_entry *q, enum quota_dir d, double now, double 
 	if (quota_gated(q, now) && q->allow[QUOTA_KIND_BYTES + d] < avail) {
 		avail = q->allow[QUOTA_KIND_BYTES + d];
 		if (avail < 1) {
-			*wait = QUOTA_SYNC_MS / 1000.0;	/* the next sync may free some */
+			*wait = QUOTA_GATED_WAIT_MS / 1000.0;	/* a sync may free some */
 			return 0;
 		}
 	}

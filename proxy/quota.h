@@ -8,9 +8,11 @@
  * holds the limits of its principal's latest request (quota_set_limits()),
  * so a changed override applies from that principal's next request on.
  *
- * Each worker keeps its own buckets and takes 1/nworkers of every limit, so
- * the process as a whole holds the configured figure when the workers
- * share the connections (server.c balances them by count).  Pure: callers pass the clock.
+ * Each worker keeps its own buckets.  Alone, it enforces the whole limits;
+ * with other workers it shares rate and bandwidth with them through the
+ * windows of quotashm.h (the same protocol as Redis's, below, in memory)
+ * and enforces its share of the concurrency (1/nworkers, rounded up); with
+ * neither, its share of every limit.  Pure: callers pass the clock.
  *
  * Shared mode (quota_shared, policy_store redis; quotasync.c): request rate
  * and bandwidth are one budget for every worker of every instance.  Each
@@ -37,6 +39,9 @@ enum quota_dir { QUOTA_IN = 0, QUOTA_OUT = 1 };
 enum quota_kind { QUOTA_KIND_REQ = 0, QUOTA_KIND_BYTES = 1, QUOTA_NKINDS = 3 };
 
 #define QUOTA_SYNC_MS		100	/* shared mode: a batch to Redis this often per worker */
+#define QUOTA_SHM_SYNC_MS	25	/* several workers: their shared windows this often (quotashm.h) */
+/* a body whose shared allowance is out looks again this soon: a sync may have freed some */
+#define QUOTA_GATED_WAIT_MS	25
 #define QUOTA_SYNC_STALE	0.35	/* s: an entry's allowance older than this no longer gates */
 
 struct quota_limits {

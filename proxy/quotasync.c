@@ -84,8 +84,8 @@ qs_set_up(struct quotasync *qs, int up)
 	if (up)
 		log_info("quota sync: shared quotas through %s", qs->srv->conf->store_path);
 	else
-		log_warnx("quota sync: %s unreachable; quotas per process until it answers",
-		    qs->srv->conf->store_path);
+		log_warnx("quota sync: %s unreachable; quotas per %s until it answers",
+		    qs->srv->conf->store_path, server_quota_shm_active(qs->srv) ? "instance" : "process");
 	server_quota_limits(qs->srv);
 	/* transfers under way switch too: the whole limits, or this worker's share */
 	now = qs_now();
@@ -93,7 +93,7 @@ qs_set_up(struct quotasync *qs, int up)
 		for (q = qs->srv->quotas.slots[i]; q != NULL; q = q->next) {
 			struct quota_limits whole = q->whole;	/* not aliased with what it sets */
 
-			quota_set_limits(q, &whole, qs->srv->nworkers, up, now);
+			quota_set_limits(q, &whole, qs->srv->nworkers, qs->srv->quota_defaults.shared, now);
 		}
 }
 
@@ -378,7 +378,8 @@ qs_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (qs->ac == NULL) {
-		qs_forget(qs);
+		if (!server_quota_shm_active(qs->srv))
+			qs_forget(qs);	/* else the workers' shared windows take what was spent */
 		if (now < qs->retry_ms)
 			return;
 		qs_connect(qs);

@@ -24,6 +24,7 @@
 #include "proxy/conn.h"
 #include "proxy/jobs.h"
 #include "proxy/log.h"
+#include "proxy/quotashm.h"
 #include "proxy/quotasync.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
@@ -119,7 +120,66 @@ server_quota_limits(struct server *srv)
 	srv->quota_defaults.request_rate = (double)cf->quota_request_rate;
 	srv->quota_defaults.bandwidth = (double)cf->quota_bandwidth;
 	srv->quota_defaults.connections = cf->quota_connections;
-	srv->quota_defaults.shared = quotasync_up(srv->qsync);
+	srv->quota_defaults.shared = quotasync_up(srv->qsync) || server_quota_shm_active(srv);
+}
+
+int
+server_quota_shm_active(const struct server *srv)
+{
+	return srv->quota_shm != NULL && srv->nworkers > 1;
+}
+
+/*
+ * Every QUOTA_SHM_SYNC_MS, unless Redis shares the quotas (quotasync up): what
+ * each principal spent here goes into the workers' shared windows, and what
+ * is left of its budget comes back (quotashm.h).
+ */
+static void
+server_quota_shm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct quota_entry *q;
+	struct timespec wall;
+	double now, frac;
+	int i, k;
+
+	if (quotasync_up(srv->qsync))
+		return;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	frac = (double)wall.tv_nsec / 1e9;
+	now = conn_now();
+	for (i = 0; i < QUOTA_SLOTS; i++) {
+		for (q = srv->quotas.slots[i]; q != NULL; q = q->next) {
+			if (!q->touched)
+				continue;
+			q->touched = 0;
+			for (k = 0; k < QUOTA_NKINDS; k++) {
+				double limit = k == QUOTA_KIND_REQ ? q->whole.request_rate : q->whole.bandwidth;
+				uint64_t cur, prev;
+
+				if (limit <= 0)
+					continue;
+				if (quotashm_exchange(srv->quota_shm, q->principal, (enum quota_kind)k,
+				    (int64_t)wall.tv_sec, q->sync_used[k], &cur, &prev) == -1)
+					continue;	/* no slot: the bucket alone limits it */
+				q->sync_used[k] = 0;
+				quota_sync_apply(q, (enum quota_kind)k,
+				    quota_window_allowance(limit, (double)cur, (double)prev, frac), now);
+			}
+		}
+	}
+}
+
+static void
+server_quota_shm_start(struct server *srv)
+{
+	struct timeval tv = { 0, QUOTA_SHM_SYNC_MS * 1000 };
+
+	if (!server_quota_shm_active(srv))
+		return;
+	if ((srv->quota_shm_tick = event_new(srv->base, -1, EV_PERSIST, server_quota_shm_cb, srv)) == NULL ||
+	    event_add(srv->quota_shm_tick, &tv) == -1)
+		fatalx("event_new failed");
 }
 
 /* Shares the quotas through Redis when the config asks (quota_shared on, policy_store redis). */
@@ -871,7 +931,7 @@ server_admin_start(struct server *srv)
 
 struct server *
 server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nworkers,
-    const int *listen_fds, struct sbuf *errors)
+    const int *listen_fds, struct quotashm *quota_shm, struct sbuf *errors)
 {
 	struct server *srv;
 
@@ -882,6 +942,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 	srv->all_stats = all_stats;
 	srv->nworkers = nworkers;
 	srv->stats = &all_stats[worker];
+	srv->quota_shm = quota_shm;
 	server_quota_limits(srv);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->idle);
@@ -893,6 +954,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
 	server_quota_sync_start(srv);
+	server_quota_shm_start(srv);
 	srv->keycache = sigv4_keycache_new(1024);
 	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)
 		goto fail;
@@ -949,6 +1011,8 @@ server_free(struct server *srv)
 		evhttp_free(srv->admin);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
+	if (srv->quota_shm_tick != NULL)
+		event_free(srv->quota_shm_tick);
 	if (srv->sig_hup != NULL) {
 		event_free(srv->sig_hup);
 		event_free(srv->sig_term);

@@ -20,6 +20,7 @@
 struct conn;
 struct pstore;
 struct quotasync;
+struct quotashm;
 struct sigv4_keycache;
 
 struct tls_server;
@@ -96,7 +97,7 @@ struct server_stats {
 	uint64_t	 ttfb_bucket[12];	/* time to the response head */
 	uint64_t	 ttfb_count;
 	uint64_t	 quota_syncs;		/* shared quota batches answered by Redis */
-	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per process meanwhile */
+	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per instance meanwhile */
 	/* requests by action and decision; slots claimed by name on first use */
 	struct server_action_count {
 		uint64_t	 allow;
@@ -146,6 +147,8 @@ struct server {
 	struct link_usage	*link_usage[256];
 	struct quota_limits	 quota_defaults;	/* the config's whole limits; shared: synced through Redis now */
 	struct quotasync	*qsync;		/* quota_shared with policy_store redis; else NULL */
+	struct quotashm		*quota_shm;	/* several workers: their shared windows; else NULL */
+	struct event		*quota_shm_tick;
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
 	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
 	int			 worker;	/* 0 serves the admin listener */
@@ -163,7 +166,8 @@ void		 server_histogram_add(uint64_t buckets[12], double ms);
  * worker processes, so worker 0's /metrics reports them all.
  */
 struct server	*server_new(struct conf *, int worker, struct server_stats *all_stats,
-		    int nworkers, const int *listen_fds, struct sbuf *errors);
+		    int nworkers, const int *listen_fds, struct quotashm *quota_shm,
+		    struct sbuf *errors);
 int		 server_bind_listeners(const struct conf *, int *fds, struct sbuf *errors);
 void		 server_close_listeners(int *fds, int n);
 int		 server_run(struct server *);
@@ -176,9 +180,12 @@ struct server_action_count *server_action_slot(struct server_stats *, const char
  * Recomputes the quota defaults from the config (at start, on reload, when
  * quotasync goes up or down).  Each principal's entry merges its overrides
  * over them and takes this worker's part (quota_set_limits): the whole
- * rate and bandwidth while quotasync is up, else 1/nworkers of them.
+ * rate and bandwidth while they are shared (quotasync up, or the workers'
+ * quotashm), else 1/nworkers of them.
  */
 void		 server_quota_limits(struct server *);
+/* Whether the workers of this instance share their quota windows (quotashm.h). */
+int		 server_quota_shm_active(const struct server *);
 
 /* The service signing key for today (derived once a day). */
 const unsigned char *server_backend_key(struct server *, time_t now);

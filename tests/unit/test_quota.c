@@ -193,7 +193,7 @@ main(void)
 	T_OK(q->sync_used[QUOTA_KIND_BYTES + QUOTA_OUT] == 4096, "spent bytes are counted for the sync");
 	wait = 0;
 	T_OK(quota_bytes_allowed(q, QUOTA_OUT, 200, &wait) == 0 &&
-	    fabs(wait - QUOTA_SYNC_MS / 1000.0) < 1e-9, "no allowance: wait for the next sync");
+	    fabs(wait - QUOTA_GATED_WAIT_MS / 1000.0) < 1e-9, "no allowance: wait for a sync");
 	quota_sync_apply(q, QUOTA_KIND_BYTES + QUOTA_IN, 1048576, 200);
 	T_OK(quota_bytes_allowed(q, QUOTA_IN, 200, &wait) > 0, "the other direction is apart");
 

@@ -1,0 +1,120 @@
+/*
+ * quotashm: the quota windows the workers of one s3gate share.  See
+ * quotashm.h for the protocol.
+ */
+#include <sys/mman.h>
+
+#include <sched.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "proxy/quotashm.h"
+
+struct quotashm *
+quotashm_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct quotashm), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;	/* anonymous memory comes zeroed */
+}
+
+void
+quotashm_free(struct quotashm *shm)
+{
+	if (shm != NULL)
+		munmap(shm, sizeof(*shm));
+}
+
+static uint64_t
+quotashm_hash(const char *principal)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)principal; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h != 0 ? h : 1;	/* 0 marks a free slot */
+}
+
+static void
+quotashm_lock(struct quotashm_slot *s)
+{
+	int spins = 0;
+
+	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE) != 0) {
+		if (++spins == QUOTASHM_SPIN_MAX)
+			return;		/* its holder died inside: take it over */
+		if (spins % 64 == 0)
+			sched_yield();
+	}
+}
+
+static void
+quotashm_unlock(struct quotashm_slot *s)
+{
+	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether S has counted nothing since WINDOW - 2: its principal is idle. */
+static int
+quotashm_idle(const struct quotashm_slot *s, int64_t window)
+{
+	return s->window[0] < window - 2 && s->window[1] < window - 2;
+}
+
+/* Claims S for KEY if it is free or idle (S locked by the caller). */
+static int
+quotashm_claim(struct quotashm_slot *s, uint64_t key, int64_t window)
+{
+	if (s->key != 0 && !quotashm_idle(s, window))
+		return 0;
+	s->key = key;
+	memset(s->window, 0, sizeof(s->window));
+	memset(s->count, 0, sizeof(s->count));
+	return 1;
+}
+
+int
+quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind kind,
+    int64_t window, uint64_t add, uint64_t *cur, uint64_t *prev)
+{
+	uint64_t key = quotashm_hash(principal);
+	struct quotashm_slot *s = NULL;
+	size_t i, at = (size_t)(key % QUOTASHM_SLOTS);
+	int row;
+
+	/* the principal's slot, else the first free or idle one on its probe */
+	for (i = 0; i < QUOTASHM_PROBE && s == NULL; i++) {
+		struct quotashm_slot *t = &shm->slots[(at + i) % QUOTASHM_SLOTS];
+
+		if (__atomic_load_n(&t->key, __ATOMIC_ACQUIRE) != key)
+			continue;
+		quotashm_lock(t);
+		if (t->key == key)
+			s = t;
+		else
+			quotashm_unlock(t);
+	}
+	for (i = 0; i < QUOTASHM_PROBE && s == NULL; i++) {
+		struct quotashm_slot *t = &shm->slots[(at + i) % QUOTASHM_SLOTS];
+
+		quotashm_lock(t);
+		if (t->key == key || quotashm_claim(t, key, window))
+			s = t;
+		else
+			quotashm_unlock(t);
+	}
+	if (s == NULL)
+		return -1;
+	row = (int)(window & 1);
+	if (s->window[row] != window) {
+		s->window[row] = window;
+		memset(s->count[row], 0, sizeof(s->count[row]));
+	}
+	s->count[row][kind] += add;
+	*cur = s->count[row][kind];
+	*prev = s->window[!row] == window - 1 ? s->count[!row][kind] : 0;
+	quotashm_unlock(s);
+	return 0;
+}

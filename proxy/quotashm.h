@@ -1,0 +1,55 @@
+/*
+ * quotashm: the quota windows the workers of one s3gate share, in memory
+ * mapped by the parent before they fork.
+ *
+ * With several workers, each runs its principals' buckets at the whole
+ * rate and bandwidth and, every QUOTA_SHM_SYNC_MS, adds what it spent to the
+ * principal's per-second counters here and reads the totals back: the
+ * exchange quotasync.c makes with Redis (quota_shared), with the same
+ * overshoot bound (quota.h), but in memory and at once.  So a principal's
+ * single download gets its whole bandwidth whichever worker serves it, and
+ * two of its downloads on two workers share it.  Redis sharing, when up,
+ * spans instances and takes precedence.  Concurrency stays per worker
+ * (its share of the limit, rounded up).
+ *
+ * Slots are found by a 64-bit hash of the principal (open addressing, a
+ * short probe); a slot nobody counted in for two seconds is taken over.
+ * Each slot has a spin lock held for a few instructions with no syscall
+ * inside; should a worker die holding it, the others take it over after
+ * QUOTASHM_SPIN_MAX tries rather than wait forever.
+ */
+#ifndef S3GATE_QUOTASHM_H
+#define S3GATE_QUOTASHM_H
+
+#include <stdint.h>
+
+#include "proxy/quota.h"
+
+#define QUOTASHM_SLOTS		4096
+#define QUOTASHM_PROBE		16
+#define QUOTASHM_SPIN_MAX	100000
+
+struct quotashm_slot {
+	uint64_t	 key;		/* the principal's hash; 0: free */
+	uint32_t	 lock;
+	int64_t		 window[2];	/* the wall-clock second each row counts */
+	uint64_t	 count[2][QUOTA_NKINDS];
+};
+
+struct quotashm {
+	struct quotashm_slot	 slots[QUOTASHM_SLOTS];
+};
+
+/* A zeroed table in shared anonymous memory; NULL if it cannot be mapped. */
+struct quotashm	*quotashm_new(void);
+void		 quotashm_free(struct quotashm *);
+/*
+ * Adds ADD to PRINCIPAL's count of KIND in second WINDOW; *CUR is that
+ * count after the add, *PREV the count of WINDOW - 1 (0 if none).  -1 when
+ * no slot is free near the principal's (then nothing is shared for it).
+ */
+int		 quotashm_exchange(struct quotashm *, const char *principal,
+		    enum quota_kind kind, int64_t window, uint64_t add,
+		    uint64_t *cur, uint64_t *prev);
+
+#endif

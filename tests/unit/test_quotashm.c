@@ -1,0 +1,91 @@
+/*
+ * test_quotashm: the quota windows the workers of one instance share
+ * (proxy/quotashm.h): counts per principal, kind and second, the previous
+ * second read back, a slot taken over once idle, a full probe refused, and
+ * two processes adding at once (fork) losing nothing.
+ */
+#include <sys/wait.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/quotashm.h"
+#include "tests/unit/testlib.h"
+
+#define FORK_ADDS	20000
+
+int
+main(void)
+{
+	struct quotashm *shm = quotashm_new();
+	uint64_t cur = 0, prev = 0;
+	char name[32];
+	int i, rc, status;
+	pid_t pid;
+
+	T_OK(shm != NULL, "the table maps");
+	if (shm == NULL)
+		return T_DONE();
+
+	rc = quotashm_exchange(shm, "alice", QUOTA_KIND_REQ, 1000, 3, &cur, &prev);
+	T_OK(rc == 0 && cur == 3 && prev == 0, "first count: 3, no previous second (cur %llu prev %llu)",
+	    (unsigned long long)cur, (unsigned long long)prev);
+	quotashm_exchange(shm, "alice", QUOTA_KIND_REQ, 1000, 2, &cur, &prev);
+	T_OK(cur == 5, "a second worker's count adds up (cur %llu)", (unsigned long long)cur);
+	quotashm_exchange(shm, "alice", QUOTA_KIND_BYTES + QUOTA_OUT, 1000, 4096, &cur, &prev);
+	T_OK(cur == 4096, "kinds count apart (bytes out %llu)", (unsigned long long)cur);
+	quotashm_exchange(shm, "bob", QUOTA_KIND_REQ, 1000, 1, &cur, &prev);
+	T_OK(cur == 1, "principals count apart (bob %llu)", (unsigned long long)cur);
+
+	/* the next second: a fresh count, the last one read back as PREV */
+	quotashm_exchange(shm, "alice", QUOTA_KIND_REQ, 1001, 0, &cur, &prev);
+	T_OK(cur == 0 && prev == 5, "next second: cur 0, prev 5 (cur %llu prev %llu)",
+	    (unsigned long long)cur, (unsigned long long)prev);
+	quotashm_exchange(shm, "alice", QUOTA_KIND_REQ, 1003, 1, &cur, &prev);
+	T_OK(cur == 1 && prev == 0, "a gap of a second: no previous count (prev %llu)",
+	    (unsigned long long)prev);
+	quotashm_exchange(shm, "alice", QUOTA_KIND_REQ, 1002, 7, &cur, &prev);
+	T_OK(cur == 7, "an earlier second arriving late restarts that row (cur %llu)",
+	    (unsigned long long)cur);
+
+	/* fill every slot with principals of one second, then one more: refused */
+	{
+		struct quotashm *full = quotashm_new();
+		int refused = 0, placed = 0;
+
+		for (i = 0; i < QUOTASHM_SLOTS * 2 && full != NULL; i++) {
+			snprintf(name, sizeof(name), "p%d", i);
+			if (quotashm_exchange(full, name, QUOTA_KIND_REQ, 50, 1, &cur, &prev) == 0)
+				placed++;
+			else
+				refused++;
+		}
+		T_OK(placed >= QUOTASHM_SLOTS * 9 / 10 && placed <= QUOTASHM_SLOTS && refused > 0,
+		    "a full table refuses (placed %d of %d slots, refused %d)", placed, QUOTASHM_SLOTS,
+		    refused);
+		/* two seconds later every slot is idle: new principals take them over */
+		rc = quotashm_exchange(full, "late", QUOTA_KIND_REQ, 53, 1, &cur, &prev);
+		T_OK(rc == 0 && cur == 1 && prev == 0, "idle slots are taken over, counts reset (cur %llu)",
+		    (unsigned long long)cur);
+		quotashm_free(full);
+	}
+
+	/* two processes at once: every add is counted */
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < FORK_ADDS; i++)
+			quotashm_exchange(shm, "carol", QUOTA_KIND_BYTES, 2000, 1, &cur, &prev);
+		_exit(0);
+	}
+	for (i = 0; i < FORK_ADDS; i++)
+		quotashm_exchange(shm, "carol", QUOTA_KIND_BYTES, 2000, 1, &cur, &prev);
+	waitpid(pid, &status, 0);
+	quotashm_exchange(shm, "carol", QUOTA_KIND_BYTES, 2000, 0, &cur, &prev);
+	T_OK(pid > 0 && cur == 2 * FORK_ADDS, "two processes adding at once: %llu of %d counted",
+	    (unsigned long long)cur, 2 * FORK_ADDS);
+
+	quotashm_free(shm);
+	return T_DONE();
+}
