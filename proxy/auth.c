@@ -135,6 +135,7 @@ auth_quota_admit(struct conn *c)
 	now = conn_now();
 	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
 		return 1;
+	server_quota_shm_wake(c->srv);
 	quota_set_limits(c->quota, &whole, c->srv->nworkers, defaults->shared, now);
 	l = &c->quota->limits;
 	if (l->connections > 0 && c->quota->active >= l->connections) {

@@ -170,12 +170,13 @@ server_quota_shm_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void
-server_quota_shm_start(struct server *srv)
+/* Starts the exchange at the first principal with a quota: until then a worker sleeps. */
+void
+server_quota_shm_wake(struct server *srv)
 {
 	struct timeval tv = { 0, QUOTA_SHM_SYNC_MS * 1000 };
 
-	if (!server_quota_shm_active(srv))
+	if (srv->quota_shm_tick != NULL || !server_quota_shm_active(srv))
 		return;
 	if ((srv->quota_shm_tick = event_new(srv->base, -1, EV_PERSIST, server_quota_shm_cb, srv)) == NULL ||
 	    event_add(srv->quota_shm_tick, &tv) == -1)
@@ -954,7 +955,6 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
 	server_quota_sync_start(srv);
-	server_quota_shm_start(srv);
 	srv->keycache = sigv4_keycache_new(1024);
 	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)
 		goto fail;

@@ -186,6 +186,8 @@ struct server_action_count *server_action_slot(struct server_stats *, const char
 void		 server_quota_limits(struct server *);
 /* Whether the workers of this instance share their quota windows (quotashm.h). */
 int		 server_quota_shm_active(const struct server *);
+/* A principal has a quota: the exchange through quotashm runs from now on. */
+void		 server_quota_shm_wake(struct server *);
 
 /* The service signing key for today (derived once a day). */
 const unsigned char *server_backend_key(struct server *, time_t now);
