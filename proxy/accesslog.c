@@ -73,6 +73,12 @@ accesslog_json_string(struct sbuf *sb, const char *s)
 	sbuf_appendc(sb, '"');
 }
 
+int
+accesslog_enabled(void)
+{
+	return accesslog_fd != -1;
+}
+
 void
 accesslog_write(const struct accesslog_entry *e)
 {

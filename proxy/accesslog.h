@@ -38,6 +38,8 @@ struct accesslog_entry {
 int	 accesslog_open(const char *target);
 void	 accesslog_reopen(void);
 void	 accesslog_write(const struct accesslog_entry *);
+/* Whether lines are written (access_log is not off): else callers skip building them. */
+int	 accesslog_enabled(void);
 
 /* Appends S as a JSON string literal (quoted, escaped). */
 struct sbuf;

@@ -367,19 +367,14 @@ conn_skip_interim(struct conn *c)
 	c->backend.len -= c->resp.head_len;
 }
 
+/* The request's access-log line (accesslog.h). */
 static void
-conn_log_request(struct conn *c)
+conn_access_log(struct conn *c, double ms)
 {
-	struct server *srv = c->srv;
 	struct accesslog_entry e;
 	const struct http_header *ua;
 	char ua_buf[256] = "", akid[130] = "";
-	double ms;
-	int cls;
 
-	if (c->request_id[0] == '\0')
-		return;
-	ms = conn_elapsed_ms(c);
 	memset(&e, 0, sizeof(e));
 	e.request_id = c->request_id;
 	e.remote = c->peer;
@@ -419,7 +414,21 @@ conn_log_request(struct conn *c)
 	e.bytes_out = c->bytes_out;
 	e.duration_ms = ms;
 	accesslog_write(&e);
+}
 
+static void
+conn_log_request(struct conn *c)
+{
+	struct server *srv = c->srv;
+	const char *action = c->op_valid ? c->op.action : c->gateapi_action;
+	double ms;
+	int cls;
+
+	if (c->request_id[0] == '\0')
+		return;
+	ms = conn_elapsed_ms(c);
+	if (accesslog_enabled())
+		conn_access_log(c, ms);
 	srv->stats->requests++;
 	cls = c->resp_status / 100;
 	if (cls >= 1 && cls <= 5)
@@ -427,8 +436,8 @@ conn_log_request(struct conn *c)
 	srv->stats->bytes_in += c->bytes_in;
 	srv->stats->bytes_out += c->bytes_out;
 	srv->stats->latency_sum += ms / 1e3;
-	if (e.action != NULL) {
-		struct server_action_count *ac = server_action_slot(srv->stats, e.action);
+	if (action != NULL) {
+		struct server_action_count *ac = server_action_slot(srv->stats, action);
 		if (ac != NULL) {
 			if (!c->decided)
 				ac->other++;

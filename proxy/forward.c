@@ -18,6 +18,24 @@ forward_name_is(const char *name, size_t len, const char *want)
 	return strlen(want) == len && strncasecmp(name, want, len) == 0;
 }
 
+/* A header name with its length: the lists below are scanned for every header. */
+struct forward_name {
+	const char	*name;
+	size_t		 len;
+};
+#define FORWARD_NAME(s)	{ s, sizeof(s) - 1 }
+
+static int
+forward_name_listed(const char *name, size_t len, const struct forward_name *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i].len == len && strncasecmp(name, list[i].name, len) == 0)
+			return 1;
+	return 0;
+}
+
 /* Headers that describe an aws-chunked encoding s3gate removed. */
 static int
 forward_chunked_header(const struct http_header *h)
@@ -32,32 +50,27 @@ forward_chunked_header(const struct http_header *h)
 int
 forward_header_dropped(const char *name, size_t len)
 {
-	static const char *const dropped[] = {
-		"host", "authorization", "x-amz-date", "x-amz-security-token",
-		"x-amz-content-sha256", "connection", "keep-alive", "proxy-connection",
-		"proxy-authorization", "te", "trailer", "upgrade", "transfer-encoding",
-		NULL
+	static const struct forward_name dropped[] = {
+		FORWARD_NAME("host"), FORWARD_NAME("authorization"), FORWARD_NAME("x-amz-date"),
+		FORWARD_NAME("x-amz-security-token"), FORWARD_NAME("x-amz-content-sha256"),
+		FORWARD_NAME("connection"), FORWARD_NAME("keep-alive"),
+		FORWARD_NAME("proxy-connection"), FORWARD_NAME("proxy-authorization"),
+		FORWARD_NAME("te"), FORWARD_NAME("trailer"), FORWARD_NAME("upgrade"),
+		FORWARD_NAME("transfer-encoding"),
 	};
-	size_t i;
 
-	for (i = 0; dropped[i] != NULL; i++)
-		if (forward_name_is(name, len, dropped[i]))
-			return 1;
-	return 0;
+	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
 }
 
 int
 forward_response_header_dropped(const char *name, size_t len)
 {
-	static const char *const dropped[] = {
-		"connection", "keep-alive", "proxy-connection", "te", "upgrade", NULL
+	static const struct forward_name dropped[] = {
+		FORWARD_NAME("connection"), FORWARD_NAME("keep-alive"),
+		FORWARD_NAME("proxy-connection"), FORWARD_NAME("te"), FORWARD_NAME("upgrade"),
 	};
-	size_t i;
 
-	for (i = 0; dropped[i] != NULL; i++)
-		if (forward_name_is(name, len, dropped[i]))
-			return 1;
-	return 0;
+	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
 }
 
 /*
