@@ -22,6 +22,10 @@
 #   VG_OPTS=...    extra valgrind options (e.g. --dump-instr=yes)
 #   CG_FILE=path   where the window's callgrind file is copied
 #                  (default \$TMPDIR/s3gate-callgrind.out)
+#   NATIVE=1       no valgrind: s3gate runs natively and the window's CPU
+#                  time from /proc/PID/stat is printed instead, as
+#                  "CPU µs per request: T (user U, system S)" (clock ticks
+#                  of 10 ms: run long enough, e.g. SECONDS_RUN=10 CONNS=64)
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +39,7 @@ REGION=us-east-1
 log() { printf '[callgrind %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 fail() { log "error: $*"; KEEP=1; exit 1; }
 
-for tool in nginx valgrind callgrind_control wrk curl awk ss; do
+for tool in nginx wrk curl awk ss $([ "${NATIVE:-0}" = 1 ] || echo valgrind callgrind_control); do
 	command -v "$tool" >/dev/null 2>&1 || fail "$tool not found"
 done
 [ -x "$S3GATE" ] && [ -x "$S3GATE_ADMIN" ] || fail "$S3GATE or $S3GATE_ADMIN not built (make)"
@@ -146,9 +150,10 @@ creds=$("$S3GATE_ADMIN" -c "$WORK/s3gate.conf" cred create benchuser 2> "$WORK/a
 read -r AKID SECRET _ <<< "$creds"
 
 CGOUT=$WORK/callgrind.out
+VG=(valgrind --tool=callgrind --callgrind-out-file="$CGOUT.%p")
+[ "${NATIVE:-0}" = 1 ] && VG=()
 # shellcheck disable=SC2086
-valgrind --tool=callgrind --callgrind-out-file="$CGOUT.%p" ${VG_OPTS:-} \
-    "$S3GATE" -c "$WORK/s3gate.conf" > "$WORK/s3gate.log" 2>&1 &
+"${VG[@]}" ${VG_OPTS:-} "$S3GATE" -c "$WORK/s3gate.conf" > "$WORK/s3gate.log" 2>&1 &
 S3PID=$!
 PIDS=("$S3PID" "${PIDS[@]}")
 wait_http "http://127.0.0.1:$ADMIN_PORT/metrics" "$S3PID" || fail "s3gate did not start: $(tail -5 "$WORK/s3gate.log")"
@@ -167,6 +172,20 @@ got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$url")
 log "warm-up"
 wrk -t1 -c"$CONNS" -d2s "$url" > "$WORK/wrk.warmup.txt" 2>&1
 
+if [ "${NATIVE:-0}" = 1 ]; then
+	ticks() { awk '{print $14, $15}' "/proc/$S3PID/stat"; }	# utime, stime
+	before=$(ok2xx); read -r u0 s0 <<< "$(ticks)"
+	log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a presigned 4 KiB GET (native)"
+	wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}"s "$url" > "$WORK/wrk.txt" 2>&1
+	after=$(ok2xx); read -r u1 s1 <<< "$(ticks)"
+	n=$(( after - before ))
+	[ "$n" -gt 0 ] || fail "no request answered"
+	log "wrk: $(awk '/requests in/' "$WORK/wrk.txt" | sed 's/^ *//')"
+	awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+	    printf "CPU µs per request: %.1f (user %.1f, system %.1f)\n",
+	        (u + s) / hz * 1e6 / n, u / hz * 1e6 / n, s / hz * 1e6 / n }'
+	exit 0
+fi
 callgrind_control -z "$S3PID" > "$WORK/cg.zero.log" 2>&1 || fail "callgrind_control -z: $(cat "$WORK/cg.zero.log")"
 before=$(ok2xx)
 log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a presigned 4 KiB GET"
