@@ -35,6 +35,7 @@
 #include "proxy/deletexml.h"
 #include "proxy/gateapi.h"
 #include "proxy/quota.h"
+#include "proxy/quotashm.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
 
@@ -117,6 +118,16 @@ auth_token_matches(struct conn *c)
 	return ok;
 }
 
+static int
+auth_too_many_at_once(struct conn *c)
+{
+	c->srv->stats->throttled_requests++;
+	c->retry_after = 1;
+	(void)conn_reply_error(c, S3ERR_SLOW_DOWN, "Too many requests at once for your account; "
+	    "please retry.");
+	return 0;
+}
+
 /*
  * Per-principal request rate and concurrency (quota.h).  Returns 1 to go on,
  * 0 after answering SlowDown, which S3 clients back off and retry on.
@@ -138,14 +149,25 @@ auth_quota_admit(struct conn *c)
 	server_quota_shm_wake(c->srv);
 	quota_set_limits(c->quota, &whole, c->srv->nworkers, defaults->shared, now);
 	l = &c->quota->limits;
-	if (l->connections > 0 && c->quota->active >= l->connections) {
-		c->srv->stats->throttled_requests++;
-		c->retry_after = 1;
-		(void)conn_reply_error(c, S3ERR_SLOW_DOWN, "Too many requests at once for your account; "
-		    "please retry.");
-		return 0;
+	if (whole.connections > 0 && server_quota_shm_active(c->srv)) {
+		/* every worker's requests in flight, counted together */
+		switch (quotashm_admit(c->srv->quota_shm, c->quota->principal, c->srv->worker,
+		    whole.connections, (int64_t)time(NULL))) {
+		case 0:
+			return auth_too_many_at_once(c);
+		case 1:
+			c->quota_shm_active = 1;
+			break;
+		default:
+			break;	/* no slot: this worker's share below */
+		}
 	}
+	if (!c->quota_shm_active && l->connections > 0 && c->quota->active >= l->connections)
+		return auth_too_many_at_once(c);
 	if (!quota_take_request(c->quota, now, &retry)) {
+		if (c->quota_shm_active)
+			quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->worker);
+		c->quota_shm_active = 0;
 		c->srv->stats->throttled_requests++;
 		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);
 		(void)conn_reply_error(c, S3ERR_SLOW_DOWN, "Please reduce your request rate.");

@@ -33,6 +33,7 @@
 #include "proxy/conn.h"
 #include "proxy/forward.h"
 #include "proxy/quota.h"
+#include "proxy/quotashm.h"
 #include "proxy/log.h"
 #include "proxy/respond.h"
 #include "proxy/server.h"
@@ -250,6 +251,9 @@ conn_request_reset(struct conn *c)
 	if (c->quota_active)
 		c->quota->active--;
 	c->quota_active = 0;
+	if (c->quota_shm_active)
+		quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->worker);
+	c->quota_shm_active = 0;
 	c->quota = NULL;
 	c->retry_after = 0;
 	c->link_usage = NULL;

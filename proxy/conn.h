@@ -91,6 +91,7 @@ struct conn {
 	struct event		*throttle;	/* resumes a body paused by a bandwidth quota */
 	struct quota_entry	*quota;		/* the principal's quotas; NULL: none apply */
 	int			 quota_active;	/* counted in quota->active */
+	int			 quota_shm_active;	/* counted in the workers' quotashm slot */
 	int			 retry_after;	/* seconds, for SlowDown */
 	struct link_usage	*link_usage;	/* a --max-uses link's budget, counted */
 	char			 peer[64];

@@ -151,6 +151,8 @@ master_reap(pid_t pid, int status, int stopping, struct conf *cf, struct server_
 			continue;
 		worker_pids[i] = 0;
 		(*alive)--;
+		if (quota_shm != NULL && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			quotashm_forget_worker(quota_shm, i);	/* it died holding requests */
 		if (!stopping) {
 			log_warnx("worker %d (pid %d) exited (status %d); restarting", i, (int)pid, status);
 			sleep(1);	/* no busy loop if it dies at once */

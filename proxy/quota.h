@@ -10,9 +10,10 @@
  *
  * Each worker keeps its own buckets.  Alone, it enforces the whole limits;
  * with other workers it shares rate and bandwidth with them through the
- * windows of quotashm.h (the same protocol as Redis's, below, in memory)
- * and enforces its share of the concurrency (1/nworkers, rounded up); with
- * neither, its share of every limit.  Pure: callers pass the clock.
+ * windows of quotashm.h (the same protocol as Redis's, below, in memory),
+ * where the requests in flight are counted across workers too (auth.c); a
+ * principal quotashm has no slot for gets each worker's share of every
+ * limit.  Pure: callers pass the clock.
  *
  * Shared mode (quota_shared, policy_store redis; quotasync.c): request rate
  * and bandwidth are one budget for every worker of every instance.  Each

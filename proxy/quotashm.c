@@ -56,10 +56,15 @@ quotashm_unlock(struct quotashm_slot *s)
 	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Whether S has counted nothing since WINDOW - 2: its principal is idle. */
+/* Whether S has counted nothing since WINDOW - 2 and holds no request: its principal is idle. */
 static int
 quotashm_idle(const struct quotashm_slot *s, int64_t window)
 {
+	int i;
+
+	for (i = 0; i < QUOTASHM_COLUMNS; i++)
+		if (s->active[i] != 0)
+			return 0;
 	return s->window[0] < window - 2 && s->window[1] < window - 2;
 }
 
@@ -72,19 +77,21 @@ quotashm_claim(struct quotashm_slot *s, uint64_t key, int64_t window)
 	s->key = key;
 	memset(s->window, 0, sizeof(s->window));
 	memset(s->count, 0, sizeof(s->count));
+	memset(s->active, 0, sizeof(s->active));
 	return 1;
 }
 
-int
-quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind kind,
-    int64_t window, uint64_t add, uint64_t *cur, uint64_t *prev)
+/*
+ * PRINCIPAL's slot, locked; else, if CLAIM, the first free or idle one on
+ * its probe, claimed and locked; else NULL.
+ */
+static struct quotashm_slot *
+quotashm_slot(struct quotashm *shm, const char *principal, int64_t window, int claim)
 {
 	uint64_t key = quotashm_hash(principal);
 	struct quotashm_slot *s = NULL;
 	size_t i, at = (size_t)(key % QUOTASHM_SLOTS);
-	int row;
 
-	/* the principal's slot, else the first free or idle one on its probe */
 	for (i = 0; i < QUOTASHM_PROBE && s == NULL; i++) {
 		struct quotashm_slot *t = &shm->slots[(at + i) % QUOTASHM_SLOTS];
 
@@ -96,7 +103,7 @@ quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind k
 		else
 			quotashm_unlock(t);
 	}
-	for (i = 0; i < QUOTASHM_PROBE && s == NULL; i++) {
+	for (i = 0; i < QUOTASHM_PROBE && s == NULL && claim; i++) {
 		struct quotashm_slot *t = &shm->slots[(at + i) % QUOTASHM_SLOTS];
 
 		quotashm_lock(t);
@@ -105,7 +112,17 @@ quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind k
 		else
 			quotashm_unlock(t);
 	}
-	if (s == NULL)
+	return s;
+}
+
+int
+quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind kind,
+    int64_t window, uint64_t add, uint64_t *cur, uint64_t *prev)
+{
+	struct quotashm_slot *s;
+	int row;
+
+	if ((s = quotashm_slot(shm, principal, window, 1)) == NULL)
 		return -1;
 	row = (int)(window & 1);
 	if (s->window[row] != window) {
@@ -117,4 +134,50 @@ quotashm_exchange(struct quotashm *shm, const char *principal, enum quota_kind k
 	*prev = s->window[!row] == window - 1 ? s->count[!row][kind] : 0;
 	quotashm_unlock(s);
 	return 0;
+}
+
+int
+quotashm_admit(struct quotashm *shm, const char *principal, int worker, uint32_t limit,
+    int64_t now)
+{
+	struct quotashm_slot *s;
+	uint32_t held = 0;
+	int i, col = worker % QUOTASHM_COLUMNS, ok;
+
+	if ((s = quotashm_slot(shm, principal, now, 1)) == NULL)
+		return -1;
+	for (i = 0; i < QUOTASHM_COLUMNS; i++)
+		held += s->active[i];
+	if ((ok = held < limit && s->active[col] < UINT16_MAX))
+		s->active[col]++;
+	quotashm_unlock(s);
+	return ok;
+}
+
+void
+quotashm_leave(struct quotashm *shm, const char *principal, int worker)
+{
+	struct quotashm_slot *s;
+	int col = worker % QUOTASHM_COLUMNS;
+
+	if ((s = quotashm_slot(shm, principal, 0, 0)) == NULL)
+		return;		/* forgotten with a dead worker's column */
+	if (s->active[col] > 0)
+		s->active[col]--;
+	quotashm_unlock(s);
+}
+
+void
+quotashm_forget_worker(struct quotashm *shm, int worker)
+{
+	int col = worker % QUOTASHM_COLUMNS;
+	size_t i;
+
+	for (i = 0; i < QUOTASHM_SLOTS; i++) {
+		struct quotashm_slot *s = &shm->slots[i];
+
+		quotashm_lock(s);
+		s->active[col] = 0;
+		quotashm_unlock(s);
+	}
 }

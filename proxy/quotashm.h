@@ -9,8 +9,12 @@
  * overshoot bound (quota.h), but in memory and at once.  So a principal's
  * single download gets its whole bandwidth whichever worker serves it, and
  * two of its downloads on two workers share it.  Redis sharing, when up,
- * spans instances and takes precedence.  Concurrency stays per worker
- * (its share of the limit, rounded up).
+ * spans instances and takes precedence for rate and bandwidth.
+ *
+ * Concurrency (quota_connections) is counted here exactly: each slot holds
+ * the requests in flight per worker column, admitted under the slot's lock.
+ * A worker that dies with requests in flight has its column cleared by the
+ * parent (quotashm_forget_worker), so its counts do not outlive it.
  *
  * Slots are found by a 64-bit hash of the principal (open addressing, a
  * short probe); a slot nobody counted in for two seconds is taken over.
@@ -28,12 +32,14 @@
 #define QUOTASHM_SLOTS		4096
 #define QUOTASHM_PROBE		16
 #define QUOTASHM_SPIN_MAX	100000
+#define QUOTASHM_COLUMNS	64	/* workers beyond share columns (worker % 64) */
 
 struct quotashm_slot {
 	uint64_t	 key;		/* the principal's hash; 0: free */
 	uint32_t	 lock;
 	int64_t		 window[2];	/* the wall-clock second each row counts */
 	uint64_t	 count[2][QUOTA_NKINDS];
+	uint16_t	 active[QUOTASHM_COLUMNS];	/* requests in flight, per worker */
 };
 
 struct quotashm {
@@ -51,5 +57,17 @@ void		 quotashm_free(struct quotashm *);
 int		 quotashm_exchange(struct quotashm *, const char *principal,
 		    enum quota_kind kind, int64_t window, uint64_t add,
 		    uint64_t *cur, uint64_t *prev);
+/*
+ * Admits one more request of PRINCIPAL in flight on WORKER if all workers
+ * together hold fewer than LIMIT: 1 admitted (counted), 0 refused, -1 when
+ * no slot is free (then the caller counts it alone).  NOW: the wall-clock
+ * second, to tell idle slots.
+ */
+int		 quotashm_admit(struct quotashm *, const char *principal, int worker,
+		    uint32_t limit, int64_t now);
+/* The request admitted on WORKER has ended. */
+void		 quotashm_leave(struct quotashm *, const char *principal, int worker);
+/* WORKER died: the requests it held in flight are forgotten. */
+void		 quotashm_forget_worker(struct quotashm *, int worker);
 
 #endif

@@ -434,52 +434,62 @@ fi
 
 # ---- concurrency ----------------------------------------------------------------------
 
-if s3gate_start conn "workers 1" "quota_connections 2"; then
-	ADMIN_CONN=$S3GATE_ADMIN_URL
-	mkfile "$T/mid" 32
-	ws_setup "$PC" "$BC" >/dev/null && ws_setup "$PO" "$BO" >/dev/null &&
-		s3gate_cred "$PC" conn >/dev/null && s3gate_cred "$PO" other >/dev/null &&
-		backend_aws s3 cp "$T/mid" "s3://$BC/mid" >/dev/null &&
-		backend_aws s3 cp "$T/small" "s3://$BC/obj" >/dev/null &&
-		backend_aws s3 cp "$T/small" "s3://$BO/obj" >/dev/null
-	until_ok conn "$(s3_url "$BC/obj")" >/dev/null
-	until_ok other "$(s3_url "$BO/obj")" >/dev/null
-	SLOW=()
-	for i in 1 2; do
-		slow_get conn "$(s3_url "$BC/mid")"
-		SLOW+=($!)
-	done
-	lib_on_exit 'for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; done'
-	sleep 1.5
-	thr0=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
-	third() {
-		local code
-		code=$(status conn "$(s3_url "$BC/obj")" -D "$T/third.h")
-		echo "third request: HTTP $code $(s3code "$T/body"); $(tr -d '\r' <"$T/third.h" | grep -i '^retry-after')"
-		[ "$code" = 503 ] && [ "$(s3code "$T/body")" = SlowDown ] && grep -qi '^retry-after:' "$T/third.h"
-	}
-	t_check "quota_connections 2: a third concurrent request gets 503 SlowDown with Retry-After" third
-	thr1=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
-	t_check "/metrics: s3gate_throttled_requests_total counts it ($thr0 -> $thr1)" test "${thr1:-0}" -gt "${thr0:--1}"
-	t_check "quota_connections is per principal: another principal is served meanwhile" \
-		test "$(status other "$(s3_url "$BO/obj")")" = 200
-	for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	SLOW=()
-	freed() {	# once the two have gone, the principal is admitted again
-		local i code
-		for ((i = 0; i < 30; i++)); do
-			code=$(status conn "$(s3_url "$BC/obj")")
-			[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
-			sleep 0.1
+# quota_connections with W workers: the limit holds across them (quotashm.h)
+conc_block() {
+	local W=$1
+	if s3gate_start "conn$W" "workers $W" "quota_connections 2"; then
+		ADMIN_CONN=$S3GATE_ADMIN_URL
+		mkfile "$T/mid" 32
+		ws_setup "$PC" "$BC" >/dev/null && ws_setup "$PO" "$BO" >/dev/null &&
+			s3gate_cred "$PC" "conn$W" >/dev/null && s3gate_cred "$PO" "other$W" >/dev/null &&
+			backend_aws s3 cp "$T/mid" "s3://$BC/mid" >/dev/null &&
+			backend_aws s3 cp "$T/small" "s3://$BC/obj" >/dev/null &&
+			backend_aws s3 cp "$T/small" "s3://$BO/obj" >/dev/null
+		until_ok "conn$W" "$(s3_url "$BC/obj")" >/dev/null
+		until_ok "other$W" "$(s3_url "$BO/obj")" >/dev/null
+		thr_start=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
+		SLOW=()
+		for i in 1 2; do
+			slow_get "conn$W" "$(s3_url "$BC/mid")"
+			SLOW+=($!)
 		done
-		echo "still HTTP $code $(s3code "$T/body") 3 s after the two downloads were cut off"
-		return 1
-	}
-	t_check "quota_connections: slots are given back when clients go away" freed
-	s3gate_stop conn >"$T/stop.out" 2>&1 || t_fail "s3gate conn exits 0 on SIGTERM" "$(cat "$T/stop.out")"
-else
-	t_fail "quota_connections: s3gate starts" "see $T/conn/s3gate.log"
-fi
+		lib_on_exit 'for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; done'
+		sleep 1.5
+		thr0=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
+		# with several workers the limit is the principal's across them, not each worker's share
+		t_check "workers $W, quota_connections 2: two concurrent downloads both admitted (throttled $thr_start -> $thr0)" \
+			test "${thr0:-x}" = "${thr_start:-y}"
+		third() {
+			local code
+			code=$(status "conn$W" "$(s3_url "$BC/obj")" -D "$T/third.h")
+			echo "third request: HTTP $code $(s3code "$T/body"); $(tr -d '\r' <"$T/third.h" | grep -i '^retry-after')"
+			[ "$code" = 503 ] && [ "$(s3code "$T/body")" = SlowDown ] && grep -qi '^retry-after:' "$T/third.h"
+		}
+		t_check "workers $W, quota_connections 2: a third concurrent request gets 503 SlowDown with Retry-After" third
+		thr1=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
+		t_check "workers $W, /metrics: s3gate_throttled_requests_total counts it ($thr0 -> $thr1)" test "${thr1:-0}" -gt "${thr0:--1}"
+		t_check "workers $W, quota_connections is per principal: another principal is served meanwhile" \
+			test "$(status "other$W" "$(s3_url "$BO/obj")")" = 200
+		for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+		SLOW=()
+		freed() {	# once the two have gone, the principal is admitted again
+			local i code
+			for ((i = 0; i < 30; i++)); do
+				code=$(status "conn$W" "$(s3_url "$BC/obj")")
+				[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
+				sleep 0.1
+			done
+			echo "still HTTP $code $(s3code "$T/body") 3 s after the two downloads were cut off"
+			return 1
+		}
+		t_check "workers $W, quota_connections: slots are given back when clients go away" freed
+		s3gate_stop "conn$W" >"$T/stop.out" 2>&1 || t_fail "s3gate conn$W exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+	else
+		t_fail "workers $W, quota_connections: s3gate starts" "see $T/conn$W/s3gate.log"
+	fi
+}
+conc_block 1
+conc_block 2
 
 # ---- shared through Redis ------------------------------------------------------------
 # Two s3gate processes on one Redis (quota_shared on, the default with

@@ -1,8 +1,9 @@
 /*
  * test_quotashm: the quota windows the workers of one instance share
  * (proxy/quotashm.h): counts per principal, kind and second, the previous
- * second read back, a slot taken over once idle, a full probe refused, and
- * two processes adding at once (fork) losing nothing.
+ * second read back, a slot taken over once idle, a full probe refused,
+ * requests in flight admitted across workers (and a dead worker's
+ * forgotten), and two processes adding at once (fork) losing nothing.
  */
 #include <sys/wait.h>
 
@@ -70,6 +71,39 @@ main(void)
 		T_OK(rc == 0 && cur == 1 && prev == 0, "idle slots are taken over, counts reset (cur %llu)",
 		    (unsigned long long)cur);
 		quotashm_free(full);
+	}
+
+	/* concurrency: every worker's requests in flight, counted together */
+	T_OK(quotashm_admit(shm, "dave", 0, 2, 3000) == 1, "first request of 2 admitted (worker 0)");
+	T_OK(quotashm_admit(shm, "dave", 1, 2, 3000) == 1, "second admitted (worker 1)");
+	T_OK(quotashm_admit(shm, "dave", 1, 2, 3000) == 0, "third refused: two in flight across workers");
+	T_OK(quotashm_admit(shm, "erin", 1, 2, 3000) == 1, "another principal is apart");
+	quotashm_leave(shm, "dave", 0);
+	T_OK(quotashm_admit(shm, "dave", 1, 2, 3000) == 1, "one left (worker 0): admitted again");
+	quotashm_forget_worker(shm, 1);
+	T_OK(quotashm_admit(shm, "dave", 0, 2, 3000) == 1 && quotashm_admit(shm, "dave", 0, 2, 3000) == 1,
+	    "a dead worker's requests are forgotten: two admitted again");
+	quotashm_leave(shm, "dave", 1);	/* its column is 0 already: never below */
+	T_OK(quotashm_admit(shm, "dave", 0, 2, 3000) == 0, "a leave on an empty column frees nothing");
+	quotashm_leave(shm, "dave", 0);
+	quotashm_leave(shm, "dave", 0);
+	T_OK(quotashm_admit(shm, "dave", 0, 2, 3010) == 1 && quotashm_admit(shm, "dave", 1, 2, 3010) == 1 &&
+	    quotashm_admit(shm, "dave", 1, 2, 3010) == 0, "all left: two admitted again, a third refused");
+
+	/* a slot with a request in flight is never idle, however old its windows */
+	{
+		struct quotashm *busy = quotashm_new();
+		int placed = 0;
+
+		for (i = 0; i < QUOTASHM_SLOTS * 2 && busy != NULL; i++) {
+			snprintf(name, sizeof(name), "q%d", i);
+			if (quotashm_admit(busy, name, 0, 1, 50) == 1)
+				placed++;
+		}
+		rc = busy != NULL ? quotashm_exchange(busy, "late", QUOTA_KIND_REQ, 60, 1, &cur, &prev) : 0;
+		T_OK(placed > QUOTASHM_SLOTS / 2 && rc == -1,
+		    "ten seconds on, every slot holding a request is kept (placed %d, late got %d)", placed, rc);
+		quotashm_free(busy);
 	}
 
 	/* two processes at once: every add is counted */
