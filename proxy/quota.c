@@ -183,6 +183,12 @@ quota_bytes_used(struct quota_entry *q, enum quota_dir d, uint64_t n)
 }
 
 double
+quota_kind_limit(const struct quota_entry *q, enum quota_kind k)
+{
+	return k == QUOTA_KIND_REQ ? q->whole.request_rate : q->whole.bandwidth;
+}
+
+double
 quota_window_allowance(double limit, double cur, double prev, double frac)
 {
 	double est;

@@ -108,6 +108,8 @@ uint64_t	 quota_bytes_allowed(struct quota_entry *, enum quota_dir, double now, 
 void		 quota_bytes_used(struct quota_entry *, enum quota_dir, uint64_t n);
 void		 quota_table_free(struct quota_table *);
 
+/* The whole budget per second of Q's principal for KIND (requests or bytes), overrides included. */
+double		 quota_kind_limit(const struct quota_entry *, enum quota_kind);
 /*
  * Shared mode: what may still be spent of LIMIT per second, given the
  * shared totals of this second (CUR, what was just added included) and of

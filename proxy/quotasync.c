@@ -97,13 +97,6 @@ qs_set_up(struct quotasync *qs, int up)
 		}
 }
 
-/* The shared budget of Q's principal for K: its whole limit, overrides included. */
-static double
-qs_limit(const struct quota_entry *q, enum quota_kind k)
-{
-	return k == QUOTA_KIND_REQ ? q->whole.request_rate : q->whole.bandwidth;
-}
-
 static void
 qs_batch_done(struct qs_batch *b)
 {
@@ -127,7 +120,7 @@ qs_batch_done(struct qs_batch *b)
 					continue;
 				}
 				quota_sync_apply(it->q, it->kind, quota_window_allowance(
-				    qs_limit(it->q, it->kind), (double)it->cur, (double)it->prev,
+				    quota_kind_limit(it->q, it->kind), (double)it->cur, (double)it->prev,
 				    b->frac), now);
 			}
 			qs->srv->stats->quota_syncs++;
@@ -293,7 +286,7 @@ qs_send(struct quotasync *qs, long long now_ms)
 			for (k = 0; k < QUOTA_NKINDS; k++) {
 				struct qs_item *it;
 
-				if (qs_limit(q, (enum quota_kind)k) <= 0)
+				if (quota_kind_limit(q, (enum quota_kind)k) <= 0)
 					continue;
 				it = qs_item_add(b, &cap);
 				it->q = q;

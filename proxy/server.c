@@ -154,7 +154,7 @@ server_quota_shm_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			q->touched = 0;
 			for (k = 0; k < QUOTA_NKINDS; k++) {
-				double limit = k == QUOTA_KIND_REQ ? q->whole.request_rate : q->whole.bandwidth;
+				double limit = quota_kind_limit(q, (enum quota_kind)k);
 				uint64_t cur, prev;
 
 				if (limit <= 0)

@@ -140,9 +140,10 @@ stream_run_splice(struct stream *s)
 	}
 	/*
 	 * A splice that moves less than asked found the source drained or the
-	 * destination full: that side is not tried again until its event says
-	 * so (the events are level-triggered, so nothing is missed), which
-	 * spares a splice that would only say EAGAIN.
+	 * destination full: that side is not tried again in this run (the
+	 * events are level-triggered, so nothing is missed), which spares a
+	 * splice that would only say EAGAIN.  What to wait for is decided once,
+	 * after the loop.
 	 */
 	int src_drained = 0, dst_full = 0;
 
@@ -158,15 +159,12 @@ stream_run_splice(struct stream *s)
 				s->moved += (uint64_t)n;
 				s->spliced += (uint64_t)n;
 				progress = 1;
-				if ((size_t)n < asked) {
+				if ((size_t)n < asked)
 					dst_full = 1;
-					s->dst_want = SOCKIO_WANT_WRITE;
-				}
 			} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
 				s->err = errno;
 				return STREAM_DST_ERROR;
-			} else
-				s->dst_want = SOCKIO_WANT_WRITE;
+			}
 		}
 		if (s->remaining > 0 && s->in_pipe < s->pipe_size && s->budget > 0 && !src_drained) {
 			want = s->pipe_size - s->in_pipe;
@@ -183,10 +181,8 @@ stream_run_splice(struct stream *s)
 				if (s->budget != UINT64_MAX)
 					s->budget -= (uint64_t)n;
 				progress = 1;
-				if ((size_t)n < want && s->remaining > 0) {
+				if ((size_t)n < want && s->remaining > 0)
 					src_drained = 1;
-					s->src_want = SOCKIO_WANT_READ;
-				}
 			} else if (n == 0)
 				return STREAM_SRC_EOF;
 			else if (errno == EINVAL || errno == ENOSYS) {
@@ -199,8 +195,7 @@ stream_run_splice(struct stream *s)
 			} else if (errno != EAGAIN && errno != EINTR) {
 				s->err = errno;
 				return STREAM_SRC_ERROR;
-			} else
-				s->src_want = SOCKIO_WANT_READ;
+			}
 		}
 		if (s->remaining == 0 && s->in_pipe == 0)
 			return STREAM_DONE;
@@ -208,10 +203,6 @@ stream_run_splice(struct stream *s)
 			return STREAM_THROTTLED;
 		if (!progress)
 			break;
-		if (!src_drained)
-			s->src_want = 0;
-		if (!dst_full)
-			s->dst_want = 0;
 	}
 	/*
 	 * Backpressure as a bare relay does it: while the pipe holds bytes,
