@@ -128,8 +128,9 @@ worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworke
  * SIGHUP is a new generation, as in nginx: the parent, still root, reads
  * the configuration and the secrets it names, binds the new generation's
  * listening sockets beside the old ones (SO_REUSEPORT), starts new workers
- * on them and tells the old ones to drain.  So a reload never needs the workers' reduced privileges to
- * read root's files, and in-flight transfers finish in the old workers.
+ * on them and tells the old ones to drain.  So a reload never needs the
+ * workers' reduced privileges to read root's files, and in-flight
+ * transfers finish in the old workers.
  */
 static pid_t	old_pids[MAX_WORKERS * 4];	/* earlier generations, draining */
 static int	nold;
