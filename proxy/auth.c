@@ -304,10 +304,9 @@ auth_verify(struct conn *c, time_t now)
 	if (c->cred.link_method != NULL && !auth_link_matches(c))
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
 	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
-	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id)) != NULL &&
-	    c->link_usage->object_size > 0 &&
-	    server_link_served(c->link_usage) >=
-	    (uint64_t)c->cred.link_max_uses * c->link_usage->object_size)
+	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id,
+	    c->cred.expires_at)) != NULL &&
+	    server_link_budget_left(c->link_usage, c->cred.link_max_uses) == 0)
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
 		    "it allows; ask the person who shared it for a new one.");
 	if (c->addr.internal) {

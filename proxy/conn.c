@@ -332,11 +332,8 @@ conn_count_body(struct conn *c)
 static void
 conn_count_out_body(struct conn *c, uint64_t n)
 {
-	if (c->link_usage != NULL && n > 0) {
-		c->link_usage->served += n;
-		c->link_usage->pending += n;
-		c->link_usage->touched = 1;	/* quotasync shares it through Redis */
-	}
+	if (c->link_usage != NULL && n > 0)
+		server_link_count(c->link_usage, n);
 }
 
 /* The upload is given up (the backend answered early or stopped taking it): read its answer. */
@@ -391,11 +388,9 @@ conn_access_log(struct conn *c, double ms)
 	e.link_budget_left = -1;
 	if (c->cred.link_method != NULL) {
 		e.presign_id = c->cred.access_key_id;	/* the principal is the link's issuer */
-		if (c->link_usage != NULL && c->link_usage->object_size > 0) {
-			uint64_t budget = (uint64_t)c->cred.link_max_uses * c->link_usage->object_size;
-			uint64_t served = server_link_served(c->link_usage);
-			e.link_budget_left = served >= budget ? 0 : (int64_t)(budget - served);
-		}
+		if (c->link_usage != NULL)
+			e.link_budget_left = server_link_budget_left(c->link_usage,
+			    c->cred.link_max_uses);
 	}
 	if (c->decided && c->decision.allow && c->access.via != VIA_NONE) {
 		e.via = policy_via_str(c->access.via);
@@ -1191,8 +1186,8 @@ conn_build_resp_head(struct conn *c)
 	size_t i;
 
 	c->resp_status = r->status;
-	if (c->link_usage != NULL && c->link_usage->object_size == 0)
-		c->link_usage->object_size = conn_object_size(r);
+	if (c->link_usage != NULL)
+		server_link_learn_size(c->link_usage, conn_object_size(r));
 	if (c->is_head_method || r->status == 204 || r->status == 304 ||
 	    (r->status >= 100 && r->status < 200)) {
 		c->resp_has_body = 0;

@@ -58,7 +58,7 @@ static pid_t	worker_pids[MAX_WORKERS];
  * is free (server.c, server_accept_cb).
  */
 static int	gen_fds[CONF_MAX_LISTEN];
-/* Several workers: the quota windows they share (quotashm.h), mapped before they fork. */
+/* The quota windows and link counts the workers share (quotashm.h), mapped before they fork. */
 static struct quotashm *quota_shm;
 
 /*
@@ -321,7 +321,8 @@ main(int argc, char **argv)
 	if (stats == MAP_FAILED)
 		fatal("mmap");
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
-	if (nworkers > 1 && (quota_shm = quotashm_new()) == NULL)
+	/* always: link budgets count in it even with one worker, across reloads */
+	if ((quota_shm = quotashm_new()) == NULL)
 		fatal("mmap");
 	/* one worker runs in this process, unless it must drop privileges:
 	   then a root parent rereads root's files on SIGHUP */

@@ -38,16 +38,22 @@ quotashm_hash(const char *principal)
 }
 
 static void
-quotashm_lock(struct quotashm_slot *s)
+quotashm_spin(uint32_t *lock)
 {
 	int spins = 0;
 
-	while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE) != 0) {
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0) {
 		if (++spins == QUOTASHM_SPIN_MAX)
 			return;		/* its holder died inside: take it over */
 		if (spins % 64 == 0)
 			sched_yield();
 	}
+}
+
+static void
+quotashm_lock(struct quotashm_slot *s)
+{
+	quotashm_spin(&s->lock);
 }
 
 static void
@@ -180,4 +186,56 @@ quotashm_forget_worker(struct quotashm *shm, int worker)
 		s->active[col] = 0;
 		quotashm_unlock(s);
 	}
+}
+
+struct quotashm_link *
+quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t now)
+{
+	uint64_t key = quotashm_hash(id);
+	size_t i, at = (size_t)(key % QUOTASHM_LINKS);
+
+	for (i = 0; i < QUOTASHM_PROBE; i++) {
+		struct quotashm_link *l = &shm->links[(at + i) % QUOTASHM_LINKS];
+
+		if (__atomic_load_n(&l->key, __ATOMIC_ACQUIRE) == key)
+			return l;
+	}
+	for (i = 0; i < QUOTASHM_PROBE; i++) {
+		struct quotashm_link *l = &shm->links[(at + i) % QUOTASHM_LINKS];
+		int mine = 0;
+
+		quotashm_spin(&l->lock);
+		if (l->key == key) {
+			mine = 1;	/* another worker claimed it meanwhile */
+		} else if (l->key == 0 || l->expires_at + QUOTASHM_LINK_GRACE < now) {
+			/* the count is reset before the key is published: no
+			   worker finding KEY reads the last link's bytes */
+			__atomic_store_n(&l->served, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->object_size, 0, __ATOMIC_RELAXED);
+			l->expires_at = expires_at;
+			__atomic_store_n(&l->key, key, __ATOMIC_RELEASE);
+			mine = 1;
+		}
+		__atomic_store_n(&l->lock, 0, __ATOMIC_RELEASE);
+		if (mine)
+			return l;
+	}
+	return NULL;
+}
+
+uint64_t
+quotashm_link_add(struct quotashm_link *l, uint64_t n)
+{
+	return __atomic_add_fetch(&l->served, n, __ATOMIC_RELAXED);
+}
+
+uint64_t
+quotashm_link_size(struct quotashm_link *l, uint64_t size)
+{
+	uint64_t known = 0;
+
+	if (size == 0 || __atomic_compare_exchange_n(&l->object_size, &known, size, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return size != 0 ? size : __atomic_load_n(&l->object_size, __ATOMIC_RELAXED);
+	return known;
 }

@@ -16,8 +16,15 @@
  * A worker that dies with requests in flight has its column cleared by the
  * parent (quotashm_forget_worker), so its counts do not outlive it.
  *
- * Slots are found by a 64-bit hash of the principal (open addressing, a
- * short probe); a slot nobody counted in for two seconds is taken over.
+ * Links with a download budget (s3gate-admin presign --max-uses) count the
+ * bytes they served here too, one counter per link that every worker adds
+ * to as the bytes go out: a link allowed two downloads gets two per s3gate,
+ * not two per worker, and keeps its count across a reload (the table
+ * outlives the generations of workers).
+ *
+ * Slots are found by a 64-bit hash of the principal or link id (open
+ * addressing, a short probe); a principal's slot nobody counted in for two
+ * seconds is taken over, a link's a day after the link expired.
  * Each slot has a spin lock held for a few instructions with no syscall
  * inside; should a worker die holding it, the others take it over after
  * QUOTASHM_SPIN_MAX tries rather than wait forever.
@@ -42,8 +49,20 @@ struct quotashm_slot {
 	uint16_t	 active[QUOTASHM_COLUMNS];	/* requests in flight, per worker */
 };
 
+#define QUOTASHM_LINKS		4096
+#define QUOTASHM_LINK_GRACE	86400	/* seconds a link's count outlives the link */
+
+struct quotashm_link {
+	uint64_t	 key;		/* the link id's hash; 0: free */
+	uint32_t	 lock;		/* held to claim, not to count */
+	int64_t		 expires_at;	/* the link's end (wall clock) */
+	uint64_t	 served;	/* bytes, added atomically */
+	uint64_t	 object_size;	/* as the first response told; 0 unknown */
+};
+
 struct quotashm {
 	struct quotashm_slot	 slots[QUOTASHM_SLOTS];
+	struct quotashm_link	 links[QUOTASHM_LINKS];
 };
 
 /* A zeroed table in shared anonymous memory; NULL if it cannot be mapped. */
@@ -69,5 +88,20 @@ int		 quotashm_admit(struct quotashm *, const char *principal, int worker,
 void		 quotashm_leave(struct quotashm *, const char *principal, int worker);
 /* WORKER died: the requests it held in flight are forgotten. */
 void		 quotashm_forget_worker(struct quotashm *, int worker);
+/*
+ * The shared byte count of link ID (ending at EXPIRES_AT), claimed if
+ * there is none yet; NULL when no slot is free near its hash (then the
+ * caller counts alone).  NOW: the wall-clock second, to tell slots of
+ * links long expired.
+ */
+struct quotashm_link *quotashm_link(struct quotashm *, const char *id, int64_t expires_at,
+		    int64_t now);
+/* Adds N served bytes to L; returns its total after the add (N 0: reads it). */
+uint64_t	 quotashm_link_add(struct quotashm_link *, uint64_t n);
+/*
+ * The size of L's object: SIZE if none was known yet (0 learns nothing), the
+ * size the first worker to learn it stored otherwise.
+ */
+uint64_t	 quotashm_link_size(struct quotashm_link *, uint64_t size);
 
 #endif

@@ -67,16 +67,54 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 	return 0;
 }
 
-uint64_t
+/*
+ * Bytes a link has served as far as this worker knows: the largest of its
+ * own count, its s3gate's workers' together and all instances' (Redis).
+ */
+static uint64_t
 server_link_served(const struct link_usage *u)
 {
-	uint64_t shared = u->served_global + u->pending;
+	uint64_t instances = u->served_global + u->pending;
+	uint64_t workers = u->shared != NULL ? quotashm_link_add(u->shared, 0) : 0;
+	uint64_t most = u->served;
 
-	return shared > u->served ? shared : u->served;
+	if (workers > most)
+		most = workers;
+	return instances > most ? instances : most;
+}
+
+void
+server_link_count(struct link_usage *u, uint64_t n)
+{
+	u->served += n;
+	u->pending += n;
+	u->touched = 1;		/* quotasync shares it through Redis */
+	if (u->shared != NULL)
+		quotashm_link_add(u->shared, n);
+}
+
+void
+server_link_learn_size(struct link_usage *u, uint64_t size)
+{
+	if (u->object_size == 0)
+		u->object_size = u->shared != NULL ? quotashm_link_size(u->shared, size) : size;
+}
+
+int64_t
+server_link_budget_left(struct link_usage *u, uint32_t max_uses)
+{
+	uint64_t budget, served;
+
+	server_link_learn_size(u, 0);	/* another worker may have learned it */
+	if (u->object_size == 0)
+		return -1;
+	budget = (uint64_t)max_uses * u->object_size;
+	served = server_link_served(u);
+	return served >= budget ? 0 : (int64_t)(budget - served);
 }
 
 struct link_usage *
-server_link_usage(struct server *srv, const char *id)
+server_link_usage(struct server *srv, const char *id, time_t expires_at)
 {
 	uint32_t h = 2166136261u;
 	const unsigned char *p;
@@ -90,6 +128,8 @@ server_link_usage(struct server *srv, const char *id)
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
 	snprintf(u->id, sizeof(u->id), "%s", id);
+	if (srv->quota_shm != NULL)
+		u->shared = quotashm_link(srv->quota_shm, id, (int64_t)expires_at, (int64_t)time(NULL));
 	u->next = srv->link_usage[h % 256];
 	srv->link_usage[h % 256] = u;
 	return u;

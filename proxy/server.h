@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <stdint.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -50,12 +51,16 @@ struct backend_conn {
 #define BACKEND_IDLE_SECONDS	30
 #define SERVER_TRIM_EVERY	1024	/* closed connections between two malloc_trim(0) */
 
+struct quotashm_link;
+
 /* Bytes a --max-uses link has served (this worker's count). */
 struct link_usage {
 	struct link_usage	*next;
 	char			 id[32];
-	uint64_t		 object_size;	/* learned from the first response; 0 unknown */
+	uint64_t		 object_size;	/* server_link_learn_size(); 0 unknown */
 	uint64_t		 served;	/* by this worker */
+	/* every worker's count of this s3gate (quotashm.h); NULL: none free */
+	struct quotashm_link	*shared;
 	/* with quota_shared and Redis: every instance's count (quotasync.c) */
 	uint64_t		 served_global;	/* the total as last synced */
 	uint64_t		 pending;	/* served here since the last sync */
@@ -63,8 +68,6 @@ struct link_usage {
 	int			 touched;
 };
 
-/* Bytes a link has served, as far as this worker knows (its own, or all instances'). */
-uint64_t	 server_link_served(const struct link_usage *);
 
 /* Open connections of one client address (max_connections_per_ip). */
 struct peer_count {
@@ -173,7 +176,16 @@ void		 server_close_listeners(int *fds, int n);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 
-struct link_usage *server_link_usage(struct server *, const char *id);
+struct link_usage *server_link_usage(struct server *, const char *id, time_t expires_at);
+/* N more bytes LINK served. */
+void		 server_link_count(struct link_usage *, uint64_t n);
+/* LINK's object is SIZE bytes (from a response): its budget is known from now on. */
+void		 server_link_learn_size(struct link_usage *, uint64_t size);
+/*
+ * Bytes LINK may still serve under a budget of MAX_USES downloads: 0 used
+ * up; -1 while no worker has seen its object's size.
+ */
+int64_t		 server_link_budget_left(struct link_usage *, uint32_t max_uses);
 struct server_action_count *server_action_slot(struct server_stats *, const char *action);
 
 /*

@@ -193,3 +193,30 @@ max_uses() {
 	expect_denied "$url"
 }
 tc "--max-uses 2: two downloads, the third refused" max_uses
+
+# ---- the same s3gate with two workers: a link's budget is one per s3gate --------------------
+# The store (a file store in the instance's directory) stays; only the
+# process changes.  Eight attempts at once spread over both workers (a
+# worker leaves a connection to a peer holding fewer): with budgets counted
+# per worker, the worker that served one of the two downloads, or none,
+# would serve again.
+if ready; then
+	s3gate_stop presign
+	s3gate_start presign "public_url http://$PUB_HOST" "workers 2" ||
+		FAIL_WHY="s3gate with workers 2 did not start (see $T/presign/s3gate.log)"
+fi
+max_uses_workers() {
+	local url i codes
+	url=$(presign --principal eric --max-uses 2 "s3://$B/$KEY") || return 1
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out" || return 1
+	expect_status 200 "$url" && same_file "$T/obj" "$T/out" || return 1
+	for ((i = 0; i < 8; i++)); do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 \
+			--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" "$url" >"$T/par.$i" &
+	done
+	wait
+	codes=$(cat "$T"/par.* | sort | uniq -c | tr -s ' \n' ' ')
+	echo "eight attempts after two downloads:$codes"
+	[ "$(cat "$T"/par.* | grep -c '^403$')" = 8 ]
+}
+tc "workers 2, --max-uses 2: two downloads, then eight attempts at once all refused" max_uses_workers

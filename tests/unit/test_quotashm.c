@@ -3,7 +3,9 @@
  * (proxy/quotashm.h): counts per principal, kind and second, the previous
  * second read back, a slot taken over once idle, a full probe refused,
  * requests in flight admitted across workers (and a dead worker's
- * forgotten), and two processes adding at once (fork) losing nothing.
+ * forgotten), two processes adding at once (fork) losing nothing, and the
+ * links' byte counts (found again, apart per link, kept while the link
+ * lives and taken over a day after it ended, added to by two processes).
  */
 #include <sys/wait.h>
 
@@ -119,6 +121,69 @@ main(void)
 	quotashm_exchange(shm, "carol", QUOTA_KIND_BYTES, 2000, 0, &cur, &prev);
 	T_OK(pid > 0 && cur == 2 * FORK_ADDS, "two processes adding at once: %llu of %d counted",
 	    (unsigned long long)cur, 2 * FORK_ADDS);
+
+	/* links with a download budget: one byte count per link */
+	{
+		struct quotashm_link *a = quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 1000);
+		struct quotashm_link *b = quotashm_link(shm, "SGLBBBBBBBBBBBBBBBBB", 5000, 1000);
+		struct quotashm *full = quotashm_new();
+		int placed = 0, refused = 0;
+
+		T_OK(a != NULL && b != NULL && a != b, "two links get two counts");
+		if (a == NULL || b == NULL)
+			return T_DONE();
+		quotashm_link_add(a, 100);
+		T_OK(quotashm_link_add(a, 50) == 150 && quotashm_link_add(b, 0) == 0,
+		    "bytes add up per link (a %llu, b %llu)", (unsigned long long)quotashm_link_add(a, 0),
+		    (unsigned long long)quotashm_link_add(b, 0));
+		T_OK(quotashm_link_size(a, 0) == 0, "no object size before a response");
+		T_OK(quotashm_link_size(a, 4096) == 4096 && quotashm_link_size(a, 0) == 4096 &&
+		    quotashm_link_size(a, 999) == 4096, "the first size learned is the one every worker reads");
+		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 2000) == a &&
+		    quotashm_link_add(a, 0) == 150, "another worker finds the same count");
+		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 5000 + QUOTASHM_LINK_GRACE) == a &&
+		    quotashm_link_add(a, 0) == 150, "a day after the link ended the count is still there");
+
+		for (i = 0; i < QUOTASHM_LINKS * 2 && full != NULL; i++) {
+			snprintf(name, sizeof(name), "SGL%d", i);
+			struct quotashm_link *l = quotashm_link(full, name, 5000, 1000);
+
+			if (l == NULL) {
+				refused++;
+				continue;
+			}
+			placed++;
+			quotashm_link_add(l, 5);
+			quotashm_link_size(l, 7);
+		}
+		T_OK(placed >= QUOTASHM_LINKS * 9 / 10 && placed <= QUOTASHM_LINKS && refused > 0,
+		    "a full table of live links refuses (placed %d of %d, refused %d)", placed,
+		    QUOTASHM_LINKS, refused);
+		if (full != NULL) {
+			struct quotashm_link *late = quotashm_link(full, "SGLlate", 9000,
+			    5000 + QUOTASHM_LINK_GRACE + 1);
+
+			T_OK(late != NULL && quotashm_link_add(late, 0) == 0 && quotashm_link_size(late, 0) == 0,
+			    "slots of links ended over a day ago are taken over, counts reset");
+		}
+		quotashm_free(full);
+
+		pid = fork();
+		if (pid == 0) {
+			struct quotashm_link *mine = quotashm_link(shm, "SGLCCCCCCCCCCCCCCCCC", 5000, 1000);
+
+			for (i = 0; i < FORK_ADDS && mine != NULL; i++)
+				quotashm_link_add(mine, 3);
+			_exit(0);
+		}
+		b = quotashm_link(shm, "SGLCCCCCCCCCCCCCCCCC", 5000, 1000);
+		for (i = 0; i < FORK_ADDS && b != NULL; i++)
+			quotashm_link_add(b, 3);
+		waitpid(pid, &status, 0);
+		T_OK(pid > 0 && b != NULL && quotashm_link_add(b, 0) == 6ULL * FORK_ADDS,
+		    "two processes serving one link at once: %llu of %d bytes counted",
+		    b != NULL ? (unsigned long long)quotashm_link_add(b, 0) : 0ULL, 6 * FORK_ADDS);
+	}
 
 	quotashm_free(shm);
 	return T_DONE();
