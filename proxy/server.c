@@ -388,6 +388,33 @@ server_peer_key(const struct sockaddr *sa, unsigned char key[16])
 		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
 }
 
+/*
+ * With several workers, an address's connections are counted once per
+ * s3gate, in the table the workers share (quotashm.h), under a name no
+ * principal can have.  Should that table have no slot free near it, the
+ * connection is let in uncounted: the cap is a guard against one client
+ * hoarding connections, not an authorization.
+ */
+static int
+server_peer_count_shared(struct server *srv, const unsigned char key[16], int delta)
+{
+	static const char hexd[] = "0123456789abcdef";
+	char name[3 + 32 + 1] = "\001ip";
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		name[3 + 2 * i] = hexd[key[i] >> 4];
+		name[3 + 2 * i + 1] = hexd[key[i] & 15];
+	}
+	name[3 + 32] = '\0';
+	if (delta < 0) {
+		quotashm_leave(srv->quota_shm, name, srv->worker);
+		return 1;
+	}
+	return quotashm_admit(srv->quota_shm, name, srv->worker,
+	    (uint32_t)srv->conf->max_connections_per_ip, (int64_t)time(NULL)) != 0;
+}
+
 int
 server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 {
@@ -397,6 +424,8 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 	int i, limit = srv->conf->max_connections_per_ip;
 
 	server_peer_key(sa, key);
+	if (limit > 0 && srv->nworkers > 1 && srv->quota_shm != NULL)
+		return server_peer_count_shared(srv, key, delta);
 	for (i = 0; i < 16; i++)
 		h = (h ^ key[i]) * 16777619u;
 	pp = &srv->peers[h % (sizeof(srv->peers) / sizeof(srv->peers[0]))];
@@ -483,13 +512,27 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Connections open in this s3gate: every worker's of this generation. */
+static uint64_t
+server_conns_open(const struct server *srv)
+{
+	uint64_t n = 0;
+	int w;
+
+	if (srv->nworkers == 1)
+		return (uint64_t)srv->nconns;
+	for (w = 0; w < srv->nworkers; w++)
+		n += srv->all_stats[w].connections_open;
+	return n;
+}
+
 static void
 server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, socklen_t salen)
 {
 	struct server *srv = sl->srv;
 	SSL *ssl = NULL;
 
-	if (srv->draining || srv->nconns >= srv->conf->max_connections ||
+	if (srv->draining || server_conns_open(srv) >= (uint64_t)srv->conf->max_connections ||
 	    !server_peer_count(srv, sa, 1)) {
 		/* over a cap: refuse cheaply rather than queue without bound */
 		srv->stats->refused_connections++;

@@ -337,12 +337,14 @@ fi
 
 # ---- connection caps ------------------------------------------------------------------
 
-# cap_test NAME CONFIG N SRC2 — N idle connections held, then a signed GET on
-# one more is not served; from SRC2 (if given) it is; once they are
-# released it is
+# cap_test NAME CONFIG N SRC2 [WORKERS] — N idle connections held, then a
+# signed GET on one more is not served; from SRC2 (if given) it is; once
+# they are released it is.  With WORKERS (e.g. "workers 2") the caps hold
+# per s3gate: the held connections spread over the workers.
 cap_test() {
-	local name=$1 conf=$2 n=$3 src2=$4 ready=$T/$1.ready r0 r1 held
-	s3gate_start "$name" "$conf" || { t_fail "$conf: s3gate starts" "see $T/$name/s3gate.log"; return 1; }
+	local name=$1 n=$3 src2=$4 ready=$T/$1.ready r0 r1 held
+	local conf="$2${5:+, $5}"
+	s3gate_start "$name" "$2" ${5:+"$5"} || { t_fail "$conf: s3gate starts" "see $T/$name/s3gate.log"; return 1; }
 	ws_setup hank ws-hank >/dev/null && s3gate_cred hank "hank-$name" >/dev/null ||
 		{ t_fail "$conf: setup" "ws_setup/cred failed"; return 1; }
 	read -r RAW_AKID RAW_SECRET _ <"$T/profiles/hank-$name"
@@ -376,6 +378,8 @@ cap_test() {
 SAVE_AKID=$RAW_AKID SAVE_SECRET=$RAW_SECRET
 cap_test perip "max_connections_per_ip 5" 5 127.0.0.2
 cap_test capall "max_connections 5" 5 ""
+cap_test perip2 "max_connections_per_ip 5" 5 127.0.0.2 "workers 2"
+cap_test capall2 "max_connections 5" 5 "" "workers 2"
 RAW_AKID=$SAVE_AKID RAW_SECRET=$SAVE_SECRET
 
 # ---- many idle connections -----------------------------------------------------------
