@@ -6,8 +6,8 @@
 # contenders of one proxy share its process: nginx-tls is the TLS listener
 # of the nginx process.
 
-PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-copy s3gate-auto"
-TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-auto-tls"
+PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-copy s3gate-1w"
+TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls"
 declare -A DESC=(
     [direct]="curl/wrk straight to the nginx origin: the ceiling"
     [nginx]="nginx 1.22 reverse proxy, workers auto, proxy_buffering and proxy_request_buffering on (defaults: bodies spooled to tmpfs)"
@@ -15,15 +15,15 @@ declare -A DESC=(
     [haproxy]="HAProxy 2.6, mode http, option splice-auto, 1 MiB pipes, one thread per CPU"
     [relay-splice]="bench/relay.c -m splice: parses nothing, one thread, splice through 1 MiB pipes (the floor)"
     [relay-copy]="bench/relay.c -m copy: parses nothing, one thread, recv/send through 1 MiB buffers"
-    [s3gate]="s3gate, workers 1, splice on: every request SigV4-verified, policy-checked and re-signed"
-    [s3gate-copy]="s3gate, workers 1, splice off (bodies through its 256 KiB copy buffer)"
-    [s3gate-auto]="s3gate, workers auto (one per CPU: 2 here), splice on"
+    [s3gate]="s3gate as configured by default: workers auto (one per CPU: 2 here), splice on; every request SigV4-verified, policy-checked and re-signed"
+    [s3gate-copy]="s3gate, splice off (bodies through its 256 KiB copy buffer)"
+    [s3gate-1w]="s3gate, workers 1 (one event loop), splice on"
     [direct-tls]="the origin's own TLS listener: the TLS ceiling"
     [nginx-tls]="nginx (buffered) terminating TLS"
     [nginx-unbuf-tls]="nginx-unbuf terminating TLS"
     [haproxy-tls]="HAProxy terminating TLS (ssl crt)"
-    [s3gate-tls]="s3gate (workers 1) terminating TLS"
-    [s3gate-auto-tls]="s3gate (workers auto) terminating TLS"
+    [s3gate-tls]="s3gate (workers auto) terminating TLS"
+    [s3gate-1w-tls]="s3gate (workers 1) terminating TLS"
 )
 
 # want C: the contender is to run (ONLY names plain contenders; direct and
@@ -178,10 +178,10 @@ start_contenders() {
     want haproxy && start_haproxy
     want relay-splice && start_relay splice
     want relay-copy && start_relay copy
-    if want s3gate || want s3gate-copy || want s3gate-auto; then s3gate_setup; fi
+    if want s3gate || want s3gate-copy || want s3gate-1w; then s3gate_setup; fi
     want s3gate && start_s3gate s3gate
     want s3gate-copy && start_s3gate s3gate-copy "splice off"
-    want s3gate-auto && start_s3gate s3gate-auto "workers auto"
+    want s3gate-1w && start_s3gate s3gate-1w "workers 1"
     return 0
 }
 

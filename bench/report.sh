@@ -131,7 +131,7 @@ table_big() {
 # ---------------------------------------------------------------- targets
 targets() {
     local v cols=() c k bn br cr
-    for c in s3gate s3gate-auto; do in_list "$c" "$PLAIN" && cols+=("$c"); done
+    for c in s3gate s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
     [ ${#cols[@]} -gt 0 ] || { echo "(no s3gate row: no targets to check)"; return; }
     mdrow "target (issue 11)" "needed" "${cols[@]}"; mdsep $(( 2 + ${#cols[@]} ))
     for k in get put; do

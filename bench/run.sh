@@ -11,7 +11,7 @@
 #
 # Contenders (plain HTTP; most also over TLS, as NAME-tls): direct (the
 # ceiling), nginx, nginx-unbuf, haproxy, relay-splice, relay-copy (the
-# floor), s3gate, s3gate-copy (splice off), s3gate-auto (workers auto).
+# floor), s3gate (its defaults: workers auto), s3gate-copy (splice off), s3gate-1w (workers 1).
 #
 # Environment (defaults in brackets; QUICK=1 changes them, see below):
 #   PHASES="..."     which parts run [sizes tls latency idle big]

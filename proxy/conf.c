@@ -511,7 +511,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "pipe_size", 1, 1, CT_SIZE32, OFF(pipe_size), 4096, 16777216, "1M", NULL, "pipe_size SIZE" },
 	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "256k", NULL,
 	  "copy_buffer_size SIZE" },
-	{ "workers", 1, 1, CT_CUSTOM, 0, 0, 0, "1", conf_h_workers, "workers N|auto" },
+	{ "workers", 1, 1, CT_CUSTOM, 0, 0, 0, "auto", conf_h_workers, "workers N|auto" },
 	{ "user", 1, 1, CT_STR, OFF(user), 0, 0, NULL, NULL, "user NAME" },
 	{ "quota_request_rate", 1, 1, CT_U32, OFF(quota_request_rate), 0, 10000000, "0", NULL, "quota_request_rate N" },
 	{ "quota_bandwidth", 1, 1, CT_SIZE64, OFF(quota_bandwidth), 0, INT64_MAX, "0", NULL, "quota_bandwidth SIZE" },

@@ -6,6 +6,7 @@
  *   s3gate -V           version and build options
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 
 #include "proxy/accesslog.h"
 #include "proxy/conf.h"
+#include "proxy/cpus.h"
 #include "proxy/log.h"
 #include "proxy/quotashm.h"
 #include "proxy/server.h"
@@ -78,6 +80,32 @@ drop_privileges(const char *user)
 	log_debug("running as %s", user);
 }
 
+/* The parent of the workers, as they were forked. */
+static pid_t master_pid;
+
+/*
+ * Should the parent die without stopping the workers (SIGKILL, a crash),
+ * each drains and exits as on SIGTERM rather than serve on, orphaned, with
+ * nobody to restart or reload it.  Set again once privileges are dropped
+ * (a change of user clears it); the check after it covers a parent that
+ * died before.
+ */
+static void
+worker_watch_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != master_pid)
+		raise(SIGTERM);
+}
+
+/* The workers CF asks for: `auto` is the CPUs this process may use (cpus.h). */
+static int
+main_worker_count(const struct conf *cf)
+{
+	int n = cf->workers > 0 ? cf->workers : cpus_available();
+
+	return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
+}
+
 /*
  * Runs one worker: its own event loop, on the listening sockets of its
  * generation (LISTEN_FDS, inherited from the parent), or on its own.
@@ -94,8 +122,11 @@ worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers
 		sbuf_free(&errors);
 		return 1;
 	}
-	if (cf->user != NULL && geteuid() == 0)
+	if (cf->user != NULL && geteuid() == 0) {
 		drop_privileges(cf->user);
+		if (listen_fds != NULL)
+			worker_watch_parent();
+	}
 	if (worker == 0)
 		log_info("s3gate %s started, %d worker%s, backend %s", S3GATE_VERSION, nworkers,
 		    nworkers == 1 ? "" : "s", srv->conf->backend_url);
@@ -110,11 +141,13 @@ worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworke
 {
 	pid_t pid;
 
+	master_pid = getpid();
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		return -1;
 	}
 	if (pid == 0) {
+		worker_watch_parent();
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		_exit(worker_run(cf, worker, stats, nworkers, gen_fds));
 	}
@@ -184,7 +217,7 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 		return cf;
 	}
 	sbuf_free(&errors);
-	if ((nc->workers > 0 ? nc->workers : (int)sysconf(_SC_NPROCESSORS_ONLN)) != nworkers)
+	if (main_worker_count(nc) != nworkers)
 		log_warnx("reload: a change of workers takes effect at the next restart");
 	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
 		log_warn("error_log %s", nc->error_log);
@@ -311,11 +344,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: access_log %s: cannot open\n", file, cf->access_log);
 		return 1;
 	}
-	nworkers = cf->workers > 0 ? cf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (nworkers < 1)
-		nworkers = 1;
-	if (nworkers > MAX_WORKERS)
-		nworkers = MAX_WORKERS;
+	nworkers = main_worker_count(cf);
 	stats = mmap(NULL, sizeof(*stats) * (size_t)nworkers, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (stats == MAP_FAILED)

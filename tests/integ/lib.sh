@@ -280,7 +280,8 @@ access_log $dir/access.log
 EOF
 		for a in "${extra[@]+"${extra[@]}"}"; do echo "$a"; done
 	} >"$S3GATE_CONF"
-	"$S3GATE_BIN/s3gate" -c "$S3GATE_CONF" </dev/null >>"$S3GATE_LOG" 2>&1 &
+	# S3GATE_LAUNCH: a command that execs its arguments (taskset -c 0, say)
+	${S3GATE_LAUNCH:-} "$S3GATE_BIN/s3gate" -c "$S3GATE_CONF" </dev/null >>"$S3GATE_LOG" 2>&1 &
 	S3GATE_PID=$!
 	echo "$S3GATE_PID $name $S3GATE_CONF" >>"$T/.s3gate.pids"
 	S3GATE_NAMES+=("$name")

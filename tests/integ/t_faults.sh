@@ -58,6 +58,10 @@ proc_up() {
 }
 # gone NAME — forget an instance this test killed itself (so that the
 # file's teardown does not count its exit status)
+# crash PID: s3gate killed whole, as by a crash or the OOM killer: the
+# parent stopped first (so that it restarts no worker), its workers killed,
+# then the parent
+crash() { kill -STOP "$1"; pkill -KILL -P "$1"; kill -KILL "$1"; }
 gone() { local p; p=$(cat "$T/$1/pid" 2>/dev/null) && { wait "$p" 2>/dev/null; rm -f "$T/$1/pid"; }; return 0; }
 # absent KEY — no such object at the backend
 absent() {
@@ -195,7 +199,7 @@ if new_instance kill9; then
 		>"$T/kill9.send" 2>&1 &
 	spid=$!
 	sleep 1	# 16 of the 64 MiB sent (loopback: well under a second), the client waits
-	kill -KILL "$K_PID"
+	crash "$K_PID"
 	gone kill9
 	wait $spid
 	sleep 1
@@ -228,7 +232,7 @@ print("upload completed")
 		[ "${parts:-0}" -ge 2 ] && break
 		sleep 0.1
 	done
-	kill -KILL "$K_PID"
+	crash "$K_PID"
 	gone kill9b
 	wait $cpid
 	rc=$?

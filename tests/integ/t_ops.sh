@@ -514,6 +514,77 @@ else
 	t_fail "s3gate starts with workers 2" "see $T/w2/s3gate.log"
 fi
 
+# ---- workers auto: the CPUs this process may use, not the host's ---------------------------------
+# started_workers NAME: the worker count s3gate NAME logged when it started
+started_workers() { sed -n 's/.* started, \([0-9]*\) worker.*/\1/p' "$T/$1/s3gate.log" | head -1; }
+if S3GATE_LAUNCH="taskset -c 0" s3gate_start auto1 "workers auto"; then
+	t_expect_eq "workers auto under taskset -c 0 (one CPU allowed): 1 worker" 1 "$(started_workers auto1)"
+	s3gate_stop auto1 >"$T/stop.out" 2>&1 || t_fail "s3gate auto1 exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+else
+	t_fail "workers auto under taskset -c 0: s3gate starts" "$(tail -n 5 "$T/auto1/s3gate.log")"
+fi
+# A CPU limit of one CPU's worth of time (as a Kubernetes `limits.cpu: 1`
+# sets), in a cgroup of our own: v2 cpu.max, else v1's cfs quota.
+CG="" CG_V=""
+if [ "$(nproc)" -lt 2 ]; then
+	CG_WHY="one CPU online: a limit of one CPU would change nothing"
+elif [ -f /sys/fs/cgroup/cgroup.controllers ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+	CG=/sys/fs/cgroup/s3gate-test-$$ CG_V=2
+elif [ -d /sys/fs/cgroup/cpu ]; then
+	CG=/sys/fs/cgroup/cpu/s3gate-test-$$ CG_V=1
+else
+	CG_WHY="no cgroup cpu controller mounted"
+fi
+if [ -n "$CG" ] && mkdir "$CG" 2>/dev/null &&
+	if [ "$CG_V" = 2 ]; then echo "100000 100000" >"$CG/cpu.max"
+	else echo 100000 >"$CG/cpu.cfs_period_us" && echo 100000 >"$CG/cpu.cfs_quota_us"; fi 2>/dev/null; then
+	printf '#!/bin/sh\necho $$ >%s/cgroup.procs && exec "$@"\n' "$CG" >"$T/in-cgroup"
+	chmod +x "$T/in-cgroup"
+	if S3GATE_LAUNCH="$T/in-cgroup" s3gate_start autocg "workers auto"; then
+		t_expect_eq "workers auto in a cgroup limited to one CPU's time (v$CG_V): 1 worker" 1 \
+			"$(started_workers autocg)"
+		s3gate_stop autocg >"$T/stop.out" 2>&1 || t_fail "s3gate autocg exits 0 on SIGTERM" "$(cat "$T/stop.out")"
+	else
+		t_fail "workers auto in a limited cgroup: s3gate starts" "$(tail -n 5 "$T/autocg/s3gate.log")"
+	fi
+	rmdir "$CG" 2>/dev/null
+else
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
+	t_skip "workers auto in a cgroup limited to one CPU's time: 1 worker" "${CG_WHY:-cannot create a cgroup with a CPU limit here (not root, or a read-only cgroup fs)}"
+fi
+# ---- the parent SIGKILLed: its workers drain and exit, not serve on orphaned -----------------------
+if s3gate_start orphan "workers 2" "shutdown_timeout 5s"; then
+	OPID=$S3GATE_PID OPORT=$S3GATE_PORT
+	OKIDS=$(pgrep -P "$OPID" | tr '\n' ' ')
+	kill -KILL "$OPID"
+	wait "$OPID" 2>/dev/null
+	rm -f "$T/orphan/pid"	# killed on purpose: no clean exit to check
+	orphans_gone() {
+		local p i s alive
+		for ((i = 0; i < 60; i++)); do
+			alive=""
+			for p in $OKIDS; do
+				s=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$p/stat" 2>/dev/null) || continue
+				[ "$s" = Z ] || alive="$alive $p"
+			done
+			[ -z "$alive" ] && break
+			sleep 0.1
+		done
+		[ -z "$alive" ] || { echo "workers still running:$alive"; return 1; }
+		# nothing answers on its port any more
+		if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$OPORT/"; then
+			echo "port $OPORT still answers"; return 1
+		fi
+	}
+	if [ "$(wc -w <<<"$OKIDS")" = 2 ]; then
+		t_check "the parent SIGKILLed: its two workers exit within 6 s, the port is closed" orphans_gone
+	else
+		t_fail "the parent SIGKILLed: its two workers exit" "expected two workers, found: $OKIDS"
+	fi
+else
+	t_fail "workers 2 (orphan test): s3gate starts" "$(tail -n 5 "$T/orphan/s3gate.log")"
+fi
+
 # ---- user nobody ---------------------------------------------------------------------------------
 
 # Everything the workers read after dropping privileges (config, secret,
