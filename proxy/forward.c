@@ -216,8 +216,16 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	sigv4_sign(method, path.data, canon_query.data, signed_hdrs, ns, payload_hash,
 	    amz_date, t->region, t->access_key_id, t->signing_key, &auth);
 
-	sbuf_appendf(out, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\n", method, path.data,
-	    canon_query.len ? "?" : "", canon_query.len ? canon_query.data : "", t->host);
+	sbuf_appends(out, method);
+	sbuf_appendc(out, ' ');
+	sbuf_append(out, path.data, path.len);
+	if (canon_query.len > 0) {
+		sbuf_appendc(out, '?');
+		sbuf_append(out, canon_query.data, canon_query.len);
+	}
+	sbuf_appends(out, " HTTP/1.1\r\nHost: ");
+	sbuf_appends(out, t->host);
+	sbuf_appends(out, "\r\n");
 	for (i = 0; i < h->nheaders; i++) {
 		const struct http_header *hd = &h->headers[i];
 		if (forward_header_dropped(hd->name, hd->name_len) ||
@@ -229,10 +237,18 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 		sbuf_append(out, hd->value, hd->value_len);
 		sbuf_appends(out, "\r\n");
 	}
-	if (t->decoded)
-		sbuf_appendf(out, "Content-Length: %llu\r\n", (unsigned long long)t->decoded_length);
-	sbuf_appendf(out, "x-amz-content-sha256: %s\r\nx-amz-date: %s\r\nAuthorization: %s\r\n\r\n",
-	    payload_hash, amz_date, auth.data);
+	if (t->decoded) {
+		sbuf_appends(out, "Content-Length: ");
+		sbuf_append_u64(out, t->decoded_length);
+		sbuf_appends(out, "\r\n");
+	}
+	sbuf_appends(out, "x-amz-content-sha256: ");
+	sbuf_appends(out, payload_hash);
+	sbuf_appends(out, "\r\nx-amz-date: ");
+	sbuf_appends(out, amz_date);
+	sbuf_appends(out, "\r\nAuthorization: ");
+	sbuf_append(out, auth.data, auth.len);
+	sbuf_appends(out, "\r\n\r\n");
 	for (i = 0; i < namz; i++) {
 		free(amz[i].name);
 		free(amz[i].value);

@@ -35,12 +35,6 @@ sbuf_append(struct sbuf *sb, const void *data, size_t len)
 }
 
 void
-sbuf_appends(struct sbuf *sb, const char *str)
-{
-	sbuf_append(sb, str, strlen(str));
-}
-
-void
 sbuf_appendc(struct sbuf *sb, char c)
 {
 	if (sb->len + 2 > sb->cap)
@@ -63,6 +57,12 @@ sbuf_append_num(struct sbuf *sb, unsigned long long v, int neg, int base)
 	if (neg)
 		*--p = '-';
 	sbuf_append(sb, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+sbuf_append_u64(struct sbuf *sb, uint64_t v)
+{
+	sbuf_append_num(sb, v, 0, 10);
 }
 
 /*

@@ -12,6 +12,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 struct sbuf {
 	char	*data;
@@ -23,8 +25,9 @@ struct sbuf {
 
 void	 sbuf_reserve(struct sbuf *, size_t extra);
 void	 sbuf_append(struct sbuf *, const void *data, size_t len);
-void	 sbuf_appends(struct sbuf *, const char *str);
 void	 sbuf_appendc(struct sbuf *, char c);
+/* The decimal form of V. */
+void	 sbuf_append_u64(struct sbuf *, uint64_t v);
 void	 sbuf_appendf(struct sbuf *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 sbuf_vappendf(struct sbuf *, const char *fmt, va_list);
@@ -42,5 +45,12 @@ char	*sbuf_strndup(const char *, size_t);
 
 /* Hands over the NUL-terminated data; the sbuf is empty afterwards. */
 char	*sbuf_steal(struct sbuf *);
+
+/* Inline: the length of a literal is then known when compiling. */
+static inline void
+sbuf_appends(struct sbuf *sb, const char *str)
+{
+	sbuf_append(sb, str, strlen(str));
+}
 
 #endif
