@@ -22,6 +22,8 @@
 #   VG_OPTS=...    extra valgrind options (e.g. --dump-instr=yes)
 #   CG_FILE=path   where the window's callgrind file is copied
 #                  (default \$TMPDIR/s3gate-callgrind.out)
+#   METHOD=HEAD    presigned HEADs of an empty object instead (bench/presign.py
+#                  signs them; wrk runs bench/wrk.lua with WRK_METHOD=HEAD)
 #   NATIVE=1       no valgrind: s3gate runs natively and the window's CPU
 #                  time from /proc/PID/stat is printed instead, as
 #                  "CPU µs per request: T (user U, system S)" (clock ticks
@@ -98,6 +100,7 @@ ok2xx() {
 # --------------------------------------------------------------- the origin
 ORIGIN_PORT=$(free_port)
 head -c 4096 /dev/urandom > "$WORK/www/bench/4k.bin"
+: > "$WORK/www/bench/0.bin"
 cat > "$WORK/origin.conf" <<EOF
 user root;
 worker_processes 1;
@@ -169,14 +172,28 @@ url=$(AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET AWS_DEFAULT_REGION=$
 
 got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$url")
 [ "$got" = "200 4096" ] || fail "presigned GET through s3gate: $got (see $WORK/s3gate.log)"
+WRK_ARGS=()
+WHAT="presigned 4 KiB GET"
+if [ "${METHOD:-GET}" = HEAD ]; then
+	# botocore signs the HEAD (aws s3 presign only signs GETs)
+	read -r _ _ head_path <<< "$(echo "s3gate http://127.0.0.1:$PORT" |
+	    /usr/bin/python3 "$HERE/presign.py" "$AKID" "$SECRET" "$REGION" 2> "$WORK/presign.log")"
+	[ -n "$head_path" ] || fail "presign.py: $(head -3 "$WORK/presign.log")"
+	url="http://127.0.0.1:$PORT$head_path"
+	got=$(curl -s -I -o /dev/null -w '%{http_code}' "$url")
+	[ "$got" = 200 ] || fail "presigned HEAD through s3gate: $got (see $WORK/s3gate.log)"
+	export WRK_METHOD=HEAD
+	WRK_ARGS=(-s "$HERE/wrk.lua")
+	WHAT="presigned HEAD of an empty object"
+fi
 log "warm-up"
-wrk -t1 -c"$CONNS" -d2s "$url" > "$WORK/wrk.warmup.txt" 2>&1
+wrk -t1 -c"$CONNS" -d2s "${WRK_ARGS[@]}" "$url" > "$WORK/wrk.warmup.txt" 2>&1
 
 if [ "${NATIVE:-0}" = 1 ]; then
 	ticks() { awk '{print $14, $15}' "/proc/$S3PID/stat"; }	# utime, stime
 	before=$(ok2xx); read -r u0 s0 <<< "$(ticks)"
-	log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a presigned 4 KiB GET (native)"
-	wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}"s "$url" > "$WORK/wrk.txt" 2>&1
+	log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a $WHAT (native)"
+	wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}"s "${WRK_ARGS[@]}" "$url" > "$WORK/wrk.txt" 2>&1
 	after=$(ok2xx); read -r u1 s1 <<< "$(ticks)"
 	n=$(( after - before ))
 	[ "$n" -gt 0 ] || fail "no request answered"
@@ -188,8 +205,8 @@ if [ "${NATIVE:-0}" = 1 ]; then
 fi
 callgrind_control -z "$S3PID" > "$WORK/cg.zero.log" 2>&1 || fail "callgrind_control -z: $(cat "$WORK/cg.zero.log")"
 before=$(ok2xx)
-log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a presigned 4 KiB GET"
-wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}"s "$url" > "$WORK/wrk.txt" 2>&1
+log "wrk -t1 -c$CONNS -d${SECONDS_RUN}s on a $WHAT"
+wrk -t1 -c"$CONNS" -d"${SECONDS_RUN}"s "${WRK_ARGS[@]}" "$url" > "$WORK/wrk.txt" 2>&1
 after=$(ok2xx)
 callgrind_control -d "$S3PID" > "$WORK/cg.dump.log" 2>&1 || fail "callgrind_control -d: $(cat "$WORK/cg.dump.log")"
 
