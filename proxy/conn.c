@@ -1779,7 +1779,7 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	c->auth_stage = AUTH_STAGE_PARSE;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
-	srv->stats->connections_open++;
+	__atomic_add_fetch(&srv->stats->connections_open, 1, __ATOMIC_RELAXED);
 	srv->stats->connections_total++;
 	conn_side_want(&c->client, 1, 0);
 	conn_timer_set(c, ssl != NULL ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);

@@ -194,6 +194,8 @@ quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t 
 	uint64_t key = quotashm_hash(id);
 	size_t i, at = (size_t)(key % QUOTASHM_LINKS);
 
+	if (expires_at <= 0)	/* a link that never ends: its count is never taken over */
+		expires_at = INT64_MAX - QUOTASHM_LINK_GRACE;
 	for (i = 0; i < QUOTASHM_PROBE; i++) {
 		struct quotashm_link *l = &shm->links[(at + i) % QUOTASHM_LINKS];
 

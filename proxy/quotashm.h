@@ -89,7 +89,7 @@ void		 quotashm_leave(struct quotashm *, const char *principal, int worker);
 /* WORKER died: the requests it held in flight are forgotten. */
 void		 quotashm_forget_worker(struct quotashm *, int worker);
 /*
- * The shared byte count of link ID (ending at EXPIRES_AT), claimed if
+ * The shared byte count of link ID (ending at EXPIRES_AT; 0: never), claimed if
  * there is none yet; NULL when no slot is free near its hash (then the
  * caller counts alone).  NOW: the wall-clock second, to tell slots of
  * links long expired.

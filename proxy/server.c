@@ -472,6 +472,13 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 
 static void server_accept_cb(evutil_socket_t, short, void *);
 
+/* Connections worker W holds (its gauge, shared). */
+static uint64_t
+server_worker_conns(const struct server *srv, int w)
+{
+	return __atomic_load_n(&srv->all_stats[w].connections_open, __ATOMIC_RELAXED);
+}
+
 /*
  * Whether another worker of the generation holds at least two connections
  * fewer (one fewer is often one that has just closed and is not counted
@@ -483,7 +490,7 @@ server_accept_defer(const struct server *srv)
 	int w;
 
 	for (w = 0; w < srv->nworkers; w++)
-		if (w != srv->worker && srv->all_stats[w].connections_open + 1 < (uint64_t)srv->nconns)
+		if (w != srv->worker && server_worker_conns(srv, w) + 1 < (uint64_t)srv->nconns)
 			return 1;
 	return 0;
 }
@@ -522,7 +529,7 @@ server_conns_open(const struct server *srv)
 	if (srv->nworkers == 1)
 		return (uint64_t)srv->nconns;
 	for (w = 0; w < srv->nworkers; w++)
-		n += srv->all_stats[w].connections_open;
+		n += server_worker_conns(srv, w);
 	return n;
 }
 
@@ -789,7 +796,7 @@ server_conn_closed(struct server *srv, struct conn *c)
 {
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
-	srv->stats->connections_open--;
+	__atomic_sub_fetch(&srv->stats->connections_open, 1, __ATOMIC_RELAXED);
 	server_peer_count(srv, (const struct sockaddr *)&c->peer_addr, -1);
 	/*
 	 * A connection holds ~30 KiB of heap; after a storm of them (10 000

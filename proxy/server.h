@@ -94,7 +94,12 @@ struct server_stats {
 	uint64_t	 refused_connections;	/* over max_connections or per address */
 	uint64_t	 throttled_requests;	/* SlowDown: request rate or concurrency */
 	uint64_t	 throttle_waits;	/* body paused by a bandwidth quota */
-	uint64_t	 connections_open;	/* gauge */
+	/*
+	 * Gauge, updated atomically: after a reload the draining worker and
+	 * its successor share a slot, and balancing and max_connections read
+	 * it.  (The counters here may lose an increment while they overlap.)
+	 */
+	uint64_t	 connections_open;
 	uint64_t	 backend_idle;		/* gauge */
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
 	uint64_t	 ttfb_bucket[12];	/* time to the response head */

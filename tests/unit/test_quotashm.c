@@ -168,6 +168,31 @@ main(void)
 		}
 		quotashm_free(full);
 
+		/* links that never end (expires 0) keep their counts however late */
+		{
+			struct quotashm *never = quotashm_new();
+			int kept = 0;
+
+			for (i = 0; i < QUOTASHM_LINKS * 2 && never != NULL; i++) {
+				struct quotashm_link *l;
+
+				snprintf(name, sizeof(name), "SGLN%d", i);
+				if ((l = quotashm_link(never, name, 0, 1000)) != NULL)
+					quotashm_link_add(l, 42);
+			}
+			for (i = 0; i < QUOTASHM_LINKS * 2 && never != NULL; i++) {
+				struct quotashm_link *l;
+
+				snprintf(name, sizeof(name), "SGLN%d", i);
+				l = quotashm_link(never, name, 0, 4000000000LL);
+				kept += l != NULL && quotashm_link_add(l, 0) == 42;
+			}
+			T_OK(never != NULL && kept >= QUOTASHM_LINKS * 9 / 10 &&
+			    quotashm_link(never, "SGLlate", 9000, 4000000000LL) == NULL,
+			    "links with no end are never taken over (%d counts kept, a late link refused)", kept);
+			quotashm_free(never);
+		}
+
 		pid = fork();
 		if (pid == 0) {
 			struct quotashm_link *mine = quotashm_link(shm, "SGLCCCCCCCCCCCCCCCCC", 5000, 1000);
