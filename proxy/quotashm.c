@@ -214,6 +214,7 @@ quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t 
 			   worker finding KEY reads the last link's bytes */
 			__atomic_store_n(&l->served, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&l->object_size, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->instances, 0, __ATOMIC_RELAXED);
 			l->expires_at = expires_at;
 			__atomic_store_n(&l->key, key, __ATOMIC_RELEASE);
 			mine = 1;
@@ -240,4 +241,15 @@ quotashm_link_size(struct quotashm_link *l, uint64_t size)
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return size != 0 ? size : __atomic_load_n(&l->object_size, __ATOMIC_RELAXED);
 	return known;
+}
+
+uint64_t
+quotashm_link_instances(struct quotashm_link *l, uint64_t total)
+{
+	uint64_t known = __atomic_load_n(&l->instances, __ATOMIC_RELAXED);
+
+	while (total > known && !__atomic_compare_exchange_n(&l->instances, &known, total, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;	/* KNOWN reloaded: try again while TOTAL is still higher */
+	return total > known ? total : known;
 }

@@ -58,6 +58,7 @@ struct quotashm_link {
 	int64_t		 expires_at;	/* the link's end (wall clock) */
 	uint64_t	 served;	/* bytes, added atomically */
 	uint64_t	 object_size;	/* as the first response told; 0 unknown */
+	uint64_t	 instances;	/* every instance's bytes, as a worker last read them from Redis */
 };
 
 struct quotashm {
@@ -103,5 +104,11 @@ uint64_t	 quotashm_link_add(struct quotashm_link *, uint64_t n);
  * size the first worker to learn it stored otherwise.
  */
 uint64_t	 quotashm_link_size(struct quotashm_link *, uint64_t size);
+/*
+ * Every instance's bytes for L (quota_shared): raised to TOTAL, which one
+ * worker just read from Redis, so that its peers know it too; returns the
+ * highest known (TOTAL 0: reads it).
+ */
+uint64_t	 quotashm_link_instances(struct quotashm_link *, uint64_t total);
 
 #endif

@@ -11,6 +11,7 @@
 #include "policy/redisstore.h"
 #include "proxy/log.h"
 #include "proxy/quota.h"
+#include "proxy/quotashm.h"
 #include "proxy/quotasync.h"
 #include "proxy/server.h"
 
@@ -117,6 +118,8 @@ qs_batch_done(struct qs_batch *b)
 				if (it->link != NULL) {
 					/* every instance's bytes; pending kept what came since */
 					it->link->served_global = (uint64_t)it->cur;
+					if (it->link->shared != NULL)	/* for this s3gate's other workers */
+						quotashm_link_instances(it->link->shared, (uint64_t)it->cur);
 					continue;
 				}
 				quota_sync_apply(it->q, it->kind, quota_window_allowance(

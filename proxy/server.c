@@ -69,18 +69,23 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 
 /*
  * Bytes a link has served as far as this worker knows: the largest of its
- * own count, its s3gate's workers' together and all instances' (Redis).
+ * own count, its s3gate's workers' together and all instances' (Redis: as
+ * this worker last read it plus what it served since, or as any worker of
+ * this s3gate last read it, which a worker new to the link has not).
  */
 static uint64_t
 server_link_served(const struct link_usage *u)
 {
-	uint64_t instances = u->served_global + u->pending;
-	uint64_t workers = u->shared != NULL ? quotashm_link_add(u->shared, 0) : 0;
-	uint64_t most = u->served;
+	uint64_t most = u->served, v[3];
+	int i;
 
-	if (workers > most)
-		most = workers;
-	return instances > most ? instances : most;
+	v[0] = u->served_global + u->pending;
+	v[1] = u->shared != NULL ? quotashm_link_add(u->shared, 0) : 0;
+	v[2] = u->shared != NULL ? quotashm_link_instances(u->shared, 0) : 0;
+	for (i = 0; i < 3; i++)
+		if (v[i] > most)
+			most = v[i];
+	return most;
 }
 
 void

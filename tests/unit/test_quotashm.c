@@ -139,6 +139,9 @@ main(void)
 		T_OK(quotashm_link_size(a, 0) == 0, "no object size before a response");
 		T_OK(quotashm_link_size(a, 4096) == 4096 && quotashm_link_size(a, 0) == 4096 &&
 		    quotashm_link_size(a, 999) == 4096, "the first size learned is the one every worker reads");
+		T_OK(quotashm_link_instances(a, 0) == 0 && quotashm_link_instances(a, 900) == 900 &&
+		    quotashm_link_instances(a, 300) == 900 && quotashm_link_instances(a, 0) == 900,
+		    "every instance's count (from Redis) only rises, and every worker reads it");
 		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 2000) == a &&
 		    quotashm_link_add(a, 0) == 150, "another worker finds the same count");
 		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 5000 + QUOTASHM_LINK_GRACE) == a &&
