@@ -37,6 +37,9 @@ struct filestore {
 	long long		 checked_ns;	/* CLOCK_MONOTONIC of the last poll */
 	struct stat		 cred_st;	/* the credentials file as last loaded */
 	unsigned long long	 reloads;
+	/* the workers' shared word (pstore_share_changes): the newest fingerprint any loaded */
+	uint64_t		*shared_fp;
+	uint64_t		 shared_seen;	/* its value at our last look */
 };
 
 /* Whether the credentials file differs from the one loaded (one stat). */
@@ -534,12 +537,22 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 	long long now = filestore_now_ns();
 	struct model *m;
 
-	if (now - fs->checked_ns < interval_ns)
+	uint64_t published = fs->shared_fp != NULL ?
+	    __atomic_load_n(fs->shared_fp, __ATOMIC_RELAXED) : 0;
+
+	/* another worker loaded a folder we have not: look now, whatever the interval */
+	if (now - fs->checked_ns < interval_ns && published == fs->shared_seen)
 		return;
+	fs->shared_seen = published;
 	fs->checked_ns = now;
 	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
 		return;
 	fs->fingerprint = fp;
+	if (fs->shared_fp != NULL) {
+		/* tell the others; what we publish we have seen */
+		__atomic_store_n(fs->shared_fp, (uint64_t)fp, __ATOMIC_RELAXED);
+		fs->shared_seen = (uint64_t)fp;
+	}
 	filestore_cred_remember(fs);
 	if ((m = filestore_load(fs->dir, &errors)) == NULL) {
 		log_warnx("policy %s changed but does not load; keeping the previous policy: %s",
@@ -567,6 +580,15 @@ filestore_open(const struct conf *conf, struct event_base *base, struct sbuf *er
 		return NULL;
 	}
 	return fs;
+}
+
+static void
+filestore_share_changes(void *impl, uint64_t *word)
+{
+	struct filestore *fs = impl;
+
+	fs->shared_fp = word;
+	fs->shared_seen = __atomic_load_n(word, __ATOMIC_RELAXED);
 }
 
 static enum pstore_result
@@ -644,5 +666,6 @@ const struct pstore_ops filestore_ops = {
 	.cancel = NULL,		/* never pending */
 	.reload = filestore_reload,
 	.stats = filestore_stats,
+	.share_changes = filestore_share_changes,
 	.free = filestore_free,
 };

@@ -99,6 +99,13 @@ pstore_ready(struct pstore *ps)
 }
 
 void
+pstore_share_changes(struct pstore *ps, uint64_t *word)
+{
+	if (ps->ops->share_changes != NULL)
+		ps->ops->share_changes(ps->impl, word);
+}
+
+void
 pstore_get_stats(struct pstore *ps, struct pstore_stats *st)
 {
 	memset(st, 0, sizeof(*st));

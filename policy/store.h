@@ -19,6 +19,7 @@
 #define S3GATE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "policy/model.h"
@@ -75,6 +76,14 @@ void		 pstore_get_stats(struct pstore *, struct pstore_stats *);
 
 /* 1 if the store can answer now (/readyz): file store always, Redis when connected. */
 int		 pstore_ready(struct pstore *);
+/*
+ * WORD, in memory the workers of one s3gate share, tells them of a change
+ * one of them saw (the file store: the fingerprint of the folder it last
+ * loaded), so that the others look at once rather than at their next poll:
+ * a grant is then in force in every worker as soon as in one.  Stores that
+ * hear of changes on their own (Redis: pub/sub) ignore it.
+ */
+void		 pstore_share_changes(struct pstore *, uint64_t *word);
 
 /* The ops table a store implements; IMPL is the store's own state. */
 struct pstore_ops {
@@ -92,6 +101,7 @@ struct pstore_ops {
 	/* 1 if the store can answer now (NULL: always) */
 	int		(*ready)(void *impl);
 	void		(*stats)(void *impl, struct pstore_stats *);	/* optional */
+	void		(*share_changes)(void *impl, uint64_t *word);	/* optional */
 };
 
 #endif

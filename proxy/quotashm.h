@@ -64,6 +64,8 @@ struct quotashm_link {
 struct quotashm {
 	struct quotashm_slot	 slots[QUOTASHM_SLOTS];
 	struct quotashm_link	 links[QUOTASHM_LINKS];
+	/* not a quota: the workers' word for policy changes (pstore_share_changes) */
+	uint64_t		 policy_changes;
 };
 
 /* A zeroed table in shared anonymous memory; NULL if it cannot be mapped. */

@@ -1049,6 +1049,8 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
+	if (quota_shm != NULL && nworkers > 1)
+		pstore_share_changes(srv->store, &quota_shm->policy_changes);
 	server_quota_sync_start(srv);
 	srv->keycache = sigv4_keycache_new(1024);
 	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)

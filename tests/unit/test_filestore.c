@@ -221,6 +221,42 @@ main(void)
 		    "prefix grant persisted");
 	}
 	T_OK(admin("revoke", "ws-frank-stagein", "bob", NULL, NULL) == 1, "second revoke fails");
+
+	/*
+	 * Workers sharing a change word: the one whose poll interval is over
+	 * sees a change; the other, a quarter second into its own, looks at
+	 * once.  A third store that does not share still has the old policy.
+	 */
+	{
+		struct pstore *w1, *w2, *w3;
+		uint64_t word = 0;
+
+		w1 = pstore_open(&conf, NULL, &errors);
+		if (w1 != NULL)
+			pstore_share_changes(w1, &word);
+		T_OK(w1 != NULL && via(w1, "erin", "ws-frank") == VIA_NONE, "worker 1: erin is nobody");
+		usleep(300 * 1000);
+		w2 = pstore_open(&conf, NULL, &errors);
+		w3 = pstore_open(&conf, NULL, &errors);
+		if (w2 != NULL)
+			pstore_share_changes(w2, &word);
+		T_OK(w2 != NULL && w3 != NULL && via(w2, "erin", "ws-frank") == VIA_NONE &&
+		    via(w3, "erin", "ws-frank") == VIA_NONE, "workers 2 and 3, 0.3 s later: the same");
+		T_OK(admin("member", "add", "ws-frank", "erin", NULL) == 0, "member add erin");
+		usleep(250 * 1000);
+		T_OK(w1 != NULL && via(w1, "erin", "ws-frank") == VIA_MEMBER,
+		    "worker 1, past its poll interval, sees the new member");
+		T_OK(w2 != NULL && via(w2, "erin", "ws-frank") == VIA_MEMBER,
+		    "worker 2, inside its interval, sees it at once: worker 1 told it");
+		T_OK(w3 != NULL && via(w3, "erin", "ws-frank") == VIA_NONE,
+		    "a store that does not share waits for its own interval");
+		if (w1 != NULL)
+			pstore_free(w1);
+		if (w2 != NULL)
+			pstore_free(w2);
+		if (w3 != NULL)
+			pstore_free(w3);
+	}
 	T_OK(admin("--json", "who", "ws-frank", NULL, NULL) == 0, "who --json");
 	T_OK(admin("access", "frank", NULL, NULL, NULL) == 0, "access");
 	T_OK(admin("presign", "x", NULL, NULL, NULL) == 1, "presign not yet implemented");
