@@ -22,6 +22,12 @@
  * not two per worker, and keeps its count across a reload (the table
  * outlives the generations of workers).
  *
+ * Two more things the workers count here, though they are not quotas:
+ * each client address's open connections (max_connections_per_ip, under a
+ * name no principal can have, server.c) and the file store's last
+ * fingerprint (pstore_share_changes), so that a policy change one worker
+ * finds is seen by all.
+ *
  * Slots are found by a 64-bit hash of the principal or link id (open
  * addressing, a short probe); a principal's slot nobody counted in for two
  * seconds is taken over, a link's a day after the link expired.
