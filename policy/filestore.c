@@ -507,6 +507,16 @@ filestore_now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* FP is the folder as now loaded: tell the other workers (pstore_share_changes). */
+static void
+filestore_publish(struct filestore *fs, unsigned long long fp)
+{
+	if (fs->shared_fp == NULL)
+		return;
+	__atomic_store_n(fs->shared_fp, (uint64_t)fp, __ATOMIC_RELAXED);
+	fs->shared_seen = (uint64_t)fp;		/* what we publish we have seen */
+}
+
 static int
 filestore_reload(void *impl, struct sbuf *errors)
 {
@@ -522,6 +532,7 @@ filestore_reload(void *impl, struct sbuf *errors)
 	fs->fingerprint = fp;
 	fs->checked_ns = filestore_now_ns();
 	filestore_cred_remember(fs);
+	filestore_publish(fs, fp);	/* after a change written here (the self-service API) */
 	return 0;
 }
 
@@ -548,11 +559,7 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
 		return;
 	fs->fingerprint = fp;
-	if (fs->shared_fp != NULL) {
-		/* tell the others; what we publish we have seen */
-		__atomic_store_n(fs->shared_fp, (uint64_t)fp, __ATOMIC_RELAXED);
-		fs->shared_seen = (uint64_t)fp;
-	}
+	filestore_publish(fs, fp);
 	filestore_cred_remember(fs);
 	if ((m = filestore_load(fs->dir, &errors)) == NULL) {
 		log_warnx("policy %s changed but does not load; keeping the previous policy: %s",

@@ -250,6 +250,11 @@ main(void)
 		    "worker 2, inside its interval, sees it at once: worker 1 told it");
 		T_OK(w3 != NULL && via(w3, "erin", "ws-frank") == VIA_NONE,
 		    "a store that does not share waits for its own interval");
+		/* a worker that writes a change itself (the self-service API) reloads and tells */
+		T_OK(admin("member", "remove", "ws-frank", "erin", NULL) == 0 && w1 != NULL &&
+		    pstore_reload(w1, &errors) == 0, "member remove erin, worker 1 reloads");
+		T_OK(w2 != NULL && via(w2, "erin", "ws-frank") == VIA_NONE,
+		    "worker 2 sees the removal at once: the reload told it");
 		if (w1 != NULL)
 			pstore_free(w1);
 		if (w2 != NULL)
