@@ -547,7 +547,6 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 	unsigned long long fp;
 	long long now = filestore_now_ns();
 	struct model *m;
-
 	uint64_t published = fs->shared_fp != NULL ?
 	    __atomic_load_n(fs->shared_fp, __ATOMIC_RELAXED) : 0;
 

@@ -126,26 +126,23 @@ cpus_cgroup_limit(const char *root, const char *path, int v2, int online)
 	    (int)sizeof(dir))
 		return online;
 	for (;;) {
+		int found = 0, n;
+
 		if (v2) {
 			snprintf(file, sizeof(file), "%s/cpu.max", dir);
-			if (cpus_read(file, buf, sizeof(buf)) == 0 &&
-			    cpus_parse_cpu_max(buf, &quota, &period) == 0) {
-				int n = cpus_from_quota(quota, period, online);
-
-				best = n < best ? n : best;
-			}
+			found = cpus_read(file, buf, sizeof(buf)) == 0 &&
+			    cpus_parse_cpu_max(buf, &quota, &period) == 0;
 		} else {
 			snprintf(file, sizeof(file), "%s/cpu.cfs_quota_us", dir);
 			if (cpus_read(file, buf, sizeof(buf)) == 0) {
 				quota = strtoll(buf, NULL, 10);
 				snprintf(file, sizeof(file), "%s/cpu.cfs_period_us", dir);
-				if (cpus_read(file, buf, sizeof(buf)) == 0) {
-					int n = cpus_from_quota(quota, strtoll(buf, NULL, 10), online);
-
-					best = n < best ? n : best;
-				}
+				if ((found = cpus_read(file, buf, sizeof(buf)) == 0))
+					period = strtoll(buf, NULL, 10);
 			}
 		}
+		if (found && (n = cpus_from_quota(quota, period, online)) < best)
+			best = n;
 		/* up one level, never above the mount point */
 		if (strlen(dir) <= strlen(root) || (slash = strrchr(dir, '/')) == NULL ||
 		    slash < dir + strlen(root))
@@ -178,13 +175,10 @@ cpus_available(void)
 	limit = online;
 	if (cpus_cgroup_path(text, "", path, sizeof(path)) == 0)
 		limit = cpus_cgroup_limit("/sys/fs/cgroup", path, 1, limit);
-	if (cpus_cgroup_path(text, "cpu", path, sizeof(path)) == 0) {
-		for (i = 0; i < sizeof(v1_roots) / sizeof(v1_roots[0]); i++) {
+	if (cpus_cgroup_path(text, "cpu", path, sizeof(path)) == 0)
+		for (i = 0; i < sizeof(v1_roots) / sizeof(v1_roots[0]); i++)
 			/* a container sees its own cgroup at the mount point, the host's path
 			   not at all: the walk up reaches the mount point either way */
-			n = cpus_cgroup_limit(v1_roots[i], path, 0, limit);
-			limit = n < limit ? n : limit;
-		}
-	}
+			limit = cpus_cgroup_limit(v1_roots[i], path, 0, limit);
 	return limit;
 }

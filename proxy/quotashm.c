@@ -51,6 +51,12 @@ quotashm_spin(uint32_t *lock)
 }
 
 static void
+quotashm_release(uint32_t *lock)
+{
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+static void
 quotashm_lock(struct quotashm_slot *s)
 {
 	quotashm_spin(&s->lock);
@@ -59,7 +65,7 @@ quotashm_lock(struct quotashm_slot *s)
 static void
 quotashm_unlock(struct quotashm_slot *s)
 {
-	__atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+	quotashm_release(&s->lock);
 }
 
 /* Whether S has counted nothing since WINDOW - 2 and holds no request: its principal is idle. */
@@ -219,7 +225,7 @@ quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t 
 			__atomic_store_n(&l->key, key, __ATOMIC_RELEASE);
 			mine = 1;
 		}
-		__atomic_store_n(&l->lock, 0, __ATOMIC_RELEASE);
+		quotashm_release(&l->lock);
 		if (mine)
 			return l;
 	}
@@ -237,9 +243,12 @@ quotashm_link_size(struct quotashm_link *l, uint64_t size)
 {
 	uint64_t known = 0;
 
-	if (size == 0 || __atomic_compare_exchange_n(&l->object_size, &known, size, 0,
+	if (size == 0)
+		return __atomic_load_n(&l->object_size, __ATOMIC_RELAXED);
+	/* the first to learn it stores it; a later one gets that back in KNOWN */
+	if (__atomic_compare_exchange_n(&l->object_size, &known, size, 0,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		return size != 0 ? size : __atomic_load_n(&l->object_size, __ATOMIC_RELAXED);
+		return size;
 	return known;
 }
 

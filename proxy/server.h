@@ -68,7 +68,6 @@ struct link_usage {
 	int			 touched;
 };
 
-
 /* Open connections of one client address (max_connections_per_ip). */
 struct peer_count {
 	struct peer_count	*next;
