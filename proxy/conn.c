@@ -286,6 +286,7 @@ conn_request_reset(struct conn *c)
 	c->is_head_method = 0;
 	c->resp_status = 0;
 	c->resp_has_body = 0;
+	c->resp_read_ahead = 0;
 	c->bytes_in = c->bytes_out = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
@@ -1084,6 +1085,47 @@ conn_stream_start(struct conn *c, int upload)
 	c->streaming = 1;
 }
 
+/*
+ * The request is out: wait for the answer.  Reading at once saves a trip
+ * through epoll when the backend answers within the microseconds the
+ * request took to leave (an idle origin on loopback: nearly always), and
+ * costs a recv(2) that says EAGAIN when it does not (a busy origin: at 64
+ * connections, one wasted recv per request).  So each worker keeps score
+ * of how often the answer was there, and reads at once only while that
+ * pays, trying one request in CONN_ANSWER_PROBE regardless so that the
+ * score can climb back.
+ */
+#define CONN_ANSWER_SCORE_MAX	16
+#define CONN_ANSWER_PROBE	16
+
+static int
+conn_await_answer(struct conn *c)
+{
+	struct server *srv = c->srv;
+
+	conn_set_state(c, CONN_READ_RESP_HEAD);
+	conn_timer_set(c, c->conf->backend_timeout_ms);
+	if (srv->answer_ready_score > 0 || ++srv->answer_probe % CONN_ANSWER_PROBE == 0) {
+		c->resp_read_ahead = 1;
+		return 1;
+	}
+	conn_side_want(&c->backend, 1, 0);
+	return 0;
+}
+
+/* A read ahead of epoll (conn_await_answer) found the answer there, or not. */
+static void
+conn_answer_scored(struct conn *c, int there)
+{
+	struct server *srv = c->srv;
+
+	c->resp_read_ahead = 0;
+	if (there && srv->answer_ready_score < CONN_ANSWER_SCORE_MAX)
+		srv->answer_ready_score++;
+	else if (!there && srv->answer_ready_score > 0)
+		srv->answer_ready_score--;
+}
+
 static int
 conn_do_send_head(struct conn *c)
 {
@@ -1109,10 +1151,8 @@ conn_do_send_head(struct conn *c)
 		conn_stream_start(c, 1);
 		conn_set_state(c, CONN_REQ_BODY);
 		conn_timer_set(c, c->conf->body_timeout_ms);
-	} else {
-		conn_set_state(c, CONN_READ_RESP_HEAD);
-		conn_timer_set(c, c->conf->backend_timeout_ms);
-	}
+	} else
+		return conn_await_answer(c);
 	return 1;
 }
 
@@ -1134,9 +1174,7 @@ conn_do_req_body(struct conn *c)
 		stream_release(&c->stream);
 		c->streaming = 0;
 		conn_side_want(&c->client, 0, 0);
-		conn_set_state(c, CONN_READ_RESP_HEAD);
-		conn_timer_set(c, c->conf->backend_timeout_ms);
-		return 1;
+		return conn_await_answer(c);
 	case STREAM_THROTTLED:
 		return 0;
 	case STREAM_WAIT:
@@ -1309,6 +1347,8 @@ conn_do_read_resp_head(struct conn *c)
 			}
 		}
 		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
+		if (c->resp_read_ahead)
+			conn_answer_scored(c, n != -1 || (errno != EAGAIN && errno != EINTR));
 		if (n > 0)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {

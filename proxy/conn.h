@@ -136,6 +136,7 @@ struct conn {
 
 	/* the response */
 	struct http_head	 resp;		/* into backend.buf */
+	int			 resp_read_ahead;	/* reading before epoll said so (conn_await_answer) */
 	int			 resp_status;
 	enum stream_framing	 resp_framing;
 	int			 resp_has_body;

@@ -143,6 +143,14 @@ struct server {
 	int			 closed_since_trim;	/* connections closed since the last malloc_trim */
 	TAILQ_HEAD(backend_idle_head, backend_conn) idle;
 	int			 nidle;
+	/*
+	 * Whether the backend's answer is worth reading for right after the
+	 * request went out, before epoll says so (conn_await_answer): a score
+	 * of how often it was there, and a counter that tries now and then
+	 * while the score says no.
+	 */
+	unsigned int		 answer_ready_score;
+	unsigned int		 answer_probe;
 
 	int			 draining;
 	struct event		*drain_timer;
