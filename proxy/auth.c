@@ -151,7 +151,7 @@ auth_quota_admit(struct conn *c)
 	l = &c->quota->limits;
 	if (whole.connections > 0 && server_quota_shm_active(c->srv)) {
 		/* every worker's requests in flight, counted together */
-		switch (quotashm_admit(c->srv->quota_shm, c->quota->principal, c->srv->worker,
+		switch (quotashm_admit(c->srv->quota_shm, c->quota->principal, c->srv->slot,
 		    whole.connections, (int64_t)time(NULL))) {
 		case 0:
 			return auth_too_many_at_once(c);
@@ -166,7 +166,7 @@ auth_quota_admit(struct conn *c)
 		return auth_too_many_at_once(c);
 	if (!quota_take_request(c->quota, now, &retry)) {
 		if (c->quota_shm_active)
-			quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->worker);
+			quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->slot);
 		c->quota_shm_active = 0;
 		c->srv->stats->throttled_requests++;
 		c->retry_after = retry < 1 ? 1 : (int)(retry + 0.999);

@@ -252,7 +252,7 @@ conn_request_reset(struct conn *c)
 		c->quota->active--;
 	c->quota_active = 0;
 	if (c->quota_shm_active)
-		quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->worker);
+		quotashm_leave(c->srv->quota_shm, c->quota->principal, c->srv->slot);
 	c->quota_shm_active = 0;
 	c->quota = NULL;
 	c->retry_after = 0;

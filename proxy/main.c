@@ -55,6 +55,19 @@ version(void)
 
 static pid_t	worker_pids[MAX_WORKERS];
 /*
+ * Every worker process counts into a slot of its own (server_place): its
+ * stats and its column of quotashm's in-flight counts.  Twice as many
+ * slots as workers, so that a generation draining after a reload and its
+ * successor never share one; the slot of a process that ended is cleared
+ * of what it held (quotashm_forget_worker, the gauges) before it is taken
+ * again.  SLOT_PIDS: the process in each slot, -1 while one is being
+ * forked, 0 free.  GEN_SLOTS: the current generation's, by worker.
+ */
+static pid_t	slot_pids[MAX_WORKERS * 2];
+static int	nslots = 1;
+static int	gen_slots[MAX_WORKERS];
+static struct server_stats *all_stats;
+/*
  * The current generation's listening sockets, bound here and inherited by
  * its workers, which share them: a new connection goes to whichever worker
  * is free (server.c, server_accept_cb).
@@ -111,13 +124,13 @@ main_worker_count(const struct conf *cf)
  * generation (LISTEN_FDS, inherited from the parent), or on its own.
  */
 static int
-worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers,
-    const int *listen_fds)
+worker_run(struct conf *cf, int worker, int nworkers, const int *listen_fds)
 {
 	struct sbuf errors = SBUF_INIT;
+	struct server_place place = { worker, nworkers, gen_slots, all_stats, nslots, quota_shm };
 	struct server *srv;
 
-	if ((srv = server_new(cf, worker, stats, nworkers, listen_fds, quota_shm, &errors)) == NULL) {
+	if ((srv = server_new(cf, &place, listen_fds, &errors)) == NULL) {
 		fputs(errors.data, stderr);
 		sbuf_free(&errors);
 		return 1;
@@ -135,22 +148,60 @@ worker_run(struct conf *cf, int worker, struct server_stats *stats, int nworkers
 	return 0;
 }
 
-static pid_t
-worker_spawn(struct conf *cf, int worker, struct server_stats *stats, int nworkers,
-    const sigset_t *oldmask)
+/*
+ * Picks the slots of a new generation of NWORKERS into gen_slots, among
+ * those no process holds.  Should draining generations hold too many (a
+ * burst of reloads), a worker shares slot W with a draining one, as all
+ * did before slots: its counters may then lose increments while both run.
+ */
+static void
+slots_pick(int nworkers)
 {
+	int w, slot = 0;
+
+	for (w = 0; w < nworkers; w++) {
+		while (slot < nslots && slot_pids[slot] != 0)
+			slot++;
+		if (slot < nslots) {
+			gen_slots[w] = slot;
+			slot_pids[slot] = -1;
+		} else {
+			log_warnx("worker %d shares stats slot %d with a draining worker", w, w);
+			gen_slots[w] = w;
+		}
+	}
+}
+
+/* The process in SLOT ended (CLEAN: exited 0, having drained): what it held is released. */
+static void
+slot_release(int slot, int clean)
+{
+	if (!clean && quota_shm != NULL)
+		quotashm_forget_worker(quota_shm, slot);	/* it died holding requests */
+	__atomic_store_n(&all_stats[slot].connections_open, 0, __ATOMIC_RELAXED);
+	all_stats[slot].backend_idle = 0;
+	slot_pids[slot] = 0;
+}
+
+static pid_t
+worker_spawn(struct conf *cf, int worker, int nworkers, const sigset_t *oldmask)
+{
+	int slot = gen_slots[worker];
 	pid_t pid;
 
 	master_pid = getpid();
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
+		if (slot_pids[slot] == -1)
+			slot_pids[slot] = 0;
 		return -1;
 	}
 	if (pid == 0) {
 		worker_watch_parent();
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
-		_exit(worker_run(cf, worker, stats, nworkers, gen_fds));
+		_exit(worker_run(cf, worker, nworkers, gen_fds));
 	}
+	slot_pids[slot] = pid;	/* shared (slots_pick): the drainer's end no longer clears it */
 	return pid;
 }
 
@@ -169,11 +220,14 @@ static pid_t	old_pids[MAX_WORKERS * 4];	/* earlier generations, draining */
 static int	nold;
 
 static int
-master_reap(pid_t pid, int status, int stopping, struct conf *cf, struct server_stats *stats,
-    int nworkers, const sigset_t *oldmask, int *alive)
+master_reap(pid_t pid, int status, int stopping, struct conf *cf, int nworkers,
+    const sigset_t *oldmask, int *alive)
 {
 	int i;
 
+	for (i = 0; i < nslots; i++)
+		if (slot_pids[i] == pid)
+			slot_release(i, WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (i = 0; i < nold; i++) {
 		if (old_pids[i] == pid) {
 			old_pids[i] = old_pids[--nold];
@@ -185,12 +239,11 @@ master_reap(pid_t pid, int status, int stopping, struct conf *cf, struct server_
 			continue;
 		worker_pids[i] = 0;
 		(*alive)--;
-		if (quota_shm != NULL && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			quotashm_forget_worker(quota_shm, i);	/* it died holding requests */
 		if (!stopping) {
 			log_warnx("worker %d (pid %d) exited (status %d); restarting", i, (int)pid, status);
 			sleep(1);	/* no busy loop if it dies at once */
-			if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, oldmask)) > 0)
+			/* into the same slot, released above: its peers know it by that */
+			if ((worker_pids[i] = worker_spawn(cf, i, nworkers, oldmask)) > 0)
 				(*alive)++;
 		}
 	}
@@ -198,8 +251,7 @@ master_reap(pid_t pid, int status, int stopping, struct conf *cf, struct server_
 }
 
 static struct conf *
-master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const sigset_t *oldmask,
-    int *alive)
+master_reload(struct conf *cf, int nworkers, const sigset_t *oldmask, int *alive)
 {
 	struct sbuf errors = SBUF_INIT;
 	struct conf *nc;
@@ -232,8 +284,9 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 	server_close_listeners(gen_fds, cf->nlisten);
 	memcpy(gen_fds, new_fds, sizeof(gen_fds));
 	*alive = 0;
+	slots_pick(nworkers);
 	for (i = 0; i < nworkers; i++)
-		if ((worker_pids[i] = worker_spawn(nc, i, stats, nworkers, oldmask)) > 0)
+		if ((worker_pids[i] = worker_spawn(nc, i, nworkers, oldmask)) > 0)
 			(*alive)++;
 	log_info("reloaded %s: new workers started, the old ones drain", nc->file);
 	conf_unref(cf);
@@ -241,7 +294,7 @@ master_reload(struct conf *cf, struct server_stats *stats, int nworkers, const s
 }
 
 static int
-master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
+master_run(struct conf **cfp, int nworkers)
 {
 	struct sbuf errors = SBUF_INIT;
 	sigset_t mask, oldmask;
@@ -261,8 +314,9 @@ master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 		sbuf_free(&errors);
 		return 1;
 	}
+	slots_pick(nworkers);
 	for (i = 0; i < nworkers; i++)
-		if ((worker_pids[i] = worker_spawn(cf, i, stats, nworkers, &oldmask)) > 0)
+		if ((worker_pids[i] = worker_spawn(cf, i, nworkers, &oldmask)) > 0)
 			alive++;
 	while (alive > 0 || nold > 0) {
 		if (sigwait(&mask, &sig) != 0)
@@ -270,11 +324,11 @@ master_run(struct conf **cfp, struct server_stats *stats, int nworkers)
 		switch (sig) {
 		case SIGCHLD:
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-				master_reap(pid, status, stopping, cf, stats, nworkers, &oldmask, &alive);
+				master_reap(pid, status, stopping, cf, nworkers, &oldmask, &alive);
 			break;
 		case SIGHUP:
 			if (!stopping)
-				cf = master_reload(cf, stats, nworkers, &oldmask, &alive);
+				cf = master_reload(cf, nworkers, &oldmask, &alive);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -305,9 +359,8 @@ main(int argc, char **argv)
 {
 	struct sbuf errors = SBUF_INIT;
 	const char *file = NULL;
-	struct server_stats *stats;
 	struct conf *cf;
-	int ch, check = 0, nworkers, rc;
+	int ch, check = 0, nworkers, single, rc;
 
 	while ((ch = getopt(argc, argv, "c:tV")) != -1) {
 		switch (ch) {
@@ -345,9 +398,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	nworkers = main_worker_count(cf);
-	stats = mmap(NULL, sizeof(*stats) * (size_t)nworkers, PROT_READ | PROT_WRITE,
+	/* one worker in this process: no other ever counts beside it */
+	single = nworkers == 1 && (cf->user == NULL || geteuid() != 0);
+	nslots = single ? 1 : 2 * nworkers;
+	all_stats = mmap(NULL, sizeof(*all_stats) * (size_t)nslots, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (stats == MAP_FAILED)
+	if (all_stats == MAP_FAILED)
 		fatal("mmap");
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
 	/* always: link budgets count in it even with one worker, across reloads */
@@ -355,10 +411,10 @@ main(int argc, char **argv)
 		fatal("mmap");
 	/* one worker runs in this process, unless it must drop privileges:
 	   then a root parent rereads root's files on SIGHUP */
-	if (nworkers == 1 && (cf->user == NULL || geteuid() != 0))
-		return worker_run(cf, 0, stats, 1, NULL);
-	rc = master_run(&cf, stats, nworkers);
+	if (single)
+		return worker_run(cf, 0, 1, NULL);
+	rc = master_run(&cf, nworkers);
 	conf_unref(cf);
-	munmap(stats, sizeof(*stats) * (size_t)nworkers);
+	munmap(all_stats, sizeof(*all_stats) * (size_t)nslots);
 	return rc;
 }

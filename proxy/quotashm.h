@@ -86,6 +86,9 @@ int		 quotashm_exchange(struct quotashm *, const char *principal,
 		    enum quota_kind kind, int64_t window, uint64_t add,
 		    uint64_t *cur, uint64_t *prev);
 /*
+ * WORKER below is the worker process's slot (server_place), unique among
+ * the processes alive, draining ones included.
+ *
  * Admits one more request of PRINCIPAL in flight on WORKER if all workers
  * together hold fewer than LIMIT: 1 admitted (counted), 0 refused, -1 when
  * no slot is free (then the caller counts it alone).  NOW: the wall-clock

@@ -413,10 +413,10 @@ server_peer_count_shared(struct server *srv, const unsigned char key[16], int de
 	}
 	name[3 + 32] = '\0';
 	if (delta < 0) {
-		quotashm_leave(srv->quota_shm, name, srv->worker);
+		quotashm_leave(srv->quota_shm, name, srv->slot);
 		return 1;
 	}
-	return quotashm_admit(srv->quota_shm, name, srv->worker,
+	return quotashm_admit(srv->quota_shm, name, srv->slot,
 	    (uint32_t)srv->conf->max_connections_per_ip, (int64_t)time(NULL)) != 0;
 }
 
@@ -477,11 +477,11 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 
 static void server_accept_cb(evutil_socket_t, short, void *);
 
-/* Connections worker W holds (its gauge, shared). */
+/* Connections the process of stats slot SLOT holds (its gauge, shared). */
 static uint64_t
-server_worker_conns(const struct server *srv, int w)
+server_slot_conns(const struct server *srv, int slot)
 {
-	return __atomic_load_n(&srv->all_stats[w].connections_open, __ATOMIC_RELAXED);
+	return __atomic_load_n(&srv->all_stats[slot].connections_open, __ATOMIC_RELAXED);
 }
 
 /*
@@ -495,7 +495,8 @@ server_accept_defer(const struct server *srv)
 	int w;
 
 	for (w = 0; w < srv->nworkers; w++)
-		if (w != srv->worker && server_worker_conns(srv, w) + 1 < (uint64_t)srv->nconns)
+		if (w != srv->worker &&
+		    server_slot_conns(srv, srv->peer_slots[w]) + 1 < (uint64_t)srv->nconns)
 			return 1;
 	return 0;
 }
@@ -524,17 +525,17 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Connections open in this s3gate: every worker's of this generation. */
+/* Connections open in this s3gate: every worker's, draining ones' too. */
 static uint64_t
 server_conns_open(const struct server *srv)
 {
 	uint64_t n = 0;
-	int w;
+	int slot;
 
-	if (srv->nworkers == 1)
+	if (srv->nslots == 1)
 		return (uint64_t)srv->nconns;
-	for (w = 0; w < srv->nworkers; w++)
-		n += server_worker_conns(srv, w);
+	for (slot = 0; slot < srv->nslots; slot++)
+		n += server_slot_conns(srv, slot);
 	return n;
 }
 
@@ -880,9 +881,12 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "text/plain; version=0.0.4");
 
-	/* the workers' slots summed: counters are monotonic, a torn read is harmless */
+	/*
+	 * Every process's slot summed, those of processes gone too: counters
+	 * are monotonic, a torn read is harmless.
+	 */
 	memset(&sum, 0, sizeof(sum));
-	for (w = 0; w < srv->nworkers; w++) {
+	for (w = 0; w < srv->nslots; w++) {
 		const struct server_stats *ws = &srv->all_stats[w];
 		const uint64_t *from = (const uint64_t *)(const void *)ws;
 		uint64_t *to = (uint64_t *)(void *)&sum;
@@ -1026,19 +1030,25 @@ server_admin_start(struct server *srv)
 /* ---- life cycle ---------------------------------------------------------- */
 
 struct server *
-server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nworkers,
-    const int *listen_fds, struct quotashm *quota_shm, struct sbuf *errors)
+server_new(struct conf *cf, const struct server_place *place, const int *listen_fds,
+    struct sbuf *errors)
 {
 	struct server *srv;
+	int w;
 
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+	if ((srv = calloc(1, sizeof(*srv))) == NULL ||
+	    (srv->peer_slots = calloc((size_t)place->nworkers, sizeof(int))) == NULL)
 		abort();
 	srv->conf = cf;
-	srv->worker = worker;
-	srv->all_stats = all_stats;
-	srv->nworkers = nworkers;
-	srv->stats = &all_stats[worker];
-	srv->quota_shm = quota_shm;
+	srv->worker = place->worker;
+	srv->nworkers = place->nworkers;
+	for (w = 0; w < place->nworkers; w++)
+		srv->peer_slots[w] = place->slots[w];
+	srv->slot = place->slots[place->worker];
+	srv->all_stats = place->all_stats;
+	srv->nslots = place->nslots;
+	srv->stats = &place->all_stats[srv->slot];
+	srv->quota_shm = place->quota_shm;
 	server_quota_limits(srv);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->idle);
@@ -1049,8 +1059,8 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
-	if (quota_shm != NULL && nworkers > 1)
-		pstore_share_changes(srv->store, &quota_shm->policy_changes);
+	if (srv->quota_shm != NULL && srv->nworkers > 1)
+		pstore_share_changes(srv->store, &srv->quota_shm->policy_changes);
 	server_quota_sync_start(srv);
 	srv->keycache = sigv4_keycache_new(1024);
 	if (cf->ncerts > 0 && (srv->tls = tls_server_new(cf, errors)) == NULL)
@@ -1063,7 +1073,7 @@ server_new(struct conf *cf, int worker, struct server_stats *all_stats, int nwor
 		sbuf_appendf(errors, "cannot start the jobs thread\n");
 		goto fail;
 	}
-	if (worker == 0)
+	if (srv->worker == 0)
 		server_admin_start(srv);
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
@@ -1140,5 +1150,6 @@ server_free(struct server *srv)
 	conf_unref(srv->conf);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	free(srv->peer_slots);
 	free(srv);
 }

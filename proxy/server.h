@@ -94,12 +94,12 @@ struct server_stats {
 	uint64_t	 throttled_requests;	/* SlowDown: request rate or concurrency */
 	uint64_t	 throttle_waits;	/* body paused by a bandwidth quota */
 	/*
-	 * Gauge, updated atomically: after a reload the draining worker and
-	 * its successor share a slot, and balancing and max_connections read
-	 * it.  (The counters here may lose an increment while they overlap.)
+	 * Gauges: what the slot's process holds now.  connections_open is
+	 * updated atomically, as balancing and max_connections read it from
+	 * the other workers; the parent zeroes both when the process ends.
 	 */
 	uint64_t	 connections_open;
-	uint64_t	 backend_idle;		/* gauge */
+	uint64_t	 backend_idle;
 	uint64_t	 latency_bucket[12];	/* request duration histogram */
 	uint64_t	 ttfb_bucket[12];	/* time to the response head */
 	uint64_t	 ttfb_count;
@@ -165,9 +165,12 @@ struct server {
 	struct quotashm		*quota_shm;	/* several workers: their shared windows; else NULL */
 	struct event		*quota_shm_tick;
 	struct server_stats	*stats;		/* this worker's slot in all_stats */
-	struct server_stats	*all_stats;	/* shared by the workers (MAP_SHARED) */
-	int			 worker;	/* 0 serves the admin listener */
-	int			 nworkers;
+	struct server_stats	*all_stats;	/* nslots, shared by the workers (MAP_SHARED) */
+	int			 nslots;
+	int			 slot;		/* this worker's: its stats, its quotashm column */
+	int			*peer_slots;	/* the generation's slots, by worker */
+	int			 worker;	/* in the generation; 0 serves the admin listener */
+	int			 nworkers;	/* in the generation */
 	uint64_t		 next_conn_id;
 	uint32_t		 request_id_seed;
 };
@@ -177,12 +180,23 @@ extern const double server_latency_bounds_ms[12];
 void		 server_histogram_add(uint64_t buckets[12], double ms);
 
 /*
- * A worker's server.  ALL_STATS has NWORKERS slots shared between the
- * worker processes, so worker 0's /metrics reports them all.
+ * Where a worker process stands (main.c hands it out).  Every process,
+ * draining or serving, counts into a slot of its own: its server_stats in
+ * ALL_STATS (worker 0's /metrics sums them all, those of processes gone
+ * too: counters never go back) and its column of QUOTA_SHM's in-flight
+ * counts.  SLOTS are the slots of the generation's workers, by index.
  */
-struct server	*server_new(struct conf *, int worker, struct server_stats *all_stats,
-		    int nworkers, const int *listen_fds, struct quotashm *quota_shm,
-		    struct sbuf *errors);
+struct server_place {
+	int			 worker;	/* index in the generation */
+	int			 nworkers;
+	const int		*slots;
+	struct server_stats	*all_stats;
+	int			 nslots;
+	struct quotashm		*quota_shm;
+};
+
+struct server	*server_new(struct conf *, const struct server_place *,
+		    const int *listen_fds, struct sbuf *errors);
 int		 server_bind_listeners(const struct conf *, int *fds, struct sbuf *errors);
 void		 server_close_listeners(int *fds, int n);
 int		 server_run(struct server *);

@@ -483,6 +483,38 @@ conc_block() {
 			return 1
 		}
 		t_check "workers $W, quota_connections: slots are given back when clients go away" freed
+		if [ "$W" -gt 1 ]; then
+			# A worker of the previous generation, draining after a reload, that
+			# dies with downloads in flight: what it held is forgotten, as for
+			# a worker of the current one (main.c, slot_release).
+			drainer_killed() {
+				local old p code i
+				SLOW=()
+				for i in 1 2; do
+					slow_get "conn$W" "$(s3_url "$BC/mid")"
+					SLOW+=($!)
+				done
+				sleep 1.5
+				code=$(status "conn$W" "$(s3_url "$BC/obj")")
+				echo "with two downloads in flight: HTTP $code"
+				[ "$code" = 503 ] || return 1
+				old=$(pgrep -P "$S3GATE_PID" | tr '\n' ' ')
+				kill -HUP "$S3GATE_PID"
+				sleep 1.5
+				for p in $old; do kill -KILL "$p" 2>/dev/null; done
+				echo "killed the draining workers $old"
+				for p in "${SLOW[@]}"; do wait "$p" 2>/dev/null; done
+				SLOW=()
+				for ((i = 0; i < 30; i++)); do
+					code=$(status "conn$W" "$(s3_url "$BC/obj")")
+					[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
+					sleep 0.1
+				done
+				echo "still HTTP $code $(s3code "$T/body") 3 s after the draining workers died"
+				return 1
+			}
+			t_check "workers $W, quota_connections: a draining worker killed with downloads in flight gives its slots back" drainer_killed
+		fi
 		s3gate_stop "conn$W" >"$T/stop.out" 2>&1 || t_fail "s3gate conn$W exits 0 on SIGTERM" "$(cat "$T/stop.out")"
 	else
 		t_fail "workers $W, quota_connections: s3gate starts" "see $T/conn$W/s3gate.log"
