@@ -472,17 +472,19 @@ conc_block() {
 			test "$(status "other$W" "$(s3_url "$BO/obj")")" = 200
 		for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 		SLOW=()
-		freed() {	# once the two have gone, the principal is admitted again
+		# admitted_again WHAT: the principal is admitted again within 3 s of WHAT
+		admitted_again() {
 			local i code
 			for ((i = 0; i < 30; i++)); do
 				code=$(status "conn$W" "$(s3_url "$BC/obj")")
 				[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
 				sleep 0.1
 			done
-			echo "still HTTP $code $(s3code "$T/body") 3 s after the two downloads were cut off"
+			echo "still HTTP $code $(s3code "$T/body") 3 s after $1"
 			return 1
 		}
-		t_check "workers $W, quota_connections: slots are given back when clients go away" freed
+		t_check "workers $W, quota_connections: slots are given back when clients go away" \
+			admitted_again "the two downloads were cut off"
 		if [ "$W" -gt 1 ]; then
 			# A worker of the previous generation, draining after a reload, that
 			# dies with downloads in flight: what it held is forgotten, as for
@@ -505,13 +507,7 @@ conc_block() {
 				echo "killed the draining workers $old"
 				for p in "${SLOW[@]}"; do wait "$p" 2>/dev/null; done
 				SLOW=()
-				for ((i = 0; i < 30; i++)); do
-					code=$(status "conn$W" "$(s3_url "$BC/obj")")
-					[ "$code" = 200 ] && { echo "admitted after $((i * 100)) ms"; return 0; }
-					sleep 0.1
-				done
-				echo "still HTTP $code $(s3code "$T/body") 3 s after the draining workers died"
-				return 1
+				admitted_again "the draining workers died"
 			}
 			t_check "workers $W, quota_connections: a draining worker killed with downloads in flight gives its slots back" drainer_killed
 		fi
