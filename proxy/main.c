@@ -151,24 +151,26 @@ worker_run(struct conf *cf, int worker, int nworkers, const int *listen_fds)
 /*
  * Picks the slots of a new generation of NWORKERS into gen_slots, among
  * those no process holds.  Should draining generations hold too many (a
- * burst of reloads), a worker shares slot W with a draining one, as all
+ * burst of reloads), a worker shares a slot with a draining one, as all
  * did before slots: its counters may then lose increments while both run.
+ * Never with another worker of its own generation: the generation takes
+ * half the slots.
  */
 static void
 slots_pick(int nworkers)
 {
-	int w, slot = 0;
+	int w, slot;
 
 	for (w = 0; w < nworkers; w++) {
-		while (slot < nslots && slot_pids[slot] != 0)
-			slot++;
-		if (slot < nslots) {
-			gen_slots[w] = slot;
-			slot_pids[slot] = -1;
-		} else {
-			log_warnx("worker %d shares stats slot %d with a draining worker", w, w);
-			gen_slots[w] = w;
+		for (slot = 0; slot < nslots && slot_pids[slot] != 0; slot++)
+			;
+		if (slot == nslots) {
+			for (slot = 0; slot_pids[slot] == -1; slot++)
+				;	/* a drainer's */
+			log_warnx("worker %d shares stats slot %d with a draining worker", w, slot);
 		}
+		gen_slots[w] = slot;
+		slot_pids[slot] = -1;
 	}
 }
 
