@@ -6,8 +6,10 @@
 # contenders of one proxy share its process: nginx-tls is the TLS listener
 # of the nginx process.
 
-PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-copy s3gate-1w"
-TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls"
+# s3gate-b (with S3GATE_B set): a second s3gate binary, configured as
+# s3gate, measured in the same run: an A/B of two builds, alternating.
+PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-copy s3gate-1w${S3GATE_B:+ s3gate-b}"
+TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls${S3GATE_B:+ s3gate-b-tls}"
 declare -A DESC=(
     [direct]="curl/wrk straight to the nginx origin: the ceiling"
     [nginx]="nginx 1.22 reverse proxy, workers auto, proxy_buffering and proxy_request_buffering on (defaults: bodies spooled to tmpfs)"
@@ -24,6 +26,8 @@ declare -A DESC=(
     [haproxy-tls]="HAProxy terminating TLS (ssl crt)"
     [s3gate-tls]="s3gate (workers auto) terminating TLS"
     [s3gate-1w-tls]="s3gate (workers 1) terminating TLS"
+    [s3gate-b]="the s3gate binary ${S3GATE_B:-} (S3GATE_B), configured as s3gate"
+    [s3gate-b-tls]="s3gate-b terminating TLS"
 )
 
 # want C: the contender is to run (ONLY names plain contenders; direct and
@@ -167,7 +171,8 @@ start_s3gate() { # NAME [EXTRA CONFIG LINE]
     fill "$HERE/s3gate.conf" "$WORK/$name.conf" PORT="${PORT[$name]}" \
         TLS_PORT="${PORT[$name-tls]:-$(free_port)}" ADMIN_PORT="$(free_port)"
     [ -z "$extra" ] || echo "$extra" >> "$WORK/$name.conf"
-    start "$name" "$S3GATE" -c "$WORK/$name.conf" > "$WORK/$name.log" 2>&1
+    start "$name" "$([ "$name" = s3gate-b ] && echo "$S3GATE_B" || echo "$S3GATE")" \
+        -c "$WORK/$name.conf" > "$WORK/$name.log" 2>&1
     up "$name"
     [ "$name" = s3gate-copy ] || up "$name-tls"
 }
@@ -178,8 +183,9 @@ start_contenders() {
     want haproxy && start_haproxy
     want relay-splice && start_relay splice
     want relay-copy && start_relay copy
-    if want s3gate || want s3gate-copy || want s3gate-1w; then s3gate_setup; fi
+    if want s3gate || want s3gate-copy || want s3gate-1w || want s3gate-b; then s3gate_setup; fi
     want s3gate && start_s3gate s3gate
+    [ -n "${S3GATE_B:-}" ] && want s3gate-b && start_s3gate s3gate-b
     want s3gate-copy && start_s3gate s3gate-copy "splice off"
     want s3gate-1w && start_s3gate s3gate-1w "workers 1"
     return 0

@@ -28,6 +28,9 @@
 #   BIG_GIB=N        the long GET, GiB (0: skip) [100]; BIG_ONLY [s3gate]
 #   CERT_KEY=...     openssl -newkey argument [rsa:2048]
 #   S3GATE=path      the s3gate binary [bin/s3gate]; S3GATE_ADMIN too
+#   S3GATE_B=path    a second s3gate binary, contender s3gate-b (and
+#                    s3gate-b-tls), configured as s3gate: an A/B of two
+#                    builds in one run, e.g. ONLY="relay-copy s3gate s3gate-b"
 #   TMPDIR=dir       where the work folder and the served files go [/tmp]
 #   BENCH_TMP=dir    nginx temp files and the sparse file [/dev/shm]
 #   KEEP=1           keep the served files and the temp folder
@@ -44,7 +47,7 @@ set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-RUN_CMD="$(for v in QUICK PHASES ONLY REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_CONNS IDLE_CONNS BIG_GIB; do
+RUN_CMD="$(for v in QUICK PHASES ONLY S3GATE_B REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_CONNS IDLE_CONNS BIG_GIB; do
     [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh"
 PUBLISH_DEFAULT=1
 [ -n "${QUICK:-}${ONLY:-}${PHASES:-}" ] && PUBLISH_DEFAULT=0
