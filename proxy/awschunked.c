@@ -13,11 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
+/* SHA256_Init() and friends, as in sigv4.c: no allocation per chunk */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "proxy/awschunked.h"
+#include "proxy/sigv4.h"
 #include "proxy/uri.h"
 
 enum awschunked_state {
@@ -82,19 +84,6 @@ awschunked_is_lowhex(const char *s, size_t len)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
-}
-
-static void
-awschunked_hex(const unsigned char *md, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[2 * len] = '\0';
 }
 
 int
@@ -163,11 +152,7 @@ awschunked_init(struct awschunked *ac, enum awschunked_mode mode,
 		memcpy(ac->amz_date, amz_date, 17);
 		(void)strcpy(ac->scope, scope);
 		memcpy(ac->prev_signature, seed_signature, 65);
-		if ((ac->chunk_sha = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestInit_ex(ac->chunk_sha, EVP_sha256(), NULL) != 1) {
-			(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "out of memory");
-			return -1;
-		}
+		SHA256_Init(&ac->chunk_sha);
 	}
 
 	if (mode == AWSCHUNKED_SIGNED) {
@@ -214,7 +199,6 @@ awschunked_sign(const struct awschunked *ac, const char *algorithm,
 {
 	char sts[512];
 	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
 	int n;
 
 	n = snprintf(sts, sizeof(sts), "%s\n%s\n%s\n%s\n%s%s%s", algorithm,
@@ -222,11 +206,8 @@ awschunked_sign(const struct awschunked *ac, const char *algorithm,
 	    h2 ? h2 : "");
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		abort();	/* bounded by init's checks */
-	if (HMAC(EVP_sha256(), ac->key, (int)sizeof(ac->key),
-	    (const unsigned char *)sts, (size_t)n, md, &mdlen) == NULL ||
-	    mdlen != sizeof(md))
-		abort();
-	awschunked_hex(md, sizeof(md), out);
+	sigv4_hmac_sha256(ac->key, sts, (size_t)n, md);
+	sigv4_hex(md, sizeof(md), out);
 }
 
 /* Checks the current chunk's signature over the data hashed so far. */
@@ -234,13 +215,11 @@ static enum awschunked_status
 awschunked_chunk_verify(struct awschunked *ac)
 {
 	unsigned char md[32];
-	unsigned int mdlen = sizeof(md);
 	char hash[65], sig[65];
 
-	if (EVP_DigestFinal_ex(ac->chunk_sha, md, &mdlen) != 1 ||
-	    EVP_DigestInit_ex(ac->chunk_sha, EVP_sha256(), NULL) != 1)
-		abort();
-	awschunked_hex(md, sizeof(md), hash);
+	SHA256_Final(md, &ac->chunk_sha);
+	SHA256_Init(&ac->chunk_sha);
+	sigv4_hex(md, sizeof(md), hash);
 	awschunked_sign(ac, AC_PAYLOAD_ALGORITHM, AC_EMPTY_SHA256, hash, sig);
 	if (CRYPTO_memcmp(sig, ac->chunk_signature, 64) != 0)
 		return awschunked_fail(ac, AWSCHUNKED_ERR_CHUNK_SIGNATURE,
@@ -314,7 +293,6 @@ static enum awschunked_status
 awschunked_trailer_end(struct awschunked *ac)
 {
 	char canon[sizeof(ac->trailer_name) + sizeof(ac->trailer_value) + 2];
-	unsigned char md[32];
 	char hash[65], sig[65];
 	int n;
 
@@ -330,10 +308,9 @@ awschunked_trailer_end(struct awschunked *ac)
 		    ac->trailer_seen ? ac->trailer_name : "",
 		    ac->trailer_seen ? ":" : "", ac->trailer_value,
 		    ac->trailer_seen ? "\n" : "");
-		if (n < 0 || (size_t)n >= sizeof(canon) ||
-		    EVP_Digest(canon, (size_t)n, md, NULL, EVP_sha256(), NULL) != 1)
+		if (n < 0 || (size_t)n >= sizeof(canon))
 			abort();
-		awschunked_hex(md, sizeof(md), hash);
+		sigv4_sha256_hex(canon, (size_t)n, hash);
 		awschunked_sign(ac, AC_TRAILER_ALGORITHM, hash, NULL, sig);
 		if (CRYPTO_memcmp(sig, ac->trailer_signature, 64) != 0)
 			return awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER_SIGNATURE,
@@ -485,9 +462,8 @@ awschunked_feed(struct awschunked *ac, const char *in, size_t in_len,
 			if (n > ac->chunk_left)
 				n = (size_t)ac->chunk_left;
 			memmove(out + o, in + i, n);
-			if (ac->chunk_sha != NULL &&
-			    EVP_DigestUpdate(ac->chunk_sha, out + o, n) != 1)
-				abort();
+			if (awschunked_signed(ac))
+				SHA256_Update(&ac->chunk_sha, out + o, n);
 			checksum_update(&ac->checksum, out + o, n);
 			i += n;
 			o += n;
@@ -592,8 +568,7 @@ awschunked_checksum(const struct awschunked *ac, enum checksum_alg *alg)
 void
 awschunked_free(struct awschunked *ac)
 {
-	EVP_MD_CTX_free(ac->chunk_sha);
-	ac->chunk_sha = NULL;
+	explicit_bzero(&ac->chunk_sha, sizeof(ac->chunk_sha));
 	checksum_free(&ac->checksum);
 	explicit_bzero(ac->key, sizeof(ac->key));
 }

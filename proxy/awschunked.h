@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/sha.h>
+
 #include "proxy/checksum.h"
 
 #define AWSCHUNKED_CONTENT_ENCODING	"aws-chunked"
@@ -102,7 +104,7 @@ struct awschunked {
 	char			 scope[AWSCHUNKED_SCOPE_MAX + 1];
 	char			 prev_signature[65];	/* seed, then each chunk's */
 	char			 chunk_signature[65];	/* as sent for the current chunk */
-	struct evp_md_ctx_st	*chunk_sha;
+	SHA256_CTX		 chunk_sha;		/* the current chunk's data */
 
 	/* Trailer modes: the one checksum x-amz-trailer declares. */
 	struct checksum		 checksum;

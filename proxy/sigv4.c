@@ -166,7 +166,7 @@ static const char sigv4_hex_pairs[] =
 	"e0e1e2e3e4e5e6e7e8e9eaebecedeeef"
 	"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-static void
+void
 sigv4_hex(const unsigned char *in, size_t len, char *out)
 {
 	size_t i;
@@ -326,7 +326,7 @@ sigv4_format_date(time_t t, char out[17])
  * (bench/callgrind.sh).  Both dispatch to the same assembly (SHA-NI where
  * the CPU has it).  HMAC (RFC 2104) is built on it.
  *
- * Signatures (sigv4_hmac_sig) keep, per thread, the hash states after the
+ * Signatures (sigv4_hmac_sha256) keep, per thread, the hash states after the
  * ipad and opad blocks of the last two signing keys (the client's and the
  * backend's, typically): two compressions fewer per signature.  Those
  * states are worth the key itself, so they are held like the signing-key
@@ -471,9 +471,8 @@ sigv4_hmac_slot(struct sigv4_thread *t, const unsigned char key[SIGV4_KEY_LEN])
 	return sl;
 }
 
-/* HMAC-SHA256 under a signing key: sigv4_hmac() with cached pad states. */
-static void
-sigv4_hmac_sig(const unsigned char key[SIGV4_KEY_LEN], const void *data, size_t len,
+void
+sigv4_hmac_sha256(const unsigned char key[SIGV4_KEY_LEN], const void *data, size_t len,
     unsigned char out[SIGV4_KEY_LEN])
 {
 	struct sigv4_hmac_slot *sl = sigv4_hmac_slot(sigv4_thread(), key);
@@ -1210,7 +1209,7 @@ sigv4_signature_hex(const unsigned char key[SIGV4_KEY_LEN], const char *sts,
 {
 	unsigned char mac[SIGV4_KEY_LEN];
 
-	sigv4_hmac_sig(key, sts, len, mac);
+	sigv4_hmac_sha256(key, sts, len, mac);
 	sigv4_hex(mac, sizeof(mac), out);
 	explicit_bzero(mac, sizeof(mac));
 }

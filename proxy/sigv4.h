@@ -165,8 +165,21 @@ void	 sigv4_presign(const char *method, const char *host, const char *canon_path
 /* Formats T as YYYYMMDDTHHMMSSZ (17 bytes with NUL). */
 void	 sigv4_format_date(time_t t, char out[17]);
 
+/* IN as lower-case hex into OUT (2 * LEN + 1 bytes with NUL). */
+void	 sigv4_hex(const unsigned char *in, size_t len, char *out);
+
 /* Hex SHA-256 of DATA (65 bytes with NUL). */
 void	 sigv4_sha256_hex(const void *data, size_t len, char out[65]);
+
+/*
+ * HMAC-SHA256 of DATA under a derived signing KEY (not a secret: the
+ * chain's last key), as signatures use it.  The hash states after the pad
+ * blocks of the calling thread's last two keys are kept, so a run of
+ * signatures under one key (a request's, an aws-chunked body's chunks)
+ * costs two compressions fewer each, and nothing is allocated.
+ */
+void	 sigv4_hmac_sha256(const unsigned char key[SIGV4_KEY_LEN], const void *data,
+	    size_t len, unsigned char out[SIGV4_KEY_LEN]);
 
 /*
  * Signing-key cache: keys are derived once per (access key, date, region)
