@@ -510,6 +510,49 @@ conc_block() {
 				admitted_again "the draining workers died"
 			}
 			t_check "workers $W, quota_connections: a draining worker killed with downloads in flight gives its slots back" drainer_killed
+
+			# A burst of reloads: the second comes while the first's old
+			# workers still drain downloads, so every stats slot (two per
+			# worker) is held and a new worker shares a drainer's (main.c,
+			# slots_pick).  s3gate keeps serving, the drainers' downloads
+			# still count against the principal, and every count comes
+			# back once they end.
+			burst_reloads() {
+				local i code conns
+				backend_aws s3 cp "$T/mid" "s3://$BO/mid" >/dev/null 2>&1 || { echo "upload to $BO failed"; return 1; }
+				SLOW=()
+				for i in 1 2; do
+					slow_get "conn$W" "$(s3_url "$BC/mid")"
+					SLOW+=($!)
+				done
+				sleep 1.5
+				kill -HUP "$S3GATE_PID"
+				sleep 1
+				slow_get "other$W" "$(s3_url "$BO/mid")"
+				SLOW+=($!)
+				sleep 1
+				kill -HUP "$S3GATE_PID"
+				sleep 1
+				grep -h 'shares stats slot' "$S3GATE_LOG" || { echo "no new worker had to share a slot"; return 1; }
+				code=$(status "other$W" "$(s3_url "$BO/obj")")
+				echo "another principal through the newest workers: HTTP $code"
+				[ "$code" = 200 ] || return 1
+				code=$(status "conn$W" "$(s3_url "$BC/obj")")
+				echo "the principal, its two downloads still in the oldest workers: HTTP $code $(s3code "$T/body")"
+				[ "$code" = 503 ] || return 1
+				for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+				SLOW=()
+				admitted_again "the downloads through the draining workers ended" || return 1
+				for ((i = 0; i < 30; i++)); do
+					conns=$(metric "$ADMIN_CONN" s3gate_connections)
+					[ "$conns" = 0 ] && break
+					sleep 0.1
+				done
+				echo "s3gate_connections once every client is gone: $conns"
+				[ "$conns" = 0 ]
+			}
+			t_check "workers $W, a burst of reloads (new workers share drainers' stats slots): still serving, limits and counts intact" burst_reloads
+			grep -h 'shares stats slot\|HTTP\|s3gate_connections' <<<"$T_OUT" | sed 's/^/# /'
 		fi
 		s3gate_stop "conn$W" >"$T/stop.out" 2>&1 || t_fail "s3gate conn$W exits 0 on SIGTERM" "$(cat "$T/stop.out")"
 	else
