@@ -448,13 +448,18 @@ conc_block() {
 		until_ok "conn$W" "$(s3_url "$BC/obj")" >/dev/null
 		until_ok "other$W" "$(s3_url "$BO/obj")" >/dev/null
 		thr_start=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
-		SLOW=()
-		for i in 1 2; do
-			slow_get "conn$W" "$(s3_url "$BC/mid")"
-			SLOW+=($!)
-		done
+		# two_downloads: two slow downloads of the principal at once, pids in SLOW
+		two_downloads() {
+			local i
+			SLOW=()
+			for i in 1 2; do
+				slow_get "conn$W" "$(s3_url "$BC/mid")"
+				SLOW+=($!)
+			done
+			sleep 1.5
+		}
+		two_downloads
 		lib_on_exit 'for p in "${SLOW[@]}"; do kill "$p" 2>/dev/null; done'
-		sleep 1.5
 		thr0=$(metric "$ADMIN_CONN" s3gate_throttled_requests_total)
 		# with several workers the limit is the principal's across them, not each worker's share
 		t_check "workers $W, quota_connections 2: two concurrent downloads both admitted (throttled $thr_start -> $thr0)" \
@@ -490,13 +495,8 @@ conc_block() {
 			# dies with downloads in flight: what it held is forgotten, as for
 			# a worker of the current one (main.c, slot_release).
 			drainer_killed() {
-				local old p code i
-				SLOW=()
-				for i in 1 2; do
-					slow_get "conn$W" "$(s3_url "$BC/mid")"
-					SLOW+=($!)
-				done
-				sleep 1.5
+				local old p code
+				two_downloads
 				code=$(status "conn$W" "$(s3_url "$BC/obj")")
 				echo "with two downloads in flight: HTTP $code"
 				[ "$code" = 503 ] || return 1
@@ -520,12 +520,7 @@ conc_block() {
 			burst_reloads() {
 				local i code conns
 				backend_aws s3 cp "$T/mid" "s3://$BO/mid" >/dev/null 2>&1 || { echo "upload to $BO failed"; return 1; }
-				SLOW=()
-				for i in 1 2; do
-					slow_get "conn$W" "$(s3_url "$BC/mid")"
-					SLOW+=($!)
-				done
-				sleep 1.5
+				two_downloads
 				kill -HUP "$S3GATE_PID"
 				sleep 1
 				slow_get "other$W" "$(s3_url "$BO/mid")"
