@@ -509,7 +509,7 @@ static const struct conf_directive conf_directives[] = {
 	  "shutdown_timeout DURATION" },
 	{ "splice", 1, 1, CT_BOOL, OFF(splice), 0, 1, "on", NULL, "splice on|off" },
 	{ "pipe_size", 1, 1, CT_SIZE32, OFF(pipe_size), 4096, 16777216, "1M", NULL, "pipe_size SIZE" },
-	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "256k", NULL,
+	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "1M", NULL,
 	  "copy_buffer_size SIZE" },
 	{ "workers", 1, 1, CT_CUSTOM, 0, 0, 0, "auto", conf_h_workers, "workers N|auto" },
 	{ "user", 1, 1, CT_STR, OFF(user), 0, 0, NULL, NULL, "user NAME" },

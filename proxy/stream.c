@@ -17,6 +17,8 @@
 #include "proxy/tls.h"
 
 #define STREAM_PIPE_POOL	32
+/* The smallest copy buffer: one TLS record */
+#define STREAM_BUF_MIN		(16 * 1024)
 
 static int	stream_pipe_pool[STREAM_PIPE_POOL][2];
 static size_t	stream_pipe_pool_size[STREAM_PIPE_POOL];
@@ -94,6 +96,14 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 			s->prefix_len = prefix_len = (size_t)length;
 		s->remaining = length - prefix_len;
 	}
+	/*
+	 * A body of known length smaller than the buffer gets a buffer of its
+	 * size: a large copy_buffer_size costs only the transfers that use it.
+	 */
+	if ((framing == STREAM_LENGTH || (framing == STREAM_AWSCHUNKED && tracker == NULL)) &&
+	    s->remaining < s->buf_cap)
+		s->buf_cap = s->remaining > STREAM_BUF_MIN ? (size_t)s->remaining :
+		    STREAM_BUF_MIN < buf_size ? STREAM_BUF_MIN : buf_size;
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
 		long keep = httpmsg_body_tracker_feed(tracker, prefix, prefix_len);

@@ -269,7 +269,7 @@ test_defaults(void)
 	T_OK(c->shutdown_timeout_ms == 30000, "defaults: shutdown_timeout 30s");
 	T_OK(c->splice == 1, "defaults: splice on");
 	T_OK(c->pipe_size == 1048576, "defaults: pipe_size 1M");
-	T_OK(c->copy_buffer_size == 262144, "defaults: copy_buffer_size 256k");
+	T_OK(c->copy_buffer_size == 1048576, "defaults: copy_buffer_size 1M");
 	T_OK(c->workers == 0, "defaults: workers auto (0)");
 	T_OK(c->user == NULL, "defaults: no user");
 	T_OK(c->quota_request_rate == 0 && c->quota_bandwidth == 0 && c->quota_connections == 0,
