@@ -88,12 +88,49 @@ conn_set_state(struct conn *c, enum conn_state next)
 	c->state = next;
 }
 
+/*
+ * Connection timers are lazy.  A request moves its connection's deadline
+ * several times (head, backend, idle), and arming a libevent timer is a
+ * removal from and an insertion into the heap of every connection's timers.
+ * So conn_timer_set() records the deadline and arms the timer only when
+ * the deadline comes earlier than the one it is armed for; a timer that
+ * fires before the deadline (which moved later meanwhile) is armed again
+ * for the rest.  A keep-alive connection's timer fires about once per idle
+ * timeout, whatever the number of requests.
+ */
+#define CONN_TIMER_SLACK_MS	10	/* a timer this close to its deadline has expired */
+
+static int64_t
+conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);	/* vDSO, no syscall */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+conn_timer_arm(struct conn *c, int64_t now)
+{
+	int64_t ms = c->deadline_ms - now;
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_add(c->timer, &tv);
+	c->armed_ms = c->deadline_ms;
+}
+
 static void
 conn_timer_set(struct conn *c, int ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	int64_t now = conn_now_ms();
 
-	event_add(c->timer, &tv);
+	c->deadline_ms = now + ms;
+	if (c->armed_ms == 0 || c->deadline_ms < c->armed_ms)
+		conn_timer_arm(c, now);
 }
 
 /*
@@ -1735,7 +1772,13 @@ static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	int64_t now = conn_now_ms();
 
+	c->armed_ms = 0;
+	if (c->deadline_ms - now > CONN_TIMER_SLACK_MS) {
+		conn_timer_arm(c, now);	/* the deadline moved on since it was armed */
+		return;
+	}
 	switch (c->state) {
 	case CONN_READ_HEAD:
 		if (c->client.len == 0) {

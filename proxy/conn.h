@@ -88,6 +88,8 @@ struct conn {
 	int			 backend_retried;
 	int			 backend_readable;	/* readable during REQ_BODY: early answer */
 	struct event		*timer;
+	int64_t			 deadline_ms;	/* when the state's timeout expires (CLOCK_MONOTONIC_COARSE) */
+	int64_t			 armed_ms;	/* the deadline the timer is armed for; 0: not armed */
 	struct event		*throttle;	/* resumes a body paused by a bandwidth quota */
 	struct quota_entry	*quota;		/* the principal's quotas; NULL: none apply */
 	int			 quota_active;	/* counted in quota->active */
