@@ -23,26 +23,6 @@ sbuf_reserve(struct sbuf *sb, size_t extra)
 	sb->cap = cap;
 }
 
-void
-sbuf_append(struct sbuf *sb, const void *data, size_t len)
-{
-	if (sb->cap - sb->len <= len)	/* cap >= len + 1 when allocated */
-		sbuf_reserve(sb, len);
-	if (len > 0)
-		memcpy(sb->data + sb->len, data, len);
-	sb->len += len;
-	sb->data[sb->len] = '\0';
-}
-
-void
-sbuf_appendc(struct sbuf *sb, char c)
-{
-	if (sb->len + 2 > sb->cap)
-		sbuf_reserve(sb, 1);
-	sb->data[sb->len++] = c;
-	sb->data[sb->len] = '\0';
-}
-
 /* Appends the decimal form of V, with a '-' when NEG. */
 static void
 sbuf_append_num(struct sbuf *sb, unsigned long long v, int neg, int base)

@@ -24,8 +24,6 @@ struct sbuf {
 #define SBUF_INIT { NULL, 0, 0 }
 
 void	 sbuf_reserve(struct sbuf *, size_t extra);
-void	 sbuf_append(struct sbuf *, const void *data, size_t len);
-void	 sbuf_appendc(struct sbuf *, char c);
 /* The decimal form of V. */
 void	 sbuf_append_u64(struct sbuf *, uint64_t v);
 void	 sbuf_appendf(struct sbuf *, const char *fmt, ...)
@@ -46,7 +44,31 @@ char	*sbuf_strndup(const char *, size_t);
 /* Hands over the NUL-terminated data; the sbuf is empty afterwards. */
 char	*sbuf_steal(struct sbuf *);
 
-/* Inline: the length of a literal is then known when compiling. */
+/*
+ * Inline, as are the two below: canonical requests and heads are built of
+ * a hundred short appends per request, and a literal's length is then
+ * known when compiling.
+ */
+static inline void
+sbuf_append(struct sbuf *sb, const void *data, size_t len)
+{
+	if (sb->cap - sb->len <= len)	/* cap >= len + 1 when allocated */
+		sbuf_reserve(sb, len);
+	if (len > 0)
+		memcpy(sb->data + sb->len, data, len);
+	sb->len += len;
+	sb->data[sb->len] = '\0';
+}
+
+static inline void
+sbuf_appendc(struct sbuf *sb, char c)
+{
+	if (sb->len + 2 > sb->cap)
+		sbuf_reserve(sb, 1);
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
+}
+
 static inline void
 sbuf_appends(struct sbuf *sb, const char *str)
 {
