@@ -166,6 +166,7 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 
 	ql->params = NULL;
 	ql->count = 0;
+	ql->size = 0;
 	if (raw == NULL)
 		return 0;
 
@@ -183,7 +184,8 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 		return -1;
 	if (cap == 0)
 		return 0;
-	if ((ql->params = malloc(cap * sizeof(*ql->params) + len + 2 * cap)) == NULL)
+	ql->size = cap * sizeof(*ql->params) + len + 2 * cap;
+	if ((ql->params = malloc(ql->size)) == NULL)
 		abort();
 	str = (char *)(ql->params + cap);
 
@@ -222,10 +224,11 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 
  fail:
 	/* What was decoded may hold a secret (a security token). */
-	explicit_bzero(ql->params, cap * sizeof(*ql->params) + len + 2 * cap);
+	explicit_bzero(ql->params, ql->size);
 	free(ql->params);
 	ql->params = NULL;
 	ql->count = 0;
+	ql->size = 0;
 	return -1;
 }
 
@@ -246,11 +249,15 @@ query_free(struct query_list *ql)
 	size_t i;
 
 	/* Values may be security tokens or signatures; names and values share one block. */
-	for (i = 0; i < ql->count; i++)
-		explicit_bzero(ql->params[i].value, strlen(ql->params[i].value));
+	if (ql->size > 0)
+		explicit_bzero(ql->params, ql->size);
+	else
+		for (i = 0; i < ql->count; i++)
+			explicit_bzero(ql->params[i].value, strlen(ql->params[i].value));
 	free(ql->params);
 	ql->params = NULL;
 	ql->count = 0;
+	ql->size = 0;
 }
 
 /* One encoded parameter, pointing into the scratch buffer of query_canonical. */

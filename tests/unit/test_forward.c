@@ -174,7 +174,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN])
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
 	const struct http_header *host;
 	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0 };
-	struct query_list ql = { NULL, 0 };
+	struct query_list ql = { NULL, 0, 0 };
 	struct sigv4_request req;
 	struct sigv4_auth auth;
 	struct sbuf out = SBUF_INIT;
@@ -371,7 +371,7 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	    "X-Hop: secret-to-this-hop\r\n\r\n";
 	struct http_head *ch = calloc(1, sizeof(*ch));
 	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0 };
-	struct query_list ql = { NULL, 0 };
+	struct query_list ql = { NULL, 0, 0 };
 	struct sbuf out = SBUF_INIT;
 	struct s3addr a;
 	enum s3err err;

@@ -1034,7 +1034,7 @@ test_presign_round_trip(void)
 	char n1[] = "response-content-type", v1[] = "text/plain; charset=utf-8";
 	char n2[] = "versionId", v2[] = "a+b/c";
 	struct query_param extra[2] = { { n2, v2, 1 }, { n1, v1, 1 } };
-	struct query_list ql = { extra, 2 };
+	struct query_list ql = { extra, 2, 0 };
 	struct sbuf q = SBUF_INIT, head = SBUF_INIT;
 
 	sigv4_presign("GET", "pub.example.org", "/bkt/dir/a%20b%2Bc", &ql,
