@@ -346,6 +346,14 @@ struct sigv4_hmac_slot {
 struct sigv4_thread {
 	struct sigv4_hmac_slot	 slots[SIGV4_HMAC_SLOTS];
 	unsigned int		 next;	/* slot to replace next */
+	/*
+	 * Scratch for the canonical request and the string to sign of
+	 * sigv4_verify() and sigv4_sign(): kept from one request to the next,
+	 * so that signing allocates nothing once warm; wiped after each use
+	 * (a canonical request may hold a session token).
+	 */
+	struct sbuf		 cr;
+	struct sbuf		 sts;
 };
 
 static pthread_key_t	 sigv4_thread_key;
@@ -354,8 +362,21 @@ static pthread_once_t	 sigv4_thread_once = PTHREAD_ONCE_INIT;
 static void
 sigv4_thread_free(void *arg)
 {
-	explicit_bzero(arg, sizeof(struct sigv4_thread));
-	free(arg);
+	struct sigv4_thread *t = arg;
+
+	sbuf_free(&t->cr);
+	sbuf_free(&t->sts);
+	explicit_bzero(t, sizeof(*t));
+	free(t);
+}
+
+/* A scratch sbuf of the thread's, done with: wiped, its memory kept. */
+static void
+sigv4_scratch_done(struct sbuf *sb)
+{
+	if (sb->data != NULL)
+		explicit_bzero(sb->data, sb->len);
+	sbuf_reset(sb);
 }
 
 static void
@@ -1237,38 +1258,40 @@ enum sigv4_status
 sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
     const unsigned char key[SIGV4_KEY_LEN])
 {
-	struct sbuf cr = SBUF_INIT, uri = SBUF_INIT, sts = SBUF_INIT;
+	struct sigv4_thread *t;
+	struct sbuf uri = SBUF_INIT;
 	enum sigv4_status st = SIGV4_MISMATCH;
 	struct query_list ql;
 	const struct query_list *q;
 
 	if (strlen(auth->signature) != 64)
 		return SIGV4_MISMATCH;
+	t = sigv4_thread();
 	q = sigv4_request_query(req, &ql);
 	/*
 	 * A path that does not decode stands for no key s3gate could act on,
 	 * so neither form may pass.
 	 */
-	if (sigv4_build_canonical(req, auth, 0, q, &cr) == -1)
+	if (sigv4_build_canonical(req, auth, 0, q, &t->cr) == -1)
 		goto done;
-	if (sigv4_try(auth, &cr, key, &sts) == 0) {
+	if (sigv4_try(auth, &t->cr, key, &t->sts) == 0) {
 		st = SIGV4_OK;
 		goto done;
 	}
 	(void)sigv4_canonical_uri(req, 0, &uri);
 	if (req->path_len > 0 && (uri.len != req->path_len ||
 	    memcmp(uri.data, req->path, uri.len) != 0)) {
-		sbuf_reset(&cr);
-		if (sigv4_build_canonical(req, auth, 1, q, &cr) == 0 &&
-		    sigv4_try(auth, &cr, key, &sts) == 0)
+		sigv4_scratch_done(&t->cr);
+		if (sigv4_build_canonical(req, auth, 1, q, &t->cr) == 0 &&
+		    sigv4_try(auth, &t->cr, key, &t->sts) == 0)
 			st = SIGV4_OK;
 	}
  done:
 	if (q == &ql)
 		query_free(&ql);
-	sbuf_free(&sts);
+	sigv4_scratch_done(&t->sts);
+	sigv4_scratch_done(&t->cr);
 	sbuf_free(&uri);
-	sbuf_free(&cr);
 	return st;
 }
 
@@ -1280,7 +1303,8 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
     const char *amz_date, const char *region, const char *access_key_id,
     const unsigned char key[SIGV4_KEY_LEN], struct sbuf *authorization)
 {
-	struct sbuf cr = SBUF_INIT, sts = SBUF_INIT;
+	struct sigv4_thread *t = sigv4_thread();
+	struct sbuf *cr = &t->cr, *sts = &t->sts;
 	size_t i, shlen = 0, hlen = 0, sh_off;
 	char sig[65];
 
@@ -1294,31 +1318,31 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
 	 * "METHOD\nPATH\nQUERY\n" headers "\n" SIGNED-HEADERS "\n" HASH, in one
 	 * allocation; the signed-header list is kept where it is built.
 	 */
-	sbuf_reserve(&cr, strlen(method) + strlen(canon_path) + strlen(canon_query) +
+	sbuf_reserve(cr, strlen(method) + strlen(canon_path) + strlen(canon_query) +
 	    hlen + shlen + strlen(payload_hash) + 5);
-	sbuf_appends(&cr, method);
-	sbuf_appendc(&cr, '\n');
-	sbuf_appends(&cr, canon_path);
-	sbuf_appendc(&cr, '\n');
-	sbuf_appends(&cr, canon_query);
-	sbuf_appendc(&cr, '\n');
+	sbuf_appends(cr, method);
+	sbuf_appendc(cr, '\n');
+	sbuf_appends(cr, canon_path);
+	sbuf_appendc(cr, '\n');
+	sbuf_appends(cr, canon_query);
+	sbuf_appendc(cr, '\n');
 	for (i = 0; i < nheaders; i++) {
-		sbuf_append(&cr, headers[i].name, headers[i].name_len);
-		sbuf_appendc(&cr, ':');
-		sbuf_append(&cr, headers[i].value, headers[i].value_len);
-		sbuf_appendc(&cr, '\n');
+		sbuf_append(cr, headers[i].name, headers[i].name_len);
+		sbuf_appendc(cr, ':');
+		sbuf_append(cr, headers[i].value, headers[i].value_len);
+		sbuf_appendc(cr, '\n');
 	}
-	sbuf_appendc(&cr, '\n');
-	sh_off = cr.len;
+	sbuf_appendc(cr, '\n');
+	sh_off = cr->len;
 	for (i = 0; i < nheaders; i++) {
 		if (i > 0)
-			sbuf_appendc(&cr, ';');
-		sbuf_append(&cr, headers[i].name, headers[i].name_len);
+			sbuf_appendc(cr, ';');
+		sbuf_append(cr, headers[i].name, headers[i].name_len);
 	}
-	sbuf_appendc(&cr, '\n');
-	sbuf_appends(&cr, payload_hash);
-	sigv4_sts(amz_date, amz_date, region, SIGV4_SERVICE_S3, cr.data, cr.len, &sts);
-	sigv4_signature_hex(key, sts.data, sts.len, sig);
+	sbuf_appendc(cr, '\n');
+	sbuf_appends(cr, payload_hash);
+	sigv4_sts(amz_date, amz_date, region, SIGV4_SERVICE_S3, cr->data, cr->len, sts);
+	sigv4_signature_hex(key, sts->data, sts->len, sig);
 
 	/* "ALG Credential=AKID/DATE/REGION/s3/aws4_request, SignedHeaders=SH, Signature=SIG" */
 	sbuf_reserve(authorization, sizeof(SIGV4_ALGORITHM) + strlen(access_key_id) +
@@ -1330,11 +1354,11 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
 	sbuf_appendc(authorization, '/');
 	sbuf_appends(authorization, region);
 	sbuf_appends(authorization, "/" SIGV4_SERVICE_S3 "/" SIGV4_TERMINATOR ", SignedHeaders=");
-	sbuf_append(authorization, cr.data + sh_off, shlen);
+	sbuf_append(authorization, cr->data + sh_off, shlen);
 	sbuf_appends(authorization, ", Signature=");
 	sbuf_append(authorization, sig, 64);
-	sbuf_free(&sts);
-	sbuf_free(&cr);
+	sigv4_scratch_done(sts);
+	sigv4_scratch_done(cr);
 }
 
 void

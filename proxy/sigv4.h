@@ -1,7 +1,8 @@
 /*
  * sigv4: AWS Signature Version 4 for S3, both directions.  Pure functions:
  * no I/O, no clock (callers pass "now"), no globals but the signing-key
- * cache the caller owns.
+ * cache the caller owns and per-thread scratch that never outlives a call
+ * in meaning (HMAC pad states, the buffers of verify and sign; sigv4.c).
  *
  * Inbound: sigv4_parse() reads the Authorization header or the presigned
  * query (X-Amz-Algorithm ...), sigv4_check() checks algorithm, scope,
