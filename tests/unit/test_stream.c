@@ -1,0 +1,126 @@
+/*
+ * test_stream: the copy engine's buffer (proxy/stream.h).  A body of known
+ * length smaller than copy_buffer_size gets a buffer of its size (16 KiB at
+ * least, never more than configured); a larger or unknown one gets the
+ * whole buffer.  And bodies cross a pair of local sockets whole through
+ * each size: smaller than the buffer, several buffers' worth, with a prefix.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/stream.h"
+#include "tests/unit/testlib.h"
+
+#define MiB	(1024 * 1024)
+
+static size_t
+cap_for(enum stream_framing framing, uint64_t length, size_t buf_size)
+{
+	struct stream s;
+	size_t cap;
+
+	stream_init(&s, -1, NULL, -1, NULL, framing, length, NULL, 0, 0, MiB, buf_size, NULL);
+	cap = s.buf_cap;
+	stream_release(&s);
+	return cap;
+}
+
+static int
+nonblocking(int fd)
+{
+	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/*
+ * Moves a LEN-byte body (PREFIX_LEN of it given as the prefix) from one
+ * socket pair to another through the copy engine with BUF_SIZE; 1 if every
+ * byte arrived in order and nothing more.
+ */
+static int
+copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
+{
+	int in[2], out[2], ok = 0;
+	char *body = malloc(len), *got = malloc(len + 1);
+	size_t sent = prefix_len, recvd = 0, i;
+	enum stream_result r = STREAM_WAIT;
+	struct stream s;
+	ssize_t n;
+
+	if (body == NULL || got == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1) {
+		free(body);
+		free(got);
+		return 0;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1) {
+		close(in[0]);
+		close(in[1]);
+		free(body);
+		free(got);
+		return 0;
+	}
+	for (i = 0; i < len; i++)
+		body[i] = (char)(i * 7 + i / 251);
+	(void)nonblocking(in[0]);
+	(void)nonblocking(in[1]);
+	(void)nonblocking(out[0]);
+	(void)nonblocking(out[1]);
+	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_LENGTH, len, body, prefix_len, 0,
+	    MiB, buf_size, NULL);
+	*cap = s.buf_cap;
+	/* the test is both ends: feed the source, drain the destination, run in between */
+	for (int rounds = 0; rounds < 100000 && r != STREAM_DONE; rounds++) {
+		if (sent < len && (n = write(in[0], body + sent, len - sent)) > 0)
+			sent += (size_t)n;
+		r = stream_run(&s);
+		if (r != STREAM_DONE && r != STREAM_WAIT)
+			break;
+		while ((n = read(out[1], got + recvd, len + 1 - recvd)) > 0)
+			recvd += (size_t)n;
+	}
+	while ((n = read(out[1], got + recvd, len + 1 - recvd)) > 0)
+		recvd += (size_t)n;
+	ok = r == STREAM_DONE && recvd == len && s.moved == len && memcmp(body, got, len) == 0;
+	stream_release(&s);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+	free(body);
+	free(got);
+	return ok;
+}
+
+int
+main(void)
+{
+	size_t cap = 0;
+
+	T_OK(cap_for(STREAM_LENGTH, 100, MiB) == 16 * 1024,
+	    "a 100-byte body: a 16 KiB buffer, not copy_buffer_size");
+	T_OK(cap_for(STREAM_LENGTH, 0, MiB) == 16 * 1024, "an empty body: 16 KiB");
+	T_OK(cap_for(STREAM_LENGTH, 200 * 1024, MiB) == 200 * 1024,
+	    "a 200 KiB body: a buffer of its size");
+	T_OK(cap_for(STREAM_LENGTH, 5 * MiB, MiB) == MiB,
+	    "a 5 MiB body: the whole 1 MiB buffer");
+	T_OK(cap_for(STREAM_LENGTH, MiB, MiB) == MiB, "a body of exactly the buffer's size: the buffer");
+	T_OK(cap_for(STREAM_LENGTH, 100, 4096) == 4096,
+	    "copy_buffer_size 4k and a 100-byte body: 4 KiB, never more than configured");
+	T_OK(cap_for(STREAM_LENGTH, 10000, 8192) == 8192,
+	    "copy_buffer_size 8k and a 10000-byte body: the configured 8 KiB");
+	T_OK(cap_for(STREAM_CHUNKED, 0, MiB) == MiB, "chunked (length unknown): the whole buffer");
+	T_OK(cap_for(STREAM_UNTIL_EOF, 0, MiB) == MiB, "until EOF (length unknown): the whole buffer");
+	T_OK(cap_for(STREAM_AWSCHUNKED, 40 * 1024, MiB) == 40 * 1024,
+	    "aws-chunked of 40 KiB encoded: a buffer of its size");
+
+	T_OK(copy_through(5000, 0, MiB, &cap) && cap == 16 * 1024,
+	    "a 5000-byte body crosses whole through its 16 KiB buffer (%zu)", cap);
+	T_OK(copy_through(300 * 1024, 1000, MiB, &cap) && cap == 300 * 1024 - 1000,
+	    "a 300 KiB body with a 1000-byte prefix crosses whole through a buffer of the rest (%zu)", cap);
+	T_OK(copy_through(3 * MiB + 17, 0, 256 * 1024, &cap) && cap == 256 * 1024,
+	    "a 3 MiB body crosses whole through a 256 KiB buffer, twelve times over (%zu)", cap);
+	return T_DONE();
+}
