@@ -807,7 +807,7 @@ static void
 sigv4_query_auth_scan(const struct query_list *ql, struct sigv4_query_auth *qa)
 {
 	const char *name;
-	size_t i, k, lo, hi;
+	size_t i, k, lo, hi, off;
 
 	memset(qa, 0, sizeof(*qa));
 	for (i = 0; i < ql->count; i++) {
@@ -815,12 +815,16 @@ sigv4_query_auth_scan(const struct query_list *ql, struct sigv4_query_auth *qa)
 		if (strncmp(name, "X-Amz-", 6) == 0) {
 			lo = QA_ALGORITHM;
 			hi = QA_SECURITY_TOKEN;
+			off = 6;
 		} else {
 			lo = QA_V2_SIGNATURE;
 			hi = QA_V2_ACCESS_KEY;
+			off = 0;
 		}
 		for (k = lo; k <= hi; k++) {
-			if (strcmp(name, sigv4_qa_names[k]) != 0)
+			/* the first byte after the common prefix tells most names apart */
+			if (name[off] != sigv4_qa_names[k][off] ||
+			    strcmp(name + off, sigv4_qa_names[k] + off) != 0)
 				continue;
 			if (qa->count[k]++ == 0)
 				qa->first[k] = &ql->params[i];
