@@ -29,7 +29,6 @@ static char *
 encode(const unsigned char key[32], const char *seed, size_t chunk, size_t *len)
 {
 	char prev[65], hash[65], sig[65], sts[512];
-	unsigned char md[32];
 	char *body, *data, *p;
 	size_t off, n;
 	int stslen;
@@ -44,8 +43,7 @@ encode(const unsigned char key[32], const char *seed, size_t chunk, size_t *len)
 		sigv4_sha256_hex(data, n, hash);
 		stslen = snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n%s\n%s",
 		    AMZ_DATE, SCOPE, prev, EMPTY_SHA256, hash);
-		sigv4_hmac_sha256(key, sts, (size_t)stslen, md);
-		sigv4_hex(md, sizeof(md), sig);
+		sigv4_signature_hex(key, sts, (size_t)stslen, sig);
 		p += sprintf(p, "%zx;chunk-signature=%s\r\n", n, sig);
 		memcpy(p, data, n);
 		p += n;

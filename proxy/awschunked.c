@@ -198,7 +198,6 @@ awschunked_sign(const struct awschunked *ac, const char *algorithm,
     const char *h1, const char *h2, char out[65])
 {
 	char sts[512];
-	unsigned char md[32];
 	int n;
 
 	n = snprintf(sts, sizeof(sts), "%s\n%s\n%s\n%s\n%s%s%s", algorithm,
@@ -206,8 +205,7 @@ awschunked_sign(const struct awschunked *ac, const char *algorithm,
 	    h2 ? h2 : "");
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		abort();	/* bounded by init's checks */
-	sigv4_hmac_sha256(ac->key, sts, (size_t)n, md);
-	sigv4_hex(md, sizeof(md), out);
+	sigv4_signature_hex(ac->key, sts, (size_t)n, out);
 }
 
 /* Checks the current chunk's signature over the data hashed so far. */

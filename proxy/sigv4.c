@@ -492,7 +492,8 @@ sigv4_hmac_slot(struct sigv4_thread *t, const unsigned char key[SIGV4_KEY_LEN])
 	return sl;
 }
 
-void
+/* HMAC-SHA256 under a signing key: sigv4_hmac() with cached pad states. */
+static void
 sigv4_hmac_sha256(const unsigned char key[SIGV4_KEY_LEN], const void *data, size_t len,
     unsigned char out[SIGV4_KEY_LEN])
 {
@@ -1228,7 +1229,7 @@ sigv4_string_to_sign(const struct sigv4_auth *auth, const char *canonical_reques
 	    canonical_request, len, out);
 }
 
-static void
+void
 sigv4_signature_hex(const unsigned char key[SIGV4_KEY_LEN], const char *sts,
     size_t len, char out[65])
 {

@@ -173,14 +173,14 @@ void	 sigv4_hex(const unsigned char *in, size_t len, char *out);
 void	 sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 
 /*
- * HMAC-SHA256 of DATA under a derived signing KEY (not a secret: the
- * chain's last key), as signatures use it.  The hash states after the pad
- * blocks of the calling thread's last two keys are kept, so a run of
+ * The signature of the string to sign STS under a derived signing KEY
+ * (the chain's last key), as 64 lower-case hex.  The hash states after the
+ * pad blocks of the calling thread's last two keys are kept, so a run of
  * signatures under one key (a request's, an aws-chunked body's chunks)
  * costs two compressions fewer each, and nothing is allocated.
  */
-void	 sigv4_hmac_sha256(const unsigned char key[SIGV4_KEY_LEN], const void *data,
-	    size_t len, unsigned char out[SIGV4_KEY_LEN]);
+void	 sigv4_signature_hex(const unsigned char key[SIGV4_KEY_LEN], const char *sts,
+	    size_t len, char out[65]);
 
 /*
  * Signing-key cache: keys are derived once per (access key, date, region)

@@ -102,8 +102,9 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 	 */
 	if ((framing == STREAM_LENGTH || (framing == STREAM_AWSCHUNKED && tracker == NULL)) &&
 	    s->remaining < s->buf_cap)
-		s->buf_cap = s->remaining > STREAM_BUF_MIN ? (size_t)s->remaining :
-		    STREAM_BUF_MIN < buf_size ? STREAM_BUF_MIN : buf_size;
+		s->buf_cap = s->remaining > STREAM_BUF_MIN ? (size_t)s->remaining : STREAM_BUF_MIN;
+	if (s->buf_cap > buf_size)
+		s->buf_cap = buf_size;
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
 		long keep = httpmsg_body_tracker_feed(tracker, prefix, prefix_len);

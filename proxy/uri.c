@@ -246,14 +246,9 @@ query_find(const struct query_list *ql, const char *name)
 void
 query_free(struct query_list *ql)
 {
-	size_t i;
-
 	/* Values may be security tokens or signatures; names and values share one block. */
-	if (ql->size > 0)
+	if (ql->params != NULL)
 		explicit_bzero(ql->params, ql->size);
-	else
-		for (i = 0; i < ql->count; i++)
-			explicit_bzero(ql->params[i].value, strlen(ql->params[i].value));
 	free(ql->params);
 	ql->params = NULL;
 	ql->count = 0;

@@ -36,8 +36,8 @@ struct query_param {
 struct query_list {
 	struct query_param	*params;
 	size_t			 count;
-	size_t			 size;	/* bytes query_parse allocated (wiped at once by query_free);
-					   0 for a list built by hand */
+	size_t			 size;	/* bytes query_parse allocated (wiped at once by
+					   query_free, which takes only lists it made) */
 };
 
 /*

@@ -42,32 +42,22 @@ nonblocking(int fd)
 static int
 copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 {
-	int in[2], out[2], ok = 0;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, ok = 0;
 	char *body = malloc(len), *got = malloc(len + 1);
 	size_t sent = prefix_len, recvd = 0, i;
 	enum stream_result r = STREAM_WAIT;
 	struct stream s;
 	ssize_t n;
 
-	if (body == NULL || got == NULL ||
-	    socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1) {
-		free(body);
-		free(got);
-		return 0;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1) {
-		close(in[0]);
-		close(in[1]);
-		free(body);
-		free(got);
-		return 0;
-	}
+	if (body == NULL || got == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+		goto done;
 	for (i = 0; i < len; i++)
 		body[i] = (char)(i * 7 + i / 251);
-	(void)nonblocking(in[0]);
-	(void)nonblocking(in[1]);
-	(void)nonblocking(out[0]);
-	(void)nonblocking(out[1]);
+	for (i = 0; i < 2; i++) {
+		(void)nonblocking(in[i]);
+		(void)nonblocking(out[i]);
+	}
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_LENGTH, len, body, prefix_len, 0,
 	    MiB, buf_size, NULL);
 	*cap = s.buf_cap;
@@ -85,10 +75,13 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 		recvd += (size_t)n;
 	ok = r == STREAM_DONE && recvd == len && s.moved == len && memcmp(body, got, len) == 0;
 	stream_release(&s);
-	close(in[0]);
-	close(in[1]);
-	close(out[0]);
-	close(out[1]);
+ done:
+	for (i = 0; i < 2; i++) {
+		if (in[i] != -1)
+			close(in[i]);
+		if (out[i] != -1)
+			close(out[i]);
+	}
 	free(body);
 	free(got);
 	return ok;
