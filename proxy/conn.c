@@ -978,6 +978,7 @@ conn_backend_start(struct conn *c)
 	t.region = c->conf->backend_region;
 	t.access_key_id = c->conf->backend_access_key_id;
 	t.signing_key = server_backend_key(c->srv, now);
+	t.scratch = &c->srv->forward_scratch;
 	if (strncmp(c->auth.payload_hash, "STREAMING-", 10) == 0) {
 		int r = conn_decoder_start(c);
 		if (r >= 0)

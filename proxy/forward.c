@@ -175,20 +175,29 @@ forward_collect_signed(const struct http_head *h, const struct http_header *conn
 	return n;
 }
 
+void
+forward_scratch_free(struct forward_scratch *s)
+{
+	sbuf_free(&s->path);
+	sbuf_free(&s->query);
+	sbuf_free(&s->auth);
+}
+
 int
 forward_build_head(struct sbuf *out, const char *method, const struct s3addr *addr,
     const struct query_list *query, const struct http_head *h,
     const char *payload_hash, const struct forward_target *t, time_t now)
 {
-	struct sbuf path = SBUF_INIT, canon_query = SBUF_INIT, auth = SBUF_INIT;
+	struct forward_scratch own = { SBUF_INIT, SBUF_INIT, SBUF_INIT };
+	struct forward_scratch *s = t->scratch != NULL ? t->scratch : &own;
 	const struct http_header *conn;
 	struct forward_signed amz[HTTP_MAX_HEADERS];
 	struct http_header signed_hdrs[HTTP_MAX_HEADERS + 3];
 	char amz_date[17];
 	size_t i, namz, ns = 0;
 
-	s3addr_backend_path(addr, &path);
-	query_canonical(&canon_query, query, forward_auth_params);
+	s3addr_backend_path(addr, &s->path);
+	query_canonical(&s->query, query, forward_auth_params);
 	sigv4_format_date(now, amz_date);
 	if (t->decoded)
 		payload_hash = SIGV4_UNSIGNED_PAYLOAD;	/* s3gate verified the chunks itself */
@@ -213,15 +222,15 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 			signed_hdrs[ns++] = (struct http_header){ amz[i].name, strlen(amz[i].name),
 			    amz[i].value, strlen(amz[i].value) };
 	}
-	sigv4_sign(method, path.data, canon_query.data, signed_hdrs, ns, payload_hash,
-	    amz_date, t->region, t->access_key_id, t->signing_key, &auth);
+	sigv4_sign(method, s->path.data, s->query.data, signed_hdrs, ns, payload_hash,
+	    amz_date, t->region, t->access_key_id, t->signing_key, &s->auth);
 
 	sbuf_appends(out, method);
 	sbuf_appendc(out, ' ');
-	sbuf_append(out, path.data, path.len);
-	if (canon_query.len > 0) {
+	sbuf_append(out, s->path.data, s->path.len);
+	if (s->query.len > 0) {
 		sbuf_appendc(out, '?');
-		sbuf_append(out, canon_query.data, canon_query.len);
+		sbuf_append(out, s->query.data, s->query.len);
 	}
 	sbuf_appends(out, " HTTP/1.1\r\nHost: ");
 	sbuf_appends(out, t->host);
@@ -247,14 +256,16 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	sbuf_appends(out, "\r\nx-amz-date: ");
 	sbuf_appends(out, amz_date);
 	sbuf_appends(out, "\r\nAuthorization: ");
-	sbuf_append(out, auth.data, auth.len);
+	sbuf_append(out, s->auth.data, s->auth.len);
 	sbuf_appends(out, "\r\n\r\n");
 	for (i = 0; i < namz; i++) {
 		free(amz[i].name);
 		free(amz[i].value);
 	}
-	sbuf_free(&path);
-	sbuf_free(&canon_query);
-	sbuf_free(&auth);
+	sbuf_wipe(&s->path);
+	sbuf_wipe(&s->query);
+	sbuf_wipe(&s->auth);
+	if (s == &own)
+		forward_scratch_free(&own);
 	return 0;
 }

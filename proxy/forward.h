@@ -21,6 +21,20 @@
 #include "proxy/sigv4.h"
 #include "proxy/uri.h"
 
+/*
+ * The strings forward_build_head() builds on the way (the backend path, the
+ * canonical query, the Authorization value): owned by the caller, kept from
+ * one request to the next so that a warm worker allocates none of them,
+ * wiped after each use.  Free with forward_scratch_free().
+ */
+struct forward_scratch {
+	struct sbuf	path;
+	struct sbuf	query;
+	struct sbuf	auth;
+};
+
+void	 forward_scratch_free(struct forward_scratch *);
+
 struct forward_target {
 	const char		*host;		/* Host header for the backend */
 	const char		*region;
@@ -33,6 +47,7 @@ struct forward_target {
 	 */
 	int			 decoded;
 	uint64_t		 decoded_length;
+	struct forward_scratch	*scratch;	/* NULL: allocated and freed per call */
 };
 
 /*

@@ -209,6 +209,14 @@ sbuf_reset(struct sbuf *sb)
 }
 
 void
+sbuf_wipe(struct sbuf *sb)
+{
+	if (sb->data != NULL)
+		explicit_bzero(sb->data, sb->len);
+	sbuf_reset(sb);
+}
+
+void
 sbuf_free(struct sbuf *sb)
 {
 	if (sb->data != NULL) {

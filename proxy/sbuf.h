@@ -32,6 +32,12 @@ void	 sbuf_vappendf(struct sbuf *, const char *fmt, va_list);
 /* Append with XML escaping of & < > " '. */
 void	 sbuf_append_xml(struct sbuf *, const char *str, size_t len);
 void	 sbuf_reset(struct sbuf *);
+/*
+ * Wipes the contents (they may hold a secret) and empties the sbuf, keeping
+ * its memory: for scratch strings reused from one request to the next,
+ * wiped after every use.
+ */
+void	 sbuf_wipe(struct sbuf *);
 /* Wipes the contents (they may hold a secret) and frees. Idempotent. */
 void	 sbuf_free(struct sbuf *);
 /*

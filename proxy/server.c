@@ -1146,6 +1146,7 @@ server_free(struct server *srv)
 			free(u);
 		}
 	}
+	forward_scratch_free(&srv->forward_scratch);
 	explicit_bzero(srv->backend_key, sizeof(srv->backend_key));
 	conf_unref(srv->conf);
 	if (srv->base != NULL)

@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 
 #include "proxy/conf.h"
+#include "proxy/forward.h"
 #include "proxy/quota.h"
 
 struct conn;
@@ -123,6 +124,7 @@ struct server {
 	struct sigv4_keycache	*keycache;	/* client signing keys */
 	unsigned char		 backend_key[32];	/* service signing key for backend_key_date */
 	char			 backend_key_date[9];
+	struct forward_scratch	 forward_scratch;	/* every re-signed head's strings */
 
 	struct sockaddr_storage	 backend_addr;
 	socklen_t		 backend_addr_len;

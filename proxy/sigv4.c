@@ -370,15 +370,6 @@ sigv4_thread_free(void *arg)
 	free(t);
 }
 
-/* A scratch sbuf of the thread's, done with: wiped, its memory kept. */
-static void
-sigv4_scratch_done(struct sbuf *sb)
-{
-	if (sb->data != NULL)
-		explicit_bzero(sb->data, sb->len);
-	sbuf_reset(sb);
-}
-
 static void
 sigv4_thread_init(void)
 {
@@ -1286,7 +1277,7 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 	(void)sigv4_canonical_uri(req, 0, &uri);
 	if (req->path_len > 0 && (uri.len != req->path_len ||
 	    memcmp(uri.data, req->path, uri.len) != 0)) {
-		sigv4_scratch_done(&t->cr);
+		sbuf_wipe(&t->cr);
 		if (sigv4_build_canonical(req, auth, 1, q, &t->cr) == 0 &&
 		    sigv4_try(auth, &t->cr, key, &t->sts) == 0)
 			st = SIGV4_OK;
@@ -1294,8 +1285,8 @@ sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
  done:
 	if (q == &ql)
 		query_free(&ql);
-	sigv4_scratch_done(&t->sts);
-	sigv4_scratch_done(&t->cr);
+	sbuf_wipe(&t->sts);
+	sbuf_wipe(&t->cr);
 	sbuf_free(&uri);
 	return st;
 }
@@ -1362,8 +1353,8 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
 	sbuf_append(authorization, cr->data + sh_off, shlen);
 	sbuf_appends(authorization, ", Signature=");
 	sbuf_append(authorization, sig, 64);
-	sigv4_scratch_done(sts);
-	sigv4_scratch_done(cr);
+	sbuf_wipe(sts);
+	sbuf_wipe(cr);
 }
 
 void
