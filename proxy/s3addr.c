@@ -25,19 +25,22 @@ s3addr_bucket_valid(const char *b)
 	return 1;
 }
 
-/* The bucket a virtual-hosted Host names, or NULL (path style). */
-static char *
-s3addr_host_bucket(const char *host, size_t host_len, char *const *domains, int ndomains)
+/*
+ * The length of the bucket a virtual-hosted Host names (its first bytes,
+ * before ".DOMAIN"), or 0 (path style).
+ */
+static size_t
+s3addr_host_bucket_len(const char *host, size_t host_len, char *const *domains, int ndomains)
 {
 	size_t hl = host_len, dl;
 	const char *colon;
 	int i;
 
 	if (host == NULL || host_len == 0)
-		return NULL;
+		return 0;
 	/* strip the port; IPv6 literals never name a bucket */
 	if (host[0] == '[')
-		return NULL;
+		return 0;
 	if ((colon = memchr(host, ':', host_len)) != NULL)
 		hl = (size_t)(colon - host);
 	if (hl > 0 && host[hl - 1] == '.')
@@ -45,22 +48,24 @@ s3addr_host_bucket(const char *host, size_t host_len, char *const *domains, int 
 	for (i = 0; i < ndomains; i++) {
 		dl = strlen(domains[i]);
 		if (hl > dl + 1 && host[hl - dl - 1] == '.' &&
-		    strncasecmp(host + hl - dl, domains[i], dl) == 0) {
-			char *b = sbuf_strndup(host, hl - dl - 1);
-			for (char *q = b; *q; q++)
-				*q = (char)tolower((unsigned char)*q);
-			return b;
-		}
+		    strncasecmp(host + hl - dl, domains[i], dl) == 0)
+			return hl - dl - 1;
 	}
-	return NULL;
+	return 0;
 }
 
+/*
+ * One allocation per address (a request's hot path): the decoded path, in
+ * which the bucket and the key are cut apart by a NUL where the slash
+ * between them was, then a virtual-hosted bucket, lower-cased.
+ */
 int
 s3addr_parse(const char *target, size_t target_len, const char *host, size_t host_len,
     char *const *domains, int ndomains, struct s3addr *a, enum s3err *err)
 {
 	const char *q;
-	char *path, *slash;
+	char *path, *slash, *b;
+	size_t blen, i;
 	long n;
 
 	memset(a, 0, sizeof(*a));
@@ -75,10 +80,12 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 		a->raw_query = q + 1;
 		a->raw_query_len = target_len - a->raw_path_len - 1;
 	}
-	if ((path = malloc(a->raw_path_len + 1)) == NULL)
+	blen = s3addr_host_bucket_len(host, host_len, domains, ndomains);
+	if ((a->storage = malloc(a->raw_path_len + 1 + blen + 1)) == NULL)
 		abort();
+	path = a->storage;
 	if ((n = uri_decode(path, a->raw_path, a->raw_path_len, 0)) < 0) {
-		free(path);
+		s3addr_free(a);
 		*err = S3ERR_INVALID_URI;
 		return -1;
 	}
@@ -88,27 +95,26 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 	if (a->raw_path_len >= strlen(S3ADDR_INTERNAL_PREFIX) &&
 	    strncmp(a->raw_path, S3ADDR_INTERNAL_PREFIX, strlen(S3ADDR_INTERNAL_PREFIX)) == 0) {
 		a->internal = 1;
-		a->internal_path = sbuf_strndup(path + strlen(S3ADDR_INTERNAL_PREFIX),
-		    (size_t)n - strlen(S3ADDR_INTERNAL_PREFIX));
-		free(path);
+		a->internal_path = path + strlen(S3ADDR_INTERNAL_PREFIX);
 		return 0;
 	}
 
-	if ((a->bucket = s3addr_host_bucket(host, host_len, domains, ndomains)) != NULL) {
+	if (blen > 0) {
 		a->virtual_host = 1;
+		a->bucket = b = path + n + 1;
+		for (i = 0; i < blen; i++)
+			b[i] = (char)tolower((unsigned char)host[i]);
+		b[blen] = '\0';
 		if (n > 1)
-			a->key = sbuf_strndup(path + 1, (size_t)n - 1);
+			a->key = path + 1;
 	} else if (n > 1) {
-		slash = strchr(path + 1, '/');
-		if (slash == NULL)
-			a->bucket = sbuf_strndup(path + 1, (size_t)n - 1);
-		else {
-			a->bucket = sbuf_strndup(path + 1, (size_t)(slash - path - 1));
+		a->bucket = path + 1;
+		if ((slash = memchr(path + 1, '/', (size_t)n - 1)) != NULL) {
+			*slash = '\0';
 			if (slash[1] != '\0')
-				a->key = sbuf_strndup(slash + 1, strlen(slash + 1));
+				a->key = slash + 1;
 		}
 	}
-	free(path);
 	if (a->bucket != NULL && !s3addr_bucket_valid(a->bucket)) {
 		*err = S3ERR_INVALID_BUCKET_NAME;
 		s3addr_free(a);
@@ -120,10 +126,8 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 void
 s3addr_free(struct s3addr *a)
 {
-	free(a->bucket);
-	free(a->key);
-	free(a->internal_path);
-	a->bucket = a->key = a->internal_path = NULL;
+	free(a->storage);
+	a->storage = a->bucket = a->key = a->internal_path = NULL;
 }
 
 void

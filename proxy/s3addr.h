@@ -22,6 +22,8 @@ struct s3addr {
 	char		*key;		/* decoded; NULL for bucket-level requests */
 	int		 internal;	/* /_s3gate/...: the proxy's own API */
 	char		*internal_path;	/* decoded path after /_s3gate/ */
+	char		*storage;	/* the one allocation bucket, key and
+					   internal_path point into */
 	int		 virtual_host;
 	const char	*raw_path;	/* into the request target */
 	size_t		 raw_path_len;
