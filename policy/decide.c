@@ -66,6 +66,12 @@ policy_perm_parse(const char *s, enum policy_perm *out)
 void
 policy_credential_clear(struct policy_credential *c)
 {
+	if (c->block != NULL) {
+		explicit_bzero(c->block, c->block_size);
+		free(c->block);
+		memset(c, 0, sizeof(*c));
+		return;
+	}
 	if (c->secret != NULL) {
 		explicit_bzero(c->secret, strlen(c->secret));
 		free(c->secret);

@@ -321,15 +321,30 @@ model_add_credential(struct model *m, const struct policy_credential *c)
 void
 model_credential_copy(struct policy_credential *dst, const struct policy_credential *src)
 {
+	const char *from[] = { src->access_key_id, src->secret, src->principal,
+	    src->session_token, src->link_bucket, src->link_key, src->link_method };
+	char **to[] = { &dst->access_key_id, &dst->secret, &dst->principal,
+	    &dst->session_token, &dst->link_bucket, &dst->link_key, &dst->link_method };
+	size_t len[sizeof(from) / sizeof(from[0])], i, size = 0;
+	char *p;
+
 	memset(dst, 0, sizeof(*dst));
-	dst->access_key_id = sbuf_strdup(src->access_key_id);
-	dst->secret = sbuf_strdup(src->secret);
-	dst->principal = sbuf_strdup(src->principal);
+	for (i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+		if (from[i] != NULL)
+			size += (len[i] = strlen(from[i]) + 1);
+	if (size > 0) {
+		if ((dst->block = malloc(size)) == NULL)
+			abort();
+		dst->block_size = size;
+	}
+	for (p = dst->block, i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		if (from[i] != NULL) {
+			memcpy(p, from[i], len[i]);
+			*to[i] = p;
+			p += len[i];
+		}
+	}
 	dst->expires_at = src->expires_at;
-	dst->session_token = sbuf_strdup(src->session_token);
-	dst->link_bucket = sbuf_strdup(src->link_bucket);
-	dst->link_key = sbuf_strdup(src->link_key);
-	dst->link_method = sbuf_strdup(src->link_method);
 	dst->link_max_bytes = src->link_max_bytes;
 	dst->link_max_uses = src->link_max_uses;
 	dst->quota = src->quota;

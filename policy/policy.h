@@ -181,6 +181,13 @@ struct policy_credential {
 					   link_max_bytes = N x size on first use */
 	/* PRINCIPAL's quota overrides as the store holds them now (a link: the issuer's) */
 	struct policy_quota quota;
+	/*
+	 * model_credential_copy() puts every string above in this one
+	 * allocation (a request's copy is made on the hot path); NULL when
+	 * each string is an allocation of its own.
+	 */
+	char	*block;
+	size_t	 block_size;
 };
 
 /* Frees every field (secrets wiped) and zeroes C. */
