@@ -328,6 +328,74 @@ query_is_excluded(const char *name, size_t len, const struct query_exclude *ex)
 #define QUERY_STACK_PARAMS	16
 #define QUERY_STACK_BYTES	2048
 
+/* Whether S3 encoding leaves SRC as it is: unreserved bytes only. */
+static int
+uri_is_unreserved(const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!(uri_class[s[i]] & URI_UNRESERVED))
+			return 0;
+	return 1;
+}
+
+/* A parameter of query_canonical_plain: its name, and where it is in the list. */
+struct query_plain {
+	const char	*name;
+	size_t		 name_len;
+	size_t		 param;
+};
+
+/*
+ * The usual query's names are plain (unreserved bytes, which encoding
+ * keeps, so that they sort as they are) and distinct: they are sorted
+ * as they are, and only the values are encoded, straight into SB.
+ * Returns 0, having appended nothing, for any other list: a name that
+ * encoding changes, the same name twice (sorted by value then), or more
+ * parameters than fit on the stack.
+ */
+static int
+query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
+    const struct query_exclude *ex)
+{
+	struct query_plain v[QUERY_STACK_PARAMS], tmp;
+	size_t i, j, n = 0, nlen;
+	const char *name;
+	int r;
+
+	if (ql->count > QUERY_STACK_PARAMS)
+		return 0;
+	for (i = 0; i < ql->count; i++) {
+		name = ql->params[i].name;
+		nlen = strlen(name);
+		if (query_is_excluded(name, nlen, ex))
+			continue;
+		if (!uri_is_unreserved(name, nlen))
+			return 0;
+		tmp = (struct query_plain){ name, nlen, i };
+		for (j = n; j > 0 && (r = query_cmp_part(v[j - 1].name, v[j - 1].name_len,
+		    name, nlen)) >= 0; j--) {
+			if (r == 0)
+				return 0;
+			v[j] = v[j - 1];
+		}
+		v[j] = tmp;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			sbuf_appendc(sb, '&');
+		sbuf_append(sb, v[i].name, v[i].name_len);
+		sbuf_appendc(sb, '=');
+		name = ql->params[v[i].param].value;
+		uri_encode(sb, name, strlen(name), 0);
+	}
+	return 1;
+}
+
+
 void
 query_canonical(struct sbuf *sb, const struct query_list *ql,
     const char *const *exclude)
@@ -341,6 +409,8 @@ query_canonical(struct sbuf *sb, const struct query_list *ql,
 	if (ql->count == 0)
 		return;
 	query_exclude_init(&ex, exclude);
+	if (query_canonical_plain(sb, ql, &ex))
+		return;
 	if (ql->count > QUERY_STACK_PARAMS && (v = calloc(ql->count, sizeof(*v))) == NULL)
 		abort();
 	/* Sorting is on the encoded forms, so encode everything first. */
