@@ -16,16 +16,29 @@ wrk_once() {
 
 # lat_phase "CONTENDERS": wrk -t1 -cC for C in LAT_CONNS, GET (4 KiB) and
 # HEAD (empty object), presigned (full SigV4 and policy check in s3gate);
-# a run with a non-2xx answer or no request served is not counted
+# a run with a non-2xx answer or no request served is not counted.
+# LAT_TARGET_CONNS (the targets' 64) is repeated LAT_TARGET_REPEAT times,
+# the others LAT_REPEAT times; every repetition starts with the next
+# contender, so that none always runs first (after the previous method's
+# last run) or last.
 lat_phase() {
-    local list=$1 rep conns method c t0 t1 rate n p50 p99 p999 non2xx errs value
+    local list=$1 rep conns method c t0 t1 rate n p50 p99 p999 non2xx errs value reps order
+    local -a members
     log "warm-up: 1 s of wrk (-c64) per contender"
     for c in $list; do wrk_once "$c" get 64 1 > /dev/null; done
-    for rep in $(seq "$LAT_REPEAT"); do
+    read -r -a members <<< "$list"
+    reps=$(( LAT_TARGET_REPEAT > LAT_REPEAT ? LAT_TARGET_REPEAT : LAT_REPEAT ))
+    for rep in $(seq "$reps"); do
+        order="${members[*]:$(( (rep - 1) % ${#members[@]} ))} ${members[*]:0:$(( (rep - 1) % ${#members[@]} ))}"
         for conns in $LAT_CONNS; do
+            if [ "$conns" = "$LAT_TARGET_CONNS" ]; then
+                [ "$rep" -le "$LAT_TARGET_REPEAT" ] || continue
+            else
+                [ "$rep" -le "$LAT_REPEAT" ] || continue
+            fi
             for method in get head; do
-                log "${method^^} with wrk -t1 -c$conns -d${LAT_SECONDS}s, repetition $rep/$LAT_REPEAT"
-                for c in $list; do
+                log "${method^^} with wrk -t1 -c$conns -d${LAT_SECONDS}s, repetition $rep, order: $order"
+                for c in $order; do
                     t0=$(cpu_ticks "$c")
                     read -r rate n p50 p99 p999 non2xx errs <<< "$(wrk_once "$c" "$method" "$conns" "$LAT_SECONDS")"
                     t1=$(cpu_ticks "$c")

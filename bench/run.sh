@@ -22,8 +22,10 @@
 #                    of 16 x 1 GiB (16 GiB, ~10 s a run) [1]
 #   SIZES, SIZES_PAR, TLS_SIZES   object sizes, 1 stream [4k 1m 64m 1g],
 #                    16 streams [4k 1m 64m 1g], TLS [64m 1g]
-#   LAT_CONNS="..."  wrk connections [1 64 1024]; LAT_SECONDS [3]; LAT_REPEAT [1]
-#   HS_SECONDS, HS_CLIENTS, HS_REPEAT   TLS handshake runs [5, 2, 1]
+#   LAT_CONNS="..."  wrk connections [1 64 1024]; LAT_SECONDS [3]; LAT_REPEAT [1],
+#                    but LAT_TARGET_REPEAT [5] at LAT_TARGET_CONNS [64], the
+#                    connections issue 11's targets are set at
+#   HS_SECONDS, HS_CLIENTS, HS_REPEAT   TLS handshake runs [5, 2, 3]
 #   IDLE_CONNS=N     idle connections [10000]
 #   BIG_GIB=N        the long GET, GiB (0: skip) [100]; BIG_ONLY [s3gate]
 #   CERT_KEY=...     openssl -newkey argument [rsa:2048]
@@ -47,12 +49,13 @@ set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-RUN_CMD="$(for v in QUICK PHASES ONLY S3GATE_B REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_CONNS IDLE_CONNS BIG_GIB; do
+RUN_CMD="$(for v in QUICK PHASES ONLY S3GATE_B REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_TARGET_REPEAT LAT_CONNS HS_REPEAT IDLE_CONNS BIG_GIB; do
     [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh"
 PUBLISH_DEFAULT=1
 [ -n "${QUICK:-}${ONLY:-}${PHASES:-}" ] && PUBLISH_DEFAULT=0
 if [ "${QUICK:-0}" = 1 ]; then
     : "${REPEAT:=1}" "${SMALL_REPEAT:=1}" "${PAR_REPEAT:=1}" "${LAT_SECONDS:=1}" "${HS_SECONDS:=1}"
+    : "${LAT_TARGET_REPEAT:=1}" "${HS_REPEAT:=1}"
     : "${IDLE_CONNS:=2000}" "${BIG_GIB:=4}" "${SIZES:=4k 1g}" "${SIZES_PAR:=1m}" "${TLS_SIZES:=64m}" "${WARMUP:=0}"
 else
     QUICK=""
@@ -68,9 +71,11 @@ TLS_SIZES=${TLS_SIZES:-64m 1g}
 LAT_CONNS=${LAT_CONNS:-1 64 1024}
 LAT_SECONDS=${LAT_SECONDS:-3}
 LAT_REPEAT=${LAT_REPEAT:-1}
+LAT_TARGET_CONNS=${LAT_TARGET_CONNS:-64}
+LAT_TARGET_REPEAT=${LAT_TARGET_REPEAT:-5}
 HS_SECONDS=${HS_SECONDS:-5}
 HS_CLIENTS=${HS_CLIENTS:-2}
-HS_REPEAT=${HS_REPEAT:-1}
+HS_REPEAT=${HS_REPEAT:-3}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 BIG_GIB=${BIG_GIB:-100}
 BIG_ONLY=${BIG_ONLY:-s3gate}
