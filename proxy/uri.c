@@ -360,9 +360,9 @@ static int
 query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
     const struct query_exclude *ex)
 {
-	struct query_plain v[QUERY_STACK_PARAMS], tmp;
+	struct query_plain v[QUERY_STACK_PARAMS];
 	size_t i, j, n = 0, nlen;
-	const char *name;
+	const char *name, *value;
 	int r;
 
 	if (ql->count > QUERY_STACK_PARAMS)
@@ -374,14 +374,16 @@ query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
 			continue;
 		if (!uri_is_unreserved(name, nlen))
 			return 0;
-		tmp = (struct query_plain){ name, nlen, i };
-		for (j = n; j > 0 && (r = query_cmp_part(v[j - 1].name, v[j - 1].name_len,
-		    name, nlen)) >= 0; j--) {
+		/* insertion sort: a handful of names */
+		for (j = n; j > 0; j--) {
+			r = query_cmp_part(v[j - 1].name, v[j - 1].name_len, name, nlen);
 			if (r == 0)
 				return 0;
+			if (r < 0)
+				break;
 			v[j] = v[j - 1];
 		}
-		v[j] = tmp;
+		v[j] = (struct query_plain){ name, nlen, i };
 		n++;
 	}
 	for (i = 0; i < n; i++) {
@@ -389,12 +391,11 @@ query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
 			sbuf_appendc(sb, '&');
 		sbuf_append(sb, v[i].name, v[i].name_len);
 		sbuf_appendc(sb, '=');
-		name = ql->params[v[i].param].value;
-		uri_encode(sb, name, strlen(name), 0);
+		value = ql->params[v[i].param].value;
+		uri_encode(sb, value, strlen(value), 0);
 	}
 	return 1;
 }
-
 
 void
 query_canonical(struct sbuf *sb, const struct query_list *ql,
