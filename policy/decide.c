@@ -67,24 +67,24 @@ void
 policy_credential_clear(struct policy_credential *c)
 {
 	if (c->block != NULL) {
+		/* model_credential_copy's: every string is in the one block */
 		explicit_bzero(c->block, c->block_size);
 		free(c->block);
-		memset(c, 0, sizeof(*c));
-		return;
+	} else {
+		if (c->secret != NULL) {
+			explicit_bzero(c->secret, strlen(c->secret));
+			free(c->secret);
+		}
+		if (c->session_token != NULL) {
+			explicit_bzero(c->session_token, strlen(c->session_token));
+			free(c->session_token);
+		}
+		free(c->access_key_id);
+		free(c->principal);
+		free(c->link_bucket);
+		free(c->link_key);
+		free(c->link_method);
 	}
-	if (c->secret != NULL) {
-		explicit_bzero(c->secret, strlen(c->secret));
-		free(c->secret);
-	}
-	if (c->session_token != NULL) {
-		explicit_bzero(c->session_token, strlen(c->session_token));
-		free(c->session_token);
-	}
-	free(c->access_key_id);
-	free(c->principal);
-	free(c->link_bucket);
-	free(c->link_key);
-	free(c->link_method);
 	memset(c, 0, sizeof(*c));
 }
 
