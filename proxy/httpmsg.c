@@ -9,9 +9,13 @@
  * some versions: obs-fold, bare LF, NUL and control bytes.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "proxy/httpmsg.h"
 #include "proxy/uri.h"
@@ -169,6 +173,150 @@ httpmsg_screen(const char *buf, size_t len, size_t *scan)
 	return NULL;
 }
 
+/*
+ * The request target.  llhttp reads it a byte at a time through a lookup
+ * table, and a presigned URL's query (300-400 bytes of X-Amz-*) is most of
+ * a request head: it was half of llhttp's time per request.  In llhttp's
+ * path state every visible ASCII byte but '?' and '#' leaves it in that
+ * state, and in its query state every one but '#'; so where llhttp stands
+ * in one of those two states, httpmsg steps over such a run itself, 16
+ * bytes at a time, and feeds llhttp the byte that ends the run.  The URL
+ * span just resumes after the gap: llhttp reports a span cut at the end of
+ * each piece it is fed, and httpmsg_on_url measures the target from its
+ * first byte, so target and target_len come out as before.
+ *
+ * Whether the llhttp linked in really stays put on each of those bytes is
+ * asked of it once (httpmsg_url_states_init): the two states are whatever
+ * llhttp's _current holds after "GET /a" and "GET /a?a", and every byte of
+ * each run class must leave it there.  If anything differs, nothing is
+ * skipped.  The head was screened before (httpmsg_screen) and llhttp still
+ * sees every byte that is not plain, and the last byte of the head.
+ */
+static struct {
+	pthread_once_t	 once;
+	void		*path;		/* llhttp's _current in the target's path */
+	void		*query;		/* ... and in its query */
+	int		 off;		/* httpmsg_url_skip(0) */
+} http_url = { PTHREAD_ONCE_INIT, NULL, NULL, 0 };
+
+static void *
+httpmsg_state_after(const char *req, size_t len)
+{
+	llhttp_settings_t settings;
+	llhttp_t parser;
+
+	llhttp_settings_init(&settings);
+	llhttp_init(&parser, HTTP_REQUEST, &settings);
+	if (llhttp_execute(&parser, req, len) != HPE_OK)
+		return NULL;
+	return parser._current;
+}
+
+static void
+httpmsg_url_states_init(void)
+{
+	char req[16];
+	void *path, *query;
+	int c;
+
+	path = httpmsg_state_after("GET /a", 6);
+	query = httpmsg_state_after("GET /a?a", 8);
+	if (path == NULL || query == NULL || path == query)
+		return;
+	for (c = 0x21; c < 0x7f; c++) {
+		if (c == '#')
+			continue;
+		memcpy(req, "GET /a?a", 8);
+		req[8] = (char)c;
+		if (httpmsg_state_after(req, 9) != query)
+			return;
+		if (c == '?')
+			continue;
+		req[6] = (char)c;
+		if (httpmsg_state_after(req, 7) != path)
+			return;
+	}
+	http_url.path = path;
+	http_url.query = query;
+}
+
+int
+httpmsg_url_skip(int on)
+{
+	pthread_once(&http_url.once, httpmsg_url_states_init);
+	if (on >= 0)
+		http_url.off = !on;
+	return !http_url.off && http_url.query != NULL;
+}
+
+/* The length of the run at P (at most LEN bytes) of bytes 0x21-0x7e but '#' and STOP. */
+static size_t
+httpmsg_url_run(const char *p, size_t len, char stop)
+{
+	size_t i = 0;
+	unsigned char c;
+
+#ifdef __SSE2__
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	const __m128i hash = _mm_set1_epi8('#'), stopv = _mm_set1_epi8(stop);
+	__m128i v, plain;
+	unsigned int mask;
+
+	for (; len - i >= 16; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		/* signed compares: bytes from 0x80 are negative, so not plain */
+		plain = _mm_and_si128(_mm_cmpgt_epi8(v, space), _mm_cmplt_epi8(v, del));
+		plain = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(v, hash),
+		    _mm_cmpeq_epi8(v, stopv)), plain);
+		mask = (unsigned int)_mm_movemask_epi8(plain);
+		if (mask != 0xffff)
+			return i + (size_t)__builtin_ctz(~mask);
+	}
+#endif
+	for (; i < len; i++) {
+		c = (unsigned char)p[i];
+		if (c <= 0x20 || c >= 0x7f || c == '#' || c == (unsigned char)stop)
+			break;
+	}
+	return i;
+}
+
+/*
+ * llhttp_execute over the request head BUF (LEN bytes, screened), stepping
+ * over the plain runs of its target (above).
+ */
+static llhttp_errno_t
+httpmsg_execute_request(llhttp_t *parser, const char *buf, size_t len)
+{
+	const char *sp;
+	llhttp_errno_t err;
+	size_t off, run;
+
+	/* llhttp first reads the method, the space and the target's first byte */
+	if ((sp = memchr(buf, ' ', len < 32 ? len : 32)) == NULL ||
+	    (off = (size_t)(sp - buf) + 2) >= len)
+		return llhttp_execute(parser, buf, len);
+	err = llhttp_execute(parser, buf, off);
+	while (err == HPE_OK) {
+		if (parser->_current == http_url.path)
+			run = httpmsg_url_run(buf + off, len - off, '?');
+		else if (parser->_current == http_url.query)
+			run = httpmsg_url_run(buf + off, len - off, '#');
+		else
+			break;
+		/* llhttp reads the head's last byte: the target is measured to there */
+		if (run >= len - off)
+			run = len - off - 1;
+		off += run;
+		err = llhttp_execute(parser, buf + off, 1);
+		if (++off == len)
+			return err;
+	}
+	if (err != HPE_OK)
+		return err;
+	return llhttp_execute(parser, buf + off, len - off);
+}
+
 enum http_parse_status
 httpmsg_parse_head(const char *buf, size_t len, int is_response,
     const struct http_limits *limits, struct http_head *head)
@@ -200,7 +348,10 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 	if ((head->error = httpmsg_screen(buf, len, &scan)) != NULL)
 		return HTTP_PARSE_BAD;
 
-	err = llhttp_execute(&parser, buf, scan);
+	if (!is_response && httpmsg_url_skip(-1))
+		err = httpmsg_execute_request(&parser, buf, scan);
+	else
+		err = llhttp_execute(&parser, buf, scan);
 	if (ctx.too_many) {
 		head->error = "too many header fields";
 		return HTTP_PARSE_TOO_LARGE;

@@ -67,6 +67,15 @@ enum http_parse_status httpmsg_parse_head(const char *buf, size_t len, int is_re
     const struct http_limits *, struct http_head *);
 
 /*
+ * Whether httpmsg_parse_head steps over plain runs of the request target
+ * itself instead of handing them to llhttp a byte at a time (httpmsg.c,
+ * "the request target").  On by default where the llhttp linked in allows
+ * it.  ON = 0 turns it off, 1 back on, -1 only asks; returns whether it is
+ * on now.  For the tests and the fuzz target, which compare both ways.
+ */
+int	httpmsg_url_skip(int on);
+
+/*
  * Tracks where a chunked body ends, for bodies passed through as they are.
  * Strict (our own, not llhttp's lenient chunk parser): hex sizes of at most
  * 16 digits, CRLF exactly after sizes and data, bounded extensions and

@@ -2,6 +2,7 @@
  * test_httpmsg: request and response heads (proxy/httpmsg.h) under strict limits,
  * smuggling shapes, and the chunked body tracker.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,124 @@ test_body_tracker(void)
 	/* the tracker frames chunked bodies only: Content-Length bodies are counted by stream.c */
 }
 
+/*
+ * Everything httpmsg_parse_head sets in A and B is the same.  A refused
+ * head's error is all that counts: where llhttp stopped reporting the
+ * target depends on how it was fed.
+ */
+static int
+same_head(enum http_parse_status st, const struct http_head *a, const struct http_head *b)
+{
+	if (st == HTTP_PARSE_BAD || st == HTTP_PARSE_TOO_LARGE)
+		return a->error != NULL && b->error != NULL && strcmp(a->error, b->error) == 0;
+	/* the prefix was zeroed first, padding included; headers[] is set up to nheaders */
+	return memcmp(a, b, offsetof(struct http_head, headers)) == 0 &&
+	    memcmp(a->headers, b->headers, a->nheaders * sizeof(a->headers[0])) == 0 &&
+	    (a->error == b->error || (a->error != NULL && b->error != NULL &&
+	    strcmp(a->error, b->error) == 0));
+}
+
+/* A random request head whose target mixes plain runs with every byte llhttp treats apart. */
+static size_t
+random_request(char *buf, size_t cap, unsigned int *seed)
+{
+	static const char *const methods[] = { "GET", "HEAD", "PUT", "CONNECT", "OPTIONS", "G@T", "" };
+	static const char *const starts[] = { "/", "/", "/b/k", "*", "http://h:80/", "h:443", "?", "#" };
+	static const char special[] = "?#%/ \t\r\n\x01\x7f\x80\xff=&+";
+	/* per mille of bytes that are not plain: none, a few, many */
+	static const int rates[] = { 0, 2, 5, 20, 150 };
+	size_t len = 0, n, i;
+	int rate = rates[rand_r(seed) % 5];
+
+	len += (size_t)snprintf(buf, cap, "%s %s", methods[rand_r(seed) % 7], starts[rand_r(seed) % 8]);
+	n = (size_t)rand_r(seed) % 600;
+	for (i = 0; i < n && len < cap - 64; i++) {
+		if (rand_r(seed) % 1000 >= rate)
+			buf[len++] = (char)(0x21 + rand_r(seed) % 94);
+		else
+			buf[len++] = special[rand_r(seed) % (sizeof(special) - 1)];
+	}
+	len += (size_t)snprintf(buf + len, cap - len, "%s",
+	    rand_r(seed) % 10 ? " HTTP/1.1\r\nHost: h\r\nX-A: b\r\n\r\n" : "\r\n\r\n");
+	return len;
+}
+
+/*
+ * httpmsg steps over the target's plain runs without llhttp (httpmsg.c):
+ * on random request heads, and on every prefix of some, both ways give the
+ * same head, status and error.
+ */
+static void
+test_url_skip(void)
+{
+	struct http_head *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	static const struct http_limits small = { 4096, 256, 100 };
+	unsigned int seed = 20261126;
+	char buf[1024];
+	size_t i, k, len, differ = 0, done = 0, bad = 0, cuts = 0;
+	enum http_parse_status sa, sb;
+
+	T_OK(httpmsg_url_skip(-1), "url skip: on by default with this llhttp");
+	for (i = 0; i < 20000; i++) {
+		const struct http_limits *lim = i % 3 ? &limits : &small;
+
+		len = random_request(buf, sizeof(buf), &seed);
+		/* a third are cut short: MORE, or an early error */
+		if (i % 3 == 0 && len > 0) {
+			len = (size_t)rand_r(&seed) % len;
+			cuts++;
+		}
+		httpmsg_url_skip(1);
+		sa = httpmsg_parse_head(buf, len, 0, lim, a);
+		httpmsg_url_skip(0);
+		sb = httpmsg_parse_head(buf, len, 0, lim, b);
+		if (sa != sb || !same_head(sa, a, b)) {
+			if (differ++ < 3)
+				printf("# differ on %zu bytes \"%.*s\": %d (%s) / %d (%s)\n", len, (int)len,
+				    buf, sa, a->error ? a->error : "-", sb, b->error ? b->error : "-");
+		}
+		done += sa == HTTP_PARSE_DONE;
+		bad += sa == HTTP_PARSE_BAD;
+	}
+	httpmsg_url_skip(1);
+	T_OK(differ == 0, "url skip: 20000 random request heads (%zu DONE, %zu BAD, %zu cut) parse "
+	    "the same with and without it (%zu differ)", done, bad, cuts, differ);
+	T_OK(done > 2000 && bad > 2000, "url skip: the random heads reach both DONE and BAD");
+
+	/* a presigned GET, every prefix */
+	len = (size_t)snprintf(buf, sizeof(buf), "GET /bucket/some/key.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+	    "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%%2F20261126%%2Fus-east-1%%2Fs3%%2Faws4_request"
+	    "&X-Amz-Date=20261126T231700Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="
+	    "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404 HTTP/1.1\r\n"
+	    "Host: 127.0.0.1:8080\r\n\r\n");
+	differ = 0;
+	for (k = 0; k <= len; k++) {
+		char *p = malloc(k ? k : 1);	/* exactly K bytes: ASan sees any overread */
+
+		memcpy(p, buf, k);
+		httpmsg_url_skip(1);
+		sa = httpmsg_parse_head(p, k, 0, &limits, a);
+		httpmsg_url_skip(0);
+		sb = httpmsg_parse_head(p, k, 0, &limits, b);
+		if (sa != sb || !same_head(sa, a, b) || (k < len && sa != HTTP_PARSE_MORE))
+			differ++;
+		free(p);
+	}
+	httpmsg_url_skip(1);
+	T_OK(differ == 0 && sa == HTTP_PARSE_DONE &&
+	    a->target_len == (size_t)(strstr(buf, " HTTP/1.1") - buf) - 4,
+	    "url skip: every prefix of a presigned GET parses the same both ways, and the whole "
+	    "target is %zu bytes", a->target_len);
+
+	/* the target's length is checked before the head is complete, skipped or not */
+	memset(buf, 'a', 400);
+	memcpy(buf, "GET /", 5);
+	T_OK(httpmsg_parse_head(buf, 400, 0, &small, a) == HTTP_PARSE_TOO_LARGE,
+	    "url skip: a target over max_uri is refused before its line ends");
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -482,6 +601,7 @@ main(void)
 	test_headers();
 	test_nul();
 	test_limits();
+	test_url_skip();
 	test_body_tracker();
 	return T_DONE();
 }
