@@ -109,21 +109,46 @@ httpmsg_on_headers_complete(llhttp_t *p)
 }
 
 /*
- * The bytes the screen must look at are control bytes (but tab), CR, LF and
- * DEL.  SWAR: a word's mask has the high bit of its first such byte set
+ * The offset of the first byte at or after I (LEN if none) that the screen
+ * must look at: control bytes (tab included, which the screen lets pass),
+ * CR, LF and DEL.  Sixteen bytes a step with SSE2; elsewhere eight with
+ * SWAR, where a word's mask has the high bit of its first such byte set
  * (bytes after the first may be flagged falsely, never the first one).
  */
 #define HTTP_ONES	0x0101010101010101ULL
 #define HTTP_HIGHS	0x8080808080808080ULL
 
-static uint64_t
-http_word_special(const char *p)
+static size_t
+httpmsg_next_special(const char *buf, size_t i, size_t len)
 {
-	uint64_t x, y;
+#ifdef __SSE2__
+	const __m128i ctl = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
+	__m128i v;
+	unsigned int m;
 
-	memcpy(&x, p, sizeof(x));
-	y = x ^ (HTTP_ONES * 0x7f);
-	return (((x - HTTP_ONES * 0x20) & ~x) | ((y - HTTP_ONES) & ~y)) & HTTP_HIGHS;
+	for (; len - i >= 16; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(buf + i));
+		/* unsigned v <= 0x1f: min(v, 0x1f) == v */
+		m = (unsigned int)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v), _mm_cmpeq_epi8(v, del)));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x, y, m;
+
+	for (; len - i >= 8; i += 8) {
+		memcpy(&x, buf + i, sizeof(x));
+		y = x ^ (HTTP_ONES * 0x7f);
+		m = (((x - HTTP_ONES * 0x20) & ~x) | ((y - HTTP_ONES) & ~y)) & HTTP_HIGHS;
+		if (m != 0)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+	}
+#endif
+	for (; i < len; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			break;
+	return i;
 }
 
 /*
@@ -136,22 +161,9 @@ static const char *
 httpmsg_screen(const char *buf, size_t len, size_t *scan)
 {
 	size_t i = 0;
-	uint64_t m;
 	unsigned char c;
 
-	while (i < len) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		/* Skip to the first byte worth a look, eight bytes a step. */
-		if (len - i >= 8) {
-			if ((m = http_word_special(buf + i)) == 0) {
-				i += 8;
-				continue;
-			}
-			i += (size_t)__builtin_ctzll(m) / 8;
-		}
-#else
-		(void)m;
-#endif
+	while ((i = httpmsg_next_special(buf, i, len)) < len) {
 		c = (unsigned char)buf[i];
 		if (c == '\n') {
 			if (i == 0 || buf[i - 1] != '\r')

@@ -475,6 +475,43 @@ test_body_tracker(void)
 	/* the tracker frames chunked bodies only: Content-Length bodies are counted by stream.c */
 }
 
+/* A control byte anywhere in the head is BAD, whatever its offset in a 16-byte step. */
+static void
+test_screen_positions(void)
+{
+	static const char in[] = "GET /b/k?x=1 HTTP/1.1\r\nHost: h\r\n"
+	    "X-Amz-Meta-Note: a value long enough to span a few steps\r\n\r\n";
+	static const unsigned char ctl[] = { 0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f };
+	struct http_head *h = malloc(sizeof(*h));
+	size_t len = sizeof(in) - 1, i, k, missed = 0, value;
+	char buf[sizeof(in)];
+
+	for (i = 0; i < len - 4; i++) {
+		if (in[i] == '\r' || in[i] == '\n')
+			continue;
+		for (k = 0; k < sizeof(ctl); k++) {
+			memcpy(buf, in, len);
+			buf[i] = (char)ctl[k];
+			if (httpmsg_parse_head(buf, len, 0, &limits, h) != HTTP_PARSE_BAD) {
+				if (missed++ < 3)
+					printf("# 0x%02x at %zu not refused\n", ctl[k], i);
+			}
+		}
+	}
+	T_OK(missed == 0, "screen: a control byte or DEL at each offset of a head is BAD");
+	/* obs-text (0x80-0xff) is allowed in a field value */
+	value = (size_t)(strstr(in, "a value") - in);
+	missed = 0;
+	for (i = value; i < value + 20; i++) {
+		memcpy(buf, in, len);
+		buf[i] = (char)0xe9;
+		if (httpmsg_parse_head(buf, len, 0, &limits, h) != HTTP_PARSE_DONE)
+			missed++;
+	}
+	T_OK(missed == 0, "screen: a byte 0x80-0xff in a field value at 20 offsets passes");
+	free(h);
+}
+
 /*
  * Everything httpmsg_parse_head sets in A and B is the same.  A refused
  * head's error is all that counts: where llhttp stopped reporting the
@@ -602,6 +639,7 @@ main(void)
 	test_nul();
 	test_limits();
 	test_url_skip();
+	test_screen_positions();
 	test_body_tracker();
 	return T_DONE();
 }
