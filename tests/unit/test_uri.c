@@ -73,6 +73,71 @@ test_encode(void)
 	sbuf_free(&sb);
 }
 
+/* The definition, a byte at a time: what uri_encode must give. */
+static size_t
+ref_encode(char *out, const unsigned char *in, size_t len, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = in[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/*
+ * uri_encode copies runs of kept bytes 16 at a time: every byte value at
+ * every offset of a 40-byte run, and random strings of every length up to
+ * 100, encode as the definition says, with and without keep_slash.
+ */
+static void
+test_encode_exhaustive(void)
+{
+	struct sbuf sb = SBUF_INIT;
+	unsigned char in[100];
+	char want[301];
+	unsigned int seed = 11, pos, b, len, k, n;
+	size_t bad = 0;
+	int ks;
+
+	for (ks = 0; ks <= 1; ks++) {
+		for (b = 0; b < 256; b++) {
+			for (pos = 0; pos < 40; pos++) {
+				memset(in, 'a', 40);
+				in[pos] = (unsigned char)b;
+				sbuf_reset(&sb);
+				uri_encode(&sb, (const char *)in, 40, ks);
+				ref_encode(want, in, 40, ks);
+				if (strcmp(sb.data, want) != 0 && bad++ < 3)
+					printf("# byte 0x%02x at %u: %s\n", b, pos, sb.data);
+			}
+		}
+		for (n = 0; n < 3000; n++) {
+			len = n % 101;
+			for (k = 0; k < len; k++)	/* mostly kept bytes, as in real names */
+				in[k] = rand_r(&seed) % 8 ? (unsigned char)("aZ09-._~/"[rand_r(&seed) % 9]) :
+				    (unsigned char)rand_r(&seed);
+			sbuf_reset(&sb);
+			uri_encode(&sb, (const char *)in, len, ks);
+			ref_encode(want, in, len, ks);
+			if (strcmp(sb.data ? sb.data : "", want) != 0 && bad++ < 3)
+				printf("# random string of %u bytes: %s\n", len, sb.data);
+		}
+	}
+	T_OK(bad == 0, "uri_encode: each byte at 40 offsets and 6000 random strings match the definition");
+	sbuf_free(&sb);
+}
+
 static void
 test_decode(void)
 {
@@ -328,6 +393,7 @@ int
 main(void)
 {
 	test_encode();
+	test_encode_exhaustive();
 	test_decode();
 	test_query_parse();
 	test_query_canonical();
