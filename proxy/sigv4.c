@@ -845,13 +845,13 @@ sigv4_parse_presigned(const struct sigv4_request *req, const struct sigv4_query_
 	tok = qa->first[QA_SECURITY_TOKEN];
 	if (strcmp(qp[0]->value, SIGV4_ALGORITHM) != 0)
 		return SIGV4_BAD_ALGORITHM;
-	if (sigv4_parse_credential(qp[1]->value, strlen(qp[1]->value), auth) == -1 ||
-	    sigv4_parse_amz_date(qp[2]->value, strlen(qp[2]->value), auth->amz_date,
+	if (sigv4_parse_credential(qp[1]->value, qp[1]->value_len, auth) == -1 ||
+	    sigv4_parse_amz_date(qp[2]->value, qp[2]->value_len, auth->amz_date,
 	    &auth->request_time) == -1)
 		return SIGV4_QUERY_MALFORMED;
 
 	/* Saturates: anything above the 7-day bound is refused by sigv4_check. */
-	len = strlen(qp[3]->value);
+	len = qp[3]->value_len;
 	if (len == 0 || !sigv4_all_digits(qp[3]->value, len))
 		return SIGV4_QUERY_MALFORMED;
 	for (i = 0; i < len; i++) {
@@ -863,12 +863,12 @@ sigv4_parse_presigned(const struct sigv4_request *req, const struct sigv4_query_
 	}
 	auth->expires = expires;
 
-	if ((r = sigv4_parse_signed_headers(qp[4]->value, strlen(qp[4]->value),
+	if ((r = sigv4_parse_signed_headers(qp[4]->value, qp[4]->value_len,
 	    auth)) == -1)
 		return SIGV4_QUERY_MALFORMED;
 	if (r == -2)
 		return SIGV4_HOST_NOT_SIGNED;
-	if (sigv4_parse_signature(qp[5]->value, strlen(qp[5]->value), auth) == -1)
+	if (sigv4_parse_signature(qp[5]->value, qp[5]->value_len, auth) == -1)
 		return SIGV4_QUERY_MALFORMED;
 	if (tok != NULL) {
 		auth->security_token = sigv4_raw_query_value(req->query,
@@ -1357,6 +1357,13 @@ sigv4_sign(const char *method, const char *canon_path, const char *canon_query,
 	sbuf_wipe(cr);
 }
 
+static struct query_param
+sigv4_query_param(char *name, char *value)
+{
+	return (struct query_param){ .name = name, .value = value, .has_value = 1,
+	    .name_len = strlen(name), .value_len = strlen(value) };
+}
+
 void
 sigv4_presign(const char *method, const char *host, const char *canon_path,
     const struct query_list *extra_query, time_t now, long expires,
@@ -1379,11 +1386,11 @@ sigv4_presign(const char *method, const char *host, const char *canon_path,
 	snprintf(v_exp, sizeof(v_exp), "%ld", expires);
 	sbuf_appendf(&cred, "%s/%.8s/%s/%s/%s", access_key_id, v_date, region,
 	    SIGV4_SERVICE_S3, SIGV4_TERMINATOR);
-	amz[0] = (struct query_param){ n_alg, v_alg, 1 };
-	amz[1] = (struct query_param){ n_cred, cred.data, 1 };
-	amz[2] = (struct query_param){ n_date, v_date, 1 };
-	amz[3] = (struct query_param){ n_exp, v_exp, 1 };
-	amz[4] = (struct query_param){ n_sh, v_sh, 1 };
+	amz[0] = sigv4_query_param(n_alg, v_alg);
+	amz[1] = sigv4_query_param(n_cred, cred.data);
+	amz[2] = sigv4_query_param(n_date, v_date);
+	amz[3] = sigv4_query_param(n_exp, v_exp);
+	amz[4] = sigv4_query_param(n_sh, v_sh);
 
 	/* The canonical query sorts extras and X-Amz-* together. */
 	if ((all = calloc(nextra + 5, sizeof(*all))) == NULL)

@@ -207,11 +207,14 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 		qp->name = str;
 		if ((r = uri_decode(str, seg, (size_t)(eq - seg), 0)) == -1)
 			goto fail;
+		qp->name_len = (size_t)r;
 		str += r + 1;
 		qp->value = str;
+		qp->value_len = 0;
 		if (qp->has_value) {
 			if ((r = uri_decode(str, eq + 1, (size_t)(amp - eq - 1), 0)) == -1)
 				goto fail;
+			qp->value_len = (size_t)r;
 			str += r + 1;
 		} else
 			*str++ = '\0';
@@ -362,14 +365,15 @@ query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
 {
 	struct query_plain v[QUERY_STACK_PARAMS];
 	size_t i, j, n = 0, nlen;
-	const char *name, *value;
+	const struct query_param *value;
+	const char *name;
 	int r;
 
 	if (ql->count > QUERY_STACK_PARAMS)
 		return 0;
 	for (i = 0; i < ql->count; i++) {
 		name = ql->params[i].name;
-		nlen = strlen(name);
+		nlen = ql->params[i].name_len;
 		if (query_is_excluded(name, nlen, ex))
 			continue;
 		if (!uri_is_unreserved(name, nlen))
@@ -391,8 +395,8 @@ query_canonical_plain(struct sbuf *sb, const struct query_list *ql,
 			sbuf_appendc(sb, '&');
 		sbuf_append(sb, v[i].name, v[i].name_len);
 		sbuf_appendc(sb, '=');
-		value = ql->params[v[i].param].value;
-		uri_encode(sb, value, strlen(value), 0);
+		value = &ql->params[v[i].param];
+		uri_encode(sb, value->value, value->value_len, 0);
 	}
 	return 1;
 }
@@ -417,13 +421,13 @@ query_canonical(struct sbuf *sb, const struct query_list *ql,
 	/* Sorting is on the encoded forms, so encode everything first. */
 	for (i = 0; i < ql->count; i++) {
 		qp = &ql->params[i];
-		nlen = strlen(qp->name);
+		nlen = qp->name_len;
 		if (query_is_excluded(qp->name, nlen, &ex))
 			continue;
 		/* the raw lengths, until encoded below */
 		v[n].enc.param = i;
 		v[n].enc.name_len = nlen;
-		v[n].enc.value_len = strlen(qp->value);
+		v[n].enc.value_len = qp->value_len;
 		need += 3 * (nlen + v[n].enc.value_len);
 		n++;
 	}

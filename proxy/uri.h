@@ -26,11 +26,17 @@ void	 uri_encode(struct sbuf *, const char *src, size_t len, int keep_slash);
  */
 long	 uri_decode(char *dst, const char *src, size_t len, int plus_is_space);
 
-/* One query parameter, decoded, NUL-terminated (owned by the list). */
+/*
+ * One query parameter, decoded, NUL-terminated (owned by the list), with
+ * the lengths a decoded NUL cannot cut short (query_parse refuses one).
+ * Whoever builds a list sets all five fields.
+ */
 struct query_param {
 	char	*name;
 	char	*value;		/* "" when the parameter had no '=' */
 	int	 has_value;	/* whether '=' was present */
+	size_t	 name_len;
+	size_t	 value_len;
 };
 
 struct query_list {

@@ -176,6 +176,8 @@ make_query(const char *raw, struct query_list *q, char *buf, size_t len)
 			q->params[q->count].has_value = 1;
 		} else
 			q->params[q->count].value = "";
+		q->params[q->count].name_len = strlen(p);
+		q->params[q->count].value_len = strlen(q->params[q->count].value);
 		q->count++;
 	}
 }

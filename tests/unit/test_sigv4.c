@@ -1033,7 +1033,10 @@ test_presign_round_trip(void)
 {
 	char n1[] = "response-content-type", v1[] = "text/plain; charset=utf-8";
 	char n2[] = "versionId", v2[] = "a+b/c";
-	struct query_param extra[2] = { { n2, v2, 1 }, { n1, v1, 1 } };
+	struct query_param extra[2] = {
+		{ .name = n2, .value = v2, .has_value = 1, .name_len = 9, .value_len = 5 },
+		{ .name = n1, .value = v1, .has_value = 1, .name_len = 21, .value_len = 25 },
+	};
 	struct query_list ql = { extra, 2, 0 };
 	struct sbuf q = SBUF_INIT, head = SBUF_INIT;
 

@@ -186,6 +186,9 @@ test_query_parse(void)
 		T_STREQ(ql.params[2].value, "", "c value empty");
 		T_OK(ql.params[2].has_value, "c has '='");
 		T_STREQ(ql.params[3].value, "/", "d decoded to '/'");
+		T_OK(ql.params[0].name_len == 1 && ql.params[0].value_len == 1 &&
+		    ql.params[1].value_len == 0 && ql.params[2].value_len == 0 &&
+		    ql.params[3].value_len == 1, "lengths are the decoded lengths");
 	}
 	qp = query_find(&ql, "c");
 	T_OK(qp != NULL && qp == &ql.params[2], "query_find c");
@@ -202,6 +205,8 @@ test_query_parse(void)
 		T_STREQ(ql.params[0].value, "a+b", "'+' stays '+' in a query");
 		T_STREQ(ql.params[1].name, "\xe1\x88\xb4", "UTF-8 name");
 		T_STREQ(ql.params[1].value, "x=y=z", "value holds '='");
+		T_OK(ql.params[1].name_len == 3 && ql.params[1].value_len == 5,
+		    "decoded UTF-8 name and value lengths");
 	}
 	query_free(&ql);
 
