@@ -15,7 +15,7 @@
 
 static int		 log_fd = 2;
 static char		*log_path;
-static enum log_level	 log_threshold = LOG_LEVEL_INFO;
+enum log_level		 log_threshold = LOG_LEVEL_INFO;
 
 static const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -130,7 +130,7 @@ fn(const char *fmt, ...)				\
 LOG_FN(log_warn, LOG_LEVEL_WARN, 1)
 LOG_FN(log_warnx, LOG_LEVEL_WARN, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
-LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
+LOG_FN(log_debug_write, LOG_LEVEL_DEBUG, 0)
 LOG_FN(log_error, LOG_LEVEL_ERROR, 0)
 
 void

@@ -22,8 +22,18 @@ int	 log_level_parse(const char *name, enum log_level *);
 void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug_write(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Debug lines are tested for inline: a request changes state a few times,
+ * each with a debug line that is off in production, and neither the call
+ * nor its arguments should cost anything then.
+ */
+extern enum log_level	 log_threshold;
+#define log_debug(...) do {						\
+	if (log_threshold >= LOG_LEVEL_DEBUG)				\
+		log_debug_write(__VA_ARGS__);				\
+} while (0)
 /* Logs and exits 1. */
 void	 fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
