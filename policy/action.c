@@ -212,21 +212,64 @@ s3op_is_modifier(const char *name)
 }
 
 /*
- * Every subresource name (the table's SUB and SUB2, and the refused-only
- * ones), sorted and unique, built once from the table so the two cannot
- * drift apart; looked up with bsearch.
+ * Built once from the table, so that nothing can drift apart from it:
+ *  - every subresource name (the table's SUB and SUB2, and the refused-
+ *    only ones), sorted and unique, looked up with bsearch;
+ *  - the table's row numbers grouped by scope and method, in table order
+ *    within a group: s3op_classify tries only its request's group.  The
+ *    whole table is some 90 rows of 80 bytes, cold by the next request:
+ *    walking it was most of s3op_classify's cache misses.
  */
 #define S3OP_NROWS	(sizeof(s3op_table) / sizeof(s3op_table[0]))
 #define S3OP_NOTHER	(sizeof(s3op_other_subresources) / sizeof(s3op_other_subresources[0]))
 
+static const char *const s3op_methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
+#define S3OP_NMETHODS	(sizeof(s3op_methods) / sizeof(s3op_methods[0]))
+#define S3OP_NGROUPS	(3 * S3OP_NMETHODS)	/* scope * S3OP_NMETHODS + method */
+
 static const char	*s3op_subresources[2 * S3OP_NROWS + S3OP_NOTHER];
 static size_t		 s3op_nsubresources;
-static pthread_once_t	 s3op_sub_once = PTHREAD_ONCE_INIT;
+static unsigned short	 s3op_group_rows[S3OP_NROWS];
+static size_t		 s3op_group_start[S3OP_NGROUPS + 1];	/* into s3op_group_rows */
+static pthread_once_t	 s3op_build_once = PTHREAD_ONCE_INIT;
+
+/* The index of METHOD in s3op_methods; -1 if no row has it. */
+static int
+s3op_method_index(const char *method)
+{
+	size_t i;
+
+	for (i = 0; i < S3OP_NMETHODS; i++)
+		if (strcmp(method, s3op_methods[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 static void
-s3op_sub_build(void)
+s3op_build_groups(void)
+{
+	size_t i, g, fill[S3OP_NGROUPS] = { 0 };
+	int m;
+
+	for (i = 0; i < S3OP_NROWS; i++) {
+		if ((m = s3op_method_index(s3op_table[i].method)) == -1)
+			abort();	/* a row with a method s3op_methods lacks */
+		s3op_group_start[s3op_table[i].scope * S3OP_NMETHODS + (size_t)m + 1]++;
+	}
+	for (g = 0; g < S3OP_NGROUPS; g++)
+		s3op_group_start[g + 1] += s3op_group_start[g];
+	for (i = 0; i < S3OP_NROWS; i++) {
+		g = s3op_table[i].scope * S3OP_NMETHODS + (size_t)s3op_method_index(s3op_table[i].method);
+		s3op_group_rows[s3op_group_start[g] + fill[g]++] = (unsigned short)i;
+	}
+}
+
+static void
+s3op_build(void)
 {
 	size_t i, n = 0, j;
+
+	s3op_build_groups();
 
 	for (i = 0; i < S3OP_NROWS; i++) {
 		if (s3op_table[i].sub != NULL)
@@ -250,7 +293,7 @@ s3op_sub_build(void)
 static int
 s3op_is_subresource(const char *name)
 {
-	if (pthread_once(&s3op_sub_once, s3op_sub_build) != 0)
+	if (pthread_once(&s3op_build_once, s3op_build) != 0)
 		abort();
 	return bsearch(&name, s3op_subresources, s3op_nsubresources,
 	    sizeof(s3op_subresources[0]), s3op_strcmp) != NULL;
@@ -377,11 +420,12 @@ int
 s3op_classify(const char *method, const char *bucket, const char *key,
     const struct query_list *query, const struct http_head *head, struct s3_op *op)
 {
-	const struct s3op_row *row;
+	const struct s3op_row *row = NULL;
 	const struct query_param *p;
 	const struct http_header *copy;
 	enum s3op_scope scope;
-	size_t i, j, nsub = 0, want;
+	size_t i, j, nsub = 0, want, g, end = 0;
+	int m;
 
 	memset(op, 0, sizeof(*op));
 	op->action = "Unknown";
@@ -414,10 +458,17 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	}
 	copy = s3op_header(head, "x-amz-copy-source");
 
-	for (i = 0; i < sizeof(s3op_table) / sizeof(s3op_table[0]); i++) {
-		row = &s3op_table[i];
-		if (row->scope != scope || strcmp(row->method, method) != 0)
-			continue;
+	if (pthread_once(&s3op_build_once, s3op_build) != 0)
+		abort();
+	/* the rows of the request's scope and method; none for another method */
+	i = 0;
+	if ((m = s3op_method_index(method)) != -1) {
+		g = scope * S3OP_NMETHODS + (size_t)m;
+		i = s3op_group_start[g];
+		end = s3op_group_start[g + 1];
+	}
+	for (; i < end; i++) {
+		row = &s3op_table[s3op_group_rows[i]];
 		want = (row->sub != NULL) + (row->sub2 != NULL);
 		if (want != nsub)
 			continue;
@@ -430,7 +481,7 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 			continue;
 		break;
 	}
-	if (i == sizeof(s3op_table) / sizeof(s3op_table[0])) {
+	if (i == end) {
 		op->deny_reason = scope == SCOPE_SERVICE ?
 		    "s3gate supports only ListBuckets (GET /) on the service" :
 		    "s3gate does not know this S3 operation";
