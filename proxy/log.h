@@ -19,11 +19,11 @@ void	 log_set_level(enum log_level);
 int	 log_level_parse(const char *name, enum log_level *);
 
 /* log_warn appends strerror(errno); log_warnx does not. */
-void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+void	 log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 void	 log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_debug_write(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug_write(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
+void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), cold));
 /*
  * Debug lines are tested for inline: a request changes state a few times,
  * each with a debug line that is off in production, and neither the call
