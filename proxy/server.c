@@ -248,15 +248,15 @@ server_quota_sync_start(struct server *srv)
 const unsigned char *
 server_backend_key(struct server *srv, time_t now)
 {
-	char amz_date[17], day[9];
+	char amz_date[17];
 
-	sigv4_format_date(now, amz_date);
-	memcpy(day, amz_date, 8);
-	day[8] = '\0';
-	if (strcmp(day, srv->backend_key_date) != 0) {
-		sigv4_signing_key(srv->conf->backend_secret, strlen(srv->conf->backend_secret), day,
-		    srv->conf->backend_region, "s3", srv->backend_key);
-		memcpy(srv->backend_key_date, day, sizeof(day));
+	/* the key changes with the UTC day: formatted only then, not per request */
+	if (now / 86400 != srv->backend_key_day) {
+		sigv4_format_date(now, amz_date);
+		amz_date[8] = '\0';
+		sigv4_signing_key(srv->conf->backend_secret, strlen(srv->conf->backend_secret),
+		    amz_date, srv->conf->backend_region, "s3", srv->backend_key);
+		srv->backend_key_day = now / 86400;
 	}
 	return srv->backend_key;
 }
@@ -731,7 +731,7 @@ server_reload(struct server *srv)
 	srv->conf = nc;
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
-	srv->backend_key_date[0] = '\0';
+	srv->backend_key_day = -1;
 	server_backend_flush(srv);
 	if (pstore_reload(srv->store, &errors) == -1)
 		log_warnx("policy reload failed, keeping the loaded policy:\n%s", errors.data);
@@ -1040,6 +1040,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	    (srv->peer_slots = calloc((size_t)place->nworkers, sizeof(int))) == NULL)
 		abort();
 	srv->conf = cf;
+	srv->backend_key_day = -1;
 	srv->worker = place->worker;
 	srv->nworkers = place->nworkers;
 	for (w = 0; w < place->nworkers; w++)

@@ -122,8 +122,8 @@ struct server {
 	struct conf		*conf;		/* current; connections hold refs */
 	struct pstore		*store;
 	struct sigv4_keycache	*keycache;	/* client signing keys */
-	unsigned char		 backend_key[32];	/* service signing key for backend_key_date */
-	char			 backend_key_date[9];
+	unsigned char		 backend_key[32];	/* service signing key for backend_key_day */
+	time_t			 backend_key_day;	/* UTC days since 1970; -1: none */
 	struct forward_scratch	 forward_scratch;	/* every re-signed head's strings */
 
 	struct sockaddr_storage	 backend_addr;
