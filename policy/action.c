@@ -15,7 +15,7 @@
 
 #include "policy/policy.h"
 
-enum s3op_scope { SCOPE_SERVICE, SCOPE_BUCKET, SCOPE_OBJECT };
+enum s3op_scope { SCOPE_SERVICE, SCOPE_BUCKET, SCOPE_OBJECT, SCOPE__COUNT };
 enum s3op_copy { COPY_ANY, COPY_NO, COPY_YES };
 
 #define OPF_ACL		0x01	/* policy / ACL: refused unless the operator enables them */
@@ -225,7 +225,7 @@ s3op_is_modifier(const char *name)
 
 static const char *const s3op_methods[] = { "GET", "HEAD", "PUT", "POST", "DELETE" };
 #define S3OP_NMETHODS	(sizeof(s3op_methods) / sizeof(s3op_methods[0]))
-#define S3OP_NGROUPS	(3 * S3OP_NMETHODS)	/* scope * S3OP_NMETHODS + method */
+#define S3OP_NGROUPS	(SCOPE__COUNT * S3OP_NMETHODS)	/* scope * S3OP_NMETHODS + method */
 
 static const char	*s3op_subresources[2 * S3OP_NROWS + S3OP_NOTHER];
 static size_t		 s3op_nsubresources;
