@@ -467,10 +467,12 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
  * connections is spread evenly.  (SO_REUSEPORT's hash spreads evenly too,
  * but blind to load: with two workers, a new handshake waited for the
  * other's about half the time.)  A worker that left a connection stops
- * accepting for SERVER_ACCEPT_DEFER_US, then takes a batch, whatever its
- * peers hold: a connection never waits longer on a busy peer, and a burst
- * (1024 connections at once) never overflows the backlog.  Otherwise a
- * worker with peers takes one connection per wake; a worker alone, a batch.
+ * accepting for SERVER_ACCEPT_DEFER_US, then takes at least one, and more
+ * until it would hold two more than a peer: a connection never waits
+ * longer on a busy peer, a burst that queued meanwhile is shared out
+ * (taken whole, wrk's 64 keep-alive connections ended up 4 and 60), and a
+ * burst of 1024 never overflows the backlog.  Otherwise a worker with
+ * peers takes one connection per wake; a worker alone, a batch.
  */
 #define SERVER_ACCEPT_BATCH	64
 #define SERVER_ACCEPT_DEFER_US	1000
@@ -576,6 +578,9 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	for (n = 0; n < batch; n++) {
+		/* after a pause: the batch ends where a peer holds two fewer */
+		if (n > 0 && srv->nworkers > 1 && server_accept_defer(srv))
+			return;
 		salen = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -926,6 +931,11 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "# TYPE s3gate_connections gauge\ns3gate_connections %d\n"
 	    "# TYPE s3gate_connections_total counter\ns3gate_connections_total %llu\n",
 	    (int)st->connections_open, (unsigned long long)st->connections_total);
+	/* this generation's workers one by one: how the accept balancing spread the clients */
+	evbuffer_add_printf(b, "# TYPE s3gate_worker_connections gauge\n");
+	for (w = 0; w < srv->nworkers; w++)
+		evbuffer_add_printf(b, "s3gate_worker_connections{worker=\"%d\"} %llu\n", w,
+		    (unsigned long long)server_slot_conns(srv, srv->peer_slots[w]));
 	evbuffer_add_printf(b, "# TYPE s3gate_backend_connections_total counter\n"
 	    "s3gate_backend_connections_total{kind=\"new\"} %llu\n"
 	    "s3gate_backend_connections_total{kind=\"reused\"} %llu\n"
