@@ -467,15 +467,18 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
  * connections is spread evenly.  (SO_REUSEPORT's hash spreads evenly too,
  * but blind to load: with two workers, a new handshake waited for the
  * other's about half the time.)  A worker that left a connection stops
- * accepting for SERVER_ACCEPT_DEFER_US, then takes at least one, and more
- * until it would hold two more than a peer: a connection never waits
- * longer on a busy peer, a burst that queued meanwhile is shared out
- * (taken whole, wrk's 64 keep-alive connections ended up 4 and 60), and a
- * burst of 1024 never overflows the backlog.  Otherwise a worker with
- * peers takes one connection per wake; a worker alone, a batch.
+ * accepting for SERVER_ACCEPT_DEFER_US, then takes at least one, and
+ * more until a peer would hold two fewer: a burst that queued during the
+ * pause is shared out (taken whole, wrk's 64 keep-alive connections ended
+ * up 4 and 60).  But after SERVER_ACCEPT_QUIET pauses in a row in which
+ * its peers accepted nothing (busy), it takes a batch whatever they hold:
+ * a connection waits at most that many pauses on a busy peer, and a burst
+ * of 1024 never overflows the backlog.  Otherwise a worker with peers
+ * takes one connection per wake; a worker alone, a batch.
  */
 #define SERVER_ACCEPT_BATCH	64
 #define SERVER_ACCEPT_DEFER_US	1000
+#define SERVER_ACCEPT_QUIET	3
 
 static void server_accept_cb(evutil_socket_t, short, void *);
 
@@ -484,6 +487,20 @@ static uint64_t
 server_slot_conns(const struct server *srv, int slot)
 {
 	return __atomic_load_n(&srv->all_stats[slot].connections_open, __ATOMIC_RELAXED);
+}
+
+/* Connections the other workers of the generation have accepted so far. */
+static uint64_t
+server_peers_accepted(const struct server *srv)
+{
+	uint64_t n = 0;
+	int w;
+
+	for (w = 0; w < srv->nworkers; w++)
+		if (w != srv->worker)
+			n += __atomic_load_n(&srv->all_stats[srv->peer_slots[w]].connections_total,
+			    __ATOMIC_RELAXED);
+	return n;
 }
 
 /*
@@ -572,14 +589,23 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct sockaddr_storage ss;
 	socklen_t salen;
 	int fd, n, batch = srv->nworkers > 1 && what != EV_TIMEOUT ? 1 : SERVER_ACCEPT_BATCH;
+	int share = 0;
 
 	if (srv->nworkers > 1 && what != EV_TIMEOUT && server_accept_defer(srv)) {
+		srv->accept_peers_total = server_peers_accepted(srv);
 		server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
 		return;
 	}
+	/* after a pause: a share of the batch, unless the peers have long accepted nothing */
+	if (srv->nworkers > 1 && what == EV_TIMEOUT) {
+		if (server_peers_accepted(srv) != srv->accept_peers_total)
+			srv->accept_quiet = 0;
+		else
+			srv->accept_quiet++;
+		share = srv->accept_quiet < SERVER_ACCEPT_QUIET;
+	}
 	for (n = 0; n < batch; n++) {
-		/* after a pause: the batch ends where a peer holds two fewer */
-		if (n > 0 && srv->nworkers > 1 && server_accept_defer(srv))
+		if (n > 0 && share && server_accept_defer(srv))
 			return;
 		salen = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
