@@ -1864,7 +1864,8 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	__atomic_add_fetch(&srv->stats->connections_open, 1, __ATOMIC_RELAXED);
-	srv->stats->connections_total++;
+	/* read by the peer workers (server_peers_accepted) */
+	__atomic_add_fetch(&srv->stats->connections_total, 1, __ATOMIC_RELAXED);
 	conn_side_want(&c->client, 1, 0);
 	conn_timer_set(c, ssl != NULL ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
 	return c;

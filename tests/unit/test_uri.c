@@ -96,9 +96,9 @@ ref_encode(char *out, const unsigned char *in, size_t len, int keep_slash)
 }
 
 /*
- * uri_encode copies runs of kept bytes 16 at a time: every byte value at
- * every offset of a 40-byte run, and random strings of every length up to
- * 100, encode as the definition says, with and without keep_slash.
+ * uri_encode against the definition: every byte value at every offset of
+ * a 40-byte run, and random strings of every length up to 100, with and
+ * without keep_slash.
  */
 static void
 test_encode_exhaustive(void)
