@@ -4,6 +4,8 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <malloc.h>
@@ -461,20 +463,24 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 
 /*
  * Workers of one generation share the listening sockets (inherited from
- * the parent) and all wake for a new connection.  A worker leaves it to
- * another that holds fewer connections, as HAProxy's threads do: so a new
- * TLS handshake goes to the worker that is free, and a burst of keep-alive
- * connections is spread evenly.  (SO_REUSEPORT's hash spreads evenly too,
- * but blind to load: with two workers, a new handshake waited for the
- * other's about half the time.)  A worker that left a connection stops
- * accepting for SERVER_ACCEPT_DEFER_US, then takes at least one, and
- * more until a peer would hold two fewer: a burst that queued during the
- * pause is shared out (taken whole, wrk's 64 keep-alive connections ended
- * up 4 and 60).  But after SERVER_ACCEPT_QUIET pauses in a row in which
- * its peers accepted nothing (busy), it takes a batch whatever they hold:
- * a connection waits at most that many pauses on a busy peer, and a burst
- * of 1024 never overflows the backlog.  Otherwise a worker with peers
- * takes one connection per wake; a worker alone, a batch.
+ * the parent) and all wake for a new connection.  Each takes its fair
+ * share of what is open and queued, as HAProxy's threads balance theirs:
+ * so a new TLS handshake goes to the worker that is free, and a burst of
+ * keep-alive connections is spread evenly.  (SO_REUSEPORT's hash spreads
+ * evenly too, but blind to load: with two workers, a new handshake waited
+ * for the other's about half the time.)
+ *
+ * The share is counted on every wake: the connections the workers hold
+ * plus those in the listen queue, divided among the workers, plus one (a
+ * peer's connection that has just closed is not counted out yet).  Taking
+ * one connection per wake instead drained a queued burst of 1024 at a few
+ * per event loop turn, and a turn serving 500 connections lasts ~10 ms:
+ * wrk's last connections waited half a second for their first answer.
+ * A worker whose share is taken pauses accepting for
+ * SERVER_ACCEPT_DEFER_US, then takes at least one; after
+ * SERVER_ACCEPT_QUIET pauses in a row in which its peers accepted nothing
+ * (busy), it takes a whole batch: a connection waits at most that long
+ * on a busy peer.
  */
 #define SERVER_ACCEPT_BATCH	64
 #define SERVER_ACCEPT_DEFER_US	1000
@@ -504,20 +510,36 @@ server_peers_accepted(const struct server *srv)
 }
 
 /*
- * Whether another worker of the generation holds at least two connections
- * fewer (one fewer is often one that has just closed and is not counted
- * out yet: deferring then only delays).
+ * Connections in the listen queue of LFD (TCP_INFO of a listening socket
+ * reports its accept queue in tcpi_unacked); 1 if it cannot be asked.
  */
-static int
-server_accept_defer(const struct server *srv)
+static uint64_t
+server_listen_queued(int lfd)
 {
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    len < offsetof(struct tcp_info, tcpi_unacked) + sizeof(ti.tcpi_unacked))
+		return 1;
+	return ti.tcpi_unacked;
+}
+
+/* How many connections this worker may take now: its share (above) less what it holds. */
+static int
+server_accept_share(const struct server *srv, int lfd)
+{
+	uint64_t total = server_listen_queued(lfd), share;
 	int w;
 
 	for (w = 0; w < srv->nworkers; w++)
-		if (w != srv->worker &&
-		    server_slot_conns(srv, srv->peer_slots[w]) + 1 < (uint64_t)srv->nconns)
-			return 1;
-	return 0;
+		total += w == srv->worker ? (uint64_t)srv->nconns :
+		    server_slot_conns(srv, srv->peer_slots[w]);
+	share = (total + (uint64_t)srv->nworkers - 1) / (uint64_t)srv->nworkers + 1;
+	if (share <= (uint64_t)srv->nconns)
+		return 0;
+	share -= (uint64_t)srv->nconns;
+	return share < SERVER_ACCEPT_BATCH ? (int)share : SERVER_ACCEPT_BATCH;
 }
 
 /* Stops accepting for USEC; then the listeners are tried once whoever else is free. */
@@ -580,7 +602,7 @@ server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, sockl
 	(void)conn_new(srv, fd, ssl, sa, salen);
 }
 
-/* WHAT is EV_TIMEOUT for the retry after a pause: then no peer is asked, and a batch is taken. */
+/* WHAT is EV_TIMEOUT for the retry after a pause: then at least one is taken. */
 static void
 server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
@@ -588,25 +610,29 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct server *srv = sl->srv;
 	struct sockaddr_storage ss;
 	socklen_t salen;
-	int fd, n, batch = srv->nworkers > 1 && what != EV_TIMEOUT ? 1 : SERVER_ACCEPT_BATCH;
-	int share = 0;
+	int fd, n, take = SERVER_ACCEPT_BATCH;
 
-	if (srv->nworkers > 1 && what != EV_TIMEOUT && server_accept_defer(srv)) {
-		srv->accept_peers_total = server_peers_accepted(srv);
-		server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
-		return;
+	if (srv->nworkers > 1) {
+		take = server_accept_share(srv, lfd);
+		if (what != EV_TIMEOUT) {
+			if (take == 0) {
+				srv->accept_peers_total = server_peers_accepted(srv);
+				server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
+				return;
+			}
+		} else {
+			/* after a pause: at least one, a batch if the peers have long accepted nothing */
+			if (server_peers_accepted(srv) != srv->accept_peers_total)
+				srv->accept_quiet = 0;
+			else
+				srv->accept_quiet++;
+			if (srv->accept_quiet >= SERVER_ACCEPT_QUIET)
+				take = SERVER_ACCEPT_BATCH;
+			else if (take == 0)
+				take = 1;
+		}
 	}
-	/* after a pause: a share of the batch, unless the peers have long accepted nothing */
-	if (srv->nworkers > 1 && what == EV_TIMEOUT) {
-		if (server_peers_accepted(srv) != srv->accept_peers_total)
-			srv->accept_quiet = 0;
-		else
-			srv->accept_quiet++;
-		share = srv->accept_quiet < SERVER_ACCEPT_QUIET;
-	}
-	for (n = 0; n < batch; n++) {
-		if (n > 0 && share && server_accept_defer(srv))
-			return;
+	for (n = 0; n < take; n++) {
 		salen = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -625,6 +651,10 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 /*
  * Binds the configuration's client listeners into FDS (non-blocking,
  * SO_REUSEPORT, so that a new generation binds beside a draining one).
+ * The backlog is max_connections, as HAProxy's is its maxconn (the kernel
+ * caps it at net.core.somaxconn): a burst the workers have room for is
+ * queued rather than dropped for the clients to retry their SYN a second
+ * later.
  */
 int
 server_bind_listeners(const struct conf *cf, int *fds, struct sbuf *errors)
@@ -639,7 +669,7 @@ server_bind_listeners(const struct conf *cf, int *fds, struct sbuf *errors)
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
 		    bind(fd, (const struct sockaddr *)&cl->addr, cl->addr_len) == -1 ||
-		    listen(fd, 1024) == -1) {
+		    listen(fd, cf->max_connections) == -1) {
 			sbuf_appendf(errors, "%s: listen %s: %s; is another process using the port?\n",
 			    cf->file, cl->text, strerror(errno));
 			if (fd != -1)
