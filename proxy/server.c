@@ -620,6 +620,7 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
 				return;
 			}
+			srv->accept_quiet = 0;	/* the pauses in a row end here */
 		} else {
 			/* after a pause: at least one, a batch if the peers have long accepted nothing */
 			if (server_peers_accepted(srv) != srv->accept_peers_total)
