@@ -532,9 +532,8 @@ server_accept_share(const struct server *srv, int lfd)
 	uint64_t total = server_listen_queued(lfd), share;
 	int w;
 
-	for (w = 0; w < srv->nworkers; w++)
-		total += w == srv->worker ? (uint64_t)srv->nconns :
-		    server_slot_conns(srv, srv->peer_slots[w]);
+	for (w = 0; w < srv->nworkers; w++)	/* this worker's gauge is its nconns */
+		total += server_slot_conns(srv, srv->peer_slots[w]);
 	share = (total + (uint64_t)srv->nworkers - 1) / (uint64_t)srv->nworkers + 1;
 	if (share <= (uint64_t)srv->nconns)
 		return 0;
