@@ -105,6 +105,13 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 		s->buf_cap = s->remaining > STREAM_BUF_MIN ? (size_t)s->remaining : STREAM_BUF_MIN;
 	if (s->buf_cap > buf_size)
 		s->buf_cap = buf_size;
+	/*
+	 * An aws-chunked body is decoded in the buffer, the bytes that came
+	 * with the head first, in one piece: they must fit, whatever the body's
+	 * length or copy_buffer_size (max_head_size bounds them).
+	 */
+	if (framing == STREAM_AWSCHUNKED && s->buf_cap < prefix_len)
+		s->buf_cap = prefix_len;
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
 		long keep = httpmsg_body_tracker_feed(tracker, prefix, prefix_len);

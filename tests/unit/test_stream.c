@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proxy/awschunked.h"
+#include "proxy/checksum.h"
+#include "proxy/sbuf.h"
 #include "proxy/stream.h"
 #include "tests/unit/testlib.h"
 
@@ -87,6 +90,66 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 	return ok;
 }
 
+/*
+ * An aws-chunked body that came whole with the head (the prefix, up to
+ * max_head_size) is decoded in the stream's buffer in one piece: the buffer
+ * must hold it even when the body's length or BUF_SIZE is smaller.  1 if
+ * the decoded body arrives whole.  (Under ASan an undersized buffer is a
+ * heap overflow here, as it was before the fix.)
+ */
+static int
+awschunked_prefix_through(size_t data_len, size_t buf_size, size_t *cap)
+{
+	struct awschunked ac;
+	struct checksum ck;
+	struct sbuf enc = SBUF_INIT;
+	char *data = malloc(data_len), *got = malloc(data_len + 1), b64[CHECKSUM_BASE64_MAX];
+	int out[2] = { -1, -1 }, ok = 0;
+	enum stream_result r = STREAM_WAIT;
+	struct stream s;
+	size_t recvd = 0, i;
+	ssize_t n;
+
+	memset(&ac, 0, sizeof(ac));
+	if (data == NULL || got == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+		goto done;
+	for (i = 0; i < data_len; i++)
+		data[i] = (char)('a' + i % 26);
+	checksum_init(&ck, checksum_alg_from_name("crc32", 5));
+	checksum_update(&ck, data, data_len);
+	checksum_final_base64(&ck, b64);
+	sbuf_appendf(&enc, "%zx\r\n", data_len);
+	sbuf_append(&enc, data, data_len);
+	sbuf_appendf(&enc, "\r\n0\r\nx-amz-checksum-crc32:%s\r\n\r\n", b64);
+	if (awschunked_init(&ac, AWSCHUNKED_UNSIGNED_TRAILER, NULL, NULL, NULL, NULL,
+	    "x-amz-checksum-crc32", (int64_t)data_len) == -1)
+		goto done;
+	(void)nonblocking(out[0]);
+	(void)nonblocking(out[1]);
+	stream_init(&s, -1, NULL, out[0], NULL, STREAM_AWSCHUNKED, enc.len, enc.data, enc.len, 0,
+	    MiB, buf_size, NULL);
+	s.decoder = &ac;
+	*cap = s.buf_cap;
+	for (int rounds = 0; rounds < 1000 && r == STREAM_WAIT; rounds++) {
+		r = stream_run(&s);
+		while ((n = read(out[1], got + recvd, data_len + 1 - recvd)) > 0)
+			recvd += (size_t)n;
+	}
+	while ((n = read(out[1], got + recvd, data_len + 1 - recvd)) > 0)
+		recvd += (size_t)n;
+	ok = r == STREAM_DONE && recvd == data_len && memcmp(data, got, data_len) == 0;
+	stream_release(&s);
+ done:
+	awschunked_free(&ac);
+	for (i = 0; i < 2; i++)
+		if (out[i] != -1)
+			close(out[i]);
+	sbuf_free(&enc);
+	free(data);
+	free(got);
+	return ok;
+}
+
 int
 main(void)
 {
@@ -115,5 +178,10 @@ main(void)
 	    "a 300 KiB body with a 1000-byte prefix crosses whole through a buffer of the rest (%zu)", cap);
 	T_OK(copy_through(3 * MiB + 17, 0, 256 * 1024, &cap) && cap == 256 * 1024,
 	    "a 3 MiB body crosses whole through a 256 KiB buffer, twelve times over (%zu)", cap);
+	T_OK(awschunked_prefix_through(29000, MiB, &cap) && cap >= 29000 + 6,
+	    "a 29000-byte aws-chunked body that came whole with the head is decoded in a buffer "
+	    "that holds it (%zu)", cap);
+	T_OK(awschunked_prefix_through(20000, 4096, &cap) && cap >= 20000,
+	    "... and with copy_buffer_size 4k (%zu)", cap);
 	return T_DONE();
 }
