@@ -990,6 +990,9 @@ conn_backend_start(struct conn *c)
 		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, "Chunked request bodies are "
 		    "accepted only in aws-chunked form; send Content-Length.");
 	}
+	/* the length of what s3gate will relay, never a copy of the client's header */
+	t.has_length = c->head.has_content_length || c->prebody_ready;
+	t.length = c->prebody_ready ? c->prebody.len : c->req_body_len;
 	sbuf_reset(&c->out);
 	c->out_off = 0;
 	forward_build_head(&c->out, c->head.method, &c->addr, &c->query, &c->head,

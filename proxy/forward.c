@@ -238,6 +238,7 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 	for (i = 0; i < h->nheaders; i++) {
 		const struct http_header *hd = &h->headers[i];
 		if (forward_header_dropped(hd->name, hd->name_len) ||
+		    forward_name_is(hd->name, hd->name_len, "content-length") ||
 		    forward_in_connection(conn, hd->name, hd->name_len) ||
 		    (t->decoded && forward_chunked_header(hd)))
 			continue;
@@ -246,9 +247,9 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 		sbuf_append(out, hd->value, hd->value_len);
 		sbuf_appends(out, "\r\n");
 	}
-	if (t->decoded) {
+	if (t->decoded || t->has_length) {
 		sbuf_appends(out, "Content-Length: ");
-		sbuf_append_u64(out, t->decoded_length);
+		sbuf_append_u64(out, t->decoded ? t->decoded_length : t->length);
 		sbuf_appends(out, "\r\n");
 	}
 	sbuf_appends(out, "x-amz-content-sha256: ");

@@ -48,6 +48,14 @@ struct forward_target {
 	int			 decoded;
 	uint64_t		 decoded_length;
 	struct forward_scratch	*scratch;	/* NULL: allocated and freed per call */
+	/*
+	 * The body's length as s3gate frames it (it streams exactly that many
+	 * bytes), sent as Content-Length when has_length.  The client's own
+	 * Content-Length is never copied: the framing the backend sees must be
+	 * the one s3gate relays, whatever else the client's head says.
+	 */
+	int			 has_length;
+	uint64_t		 length;
 };
 
 /*

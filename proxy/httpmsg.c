@@ -28,7 +28,72 @@ struct http_ctx {
 	int				 te_other;	/* Transfer-Encoding other than "chunked" */
 	int				 cl_count;
 	int				 host_count;	/* RFC 9112 3.2: exactly one in a request */
+	const char			*bad_name;	/* why a request header name is refused */
 };
+
+/*
+ * A request header name must be an RFC 9110 token, and without '_': Ceph
+ * RGW (like CGI) folds '-' and '_' together, so "x_amz_copy_source" would
+ * act as x-amz-copy-source there while s3gate's signature check and policy
+ * saw an unknown, unsigned header.  (llhttp, built lenient, lets a space
+ * through, which a backend might trim.)  NULL if NAME is acceptable.
+ */
+static const char *
+httpmsg_request_name_error(const char *name, size_t len)
+{
+	static const char extra[] = "!#$%&'*+-.^`|~";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch == '_')
+			return "a header name with '_' (refused: backends read it as '-')";
+		if (!isalnum(ch) && (ch == '\0' || strchr(extra, ch) == NULL))
+			return "a header name that is not a token";
+	}
+	return NULL;
+}
+
+/*
+ * Headers a client may not declare hop-by-hop in Connection: s3gate frames
+ * the request itself and signs what it forwards, so dropping any of these
+ * on the client's say-so could only confuse what the backend acts on.
+ */
+static int
+httpmsg_connection_token_protected(const char *tok, size_t len)
+{
+	static const char *const names[] = { "content-length", "transfer-encoding", "host",
+	    "expect", "authorization" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && strncasecmp(tok, names[i], len) == 0)
+			return 1;
+	return (len >= 6 && strncasecmp(tok, "x-amz-", 6) == 0) ||
+	    (len >= 8 && strncasecmp(tok, "content-", 8) == 0);
+}
+
+/* Whether the request's Connection header names a protected header. */
+static int
+httpmsg_connection_bad(const struct http_head *head)
+{
+	const struct http_header *c = httpmsg_header_find(head, "connection");
+	const char *p, *end, *tok, *tend;
+
+	if (c == NULL)
+		return 0;
+	for (p = c->value, end = c->value + c->value_len; p < end; ) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		for (tok = p; p < end && *p != ','; p++)
+			;
+		for (tend = p; tend > tok && (tend[-1] == ' ' || tend[-1] == '\t'); tend--)
+			;
+		if (tend > tok && httpmsg_connection_token_protected(tok, (size_t)(tend - tok)))
+			return 1;
+	}
+	return 0;
+}
 
 static int
 httpmsg_on_url(llhttp_t *p, const char *at, size_t len)
@@ -99,6 +164,8 @@ httpmsg_on_header_value_complete(llhttp_t *p)
 		ctx->cl_count++;
 	if (hdr->name_len == 4 && strncasecmp(hdr->name, "host", 4) == 0)
 		ctx->host_count++;
+	if (!ctx->head->is_response && ctx->bad_name == NULL)
+		ctx->bad_name = httpmsg_request_name_error(hdr->name, hdr->name_len);
 	return 0;
 }
 
@@ -400,6 +467,15 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 	}
 	if (!is_response && ctx.host_count > 1) {
 		head->error = "more than one Host";
+		return HTTP_PARSE_BAD;
+	}
+	if (ctx.bad_name != NULL) {
+		head->error = ctx.bad_name;
+		return HTTP_PARSE_BAD;
+	}
+	if (!is_response && httpmsg_connection_bad(head)) {
+		head->error = "Connection names a header s3gate must forward (Content-Length, "
+		    "Transfer-Encoding, Host, Expect, Authorization, Content-*, x-amz-*)";
 		return HTTP_PARSE_BAD;
 	}
 	if (!is_response) {

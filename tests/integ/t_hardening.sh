@@ -125,6 +125,16 @@ refuse "DEL in a header" 400 "$(put del)X-Ctl: a\x7fb\r\nContent-Length: 5\r\n\r
 refuse "NUL in the request target" 400 'PUT /ws-hank/canary-nult\x00 HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: 5\r\n\r\nhello'"$SM"
 refuse "ESC in the request target" 400 'PUT /ws-hank/canary-esc\x1b HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: 5\r\n\r\nhello'"$SM"
 refuse "not HTTP/1.x" 400 'GET /ws-vera/secret HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n'
+# RGW folds '_' into '-' in header names: an unsigned x_amz_copy_source
+# would make this PutObject a copy of the victim's secret at the backend.
+refuse "header name with '_' (x_amz_copy_source)" 400 \
+	"$(put under)x_amz_copy_source: ws-vera/secret\r\nContent-Length: 0\r\n\r\n"
+# Connection may not make the framing hop-by-hop: dropping Content-Length
+# would leave the body to be read by the backend as a request of its own.
+refuse "Connection naming Content-Length" 400 \
+	"$(put connlen)Connection: keep-alive, Content-Length\r\nContent-Length: 44\r\n\r\n$SM"
+refuse "Connection naming an x-amz-* header" 400 \
+	"$(put connamz)Connection: x-amz-meta-a\r\nx-amz-meta-a: 1\r\nContent-Length: 5\r\n\r\nhello"
 # A plain chunked body is refused whole (411: s3gate takes chunked
 # transfer only for aws-chunked bodies; unsigned, 403 comes first), before
 # its chunk size is read.

@@ -173,7 +173,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN], struct forward_scrat
 	const char *n = cases[ci].name, *client = cases[ci].client;
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
 	const struct http_header *host;
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, scratch };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, scratch, 0, 0 };
 	struct query_list ql = { NULL, 0, 0 };
 	struct sigv4_request req;
 	struct sigv4_auth auth;
@@ -198,6 +198,9 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN], struct forward_scrat
 		T_OK(0, "%s: client query parses", n);
 		goto out_addr;
 	}
+	/* as conn_backend_start: the length s3gate relays */
+	t.has_length = ch->has_content_length;
+	t.length = ch->content_length;
 	T_OK(forward_build_head(&out, ch->method, &a, &ql, ch, cases[ci].payload_hash, &t, NOW) == 0,
 	    "%s: built", n);
 
@@ -294,7 +297,7 @@ test_tamper(const unsigned char key[SIGV4_KEY_LEN])
 		{ "GET /", "PUT /" },
 	};
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL, 0, 0 };
 	struct query_list ql;
 	struct s3addr a;
 	enum s3err err;
@@ -370,7 +373,7 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	    "GET /bucket/k HTTP/1.1\r\nHost: s3.example.org\r\nConnection: keep-alive, X-Hop\r\n"
 	    "X-Hop: secret-to-this-hop\r\n\r\n";
 	struct http_head *ch = calloc(1, sizeof(*ch));
-	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL };
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL, 0, 0 };
 	struct query_list ql = { NULL, 0, 0 };
 	struct sbuf out = SBUF_INIT;
 	struct s3addr a;
@@ -383,6 +386,48 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	sbuf_free(&out);
 	s3addr_free(&a);
 	free(ch);
+}
+
+/*
+ * The backend's framing is s3gate's: the Content-Length sent is the length
+ * s3gate relays, once, never a copy of the client's header (httpmsg refuses
+ * a Connection header naming Content-Length, the way a client could once
+ * drop it and leave the body to be read as a request of its own).
+ */
+static void
+test_length_is_ours(const unsigned char key[SIGV4_KEY_LEN])
+{
+	static const char client[] =
+	    "PUT /bucket/k HTTP/1.1\r\nHost: s3.example.org\r\nContent-Length: 49\r\n"
+	    "Connection: keep-alive, X-Hop\r\n\r\n";
+	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
+	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL, 1, 7 };
+	struct query_list ql = { NULL, 0, 0 };
+	struct sbuf out = SBUF_INIT;
+	struct s3addr a;
+	enum s3err err;
+
+	if (httpmsg_parse_head(client, strlen(client), 0, &limits, ch) != HTTP_PARSE_DONE ||
+	    s3addr_parse(ch->target, ch->target_len, NULL, 0, domains, 1, &a, &err) == -1) {
+		T_OK(0, "length: the client head parses");
+		free(ch);
+		free(bh);
+		return;
+	}
+	forward_build_head(&out, ch->method, &a, &ql, ch, "UNSIGNED-PAYLOAD", &t, NOW);
+	T_OK(httpmsg_parse_head(out.data, out.len, 0, &limits, bh) == HTTP_PARSE_DONE &&
+	    count_header(bh, "content-length") == 1 && bh->content_length == 7,
+	    "the Content-Length sent is the length s3gate relays, not the client's header");
+	sbuf_reset(&out);
+	t.has_length = 0;
+	forward_build_head(&out, ch->method, &a, &ql, ch, "UNSIGNED-PAYLOAD", &t, NOW);
+	T_OK(httpmsg_parse_head(out.data, out.len, 0, &limits, bh) == HTTP_PARSE_DONE &&
+	    count_header(bh, "content-length") == 0,
+	    "no length to relay: no Content-Length, whatever the client sent");
+	sbuf_free(&out);
+	s3addr_free(&a);
+	free(ch);
+	free(bh);
 }
 
 int
@@ -408,5 +453,6 @@ main(void)
 	test_tamper(key);
 	test_dropped();
 	test_connection_named(key);
+	test_length_is_ours(key);
 	return T_DONE();
 }

@@ -157,6 +157,33 @@ static const struct {
 	  "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
 	{ "response bare LF", RESP, "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 0, HTTP_PARSE_BAD, NOFIELDS },
 	{ "request parsed as a response", RESP, "GET / HTTP/1.1\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	/* RGW folds '_' into '-': x_amz_copy_source would act as x-amz-copy-source there */
+	{ "header name with '_'", REQ,
+	  "PUT /b/k HTTP/1.1\r\nHost: h\r\nx_amz_copy_source: other/secret\r\nContent-Length: 0\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "header name with a space before the colon", REQ,
+	  "GET /b/k HTTP/1.1\r\nHost: h\r\nHost : other\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "header name with a space inside", REQ,
+	  "GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-copy source: /v/s\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "a response header with '_' is the backend's business", RESP,
+	  "HTTP/1.1 200 OK\r\nX_Backend: 1\r\nContent-Length: 0\r\n\r\n", 0,
+	  HTTP_PARSE_DONE, NULL, NULL, 200, 1, 1, 0, 0, 0, 2 },
+	{ "token characters in a name are fine", REQ,
+	  "GET / HTTP/1.1\r\nHost: h\r\nX-A.b!c#$%&'*+^`|~9: v\r\n\r\n", 0,
+	  HTTP_PARSE_DONE, "GET", "/", ANY, 1, 1, 0, -1, 0, 2 },
+	/* s3gate frames and signs what it forwards: these may not be made hop-by-hop */
+	{ "Connection naming Content-Length", REQ,
+	  "PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: keep-alive, Content-Length\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "Connection naming an x-amz-* header", REQ,
+	  "PUT /b/k HTTP/1.1\r\nHost: h\r\nConnection: X-Amz-Copy-Source\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "Connection naming Host, Expect, Transfer-Encoding or Content-MD5", REQ,
+	  "PUT /b/k HTTP/1.1\r\nHost: h\r\nConnection: close,expect , host,transfer-encoding,content-md5\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "Connection naming a custom hop-by-hop header", REQ,
+	  "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n\r\n", 0,
+	  HTTP_PARSE_DONE, "GET", "/", ANY, 1, 1, 0, -1, 0, 3 },
 };
 
 static void
