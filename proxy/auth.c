@@ -382,6 +382,14 @@ auth_access(struct conn *c, time_t now)
 	if (c->decision.check_body_keys) {
 		if (c->req_chunked || !c->head.has_content_length)
 			return conn_reply_error(c, S3ERR_MISSING_CONTENT_LENGTH, NULL);
+		/*
+		 * The keys are read from the body as it is sent: an aws-chunked
+		 * encoding would have to be decoded and verified first, and its
+		 * Content-Length is not the length forwarded (fail closed).
+		 */
+		if (strncmp(c->auth.payload_hash, "STREAMING-", 10) == 0)
+			return conn_reply_error(c, S3ERR_NOT_IMPLEMENTED, "Under a prefix grant the "
+			    "DeleteObjects body must be sent plain (not aws-chunked).");
 		if (c->req_body_len > DELETEXML_MAX_BODY)
 			return conn_reply_error(c, S3ERR_INVALID_REQUEST, "The DeleteObjects body is too large.");
 		c->auth_stage = AUTH_STAGE_BODY_KEYS;
