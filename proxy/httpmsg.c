@@ -73,6 +73,46 @@ httpmsg_connection_token_protected(const char *tok, size_t len)
 	    (len >= 8 && strncasecmp(tok, "content-", 8) == 0);
 }
 
+/*
+ * Headers S3 reads as one value.  A repeat is refused: s3gate's signature
+ * check and policy read the joined or the first value, a backend may act on
+ * the last (RGW keeps the last x-amz-copy-source; SigV2 checks the first
+ * Content-MD5), and what the policy saw must be what the backend does.
+ */
+static int
+httpmsg_single_valued(const char *name, size_t len)
+{
+	static const char *const names[] = { "authorization", "content-md5", "content-type",
+	    "range", "date", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since" };
+	size_t i;
+
+	if (len >= 6 && strncasecmp(name, "x-amz-", 6) == 0)
+		return 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && strncasecmp(name, names[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first single-valued header the request repeats, or NULL. */
+static const struct http_header *
+httpmsg_repeated(const struct http_head *head)
+{
+	size_t i, j;
+
+	for (i = 0; i < head->nheaders; i++) {
+		const struct http_header *a = &head->headers[i];
+		if (!httpmsg_single_valued(a->name, a->name_len))
+			continue;
+		for (j = i + 1; j < head->nheaders; j++) {
+			const struct http_header *b = &head->headers[j];
+			if (b->name_len == a->name_len && strncasecmp(a->name, b->name, a->name_len) == 0)
+				return a;
+		}
+	}
+	return NULL;
+}
+
 /* Whether the request's Connection header names a protected header. */
 static int
 httpmsg_connection_bad(const struct http_head *head)
@@ -471,6 +511,11 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 	}
 	if (ctx.bad_name != NULL) {
 		head->error = ctx.bad_name;
+		return HTTP_PARSE_BAD;
+	}
+	if (!is_response && httpmsg_repeated(head) != NULL) {
+		head->error = "a repeated header that S3 reads as one value (x-amz-*, Authorization, "
+		    "Content-MD5, Content-Type, Range, Date, If-*)";
 		return HTTP_PARSE_BAD;
 	}
 	if (!is_response && httpmsg_connection_bad(head)) {
