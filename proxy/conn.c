@@ -324,6 +324,8 @@ conn_request_reset(struct conn *c)
 	c->resp_status = 0;
 	c->resp_has_body = 0;
 	c->resp_read_ahead = 0;
+	c->resp_consumed = 0;
+	c->resp_complete = 0;
 	c->bytes_in = c->bytes_out = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
@@ -814,14 +816,6 @@ conn_read_prebody(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* backend                                                              */
 
-/* A GET or HEAD without a body: safe to send twice. */
-static int
-conn_is_get_or_head(const struct conn *c)
-{
-	return c->req_body_len == 0 && !c->req_chunked &&
-	    (c->is_head_method || strcmp(c->head.method, "GET") == 0);
-}
-
 static int
 conn_backend_connect(struct conn *c)
 {
@@ -829,11 +823,7 @@ conn_backend_connect(struct conn *c)
 	struct backend_conn *bc;
 	int fd, one = 1;
 
-	/*
-	 * A GET or HEAD that finds its pooled connection closed is sent again
-	 * on a new one (conn_backend_retry), so it needs no probe first.
-	 */
-	if ((bc = server_backend_take(srv, !conn_is_get_or_head(c))) != NULL) {
+	if ((bc = server_backend_take(srv)) != NULL) {
 		c->backend_reused = 1;
 		srv->stats->backend_reuses++;
 		conn_side_lend(c, &c->backend, bc);
@@ -1330,10 +1320,15 @@ conn_build_resp_head(struct conn *c)
 	 * small object then costs one send(2), and no stream at all.
 	 */
 	c->resp_with_head = 0;
+	c->resp_consumed = r->head_len;
 	if (c->resp_has_body && c->resp_framing == STREAM_LENGTH) {
 		size_t have = c->backend.len - r->head_len;
 		c->resp_with_head = have < c->resp_length ? have : (size_t)c->resp_length;
 		sbuf_append(&c->out, c->backend.buf + r->head_len, c->resp_with_head);
+		c->resp_consumed += c->resp_with_head;
+	} else if (c->resp_has_body) {
+		/* the stream takes all of it (chunked: bytes past the end are an error there) */
+		c->resp_consumed = c->backend.len;
 	}
 	/* a body follows the head's write: MSG_MORE, then the stream (SEND_RESP_HEAD) */
 	c->out_more = c->resp_has_body &&
@@ -1404,12 +1399,37 @@ conn_do_read_resp_head(struct conn *c)
 	}
 }
 
+/*
+ * Only a backend connection whose whole answer was relayed, and nothing
+ * more, may go back to the pool: bytes past the response (a body on a 204,
+ * bytes beyond Content-Length, a second response) would otherwise be read
+ * as the next borrower's answer -- another user's.  Marks it for closing
+ * otherwise.
+ */
+static void
+conn_backend_check_reusable(struct conn *c)
+{
+	if (c->backend.fd == -1 || c->abort_backend)
+		return;
+	if (!c->resp_complete) {
+		c->abort_backend = 1;
+		return;
+	}
+	if (c->backend.len != c->resp_consumed) {
+		log_info("request %s: backend sent %zu bytes past its response; connection closed, "
+		    "not reused", c->request_id, c->backend.len - c->resp_consumed);
+		c->srv->stats->backend_errors++;
+		c->abort_backend = 1;
+	}
+}
+
 /* The request is over: log it, then keep or close each side. */
 static int
 conn_finish(struct conn *c)
 {
 	size_t consumed;
 
+	conn_backend_check_reusable(c);
 	conn_log_request(c);
 	if (c->streaming) {
 		stream_release(&c->stream);
@@ -1587,6 +1607,7 @@ conn_do_resp_body(struct conn *c)
 	switch (r) {
 	case STREAM_DONE:
 		conn_count_body(c);
+		c->resp_complete = 1;
 		return conn_finish(c);
 	case STREAM_THROTTLED:
 		return 0;
@@ -1691,8 +1712,10 @@ conn_drive(struct conn *c)
 			if (c->out_more) {
 				conn_stream_start(c, 0);
 				conn_set_state(c, CONN_RESP_BODY);
-			} else
+			} else {
+				c->resp_complete = 1;
 				again = conn_finish(c);
+			}
 			break;
 		case CONN_RESP_BODY:
 			again = conn_do_resp_body(c);

@@ -144,6 +144,9 @@ struct conn {
 	int			 resp_has_body;
 	uint64_t		 resp_length;
 	size_t			 resp_with_head;	/* body bytes sent in the same write as the head */
+	size_t			 resp_consumed;	/* bytes of backend.buf the response is made of;
+						   more in the buffer: the connection is not reusable */
+	int			 resp_complete;	/* the whole response went to the client */
 	struct http_body_tracker tracker;
 	struct stream		 stream;
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */

