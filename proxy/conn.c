@@ -331,6 +331,7 @@ conn_request_reset(struct conn *c)
 	c->backend_readable = 0;
 	c->req_chunked = 0;
 	c->req_body_done = 0;
+	c->req_body_read = 0;
 	c->prebody_ready = 0;
 	c->continue_sent = 0;
 	sbuf_reset(&c->prebody);
@@ -494,6 +495,24 @@ conn_log_request(struct conn *c)
 }
 
 /*
+ * Are there request body bytes on the client connection that nobody read?
+ * Then s3gate cannot tell where the next request begins: an answer it
+ * makes itself must close the connection (after lingering), or the body
+ * would be parsed as a request of its own -- one that never went through
+ * the checks its sender meant it to (request smuggling).  What came with
+ * the head (body_prefix) is dropped with it.
+ */
+static int
+conn_body_unread(const struct conn *c)
+{
+	if (c->req_body_read || c->req_body_done)
+		return 0;
+	if (c->req_chunked)
+		return 1;	/* only the chunked framing says where it ends, and nobody followed it */
+	return c->req_body_len > c->body_prefix;
+}
+
+/*
  * Answers with an S3 error.  Whether the client connection survives depends
  * on whether its body was consumed; an unread body means closing.
  */
@@ -512,7 +531,7 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	}
 	if (message != NULL && c->error_message == NULL)
 		c->error_message = strdup(message);
-	if (c->req_body_len > c->body_prefix || c->head.chunked)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	if (c->addr.bucket != NULL) {
 		sbuf_appendf(&resource, "/%s", c->addr.bucket);
@@ -547,11 +566,15 @@ conn_reply_error(struct conn *c, enum s3err err, const char *message)
 	return conn_fail(c, err, message);
 }
 
-/* A response s3gate made itself, written in LOCAL_RESPONSE. Returns 1. */
+/*
+ * A response s3gate made itself, written in LOCAL_RESPONSE; with a body
+ * left unread (ListBuckets, a body-less API call that got one anyway), the
+ * connection closes after it.  Returns 1.
+ */
 int
 conn_reply(struct conn *c, int status, const char *content_type, const char *body, size_t len)
 {
-	if (c->req_body_len > c->body_prefix && c->state != CONN_AUTH_WAIT)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	c->resp_status = status;
 	respond_build(&c->out, status, content_type, body, len, c->is_head_method, c->closing,
@@ -569,7 +592,7 @@ conn_reply_location(struct conn *c, const char *location)
 	char extra[400];
 
 	snprintf(extra, sizeof(extra), "Location: %s\r\n", location);
-	if (c->req_body_len > c->body_prefix)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	c->resp_status = 200;
 	respond_build(&c->out, 200, "application/xml", "", 0, c->is_head_method, c->closing,
@@ -773,6 +796,7 @@ conn_read_small_body(struct conn *c, struct sbuf *into)
 		(void)conn_fail(c, S3ERR_INCOMPLETE_BODY, NULL);
 		return -1;
 	}
+	c->req_body_read = 1;
 	c->bytes_in = into->len;
 	conn_side_want(&c->client, 0, 0);
 	return 1;
@@ -1557,7 +1581,7 @@ conn_do_local_response(struct conn *c)
 		return 1;
 	}
 	c->bytes_out += c->out.len;
-	if (c->closing && c->req_body_len > c->body_prefix) {
+	if (c->closing && conn_body_unread(c)) {
 		/* let the client see the answer before the unread body resets it */
 		conn_log_request(c);
 		if (c->client.ssl != NULL) {

@@ -152,6 +152,8 @@ struct conn {
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */
 	int			 req_chunked;	/* Transfer-Encoding: chunked request body */
 	int			 req_body_done;	/* the whole request body went to the backend */
+	int			 req_body_read;	/* the whole request body was read by s3gate itself
+						   (conn_read_small_body: DeleteObjects, API calls) */
 	struct sbuf		 prebody;	/* a body read before forwarding (DeleteObjects) */
 	int			 prebody_ready;
 	int			 continue_sent;	/* s3gate said 100 Continue itself */

@@ -79,6 +79,43 @@ t_check "a 204 carrying a body: not pooled, the next GET gets its own answer on 
 t_check "bytes past Content-Length (a second response): not pooled, the next GET gets its own answer on a new connection" \
 	stray extra-after-cl 200
 
+# ---- 2: a request answered by s3gate with its body unread ----------------------------
+
+smuggle='GET /'$B'/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+slen=$(printf "$smuggle" | wc -c)
+# one_answer FILE [close] — exactly one response (with Connection: close if
+# asked), and the smuggled request never reached the origin
+one_answer() {
+	local n
+	n=$(grep -c -a '^HTTP/1\.[01] [0-9][0-9][0-9]' "$1")
+	[ "$n" = 1 ] || { echo "$n responses:"; cat -v "$1" | head -n 30; return 1; }
+	[ "${2:-}" != close ] || grep -q -a -i '^Connection: close' "$1" ||
+		{ echo "no Connection: close:"; cat -v "$1" | head -n 20; return 1; }
+	! grep -q "smuggled" "$T/fake.log" || { echo "the body reached the origin as a request"; return 1; }
+}
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--wait 3 --out "$T/lb-cl.out" >/dev/null
+t_check "ListBuckets with a Content-Length body (with the head) holding a request: one answer" \
+	one_answer "$T/lb-cl.out"
+# (the body in a second write: what came with the head is dropped with it)
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Transfer-Encoding: chunked\r\n\r\n$(printf '%x' "$slen")\r\n$smuggle\r\n0\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/lb-te.out" >/dev/null
+t_check "ListBuckets with a chunked body holding a request: one answer, Connection: close" \
+	one_answer "$T/lb-te.out" close
+$RAW send "$FAKE_PORT" "GET /_s3gate/access HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--wait 3 --out "$T/api-cl.out" >/dev/null
+t_check "GET /_s3gate/access with a body (with the head) holding a request: one answer" \
+	one_answer "$T/api-cl.out"
+$RAW send "$FAKE_PORT" "GET /_s3gate/access HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/api-split.out" >/dev/null
+t_check "GET /_s3gate/access whose body comes in a second write: one answer, Connection: close" \
+	one_answer "$T/api-split.out" close
+# the same with the body in a second write: not even read with the head
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/lb-split.out" >/dev/null
+t_check "ListBuckets whose body comes in a second write: one answer, Connection: close" \
+	one_answer "$T/lb-split.out" close
+
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
 exit 0
