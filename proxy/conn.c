@@ -802,6 +802,28 @@ conn_read_small_body(struct conn *c, struct sbuf *into)
 	return 1;
 }
 
+/*
+ * The body is in memory and goes to the backend right after the head: the
+ * client's Expect: 100-continue (answered by s3gate already) must not make
+ * the backend hold it back or send a 100 of its own mid-body.  The head was
+ * authenticated already; the backend's head is re-signed without it.
+ */
+static void
+conn_head_drop_expect(struct conn *c)
+{
+	size_t i = 0;
+
+	while (i < c->head.nheaders) {
+		const struct http_header *h = &c->head.headers[i];
+		if (h->name_len == 6 && strncasecmp(h->name, "expect", 6) == 0) {
+			memmove(&c->head.headers[i], &c->head.headers[i + 1],
+			    (c->head.nheaders - i - 1) * sizeof(c->head.headers[0]));
+			c->head.nheaders--;
+		} else
+			i++;
+	}
+}
+
 /* CONN_READ_BODY: a body the policy must see (DeleteObjects), then back to AUTH_WAIT. */
 static int
 conn_do_read_body(struct conn *c)
@@ -810,6 +832,7 @@ conn_do_read_body(struct conn *c)
 
 	if (r <= 0)
 		return r < 0;
+	conn_head_drop_expect(c);
 	c->prebody_ready = 1;
 	conn_set_state(c, CONN_AUTH_WAIT);
 	return 1;
@@ -1269,6 +1292,47 @@ conn_do_req_body(struct conn *c)
 	return 1;
 }
 
+/*
+ * The backend became readable while the body is still going up.  An
+ * interim response (a 100 Continue that came after s3gate's own, sent
+ * when the backend stayed silent for CONN_CONTINUE_WAIT_MS) is consumed and
+ * the body goes on; a final answer, or the connection closing, ends the
+ * upload (READ_RESP_HEAD reads it from backend.buf).  Returns 1 for the
+ * latter, 0 to go on streaming (a partial head stays in backend.buf).
+ */
+static int
+conn_backend_early_answer(struct conn *c)
+{
+	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
+	ssize_t n;
+
+	for (;;) {
+		if (c->backend.len > 0) {
+			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			case HTTP_PARSE_MORE:
+				break;
+			case HTTP_PARSE_DONE:
+				if (c->resp.status >= 100 && c->resp.status < 200) {
+					log_debug("request %s: interim %d from the backend during the body",
+					    c->request_id, c->resp.status);
+					conn_skip_interim(c);
+					continue;
+				}
+				return 1;
+			case HTTP_PARSE_BAD:
+			case HTTP_PARSE_TOO_LARGE:
+				return 1;	/* READ_RESP_HEAD says why */
+			}
+		}
+		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return 1;	/* EOF or error: READ_RESP_HEAD reports it */
+	}
+}
+
 /* The whole object's size from a 200 (Content-Length) or 206 (Content-Range "a-b/total"). */
 static uint64_t
 conn_object_size(const struct http_head *r)
@@ -1707,9 +1771,12 @@ conn_drive(struct conn *c)
 			break;
 		case CONN_REQ_BODY:
 			if (c->backend_readable) {
-				/* the backend answered (or closed) before the body was done */
-				conn_abandon_upload(c);
-				break;
+				c->backend_readable = 0;
+				if (conn_backend_early_answer(c)) {
+					/* the backend answered (or closed) before the body was done */
+					conn_abandon_upload(c);
+					break;
+				}
 			}
 			again = conn_do_req_body(c);
 			break;

@@ -86,7 +86,8 @@ struct conn {
 	struct conn_side	 backend;
 	int			 backend_reused;
 	int			 backend_retried;
-	int			 backend_readable;	/* readable during REQ_BODY: early answer */
+	int			 backend_readable;	/* readable during REQ_BODY: an interim response,
+						   or an early answer (conn_backend_early_answer) */
 	struct event		*timer;
 	int64_t			 deadline_ms;	/* when the state's timeout expires (CLOCK_MONOTONIC_COARSE) */
 	int64_t			 armed_ms;	/* the deadline the timer is armed for; 0: not armed */

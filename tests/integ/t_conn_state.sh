@@ -116,6 +116,19 @@ $RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length
 t_check "ListBuckets whose body comes in a second write: one answer, Connection: close" \
 	one_answer "$T/lb-split.out" close
 
+# ---- 3: a late 100 Continue from the backend ---------------------------------------------
+
+SIZE=$((32 * 1048576))	# more than the socket buffers hold: s3gate is mid-body at 1.5 s
+$RAW send "$FAKE_PORT" "PUT /$B/late-100 HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Expect: 100-continue\r\nContent-Length: $SIZE\r\n\r\n{PAD:$SIZE}" \
+	--wait 12 --out "$T/late100.out" >"$T/late100.res"
+late100() {
+	grep -q -a '^HTTP/1.1 200' "$T/late100.out" && grep -q -a "got $SIZE" "$T/late100.out" && return 0
+	echo "client saw: $(cat "$T/late100.res")"; cat -v "$T/late100.out" | head -n 20
+	grep late-100 "$T/fake.log"
+	return 1
+}
+t_check "the backend's 100 Continue comes 1.5 s late (after s3gate's own): the upload completes, 200" late100
+
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
 exit 0
