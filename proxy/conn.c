@@ -863,6 +863,25 @@ conn_read_prebody(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* backend                                                              */
 
+/*
+ * A request that can be sent again on a new connection once its pooled
+ * one turns out closed after the whole head went out: the backend may have
+ * acted on it before closing.  Only GET and HEAD (safe, RFC 9110 9.2.1)
+ * without a body.  PUT and DELETE are idempotent by RFC 9110 9.2.2, but
+ * not on S3 between two users: a DELETE sent again after someone else
+ * wrote the key deletes their new object (and adds a second delete marker
+ * in a versioned bucket), a body-less PUT (CopyObject) sent again
+ * overwrites what was written in between.  POST (?uploads, ?delete,
+ * complete) is not idempotent at all.  Those get an error instead, which
+ * the client's own retry logic may act on knowingly.
+ */
+static int
+conn_retry_safe(const struct conn *c)
+{
+	return c->req_body_len == 0 && !c->req_chunked &&
+	    (c->is_head_method || strcmp(c->head.method, "GET") == 0);
+}
+
 static int
 conn_backend_connect(struct conn *c)
 {
@@ -1209,6 +1228,7 @@ conn_do_send_head(struct conn *c)
 	if (r == 0)
 		return 0;
 	if (r == -1) {
+		/* the head did not all go out: the backend cannot have acted on it */
 		if (conn_backend_retry(c))
 			return 1;
 		log_warn("request %s: writing to backend", c->request_id);
@@ -1476,7 +1496,8 @@ conn_do_read_resp_head(struct conn *c)
 			conn_side_wait_io(&c->backend);
 			return 0;
 		}
-		if (c->backend.len == 0 && conn_backend_retry(c))
+		/* the whole head went out: the backend may have acted on it before closing */
+		if (c->backend.len == 0 && conn_retry_safe(c) && conn_backend_retry(c))
 			return 1;
 		log_warnx("request %s: backend closed before a response (%s)", c->request_id,
 		    n == 0 ? "EOF" : strerror(errno));

@@ -129,6 +129,29 @@ late100() {
 }
 t_check "the backend's 100 Continue comes 1.5 s late (after s3gate's own): the upload completes, 200" late100
 
+# ---- 4: no second DELETE / POST after a closed pooled connection --------------------------
+
+# sent_once METHOD QUERY — a pooled connection exists; the origin closes it on
+# METHOD without answering: s3gate must not send it again
+sent_once() {
+	local m=$1 q=$2 code n
+	curl_sigv4 cony-fake -o /dev/null --max-time 5 "$FAKE_EP/$B/pool-$m" || return 1
+	code=$(curl_sigv4 cony-fake -X "$m" -o /dev/null -w '%{http_code}' --max-time 10 "$FAKE_EP/$B/eof-on-reuse$q")
+	n=$(grep -c "^conn=[0-9]* $m /$B/eof-on-reuse" "$T/fake.log")
+	[ "$n" = 1 ] || { echo "the origin got the $m $n times (client: HTTP $code)"; grep eof-on-reuse "$T/fake.log"; return 1; }
+	case $code in 5??) ;; *) echo "client: HTTP $code, expected a 5xx"; return 1 ;; esac
+	sed -i "/eof-on-reuse/d" "$T/fake.log"
+}
+t_check "DELETE on a pooled connection the origin closes without answering: sent once, 5xx" sent_once DELETE ""
+t_check "POST ?uploads on a pooled connection the origin closes without answering: sent once, 5xx" sent_once POST "?uploads="
+get_retried() {
+	local body
+	curl_sigv4 cony-fake -o /dev/null --max-time 5 "$FAKE_EP/$B/pool-get" || return 1
+	body=$(curl_sigv4 cony-fake --max-time 10 "$FAKE_EP/$B/eof-on-reuse")
+	[ "$body" = "own:/$B/eof-on-reuse" ] || { echo "GET got: $body"; return 1; }
+}
+t_check "GET on a pooled connection the origin closes: retried on a new one, 200" get_retried
+
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
 exit 0
