@@ -49,6 +49,8 @@
 #define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
 #define CONN_LINGER_MS		2000
 #define CONN_LINGER_BYTES	(1024 * 1024)
+/* An empty aws-chunked body is read whole first: a signature and a trailer fit */
+#define CONN_EMPTY_AWSCHUNKED_MAX	(64 * 1024)
 
 static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_TLS_HANDSHAKE] = "tls-handshake",
@@ -967,6 +969,32 @@ conn_decoder_error(struct conn *c)
 }
 
 /*
+ * An empty aws-chunked body, read whole (conn_read_prebody), is verified
+ * here before the backend is contacted.  Its encoded form leaves
+ * c->prebody: the backend gets Content-Length: 0 and nothing else.
+ * Returns -1 when verified, else a conn handler's result.
+ */
+static int
+conn_decoder_verify_empty(struct conn *c)
+{
+	size_t consumed = 0, produced = 0;
+	enum awschunked_status st = AWSCHUNKED_MORE;
+
+	if (c->prebody.len > 0)
+		st = awschunked_feed(c->decoder, c->prebody.data, c->prebody.len, &consumed,
+		    c->prebody.data, c->prebody.len, &produced);
+	if (st != AWSCHUNKED_ERROR && st != AWSCHUNKED_DONE)
+		st = awschunked_finish(c->decoder);
+	if (st != AWSCHUNKED_DONE || produced != 0) {
+		log_info("request %s: empty aws-chunked body refused: %s", c->request_id,
+		    awschunked_error_message(c->decoder));
+		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	}
+	sbuf_reset(&c->prebody);
+	return -1;
+}
+
+/*
  * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
  * chunk signature and the trailing checksum itself and hands the backend
  * the plain body.  Returns -1 when set up, else a conn handler's result.
@@ -982,6 +1010,8 @@ conn_decoder_start(struct conn *c)
 	char *end;
 	int rc;
 
+	if (c->decoder != NULL)
+		return conn_decoder_verify_empty(c);	/* back from reading it (below) */
 	if (awschunked_mode_from_content_sha256(c->auth.payload_hash,
 	    strlen(c->auth.payload_hash), &mode) == -1)
 		return conn_fail(c, S3ERR_NOT_IMPLEMENTED, "This x-amz-content-sha256 payload mode "
@@ -1019,6 +1049,19 @@ conn_decoder_start(struct conn *c)
 	explicit_bzero(key, sizeof(key));
 	if (rc == -1)
 		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	if (decoded == 0) {
+		/*
+		 * No last byte to hold back: a backend given Content-Length: 0
+		 * commits at once, before the final chunk's signature or the
+		 * trailer was checked.  So the whole (small) body is read and
+		 * verified first, and the backend is contacted after.
+		 */
+		if (c->req_chunked || c->req_body_len > CONN_EMPTY_AWSCHUNKED_MAX)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "An aws-chunked body with "
+			    "x-amz-decoded-content-length: 0 must come with a Content-Length "
+			    "of at most 64 KiB.");
+		return conn_read_prebody(c);
+	}
 	return -1;
 }
 

@@ -152,6 +152,31 @@ get_retried() {
 }
 t_check "GET on a pooled connection the origin closes: retried on a new one, 200" get_retried
 
+# ---- 5: empty aws-chunked body with a bad final chunk signature ---------------------------
+
+echo "the object before $(rand_id)" >"$T/keep"
+backend_aws s3api put-object --bucket "$B" --key keep-empty --body "$T/keep" >/dev/null ||
+	t_fail "object put at the backend" ""
+empty_bad() {
+	local out
+	# the body 0.5 s after the head: time enough for a backend given the head to commit
+	out=$(F_AKID=$RGW_AKID F_SECRET=$RGW_SECRET F_REGION=$S3_REGION F_SIZE=0 F_BODY_DELAY=0.5 \
+		timeout 30 $FORGE signed-bad-final "$RGW_EP" "$B" keep-empty 2>&1)
+	grep -q '^status=403 code=SignatureDoesNotMatch' <<<"$out" || { echo "client: $out"; return 1; }
+	sleep 0.5
+	backend_aws s3api get-object --bucket "$B" --key keep-empty "$T/keep.now" >/dev/null || return 1
+	cmp "$T/keep" "$T/keep.now" || { echo "the object is now $(stat -c %s "$T/keep.now") bytes"; return 1; }
+}
+t_check "an empty aws-chunked PUT with a bad final chunk signature: 403, the existing object survives" empty_bad
+empty_good() {
+	local out
+	out=$(F_AKID=$RGW_AKID F_SECRET=$RGW_SECRET F_REGION=$S3_REGION F_SIZE=0 F_BODY_DELAY=0.5 \
+		timeout 30 $FORGE signed "$RGW_EP" "$B" empty-good 2>&1)
+	grep -q '^status=200 ' <<<"$out" || { echo "client: $out"; return 1; }
+	backend_aws s3api head-object --bucket "$B" --key empty-good --query ContentLength --output text | grep -qx 0
+}
+t_check "an empty aws-chunked PUT signed right: 200, an empty object" empty_good
+
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
 exit 0
