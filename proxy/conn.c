@@ -1356,6 +1356,45 @@ conn_do_req_body(struct conn *c)
 }
 
 /*
+ * Reads from the backend until backend.buf starts with a whole response
+ * head (parsed into c->resp; interim ones included, the caller decides).
+ * HEAD_READ_WAIT: not all there yet and the socket is drained;
+ * HEAD_READ_CLOSED: EOF or an error before a head (errno saved, 0 for EOF).
+ */
+enum conn_head_read { HEAD_READ_DONE, HEAD_READ_WAIT, HEAD_READ_BAD, HEAD_READ_CLOSED };
+
+static enum conn_head_read
+conn_backend_read_head(struct conn *c)
+{
+	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
+	ssize_t n;
+
+	for (;;) {
+		if (c->backend.len > 0) {
+			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			case HTTP_PARSE_MORE:
+				break;
+			case HTTP_PARSE_BAD:
+			case HTTP_PARSE_TOO_LARGE:
+				return HEAD_READ_BAD;
+			case HTTP_PARSE_DONE:
+				return HEAD_READ_DONE;
+			}
+		}
+		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
+		if (c->resp_read_ahead)
+			conn_answer_scored(c, n != -1 || (errno != EAGAIN && errno != EINTR));
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return HEAD_READ_WAIT;
+		if (n == 0)
+			errno = 0;
+		return HEAD_READ_CLOSED;
+	}
+}
+
+/*
  * The backend became readable while the body is still going up.  An
  * interim response (a 100 Continue that came after s3gate's own, sent
  * when the backend stayed silent for CONN_CONTINUE_WAIT_MS) is consumed and
@@ -1366,33 +1405,22 @@ conn_do_req_body(struct conn *c)
 static int
 conn_backend_early_answer(struct conn *c)
 {
-	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
-	ssize_t n;
-
 	for (;;) {
-		if (c->backend.len > 0) {
-			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
-			case HTTP_PARSE_MORE:
-				break;
-			case HTTP_PARSE_DONE:
-				if (c->resp.status >= 100 && c->resp.status < 200) {
-					log_debug("request %s: interim %d from the backend during the body",
-					    c->request_id, c->resp.status);
-					conn_skip_interim(c);
-					continue;
-				}
-				return 1;
-			case HTTP_PARSE_BAD:
-			case HTTP_PARSE_TOO_LARGE:
-				return 1;	/* READ_RESP_HEAD says why */
-			}
-		}
-		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
-		if (n > 0)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		switch (conn_backend_read_head(c)) {
+		case HEAD_READ_WAIT:
 			return 0;
-		return 1;	/* EOF or error: READ_RESP_HEAD reports it */
+		case HEAD_READ_DONE:
+			if (c->resp.status >= 100 && c->resp.status < 200) {
+				log_debug("request %s: interim %d from the backend during the body",
+				    c->request_id, c->resp.status);
+				conn_skip_interim(c);
+				continue;
+			}
+			return 1;
+		case HEAD_READ_BAD:
+		case HEAD_READ_CLOSED:
+			return 1;	/* READ_RESP_HEAD says why */
+		}
 	}
 }
 
@@ -1489,65 +1517,53 @@ conn_build_resp_head(struct conn *c)
 static int
 conn_do_read_resp_head(struct conn *c)
 {
-	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
-	ssize_t n;
-
 	for (;;) {
-		if (c->backend.len > 0) {
-			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
-			case HTTP_PARSE_MORE:
-				break;
-			case HTTP_PARSE_BAD:
-			case HTTP_PARSE_TOO_LARGE:
-				log_warnx("request %s: bad response head from backend: %s",
-				    c->request_id, c->resp.error);
-				c->srv->stats->backend_errors++;
-				c->abort_backend = 1;
-				c->closing = 1;
-				return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
-			case HTTP_PARSE_DONE:
-				if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
-					/* the backend wants the body: tell the client */
-					conn_skip_interim(c);
-					conn_send_continue(c);
-					return 1;
-				}
-				if (c->resp.status >= 100 && c->resp.status < 200) {
-					/* other interim responses are not passed on */
-					conn_skip_interim(c);
-					continue;
-				}
-				if (c->state == CONN_WAIT_CONTINUE ||
-				    (c->req_body_len > 0 && !c->req_body_done)) {
-					/* a final answer before the body: it will not be sent */
-					c->closing = 1;
-					c->abort_backend = 1;
-				}
-				conn_build_resp_head(c);
-				conn_side_want(&c->backend, 0, 0);
-				conn_set_state(c, CONN_SEND_RESP_HEAD);
-				conn_timer_set(c, c->conf->body_timeout_ms);
-				return 1;
-			}
-		}
-		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
-		if (c->resp_read_ahead)
-			conn_answer_scored(c, n != -1 || (errno != EAGAIN && errno != EINTR));
-		if (n > 0)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		switch (conn_backend_read_head(c)) {
+		case HEAD_READ_WAIT:
 			conn_side_wait_io(&c->backend);
 			return 0;
+		case HEAD_READ_BAD:
+			log_warnx("request %s: bad response head from backend: %s",
+			    c->request_id, c->resp.error);
+			c->srv->stats->backend_errors++;
+			c->abort_backend = 1;
+			c->closing = 1;
+			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		case HEAD_READ_CLOSED:
+			/* the whole head went out: the backend may have acted on it before closing */
+			if (c->backend.len == 0 && conn_retry_safe(c) && conn_backend_retry(c))
+				return 1;
+			log_warnx("request %s: backend closed before a response (%s)", c->request_id,
+			    errno == 0 ? "EOF" : strerror(errno));
+			c->srv->stats->backend_errors++;
+			c->abort_backend = 1;
+			c->closing = 1;
+			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		case HEAD_READ_DONE:
+			break;
 		}
-		/* the whole head went out: the backend may have acted on it before closing */
-		if (c->backend.len == 0 && conn_retry_safe(c) && conn_backend_retry(c))
+		if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
+			/* the backend wants the body: tell the client */
+			conn_skip_interim(c);
+			conn_send_continue(c);
 			return 1;
-		log_warnx("request %s: backend closed before a response (%s)", c->request_id,
-		    n == 0 ? "EOF" : strerror(errno));
-		c->srv->stats->backend_errors++;
-		c->abort_backend = 1;
-		c->closing = 1;
-		return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		}
+		if (c->resp.status >= 100 && c->resp.status < 200) {
+			/* other interim responses are not passed on */
+			conn_skip_interim(c);
+			continue;
+		}
+		if (c->state == CONN_WAIT_CONTINUE ||
+		    (c->req_body_len > 0 && !c->req_body_done)) {
+			/* a final answer before the body: it will not be sent */
+			c->closing = 1;
+			c->abort_backend = 1;
+		}
+		conn_build_resp_head(c);
+		conn_side_want(&c->backend, 0, 0);
+		conn_set_state(c, CONN_SEND_RESP_HEAD);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+		return 1;
 	}
 }
 

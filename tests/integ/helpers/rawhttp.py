@@ -323,6 +323,20 @@ def cmd_hold(args):
     print("opened=%d failed=%d alive_at_end=%d err=%s" % (len(socks), failed, alive, err.replace(" ", "_") or "-"))
 
 
+# ---- listening ---------------------------------------------------------------------
+
+def listen_on(port, ready=None):
+    """A listening socket on 127.0.0.1:PORT; writes "up" to READY once it listens."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(128)
+    if ready:
+        with open(ready, "w") as f:
+            f.write("up\n")
+    return ls
+
+
 # ---- relay -----------------------------------------------------------------------
 
 def cmd_relay(args):
@@ -337,13 +351,7 @@ def cmd_relay(args):
             ready = args[i + 1]; i += 2
         else:
             sys.exit("relay: unknown option " + a)
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", lport))
-    ls.listen(128)
-    if ready:
-        with open(ready, "w") as f:
-            f.write("up\n")
+    ls = listen_on(lport, ready)
     n = 0
 
     def rst(s):
@@ -397,13 +405,7 @@ def cmd_relay(args):
 
 def cmd_blackhole(args):
     """Accepts connections, reads and discards, never answers."""
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", int(args[0])))
-    ls.listen(128)
-    if len(args) > 2 and args[1] == "--ready":
-        with open(args[2], "w") as f:
-            f.write("up\n")
+    ls = listen_on(int(args[0]), args[2] if len(args) > 2 and args[1] == "--ready" else None)
     socks = [ls]
     while True:
         r, _, _ = select.select(socks, [], [])
@@ -495,13 +497,7 @@ def cmd_fakebackend(args):
         finally:
             c.close()
 
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
-    ls.listen(128)
-    if ready:
-        with open(ready, "w") as f:
-            f.write("up\n")
+    ls = listen_on(port, ready)
     n = 0
     while True:
         c, _ = ls.accept()
