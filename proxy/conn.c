@@ -49,6 +49,8 @@
 #define CONN_CONTINUE_WAIT_MS	1000	/* then s3gate says 100 Continue itself */
 #define CONN_LINGER_MS		2000
 #define CONN_LINGER_BYTES	(1024 * 1024)
+/* An empty aws-chunked body is read whole first: a signature and a trailer fit */
+#define CONN_EMPTY_AWSCHUNKED_MAX	(64 * 1024)
 
 static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_TLS_HANDSHAKE] = "tls-handshake",
@@ -324,11 +326,14 @@ conn_request_reset(struct conn *c)
 	c->resp_status = 0;
 	c->resp_has_body = 0;
 	c->resp_read_ahead = 0;
+	c->resp_consumed = 0;
+	c->resp_complete = 0;
 	c->bytes_in = c->bytes_out = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
 	c->req_chunked = 0;
 	c->req_body_done = 0;
+	c->req_body_read = 0;
 	c->prebody_ready = 0;
 	c->continue_sent = 0;
 	sbuf_reset(&c->prebody);
@@ -492,6 +497,24 @@ conn_log_request(struct conn *c)
 }
 
 /*
+ * Are there request body bytes on the client connection that nobody read?
+ * Then s3gate cannot tell where the next request begins: an answer it
+ * makes itself must close the connection (after lingering), or the body
+ * would be parsed as a request of its own -- one that never went through
+ * the checks its sender meant it to (request smuggling).  What came with
+ * the head (body_prefix) is dropped with it.
+ */
+static int
+conn_body_unread(const struct conn *c)
+{
+	if (c->req_body_read || c->req_body_done)
+		return 0;
+	if (c->req_chunked)
+		return 1;	/* only the chunked framing says where it ends, and nobody followed it */
+	return c->req_body_len > c->body_prefix;
+}
+
+/*
  * Answers with an S3 error.  Whether the client connection survives depends
  * on whether its body was consumed; an unread body means closing.
  */
@@ -510,7 +533,7 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	}
 	if (message != NULL && c->error_message == NULL)
 		c->error_message = strdup(message);
-	if (c->req_body_len > c->body_prefix || c->head.chunked)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	if (c->addr.bucket != NULL) {
 		sbuf_appendf(&resource, "/%s", c->addr.bucket);
@@ -545,11 +568,15 @@ conn_reply_error(struct conn *c, enum s3err err, const char *message)
 	return conn_fail(c, err, message);
 }
 
-/* A response s3gate made itself, written in LOCAL_RESPONSE. Returns 1. */
+/*
+ * A response s3gate made itself, written in LOCAL_RESPONSE; with a body
+ * left unread (ListBuckets, a body-less API call that got one anyway), the
+ * connection closes after it.  Returns 1.
+ */
 int
 conn_reply(struct conn *c, int status, const char *content_type, const char *body, size_t len)
 {
-	if (c->req_body_len > c->body_prefix && c->state != CONN_AUTH_WAIT)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	c->resp_status = status;
 	respond_build(&c->out, status, content_type, body, len, c->is_head_method, c->closing,
@@ -567,7 +594,7 @@ conn_reply_location(struct conn *c, const char *location)
 	char extra[400];
 
 	snprintf(extra, sizeof(extra), "Location: %s\r\n", location);
-	if (c->req_body_len > c->body_prefix)
+	if (conn_body_unread(c))
 		c->closing = 1;
 	c->resp_status = 200;
 	respond_build(&c->out, 200, "application/xml", "", 0, c->is_head_method, c->closing,
@@ -771,9 +798,32 @@ conn_read_small_body(struct conn *c, struct sbuf *into)
 		(void)conn_fail(c, S3ERR_INCOMPLETE_BODY, NULL);
 		return -1;
 	}
+	c->req_body_read = 1;
 	c->bytes_in = into->len;
 	conn_side_want(&c->client, 0, 0);
 	return 1;
+}
+
+/*
+ * The body is in memory and goes to the backend right after the head: the
+ * client's Expect: 100-continue (answered by s3gate already) must not make
+ * the backend hold it back or send a 100 of its own mid-body.  The head was
+ * authenticated already; the backend's head is re-signed without it.
+ */
+static void
+conn_head_drop_expect(struct conn *c)
+{
+	size_t i = 0;
+
+	while (i < c->head.nheaders) {
+		const struct http_header *h = &c->head.headers[i];
+		if (h->name_len == 6 && strncasecmp(h->name, "expect", 6) == 0) {
+			memmove(&c->head.headers[i], &c->head.headers[i + 1],
+			    (c->head.nheaders - i - 1) * sizeof(c->head.headers[0]));
+			c->head.nheaders--;
+		} else
+			i++;
+	}
 }
 
 /* CONN_READ_BODY: a body the policy must see (DeleteObjects), then back to AUTH_WAIT. */
@@ -784,6 +834,7 @@ conn_do_read_body(struct conn *c)
 
 	if (r <= 0)
 		return r < 0;
+	conn_head_drop_expect(c);
 	c->prebody_ready = 1;
 	conn_set_state(c, CONN_AUTH_WAIT);
 	return 1;
@@ -814,9 +865,20 @@ conn_read_prebody(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* backend                                                              */
 
-/* A GET or HEAD without a body: safe to send twice. */
+/*
+ * A request that can be sent again on a new connection once its pooled
+ * one turns out closed after the whole head went out: the backend may have
+ * acted on it before closing.  Only GET and HEAD (safe, RFC 9110 9.2.1)
+ * without a body.  PUT and DELETE are idempotent by RFC 9110 9.2.2, but
+ * not on S3 between two users: a DELETE sent again after someone else
+ * wrote the key deletes their new object (and adds a second delete marker
+ * in a versioned bucket), a body-less PUT (CopyObject) sent again
+ * overwrites what was written in between.  POST (?uploads, ?delete,
+ * complete) is not idempotent at all.  Those get an error instead, which
+ * the client's own retry logic may act on knowingly.
+ */
 static int
-conn_is_get_or_head(const struct conn *c)
+conn_retry_safe(const struct conn *c)
 {
 	return c->req_body_len == 0 && !c->req_chunked &&
 	    (c->is_head_method || strcmp(c->head.method, "GET") == 0);
@@ -829,11 +891,7 @@ conn_backend_connect(struct conn *c)
 	struct backend_conn *bc;
 	int fd, one = 1;
 
-	/*
-	 * A GET or HEAD that finds its pooled connection closed is sent again
-	 * on a new one (conn_backend_retry), so it needs no probe first.
-	 */
-	if ((bc = server_backend_take(srv, !conn_is_get_or_head(c))) != NULL) {
+	if ((bc = server_backend_take(srv)) != NULL) {
 		c->backend_reused = 1;
 		srv->stats->backend_reuses++;
 		conn_side_lend(c, &c->backend, bc);
@@ -911,6 +969,32 @@ conn_decoder_error(struct conn *c)
 }
 
 /*
+ * An empty aws-chunked body, read whole (conn_read_prebody), is verified
+ * here before the backend is contacted.  Its encoded form leaves
+ * c->prebody: the backend gets Content-Length: 0 and nothing else.
+ * Returns -1 when verified, else a conn handler's result.
+ */
+static int
+conn_decoder_verify_empty(struct conn *c)
+{
+	size_t consumed = 0, produced = 0;
+	enum awschunked_status st = AWSCHUNKED_MORE;
+
+	if (c->prebody.len > 0)
+		st = awschunked_feed(c->decoder, c->prebody.data, c->prebody.len, &consumed,
+		    c->prebody.data, c->prebody.len, &produced);
+	if (st != AWSCHUNKED_ERROR && st != AWSCHUNKED_DONE)
+		st = awschunked_finish(c->decoder);
+	if (st != AWSCHUNKED_DONE || produced != 0) {
+		log_info("request %s: empty aws-chunked body refused: %s", c->request_id,
+		    awschunked_error_message(c->decoder));
+		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	}
+	sbuf_reset(&c->prebody);
+	return -1;
+}
+
+/*
  * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
  * chunk signature and the trailing checksum itself and hands the backend
  * the plain body.  Returns -1 when set up, else a conn handler's result.
@@ -926,6 +1010,8 @@ conn_decoder_start(struct conn *c)
 	char *end;
 	int rc;
 
+	if (c->decoder != NULL)
+		return conn_decoder_verify_empty(c);	/* back from reading it (below) */
 	if (awschunked_mode_from_content_sha256(c->auth.payload_hash,
 	    strlen(c->auth.payload_hash), &mode) == -1)
 		return conn_fail(c, S3ERR_NOT_IMPLEMENTED, "This x-amz-content-sha256 payload mode "
@@ -963,6 +1049,19 @@ conn_decoder_start(struct conn *c)
 	explicit_bzero(key, sizeof(key));
 	if (rc == -1)
 		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	if (decoded == 0) {
+		/*
+		 * No last byte to hold back: a backend given Content-Length: 0
+		 * commits at once, before the final chunk's signature or the
+		 * trailer was checked.  So the whole (small) body is read and
+		 * verified first, and the backend is contacted after.
+		 */
+		if (c->req_chunked || c->req_body_len > CONN_EMPTY_AWSCHUNKED_MAX)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "An aws-chunked body with "
+			    "x-amz-decoded-content-length: 0 must come with a Content-Length "
+			    "of at most 64 KiB.");
+		return conn_read_prebody(c);
+	}
 	return -1;
 }
 
@@ -1175,6 +1274,7 @@ conn_do_send_head(struct conn *c)
 	if (r == 0)
 		return 0;
 	if (r == -1) {
+		/* the head did not all go out: the backend cannot have acted on it */
 		if (conn_backend_retry(c))
 			return 1;
 		log_warn("request %s: writing to backend", c->request_id);
@@ -1258,6 +1358,75 @@ conn_do_req_body(struct conn *c)
 	return 1;
 }
 
+/*
+ * Reads from the backend until backend.buf starts with a whole response
+ * head (parsed into c->resp; interim ones included, the caller decides).
+ * HEAD_READ_WAIT: not all there yet and the socket is drained;
+ * HEAD_READ_CLOSED: EOF or an error before a head (errno saved, 0 for EOF).
+ */
+enum conn_head_read { HEAD_READ_DONE, HEAD_READ_WAIT, HEAD_READ_BAD, HEAD_READ_CLOSED };
+
+static enum conn_head_read
+conn_backend_read_head(struct conn *c)
+{
+	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
+	ssize_t n;
+
+	for (;;) {
+		if (c->backend.len > 0) {
+			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			case HTTP_PARSE_MORE:
+				break;
+			case HTTP_PARSE_BAD:
+			case HTTP_PARSE_TOO_LARGE:
+				return HEAD_READ_BAD;
+			case HTTP_PARSE_DONE:
+				return HEAD_READ_DONE;
+			}
+		}
+		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
+		if (c->resp_read_ahead)
+			conn_answer_scored(c, n != -1 || (errno != EAGAIN && errno != EINTR));
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return HEAD_READ_WAIT;
+		if (n == 0)
+			errno = 0;
+		return HEAD_READ_CLOSED;
+	}
+}
+
+/*
+ * The backend became readable while the body is still going up.  An
+ * interim response (a 100 Continue that came after s3gate's own, sent
+ * when the backend stayed silent for CONN_CONTINUE_WAIT_MS) is consumed and
+ * the body goes on; a final answer, or the connection closing, ends the
+ * upload (READ_RESP_HEAD reads it from backend.buf).  Returns 1 for the
+ * latter, 0 to go on streaming (a partial head stays in backend.buf).
+ */
+static int
+conn_backend_early_answer(struct conn *c)
+{
+	for (;;) {
+		switch (conn_backend_read_head(c)) {
+		case HEAD_READ_WAIT:
+			return 0;
+		case HEAD_READ_DONE:
+			if (c->resp.status >= 100 && c->resp.status < 200) {
+				log_debug("request %s: interim %d from the backend during the body",
+				    c->request_id, c->resp.status);
+				conn_skip_interim(c);
+				continue;
+			}
+			return 1;
+		case HEAD_READ_BAD:
+		case HEAD_READ_CLOSED:
+			return 1;	/* READ_RESP_HEAD says why */
+		}
+	}
+}
+
 /* The whole object's size from a 200 (Content-Length) or 206 (Content-Range "a-b/total"). */
 static uint64_t
 conn_object_size(const struct http_head *r)
@@ -1333,10 +1502,15 @@ conn_build_resp_head(struct conn *c)
 	 * small object then costs one send(2), and no stream at all.
 	 */
 	c->resp_with_head = 0;
+	c->resp_consumed = r->head_len;
 	if (c->resp_has_body && c->resp_framing == STREAM_LENGTH) {
 		size_t have = c->backend.len - r->head_len;
 		c->resp_with_head = have < c->resp_length ? have : (size_t)c->resp_length;
 		sbuf_append(&c->out, c->backend.buf + r->head_len, c->resp_with_head);
+		c->resp_consumed += c->resp_with_head;
+	} else if (c->resp_has_body) {
+		/* the stream takes all of it (chunked: bytes past the end are an error there) */
+		c->resp_consumed = c->backend.len;
 	}
 	/* a body follows the head's write: MSG_MORE, then the stream (SEND_RESP_HEAD) */
 	c->out_more = c->resp_has_body &&
@@ -1346,64 +1520,77 @@ conn_build_resp_head(struct conn *c)
 static int
 conn_do_read_resp_head(struct conn *c)
 {
-	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
-	ssize_t n;
-
 	for (;;) {
-		if (c->backend.len > 0) {
-			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
-			case HTTP_PARSE_MORE:
-				break;
-			case HTTP_PARSE_BAD:
-			case HTTP_PARSE_TOO_LARGE:
-				log_warnx("request %s: bad response head from backend: %s",
-				    c->request_id, c->resp.error);
-				c->srv->stats->backend_errors++;
-				c->abort_backend = 1;
-				c->closing = 1;
-				return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
-			case HTTP_PARSE_DONE:
-				if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
-					/* the backend wants the body: tell the client */
-					conn_skip_interim(c);
-					conn_send_continue(c);
-					return 1;
-				}
-				if (c->resp.status >= 100 && c->resp.status < 200) {
-					/* other interim responses are not passed on */
-					conn_skip_interim(c);
-					continue;
-				}
-				if (c->state == CONN_WAIT_CONTINUE ||
-				    (c->req_body_len > 0 && !c->req_body_done)) {
-					/* a final answer before the body: it will not be sent */
-					c->closing = 1;
-					c->abort_backend = 1;
-				}
-				conn_build_resp_head(c);
-				conn_side_want(&c->backend, 0, 0);
-				conn_set_state(c, CONN_SEND_RESP_HEAD);
-				conn_timer_set(c, c->conf->body_timeout_ms);
-				return 1;
-			}
-		}
-		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, CONN_RESP_HEAD_MAX);
-		if (c->resp_read_ahead)
-			conn_answer_scored(c, n != -1 || (errno != EAGAIN && errno != EINTR));
-		if (n > 0)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		switch (conn_backend_read_head(c)) {
+		case HEAD_READ_WAIT:
 			conn_side_wait_io(&c->backend);
 			return 0;
+		case HEAD_READ_BAD:
+			log_warnx("request %s: bad response head from backend: %s",
+			    c->request_id, c->resp.error);
+			c->srv->stats->backend_errors++;
+			c->abort_backend = 1;
+			c->closing = 1;
+			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		case HEAD_READ_CLOSED:
+			/* the whole head went out: the backend may have acted on it before closing */
+			if (c->backend.len == 0 && conn_retry_safe(c) && conn_backend_retry(c))
+				return 1;
+			log_warnx("request %s: backend closed before a response (%s)", c->request_id,
+			    errno == 0 ? "EOF" : strerror(errno));
+			c->srv->stats->backend_errors++;
+			c->abort_backend = 1;
+			c->closing = 1;
+			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		case HEAD_READ_DONE:
+			break;
 		}
-		if (c->backend.len == 0 && conn_backend_retry(c))
+		if (c->resp.status == 100 && c->state == CONN_WAIT_CONTINUE) {
+			/* the backend wants the body: tell the client */
+			conn_skip_interim(c);
+			conn_send_continue(c);
 			return 1;
-		log_warnx("request %s: backend closed before a response (%s)", c->request_id,
-		    n == 0 ? "EOF" : strerror(errno));
+		}
+		if (c->resp.status >= 100 && c->resp.status < 200) {
+			/* other interim responses are not passed on */
+			conn_skip_interim(c);
+			continue;
+		}
+		if (c->state == CONN_WAIT_CONTINUE ||
+		    (c->req_body_len > 0 && !c->req_body_done)) {
+			/* a final answer before the body: it will not be sent */
+			c->closing = 1;
+			c->abort_backend = 1;
+		}
+		conn_build_resp_head(c);
+		conn_side_want(&c->backend, 0, 0);
+		conn_set_state(c, CONN_SEND_RESP_HEAD);
+		conn_timer_set(c, c->conf->body_timeout_ms);
+		return 1;
+	}
+}
+
+/*
+ * Only a backend connection whose whole answer was relayed, and nothing
+ * more, may go back to the pool: bytes past the response (a body on a 204,
+ * bytes beyond Content-Length, a second response) would otherwise be read
+ * as the next borrower's answer -- another user's.  Marks it for closing
+ * otherwise.
+ */
+static void
+conn_backend_check_reusable(struct conn *c)
+{
+	if (c->backend.fd == -1 || c->abort_backend)
+		return;
+	if (!c->resp_complete) {
+		c->abort_backend = 1;
+		return;
+	}
+	if (c->backend.len != c->resp_consumed) {
+		log_info("request %s: backend sent %zu bytes past its response; connection closed, "
+		    "not reused", c->request_id, c->backend.len - c->resp_consumed);
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
-		c->closing = 1;
-		return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
 	}
 }
 
@@ -1413,6 +1600,7 @@ conn_finish(struct conn *c)
 {
 	size_t consumed;
 
+	conn_backend_check_reusable(c);
 	conn_log_request(c);
 	if (c->streaming) {
 		stream_release(&c->stream);
@@ -1540,7 +1728,7 @@ conn_do_local_response(struct conn *c)
 		return 1;
 	}
 	c->bytes_out += c->out.len;
-	if (c->closing && c->req_body_len > c->body_prefix) {
+	if (c->closing && conn_body_unread(c)) {
 		/* let the client see the answer before the unread body resets it */
 		conn_log_request(c);
 		if (c->client.ssl != NULL) {
@@ -1590,6 +1778,7 @@ conn_do_resp_body(struct conn *c)
 	switch (r) {
 	case STREAM_DONE:
 		conn_count_body(c);
+		c->resp_complete = 1;
 		return conn_finish(c);
 	case STREAM_THROTTLED:
 		return 0;
@@ -1665,9 +1854,12 @@ conn_drive(struct conn *c)
 			break;
 		case CONN_REQ_BODY:
 			if (c->backend_readable) {
-				/* the backend answered (or closed) before the body was done */
-				conn_abandon_upload(c);
-				break;
+				c->backend_readable = 0;
+				if (conn_backend_early_answer(c)) {
+					/* the backend answered (or closed) before the body was done */
+					conn_abandon_upload(c);
+					break;
+				}
 			}
 			again = conn_do_req_body(c);
 			break;
@@ -1694,8 +1886,10 @@ conn_drive(struct conn *c)
 			if (c->out_more) {
 				conn_stream_start(c, 0);
 				conn_set_state(c, CONN_RESP_BODY);
-			} else
+			} else {
+				c->resp_complete = 1;
 				again = conn_finish(c);
+			}
 			break;
 		case CONN_RESP_BODY:
 			again = conn_do_resp_body(c);

@@ -86,7 +86,8 @@ struct conn {
 	struct conn_side	 backend;
 	int			 backend_reused;
 	int			 backend_retried;
-	int			 backend_readable;	/* readable during REQ_BODY: early answer */
+	int			 backend_readable;	/* readable during REQ_BODY: an interim response,
+						   or an early answer (conn_backend_early_answer) */
 	struct event		*timer;
 	int64_t			 deadline_ms;	/* when the state's timeout expires (CLOCK_MONOTONIC_COARSE) */
 	int64_t			 armed_ms;	/* the deadline the timer is armed for; 0: not armed */
@@ -144,11 +145,16 @@ struct conn {
 	int			 resp_has_body;
 	uint64_t		 resp_length;
 	size_t			 resp_with_head;	/* body bytes sent in the same write as the head */
+	size_t			 resp_consumed;	/* bytes of backend.buf the response is made of;
+						   more in the buffer: the connection is not reusable */
+	int			 resp_complete;	/* the whole response went to the client */
 	struct http_body_tracker tracker;
 	struct stream		 stream;
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */
 	int			 req_chunked;	/* Transfer-Encoding: chunked request body */
 	int			 req_body_done;	/* the whole request body went to the backend */
+	int			 req_body_read;	/* the whole request body was read by s3gate itself
+						   (conn_read_small_body: DeleteObjects, API calls) */
 	struct sbuf		 prebody;	/* a body read before forwarding (DeleteObjects) */
 	int			 prebody_ready;
 	int			 continue_sent;	/* s3gate said 100 Continue itself */

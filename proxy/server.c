@@ -335,15 +335,22 @@ server_backend_close(struct backend_conn *bc, int reset)
 }
 
 struct backend_conn *
-server_backend_take(struct server *srv, int probe)
+server_backend_take(struct server *srv)
 {
 	struct backend_conn *bc;
 	char byte;
 
 	while ((bc = TAILQ_LAST(&srv->idle, backend_idle_head)) != NULL) {
 		server_backend_unpool(srv, bc);
-		/* closed meanwhile? (EOF or stray bytes mean it is unusable) */
-		if (!probe || (recv(bc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN))
+		/*
+		 * Closed meanwhile, or stray bytes?  Either makes it unusable:
+		 * bytes an idle connection holds would be read as the next
+		 * request's answer.  Probed on every take, GET included (one
+		 * recv(2)): the read event of an idle connection is not always
+		 * registered, and when it is, its callback may not have run yet.
+		 */
+		if (recv(bc->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK))
 			return bc;
 		server_backend_close(bc, 0);
 	}
@@ -363,9 +370,11 @@ server_backend_give(struct server *srv, struct backend_conn *bc)
 		return;
 	}
 	/*
-	 * ev_read stays as the last borrower left it: if added, it notices the
-	 * backend closing the idle connection; if not, the probe or the retry
-	 * of the next borrower does (server_backend_take).
+	 * The borrower gives back only a connection with nothing left unread
+	 * (conn.c, conn_backend_check_reusable).  ev_read stays as the last
+	 * borrower left it: if added, it notices the backend closing the idle
+	 * connection or sending stray bytes; if not, the probe of the next
+	 * borrower does (server_backend_take).
 	 */
 	evtimer_add(bc->idle_timer, &tv);
 	bc->pooled = 1;

@@ -238,11 +238,11 @@ const unsigned char *server_backend_key(struct server *, time_t now);
 /* A new connection (connect(2) under way) around FD, which it now owns. */
 struct backend_conn *server_backend_new(struct server *, int fd);
 /*
- * An idle connection, or NULL if none.  PROBE: first make sure the
- * backend has not closed it meanwhile (one recv(2)); callers whose request
- * can simply be sent again on a fresh connection skip that.
+ * An idle connection, or NULL if none.  Each is probed first (one recv(2)
+ * with MSG_PEEK): one the backend closed or sent stray bytes on is closed,
+ * never lent.
  */
-struct backend_conn *server_backend_take(struct server *, int probe);
+struct backend_conn *server_backend_take(struct server *);
 /* Back to the pool when done with (closed if the pool is full or draining). */
 void		 server_backend_give(struct server *, struct backend_conn *);
 /* Closes it (RESET: with RST, so the backend drops a partial request) and frees it. */

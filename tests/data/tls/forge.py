@@ -16,10 +16,14 @@ MODE:
   signed                 STREAMING-AWS4-HMAC-SHA256-PAYLOAD, every chunk signed
   signed-bad-chunk2      ... the second chunk's signature wrong
   signed-tampered        ... right signatures, one byte of chunk 2 changed after signing
+  signed-bad-final       ... the final (empty) chunk's signature wrong (with F_SIZE=0:
+                         an empty body whose only chunk is bad)
   signed-cut             ... connection closed in the middle of chunk 3
   unsigned-cut           STREAMING-UNSIGNED-PAYLOAD-TRAILER cut off in chunk 3
   decoded-len-bigger     x-amz-decoded-content-length 100 more than the data
   decoded-len-smaller    x-amz-decoded-content-length 100 less than the data
+
+F_BODY_DELAY: seconds to wait between the head and the body (default 0).
 
 Prints one line: "status=NNN code=CODE" (code "-" if none), or "sent-and-closed"
 for the cut modes; exits 0 unless the request could not be made at all.
@@ -112,6 +116,8 @@ def main():
             prev = sig
             if mode == "signed-bad-chunk2" and i == 1:
                 sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+            if mode == "signed-bad-final" and i == len(chunks):
+                sig = ("0" if sig[0] != "0" else "1") + sig[1:]
             if mode == "signed-tampered" and i == 1:
                 c = bytes([c[0] ^ 1]) + c[1:]
             body += b"%x;chunk-signature=%s\r\n" % (len(c), sig.encode()) + c + b"\r\n"
@@ -137,6 +143,8 @@ def main():
         ctx = ssl.create_default_context(cafile=ca)
         s = ctx.wrap_socket(s, server_hostname=u.hostname)
     s.sendall(head.encode())
+    if float(os.environ.get("F_BODY_DELAY", "0")) > 0:
+        time.sleep(float(os.environ["F_BODY_DELAY"]))
 
     if mode.endswith("-cut"):
         # up to the middle of the third aws-chunk, then close

@@ -19,7 +19,8 @@ t_faults.sh (python3 stdlib only).
       response's code (000: none), CLOSED 1 if the peer closed (EOF or
       reset) within --wait, SECONDS until the close (or the wait).  --out
       writes the raw bytes received.  --split S: send the first S bytes,
-      pause 0.3 s, send the rest (a head arriving in two reads).  --src
+      pause 0.3 s, send the rest (a head arriving in two reads); --split
+      head: the head, then the body.  --src
       ADDR: the local address to connect from (e.g. 127.0.0.2).
 
   rawhttp.py slowloris PORT --count N --seconds D [--reconnect] [--every S]
@@ -40,6 +41,21 @@ t_faults.sh (python3 stdlib only).
 
   rawhttp.py blackhole PORT [--ready FILE]
       Accepts connections on 127.0.0.1:PORT and never answers.
+
+  rawhttp.py fakebackend PORT --log FILE [--ready FILE]
+      A keep-alive HTTP/1.1 origin on 127.0.0.1:PORT that misbehaves on
+      purpose, by the last path segment of the request:
+        stray-after-204   204, then 0.2 s later a second response "STRAY-204"
+        body-on-204       204 followed by body bytes, in one write
+        extra-after-cl    200 "mine" (Content-Length 4) and a second response
+                          "STRAY-CL!" in the same write
+        late-100          (Expect: 100-continue) 100 Continue after 1.5 s,
+                          then reads the body and answers 200 "got N"
+        eof-on-reuse      on a connection that already served a request:
+                          closes without an answer (the request was acted on)
+        chunked           200 with a chunked body "hello world"
+      anything else: 200 "own:PATH" (Content-Length).  Every request is
+      logged to FILE as "conn=N METHOD PATH body=BYTES".
 """
 import codecs
 import datetime
@@ -135,7 +151,8 @@ def cmd_send(args):
         elif args[i] == "--out":
             out = args[i + 1]; i += 2
         elif args[i] == "--split":
-            split = int(args[i + 1]); i += 2
+            split = args[i + 1]; i += 2
+            split = data.index(b"\r\n\r\n") + 4 if split == "head" else int(split)
         else:
             sys.exit("send: unknown option " + args[i])
     s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=src)
@@ -306,6 +323,20 @@ def cmd_hold(args):
     print("opened=%d failed=%d alive_at_end=%d err=%s" % (len(socks), failed, alive, err.replace(" ", "_") or "-"))
 
 
+# ---- listening ---------------------------------------------------------------------
+
+def listen_on(port, ready=None):
+    """A listening socket on 127.0.0.1:PORT; writes "up" to READY once it listens."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(128)
+    if ready:
+        with open(ready, "w") as f:
+            f.write("up\n")
+    return ls
+
+
 # ---- relay -----------------------------------------------------------------------
 
 def cmd_relay(args):
@@ -320,13 +351,7 @@ def cmd_relay(args):
             ready = args[i + 1]; i += 2
         else:
             sys.exit("relay: unknown option " + a)
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", lport))
-    ls.listen(128)
-    if ready:
-        with open(ready, "w") as f:
-            f.write("up\n")
+    ls = listen_on(lport, ready)
     n = 0
 
     def rst(s):
@@ -380,13 +405,7 @@ def cmd_relay(args):
 
 def cmd_blackhole(args):
     """Accepts connections, reads and discards, never answers."""
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", int(args[0])))
-    ls.listen(128)
-    if len(args) > 2 and args[1] == "--ready":
-        with open(args[2], "w") as f:
-            f.write("up\n")
+    ls = listen_on(int(args[0]), args[2] if len(args) > 2 and args[1] == "--ready" else None)
     socks = [ls]
     while True:
         r, _, _ = select.select(socks, [], [])
@@ -403,12 +422,96 @@ def cmd_blackhole(args):
                 s.close()
 
 
+# ---- fakebackend -----------------------------------------------------------------
+
+def cmd_fakebackend(args):
+    port, log, ready = int(args[0]), None, None
+    i = 1
+    while i < len(args):
+        if args[i] == "--log":
+            log = args[i + 1]; i += 2
+        elif args[i] == "--ready":
+            ready = args[i + 1]; i += 2
+        else:
+            sys.exit("fakebackend: unknown option " + args[i])
+    lock = threading.Lock()
+
+    def note(line):
+        with lock, open(log, "a") as f:
+            f.write(line + "\n")
+
+    def resp(status, body=b"", extra=""):
+        return b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n" % (
+            status.encode(), extra.encode(), len(body)) + body
+
+    def serve(c, cid):
+        buf, served = b"", 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    b = c.recv(65536)
+                    if not b:
+                        return
+                    buf += b
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                method, path = line.split(" ")[0], line.split(" ")[1].split("?")[0]
+                key = path.rsplit("/", 1)[-1]
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
+                length = int(m.group(1)) if m else 0
+                expect = re.search(rb"(?i)\r\nexpect:\s*100-continue", head) is not None
+                if key == "eof-on-reuse" and served > 0:
+                    note("conn=%d %s %s body=0 closed-without-answer" % (cid, method, path))
+                    return
+                if key == "late-100" and expect:
+                    time.sleep(1.5)
+                    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                while len(buf) < length:
+                    b = c.recv(1 << 20)
+                    if not b:
+                        note("conn=%d %s %s body=%d cut" % (cid, method, path, len(buf)))
+                        return
+                    buf += b
+                buf = buf[length:]
+                note("conn=%d %s %s body=%d" % (cid, method, path, length))
+                served += 1
+                if key == "stray-after-204":
+                    c.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    time.sleep(0.2)
+                    c.sendall(resp("200 OK", b"STRAY-204"))
+                elif key == "body-on-204":
+                    c.sendall(b"HTTP/1.1 204 No Content\r\n\r\njunk-body-of-a-204")
+                elif key == "extra-after-cl":
+                    c.sendall(resp("200 OK", b"mine") + resp("200 OK", b"STRAY-CL!"))
+                elif key == "late-100":
+                    c.sendall(resp("200 OK", b"got %d" % length))
+                elif key == "chunked":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+                elif method == "HEAD":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+                else:
+                    c.sendall(resp("200 OK", b"own:" + path.encode()))
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    ls = listen_on(port, ready)
+    n = 0
+    while True:
+        c, _ = ls.accept()
+        n += 1
+        threading.Thread(target=serve, args=(c, n), daemon=True).start()
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     cmd = sys.argv[1]
     {"send": cmd_send, "slowloris": cmd_slowloris, "hold": cmd_hold,
-     "relay": cmd_relay, "blackhole": cmd_blackhole}.get(cmd, lambda a: sys.exit(__doc__))(sys.argv[2:])
+     "relay": cmd_relay, "blackhole": cmd_blackhole,
+     "fakebackend": cmd_fakebackend}.get(cmd, lambda a: sys.exit(__doc__))(sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,182 @@
+#!/bin/bash
+# The connection state machine at its edges (proxy/conn.c), each case
+# driven by a raw socket or curl against a fake origin that misbehaves on
+# purpose (helpers/rawhttp.py fakebackend) or against RGW:
+#   a backend connection with bytes left after its response (a stray second
+#     response, a body on a 204, bytes past Content-Length) never goes back
+#     to the pool: the next request gets its own answer on a new connection;
+#   a request s3gate answers itself with its body unread is answered with
+#     Connection: close, and the body is never parsed as a request;
+#   a late "100 Continue" from the backend does not abort the upload;
+#   a DELETE or POST that meets a closed pooled connection is not sent twice
+#     (a GET still is);
+#   an empty aws-chunked body with a bad final chunk signature never reaches
+#     the backend (the existing object survives);
+#   an HTTP/1.0 client gets a body it can read (no chunked framing).
+# Workspace: ws-cony (cony owns it).
+. "$(dirname "$0")/lib.sh"
+
+RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
+FORGE="$PY3 $ROOT/tests/data/tls/forge.py"
+B=ws-cony
+
+if ! s3gate_have; then
+	t_skip "conn state" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
+fi
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "conn state" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
+fi
+
+s3gate_start rgw "workers 1" || { t_fail "s3gate starts" "see $T/rgw/s3gate.log"; exit 1; }
+RGW_PORT=$S3GATE_PORT RGW_EP=$S3GATE_ENDPOINT
+if ! out=$({ ws_setup cony "$B" && s3gate_cred cony; } 2>&1); then
+	t_fail "workspace ws-cony and cony's credentials" "$out"; exit 1
+fi
+storage_doc cony "$B" >"$T/ws-cony.yaml"
+read -r RGW_AKID RGW_SECRET _ <"$T/profiles/cony"
+
+fport=$(free_port)
+: >"$T/fake.log"
+$RAW fakebackend "$fport" --log "$T/fake.log" --ready "$T/fake.ready" 2>"$T/fake.err" &
+FAKE_PID=$!
+lib_on_exit 'kill $FAKE_PID 2>/dev/null'
+wait_port "$fport" 5
+# one worker: every request meets the same backend pool
+s3gate_start fake "workers 1" "backend http://127.0.0.1:$fport" "backend_timeout 5s" "$T/ws-cony.yaml" ||
+	{ t_fail "s3gate starts in front of the fake origin" "see $T/fake/s3gate.log"; exit 1; }
+s3gate_cred cony cony-fake >/dev/null || { t_fail "credentials on the fake instance" ""; exit 1; }
+FAKE_EP=$S3GATE_ENDPOINT FAKE_PORT=$S3GATE_PORT
+read -r RAW_AKID RAW_SECRET _ <"$T/profiles/cony-fake"	# raw requests go to the fake instance
+export RAW_AKID RAW_SECRET RAW_REGION=$S3_REGION
+for ((i = 0; i < 30; i++)); do	# the file store sees new credentials within a second
+	c=$(curl_sigv4 cony-fake -o /dev/null -w '%{http_code}' --max-time 3 "$FAKE_EP/$B/warmup" 2>/dev/null)
+	[ "$c" = 200 ] && break
+	sleep 0.1
+done
+t_expect_eq "setup: the fake origin answers through s3gate" 200 "$c"
+
+# conn_of PATH — the fake origin's connection number of the last request for PATH
+conn_of() { awk -v p="$1" '$3 == p {c = $1} END {sub(/conn=/, "", c); print c}' "$T/fake.log"; }
+
+# ---- 1: leftover backend bytes never go back to the pool ------------------------------
+
+# stray KEY STATUS — GET KEY (answered STATUS with leftover bytes), then a
+# GET of next-KEY must get its own answer, on another backend connection
+stray() {
+	local key=$1 want=$2 code body
+	code=$(curl_sigv4 cony-fake -o "$T/$key.out" -w '%{http_code}' --max-time 5 "$FAKE_EP/$B/$key")
+	[ "$code" = "$want" ] || { echo "GET $key: HTTP $code, expected $want"; return 1; }
+	sleep 0.5	# the stray bytes are in the pooled connection by now
+	body=$(curl_sigv4 cony-fake --max-time 5 "$FAKE_EP/$B/next-$key")
+	[ "$body" = "own:/$B/next-$key" ] || { echo "GET next-$key got: $body"; return 1; }
+	[ "$(conn_of "/$B/$key")" != "$(conn_of "/$B/next-$key")" ] ||
+		{ echo "next-$key was sent on the connection with leftover bytes"; cat "$T/fake.log"; return 1; }
+}
+t_check "a second response arriving 0.2 s after a 204: the pooled connection is dropped, the next GET gets its own answer" \
+	stray stray-after-204 204
+t_check "a 204 carrying a body: not pooled, the next GET gets its own answer on a new connection" \
+	stray body-on-204 204
+t_check "bytes past Content-Length (a second response): not pooled, the next GET gets its own answer on a new connection" \
+	stray extra-after-cl 200
+
+# ---- 2: a request answered by s3gate with its body unread ----------------------------
+
+smuggle='GET /'$B'/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
+slen=$(printf "$smuggle" | wc -c)
+# one_answer FILE [close] — exactly one response (with Connection: close if
+# asked), and the smuggled request never reached the origin
+one_answer() {
+	local n
+	n=$(grep -c -a '^HTTP/1\.[01] [0-9][0-9][0-9]' "$1")
+	[ "$n" = 1 ] || { echo "$n responses:"; cat -v "$1" | head -n 30; return 1; }
+	[ "${2:-}" != close ] || grep -q -a -i '^Connection: close' "$1" ||
+		{ echo "no Connection: close:"; cat -v "$1" | head -n 20; return 1; }
+	! grep -q "smuggled" "$T/fake.log" || { echo "the body reached the origin as a request"; return 1; }
+}
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--wait 3 --out "$T/lb-cl.out" >/dev/null
+t_check "ListBuckets with a Content-Length body (with the head) holding a request: one answer" \
+	one_answer "$T/lb-cl.out"
+# (the body in a second write: what came with the head is dropped with it)
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Transfer-Encoding: chunked\r\n\r\n$(printf '%x' "$slen")\r\n$smuggle\r\n0\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/lb-te.out" >/dev/null
+t_check "ListBuckets with a chunked body holding a request: one answer, Connection: close" \
+	one_answer "$T/lb-te.out" close
+$RAW send "$FAKE_PORT" "GET /_s3gate/access HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--wait 3 --out "$T/api-cl.out" >/dev/null
+t_check "GET /_s3gate/access with a body (with the head) holding a request: one answer" \
+	one_answer "$T/api-cl.out"
+$RAW send "$FAKE_PORT" "GET /_s3gate/access HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/api-split.out" >/dev/null
+t_check "GET /_s3gate/access whose body comes in a second write: one answer, Connection: close" \
+	one_answer "$T/api-split.out" close
+# the same with the body in a second write: not even read with the head
+$RAW send "$FAKE_PORT" "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $slen\r\n\r\n$smuggle" \
+	--split head --wait 3 --out "$T/lb-split.out" >/dev/null
+t_check "ListBuckets whose body comes in a second write: one answer, Connection: close" \
+	one_answer "$T/lb-split.out" close
+
+# ---- 3: a late 100 Continue from the backend ---------------------------------------------
+
+SIZE=$((32 * 1048576))	# more than the socket buffers hold: s3gate is mid-body at 1.5 s
+$RAW send "$FAKE_PORT" "PUT /$B/late-100 HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Expect: 100-continue\r\nContent-Length: $SIZE\r\n\r\n{PAD:$SIZE}" \
+	--wait 12 --out "$T/late100.out" >"$T/late100.res"
+late100() {
+	grep -q -a '^HTTP/1.1 200' "$T/late100.out" && grep -q -a "got $SIZE" "$T/late100.out" && return 0
+	echo "client saw: $(cat "$T/late100.res")"; cat -v "$T/late100.out" | head -n 20
+	grep late-100 "$T/fake.log"
+	return 1
+}
+t_check "the backend's 100 Continue comes 1.5 s late (after s3gate's own): the upload completes, 200" late100
+
+# ---- 4: no second DELETE / POST after a closed pooled connection --------------------------
+
+# sent_once METHOD QUERY — a pooled connection exists; the origin closes it on
+# METHOD without answering: s3gate must not send it again
+sent_once() {
+	local m=$1 q=$2 code n
+	curl_sigv4 cony-fake -o /dev/null --max-time 5 "$FAKE_EP/$B/pool-$m" || return 1
+	code=$(curl_sigv4 cony-fake -X "$m" -o /dev/null -w '%{http_code}' --max-time 10 "$FAKE_EP/$B/eof-on-reuse$q")
+	n=$(grep -c "^conn=[0-9]* $m /$B/eof-on-reuse" "$T/fake.log")
+	[ "$n" = 1 ] || { echo "the origin got the $m $n times (client: HTTP $code)"; grep eof-on-reuse "$T/fake.log"; return 1; }
+	case $code in 5??) ;; *) echo "client: HTTP $code, expected a 5xx"; return 1 ;; esac
+	sed -i "/eof-on-reuse/d" "$T/fake.log"
+}
+t_check "DELETE on a pooled connection the origin closes without answering: sent once, 5xx" sent_once DELETE ""
+t_check "POST ?uploads on a pooled connection the origin closes without answering: sent once, 5xx" sent_once POST "?uploads="
+get_retried() {
+	local body
+	curl_sigv4 cony-fake -o /dev/null --max-time 5 "$FAKE_EP/$B/pool-get" || return 1
+	body=$(curl_sigv4 cony-fake --max-time 10 "$FAKE_EP/$B/eof-on-reuse")
+	[ "$body" = "own:/$B/eof-on-reuse" ] || { echo "GET got: $body"; return 1; }
+}
+t_check "GET on a pooled connection the origin closes: retried on a new one, 200" get_retried
+
+# ---- 5: empty aws-chunked body with a bad final chunk signature ---------------------------
+
+echo "the object before $(rand_id)" >"$T/keep"
+backend_aws s3api put-object --bucket "$B" --key keep-empty --body "$T/keep" >/dev/null ||
+	t_fail "object put at the backend" ""
+empty_bad() {
+	local out
+	# the body 0.5 s after the head: time enough for a backend given the head to commit
+	out=$(F_AKID=$RGW_AKID F_SECRET=$RGW_SECRET F_REGION=$S3_REGION F_SIZE=0 F_BODY_DELAY=0.5 \
+		timeout 30 $FORGE signed-bad-final "$RGW_EP" "$B" keep-empty 2>&1)
+	grep -q '^status=403 code=SignatureDoesNotMatch' <<<"$out" || { echo "client: $out"; return 1; }
+	sleep 0.5
+	backend_aws s3api get-object --bucket "$B" --key keep-empty "$T/keep.now" >/dev/null || return 1
+	cmp "$T/keep" "$T/keep.now" || { echo "the object is now $(stat -c %s "$T/keep.now") bytes"; return 1; }
+}
+t_check "an empty aws-chunked PUT with a bad final chunk signature: 403, the existing object survives" empty_bad
+empty_good() {
+	local out
+	out=$(F_AKID=$RGW_AKID F_SECRET=$RGW_SECRET F_REGION=$S3_REGION F_SIZE=0 F_BODY_DELAY=0.5 \
+		timeout 30 $FORGE signed "$RGW_EP" "$B" empty-good 2>&1)
+	grep -q '^status=200 ' <<<"$out" || { echo "client: $out"; return 1; }
+	backend_aws s3api head-object --bucket "$B" --key empty-good --query ContentLength --output text | grep -qx 0
+}
+t_check "an empty aws-chunked PUT signed right: 200, an empty object" empty_good
+
+s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
+s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
+exit 0
