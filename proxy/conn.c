@@ -891,7 +891,7 @@ conn_backend_connect(struct conn *c)
 	struct backend_conn *bc;
 	int fd, one = 1;
 
-	if ((bc = server_backend_take(srv)) != NULL) {
+	if ((bc = server_backend_take(srv, conn_retry_safe(c))) != NULL) {
 		c->backend_reused = 1;
 		srv->stats->backend_reuses++;
 		conn_side_lend(c, &c->backend, bc);

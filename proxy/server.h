@@ -238,11 +238,13 @@ const unsigned char *server_backend_key(struct server *, time_t now);
 /* A new connection (connect(2) under way) around FD, which it now owns. */
 struct backend_conn *server_backend_new(struct server *, int fd);
 /*
- * An idle connection, or NULL if none.  Each is probed first (one recv(2)
- * with MSG_PEEK): one the backend closed or sent stray bytes on is closed,
- * never lent.
+ * An idle connection, or NULL if none.  One the backend closed or sent
+ * stray bytes on is closed, never lent: the event loop watches idle
+ * connections whose read event is added; the others, and every one lent to
+ * a request that is not RETRY_SAFE (conn.c, conn_retry_safe), are probed
+ * first (one recv(2) with MSG_PEEK).
  */
-struct backend_conn *server_backend_take(struct server *);
+struct backend_conn *server_backend_take(struct server *, int retry_safe);
 /* Back to the pool when done with (closed if the pool is full or draining). */
 void		 server_backend_give(struct server *, struct backend_conn *);
 /* Closes it (RESET: with RST, so the backend drops a partial request) and frees it. */
