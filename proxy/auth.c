@@ -34,6 +34,7 @@
 #include "proxy/conn.h"
 #include "proxy/deletexml.h"
 #include "proxy/gateapi.h"
+#include "proxy/quotasync.h"
 #include "proxy/quota.h"
 #include "proxy/quotashm.h"
 #include "proxy/respond.h"
@@ -147,7 +148,9 @@ auth_quota_admit(struct conn *c)
 	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
 		return 1;
 	server_quota_shm_wake(c->srv);
-	quota_set_limits(c->quota, &whole, c->srv->nworkers, defaults->shared, now);
+	/* shared through the workers' table only while it holds the principal */
+	quota_set_limits(c->quota, &whole, c->srv->nworkers, defaults->shared &&
+	    !(c->quota->no_shared_slot && !quotasync_up(c->srv->qsync)), now);
 	l = &c->quota->limits;
 	if (whole.connections > 0 && server_quota_shm_active(c->srv)) {
 		/* every worker's requests in flight, counted together */

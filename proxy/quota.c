@@ -99,6 +99,15 @@ quota_set_limits(struct quota_entry *q, const struct quota_limits *whole, int nw
 	q->limits = l;
 }
 
+void
+quota_shared_slot(struct quota_entry *q, int found, int nworkers, double now)
+{
+	if (found == !q->no_shared_slot)
+		return;
+	q->no_shared_slot = !found;
+	quota_set_limits(q, &q->whole, nworkers, found, now);
+}
+
 struct quota_entry *
 quota_get(struct quota_table *t, const char *principal, double now)
 {

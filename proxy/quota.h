@@ -68,6 +68,12 @@ struct quota_entry {
 	double			 allow[QUOTA_NKINDS];	/* left of the shared budget at the last sync */
 	double			 synced;	/* monotonic s of the last applied sync; 0 never */
 	int			 touched;	/* used or asked for since the last batch */
+	/*
+	 * The workers' shared table had no slot for it at the last exchange:
+	 * until one is found, this worker enforces its share, never the whole
+	 * (else each worker would allow the whole, workers times over).
+	 */
+	int			 no_shared_slot;
 };
 
 #define QUOTA_SLOTS	1024
@@ -82,6 +88,12 @@ struct quota_table {
  */
 void		 quota_limits_merge(struct quota_limits *out, const struct quota_limits *defaults,
 		    const struct policy_quota *override);
+/*
+ * Whether the workers' shared table had a slot for Q at the last exchange
+ * (FOUND): without one Q falls back to this worker's share of its whole
+ * limits (no_shared_slot), with one it goes back to the shared budget.
+ */
+void		 quota_shared_slot(struct quota_entry *q, int found, int nworkers, double now);
 /* 1 if L limits anything. */
 int		 quota_limits_any(const struct quota_limits *);
 /*

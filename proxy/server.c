@@ -207,8 +207,11 @@ server_quota_shm_cb(evutil_socket_t fd, short what, void *arg)
 				if (limit <= 0)
 					continue;
 				if (quotashm_exchange(srv->quota_shm, q->principal, (enum quota_kind)k,
-				    (int64_t)wall.tv_sec, q->sync_used[k], &cur, &prev) == -1)
-					continue;	/* no slot: the bucket alone limits it */
+				    (int64_t)wall.tv_sec, q->sync_used[k], &cur, &prev) == -1) {
+					quota_shared_slot(q, 0, srv->nworkers, now);
+					break;
+				}
+				quota_shared_slot(q, 1, srv->nworkers, now);
 				q->sync_used[k] = 0;
 				quota_sync_apply(q, (enum quota_kind)k,
 				    quota_window_allowance(limit, (double)cur, (double)prev, frac), now);

@@ -130,6 +130,15 @@ test_limits(void)
 	quota_set_limits(q, &got, 2, 1, 10.5);
 	T_OK(q->limits.request_rate == 100 && q->limits.shared,
 	    "quotasync up: the same entry switches to the whole (shared) limits");
+	/* a principal pushed out of the workers' shared table (quotashm) */
+	quota_shared_slot(q, 0, 4, 11);
+	T_OK(q->no_shared_slot && q->limits.request_rate == 25 && !q->limits.shared,
+	    "no shared slot: four workers each enforce a quarter, not the whole each");
+	quota_shared_slot(q, 0, 4, 11.5);
+	T_OK(q->limits.request_rate == 25, "... and stay at their share while there is none");
+	quota_shared_slot(q, 1, 4, 12);
+	T_OK(!q->no_shared_slot && q->limits.request_rate == 100 && q->limits.shared,
+	    "a slot again: back to the whole, shared budget");
 	quota_table_free(&t);
 }
 
