@@ -33,6 +33,16 @@
 #define ADMIN_BACKEND_TIMEOUT	10	/* seconds, per connect and per read */
 #define ADMIN_MAX_REASON	1024	/* bytes of a request's reason */
 #define ADMIN_LINK_DEFAULT_EXPIRES 3600	/* seconds: presign without --expires */
+/*
+ * The longest --expires (grants) and --ttl (session credentials): 10 years.
+ * Longer than a research project's funding and its data's usual retention
+ * (10 years), so an end further off is "never" (leave --expires out); and
+ * every time written stays within the four-digit years that Storage
+ * resources are read with (an unbounded "3000000d" was written as the year
+ * 10240, and no command could load the store after it).
+ */
+#define ADMIN_MAX_EXPIRES	(3650LL * 86400)
+#define ADMIN_MAX_EXPIRES_STR	"3650d"
 /* --max-uses bound: N x 5 TiB (S3's largest object) stays within 64 bits */
 #define ADMIN_LINK_MAX_USES	1000000
 
@@ -147,6 +157,24 @@ admin_duration(const char *s)
 	return ms / 1000;
 }
 
+/* OPT's VALUE (--expires, --ttl) -> seconds, 1 to ADMIN_MAX_EXPIRES; -1 after saying why. */
+static long long
+admin_lifetime(struct admin *a, const char *opt, const char *value)
+{
+	long long secs;
+
+	if ((secs = admin_duration(value)) == -1) {
+		admin_fail(a, "%s %s: write a duration like 90s, 15m, 8h or 7d", opt, value);
+		return -1;
+	}
+	if (secs > ADMIN_MAX_EXPIRES) {
+		admin_fail(a, "%s %s: the longest is " ADMIN_MAX_EXPIRES_STR " (10 years); for no end, "
+		    "leave %s out", opt, value, opt);
+		return -1;
+	}
+	return secs;
+}
+
 static int
 admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args)
 {
@@ -252,7 +280,12 @@ admin_gc_links(struct model *m, time_t now)
 	return n;
 }
 
-/* Checks the changed model whole, then persists WHAT (and expired links' removal). */
+/*
+ * Checks the changed model whole, then persists WHAT (and expired links'
+ * removal).  The file store writes a file only if the folder loads with it
+ * (filestore_save_state()): a change that would not load back is refused
+ * and the store stays as it was.
+ */
 static int
 admin_commit(struct admin *a, int what)
 {
@@ -353,8 +386,8 @@ admin_cred_create(struct admin *a, struct admin_args *args)
 		return admin_fail(a, "usage: cred create PRINCIPAL [--ttl D]");
 	if (!admin_principal_valid(args->pos[0]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
-	if (args->ttl != NULL && (ttl = admin_duration(args->ttl)) == -1)
-		return admin_fail(a, "--ttl %s: write a duration like 90s, 15m, 8h or 7d", args->ttl);
+	if (args->ttl != NULL && (ttl = admin_lifetime(a, "--ttl", args->ttl)) == -1)
+		return 1;
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	do
@@ -653,9 +686,8 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 		return admin_fail(a, "unknown permission \"%s\"; use ReadOnly, ReadWrite or "
 		    "WriteOnly", perm_s);
 	if (expires_s != NULL) {
-		if ((secs = admin_duration(expires_s)) == -1)
-			return admin_fail(a, "--expires %s: write a duration like 90s, 15m, 8h "
-			    "or 7d", expires_s);
+		if ((secs = admin_lifetime(a, "--expires", expires_s)) == -1)
+			return 1;
 		expires = a->now + (time_t)secs;
 	}
 	if (!admin_principal_valid(who))

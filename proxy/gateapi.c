@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "policy/admin.h"
+#include "policy/storage.h"
 #include "policy/store.h"
 #include "proxy/gateapi.h"
 #include "proxy/conn.h"
@@ -323,9 +324,7 @@ gateapi_access(struct conn *c)
 		json_object_set_new(o, "prefix", it->prefix && *it->prefix ? json_string(it->prefix) :
 		    json_null());
 		if (it->expires_at != 0) {
-			struct tm tm;
-			gmtime_r(&it->expires_at, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			storage_format_time(it->expires_at, when, sizeof(when));
 			json_object_set_new(o, "expires_at", json_string(when));
 		} else
 			json_object_set_new(o, "expires_at", json_null());

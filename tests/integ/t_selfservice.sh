@@ -5,7 +5,9 @@
 # ws-eric-shared, eric sees the request, grants ReadOnly, later revokes;
 # presigned links issued and revoked through the API; hidden buckets look
 # exactly like missing ones.  Run twice: on the file store, then on a Redis
-# store (own redis-server) with two s3gate processes.
+# store (own redis-server) with two s3gate processes.  Then, in each round,
+# what the security review of the store side found (hardening):
+#   - grant expiries are bounded, and the store stays writable;
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -142,6 +144,7 @@ round() {
 	S3_ENDPOINT=$EP awsv2 "$PE" s3 cp "$T/doc" "s3://$BES/shared/doc" >/dev/null 2>&1
 	S3_ENDPOINT=$EP awsv1 "$PA" s3 cp "$T/aobj" "s3://$BA/obj.bin" >/dev/null 2>&1
 	story
+	hardening
 	[ -z "$EP2" ] || s3gate_stop "ss-$R-b" || t_fail "[$R] second s3gate exits cleanly" "see log"
 	s3gate_stop "ss-$R" || t_fail "[$R] s3gate exits cleanly" "see $T/ss-$R/s3gate.log"
 	backend_aws s3 rm --recursive "s3://$BES/" >/dev/null 2>&1
@@ -476,6 +479,28 @@ assert r.status == 200 and d["permission"] == "ReadWrite" and d["expires_at"], d
 		}
 	}
 	tc "the access log: bytes_in of an API POST counts its JSON body" alog_api_bytes
+}
+
+# What the review of the store side found, end to end through real clients.
+hardening() {
+	local URL_DOC=$EP/$BES/shared/doc
+
+	# -- an expiry s3gate cannot write froze the file store: bounded, and the store stays writable
+	grant_forever() {
+		local c
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3000000d\"}")
+		echo "HTTP $c: $(cat "$T/api.out")"
+		[ "$c" = 400 ] && grep -q '3650d' "$T/api.out" || return 1
+		[ "$(code "$PA" "$URL_DOC")" = 403 ] || { echo "granted anyway"; return 1; }
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3650d\"}")
+		want 200 "$c" || return 1
+		jcheck 'assert d["expires_at"] and len(d["expires_at"]) == 20, d' || return 1
+		wait_code "$PA" "$URL_DOC" 200 1000 || return 1
+		c=$(api "$PE" DELETE "grants/$BES/$A") && want 204 "$c" || return 1
+		wait_code "$PA" "$URL_DOC" 403 1000 || return 1
+		s3gate_admin who "$BES"	# the store still loads for the CLI
+	}
+	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
 }
 
 # ---- round 1: the file store ------------------------------------------------------

@@ -12,6 +12,8 @@
  *   request / requests / approve / revoke; access JSON; the same message
  *   for a bucket that is hidden and one that does not exist
  *   admin_run from several threads at once
+ *   expiries: --expires and --ttl at most 10 years, so every time written
+ *   reads back
  */
 #include <sys/stat.h>
 
@@ -475,6 +477,47 @@ test_requests(void)
 	run_free(&r);
 }
 
+/*
+ * --expires and --ttl: at most ADMIN_MAX_EXPIRES (3650d).  "3000000d" was
+ * accepted, written as the year 10240, and then no command could load the
+ * store again.
+ */
+static void
+test_expiry_cap(void)
+{
+	struct sbuf e = SBUF_INIT;
+	struct model *m;
+	struct run r;
+
+	r = RUN("grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3000000d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL,
+	    "grant --expires 3000000d refused, the longest named (%s)", r.err);
+	run_free(&r);
+	r = RUN("grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3651d");
+	T_OK(r.rc == 1, "grant --expires 3651d refused");
+	run_free(&r);
+	r = RUN("request", "ws-eric-shared", "alice");
+	run_free(&r);
+	r = RUN("approve", "ws-eric-shared", "alice", "--expires", "99999999d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL, "approve --expires 99999999d refused");
+	run_free(&r);
+	r = RUN("cred", "create", "carl", "--ttl", "3000000d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL, "cred create --ttl 3000000d refused");
+	run_free(&r);
+	r = RUN("--json", "grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3650d");
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    strlen(jstr(r.json, "expires_at")) == 20, "grant --expires 3650d accepted (%s)",
+	    jstr(r.json, "expires_at") ? jstr(r.json, "expires_at") : r.err);
+	run_free(&r);
+	m = filestore_load(pol, &e);
+	T_OK(m != NULL, "the store loads after the longest grant: %s", e.data ? e.data : "");
+	model_free(m);
+	r = RUN("revoke", "ws-eric-shared", "carl");
+	T_OK(r.rc == 0, "and the next command works (%s)", r.err);
+	run_free(&r);
+	sbuf_free(&e);
+}
+
 struct thread_arg {
 	int	 rc;
 	char	 id[32];
@@ -639,6 +682,7 @@ main(void)
 	test_requests();
 	test_threads();
 	test_quota();
+	test_expiry_cap();
 	pstore_free(ps);
 	sbuf_free(&errors);
 

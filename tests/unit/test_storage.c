@@ -91,6 +91,52 @@ check_seeds(const char *what, struct model *m)
 	T_OK(n == 0 && list == NULL, "%s: a stranger lists nothing", what);
 }
 
+/*
+ * Times are written as storage_parse_time() reads them, or refused: a time
+ * written that does not read back froze the file store (an expiry in the
+ * year 10240 was written, and no load succeeded after it).
+ */
+static void
+test_time_symmetry(void)
+{
+	static const struct {
+		long long	 t;
+		int		 writable;
+	} cases[] = {
+		{ 0, 1 }, { 1, 1 }, { 951782400, 1 },	/* 2000-02-29 */
+		{ 1760429350, 1 }, { 4102444800LL, 1 },	/* 2100-01-01 */
+		{ 253402300799LL, 1 },			/* 9999-12-31T23:59:59Z */
+		{ 253402300800LL, 0 },			/* 10000-01-01: five digits */
+		{ 261046901106LL, 0 },			/* year 10242: "3000000d" from 2026 */
+		{ 8000000000000LL, 0 }, { -1, 0 }, { -86400LL * 365 * 100, 0 },
+	};
+	char buf[32];
+	time_t back;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		storage_format_time((time_t)cases[i].t, buf, sizeof(buf));
+		back = 0;
+		if (cases[i].writable)
+			ok = storage_parse_time(buf, &back) == 0 && back == (time_t)cases[i].t;
+		else	/* refused: the placeholder, never a date that does not read back */
+			ok = strcmp(buf, "-") == 0;
+		T_OK(ok, "time %lld is %s (\"%s\")", cases[i].t, cases[i].writable ?
+		    "written and read back" : "refused", buf);
+	}
+	/* the reader takes digits only where the writer puts them */
+	T_OK(storage_parse_time("2025-+1-14T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("2025-10- 4T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("+2025-10-14T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("10240-08-17T05:05:06Z", &back) == -1 &&
+	    storage_parse_time("2025-10-14T08:09:10+", &back) == -1 &&
+	    storage_parse_time("9999-12-31T23:59:59-01:00", &back) == -1 &&
+	    storage_parse_time("1970-01-01T00:00:00+01:00", &back) == -1,
+	    "time: signs, spaces, five-digit years, cut offsets and times past the bounds refused");
+}
+
 int
 main(void)
 {
@@ -113,7 +159,7 @@ main(void)
 	if (m != NULL) {
 		struct model *r = model_new();
 
-		storage_write(m, NULL, &out);
+		storage_write(m, NULL, &out, NULL);
 		T_OK(storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
 		    model_index(r, &errors) == 0, "written JSON parses");
 		check_seeds("round trip", r);
@@ -178,7 +224,7 @@ main(void)
 		T_OK(model_quota(x, "yves") == NULL && model_quota(x, "nobody") == NULL,
 		    "quotas: a member does not get the owner's; nobody has none");
 		sbuf_reset(&out);
-		storage_write(x, NULL, &out);
+		storage_write(x, NULL, &out, NULL);
 		T_OK(strstr(out.data, "\"quotas\": {\n") != NULL &&
 		    storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
 		    model_index(r, &errors) == 0 && (q = model_quota(r, "quinn")) != NULL &&
@@ -319,6 +365,8 @@ main(void)
 	    !storage_bucket_name_valid("a..b") && !storage_bucket_name_valid("192.168.1.1") &&
 	    !storage_bucket_name_valid("-abc") && !storage_bucket_name_valid("ABC"),
 	    "bucket name rules");
+
+	test_time_symmetry();
 
 	model_free(m);
 	model_free(j);
