@@ -472,6 +472,13 @@ model_index(struct model *m, struct sbuf *errors)
 	for (i = 0; i < m->ngrants; i++) {
 		struct model_grant *g = &m->grants[i];
 
+		if (strlen(g->prefix) > MODEL_MAX_PREFIX) {
+			model_where(errors, g->source, g->line);
+			sbuf_appendf(errors, "grant of bucket %s to %s: the prefix is %zu bytes; "
+			    "the longest is %d\n", g->bucket, g->grantee, strlen(g->prefix),
+			    MODEL_MAX_PREFIX);
+			bad = 1;
+		}
 		snprintf(key, sizeof(key), "%s/%s", g->bucket, g->grantee);
 		if (model_map_put(&ix->grants, key, i, &first) == -1) {
 			model_where(errors, g->source, g->line);
@@ -641,10 +648,12 @@ model_access(const struct model *m, const char *principal, const char *bucket, t
 				return 0;
 			}
 	}
-	if ((g = model_grant_find(m, bucket, principal)) != NULL) {
+	/* a prefix OUT cannot hold whole would be cut, and so widened: no access (fail closed) */
+	if ((g = model_grant_find(m, bucket, principal)) != NULL &&
+	    strlen(g->prefix) < sizeof(out->prefix)) {
 		out->via = VIA_GRANT;
 		out->perm = g->perm;
-		snprintf(out->prefix, sizeof(out->prefix), "%s", g->prefix);
+		memcpy(out->prefix, g->prefix, strlen(g->prefix) + 1);
 		out->expires_at = g->expires_at;
 	}
 	return 0;

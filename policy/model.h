@@ -43,11 +43,19 @@ struct model_bucket {
 	int		 line;
 };
 
+/*
+ * The longest grant prefix: what struct policy_access holds whole.  A
+ * longer one is refused wherever it enters (Storage import, the Redis
+ * loader, the admin CLI, model_index()); model_access() denies one that got
+ * in anyway rather than cut it, for a cut prefix is a wider grant.
+ */
+#define MODEL_MAX_PREFIX	((int)sizeof(((struct policy_access *)0)->prefix) - 1)
+
 struct model_grant {
 	char		*bucket;
 	char		*grantee;
 	enum policy_perm perm;		/* ReadOnly, ReadWrite or WriteOnly */
-	char		*prefix;	/* "" = the whole bucket */
+	char		*prefix;	/* "" = the whole bucket, at most MODEL_MAX_PREFIX bytes */
 	time_t		 granted_at;
 	time_t		 expires_at;	/* 0 = never */
 	char		*source;
@@ -129,7 +137,8 @@ int		 model_remove_credential(struct model *, const char *access_key_id);
  * Rebuilds the indexes and checks what spans records: a workspace defined
  * twice, a bucket claimed by two workspaces, two grants for one (bucket,
  * grantee), a grant on an unknown bucket, an access key id used twice,
- * quotas for one principal on two of its workspaces.
+ * quotas for one principal on two of its workspaces, a grant prefix longer
+ * than MODEL_MAX_PREFIX.
  * Appends "FILE:LINE: ..." lines to ERRORS and returns -1 on any.
  */
 int		 model_index(struct model *, struct sbuf *errors);
@@ -151,7 +160,8 @@ struct model_workspace *model_quota_workspace(const struct model *, const char *
 /*
  * What PRINCIPAL holds on BUCKET.  Owner beats member beats grant.  An
  * expired grant is reported as it is (policy_decide() says "grant
- * expired").  Returns 0; OUT->bucket_exists is 0 for an unknown bucket.
+ * expired"); a grant whose prefix OUT cannot hold whole is no access.
+ * Returns 0; OUT->bucket_exists is 0 for an unknown bucket.
  */
 int		 model_access(const struct model *, const char *principal, const char *bucket,
 		    time_t now, struct policy_access *out);

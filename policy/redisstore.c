@@ -827,16 +827,14 @@ rs_fill_access(const struct rs_entry *e, struct policy_access *out, int usable)
 		return;
 	out->bucket_exists = 1;
 	out->discoverable = e->acc.discoverable;
+	n = e->acc.prefix != NULL ? strlen(e->acc.prefix) : 0;
+	if (n >= sizeof(out->prefix))
+		return;		/* never cut (rs_parse_access refuses it): no access */
 	out->via = e->acc.via;
 	out->perm = e->acc.perm;
 	out->expires_at = e->acc.expires_at;
-	if (e->acc.prefix != NULL) {
-		n = strlen(e->acc.prefix);
-		if (n >= sizeof(out->prefix))
-			n = sizeof(out->prefix) - 1;
-		memcpy(out->prefix, e->acc.prefix, n);
-		out->prefix[n] = '\0';
-	}
+	if (e->acc.prefix != NULL)
+		memcpy(out->prefix, e->acc.prefix, n + 1);
 }
 
 static void
@@ -986,9 +984,10 @@ rs_parse_access(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 	e->acc.perm = PERM_NONE;
 	if ((val = rs_reply_str(r->element[1])) != NULL) {
 		copy = sbuf_strdup(val);
+		/* a prefix policy_access cannot hold whole would be cut, and so widened */
 		if (rs_split(copy, fld, 4) == -1 ||
 		    rs_via_perm_parse(fld[0], fld[1], &via, &perm) == -1 ||
-		    rs_parse_time(fld[2], &exp) == -1) {
+		    rs_parse_time(fld[2], &exp) == -1 || strlen(fld[3]) > MODEL_MAX_PREFIX) {
 			log_warnx("policy store: bucket %s: access of %s is malformed (\"%.80s\"); "
 			    "refusing it", e->key + e->alen + 1, e->key, val);
 			free(copy);
@@ -2147,6 +2146,11 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			if (policy_perm_parse(rs_json_str(o, "perm"), &perm) == -1) {
 				sbuf_appendf(errors, "policy_store %s: grant %s: unknown permission "
 				    "\"%s\"\n", source, kv->field, rs_json_str(o, "perm"));
+				bad = 1;
+			} else if (strlen(rs_json_str(o, "prefix")) > MODEL_MAX_PREFIX) {
+				sbuf_appendf(errors, "policy_store %s: grant %s: the prefix is %zu bytes; "
+				    "the longest is %d: revoke it and grant a shorter one\n", source,
+				    kv->field, strlen(rs_json_str(o, "prefix")), MODEL_MAX_PREFIX);
 				bad = 1;
 			} else
 				model_add_grant(m, bucket, slash + 1, perm, rs_json_str(o, "prefix"),

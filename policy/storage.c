@@ -528,6 +528,12 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 			    "use ReadOnly, ReadWrite or WriteOnly", perm);
 			continue;
 		}
+		/* cut to what the proxy holds, a prefix would be a wider grant */
+		if (prefix != NULL && strlen(prefix) > MODEL_MAX_PREFIX) {
+			storage_err(c, snode_get(g, "prefix"), "the grant's prefix is %zu bytes; the "
+			    "longest is %d", strlen(prefix), MODEL_MAX_PREFIX);
+			continue;
+		}
 		for (owned = 0, j = first_bucket; j < c->m->nbuckets; j++)
 			if (strcmp(c->m->buckets[j].name, bucket) == 0)
 				owned = 1;

@@ -437,6 +437,9 @@ gateapi_start_route(struct conn *c)
 		perm = gateapi_str(a->json, "permission");
 		prefix = gateapi_str(a->json, "prefix");
 		expires = gateapi_str(a->json, "expires");
+		if (prefix != NULL && strlen(prefix) > MODEL_MAX_PREFIX)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"prefix\" is longer than 1023 bytes.");
 		if (prefix != NULL && *prefix != '\0')
 			snprintf(target, sizeof(target), "%s/%s", bucket, prefix);
 		else

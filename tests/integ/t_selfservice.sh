@@ -8,6 +8,7 @@
 # store (own redis-server) with two s3gate processes.  Then, in each round,
 # what the security review of the store side found (hardening):
 #   - grant expiries are bounded, and the store stays writable;
+#   - a grant prefix longer than the proxy holds is refused;
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -501,6 +502,16 @@ hardening() {
 		s3gate_admin who "$BES"	# the store still loads for the CLI
 	}
 	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
+
+	# -- a prefix longer than the proxy holds is refused, not cut
+	long_prefix() {
+		local c p
+		p=$(head -c 1024 /dev/zero | tr '\0' p)
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"prefix\":\"$p\"}")
+		echo "HTTP $c: $(xml_err "$T/api.out")"
+		[ "$c" = 400 ] && ! s3gate_admin who "$BES" | grep -q "^$A "
+	}
+	tc "POST /_s3gate/grants with a 1024-byte prefix -> 400, nothing granted" long_prefix
 }
 
 # ---- round 1: the file store ------------------------------------------------------

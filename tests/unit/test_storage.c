@@ -137,6 +137,44 @@ test_time_symmetry(void)
 	    "time: signs, spaces, five-digit years, cut offsets and times past the bounds refused");
 }
 
+/*
+ * A grant prefix longer than struct policy_access holds must never be cut
+ * (a cut prefix is a wider grant): refused at import, and denied by
+ * model_access() if it got in some other way.
+ */
+static void
+test_long_prefix(void)
+{
+	struct sbuf text = SBUF_INIT;
+	struct policy_access a;
+	struct model *m;
+	char prefix[1100];
+
+	memset(prefix, 'p', sizeof(prefix));
+	prefix[1024] = '\0';
+	sbuf_appendf(&text, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+	    "metadata: {name: ws-a}\nspec:\n  principal: a\n  buckets: [{bucketName: ws-a}]\n"
+	    "  bucketAccessGrants:\n  - {bucketName: ws-a, grantee: b, permission: ReadOnly, "
+	    "prefix: %s}\n", prefix);
+	expect_error("prefix of 1024 bytes", "p.yaml", text.data,
+	    "p.yaml:8: the grant's prefix is 1024 bytes; the longest is 1023");
+	sbuf_free(&text);
+
+	m = model_new();
+	model_add_workspace(m, "ws-a", "a", NULL, 0);
+	model_add_bucket(m, "ws-a", "ws-a", 1, NULL, 0);
+	model_add_grant(m, "ws-a", "b", PERM_READWRITE, prefix, NOW, 0, NULL, 0);
+	prefix[1023] = '\0';
+	model_add_grant(m, "ws-a", "c", PERM_READWRITE, prefix, NOW, 0, NULL, 0);
+	model_access(m, "b", "ws-a", NOW, &a);
+	T_OK(a.bucket_exists && a.via == VIA_NONE && a.perm == PERM_NONE && a.prefix[0] == '\0',
+	    "model_access: a prefix too long to hold is no access (fail closed), not a cut one");
+	model_access(m, "c", "ws-a", NOW, &a);
+	T_OK(a.via == VIA_GRANT && strlen(a.prefix) == 1023,
+	    "model_access: a 1023-byte prefix is held whole");
+	model_free(m);
+}
+
 int
 main(void)
 {
@@ -367,6 +405,7 @@ main(void)
 	    "bucket name rules");
 
 	test_time_symmetry();
+	test_long_prefix();
 
 	model_free(m);
 	model_free(j);
