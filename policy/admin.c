@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,49 +176,58 @@ admin_lifetime(struct admin *a, const char *opt, const char *value)
 	return secs;
 }
 
+/*
+ * Options and positional arguments, in any order until "--"; after it,
+ * only positional ones (the self-service API puts what callers send
+ * there).  An option's value may not look like an option: "--ttl
+ * --principal P" would otherwise swallow --principal.
+ */
 static int
 admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args)
 {
-	int i;
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+	} opts[] = {
+		{ "--ttl", offsetof(struct admin_args, ttl) },
+		{ "--reason", offsetof(struct admin_args, reason) },
+		{ "--permission", offsetof(struct admin_args, permission) },
+		{ "--expires", offsetof(struct admin_args, expires) },
+		{ "--principal", offsetof(struct admin_args, principal) },
+		{ "--method", offsetof(struct admin_args, method) },
+		{ "--max-uses", offsetof(struct admin_args, max_uses) },
+		{ "--rate", offsetof(struct admin_args, rate) },
+		{ "--bandwidth", offsetof(struct admin_args, bandwidth) },
+		{ "--connections", offsetof(struct admin_args, connections) },
+	};
+	size_t o;
+	int i, options = 1;
 
 	memset(args, 0, sizeof(*args));
 	for (i = 0; i < argc; i++) {
-		const char **slot = NULL;
-
-		if (strcmp(argv[i], "--json") == 0) {
+		if (options && strcmp(argv[i], "--") == 0) {
+			options = 0;
+			continue;
+		}
+		if (options && strcmp(argv[i], "--json") == 0) {
 			a->json = 1;
 			continue;
 		}
-		if (strcmp(argv[i], "--ttl") == 0)
-			slot = &args->ttl;
-		else if (strcmp(argv[i], "--reason") == 0)
-			slot = &args->reason;
-		else if (strcmp(argv[i], "--permission") == 0)
-			slot = &args->permission;
-		else if (strcmp(argv[i], "--expires") == 0)
-			slot = &args->expires;
-		else if (strcmp(argv[i], "--principal") == 0)
-			slot = &args->principal;
-		else if (strcmp(argv[i], "--method") == 0)
-			slot = &args->method;
-		else if (strcmp(argv[i], "--max-uses") == 0)
-			slot = &args->max_uses;
-		else if (strcmp(argv[i], "--rate") == 0)
-			slot = &args->rate;
-		else if (strcmp(argv[i], "--bandwidth") == 0)
-			slot = &args->bandwidth;
-		else if (strcmp(argv[i], "--connections") == 0)
-			slot = &args->connections;
-		else if (argv[i][0] == '-' && argv[i][1] == '-') {
-			admin_fail(a, "unknown option %s", argv[i]);
-			return -1;
-		}
-		if (slot != NULL) {
-			if (i + 1 >= argc) {
-				admin_fail(a, "%s needs a value", argv[i]);
+		if (options && argv[i][0] == '-' && argv[i][1] == '-') {
+			for (o = 0; o < sizeof(opts) / sizeof(opts[0]); o++)
+				if (strcmp(argv[i], opts[o].name) == 0)
+					break;
+			if (o == sizeof(opts) / sizeof(opts[0])) {
+				admin_fail(a, "unknown option %s", argv[i]);
 				return -1;
 			}
-			*slot = argv[++i];
+			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+				admin_fail(a, "%s needs a value%s%s%s", argv[i],
+				    i + 1 < argc ? " (not the option \"" : "",
+				    i + 1 < argc ? argv[i + 1] : "", i + 1 < argc ? "\")" : "");
+				return -1;
+			}
+			*(const char **)((char *)args + opts[o].offset) = argv[++i];
 			continue;
 		}
 		if (args->npos == ADMIN_MAX_POS) {
@@ -328,19 +338,6 @@ admin_bucket_workspace(struct admin *a, const char *bucket)
 	return model_workspace_find(a->model, b->workspace);
 }
 
-static int
-admin_principal_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 128)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == '/' || *s == '"' || *s == '\\' || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* ---- cred ----------------------------------------------------------------- */
 
 static void
@@ -384,7 +381,7 @@ admin_cred_create(struct admin *a, struct admin_args *args)
 
 	if (args->npos != 1)
 		return admin_fail(a, "usage: cred create PRINCIPAL [--ttl D]");
-	if (!admin_principal_valid(args->pos[0]))
+	if (!storage_principal_valid(args->pos[0]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
 	if (args->ttl != NULL && (ttl = admin_lifetime(a, "--ttl", args->ttl)) == -1)
 		return 1;
@@ -499,7 +496,7 @@ admin_member(struct admin *a, struct admin_args *args, int add)
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: member add|remove WORKSPACE PRINCIPAL");
-	if (!admin_principal_valid(args->pos[1]))
+	if (!storage_principal_valid(args->pos[1]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[1]);
 	if ((rc = admin_load(a)) != 0)
 		return rc;
@@ -551,7 +548,7 @@ admin_request(struct admin *a, struct admin_args *args)
 		return admin_fail(a, "usage: request BUCKET PRINCIPAL [--reason TEXT]");
 	bucket = args->pos[0];
 	who = args->pos[1];
-	if (!admin_principal_valid(who))
+	if (!storage_principal_valid(who))
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if (args->reason != NULL && strlen(args->reason) > ADMIN_MAX_REASON)
 		return admin_fail(a, "the reason is longer than %d bytes", ADMIN_MAX_REASON);
@@ -690,7 +687,7 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 			return 1;
 		expires = a->now + (time_t)secs;
 	}
-	if (!admin_principal_valid(who))
+	if (!storage_principal_valid(who))
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if ((w = admin_bucket_workspace(a, bucket)) == NULL)
 		return admin_fail(a, "no bucket %s", bucket);
@@ -904,7 +901,7 @@ admin_quota(struct admin *a, const char *sub, struct admin_args *args)
 	    args->bandwidth != NULL || args->connections != NULL))
 		return admin_fail(a, "usage: quota show|clear PRINCIPAL, or quota set PRINCIPAL "
 		    "[--rate N] [--bandwidth SIZE] [--connections N]");
-	if (!admin_principal_valid(args->pos[0]))
+	if (!storage_principal_valid(args->pos[0]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
 	/* checked before the lock: nothing is loaded for a typo */
 	memset(&q, 0, sizeof(q));
@@ -1049,7 +1046,7 @@ admin_presign(struct admin *a, struct admin_args *args)
 	if (args->npos != 1 || args->principal == NULL)
 		return admin_fail(a, "usage: presign --principal P [--method GET|PUT] "
 		    "[--expires D] [--max-uses N] s3://BUCKET/KEY");
-	if (!admin_principal_valid(args->principal))
+	if (!storage_principal_valid(args->principal))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->principal);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0)
 		return admin_fail(a, "--method %s: a link is for GET or PUT", method);

@@ -398,8 +398,7 @@ storage_bucket_name_valid(const char *s)
 	return 1;
 }
 
-/* Principal names end up in messages, keys and files: printable, no '/', bounded. */
-static int
+int
 storage_principal_valid(const char *s)
 {
 	size_t len = strlen(s);

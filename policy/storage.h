@@ -63,6 +63,12 @@ json_t	*storage_quota_json(const struct policy_quota *q);
 
 /* S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no "..", not an IP. */
 int	 storage_bucket_name_valid(const char *);
+/*
+ * Principal (and workspace) names end up in messages, keys, files and
+ * argv: 1-128 printable bytes, no space, '/', '"' or '\\'.
+ */
+int	 storage_principal_valid(const char *);
+
 /* 9999-12-31T23:59:59Z: the last time four digits of year can say. */
 #define STORAGE_MAX_TIME	253402300799LL
 /*

@@ -9,6 +9,7 @@
 # what the security review of the store side found (hardening):
 #   - grant expiries are bounded, and the store stays writable;
 #   - a grant prefix longer than the proxy holds is refused;
+#   - what callers send never becomes an admin option;
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -502,6 +503,25 @@ hardening() {
 		s3gate_admin who "$BES"	# the store still loads for the CLI
 	}
 	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
+
+	# -- caller input never becomes an admin option
+	dashdash() {
+		local c
+		c=$(api "$PA" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\",\"expires\":\"10m\"}") && want 200 "$c" || return 1
+		"$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.out" >"$T/dd.url"
+		for path in "presign/--ttl" "presign/--principal" "presign/--json"; do
+			c=$(api "$PA" DELETE "$path"); echo "DELETE /_s3gate/$path: HTTP $c $(xml_err "$T/api.out")"
+			[ "$c" = 404 ] || return 1
+		done
+		c=$(api "$PE" DELETE "grants/$BES/--json"); echo "DELETE grants/B/--json: HTTP $c $(xml_err "$T/api.out")"
+		[ "$c" = 404 ] || [ "$c" = 400 ] || return 1
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"--json\"}")
+		echo "expires --json: HTTP $c $(xml_err "$T/api.out")"
+		[ "$c" = 400 ] && [ "$(code "$PA" "$URL_DOC")" = 403 ] || return 1
+		c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$(cat "$T/dd.url")")
+		echo "alice's link afterwards: HTTP $c"; [ "$c" = 200 ]
+	}
+	tc "DELETE /_s3gate/presign/--ttl (and --principal, --json) -> 404; option-like values refused; nothing revoked" dashdash
 
 	# -- a prefix longer than the proxy holds is refused, not cut
 	long_prefix() {

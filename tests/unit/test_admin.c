@@ -14,6 +14,7 @@
  *   admin_run from several threads at once
  *   expiries: --expires and --ttl at most 10 years, so every time written
  *   reads back
+ *   options: "--" ends them, a value that is an option is refused
  */
 #include <sys/stat.h>
 
@@ -477,6 +478,16 @@ test_requests(void)
 	run_free(&r);
 }
 
+/* The id of the link a --json presign printed (static buffer), or "". */
+static const char *
+link_id(struct run *r)
+{
+	static char id[32];
+
+	snprintf(id, sizeof(id), "%s", jstr(r->json, "id") ? jstr(r->json, "id") : "");
+	return id;
+}
+
 /*
  * --expires and --ttl: at most ADMIN_MAX_EXPIRES (3650d).  "3000000d" was
  * accepted, written as the year 10240, and then no command could load the
@@ -516,6 +527,43 @@ test_expiry_cap(void)
 	T_OK(r.rc == 0, "and the next command works (%s)", r.err);
 	run_free(&r);
 	sbuf_free(&e);
+}
+
+/*
+ * Option parsing: the self-service API puts what callers send after "--",
+ * and a value that is itself an option is refused, so a link id "--ttl"
+ * cannot swallow the --principal that limits revocation to one's own links.
+ */
+static void
+test_options(void)
+{
+	struct run r;
+	char id[32];
+
+	r = RUN("--json", "presign", "--principal", "eric", "s3://ws-eric-shared/opt");
+	snprintf(id, sizeof(id), "%s", link_id(&r));
+	T_OK(r.rc == 0 && id[0] != '\0', "options: a link to revoke");
+	run_free(&r);
+	r = RUN("presign", "revoke", "--ttl", "--principal", "alice");
+	T_OK(r.rc == 1 && strstr(r.err, "--ttl needs a value") != NULL,
+	    "options: \"--ttl --principal\" is refused, not read as --ttl=--principal (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "revoke", "--principal", "alice", "--", id);
+	T_OK(r.rc == 1 && strstr(r.err, "no such link") != NULL,
+	    "options: after \"--\", the owner check still holds (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "revoke", "--principal", "alice", "--", "--principal");
+	T_OK(r.rc == 1 && strstr(r.err, "no such link: --principal") != NULL,
+	    "options: after \"--\", \"--principal\" is an id like any other (%s)", r.err);
+	run_free(&r);
+	r = RUN("request", "ws-eric-shared", "alice", "--reason", "--json");
+	T_OK(r.rc == 1 && strstr(r.err, "--reason needs a value") != NULL,
+	    "options: a value that is an option is refused (%s)", r.err);
+	run_free(&r);
+	r = RUN("--json", "presign", "revoke", "--principal", "eric", "--", id);
+	T_OK(r.rc == 0 && jstr(r.json, "revoked") && strcmp(jstr(r.json, "revoked"), id) == 0,
+	    "options: presign revoke --principal eric -- ID revokes eric's link (%s)", r.err);
+	run_free(&r);
 }
 
 struct thread_arg {
@@ -683,6 +731,7 @@ main(void)
 	test_threads();
 	test_quota();
 	test_expiry_cap();
+	test_options();
 	pstore_free(ps);
 	sbuf_free(&errors);
 
