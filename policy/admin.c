@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1612,7 +1613,16 @@ out:
 	return status;
 }
 
-/* Creates BUCKET on the backend if it lacks it: 1 created, 0 there, -1 error. */
+/*
+ * Creates BUCKET on the backend if it lacks it: 1 created here, 0 there and
+ * the service's (HEAD 200), ADMIN_BACKEND_TAKEN there and someone else's
+ * (HEAD 403, or PUT 409), -1 another error; ERR says why for the last two.
+ * HEAD and PUT run under the store's lock, so no other s3gate command on
+ * this store creates the bucket between them; something else using the
+ * service credentials could (a PUT of a bucket the service already owns
+ * may answer 200): nothing here can tell that apart.
+ */
+#define ADMIN_BACKEND_TAKEN	(-2)
 static int
 admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 {
@@ -1622,13 +1632,21 @@ admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 		return -1;
 	if (st == 200)
 		return 0;
+	if (st == 403) {
+		sbuf_appendf(err, "HEAD /%s answered 403: the bucket exists and belongs to "
+		    "someone else", bucket);
+		return ADMIN_BACKEND_TAKEN;
+	}
 	if (st != 404) {
-		sbuf_appendf(err, "HEAD /%s answered %d (the bucket may belong to someone "
-		    "else)", bucket, st);
+		sbuf_appendf(err, "HEAD /%s answered %d", bucket, st);
 		return -1;
 	}
 	if ((st = admin_backend_call(a, "PUT", bucket, err)) == -1)
 		return -1;
+	if (st == 409) {
+		sbuf_appendf(err, "PUT /%s answered 409: the bucket was created meanwhile", bucket);
+		return ADMIN_BACKEND_TAKEN;
+	}
 	if (st != 200) {
 		sbuf_appendf(err, "PUT /%s answered %d", bucket, st);
 		return -1;
@@ -1636,20 +1654,97 @@ admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 	return 1;
 }
 
+int
+admin_bucket_pattern_match(const char *pattern, const char *principal, const char *bucket)
+{
+	struct sbuf want = SBUF_INIT;
+	const char *p, *q;
+	int ok;
+
+	if (pattern == NULL || principal == NULL || bucket == NULL)
+		return 0;
+	for (p = pattern; *p != '\0'; ) {
+		if (strncmp(p, "{principal}", 11) == 0) {
+			/* the principal's name is literal: "a*" names ws-a*-x, not ws-anything */
+			for (q = principal; *q != '\0'; q++) {
+				if (strchr("*?[]\\", *q) != NULL)
+					sbuf_appendc(&want, '\\');
+				sbuf_appendc(&want, *q);
+			}
+			p += 11;
+		} else
+			sbuf_appendc(&want, *p++);
+	}
+	ok = want.data != NULL && fnmatch(want.data, bucket, FNM_PERIOD) == 0;
+	sbuf_free(&want);
+	return ok;
+}
+
+/*
+ * Whether another principal than PRINCIPAL has a better claim to BUCKET
+ * under bucket_create: with ws-{principal}-*, ws-anna-* (anna's names)
+ * also matches ws-anna-lena-x, which is one of anna-lena's.  Bucket names
+ * leave no separator that principal names lack ('-' and '.' are in both),
+ * so the most specific claim wins: among the principals the store knows
+ * (owners, members, grantees, requesters, key holders), one whose names
+ * include BUCKET and whose name is at least as long as PRINCIPAL's (or
+ * PRINCIPAL's names do not include BUCKET) takes it from PRINCIPAL.  A
+ * name taken before its principal was known stays with whoever took it.
+ * Returns that principal, or NULL.
+ */
+static const char *
+admin_bucket_claimant(struct admin *a, const char *principal, const char *bucket)
+{
+	const struct model *m = a->model;
+	const char *pattern = a->conf->bucket_create;
+	size_t i, j, mine;
+
+	if (pattern == NULL)
+		return NULL;
+	mine = admin_bucket_pattern_match(pattern, principal, bucket) ? strlen(principal) : 0;
+#define ADMIN_CLAIMS(q) (strcmp((q), principal) != 0 && strlen(q) >= mine && \
+	    admin_bucket_pattern_match(pattern, (q), bucket))
+	for (i = 0; i < m->nworkspaces; i++) {
+		if (ADMIN_CLAIMS(m->workspaces[i].principal))
+			return m->workspaces[i].principal;
+		for (j = 0; j < m->workspaces[i].nmembers; j++)
+			if (ADMIN_CLAIMS(m->workspaces[i].members[j]))
+				return m->workspaces[i].members[j];
+	}
+	for (i = 0; i < m->ngrants; i++)
+		if (ADMIN_CLAIMS(m->grants[i].grantee))
+			return m->grants[i].grantee;
+	for (i = 0; i < m->nrequests; i++)
+		if (ADMIN_CLAIMS(m->requests[i].requester))
+			return m->requests[i].requester;
+	for (i = 0; i < m->ncredentials; i++)
+		if (ADMIN_CLAIMS(m->credentials[i].principal))
+			return m->credentials[i].principal;
+#undef ADMIN_CLAIMS
+	return NULL;
+}
+
 /*
  * bucket create PRINCIPAL BUCKET: a bucket the principal may create under
- * the operator's bucket_create pattern (the proxy checks the pattern)
- * joins the principal's workspace, and is created at the backend.
+ * the operator's bucket_create pattern (the proxy checks the pattern; here,
+ * that no other principal has a better claim to the name) joins the
+ * principal's workspace -- only if this call creates it at the backend.  A
+ * bucket that is already there (one sync dropped from the policy, another
+ * owner's) is refused like one already in the policy, with the words S3
+ * uses ("not available"): the self-service API passes them on.
  */
 static int
 admin_bucket_create(struct admin *a, struct admin_args *args)
 {
 	struct sbuf err = SBUF_INIT;
 	struct model_workspace *w;
+	const struct model_bucket *b;
 	int rc;
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: bucket create PRINCIPAL BUCKET");
+	if (!storage_principal_valid(args->pos[0]))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
 	if (!storage_bucket_name_valid(args->pos[1]))
 		return admin_fail(a, "\"%s\" is not a valid bucket name", args->pos[1]);
 	if ((rc = admin_load(a)) != 0)
@@ -1659,10 +1754,25 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 		    args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
-	if (model_bucket_find(a->model, args->pos[1]) != NULL)
-		return admin_fail(a, "bucket %s already exists", args->pos[1]);
+	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
+		return admin_fail(a, "bucket %s is not available: it is in the policy already "
+		    "(workspace %s)", args->pos[1], b->workspace);
+	if (admin_bucket_claimant(a, args->pos[0], args->pos[1]) != NULL)
+		return admin_fail(a, "CreateBucket: %s may not create %s: under bucket_create, the "
+		    "name is another principal's", args->pos[0], args->pos[1]);
 	/* the backend first: a policy entry for a bucket that is not there helps nobody */
-	if (admin_backend_ensure(a, args->pos[1], &err) == -1) {
+	switch (admin_backend_ensure(a, args->pos[1], &err)) {
+	case 1:
+		break;
+	case 0:
+		sbuf_appendf(&err, "it is on the backend already; a bucket joins a workspace "
+		    "only when created here (sync adds existing ones)");
+		/* FALLTHROUGH */
+	case ADMIN_BACKEND_TAKEN:
+		rc = admin_fail(a, "bucket %s is not available: %s", args->pos[1], err.data);
+		sbuf_free(&err);
+		return rc;
+	default:
 		rc = admin_fail(a, "cannot create bucket %s at the backend: %s", args->pos[1],
 		    err.data ? err.data : "?");
 		sbuf_free(&err);
@@ -1778,7 +1888,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 		if ((r = admin_backend_ensure(a, in->buckets[i].name, &berr)) == 1) {
 			admin_text(a, "+ backend bucket %s", in->buckets[i].name);
 			json_array_append_new(created, json_string(in->buckets[i].name));
-		} else if (r == -1) {
+		} else if (r < 0) {
 			fprintf(a->err, "s3gate-admin: bucket %s not created on the backend: %s\n",
 			    in->buckets[i].name, berr.data ? berr.data : "error");
 			json_array_append_new(failed, json_pack("{s:s,s:s}", "bucket",

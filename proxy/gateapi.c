@@ -170,6 +170,9 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 	c->decided = 1;
 	c->decision.allow = 0;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "%.90s", msg);
+	/* CreateBucket: S3's own words, whatever the cause (in the policy, on the backend, whose) */
+	if (strstr(msg, "is not available") != NULL)
+		return conn_reply_error(c, S3ERR_BUCKET_EXISTS, NULL);
 	if (strstr(msg, "no such bucket") != NULL)
 		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
 	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
@@ -570,10 +573,21 @@ gateapi_step(struct conn *c)
 	return 0;
 }
 
+int
+gateapi_bucket_create_allowed(const struct conn *c)
+{
+	if (c->conf->bucket_create == NULL || c->addr.bucket == NULL ||
+	    c->cred.link_method != NULL)
+		return 0;
+	return admin_bucket_pattern_match(c->conf->bucket_create, c->cred.principal,
+	    c->addr.bucket);
+}
+
 /*
  * CreateBucket (PUT /BUCKET), allowed by the operator's bucket_create
  * pattern: the bucket joins the caller's workspace and is created at the
- * backend by the admin command, on the jobs thread.
+ * backend by the admin command, on the jobs thread -- if the command
+ * creates it there and no other principal has a better claim to the name.
  */
 int
 gateapi_create_bucket(struct conn *c)

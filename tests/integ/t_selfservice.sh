@@ -10,10 +10,15 @@
 #   - grant expiries are bounded, and the store stays writable;
 #   - a grant prefix longer than the proxy holds is refused;
 #   - what callers send never becomes an admin option;
+#   - CreateBucket under bucket_create creates, never adopts, and keeps to
+#     the caller's own names;
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
 #   ws-alice$S: alice owns ws-alice$S
+#   ws-alice$S-lena: alice$S-lena owns it (her bucket_create names are
+#              inside alice's: ws-alice$S-lena-*)
+#   ws-st*$S: principal st*$S owns ws-star$S (a '*' in a principal's name)
 #   ws-nosuch$S does not exist
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
@@ -114,6 +119,7 @@ round() {
 	E=eric$S A=alice$S
 	BE=ws-$E BES=ws-$E-shared BEH=ws-$E-hidden BA=ws-$A BNO=ws-nosuch$S
 	PE=eric.$R PA=alice.$R
+	L=$A-lena X="st*$S" PL=lena.$R PX=star.$R
 	EP2=""
 	port=$(free_port)
 	if ! s3gate_start "ss-$R" "listen 127.0.0.1:$port" "public_url http://127.0.0.1:$port" "$@"; then
@@ -126,9 +132,13 @@ round() {
 	round_setup() {
 		storage_doc "$E" "$BE" "$BES" --hidden "$BEH" >"$T/$R.eric.yaml"
 		storage_doc "$A" "$BA" >"$T/$R.alice.yaml"
-		{ cat "$T/$R.eric.yaml"; echo ---; cat "$T/$R.alice.yaml"; } >"$T/$R.storage.yaml"
+		storage_doc "$L" "ws-$L" >"$T/$R.lena.yaml"
+		storage_doc "$X" "ws-star$S" >"$T/$R.star.yaml"
+		{ cat "$T/$R.eric.yaml"; echo ---; cat "$T/$R.alice.yaml"; echo ---; cat "$T/$R.lena.yaml"
+		  echo ---; cat "$T/$R.star.yaml"; } >"$T/$R.storage.yaml"
 		s3gate_sync "$T/$R.storage.yaml" || return 1
 		s3gate_cred "$E" "$PE" >/dev/null && s3gate_cred "$A" "$PA" >/dev/null || return 1
+		s3gate_cred "$L" "$PL" >/dev/null && s3gate_cred "$X" "$PX" >/dev/null || return 1
 	}
 	tc "setup with s3gate-admin: sync two workspaces, credentials for eric and alice" round_setup ||
 		{ FAIL_WHY="setup failed"; return; }
@@ -151,6 +161,9 @@ round() {
 	s3gate_stop "ss-$R" || t_fail "[$R] s3gate exits cleanly" "see $T/ss-$R/s3gate.log"
 	backend_aws s3 rm --recursive "s3://$BES/" >/dev/null 2>&1
 	backend_aws s3 rm --recursive "s3://$BA/" >/dev/null 2>&1
+	for b in "ws-$A-new" "ws-$A-old" "ws-$L-data" "ws-stolen$S-x"; do
+		backend_aws s3 rb --force "s3://$b" >/dev/null 2>&1
+	done
 	FAIL_WHY=""
 }
 
@@ -504,6 +517,47 @@ hardening() {
 	}
 	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
 
+	# -- CreateBucket under bucket_create ws-{principal}-*
+	create_new() {
+		S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" || return 1
+		backend_aws s3api head-bucket --bucket "ws-$A-new" || { echo "not on the backend"; return 1; }
+		S3_ENDPOINT=$EP awsv2 "$PA" s3 cp "$T/doc" "s3://ws-$A-new/doc" || return 1
+		[ "$(code "$PE" "$EP/ws-$A-new/doc")" = 403 ] || { echo "eric reads alice's new bucket"; return 1; }
+	}
+	tc "alice creates ws-alice-new (bucket_create ws-{principal}-*): made at the backend, hers alone" create_new
+	create_existing() {
+		local out c
+		backend_aws s3api create-bucket --bucket "ws-$A-old" >/dev/null || return 1
+		backend_aws s3 cp "$T/doc" "s3://ws-$A-old/left-behind" >/dev/null || return 1
+		out=$(S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-old" 2>&1) &&
+			{ echo "created: $out"; return 1; }
+		echo "$out"
+		grep -q BucketAlreadyExists <<<"$out" || return 1
+		c=$(code "$PA" "$EP/ws-$A-old/left-behind"); echo "GET afterwards: HTTP $c"
+		[ "$c" = 403 ] || return 1
+		! s3gate_admin who "ws-$A-old" >/dev/null 2>&1 || { echo "in the policy"; return 1; }
+		out=$(S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" 2>&1) &&
+			{ echo "created twice: $out"; return 1; }
+		grep -q BucketAlreadyExists <<<"$out"
+	}
+	tc "a bucket already at the backend (not in the policy) is not adopted: 409 BucketAlreadyExists, still 403; so is one's own again" create_existing
+	# create_refused PROFILE BUCKET — CreateBucket is AccessDenied, and the backend has no BUCKET
+	create_refused() {
+		local out
+		out=$(S3_ENDPOINT=$EP awsv1 "$1" s3api create-bucket --bucket "$2" 2>&1) &&
+			{ echo "created: $out"; return 1; }
+		echo "$out"
+		grep -q AccessDenied <<<"$out" && ! backend_aws s3api head-bucket --bucket "$2" 2>/dev/null
+	}
+	create_other() {
+		create_refused "$PA" "ws-$L-data" || return 1
+		S3_ENDPOINT=$EP awsv1 "$PL" s3api create-bucket --bucket "ws-$L-data" || return 1
+		s3gate_admin who "ws-$L-data" | grep -q "^$L owner"
+	}
+	tc "alice may not create ws-alice-lena-data (under alice-lena's names): AccessDenied; alice-lena may" create_other
+	tc "principal st*: the '*' in its name is literal: ws-stolen-x is not its to create" \
+		create_refused "$PX" "ws-stolen$S-x"
+
 	# -- caller input never becomes an admin option
 	dashdash() {
 		local c
@@ -537,7 +591,7 @@ hardening() {
 # ---- round 1: the file store ------------------------------------------------------
 
 if ready; then
-	round file
+	round file "bucket_create ws-{principal}-*"
 else
 	R=file; tc "self-service API" true
 fi
@@ -558,7 +612,7 @@ R=redis
 if ready; then
 	(umask 077 && openssl rand -hex 32 >"$T/policy.key")
 	ROUND_SECOND=1 round redis "policy_store redis $REDIS_URL" "policy_secret_key $T/policy.key" \
-		"policy_cache_ttl 30s"
+		"policy_cache_ttl 30s" "bucket_create ws-{principal}-*"
 else
 	tc "self-service API" true
 fi

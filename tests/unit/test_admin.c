@@ -15,9 +15,14 @@
  *   expiries: --expires and --ttl at most 10 years, so every time written
  *   reads back
  *   options: "--" ends them, a value that is an option is refused
+ *   bucket create: only a bucket this call creates joins the workspace
+ *   (against a small stand-in backend on loopback), and not a name under
+ *   another principal's bucket_create names
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -566,6 +571,206 @@ test_options(void)
 	run_free(&r);
 }
 
+/* ---- bucket create, against a stand-in for the backend --------------------- */
+
+/*
+ * A backend that knows some buckets: HEAD /B answers 200 (ours), 403
+ * (another owner's) or 404; PUT /B creates it.  One request per connection,
+ * as admin_backend_call() sends them.  Every request line is logged.
+ */
+static struct {
+	int		 fd;
+	int		 port;
+	char		 buckets[16][64];
+	int		 status[16];
+	int		 n;
+	char		 log[4096];
+	pthread_mutex_t	 lock;
+} fb = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+fb_add(const char *bucket, int status)
+{
+	pthread_mutex_lock(&fb.lock);
+	snprintf(fb.buckets[fb.n], sizeof(fb.buckets[0]), "%s", bucket);
+	fb.status[fb.n++] = status;
+	pthread_mutex_unlock(&fb.lock);
+}
+
+static void *
+fb_serve(void *arg)
+{
+	char req[2048], method[16], path[256], resp[128];
+	int c, i, st;
+	ssize_t n;
+
+	while ((c = accept(fb.fd, NULL, NULL)) != -1) {
+		n = read(c, req, sizeof(req) - 1);
+		req[n > 0 ? n : 0] = '\0';
+		st = 400;
+		if (sscanf(req, "%15s %255s", method, path) == 2) {
+			pthread_mutex_lock(&fb.lock);
+			snprintf(fb.log + strlen(fb.log), sizeof(fb.log) - strlen(fb.log), "%s %s\n",
+			    method, path);
+			for (i = 0; i < fb.n && strcmp(fb.buckets[i], path + 1) != 0; i++)
+				;
+			if (strcmp(method, "HEAD") == 0)
+				st = i < fb.n ? fb.status[i] : 404;
+			else if (strcmp(method, "PUT") == 0 && i < fb.n)
+				st = 409;
+			else if (strcmp(method, "PUT") == 0 && fb.n < 16) {
+				snprintf(fb.buckets[fb.n], sizeof(fb.buckets[0]), "%.63s", path + 1);
+				fb.status[fb.n++] = 200;
+				st = 200;
+			}
+			pthread_mutex_unlock(&fb.lock);
+		}
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n", st);
+		if (write(c, resp, strlen(resp)) == -1)
+			perror("stand-in backend: write");
+		close(c);
+	}
+	return NULL;
+}
+
+static int
+fb_start(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	pthread_t th;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fb.fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fb.fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 || listen(fb.fd, 16) == -1 ||
+	    getsockname(fb.fd, (struct sockaddr *)&sin, &len) == -1)
+		return -1;
+	fb.port = ntohs(sin.sin_port);
+	if (pthread_create(&th, NULL, fb_serve, NULL) != 0)
+		return -1;
+	pthread_detach(th);
+	return 0;
+}
+
+/* Whether the stand-in backend saw LINE ("HEAD /b"). */
+static int
+fb_saw(const char *line)
+{
+	char want[300];
+	int yes;
+
+	snprintf(want, sizeof(want), "%s\n", line);
+	pthread_mutex_lock(&fb.lock);
+	yes = strstr(fb.log, want) != NULL;
+	pthread_mutex_unlock(&fb.lock);
+	return yes;
+}
+
+/* The proxy's bucket_create check: {principal} literal, the rest a shell pattern. */
+static void
+test_bucket_pattern(void)
+{
+	static const struct {
+		const char	*pattern, *principal, *bucket;
+		int		 match;
+	} cases[] = {
+		{ "ws-{principal}-*", "anna", "ws-anna-x", 1 },
+		{ "ws-{principal}-*", "anna", "ws-anna", 0 },
+		{ "ws-{principal}-*", "anna", "ws-bob-x", 0 },
+		{ "ws-{principal}-*", "a*", "ws-anna-x", 0 },		/* '*' in a name is a '*' */
+		{ "ws-{principal}-*", "a*", "ws-a*-x", 1 },
+		{ "ws-{principal}-*", "ann?", "ws-anna-x", 0 },
+		{ "ws-{principal}-*", "[a-z]nna", "ws-anna-x", 0 },
+		{ "ws-{principal}-*", "an\\na", "ws-anna-x", 0 },
+		{ "{principal}.scratch", "bob", "bob.scratch", 1 },
+		{ "{principal}.scratch", "bob", "bobo.scratch", 0 },
+		{ "lab-*", "bob", "lab-1", 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_OK(admin_bucket_pattern_match(cases[i].pattern, cases[i].principal,
+		    cases[i].bucket) == cases[i].match, "bucket_create %s for %s: %s %s",
+		    cases[i].pattern, cases[i].principal, cases[i].bucket,
+		    cases[i].match ? "matches" : "does not match");
+}
+
+static void
+test_bucket_create(void)
+{
+	static const struct {
+		const char	*principal, *bucket;
+		const char	*err;		/* NULL: created */
+		const char	*what;
+	} cases[] = {
+		{ "anna", "ws-anna-old", "not available",
+		    "a bucket already on the backend is not adopted" },
+		{ "anna", "ws-anna-foreign", "not available", "nor another owner's (HEAD 403)" },
+		{ "anna", "ws-anna-new", NULL, "a new bucket: created, joins ws-anna" },
+		{ "anna", "ws-anna-new", "not available", "the same name again: not available" },
+		{ "anna", "ws-anna-lena-data", "may not",
+		    "anna may not take a name under anna-lena's ws-anna-lena-*" },
+		{ "anna-lena", "ws-anna-lena-data", NULL, "anna-lena may" },
+	};
+	char bdir[400], bpol[420], bconf[420], secret[420], yaml[420], text[1024];
+	struct sbuf e = SBUF_INIT;
+	struct model *m;
+	struct run r;
+	size_t i;
+
+	if (fb_start() == -1) {
+		T_OK(0, "bucket create: the stand-in backend starts");
+		return;
+	}
+	snprintf(bdir, sizeof(bdir), "%s/bucket", dir);
+	snprintf(bpol, sizeof(bpol), "%s/policy", bdir);
+	mkdir(bdir, 0755);
+	mkdir(bpol, 0755);
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(bconf, sizeof(bconf), "%s/s3gate.conf", bdir);
+	snprintf(text, sizeof(text), "listen 127.0.0.1:1\nbackend http://127.0.0.1:%d\n"
+	    "backend_credentials SVC %s\npolicy_store file %s\nbucket_create ws-{principal}-*\n",
+	    fb.port, secret, bpol);
+	write_file(bconf, text, 0644);
+	snprintf(yaml, sizeof(yaml), "%s/ws.yaml", bdir);
+	write_file(yaml, "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-anna}\n"
+	    "spec: {principal: anna, buckets: [{bucketName: ws-anna}]}\n---\n"
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-anna-lena}\n"
+	    "spec: {principal: anna-lena, buckets: [{bucketName: ws-anna-lena}]}\n", 0644);
+	/* on the backend, not in the policy: one sync dropped, one of another owner */
+	fb_add("ws-anna-old", 200);
+	fb_add("ws-anna-foreign", 403);
+	r = run_conf(bconf, "sync", yaml, (const char *)NULL);
+	T_OK(r.rc == 0, "bucket create: sync anna and anna-lena (%s)", r.err);
+	run_free(&r);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = run_conf(bconf, "bucket", "create", cases[i].principal, cases[i].bucket,
+		    (const char *)NULL);
+		T_OK(r.rc == (cases[i].err != NULL) && (cases[i].err == NULL ||
+		    strstr(r.err, cases[i].err) != NULL), "bucket create %s %s: %s (%s)",
+		    cases[i].principal, cases[i].bucket, cases[i].what, r.err);
+		run_free(&r);
+	}
+	T_OK(fb_saw("HEAD /ws-anna-new") && fb_saw("PUT /ws-anna-new") &&
+	    fb_saw("HEAD /ws-anna-old") && !fb_saw("PUT /ws-anna-old") &&
+	    !fb_saw("PUT /ws-anna-foreign"), "bucket create: HEAD, then PUT only on a 404");
+	m = filestore_load(bpol, &e);
+	T_OK(m != NULL && model_bucket_find(m, "ws-anna-old") == NULL &&
+	    model_bucket_find(m, "ws-anna-foreign") == NULL &&
+	    model_bucket_find(m, "ws-anna-new") != NULL &&
+	    strcmp(model_bucket_find(m, "ws-anna-new")->workspace, "ws-anna") == 0 &&
+	    model_bucket_find(m, "ws-anna-lena-data") != NULL &&
+	    strcmp(model_bucket_find(m, "ws-anna-lena-data")->workspace, "ws-anna-lena") == 0,
+	    "bucket create: the policy holds exactly the buckets created, each in its creator's "
+	    "workspace");
+	model_free(m);
+	sbuf_free(&e);
+}
+
 struct thread_arg {
 	int	 rc;
 	char	 id[32];
@@ -732,6 +937,8 @@ main(void)
 	test_quota();
 	test_expiry_cap();
 	test_options();
+	test_bucket_pattern();
+	test_bucket_create();
 	pstore_free(ps);
 	sbuf_free(&errors);
 
