@@ -70,6 +70,7 @@ struct admin_args {
 	const char	*permission;
 	const char	*expires;
 	const char	*principal;	/* presign */
+	const char	*credential;	/* presign: the access key id issuing the link */
 	const char	*method;
 	const char	*max_uses;
 	const char	*rate;		/* quota set */
@@ -90,7 +91,8 @@ static const char *const admin_usage =
     "  revoke BUCKET PRINCIPAL\n"
     "  access PRINCIPAL\n"
     "  who BUCKET\n"
-    "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n"
+    "  presign --principal P [--credential AKID] [--method GET|PUT] [--expires D] [--max-uses N]\n"
+    "          s3://BUCKET/KEY\n"
     "  presign list [--principal P] | presign revoke ID [--principal P]\n"
     "  quota show PRINCIPAL | quota clear PRINCIPAL\n"
     "  quota set PRINCIPAL [--rate N] [--bandwidth SIZE] [--connections N]"
@@ -195,6 +197,7 @@ admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args
 		{ "--permission", offsetof(struct admin_args, permission) },
 		{ "--expires", offsetof(struct admin_args, expires) },
 		{ "--principal", offsetof(struct admin_args, principal) },
+		{ "--credential", offsetof(struct admin_args, credential) },
 		{ "--method", offsetof(struct admin_args, method) },
 		{ "--max-uses", offsetof(struct admin_args, max_uses) },
 		{ "--rate", offsetof(struct admin_args, rate) },
@@ -269,19 +272,24 @@ admin_load(struct admin *a)
 #define ADMIN_CREDENTIALS	0x02
 
 /*
- * Removes the links (credentials with a link scope) that expired before NOW:
- * every admin write collects them, so the store does not grow with every
- * link ever issued.  Returns how many went.
+ * Removes the links (credentials with a link scope) that expired before NOW,
+ * and those whose issuing key is gone (model_link_issuer()): every admin
+ * write collects them, so the store does not grow with every link ever
+ * issued, and no link outlives the key it was issued with.  Returns how
+ * many went.
  */
 static size_t
 admin_gc_links(struct model *m, time_t now)
 {
+	const char *issuer;
 	size_t i = 0, n = 0;
 
 	while (i < m->ncredentials) {
 		const struct policy_credential *c = &m->credentials[i];
 
-		if (c->link_method != NULL && c->expires_at != 0 && c->expires_at <= now &&
+		if (c->link_method != NULL && ((c->expires_at != 0 && c->expires_at <= now) ||
+		    ((issuer = model_link_issuer(m, c->access_key_id)) != NULL &&
+		    model_credential(m, issuer) == NULL)) &&
 		    model_remove_credential(m, c->access_key_id) == 0) {
 			n++;
 			continue;
@@ -469,9 +477,13 @@ admin_cred_list(struct admin *a, struct admin_args *args)
 	return 0;
 }
 
+/* cred delete AKID: the key, and the links issued with it (model_link_issuer()). */
 static int
 admin_cred_delete(struct admin *a, struct admin_args *args)
 {
+	json_t *links;
+	char *id;
+	size_t i;
 	int rc;
 
 	if (args->npos != 1)
@@ -480,10 +492,27 @@ admin_cred_delete(struct admin *a, struct admin_args *args)
 		return rc;
 	if (model_remove_credential(a->model, args->pos[0]) == -1)
 		return admin_fail(a, "no access key %s", args->pos[0]);
+	links = json_array();
+	i = 0;
+	while (i < a->model->nlink_issuers) {
+		if (strcmp(a->model->link_issuers[i].issuer, args->pos[0]) != 0) {
+			i++;
+			continue;
+		}
+		/* removes the issuer record too, whether or not the link is there */
+		id = sbuf_strdup(a->model->link_issuers[i].link);
+		if (model_remove_credential(a->model, id) == 0)
+			json_array_append_new(links, json_string(id));
+		free(id);
+	}
 	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
 		admin_text(a, "- credential %s", args->pos[0]);
+		for (i = 0; i < json_array_size(links); i++)
+			admin_text(a, "- link %s", json_string_value(json_array_get(links, i)));
 		json_object_set_new(a->doc, "deleted", json_string(args->pos[0]));
-	}
+		json_object_set_new(a->doc, "links_deleted", links);
+	} else
+		json_decref(links);
 	return rc;
 }
 
@@ -1024,11 +1053,15 @@ admin_link_json(const struct policy_credential *c)
 }
 
 /*
- * presign --principal P [--method GET|PUT] [--expires D] [--max-uses N]
- * s3://BUCKET/KEY: a link is a credential scoped to one object and method
- * (policy.h), principal P, and an ordinary SigV4 presigned URL signed with
- * it under public_url.  P must hold what the link grants now; the proxy
- * checks again, as P, at every use.
+ * presign --principal P [--credential AKID] [--method GET|PUT] [--expires D]
+ * [--max-uses N] s3://BUCKET/KEY: a link is a credential scoped to one
+ * object and method (policy.h), principal P, and an ordinary SigV4
+ * presigned URL signed with it under public_url.  P must hold what the
+ * link grants now; the proxy checks again, as P, at every use.
+ *
+ * --credential names the key the link is issued with (the self-service
+ * API passes the caller's): it must be P's; the link ends no later than
+ * it, and is deleted with it (cred delete, model_link_issuer()).
  */
 static int
 admin_presign(struct admin *a, struct admin_args *args)
@@ -1038,6 +1071,7 @@ admin_presign(struct admin *a, struct admin_args *args)
 	struct policy_decision dec;
 	struct s3_op op;
 	struct sbuf base = SBUF_INIT, host = SBUF_INIT, path = SBUF_INIT, query = SBUF_INIT;
+	const struct policy_credential *issuer;
 	char bucket[64], id[21], secret[41], when[32], *end;
 	const char *key = NULL, *method = args->method ? args->method : "GET";
 	long long secs = ADMIN_LINK_DEFAULT_EXPIRES;
@@ -1045,8 +1079,8 @@ admin_presign(struct admin *a, struct admin_args *args)
 	int rc = 1;
 
 	if (args->npos != 1 || args->principal == NULL)
-		return admin_fail(a, "usage: presign --principal P [--method GET|PUT] "
-		    "[--expires D] [--max-uses N] s3://BUCKET/KEY");
+		return admin_fail(a, "usage: presign --principal P [--credential AKID] "
+		    "[--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY");
 	if (!storage_principal_valid(args->principal))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->principal);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0)
@@ -1073,6 +1107,22 @@ admin_presign(struct admin *a, struct admin_args *args)
 		goto out;
 	if ((rc = admin_load(a)) != 0)
 		goto out;
+	if (args->credential != NULL) {
+		/* not another principal's key, not a link, not one that has ended */
+		issuer = model_credential(a->model, args->credential);
+		if (issuer == NULL || issuer->link_method != NULL ||
+		    strcmp(issuer->principal, args->principal) != 0) {
+			rc = admin_fail(a, "--credential %s: %s has no such access key",
+			    args->credential, args->principal);
+			goto out;
+		}
+		if (issuer->expires_at != 0 && issuer->expires_at <= a->now) {
+			rc = admin_fail(a, "--credential %s has expired", args->credential);
+			goto out;
+		}
+		if (issuer->expires_at != 0 && issuer->expires_at - a->now < secs)
+			secs = issuer->expires_at - a->now;
+	}
 
 	/* the issuer must hold what the link grants, now */
 	memset(&op, 0, sizeof(op));
@@ -1099,6 +1149,8 @@ admin_presign(struct admin *a, struct admin_args *args)
 	c.link_method = (char *)method;
 	c.link_max_uses = (uint32_t)uses;
 	model_add_credential(a->model, &c);
+	if (args->credential != NULL)
+		model_set_link_issuer(a->model, id, args->credential);
 
 	sbuf_appendc(&path, '/');
 	uri_encode(&path, bucket, strlen(bucket), 0);
@@ -1858,6 +1910,9 @@ admin_sync(struct admin *a, struct admin_args *args)
 	admin_copy(next, in, NULL, 1, a->state_path);
 	for (i = 0; i < a->model->ncredentials; i++)
 		model_add_credential(next, &a->model->credentials[i]);
+	for (i = 0; i < a->model->nlink_issuers; i++)
+		model_set_link_issuer(next, a->model->link_issuers[i].link,
+		    a->model->link_issuers[i].issuer);
 	if (model_index(next, &errors) == -1) {
 		rc = admin_fail_errors(a, "the input conflicts with the policy folder", &errors);
 		goto out;

@@ -163,8 +163,9 @@ filestore_json_wipe(json_t *j)
 }
 
 /*
- * A link's scope, {"bucket","key","method","max_bytes","max_uses"}, into C
- * (pointers into LINK).  -1 if malformed.
+ * A link's scope, {"bucket","key","method","max_bytes","max_uses"} (and
+ * "issuer", read by the caller), into C (pointers into LINK).  -1 if
+ * malformed.
  */
 static int
 filestore_parse_link(json_t *link, struct policy_credential *c)
@@ -193,7 +194,7 @@ filestore_parse_credentials(struct model *m, const char *source, const char *dat
 {
 	struct policy_credential c;
 	json_error_t jerr;
-	json_t *root, *list, *o, *v, *link;
+	json_t *root, *list, *o, *v, *link, *issuer;
 	size_t i;
 	int bad = 0;
 
@@ -230,7 +231,18 @@ filestore_parse_credentials(struct model *m, const char *source, const char *dat
 			bad = 1;
 			continue;
 		}
+		/* the key a link was issued with (absent before it was kept: the link stands alone) */
+		issuer = link != NULL ? json_object_get(link, "issuer") : NULL;
+		if (issuer != NULL && (!json_is_string(issuer) || json_string_length(issuer) == 0)) {
+			sbuf_appendf(errors, "%s: credential %zu: the link's \"issuer\" must be an "
+			    "access key id; delete it with s3gate-admin presign revoke\n", source,
+			    i + 1);
+			bad = 1;
+			continue;
+		}
 		model_add_credential(m, &c);
+		if (issuer != NULL)
+			model_set_link_issuer(m, c.access_key_id, json_string_value(issuer));
 	}
 	filestore_json_wipe(root);
 	json_decref(root);
@@ -465,7 +477,8 @@ int
 filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *errors)
 {
 	const struct policy_credential *c;
-	json_t *root, *list, *o;
+	json_t *root, *list, *o, *link;
+	const char *issuer;
 	char *text;
 	size_t i;
 	int rc;
@@ -481,12 +494,16 @@ filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *
 		json_object_set_new(o, "expires_at", json_integer((json_int_t)c->expires_at));
 		if (c->session_token != NULL)
 			json_object_set_new(o, "session_token", json_string(c->session_token));
-		if (c->link_method != NULL)
-			json_object_set_new(o, "link", json_pack("{s:s,s:s,s:s,s:I,s:I}",
+		if (c->link_method != NULL) {
+			link = json_pack("{s:s,s:s,s:s,s:I,s:I}",
 			    "bucket", c->link_bucket ? c->link_bucket : "",
 			    "key", c->link_key ? c->link_key : "", "method", c->link_method,
 			    "max_bytes", (json_int_t)c->link_max_bytes,
-			    "max_uses", (json_int_t)c->link_max_uses));
+			    "max_uses", (json_int_t)c->link_max_uses);
+			if ((issuer = model_link_issuer(m, c->access_key_id)) != NULL)
+				json_object_set_new(link, "issuer", json_string(issuer));
+			json_object_set_new(o, "link", link);
+		}
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(root, "credentials", list);

@@ -8,7 +8,8 @@
  *                               `sync` replaces it, member/request/approve/
  *                               grant/revoke rewrite it
  *   DIR/credentials.json        access keys, mode 0600 (refused if group- or
- *                               other-accessible)
+ *                               other-accessible); a link's record may name
+ *                               the key that issued it ("issuer")
  *   DIR/.s3gate.lock            flock()ed by the admin CLI around a change
  *
  * Every write is atomic (temporary file, fsync, rename, fsync of DIR).  The

@@ -72,6 +72,18 @@ struct model_request {
 	int		 line;
 };
 
+/*
+ * A link issued with a credential that ends (a session's, through the
+ * self-service API): the link may not outlive it, and goes when it is
+ * deleted.  Admin bookkeeping beside the credentials (the proxy never needs
+ * it: the link's own expiry is capped at the issuer's); links without one
+ * (issued by the CLI, or before this was kept) stand alone.
+ */
+struct model_link_issuer {
+	char		*link;		/* the link's access key id ("SGL...") */
+	char		*issuer;	/* the access key id that issued it */
+};
+
 struct model_index;
 
 struct model {
@@ -85,6 +97,8 @@ struct model {
 	size_t			 nrequests;
 	struct policy_credential *credentials;
 	size_t			 ncredentials;
+	struct model_link_issuer *link_issuers;
+	size_t			 nlink_issuers;
 
 	struct model_index	*index;		/* NULL while stale */
 };
@@ -128,9 +142,15 @@ void		 model_add_credential(struct model *, const struct policy_credential *c);
 void		 model_credential_copy(struct policy_credential *dst,
 		    const struct policy_credential *src);
 
+/* Records that link LINK was issued with access key ISSUER (replacing any before). */
+void		 model_set_link_issuer(struct model *, const char *link, const char *issuer);
+/* The access key id LINK was issued with, or NULL. */
+const char	*model_link_issuer(const struct model *, const char *link);
+
 /* Removers: 0, or -1 if there was nothing to remove. */
 int		 model_remove_grant(struct model *, const char *bucket, const char *grantee);
 int		 model_remove_request(struct model *, const char *bucket, const char *requester);
+/* Removes the credential and, if it is a link, its issuer record. */
 int		 model_remove_credential(struct model *, const char *access_key_id);
 
 /*

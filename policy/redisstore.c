@@ -1843,6 +1843,7 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 	const struct model_request *r;
 	const struct policy_credential *c;
 	const struct policy_quota *q;
+	const char *issuer;
 	json_t *o, *arr;
 	size_t i, j;
 	char num[32];
@@ -1922,6 +1923,8 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 			rs_kv_add(l, key.data, "link_max_bytes", num, 0);
 			snprintf(num, sizeof(num), "%lu", (unsigned long)c->link_max_uses);
 			rs_kv_add(l, key.data, "link_max_uses", num, 0);
+			if ((issuer = model_link_issuer(m, c->access_key_id)) != NULL)
+				rs_kv_add(l, key.data, "link_issuer", issuer, 0);
 		}
 	}
 	sbuf_free(&key);
@@ -2112,6 +2115,9 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			c.link_max_uses = link.link_max_uses;
 			model_add_credential(m, &c);
 			policy_credential_clear(&link);
+			if (c.link_method != NULL &&
+			    (x = rs_kv_get(l, key.data, "link_issuer")) != NULL && x->value[0] != '\0')
+				model_set_link_issuer(m, kv->field, x->value);
 			continue;
 		}
 		if ((o = json_loads(kv->value, 0, &jerr)) == NULL || !json_is_object(o)) {

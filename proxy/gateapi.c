@@ -457,10 +457,12 @@ gateapi_start_route(struct conn *c)
 				    "\"max_uses\" must be a whole number.");
 			snprintf(uses, sizeof(uses), "%lld", (long long)json_integer_value(mu));
 			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--credential", c->cred.access_key_id,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
 			    "--max-uses", uses, "--", target, (char *)NULL);
 		} else
 			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--credential", c->cred.access_key_id,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
 			    "--", target, (char *)NULL);
 		return 0;

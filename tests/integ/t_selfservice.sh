@@ -12,6 +12,8 @@
 #   - what callers send never becomes an admin option;
 #   - CreateBucket under bucket_create creates, never adopts, and keeps to
 #     the caller's own names;
+#   - a link issued with a session key ends with it, and goes when it is
+#     deleted.
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -557,6 +559,45 @@ hardening() {
 	tc "alice may not create ws-alice-lena-data (under alice-lena's names): AccessDenied; alice-lena may" create_other
 	tc "principal st*: the '*' in its name is literal: ws-stolen-x is not its to create" \
 		create_refused "$PX" "ws-stolen$S-x"
+
+	# -- a link issued with a session key ends with it, and goes when it is deleted
+	rm -f "$T/sess.akid" "$T/sess.url"
+	sess_link() {
+		local c i
+		s3gate_cred "$A" "$PA-sess" --ttl 2m >/dev/null || return 1
+		echo "$CRED_AKID" >"$T/sess.akid"
+		c=$(api "$PA-sess" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\",\"expires\":\"1h\"}")
+		want 200 "$c" || return 1
+		jcheck '
+import datetime, re
+e = datetime.datetime.strptime(d["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+left = (e - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+x = int(re.search(r"X-Amz-Expires=([0-9]+)", d["url"]).group(1))
+print("link ends in", left, "s, X-Amz-Expires", x)
+assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
+		"$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.out" >"$T/sess.url"
+		for ((i = 0; i < 20; i++)); do
+			c=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 30 "$(cat "$T/sess.url")")
+			[ "$c" = 200 ] && break
+			sleep 0.1
+		done
+		echo "link: HTTP $c"; [ "$c" = 200 ]
+	}
+	tc "a 1h link asked for with a 2-minute session key ends with the session (expires_at, X-Amz-Expires)" sess_link
+	sess_delete() {
+		local c t0 now
+		[ -s "$T/sess.url" ] || return 1
+		s3gate_admin cred delete "$(cat "$T/sess.akid")" || return 1
+		t0=$(date +%s%3N)
+		while :; do
+			c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(cat "$T/sess.url")")
+			now=$(date +%s%3N)
+			[ "$c" = 403 ] && { echo "refused after $((now - t0)) ms"; return 0; }
+			[ $((now - t0)) -gt 1000 ] && { echo "HTTP $c after $((now - t0)) ms"; return 1; }
+			sleep 0.05
+		done
+	}
+	tc "cred delete of the session key: its link is refused within a second" sess_delete
 
 	# -- caller input never becomes an admin option
 	dashdash() {

@@ -18,6 +18,7 @@
  *   bucket create: only a bucket this call creates joins the workspace
  *   (against a small stand-in backend on loopback), and not a name under
  *   another principal's bucket_create names
+ *   links issued with a session key end with it and go when it is deleted
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -571,6 +572,101 @@ test_options(void)
 	run_free(&r);
 }
 
+/* Whether the credentials file holds TEXT. */
+static int
+creds_hold(const char *text)
+{
+	char path[400], buf[65536];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", pol, FILESTORE_CREDENTIALS);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * A link issued with a session credential (--credential AKID, as the
+ * self-service API does) ends no later than the session, records the key,
+ * and goes when the key is deleted.
+ */
+static void
+test_link_issuer(struct pstore *ps)
+{
+	struct policy_credential c;
+	struct run r;
+	char sess[32], perm[32], l1[32], l2[32], l3[32], want[64], *x;
+	time_t sess_end = 0, t;
+	const char *url;
+
+	r = RUN("--json", "cred", "create", "eric", "--ttl", "30s");
+	snprintf(sess, sizeof(sess), "%s", jstr(r.json, "access_key_id") ?
+	    jstr(r.json, "access_key_id") : "");
+	T_OK(r.rc == 0 && sess[0] != '\0' && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &sess_end) == 0,
+	    "issuer: a 30 s session for eric");
+	run_free(&r);
+	r = RUN("--json", "cred", "create", "eric");
+	snprintf(perm, sizeof(perm), "%s", jstr(r.json, "access_key_id") ?
+	    jstr(r.json, "access_key_id") : "");
+	run_free(&r);
+
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", sess, "--expires", "1h",
+	    "s3://ws-eric-shared/sess");
+	snprintf(l1, sizeof(l1), "%s", link_id(&r));
+	url = jstr(r.json, "url");
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &t) == 0 && t == sess_end,
+	    "issuer: a 1h link from a 30 s session ends with the session (%s)",
+	    r.rc == 0 ? jstr(r.json, "expires_at") : r.err);
+	T_OK(url != NULL && (x = strstr(url, "X-Amz-Expires=")) != NULL && atol(x + 14) >= 1 &&
+	    atol(x + 14) <= 30, "issuer: and its URL says so (X-Amz-Expires %ld)",
+	    url && (x = strstr(url, "X-Amz-Expires=")) ? atol(x + 14) : -1L);
+	snprintf(want, sizeof(want), "\"issuer\": \"%s\"", sess);
+	T_OK(creds_hold(want), "issuer: the link records the key that issued it");
+	run_free(&r);
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", sess,
+	    "s3://ws-eric-shared/sess2");
+	snprintf(l2, sizeof(l2), "%s", link_id(&r));
+	T_OK(r.rc == 0 && l2[0] != '\0', "issuer: a second link from the session");
+	run_free(&r);
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", perm, "--expires", "2h",
+	    "s3://ws-eric-shared/perm");
+	snprintf(l3, sizeof(l3), "%s", link_id(&r));
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &t) == 0 && t >= time(NULL) + 7100,
+	    "issuer: a key without an end leaves the link's 2h as asked");
+	run_free(&r);
+	r = RUN("presign", "--principal", "alice", "--credential", sess, "s3://ws-alice/x");
+	T_OK(r.rc == 1, "issuer: another principal's key is refused (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "--principal", "eric", "--credential", "SGNOSUCHKEY000000000",
+	    "s3://ws-eric-shared/x");
+	T_OK(r.rc == 1, "issuer: an unknown key is refused (%s)", r.err);
+	run_free(&r);
+
+	r = RUN("cred", "delete", sess);
+	T_OK(r.rc == 0 && strstr(r.out, l1) != NULL && strstr(r.out, l2) != NULL &&
+	    strstr(r.out, l3) == NULL, "issuer: cred delete of the session deletes its two links: %s",
+	    r.out);
+	run_free(&r);
+	reload(ps);
+	memset(&c, 0, sizeof(c));
+	T_OK(pstore_credential(ps, l1, &c, NULL, NULL) == PSTORE_DONE && c.access_key_id == NULL,
+	    "issuer: the session's link no longer authenticates");
+	policy_credential_clear(&c);
+	T_OK(pstore_credential(ps, l3, &c, NULL, NULL) == PSTORE_DONE && c.access_key_id != NULL,
+	    "issuer: the other key's link stays");
+	policy_credential_clear(&c);
+	r = RUN("cred", "delete", perm);
+	T_OK(r.rc == 0, "issuer: cred delete of the other key");
+	run_free(&r);
+}
+
 /* ---- bucket create, against a stand-in for the backend --------------------- */
 
 /*
@@ -937,6 +1033,7 @@ main(void)
 	test_quota();
 	test_expiry_cap();
 	test_options();
+	test_link_issuer(ps);
 	test_bucket_pattern();
 	test_bucket_create();
 	pstore_free(ps);
