@@ -8,8 +8,10 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,16 @@
 #define ADMIN_BACKEND_TIMEOUT	10	/* seconds, per connect and per read */
 #define ADMIN_MAX_REASON	1024	/* bytes of a request's reason */
 #define ADMIN_LINK_DEFAULT_EXPIRES 3600	/* seconds: presign without --expires */
+/*
+ * The longest --expires (grants) and --ttl (session credentials): 10 years.
+ * Longer than a research project's funding and its data's usual retention
+ * (10 years), so an end further off is "never" (leave --expires out); and
+ * every time written stays within the four-digit years that Storage
+ * resources are read with (an unbounded "3000000d" was written as the year
+ * 10240, and no command could load the store after it).
+ */
+#define ADMIN_MAX_EXPIRES	(3650LL * 86400)
+#define ADMIN_MAX_EXPIRES_STR	"3650d"
 /* --max-uses bound: N x 5 TiB (S3's largest object) stays within 64 bits */
 #define ADMIN_LINK_MAX_USES	1000000
 
@@ -58,6 +70,7 @@ struct admin_args {
 	const char	*permission;
 	const char	*expires;
 	const char	*principal;	/* presign */
+	const char	*credential;	/* presign: the access key id issuing the link */
 	const char	*method;
 	const char	*max_uses;
 	const char	*rate;		/* quota set */
@@ -78,7 +91,8 @@ static const char *const admin_usage =
     "  revoke BUCKET PRINCIPAL\n"
     "  access PRINCIPAL\n"
     "  who BUCKET\n"
-    "  presign --principal P [--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY\n"
+    "  presign --principal P [--credential AKID] [--method GET|PUT] [--expires D] [--max-uses N]\n"
+    "          s3://BUCKET/KEY\n"
     "  presign list [--principal P] | presign revoke ID [--principal P]\n"
     "  quota show PRINCIPAL | quota clear PRINCIPAL\n"
     "  quota set PRINCIPAL [--rate N] [--bandwidth SIZE] [--connections N]"
@@ -147,49 +161,77 @@ admin_duration(const char *s)
 	return ms / 1000;
 }
 
+/* OPT's VALUE (--expires, --ttl) -> seconds, 1 to ADMIN_MAX_EXPIRES; -1 after saying why. */
+static long long
+admin_lifetime(struct admin *a, const char *opt, const char *value)
+{
+	long long secs;
+
+	if ((secs = admin_duration(value)) == -1) {
+		admin_fail(a, "%s %s: write a duration like 90s, 15m, 8h or 7d", opt, value);
+		return -1;
+	}
+	if (secs > ADMIN_MAX_EXPIRES) {
+		admin_fail(a, "%s %s: the longest is " ADMIN_MAX_EXPIRES_STR " (10 years); for no end, "
+		    "leave %s out", opt, value, opt);
+		return -1;
+	}
+	return secs;
+}
+
+/*
+ * Options and positional arguments, in any order until "--"; after it,
+ * only positional ones (the self-service API puts what callers send
+ * there).  An option's value may not look like an option: "--ttl
+ * --principal P" would otherwise swallow --principal.
+ */
 static int
 admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args)
 {
-	int i;
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+	} opts[] = {
+		{ "--ttl", offsetof(struct admin_args, ttl) },
+		{ "--reason", offsetof(struct admin_args, reason) },
+		{ "--permission", offsetof(struct admin_args, permission) },
+		{ "--expires", offsetof(struct admin_args, expires) },
+		{ "--principal", offsetof(struct admin_args, principal) },
+		{ "--credential", offsetof(struct admin_args, credential) },
+		{ "--method", offsetof(struct admin_args, method) },
+		{ "--max-uses", offsetof(struct admin_args, max_uses) },
+		{ "--rate", offsetof(struct admin_args, rate) },
+		{ "--bandwidth", offsetof(struct admin_args, bandwidth) },
+		{ "--connections", offsetof(struct admin_args, connections) },
+	};
+	size_t o;
+	int i, options = 1;
 
 	memset(args, 0, sizeof(*args));
 	for (i = 0; i < argc; i++) {
-		const char **slot = NULL;
-
-		if (strcmp(argv[i], "--json") == 0) {
+		if (options && strcmp(argv[i], "--") == 0) {
+			options = 0;
+			continue;
+		}
+		if (options && strcmp(argv[i], "--json") == 0) {
 			a->json = 1;
 			continue;
 		}
-		if (strcmp(argv[i], "--ttl") == 0)
-			slot = &args->ttl;
-		else if (strcmp(argv[i], "--reason") == 0)
-			slot = &args->reason;
-		else if (strcmp(argv[i], "--permission") == 0)
-			slot = &args->permission;
-		else if (strcmp(argv[i], "--expires") == 0)
-			slot = &args->expires;
-		else if (strcmp(argv[i], "--principal") == 0)
-			slot = &args->principal;
-		else if (strcmp(argv[i], "--method") == 0)
-			slot = &args->method;
-		else if (strcmp(argv[i], "--max-uses") == 0)
-			slot = &args->max_uses;
-		else if (strcmp(argv[i], "--rate") == 0)
-			slot = &args->rate;
-		else if (strcmp(argv[i], "--bandwidth") == 0)
-			slot = &args->bandwidth;
-		else if (strcmp(argv[i], "--connections") == 0)
-			slot = &args->connections;
-		else if (argv[i][0] == '-' && argv[i][1] == '-') {
-			admin_fail(a, "unknown option %s", argv[i]);
-			return -1;
-		}
-		if (slot != NULL) {
-			if (i + 1 >= argc) {
-				admin_fail(a, "%s needs a value", argv[i]);
+		if (options && argv[i][0] == '-' && argv[i][1] == '-') {
+			for (o = 0; o < sizeof(opts) / sizeof(opts[0]); o++)
+				if (strcmp(argv[i], opts[o].name) == 0)
+					break;
+			if (o == sizeof(opts) / sizeof(opts[0])) {
+				admin_fail(a, "unknown option %s", argv[i]);
 				return -1;
 			}
-			*slot = argv[++i];
+			if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+				admin_fail(a, "%s needs a value%s%s%s", argv[i],
+				    i + 1 < argc ? " (not the option \"" : "",
+				    i + 1 < argc ? argv[i + 1] : "", i + 1 < argc ? "\")" : "");
+				return -1;
+			}
+			*(const char **)((char *)args + opts[o].offset) = argv[++i];
 			continue;
 		}
 		if (args->npos == ADMIN_MAX_POS) {
@@ -230,19 +272,24 @@ admin_load(struct admin *a)
 #define ADMIN_CREDENTIALS	0x02
 
 /*
- * Removes the links (credentials with a link scope) that expired before NOW:
- * every admin write collects them, so the store does not grow with every
- * link ever issued.  Returns how many went.
+ * Removes the links (credentials with a link scope) that expired before NOW,
+ * and those whose issuing key is gone (model_link_issuer()): every admin
+ * write collects them, so the store does not grow with every link ever
+ * issued, and no link outlives the key it was issued with.  Returns how
+ * many went.
  */
 static size_t
 admin_gc_links(struct model *m, time_t now)
 {
+	const char *issuer;
 	size_t i = 0, n = 0;
 
 	while (i < m->ncredentials) {
 		const struct policy_credential *c = &m->credentials[i];
 
-		if (c->link_method != NULL && c->expires_at != 0 && c->expires_at <= now &&
+		if (c->link_method != NULL && ((c->expires_at != 0 && c->expires_at <= now) ||
+		    ((issuer = model_link_issuer(m, c->access_key_id)) != NULL &&
+		    model_credential(m, issuer) == NULL)) &&
 		    model_remove_credential(m, c->access_key_id) == 0) {
 			n++;
 			continue;
@@ -252,7 +299,12 @@ admin_gc_links(struct model *m, time_t now)
 	return n;
 }
 
-/* Checks the changed model whole, then persists WHAT (and expired links' removal). */
+/*
+ * Checks the changed model whole, then persists WHAT (and expired links'
+ * removal).  The file store writes a file only if the folder loads with it
+ * (filestore_save_state()): a change that would not load back is refused
+ * and the store stays as it was.
+ */
 static int
 admin_commit(struct admin *a, int what)
 {
@@ -293,19 +345,6 @@ admin_bucket_workspace(struct admin *a, const char *bucket)
 	if ((b = model_bucket_find(a->model, bucket)) == NULL)
 		return NULL;
 	return model_workspace_find(a->model, b->workspace);
-}
-
-static int
-admin_principal_valid(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 128)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == '/' || *s == '"' || *s == '\\' || *s == 0x7f)
-			return 0;
-	return 1;
 }
 
 /* ---- cred ----------------------------------------------------------------- */
@@ -351,10 +390,10 @@ admin_cred_create(struct admin *a, struct admin_args *args)
 
 	if (args->npos != 1)
 		return admin_fail(a, "usage: cred create PRINCIPAL [--ttl D]");
-	if (!admin_principal_valid(args->pos[0]))
+	if (!storage_principal_valid(args->pos[0]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
-	if (args->ttl != NULL && (ttl = admin_duration(args->ttl)) == -1)
-		return admin_fail(a, "--ttl %s: write a duration like 90s, 15m, 8h or 7d", args->ttl);
+	if (args->ttl != NULL && (ttl = admin_lifetime(a, "--ttl", args->ttl)) == -1)
+		return 1;
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	do
@@ -438,9 +477,13 @@ admin_cred_list(struct admin *a, struct admin_args *args)
 	return 0;
 }
 
+/* cred delete AKID: the key, and the links issued with it (model_link_issuer()). */
 static int
 admin_cred_delete(struct admin *a, struct admin_args *args)
 {
+	json_t *links;
+	char *id;
+	size_t i;
 	int rc;
 
 	if (args->npos != 1)
@@ -449,10 +492,27 @@ admin_cred_delete(struct admin *a, struct admin_args *args)
 		return rc;
 	if (model_remove_credential(a->model, args->pos[0]) == -1)
 		return admin_fail(a, "no access key %s", args->pos[0]);
+	links = json_array();
+	i = 0;
+	while (i < a->model->nlink_issuers) {
+		if (strcmp(a->model->link_issuers[i].issuer, args->pos[0]) != 0) {
+			i++;
+			continue;
+		}
+		/* removes the issuer record too, whether or not the link is there */
+		id = sbuf_strdup(a->model->link_issuers[i].link);
+		if (model_remove_credential(a->model, id) == 0)
+			json_array_append_new(links, json_string(id));
+		free(id);
+	}
 	if ((rc = admin_commit(a, ADMIN_CREDENTIALS)) == 0) {
 		admin_text(a, "- credential %s", args->pos[0]);
+		for (i = 0; i < json_array_size(links); i++)
+			admin_text(a, "- link %s", json_string_value(json_array_get(links, i)));
 		json_object_set_new(a->doc, "deleted", json_string(args->pos[0]));
-	}
+		json_object_set_new(a->doc, "links_deleted", links);
+	} else
+		json_decref(links);
 	return rc;
 }
 
@@ -466,7 +526,7 @@ admin_member(struct admin *a, struct admin_args *args, int add)
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: member add|remove WORKSPACE PRINCIPAL");
-	if (!admin_principal_valid(args->pos[1]))
+	if (!storage_principal_valid(args->pos[1]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[1]);
 	if ((rc = admin_load(a)) != 0)
 		return rc;
@@ -518,7 +578,7 @@ admin_request(struct admin *a, struct admin_args *args)
 		return admin_fail(a, "usage: request BUCKET PRINCIPAL [--reason TEXT]");
 	bucket = args->pos[0];
 	who = args->pos[1];
-	if (!admin_principal_valid(who))
+	if (!storage_principal_valid(who))
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if (args->reason != NULL && strlen(args->reason) > ADMIN_MAX_REASON)
 		return admin_fail(a, "the reason is longer than %d bytes", ADMIN_MAX_REASON);
@@ -653,12 +713,11 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 		return admin_fail(a, "unknown permission \"%s\"; use ReadOnly, ReadWrite or "
 		    "WriteOnly", perm_s);
 	if (expires_s != NULL) {
-		if ((secs = admin_duration(expires_s)) == -1)
-			return admin_fail(a, "--expires %s: write a duration like 90s, 15m, 8h "
-			    "or 7d", expires_s);
+		if ((secs = admin_lifetime(a, "--expires", expires_s)) == -1)
+			return 1;
 		expires = a->now + (time_t)secs;
 	}
-	if (!admin_principal_valid(who))
+	if (!storage_principal_valid(who))
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if ((w = admin_bucket_workspace(a, bucket)) == NULL)
 		return admin_fail(a, "no bucket %s", bucket);
@@ -872,7 +931,7 @@ admin_quota(struct admin *a, const char *sub, struct admin_args *args)
 	    args->bandwidth != NULL || args->connections != NULL))
 		return admin_fail(a, "usage: quota show|clear PRINCIPAL, or quota set PRINCIPAL "
 		    "[--rate N] [--bandwidth SIZE] [--connections N]");
-	if (!admin_principal_valid(args->pos[0]))
+	if (!storage_principal_valid(args->pos[0]))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
 	/* checked before the lock: nothing is loaded for a typo */
 	memset(&q, 0, sizeof(q));
@@ -994,11 +1053,15 @@ admin_link_json(const struct policy_credential *c)
 }
 
 /*
- * presign --principal P [--method GET|PUT] [--expires D] [--max-uses N]
- * s3://BUCKET/KEY: a link is a credential scoped to one object and method
- * (policy.h), principal P, and an ordinary SigV4 presigned URL signed with
- * it under public_url.  P must hold what the link grants now; the proxy
- * checks again, as P, at every use.
+ * presign --principal P [--credential AKID] [--method GET|PUT] [--expires D]
+ * [--max-uses N] s3://BUCKET/KEY: a link is a credential scoped to one
+ * object and method (policy.h), principal P, and an ordinary SigV4
+ * presigned URL signed with it under public_url.  P must hold what the
+ * link grants now; the proxy checks again, as P, at every use.
+ *
+ * --credential names the key the link is issued with (the self-service
+ * API passes the caller's): it must be P's; the link ends no later than
+ * it, and is deleted with it (cred delete, model_link_issuer()).
  */
 static int
 admin_presign(struct admin *a, struct admin_args *args)
@@ -1008,6 +1071,7 @@ admin_presign(struct admin *a, struct admin_args *args)
 	struct policy_decision dec;
 	struct s3_op op;
 	struct sbuf base = SBUF_INIT, host = SBUF_INIT, path = SBUF_INIT, query = SBUF_INIT;
+	const struct policy_credential *issuer;
 	char bucket[64], id[21], secret[41], when[32], *end;
 	const char *key = NULL, *method = args->method ? args->method : "GET";
 	long long secs = ADMIN_LINK_DEFAULT_EXPIRES;
@@ -1015,9 +1079,9 @@ admin_presign(struct admin *a, struct admin_args *args)
 	int rc = 1;
 
 	if (args->npos != 1 || args->principal == NULL)
-		return admin_fail(a, "usage: presign --principal P [--method GET|PUT] "
-		    "[--expires D] [--max-uses N] s3://BUCKET/KEY");
-	if (!admin_principal_valid(args->principal))
+		return admin_fail(a, "usage: presign --principal P [--credential AKID] "
+		    "[--method GET|PUT] [--expires D] [--max-uses N] s3://BUCKET/KEY");
+	if (!storage_principal_valid(args->principal))
 		return admin_fail(a, "\"%s\" is not a valid principal name", args->principal);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0)
 		return admin_fail(a, "--method %s: a link is for GET or PUT", method);
@@ -1043,6 +1107,22 @@ admin_presign(struct admin *a, struct admin_args *args)
 		goto out;
 	if ((rc = admin_load(a)) != 0)
 		goto out;
+	if (args->credential != NULL) {
+		/* not another principal's key, not a link, not one that has ended */
+		issuer = model_credential(a->model, args->credential);
+		if (issuer == NULL || issuer->link_method != NULL ||
+		    strcmp(issuer->principal, args->principal) != 0) {
+			rc = admin_fail(a, "--credential %s: %s has no such access key",
+			    args->credential, args->principal);
+			goto out;
+		}
+		if (issuer->expires_at != 0 && issuer->expires_at <= a->now) {
+			rc = admin_fail(a, "--credential %s has expired", args->credential);
+			goto out;
+		}
+		if (issuer->expires_at != 0 && issuer->expires_at - a->now < secs)
+			secs = issuer->expires_at - a->now;
+	}
 
 	/* the issuer must hold what the link grants, now */
 	memset(&op, 0, sizeof(op));
@@ -1069,6 +1149,8 @@ admin_presign(struct admin *a, struct admin_args *args)
 	c.link_method = (char *)method;
 	c.link_max_uses = (uint32_t)uses;
 	model_add_credential(a->model, &c);
+	if (args->credential != NULL)
+		model_set_link_issuer(a->model, id, args->credential);
 
 	sbuf_appendc(&path, '/');
 	uri_encode(&path, bucket, strlen(bucket), 0);
@@ -1583,7 +1665,16 @@ out:
 	return status;
 }
 
-/* Creates BUCKET on the backend if it lacks it: 1 created, 0 there, -1 error. */
+/*
+ * Creates BUCKET on the backend if it lacks it: 1 created here, 0 there and
+ * the service's (HEAD 200), ADMIN_BACKEND_TAKEN there and someone else's
+ * (HEAD 403, or PUT 409), -1 another error; ERR says why for the last two.
+ * HEAD and PUT run under the store's lock, so no other s3gate command on
+ * this store creates the bucket between them; something else using the
+ * service credentials could (a PUT of a bucket the service already owns
+ * may answer 200): nothing here can tell that apart.
+ */
+#define ADMIN_BACKEND_TAKEN	(-2)
 static int
 admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 {
@@ -1593,13 +1684,21 @@ admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 		return -1;
 	if (st == 200)
 		return 0;
+	if (st == 403) {
+		sbuf_appendf(err, "HEAD /%s answered 403: the bucket exists and belongs to "
+		    "someone else", bucket);
+		return ADMIN_BACKEND_TAKEN;
+	}
 	if (st != 404) {
-		sbuf_appendf(err, "HEAD /%s answered %d (the bucket may belong to someone "
-		    "else)", bucket, st);
+		sbuf_appendf(err, "HEAD /%s answered %d", bucket, st);
 		return -1;
 	}
 	if ((st = admin_backend_call(a, "PUT", bucket, err)) == -1)
 		return -1;
+	if (st == 409) {
+		sbuf_appendf(err, "PUT /%s answered 409: the bucket was created meanwhile", bucket);
+		return ADMIN_BACKEND_TAKEN;
+	}
 	if (st != 200) {
 		sbuf_appendf(err, "PUT /%s answered %d", bucket, st);
 		return -1;
@@ -1607,20 +1706,97 @@ admin_backend_ensure(struct admin *a, const char *bucket, struct sbuf *err)
 	return 1;
 }
 
+int
+admin_bucket_pattern_match(const char *pattern, const char *principal, const char *bucket)
+{
+	struct sbuf want = SBUF_INIT;
+	const char *p, *q;
+	int ok;
+
+	if (pattern == NULL || principal == NULL || bucket == NULL)
+		return 0;
+	for (p = pattern; *p != '\0'; ) {
+		if (strncmp(p, "{principal}", 11) == 0) {
+			/* the principal's name is literal: "a*" names ws-a*-x, not ws-anything */
+			for (q = principal; *q != '\0'; q++) {
+				if (strchr("*?[]\\", *q) != NULL)
+					sbuf_appendc(&want, '\\');
+				sbuf_appendc(&want, *q);
+			}
+			p += 11;
+		} else
+			sbuf_appendc(&want, *p++);
+	}
+	ok = want.data != NULL && fnmatch(want.data, bucket, FNM_PERIOD) == 0;
+	sbuf_free(&want);
+	return ok;
+}
+
+/*
+ * Whether another principal than PRINCIPAL has a better claim to BUCKET
+ * under bucket_create: with ws-{principal}-*, ws-anna-* (anna's names)
+ * also matches ws-anna-lena-x, which is one of anna-lena's.  Bucket names
+ * leave no separator that principal names lack ('-' and '.' are in both),
+ * so the most specific claim wins: among the principals the store knows
+ * (owners, members, grantees, requesters, key holders), one whose names
+ * include BUCKET and whose name is at least as long as PRINCIPAL's (or
+ * PRINCIPAL's names do not include BUCKET) takes it from PRINCIPAL.  A
+ * name taken before its principal was known stays with whoever took it.
+ * Returns that principal, or NULL.
+ */
+static const char *
+admin_bucket_claimant(struct admin *a, const char *principal, const char *bucket)
+{
+	const struct model *m = a->model;
+	const char *pattern = a->conf->bucket_create;
+	size_t i, j, mine;
+
+	if (pattern == NULL)
+		return NULL;
+	mine = admin_bucket_pattern_match(pattern, principal, bucket) ? strlen(principal) : 0;
+#define ADMIN_CLAIMS(q) (strcmp((q), principal) != 0 && strlen(q) >= mine && \
+	    admin_bucket_pattern_match(pattern, (q), bucket))
+	for (i = 0; i < m->nworkspaces; i++) {
+		if (ADMIN_CLAIMS(m->workspaces[i].principal))
+			return m->workspaces[i].principal;
+		for (j = 0; j < m->workspaces[i].nmembers; j++)
+			if (ADMIN_CLAIMS(m->workspaces[i].members[j]))
+				return m->workspaces[i].members[j];
+	}
+	for (i = 0; i < m->ngrants; i++)
+		if (ADMIN_CLAIMS(m->grants[i].grantee))
+			return m->grants[i].grantee;
+	for (i = 0; i < m->nrequests; i++)
+		if (ADMIN_CLAIMS(m->requests[i].requester))
+			return m->requests[i].requester;
+	for (i = 0; i < m->ncredentials; i++)
+		if (ADMIN_CLAIMS(m->credentials[i].principal))
+			return m->credentials[i].principal;
+#undef ADMIN_CLAIMS
+	return NULL;
+}
+
 /*
  * bucket create PRINCIPAL BUCKET: a bucket the principal may create under
- * the operator's bucket_create pattern (the proxy checks the pattern)
- * joins the principal's workspace, and is created at the backend.
+ * the operator's bucket_create pattern (the proxy checks the pattern; here,
+ * that no other principal has a better claim to the name) joins the
+ * principal's workspace -- only if this call creates it at the backend.  A
+ * bucket that is already there (one sync dropped from the policy, another
+ * owner's) is refused like one already in the policy, with the words S3
+ * uses ("not available"): the self-service API passes them on.
  */
 static int
 admin_bucket_create(struct admin *a, struct admin_args *args)
 {
 	struct sbuf err = SBUF_INIT;
 	struct model_workspace *w;
+	const struct model_bucket *b;
 	int rc;
 
 	if (args->npos != 2)
 		return admin_fail(a, "usage: bucket create PRINCIPAL BUCKET");
+	if (!storage_principal_valid(args->pos[0]))
+		return admin_fail(a, "\"%s\" is not a valid principal name", args->pos[0]);
 	if (!storage_bucket_name_valid(args->pos[1]))
 		return admin_fail(a, "\"%s\" is not a valid bucket name", args->pos[1]);
 	if ((rc = admin_load(a)) != 0)
@@ -1630,10 +1806,25 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 		    args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
-	if (model_bucket_find(a->model, args->pos[1]) != NULL)
-		return admin_fail(a, "bucket %s already exists", args->pos[1]);
+	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
+		return admin_fail(a, "bucket %s is not available: it is in the policy already "
+		    "(workspace %s)", args->pos[1], b->workspace);
+	if (admin_bucket_claimant(a, args->pos[0], args->pos[1]) != NULL)
+		return admin_fail(a, "CreateBucket: %s may not create %s: under bucket_create, the "
+		    "name is another principal's", args->pos[0], args->pos[1]);
 	/* the backend first: a policy entry for a bucket that is not there helps nobody */
-	if (admin_backend_ensure(a, args->pos[1], &err) == -1) {
+	switch (admin_backend_ensure(a, args->pos[1], &err)) {
+	case 1:
+		break;
+	case 0:
+		sbuf_appendf(&err, "it is on the backend already; a bucket joins a workspace "
+		    "only when created here (sync adds existing ones)");
+		/* FALLTHROUGH */
+	case ADMIN_BACKEND_TAKEN:
+		rc = admin_fail(a, "bucket %s is not available: %s", args->pos[1], err.data);
+		sbuf_free(&err);
+		return rc;
+	default:
 		rc = admin_fail(a, "cannot create bucket %s at the backend: %s", args->pos[1],
 		    err.data ? err.data : "?");
 		sbuf_free(&err);
@@ -1719,6 +1910,9 @@ admin_sync(struct admin *a, struct admin_args *args)
 	admin_copy(next, in, NULL, 1, a->state_path);
 	for (i = 0; i < a->model->ncredentials; i++)
 		model_add_credential(next, &a->model->credentials[i]);
+	for (i = 0; i < a->model->nlink_issuers; i++)
+		model_set_link_issuer(next, a->model->link_issuers[i].link,
+		    a->model->link_issuers[i].issuer);
 	if (model_index(next, &errors) == -1) {
 		rc = admin_fail_errors(a, "the input conflicts with the policy folder", &errors);
 		goto out;
@@ -1749,7 +1943,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 		if ((r = admin_backend_ensure(a, in->buckets[i].name, &berr)) == 1) {
 			admin_text(a, "+ backend bucket %s", in->buckets[i].name);
 			json_array_append_new(created, json_string(in->buckets[i].name));
-		} else if (r == -1) {
+		} else if (r < 0) {
 			fprintf(a->err, "s3gate-admin: bucket %s not created on the backend: %s\n",
 			    in->buckets[i].name, berr.data ? berr.data : "error");
 			json_array_append_new(failed, json_pack("{s:s,s:s}", "bucket",

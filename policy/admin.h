@@ -34,4 +34,14 @@ int	 admin_main(int argc, char **argv);
 /* Generates a fresh access key id ("SG" + 18 upper-case alnum) and a 40-char secret. */
 void	 admin_keygen(char akid[21], char secret[41]);
 
+/*
+ * Whether BUCKET is one of PRINCIPAL's names under the bucket_create
+ * PATTERN: a shell pattern (fnmatch) in which "{principal}" stands for
+ * PRINCIPAL, taken literally (its '*', '?', '[' match only themselves).
+ * The proxy asks this; "bucket create" also refuses a name another
+ * principal has a better claim to.
+ */
+int	 admin_bucket_pattern_match(const char *pattern, const char *principal,
+	    const char *bucket);
+
 #endif

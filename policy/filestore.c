@@ -163,8 +163,9 @@ filestore_json_wipe(json_t *j)
 }
 
 /*
- * A link's scope, {"bucket","key","method","max_bytes","max_uses"}, into C
- * (pointers into LINK).  -1 if malformed.
+ * A link's scope, {"bucket","key","method","max_bytes","max_uses"} (and
+ * "issuer", read by the caller), into C (pointers into LINK).  -1 if
+ * malformed.
  */
 static int
 filestore_parse_link(json_t *link, struct policy_credential *c)
@@ -193,7 +194,7 @@ filestore_parse_credentials(struct model *m, const char *source, const char *dat
 {
 	struct policy_credential c;
 	json_error_t jerr;
-	json_t *root, *list, *o, *v, *link;
+	json_t *root, *list, *o, *v, *link, *issuer;
 	size_t i;
 	int bad = 0;
 
@@ -230,7 +231,18 @@ filestore_parse_credentials(struct model *m, const char *source, const char *dat
 			bad = 1;
 			continue;
 		}
+		/* the key a link was issued with (absent before it was kept: the link stands alone) */
+		issuer = link != NULL ? json_object_get(link, "issuer") : NULL;
+		if (issuer != NULL && (!json_is_string(issuer) || json_string_length(issuer) == 0)) {
+			sbuf_appendf(errors, "%s: credential %zu: the link's \"issuer\" must be an "
+			    "access key id; delete it with s3gate-admin presign revoke\n", source,
+			    i + 1);
+			bad = 1;
+			continue;
+		}
 		model_add_credential(m, &c);
+		if (issuer != NULL)
+			model_set_link_issuer(m, c.access_key_id, json_string_value(issuer));
 	}
 	filestore_json_wipe(root);
 	json_decref(root);
@@ -284,25 +296,47 @@ out:
 	return rc;
 }
 
-struct model *
-filestore_load(const char *dir, struct sbuf *errors)
+/*
+ * What filestore_load() makes of DIR, with STATE in place of the state
+ * file and CREDENTIALS in place of the credentials file when they are not
+ * NULL: a change is checked this way before it is written.
+ */
+static struct model *
+filestore_load_as(const char *dir, const char *state, const char *credentials,
+    struct sbuf *errors)
 {
 	struct model *m;
 	char **names, *path;
 	size_t i, n;
-	int bad = 0;
+	int bad = 0, state_seen = 0;
 
 	if ((names = filestore_list(dir, &n, errors)) == NULL)
 		return NULL;
 	m = model_new();
 	for (i = 0; i < n; i++) {
 		path = filestore_path(dir, names[i]);
-		if (storage_load_file(m, path, errors) == -1)
+		if (state != NULL && strcmp(names[i], FILESTORE_STATE) == 0) {
+			state_seen = 1;
+			if (storage_parse(m, path, state, strlen(state), errors) == -1)
+				bad = 1;
+		} else if (storage_load_file(m, path, errors) == -1)
 			bad = 1;
 		free(path);
 	}
 	filestore_list_free(names, n);
-	if (filestore_load_credentials(m, dir, errors) == -1)
+	if (state != NULL && !state_seen) {
+		path = filestore_path(dir, FILESTORE_STATE);
+		if (storage_parse(m, path, state, strlen(state), errors) == -1)
+			bad = 1;
+		free(path);
+	}
+	if (credentials != NULL) {
+		path = filestore_path(dir, FILESTORE_CREDENTIALS);
+		if (filestore_parse_credentials(m, path, credentials, strlen(credentials),
+		    errors) == -1)
+			bad = 1;
+		free(path);
+	} else if (filestore_load_credentials(m, dir, errors) == -1)
 		bad = 1;
 	if (!bad && model_index(m, errors) == -1)
 		bad = 1;
@@ -311,6 +345,54 @@ filestore_load(const char *dir, struct sbuf *errors)
 		return NULL;
 	}
 	return m;
+}
+
+struct model *
+filestore_load(const char *dir, struct sbuf *errors)
+{
+	return filestore_load_as(dir, NULL, NULL, errors);
+}
+
+int
+filestore_check(const struct conf *conf, struct sbuf *errors)
+{
+	struct model *m;
+
+	if (conf->store_kind != CONF_STORE_FILE)
+		return 0;
+	if ((m = filestore_load(conf->store_path, errors)) == NULL)
+		return -1;
+	model_free(m);
+	return 0;
+}
+
+/*
+ * Writes TEXT as DIR/NAME (MODE) if the folder loads with it, as a proxy
+ * would load it; else nothing is written, and ERRORS says why and what.
+ * A file that does not load back froze the store: every later command,
+ * every reload and every proxy start failed on it.
+ */
+static int
+filestore_install(const char *dir, const char *name, const char *text, mode_t mode,
+    struct sbuf *errors)
+{
+	struct sbuf why = SBUF_INIT;
+	struct model *check;
+	char *path;
+	int rc = -1;
+
+	path = filestore_path(dir, name);
+	check = strcmp(name, FILESTORE_STATE) == 0 ? filestore_load_as(dir, text, NULL, &why) :
+	    filestore_load_as(dir, NULL, text, &why);
+	if (check == NULL)
+		sbuf_appendf(errors, "%s: not written: the policy folder would not load with "
+		    "it (the previous one stays):\n%s", path, why.data ? why.data : "");
+	else
+		rc = filestore_write_atomic(path, text, strlen(text), mode, errors);
+	model_free(check);
+	sbuf_free(&why);
+	free(path);
+	return rc;
 }
 
 int
@@ -381,11 +463,11 @@ filestore_save_state(const char *dir, const struct model *m, struct sbuf *errors
 {
 	struct sbuf out = SBUF_INIT;
 	char *path;
-	int rc;
+	int rc = -1;
 
 	path = filestore_path(dir, FILESTORE_STATE);
-	storage_write(m, path, &out);
-	rc = filestore_write_atomic(path, out.data, out.len, 0644, errors);
+	if (storage_write(m, path, &out, errors) == 0)
+		rc = filestore_install(dir, FILESTORE_STATE, out.data, 0644, errors);
 	sbuf_free(&out);
 	free(path);
 	return rc;
@@ -395,8 +477,9 @@ int
 filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *errors)
 {
 	const struct policy_credential *c;
-	json_t *root, *list, *o;
-	char *text, *path;
+	json_t *root, *list, *o, *link;
+	const char *issuer;
+	char *text;
 	size_t i;
 	int rc;
 
@@ -411,12 +494,16 @@ filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *
 		json_object_set_new(o, "expires_at", json_integer((json_int_t)c->expires_at));
 		if (c->session_token != NULL)
 			json_object_set_new(o, "session_token", json_string(c->session_token));
-		if (c->link_method != NULL)
-			json_object_set_new(o, "link", json_pack("{s:s,s:s,s:s,s:I,s:I}",
+		if (c->link_method != NULL) {
+			link = json_pack("{s:s,s:s,s:s,s:I,s:I}",
 			    "bucket", c->link_bucket ? c->link_bucket : "",
 			    "key", c->link_key ? c->link_key : "", "method", c->link_method,
 			    "max_bytes", (json_int_t)c->link_max_bytes,
-			    "max_uses", (json_int_t)c->link_max_uses));
+			    "max_uses", (json_int_t)c->link_max_uses);
+			if ((issuer = model_link_issuer(m, c->access_key_id)) != NULL)
+				json_object_set_new(link, "issuer", json_string(issuer));
+			json_object_set_new(o, "link", link);
+		}
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(root, "credentials", list);
@@ -424,11 +511,9 @@ filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *
 		abort();
 	filestore_json_wipe(root);
 	json_decref(root);
-	path = filestore_path(dir, FILESTORE_CREDENTIALS);
-	rc = filestore_write_atomic(path, text, strlen(text), 0600, errors);
+	rc = filestore_install(dir, FILESTORE_CREDENTIALS, text, 0600, errors);
 	explicit_bzero(text, strlen(text));
 	free(text);
-	free(path);
 	return rc;
 }
 

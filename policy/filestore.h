@@ -8,7 +8,8 @@
  *                               `sync` replaces it, member/request/approve/
  *                               grant/revoke rewrite it
  *   DIR/credentials.json        access keys, mode 0600 (refused if group- or
- *                               other-accessible)
+ *                               other-accessible); a link's record may name
+ *                               the key that issued it ("issuer")
  *   DIR/.s3gate.lock            flock()ed by the admin CLI around a change
  *
  * Every write is atomic (temporary file, fsync, rename, fsync of DIR).  The
@@ -40,13 +41,29 @@ char	*filestore_path(const char *dir, const char *name);
  */
 struct model *filestore_load(const char *dir, struct sbuf *errors);
 
+/*
+ * Whether the policy store CONF names would open in a worker: for the file
+ * store, that its folder loads (-1 with every problem, "FILE: what; fix",
+ * in ERRORS); other stores 0 (Redis records are checked one by one as
+ * they are read).  The parent checks this before it starts workers: a
+ * folder that does not load then stops the start with the reason, or keeps
+ * the running workers on a reload, instead of every new worker exiting at
+ * once, restarted, over and over.
+ */
+int	 filestore_check(const struct conf *conf, struct sbuf *errors);
+
 /* Parses a credentials file's JSON into M (used by filestore_load()). */
 int	 filestore_parse_credentials(struct model *m, const char *source, const char *data,
 	    size_t len, struct sbuf *errors);
 
-/* Writes the workspaces M holds from DIR/s3gate-state.json back to it. */
+/*
+ * Writes the workspaces M holds from DIR/s3gate-state.json back to it.
+ * Nothing is written unless the folder, with the new text in place, loads
+ * as filestore_load() would load it: -1 with the reasons in ERRORS, and the
+ * previous file stays.
+ */
 int	 filestore_save_state(const char *dir, const struct model *m, struct sbuf *errors);
-/* Writes M's credentials to DIR/credentials.json, mode 0600. */
+/* Writes M's credentials to DIR/credentials.json, mode 0600; checked the same way. */
 int	 filestore_save_credentials(const char *dir, const struct model *m, struct sbuf *errors);
 
 /* Writes DATA to PATH atomically with MODE. 0 or -1 (ERRORS says why). */

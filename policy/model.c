@@ -188,6 +188,11 @@ model_free(struct model *m)
 	if (m == NULL)
 		return;
 	model_stale(m);
+	for (i = 0; i < m->nlink_issuers; i++) {
+		free(m->link_issuers[i].link);
+		free(m->link_issuers[i].issuer);
+	}
+	free(m->link_issuers);
 	for (i = 0; i < m->ncredentials; i++)
 		policy_credential_clear(&m->credentials[i]);
 	free(m->credentials);
@@ -382,11 +387,57 @@ model_remove_request(struct model *m, const char *bucket, const char *requester)
 	return 0;
 }
 
+void
+model_set_link_issuer(struct model *m, const char *link, const char *issuer)
+{
+	struct model_link_issuer *li;
+	size_t i;
+
+	for (i = 0; i < m->nlink_issuers; i++)
+		if (strcmp(m->link_issuers[i].link, link) == 0) {
+			free(m->link_issuers[i].issuer);
+			m->link_issuers[i].issuer = sbuf_strdup(issuer);
+			return;
+		}
+	m->link_issuers = model_grow(m->link_issuers, &m->nlink_issuers, sizeof(*li));
+	li = &m->link_issuers[m->nlink_issuers - 1];
+	li->link = sbuf_strdup(link);
+	li->issuer = sbuf_strdup(issuer);
+}
+
+const char *
+model_link_issuer(const struct model *m, const char *link)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlink_issuers; i++)
+		if (strcmp(m->link_issuers[i].link, link) == 0)
+			return m->link_issuers[i].issuer;
+	return NULL;
+}
+
+static void
+model_remove_link_issuer(struct model *m, const char *link)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlink_issuers; i++)
+		if (strcmp(m->link_issuers[i].link, link) == 0) {
+			free(m->link_issuers[i].link);
+			free(m->link_issuers[i].issuer);
+			memmove(&m->link_issuers[i], &m->link_issuers[i + 1],
+			    (m->nlink_issuers - i - 1) * sizeof(m->link_issuers[0]));
+			m->nlink_issuers--;
+			return;
+		}
+}
+
 int
 model_remove_credential(struct model *m, const char *akid)
 {
 	size_t i;
 
+	model_remove_link_issuer(m, akid);
 	for (i = 0; i < m->ncredentials; i++)
 		if (strcmp(m->credentials[i].access_key_id, akid) == 0) {
 			model_stale(m);
@@ -472,6 +523,13 @@ model_index(struct model *m, struct sbuf *errors)
 	for (i = 0; i < m->ngrants; i++) {
 		struct model_grant *g = &m->grants[i];
 
+		if (strlen(g->prefix) > MODEL_MAX_PREFIX) {
+			model_where(errors, g->source, g->line);
+			sbuf_appendf(errors, "grant of bucket %s to %s: the prefix is %zu bytes; "
+			    "the longest is %d\n", g->bucket, g->grantee, strlen(g->prefix),
+			    MODEL_MAX_PREFIX);
+			bad = 1;
+		}
 		snprintf(key, sizeof(key), "%s/%s", g->bucket, g->grantee);
 		if (model_map_put(&ix->grants, key, i, &first) == -1) {
 			model_where(errors, g->source, g->line);
@@ -641,10 +699,12 @@ model_access(const struct model *m, const char *principal, const char *bucket, t
 				return 0;
 			}
 	}
-	if ((g = model_grant_find(m, bucket, principal)) != NULL) {
+	/* a prefix OUT cannot hold whole would be cut, and so widened: no access (fail closed) */
+	if ((g = model_grant_find(m, bucket, principal)) != NULL &&
+	    strlen(g->prefix) < sizeof(out->prefix)) {
 		out->via = VIA_GRANT;
 		out->perm = g->perm;
-		snprintf(out->prefix, sizeof(out->prefix), "%s", g->prefix);
+		memcpy(out->prefix, g->prefix, strlen(g->prefix) + 1);
 		out->expires_at = g->expires_at;
 	}
 	return 0;

@@ -43,11 +43,19 @@ struct model_bucket {
 	int		 line;
 };
 
+/*
+ * The longest grant prefix: what struct policy_access holds whole.  A
+ * longer one is refused wherever it enters (Storage import, the Redis
+ * loader, the admin CLI, model_index()); model_access() denies one that got
+ * in anyway rather than cut it, for a cut prefix is a wider grant.
+ */
+#define MODEL_MAX_PREFIX	((int)sizeof(((struct policy_access *)0)->prefix) - 1)
+
 struct model_grant {
 	char		*bucket;
 	char		*grantee;
 	enum policy_perm perm;		/* ReadOnly, ReadWrite or WriteOnly */
-	char		*prefix;	/* "" = the whole bucket */
+	char		*prefix;	/* "" = the whole bucket, at most MODEL_MAX_PREFIX bytes */
 	time_t		 granted_at;
 	time_t		 expires_at;	/* 0 = never */
 	char		*source;
@@ -64,6 +72,18 @@ struct model_request {
 	int		 line;
 };
 
+/*
+ * A link issued with a credential that ends (a session's, through the
+ * self-service API): the link may not outlive it, and goes when it is
+ * deleted.  Admin bookkeeping beside the credentials (the proxy never needs
+ * it: the link's own expiry is capped at the issuer's); links without one
+ * (issued by the CLI, or before this was kept) stand alone.
+ */
+struct model_link_issuer {
+	char		*link;		/* the link's access key id ("SGL...") */
+	char		*issuer;	/* the access key id that issued it */
+};
+
 struct model_index;
 
 struct model {
@@ -77,6 +97,8 @@ struct model {
 	size_t			 nrequests;
 	struct policy_credential *credentials;
 	size_t			 ncredentials;
+	struct model_link_issuer *link_issuers;
+	size_t			 nlink_issuers;
 
 	struct model_index	*index;		/* NULL while stale */
 };
@@ -120,16 +142,23 @@ void		 model_add_credential(struct model *, const struct policy_credential *c);
 void		 model_credential_copy(struct policy_credential *dst,
 		    const struct policy_credential *src);
 
+/* Records that link LINK was issued with access key ISSUER (replacing any before). */
+void		 model_set_link_issuer(struct model *, const char *link, const char *issuer);
+/* The access key id LINK was issued with, or NULL. */
+const char	*model_link_issuer(const struct model *, const char *link);
+
 /* Removers: 0, or -1 if there was nothing to remove. */
 int		 model_remove_grant(struct model *, const char *bucket, const char *grantee);
 int		 model_remove_request(struct model *, const char *bucket, const char *requester);
+/* Removes the credential and, if it is a link, its issuer record. */
 int		 model_remove_credential(struct model *, const char *access_key_id);
 
 /*
  * Rebuilds the indexes and checks what spans records: a workspace defined
  * twice, a bucket claimed by two workspaces, two grants for one (bucket,
  * grantee), a grant on an unknown bucket, an access key id used twice,
- * quotas for one principal on two of its workspaces.
+ * quotas for one principal on two of its workspaces, a grant prefix longer
+ * than MODEL_MAX_PREFIX.
  * Appends "FILE:LINE: ..." lines to ERRORS and returns -1 on any.
  */
 int		 model_index(struct model *, struct sbuf *errors);
@@ -151,7 +180,8 @@ struct model_workspace *model_quota_workspace(const struct model *, const char *
 /*
  * What PRINCIPAL holds on BUCKET.  Owner beats member beats grant.  An
  * expired grant is reported as it is (policy_decide() says "grant
- * expired").  Returns 0; OUT->bucket_exists is 0 for an unknown bucket.
+ * expired"); a grant whose prefix OUT cannot hold whole is no access.
+ * Returns 0; OUT->bucket_exists is 0 for an unknown bucket.
  */
 int		 model_access(const struct model *, const char *principal, const char *bucket,
 		    time_t now, struct policy_access *out);

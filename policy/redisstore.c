@@ -827,16 +827,14 @@ rs_fill_access(const struct rs_entry *e, struct policy_access *out, int usable)
 		return;
 	out->bucket_exists = 1;
 	out->discoverable = e->acc.discoverable;
+	n = e->acc.prefix != NULL ? strlen(e->acc.prefix) : 0;
+	if (n >= sizeof(out->prefix))
+		return;		/* never cut (rs_parse_access refuses it): no access */
 	out->via = e->acc.via;
 	out->perm = e->acc.perm;
 	out->expires_at = e->acc.expires_at;
-	if (e->acc.prefix != NULL) {
-		n = strlen(e->acc.prefix);
-		if (n >= sizeof(out->prefix))
-			n = sizeof(out->prefix) - 1;
-		memcpy(out->prefix, e->acc.prefix, n);
-		out->prefix[n] = '\0';
-	}
+	if (e->acc.prefix != NULL)
+		memcpy(out->prefix, e->acc.prefix, n + 1);
 }
 
 static void
@@ -986,9 +984,10 @@ rs_parse_access(struct redisstore *rs, struct rs_entry *e, const redisReply *r)
 	e->acc.perm = PERM_NONE;
 	if ((val = rs_reply_str(r->element[1])) != NULL) {
 		copy = sbuf_strdup(val);
+		/* a prefix policy_access cannot hold whole would be cut, and so widened */
 		if (rs_split(copy, fld, 4) == -1 ||
 		    rs_via_perm_parse(fld[0], fld[1], &via, &perm) == -1 ||
-		    rs_parse_time(fld[2], &exp) == -1) {
+		    rs_parse_time(fld[2], &exp) == -1 || strlen(fld[3]) > MODEL_MAX_PREFIX) {
 			log_warnx("policy store: bucket %s: access of %s is malformed (\"%.80s\"); "
 			    "refusing it", e->key + e->alen + 1, e->key, val);
 			free(copy);
@@ -1844,6 +1843,7 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 	const struct model_request *r;
 	const struct policy_credential *c;
 	const struct policy_quota *q;
+	const char *issuer;
 	json_t *o, *arr;
 	size_t i, j;
 	char num[32];
@@ -1923,6 +1923,8 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 			rs_kv_add(l, key.data, "link_max_bytes", num, 0);
 			snprintf(num, sizeof(num), "%lu", (unsigned long)c->link_max_uses);
 			rs_kv_add(l, key.data, "link_max_uses", num, 0);
+			if ((issuer = model_link_issuer(m, c->access_key_id)) != NULL)
+				rs_kv_add(l, key.data, "link_issuer", issuer, 0);
 		}
 	}
 	sbuf_free(&key);
@@ -2113,6 +2115,9 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			c.link_max_uses = link.link_max_uses;
 			model_add_credential(m, &c);
 			policy_credential_clear(&link);
+			if (c.link_method != NULL &&
+			    (x = rs_kv_get(l, key.data, "link_issuer")) != NULL && x->value[0] != '\0')
+				model_set_link_issuer(m, kv->field, x->value);
 			continue;
 		}
 		if ((o = json_loads(kv->value, 0, &jerr)) == NULL || !json_is_object(o)) {
@@ -2147,6 +2152,11 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 			if (policy_perm_parse(rs_json_str(o, "perm"), &perm) == -1) {
 				sbuf_appendf(errors, "policy_store %s: grant %s: unknown permission "
 				    "\"%s\"\n", source, kv->field, rs_json_str(o, "perm"));
+				bad = 1;
+			} else if (strlen(rs_json_str(o, "prefix")) > MODEL_MAX_PREFIX) {
+				sbuf_appendf(errors, "policy_store %s: grant %s: the prefix is %zu bytes; "
+				    "the longest is %d: revoke it and grant a shorter one\n", source,
+				    kv->field, strlen(rs_json_str(o, "prefix")), MODEL_MAX_PREFIX);
 				bad = 1;
 			} else
 				model_add_grant(m, bucket, slash + 1, perm, rs_json_str(o, "prefix"),

@@ -317,8 +317,8 @@ storage_time(struct storage_ctx *c, const struct snode *map, const char *key, co
 	if (s == NULL || *s == '\0')
 		return 0;
 	if (storage_parse_time(s, &t) == -1) {
-		storage_err(c, snode_get(map, key), "%s%s \"%s\" is not an RFC 3339 time; "
-		    "write e.g. 2025-10-14T08:09:10Z", path, key, s);
+		storage_err(c, snode_get(map, key), "%s%s \"%s\" is not an RFC 3339 time "
+		    "from 1970 to 9999; write e.g. 2025-10-14T08:09:10Z", path, key, s);
 		return 0;
 	}
 	return t;
@@ -398,8 +398,7 @@ storage_bucket_name_valid(const char *s)
 	return 1;
 }
 
-/* Principal names end up in messages, keys and files: printable, no '/', bounded. */
-static int
+int
 storage_principal_valid(const char *s)
 {
 	size_t len = strlen(s);
@@ -412,20 +411,41 @@ storage_principal_valid(const char *s)
 	return 1;
 }
 
+/* N decimal digits at S (no sign, no space, as storage_format_time() writes them). */
+static int
+storage_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
 int
 storage_parse_time(const char *s, time_t *out)
 {
 	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, oh, om;
+	int y, mo, d, h, mi, sec, oh, om;
 	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19)
+	/* "YYYY-MM-DDTHH:MM:SS": exactly what storage_format_time() writes, then more */
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || strchr("Tt ", s[10]) == NULL ||
+	    s[13] != ':' || s[16] != ':')
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+	y = storage_digits(s, 4);
+	mo = storage_digits(s + 5, 2);
+	d = storage_digits(s + 8, 2);
+	h = storage_digits(s + 11, 2);
+	mi = storage_digits(s + 14, 2);
+	sec = storage_digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
 		return -1;
-	s += n;
+	s += 19;
 	if (*s == '.') {
 		s++;
 		if (*s < '0' || *s > '9')
@@ -433,6 +453,7 @@ storage_parse_time(const char *s, time_t *out)
 		while (*s >= '0' && *s <= '9')
 			s++;
 	}
+	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
@@ -443,25 +464,31 @@ storage_parse_time(const char *s, time_t *out)
 		return -1;
 	if (*s == 'Z' || *s == 'z') {
 		s++;
-	} else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-	    n == 5 && oh <= 23 && om <= 59) {
+	} else if ((*s == '+' || *s == '-') && (oh = storage_digits(s + 1, 2)) >= 0 && s[3] == ':' &&
+	    (om = storage_digits(s + 4, 2)) >= 0 && oh <= 23 && om <= 59) {
 		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
 		s += 6;
 	} else
 		return -1;
-	if (*s != '\0')
+	/* only times storage_format_time() writes back (an offset may cross a bound) */
+	if (*s != '\0' || t < 0 || t > STORAGE_MAX_TIME)
 		return -1;
 	*out = t;
 	return 0;
 }
 
-void
+int
 storage_format_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* four digits of year, as storage_parse_time() reads them: nothing else is written */
+	if (t < 0 || t > STORAGE_MAX_TIME || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20) {
 		snprintf(buf, len, "-");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- resources -------------------------------------------------------------- */
@@ -498,6 +525,12 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 		if (policy_perm_parse(perm, &p) == -1) {
 			storage_err(c, snode_get(g, "permission"), "unknown permission \"%s\"; "
 			    "use ReadOnly, ReadWrite or WriteOnly", perm);
+			continue;
+		}
+		/* cut to what the proxy holds, a prefix would be a wider grant */
+		if (prefix != NULL && strlen(prefix) > MODEL_MAX_PREFIX) {
+			storage_err(c, snode_get(g, "prefix"), "the grant's prefix is %zu bytes; the "
+			    "longest is %d", strlen(prefix), MODEL_MAX_PREFIX);
 			continue;
 		}
 		for (owned = 0, j = first_bucket; j < c->m->nbuckets; j++)
@@ -861,15 +894,26 @@ storage_load_file(struct model *m, const char *path, struct sbuf *errors)
 
 /* ---- writing ------------------------------------------------------------ */
 
-static void
-storage_set_time(json_t *obj, const char *key, time_t t)
+/*
+ * Sets OBJ.KEY to T (nothing for 0).  A time storage_format_time() refuses
+ * is reported in ERRORS, naming WHAT, and makes the document unwritable.
+ */
+static int
+storage_set_time(json_t *obj, const char *key, time_t t, struct sbuf *errors,
+    const char *what)
 {
 	char buf[32];
 
 	if (t == 0)
-		return;
-	storage_format_time(t, buf, sizeof(buf));
+		return 0;
+	if (storage_format_time(t, buf, sizeof(buf)) == -1) {
+		if (errors != NULL)
+			sbuf_appendf(errors, "%s: %s %lld is not a time s3gate can write (1970 to "
+			    "9999); nothing written\n", what, key, (long long)t);
+		return -1;
+	}
 	json_object_set_new(obj, key, json_string(buf));
+	return 0;
 }
 
 json_t *
@@ -886,14 +930,15 @@ storage_quota_json(const struct policy_quota *q)
 	return o;
 }
 
-void
-storage_write(const struct model *m, const char *source, struct sbuf *out)
+int
+storage_write(const struct model *m, const char *source, struct sbuf *out, struct sbuf *errors)
 {
 	json_t *root, *items, *res, *meta, *spec, *arr, *o;
 	const struct model_workspace *w;
 	const struct model_bucket *b;
-	char *text;
+	char *text, what[512];
 	size_t i, j;
+	int bad = 0;
 
 	root = json_object();
 	json_object_set_new(root, "apiVersion", json_string("v1"));
@@ -908,7 +953,8 @@ storage_write(const struct model *m, const char *source, struct sbuf *out)
 		json_object_set_new(res, "kind", json_string(STORAGE_KIND));
 		meta = json_object();
 		json_object_set_new(meta, "name", json_string(w->name));
-		storage_set_time(meta, "creationTimestamp", w->created_at);
+		snprintf(what, sizeof(what), "workspace %s", w->name);
+		bad |= storage_set_time(meta, "creationTimestamp", w->created_at, errors, what);
 		json_object_set_new(res, "metadata", meta);
 		spec = json_object();
 		json_object_set_new(spec, "principal", json_string(w->principal));
@@ -942,10 +988,11 @@ storage_write(const struct model *m, const char *source, struct sbuf *out)
 			json_object_set_new(o, "bucketName", json_string(g->bucket));
 			json_object_set_new(o, "grantee", json_string(g->grantee));
 			json_object_set_new(o, "permission", json_string(policy_perm_str(g->perm)));
-			storage_set_time(o, "grantedAt", g->granted_at);
+			snprintf(what, sizeof(what), "grant of %s to %s", g->bucket, g->grantee);
+			bad |= storage_set_time(o, "grantedAt", g->granted_at, errors, what);
 			if (g->prefix[0] != '\0')
 				json_object_set_new(o, "prefix", json_string(g->prefix));
-			storage_set_time(o, "expiresAt", g->expires_at);
+			bad |= storage_set_time(o, "expiresAt", g->expires_at, errors, what);
 			json_array_append_new(arr, o);
 		}
 		json_object_set_new(spec, "bucketAccessGrants", arr);
@@ -958,7 +1005,8 @@ storage_write(const struct model *m, const char *source, struct sbuf *out)
 			o = json_object();
 			json_object_set_new(o, "bucketName", json_string(r->bucket));
 			json_object_set_new(o, "reason", json_string(r->reason));
-			storage_set_time(o, "requestedAt", r->requested_at);
+			snprintf(what, sizeof(what), "request of %s by %s", r->bucket, r->requester);
+			bad |= storage_set_time(o, "requestedAt", r->requested_at, errors, what);
 			json_array_append_new(arr, o);
 		}
 		json_object_set_new(spec, "bucketAccessRequests", arr);
@@ -968,8 +1016,11 @@ storage_write(const struct model *m, const char *source, struct sbuf *out)
 	json_object_set_new(root, "items", items);
 	if ((text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 		abort();
-	sbuf_appends(out, text);
-	sbuf_appendc(out, '\n');
+	if (!bad) {
+		sbuf_appends(out, text);
+		sbuf_appendc(out, '\n');
+	}
 	free(text);
 	json_decref(root);
+	return bad ? -1 : 0;
 }

@@ -44,8 +44,11 @@ int	 storage_load_file(struct model *m, const char *path, struct sbuf *errors);
  * Appends M's workspaces (only those whose source is SOURCE, or all if
  * SOURCE is NULL) as a kubectl-style JSON List, with the grants on their
  * buckets and the requests standing on them.  Deterministic output.
+ * Returns 0, or -1 with nothing appended to OUT if a time cannot be written
+ * (storage_format_time()), each one named in ERRORS (may be NULL).
  */
-void	 storage_write(const struct model *m, const char *source, struct sbuf *out);
+int	 storage_write(const struct model *m, const char *source, struct sbuf *out,
+	    struct sbuf *errors);
 
 /*
  * Quota figures (spec.quotas, s3gate-admin quota set).  A size: bytes, or
@@ -60,9 +63,24 @@ json_t	*storage_quota_json(const struct policy_quota *q);
 
 /* S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no "..", not an IP. */
 int	 storage_bucket_name_valid(const char *);
-/* RFC 3339 ("2025-10-14T08:09:10.817000+00:00", "...Z") -> UTC seconds; -1 if malformed. */
+/*
+ * Principal (and workspace) names end up in messages, keys, files and
+ * argv: 1-128 printable bytes, no space, '/', '"' or '\\'.
+ */
+int	 storage_principal_valid(const char *);
+
+/* 9999-12-31T23:59:59Z: the last time four digits of year can say. */
+#define STORAGE_MAX_TIME	253402300799LL
+/*
+ * RFC 3339 ("2025-10-14T08:09:10.817000+00:00", "...Z") -> UTC seconds; -1
+ * if malformed.  Four digits of year from 1970, digits where digits go.
+ */
 int	 storage_parse_time(const char *, time_t *);
-/* UTC seconds -> "2025-10-14T08:09:10Z" (at least 21 bytes). */
-void	 storage_format_time(time_t, char *buf, size_t len);
+/*
+ * UTC seconds -> "2025-10-14T08:09:10Z" (at least 21 bytes): exactly what
+ * storage_parse_time() reads back.  A time before 1970 or after
+ * STORAGE_MAX_TIME is refused: -1, and BUF holds "-" (for messages).
+ */
+int	 storage_format_time(time_t, char *buf, size_t len);
 
 #endif

@@ -182,29 +182,16 @@ auth_quota_admit(struct conn *c)
 }
 
 /*
- * bucket_create PATTERN: "{principal}" stands for the caller; the rest is
- * a shell pattern (fnmatch).  E.g. ws-{principal}-* lets frank create
- * ws-frank-scratch.
+ * bucket_create PATTERN: "{principal}" stands for the caller, taken
+ * literally; the rest is a shell pattern (fnmatch).  E.g. ws-{principal}-*
+ * lets frank create ws-frank-scratch (gateapi_bucket_create_allowed();
+ * "bucket create" then refuses a name another principal has a better claim
+ * to, and a bucket that already exists).
  */
 static int
 auth_bucket_create_allowed(struct conn *c)
 {
-	const char *pat = c->conf->bucket_create, *p;
-	struct sbuf want = SBUF_INIT;
-	int ok;
-
-	if (pat == NULL || c->addr.bucket == NULL || c->cred.link_method != NULL)
-		return 0;
-	for (p = pat; *p != '\0'; ) {
-		if (strncmp(p, "{principal}", 11) == 0) {
-			sbuf_appends(&want, c->cred.principal);
-			p += 11;
-		} else
-			sbuf_appendc(&want, *p++);
-	}
-	ok = fnmatch(want.data, c->addr.bucket, FNM_NOESCAPE | FNM_PERIOD) == 0;
-	sbuf_free(&want);
-	return ok;
+	return gateapi_bucket_create_allowed(c);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "policy/admin.h"
+#include "policy/storage.h"
 #include "policy/store.h"
 #include "proxy/gateapi.h"
 #include "proxy/conn.h"
@@ -40,7 +41,7 @@ enum gateapi_stage {
 	API_STAGE_JOB_WAIT,
 };
 
-#define API_MAX_ARGS	16
+#define API_MAX_ARGS	24	/* the longest: presign with every option, 18 */
 
 struct gateapi_job {
 	struct job	 job;
@@ -122,6 +123,11 @@ gateapi_job_done(struct job *job)
 	conn_resume(c);
 }
 
+/*
+ * Runs "s3gate-admin -c CONF --json ARGS..." (NULL-terminated) on the jobs
+ * thread.  What a caller sent goes after a "--" among ARGS, where admin's
+ * parser takes nothing for an option; the routes check it first as well.
+ */
 static void
 gateapi_job_start(struct conn *c, int status, ...)
 {
@@ -164,6 +170,9 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 	c->decided = 1;
 	c->decision.allow = 0;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "%.90s", msg);
+	/* CreateBucket: S3's own words, whatever the cause (in the policy, on the backend, whose) */
+	if (strstr(msg, "is not available") != NULL)
+		return conn_reply_error(c, S3ERR_BUCKET_EXISTS, NULL);
 	if (strstr(msg, "no such bucket") != NULL)
 		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
 	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
@@ -182,6 +191,37 @@ gateapi_str(json_t *o, const char *name)
 	json_t *v = json_object_get(o, name);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* A link id as admin_presign() makes them: "SGL" + 17 of A-Z 0-9. */
+static int
+gateapi_link_id_valid(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != 20 || strncmp(id, "SGL", 3) != 0)
+		return 0;
+	for (i = 3; i < 20; i++)
+		if (!((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '0' && id[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* "expires" (NULL: none given): a duration such as 90s or 7d, which admin then bounds. */
+static int
+gateapi_duration_ok(const char *s)
+{
+	return s == NULL || (s[0] >= '0' && s[0] <= '9');
+}
+
+/* A bucket name that cannot exist: answered as one that does not (hidden = missing). */
+static int
+gateapi_no_such_bucket(struct conn *c, const char *bucket)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "no such bucket: %.100s", bucket);
+	return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
 }
 
 /* Splits "/_s3gate/" paths: the decoded rest is in c->addr.internal_path. */
@@ -323,9 +363,7 @@ gateapi_access(struct conn *c)
 		json_object_set_new(o, "prefix", it->prefix && *it->prefix ? json_string(it->prefix) :
 		    json_null());
 		if (it->expires_at != 0) {
-			struct tm tm;
-			gmtime_r(&it->expires_at, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			storage_format_time(it->expires_at, when, sizeof(when));
 			json_object_set_new(o, "expires_at", json_string(when));
 		} else
 			json_object_set_new(o, "expires_at", json_null());
@@ -375,6 +413,13 @@ gateapi_owner_check(struct conn *c, const char *bucket)
 	return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
 }
 
+/*
+ * Starts the route's admin command.  What the caller sent is checked here
+ * first (link ids, bucket and principal names, methods, prefix length) and
+ * passed after "--", so that no value of theirs is read as an option
+ * (DELETE /_s3gate/presign/--ttl once swallowed the --principal that
+ * limits revocation to one's own links).
+ */
 static int
 gateapi_start_route(struct conn *c)
 {
@@ -395,6 +440,14 @@ gateapi_start_route(struct conn *c)
 		if (bucket == NULL || key == NULL || *key == '\0')
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 			    "Give \"bucket\" and \"key\" (and optionally \"method\", \"expires\", \"max_uses\").");
+		if (!storage_bucket_name_valid(bucket))
+			return conn_reply_error(c, S3ERR_INVALID_BUCKET_NAME, NULL);
+		if (method != NULL && strcmp(method, "GET") != 0 && strcmp(method, "PUT") != 0)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"method\" is GET or PUT: a link is for a download or an upload.");
+		if (!gateapi_duration_ok(expires))
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"expires\" is a duration like 90s, 15m, 8h or 7d.");
 		if (snprintf(target, sizeof(target), "s3://%s/%s", bucket, key) >= (int)sizeof(target))
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "The key is too long.");
 		mu = json_object_get(a->json, "max_uses");
@@ -404,57 +457,81 @@ gateapi_start_route(struct conn *c)
 				    "\"max_uses\" must be a whole number.");
 			snprintf(uses, sizeof(uses), "%lld", (long long)json_integer_value(mu));
 			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--credential", c->cred.access_key_id,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
-			    "--max-uses", uses, target, (char *)NULL);
+			    "--max-uses", uses, "--", target, (char *)NULL);
 		} else
 			gateapi_job_start(c, 200, "presign", "--principal", c->cred.principal,
+			    "--credential", c->cred.access_key_id,
 			    "--method", method ? method : "GET", "--expires", expires ? expires : "1h",
-			    target, (char *)NULL);
+			    "--", target, (char *)NULL);
 		return 0;
 	case API_PRESIGN_REVOKE:
-		gateapi_job_start(c, 204, "presign", "revoke", a->arg1, "--principal", c->cred.principal,
-		    (char *)NULL);
+		if (!gateapi_link_id_valid(a->arg1))
+			return conn_reply_error(c, S3ERR_NOT_FOUND, "no such link");
+		gateapi_job_start(c, 204, "presign", "revoke", "--principal", c->cred.principal, "--",
+		    a->arg1, (char *)NULL);
 		return 0;
 	case API_REQUEST:
 		bucket = gateapi_str(a->json, "bucket");
 		reason = gateapi_str(a->json, "reason");
 		if (bucket == NULL)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "Give \"bucket\" (and \"reason\").");
-		gateapi_job_start(c, 201, "request", bucket, c->cred.principal, "--reason",
-		    reason ? reason : "", (char *)NULL);
+		if (!storage_bucket_name_valid(bucket))
+			return gateapi_no_such_bucket(c, bucket);
+		if (reason != NULL && strncmp(reason, "--", 2) == 0)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"reason\" may not begin with \"--\".");
+		gateapi_job_start(c, 201, "request", "--reason", reason ? reason : "", "--", bucket,
+		    c->cred.principal, (char *)NULL);
 		return 0;
 	case API_REQUESTS:
-		gateapi_job_start(c, 200, "requests", c->cred.principal, (char *)NULL);
+		gateapi_job_start(c, 200, "requests", "--", c->cred.principal, (char *)NULL);
 		return 0;
 	case API_GRANT:
 		bucket = gateapi_str(a->json, "bucket");
-		if (bucket == NULL || gateapi_str(a->json, "principal") == NULL ||
-		    gateapi_str(a->json, "permission") == NULL)
-			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
-			    "Give \"bucket\", \"principal\" and \"permission\" (and optionally \"prefix\", \"expires\").");
-		if ((r = gateapi_owner_check(c, bucket)) >= 0)
-			return r;
 		principal = gateapi_str(a->json, "principal");
 		perm = gateapi_str(a->json, "permission");
 		prefix = gateapi_str(a->json, "prefix");
 		expires = gateapi_str(a->json, "expires");
+		if (bucket == NULL || principal == NULL || perm == NULL)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "Give \"bucket\", \"principal\" and \"permission\" (and optionally \"prefix\", \"expires\").");
+		if (!storage_bucket_name_valid(bucket))
+			return gateapi_no_such_bucket(c, bucket);
+		if ((r = gateapi_owner_check(c, bucket)) >= 0)
+			return r;
+		if (!storage_principal_valid(principal))
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"principal\" is not a valid principal name.");
+		if (prefix != NULL && strlen(prefix) > MODEL_MAX_PREFIX)
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"prefix\" is longer than 1023 bytes.");
+		if (!gateapi_duration_ok(expires))
+			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
+			    "\"expires\" is a duration like 90s, 15m, 8h or 7d.");
 		if (prefix != NULL && *prefix != '\0')
 			snprintf(target, sizeof(target), "%s/%s", bucket, prefix);
 		else
 			snprintf(target, sizeof(target), "%s", bucket);
 		if (expires != NULL)
-			gateapi_job_start(c, 200, "grant", target, principal, perm, "--expires", expires,
-			    (char *)NULL);
+			gateapi_job_start(c, 200, "grant", "--expires", expires, "--", target, principal,
+			    perm, (char *)NULL);
 		else
-			gateapi_job_start(c, 200, "grant", target, principal, perm, (char *)NULL);
+			gateapi_job_start(c, 200, "grant", "--", target, principal, perm, (char *)NULL);
 		return 0;
 	case API_REVOKE:
+		if (!storage_bucket_name_valid(a->arg1))
+			return gateapi_no_such_bucket(c, a->arg1);
 		if ((r = gateapi_owner_check(c, a->arg1)) >= 0)
 			return r;
-		gateapi_job_start(c, 204, "revoke", a->arg1, a->arg2, (char *)NULL);
+		if (!storage_principal_valid(a->arg2))
+			return conn_reply_error(c, S3ERR_NOT_FOUND, "no grant for that principal");
+		gateapi_job_start(c, 204, "revoke", "--", a->arg1, a->arg2, (char *)NULL);
 		return 0;
 	case API_CREATE_BUCKET:
-		gateapi_job_start(c, 200, "bucket", "create", c->cred.principal, c->addr.bucket, (char *)NULL);
+		gateapi_job_start(c, 200, "bucket", "create", "--", c->cred.principal, c->addr.bucket,
+		    (char *)NULL);
 		return 0;
 	}
 	return conn_reply_error(c, S3ERR_INTERNAL, NULL);
@@ -498,10 +575,21 @@ gateapi_step(struct conn *c)
 	return 0;
 }
 
+int
+gateapi_bucket_create_allowed(const struct conn *c)
+{
+	if (c->conf->bucket_create == NULL || c->addr.bucket == NULL ||
+	    c->cred.link_method != NULL)
+		return 0;
+	return admin_bucket_pattern_match(c->conf->bucket_create, c->cred.principal,
+	    c->addr.bucket);
+}
+
 /*
  * CreateBucket (PUT /BUCKET), allowed by the operator's bucket_create
  * pattern: the bucket joins the caller's workspace and is created at the
- * backend by the admin command, on the jobs thread.
+ * backend by the admin command, on the jobs thread -- if the command
+ * creates it there and no other principal has a better claim to the name.
  */
 int
 gateapi_create_bucket(struct conn *c)

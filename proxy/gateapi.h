@@ -23,6 +23,12 @@ int	 gateapi_begin(struct conn *);
 int	 gateapi_read_body(struct conn *);
 /* AUTH_STAGE_API: the next step of the route (store answers, job results). */
 int	 gateapi_step(struct conn *);
+/*
+ * Whether the operator's bucket_create pattern lets the caller create the
+ * request's bucket (admin_bucket_pattern_match(): the principal's name is
+ * taken literally).  Links never create buckets.
+ */
+int	 gateapi_bucket_create_allowed(const struct conn *);
 /* CreateBucket allowed by bucket_create: run it. Returns like a conn handler. */
 int	 gateapi_create_bucket(struct conn *);
 /* Frees the request's API state; a job still running is disowned. */

@@ -19,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (storage_parse(m, "fuzz", (const char *)data, size, &errors) == 0 &&
 	    model_index(m, &errors) == 0)
-		storage_write(m, NULL, &out);
+		storage_write(m, NULL, &out, NULL);
 	model_free(m);
 	sbuf_free(&errors);
 	sbuf_free(&out);

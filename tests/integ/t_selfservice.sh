@@ -5,11 +5,22 @@
 # ws-eric-shared, eric sees the request, grants ReadOnly, later revokes;
 # presigned links issued and revoked through the API; hidden buckets look
 # exactly like missing ones.  Run twice: on the file store, then on a Redis
-# store (own redis-server) with two s3gate processes.
+# store (own redis-server) with two s3gate processes.  Then, in each round,
+# what the security review of the store side found (hardening):
+#   - grant expiries are bounded, and the store stays writable;
+#   - a grant prefix longer than the proxy holds is refused;
+#   - what callers send never becomes an admin option;
+#   - CreateBucket under bucket_create creates, never adopts, and keeps to
+#     the caller's own names;
+#   - a link issued with a session key ends with it, and goes when it is
+#     deleted.
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
 #   ws-alice$S: alice owns ws-alice$S
+#   ws-alice$S-lena: alice$S-lena owns it (her bucket_create names are
+#              inside alice's: ws-alice$S-lena-*)
+#   ws-st*$S: principal st*$S owns ws-star$S (a '*' in a principal's name)
 #   ws-nosuch$S does not exist
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
@@ -110,6 +121,7 @@ round() {
 	E=eric$S A=alice$S
 	BE=ws-$E BES=ws-$E-shared BEH=ws-$E-hidden BA=ws-$A BNO=ws-nosuch$S
 	PE=eric.$R PA=alice.$R
+	L=$A-lena X="st*$S" PL=lena.$R PX=star.$R
 	EP2=""
 	port=$(free_port)
 	if ! s3gate_start "ss-$R" "listen 127.0.0.1:$port" "public_url http://127.0.0.1:$port" "$@"; then
@@ -122,9 +134,13 @@ round() {
 	round_setup() {
 		storage_doc "$E" "$BE" "$BES" --hidden "$BEH" >"$T/$R.eric.yaml"
 		storage_doc "$A" "$BA" >"$T/$R.alice.yaml"
-		{ cat "$T/$R.eric.yaml"; echo ---; cat "$T/$R.alice.yaml"; } >"$T/$R.storage.yaml"
+		storage_doc "$L" "ws-$L" >"$T/$R.lena.yaml"
+		storage_doc "$X" "ws-star$S" >"$T/$R.star.yaml"
+		{ cat "$T/$R.eric.yaml"; echo ---; cat "$T/$R.alice.yaml"; echo ---; cat "$T/$R.lena.yaml"
+		  echo ---; cat "$T/$R.star.yaml"; } >"$T/$R.storage.yaml"
 		s3gate_sync "$T/$R.storage.yaml" || return 1
 		s3gate_cred "$E" "$PE" >/dev/null && s3gate_cred "$A" "$PA" >/dev/null || return 1
+		s3gate_cred "$L" "$PL" >/dev/null && s3gate_cred "$X" "$PX" >/dev/null || return 1
 	}
 	tc "setup with s3gate-admin: sync two workspaces, credentials for eric and alice" round_setup ||
 		{ FAIL_WHY="setup failed"; return; }
@@ -142,10 +158,14 @@ round() {
 	S3_ENDPOINT=$EP awsv2 "$PE" s3 cp "$T/doc" "s3://$BES/shared/doc" >/dev/null 2>&1
 	S3_ENDPOINT=$EP awsv1 "$PA" s3 cp "$T/aobj" "s3://$BA/obj.bin" >/dev/null 2>&1
 	story
+	hardening
 	[ -z "$EP2" ] || s3gate_stop "ss-$R-b" || t_fail "[$R] second s3gate exits cleanly" "see log"
 	s3gate_stop "ss-$R" || t_fail "[$R] s3gate exits cleanly" "see $T/ss-$R/s3gate.log"
 	backend_aws s3 rm --recursive "s3://$BES/" >/dev/null 2>&1
 	backend_aws s3 rm --recursive "s3://$BA/" >/dev/null 2>&1
+	for b in "ws-$A-new" "ws-$A-old" "ws-$L-data" "ws-stolen$S-x"; do
+		backend_aws s3 rb --force "s3://$b" >/dev/null 2>&1
+	done
 	FAIL_WHY=""
 }
 
@@ -478,10 +498,141 @@ assert r.status == 200 and d["permission"] == "ReadWrite" and d["expires_at"], d
 	tc "the access log: bytes_in of an API POST counts its JSON body" alog_api_bytes
 }
 
+# What the review of the store side found, end to end through real clients.
+hardening() {
+	local URL_DOC=$EP/$BES/shared/doc
+
+	# -- an expiry s3gate cannot write froze the file store: bounded, and the store stays writable
+	grant_forever() {
+		local c
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3000000d\"}")
+		echo "HTTP $c: $(cat "$T/api.out")"
+		[ "$c" = 400 ] && grep -q '3650d' "$T/api.out" || return 1
+		[ "$(code "$PA" "$URL_DOC")" = 403 ] || { echo "granted anyway"; return 1; }
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3650d\"}")
+		want 200 "$c" || return 1
+		jcheck 'assert d["expires_at"] and len(d["expires_at"]) == 20, d' || return 1
+		wait_code "$PA" "$URL_DOC" 200 1000 || return 1
+		c=$(api "$PE" DELETE "grants/$BES/$A") && want 204 "$c" || return 1
+		wait_code "$PA" "$URL_DOC" 403 1000 || return 1
+		s3gate_admin who "$BES"	# the store still loads for the CLI
+	}
+	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
+
+	# -- CreateBucket under bucket_create ws-{principal}-*
+	create_new() {
+		S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" || return 1
+		backend_aws s3api head-bucket --bucket "ws-$A-new" || { echo "not on the backend"; return 1; }
+		S3_ENDPOINT=$EP awsv2 "$PA" s3 cp "$T/doc" "s3://ws-$A-new/doc" || return 1
+		[ "$(code "$PE" "$EP/ws-$A-new/doc")" = 403 ] || { echo "eric reads alice's new bucket"; return 1; }
+	}
+	tc "alice creates ws-alice-new (bucket_create ws-{principal}-*): made at the backend, hers alone" create_new
+	create_existing() {
+		local out c
+		backend_aws s3api create-bucket --bucket "ws-$A-old" >/dev/null || return 1
+		backend_aws s3 cp "$T/doc" "s3://ws-$A-old/left-behind" >/dev/null || return 1
+		out=$(S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-old" 2>&1) &&
+			{ echo "created: $out"; return 1; }
+		echo "$out"
+		grep -q BucketAlreadyExists <<<"$out" || return 1
+		c=$(code "$PA" "$EP/ws-$A-old/left-behind"); echo "GET afterwards: HTTP $c"
+		[ "$c" = 403 ] || return 1
+		! s3gate_admin who "ws-$A-old" >/dev/null 2>&1 || { echo "in the policy"; return 1; }
+		out=$(S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" 2>&1) &&
+			{ echo "created twice: $out"; return 1; }
+		grep -q BucketAlreadyExists <<<"$out"
+	}
+	tc "a bucket already at the backend (not in the policy) is not adopted: 409 BucketAlreadyExists, still 403; so is one's own again" create_existing
+	# create_refused PROFILE BUCKET — CreateBucket is AccessDenied, and the backend has no BUCKET
+	create_refused() {
+		local out
+		out=$(S3_ENDPOINT=$EP awsv1 "$1" s3api create-bucket --bucket "$2" 2>&1) &&
+			{ echo "created: $out"; return 1; }
+		echo "$out"
+		grep -q AccessDenied <<<"$out" && ! backend_aws s3api head-bucket --bucket "$2" 2>/dev/null
+	}
+	create_other() {
+		create_refused "$PA" "ws-$L-data" || return 1
+		S3_ENDPOINT=$EP awsv1 "$PL" s3api create-bucket --bucket "ws-$L-data" || return 1
+		s3gate_admin who "ws-$L-data" | grep -q "^$L owner"
+	}
+	tc "alice may not create ws-alice-lena-data (under alice-lena's names): AccessDenied; alice-lena may" create_other
+	tc "principal st*: the '*' in its name is literal: ws-stolen-x is not its to create" \
+		create_refused "$PX" "ws-stolen$S-x"
+
+	# -- a link issued with a session key ends with it, and goes when it is deleted
+	rm -f "$T/sess.akid" "$T/sess.url"
+	sess_link() {
+		local c i
+		s3gate_cred "$A" "$PA-sess" --ttl 2m >/dev/null || return 1
+		echo "$CRED_AKID" >"$T/sess.akid"
+		c=$(api "$PA-sess" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\",\"expires\":\"1h\"}")
+		want 200 "$c" || return 1
+		jcheck '
+import datetime, re
+e = datetime.datetime.strptime(d["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+left = (e - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+x = int(re.search(r"X-Amz-Expires=([0-9]+)", d["url"]).group(1))
+print("link ends in", left, "s, X-Amz-Expires", x)
+assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
+		"$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.out" >"$T/sess.url"
+		for ((i = 0; i < 20; i++)); do
+			c=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 30 "$(cat "$T/sess.url")")
+			[ "$c" = 200 ] && break
+			sleep 0.1
+		done
+		echo "link: HTTP $c"; [ "$c" = 200 ]
+	}
+	tc "a 1h link asked for with a 2-minute session key ends with the session (expires_at, X-Amz-Expires)" sess_link
+	sess_delete() {
+		local c t0 now
+		[ -s "$T/sess.url" ] || return 1
+		s3gate_admin cred delete "$(cat "$T/sess.akid")" || return 1
+		t0=$(date +%s%3N)
+		while :; do
+			c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$(cat "$T/sess.url")")
+			now=$(date +%s%3N)
+			[ "$c" = 403 ] && { echo "refused after $((now - t0)) ms"; return 0; }
+			[ $((now - t0)) -gt 1000 ] && { echo "HTTP $c after $((now - t0)) ms"; return 1; }
+			sleep 0.05
+		done
+	}
+	tc "cred delete of the session key: its link is refused within a second" sess_delete
+
+	# -- caller input never becomes an admin option
+	dashdash() {
+		local c
+		c=$(api "$PA" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\",\"expires\":\"10m\"}") && want 200 "$c" || return 1
+		"$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.out" >"$T/dd.url"
+		for path in "presign/--ttl" "presign/--principal" "presign/--json"; do
+			c=$(api "$PA" DELETE "$path"); echo "DELETE /_s3gate/$path: HTTP $c $(xml_err "$T/api.out")"
+			[ "$c" = 404 ] || return 1
+		done
+		c=$(api "$PE" DELETE "grants/$BES/--json"); echo "DELETE grants/B/--json: HTTP $c $(xml_err "$T/api.out")"
+		[ "$c" = 404 ] || [ "$c" = 400 ] || return 1
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"--json\"}")
+		echo "expires --json: HTTP $c $(xml_err "$T/api.out")"
+		[ "$c" = 400 ] && [ "$(code "$PA" "$URL_DOC")" = 403 ] || return 1
+		c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$(cat "$T/dd.url")")
+		echo "alice's link afterwards: HTTP $c"; [ "$c" = 200 ]
+	}
+	tc "DELETE /_s3gate/presign/--ttl (and --principal, --json) -> 404; option-like values refused; nothing revoked" dashdash
+
+	# -- a prefix longer than the proxy holds is refused, not cut
+	long_prefix() {
+		local c p
+		p=$(head -c 1024 /dev/zero | tr '\0' p)
+		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"prefix\":\"$p\"}")
+		echo "HTTP $c: $(xml_err "$T/api.out")"
+		[ "$c" = 400 ] && ! s3gate_admin who "$BES" | grep -q "^$A "
+	}
+	tc "POST /_s3gate/grants with a 1024-byte prefix -> 400, nothing granted" long_prefix
+}
+
 # ---- round 1: the file store ------------------------------------------------------
 
 if ready; then
-	round file
+	round file "bucket_create ws-{principal}-*"
 else
 	R=file; tc "self-service API" true
 fi
@@ -502,7 +653,7 @@ R=redis
 if ready; then
 	(umask 077 && openssl rand -hex 32 >"$T/policy.key")
 	ROUND_SECOND=1 round redis "policy_store redis $REDIS_URL" "policy_secret_key $T/policy.key" \
-		"policy_cache_ttl 30s"
+		"policy_cache_ttl 30s" "bucket_create ws-{principal}-*"
 else
 	tc "self-service API" true
 fi

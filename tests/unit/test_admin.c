@@ -12,9 +12,18 @@
  *   request / requests / approve / revoke; access JSON; the same message
  *   for a bucket that is hidden and one that does not exist
  *   admin_run from several threads at once
+ *   expiries: --expires and --ttl at most 10 years, so every time written
+ *   reads back
+ *   options: "--" ends them, a value that is an option is refused
+ *   bucket create: only a bucket this call creates joins the workspace
+ *   (against a small stand-in backend on loopback), and not a name under
+ *   another principal's bucket_create names
+ *   links issued with a session key end with it and go when it is deleted
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -475,6 +484,389 @@ test_requests(void)
 	run_free(&r);
 }
 
+/* The id of the link a --json presign printed (static buffer), or "". */
+static const char *
+link_id(struct run *r)
+{
+	static char id[32];
+
+	snprintf(id, sizeof(id), "%s", jstr(r->json, "id") ? jstr(r->json, "id") : "");
+	return id;
+}
+
+/*
+ * --expires and --ttl: at most ADMIN_MAX_EXPIRES (3650d).  "3000000d" was
+ * accepted, written as the year 10240, and then no command could load the
+ * store again.
+ */
+static void
+test_expiry_cap(void)
+{
+	struct sbuf e = SBUF_INIT;
+	struct model *m;
+	struct run r;
+
+	r = RUN("grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3000000d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL,
+	    "grant --expires 3000000d refused, the longest named (%s)", r.err);
+	run_free(&r);
+	r = RUN("grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3651d");
+	T_OK(r.rc == 1, "grant --expires 3651d refused");
+	run_free(&r);
+	r = RUN("request", "ws-eric-shared", "alice");
+	run_free(&r);
+	r = RUN("approve", "ws-eric-shared", "alice", "--expires", "99999999d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL, "approve --expires 99999999d refused");
+	run_free(&r);
+	r = RUN("cred", "create", "carl", "--ttl", "3000000d");
+	T_OK(r.rc == 1 && strstr(r.err, "3650d") != NULL, "cred create --ttl 3000000d refused");
+	run_free(&r);
+	r = RUN("--json", "grant", "ws-eric-shared", "carl", "ReadOnly", "--expires", "3650d");
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    strlen(jstr(r.json, "expires_at")) == 20, "grant --expires 3650d accepted (%s)",
+	    jstr(r.json, "expires_at") ? jstr(r.json, "expires_at") : r.err);
+	run_free(&r);
+	m = filestore_load(pol, &e);
+	T_OK(m != NULL, "the store loads after the longest grant: %s", e.data ? e.data : "");
+	model_free(m);
+	r = RUN("revoke", "ws-eric-shared", "carl");
+	T_OK(r.rc == 0, "and the next command works (%s)", r.err);
+	run_free(&r);
+	sbuf_free(&e);
+}
+
+/*
+ * Option parsing: the self-service API puts what callers send after "--",
+ * and a value that is itself an option is refused, so a link id "--ttl"
+ * cannot swallow the --principal that limits revocation to one's own links.
+ */
+static void
+test_options(void)
+{
+	struct run r;
+	char id[32];
+
+	r = RUN("--json", "presign", "--principal", "eric", "s3://ws-eric-shared/opt");
+	snprintf(id, sizeof(id), "%s", link_id(&r));
+	T_OK(r.rc == 0 && id[0] != '\0', "options: a link to revoke");
+	run_free(&r);
+	r = RUN("presign", "revoke", "--ttl", "--principal", "alice");
+	T_OK(r.rc == 1 && strstr(r.err, "--ttl needs a value") != NULL,
+	    "options: \"--ttl --principal\" is refused, not read as --ttl=--principal (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "revoke", "--principal", "alice", "--", id);
+	T_OK(r.rc == 1 && strstr(r.err, "no such link") != NULL,
+	    "options: after \"--\", the owner check still holds (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "revoke", "--principal", "alice", "--", "--principal");
+	T_OK(r.rc == 1 && strstr(r.err, "no such link: --principal") != NULL,
+	    "options: after \"--\", \"--principal\" is an id like any other (%s)", r.err);
+	run_free(&r);
+	r = RUN("request", "ws-eric-shared", "alice", "--reason", "--json");
+	T_OK(r.rc == 1 && strstr(r.err, "--reason needs a value") != NULL,
+	    "options: a value that is an option is refused (%s)", r.err);
+	run_free(&r);
+	r = RUN("--json", "presign", "revoke", "--principal", "eric", "--", id);
+	T_OK(r.rc == 0 && jstr(r.json, "revoked") && strcmp(jstr(r.json, "revoked"), id) == 0,
+	    "options: presign revoke --principal eric -- ID revokes eric's link (%s)", r.err);
+	run_free(&r);
+}
+
+/* Whether the credentials file holds TEXT. */
+static int
+creds_hold(const char *text)
+{
+	char path[400], buf[65536];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", pol, FILESTORE_CREDENTIALS);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/*
+ * A link issued with a session credential (--credential AKID, as the
+ * self-service API does) ends no later than the session, records the key,
+ * and goes when the key is deleted.
+ */
+static void
+test_link_issuer(struct pstore *ps)
+{
+	struct policy_credential c;
+	struct run r;
+	char sess[32], perm[32], l1[32], l2[32], l3[32], want[64], *x;
+	time_t sess_end = 0, t;
+	const char *url;
+
+	r = RUN("--json", "cred", "create", "eric", "--ttl", "30s");
+	snprintf(sess, sizeof(sess), "%s", jstr(r.json, "access_key_id") ?
+	    jstr(r.json, "access_key_id") : "");
+	T_OK(r.rc == 0 && sess[0] != '\0' && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &sess_end) == 0,
+	    "issuer: a 30 s session for eric");
+	run_free(&r);
+	r = RUN("--json", "cred", "create", "eric");
+	snprintf(perm, sizeof(perm), "%s", jstr(r.json, "access_key_id") ?
+	    jstr(r.json, "access_key_id") : "");
+	run_free(&r);
+
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", sess, "--expires", "1h",
+	    "s3://ws-eric-shared/sess");
+	snprintf(l1, sizeof(l1), "%s", link_id(&r));
+	url = jstr(r.json, "url");
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &t) == 0 && t == sess_end,
+	    "issuer: a 1h link from a 30 s session ends with the session (%s)",
+	    r.rc == 0 ? jstr(r.json, "expires_at") : r.err);
+	T_OK(url != NULL && (x = strstr(url, "X-Amz-Expires=")) != NULL && atol(x + 14) >= 1 &&
+	    atol(x + 14) <= 30, "issuer: and its URL says so (X-Amz-Expires %ld)",
+	    url && (x = strstr(url, "X-Amz-Expires=")) ? atol(x + 14) : -1L);
+	snprintf(want, sizeof(want), "\"issuer\": \"%s\"", sess);
+	T_OK(creds_hold(want), "issuer: the link records the key that issued it");
+	run_free(&r);
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", sess,
+	    "s3://ws-eric-shared/sess2");
+	snprintf(l2, sizeof(l2), "%s", link_id(&r));
+	T_OK(r.rc == 0 && l2[0] != '\0', "issuer: a second link from the session");
+	run_free(&r);
+	r = RUN("--json", "presign", "--principal", "eric", "--credential", perm, "--expires", "2h",
+	    "s3://ws-eric-shared/perm");
+	snprintf(l3, sizeof(l3), "%s", link_id(&r));
+	T_OK(r.rc == 0 && jstr(r.json, "expires_at") != NULL &&
+	    storage_parse_time(jstr(r.json, "expires_at"), &t) == 0 && t >= time(NULL) + 7100,
+	    "issuer: a key without an end leaves the link's 2h as asked");
+	run_free(&r);
+	r = RUN("presign", "--principal", "alice", "--credential", sess, "s3://ws-alice/x");
+	T_OK(r.rc == 1, "issuer: another principal's key is refused (%s)", r.err);
+	run_free(&r);
+	r = RUN("presign", "--principal", "eric", "--credential", "SGNOSUCHKEY000000000",
+	    "s3://ws-eric-shared/x");
+	T_OK(r.rc == 1, "issuer: an unknown key is refused (%s)", r.err);
+	run_free(&r);
+
+	r = RUN("cred", "delete", sess);
+	T_OK(r.rc == 0 && strstr(r.out, l1) != NULL && strstr(r.out, l2) != NULL &&
+	    strstr(r.out, l3) == NULL, "issuer: cred delete of the session deletes its two links: %s",
+	    r.out);
+	run_free(&r);
+	reload(ps);
+	memset(&c, 0, sizeof(c));
+	T_OK(pstore_credential(ps, l1, &c, NULL, NULL) == PSTORE_DONE && c.access_key_id == NULL,
+	    "issuer: the session's link no longer authenticates");
+	policy_credential_clear(&c);
+	T_OK(pstore_credential(ps, l3, &c, NULL, NULL) == PSTORE_DONE && c.access_key_id != NULL,
+	    "issuer: the other key's link stays");
+	policy_credential_clear(&c);
+	r = RUN("cred", "delete", perm);
+	T_OK(r.rc == 0, "issuer: cred delete of the other key");
+	run_free(&r);
+}
+
+/* ---- bucket create, against a stand-in for the backend --------------------- */
+
+/*
+ * A backend that knows some buckets: HEAD /B answers 200 (ours), 403
+ * (another owner's) or 404; PUT /B creates it.  One request per connection,
+ * as admin_backend_call() sends them.  Every request line is logged.
+ */
+static struct {
+	int		 fd;
+	int		 port;
+	char		 buckets[16][64];
+	int		 status[16];
+	int		 n;
+	char		 log[4096];
+	pthread_mutex_t	 lock;
+} fb = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+fb_add(const char *bucket, int status)
+{
+	pthread_mutex_lock(&fb.lock);
+	snprintf(fb.buckets[fb.n], sizeof(fb.buckets[0]), "%s", bucket);
+	fb.status[fb.n++] = status;
+	pthread_mutex_unlock(&fb.lock);
+}
+
+static void *
+fb_serve(void *arg)
+{
+	char req[2048], method[16], path[256], resp[128];
+	int c, i, st;
+	ssize_t n;
+
+	while ((c = accept(fb.fd, NULL, NULL)) != -1) {
+		n = read(c, req, sizeof(req) - 1);
+		req[n > 0 ? n : 0] = '\0';
+		st = 400;
+		if (sscanf(req, "%15s %255s", method, path) == 2) {
+			pthread_mutex_lock(&fb.lock);
+			snprintf(fb.log + strlen(fb.log), sizeof(fb.log) - strlen(fb.log), "%s %s\n",
+			    method, path);
+			for (i = 0; i < fb.n && strcmp(fb.buckets[i], path + 1) != 0; i++)
+				;
+			if (strcmp(method, "HEAD") == 0)
+				st = i < fb.n ? fb.status[i] : 404;
+			else if (strcmp(method, "PUT") == 0 && i < fb.n)
+				st = 409;
+			else if (strcmp(method, "PUT") == 0 && fb.n < 16) {
+				snprintf(fb.buckets[fb.n], sizeof(fb.buckets[0]), "%.63s", path + 1);
+				fb.status[fb.n++] = 200;
+				st = 200;
+			}
+			pthread_mutex_unlock(&fb.lock);
+		}
+		snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+		    "Connection: close\r\n\r\n", st);
+		if (write(c, resp, strlen(resp)) == -1)
+			perror("stand-in backend: write");
+		close(c);
+	}
+	return NULL;
+}
+
+static int
+fb_start(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	pthread_t th;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fb.fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fb.fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 || listen(fb.fd, 16) == -1 ||
+	    getsockname(fb.fd, (struct sockaddr *)&sin, &len) == -1)
+		return -1;
+	fb.port = ntohs(sin.sin_port);
+	if (pthread_create(&th, NULL, fb_serve, NULL) != 0)
+		return -1;
+	pthread_detach(th);
+	return 0;
+}
+
+/* Whether the stand-in backend saw LINE ("HEAD /b"). */
+static int
+fb_saw(const char *line)
+{
+	char want[300];
+	int yes;
+
+	snprintf(want, sizeof(want), "%s\n", line);
+	pthread_mutex_lock(&fb.lock);
+	yes = strstr(fb.log, want) != NULL;
+	pthread_mutex_unlock(&fb.lock);
+	return yes;
+}
+
+/* The proxy's bucket_create check: {principal} literal, the rest a shell pattern. */
+static void
+test_bucket_pattern(void)
+{
+	static const struct {
+		const char	*pattern, *principal, *bucket;
+		int		 match;
+	} cases[] = {
+		{ "ws-{principal}-*", "anna", "ws-anna-x", 1 },
+		{ "ws-{principal}-*", "anna", "ws-anna", 0 },
+		{ "ws-{principal}-*", "anna", "ws-bob-x", 0 },
+		{ "ws-{principal}-*", "a*", "ws-anna-x", 0 },		/* '*' in a name is a '*' */
+		{ "ws-{principal}-*", "a*", "ws-a*-x", 1 },
+		{ "ws-{principal}-*", "ann?", "ws-anna-x", 0 },
+		{ "ws-{principal}-*", "[a-z]nna", "ws-anna-x", 0 },
+		{ "ws-{principal}-*", "an\\na", "ws-anna-x", 0 },
+		{ "{principal}.scratch", "bob", "bob.scratch", 1 },
+		{ "{principal}.scratch", "bob", "bobo.scratch", 0 },
+		{ "lab-*", "bob", "lab-1", 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_OK(admin_bucket_pattern_match(cases[i].pattern, cases[i].principal,
+		    cases[i].bucket) == cases[i].match, "bucket_create %s for %s: %s %s",
+		    cases[i].pattern, cases[i].principal, cases[i].bucket,
+		    cases[i].match ? "matches" : "does not match");
+}
+
+static void
+test_bucket_create(void)
+{
+	static const struct {
+		const char	*principal, *bucket;
+		const char	*err;		/* NULL: created */
+		const char	*what;
+	} cases[] = {
+		{ "anna", "ws-anna-old", "not available",
+		    "a bucket already on the backend is not adopted" },
+		{ "anna", "ws-anna-foreign", "not available", "nor another owner's (HEAD 403)" },
+		{ "anna", "ws-anna-new", NULL, "a new bucket: created, joins ws-anna" },
+		{ "anna", "ws-anna-new", "not available", "the same name again: not available" },
+		{ "anna", "ws-anna-lena-data", "may not",
+		    "anna may not take a name under anna-lena's ws-anna-lena-*" },
+		{ "anna-lena", "ws-anna-lena-data", NULL, "anna-lena may" },
+	};
+	char bdir[400], bpol[420], bconf[420], secret[420], yaml[420], text[1024];
+	struct sbuf e = SBUF_INIT;
+	struct model *m;
+	struct run r;
+	size_t i;
+
+	if (fb_start() == -1) {
+		T_OK(0, "bucket create: the stand-in backend starts");
+		return;
+	}
+	snprintf(bdir, sizeof(bdir), "%s/bucket", dir);
+	snprintf(bpol, sizeof(bpol), "%s/policy", bdir);
+	mkdir(bdir, 0755);
+	mkdir(bpol, 0755);
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(bconf, sizeof(bconf), "%s/s3gate.conf", bdir);
+	snprintf(text, sizeof(text), "listen 127.0.0.1:1\nbackend http://127.0.0.1:%d\n"
+	    "backend_credentials SVC %s\npolicy_store file %s\nbucket_create ws-{principal}-*\n",
+	    fb.port, secret, bpol);
+	write_file(bconf, text, 0644);
+	snprintf(yaml, sizeof(yaml), "%s/ws.yaml", bdir);
+	write_file(yaml, "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-anna}\n"
+	    "spec: {principal: anna, buckets: [{bucketName: ws-anna}]}\n---\n"
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-anna-lena}\n"
+	    "spec: {principal: anna-lena, buckets: [{bucketName: ws-anna-lena}]}\n", 0644);
+	/* on the backend, not in the policy: one sync dropped, one of another owner */
+	fb_add("ws-anna-old", 200);
+	fb_add("ws-anna-foreign", 403);
+	r = run_conf(bconf, "sync", yaml, (const char *)NULL);
+	T_OK(r.rc == 0, "bucket create: sync anna and anna-lena (%s)", r.err);
+	run_free(&r);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = run_conf(bconf, "bucket", "create", cases[i].principal, cases[i].bucket,
+		    (const char *)NULL);
+		T_OK(r.rc == (cases[i].err != NULL) && (cases[i].err == NULL ||
+		    strstr(r.err, cases[i].err) != NULL), "bucket create %s %s: %s (%s)",
+		    cases[i].principal, cases[i].bucket, cases[i].what, r.err);
+		run_free(&r);
+	}
+	T_OK(fb_saw("HEAD /ws-anna-new") && fb_saw("PUT /ws-anna-new") &&
+	    fb_saw("HEAD /ws-anna-old") && !fb_saw("PUT /ws-anna-old") &&
+	    !fb_saw("PUT /ws-anna-foreign"), "bucket create: HEAD, then PUT only on a 404");
+	m = filestore_load(bpol, &e);
+	T_OK(m != NULL && model_bucket_find(m, "ws-anna-old") == NULL &&
+	    model_bucket_find(m, "ws-anna-foreign") == NULL &&
+	    model_bucket_find(m, "ws-anna-new") != NULL &&
+	    strcmp(model_bucket_find(m, "ws-anna-new")->workspace, "ws-anna") == 0 &&
+	    model_bucket_find(m, "ws-anna-lena-data") != NULL &&
+	    strcmp(model_bucket_find(m, "ws-anna-lena-data")->workspace, "ws-anna-lena") == 0,
+	    "bucket create: the policy holds exactly the buckets created, each in its creator's "
+	    "workspace");
+	model_free(m);
+	sbuf_free(&e);
+}
+
 struct thread_arg {
 	int	 rc;
 	char	 id[32];
@@ -639,6 +1031,11 @@ main(void)
 	test_requests();
 	test_threads();
 	test_quota();
+	test_expiry_cap();
+	test_options();
+	test_link_issuer(ps);
+	test_bucket_pattern();
+	test_bucket_create();
 	pstore_free(ps);
 	sbuf_free(&errors);
 

@@ -395,6 +395,70 @@ main(void)
 
 	T_OK(admin("cred", "delete", "SGNOSUCHKEY", NULL, NULL) == 1, "cred delete unknown fails");
 
+	/*
+	 * What would not load back is not written: an expiry s3gate cannot
+	 * write as a time, a credential without a principal.  Each once froze
+	 * the folder (every later load, command and proxy start failed).
+	 */
+	m = filestore_load(pol, &errors);
+	T_OK(m != NULL && m->ngrants > 0, "the folder loads before the bad saves");
+	if (m != NULL && m->ngrants > 0) {
+		struct policy_credential bad;
+		size_t i;
+
+		for (i = 0; i < m->ngrants; i++)
+			if (m->grants[i].source != NULL && strcmp(m->grants[i].source, state) == 0)
+				break;
+		ino = inode(state);
+		if (i < m->ngrants)
+			m->grants[i].expires_at = (time_t)261046901106LL;	/* year 10242 */
+		sbuf_reset(&errors);
+		T_OK(i < m->ngrants && filestore_save_state(pol, m, &errors) == -1 &&
+		    inode(state) == ino && errors.data != NULL &&
+		    strstr(errors.data, "9999") != NULL,
+		    "save_state: an expiry after 9999 is refused, the old state kept: %s",
+		    errors.data ? errors.data : "");
+		if (i < m->ngrants)
+			m->grants[i].expires_at = 0;
+		memset(&bad, 0, sizeof(bad));
+		bad.access_key_id = "SGNOPRINCIPAL0000000";
+		bad.secret = "0123456789012345678901234567890123456789";
+		bad.principal = "";
+		model_add_credential(m, &bad);
+		ino = inode(creds);
+		sbuf_reset(&errors);
+		T_OK(filestore_save_credentials(pol, m, &errors) == -1 && inode(creds) == ino &&
+		    errors.data != NULL && strstr(errors.data, "principal") != NULL,
+		    "save_credentials: a file that would not load back is refused: %s",
+		    errors.data ? errors.data : "");
+		model_free(m);
+		sbuf_reset(&errors);
+		m = filestore_load(pol, &errors);
+		T_OK(m != NULL, "the folder still loads: %s", errors.data ? errors.data : "");
+	}
+	model_free(m);
+
+	/* what the parent checks before starting workers: the folder loads, or what to fix */
+	T_OK(filestore_check(&conf, &errors) == 0, "filestore_check: a good folder");
+	snprintf(path, sizeof(path), "%s/broken.yaml", pol);
+	write_file(path, "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-b}\n"
+	    "spec:\n  principal: b\n  buckets: [{bucketName: ws-b}]\n  bucketAccessGrants:\n"
+	    "  - {bucketName: ws-b, grantee: c, permission: ReadOnly, "
+	    "expiresAt: \"10240-08-17T05:05:06Z\"}\n", 0644);
+	sbuf_reset(&errors);
+	T_OK(filestore_check(&conf, &errors) == -1 && errors.data != NULL &&
+	    strstr(errors.data, "broken.yaml:8: ") != NULL &&
+	    strstr(errors.data, "write e.g.") != NULL,
+	    "filestore_check: a folder that does not load: -1, the file, line and fix: %s",
+	    errors.data ? errors.data : "");
+	unlink(path);
+	{
+		struct conf redis = conf;
+
+		redis.store_kind = CONF_STORE_REDIS;
+		T_OK(filestore_check(&redis, &errors) == 0, "filestore_check: not the file store: 0");
+	}
+
 	pstore_free(ps);
 	sbuf_free(&errors);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -405,6 +405,27 @@ test_admin(struct conf *cf, time_t now)
 		    strstr(e.data, "policy_secret_key") != NULL, "admin: no key, no load");
 	}
 	{
+		/* a grant prefix longer than the proxy's policy_access holds: refused, not cut */
+		char prefix[1025], json[1200];
+		struct model *x = NULL;
+
+		memset(prefix, 'p', 1024);
+		prefix[1024] = '\0';
+		snprintf(json, sizeof(json), "{\"perm\":\"ReadOnly\",\"prefix\":\"%s\","
+		    "\"granted_at\":0,\"expires_at\":0}", prefix);
+		r = cmd(cf, "HSET " REDISSTORE_PREFIX "grants ws-frank/zed %s", json);
+		if (r)
+			freeReplyObject(r);
+		sbuf_reset(&e);
+		T_OK(redisstore_model_load(cf, &x, &e) == -1 && x == NULL && e.data != NULL &&
+		    strstr(e.data, "prefix is 1024 bytes") != NULL,
+		    "admin: a grant prefix of 1024 bytes is refused at load: %s", e.data ? e.data : "");
+		model_free(x);
+		r = cmd(cf, "HDEL " REDISSTORE_PREFIX "grants %s", "ws-frank/zed");
+		if (r)
+			freeReplyObject(r);
+	}
+	{
 		struct redisstore_lock *l1, *l2;
 
 		sbuf_reset(&e);
@@ -524,6 +545,25 @@ test_proxy(struct conf *cf, time_t now)
 	    "proxy: no access to an existing bucket");
 	r = t_access(base, ps, "eve", "no-such-bucket", &a, NULL);
 	T_OK(r == PSTORE_DONE && !a.bucket_exists, "proxy: unknown bucket");
+	{
+		/* a p: field whose prefix would not fit policy_access.prefix: denied, not cut */
+		char val[1200];
+		redisReply *rr;
+
+		snprintf(val, sizeof(val), "grant ReadWrite 0 ");
+		memset(val + strlen(val), 'p', 1100);
+		val[18 + 1100] = '\0';
+		rr = cmd(cf, "HSET " REDISSTORE_PREFIX "bucket:ws-frank p:zed %s", val);
+		if (rr)
+			freeReplyObject(rr);
+		r = t_access(base, ps, "zed", "ws-frank", &a, NULL);
+		T_OK(r == PSTORE_DONE && a.via == VIA_NONE && a.perm == PERM_NONE &&
+		    a.prefix[0] == '\0', "proxy: a stored prefix too long to hold is no access, not a "
+		    "cut (wider) grant");
+		rr = cmd(cf, "HDEL " REDISSTORE_PREFIX "bucket:ws-frank %s", "p:zed");
+		if (rr)
+			freeReplyObject(rr);
+	}
 
 	/* credentials */
 	memset(&c, 0, sizeof(c));

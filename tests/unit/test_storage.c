@@ -91,6 +91,90 @@ check_seeds(const char *what, struct model *m)
 	T_OK(n == 0 && list == NULL, "%s: a stranger lists nothing", what);
 }
 
+/*
+ * Times are written as storage_parse_time() reads them, or refused: a time
+ * written that does not read back froze the file store (an expiry in the
+ * year 10240 was written, and no load succeeded after it).
+ */
+static void
+test_time_symmetry(void)
+{
+	static const struct {
+		long long	 t;
+		int		 writable;
+	} cases[] = {
+		{ 0, 1 }, { 1, 1 }, { 951782400, 1 },	/* 2000-02-29 */
+		{ 1760429350, 1 }, { 4102444800LL, 1 },	/* 2100-01-01 */
+		{ 253402300799LL, 1 },			/* 9999-12-31T23:59:59Z */
+		{ 253402300800LL, 0 },			/* 10000-01-01: five digits */
+		{ 261046901106LL, 0 },			/* year 10242: "3000000d" from 2026 */
+		{ 8000000000000LL, 0 }, { -1, 0 }, { -86400LL * 365 * 100, 0 },
+	};
+	char buf[32];
+	time_t back;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 'x', sizeof(buf));
+		storage_format_time((time_t)cases[i].t, buf, sizeof(buf));
+		back = 0;
+		if (cases[i].writable)
+			ok = storage_parse_time(buf, &back) == 0 && back == (time_t)cases[i].t;
+		else	/* refused: the placeholder, never a date that does not read back */
+			ok = strcmp(buf, "-") == 0;
+		T_OK(ok, "time %lld is %s (\"%s\")", cases[i].t, cases[i].writable ?
+		    "written and read back" : "refused", buf);
+	}
+	/* the reader takes digits only where the writer puts them */
+	T_OK(storage_parse_time("2025-+1-14T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("2025-10- 4T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("+2025-10-14T08:09:10Z", &back) == -1 &&
+	    storage_parse_time("10240-08-17T05:05:06Z", &back) == -1 &&
+	    storage_parse_time("2025-10-14T08:09:10+", &back) == -1 &&
+	    storage_parse_time("9999-12-31T23:59:59-01:00", &back) == -1 &&
+	    storage_parse_time("1970-01-01T00:00:00+01:00", &back) == -1,
+	    "time: signs, spaces, five-digit years, cut offsets and times past the bounds refused");
+}
+
+/*
+ * A grant prefix longer than struct policy_access holds must never be cut
+ * (a cut prefix is a wider grant): refused at import, and denied by
+ * model_access() if it got in some other way.
+ */
+static void
+test_long_prefix(void)
+{
+	struct sbuf text = SBUF_INIT;
+	struct policy_access a;
+	struct model *m;
+	char prefix[1100];
+
+	memset(prefix, 'p', sizeof(prefix));
+	prefix[1024] = '\0';
+	sbuf_appendf(&text, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+	    "metadata: {name: ws-a}\nspec:\n  principal: a\n  buckets: [{bucketName: ws-a}]\n"
+	    "  bucketAccessGrants:\n  - {bucketName: ws-a, grantee: b, permission: ReadOnly, "
+	    "prefix: %s}\n", prefix);
+	expect_error("prefix of 1024 bytes", "p.yaml", text.data,
+	    "p.yaml:8: the grant's prefix is 1024 bytes; the longest is 1023");
+	sbuf_free(&text);
+
+	m = model_new();
+	model_add_workspace(m, "ws-a", "a", NULL, 0);
+	model_add_bucket(m, "ws-a", "ws-a", 1, NULL, 0);
+	model_add_grant(m, "ws-a", "b", PERM_READWRITE, prefix, NOW, 0, NULL, 0);
+	prefix[1023] = '\0';
+	model_add_grant(m, "ws-a", "c", PERM_READWRITE, prefix, NOW, 0, NULL, 0);
+	model_access(m, "b", "ws-a", NOW, &a);
+	T_OK(a.bucket_exists && a.via == VIA_NONE && a.perm == PERM_NONE && a.prefix[0] == '\0',
+	    "model_access: a prefix too long to hold is no access (fail closed), not a cut one");
+	model_access(m, "c", "ws-a", NOW, &a);
+	T_OK(a.via == VIA_GRANT && strlen(a.prefix) == 1023,
+	    "model_access: a 1023-byte prefix is held whole");
+	model_free(m);
+}
+
 int
 main(void)
 {
@@ -113,7 +197,7 @@ main(void)
 	if (m != NULL) {
 		struct model *r = model_new();
 
-		storage_write(m, NULL, &out);
+		storage_write(m, NULL, &out, NULL);
 		T_OK(storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
 		    model_index(r, &errors) == 0, "written JSON parses");
 		check_seeds("round trip", r);
@@ -178,7 +262,7 @@ main(void)
 		T_OK(model_quota(x, "yves") == NULL && model_quota(x, "nobody") == NULL,
 		    "quotas: a member does not get the owner's; nobody has none");
 		sbuf_reset(&out);
-		storage_write(x, NULL, &out);
+		storage_write(x, NULL, &out, NULL);
 		T_OK(strstr(out.data, "\"quotas\": {\n") != NULL &&
 		    storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
 		    model_index(r, &errors) == 0 && (q = model_quota(r, "quinn")) != NULL &&
@@ -319,6 +403,9 @@ main(void)
 	    !storage_bucket_name_valid("a..b") && !storage_bucket_name_valid("192.168.1.1") &&
 	    !storage_bucket_name_valid("-abc") && !storage_bucket_name_valid("ABC"),
 	    "bucket name rules");
+
+	test_time_symmetry();
+	test_long_prefix();
 
 	model_free(m);
 	model_free(j);
