@@ -300,9 +300,26 @@ rs_addr_parse(const char *url, struct rs_addr *a, struct sbuf *errors)
 	}
 	return 0;
 bad:
-	sbuf_appendf(errors, "policy_store redis \"%s\": not a Redis URL; write "
-	    "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]\n", url);
+	{
+		char shown[512];
+		sbuf_appendf(errors, "policy_store redis \"%s\": not a Redis URL; write "
+		    "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]\n",
+		    redisstore_url_shown(url, shown, sizeof(shown)));
+	}
 	return -1;
+}
+
+const char *
+redisstore_url_shown(const char *url, char *buf, size_t size)
+{
+	const char *auth, *at;
+
+	if (strncmp(url, "redis://", 8) == 0 && (auth = url + 8) != NULL &&
+	    (at = memchr(auth, '@', strcspn(auth, "/"))) != NULL)
+		snprintf(buf, size, "redis://***@%s", at + 1);
+	else
+		snprintf(buf, size, "%s", url);
+	return buf;
 }
 
 redisAsyncContext *
@@ -1500,7 +1517,10 @@ redisstore_open(const struct conf *conf, struct event_base *base, struct sbuf *e
 		free(rs);
 		return NULL;
 	}
-	rs->url = sbuf_strdup(conf->store_path);
+	{
+		char shown[512];	/* only ever logged: without its password */
+		rs->url = sbuf_strdup(redisstore_url_shown(conf->store_path, shown, sizeof(shown)));
+	}
 	rs->base = base;
 	rs->ttl_ms = conf->policy_cache_ttl_ms;
 	rs->neg_ttl_ms = rs->ttl_ms < RS_NEGATIVE_TTL_MS ? rs->ttl_ms : RS_NEGATIVE_TTL_MS;
@@ -1634,7 +1654,7 @@ const struct pstore_ops redisstore_ops = {
 struct rs_admin {
 	redisContext	*c;
 	unsigned char	 key[REDISSTORE_KEY_LEN];
-	const char	*url;
+	char		 url[512];	/* for messages: without its password */
 };
 
 static void
@@ -1671,7 +1691,7 @@ rs_admin_open(struct rs_admin *a, const struct conf *conf, struct sbuf *errors)
 	redisReply *r;
 
 	memset(a, 0, sizeof(*a));
-	a->url = conf->store_path;
+	redisstore_url_shown(conf->store_path, a->url, sizeof(a->url));
 	if (conf->store_secret_key == NULL) {
 		sbuf_appendf(errors, "policy_store redis needs policy_secret_key FILE: secrets in "
 		    "Redis are sealed with it (make one: openssl rand -hex 32 > FILE; "
@@ -2190,7 +2210,7 @@ redisstore_model_load(const struct conf *conf, struct model **out, struct sbuf *
 	if (rs_redis_kvs(&a, &l, errors) == -1)
 		goto out;
 	m = model_new();
-	if (rs_kvs_model(&l, m, conf->store_path, errors) == -1 || model_index(m, errors) == -1) {
+	if (rs_kvs_model(&l, m, a.url, errors) == -1 || model_index(m, errors) == -1) {
 		model_free(m);
 		goto out;
 	}

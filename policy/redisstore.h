@@ -50,6 +50,8 @@ struct redisAsyncContext;
  * connect/disconnect callbacks.  NULL with the reason in ERRORS.  The
  * policy connections are untouched.
  */
+/* URL as a log line or an error may show it: a password replaced by "***". */
+const char	*redisstore_url_shown(const char *url, char *buf, size_t size);
 struct redisAsyncContext *redisstore_async_connect(const char *url, struct event_base *base,
 	    struct sbuf *errors);
 

@@ -44,6 +44,7 @@ struct qs_batch {
 
 struct quotasync {
 	struct server		*srv;
+	char			 url[512];	/* the store's, for the log: without its password */
 	redisAsyncContext	*ac;
 	struct event		*tick;
 	struct qs_batch		*batch;		/* in flight, or NULL */
@@ -83,10 +84,10 @@ qs_set_up(struct quotasync *qs, int up)
 		return;
 	qs->up = up;
 	if (up)
-		log_info("quota sync: shared quotas through %s", qs->srv->conf->store_path);
+		log_info("quota sync: shared quotas through %s", qs->url);
 	else
 		log_warnx("quota sync: %s unreachable; quotas per %s until it answers",
-		    qs->srv->conf->store_path, server_quota_shm_active(qs->srv) ? "instance" : "process");
+		    qs->url, server_quota_shm_active(qs->srv) ? "instance" : "process");
 	server_quota_limits(qs->srv);
 	/* transfers under way switch too: the whole limits, or this worker's share */
 	now = qs_now();
@@ -178,7 +179,7 @@ qs_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	qs->ac = NULL;		/* hiredis frees it after this */
 	if (qs->backoff_ms == QS_BACKOFF_MIN_MS)
-		log_warnx("quota sync: connect to %s failed: %s", qs->srv->conf->store_path, ac->errstr);
+		log_warnx("quota sync: connect to %s failed: %s", qs->url, ac->errstr);
 }
 
 static void
@@ -206,7 +207,7 @@ qs_kill(struct quotasync *qs, const char *why)
 	if (ac == NULL)
 		return;
 	if (!qs->closing)
-		log_warnx("quota sync: %s: %s; reconnecting", qs->srv->conf->store_path, why);
+		log_warnx("quota sync: %s: %s; reconnecting", qs->url, why);
 	qs->ac = NULL;
 	ac->data = NULL;
 	qs_down(qs);
@@ -394,6 +395,7 @@ quotasync_new(struct server *srv, struct sbuf *errors)
 	if ((qs = calloc(1, sizeof(*qs))) == NULL)
 		abort();
 	qs->srv = srv;
+	redisstore_url_shown(srv->conf->store_path, qs->url, sizeof(qs->url));
 	qs->backoff_ms = QS_BACKOFF_MIN_MS;
 	if ((qs->tick = event_new(srv->base, -1, EV_PERSIST, qs_tick, qs)) == NULL ||
 	    event_add(qs->tick, &tv) == -1)

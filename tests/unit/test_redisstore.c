@@ -814,6 +814,22 @@ main(void)
 	char url[64];
 	time_t now = time(NULL);
 	int port;
+	{
+		/* what logs and error messages show of the store's URL */
+		static const char *const urls[][2] = {
+			{ "redis://:hunter2@127.0.0.1:6379/0", "redis://***@127.0.0.1:6379/0" },
+			{ "redis://user:pw@[::1]:6380", "redis://***@[::1]:6380" },
+			{ "redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/2" },
+			{ "redis://h/0@x", "redis://h/0@x" },
+			{ "unix:/run/redis.sock?db=1", "unix:/run/redis.sock?db=1" },
+		};
+		char shown[512];
+		size_t u;
+
+		for (u = 0; u < sizeof(urls) / sizeof(urls[0]); u++)
+			T_STREQ(redisstore_url_shown(urls[u][0], shown, sizeof(shown)), urls[u][1],
+			    "URL shown without its password: %s", urls[u][1]);
+	}
 
 	alarm(100);
 	signal(SIGPIPE, SIG_IGN);
