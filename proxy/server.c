@@ -36,7 +36,6 @@ const double server_latency_bounds_ms[12] = {
 	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 1e300
 };
 
-static void server_admin_start(struct server *);
 
 void
 server_histogram_add(uint64_t buckets[12], double ms)
@@ -1067,45 +1066,34 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
-static void
-server_admin_start(struct server *srv)
+/* Binds admin_listen (parsed by conf.c) in worker 0; -1 with ERRORS if it cannot. */
+static int
+server_admin_start(struct server *srv, struct sbuf *errors)
 {
-	const char *spec = srv->conf->admin_listen;
-	char host[128];
-	const char *colon;
-	long port;
+	const struct conf *cf = srv->conf;
+	struct evconnlistener *l;
 
-	if (spec == NULL || strcmp(spec, "off") == 0)
-		return;
-	if ((colon = strrchr(spec, ':')) == NULL || (size_t)(colon - spec) >= sizeof(host))
-		fatalx("admin_listen %s: write ADDR:PORT", spec);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	port = strtol(colon + 1, NULL, 10);
+	if (cf->admin_addr_len == 0)
+		return 0;	/* off */
 	if ((srv->admin = evhttp_new(srv->base)) == NULL)
 		fatalx("evhttp_new");
 	evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
 	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
 	evhttp_set_cb(srv->admin, "/metrics", server_admin_metrics, srv);
-	{
-		/* SO_REUSEPORT: a new generation's worker binds while the old one drains */
-		struct evconnlistener *l;
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		char addr[160];
-
-		snprintf(addr, sizeof(addr), "%s:%ld", host, port);
-		memset(&ss, 0, sizeof(ss));
-		sl = sizeof(ss);
-		if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, (int *)&sl) == -1)
-			fatalx("admin_listen %s: write ADDR:PORT", spec);
-		l = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
-		    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 128,
-		    (struct sockaddr *)&ss, (int)sl);
-		if (l == NULL || evhttp_bind_listener(srv->admin, l) == NULL)
-			fatal("admin_listen %s", spec);
+	/* SO_REUSEPORT: a new generation's worker binds while the old one drains */
+	l = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 128,
+	    (const struct sockaddr *)&cf->admin_addr, (int)cf->admin_addr_len);
+	if (l == NULL || evhttp_bind_listener(srv->admin, l) == NULL) {
+		sbuf_appendf(errors, "%s: admin_listen %s: %s; is another process using the port?\n",
+		    cf->file, cf->admin_listen, strerror(errno));
+		if (l != NULL)
+			evconnlistener_free(l);
+		return -1;
 	}
-	log_info("admin listener on %s", spec);
+	log_info("admin listener on %s", cf->admin_listen);
+	return 0;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -1155,8 +1143,8 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 		sbuf_appendf(errors, "cannot start the jobs thread\n");
 		goto fail;
 	}
-	if (srv->worker == 0)
-		server_admin_start(srv);
+	if (srv->worker == 0 && server_admin_start(srv, errors) == -1)
+		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);

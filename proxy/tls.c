@@ -201,9 +201,90 @@ tls_sni_cb(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* The last OpenSSL error's reason ("key values mismatch"), the queue cleared. */
+static const char *
+tls_last_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r != NULL ? r : "unknown error";
+}
+
+/*
+ * Loads CERT (a PEM chain) and KEY into CTX and checks that they match.
+ * On failure, WHY says which file and what to do, on one line.
+ */
+static int
+tls_ctx_use_pair(SSL_CTX *ctx, const char *cert, const char *key, struct sbuf *why)
+{
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: cannot load the certificate chain (%s); "
+		    "give a PEM file of the certificate and its chain", cert, tls_last_reason());
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: the key %s does not load or does not match the "
+		    "certificate (%s); give the certificate's own PEM private key, unencrypted", cert, key, tls_last_reason());
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: the key %s does not match the certificate (%s); "
+		    "give the key the certificate was made for", cert, key, tls_last_reason());
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_check_certificate(const char *cert, const char *key, struct sbuf *why)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		sbuf_appendf(why, "cannot make a TLS context (%s)", tls_last_reason());
+		return -1;
+	}
+	rc = tls_ctx_use_pair(ctx, cert, key, why);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* Loads CA_FILE into CTX's trust store; WHY as above. */
+static int
+tls_ctx_use_ca_file(SSL_CTX *ctx, const char *ca_file, struct sbuf *why)
+{
+	ERR_clear_error();
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		sbuf_appendf(why, "backend_ca_file %s: cannot load (%s); give a PEM file of CA certificates",
+		    ca_file, tls_last_reason());
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_check_ca_file(const char *ca_file, struct sbuf *why)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		sbuf_appendf(why, "cannot make a TLS context (%s)", tls_last_reason());
+		return -1;
+	}
+	rc = tls_ctx_use_ca_file(ctx, ca_file, why);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 struct tls_server *
 tls_server_new(const struct conf *cf, struct sbuf *errors)
 {
+	struct sbuf why = SBUF_INIT;
 	struct tls_server *ts;
 	SSL_CTX *ctx;
 	int i;
@@ -230,17 +311,9 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 			tls_errors(errors);
 			goto fail;
 		}
-		if (SSL_CTX_use_certificate_chain_file(ctx, cf->certs[i].cert_file) != 1) {
-			sbuf_appendf(errors, "%s: tls_certificate %s: cannot load the certificate chain; "
-			    "give a PEM file\n", cf->file, cf->certs[i].cert_file);
-			tls_errors(errors);
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, cf->certs[i].key_file, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			sbuf_appendf(errors, "%s: tls_certificate %s: the key does not load or does not "
-			    "match the certificate\n", cf->file, cf->certs[i].key_file);
-			tls_errors(errors);
+		if (tls_ctx_use_pair(ctx, cf->certs[i].cert_file, cf->certs[i].key_file, &why) == -1) {
+			sbuf_appendf(errors, "%s: %s\n", cf->certs[i].where, why.data);
+			sbuf_free(&why);
 			goto fail;
 		}
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
@@ -296,10 +369,11 @@ tls_backend_ctx_new(const struct conf *cf, struct sbuf *errors)
 	tls_ctx_read_ahead(ctx);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (cf->backend_ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, cf->backend_ca_file, NULL) != 1) {
-			sbuf_appendf(errors, "%s: backend_ca_file %s: cannot load; give a PEM file of CA "
-			    "certificates\n", cf->file, cf->backend_ca_file);
-			tls_errors(errors);
+		struct sbuf why = SBUF_INIT;
+
+		if (tls_ctx_use_ca_file(ctx, cf->backend_ca_file, &why) == -1) {
+			sbuf_appendf(errors, "%s: %s\n", cf->file, why.data);
+			sbuf_free(&why);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
