@@ -26,10 +26,21 @@
 #define TLS_TICKET_PERIOD	3600	/* seconds a ticket key encrypts */
 #define TLS_READ_BUFFER		(64 * 1024)	/* OpenSSL's read-ahead buffer per connection */
 
+/*
+ * The contexts of one configuration's certificates.  Every SSL made from
+ * them holds a reference (tls_ssl_index, dropped by SSL_free), because
+ * the SNI callback of a handshake under way reads them: a reload frees the
+ * server's reference only, and the last connection made before it frees
+ * the contexts (a handshake accepted before a SIGHUP used to read freed
+ * memory).  One event loop per process: the count needs no atomics.
+ */
 struct tls_server {
 	SSL_CTX	*ctx[CONF_MAX_CERTS];
 	int	 nctx;
+	int	 refcount;
 };
+
+static int tls_ssl_index = -1;	/* SSL ex_data: the tls_server it was made from */
 
 static unsigned char tls_ticket_secret[32];
 static int tls_ticket_secret_set;
@@ -184,17 +195,17 @@ tls_ctx_read_ahead(SSL_CTX *ctx)
 static int
 tls_sni_cb(SSL *ssl, int *alert, void *arg)
 {
-	struct tls_server *ts = arg;
+	const struct tls_server *ts = SSL_get_ex_data(ssl, tls_ssl_index);
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	int i;
 
-	if (name == NULL)
+	if (name == NULL || ts == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	for (i = 0; i < ts->nctx; i++) {
 		X509 *x = SSL_CTX_get0_certificate(ts->ctx[i]);
 		if (x != NULL && X509_check_host(x, name, 0, 0, NULL) == 1) {
 			if (i > 0)
-				SSL_set_SSL_CTX(ssl, ts->ctx[i]);
+				SSL_set_SSL_CTX(ssl, ts->ctx[i]);	/* the SSL refs the context */
 			break;
 		}
 	}
@@ -291,6 +302,7 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 
 	if ((ts = calloc(1, sizeof(*ts))) == NULL)
 		abort();
+	ts->refcount = 1;
 	for (i = 0; i < cf->ncerts; i++) {
 		if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 			tls_errors(errors);
@@ -318,7 +330,6 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 		}
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
 		SSL_CTX_set_tlsext_servername_callback(ctx, tls_sni_cb);
-		SSL_CTX_set_tlsext_servername_arg(ctx, ts);
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	}
@@ -333,11 +344,18 @@ tls_server_free(struct tls_server *ts)
 {
 	int i;
 
-	if (ts == NULL)
+	if (ts == NULL || --ts->refcount > 0)
 		return;
 	for (i = 0; i < ts->nctx; i++)
 		SSL_CTX_free(ts->ctx[i]);
 	free(ts);
+}
+
+/* SSL_free of an SSL made by tls_server_accept: its reference goes. */
+static void
+tls_ssl_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	tls_server_free(ptr);
 }
 
 SSL *
@@ -345,8 +363,16 @@ tls_server_accept(struct tls_server *ts, int fd)
 {
 	SSL *ssl;
 
+	if (tls_ssl_index == -1 &&
+	    (tls_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_ssl_free_cb)) == -1)
+		return NULL;
 	if (ts == NULL || ts->nctx == 0 || (ssl = SSL_new(ts->ctx[0])) == NULL)
 		return NULL;
+	if (SSL_set_ex_data(ssl, tls_ssl_index, ts) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	ts->refcount++;
 	if (SSL_set_fd(ssl, fd) != 1) {
 		SSL_free(ssl);
 		return NULL;

@@ -24,7 +24,12 @@
 
 struct tls_server;
 
-/* Builds the server contexts from CONF's certificates; NULL + ERRORS on failure. */
+/*
+ * Builds the server contexts from CONF's certificates; NULL + ERRORS on
+ * failure.  tls_server_free drops the caller's reference: each SSL that
+ * tls_server_accept made holds one of its own until SSL_free, so a reload
+ * may free the old contexts while handshakes on them are under way.
+ */
 struct tls_server *tls_server_new(const struct conf *, struct sbuf *errors);
 void		 tls_server_free(struct tls_server *);
 SSL		*tls_server_accept(struct tls_server *, int fd);
