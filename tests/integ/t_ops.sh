@@ -666,6 +666,98 @@ else
 	t_fail "workers 2 (orphan test): s3gate starts" "$(tail -n 5 "$T/orphan/s3gate.log")"
 fi
 
+# ---- reload safety: a new generation replaces the old one only once it is ready ---------------
+# (workers 2: the parent starts the new workers and tells the old ones to
+# drain only when every new one said it is ready)
+if s3gate_start rl "workers 2" "shutdown_timeout 5s"; then
+	RL_PID=$S3GATE_PID RL_CONF=$S3GATE_CONF RL_LOG=$S3GATE_LOG RL_DIR=$S3GATE_DIR
+	RL_ADMIN=$S3GATE_ADMIN_URL RL_EP=$S3GATE_ENDPOINT
+	kids() { pgrep -P "$RL_PID" | sort | tr '\n' ' '; }
+	# a key that belongs to another certificate: -t names the line (it used to say OK,
+	# and after SIGHUP every new worker died)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=other" \
+		-keyout "$T/tls/other.key" -out "$T/tls/other.crt" >/dev/null 2>&1
+	chmod 600 "$T/tls/other.key"
+	mismatch_check() {
+		local out rc
+		{ cat "$RL_CONF"; echo "tls_certificate $T/tls/cert.pem $T/tls/other.key"; } >"$T/check/mismatch.conf"
+		out=$("$S3GATE" -t -c "$T/check/mismatch.conf" 2>&1); rc=$?
+		echo "exit $rc: $out"
+		[ $rc -ne 0 ] && grep -qE "^$T/check/mismatch.conf:$(wc -l <"$T/check/mismatch.conf"): .*does not match.*;" <<<"$out"
+	}
+	t_check "-t: a tls_certificate whose key is another certificate's is refused at its FILE:LINE" mismatch_check
+	# a new generation that cannot start: its admin port is held by another process
+	held_admin() {
+		local n0 before after code hz hold port
+		port=$(free_port)
+		"$PY3" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+		hold=$!
+		wait_port "$port" 5 || { kill "$hold"; echo "could not hold port $port"; return 1; }
+		n0=$(lines "$RL_LOG")
+		before=$(kids)
+		cp "$RL_CONF" "$T/rl.conf.good"
+		sed -i "s#^admin_listen .*#admin_listen 127.0.0.1:$port#" "$RL_CONF"
+		kill -HUP "$RL_PID"
+		sleep 2
+		after=$(kids)
+		cp "$T/rl.conf.good" "$RL_CONF"
+		kill "$hold"; wait "$hold" 2>/dev/null
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RL_EP/")
+		hz=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RL_ADMIN/healthz")
+		log_since "$RL_LOG" "$n0" | grep -v '^{' | head -n 8
+		echo "workers before: $before after: $after; client port: HTTP $code; /healthz (old admin port): $hz"
+		[ "$before" = "$after" ] || { echo "the old workers were replaced"; return 1; }
+		[ "$code" = 403 ] && [ "$hz" = 200 ] || return 1
+		log_since "$RL_LOG" "$n0" | grep -q 'reload failed' || { echo "no 'reload failed' in the log"; return 1; }
+		log_since "$RL_LOG" "$n0" | grep -q "admin_listen 127.0.0.1:$port" || { echo "the log does not say why"; return 1; }
+	}
+	t_check "workers 2: SIGHUP to a config whose workers cannot start (admin port taken) keeps the old workers serving, says why" held_admin
+	# a good reload: a new access_log path gets the next request (it used to be opened
+	# once, by the parent, and kept)
+	rl_access_log() {
+		local n0 before after
+		n0=$(lines "$RL_LOG")
+		before=$(kids)
+		sed -i "s#^access_log .*#access_log $RL_DIR/access-new.log#" "$RL_CONF"
+		kill -HUP "$RL_PID"
+		sleep 2
+		after=$(kids)
+		echo "workers before: $before after: $after"
+		curl -s -o /dev/null --max-time 5 "$RL_EP/rl-after-reload-$ID"
+		sleep 0.3
+		log_since "$RL_LOG" "$n0" | grep -v '^{' | grep -i reload
+		[ "$before" != "$after" ] || { echo "no new generation"; return 1; }
+		grep -q "rl-after-reload-$ID" "$RL_DIR/access-new.log" 2>/dev/null ||
+			{ echo "not in access-new.log ($(ls -l "$RL_DIR" | tr '\n' ' '))"; return 1; }
+		! grep -q "rl-after-reload-$ID" "$RL_DIR/access.log" || { echo "still written to access.log"; return 1; }
+	}
+	t_check "workers 2: after SIGHUP a request lands in the new access_log path" rl_access_log
+	# A worker that died is restarted from the main loop after a back-off, not
+	# by sleeping in the reaping: a SIGTERM just after is taken at once.
+	rl_term_after_crash() {
+		local w t0 el st
+		w=$(pgrep -P "$RL_PID" | head -n 1)
+		kill -KILL "$w"
+		sleep 0.1
+		t0=$(date +%s%N)
+		kill -TERM "$RL_PID"
+		while alive "$RL_PID" && [ $(($(date +%s%N) - t0)) -lt 10000000000 ]; do sleep 0.02; done
+		el=$((($(date +%s%N) - t0) / 1000000))
+		alive "$RL_PID" && kill -KILL "$RL_PID"
+		wait "$RL_PID"; st=$?
+		rm -f "$RL_DIR/pid"
+		grep -v '^{' "$RL_LOG" | grep 'restarting' | tail -n 2
+		echo "SIGTERM 0.1 s after a worker was killed: s3gate exited $st after ${el} ms"
+		[ "$st" = 0 ] && [ "$el" -lt 800 ]
+	}
+	t_check_here "workers 2: SIGTERM right after a worker died is taken at once (exit 0 within 0.8 s)" rl_term_after_crash
+	echo "# $(tail -n 1 <<<"$T_OUT")"
+	if _s3gate_sanitizer_report "$RL_LOG"; then t_fail "rl: no sanitizer report" "see $RL_LOG"; fi
+else
+	t_fail "workers 2 (reload safety): s3gate starts" "$(tail -n 5 "$T/rl/s3gate.log")"
+fi
+
 # ---- user nobody ---------------------------------------------------------------------------------
 
 # Everything the workers read after dropping privileges (config, secret,
