@@ -905,23 +905,83 @@ server_admin_healthz(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/*
+ * The backend probe behind /readyz.  The admin listener runs in worker 0's
+ * event loop, which serves clients too: nothing here blocks (a blocking
+ * connect(2) in the handler held the loop for up to a second per request).
+ */
+#define SERVER_PROBE_INTERVAL_S	2
+#define SERVER_PROBE_TIMEOUT_S	1
+
+static void
+server_probe_done(struct server *srv, int reachable)
+{
+	struct timeval tv = { SERVER_PROBE_INTERVAL_S, 0 };
+
+	if (srv->probe_ev != NULL) {
+		event_free(srv->probe_ev);
+		srv->probe_ev = NULL;
+	}
+	if (srv->probe_fd != -1) {
+		close(srv->probe_fd);
+		srv->probe_fd = -1;
+	}
+	srv->backend_reachable = reachable;
+	evtimer_add(srv->probe_timer, &tv);
+}
+
+static void
+server_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	server_probe_done(srv, err == 0);
+}
+
+static void
+server_probe_start(evutil_socket_t unused, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
+	int fd;
+
+	if (srv->probe_ev != NULL || srv->draining)
+		return;
+	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		server_probe_done(srv, 0);
+		return;
+	}
+	srv->probe_fd = fd;
+	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0) {
+		server_probe_done(srv, 1);
+		return;
+	}
+	if (errno != EINPROGRESS ||
+	    (srv->probe_ev = event_new(srv->base, fd, EV_WRITE, server_probe_cb, srv)) == NULL) {
+		server_probe_done(srv, 0);
+		return;
+	}
+	event_add(srv->probe_ev, &tv);
+}
+
+/* /readyz: the last backend probe, the store, draining; answered at once. */
 static void
 server_admin_readyz(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct evbuffer *b = evbuffer_new();
-	int fd, ok_backend = 0, ok_store;
+	int ok_backend = srv->backend_reachable == 1, ok_store;
 
-	/* a blocking connect to loopback-or-LAN is bounded by the admin's own use */
-	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd != -1) {
-		struct timeval tv = { 1, 0 };
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		ok_backend = connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0;
-		close(fd);
-	}
 	ok_store = srv->store != NULL && pstore_ready(srv->store);
-	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" : "unreachable",
+	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" :
+	    srv->backend_reachable == -1 ? "unknown (first probe under way)" : "unreachable",
 	    ok_store ? "ok" : "unavailable");
 	if (srv->draining)
 		evbuffer_add_printf(b, "draining\n");
@@ -1066,6 +1126,10 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+#define SERVER_ADMIN_MAX_HEAD	8192	/* bytes: request line and headers */
+#define SERVER_ADMIN_MAX_BODY	1024	/* GET and HEAD only: no body expected */
+#define SERVER_ADMIN_TIMEOUT_S	5
+
 /* Binds admin_listen (parsed by conf.c) in worker 0; -1 with ERRORS if it cannot. */
 static int
 server_admin_start(struct server *srv, struct sbuf *errors)
@@ -1077,6 +1141,17 @@ server_admin_start(struct server *srv, struct sbuf *errors)
 		return 0;	/* off */
 	if ((srv->admin = evhttp_new(srv->base)) == NULL)
 		fatalx("evhttp_new");
+	/*
+	 * It shares worker 0's event loop with the clients: libevent's
+	 * defaults (no limit on a header line or a body, no timeout) let one
+	 * admin connection take hundreds of MiB and the loop's CPU.  A request
+	 * head of SERVER_ADMIN_MAX_HEAD at most, no body, SERVER_ADMIN_TIMEOUT_S
+	 * without progress.  (libevent 2.1 has no cap on connections: each
+	 * costs at most its head and ends at the timeout.)
+	 */
+	evhttp_set_max_headers_size(srv->admin, SERVER_ADMIN_MAX_HEAD);
+	evhttp_set_max_body_size(srv->admin, SERVER_ADMIN_MAX_BODY);
+	evhttp_set_timeout(srv->admin, SERVER_ADMIN_TIMEOUT_S);
 	evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
 	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
@@ -1092,6 +1167,9 @@ server_admin_start(struct server *srv, struct sbuf *errors)
 			evconnlistener_free(l);
 		return -1;
 	}
+	if ((srv->probe_timer = evtimer_new(srv->base, server_probe_start, srv)) == NULL)
+		fatalx("evtimer_new");
+	server_probe_start(-1, 0, srv);
 	log_info("admin listener on %s", cf->admin_listen);
 	return 0;
 }
@@ -1110,6 +1188,8 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 		abort();
 	srv->conf = cf;
 	srv->backend_key_day = -1;
+	srv->probe_fd = -1;
+	srv->backend_reachable = -1;
 	srv->worker = place->worker;
 	srv->nworkers = place->nworkers;
 	for (w = 0; w < place->nworkers; w++)
@@ -1186,6 +1266,12 @@ server_free(struct server *srv)
 		SSL_CTX_free(srv->backend_tls);
 	if (srv->admin != NULL)
 		evhttp_free(srv->admin);
+	if (srv->probe_ev != NULL)
+		event_free(srv->probe_ev);
+	if (srv->probe_fd != -1)
+		close(srv->probe_fd);
+	if (srv->probe_timer != NULL)
+		event_free(srv->probe_timer);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	if (srv->quota_shm_tick != NULL)
