@@ -487,12 +487,11 @@ master_reload(struct conf *cf, int nworkers, const sigset_t *oldmask, int *alive
 	/* the new generation first, beside the old one, which serves until it is ready */
 	memcpy(old_slots, gen_slots, sizeof(old_slots));
 	slots_pick(nworkers);
-	for (i = 0, n = 0; i < nworkers; i++) {
-		started_at[i] = now_ms();
+	for (i = 0, n = 0; i < nworkers; i++)
 		if ((new_pids[i] = worker_spawn(nc, i, nworkers, new_fds, 1, oldmask)) > 0)
 			n++;
-	}
-	if (n < nworkers || gen_wait_ready(nworkers, &errors) == -1) {
+	/* waited for even when a fork failed: it closes the pipes */
+	if (gen_wait_ready(nworkers, &errors) == -1 || n < nworkers) {
 		if (n < nworkers)
 			sbuf_appendf(&errors, "cannot fork the new workers\n");
 		log_warnx("reload failed, keeping the running configuration and its workers: "
@@ -517,6 +516,9 @@ master_reload(struct conf *cf, int nworkers, const sigset_t *oldmask, int *alive
 	memcpy(gen_fds, new_fds, sizeof(gen_fds));
 	gen_nfds = nc->nlisten;
 	memcpy(worker_pids, new_pids, sizeof(pid_t) * (size_t)nworkers);
+	for (i = 0; i < nworkers; i++)
+		started_at[i] = now_ms();
+	memset(restart_backoff, 0, sizeof(restart_backoff));
 	*alive = nworkers;
 	log_info("reloaded %s: the new workers are ready, the old ones drain", nc->file);
 	conf_unref(cf);
@@ -555,7 +557,7 @@ master_run(struct conf **cfp, int nworkers)
 			alive++;
 	}
 	/* a configuration the workers cannot run stops s3gate here, rather than loop restarting them */
-	if (alive < nworkers || gen_wait_ready(nworkers, &errors) == -1) {
+	if (gen_wait_ready(nworkers, &errors) == -1 || alive < nworkers) {
 		log_error("s3gate cannot start its workers:\n%s", errors.len != 0 ? errors.data :
 		    "cannot fork\n");
 		sbuf_free(&errors);
