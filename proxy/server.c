@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
@@ -47,8 +49,10 @@ server_histogram_add(uint64_t buckets[12], double ms)
 			buckets[i]++;
 }
 
+/* The backend's address into ADDR and LEN. */
 static int
-server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *errors)
+server_resolve_backend(const struct conf *cf, struct sockaddr_storage *addr, socklen_t *len,
+    struct sbuf *errors)
 {
 	struct addrinfo hints, *res;
 	int rc;
@@ -62,8 +66,8 @@ server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *e
 		    cf->backend_url, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&srv->backend_addr, res->ai_addr, res->ai_addrlen);
-	srv->backend_addr_len = res->ai_addrlen;
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
 }
@@ -754,50 +758,116 @@ server_unlisten(struct server *srv)
 
 /* ---- signals ---------------------------------------------------------- */
 
+/*
+ * Whether PATH ("stderr", "off" or a file) can be opened for appending,
+ * without creating it (a reload that fails leaves no file behind): an
+ * existing file is opened, else its folder must be writable.  -1 with errno.
+ */
+static int
+server_log_writable(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	int fd;
+
+	if (path == NULL || strcmp(path, "stderr") == 0 || strcmp(path, "off") == 0)
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -1;
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return access(dir, W_OK | X_OK);
+}
+
+static int
+server_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * The directives a single-process s3gate keeps from its start (its
+ * listeners are bound, its store open, its user taken), named in WHICH
+ * when NC changes them.  A parent of workers starts a new generation
+ * instead, which takes them all but `workers` (main.c).
+ */
+static void
+server_reload_kept(const struct conf *oc, const struct conf *nc, struct sbuf *which)
+{
+	int i, listen_same = oc->nlisten == nc->nlisten;
+
+	for (i = 0; listen_same && i < oc->nlisten; i++)
+		listen_same = oc->listen[i].tls == nc->listen[i].tls &&
+		    oc->listen[i].addr_len == nc->listen[i].addr_len &&
+		    memcmp(&oc->listen[i].addr, &nc->listen[i].addr, oc->listen[i].addr_len) == 0;
+	if (!listen_same)
+		sbuf_appendf(which, " listen");
+	if (server_str_differs(oc->admin_listen, nc->admin_listen))
+		sbuf_appendf(which, " admin_listen");
+	if (oc->store_kind != nc->store_kind || server_str_differs(oc->store_path, nc->store_path))
+		sbuf_appendf(which, " policy_store");
+	if (server_str_differs(oc->store_secret_key, nc->store_secret_key))
+		sbuf_appendf(which, " policy_secret_key");
+	if (server_str_differs(oc->user, nc->user))
+		sbuf_appendf(which, " user");
+	if (oc->workers != nc->workers)
+		sbuf_appendf(which, " workers");
+}
+
+/*
+ * SIGHUP in a single-process s3gate: the new file is checked whole (its
+ * backend resolved, its certificates and CA loaded, its logs opened)
+ * before anything of it is applied, so a file that fails changes nothing.
+ */
 static void
 server_reload(struct server *srv)
 {
-	struct sbuf errors = SBUF_INIT;
+	struct sbuf errors = SBUF_INIT, kept = SBUF_INIT;
+	struct sockaddr_storage backend_addr;
+	socklen_t backend_addr_len;
+	struct tls_server *ts = NULL;
+	SSL_CTX *bctx = NULL;
 	struct conf *nc;
 
 	log_info("reloading %s", srv->conf->file);
-	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL) {
-		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
-		sbuf_free(&errors);
-		return;
-	}
-	/* listeners and the store kind are kept; limits, backend creds, logs change */
+	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL)
+		goto fail;
+	if (server_resolve_backend(nc, &backend_addr, &backend_addr_len, &errors) == -1)
+		goto fail;
+	if (nc->ncerts > 0 && (ts = tls_server_new(nc, &errors)) == NULL)
+		goto fail;
+	if (nc->backend_tls && (bctx = tls_backend_ctx_new(nc, &errors)) == NULL)
+		goto fail;
+	if (server_log_writable(nc->access_log) == -1)
+		sbuf_appendf(&errors, "%s: access_log %s: %s; fix the path or its permissions\n",
+		    nc->file, nc->access_log, strerror(errno));
+	if (server_log_writable(nc->error_log) == -1)
+		sbuf_appendf(&errors, "%s: error_log %s: %s; fix the path or its permissions\n",
+		    nc->file, nc->error_log, strerror(errno));
+	if (errors.len != 0)
+		goto fail;
+
+	/* everything passed: apply */
+	server_reload_kept(srv->conf, nc, &kept);
 	if (accesslog_open(nc->access_log) == -1)
 		log_warn("access_log %s", nc->access_log);
 	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
 		log_warn("error_log %s", nc->error_log);
-	if (server_resolve_backend(srv, nc, &errors) == -1) {
-		log_warnx("reload: %s", errors.data);
-		conf_unref(nc);
-		sbuf_free(&errors);
-		return;
-	}
-	if (nc->ncerts > 0) {
-		/* new handshakes use the new certificates; open connections keep theirs */
-		struct tls_server *ts = tls_server_new(nc, &errors);
-		if (ts == NULL) {
-			log_warnx("reload: certificates:\n%s", errors.data);
-			conf_unref(nc);
-			sbuf_free(&errors);
-			return;
-		}
+	srv->backend_addr = backend_addr;
+	srv->backend_addr_len = backend_addr_len;
+	if (ts != NULL) {
+		/* new handshakes use the new certificates; open connections keep theirs (tls.h) */
 		tls_server_free(srv->tls);
 		srv->tls = ts;
 	}
-	if (nc->backend_tls) {
-		SSL_CTX *bctx = tls_backend_ctx_new(nc, &errors);
-		if (bctx == NULL) {
-			log_warnx("reload: backend TLS:\n%s", errors.data);
-			conf_unref(nc);
-			sbuf_free(&errors);
-			return;
-		}
-		server_backend_flush(srv);
+	server_backend_flush(srv);
+	if (bctx != NULL) {
 		if (srv->backend_tls != NULL)
 			SSL_CTX_free(srv->backend_tls);
 		srv->backend_tls = bctx;
@@ -807,11 +877,23 @@ server_reload(struct server *srv)
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_day = -1;
-	server_backend_flush(srv);
 	if (pstore_reload(srv->store, &errors) == -1)
 		log_warnx("policy reload failed, keeping the loaded policy:\n%s", errors.data);
+	if (kept.len != 0)
+		log_warnx("reloaded, but these directives keep their values from the start until s3gate "
+		    "restarts (one process: its sockets, store and user are set up once):%s", kept.data);
+	else
+		log_info("reloaded");
+	sbuf_free(&kept);
 	sbuf_free(&errors);
-	log_info("reloaded");
+	return;
+fail:
+	log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
+	tls_server_free(ts);
+	if (bctx != NULL)
+		SSL_CTX_free(bctx);
+	conf_unref(nc);
+	sbuf_free(&errors);
 }
 
 static void
@@ -1205,7 +1287,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (server_resolve_backend(srv, cf, errors) == -1)
+	if (server_resolve_backend(cf, &srv->backend_addr, &srv->backend_addr_len, errors) == -1)
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;

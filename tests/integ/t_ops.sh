@@ -327,6 +327,46 @@ broken_reload() {
 }
 t_check "SIGHUP with a broken file keeps the running config (requests served, the log says why)" broken_reload
 cp "$T/ops.conf.good" "$OPS_CONF" 2>/dev/null
+# One process: the new file is checked whole before any of it applies.  A
+# new access_log with an error_log that cannot be opened used to switch the
+# access log, warn about the error log and say "reloaded".
+partial_reload() {
+	local n0
+	n0=$(lines "$OPS_LOG")
+	cp "$OPS_CONF" "$T/ops.conf.good2"
+	sed -i -e "s#^access_log .*#access_log $OPS_DIR/access-partial.log#" "$OPS_CONF"
+	echo "error_log $T/no-such-dir/error.log" >>"$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	cp "$T/ops.conf.good2" "$OPS_CONF"
+	status ops "$(s3_url "$BO/after-partial-$ID")" >/dev/null
+	sleep 0.2
+	log_since "$OPS_LOG" "$n0" | grep -v '^{' | head -n 4
+	log_since "$OPS_LOG" "$n0" | grep -q "reload failed" || { echo "no 'reload failed' in the log"; return 1; }
+	log_since "$OPS_LOG" "$n0" | grep -q "error_log $T/no-such-dir/error.log" || { echo "the log does not say why"; return 1; }
+	[ ! -e "$OPS_DIR/access-partial.log" ] || { echo "the failed file's access_log was opened"; return 1; }
+	grep -q "after-partial-$ID" "$OPS_DIR/access2.log" || { echo "the running access_log is not kept"; return 1; }
+}
+t_check "workers 1: SIGHUP to a file whose error_log cannot be opened applies nothing of it (access_log kept)" partial_reload
+# Directives a single process cannot change on reload are named, not
+# silently kept under a "reloaded".
+kept_named() {
+	local n0 hz
+	n0=$(lines "$OPS_LOG")
+	sed -i -e "s#^admin_listen .*#admin_listen 127.0.0.1:$(free_port)#" "$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	cp "$T/ops.conf.good2" "$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	hz=$(http_code "$ADMIN/healthz")
+	log_since "$OPS_LOG" "$n0" | grep -v '^{' | grep -i 'reload' | head -n 4
+	echo "/healthz on the running admin port: $hz"
+	log_since "$OPS_LOG" "$n0" | grep -i 'reloaded' | grep -qE 'admin_listen' ||
+		{ echo "admin_listen is not named"; return 1; }
+	[ "$hz" = 200 ]
+}
+t_check "workers 1: SIGHUP with a new admin_listen says that admin_listen is kept until restart" kept_named
 
 # ---- SIGUSR1 reopens the access log -------------------------------------------------
 
