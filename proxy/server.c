@@ -403,14 +403,30 @@ server_backend_flush(struct server *srv)
 
 /* ---- per-address connection counts ---------------------------------- */
 
+/*
+ * The key an address is counted under: an IPv4 address (also written
+ * ::ffff:a.b.c.d) by itself; an IPv6 address by its /64, the prefix one
+ * host or site is given (SLAAC, privacy addresses), so one client cannot
+ * spread over its 2^64 addresses to pass max_connections_per_ip.  Byte 8
+ * marks a /64 key: it never equals an IPv4 one (12 zero bytes first).
+ */
 static void
 server_peer_key(const struct sockaddr *sa, unsigned char key[16])
 {
+	const struct in6_addr *a6;
+
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET)
 		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	else if (sa->sa_family == AF_INET6) {
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			memcpy(key + 12, &a6->s6_addr[12], 4);
+		else {
+			memcpy(key, a6->s6_addr, 8);
+			key[8] = 6;
+		}
+	}
 }
 
 /*
