@@ -319,6 +319,23 @@ conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	return 0;
 }
 
+int
+conf_backend_resolve(const struct conf *c, struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0)
+		return rc;
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int
 conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 {
@@ -378,18 +395,15 @@ conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	conf_set_str(&c->backend_connect_host, host);
 	if (p->check_files) {
 		/* every worker resolves it at start (server.c); a name that does not resolve stops them */
-		struct addrinfo hints, *res;
+		struct sockaddr_storage ss;
+		socklen_t len;
 		int rc;
 
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		if ((rc = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0) {
+		if ((rc = conf_backend_resolve(c, &ss, &len)) != 0) {
 			conf_error(p, "backend %s: host %s does not resolve (%s); fix the host name or DNS",
 			    url, c->backend_connect_host, gai_strerror(rc));
 			return -1;
 		}
-		freeaddrinfo(res);
 	}
 	return 0;
 }

@@ -121,6 +121,13 @@ struct conf	*conf_load(const char *path, int check_files, struct sbuf *errors);
 void		 conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
 
+/*
+ * The backend's address (its first, as getaddrinfo orders them) into ADDR
+ * and LEN: 0, or getaddrinfo's error (gai_strerror).  It may block on DNS:
+ * at start and reload only, never in a request path.
+ */
+int		 conf_backend_resolve(const struct conf *, struct sockaddr_storage *addr, socklen_t *len);
+
 /* "90s", "15m", "8h", "7d", "250ms" -> milliseconds; -1 if malformed. */
 int64_t		 conf_parse_duration_ms(const char *);
 /* "50M", "1G", "4096" -> bytes; -1 if malformed. */

@@ -262,6 +262,16 @@ worker_spawn(struct conf *cf, int worker, int nworkers, const int *fds, int want
 	return pid;
 }
 
+/* Monotonic milliseconds. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 #define GEN_READY_MS	15000	/* a new generation's workers have this long to start */
 
 /*
@@ -274,13 +284,12 @@ worker_spawn(struct conf *cf, int worker, int nworkers, const int *fds, int want
 static int
 gen_wait_ready(int nworkers, struct sbuf *why)
 {
-	struct timespec t0, now;
+	long long t0 = now_ms();
 	struct pollfd pfd[MAX_WORKERS];
 	int i, n, left = 0, rc = 0;
 	char buf[2048];
 	sigset_t pending;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < nworkers; i++)
 		left += ready_fds[i] != -1;
 	while (left > 0 && rc == 0) {
@@ -314,9 +323,7 @@ gen_wait_ready(int nworkers, struct sbuf *why)
 			rc = -1;
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (rc == 0 && (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
-		    GEN_READY_MS) {
+		if (rc == 0 && now_ms() - t0 > GEN_READY_MS) {
 			sbuf_appendf(why, "%d worker%s not ready after %d ms\n", left, left == 1 ? "" : "s",
 			    GEN_READY_MS);
 			rc = -1;
@@ -364,15 +371,6 @@ static long long	restart_at[MAX_WORKERS];	/* monotonic ms of its restart; 0: non
 static long long	restart_backoff[MAX_WORKERS];	/* the next delay, ms */
 static long long	started_at[MAX_WORKERS];	/* monotonic ms it was forked */
 static int		nrestarts;			/* restart_at[] set */
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 restarts_clear(void)

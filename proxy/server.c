@@ -49,26 +49,18 @@ server_histogram_add(uint64_t buckets[12], double ms)
 			buckets[i]++;
 }
 
-/* The backend's address into ADDR and LEN. */
+/* The backend's address into ADDR and LEN (resolved at start and reload, never in a request). */
 static int
 server_resolve_backend(const struct conf *cf, struct sockaddr_storage *addr, socklen_t *len,
     struct sbuf *errors)
 {
-	struct addrinfo hints, *res;
 	int rc;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	/* Resolved once here, never in the request path (no blocking DNS there). */
-	if ((rc = getaddrinfo(cf->backend_connect_host, cf->backend_port, &hints, &res)) != 0) {
+	if ((rc = conf_backend_resolve(cf, addr, len)) != 0) {
 		sbuf_appendf(errors, "%s: backend %s: %s; check the host name\n", cf->file,
 		    cf->backend_url, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(addr, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
