@@ -14,6 +14,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 
 #include "proxy/conf.h"
 #include "proxy/log.h"
+#include "proxy/tls.h"
 
 #define CONF_MAX_INCLUDE_DEPTH	8
 #define CONF_MAX_ARGS		8
@@ -274,17 +276,25 @@ conf_h_cert(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	}
 	conf_set_str(&c->certs[c->ncerts].cert_file, argv[1]);
 	conf_set_str(&c->certs[c->ncerts].key_file, argv[2]);
+	snprintf(c->certs[c->ncerts].where, sizeof(c->certs[c->ncerts].where), "%s:%d", p->file, p->line);
+	c->ncerts++;
 	if (p->check_files) {
+		struct sbuf why = SBUF_INIT;
 		struct stat st;
-		if (stat(argv[1], &st) == -1)
+		int bad = 0;
+
+		if (stat(argv[1], &st) == -1 && ++bad)
 			conf_error(p, "certificate %s: %s; give the path of a PEM file", argv[1], strerror(errno));
-		if (stat(argv[2], &st) == -1)
+		if (stat(argv[2], &st) == -1 && ++bad)
 			conf_error(p, "key %s: %s; give the path of a PEM file", argv[2], strerror(errno));
-		else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		else if ((st.st_mode & (S_IRWXG | S_IRWXO)) && ++bad)
 			conf_error(p, "key %s is accessible by group or others (mode %03o); chmod 600 %s",
 			    argv[2], (unsigned)(st.st_mode & 0777), argv[2]);
+		/* what the workers will do: a pair that does not load would stop every one */
+		if (!bad && tls_check_certificate(argv[1], argv[2], &why) == -1)
+			conf_error(p, "%s", why.data);
+		sbuf_free(&why);
 	}
-	c->ncerts++;
 	return 0;
 }
 
@@ -306,6 +316,23 @@ conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	for (char *q = d; *q; q++)
 		*q = (char)tolower((unsigned char)*q);
 	c->service_domains[c->ndomains++] = d;
+	return 0;
+}
+
+int
+conf_backend_resolve(const struct conf *c, struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0)
+		return rc;
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
 	return 0;
 }
 
@@ -366,6 +393,75 @@ conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	conf_set_str(&c->backend_url, url);
 	conf_set_str(&c->backend_host, hostport);
 	conf_set_str(&c->backend_connect_host, host);
+	if (p->check_files) {
+		/* every worker resolves it at start (server.c); a name that does not resolve stops them */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int rc;
+
+		if ((rc = conf_backend_resolve(c, &ss, &len)) != 0) {
+			conf_error(p, "backend %s: host %s does not resolve (%s); fix the host name or DNS",
+			    url, c->backend_connect_host, gai_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conf_h_backend_ca(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	struct sbuf why = SBUF_INIT;
+
+	conf_set_str(&c->backend_ca_file, argv[1]);
+	if (p->check_files && tls_check_ca_file(argv[1], &why) == -1) {
+		conf_error(p, "%s", why.data);
+		sbuf_free(&why);
+		return -1;
+	}
+	sbuf_free(&why);
+	return 0;
+}
+
+/*
+ * "off", or a numeric ADDR:PORT (the same parser as listen): worker 0 binds
+ * it, and a name or a port that does not parse must not pass -t only to
+ * stop the workers at start.
+ */
+static int
+conf_h_admin_listen(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strcmp(argv[1], "off") == 0) {
+		conf_set_str(&c->admin_listen, argv[1]);
+		c->admin_addr_len = 0;
+		return 0;
+	}
+	if (conf_parse_addr(argv[1], &ss, &len) == -1 ||
+	    (ss.ss_family == AF_INET && ((struct sockaddr_in *)(void *)&ss)->sin_port == 0) ||
+	    (ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)(void *)&ss)->sin6_port == 0)) {
+		conf_error(p, "admin_listen \"%s\" is not a numeric ADDR:PORT (port 1..65535) or off; "
+		    "write e.g. 127.0.0.1:9090 or [::1]:9090", argv[1]);
+		return -1;
+	}
+	conf_set_str(&c->admin_listen, argv[1]);
+	c->admin_addr = ss;
+	c->admin_addr_len = len;
+	return 0;
+}
+
+static int
+conf_h_user(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	conf_set_str(&c->user, argv[1]);
+	/* the workers become this user once their listeners are bound (main.c) */
+	if (p->check_files && getpwnam(argv[1]) == NULL) {
+		conf_error(p, "user %s: no such user; create it (useradd --system %s) or fix the name",
+		    argv[1], argv[1]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -476,7 +572,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "backend", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend, "backend URL" },
 	{ "backend_credentials", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_credentials,
 	  "backend_credentials ACCESS_KEY_ID SECRET_FILE" },
-	{ "backend_ca_file", 1, 1, CT_STR, OFF(backend_ca_file), 0, 0, NULL, NULL, "backend_ca_file PEM" },
+	{ "backend_ca_file", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_ca, "backend_ca_file PEM" },
 	{ "backend_region", 1, 1, CT_STR, OFF(backend_region), 0, 0, NULL, NULL, "backend_region NAME" },
 	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "1024", NULL, "backend_pool_size N" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
@@ -487,7 +583,8 @@ static const struct conf_directive conf_directives[] = {
 	{ "bucket_create", 1, 1, CT_STR, OFF(bucket_create), 0, 0, NULL, NULL, "bucket_create PATTERN" },
 	{ "bucket_config_ops", 1, 1, CT_STR, OFF(bucket_config_ops), 0, 0, NULL, NULL, "bucket_config_ops LIST" },
 	{ "allow_bucket_acl", 1, 1, CT_BOOL, OFF(allow_bucket_acl), 0, 1, "off", NULL, "allow_bucket_acl on|off" },
-	{ "admin_listen", 1, 1, CT_STR, OFF(admin_listen), 0, 0, "127.0.0.1:9090", NULL, "admin_listen ADDR:PORT|off" },
+	{ "admin_listen", 1, 1, CT_CUSTOM, 0, 0, 0, "127.0.0.1:9090", conf_h_admin_listen,
+	  "admin_listen ADDR:PORT|off" },
 	{ "public_url", 1, 1, CT_STR, OFF(public_url), 0, 0, NULL, NULL, "public_url URL" },
 	{ "access_log", 1, 1, CT_STR, OFF(access_log), 0, 0, "stderr", NULL, "access_log PATH|stderr|off" },
 	{ "error_log", 1, 1, CT_STR, OFF(error_log), 0, 0, "stderr", NULL, "error_log PATH|stderr" },
@@ -512,7 +609,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "1M", NULL,
 	  "copy_buffer_size SIZE" },
 	{ "workers", 1, 1, CT_CUSTOM, 0, 0, 0, "auto", conf_h_workers, "workers N|auto" },
-	{ "user", 1, 1, CT_STR, OFF(user), 0, 0, NULL, NULL, "user NAME" },
+	{ "user", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_user, "user NAME" },
 	{ "quota_request_rate", 1, 1, CT_U32, OFF(quota_request_rate), 0, 10000000, "0", NULL, "quota_request_rate N" },
 	{ "quota_bandwidth", 1, 1, CT_SIZE64, OFF(quota_bandwidth), 0, INT64_MAX, "0", NULL, "quota_bandwidth SIZE" },
 	{ "quota_connections", 1, 1, CT_U32, OFF(quota_connections), 0, 1000000, "0", NULL, "quota_connections N" },

@@ -31,6 +31,7 @@ struct conf_listen {
 struct conf_cert {
 	char	*cert_file;
 	char	*key_file;
+	char	 where[300];	/* "FILE:LINE" of the directive */
 };
 
 enum conf_store_kind { CONF_STORE_NONE, CONF_STORE_FILE, CONF_STORE_REDIS };
@@ -71,7 +72,9 @@ struct conf {
 	int			 allow_bucket_acl;	/* bucket policies/ACLs passed through */
 
 	/* admin, logs, presign */
-	char			*admin_listen;		/* "127.0.0.1:9090" */
+	char			*admin_listen;		/* "127.0.0.1:9090" or "off" */
+	struct sockaddr_storage	 admin_addr;		/* admin_listen parsed; admin_addr_len 0: off */
+	socklen_t		 admin_addr_len;
 	char			*public_url;
 	char			*access_log;		/* path, "stderr" or "off" */
 	char			*error_log;		/* path or "stderr" */
@@ -109,12 +112,21 @@ struct conf {
 /*
  * Parses PATH (and what it includes).  Returns a new conf with refcount 1,
  * or NULL with every problem appended to ERRORS, one line each.  CHECK_FILES
- * also opens the files named (secrets, certificates, policy dir) and checks
- * their permissions.
+ * (-t, start, reload) also checks what a worker needs to start: the files
+ * named are opened (secrets and their permissions, the policy dir), each
+ * certificate is loaded and matched with its key, backend_ca_file loaded,
+ * the backend host resolved and `user` looked up.
  */
 struct conf	*conf_load(const char *path, int check_files, struct sbuf *errors);
 void		 conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
+
+/*
+ * The backend's address (its first, as getaddrinfo orders them) into ADDR
+ * and LEN: 0, or getaddrinfo's error (gai_strerror).  It may block on DNS:
+ * at start and reload only, never in a request path.
+ */
+int		 conf_backend_resolve(const struct conf *, struct sockaddr_storage *addr, socklen_t *len);
 
 /* "90s", "15m", "8h", "7d", "250ms" -> milliseconds; -1 if malformed. */
 int64_t		 conf_parse_duration_ms(const char *);

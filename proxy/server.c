@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
@@ -36,7 +38,6 @@ const double server_latency_bounds_ms[12] = {
 	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 1e300
 };
 
-static void server_admin_start(struct server *);
 
 void
 server_histogram_add(uint64_t buckets[12], double ms)
@@ -48,24 +49,18 @@ server_histogram_add(uint64_t buckets[12], double ms)
 			buckets[i]++;
 }
 
+/* The backend's address into ADDR and LEN (resolved at start and reload, never in a request). */
 static int
-server_resolve_backend(struct server *srv, const struct conf *cf, struct sbuf *errors)
+server_resolve_backend(const struct conf *cf, struct sockaddr_storage *addr, socklen_t *len,
+    struct sbuf *errors)
 {
-	struct addrinfo hints, *res;
 	int rc;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	/* Resolved once here, never in the request path (no blocking DNS there). */
-	if ((rc = getaddrinfo(cf->backend_connect_host, cf->backend_port, &hints, &res)) != 0) {
+	if ((rc = conf_backend_resolve(cf, addr, len)) != 0) {
 		sbuf_appendf(errors, "%s: backend %s: %s; check the host name\n", cf->file,
 		    cf->backend_url, gai_strerror(rc));
 		return -1;
 	}
-	memcpy(&srv->backend_addr, res->ai_addr, res->ai_addrlen);
-	srv->backend_addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -403,14 +398,30 @@ server_backend_flush(struct server *srv)
 
 /* ---- per-address connection counts ---------------------------------- */
 
+/*
+ * The key an address is counted under: an IPv4 address (also written
+ * ::ffff:a.b.c.d) by itself; an IPv6 address by its /64, the prefix one
+ * host or site is given (SLAAC, privacy addresses), so one client cannot
+ * spread over its 2^64 addresses to pass max_connections_per_ip.  Byte 8
+ * marks a /64 key: it never equals an IPv4 one (12 zero bytes first).
+ */
 static void
 server_peer_key(const struct sockaddr *sa, unsigned char key[16])
 {
+	const struct in6_addr *a6;
+
 	memset(key, 0, 16);
 	if (sa->sa_family == AF_INET)
 		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	else if (sa->sa_family == AF_INET6)
-		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	else if (sa->sa_family == AF_INET6) {
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			memcpy(key + 12, &a6->s6_addr[12], 4);
+		else {
+			memcpy(key, a6->s6_addr, 8);
+			key[8] = 6;
+		}
+	}
 }
 
 /*
@@ -758,50 +769,116 @@ server_unlisten(struct server *srv)
 
 /* ---- signals ---------------------------------------------------------- */
 
+/*
+ * Whether PATH ("stderr", "off" or a file) can be opened for appending,
+ * without creating it (a reload that fails leaves no file behind): an
+ * existing file is opened, else its folder must be writable.  -1 with errno.
+ */
+static int
+server_log_writable(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	int fd;
+
+	if (path == NULL || strcmp(path, "stderr") == 0 || strcmp(path, "off") == 0)
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -1;
+	if ((slash = strrchr(path, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return access(dir, W_OK | X_OK);
+}
+
+static int
+server_str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * The directives a single-process s3gate keeps from its start (its
+ * listeners are bound, its store open, its user taken), named in WHICH
+ * when NC changes them.  A parent of workers starts a new generation
+ * instead, which takes them all but `workers` (main.c).
+ */
+static void
+server_reload_kept(const struct conf *oc, const struct conf *nc, struct sbuf *which)
+{
+	int i, listen_same = oc->nlisten == nc->nlisten;
+
+	for (i = 0; listen_same && i < oc->nlisten; i++)
+		listen_same = oc->listen[i].tls == nc->listen[i].tls &&
+		    oc->listen[i].addr_len == nc->listen[i].addr_len &&
+		    memcmp(&oc->listen[i].addr, &nc->listen[i].addr, oc->listen[i].addr_len) == 0;
+	if (!listen_same)
+		sbuf_appendf(which, " listen");
+	if (server_str_differs(oc->admin_listen, nc->admin_listen))
+		sbuf_appendf(which, " admin_listen");
+	if (oc->store_kind != nc->store_kind || server_str_differs(oc->store_path, nc->store_path))
+		sbuf_appendf(which, " policy_store");
+	if (server_str_differs(oc->store_secret_key, nc->store_secret_key))
+		sbuf_appendf(which, " policy_secret_key");
+	if (server_str_differs(oc->user, nc->user))
+		sbuf_appendf(which, " user");
+	if (oc->workers != nc->workers)
+		sbuf_appendf(which, " workers");
+}
+
+/*
+ * SIGHUP in a single-process s3gate: the new file is checked whole (its
+ * backend resolved, its certificates and CA loaded, its logs opened)
+ * before anything of it is applied, so a file that fails changes nothing.
+ */
 static void
 server_reload(struct server *srv)
 {
-	struct sbuf errors = SBUF_INIT;
+	struct sbuf errors = SBUF_INIT, kept = SBUF_INIT;
+	struct sockaddr_storage backend_addr;
+	socklen_t backend_addr_len;
+	struct tls_server *ts = NULL;
+	SSL_CTX *bctx = NULL;
 	struct conf *nc;
 
 	log_info("reloading %s", srv->conf->file);
-	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL) {
-		log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
-		sbuf_free(&errors);
-		return;
-	}
-	/* listeners and the store kind are kept; limits, backend creds, logs change */
+	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL)
+		goto fail;
+	if (server_resolve_backend(nc, &backend_addr, &backend_addr_len, &errors) == -1)
+		goto fail;
+	if (nc->ncerts > 0 && (ts = tls_server_new(nc, &errors)) == NULL)
+		goto fail;
+	if (nc->backend_tls && (bctx = tls_backend_ctx_new(nc, &errors)) == NULL)
+		goto fail;
+	if (server_log_writable(nc->access_log) == -1)
+		sbuf_appendf(&errors, "%s: access_log %s: %s; fix the path or its permissions\n",
+		    nc->file, nc->access_log, strerror(errno));
+	if (server_log_writable(nc->error_log) == -1)
+		sbuf_appendf(&errors, "%s: error_log %s: %s; fix the path or its permissions\n",
+		    nc->file, nc->error_log, strerror(errno));
+	if (errors.len != 0)
+		goto fail;
+
+	/* everything passed: apply */
+	server_reload_kept(srv->conf, nc, &kept);
 	if (accesslog_open(nc->access_log) == -1)
 		log_warn("access_log %s", nc->access_log);
 	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
 		log_warn("error_log %s", nc->error_log);
-	if (server_resolve_backend(srv, nc, &errors) == -1) {
-		log_warnx("reload: %s", errors.data);
-		conf_unref(nc);
-		sbuf_free(&errors);
-		return;
-	}
-	if (nc->ncerts > 0) {
-		/* new handshakes use the new certificates; open connections keep theirs */
-		struct tls_server *ts = tls_server_new(nc, &errors);
-		if (ts == NULL) {
-			log_warnx("reload: certificates:\n%s", errors.data);
-			conf_unref(nc);
-			sbuf_free(&errors);
-			return;
-		}
+	srv->backend_addr = backend_addr;
+	srv->backend_addr_len = backend_addr_len;
+	if (ts != NULL) {
+		/* new handshakes use the new certificates; open connections keep theirs (tls.h) */
 		tls_server_free(srv->tls);
 		srv->tls = ts;
 	}
-	if (nc->backend_tls) {
-		SSL_CTX *bctx = tls_backend_ctx_new(nc, &errors);
-		if (bctx == NULL) {
-			log_warnx("reload: backend TLS:\n%s", errors.data);
-			conf_unref(nc);
-			sbuf_free(&errors);
-			return;
-		}
-		server_backend_flush(srv);
+	server_backend_flush(srv);
+	if (bctx != NULL) {
 		if (srv->backend_tls != NULL)
 			SSL_CTX_free(srv->backend_tls);
 		srv->backend_tls = bctx;
@@ -811,11 +888,23 @@ server_reload(struct server *srv)
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_day = -1;
-	server_backend_flush(srv);
 	if (pstore_reload(srv->store, &errors) == -1)
 		log_warnx("policy reload failed, keeping the loaded policy:\n%s", errors.data);
+	if (kept.len != 0)
+		log_warnx("reloaded, but these directives keep their values from the start until s3gate "
+		    "restarts (one process: its sockets, store and user are set up once):%s", kept.data);
+	else
+		log_info("reloaded");
+	sbuf_free(&kept);
 	sbuf_free(&errors);
-	log_info("reloaded");
+	return;
+fail:
+	log_warnx("reload failed, keeping the running configuration:\n%s", errors.data);
+	tls_server_free(ts);
+	if (bctx != NULL)
+		SSL_CTX_free(bctx);
+	conf_unref(nc);
+	sbuf_free(&errors);
 }
 
 static void
@@ -909,23 +998,83 @@ server_admin_healthz(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/*
+ * The backend probe behind /readyz.  The admin listener runs in worker 0's
+ * event loop, which serves clients too: nothing here blocks (a blocking
+ * connect(2) in the handler held the loop for up to a second per request).
+ */
+#define SERVER_PROBE_INTERVAL_S	2
+#define SERVER_PROBE_TIMEOUT_S	1
+
+static void
+server_probe_done(struct server *srv, int reachable)
+{
+	struct timeval tv = { SERVER_PROBE_INTERVAL_S, 0 };
+
+	if (srv->probe_ev != NULL) {
+		event_free(srv->probe_ev);
+		srv->probe_ev = NULL;
+	}
+	if (srv->probe_fd != -1) {
+		close(srv->probe_fd);
+		srv->probe_fd = -1;
+	}
+	srv->backend_reachable = reachable;
+	evtimer_add(srv->probe_timer, &tv);
+}
+
+static void
+server_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (what & EV_TIMEOUT)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	server_probe_done(srv, err == 0);
+}
+
+static void
+server_probe_start(evutil_socket_t unused, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
+	int fd;
+
+	if (srv->probe_ev != NULL || srv->draining)
+		return;
+	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		server_probe_done(srv, 0);
+		return;
+	}
+	srv->probe_fd = fd;
+	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0) {
+		server_probe_done(srv, 1);
+		return;
+	}
+	if (errno != EINPROGRESS ||
+	    (srv->probe_ev = event_new(srv->base, fd, EV_WRITE, server_probe_cb, srv)) == NULL) {
+		server_probe_done(srv, 0);
+		return;
+	}
+	event_add(srv->probe_ev, &tv);
+}
+
+/* /readyz: the last backend probe, the store, draining; answered at once. */
 static void
 server_admin_readyz(struct evhttp_request *req, void *arg)
 {
 	struct server *srv = arg;
 	struct evbuffer *b = evbuffer_new();
-	int fd, ok_backend = 0, ok_store;
+	int ok_backend = srv->backend_reachable == 1, ok_store;
 
-	/* a blocking connect to loopback-or-LAN is bounded by the admin's own use */
-	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd != -1) {
-		struct timeval tv = { 1, 0 };
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		ok_backend = connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0;
-		close(fd);
-	}
 	ok_store = srv->store != NULL && pstore_ready(srv->store);
-	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" : "unreachable",
+	evbuffer_add_printf(b, "backend %s\npolicy_store %s\n", ok_backend ? "ok" :
+	    srv->backend_reachable == -1 ? "unknown (first probe under way)" : "unreachable",
 	    ok_store ? "ok" : "unavailable");
 	if (srv->draining)
 		evbuffer_add_printf(b, "draining\n");
@@ -1070,45 +1219,52 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
-static void
-server_admin_start(struct server *srv)
-{
-	const char *spec = srv->conf->admin_listen;
-	char host[128];
-	const char *colon;
-	long port;
+#define SERVER_ADMIN_MAX_HEAD	8192	/* bytes: request line and headers */
+#define SERVER_ADMIN_MAX_BODY	1024	/* GET and HEAD only: no body expected */
+#define SERVER_ADMIN_TIMEOUT_S	5
 
-	if (spec == NULL || strcmp(spec, "off") == 0)
-		return;
-	if ((colon = strrchr(spec, ':')) == NULL || (size_t)(colon - spec) >= sizeof(host))
-		fatalx("admin_listen %s: write ADDR:PORT", spec);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	port = strtol(colon + 1, NULL, 10);
+/* Binds admin_listen (parsed by conf.c) in worker 0; -1 with ERRORS if it cannot. */
+static int
+server_admin_start(struct server *srv, struct sbuf *errors)
+{
+	const struct conf *cf = srv->conf;
+	struct evconnlistener *l;
+
+	if (cf->admin_addr_len == 0)
+		return 0;	/* off */
 	if ((srv->admin = evhttp_new(srv->base)) == NULL)
 		fatalx("evhttp_new");
+	/*
+	 * It shares worker 0's event loop with the clients: libevent's
+	 * defaults (no limit on a header line or a body, no timeout) let one
+	 * admin connection take hundreds of MiB and the loop's CPU.  A request
+	 * head of SERVER_ADMIN_MAX_HEAD at most, no body, SERVER_ADMIN_TIMEOUT_S
+	 * without progress.  (libevent 2.1 has no cap on connections: each
+	 * costs at most its head and ends at the timeout.)
+	 */
+	evhttp_set_max_headers_size(srv->admin, SERVER_ADMIN_MAX_HEAD);
+	evhttp_set_max_body_size(srv->admin, SERVER_ADMIN_MAX_BODY);
+	evhttp_set_timeout(srv->admin, SERVER_ADMIN_TIMEOUT_S);
 	evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
 	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
 	evhttp_set_cb(srv->admin, "/metrics", server_admin_metrics, srv);
-	{
-		/* SO_REUSEPORT: a new generation's worker binds while the old one drains */
-		struct evconnlistener *l;
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		char addr[160];
-
-		snprintf(addr, sizeof(addr), "%s:%ld", host, port);
-		memset(&ss, 0, sizeof(ss));
-		sl = sizeof(ss);
-		if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, (int *)&sl) == -1)
-			fatalx("admin_listen %s: write ADDR:PORT", spec);
-		l = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
-		    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 128,
-		    (struct sockaddr *)&ss, (int)sl);
-		if (l == NULL || evhttp_bind_listener(srv->admin, l) == NULL)
-			fatal("admin_listen %s", spec);
+	/* SO_REUSEPORT: a new generation's worker binds while the old one drains */
+	l = evconnlistener_new_bind(srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 128,
+	    (const struct sockaddr *)&cf->admin_addr, (int)cf->admin_addr_len);
+	if (l == NULL || evhttp_bind_listener(srv->admin, l) == NULL) {
+		sbuf_appendf(errors, "%s: admin_listen %s: %s; is another process using the port?\n",
+		    cf->file, cf->admin_listen, strerror(errno));
+		if (l != NULL)
+			evconnlistener_free(l);
+		return -1;
 	}
-	log_info("admin listener on %s", spec);
+	if ((srv->probe_timer = evtimer_new(srv->base, server_probe_start, srv)) == NULL)
+		fatalx("evtimer_new");
+	server_probe_start(-1, 0, srv);
+	log_info("admin listener on %s", cf->admin_listen);
+	return 0;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -1125,6 +1281,8 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 		abort();
 	srv->conf = cf;
 	srv->backend_key_day = -1;
+	srv->probe_fd = -1;
+	srv->backend_reachable = -1;
 	srv->worker = place->worker;
 	srv->nworkers = place->nworkers;
 	for (w = 0; w < place->nworkers; w++)
@@ -1140,7 +1298,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (server_resolve_backend(srv, cf, errors) == -1)
+	if (server_resolve_backend(cf, &srv->backend_addr, &srv->backend_addr_len, errors) == -1)
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;
@@ -1158,8 +1316,8 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 		sbuf_appendf(errors, "cannot start the jobs thread\n");
 		goto fail;
 	}
-	if (srv->worker == 0)
-		server_admin_start(srv);
+	if (srv->worker == 0 && server_admin_start(srv, errors) == -1)
+		goto fail;
 	signal(SIGPIPE, SIG_IGN);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
@@ -1201,6 +1359,12 @@ server_free(struct server *srv)
 		SSL_CTX_free(srv->backend_tls);
 	if (srv->admin != NULL)
 		evhttp_free(srv->admin);
+	if (srv->probe_ev != NULL)
+		event_free(srv->probe_ev);
+	if (srv->probe_fd != -1)
+		close(srv->probe_fd);
+	if (srv->probe_timer != NULL)
+		event_free(srv->probe_timer);
 	if (srv->drain_timer != NULL)
 		event_free(srv->drain_timer);
 	if (srv->quota_shm_tick != NULL)

@@ -160,6 +160,15 @@ struct server {
 	struct event		*drain_timer;
 	struct event		*sig_hup, *sig_term, *sig_int, *sig_usr1;
 	struct evhttp		*admin;
+	/*
+	 * The backend probe /readyz reports (worker 0, with the admin
+	 * listener): a non-blocking connect every SERVER_PROBE_INTERVAL_S,
+	 * completed by the event loop.  backend_reachable: 1, 0, -1 unknown.
+	 */
+	struct event		*probe_timer;
+	struct event		*probe_ev;	/* the connect under way; NULL between probes */
+	int			 probe_fd;
+	int			 backend_reachable;
 
 	struct peer_count	*peers[1024];	/* open connections per client address */
 	struct quota_table	 quotas;	/* per principal */

@@ -26,10 +26,21 @@
 #define TLS_TICKET_PERIOD	3600	/* seconds a ticket key encrypts */
 #define TLS_READ_BUFFER		(64 * 1024)	/* OpenSSL's read-ahead buffer per connection */
 
+/*
+ * The contexts of one configuration's certificates.  Every SSL made from
+ * them holds a reference (tls_ssl_index, dropped by SSL_free), because
+ * the SNI callback of a handshake under way reads them: a reload frees the
+ * server's reference only, and the last connection made before it frees
+ * the contexts (a handshake accepted before a SIGHUP used to read freed
+ * memory).  One event loop per process: the count needs no atomics.
+ */
 struct tls_server {
 	SSL_CTX	*ctx[CONF_MAX_CERTS];
 	int	 nctx;
+	int	 refcount;
 };
+
+static int tls_ssl_index = -1;	/* SSL ex_data: the tls_server it was made from */
 
 static unsigned char tls_ticket_secret[32];
 static int tls_ticket_secret_set;
@@ -184,32 +195,114 @@ tls_ctx_read_ahead(SSL_CTX *ctx)
 static int
 tls_sni_cb(SSL *ssl, int *alert, void *arg)
 {
-	struct tls_server *ts = arg;
+	const struct tls_server *ts = SSL_get_ex_data(ssl, tls_ssl_index);
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	int i;
 
-	if (name == NULL)
+	if (name == NULL || ts == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	for (i = 0; i < ts->nctx; i++) {
 		X509 *x = SSL_CTX_get0_certificate(ts->ctx[i]);
 		if (x != NULL && X509_check_host(x, name, 0, 0, NULL) == 1) {
 			if (i > 0)
-				SSL_set_SSL_CTX(ssl, ts->ctx[i]);
+				SSL_set_SSL_CTX(ssl, ts->ctx[i]);	/* the SSL refs the context */
 			break;
 		}
 	}
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* The last OpenSSL error's reason ("key values mismatch"), the queue cleared. */
+static const char *
+tls_last_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return r != NULL ? r : "unknown error";
+}
+
+/*
+ * Loads CERT (a PEM chain) and KEY into CTX and checks that they match.
+ * On failure, WHY says which file and what to do, on one line.
+ */
+static int
+tls_ctx_use_pair(SSL_CTX *ctx, const char *cert, const char *key, struct sbuf *why)
+{
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: cannot load the certificate chain (%s); "
+		    "give a PEM file of the certificate and its chain", cert, tls_last_reason());
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: the key %s does not load or does not match the "
+		    "certificate (%s); give the certificate's own PEM private key, unencrypted", cert, key, tls_last_reason());
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		sbuf_appendf(why, "tls_certificate %s: the key %s does not match the certificate (%s); "
+		    "give the key the certificate was made for", cert, key, tls_last_reason());
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_check_certificate(const char *cert, const char *key, struct sbuf *why)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		sbuf_appendf(why, "cannot make a TLS context (%s)", tls_last_reason());
+		return -1;
+	}
+	rc = tls_ctx_use_pair(ctx, cert, key, why);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* Loads CA_FILE into CTX's trust store; WHY as above. */
+static int
+tls_ctx_use_ca_file(SSL_CTX *ctx, const char *ca_file, struct sbuf *why)
+{
+	ERR_clear_error();
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		sbuf_appendf(why, "backend_ca_file %s: cannot load (%s); give a PEM file of CA certificates",
+		    ca_file, tls_last_reason());
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_check_ca_file(const char *ca_file, struct sbuf *why)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		sbuf_appendf(why, "cannot make a TLS context (%s)", tls_last_reason());
+		return -1;
+	}
+	rc = tls_ctx_use_ca_file(ctx, ca_file, why);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 struct tls_server *
 tls_server_new(const struct conf *cf, struct sbuf *errors)
 {
+	struct sbuf why = SBUF_INIT;
 	struct tls_server *ts;
 	SSL_CTX *ctx;
 	int i;
 
 	if ((ts = calloc(1, sizeof(*ts))) == NULL)
 		abort();
+	ts->refcount = 1;
 	for (i = 0; i < cf->ncerts; i++) {
 		if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 			tls_errors(errors);
@@ -230,22 +323,13 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 			tls_errors(errors);
 			goto fail;
 		}
-		if (SSL_CTX_use_certificate_chain_file(ctx, cf->certs[i].cert_file) != 1) {
-			sbuf_appendf(errors, "%s: tls_certificate %s: cannot load the certificate chain; "
-			    "give a PEM file\n", cf->file, cf->certs[i].cert_file);
-			tls_errors(errors);
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, cf->certs[i].key_file, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			sbuf_appendf(errors, "%s: tls_certificate %s: the key does not load or does not "
-			    "match the certificate\n", cf->file, cf->certs[i].key_file);
-			tls_errors(errors);
+		if (tls_ctx_use_pair(ctx, cf->certs[i].cert_file, cf->certs[i].key_file, &why) == -1) {
+			sbuf_appendf(errors, "%s: %s\n", cf->certs[i].where, why.data);
+			sbuf_free(&why);
 			goto fail;
 		}
 		SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
 		SSL_CTX_set_tlsext_servername_callback(ctx, tls_sni_cb);
-		SSL_CTX_set_tlsext_servername_arg(ctx, ts);
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	}
@@ -260,11 +344,18 @@ tls_server_free(struct tls_server *ts)
 {
 	int i;
 
-	if (ts == NULL)
+	if (ts == NULL || --ts->refcount > 0)
 		return;
 	for (i = 0; i < ts->nctx; i++)
 		SSL_CTX_free(ts->ctx[i]);
 	free(ts);
+}
+
+/* SSL_free of an SSL made by tls_server_accept: its reference goes. */
+static void
+tls_ssl_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	tls_server_free(ptr);
 }
 
 SSL *
@@ -272,8 +363,16 @@ tls_server_accept(struct tls_server *ts, int fd)
 {
 	SSL *ssl;
 
+	if (tls_ssl_index == -1 &&
+	    (tls_ssl_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, tls_ssl_free_cb)) == -1)
+		return NULL;
 	if (ts == NULL || ts->nctx == 0 || (ssl = SSL_new(ts->ctx[0])) == NULL)
 		return NULL;
+	if (SSL_set_ex_data(ssl, tls_ssl_index, ts) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	ts->refcount++;
 	if (SSL_set_fd(ssl, fd) != 1) {
 		SSL_free(ssl);
 		return NULL;
@@ -296,10 +395,11 @@ tls_backend_ctx_new(const struct conf *cf, struct sbuf *errors)
 	tls_ctx_read_ahead(ctx);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (cf->backend_ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, cf->backend_ca_file, NULL) != 1) {
-			sbuf_appendf(errors, "%s: backend_ca_file %s: cannot load; give a PEM file of CA "
-			    "certificates\n", cf->file, cf->backend_ca_file);
-			tls_errors(errors);
+		struct sbuf why = SBUF_INIT;
+
+		if (tls_ctx_use_ca_file(ctx, cf->backend_ca_file, &why) == -1) {
+			sbuf_appendf(errors, "%s: %s\n", cf->file, why.data);
+			sbuf_free(&why);
 			SSL_CTX_free(ctx);
 			return NULL;
 		}

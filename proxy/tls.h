@@ -24,10 +24,22 @@
 
 struct tls_server;
 
-/* Builds the server contexts from CONF's certificates; NULL + ERRORS on failure. */
+/*
+ * Builds the server contexts from CONF's certificates; NULL + ERRORS on
+ * failure.  tls_server_free drops the caller's reference: each SSL that
+ * tls_server_accept made holds one of its own until SSL_free, so a reload
+ * may free the old contexts while handshakes on them are under way.
+ */
 struct tls_server *tls_server_new(const struct conf *, struct sbuf *errors);
 void		 tls_server_free(struct tls_server *);
 SSL		*tls_server_accept(struct tls_server *, int fd);
+
+/*
+ * What -t and a reload check before any worker needs them: CERT and KEY
+ * load and match; CA_FILE loads.  -1 with one line in WHY ("what; fix").
+ */
+int		 tls_check_certificate(const char *cert, const char *key, struct sbuf *why);
+int		 tls_check_ca_file(const char *ca_file, struct sbuf *why);
 
 /* The https backend context: verification against CA_FILE (or the system store). */
 SSL_CTX		*tls_backend_ctx_new(const struct conf *, struct sbuf *errors);

@@ -150,6 +150,44 @@ http_code() { curl -s -o "$T/admin.out" -w '%{http_code}' --max-time 5 "$1"; }
 t_expect_eq "/healthz is 200" 200 "$(http_code "$ADMIN/healthz")"
 t_expect_eq "/readyz is 200 (backend and policy store reachable)" 200 "$(http_code "$ADMIN/readyz")"
 
+# The admin listener shares the event loop of the (only) worker with the
+# clients: a header line of 128 MiB must be refused after a few KiB, not
+# buffered (it took worker 0 from 7.5 to 253 MB RSS), and the worker's RSS
+# stays flat.
+admin_huge_header() {
+	local rss0 rss1 out
+	rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$OPS_PID/status")
+	out=$("$PY3" - "${ADMIN##*:}" <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+t0, sent, chunk = time.monotonic(), 0, b"a" * (1 << 20)
+try:
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+    while sent < (128 << 20):
+        s.sendall(chunk)
+        sent += len(chunk)
+except OSError as e:
+    print("the server stopped reading (%s)" % e.__class__.__name__)
+print("sent %d MiB in %.2f s" % (sent >> 20, time.monotonic() - t0))
+sys.exit(0 if sent < (32 << 20) else 1)
+PYEOF
+	) || { echo "$out"; echo "a 128 MiB header line was read whole"; return 1; }
+	sleep 0.3
+	rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$OPS_PID/status")
+	echo "$out; RSS $rss0 -> $rss1 KiB"
+	[ $((rss1 - rss0)) -lt 32768 ] || return 1
+	[ "$(http_code "$ADMIN/healthz")" = 200 ]
+}
+t_check "admin listener: a 128 MiB header line is refused within a few MiB, RSS stays flat, /healthz still 200" admin_huge_header
+readyz_fast() {
+	local t
+	t=$(curl -s -o "$T/admin.out" -w '%{http_code} %{time_total}' --max-time 5 "$ADMIN/readyz")
+	echo "/readyz: $t; $(tr '\n' ' ' <"$T/admin.out")"
+	[ "${t% *}" = 200 ] && awk -v s="${t#* }" 'BEGIN { exit !(s < 0.5) }'
+}
+t_check "/readyz answers from the last backend probe (200, under 0.5 s)" readyz_fast
+
 prom_text() {	# every line a comment or "name{labels} value"; the names asked for are there
 	curl -s --max-time 5 -D "$T/metrics.h" "$ADMIN/metrics" >"$T/metrics.txt" || return 1
 	grep -i '^content-type: text/plain' "$T/metrics.h" || { echo "Content-Type:"; grep -i content-type "$T/metrics.h"; return 1; }
@@ -185,6 +223,37 @@ tls_get() {
 	[ "$code" = 200 ] && same_file "$T/ten" "$T/body"
 }
 t_check "HTTPS GET of the 10 MiB object on the TLS listener" tls_get
+# A handshake accepted before a SIGHUP and finished after it: its SNI
+# callback read the freed certificate contexts of the old configuration
+# (workers 1: single process; caught by the ASan build make test runs).
+sni_after_reload() {
+	local n0 rc
+	n0=$(lines "$OPS_LOG")
+	"$PY3" - "$TLS_PORT" "$OPS_PID" <<'PYEOF'
+import os, signal, socket, ssl, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port))
+time.sleep(0.3)                     # accepted: the SSL exists, no ClientHello yet
+os.kill(pid, signal.SIGHUP)
+time.sleep(1.0)                     # reloaded: the old contexts are released
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+try:
+    t = ctx.wrap_socket(s, server_hostname="localhost")   # SNI: the callback runs
+    t.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    print("answer after the reload:", t.recv(12))
+except Exception as e:
+    print("handshake failed:", e); sys.exit(1)
+PYEOF
+	rc=$?
+	sleep 0.3
+	alive "$OPS_PID" || { echo "s3gate died"; tail -n 20 "$OPS_LOG"; return 1; }
+	if log_since "$OPS_LOG" "$n0" | grep -A 8 -m1 'ERROR: AddressSanitizer'; then return 1; fi
+	log_since "$OPS_LOG" "$n0" | grep -q 'reloaded' || { echo "no 'reloaded' in the log"; return 1; }
+	return $rc
+}
+t_check "TLS: a connection accepted before SIGHUP completes its SNI handshake after it (no use after free)" sni_after_reload
 c1=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 s2=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 t_check "/metrics: copy bytes grow by >= 10 MiB with the TLS GET ($c0 -> $c1)" \
@@ -258,6 +327,46 @@ broken_reload() {
 }
 t_check "SIGHUP with a broken file keeps the running config (requests served, the log says why)" broken_reload
 cp "$T/ops.conf.good" "$OPS_CONF" 2>/dev/null
+# One process: the new file is checked whole before any of it applies.  A
+# new access_log with an error_log that cannot be opened used to switch the
+# access log, warn about the error log and say "reloaded".
+partial_reload() {
+	local n0
+	n0=$(lines "$OPS_LOG")
+	cp "$OPS_CONF" "$T/ops.conf.good2"
+	sed -i -e "s#^access_log .*#access_log $OPS_DIR/access-partial.log#" "$OPS_CONF"
+	echo "error_log $T/no-such-dir/error.log" >>"$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	cp "$T/ops.conf.good2" "$OPS_CONF"
+	status ops "$(s3_url "$BO/after-partial-$ID")" >/dev/null
+	sleep 0.2
+	log_since "$OPS_LOG" "$n0" | grep -v '^{' | head -n 4
+	log_since "$OPS_LOG" "$n0" | grep -q "reload failed" || { echo "no 'reload failed' in the log"; return 1; }
+	log_since "$OPS_LOG" "$n0" | grep -q "error_log $T/no-such-dir/error.log" || { echo "the log does not say why"; return 1; }
+	[ ! -e "$OPS_DIR/access-partial.log" ] || { echo "the failed file's access_log was opened"; return 1; }
+	grep -q "after-partial-$ID" "$OPS_DIR/access2.log" || { echo "the running access_log is not kept"; return 1; }
+}
+t_check "workers 1: SIGHUP to a file whose error_log cannot be opened applies nothing of it (access_log kept)" partial_reload
+# Directives a single process cannot change on reload are named, not
+# silently kept under a "reloaded".
+kept_named() {
+	local n0 hz
+	n0=$(lines "$OPS_LOG")
+	sed -i -e "s#^admin_listen .*#admin_listen 127.0.0.1:$(free_port)#" "$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	cp "$T/ops.conf.good2" "$OPS_CONF"
+	kill -HUP "$OPS_PID"
+	sleep 0.5
+	hz=$(http_code "$ADMIN/healthz")
+	log_since "$OPS_LOG" "$n0" | grep -v '^{' | grep -i 'reload' | head -n 4
+	echo "/healthz on the running admin port: $hz"
+	log_since "$OPS_LOG" "$n0" | grep -i 'reloaded' | grep -qE 'admin_listen' ||
+		{ echo "admin_listen is not named"; return 1; }
+	[ "$hz" = 200 ]
+}
+t_check "workers 1: SIGHUP with a new admin_listen says that admin_listen is kept until restart" kept_named
 
 # ---- SIGUSR1 reopens the access log -------------------------------------------------
 
@@ -633,6 +742,98 @@ if s3gate_start orphan "workers 2" "shutdown_timeout 5s"; then
 	fi
 else
 	t_fail "workers 2 (orphan test): s3gate starts" "$(tail -n 5 "$T/orphan/s3gate.log")"
+fi
+
+# ---- reload safety: a new generation replaces the old one only once it is ready ---------------
+# (workers 2: the parent starts the new workers and tells the old ones to
+# drain only when every new one said it is ready)
+if s3gate_start rl "workers 2" "shutdown_timeout 5s"; then
+	RL_PID=$S3GATE_PID RL_CONF=$S3GATE_CONF RL_LOG=$S3GATE_LOG RL_DIR=$S3GATE_DIR
+	RL_ADMIN=$S3GATE_ADMIN_URL RL_EP=$S3GATE_ENDPOINT
+	kids() { pgrep -P "$RL_PID" | sort | tr '\n' ' '; }
+	# a key that belongs to another certificate: -t names the line (it used to say OK,
+	# and after SIGHUP every new worker died)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=other" \
+		-keyout "$T/tls/other.key" -out "$T/tls/other.crt" >/dev/null 2>&1
+	chmod 600 "$T/tls/other.key"
+	mismatch_check() {
+		local out rc
+		{ cat "$RL_CONF"; echo "tls_certificate $T/tls/cert.pem $T/tls/other.key"; } >"$T/check/mismatch.conf"
+		out=$("$S3GATE" -t -c "$T/check/mismatch.conf" 2>&1); rc=$?
+		echo "exit $rc: $out"
+		[ $rc -ne 0 ] && grep -qE "^$T/check/mismatch.conf:$(wc -l <"$T/check/mismatch.conf"): .*does not match.*;" <<<"$out"
+	}
+	t_check "-t: a tls_certificate whose key is another certificate's is refused at its FILE:LINE" mismatch_check
+	# a new generation that cannot start: its admin port is held by another process
+	held_admin() {
+		local n0 before after code hz hold port
+		port=$(free_port)
+		"$PY3" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+		hold=$!
+		wait_port "$port" 5 || { kill "$hold"; echo "could not hold port $port"; return 1; }
+		n0=$(lines "$RL_LOG")
+		before=$(kids)
+		cp "$RL_CONF" "$T/rl.conf.good"
+		sed -i "s#^admin_listen .*#admin_listen 127.0.0.1:$port#" "$RL_CONF"
+		kill -HUP "$RL_PID"
+		sleep 2
+		after=$(kids)
+		cp "$T/rl.conf.good" "$RL_CONF"
+		kill "$hold"; wait "$hold" 2>/dev/null
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RL_EP/")
+		hz=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RL_ADMIN/healthz")
+		log_since "$RL_LOG" "$n0" | grep -v '^{' | head -n 8
+		echo "workers before: $before after: $after; client port: HTTP $code; /healthz (old admin port): $hz"
+		[ "$before" = "$after" ] || { echo "the old workers were replaced"; return 1; }
+		[ "$code" = 403 ] && [ "$hz" = 200 ] || return 1
+		log_since "$RL_LOG" "$n0" | grep -q 'reload failed' || { echo "no 'reload failed' in the log"; return 1; }
+		log_since "$RL_LOG" "$n0" | grep -q "admin_listen 127.0.0.1:$port" || { echo "the log does not say why"; return 1; }
+	}
+	t_check "workers 2: SIGHUP to a config whose workers cannot start (admin port taken) keeps the old workers serving, says why" held_admin
+	# a good reload: a new access_log path gets the next request (it used to be opened
+	# once, by the parent, and kept)
+	rl_access_log() {
+		local n0 before after
+		n0=$(lines "$RL_LOG")
+		before=$(kids)
+		sed -i "s#^access_log .*#access_log $RL_DIR/access-new.log#" "$RL_CONF"
+		kill -HUP "$RL_PID"
+		sleep 2
+		after=$(kids)
+		echo "workers before: $before after: $after"
+		curl -s -o /dev/null --max-time 5 "$RL_EP/rl-after-reload-$ID"
+		sleep 0.3
+		log_since "$RL_LOG" "$n0" | grep -v '^{' | grep -i reload
+		[ "$before" != "$after" ] || { echo "no new generation"; return 1; }
+		grep -q "rl-after-reload-$ID" "$RL_DIR/access-new.log" 2>/dev/null ||
+			{ echo "not in access-new.log ($(ls -l "$RL_DIR" | tr '\n' ' '))"; return 1; }
+		! grep -q "rl-after-reload-$ID" "$RL_DIR/access.log" || { echo "still written to access.log"; return 1; }
+	}
+	t_check "workers 2: after SIGHUP a request lands in the new access_log path" rl_access_log
+	# A worker that died is restarted from the main loop after a back-off, not
+	# by sleeping in the reaping: a SIGTERM just after is taken at once.
+	rl_term_after_crash() {
+		local w t0 el st
+		w=$(pgrep -P "$RL_PID" | head -n 1)
+		kill -KILL "$w"
+		sleep 0.1
+		t0=$(date +%s%N)
+		kill -TERM "$RL_PID"
+		while alive "$RL_PID" && [ $(($(date +%s%N) - t0)) -lt 10000000000 ]; do sleep 0.02; done
+		el=$((($(date +%s%N) - t0) / 1000000))
+		alive "$RL_PID" && kill -KILL "$RL_PID"
+		wait "$RL_PID"; st=$?
+		rm -f "$RL_DIR/pid"
+		grep -v '^{' "$RL_LOG" | grep 'restarting' | tail -n 2
+		echo "SIGTERM 0.1 s after a worker was killed: s3gate exited $st after ${el} ms"
+		[ "$st" = 0 ] && [ "$el" -lt 800 ]
+	}
+	t_check_here "workers 2: SIGTERM right after a worker died is taken at once (exit 0 within 0.8 s)" rl_term_after_crash
+	echo "# $(tail -n 1 <<<"$T_OUT")"
+	if _s3gate_sanitizer_report "$RL_LOG"; then t_fail "rl: no sanitizer report" "see $RL_LOG"; fi
+else
+	t_fail "workers 2 (reload safety): s3gate starts" "$(tail -n 5 "$T/rl/s3gate.log")"
 fi
 
 # ---- user nobody ---------------------------------------------------------------------------------

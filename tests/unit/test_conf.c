@@ -190,6 +190,9 @@ test_full(void)
 	T_STREQ(c->bucket_config_ops, "versioning,lifecycle", "full: bucket_config_ops");
 	T_OK(c->allow_bucket_acl == 1, "full: allow_bucket_acl");
 	T_STREQ(c->admin_listen, "127.0.0.1:9191", "full: admin_listen");
+	T_OK(c->admin_addr_len == sizeof(struct sockaddr_in) && c->admin_addr.ss_family == AF_INET &&
+	    ntohs(((struct sockaddr_in *)(void *)&c->admin_addr)->sin_port) == 9191,
+	    "full: admin_listen parsed once, for the worker to bind");
 	T_STREQ(c->public_url, "https://s3.example.org", "full: public_url");
 	T_STREQ(c->access_log, "/var/log/s3gate/access.log", "full: access_log");
 	T_STREQ(c->error_log, "stderr", "full: error_log");
@@ -252,6 +255,7 @@ test_defaults(void)
 	T_OK(c->bucket_create == NULL && c->bucket_config_ops == NULL, "defaults: no bucket_create");
 	T_OK(c->allow_bucket_acl == 0, "defaults: allow_bucket_acl off");
 	T_STREQ(c->admin_listen, "127.0.0.1:9090", "defaults: admin_listen");
+	T_OK(c->admin_addr_len != 0, "defaults: admin_listen parsed");
 	T_OK(c->public_url == NULL, "defaults: no public_url");
 	T_STREQ(c->access_log, "stderr", "defaults: access_log");
 	T_STREQ(c->error_log, "stderr", "defaults: error_log");
@@ -352,6 +356,15 @@ static const struct {
 	{ "policy_store file /nonexistent/s3gate-policy", "is not a directory", 0 },
 	{ "backend_credentials KEY /nonexistent/s3gate-secret", "cannot open backend secret file", 0 },
 	{ "listen 127.0.0.1:1 \"tls", "unterminated quote", 0 },
+	/* what a worker needs at start, checked by -t and reload (check_files) */
+	{ "admin_listen 127.0.0.1:90x", "admin_listen \"127.0.0.1:90x\" is not a numeric ADDR:PORT", 0 },
+	{ "admin_listen localhost:9090", "admin_listen \"localhost:9090\" is not a numeric ADDR:PORT", 0 },
+	{ "admin_listen 127.0.0.1:0", "admin_listen \"127.0.0.1:0\"", 0 },
+	{ "admin_listen 127.0.0.1", "admin_listen \"127.0.0.1\"", 0 },
+	{ "admin_listen 127.0.0.1:65536", "admin_listen \"127.0.0.1:65536\"", 0 },
+	{ "user s3gate-test-no-such-user", "user s3gate-test-no-such-user: no such user", 0 },
+	{ "backend http://no-such-host.invalid:7480", "host no-such-host.invalid does not resolve", 0 },
+	{ "backend_ca_file /nonexistent/s3gate-ca.pem", "backend_ca_file /nonexistent/s3gate-ca.pem: cannot load", 0 },
 	{ "region a b c d e f g h i", "too many arguments", 1 },
 };
 
@@ -490,6 +503,75 @@ test_cross_checks(void)
 	T_OK(c == NULL,
 	    "backend \"http://127.0.0.1:abc\" (non-numeric port) is refused");
 	conf_unref(c);
+	sbuf_free(&errors);
+}
+
+/*
+ * tls_certificate with check_files: the pair is loaded and matched, as the
+ * workers will (a key of another certificate passed -t and then stopped
+ * every worker).  The certificates are made with openssl(1).
+ */
+static void
+test_certificates(void)
+{
+	struct sbuf errors = SBUF_INIT;
+	char cmd[1024], a_crt[300], a_key[300], b_key[300], text[4096], *path, *junk;
+	struct conf *c;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		    "-nodes -days 2 -subj /CN=%c -keyout %s/%c.key -out %s/%c.crt >/dev/null 2>&1 && "
+		    "chmod 600 %s/%c.key", 'a' + i, tmpdir, 'a' + i, tmpdir, 'a' + i, tmpdir, 'a' + i);
+		if (system(cmd) != 0) {
+			T_SKIP("tls_certificate checks # openssl(1) cannot make a certificate here");
+			return;
+		}
+	}
+	snprintf(a_crt, sizeof(a_crt), "%s/a.crt", tmpdir);
+	snprintf(a_key, sizeof(a_key), "%s/a.key", tmpdir);
+	snprintf(b_key, sizeof(b_key), "%s/b.key", tmpdir);
+
+	snprintf(text, sizeof(text), "%slisten 127.0.0.1:8443 tls\ntls_certificate %s %s\n", base, a_crt, a_key);
+	c = load_text(text, 1, &errors, &path);
+	T_OK(c != NULL, "tls_certificate: a matching pair loads with check_files");
+	if (c == NULL)
+		printf("#   got: %s", errors.data);
+	conf_unref(c);
+
+	snprintf(text, sizeof(text), "%slisten 127.0.0.1:8443 tls\ntls_certificate %s %s\n", base, a_crt, b_key);
+	c = load_text(text, 1, &errors, &path);
+	T_OK(c == NULL && check_error(errors.data ? errors.data : "", path, base_lines + 2, "does not match"),
+	    "tls_certificate: the key of another certificate is refused at its line, with the fix");
+	if (c != NULL || errors.data == NULL || strstr(errors.data, "does not match") == NULL)
+		printf("#   got: %s", errors.data ? errors.data : "(nothing)\n");
+	conf_unref(c);
+	c = load_text(text, 0, &errors, &path);
+	T_OK(c != NULL, "tls_certificate: without check_files the files are not read");
+	conf_unref(c);
+
+	junk = write_temp("not a certificate\n", 0600);
+	snprintf(text, sizeof(text), "%slisten 127.0.0.1:8443 tls\ntls_certificate %s %s\n", base, junk, a_key);
+	c = load_text(text, 1, &errors, &path);
+	T_OK(c == NULL && check_error(errors.data ? errors.data : "", path, base_lines + 2,
+	    "cannot load the certificate chain"), "tls_certificate: a file that is no PEM certificate is refused");
+	conf_unref(c);
+
+	snprintf(text, sizeof(text), "%sbackend_ca_file %s\n", base, a_crt);
+	c = load_text(text, 1, &errors, &path);
+	T_OK(c != NULL && strcmp(c->backend_ca_file, a_crt) == 0, "backend_ca_file: a PEM certificate loads");
+	conf_unref(c);
+	snprintf(text, sizeof(text), "%sbackend_ca_file %s\n", base, junk);
+	c = load_text(text, 1, &errors, &path);
+	T_OK(c == NULL && check_error(errors.data ? errors.data : "", path, base_lines + 1, "backend_ca_file"),
+	    "backend_ca_file: a file with no certificate is refused at its line");
+	conf_unref(c);
+	for (i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "%s/%c.crt", tmpdir, 'a' + i);
+		unlink(cmd);
+		snprintf(cmd, sizeof(cmd), "%s/%c.key", tmpdir, 'a' + i);
+		unlink(cmd);
+	}
 	sbuf_free(&errors);
 }
 
@@ -673,6 +755,7 @@ main(void)
 	test_defaults();
 	test_errors();
 	test_cross_checks();
+	test_certificates();
 	test_secrets();
 	test_include();
 	test_parse_helpers();
