@@ -13,7 +13,7 @@ else
 	# the files the samples name, made under $R at the same paths
 	make_files() {
 		local f p
-		for p in $(grep -hoE '/(etc|var/lib|var/log)/s3gate/[A-Za-z0-9_./-]+' "$ROOT"/conf/*.conf | sort -u); do
+		for p in $(grep -hoE '/((etc|var/lib|var/log)/s3gate|tmp/s3gate-demo)/[A-Za-z0-9_./-]+' "$ROOT"/conf/*.conf | sort -u); do
 			case $p in *...|*/) continue ;; esac
 			mkdir -p "$(dirname "$R$p")"
 			case $p in
@@ -44,7 +44,9 @@ else
 	make_files
 	for conf in "$ROOT"/conf/*.conf; do
 		name=$(basename "$conf")
-		sed -E "s#(/etc|/var/lib|/var/log)/s3gate/#$R\1/s3gate/#g" "$conf" >"$T/$name"
+		# the samples' backend host does not resolve here: -t resolves it
+		sed -E -e "s#(/etc|/var/lib|/var/log)/s3gate/#$R\1/s3gate/#g" -e "s#/tmp/s3gate-demo/#$R/tmp/s3gate-demo/#g" \
+			-e "s#//objectstore\.internal\.example\.org#//127.0.0.1#" "$conf" >"$T/$name"
 		t_check "conf/$name passes s3gate -t (its files made at the same paths)" \
 			"$S3GATE_BIN/s3gate" -t -c "$T/$name"
 	done
