@@ -1,14 +1,17 @@
 /*
  * action: the S3 action table.  A request is classified by its method,
  * whether it names a bucket and a key, the subresource parameters of its
- * query and the presence of x-amz-copy-source.  Everything not in the table
+ * query and the presence of x-amz-copy-source; then the headers that set
+ * ACLs or object lock raise what it needs.  Everything not in the table
  * is refused: a query parameter that is neither a known subresource nor a
- * known modifier (prefix, versionId, X-Amz-*, ...) makes the request
- * unknown, because the backend would act on it with the service
- * credentials while the policy had decided on something else.
+ * known modifier (prefix, versionId, the signature's X-Amz-*, ...) makes
+ * the request unknown, and a repeated one makes it malformed, because the
+ * backend would act on it with the service credentials while the policy
+ * had decided on something else.
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +23,7 @@ enum s3op_copy { COPY_ANY, COPY_NO, COPY_YES };
 
 #define OPF_ACL		0x01	/* policy / ACL: refused unless the operator enables them */
 #define OPF_PREFIX	0x02	/* NEED_LIST: list_prefix from the "prefix" parameter */
+#define OPF_CREATE	0x04	/* CreateBucket: s3gate creates the bucket itself (gateapi.c) */
 
 struct s3op_row {
 	const char	*method;
@@ -61,7 +65,8 @@ static const struct s3op_row s3op_table[] = {
 	R("POST", SCOPE_BUCKET, "delete", "DeleteObjects", NEED_WRITE),
 
 	/* bucket: answered by the proxy */
-	R("PUT", SCOPE_BUCKET, NULL, "CreateBucket", NEED_PROXY),
+	{ "PUT", SCOPE_BUCKET, NULL, NULL, NULL, COPY_ANY, "CreateBucket", NEED_PROXY, OPF_CREATE,
+	    NULL },
 	R("DELETE", SCOPE_BUCKET, NULL, "DeleteBucket", NEED_PROXY),
 
 	/* bucket: policies and ACLs */
@@ -166,15 +171,99 @@ static const struct s3op_row s3op_table[] = {
 
 /*
  * Parameters that only modify an operation; they may come with any row.
- * Sorted (strcmp) for bsearch.
+ * Sorted (strcmp) for bsearch; s3op_build() checks.
  */
 static const char *const s3op_modifiers[] = {
 	"AWSAccessKeyId", "Expires", "Signature",	/* SigV2 query authentication */
 	"allow-unordered", "continuation-token", "delimiter", "encoding-type",
 	"fetch-owner", "id", "key-marker", "marker", "max-keys", "max-parts",
-	"max-uploads", "part-number-marker", "prefix", "start-after",
-	"upload-id-marker", "version-id-marker", "versionId", "x-id",
+	"max-uploads", "part-number-marker", "prefix",
+	/* the response header overrides S3 defines (GetObject, HeadObject) */
+	"response-cache-control", "response-content-disposition", "response-content-encoding",
+	"response-content-language", "response-content-type", "response-expires",
+	"start-after", "upload-id-marker", "version-id-marker", "versionId", "x-id",
 };
+
+/*
+ * x-amz-* query parameters.  Some backends (AWS S3 among them) take an
+ * x-amz-* header sent in the query string of a presigned request as that
+ * header: x-amz-acl=public-read, x-amz-copy-source=..., x-amz-object-lock-
+ * mode=... would reach the backend, signed with the service credentials,
+ * while the policy had decided on a plain write.  Only two kinds are let
+ * through.  First the query authentication, spelled exactly as sigv4.c
+ * reads and forward.c strips them, and SigV2's x-amz-security-token
+ * (sigv2.c); s3gate's own links use nothing else.  Sorted (strcmp).
+ */
+static const char *const s3op_amz_query_auth[] = {
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-Security-Token", "X-Amz-Signature", "X-Amz-SignedHeaders",
+	"x-amz-security-token",
+};
+
+/*
+ * Then headers that presigners hoist into the query and that only make
+ * the backend check the body harder (compared in any case: they are header
+ * names).  The JavaScript SDK v3 puts X-Amz-Content-Sha256=UNSIGNED-PAYLOAD
+ * in every presigned URL, and with its default checksums
+ * x-amz-sdk-checksum-algorithm and x-amz-checksum-crc32 in presigned
+ * PutObject URLs; botocore and aws-cli hoist nothing.
+ */
+static const char *const s3op_amz_query_hoisted[] = {
+	"x-amz-checksum-algorithm", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+	"x-amz-checksum-crc64nvme", "x-amz-checksum-mode", "x-amz-checksum-sha1",
+	"x-amz-checksum-sha256", "x-amz-checksum-type", "x-amz-content-sha256",
+	"x-amz-sdk-checksum-algorithm",
+};
+
+/*
+ * Headers that change what a request does beyond its action.  ACLs and
+ * object lock travel as headers on PutObject, CopyObject and
+ * CreateMultipartUpload (and CreateBucket) as well as in calls of their
+ * own (?acl, ?retention, ?legal-hold): a ReadWrite or WriteOnly grantee
+ * must not get through a write what the table refuses them as a call.
+ */
+enum s3op_hdr_effect {
+	HDR_COPY_SOURCE,	/* counted: of two, the backend might use either */
+	HDR_ACL,		/* a canned ACL: see s3op_acl_harmless() */
+	HDR_GRANT,		/* an ACL, whatever it says */
+	HDR_RETENTION,		/* as PutObjectRetention */
+	HDR_LEGAL_HOLD,		/* as PutObjectLegalHold */
+	HDR_BYPASS,		/* as PutObjectRetention, unless "false" */
+	HDR_BUCKET_LOCK,	/* CreateBucket with object lock, unless "false" */
+};
+
+#define HSET_ACL		0x01
+#define HSET_RETENTION		0x02
+#define HSET_LEGAL_HOLD		0x04
+#define HSET_BUCKET_LOCK	0x08
+
+#define S3OP_HDR(name, prefix, effect)	{ name, sizeof(name) - 1, prefix, effect }
+
+static const struct s3op_hdr {
+	const char		*name;		/* lower-case */
+	size_t			 len;
+	int			 prefix;	/* every header name starting with NAME */
+	enum s3op_hdr_effect	 effect;
+} s3op_headers[] = {
+	S3OP_HDR("x-amz-copy-source", 0, HDR_COPY_SOURCE),
+	S3OP_HDR("x-amz-acl", 0, HDR_ACL),
+	S3OP_HDR("x-amz-grant-", 1, HDR_GRANT),
+	S3OP_HDR("x-amz-object-lock-mode", 0, HDR_RETENTION),
+	S3OP_HDR("x-amz-object-lock-retain-until-date", 0, HDR_RETENTION),
+	S3OP_HDR("x-amz-object-lock-legal-hold", 0, HDR_LEGAL_HOLD),
+	S3OP_HDR("x-amz-bypass-governance-retention", 0, HDR_BYPASS),
+	S3OP_HDR("x-amz-bucket-object-lock-enabled", 0, HDR_BUCKET_LOCK),
+};
+
+static const char s3op_reason_acl_headers[] =
+    "x-amz-acl (other than private or bucket-owner-full-control) and x-amz-grant-* headers "
+    "set ACLs; bucket policies and ACLs are managed by s3gate, not by the backend";
+static const char s3op_reason_lock_headers[] =
+    "x-amz-object-lock-* and x-amz-bypass-governance-retention headers set or bypass object "
+    "lock, as PutObjectRetention and PutObjectLegalHold do";
+static const char s3op_reason_create_headers[] =
+    "s3gate creates buckets private and without object lock: x-amz-acl (other than private), "
+    "x-amz-grant-* and x-amz-bucket-object-lock-enabled are refused";
 
 /* Subresources known only to be refused by name (no row needs them). */
 static const char *const s3op_other_subresources[] = {
@@ -194,21 +283,49 @@ s3op_strcmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* x-amz-* (any case) and response-*: modifiers; no subresource looks so. */
+#define S3OP_COUNT(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* x-amz-* in any case: header names, in a query or a head.  No subresource looks so. */
 static int
-s3op_has_modifier_prefix(const char *name)
+s3op_is_amz(const char *name, size_t len)
 {
-	return ((name[0] | 0x20) == 'x' && strncasecmp(name, "x-amz-", 6) == 0) ||
-	    (name[0] == 'r' && strncmp(name, "response-", 9) == 0);
+	return len >= 6 && (name[0] | 0x20) == 'x' && strncasecmp(name, "x-amz-", 6) == 0;
+}
+
+static int
+s3op_amz_query_allowed(const char *name)
+{
+	size_t i;
+
+	if (bsearch(&name, s3op_amz_query_auth, S3OP_COUNT(s3op_amz_query_auth),
+	    sizeof(s3op_amz_query_auth[0]), s3op_strcmp) != NULL)
+		return 1;
+	for (i = 0; i < S3OP_COUNT(s3op_amz_query_hoisted); i++)
+		if (strcasecmp(name, s3op_amz_query_hoisted[i]) == 0)
+			return 1;
+	return 0;
 }
 
 static int
 s3op_is_modifier(const char *name)
 {
-	if (s3op_has_modifier_prefix(name))
-		return 1;
-	return bsearch(&name, s3op_modifiers, sizeof(s3op_modifiers) / sizeof(s3op_modifiers[0]),
+	return bsearch(&name, s3op_modifiers, S3OP_COUNT(s3op_modifiers),
 	    sizeof(s3op_modifiers[0]), s3op_strcmp) != NULL;
+}
+
+/*
+ * Whether two query parameters have the same name as S3 servers compare
+ * them: exactly, but x-amz-* in any case (they are header names, and RGW
+ * lower-cases X-Amz-* query names).
+ */
+static int
+s3op_same_param(const struct query_param *a, const struct query_param *b)
+{
+	if (a->name_len != b->name_len)
+		return 0;
+	if (s3op_is_amz(a->name, a->name_len))
+		return strcasecmp(a->name, b->name) == 0;
+	return memcmp(a->name, b->name, a->name_len) == 0;
 }
 
 /*
@@ -279,9 +396,15 @@ s3op_build(void)
 	}
 	for (i = 0; i < S3OP_NOTHER; i++)
 		s3op_subresources[n++] = s3op_other_subresources[i];
-	/* s3op_classify() skips the lookup for these prefixes. */
+	/* s3op_classify() looks x-amz-* names up elsewhere; bsearch needs sorted lists */
 	for (i = 0; i < n; i++)
-		if (s3op_has_modifier_prefix(s3op_subresources[i]))
+		if (s3op_is_amz(s3op_subresources[i], strlen(s3op_subresources[i])))
+			abort();
+	for (i = 1; i < S3OP_COUNT(s3op_modifiers); i++)
+		if (strcmp(s3op_modifiers[i - 1], s3op_modifiers[i]) >= 0)
+			abort();
+	for (i = 1; i < S3OP_COUNT(s3op_amz_query_auth); i++)
+		if (strcmp(s3op_amz_query_auth[i - 1], s3op_amz_query_auth[i]) >= 0)
 			abort();
 	qsort(s3op_subresources, n, sizeof(s3op_subresources[0]), s3op_strcmp);
 	for (i = j = 0; i < n; i++)
@@ -312,18 +435,165 @@ s3op_param(const struct query_list *q, const char *name)
 	return NULL;
 }
 
-static const struct http_header *
-s3op_header(const struct http_head *head, const char *name)
+/* H's value without surrounding blanks is exactly WANT (or, NOCASE, in any case). */
+static int
+s3op_value_is(const struct http_header *h, const char *want, int nocase)
 {
-	size_t i, len = strlen(name);
+	const char *v = h->value;
+	size_t len = h->value_len, wlen = strlen(want);
 
-	if (head == NULL)
-		return NULL;
-	for (i = 0; i < head->nheaders; i++)
-		if (head->headers[i].name_len == len &&
-		    strncasecmp(head->headers[i].name, name, len) == 0)
-			return &head->headers[i];
-	return NULL;
+	while (len > 0 && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return len == wlen && (nocase ? strncasecmp(v, want, len) : strncmp(v, want, len)) == 0;
+}
+
+/*
+ * Canned ACLs a write may carry: "private" is what S3 does anyway, and
+ * "bucket-owner-full-control" gives the bucket's owner -- the service
+ * account, which owns every object behind s3gate -- nothing it lacks.
+ * Clients send them unasked: rclone (acl private by default: "X-Amz-Acl:
+ * private" on every upload, copy and CreateBucket), Hadoop s3a and the
+ * cross-account scripts of aws s3 cp --acl bucket-owner-full-control.
+ * aws-cli, boto3 and s3cmd send no x-amz-acl unless told to (s3cmd -P:
+ * public-read).  Canned ACL names are lower-case in S3 and RGW.
+ */
+static int
+s3op_acl_harmless(const struct http_header *h)
+{
+	return s3op_value_is(h, "private", 0) || s3op_value_is(h, "bucket-owner-full-control", 0);
+}
+
+struct s3op_head_scan {
+	const struct http_header	*copy;		/* the first x-amz-copy-source */
+	size_t				 ncopy;
+	unsigned			 set;		/* HSET_* */
+};
+
+/* One pass over HEAD's x-amz-* headers (HEAD may be NULL). */
+static void
+s3op_scan_head(const struct http_head *head, struct s3op_head_scan *hs)
+{
+	const struct http_header *h;
+	const struct s3op_hdr *r;
+	size_t i, k;
+
+	memset(hs, 0, sizeof(*hs));
+	for (i = 0; head != NULL && i < head->nheaders; i++) {
+		h = &head->headers[i];
+		if (!s3op_is_amz(h->name, h->name_len))
+			continue;
+		for (k = 0; k < S3OP_COUNT(s3op_headers); k++) {
+			r = &s3op_headers[k];
+			if (h->name_len < r->len || (!r->prefix && h->name_len != r->len) ||
+			    strncasecmp(h->name, r->name, r->len) != 0)
+				continue;
+			switch (r->effect) {
+			case HDR_COPY_SOURCE:
+				if (hs->ncopy++ == 0)
+					hs->copy = h;
+				break;
+			case HDR_ACL:
+				if (!s3op_acl_harmless(h))
+					hs->set |= HSET_ACL;
+				break;
+			case HDR_GRANT:
+				hs->set |= HSET_ACL;
+				break;
+			case HDR_RETENTION:
+				hs->set |= HSET_RETENTION;
+				break;
+			case HDR_LEGAL_HOLD:
+				hs->set |= HSET_LEGAL_HOLD;
+				break;
+			case HDR_BYPASS:
+				if (!s3op_value_is(h, "false", 1))
+					hs->set |= HSET_RETENTION;
+				break;
+			case HDR_BUCKET_LOCK:
+				if (!s3op_value_is(h, "false", 1))
+					hs->set |= HSET_BUCKET_LOCK;
+				break;
+			}
+			break;
+		}
+	}
+}
+
+static void
+s3op_add_config(struct s3_op *op, const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < S3OP_MAX_CONFIG; i++) {
+		if (op->config_actions[i] == NULL) {
+			op->config_actions[i] = action;
+			return;
+		}
+		if (strcmp(op->config_actions[i], action) == 0)
+			return;
+	}
+	abort();	/* S3OP_MAX_CONFIG is too small for what s3op_apply_head adds */
+}
+
+/*
+ * What the headers in SET (HSET_*) make of OP, classified from ROW: an ACL
+ * makes it an ACL call (nobody's, unless the operator enables them), object
+ * lock a bucket configuration call of the retention or legal-hold group.
+ * CreateBucket is made by s3gate, which applies neither: refused.
+ */
+static void
+s3op_apply_head(const struct s3op_row *row, unsigned set, struct s3_op *op)
+{
+	if (set == 0)
+		return;
+	if (row->flags & OPF_CREATE) {
+		op->need = NEED_DENY;
+		op->deny_reason = op->header_reason = s3op_reason_create_headers;
+		return;
+	}
+	/* refused whatever the headers (unknown, unsupported), or answered by s3gate */
+	if ((row->need == NEED_DENY && !(row->flags & OPF_ACL)) || row->need == NEED_PROXY)
+		return;
+	if ((set & HSET_ACL) && !op->acl_op) {
+		op->acl_op = 1;
+		op->need = NEED_DENY;
+		op->deny_reason = op->header_reason = s3op_reason_acl_headers;
+	}
+	if (set & (HSET_RETENTION | HSET_LEGAL_HOLD)) {
+		if (set & HSET_RETENTION)
+			s3op_add_config(op, "PutObjectRetention");
+		if (set & HSET_LEGAL_HOLD)
+			s3op_add_config(op, "PutObjectLegalHold");
+		if (!op->acl_op)
+			op->need = NEED_BUCKET_CONFIG;
+		if (op->header_reason == NULL)
+			op->deny_reason = op->header_reason = s3op_reason_lock_headers;
+	}
+}
+
+/*
+ * OP's deny_reason, in OP->detail: BEFORE, the query parameter's NAME
+ * (cut short, and with anything but printable ASCII shown as '?': it goes
+ * into an XML error and a log line), AFTER.
+ */
+static void
+s3op_deny_param(struct s3_op *op, const char *before, const struct query_param *p,
+    const char *after)
+{
+	char name[52];
+	size_t i, n = p->name_len < 48 ? p->name_len : 48;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p->name[i];
+		name[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	if (n < p->name_len)
+		name[n++] = '.', name[n++] = '.', name[n++] = '.';
+	name[n] = '\0';
+	snprintf(op->detail, sizeof(op->detail), "%s\"%s\"%s", before, name, after);
+	op->deny_reason = op->detail;
 }
 
 static int
@@ -422,7 +692,7 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 {
 	const struct s3op_row *row = NULL;
 	const struct query_param *p;
-	const struct http_header *copy;
+	struct s3op_head_scan hs;
 	enum s3op_scope scope;
 	size_t i, j, nsub = 0, want, g, end = 0;
 	int m;
@@ -439,27 +709,39 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	else
 		scope = SCOPE_OBJECT;
 
-	for (i = 0; query != NULL && i < query->count; i++) {
-		const char *name = query->params[i].name;
-
-		if (s3op_has_modifier_prefix(name))
-			continue;
-		if (s3op_is_subresource(name)) {
-			for (j = 0; j < i; j++)
-				if (strcmp(query->params[j].name, name) == 0) {
-					op->deny_reason = "a subresource parameter is repeated";
-					return 0;
-				}
-			nsub++;
-		} else if (!s3op_is_modifier(name)) {
-			op->deny_reason = "the query has a parameter s3gate does not know";
-			return 0;
-		}
-	}
-	copy = s3op_header(head, "x-amz-copy-source");
-
 	if (pthread_once(&s3op_build_once, s3op_build) != 0)
 		abort();
+	/*
+	 * Every parameter known, none twice.  Unknown names are refused before
+	 * any comparison, so the pairs compared are bounded by the names known.
+	 */
+	for (i = 0; query != NULL && i < query->count; i++) {
+		p = &query->params[i];
+		if (s3op_is_amz(p->name, p->name_len)) {
+			if (!s3op_amz_query_allowed(p->name)) {
+				s3op_deny_param(op, "the query parameter ", p, " is a header in the query "
+				    "string; only the signature's x-amz-* parameters may be there");
+				return 0;
+			}
+		} else if (s3op_is_subresource(p->name))
+			nsub++;
+		else if (!s3op_is_modifier(p->name)) {
+			s3op_deny_param(op, "the query has a parameter s3gate does not know: ", p, "");
+			return 0;
+		}
+		for (j = 0; j < i; j++)
+			if (s3op_same_param(&query->params[j], p)) {
+				s3op_deny_param(op, "the query parameter ", p, " is repeated; S3 servers "
+				    "differ in which value they use, so s3gate takes neither");
+				return -1;
+			}
+	}
+	s3op_scan_head(head, &hs);
+	if (hs.ncopy > 1) {
+		op->deny_reason = "x-amz-copy-source is repeated; send one copy source";
+		return -1;
+	}
+
 	/* the rows of the request's scope and method; none for another method */
 	i = 0;
 	if ((m = s3op_method_index(method)) != -1) {
@@ -477,7 +759,8 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 			continue;
 		if (row->sub2 && s3op_param(query, row->sub2) == NULL)
 			continue;
-		if ((row->copy == COPY_YES && copy == NULL) || (row->copy == COPY_NO && copy != NULL))
+		if ((row->copy == COPY_YES && hs.copy == NULL) ||
+		    (row->copy == COPY_NO && hs.copy != NULL))
 			continue;
 		break;
 	}
@@ -492,11 +775,12 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	op->need = row->need;
 	op->deny_reason = row->deny_reason;
 	op->acl_op = (row->flags & OPF_ACL) != 0;
-	if (row->need == NEED_BUCKET_CONFIG || op->acl_op)
-		op->config_group = row->sub;
+	if (row->need == NEED_BUCKET_CONFIG)
+		op->config_actions[0] = row->action;
 	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)
 		op->list_prefix = p->value;
-	if (row->copy == COPY_YES && s3op_copy_source(copy, op) == -1) {
+	s3op_apply_head(row, hs.set, op);
+	if (row->copy == COPY_YES && s3op_copy_source(hs.copy, op) == -1) {
 		s3op_free(op);
 		op->need = NEED_DENY;
 		return -1;
@@ -550,11 +834,17 @@ s3op_config_allowed(const char *action, const char *list)
 int
 s3op_config_permitted(const struct s3_op *op, const char *config_ops, int allow_acl)
 {
-	if (op->acl_op)
-		return allow_acl;
-	if (op->need == NEED_BUCKET_CONFIG)
+	size_t i;
+
+	if (op->acl_op ? !allow_acl : op->need != NEED_BUCKET_CONFIG)
+		return 0;
+	/* an s3_op made by hand names no config action: its own */
+	if (!op->acl_op && op->config_actions[0] == NULL)
 		return s3op_config_allowed(op->action, config_ops);
-	return 0;
+	for (i = 0; i < S3OP_MAX_CONFIG && op->config_actions[i] != NULL; i++)
+		if (!s3op_config_allowed(op->config_actions[i], config_ops))
+			return 0;
+	return 1;
 }
 
 int
