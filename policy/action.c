@@ -222,37 +222,44 @@ static const char *const s3op_amz_query_hoisted[] = {
  * own (?acl, ?retention, ?legal-hold): a ReadWrite or WriteOnly grantee
  * must not get through a write what the table refuses them as a call.
  */
-enum s3op_hdr_effect {
-	HDR_COPY_SOURCE,	/* counted: of two, the backend might use either */
-	HDR_ACL,		/* a canned ACL: see s3op_acl_harmless() */
-	HDR_GRANT,		/* an ACL, whatever it says */
-	HDR_RETENTION,		/* as PutObjectRetention */
-	HDR_LEGAL_HOLD,		/* as PutObjectLegalHold */
-	HDR_BYPASS,		/* as PutObjectRetention, unless "false" */
-	HDR_BUCKET_LOCK,	/* CreateBucket with object lock, unless "false" */
-};
+#define HSET_ACL		0x01	/* an ACL: like ?acl */
+#define HSET_RETENTION		0x02	/* like PutObjectRetention */
+#define HSET_LEGAL_HOLD		0x04	/* like PutObjectLegalHold */
+#define HSET_BUCKET_LOCK	0x08	/* CreateBucket with object lock */
+#define HSET_COPY		0x10	/* x-amz-copy-source: counted (of two, the backend uses either) */
 
-#define HSET_ACL		0x01
-#define HSET_RETENTION		0x02
-#define HSET_LEGAL_HOLD		0x04
-#define HSET_BUCKET_LOCK	0x08
+/*
+ * Canned ACLs a write may carry: "private" is what S3 does anyway, and
+ * "bucket-owner-full-control" gives the bucket's owner -- the service
+ * account, which owns every object behind s3gate -- nothing it lacks.
+ * Clients send them unasked: rclone (acl private by default: "X-Amz-Acl:
+ * private" on every upload, copy and CreateBucket), Hadoop s3a and the
+ * cross-account scripts of aws s3 cp --acl bucket-owner-full-control.
+ * aws-cli, boto3 and s3cmd send no x-amz-acl unless told to (s3cmd -P:
+ * public-read).  Canned ACL names are lower-case in S3 and RGW.
+ */
+static const char *const s3op_acl_harmless[] = { "private", "bucket-owner-full-control", NULL };
+static const char *const s3op_false[] = { "false", NULL };
 
-#define S3OP_HDR(name, prefix, effect)	{ name, sizeof(name) - 1, prefix, effect }
+#define S3OP_HDR(name, prefix, set, unless, nocase)	\
+	{ name, sizeof(name) - 1, prefix, set, unless, nocase }
 
 static const struct s3op_hdr {
 	const char		*name;		/* lower-case */
 	size_t			 len;
 	int			 prefix;	/* every header name starting with NAME */
-	enum s3op_hdr_effect	 effect;
+	unsigned		 set;		/* HSET_* */
+	const char *const	*unless;	/* values that set nothing; NULL: none */
+	int			 nocase;	/* UNLESS compared in any case */
 } s3op_headers[] = {
-	S3OP_HDR("x-amz-copy-source", 0, HDR_COPY_SOURCE),
-	S3OP_HDR("x-amz-acl", 0, HDR_ACL),
-	S3OP_HDR("x-amz-grant-", 1, HDR_GRANT),
-	S3OP_HDR("x-amz-object-lock-mode", 0, HDR_RETENTION),
-	S3OP_HDR("x-amz-object-lock-retain-until-date", 0, HDR_RETENTION),
-	S3OP_HDR("x-amz-object-lock-legal-hold", 0, HDR_LEGAL_HOLD),
-	S3OP_HDR("x-amz-bypass-governance-retention", 0, HDR_BYPASS),
-	S3OP_HDR("x-amz-bucket-object-lock-enabled", 0, HDR_BUCKET_LOCK),
+	S3OP_HDR("x-amz-copy-source", 0, HSET_COPY, NULL, 0),
+	S3OP_HDR("x-amz-acl", 0, HSET_ACL, s3op_acl_harmless, 0),
+	S3OP_HDR("x-amz-grant-", 1, HSET_ACL, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-mode", 0, HSET_RETENTION, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-retain-until-date", 0, HSET_RETENTION, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-legal-hold", 0, HSET_LEGAL_HOLD, NULL, 0),
+	S3OP_HDR("x-amz-bypass-governance-retention", 0, HSET_RETENTION, s3op_false, 1),
+	S3OP_HDR("x-amz-bucket-object-lock-enabled", 0, HSET_BUCKET_LOCK, s3op_false, 1),
 };
 
 static const char s3op_reason_acl_headers[] =
@@ -435,40 +442,28 @@ s3op_param(const struct query_list *q, const char *name)
 	return NULL;
 }
 
-/* H's value without surrounding blanks is exactly WANT (or, NOCASE, in any case). */
+/* Whether H's value, blanks around it cut, is in LIST (NULL: none); NOCASE: in any case. */
 static int
-s3op_value_is(const struct http_header *h, const char *want, int nocase)
+s3op_value_in(const struct http_header *h, const char *const *list, int nocase)
 {
 	const char *v = h->value;
-	size_t len = h->value_len, wlen = strlen(want);
+	size_t len = h->value_len;
 
 	while (len > 0 && (*v == ' ' || *v == '\t'))
 		v++, len--;
 	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
 		len--;
-	return len == wlen && (nocase ? strncasecmp(v, want, len) : strncmp(v, want, len)) == 0;
-}
-
-/*
- * Canned ACLs a write may carry: "private" is what S3 does anyway, and
- * "bucket-owner-full-control" gives the bucket's owner -- the service
- * account, which owns every object behind s3gate -- nothing it lacks.
- * Clients send them unasked: rclone (acl private by default: "X-Amz-Acl:
- * private" on every upload, copy and CreateBucket), Hadoop s3a and the
- * cross-account scripts of aws s3 cp --acl bucket-owner-full-control.
- * aws-cli, boto3 and s3cmd send no x-amz-acl unless told to (s3cmd -P:
- * public-read).  Canned ACL names are lower-case in S3 and RGW.
- */
-static int
-s3op_acl_harmless(const struct http_header *h)
-{
-	return s3op_value_is(h, "private", 0) || s3op_value_is(h, "bucket-owner-full-control", 0);
+	for (; list != NULL && *list != NULL; list++)
+		if (strlen(*list) == len &&
+		    (nocase ? strncasecmp(v, *list, len) : strncmp(v, *list, len)) == 0)
+			return 1;
+	return 0;
 }
 
 struct s3op_head_scan {
 	const struct http_header	*copy;		/* the first x-amz-copy-source */
 	size_t				 ncopy;
-	unsigned			 set;		/* HSET_* */
+	unsigned			 set;		/* HSET_* but HSET_COPY */
 };
 
 /* One pass over HEAD's x-amz-* headers (HEAD may be NULL). */
@@ -489,33 +484,11 @@ s3op_scan_head(const struct http_head *head, struct s3op_head_scan *hs)
 			if (h->name_len < r->len || (!r->prefix && h->name_len != r->len) ||
 			    strncasecmp(h->name, r->name, r->len) != 0)
 				continue;
-			switch (r->effect) {
-			case HDR_COPY_SOURCE:
+			if (r->set == HSET_COPY) {
 				if (hs->ncopy++ == 0)
 					hs->copy = h;
-				break;
-			case HDR_ACL:
-				if (!s3op_acl_harmless(h))
-					hs->set |= HSET_ACL;
-				break;
-			case HDR_GRANT:
-				hs->set |= HSET_ACL;
-				break;
-			case HDR_RETENTION:
-				hs->set |= HSET_RETENTION;
-				break;
-			case HDR_LEGAL_HOLD:
-				hs->set |= HSET_LEGAL_HOLD;
-				break;
-			case HDR_BYPASS:
-				if (!s3op_value_is(h, "false", 1))
-					hs->set |= HSET_RETENTION;
-				break;
-			case HDR_BUCKET_LOCK:
-				if (!s3op_value_is(h, "false", 1))
-					hs->set |= HSET_BUCKET_LOCK;
-				break;
-			}
+			} else if (!s3op_value_in(h, r->unless, r->nocase))
+				hs->set |= r->set;
 			break;
 		}
 	}
@@ -733,12 +706,14 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 			if (s3op_same_param(&query->params[j], p)) {
 				s3op_deny_param(op, "the query parameter ", p, " is repeated; S3 servers "
 				    "differ in which value they use, so s3gate takes neither");
+				op->action = NULL;	/* refused before it was classified */
 				return -1;
 			}
 	}
 	s3op_scan_head(head, &hs);
 	if (hs.ncopy > 1) {
 		op->deny_reason = "x-amz-copy-source is repeated; send one copy source";
+		op->action = NULL;
 		return -1;
 	}
 

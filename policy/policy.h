@@ -37,7 +37,9 @@ enum s3_need {
 #define S3OP_MAX_CONFIG	3	/* config actions one request can amount to (s3_op.config_actions) */
 
 struct s3_op {
-	const char	*action;	/* "GetObject", "ListObjectsV2", ... (static) */
+	/* "GetObject", "ListObjectsV2", ... (static); NULL if s3op_classify returned -1
+	   before classifying (a repeated query parameter or x-amz-copy-source) */
+	const char	*action;
 	enum s3_need	 need;
 	/* CopyObject / UploadPartCopy: the decoded source; else NULL */
 	char		*copy_bucket;

@@ -153,7 +153,7 @@ static const struct row rows[] = {
 	/* refused: unknown parameters, two subresources, repeats, unknown methods */
 	{ "GET", B, K, "frobnicate", NULL, "Unknown", NEED_DENY, 0, 0, 0, 0, 0, 0 },
 	{ "PUT", B, K, "tagging&acl", NULL, "Unknown", NEED_DENY, 0, 0, 0, 0, 0, 0 },
-	{ "GET", B, K, "uploadId=a&uploadId=b", NULL, "Unknown", NEED_DENY, -1, 0, 0, 0, 0, 0 },
+	{ "GET", B, K, "uploadId=a&uploadId=b", NULL, NULL, NEED_DENY, -1, 0, 0, 0, 0, 0 },
 	{ "PATCH", B, K, "", NULL, "Unknown", NEED_DENY, 0, 0, 0, 0, 0, 0 },
 	{ "OPTIONS", B, NULL, "", NULL, "Unknown", NEED_DENY, 0, 0, 0, 0, 0, 0 },
 	{ "GET", B, NULL, "session", NULL, "Unknown", NEED_DENY, 0, 0, 0, 0, 0, 0 },
@@ -183,29 +183,29 @@ struct hcase {
 static const struct hcase hcases[] = {
 	/* 1. a repeated query parameter: the backend may use another value than the policy */
 	{ "repeated prefix on a listing", "GET", B, NULL, "list-type=2&prefix=pub/&prefix=zzz/",
-	  NOH, -1, "ListObjectsV2", NEED_DENY, 0, "\"prefix\"" },
+	  NOH, -1, NULL, NEED_DENY, 0, "\"prefix\"" },
 	{ "repeated prefix, same value", "GET", B, NULL, "prefix=a&prefix=a", NOH, -1,
-	  "ListObjects", NEED_DENY, 0, "\"prefix\"" },
+	  NULL, NEED_DENY, 0, "\"prefix\"" },
 	{ "repeated prefix, one without '='", "GET", B, NULL, "prefix&prefix=x", NOH, -1,
-	  "ListObjects", NEED_DENY, 0, "prefix" },
-	{ "repeated delimiter", "GET", B, NULL, "delimiter=/&delimiter=x", NOH, -1, "ListObjects",
+	  NULL, NEED_DENY, 0, "prefix" },
+	{ "repeated delimiter", "GET", B, NULL, "delimiter=/&delimiter=x", NOH, -1, NULL,
 	  NEED_DENY, 0, "delimiter" },
-	{ "repeated list-type", "GET", B, NULL, "list-type=2&list-type=1", NOH, -1, "Unknown",
+	{ "repeated list-type", "GET", B, NULL, "list-type=2&list-type=1", NOH, -1, NULL,
 	  NEED_DENY, 0, "list-type" },
-	{ "repeated versionId", "GET", B, K, "versionId=1&versionId=2", NOH, -1, "GetObject",
+	{ "repeated versionId", "GET", B, K, "versionId=1&versionId=2", NOH, -1, NULL,
 	  NEED_DENY, 0, "versionId" },
 	{ "repeated response override", "GET", B, K,
-	  "response-content-type=a&response-content-type=b", NOH, -1, "GetObject", NEED_DENY, 0,
+	  "response-content-type=a&response-content-type=b", NOH, -1, NULL, NEED_DENY, 0,
 	  "response-content-type" },
 	{ "repeated auth parameter, two spellings", "GET", B, K,
-	  "X-Amz-Security-Token=a&x-amz-security-token=b", NOH, -1, "GetObject", NEED_DENY, 0,
+	  "X-Amz-Security-Token=a&x-amz-security-token=b", NOH, -1, NULL, NEED_DENY, 0,
 	  "x-amz-security-token" },
 	{ "distinct parameters are fine", "GET", B, NULL,
 	  "list-type=2&prefix=p/&delimiter=/&max-keys=5&start-after=p/a&encoding-type=url", NOH,
 	  0, "ListObjectsV2", NEED_LIST, 0, NULL },
 	/* 1. a repeated x-amz-copy-source header */
 	{ "two copy sources", "PUT", B, K, "", { "x-amz-copy-source: src/a",
-	  "X-Amz-Copy-Source: other/b", NULL }, -1, "Unknown", NEED_DENY, 0,
+	  "X-Amz-Copy-Source: other/b", NULL }, -1, NULL, NEED_DENY, 0,
 	  "x-amz-copy-source" },
 
 	/* 2. ACLs in headers: as ?acl, nobody's unless the operator enables them */
@@ -433,12 +433,14 @@ test_headers_and_repeats(struct http_head *head)
 		make_query(h->query, &q, buf, sizeof(buf));
 		make_head(head, h->headers);
 		rc = s3op_classify(h->method, h->bucket, h->key, &q, head, &op);
+		/* a request refused as malformed (-1) is not classified: no action */
 		T_OK(rc == h->rc && op.need == h->need && op.acl_op == h->acl_op &&
-		    (rc == -1 || strcmp(op.action, h->action) == 0),
-		    "%s -> %s need %d acl %d rc %d", h->name, h->action, h->need, h->acl_op, h->rc);
+		    (rc == -1 ? op.action == NULL : strcmp(op.action, h->action) == 0),
+		    "%s -> %s need %d acl %d rc %d", h->name, h->action ? h->action : "(none)",
+		    h->need, h->acl_op, h->rc);
 		if (rc != h->rc || op.need != h->need || op.acl_op != h->acl_op)
-			printf("#   got %s need %d acl %d rc %d (%s)\n", op.action, op.need,
-			    op.acl_op, rc, op.deny_reason ? op.deny_reason : "");
+			printf("#   got %s need %d acl %d rc %d (%s)\n", op.action ? op.action : "(none)",
+			    op.need, op.acl_op, rc, op.deny_reason ? op.deny_reason : "");
 		if (h->need == NEED_DENY || h->need == NEED_BUCKET_CONFIG)
 			T_OK(op.deny_reason != NULL && op.deny_reason[0] != '\0',
 			    "%s: reason given (%s)", h->name, op.deny_reason ? op.deny_reason : "");
@@ -539,7 +541,7 @@ main(void)
 	struct s3_op op;
 	char buf[512];
 	size_t i;
-	int rc;
+	int rc, same;
 
 	head = calloc(1, sizeof(*head));
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -559,12 +561,13 @@ main(void)
 			head->nheaders = 1;
 		}
 		rc = s3op_classify(r->method, r->bucket, r->key, &q, head, &op);
-		T_OK(rc == r->rc && op.need == r->need && op.acl_op == r->acl_op &&
-		    strcmp(op.action, r->action) == 0, "%s -> %s need %d", name, r->action,
-		    r->need);
-		if (rc != r->rc || op.need != r->need || strcmp(op.action, r->action) != 0)
-			printf("#   got %s need %d rc %d (%s)\n", op.action, op.need, rc,
-			    op.deny_reason ? op.deny_reason : "");
+		same = op.action != NULL && r->action != NULL ? strcmp(op.action, r->action) == 0 :
+		    op.action == r->action;
+		T_OK(rc == r->rc && op.need == r->need && op.acl_op == r->acl_op && same,
+		    "%s -> %s need %d", name, r->action ? r->action : "(none)", r->need);
+		if (rc != r->rc || op.need != r->need || !same)
+			printf("#   got %s need %d rc %d (%s)\n", op.action ? op.action : "(none)",
+			    op.need, rc, op.deny_reason ? op.deny_reason : "");
 		if (r->need == NEED_DENY)
 			T_OK(op.deny_reason != NULL && op.deny_reason[0] != '\0',
 			    "%s: deny reason given", name);
