@@ -11,6 +11,8 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,12 +194,19 @@ static const char *const s3op_modifiers[] = {
  * while the policy had decided on a plain write.  Only two kinds are let
  * through.  First the query authentication, spelled exactly as sigv4.c
  * reads and forward.c strips them, and SigV2's x-amz-security-token
- * (sigv2.c); s3gate's own links use nothing else.  Sorted (strcmp).
+ * (sigv2.c); s3gate's own links use nothing else.
  */
-static const char *const s3op_amz_query_auth[] = {
-	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
-	"X-Amz-Security-Token", "X-Amz-Signature", "X-Amz-SignedHeaders",
-	"x-amz-security-token",
+struct s3op_name {
+	const char	*name;
+	size_t		 len;
+};
+#define S3OP_NAME(s)	{ s, sizeof(s) - 1 }
+
+static const struct s3op_name s3op_amz_query_auth[] = {
+	S3OP_NAME("X-Amz-Algorithm"), S3OP_NAME("X-Amz-Credential"), S3OP_NAME("X-Amz-Date"),
+	S3OP_NAME("X-Amz-Expires"), S3OP_NAME("X-Amz-SignedHeaders"),
+	S3OP_NAME("X-Amz-Signature"), S3OP_NAME("X-Amz-Security-Token"),
+	S3OP_NAME("x-amz-security-token"),
 };
 
 /*
@@ -208,11 +217,12 @@ static const char *const s3op_amz_query_auth[] = {
  * x-amz-sdk-checksum-algorithm and x-amz-checksum-crc32 in presigned
  * PutObject URLs; botocore and aws-cli hoist nothing.
  */
-static const char *const s3op_amz_query_hoisted[] = {
-	"x-amz-checksum-algorithm", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
-	"x-amz-checksum-crc64nvme", "x-amz-checksum-mode", "x-amz-checksum-sha1",
-	"x-amz-checksum-sha256", "x-amz-checksum-type", "x-amz-content-sha256",
-	"x-amz-sdk-checksum-algorithm",
+static const struct s3op_name s3op_amz_query_hoisted[] = {
+	S3OP_NAME("x-amz-checksum-algorithm"), S3OP_NAME("x-amz-checksum-crc32"),
+	S3OP_NAME("x-amz-checksum-crc32c"), S3OP_NAME("x-amz-checksum-crc64nvme"),
+	S3OP_NAME("x-amz-checksum-mode"), S3OP_NAME("x-amz-checksum-sha1"),
+	S3OP_NAME("x-amz-checksum-sha256"), S3OP_NAME("x-amz-checksum-type"),
+	S3OP_NAME("x-amz-content-sha256"), S3OP_NAME("x-amz-sdk-checksum-algorithm"),
 };
 
 /*
@@ -292,53 +302,27 @@ s3op_strcmp(const void *a, const void *b)
 
 #define S3OP_COUNT(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* x-amz-* in any case: header names, in a query or a head.  No subresource looks so. */
-static int
+/*
+ * x-amz-* in any case: header names, in a query or a head.  No subresource
+ * looks so.  Spelled out: every parameter and header of a request asks.
+ */
+static inline int
 s3op_is_amz(const char *name, size_t len)
 {
-	return len >= 6 && (name[0] | 0x20) == 'x' && strncasecmp(name, "x-amz-", 6) == 0;
-}
-
-static int
-s3op_amz_query_allowed(const char *name)
-{
-	size_t i;
-
-	if (bsearch(&name, s3op_amz_query_auth, S3OP_COUNT(s3op_amz_query_auth),
-	    sizeof(s3op_amz_query_auth[0]), s3op_strcmp) != NULL)
-		return 1;
-	for (i = 0; i < S3OP_COUNT(s3op_amz_query_hoisted); i++)
-		if (strcasecmp(name, s3op_amz_query_hoisted[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-s3op_is_modifier(const char *name)
-{
-	return bsearch(&name, s3op_modifiers, S3OP_COUNT(s3op_modifiers),
-	    sizeof(s3op_modifiers[0]), s3op_strcmp) != NULL;
-}
-
-/*
- * Whether two query parameters have the same name as S3 servers compare
- * them: exactly, but x-amz-* in any case (they are header names, and RGW
- * lower-cases X-Amz-* query names).
- */
-static int
-s3op_same_param(const struct query_param *a, const struct query_param *b)
-{
-	if (a->name_len != b->name_len)
-		return 0;
-	if (s3op_is_amz(a->name, a->name_len))
-		return strcasecmp(a->name, b->name) == 0;
-	return memcmp(a->name, b->name, a->name_len) == 0;
+	return len >= 6 && (name[0] | 0x20) == 'x' && name[1] == '-' &&
+	    (name[2] | 0x20) == 'a' && (name[3] | 0x20) == 'm' && (name[4] | 0x20) == 'z' &&
+	    name[5] == '-';
 }
 
 /*
  * Built once from the table, so that nothing can drift apart from it:
  *  - every subresource name (the table's SUB and SUB2, and the refused-
  *    only ones), sorted and unique, looked up with bsearch;
+ *  - a number for every query parameter name s3gate accepts
+ *    (s3op_param_id), so that a repeat is found in a bitmap instead of by
+ *    comparing every pair: the subresources', then the modifiers', then
+ *    the x-amz-* ones' -- two x-amz-* names that differ only in case share
+ *    one (they are header names, and RGW lower-cases X-Amz-* query names);
  *  - the table's row numbers grouped by scope and method, in table order
  *    within a group: s3op_classify tries only its request's group.  The
  *    whole table is some 90 rows of 80 bytes, cold by the next request:
@@ -353,6 +337,9 @@ static const char *const s3op_methods[] = { "GET", "HEAD", "PUT", "POST", "DELET
 
 static const char	*s3op_subresources[2 * S3OP_NROWS + S3OP_NOTHER];
 static size_t		 s3op_nsubresources;
+static int		 s3op_amz_auth_id[S3OP_COUNT(s3op_amz_query_auth)];
+static uint32_t		 s3op_header_firsts;	/* bit c - 'a': a rule's name has c after "x-amz-" */
+#define S3OP_MAX_IDS	256	/* bits of s3op_classify's bitmap */
 static unsigned short	 s3op_group_rows[S3OP_NROWS];
 static size_t		 s3op_group_start[S3OP_NGROUPS + 1];	/* into s3op_group_rows */
 static pthread_once_t	 s3op_build_once = PTHREAD_ONCE_INIT;
@@ -391,7 +378,7 @@ s3op_build_groups(void)
 static void
 s3op_build(void)
 {
-	size_t i, n = 0, j;
+	size_t i, n = 0, j, k;
 
 	s3op_build_groups();
 
@@ -410,23 +397,61 @@ s3op_build(void)
 	for (i = 1; i < S3OP_COUNT(s3op_modifiers); i++)
 		if (strcmp(s3op_modifiers[i - 1], s3op_modifiers[i]) >= 0)
 			abort();
-	for (i = 1; i < S3OP_COUNT(s3op_amz_query_auth); i++)
-		if (strcmp(s3op_amz_query_auth[i - 1], s3op_amz_query_auth[i]) >= 0)
+	for (i = 0; i < S3OP_COUNT(s3op_headers); i++) {
+		if (s3op_headers[i].name[6] < 'a' || s3op_headers[i].name[6] > 'z')
 			abort();
+		s3op_header_firsts |= UINT32_C(1) << (s3op_headers[i].name[6] - 'a');
+	}
+	/* the x-amz-* numbers follow the subresources' and the modifiers' */
+	for (i = 0; i < S3OP_COUNT(s3op_amz_query_auth); i++) {
+		for (k = 0; strcasecmp(s3op_amz_query_auth[k].name, s3op_amz_query_auth[i].name); k++)
+			;
+		s3op_amz_auth_id[i] = (int)k;
+	}
 	qsort(s3op_subresources, n, sizeof(s3op_subresources[0]), s3op_strcmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || strcmp(s3op_subresources[j - 1], s3op_subresources[i]) != 0)
 			s3op_subresources[j++] = s3op_subresources[i];
 	s3op_nsubresources = j;
+	if (j + S3OP_COUNT(s3op_modifiers) + S3OP_COUNT(s3op_amz_query_auth) +
+	    S3OP_COUNT(s3op_amz_query_hoisted) > S3OP_MAX_IDS)
+		abort();
 }
 
+#define S3OP_ID_UNKNOWN		(-1)	/* a name s3gate does not know */
+#define S3OP_ID_AMZ_REFUSED	(-2)	/* an x-amz-* name (a header) it does not let through */
+
+/*
+ * The number of query parameter NAME (LEN bytes): below s3op_nsubresources
+ * for a subresource.  S3OP_ID_UNKNOWN or S3OP_ID_AMZ_REFUSED for a name
+ * not accepted.
+ */
 static int
-s3op_is_subresource(const char *name)
+s3op_param_id(const char *name, size_t len)
 {
-	if (pthread_once(&s3op_build_once, s3op_build) != 0)
-		abort();
-	return bsearch(&name, s3op_subresources, s3op_nsubresources,
-	    sizeof(s3op_subresources[0]), s3op_strcmp) != NULL;
+	const char *const *hit;
+	size_t i, base;
+
+	base = s3op_nsubresources + S3OP_COUNT(s3op_modifiers);
+	if (s3op_is_amz(name, len)) {
+		for (i = 0; i < S3OP_COUNT(s3op_amz_query_auth); i++)
+			if (s3op_amz_query_auth[i].len == len &&
+			    memcmp(name, s3op_amz_query_auth[i].name, len) == 0)
+				return (int)(base + (size_t)s3op_amz_auth_id[i]);
+		base += S3OP_COUNT(s3op_amz_query_auth);
+		for (i = 0; i < S3OP_COUNT(s3op_amz_query_hoisted); i++)
+			if (s3op_amz_query_hoisted[i].len == len &&
+			    strncasecmp(name, s3op_amz_query_hoisted[i].name, len) == 0)
+				return (int)(base + i);
+		return S3OP_ID_AMZ_REFUSED;
+	}
+	if ((hit = bsearch(&name, s3op_subresources, s3op_nsubresources,
+	    sizeof(s3op_subresources[0]), s3op_strcmp)) != NULL)
+		return (int)(hit - s3op_subresources);
+	if ((hit = bsearch(&name, s3op_modifiers, S3OP_COUNT(s3op_modifiers),
+	    sizeof(s3op_modifiers[0]), s3op_strcmp)) != NULL)
+		return (int)(s3op_nsubresources + (size_t)(hit - s3op_modifiers));
+	return S3OP_ID_UNKNOWN;
 }
 
 static const struct query_param *
@@ -473,16 +498,21 @@ s3op_scan_head(const struct http_head *head, struct s3op_head_scan *hs)
 	const struct http_header *h;
 	const struct s3op_hdr *r;
 	size_t i, k;
+	unsigned c;
 
 	memset(hs, 0, sizeof(*hs));
 	for (i = 0; head != NULL && i < head->nheaders; i++) {
 		h = &head->headers[i];
-		if (!s3op_is_amz(h->name, h->name_len))
+		/* the byte after "x-amz-" first: most x-amz-* headers match no rule */
+		if (h->name_len < 7 || !s3op_is_amz(h->name, h->name_len) ||
+		    (c = (unsigned char)(h->name[6] | 0x20) - 'a') >= 26 ||
+		    !(s3op_header_firsts & (UINT32_C(1) << c)))
 			continue;
 		for (k = 0; k < S3OP_COUNT(s3op_headers); k++) {
 			r = &s3op_headers[k];
-			if (h->name_len < r->len || (!r->prefix && h->name_len != r->len) ||
-			    strncasecmp(h->name, r->name, r->len) != 0)
+			if (h->name_len < r->len || (h->name[6] | 0x20) != r->name[6] ||
+			    (!r->prefix && h->name_len != r->len) ||
+			    strncasecmp(h->name + 7, r->name + 7, r->len - 7) != 0)
 				continue;
 			if (r->set == HSET_COPY) {
 				if (hs->ncopy++ == 0)
@@ -667,10 +697,13 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	const struct query_param *p;
 	struct s3op_head_scan hs;
 	enum s3op_scope scope;
-	size_t i, j, nsub = 0, want, g, end = 0;
-	int m;
+	uint64_t seen[S3OP_MAX_IDS / 64] = { 0 };	/* s3op_param_id's of the query */
+	size_t i, nsub = 0, want, g, end = 0;
+	unsigned bit;
+	int m, id;
 
-	memset(op, 0, sizeof(*op));
+	memset(op, 0, offsetof(struct s3_op, detail));	/* DETAIL: filled when used */
+	op->detail[0] = '\0';
 	op->action = "Unknown";
 	op->need = NEED_DENY;
 	op->list_prefix = "";
@@ -684,31 +717,27 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 
 	if (pthread_once(&s3op_build_once, s3op_build) != 0)
 		abort();
-	/*
-	 * Every parameter known, none twice.  Unknown names are refused before
-	 * any comparison, so the pairs compared are bounded by the names known.
-	 */
+	/* every parameter known, none twice */
 	for (i = 0; query != NULL && i < query->count; i++) {
 		p = &query->params[i];
-		if (s3op_is_amz(p->name, p->name_len)) {
-			if (!s3op_amz_query_allowed(p->name)) {
-				s3op_deny_param(op, "the query parameter ", p, " is a header in the query "
-				    "string; only the signature's x-amz-* parameters may be there");
-				return 0;
-			}
-		} else if (s3op_is_subresource(p->name))
-			nsub++;
-		else if (!s3op_is_modifier(p->name)) {
+		if ((id = s3op_param_id(p->name, p->name_len)) == S3OP_ID_AMZ_REFUSED) {
+			s3op_deny_param(op, "the query parameter ", p, " is a header in the query "
+			    "string; only the signature's x-amz-* parameters may be there");
+			return 0;
+		}
+		if (id == S3OP_ID_UNKNOWN) {
 			s3op_deny_param(op, "the query has a parameter s3gate does not know: ", p, "");
 			return 0;
 		}
-		for (j = 0; j < i; j++)
-			if (s3op_same_param(&query->params[j], p)) {
-				s3op_deny_param(op, "the query parameter ", p, " is repeated; S3 servers "
-				    "differ in which value they use, so s3gate takes neither");
-				op->action = NULL;	/* refused before it was classified */
-				return -1;
-			}
+		bit = (unsigned)id;
+		if (seen[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
+			s3op_deny_param(op, "the query parameter ", p, " is repeated; S3 servers "
+			    "differ in which value they use, so s3gate takes neither");
+			op->action = NULL;	/* refused before it was classified */
+			return -1;
+		}
+		seen[bit >> 6] |= UINT64_C(1) << (bit & 63);
+		nsub += bit < s3op_nsubresources;
 	}
 	s3op_scan_head(head, &hs);
 	if (hs.ncopy > 1) {

@@ -73,7 +73,7 @@ struct s3_op {
 	const char	*config_actions[S3OP_MAX_CONFIG];
 	/* when headers raised what the request needs: which, and why (static); else NULL */
 	const char	*header_reason;
-	char		 detail[192];	/* deny_reason naming a query parameter */
+	char		 detail[192];	/* deny_reason naming a query parameter (last: not cleared) */
 };
 
 /*
