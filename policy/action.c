@@ -1,14 +1,19 @@
 /*
  * action: the S3 action table.  A request is classified by its method,
  * whether it names a bucket and a key, the subresource parameters of its
- * query and the presence of x-amz-copy-source.  Everything not in the table
+ * query and the presence of x-amz-copy-source; then the headers that set
+ * ACLs or object lock raise what it needs.  Everything not in the table
  * is refused: a query parameter that is neither a known subresource nor a
- * known modifier (prefix, versionId, X-Amz-*, ...) makes the request
- * unknown, because the backend would act on it with the service
- * credentials while the policy had decided on something else.
+ * known modifier (prefix, versionId, the signature's X-Amz-*, ...) makes
+ * the request unknown, and a repeated one makes it malformed, because the
+ * backend would act on it with the service credentials while the policy
+ * had decided on something else.
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +25,7 @@ enum s3op_copy { COPY_ANY, COPY_NO, COPY_YES };
 
 #define OPF_ACL		0x01	/* policy / ACL: refused unless the operator enables them */
 #define OPF_PREFIX	0x02	/* NEED_LIST: list_prefix from the "prefix" parameter */
+#define OPF_CREATE	0x04	/* CreateBucket: s3gate creates the bucket itself (gateapi.c) */
 
 struct s3op_row {
 	const char	*method;
@@ -61,7 +67,8 @@ static const struct s3op_row s3op_table[] = {
 	R("POST", SCOPE_BUCKET, "delete", "DeleteObjects", NEED_WRITE),
 
 	/* bucket: answered by the proxy */
-	R("PUT", SCOPE_BUCKET, NULL, "CreateBucket", NEED_PROXY),
+	{ "PUT", SCOPE_BUCKET, NULL, NULL, NULL, COPY_ANY, "CreateBucket", NEED_PROXY, OPF_CREATE,
+	    NULL },
 	R("DELETE", SCOPE_BUCKET, NULL, "DeleteBucket", NEED_PROXY),
 
 	/* bucket: policies and ACLs */
@@ -166,15 +173,114 @@ static const struct s3op_row s3op_table[] = {
 
 /*
  * Parameters that only modify an operation; they may come with any row.
- * Sorted (strcmp) for bsearch.
+ * Sorted (strcmp) for bsearch; s3op_build() checks.
  */
 static const char *const s3op_modifiers[] = {
 	"AWSAccessKeyId", "Expires", "Signature",	/* SigV2 query authentication */
 	"allow-unordered", "continuation-token", "delimiter", "encoding-type",
 	"fetch-owner", "id", "key-marker", "marker", "max-keys", "max-parts",
-	"max-uploads", "part-number-marker", "prefix", "start-after",
-	"upload-id-marker", "version-id-marker", "versionId", "x-id",
+	"max-uploads", "part-number-marker", "prefix",
+	/* the response header overrides S3 defines (GetObject, HeadObject) */
+	"response-cache-control", "response-content-disposition", "response-content-encoding",
+	"response-content-language", "response-content-type", "response-expires",
+	"start-after", "upload-id-marker", "version-id-marker", "versionId", "x-id",
 };
+
+/*
+ * x-amz-* query parameters.  Some backends (AWS S3 among them) take an
+ * x-amz-* header sent in the query string of a presigned request as that
+ * header: x-amz-acl=public-read, x-amz-copy-source=..., x-amz-object-lock-
+ * mode=... would reach the backend, signed with the service credentials,
+ * while the policy had decided on a plain write.  Only two kinds are let
+ * through.  First the query authentication, spelled exactly as sigv4.c
+ * reads and forward.c strips them, and SigV2's x-amz-security-token
+ * (sigv2.c); s3gate's own links use nothing else.
+ */
+struct s3op_name {
+	const char	*name;
+	size_t		 len;
+};
+#define S3OP_NAME(s)	{ s, sizeof(s) - 1 }
+
+static const struct s3op_name s3op_amz_query_auth[] = {
+	S3OP_NAME("X-Amz-Algorithm"), S3OP_NAME("X-Amz-Credential"), S3OP_NAME("X-Amz-Date"),
+	S3OP_NAME("X-Amz-Expires"), S3OP_NAME("X-Amz-SignedHeaders"),
+	S3OP_NAME("X-Amz-Signature"), S3OP_NAME("X-Amz-Security-Token"),
+	S3OP_NAME("x-amz-security-token"),
+};
+
+/*
+ * Then headers that presigners hoist into the query and that only make
+ * the backend check the body harder (compared in any case: they are header
+ * names).  The JavaScript SDK v3 puts X-Amz-Content-Sha256=UNSIGNED-PAYLOAD
+ * in every presigned URL, and with its default checksums
+ * x-amz-sdk-checksum-algorithm and x-amz-checksum-crc32 in presigned
+ * PutObject URLs; botocore and aws-cli hoist nothing.
+ */
+static const struct s3op_name s3op_amz_query_hoisted[] = {
+	S3OP_NAME("x-amz-checksum-algorithm"), S3OP_NAME("x-amz-checksum-crc32"),
+	S3OP_NAME("x-amz-checksum-crc32c"), S3OP_NAME("x-amz-checksum-crc64nvme"),
+	S3OP_NAME("x-amz-checksum-mode"), S3OP_NAME("x-amz-checksum-sha1"),
+	S3OP_NAME("x-amz-checksum-sha256"), S3OP_NAME("x-amz-checksum-type"),
+	S3OP_NAME("x-amz-content-sha256"), S3OP_NAME("x-amz-sdk-checksum-algorithm"),
+};
+
+/*
+ * Headers that change what a request does beyond its action.  ACLs and
+ * object lock travel as headers on PutObject, CopyObject and
+ * CreateMultipartUpload (and CreateBucket) as well as in calls of their
+ * own (?acl, ?retention, ?legal-hold): a ReadWrite or WriteOnly grantee
+ * must not get through a write what the table refuses them as a call.
+ */
+#define HSET_ACL		0x01	/* an ACL: like ?acl */
+#define HSET_RETENTION		0x02	/* like PutObjectRetention */
+#define HSET_LEGAL_HOLD		0x04	/* like PutObjectLegalHold */
+#define HSET_BUCKET_LOCK	0x08	/* CreateBucket with object lock */
+#define HSET_COPY		0x10	/* x-amz-copy-source: counted (of two, the backend uses either) */
+
+/*
+ * Canned ACLs a write may carry: "private" is what S3 does anyway, and
+ * "bucket-owner-full-control" gives the bucket's owner -- the service
+ * account, which owns every object behind s3gate -- nothing it lacks.
+ * Clients send them unasked: rclone (acl private by default: "X-Amz-Acl:
+ * private" on every upload, copy and CreateBucket), Hadoop s3a and the
+ * cross-account scripts of aws s3 cp --acl bucket-owner-full-control.
+ * aws-cli, boto3 and s3cmd send no x-amz-acl unless told to (s3cmd -P:
+ * public-read).  Canned ACL names are lower-case in S3 and RGW.
+ */
+static const char *const s3op_acl_harmless[] = { "private", "bucket-owner-full-control", NULL };
+static const char *const s3op_false[] = { "false", NULL };
+
+#define S3OP_HDR(name, prefix, set, unless, nocase)	\
+	{ name, sizeof(name) - 1, prefix, set, unless, nocase }
+
+static const struct s3op_hdr {
+	const char		*name;		/* lower-case */
+	size_t			 len;
+	int			 prefix;	/* every header name starting with NAME */
+	unsigned		 set;		/* HSET_* */
+	const char *const	*unless;	/* values that set nothing; NULL: none */
+	int			 nocase;	/* UNLESS compared in any case */
+} s3op_headers[] = {
+	S3OP_HDR("x-amz-copy-source", 0, HSET_COPY, NULL, 0),
+	S3OP_HDR("x-amz-acl", 0, HSET_ACL, s3op_acl_harmless, 0),
+	S3OP_HDR("x-amz-grant-", 1, HSET_ACL, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-mode", 0, HSET_RETENTION, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-retain-until-date", 0, HSET_RETENTION, NULL, 0),
+	S3OP_HDR("x-amz-object-lock-legal-hold", 0, HSET_LEGAL_HOLD, NULL, 0),
+	S3OP_HDR("x-amz-bypass-governance-retention", 0, HSET_RETENTION, s3op_false, 1),
+	S3OP_HDR("x-amz-bucket-object-lock-enabled", 0, HSET_BUCKET_LOCK, s3op_false, 1),
+};
+
+static const char s3op_reason_acl_headers[] =
+    "x-amz-acl (other than private or bucket-owner-full-control) and x-amz-grant-* headers "
+    "set ACLs; bucket policies and ACLs are managed by s3gate, not by the backend";
+static const char s3op_reason_lock_headers[] =
+    "x-amz-object-lock-* and x-amz-bypass-governance-retention headers set or bypass object "
+    "lock, as PutObjectRetention and PutObjectLegalHold do";
+static const char s3op_reason_create_headers[] =
+    "s3gate creates buckets private and without object lock: x-amz-acl (other than private), "
+    "x-amz-grant-* and x-amz-bucket-object-lock-enabled are refused";
 
 /* Subresources known only to be refused by name (no row needs them). */
 static const char *const s3op_other_subresources[] = {
@@ -194,27 +300,29 @@ s3op_strcmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* x-amz-* (any case) and response-*: modifiers; no subresource looks so. */
-static int
-s3op_has_modifier_prefix(const char *name)
-{
-	return ((name[0] | 0x20) == 'x' && strncasecmp(name, "x-amz-", 6) == 0) ||
-	    (name[0] == 'r' && strncmp(name, "response-", 9) == 0);
-}
+#define S3OP_COUNT(a)	(sizeof(a) / sizeof((a)[0]))
 
-static int
-s3op_is_modifier(const char *name)
+/*
+ * x-amz-* in any case: header names, in a query or a head.  No subresource
+ * looks so.  Spelled out: every parameter and header of a request asks.
+ */
+static inline int
+s3op_is_amz(const char *name, size_t len)
 {
-	if (s3op_has_modifier_prefix(name))
-		return 1;
-	return bsearch(&name, s3op_modifiers, sizeof(s3op_modifiers) / sizeof(s3op_modifiers[0]),
-	    sizeof(s3op_modifiers[0]), s3op_strcmp) != NULL;
+	return len >= 6 && (name[0] | 0x20) == 'x' && name[1] == '-' &&
+	    (name[2] | 0x20) == 'a' && (name[3] | 0x20) == 'm' && (name[4] | 0x20) == 'z' &&
+	    name[5] == '-';
 }
 
 /*
  * Built once from the table, so that nothing can drift apart from it:
  *  - every subresource name (the table's SUB and SUB2, and the refused-
  *    only ones), sorted and unique, looked up with bsearch;
+ *  - a number for every query parameter name s3gate accepts
+ *    (s3op_param_id), so that a repeat is found in a bitmap instead of by
+ *    comparing every pair: the subresources', then the modifiers', then
+ *    the x-amz-* ones' -- two x-amz-* names that differ only in case share
+ *    one (they are header names, and RGW lower-cases X-Amz-* query names);
  *  - the table's row numbers grouped by scope and method, in table order
  *    within a group: s3op_classify tries only its request's group.  The
  *    whole table is some 90 rows of 80 bytes, cold by the next request:
@@ -229,6 +337,9 @@ static const char *const s3op_methods[] = { "GET", "HEAD", "PUT", "POST", "DELET
 
 static const char	*s3op_subresources[2 * S3OP_NROWS + S3OP_NOTHER];
 static size_t		 s3op_nsubresources;
+static int		 s3op_amz_auth_id[S3OP_COUNT(s3op_amz_query_auth)];
+static uint32_t		 s3op_header_firsts;	/* bit c - 'a': a rule's name has c after "x-amz-" */
+#define S3OP_MAX_IDS	256	/* bits of s3op_classify's bitmap */
 static unsigned short	 s3op_group_rows[S3OP_NROWS];
 static size_t		 s3op_group_start[S3OP_NGROUPS + 1];	/* into s3op_group_rows */
 static pthread_once_t	 s3op_build_once = PTHREAD_ONCE_INIT;
@@ -267,7 +378,7 @@ s3op_build_groups(void)
 static void
 s3op_build(void)
 {
-	size_t i, n = 0, j;
+	size_t i, n = 0, j, k;
 
 	s3op_build_groups();
 
@@ -279,24 +390,68 @@ s3op_build(void)
 	}
 	for (i = 0; i < S3OP_NOTHER; i++)
 		s3op_subresources[n++] = s3op_other_subresources[i];
-	/* s3op_classify() skips the lookup for these prefixes. */
+	/* s3op_classify() looks x-amz-* names up elsewhere; bsearch needs sorted lists */
 	for (i = 0; i < n; i++)
-		if (s3op_has_modifier_prefix(s3op_subresources[i]))
+		if (s3op_is_amz(s3op_subresources[i], strlen(s3op_subresources[i])))
 			abort();
+	for (i = 1; i < S3OP_COUNT(s3op_modifiers); i++)
+		if (strcmp(s3op_modifiers[i - 1], s3op_modifiers[i]) >= 0)
+			abort();
+	for (i = 0; i < S3OP_COUNT(s3op_headers); i++) {
+		if (s3op_headers[i].name[6] < 'a' || s3op_headers[i].name[6] > 'z')
+			abort();
+		s3op_header_firsts |= UINT32_C(1) << (s3op_headers[i].name[6] - 'a');
+	}
+	/* the x-amz-* numbers follow the subresources' and the modifiers' */
+	for (i = 0; i < S3OP_COUNT(s3op_amz_query_auth); i++) {
+		for (k = 0; strcasecmp(s3op_amz_query_auth[k].name, s3op_amz_query_auth[i].name); k++)
+			;
+		s3op_amz_auth_id[i] = (int)k;
+	}
 	qsort(s3op_subresources, n, sizeof(s3op_subresources[0]), s3op_strcmp);
 	for (i = j = 0; i < n; i++)
 		if (j == 0 || strcmp(s3op_subresources[j - 1], s3op_subresources[i]) != 0)
 			s3op_subresources[j++] = s3op_subresources[i];
 	s3op_nsubresources = j;
+	if (j + S3OP_COUNT(s3op_modifiers) + S3OP_COUNT(s3op_amz_query_auth) +
+	    S3OP_COUNT(s3op_amz_query_hoisted) > S3OP_MAX_IDS)
+		abort();
 }
 
+#define S3OP_ID_UNKNOWN		(-1)	/* a name s3gate does not know */
+#define S3OP_ID_AMZ_REFUSED	(-2)	/* an x-amz-* name (a header) it does not let through */
+
+/*
+ * The number of query parameter NAME (LEN bytes): below s3op_nsubresources
+ * for a subresource.  S3OP_ID_UNKNOWN or S3OP_ID_AMZ_REFUSED for a name
+ * not accepted.
+ */
 static int
-s3op_is_subresource(const char *name)
+s3op_param_id(const char *name, size_t len)
 {
-	if (pthread_once(&s3op_build_once, s3op_build) != 0)
-		abort();
-	return bsearch(&name, s3op_subresources, s3op_nsubresources,
-	    sizeof(s3op_subresources[0]), s3op_strcmp) != NULL;
+	const char *const *hit;
+	size_t i, base;
+
+	base = s3op_nsubresources + S3OP_COUNT(s3op_modifiers);
+	if (s3op_is_amz(name, len)) {
+		for (i = 0; i < S3OP_COUNT(s3op_amz_query_auth); i++)
+			if (s3op_amz_query_auth[i].len == len &&
+			    memcmp(name, s3op_amz_query_auth[i].name, len) == 0)
+				return (int)(base + (size_t)s3op_amz_auth_id[i]);
+		base += S3OP_COUNT(s3op_amz_query_auth);
+		for (i = 0; i < S3OP_COUNT(s3op_amz_query_hoisted); i++)
+			if (s3op_amz_query_hoisted[i].len == len &&
+			    strncasecmp(name, s3op_amz_query_hoisted[i].name, len) == 0)
+				return (int)(base + i);
+		return S3OP_ID_AMZ_REFUSED;
+	}
+	if ((hit = bsearch(&name, s3op_subresources, s3op_nsubresources,
+	    sizeof(s3op_subresources[0]), s3op_strcmp)) != NULL)
+		return (int)(hit - s3op_subresources);
+	if ((hit = bsearch(&name, s3op_modifiers, S3OP_COUNT(s3op_modifiers),
+	    sizeof(s3op_modifiers[0]), s3op_strcmp)) != NULL)
+		return (int)(s3op_nsubresources + (size_t)(hit - s3op_modifiers));
+	return S3OP_ID_UNKNOWN;
 }
 
 static const struct query_param *
@@ -312,18 +467,136 @@ s3op_param(const struct query_list *q, const char *name)
 	return NULL;
 }
 
-static const struct http_header *
-s3op_header(const struct http_head *head, const char *name)
+/* Whether H's value, blanks around it cut, is in LIST (NULL: none); NOCASE: in any case. */
+static int
+s3op_value_in(const struct http_header *h, const char *const *list, int nocase)
 {
-	size_t i, len = strlen(name);
+	const char *v = h->value;
+	size_t len = h->value_len;
 
-	if (head == NULL)
-		return NULL;
-	for (i = 0; i < head->nheaders; i++)
-		if (head->headers[i].name_len == len &&
-		    strncasecmp(head->headers[i].name, name, len) == 0)
-			return &head->headers[i];
-	return NULL;
+	while (len > 0 && (*v == ' ' || *v == '\t'))
+		v++, len--;
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	for (; list != NULL && *list != NULL; list++)
+		if (strlen(*list) == len &&
+		    (nocase ? strncasecmp(v, *list, len) : strncmp(v, *list, len)) == 0)
+			return 1;
+	return 0;
+}
+
+struct s3op_head_scan {
+	const struct http_header	*copy;		/* the first x-amz-copy-source */
+	size_t				 ncopy;
+	unsigned			 set;		/* HSET_* but HSET_COPY */
+};
+
+/* One pass over HEAD's x-amz-* headers (HEAD may be NULL). */
+static void
+s3op_scan_head(const struct http_head *head, struct s3op_head_scan *hs)
+{
+	const struct http_header *h;
+	const struct s3op_hdr *r;
+	size_t i, k;
+	unsigned c;
+
+	memset(hs, 0, sizeof(*hs));
+	for (i = 0; head != NULL && i < head->nheaders; i++) {
+		h = &head->headers[i];
+		/* the byte after "x-amz-" first: most x-amz-* headers match no rule */
+		if (h->name_len < 7 || !s3op_is_amz(h->name, h->name_len) ||
+		    (c = (unsigned char)(h->name[6] | 0x20) - 'a') >= 26 ||
+		    !(s3op_header_firsts & (UINT32_C(1) << c)))
+			continue;
+		for (k = 0; k < S3OP_COUNT(s3op_headers); k++) {
+			r = &s3op_headers[k];
+			if (h->name_len < r->len || (h->name[6] | 0x20) != r->name[6] ||
+			    (!r->prefix && h->name_len != r->len) ||
+			    strncasecmp(h->name + 7, r->name + 7, r->len - 7) != 0)
+				continue;
+			if (r->set == HSET_COPY) {
+				if (hs->ncopy++ == 0)
+					hs->copy = h;
+			} else if (!s3op_value_in(h, r->unless, r->nocase))
+				hs->set |= r->set;
+			break;
+		}
+	}
+}
+
+static void
+s3op_add_config(struct s3_op *op, const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < S3OP_MAX_CONFIG; i++) {
+		if (op->config_actions[i] == NULL) {
+			op->config_actions[i] = action;
+			return;
+		}
+		if (strcmp(op->config_actions[i], action) == 0)
+			return;
+	}
+	abort();	/* S3OP_MAX_CONFIG is too small for what s3op_apply_head adds */
+}
+
+/*
+ * What the headers in SET (HSET_*) make of OP, classified from ROW: an ACL
+ * makes it an ACL call (nobody's, unless the operator enables them), object
+ * lock a bucket configuration call of the retention or legal-hold group.
+ * CreateBucket is made by s3gate, which applies neither: refused.
+ */
+static void
+s3op_apply_head(const struct s3op_row *row, unsigned set, struct s3_op *op)
+{
+	if (set == 0)
+		return;
+	if (row->flags & OPF_CREATE) {
+		op->need = NEED_DENY;
+		op->deny_reason = op->header_reason = s3op_reason_create_headers;
+		return;
+	}
+	/* refused whatever the headers (unknown, unsupported), or answered by s3gate */
+	if ((row->need == NEED_DENY && !(row->flags & OPF_ACL)) || row->need == NEED_PROXY)
+		return;
+	if ((set & HSET_ACL) && !op->acl_op) {
+		op->acl_op = 1;
+		op->need = NEED_DENY;
+		op->deny_reason = op->header_reason = s3op_reason_acl_headers;
+	}
+	if (set & (HSET_RETENTION | HSET_LEGAL_HOLD)) {
+		if (set & HSET_RETENTION)
+			s3op_add_config(op, "PutObjectRetention");
+		if (set & HSET_LEGAL_HOLD)
+			s3op_add_config(op, "PutObjectLegalHold");
+		if (!op->acl_op)
+			op->need = NEED_BUCKET_CONFIG;
+		if (op->header_reason == NULL)
+			op->deny_reason = op->header_reason = s3op_reason_lock_headers;
+	}
+}
+
+/*
+ * OP's deny_reason, in OP->detail: BEFORE, the query parameter's NAME
+ * (cut short, and with anything but printable ASCII shown as '?': it goes
+ * into an XML error and a log line), AFTER.
+ */
+static void
+s3op_deny_param(struct s3_op *op, const char *before, const struct query_param *p,
+    const char *after)
+{
+	char name[52];
+	size_t i, n = p->name_len < 48 ? p->name_len : 48;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p->name[i];
+		name[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	if (n < p->name_len)
+		name[n++] = '.', name[n++] = '.', name[n++] = '.';
+	name[n] = '\0';
+	snprintf(op->detail, sizeof(op->detail), "%s\"%s\"%s", before, name, after);
+	op->deny_reason = op->detail;
 }
 
 static int
@@ -422,12 +695,15 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 {
 	const struct s3op_row *row = NULL;
 	const struct query_param *p;
-	const struct http_header *copy;
+	struct s3op_head_scan hs;
 	enum s3op_scope scope;
-	size_t i, j, nsub = 0, want, g, end = 0;
-	int m;
+	uint64_t seen[S3OP_MAX_IDS / 64] = { 0 };	/* s3op_param_id's of the query */
+	size_t i, nsub = 0, want, g, end = 0;
+	unsigned bit;
+	int m, id;
 
-	memset(op, 0, sizeof(*op));
+	memset(op, 0, offsetof(struct s3_op, detail));	/* DETAIL: filled when used */
+	op->detail[0] = '\0';
 	op->action = "Unknown";
 	op->need = NEED_DENY;
 	op->list_prefix = "";
@@ -439,27 +715,37 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	else
 		scope = SCOPE_OBJECT;
 
-	for (i = 0; query != NULL && i < query->count; i++) {
-		const char *name = query->params[i].name;
-
-		if (s3op_has_modifier_prefix(name))
-			continue;
-		if (s3op_is_subresource(name)) {
-			for (j = 0; j < i; j++)
-				if (strcmp(query->params[j].name, name) == 0) {
-					op->deny_reason = "a subresource parameter is repeated";
-					return 0;
-				}
-			nsub++;
-		} else if (!s3op_is_modifier(name)) {
-			op->deny_reason = "the query has a parameter s3gate does not know";
-			return 0;
-		}
-	}
-	copy = s3op_header(head, "x-amz-copy-source");
-
 	if (pthread_once(&s3op_build_once, s3op_build) != 0)
 		abort();
+	/* every parameter known, none twice */
+	for (i = 0; query != NULL && i < query->count; i++) {
+		p = &query->params[i];
+		if ((id = s3op_param_id(p->name, p->name_len)) == S3OP_ID_AMZ_REFUSED) {
+			s3op_deny_param(op, "the query parameter ", p, " is a header in the query "
+			    "string; only the signature's x-amz-* parameters may be there");
+			return 0;
+		}
+		if (id == S3OP_ID_UNKNOWN) {
+			s3op_deny_param(op, "the query has a parameter s3gate does not know: ", p, "");
+			return 0;
+		}
+		bit = (unsigned)id;
+		if (seen[bit >> 6] & (UINT64_C(1) << (bit & 63))) {
+			s3op_deny_param(op, "the query parameter ", p, " is repeated; S3 servers "
+			    "differ in which value they use, so s3gate takes neither");
+			op->action = NULL;	/* refused before it was classified */
+			return -1;
+		}
+		seen[bit >> 6] |= UINT64_C(1) << (bit & 63);
+		nsub += bit < s3op_nsubresources;
+	}
+	s3op_scan_head(head, &hs);
+	if (hs.ncopy > 1) {
+		op->deny_reason = "x-amz-copy-source is repeated; send one copy source";
+		op->action = NULL;
+		return -1;
+	}
+
 	/* the rows of the request's scope and method; none for another method */
 	i = 0;
 	if ((m = s3op_method_index(method)) != -1) {
@@ -477,7 +763,8 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 			continue;
 		if (row->sub2 && s3op_param(query, row->sub2) == NULL)
 			continue;
-		if ((row->copy == COPY_YES && copy == NULL) || (row->copy == COPY_NO && copy != NULL))
+		if ((row->copy == COPY_YES && hs.copy == NULL) ||
+		    (row->copy == COPY_NO && hs.copy != NULL))
 			continue;
 		break;
 	}
@@ -492,11 +779,12 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	op->need = row->need;
 	op->deny_reason = row->deny_reason;
 	op->acl_op = (row->flags & OPF_ACL) != 0;
-	if (row->need == NEED_BUCKET_CONFIG || op->acl_op)
-		op->config_group = row->sub;
+	if (row->need == NEED_BUCKET_CONFIG)
+		op->config_actions[0] = row->action;
 	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)
 		op->list_prefix = p->value;
-	if (row->copy == COPY_YES && s3op_copy_source(copy, op) == -1) {
+	s3op_apply_head(row, hs.set, op);
+	if (row->copy == COPY_YES && s3op_copy_source(hs.copy, op) == -1) {
 		s3op_free(op);
 		op->need = NEED_DENY;
 		return -1;
@@ -550,11 +838,17 @@ s3op_config_allowed(const char *action, const char *list)
 int
 s3op_config_permitted(const struct s3_op *op, const char *config_ops, int allow_acl)
 {
-	if (op->acl_op)
-		return allow_acl;
-	if (op->need == NEED_BUCKET_CONFIG)
+	size_t i;
+
+	if (op->acl_op ? !allow_acl : op->need != NEED_BUCKET_CONFIG)
+		return 0;
+	/* an s3_op made by hand names no config action: its own */
+	if (!op->acl_op && op->config_actions[0] == NULL)
 		return s3op_config_allowed(op->action, config_ops);
-	return 0;
+	for (i = 0; i < S3OP_MAX_CONFIG && op->config_actions[i] != NULL; i++)
+		if (!s3op_config_allowed(op->config_actions[i], config_ops))
+			return 0;
+	return 1;
 }
 
 int

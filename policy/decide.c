@@ -141,6 +141,16 @@ decide_deny(struct policy_decision *d, const struct policy_access *a, const stru
 	    a != NULL && a->bucket_exists && a->discoverable ? decide_request_hint : "");
 }
 
+/* " (WHY)" when OP's headers raised what it needs (ACLs, object lock), else "". */
+static const char *
+decide_header_why(const struct s3_op *op, char *buf, size_t size)
+{
+	if (op->header_reason == NULL)
+		return "";
+	snprintf(buf, size, " (%s)", op->header_reason);
+	return buf;
+}
+
 static int
 decide_has_prefix(const char *s, const char *prefix)
 {
@@ -152,7 +162,7 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
     const char *key, time_t now, int bucket_config_allowed, struct policy_decision *d)
 {
 	enum s3_need need = op->need;
-	char what[256], reason[96];
+	char what[384], why[256], reason[96];
 
 	memset(d, 0, sizeof(*d));
 
@@ -178,8 +188,9 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 
 	if (a->via == VIA_OWNER || a->via == VIA_MEMBER) {
 		if (need == NEED_BUCKET_CONFIG && !bucket_config_allowed) {
-			decide_deny(d, a, op, bucket, "bucket config not allowed",
-			    "is a bucket configuration call the operator does not allow");
+			snprintf(what, sizeof(what), "is a bucket configuration call the operator does "
+			    "not allow%s", decide_header_why(op, why, sizeof(why)));
+			decide_deny(d, a, op, bucket, "bucket config not allowed", what);
 			return;
 		}
 		decide_allow(d, policy_via_str(a->via), "");
@@ -192,8 +203,9 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 		return;
 	}
 	if (need == NEED_BUCKET_CONFIG || need == NEED_PROXY) {
-		snprintf(what, sizeof(what), "needs %s; a %s grant does not give them",
-		    decide_need_str(need), policy_perm_str(a->perm));
+		snprintf(what, sizeof(what), "needs %s%s; a %s grant does not give them",
+		    decide_need_str(need), decide_header_why(op, why, sizeof(why)),
+		    policy_perm_str(a->perm));
 		decide_deny(d, a, op, bucket, "owner or member only", what);
 		return;
 	}

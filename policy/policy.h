@@ -34,8 +34,12 @@ enum s3_need {
 	NEED_PROXY,		/* answered by s3gate itself (ListBuckets, Create/DeleteBucket) */
 };
 
+#define S3OP_MAX_CONFIG	3	/* config actions one request can amount to (s3_op.config_actions) */
+
 struct s3_op {
-	const char	*action;	/* "GetObject", "ListObjectsV2", ... (static) */
+	/* "GetObject", "ListObjectsV2", ... (static); NULL if s3op_classify returned -1
+	   before classifying (a repeated query parameter or x-amz-copy-source) */
+	const char	*action;
 	enum s3_need	 need;
 	/* CopyObject / UploadPartCopy: the decoded source; else NULL */
 	char		*copy_bucket;
@@ -43,24 +47,44 @@ struct s3_op {
 	char		*copy_version;
 	/* NEED_LIST: the decoded "prefix" parameter ("" if none) */
 	const char	*list_prefix;
-	const char	*deny_reason;	/* NEED_DENY: why, for the error message */
 	/*
-	 * Bucket policy / ACL / public-access-block calls: classified NEED_DENY
-	 * (the proxy is the authority), but if the operator enables them
+	 * NEED_DENY, or a 400 (s3op_classify returned -1): why, for the error
+	 * message.  Static, or DETAIL when it names a query parameter: so an
+	 * s3_op from s3op_classify is not to be copied by value.
+	 */
+	const char	*deny_reason;
+	/*
+	 * Bucket policy / ACL / public-access-block calls, and any request
+	 * whose headers set an ACL (x-amz-acl other than private or
+	 * bucket-owner-full-control, x-amz-grant-*): classified NEED_DENY (the
+	 * proxy is the authority), but if the operator enables them
 	 * (allow_bucket_acl) policy_decide() treats them as NEED_BUCKET_CONFIG.
 	 * s3op_config_permitted() folds both cases into bucket_config_allowed.
 	 */
 	int		 acl_op;
-	/* the configuration group of a NEED_BUCKET_CONFIG (or acl_op) call,
-	   e.g. "versioning", "lifecycle", "acl" (static); else NULL */
-	const char	*config_group;
+	/*
+	 * The bucket configuration calls the request amounts to, each of which
+	 * bucket_config_ops must allow (static; unused slots NULL): its own
+	 * action for a configuration call, and "PutObjectRetention" /
+	 * "PutObjectLegalHold" for a write that sets object lock through
+	 * headers (x-amz-object-lock-*, x-amz-bypass-governance-retention),
+	 * which makes it NEED_BUCKET_CONFIG.
+	 */
+	const char	*config_actions[S3OP_MAX_CONFIG];
+	/* when headers raised what the request needs: which, and why (static); else NULL */
+	const char	*header_reason;
+	char		 detail[192];	/* deny_reason naming a query parameter (last: not cleared) */
 };
 
 /*
  * Classifies a request.  BUCKET is NULL for the service (GET /), KEY NULL for
  * bucket-level requests.  QUERY is the decoded query; HEAD gives the
- * headers (x-amz-copy-source).  Fills OP; returns 0, or -1 if the copy
- * source is malformed (OP->deny_reason says why).  Free with s3op_free().
+ * headers (x-amz-copy-source, and those that set ACLs or object lock).
+ * Fills OP; returns 0, or -1 for a request to be refused with 400
+ * InvalidArgument (OP->deny_reason says why): a malformed copy source, a
+ * repeated x-amz-copy-source header or a repeated query parameter (S3
+ * servers differ in which of two values they use; the policy must decide
+ * on the one the backend acts on).  Free with s3op_free().
  */
 int	 s3op_classify(const char *method, const char *bucket, const char *key,
 	    const struct query_list *query, const struct http_head *head, struct s3_op *op);
@@ -79,8 +103,9 @@ int	 s3op_config_allowed(const char *action, const char *list);
 
 /*
  * What the proxy passes to policy_decide() as bucket_config_allowed:
- * for acl_op calls ALLOW_ACL (conf allow_bucket_acl), for other
- * NEED_BUCKET_CONFIG calls s3op_config_allowed(CONFIG_OPS); else 0.
+ * ALLOW_ACL (conf allow_bucket_acl) for acl_op calls, and every one of
+ * OP's config_actions in CONFIG_OPS (s3op_config_allowed); 0 for a
+ * request that is neither an acl_op nor NEED_BUCKET_CONFIG.
  */
 int	 s3op_config_permitted(const struct s3_op *, const char *config_ops, int allow_acl);
 

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proxy/deletexml.h"
 
@@ -55,12 +56,81 @@ deletexml_unescape(char *s)
 	*w = '\0';
 }
 
+static int
+deletexml_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static const char *
 deletexml_skip_blanks(const char *p)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+	while (deletexml_blank(*p))
 		p++;
 	return p;
+}
+
+/*
+ * One pseudo-attribute of the declaration at P: blanks (at least one),
+ * NAME, '=' with optional blanks around it, a value in matching quotes
+ * (no '<', '&' or blank inside).  Returns the end of the value, its start
+ * in *VALUE and its length in *VLEN; NULL if not exactly that.
+ */
+static const char *
+deletexml_pseudo_attr(const char *p, const char *name, const char **value, size_t *vlen)
+{
+	size_t nl = strlen(name), n;
+	char quote;
+
+	if (!deletexml_blank(*p))
+		return NULL;
+	p = deletexml_skip_blanks(p);
+	if (strncmp(p, name, nl) != 0)
+		return NULL;
+	p = deletexml_skip_blanks(p + nl);
+	if (*p++ != '=')
+		return NULL;
+	p = deletexml_skip_blanks(p);
+	if ((quote = *p) != '"' && quote != '\'')
+		return NULL;
+	n = strcspn(++p, "\"'<& \t\r\n");
+	if (p[n] != quote)
+		return NULL;
+	*value = p;
+	*vlen = n;
+	return p + n + 1;
+}
+
+/*
+ * The XML declaration at P ("<?xml"): version, then encoding and
+ * standalone if present, in that order, nothing else.  The keys are
+ * compared as the UTF-8 bytes they are here; a backend told
+ * encoding="ISO-8859-1" would decode those bytes to other keys than the
+ * ones checked against the prefix.  So only UTF-8 (in any case) or no
+ * encoding at all (XML's default, UTF-8) is accepted.  Returns what
+ * follows "?>"; NULL if the declaration is not that.
+ */
+static const char *
+deletexml_decl(const char *p)
+{
+	const char *v, *q;
+	size_t vl;
+
+	if ((p = deletexml_pseudo_attr(p + 5, "version", &v, &vl)) == NULL ||
+	    vl < 3 || strncmp(v, "1.", 2) != 0 || strspn(v + 2, "0123456789") != vl - 2)
+		return NULL;
+	if ((q = deletexml_pseudo_attr(p, "encoding", &v, &vl)) != NULL) {
+		if (vl != 5 || strncasecmp(v, "UTF-8", 5) != 0)
+			return NULL;
+		p = q;
+	}
+	if ((q = deletexml_pseudo_attr(p, "standalone", &v, &vl)) != NULL) {
+		if (!(vl == 3 && strncmp(v, "yes", 3) == 0) && !(vl == 2 && strncmp(v, "no", 2) == 0))
+			return NULL;
+		p = q;
+	}
+	p = deletexml_skip_blanks(p);
+	return strncmp(p, "?>", 2) == 0 ? p + 2 : NULL;
 }
 
 /* "<TAG>text</TAG>" at P: the unescaped text in *OUT (owned); NULL if not exactly that. */
@@ -95,10 +165,9 @@ deletexml_keys(const char *p, size_t len, struct deletexml_check *chk)
 		return -1;
 	p = deletexml_skip_blanks(p);
 	if (strncmp(p, "<?xml", 5) == 0) {
-		/* the declaration holds no markup of its own */
-		if ((q = strstr(p, "?>")) == NULL || memchr(p + 1, '<', (size_t)(q - p - 1)) != NULL)
+		if ((q = deletexml_decl(p)) == NULL)
 			return -1;
-		p = deletexml_skip_blanks(q + 2);
+		p = deletexml_skip_blanks(q);
 	}
 	if (strncmp(p, "<Delete", 7) != 0)
 		return -1;

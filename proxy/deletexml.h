@@ -5,13 +5,15 @@
  *
  * The body is parsed strictly: the plain structure S3 documents and
  * clients send, nothing else --
- *   [<?xml ...?>] <Delete[ xmlns="..."]> ( <Quiet>..</Quiet> |
+ *   [<?xml version="1.N"[ encoding="UTF-8"][ standalone="yes|no"]?>]
+ *   <Delete[ xmlns="..."]> ( <Quiet>..</Quiet> |
  *       <Object> <Key>..</Key> [<VersionId>..</VersionId>] [<ETag>..</ETag>]
  *       [<LastModifiedTime>..</LastModifiedTime>] [<Size>..</Size>] </Object> )* </Delete>
  * with only blanks between elements.  Comments, CDATA, processing
  * instructions, attributes, namespace prefixes or blanks inside tags are
- * refused, so the keys checked are exactly the keys the backend's XML
- * parser sees.  Keys are unescaped (&amp; &lt; &gt; &quot; &apos; &#N;
+ * refused, and so is any encoding but UTF-8 (in any case; single quotes
+ * and blanks around '=' as XML allows), so the keys checked are exactly
+ * the keys the backend's XML parser sees.  Keys are unescaped (&amp; &lt; &gt; &quot; &apos; &#N;
  * &#xN;) before they are compared.
  */
 #ifndef S3GATE_DELETEXML_H

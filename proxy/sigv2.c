@@ -21,6 +21,32 @@ static const char *const sigv2_subresources[] = {
 	"versioning", "versions", "website", NULL
 };
 
+/*
+ * Every other query parameter is unsigned in V2, so a V2 request may carry
+ * only a few more.  A presigned link, which its holder may edit: its own
+ * authentication, nothing else -- else a link to GET one object could be
+ * turned into ?retention, ?legal-hold or ?attributes, or a listing link
+ * into one of another prefix or kind (list-type).  aws-cli v1's and
+ * boto3's V2 links carry only these and signed sub-resources.
+ */
+static const char *const sigv2_query_auth[] = {
+	"AWSAccessKeyId", "Expires", "Signature", "x-amz-security-token", NULL
+};
+
+/*
+ * A request signed in the Authorization header is its signer's own (it
+ * can be replayed for 15 minutes, not edited into another operation):
+ * the listing parameters V2 clients send unsigned too -- aws-cli v1 and
+ * boto3 with signature_version s3 list with list-type=2, s3cmd with
+ * signature_v2 with prefix, delimiter and marker.  list-type changes
+ * ListObjects into ListObjectsV2, the same listing.
+ */
+static const char *const sigv2_query_listing[] = {
+	"continuation-token", "delimiter", "encoding-type", "fetch-owner", "key-marker",
+	"list-type", "marker", "max-keys", "max-parts", "max-uploads", "part-number-marker",
+	"prefix", "start-after", "upload-id-marker", "version-id-marker", NULL
+};
+
 const char *
 sigv2_status_str(enum sigv2_status st)
 {
@@ -32,6 +58,10 @@ sigv2_status_str(enum sigv2_status st)
 	case SIGV2_EXPIRES_TOO_LONG: return "Expires is more than 7 days ahead.";
 	case SIGV2_SKEWED: return "The difference between the request time and the current time is too large.";
 	case SIGV2_MISMATCH: return "The request signature we calculated does not match the signature you provided.";
+	case SIGV2_UNSIGNED_PARAM: return "This request carries query parameters that Signature Version 2 "
+	    "does not sign (a presigned link may carry only its signed sub-resources, such as "
+	    "versionId and response-*; other V2 requests listing parameters as well); sign with "
+	    "AWS4-HMAC-SHA256 (SigV4).";
 	}
 	return "?";
 }
@@ -45,6 +75,42 @@ sigv2_header(const struct sigv4_request *r, const char *name)
 		if (r->headers[i].name_len == n && strncasecmp(r->headers[i].name, name, n) == 0)
 			return &r->headers[i];
 	return NULL;
+}
+
+static int
+sigv2_listed(const char *const *list, const char *name)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether every parameter of R's query is one a V2 request (PRESIGNED or not) may carry. */
+static enum sigv2_status
+sigv2_check_query(const struct sigv4_request *r, int presigned)
+{
+	struct query_list own = { NULL, 0, 0 };
+	const struct query_list *q = r->parsed_query;
+	enum sigv2_status st = SIGV2_OK;
+	const char *name;
+	size_t i;
+
+	if (q == NULL) {
+		if (r->query == NULL)
+			return SIGV2_OK;
+		if (query_parse(r->query, r->query_len, SIGV4_MAX_QUERY_PARAMS, &own) == -1)
+			return SIGV2_MALFORMED;
+		q = &own;
+	}
+	for (i = 0; i < q->count && st == SIGV2_OK; i++) {
+		name = q->params[i].name;
+		if (!sigv2_listed(sigv2_subresources, name) &&
+		    !sigv2_listed(presigned ? sigv2_query_auth : sigv2_query_listing, name))
+			st = SIGV2_UNSIGNED_PARAM;
+	}
+	query_free(&own);
+	return st;
 }
 
 static int
@@ -101,7 +167,7 @@ sigv2_parse(const struct sigv4_request *r, struct sigv2_auth *a)
 		}
 		if (a->date == 0)
 			return SIGV2_MALFORMED;
-		return SIGV2_OK;
+		return sigv2_check_query(r, 0);
 	}
 	if (r->query == NULL || query_parse(r->query, r->query_len, SIGV4_MAX_QUERY_PARAMS, &q) == -1)
 		return SIGV2_NONE;
@@ -137,7 +203,7 @@ sigv2_parse(const struct sigv4_request *r, struct sigv2_auth *a)
 			t = amp ? amp + 1 : qe;
 		}
 	}
-	return SIGV2_OK;
+	return sigv2_check_query(r, 1);
 malformed:
 	query_free(&q);
 	return SIGV2_MALFORMED;

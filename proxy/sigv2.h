@@ -30,6 +30,7 @@ enum sigv2_status {
 	SIGV2_EXPIRES_TOO_LONG,	/* query: Expires more than 7 days ahead */
 	SIGV2_SKEWED,		/* header: Date/x-amz-date more than 15 min off */
 	SIGV2_MISMATCH,
+	SIGV2_UNSIGNED_PARAM,	/* a query parameter V2 does not sign, and the form may not carry */
 };
 
 struct sigv2_auth {
@@ -44,12 +45,20 @@ struct sigv2_auth {
 };
 
 /*
- * Parses REQ's SigV2 authentication.  VHOST_BUCKET is the bucket named by a
- * virtual-hosted Host (NULL for path style): it prefixes the resource.
+ * Parses REQ's SigV2 authentication, and refuses (SIGV2_UNSIGNED_PARAM) a
+ * query parameter V2 leaves unsigned unless the form may carry it: a
+ * presigned link only its authentication (AWSAccessKeyId, Expires,
+ * Signature, x-amz-security-token), a header-signed request the listing
+ * parameters (prefix, delimiter, list-type, ...); both the signed
+ * sub-resources.
  */
 enum sigv2_status sigv2_parse(const struct sigv4_request *, struct sigv2_auth *);
 enum sigv2_status sigv2_check(const struct sigv2_auth *, time_t now);
-/* Appends the string to sign (exposed for tests). */
+/*
+ * VHOST_BUCKET is the bucket named by a virtual-hosted Host (NULL for path
+ * style): it prefixes the resource.  Appends the string to sign (exposed
+ * for tests).
+ */
 void	 sigv2_string_to_sign(const struct sigv4_request *, const struct sigv2_auth *,
 	    const char *vhost_bucket, struct sbuf *out);
 enum sigv2_status sigv2_verify(const struct sigv4_request *, const struct sigv2_auth *,

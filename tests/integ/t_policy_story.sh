@@ -403,6 +403,223 @@ unknown_op_obj() {	# an unknown parameter on an object PUT: refused, nothing sto
 }
 tc "PUT with an unknown query parameter is refused and stores nothing" unknown_op_obj
 
+# ---- what the action table sees is what the backend does --------------------------
+# Requests that once reached the backend as something else than the policy
+# decided on: a repeated query parameter, operations carried in headers or
+# in the query string, a DeleteObjects body in another encoding, a SigV2
+# link extended with parameters V2 does not sign.
+
+# sreq PROFILE METHOD TARGET [NAME:VALUE]... [@BODY_FILE] — a request signed
+# by botocore (SigV4, payload hashed; a header named twice is sent twice,
+# signed joined) and sent as it is with http.client.  Prints "HTTP CODE",
+# then the body.
+sreq() {
+	local p=$1; shift
+	boto3_py "$p" '
+import hashlib, http.client, urllib.parse
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.auth import S3SigV4Auth
+from botocore.credentials import Credentials
+method, target = sys.argv[1], sys.argv[2]
+headers, body = HTTPHeaders(), b""
+for a in sys.argv[3:]:
+    if a.startswith("@"):
+        body = open(a[1:], "rb").read()
+    else:
+        k, _, v = a.partition(":")
+        headers[k] = v.strip()
+headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
+req = AWSRequest(method=method, url=EP + target, data=body)
+req.headers = headers
+S3SigV4Auth(Credentials(AKID, SECRET), "s3", REGION).add_auth(req)
+u = urllib.parse.urlsplit(EP)
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+c.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+c.putheader("Host", u.netloc)
+for k, v in req.headers.items():
+    c.putheader(k, v)
+c.putheader("Content-Length", str(len(body)))
+c.endheaders(body)
+r = c.getresponse()
+print("HTTP", r.status)
+print(r.read().decode(errors="replace"))
+' "$@"
+}
+# answer WANT S3CODE MSG_ERE PROFILE METHOD TARGET [...] — sreq, answered
+# HTTP WANT with the S3 error S3CODE whose message matches MSG_ERE
+answer() {
+	local want=$1 code=$2 re=$3 out; shift 3
+	out=$(sreq "$@") || { echo "$out"; return 1; }
+	echo "$out" | head -c 1200; echo
+	grep -q "^HTTP $want\$" <<<"$out" && grep -q "<Code>$code</Code>" <<<"$out" &&
+		grep -Eq "<Message>[^<]*$re" <<<"$out"
+}
+# absent BUCKET KEY — the backend holds no such object
+absent() {
+	if backend_aws s3api head-object --bucket "$1" --key "$2" >/dev/null 2>&1; then
+		echo "the backend holds $1/$2"; return 1
+	fi
+}
+
+# 1. a repeated query parameter: eric's grant is ReadOnly on ws-frank/shared/;
+# RGW lists with the last prefix, s3gate decided on the first
+rep_prefix() {
+	local out
+	out=$(answer 400 InvalidArgument 'parameter [^<]*prefix[^<]* is repeated' eric GET \
+		"/$WF?list-type=2&prefix=shared%2F&prefix=private%2F") || { echo "$out"; return 1; }
+	echo "$out"
+	! grep -q 'private/doc' <<<"$out"
+}
+tc "a repeated prefix (shared/ then private/) under a prefix grant: 400 InvalidArgument, nothing listed" rep_prefix
+served() {	# served PATTERN PROFILE METHOD TARGET [...] — HTTP 200, the body matches PATTERN
+	local re=$1 out; shift
+	out=$(sreq "$@") || { echo "$out"; return 1; }
+	echo "$out" | head -c 1200; echo
+	grep -q '^HTTP 200$' <<<"$out" && grep -Eq -- "$re" <<<"$out"
+}
+tc "the same listing with one prefix is served" served '<Key>shared/doc</Key>' eric GET "/$WF?list-type=2&prefix=shared%2F"
+rep_copy() {
+	answer 400 InvalidArgument 'x-amz-copy-source is repeated' bob PUT "/$WB/two-sources" \
+		"x-amz-copy-source:$WFS/from-bob/data.bin" "x-amz-copy-source:$WF/private/doc" &&
+		absent "$WB" two-sources
+}
+tc "two x-amz-copy-source headers: 400 InvalidArgument, nothing copied" rep_copy
+
+# 2. ACLs and object lock in headers: bob has ReadWrite on ws-frank-stagein,
+# eric WriteOnly on ws-frank-publish
+acl_v2() {
+	local out
+	out=$(awsv2 bob s3 cp "$T/small" "s3://$WFS/acl/public" --acl public-read 2>&1) &&
+		{ echo "uploaded: $out"; return 1; }
+	echo "$out"
+	absent "$WFS" acl/public
+}
+tc "ReadWrite: aws s3 cp --acl public-read (v2) is refused, nothing stored" acl_v2
+tdeny "ReadWrite: put-object --grant-read AllUsers (v1) is refused, says why" AccessDenied \
+	"PutObject is not allowed through s3gate: .*x-amz-grant" \
+	awsv1 bob s3api put-object --bucket "$WFS" --key acl/grant --body "$T/small" \
+	--grant-read uri=http://acs.amazonaws.com/groups/global/AllUsers
+acl_private() {
+	awsv2 bob s3 cp "$T/small" "s3://$WFS/acl/private" --acl private || return 1
+	awsv1 bob s3api put-object --bucket "$WFS" --key acl/bofc --body "$T/small" \
+		--acl bucket-owner-full-control >/dev/null || return 1
+	backend_aws s3api head-object --bucket "$WFS" --key acl/private >/dev/null &&
+		backend_aws s3api head-object --bucket "$WFS" --key acl/bofc >/dev/null
+}
+tc "ReadWrite: --acl private (v2) and bucket-owner-full-control (v1) are stored" acl_private
+acl_rclone() {
+	printf 'rclone acl\n' >"$T/rcacl.txt"
+	rclone_s3 bob -vv --dump headers copyto "$T/rcacl.txt" "s3g:$WFS/acl/rclone.txt" >"$T/rcacl.log" 2>&1 ||
+		{ tail -n 20 "$T/rcacl.log"; return 1; }
+	grep -qi '^x-amz-acl: private' "$T/rcacl.log" || { echo "rclone sent no X-Amz-Acl: private"; return 1; }
+	if rclone_s3 bob --s3-acl public-read copyto "$T/rcacl.txt" "s3g:$WFS/acl/rclone-public.txt"; then
+		echo "rclone --s3-acl public-read uploaded"; return 1
+	fi
+	absent "$WFS" acl/rclone-public.txt
+}
+tc "rclone's default X-Amz-Acl: private is stored, --s3-acl public-read refused" acl_rclone
+# b3err PROFILE 'CALL' [ARGS...] — boto3 makes CALL (s3.<...>(...), with
+# datetime at hand); a ClientError prints "CODE MESSAGE" and fails
+b3err() {
+	local p=$1 call=$2; shift 2
+	boto3_py "$p" "
+import datetime
+try:
+    $call
+except ClientError as e:
+    print(e.response['Error']['Code'], e.response['Error']['Message']); sys.exit(1)
+" "$@"
+}
+wo_grant() {	# a grant the backend would accept: read for everyone
+	local out
+	out=$(b3err eric 's3.put_object(Bucket=sys.argv[1], Key="drop/public", Body=b"x",
+        GrantRead="uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")' "$WFP") &&
+		{ echo "stored: $out"; return 1; }
+	echo "$out"
+	grep -q '^AccessDenied .*not allowed through s3gate' <<<"$out" && absent "$WFP" drop/public &&
+		b3err eric 's3.put_object(Bucket=sys.argv[1], Key="drop/bofc", Body=b"x", ACL="bucket-owner-full-control")' "$WFP"
+}
+tc "WriteOnly drop box: boto3 GrantRead AllUsers refused, ACL bucket-owner-full-control stored" wo_grant
+tdeny "ReadWrite: boto3 put_object with an object lock retention is refused, says why" AccessDenied \
+	"owner or member rights \(x-amz-object-lock" b3err bob 's3.put_object(Bucket=sys.argv[1], Key="locked",
+        Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=datetime.datetime(2099, 1, 1))' "$WFS"
+tdeny "ReadWrite: boto3 create_multipart_upload with a legal hold is refused" AccessDenied "." \
+	b3err bob 's3.create_multipart_upload(Bucket=sys.argv[1], Key="held", ObjectLockLegalHoldStatus="ON")' "$WFS"
+tdeny "ReadWrite: boto3 delete_object bypassing governance retention is refused" AccessDenied "." \
+	b3err bob 's3.delete_object(Bucket=sys.argv[1], Key="from-bob/data.bin", BypassGovernanceRetention=True)' "$WFS"
+tdeny "owner: object lock headers are a bucket configuration call (retention not in bucket_config_ops)" \
+	AccessDenied "bucket configuration call the operator does not allow" b3err frank 's3.put_object(
+        Bucket=sys.argv[1], Key="locked", Body=b"x", ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=datetime.datetime(2099, 1, 1))' "$WF"
+still_there() { backend_aws s3api head-object --bucket "$WFS" --key from-bob/data.bin >/dev/null && absent "$WFS" locked && absent "$WF" locked; }
+tc "nothing locked, nothing deleted at the backend" still_there
+
+# 3. headers in the query string
+q_acl() {
+	answer 403 AccessDenied 'parameter [^<]*x-amz-acl[^<]* is a header in the query string' bob PUT \
+		"/$WFS/q-acl?x-amz-acl=public-read" @"$T/small" && absent "$WFS" q-acl
+}
+tc "ReadWrite: PUT ?x-amz-acl=public-read is refused, nothing stored" q_acl
+q_copy() {	# bob owns ws-bob; the source is frank's, which bob cannot read
+	answer 403 AccessDenied "x-amz-copy-source" bob PUT \
+		"/$WB/q-copy?x-amz-copy-source=$WF%2Fprivate%2Fdoc" && absent "$WB" q-copy
+}
+tc "owner of ws-bob: PUT ?x-amz-copy-source=ws-frank/private/doc is refused, nothing stored" q_copy
+hoisted_ok() {	# a presigned GET shaped as the JavaScript SDK v3 makes them
+	boto3_py frank '
+import urllib.request
+from botocore.awsrequest import AWSRequest
+from botocore.auth import S3SigV4QueryAuth
+from botocore.credentials import Credentials
+req = AWSRequest(method="GET", url=EP + "/" + sys.argv[1] + "/private/doc?x-id=GetObject&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD")
+S3SigV4QueryAuth(Credentials(AKID, SECRET), "s3", REGION, expires=300).add_auth(req)
+url = req.prepare().url
+print(url)
+r = urllib.request.urlopen(url)
+print("HTTP", r.status)
+assert r.status == 200 and r.read().startswith(b"frank private")
+' "$WF"
+}
+tc "a presigned GET with x-id and X-Amz-Content-Sha256 in the query (JS SDK v3 shape) is served" hoisted_ok
+
+# 4. DeleteObjects declaring ISO-8859-1 under a prefix grant: frank may
+# write ws-bob/é/ only; RGW would read the key bytes "é/" as Latin-1 "Ã©/"
+latin1_delete() {
+	local body=$T/latin1.xml md5
+	s3gate_admin grant "$WB/é/" "$F" ReadWrite >/dev/null || return 1
+	backend_aws s3api put-object --bucket "$WB" --key "Ã©/victim" --body "$T/small" >/dev/null || return 1
+	wait_code frank "$(s3_url "$WB/é/none")" 404 1500 >/dev/null || { echo "grant not in effect"; return 1; }
+	printf '<?xml version="1.0" encoding="ISO-8859-1"?><Delete><Object><Key>é/victim</Key></Object></Delete>' >"$body"
+	md5=$(openssl dgst -md5 -binary "$body" | base64)
+	answer 400 MalformedXML "." frank POST "/$WB?delete" "Content-MD5:$md5" @"$body" || return 1
+	backend_aws s3api head-object --bucket "$WB" --key "Ã©/victim" >/dev/null ||
+		{ echo "Ã©/victim was deleted"; return 1; }
+	# the same body in UTF-8 deletes what the grant covers
+	backend_aws s3api put-object --bucket "$WB" --key "é/mine" --body "$T/small" >/dev/null || return 1
+	printf '<?xml version="1.0" encoding="UTF-8"?><Delete><Object><Key>é/mine</Key></Object></Delete>' >"$body"
+	md5=$(openssl dgst -md5 -binary "$body" | base64)
+	served '<Deleted>' frank POST "/$WB?delete" "Content-MD5:$md5" @"$body" && absent "$WB" "é/mine"
+}
+tc "DeleteObjects declaring ISO-8859-1 under a prefix grant: 400 MalformedXML, the Latin-1 twin survives" latin1_delete
+
+# 5. a SigV2 link (aws-cli v1's default presign) cannot be extended with
+# parameters V2 does not sign
+v2_link() {
+	local url c extra akid secret
+	read -r akid secret _ <"$T/profiles/frank"
+	PROFILE_S3V4=0 profile_set frank-v2 "$akid" "$secret"
+	url=$(awsv1 frank-v2 s3 presign "s3://$WF/private/doc" --expires-in 300) || return 1
+	case $url in *AWSAccessKeyId=*Signature=*) ;; *) echo "not a SigV2 link: $url"; return 1 ;; esac
+	c=$(curl -s -o "$T/v2.out" -w '%{http_code}' --max-time 10 "$url")
+	[ "$c" = 200 ] && same_file "$T/fobj" "$T/v2.out" || { echo "plain link: HTTP $c"; return 1; }
+	for extra in retention legal-hold attributes "list-type=2" "x-amz-acl=public-read"; do
+		c=$(curl -s -o "$T/v2.out" -w '%{http_code}' --max-time 10 "$url&$extra")
+		echo "&$extra: HTTP $c $(head -c 300 "$T/v2.out")"
+		[ "$c" = 403 ] && grep -q 'Signature Version 2' "$T/v2.out" || return 1
+	done
+}
+tc "a SigV2 link works; with ?retention, ?legal-hold, ?attributes, list-type, x-amz-acl added: 403" v2_link
+
 # ---- sync of a changed document ----------------------------------------------------
 
 URL_SHARED=""

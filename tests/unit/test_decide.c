@@ -2,9 +2,12 @@
  * test_decide: policy_decide() over owner, member, grants and discovery.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/policy.h"
+#include "proxy/httpmsg.h"
+#include "proxy/uri.h"
 #include "tests/unit/testlib.h"
 
 #define NOW	1760000000
@@ -48,6 +51,111 @@ mask(char *s, const char *what)
 		*p = 'B';
 		memmove(p + 1, p + n, strlen(p + n) + 1);
 	}
+}
+
+/*
+ * Whole requests, classified (s3op_classify) then decided as auth.c does:
+ * what a grantee, owner or member may do with headers that set ACLs or
+ * object lock, under the operator's bucket_config_ops and allow_bucket_acl.
+ */
+static const struct {
+	const char	*name;
+	const char	*method;
+	const char	*target;	/* "/ws-frank/k?..." */
+	const char	*headers;	/* "Name: value\r\n"... */
+	enum policy_via	 via;
+	enum policy_perm perm;
+	const char	*config_ops;	/* NULL: the default */
+	int		 allow_acl;
+	int		 allow;
+	const char	*in_message;	/* NULL, or a part of the denial's message */
+} requests[] = {
+	{ "ReadWrite grantee puts public-read", "PUT", "/ws-frank/k", "x-amz-acl: public-read\r\n",
+	  VIA_GRANT, PERM_READWRITE, NULL, 0, 0, "x-amz-acl" },
+	{ "ReadWrite grantee puts private (rclone's default)", "PUT", "/ws-frank/k",
+	  "X-Amz-Acl: private\r\n", VIA_GRANT, PERM_READWRITE, NULL, 0, 1, NULL },
+	{ "ReadWrite grantee puts bucket-owner-full-control", "PUT", "/ws-frank/k",
+	  "x-amz-acl: bucket-owner-full-control\r\n", VIA_GRANT, PERM_READWRITE, NULL, 0, 1, NULL },
+	{ "ReadWrite grantee copies with x-amz-grant-read", "PUT", "/ws-frank/k",
+	  "x-amz-copy-source: ws-frank/a\r\nx-amz-grant-read: uri=AllUsers\r\n", VIA_GRANT,
+	  PERM_READWRITE, NULL, 0, 0, NULL },
+	{ "WriteOnly drop box grants itself full control", "PUT", "/ws-frank/k",
+	  "x-amz-grant-full-control: id=bob\r\n", VIA_GRANT, PERM_WRITEONLY, NULL, 0, 0, NULL },
+	{ "WriteOnly drop box starts an upload with x-amz-grant-read", "POST",
+	  "/ws-frank/k?uploads", "x-amz-grant-read: id=bob\r\n", VIA_GRANT, PERM_WRITEONLY, NULL, 0,
+	  0, NULL },
+	{ "WriteOnly drop box puts private", "PUT", "/ws-frank/k", "x-amz-acl: private\r\n",
+	  VIA_GRANT, PERM_WRITEONLY, NULL, 0, 1, NULL },
+	{ "ReadWrite grantee puts public-read, ACLs enabled: owner or member only", "PUT",
+	  "/ws-frank/k", "x-amz-acl: public-read\r\n", VIA_GRANT, PERM_READWRITE, NULL, 1, 0,
+	  "x-amz-acl" },
+	{ "ReadWrite grantee locks an object, every config op allowed", "PUT", "/ws-frank/k",
+	  "x-amz-object-lock-mode: COMPLIANCE\r\n"
+	  "x-amz-object-lock-retain-until-date: 2099-01-01T00:00:00Z\r\n", VIA_GRANT,
+	  PERM_READWRITE, "all", 0, 0, "object lock" },
+	{ "ReadWrite grantee sets a legal hold", "PUT", "/ws-frank/k",
+	  "x-amz-object-lock-legal-hold: ON\r\n", VIA_GRANT, PERM_READWRITE, "all", 0, 0, NULL },
+	{ "ReadWrite grantee deletes bypassing governance", "DELETE", "/ws-frank/k?versionId=v",
+	  "x-amz-bypass-governance-retention: true\r\n", VIA_GRANT, PERM_READWRITE, "all", 0, 0,
+	  NULL },
+	{ "ReadWrite grantee puts with x-amz-acl in the query", "PUT",
+	  "/ws-frank/k?x-amz-acl=public-read", "", VIA_GRANT, PERM_READWRITE, NULL, 0, 0,
+	  "x-amz-acl" },
+	{ "owner puts public-read, ACLs off", "PUT", "/ws-frank/k", "x-amz-acl: public-read\r\n",
+	  VIA_OWNER, PERM_FULL, "all", 0, 0, NULL },
+	{ "owner puts public-read, ACLs on", "PUT", "/ws-frank/k", "x-amz-acl: public-read\r\n",
+	  VIA_OWNER, PERM_FULL, NULL, 1, 1, NULL },
+	{ "owner locks an object, retention not allowed", "PUT", "/ws-frank/k",
+	  "x-amz-object-lock-mode: GOVERNANCE\r\n", VIA_OWNER, PERM_FULL, NULL, 0, 0,
+	  "object lock" },
+	{ "member locks an object, retention allowed", "PUT", "/ws-frank/k",
+	  "x-amz-object-lock-mode: GOVERNANCE\r\n", VIA_MEMBER, PERM_FULL, "retention", 0, 1,
+	  NULL },
+	{ "owner puts a plain object", "PUT", "/ws-frank/k", "x-amz-meta-a: b\r\n", VIA_OWNER,
+	  PERM_FULL, NULL, 0, 1, NULL },
+};
+
+static void
+test_requests(void)
+{
+	static const struct http_limits lim = { 8192, 4096, 50 };
+	struct http_head *head = calloc(1, sizeof(*head));
+	struct policy_decision d;
+	struct policy_access a;
+	struct query_list q;
+	struct s3_op op;
+	char raw[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		const char *target = requests[i].target, *qm = strchr(target, '?');
+		char key[64] = "";
+		int rc;
+
+		snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\nHost: s3\r\n%s\r\n", requests[i].method,
+		    target, requests[i].headers);
+		memset(&q, 0, sizeof(q));
+		if (httpmsg_parse_head(raw, strlen(raw), 0, &lim, head) != HTTP_PARSE_DONE ||
+		    (qm != NULL && query_parse(qm + 1, strlen(qm + 1), 100, &q) == -1)) {
+			T_OK(0, "%s: parses", requests[i].name);
+			continue;
+		}
+		/* "/ws-frank/KEY[?...]" */
+		snprintf(key, sizeof(key), "%.*s", (int)((qm ? qm : target + strlen(target)) -
+		    (target + 10)), target + 10);
+		rc = s3op_classify(requests[i].method, "ws-frank", key, &q, head, &op);
+		a = access_of(1, 1, requests[i].via, requests[i].perm, NULL, 0);
+		policy_decide(&a, &op, "ws-frank", key, NOW, s3op_config_permitted(&op,
+		    requests[i].config_ops, requests[i].allow_acl), &d);
+		T_OK(rc == 0 && d.allow == requests[i].allow, "%s: %s (%s; %s)", requests[i].name,
+		    requests[i].allow ? "allowed" : "denied", d.reason, d.message);
+		if (requests[i].in_message != NULL)
+			T_OK(strstr(d.message, requests[i].in_message) != NULL,
+			    "%s: the message says why (%s)", requests[i].name, requests[i].in_message);
+		s3op_free(&op);
+		query_free(&q);
+	}
+	free(head);
 }
 
 int
@@ -213,5 +321,7 @@ main(void)
 		T_STREQ(policy_via_str(VIA_MEMBER), "member", "via member");
 		T_STREQ(policy_perm_str(PERM_READWRITE), "ReadWrite", "perm ReadWrite");
 	}
+
+	test_requests();
 	return T_DONE();
 }

@@ -76,6 +76,48 @@ static const struct {
 	{ "text after Delete", DEL(OBJ("a")) "x", "", -1, NULL },
 	{ "a second Delete", DEL(OBJ("a")) DEL(OBJ("b")), "", -1, NULL },
 	{ "DOCTYPE", "<!DOCTYPE d [<!ENTITY e \"x\">]>" DEL(OBJ("&e;")), "", -1, NULL },
+	/*
+	 * The declaration: the keys are checked as UTF-8 bytes, so a body the
+	 * backend would decode as another encoding is refused (ISO-8859-1 would
+	 * turn the bytes of a key s3gate saw outside the prefix into another).
+	 */
+	{ "s3cmd's declaration", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" DEL(OBJ("a")), "", 1,
+	  NULL },
+	{ "encoding utf-8, single quotes", "<?xml version='1.0' encoding='utf-8'?>" DEL(OBJ("a")), "",
+	  1, NULL },
+	{ "no encoding", "<?xml version=\"1.0\"?>\n" DEL(OBJ("a")), "", 1, NULL },
+	{ "standalone", "<?xml version=\"1.0\" encoding=\"Utf-8\" standalone=\"yes\"?>" DEL(OBJ("a")),
+	  "", 1, NULL },
+	{ "blanks around '=' and before '?>'",
+	  "<?xml version = \"1.0\"\tencoding= 'UTF-8' ?>" DEL(OBJ("a")), "", 1, NULL },
+	{ "encoding ISO-8859-1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+	  DEL(OBJ("docs/\xe9")), "docs/", -1, NULL },
+	{ "encoding latin1, single quotes", "<?xml version='1.0' encoding='latin1'?>" DEL(OBJ("a")),
+	  "", -1, NULL },
+	{ "encoding UTF-16", "<?xml version=\"1.0\" encoding=\"UTF-16\"?>" DEL(OBJ("a")), "", -1,
+	  NULL },
+	{ "encoding US-ASCII", "<?xml version=\"1.0\" encoding=\"US-ASCII\"?>" DEL(OBJ("a")), "",
+	  -1, NULL },
+	{ "encoding UTF8 (no hyphen)", "<?xml version=\"1.0\" encoding=\"UTF8\"?>" DEL(OBJ("a")), "",
+	  -1, NULL },
+	{ "encoding with a blank inside the quotes",
+	  "<?xml version=\"1.0\" encoding=\"UTF-8 \"?>" DEL(OBJ("a")), "", -1, NULL },
+	{ "two encodings", "<?xml version=\"1.0\" encoding=\"UTF-8\" encoding=\"ISO-8859-1\"?>"
+	  DEL(OBJ("a")), "", -1, NULL },
+	{ "encoding before version", "<?xml encoding=\"UTF-8\" version=\"1.0\"?>" DEL(OBJ("a")), "",
+	  -1, NULL },
+	{ "no version", "<?xml encoding=\"UTF-8\"?>" DEL(OBJ("a")), "", -1, NULL },
+	{ "an unknown pseudo-attribute", "<?xml version=\"1.0\" charset=\"latin1\"?>" DEL(OBJ("a")),
+	  "", -1, NULL },
+	{ "no blank before encoding", "<?xml version=\"1.0\"encoding=\"UTF-8\"?>" DEL(OBJ("a")), "",
+	  -1, NULL },
+	{ "mismatched quotes", "<?xml version=\"1.0\" encoding=\"UTF-8'?>" DEL(OBJ("a")), "", -1,
+	  NULL },
+	{ "no blank after <?xml", "<?xmlversion=\"1.0\"?>" DEL(OBJ("a")), "", -1, NULL },
+	{ "another processing instruction first", "<?xml-stylesheet href=\"x\"?>" DEL(OBJ("a")), "",
+	  -1, NULL },
+	{ "standalone maybe", "<?xml version=\"1.0\" standalone=\"maybe\"?>" DEL(OBJ("a")), "", -1,
+	  NULL },
 };
 
 /* An entity in a key, and the key's bytes once unescaped. */
