@@ -5,10 +5,15 @@
 
 #include "proxy/forward.h"
 
-/* Query parameters of presigned (query) authentication. */
+/*
+ * Query parameters of presigned (query) authentication, SigV4's and SigV2's:
+ * the client's, never forwarded (action.c accepts these names only as auth
+ * parameters, so nothing else is lost).
+ */
 static const char *const forward_auth_params[] = {
 	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
 	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+	"AWSAccessKeyId", "Signature", "Expires", "x-amz-security-token",
 	NULL
 };
 

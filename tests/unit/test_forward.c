@@ -101,6 +101,13 @@ static const struct {
 	  "UNSIGNED-PAYLOAD",
 	  "GET /bucket/key?response-content-disposition=attachment%3B%20filename%3D%22a%20b.txt%22"
 	  "&response-content-type=text%2Fplain HTTP/1.1", { NULL }, { NULL }, 0 },
+	{ "presigned SigV2: its auth params and session token dropped",
+	  "GET /bucket/key?AWSAccessKeyId=AKIDCLIENT&Expires=1700003600"
+	  "&Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	  "&x-amz-security-token=client-session-token&versionId=v1 HTTP/1.1\r\n"
+	  "Host: s3.example.org\r\n\r\n",
+	  "UNSIGNED-PAYLOAD",
+	  "GET /bucket/key?versionId=v1 HTTP/1.1", { NULL }, { NULL }, 0 },
 	{ "list: query sorted and S3-encoded",
 	  "GET /bucket?prefix=a%2Fb%20c&list-type=2&delimiter=/&max-keys=10&encoding-type=url HTTP/1.1\r\n"
 	  "Host: s3.example.org\r\n\r\n",
