@@ -23,7 +23,6 @@
  *
  * A refusal answers through conn_reply_error(); the stage is not re-run.
  */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
