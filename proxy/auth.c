@@ -181,19 +181,6 @@ auth_quota_admit(struct conn *c)
 }
 
 /*
- * bucket_create PATTERN: "{principal}" stands for the caller, taken
- * literally; the rest is a shell pattern (fnmatch).  E.g. ws-{principal}-*
- * lets frank create ws-frank-scratch (gateapi_bucket_create_allowed();
- * "bucket create" then refuses a name another principal has a better claim
- * to, and a bucket that already exists).
- */
-static int
-auth_bucket_create_allowed(struct conn *c)
-{
-	return gateapi_bucket_create_allowed(c);
-}
-
-/*
  * A link s3gate issued is a credential scoped to one object and method
  * (GET links serve HEAD too, for clients that look before they fetch).
  */
@@ -314,7 +301,7 @@ auth_verify(struct conn *c, time_t now)
 			c->auth_stage = AUTH_STAGE_LIST_BUCKETS;
 			return 1;
 		}
-		if (strcmp(c->op.action, "CreateBucket") == 0 && auth_bucket_create_allowed(c))
+		if (strcmp(c->op.action, "CreateBucket") == 0 && gateapi_bucket_create_allowed(c))
 			return gateapi_create_bucket(c);
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
