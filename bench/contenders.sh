@@ -90,6 +90,13 @@ idle_conns() { local m; m=$(fd_capacity "$1"); echo $(( m < IDLE_CONNS ? m : IDL
 add() { PROC[$1]=$2; SCHEME[$1]=$3; PORT[$1]=$(free_port); }
 
 # ----------------------------------------------------------------- origin
+# Two origins: nginx serves the GETs (origin.conf), bench/sink.c takes the
+# PUTs (its header says why). A proxy has one upstream, so each contender
+# runs twice: as C in front of nginx for everything but the PUT rows of
+# sizes.sh, and as its PUT instance C-put (C-put-tls for C-tls: the same
+# program and config, a process of its own) in front of the sink. direct's
+# PUTs go to the sink; direct-tls's to nginx's TLS listener (the sink speaks
+# no TLS), which makes the TLS PUT ceiling nginx's discard.
 start_origin() {
     add origin origin http
     add direct-tls none https   # no proxy process: no CPU or memory figures
@@ -98,7 +105,29 @@ start_origin() {
     start origin nginx -q -e "$WORK/origin.error.log" -p "$WORK" -c "$WORK/origin.conf"
     wait_up origin || fail "origin did not start: $(tail -3 "$WORK/origin.error.log")"
     STATUS[direct]=ok; STATUS[direct-tls]=ok
-    log "origin nginx on ${PORT[origin]} (TLS ${PORT[direct-tls]})"
+    gcc -O2 -Wall -pthread -o "$WORK/sink" "$HERE/sink.c" 2> "$WORK/sink.build.log" ||
+        fail "sink.c: $(cat "$WORK/sink.build.log")"
+    add sink sink http
+    start sink "$WORK/sink" -l "127.0.0.1:${PORT[sink]}" > "$WORK/sink.log" 2>&1
+    wait_up sink || fail "the PUT sink did not start: $(tail -3 "$WORK/sink.log")"
+    PROC[direct-put]=none; SCHEME[direct-put]=http; PORT[direct-put]=${PORT[sink]}; STATUS[direct-put]=ok
+    log "origin nginx on ${PORT[origin]} (TLS ${PORT[direct-tls]}), PUT sink on ${PORT[sink]}"
+}
+
+# put_twin C: the contender's PUT instance (nginx -> nginx-put, nginx-tls ->
+# nginx-put-tls), or C itself when it has none (direct-tls)
+put_twin() {
+    local base=${1%-tls} t
+    if [ "$base" = "$1" ]; then t=$1-put; else t=$base-put-tls; fi
+    if [ -n "${PORT[$t]:-}" ]; then echo "$t"; else echo "$1"; fi
+}
+
+# twice START ARGS...: START ARGS (in front of nginx), then START with the
+# name (its first argument) + "-put" in front of the sink
+twice() {
+    local start=$1 name=$2; shift 2
+    "$start" "$name" "$@"
+    UPSTREAM_PORT=${PORT[sink]} "$start" "$name-put" "$@"
 }
 
 # up C...: STATUS of each from whether its process answers
@@ -118,20 +147,22 @@ start_nginx() { # NAME on|off
     up "$name" "$name-tls"
 }
 
-start_haproxy() {
-    add haproxy haproxy http; add haproxy-tls haproxy https
-    fill "$HERE/haproxy.conf" "$WORK/haproxy.conf" PORT="${PORT[haproxy]}" TLS_PORT="${PORT[haproxy-tls]}" \
+start_haproxy() { # NAME
+    local name=$1
+    add "$name" "$name" http; add "$name-tls" "$name" https
+    fill "$HERE/haproxy.conf" "$WORK/$name.conf" PORT="${PORT[$name]}" TLS_PORT="${PORT[$name-tls]}" \
         MAXCONN="$(fd_capacity haproxy)"
-    start haproxy haproxy -db -f "$WORK/haproxy.conf" > "$WORK/haproxy.log" 2>&1
-    up haproxy haproxy-tls
+    start "$name" haproxy -db -f "$WORK/$name.conf" > "$WORK/$name.log" 2>&1
+    up "$name" "$name-tls"
 }
 
-start_relay() { # splice|copy
-    local c=relay-$1
+start_relay() { # NAME splice|copy
+    local c=$1
     [ -x "$WORK/relay" ] || gcc -O2 -Wall -o "$WORK/relay" "$HERE/relay.c" 2> "$WORK/relay.build.log" ||
         fail "relay.c: $(cat "$WORK/relay.build.log")"
     add "$c" "$c" http
-    start "$c" "$WORK/relay" -l "127.0.0.1:${PORT[$c]}" -t "127.0.0.1:${PORT[origin]}" -m "$1" > "$WORK/$c.log" 2>&1
+    start "$c" "$WORK/relay" -l "127.0.0.1:${PORT[$c]}" -t "127.0.0.1:${UPSTREAM_PORT:-${PORT[origin]}}" -m "$2" \
+        > "$WORK/$c.log" 2>&1
     up "$c"
 }
 
@@ -163,7 +194,7 @@ s3gate_setup() {
 start_s3gate() { # NAME [EXTRA CONFIG LINE]
     local name=$1 extra=${2:-}
     add "$name" "$name" http
-    [ "$name" = s3gate-copy ] || add "$name-tls" "$name" https
+    case $name in s3gate-copy*) ;; *) add "$name-tls" "$name" https ;; esac
     if [ "$S3GATE_OK" != 1 ]; then
         STATUS[$name]=$S3GATE_WHY; STATUS[$name-tls]=$S3GATE_WHY
         return
@@ -171,29 +202,40 @@ start_s3gate() { # NAME [EXTRA CONFIG LINE]
     fill "$HERE/s3gate.conf" "$WORK/$name.conf" PORT="${PORT[$name]}" \
         TLS_PORT="${PORT[$name-tls]:-$(free_port)}" ADMIN_PORT="$(free_port)"
     [ -z "$extra" ] || echo "$extra" >> "$WORK/$name.conf"
-    start "$name" "$([ "$name" = s3gate-b ] && echo "$S3GATE_B" || echo "$S3GATE")" \
+    start "$name" "$(case $name in s3gate-b*) echo "$S3GATE_B" ;; *) echo "$S3GATE" ;; esac)" \
         -c "$WORK/$name.conf" > "$WORK/$name.log" 2>&1
     up "$name"
-    [ "$name" = s3gate-copy ] || up "$name-tls"
+    [ -z "${PORT[$name-tls]:-}" ] || up "$name-tls"
 }
 
 start_contenders() {
-    want nginx && start_nginx nginx on
-    want nginx-unbuf && start_nginx nginx-unbuf off
-    want haproxy && start_haproxy
-    want relay-splice && start_relay splice
-    want relay-copy && start_relay copy
+    want nginx && twice start_nginx nginx on
+    want nginx-unbuf && twice start_nginx nginx-unbuf off
+    want haproxy && twice start_haproxy haproxy
+    want relay-splice && twice start_relay relay-splice splice
+    want relay-copy && twice start_relay relay-copy copy
     if want s3gate || want s3gate-copy || want s3gate-1w || want s3gate-b; then s3gate_setup; fi
-    want s3gate && start_s3gate s3gate
-    [ -n "${S3GATE_B:-}" ] && want s3gate-b && start_s3gate s3gate-b
-    want s3gate-copy && start_s3gate s3gate-copy "splice off"
-    want s3gate-1w && start_s3gate s3gate-1w "workers 1"
+    want s3gate && twice start_s3gate s3gate
+    [ -n "${S3GATE_B:-}" ] && want s3gate-b && twice start_s3gate s3gate-b
+    want s3gate-copy && twice start_s3gate s3gate-copy "splice off"
+    want s3gate-1w && twice start_s3gate s3gate-1w "workers 1"
     return 0
 }
 
 # --------------------------------------------------------------- checks
 SIGN=()
-declare -A GET_PATH HEAD_PATH TLSINFO
+declare -A GET_PATH HEAD_PATH TLSINFO PUT_STATUS
+
+# put_check C: PUT_STATUS[C] is empty if C's PUT instance stores a signed
+# 4 KiB PUT, else what it answered (its PUT rows then fail, visibly)
+put_check() {
+    local t got
+    t=$(put_twin "$1")
+    [ "$t" = "$1" ] && return
+    if [ "${STATUS[$t]:-}" != ok ]; then PUT_STATUS[$1]="PUT instance $t: ${STATUS[$t]:-not started}"; return; fi
+    got=$(curl -s "${CURL_TLS[@]}" -o /dev/null -w '%{http_code}' "${SIGN[@]}" -T "$WWW/bench/4k.bin" "$(url "$t")/bench/put.bin")
+    case $got in 20[04]) ;; *) PUT_STATUS[$1]="PUT instance $t: signed PUT 4k answered $got" ;; esac
+}
 CURL_TLS=(--cacert "$WORK/tls/cert.pem")
 
 # check_contenders: each must answer a signed GET, a presigned GET and a
@@ -202,7 +244,7 @@ check_contenders() {
     local c base got pre head name g h
     SIGN=(--aws-sigv4 "aws:amz:$REGION:s3" --user "$AKID:$SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
     for c in $PLAIN_ALL $TLS_ALL; do
-        want "$c" && [ "${STATUS[$c]:-}" = ok ] && echo "$c $(url "$c")"
+        if want "$c" && [ "${STATUS[$c]:-}" = ok ]; then echo "$c $(url "$c")"; fi
     done | AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
         /usr/bin/python3 "$HERE/presign.py" "$AKID" "$SECRET" "$REGION" > "$WORK/presigned.txt" 2> "$WORK/presign.log" ||
         log "presign.py failed: $(tail -1 "$WORK/presign.log")"
@@ -221,6 +263,7 @@ check_contenders() {
             elif [ "$pre" != "200 4096" ]; then STATUS[$c]="presigned GET 4k: $pre"
             elif [ "$head" != 200 ]; then STATUS[$c]="presigned HEAD: $head"
             fi
+            put_check "$c"
         fi
         if [ "${SCHEME[$c]:-}" = https ] && [ "${STATUS[$c]}" = ok ]; then
             TLSINFO[$c]=$(openssl s_client -connect "127.0.0.1:${PORT[$c]}" -brief < /dev/null 2>&1 |

@@ -83,12 +83,13 @@ free_port() {
 }
 
 # fill TEMPLATE OUT [NAME=VALUE...]: replaces @WORK@, @WWW@, @TEMP@,
-# @ORIGIN_PORT@, @CERT@, @KEY@ and each @NAME@ given; fails on a leftover @X@
+# @ORIGIN_PORT@ (UPSTREAM_PORT when set: a PUT instance's sink, else the
+# nginx origin), @CERT@, @KEY@ and each @NAME@ given; fails on a leftover @X@
 fill() {
     local in=$1 out=$2 kv
     shift 2
     local args=(-e "s|@WORK@|$WORK|g" -e "s|@WWW@|$WWW|g" -e "s|@TEMP@|$TEMP|g"
-                -e "s|@ORIGIN_PORT@|${PORT[origin]:-}|g" -e "s|@CERT@|${CERT:-}|g" -e "s|@KEY@|${KEY:-}|g")
+                -e "s|@ORIGIN_PORT@|${UPSTREAM_PORT:-${PORT[origin]:-}}|g" -e "s|@CERT@|${CERT:-}|g" -e "s|@KEY@|${KEY:-}|g")
     for kv; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
     sed "${args[@]}" "$in" > "$out"
     ! grep -q '@[A-Z_]*@' "$out" || fail "$out: unfilled $(grep -o '@[A-Z_]*@' "$out" | head -1)"

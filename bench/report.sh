@@ -131,7 +131,7 @@ table_big() {
 # ---------------------------------------------------------------- targets
 targets() {
     local v cols=() c k bn br cr
-    for c in s3gate s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
+    for c in s3gate s3gate-copy s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
     [ ${#cols[@]} -gt 0 ] || { echo "(no s3gate row: no targets to check)"; return; }
     mdrow "target (issue 11)" "needed" "${cols[@]}"; mdsep $(( 2 + ${#cols[@]} ))
     for k in get put; do
@@ -168,6 +168,26 @@ targets() {
     v=(); for c in "${cols[@]}"; do
         v+=("$(verdict "$(calc '(a[1] - a[2]) / 1024' %.1f "$(get big-hwm "$c" med)" "$(get big-rss0 "$c" med)")" '<' 16)"); done
     mdrow "RSS growth over a $BIG_GIB GiB GET, MiB" "< 16" "${v[@]}"
+}
+
+# table_modes: each s3gate mode against the bare relay that moves bytes the
+# same way (splice against splice, copy against copy), and the two relays
+# against each other. The targets above compare with the faster relay's
+# throughput and the cheaper relay's CPU; on loopback those are different
+# relays, and the last row shows how far apart the floor's own two modes are.
+table_modes() {
+    local k pair c r cells
+    mdrow "1 GiB plain, one stream" "GET GB/s ratio" "GET CPU ratio" "PUT GB/s ratio" "PUT CPU ratio"; mdsep 5
+    for pair in s3gate:relay-splice s3gate-1w:relay-splice s3gate-copy:relay-copy relay-splice:relay-copy; do
+        c=${pair%%:*} r=${pair#*:}
+        in_list "$c" "$PLAIN" && in_list "$r" "$PLAIN" || continue
+        cells=("$c / $r")
+        for k in get put; do
+            cells+=("$(ratio "$(get "http-$k-1g-1" "$c" med)" "$(get "http-$k-1g-1" "$r" med)")"
+                "$(ratio "$(get "http-$k-1g-1" "$c" cpu)" "$(get "http-$k-1g-1" "$r" cpu)")")
+        done
+        mdrow "${cells[@]}"
+    done
 }
 
 # ----------------------------------------------------------------- charts
@@ -268,14 +288,15 @@ commands() {
     cat <<EOF
 - **Run**: \`$RUN_CMD\` (run.sh's settings: REPEAT=$REPEAT SMALL_REPEAT=$SMALL_REPEAT PAR_REPEAT=$PAR_REPEAT LAT_REPEAT=$LAT_REPEAT LAT_TARGET_REPEAT=$LAT_TARGET_REPEAT (at $LAT_TARGET_CONNS connections) LAT_SECONDS=$LAT_SECONDS LAT_CONNS="$LAT_CONNS" HS_SECONDS=$HS_SECONDS HS_CLIENTS=$HS_CLIENTS HS_REPEAT=$HS_REPEAT IDLE_CONNS=$IDLE_CONNS BIG_GIB=$BIG_GIB SIZES="$SIZES" SIZES_PAR="$SIZES_PAR" TLS_SIZES="$TLS_SIZES"). The contenders alternate inside every repetition; figures are medians; ratios are between medians of this run.
 - **Signed requests** (every curl figure): \`curl -s --aws-sigv4 aws:amz:us-east-1:s3 --user AKID:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K CFG -w '%{http_code} %{size_download} %{size_upload}\n'\`, the key from \`s3gate-admin cred create benchuser\` (so s3gate verifies every signature and checks the grant; the others ignore the header). TLS adds \`--cacert cert.pem\`.
-- **Throughput by size** (GB/s = 10^9 bytes/s): STREAMS such curls started together, each making N requests one after the other on one keep-alive connection, CFG holding N times \`url = URL/bench/SIZE.bin\` and \`output = /dev/null\` (PUT: \`upload-file = SIZE.bin\`, \`url = URL/bench/put.bin\`); N per stream: $(per_stream_list 1) (1 stream); $(per_stream_list "$PAR_STREAMS") ($PAR_STREAMS streams). GB/s = all the bytes / wall time from the first start to the last exit; every answer's status and size is checked. 1 GiB PUT with 16 streams is not run: the origin holds each PUT body in memory (16 × 1.1 GB).
+- **Throughput by size** (GB/s = 10^9 bytes/s): STREAMS such curls started together, each making N requests one after the other on one keep-alive connection, CFG holding N times \`url = URL/bench/SIZE.bin\` and \`output = /dev/null\` (PUT: \`upload-file = SIZE.bin\`, \`url = URL/bench/put.bin\`); N per stream: $(per_stream_list 1) (1 stream); $(per_stream_list "$PAR_STREAMS") ($PAR_STREAMS streams). GB/s = all the bytes / wall time from the first start to the last exit; every answer's status and size is checked. 1 GiB PUT with 16 streams is not run: nginx (buffered) spools each body to tmpfs first (16 GiB).
+- **Two origins**: GETs go to the nginx origin (sendfile); PUTs to \`bench/sink.c\`, which splices each body into /dev/null and answers 200 after its last byte (nginx spent 1.1–1.7 s of CPU per GiB dropping a PUT body, more than any proxy measured, so the PUT rows measured nginx). A proxy has one upstream, so every contender runs a second instance, the same program and config in front of the sink, and its PUT rows (throughput, CPU) are that instance's; direct's PUTs go to the sink itself; direct-tls's to nginx's TLS listener (the sink speaks no TLS).
 - **CPU s/GiB, µs/req, µs/handshake**: utime+stime from \`/proc/PID/stat\` of the proxy's process and its descendants (threads included), read before and after each measurement, summed over the counted runs, divided by the GiB, requests or handshakes of those runs. One clock tick is 10 ms.
 - **Latency** (small objects): \`WRK_METHOD=GET|HEAD wrk -t1 -cCONNS -d${LAT_SECONDS}s --timeout 10s -s bench/wrk.lua URL/PRESIGNED\`, GET of the 4 KiB object and HEAD of an empty one (wrk 4.1 would wait for a HEAD body of Content-Length bytes), each presigned by botocore for the contender's own host:port (bench/presign.py), so s3gate checks a full SigV4 query signature and the grant on every request. p50/p99/p99.9 from wrk's histogram (bench/wrk.lua); "+p50/+p99": minus direct's at the same CONNS. A run with a non-2xx answer is not counted. After 1 s of warm-up per contender.
 - **TLS**: a self-signed \`openssl req -x509 -newkey $CERT_KEY\` certificate for 127.0.0.1, the same file for every TLS listener; TLS 1.3 with TLS_AES_256_GCM_SHA384 (nginx: \`ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384\`; HAProxy: \`ssl-min-ver TLSv1.3 ciphersuites TLS_AES_256_GCM_SHA384\`; s3gate: its defaults, which choose it; checked with \`openssl s_client -brief\`, see the contenders table). No kernel TLS here (CONFIG_TLS is off). Throughput as above with https URLs.
 - **Full handshakes/s**: $HS_CLIENTS parallel \`openssl s_time -connect 127.0.0.1:PORT -new -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 -time $HS_SECONDS\` (\`-new\`: a new session per connection, never resumed; handshake and close, no HTTP request); handshakes summed / wall time.
 - **Idle connections**: \`bench/idle.py PORT N PRESIGNED_PATH\` opens N = $IDLE_CONNS connections one after the other (fewer where the process's descriptors cannot hold them); VmRSS summed over the proxy's processes before, with them open and idle 1 s later (no request sent), and after one presigned 4 KiB GET answered on each (idle keep-alive); KiB/conn = the difference / the connections opened (answered). Kernel socket buffers are not in RSS. The relays open one origin connection per client at accept.
 - **Long stream**: \`curl ... -o /dev/null URL/bench/big.bin\`, a sparse $BIG_GIB GiB file in tmpfs (a hole reads as the zero page: no disk, no memory); VmHWM reset (\`echo 5 > /proc/PID/clear_refs\`) before, VmRSS sampled every second, VmHWM and VmRSS at the end.
-- **RSS idle/peak** (headline table): VmRSS before the plain size runs / VmHWM over them.
+- **RSS idle/peak** (headline table): VmRSS before the plain size runs / VmHWM over them (the larger of the GET and the PUT instance's).
 EOF
 }
 
@@ -297,6 +318,10 @@ write_results() {
         echo "## Targets (issue 11), ratios from this run"
         echo
         targets
+        echo
+        echo "Each mode against the relay that moves bytes the same way (ratios of medians; CPU: lower is better):"
+        echo
+        table_modes
         echo
         echo "## 1 GiB GET and PUT, plain HTTP, one stream"
         echo

@@ -12,6 +12,8 @@
 # Contenders (plain HTTP; most also over TLS, as NAME-tls): direct (the
 # ceiling), nginx, nginx-unbuf, haproxy, relay-splice, relay-copy (the
 # floor), s3gate (its defaults: workers auto), s3gate-copy (splice off), s3gate-1w (workers 1).
+# Origins: nginx for GETs, bench/sink.c for PUTs; every contender runs a
+# second instance (NAME-put) in front of the sink for its PUT rows.
 #
 # Environment (defaults in brackets; QUICK=1 changes them, see below):
 #   PHASES="..."     which parts run [sizes tls latency idle big]
@@ -95,8 +97,9 @@ START_EPOCH=$EPOCHREALTIME
 . "$HERE/rss.sh"
 . "$HERE/report.sh"
 ONLY=${ONLY:-$PLAIN_ALL}
-# every size any phase uses, smallest first
-SIZES_ALL=$(for s in $(echo $SIZES $SIZES_PAR $TLS_SIZES 1g | tr ' ' '\n' | sort -u); do
+# every size any phase uses, smallest first (4k: the checks and the latency
+# phase fetch it; 1g: the warm-up)
+SIZES_ALL=$(for s in $(echo 4k $SIZES $SIZES_PAR $TLS_SIZES 1g | tr ' ' '\n' | sort -u); do
     echo "$(size_bytes "$s") $s"; done | sort -n | awk '{printf "%s ", $2}')
 
 for tool in nginx haproxy wrk curl gcc awk openssl ss; do
@@ -129,11 +132,15 @@ if in_list sizes "$PHASES"; then
     for c in $PLAIN; do
         has_proc "$c" || continue
         record rss-idle 1 "$c" "$(rss_kib "$c" VmRSS)" "" 0
-        rss_reset "$c"
+        rss_reset "$c"; rss_reset "$(put_twin "$c")"
     done
     sizes_phase plain "$PLAIN" "$SIZES" 1
     sizes_phase plain "$PLAIN" "$SIZES_PAR" "$PAR_STREAMS"
-    for c in $PLAIN; do has_proc "$c" && record rss-peak 1 "$c" "$(rss_kib "$c" VmHWM)" "" 0; done
+    # the peak of either instance (GETs in C, PUTs in its PUT instance)
+    for c in $PLAIN; do
+        has_proc "$c" || continue
+        record rss-peak 1 "$c" "$(printf '%s\n' "$(rss_kib "$c" VmHWM)" "$(rss_kib "$(put_twin "$c")" VmHWM)" | sort -n | tail -1)" "" 0
+    done
 fi
 if in_list tls "$PHASES" && [ -n "$TLS" ]; then
     [ "$WARMUP" = 1 ] && warm_up "$TLS"
