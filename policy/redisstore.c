@@ -322,13 +322,25 @@ redisstore_url_shown(const char *url, char *buf, size_t size)
 	return buf;
 }
 
+/* CONF's Redis address: its policy_store URL, with policy_store_password's password if set. */
+static int
+rs_addr_conf(const struct conf *conf, struct rs_addr *a, struct sbuf *errors)
+{
+	if (rs_addr_parse(conf->store_path, a, errors) == -1)
+		return -1;
+	if (conf->store_password != NULL)
+		snprintf(a->password, sizeof(a->password), "%s", conf->store_password);
+	return 0;
+}
+
 redisAsyncContext *
-redisstore_async_connect(const char *url, struct event_base *base, struct sbuf *errors)
+redisstore_async_connect(const struct conf *conf, struct event_base *base, struct sbuf *errors)
 {
 	struct rs_addr a;
 	redisAsyncContext *ac;
+	char shown[512];
 
-	if (rs_addr_parse(url, &a, errors) == -1)
+	if (rs_addr_conf(conf, &a, errors) == -1)
 		return NULL;
 	if (a.path[0] != '\0')
 		ac = redisAsyncConnectUnix(a.path);
@@ -337,7 +349,8 @@ redisstore_async_connect(const char *url, struct event_base *base, struct sbuf *
 	if (ac == NULL)
 		abort();
 	if (ac->err) {
-		sbuf_appendf(errors, "%s: %s\n", url, ac->errstr);
+		sbuf_appendf(errors, "%s: %s\n",
+		    redisstore_url_shown(conf->store_path, shown, sizeof(shown)), ac->errstr);
 		redisAsyncFree(ac);
 		explicit_bzero(&a, sizeof(a));
 		return NULL;
@@ -1512,7 +1525,7 @@ redisstore_open(const struct conf *conf, struct event_base *base, struct sbuf *e
 		free(rs);
 		return NULL;
 	}
-	if (rs_addr_parse(conf->store_path, &rs->addr, errors) == -1) {
+	if (rs_addr_conf(conf, &rs->addr, errors) == -1) {
 		explicit_bzero(rs, sizeof(*rs));
 		free(rs);
 		return NULL;
@@ -1702,7 +1715,7 @@ rs_admin_open(struct rs_admin *a, const struct conf *conf, struct sbuf *errors)
 		sbuf_appendf(errors, "policy_secret_key: not 64 hex digits\n");
 		return -1;
 	}
-	if (rs_addr_parse(conf->store_path, &addr, errors) == -1)
+	if (rs_addr_conf(conf, &addr, errors) == -1)
 		return -1;
 	if (addr.path[0] != '\0')
 		a->c = redisConnectUnixWithTimeout(addr.path, tv);

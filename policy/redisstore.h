@@ -42,7 +42,7 @@ struct event_base;
 struct redisAsyncContext;
 
 /*
- * An asynchronous connection to URL (policy_store's Redis URL) on BASE for
+ * An asynchronous connection to CONF's Redis (policy_store, policy_store_password) on BASE for
  * another user of the same Redis (the quota sync, proxy/quotasync.c): the
  * connect is started, AUTH and SELECT are queued as the URL asks, and
  * commands may be queued at once.  The caller owns it (redisAsyncFree, or
@@ -52,7 +52,7 @@ struct redisAsyncContext;
  */
 /* URL as a log line or an error may show it: a password replaced by "***". */
 const char	*redisstore_url_shown(const char *url, char *buf, size_t size);
-struct redisAsyncContext *redisstore_async_connect(const char *url, struct event_base *base,
+struct redisAsyncContext *redisstore_async_connect(const struct conf *conf, struct event_base *base,
 	    struct sbuf *errors);
 
 /* 64 hex digits -> 32 bytes.  0, or -1 if malformed. */

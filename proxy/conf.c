@@ -465,6 +465,17 @@ conf_h_user(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	return 0;
 }
 
+/* *SLOT = SECRET, the old one wiped first (the slot owns its secret). */
+static void
+conf_set_secret(char **slot, char *secret)
+{
+	if (*slot != NULL) {
+		explicit_bzero(*slot, strlen(*slot));
+		free(*slot);
+	}
+	*slot = secret;
+}
+
 static int
 conf_h_backend_credentials(struct conf_parser *p, struct conf *c, char **argv, int argc)
 {
@@ -473,11 +484,7 @@ conf_h_backend_credentials(struct conf_parser *p, struct conf *c, char **argv, i
 	conf_set_str(&c->backend_access_key_id, argv[1]);
 	if ((secret = conf_read_secret(p, argv[2], "backend secret")) == NULL)
 		return -1;
-	if (c->backend_secret != NULL) {
-		explicit_bzero(c->backend_secret, strlen(c->backend_secret));
-		free(c->backend_secret);
-	}
-	c->backend_secret = secret;
+	conf_set_secret(&c->backend_secret, secret);
 	return 0;
 }
 
@@ -495,8 +502,29 @@ conf_h_secret_key(struct conf_parser *p, struct conf *c, char **argv, int argc)
 		free(secret);
 		return -1;
 	}
-	free(c->store_secret_key);
-	c->store_secret_key = secret;
+	conf_set_secret(&c->store_secret_key, secret);
+	return 0;
+}
+
+/*
+ * The Redis password from a file, so that the config (a ConfigMap, a file
+ * in git) need not hold it as redis://:PASSWORD@HOST does.
+ */
+static int
+conf_h_store_password(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char *secret;
+
+	if ((secret = conf_read_secret(p, argv[1], "Redis password")) == NULL)
+		return -1;
+	if (strlen(secret) > 255) {
+		conf_error(p, "Redis password file %s holds more than 255 bytes; use a shorter "
+		    "password (openssl rand -hex 32)", argv[1]);
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+		return -1;
+	}
+	conf_set_secret(&c->store_password, secret);
 	return 0;
 }
 
@@ -577,6 +605,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "1024", NULL, "backend_pool_size N" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
 	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
+	{ "policy_store_password", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store_password, "policy_store_password FILE" },
 	{ "policy_cache_ttl", 1, 1, CT_MS, OFF(policy_cache_ttl_ms), 0, 3600000, "30s", NULL, "policy_cache_ttl DURATION" },
 	{ "policy_max_staleness", 1, 1, CT_MS, OFF(policy_max_staleness_ms), 0, 86400000, "60s", NULL,
 	  "policy_max_staleness DURATION" },
@@ -866,6 +895,8 @@ conf_cross_check(struct conf_parser *p, struct conf *c)
 		conf_error(p, "no backend_credentials directive; add \"backend_credentials ACCESS_KEY_ID SECRET_FILE\"");
 	if (c->store_kind == CONF_STORE_NONE)
 		conf_error(p, "no policy_store directive; add \"policy_store file DIR\" or \"policy_store redis URL\"");
+	else if (c->store_password != NULL && c->store_kind != CONF_STORE_REDIS)
+		conf_error(p, "policy_store_password is for policy_store redis; remove it or use Redis");
 	if (c->backend_region == NULL)
 		conf_set_str(&c->backend_region, c->region);
 }
@@ -916,12 +947,9 @@ conf_unref(struct conf *c)
 	}
 	for (i = 0; i < c->ndomains; i++)
 		free(c->service_domains[i]);
-	if (c->backend_secret != NULL)
-		explicit_bzero(c->backend_secret, strlen(c->backend_secret));
-	if (c->store_secret_key != NULL)
-		explicit_bzero(c->store_secret_key, strlen(c->store_secret_key));
-	free(c->store_secret_key);
-	free(c->backend_secret);
+	conf_set_secret(&c->backend_secret, NULL);
+	conf_set_secret(&c->store_secret_key, NULL);
+	conf_set_secret(&c->store_password, NULL);
 	free(c->file);
 	free(c->region);
 	free(c->backend_url);

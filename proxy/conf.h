@@ -65,6 +65,7 @@ struct conf {
 	enum conf_store_kind	 store_kind;
 	char			*store_path;		/* DIR or redis URL */
 	char			*store_secret_key;	/* 32 bytes hex from a file: Redis secrets at rest */
+	char			*store_password;	/* Redis AUTH from a file; NULL: the URL's, if any */
 	int			 policy_cache_ttl_ms;
 	int			 policy_max_staleness_ms;
 	char			*bucket_create;		/* pattern or NULL */

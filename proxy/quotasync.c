@@ -219,7 +219,7 @@ qs_connect(struct quotasync *qs)
 {
 	struct sbuf errors = SBUF_INIT;
 
-	if ((qs->ac = redisstore_async_connect(qs->srv->conf->store_path, qs->srv->base,
+	if ((qs->ac = redisstore_async_connect(qs->srv->conf, qs->srv->base,
 	    &errors)) == NULL) {
 		if (qs->backoff_ms == QS_BACKOFF_MIN_MS)
 			log_warnx("quota sync: %s", errors.data);

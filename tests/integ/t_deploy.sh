@@ -22,7 +22,7 @@ else
 				# policy.key is a 64-hex-digit secret, not a TLS key
 				case $p in */policy.key) openssl rand -hex 32 >"$R$p" ;; esac ;;
 			*.crt|*.pem) ;;
-			*.secret) echo "service-secret" >"$R$p" ;;
+			*.secret|*.password) echo "service-secret" >"$R$p" ;;
 			*/policy) mkdir -p "$R$p" ;;
 			*.log) : >"$R$p" ;;
 			esac
@@ -36,7 +36,7 @@ else
 		[ -e "$R/etc/s3gate/tls/tls.key" ] && openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
 			-subj /CN=s3.example.org -keyout "$R/etc/s3gate/tls/tls.key" \
 			-out "$R/etc/s3gate/tls/tls.crt" >/dev/null 2>&1
-		find "$R" -type f \( -name '*.key' -o -name '*.secret' \) -exec chmod 600 {} +
+		find "$R" -type f \( -name '*.key' -o -name '*.secret' -o -name '*.password' \) -exec chmod 600 {} +
 		mkdir -p "$R/etc/s3gate/ca" "$R/etc/s3gate/conf.d"
 		cp "$R/etc/s3gate/tls/tls.crt" "$R/etc/s3gate/ca/ca.crt" 2>/dev/null
 		cp "$R/etc/s3gate/tls/tls.crt" "$R/etc/s3gate/backend-ca.pem" 2>/dev/null
@@ -74,7 +74,18 @@ assert c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz", 
 assert c.get("resources", {}).get("limits"), "resource limits"
 assert pod.get("affinity", {}).get("podAntiAffinity") or pod.get("topologySpreadConstraints"), \
     "replicas spread over nodes (anti-affinity or topology spread)"
+# Redis: a password (whoever writes to Redis grants any bucket), the one s3gate reads
+conf = "\n".join(d["data"].get("s3gate.conf", "") for d in kinds["ConfigMap"])
+assert "\npolicy_store_password " in "\n" + "\n".join(l.strip() for l in conf.splitlines()), \
+    "s3gate's config reads the Redis password from a file"
+rds = [d for d in kinds["Deployment"] if d["metadata"]["name"] == "s3gate-redis"][0]
+rc = rds["spec"]["template"]["spec"]["containers"][0]
+assert "--requirepass" in rc["args"], "Redis runs with requirepass"
+keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in rc.get("env", []) if "valueFrom" in e}
+assert "redis.password" in keys, "Redis's password comes from the Secret's redis.password"
+sec = [d for d in kinds["Secret"] if d["metadata"]["name"] == "s3gate-secrets"][0]
+assert "redis.password" in sec.get("stringData", {}), "the Secret has redis.password"
 print("kinds:", ", ".join(sorted(k for k in kinds if k)))
 PY
 }
-t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget" manifests
+t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget; Redis requires the password s3gate reads" manifests

@@ -624,6 +624,41 @@ test_secrets(void)
 	    "must hold 64 hex digits") && strstr(errors.data, "openssl rand -hex 32"),
 	    "policy secret key that is not 64 hex digits refused");
 	conf_unref(c);
+
+	/* policy_store_password: a secret file, for Redis only, replaced and wiped like the others */
+	{
+		char *pw = write_temp("s3cr3t redis pass\n", 0600), *loosepw = write_temp("pw\n", 0644);
+		char longpw[300];
+
+		snprintf(text, sizeof(text), "%spolicy_store redis redis://127.0.0.1:6379/0\n"
+		    "policy_store_password %s\n", base, pw);
+		c = load_text(text, 0, &errors, &path);
+		T_OK(c != NULL && c->store_password != NULL &&
+		    strcmp(c->store_password, "s3cr3t redis pass") == 0,
+		    "policy_store_password: the file's first line is the Redis password");
+		conf_unref(c);
+		snprintf(text, sizeof(text), "%spolicy_store_password %s\n", base, pw);
+		c = load_text(text, 0, &errors, &path);
+		T_OK(c == NULL && errors.data && strstr(errors.data, "policy_store_password is for "
+		    "policy_store redis"), "policy_store_password with policy_store file refused");
+		conf_unref(c);
+		snprintf(text, sizeof(text), "%spolicy_store redis redis://h/0\npolicy_store_password %s\n",
+		    base, loosepw);
+		c = load_text(text, 0, &errors, &path);
+		T_OK(c == NULL && check_error(errors.data ? errors.data : "", path, base_lines + 2,
+		    "Redis password file") && strstr(errors.data, "chmod 600"),
+		    "policy_store_password file readable by others refused, naming the line");
+		conf_unref(c);
+		memset(longpw, 'x', 299);
+		longpw[299] = '\0';
+		pw = write_temp(longpw, 0600);
+		snprintf(text, sizeof(text), "%spolicy_store redis redis://h/0\npolicy_store_password %s\n",
+		    base, pw);
+		c = load_text(text, 0, &errors, &path);
+		T_OK(c == NULL && errors.data && strstr(errors.data, "more than 255 bytes"),
+		    "policy_store_password over 255 bytes refused");
+		conf_unref(c);
+	}
 	sbuf_free(&errors);
 }
 
