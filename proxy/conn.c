@@ -1452,6 +1452,37 @@ conn_object_size(const struct http_head *r)
 	return 0;
 }
 
+/*
+ * s3gate changes the backend's framing: the relayed head's
+ * Transfer-Encoding header becomes NAME: VALUE (strings that outlive the
+ * head's building), or goes (NAME NULL).  The header array is c->resp's,
+ * so the head is rewritten before it is built, at no cost to the heads
+ * that are relayed as they came.
+ */
+static void
+conn_resp_reframe(struct conn *c, const char *name, const char *value)
+{
+	struct http_head *r = &c->resp;
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		struct http_header *h = &r->headers[i];
+		if (h->name_len != 17 || strncasecmp(h->name, "transfer-encoding", 17) != 0)
+			continue;
+		if (name == NULL) {
+			memmove(h, h + 1, (r->nheaders - i - 1) * sizeof(*h));
+			r->nheaders--;
+			i--;
+			continue;
+		}
+		h->name = name;
+		h->name_len = strlen(name);
+		h->value = value;
+		h->value_len = strlen(value);
+		name = NULL;	/* a repeated one goes */
+	}
+}
+
 /* Decides how the response's body is framed, from the backend's head. */
 static void
 conn_resp_framing(struct conn *c)
@@ -1480,8 +1511,15 @@ conn_resp_framing(struct conn *c)
 	}
 	if (!r->keep_alive)
 		c->abort_backend = 1;	/* not reusable; closing it is enough */
-	if (c->head.http_minor == 0 && c->resp_framing == STREAM_CHUNKED)
+	if (c->head.http_minor == 0 && c->resp_has_body && c->resp_framing == STREAM_CHUNKED) {
+		/*
+		 * An HTTP/1.0 client cannot read chunked framing: it gets the
+		 * chunks' data, and the connection's close marks the end.
+		 */
+		c->resp_framing = STREAM_DECHUNKED;
 		c->closing = 1;
+		conn_resp_reframe(c, NULL, NULL);
+	}
 }
 
 /* Builds the client's response head from the backend's, framed by conn_resp_framing(). */
@@ -1586,20 +1624,10 @@ conn_errbody_judged(struct conn *c, size_t raw, size_t len)
 		    c->resp.status, code[0] ? code : "-");
 		return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
 	}
-	if (c->resp_framing == STREAM_CHUNKED) {
-		/* the Transfer-Encoding header becomes the Content-Length of the decoded body */
-		size_t i;
+	if (c->resp.chunked) {
+		/* decoded whole: the Content-Length of its data instead */
 		snprintf(c->resp_length_text, sizeof(c->resp_length_text), "%zu", len);
-		for (i = 0; i < c->resp.nheaders; i++) {
-			struct http_header *h = &c->resp.headers[i];
-			if (h->name_len == 17 && strncasecmp(h->name, "transfer-encoding", 17) == 0) {
-				h->name = "Content-Length";
-				h->name_len = 14;
-				h->value = c->resp_length_text;
-				h->value_len = strlen(c->resp_length_text);
-				break;
-			}
-		}
+		conn_resp_reframe(c, "Content-Length", c->resp_length_text);
 	}
 	/* a close-delimited one stays so: the client's connection closes after it (framing) */
 	c->resp_framing = STREAM_LENGTH;
@@ -1647,7 +1675,7 @@ conn_do_read_err_body(struct conn *c)
 		have = c->backend.len - head;
 		if (c->resp_framing == STREAM_LENGTH && have >= c->resp_length)
 			return conn_errbody_judged(c, (size_t)c->resp_length, (size_t)c->resp_length);
-		if (c->resp_framing == STREAM_CHUNKED && have > c->resp_body_raw) {
+		if (c->resp.chunked && have > c->resp_body_raw) {
 			long used = httpmsg_body_tracker_feed(&c->tracker,
 			    c->backend.buf + head + c->resp_body_raw, have - c->resp_body_raw);
 			size_t len;
@@ -1676,7 +1704,7 @@ conn_do_read_err_body(struct conn *c)
 		break;
 	}
 	log_warnx("request %s: the backend broke off its %d answer's body (%s after %zu bytes)",
-	    c->request_id, c->resp.status, c->resp_framing == STREAM_CHUNKED &&
+	    c->request_id, c->resp.status, c->resp.chunked &&
 	    c->backend.len - head > c->resp_body_raw ? "bad chunked framing" : "closed", have);
 	c->srv->stats->backend_errors++;
 	c->abort_backend = 1;

@@ -12,7 +12,9 @@
 #     (a GET still is);
 #   an empty aws-chunked body with a bad final chunk signature never reaches
 #     the backend (the existing object survives);
-#   an HTTP/1.0 client gets a body it can read (no chunked framing);
+#   an HTTP/1.0 client gets a body it can read (no chunked framing): a
+#     chunked answer from the fake origin or RGW (ListObjectsV2) is relayed
+#     de-chunked, closed at its end;
 #   a backend error answer that refuses s3gate's signature or names the
 #     service key id (AWS S3's SignatureDoesNotMatch) never reaches the
 #     client: s3gate's own 502 instead, a warning without the key in the log;
@@ -241,6 +243,44 @@ http10_err() {
 	cmp "$T/err-nosuchkey-chunked.direct" "$T/h10err.b"
 }
 t_check "an HTTP/1.0 client gets a chunked 404 NoSuchKey with a Content-Length, the same bytes" http10_err
+
+# ---- 7: HTTP/1.0 clients and chunked answers -------------------------------------------
+
+# h10_ok NAME BODY_FILE HEAD_FILE — the head has no Transfer-Encoding and
+# says Connection: close; the raw body (curl --raw: no decoding) has no
+# chunk framing
+h10_ok() {
+	! grep -q -i '^Transfer-Encoding' "$3" || { echo "chunked to an HTTP/1.0 client:"; cat -v "$3"; return 1; }
+	grep -q -i '^Connection: close' "$3" || { echo "no Connection: close:"; cat -v "$3"; return 1; }
+}
+h10_fake() {
+	local code
+	code=$(curl_sigv4 cony-fake --http1.0 --raw --max-time 5 -D "$T/h10.h" -o "$T/h10.b" \
+		-w '%{http_code}' "$FAKE_EP/$B/chunked") || return 1
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	h10_ok fake "$T/h10.b" "$T/h10.h" || return 1
+	[ "$(cat "$T/h10.b")" = "hello world" ] || { echo "body: $(cat -v "$T/h10.b")"; return 1; }
+}
+t_check "HTTP/1.0 client, a chunked 200 from the origin: the data alone, no Transfer-Encoding, Connection: close" h10_fake
+h10_rgw() {
+	local code i
+	echo "an object" >"$T/h10.obj"
+	for i in 1 2 3; do curl_sigv4 cony --max-time 10 -sf -T "$T/h10.obj" "$RGW_EP/$B/h10/obj-$i" || return 1; done
+	# over HTTP/1.1 RGW's ListObjectsV2 is chunked: the case to test
+	curl_sigv4 cony --raw --max-time 10 -D "$T/h11list.h" -o "$T/h11list.b" "$RGW_EP/$B?list-type=2&prefix=h10%2F" || return 1
+	grep -q -i '^Transfer-Encoding: chunked' "$T/h11list.h" ||
+		{ echo "RGW's ListObjectsV2 is not chunked (the case is not met):"; cat -v "$T/h11list.h" "$T/h11list.b"; return 1; }
+	code=$(curl_sigv4 cony --http1.0 --raw --max-time 10 -D "$T/h10list.h" -o "$T/h10list.b" \
+		-w '%{http_code}' "$RGW_EP/$B?list-type=2&prefix=h10%2F") || return 1
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	h10_ok rgw "$T/h10list.b" "$T/h10list.h" || return 1
+	python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+keys = [e.text for e in r.iter() if e.tag.endswith("}Key")]
+sys.exit(0 if keys == ["h10/obj-1", "h10/obj-2", "h10/obj-3"] else "keys: %r" % keys)' "$T/h10list.b" ||
+		{ echo "body:"; head -c 600 "$T/h10list.b" | cat -v; return 1; }
+}
+t_check "HTTP/1.0 client, RGW's chunked ListObjectsV2: well-formed XML with every key, no Transfer-Encoding, Connection: close" h10_rgw
 
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"
