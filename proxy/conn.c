@@ -31,6 +31,7 @@
 #include "proxy/auth.h"
 #include "proxy/gateapi.h"
 #include "proxy/conn.h"
+#include "proxy/errbody.h"
 #include "proxy/forward.h"
 #include "proxy/quota.h"
 #include "proxy/quotashm.h"
@@ -63,6 +64,7 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_SEND_CONTINUE] = "send-continue",
 	[CONN_REQ_BODY] = "req-body",
 	[CONN_READ_RESP_HEAD] = "read-resp-head",
+	[CONN_READ_ERR_BODY] = "read-err-body",
 	[CONN_SEND_RESP_HEAD] = "send-resp-head",
 	[CONN_RESP_BODY] = "resp-body",
 	[CONN_API_BODY] = "api-body",
@@ -1366,15 +1368,19 @@ conn_do_req_body(struct conn *c)
  */
 enum conn_head_read { HEAD_READ_DONE, HEAD_READ_WAIT, HEAD_READ_BAD, HEAD_READ_CLOSED };
 
+static const struct http_limits conn_resp_limits = {
+	CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS
+};
+
 static enum conn_head_read
 conn_backend_read_head(struct conn *c)
 {
-	struct http_limits lim = { CONN_RESP_HEAD_MAX, CONN_RESP_HEAD_MAX, HTTP_MAX_HEADERS };
 	ssize_t n;
 
 	for (;;) {
 		if (c->backend.len > 0) {
-			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &lim, &c->resp)) {
+			switch (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &conn_resp_limits,
+			    &c->resp)) {
 			case HTTP_PARSE_MORE:
 				break;
 			case HTTP_PARSE_BAD:
@@ -1446,12 +1452,42 @@ conn_object_size(const struct http_head *r)
 	return 0;
 }
 
-/* Builds the client's response head from the backend's; decides framing. */
+/*
+ * s3gate changes the backend's framing: the relayed head's
+ * Transfer-Encoding header becomes NAME: VALUE (strings that outlive the
+ * head's building), or goes (NAME NULL).  The header array is c->resp's,
+ * so the head is rewritten before it is built, at no cost to the heads
+ * that are relayed as they came.
+ */
 static void
-conn_build_resp_head(struct conn *c)
+conn_resp_reframe(struct conn *c, const char *name, const char *value)
+{
+	struct http_head *r = &c->resp;
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		struct http_header *h = &r->headers[i];
+		if (h->name_len != 17 || strncasecmp(h->name, "transfer-encoding", 17) != 0)
+			continue;
+		if (name == NULL) {
+			memmove(h, h + 1, (r->nheaders - i - 1) * sizeof(*h));
+			r->nheaders--;
+			i--;
+			continue;
+		}
+		h->name = name;
+		h->name_len = strlen(name);
+		h->value = value;
+		h->value_len = strlen(value);
+		name = NULL;	/* a repeated one goes */
+	}
+}
+
+/* Decides how the response's body is framed, from the backend's head. */
+static void
+conn_resp_framing(struct conn *c)
 {
 	const struct http_head *r = &c->resp;
-	size_t i;
 
 	c->resp_status = r->status;
 	if (c->link_usage != NULL)
@@ -1475,8 +1511,23 @@ conn_build_resp_head(struct conn *c)
 	}
 	if (!r->keep_alive)
 		c->abort_backend = 1;	/* not reusable; closing it is enough */
-	if (c->head.http_minor == 0 && c->resp_framing == STREAM_CHUNKED)
+	if (c->head.http_minor == 0 && c->resp_has_body && c->resp_framing == STREAM_CHUNKED) {
+		/*
+		 * An HTTP/1.0 client cannot read chunked framing: it gets the
+		 * chunks' data, and the connection's close marks the end.
+		 */
+		c->resp_framing = STREAM_DECHUNKED;
 		c->closing = 1;
+		conn_resp_reframe(c, NULL, NULL);
+	}
+}
+
+/* Builds the client's response head from the backend's, framed by conn_resp_framing(). */
+static void
+conn_build_resp_head(struct conn *c)
+{
+	const struct http_head *r = &c->resp;
+	size_t i;
 
 	sbuf_reset(&c->out);
 	c->out_off = 0;
@@ -1515,6 +1566,149 @@ conn_build_resp_head(struct conn *c)
 	/* a body follows the head's write: MSG_MORE, then the stream (SEND_RESP_HEAD) */
 	c->out_more = c->resp_has_body &&
 	    (c->resp_framing != STREAM_LENGTH || c->resp_with_head < c->resp_length);
+}
+
+/* The backend's answer is framed: its head (and what came of its body) goes to the client. Returns 1. */
+static int
+conn_relay_resp_head(struct conn *c)
+{
+	conn_build_resp_head(c);
+	conn_side_want(&c->backend, 0, 0);
+	conn_set_state(c, CONN_SEND_RESP_HEAD);
+	conn_timer_set(c, c->conf->body_timeout_ms);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* error answers: read whole and judged before the client sees them    */
+
+/*
+ * The error body is in backend.buf after the head: RAW bytes as they came,
+ * of which the first LEN are the body itself (decoded, if it came
+ * chunked).  A withheld answer becomes s3gate's own 502, and the operator
+ * is told why -- with the backend's code, never the body, which may hold
+ * the key id and the signing material.  Another is relayed with the
+ * same body bytes, with a Content-Length when it came chunked.
+ */
+static int
+conn_errbody_judged(struct conn *c, size_t raw, size_t len)
+{
+	const struct conf *cf = c->conf;
+	char code[ERRBODY_CODE_MAX];
+	enum errbody_verdict v;
+
+	/* backend.buf may have moved as it grew: the head is read again from it */
+	if (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &conn_resp_limits, &c->resp) !=
+	    HTTP_PARSE_DONE) {
+		log_warnx("request %s: a response head parsed once does not parse again", c->request_id);
+		c->abort_backend = 1;
+		return conn_fail(c, S3ERR_INTERNAL, NULL);
+	}
+	v = errbody_judge(c->backend.buf + c->resp.head_len, len, cf->backend_access_key_id,
+	    cf->backend_secret, code);
+	if (v == ERRBODY_RELAY && errbody_names_credentials(c->backend.buf, c->resp.head_len,
+	    cf->backend_access_key_id, cf->backend_secret))
+		v = ERRBODY_NAMES_CREDENTIALS;
+	c->resp_consumed = c->resp.head_len + raw;
+	if (v != ERRBODY_RELAY) {
+		c->srv->stats->backend_errors++;
+		c->resp_complete = 1;	/* read whole: the connection may be pooled */
+		if (v == ERRBODY_SIGNATURE_REFUSED) {
+			log_warnx("request %s: the backend refused the gateway's signature (%d %s); "
+			    "check backend_access_key_id, its secret, the region and the clock; "
+			    "the client gets 502", c->request_id, c->resp.status, code);
+			return conn_fail(c, S3ERR_BACKEND_REFUSED_SIGNATURE, NULL);
+		}
+		log_warnx("request %s: the backend's error answer (%d %s) names the gateway's "
+		    "credentials or signing; withheld, the client gets 502", c->request_id,
+		    c->resp.status, code[0] ? code : "-");
+		return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
+	}
+	if (c->resp.chunked) {
+		/* decoded whole: the Content-Length of its data instead */
+		snprintf(c->resp_length_text, sizeof(c->resp_length_text), "%zu", len);
+		conn_resp_reframe(c, "Content-Length", c->resp_length_text);
+	}
+	/* a close-delimited one stays so: the client's connection closes after it (framing) */
+	c->resp_framing = STREAM_LENGTH;
+	c->resp_length = len;
+	(void)conn_relay_resp_head(c);
+	c->resp_consumed = c->resp.head_len + raw;	/* the body as it came, not as decoded */
+	return 1;
+}
+
+/* An error body over ERRBODY_MAX: withheld whole, unread (the backend connection is not kept). */
+static int
+conn_errbody_too_large(struct conn *c)
+{
+	log_warnx("request %s: the backend's %d answer has an error body over %d bytes; withheld, "
+	    "the client gets 502", c->request_id, c->resp.status, ERRBODY_MAX);
+	c->srv->stats->backend_errors++;
+	c->abort_backend = 1;
+	return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
+}
+
+/* The backend answered >= 400 with a body (conn_resp_framing): read it whole first. */
+static int
+conn_errbody_start(struct conn *c)
+{
+	if (c->resp_framing == STREAM_LENGTH && c->resp_length > ERRBODY_MAX)
+		return conn_errbody_too_large(c);
+	c->resp_body_raw = 0;
+	conn_set_state(c, CONN_READ_ERR_BODY);
+	return 1;
+}
+
+/*
+ * Reads the error body into backend.buf after the head, at most
+ * ERRBODY_MAX bytes as received (chunked framing included), and judges
+ * it once it is whole.  The read timeout stays READ_RESP_HEAD's: the
+ * backend has that long for its whole error answer.
+ */
+static int
+conn_do_read_err_body(struct conn *c)
+{
+	size_t head = c->resp.head_len, have;
+	ssize_t n;
+
+	for (;;) {
+		have = c->backend.len - head;
+		if (c->resp_framing == STREAM_LENGTH && have >= c->resp_length)
+			return conn_errbody_judged(c, (size_t)c->resp_length, (size_t)c->resp_length);
+		if (c->resp.chunked && have > c->resp_body_raw) {
+			long used = httpmsg_body_tracker_feed(&c->tracker,
+			    c->backend.buf + head + c->resp_body_raw, have - c->resp_body_raw);
+			size_t len;
+			if (used < 0)
+				break;
+			c->resp_body_raw += (size_t)used;
+			if (c->tracker.complete) {
+				/* framed right: decoded in place, the data bytes at the body's start */
+				httpmsg_body_tracker_init(&c->tracker);
+				(void)httpmsg_body_tracker_decode(&c->tracker, c->backend.buf + head,
+				    c->resp_body_raw, &len);
+				return conn_errbody_judged(c, c->resp_body_raw, len);
+			}
+		}
+		if (have > ERRBODY_MAX)
+			return conn_errbody_too_large(c);
+		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, head + ERRBODY_MAX + 1);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			conn_side_wait_io(&c->backend);
+			return 0;
+		}
+		if (n == 0 && c->resp_framing == STREAM_UNTIL_EOF)
+			return conn_errbody_judged(c, have, have);
+		break;
+	}
+	log_warnx("request %s: the backend broke off its %d answer's body (%s after %zu bytes)",
+	    c->request_id, c->resp.status, c->resp.chunked &&
+	    c->backend.len - head > c->resp_body_raw ? "bad chunked framing" : "closed", have);
+	c->srv->stats->backend_errors++;
+	c->abort_backend = 1;
+	return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
 }
 
 static int
@@ -1562,11 +1756,10 @@ conn_do_read_resp_head(struct conn *c)
 			c->closing = 1;
 			c->abort_backend = 1;
 		}
-		conn_build_resp_head(c);
-		conn_side_want(&c->backend, 0, 0);
-		conn_set_state(c, CONN_SEND_RESP_HEAD);
-		conn_timer_set(c, c->conf->body_timeout_ms);
-		return 1;
+		conn_resp_framing(c);
+		if (c->resp_has_body && c->resp_status >= 400)
+			return conn_errbody_start(c);
+		return conn_relay_resp_head(c);
 	}
 }
 
@@ -1866,6 +2059,9 @@ conn_drive(struct conn *c)
 		case CONN_READ_RESP_HEAD:
 			again = conn_do_read_resp_head(c);
 			break;
+		case CONN_READ_ERR_BODY:
+			again = conn_do_read_err_body(c);
+			break;
 		case CONN_SEND_RESP_HEAD:
 			r = conn_write_out(c, &c->client);
 			if (r == 0) {
@@ -2002,6 +2198,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:
+	case CONN_READ_ERR_BODY:
 		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;

@@ -60,6 +60,19 @@ static const struct s3err_info s3err_table[S3ERR__COUNT] = {
 	    "The object store behind this proxy sent an invalid response." },
 	[S3ERR_BACKEND_TIMEOUT] = { 504, "GatewayTimeout",
 	    "The object store behind this proxy did not answer in time." },
+	/*
+	 * 502, not the backend's 403: the refusal is of s3gate's service
+	 * credentials, never the client's, and a 403 SignatureDoesNotMatch
+	 * would send users to check keys that are fine.  Nor 500: s3gate
+	 * itself did nothing wrong; the answer from upstream is unusable (RFC
+	 * 9110 15.6.3), and SDKs retry a 502 a few times, which is harmless.
+	 */
+	[S3ERR_BACKEND_REFUSED_SIGNATURE] = { 502, "BadGateway",
+	    "The object store behind this proxy refused the proxy's own credentials "
+	    "(not yours); the operator has been told." },
+	[S3ERR_BACKEND_ERROR_WITHHELD] = { 502, "BadGateway",
+	    "The object store behind this proxy sent an error answer this proxy does not pass on; "
+	    "the operator has been told." },
 	[S3ERR_INTERNAL] = { 500, "InternalError", "We encountered an internal error. Please try again." },
 	[S3ERR_SHUTTING_DOWN] = { 503, "ServiceUnavailable", "The server is shutting down; try again." },
 	[S3ERR_TOO_MANY_CONNECTIONS] = { 503, "SlowDown", "Too many connections; please reduce your request rate." },

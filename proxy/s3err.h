@@ -45,6 +45,10 @@ enum s3err {
 	S3ERR_BACKEND_UNAVAILABLE,	/* 503 ServiceUnavailable */
 	S3ERR_BACKEND_BAD_RESPONSE,	/* 502 BadGateway */
 	S3ERR_BACKEND_TIMEOUT,		/* 504 GatewayTimeout */
+	S3ERR_BACKEND_REFUSED_SIGNATURE,	/* 502 BadGateway: the backend refused s3gate's
+					   own credentials or signature (errbody.h) */
+	S3ERR_BACKEND_ERROR_WITHHELD,	/* 502 BadGateway: an error body naming the service
+					   credentials, or too large to be checked */
 	S3ERR_INTERNAL,			/* 500 InternalError */
 	S3ERR_SHUTTING_DOWN,		/* 503 ServiceUnavailable */
 	S3ERR_TOO_MANY_CONNECTIONS,	/* 503 SlowDown */

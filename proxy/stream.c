@@ -106,11 +106,11 @@ stream_init(struct stream *s, int src_fd, SSL *src_ssl, int dst_fd, SSL *dst_ssl
 	if (s->buf_cap > buf_size)
 		s->buf_cap = buf_size;
 	/*
-	 * An aws-chunked body is decoded in the buffer, the bytes that came
-	 * with the head first, in one piece: they must fit, whatever the body's
-	 * length or copy_buffer_size (max_head_size bounds them).
+	 * An aws-chunked or de-chunked body is decoded in the buffer, the bytes
+	 * that came with the head first, in one piece: they must fit, whatever
+	 * the body's length or copy_buffer_size (the head's limit bounds them).
 	 */
-	if (framing == STREAM_AWSCHUNKED && s->buf_cap < prefix_len)
+	if ((framing == STREAM_AWSCHUNKED || framing == STREAM_DECHUNKED) && s->buf_cap < prefix_len)
 		s->buf_cap = prefix_len;
 	if (framing == STREAM_CHUNKED && prefix_len > 0) {
 		/* the prefix is body too: track it before it is written */
@@ -292,24 +292,54 @@ stream_read(struct stream *s, size_t want, ssize_t *n)
 	return STREAM_SRC_ERROR;
 }
 
+/*
+ * Feeds N bytes read into the buffer to the chunk tracker; with
+ * STREAM_DECHUNKED only their data bytes stay, at the buffer's start.
+ * Returns the bytes to send, or -1 if the framing broke or bytes came past
+ * the message's end.
+ */
+static ssize_t
+stream_track_chunks(struct stream *s, size_t n)
+{
+	size_t plain = n;
+	long keep;
+
+	if (s->framing == STREAM_DECHUNKED)
+		keep = httpmsg_body_tracker_decode(s->tracker, s->buf, n, &plain);
+	else
+		keep = httpmsg_body_tracker_feed(s->tracker, s->buf, n);
+	if (keep < 0 || (size_t)keep < n)
+		return -1;
+	return (ssize_t)plain;
+}
+
 static enum stream_result
 stream_run_copy(struct stream *s)
 {
 	enum stream_result res;
 	ssize_t n;
 	size_t want;
-	long keep;
 
 	if (s->buf == NULL && (s->buf = malloc(s->buf_cap)) == NULL) {
 		s->err = ENOMEM;
 		return STREAM_SRC_ERROR;
+	}
+	if (s->prefix_len > 0) {
+		/* STREAM_DECHUNKED: the bytes that came with the head are decoded first */
+		memcpy(s->buf, s->prefix, s->prefix_len);
+		if ((n = stream_track_chunks(s, s->prefix_len)) < 0)
+			return STREAM_BAD_FRAMING;
+		s->prefix_len = 0;
+		s->buf_len = (size_t)n;
+		s->buf_off = 0;
 	}
 	for (int drained = 0;; ) {
 		if ((res = stream_flush(s)) != STREAM_DONE)
 			return res;
 		if (s->framing == STREAM_LENGTH && s->remaining == 0)
 			return STREAM_DONE;
-		if (s->framing == STREAM_CHUNKED && s->tracker->complete)
+		if ((s->framing == STREAM_CHUNKED || s->framing == STREAM_DECHUNKED) &&
+		    s->tracker->complete)
 			return STREAM_DONE;
 		if (s->budget == 0)
 			return STREAM_THROTTLED;
@@ -323,18 +353,17 @@ stream_run_copy(struct stream *s)
 			want = (size_t)s->remaining;
 		if ((res = stream_read(s, want, &n)) != STREAM_DONE)
 			return res == STREAM_SRC_EOF && s->framing == STREAM_UNTIL_EOF ? STREAM_DONE : res;
-		if (s->framing == STREAM_CHUNKED) {
-			if ((keep = httpmsg_body_tracker_feed(s->tracker, s->buf, (size_t)n)) < 0)
-				return STREAM_BAD_FRAMING;
-			/* bytes past the end of the message: the peer broke framing */
-			if (keep < n)
-				return STREAM_BAD_FRAMING;
-		}
 		if (s->framing == STREAM_LENGTH)
 			s->remaining -= (uint64_t)n;
-		s->buf_len = (size_t)n;
 		/* (TLS reads return one record at a time: short says nothing there) */
 		drained = s->src_ssl == NULL && (size_t)n < want;
+		s->buf_len = (size_t)n;
+		if (s->framing == STREAM_CHUNKED || s->framing == STREAM_DECHUNKED) {
+			ssize_t plain = stream_track_chunks(s, (size_t)n);
+			if (plain < 0)
+				return STREAM_BAD_FRAMING;	/* broken, or bytes past the message's end */
+			s->buf_len = (size_t)plain;
+		}
 	}
 }
 
@@ -441,6 +470,8 @@ stream_run(struct stream *s)
 		return STREAM_BAD_FRAMING;
 	if (s->framing == STREAM_AWSCHUNKED)
 		return stream_run_decode(s);
+	if (s->framing == STREAM_DECHUNKED)
+		return stream_run_copy(s);	/* the prefix is decoded there */
 	if (!stream_write_prefix(s, &res))
 		return res;
 	if (s->use_splice) {

@@ -25,6 +25,9 @@
 enum stream_framing {
 	STREAM_LENGTH,		/* exactly `remaining` bytes */
 	STREAM_CHUNKED,		/* HTTP/1.1 chunked: tracked, passed through as is */
+	STREAM_DECHUNKED,	/* HTTP/1.1 chunked: tracked, and only the chunks' data
+				   passed on (for an HTTP/1.0 reader, the end marked by
+				   closing the connection) */
 	STREAM_UNTIL_EOF,	/* response without length: until the source closes */
 	STREAM_AWSCHUNKED,	/* `remaining` bytes of aws-chunked body, decoded and
 				   verified on the way (decoder), plain bytes sent */
@@ -70,7 +73,7 @@ struct stream {
 	size_t			 buf_len;
 	size_t			 buf_off;
 
-	struct http_body_tracker *tracker;	/* STREAM_CHUNKED */
+	struct http_body_tracker *tracker;	/* STREAM_CHUNKED, STREAM_DECHUNKED */
 	struct awschunked	*decoder;	/* STREAM_AWSCHUNKED */
 	char			 held;		/* the body's last decoded byte, held back
 						   until the decoder verified everything, so

@@ -12,7 +12,14 @@
 #     (a GET still is);
 #   an empty aws-chunked body with a bad final chunk signature never reaches
 #     the backend (the existing object survives);
-#   an HTTP/1.0 client gets a body it can read (no chunked framing).
+#   an HTTP/1.0 client gets a body it can read (no chunked framing): a
+#     chunked answer from the fake origin or RGW (ListObjectsV2) is relayed
+#     de-chunked, closed at its end;
+#   a backend error answer that refuses s3gate's signature or names the
+#     service key id (AWS S3's SignatureDoesNotMatch) never reaches the
+#     client: s3gate's own 502 instead, a warning without the key in the log;
+#     an error body over 64 KiB is withheld too; NoSuchKey is relayed byte
+#     for byte; the client's connection stays open after each.
 # Workspace: ws-cony (cony owns it).
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +44,8 @@ read -r RGW_AKID RGW_SECRET _ <"$T/profiles/cony"
 
 fport=$(free_port)
 : >"$T/fake.log"
-$RAW fakebackend "$fport" --log "$T/fake.log" --ready "$T/fake.ready" 2>"$T/fake.err" &
+$RAW fakebackend "$fport" --log "$T/fake.log" --ready "$T/fake.ready" --akid "$RGW_ACCESS_KEY" \
+	2>"$T/fake.err" &
 FAKE_PID=$!
 lib_on_exit 'kill $FAKE_PID 2>/dev/null'
 wait_port "$fport" 5
@@ -176,6 +184,103 @@ empty_good() {
 	backend_aws s3api head-object --bucket "$B" --key empty-good --query ContentLength --output text | grep -qx 0
 }
 t_check "an empty aws-chunked PUT signed right: 200, an empty object" empty_good
+
+# ---- 6: the backend's error answers never carry the service credentials -----------------
+
+# err_get KEY — GET KEY, then GET after-KEY on the same client connection:
+# KEY's head and body in $T/KEY.h and $T/KEY.b; prints "STATUS REUSED"
+# (REUSED 1 when the second GET went on the first one's connection)
+err_get() {
+	local w
+	w=$(curl_sigv4 cony-fake --max-time 10 -D "$T/$1.h" -w '%{http_code} %{num_connects}\n' \
+		-o "$T/$1.b" "$FAKE_EP/$B/$1" -o "$T/after-$1.b" "$FAKE_EP/$B/after-$1") || return 1
+	[ "$(cat "$T/after-$1.b")" = "own:/$B/after-$1" ] ||
+		{ echo "the GET after $1 got: $(head -c 200 "$T/after-$1.b")"; return 1; }
+	echo "$(sed -n 1p <<<"$w" | cut -d' ' -f1) $([ "$(sed -n 2p <<<"$w" | cut -d' ' -f2)" = 0 ] && echo 1 || echo 0)"
+}
+# withheld KEY WANT_LOG — KEY's answer is s3gate's own 502 BadGateway
+# without the key id or the signing material, on a connection that stays
+# open; the error log has WANT_LOG, and never the key id
+withheld() {
+	local r
+	r=$(err_get "$1") || return 1
+	[ "$r" = "502 1" ] || { echo "status, reused: $r, expected 502 1"; cat -v "$T/$1.h" "$T/$1.b" | head -c 600; return 1; }
+	grep -q '<Code>BadGateway</Code>' "$T/$1.b" || { echo "not s3gate's error:"; cat "$T/$1.b"; return 1; }
+	! grep -q -a -F -e "$RGW_ACCESS_KEY" -e StringToSign -e SignatureProvided -e CanonicalRequest \
+		"$T/$1.h" "$T/$1.b" || { echo "the answer carries the backend's:"; cat -v "$T/$1.h" "$T/$1.b"; return 1; }
+	sleep 0.2	# the log line is written by then
+	grep -q -F "$2" "$T/fake/s3gate.log" || { echo "no warning '$2' in the log:"; tail -n 5 "$T/fake/s3gate.log"; return 1; }
+	! grep -q -F "$RGW_ACCESS_KEY" "$T/fake/s3gate.log" "$T/fake/access.log" || { echo "the key id is in a log"; return 1; }
+}
+t_check "AWS-style 403 SignatureDoesNotMatch naming the service key id: s3gate's 502, none of it relayed, warned, keep-alive" \
+	withheld err-sig "the backend refused the gateway's signature (403 SignatureDoesNotMatch)"
+t_check "the same answer chunked (the key id split over two chunks): s3gate's 502, warned, keep-alive" \
+	withheld err-sig-chunked "the backend refused the gateway's signature (403 SignatureDoesNotMatch)"
+t_check "a 403 AccessDenied whose message names the service key id: s3gate's 502, warned, keep-alive" \
+	withheld err-akid-other "error answer (403 AccessDenied) names the gateway's credentials"
+t_check "a 404 with a 100 KiB error body: withheld (s3gate's 502), keep-alive" \
+	withheld err-large "has an error body over 65536 bytes"
+t_check "a 100 KiB chunked error body: withheld (s3gate's 502), keep-alive" \
+	withheld err-large-chunked "has an error body over 65536 bytes"
+# relayed KEY — KEY's 404 NoSuchKey reaches the client byte for byte (as
+# the origin sends it, de-chunked), and the connection stays open
+relayed() {
+	local r
+	r=$(err_get "$1") || return 1
+	[ "$r" = "404 1" ] || { echo "status, reused: $r, expected 404 1"; cat -v "$T/$1.h" "$T/$1.b" | head -c 600; return 1; }
+	curl -sS --max-time 5 -o "$T/$1.direct" "http://127.0.0.1:$fport/$B/$1" || return 1
+	cmp "$T/$1.direct" "$T/$1.b" || { echo "relayed: $(cat "$T/$1.b")"; echo "origin:  $(cat "$T/$1.direct")"; return 1; }
+	grep -q '<Code>NoSuchKey</Code>' "$T/$1.b" && grep -q -i '^Content-Type: application/xml' "$T/$1.h"
+}
+t_check "a 404 NoSuchKey (Content-Length) is relayed byte for byte, keep-alive" relayed err-nosuchkey
+t_check "a 404 NoSuchKey (chunked) is relayed byte for byte, keep-alive" relayed err-nosuchkey-chunked
+http10_err() {
+	local code
+	code=$(curl_sigv4 cony-fake --http1.0 --max-time 5 -D "$T/h10err.h" -o "$T/h10err.b" \
+		-w '%{http_code}' "$FAKE_EP/$B/err-nosuchkey-chunked") || return 1
+	[ "$code" = 404 ] || { echo "HTTP $code"; return 1; }
+	! grep -q -i '^Transfer-Encoding' "$T/h10err.h" || { echo "chunked to an HTTP/1.0 client:"; cat -v "$T/h10err.h"; return 1; }
+	cmp "$T/err-nosuchkey-chunked.direct" "$T/h10err.b"
+}
+t_check "an HTTP/1.0 client gets a chunked 404 NoSuchKey with a Content-Length, the same bytes" http10_err
+
+# ---- 7: HTTP/1.0 clients and chunked answers -------------------------------------------
+
+# h10_ok NAME BODY_FILE HEAD_FILE — the head has no Transfer-Encoding and
+# says Connection: close; the raw body (curl --raw: no decoding) has no
+# chunk framing
+h10_ok() {
+	! grep -q -i '^Transfer-Encoding' "$3" || { echo "chunked to an HTTP/1.0 client:"; cat -v "$3"; return 1; }
+	grep -q -i '^Connection: close' "$3" || { echo "no Connection: close:"; cat -v "$3"; return 1; }
+}
+h10_fake() {
+	local code
+	code=$(curl_sigv4 cony-fake --http1.0 --raw --max-time 5 -D "$T/h10.h" -o "$T/h10.b" \
+		-w '%{http_code}' "$FAKE_EP/$B/chunked") || return 1
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	h10_ok fake "$T/h10.b" "$T/h10.h" || return 1
+	[ "$(cat "$T/h10.b")" = "hello world" ] || { echo "body: $(cat -v "$T/h10.b")"; return 1; }
+}
+t_check "HTTP/1.0 client, a chunked 200 from the origin: the data alone, no Transfer-Encoding, Connection: close" h10_fake
+h10_rgw() {
+	local code i
+	echo "an object" >"$T/h10.obj"
+	for i in 1 2 3; do curl_sigv4 cony --max-time 10 -sf -T "$T/h10.obj" "$RGW_EP/$B/h10/obj-$i" || return 1; done
+	# over HTTP/1.1 RGW's ListObjectsV2 is chunked: the case to test
+	curl_sigv4 cony --raw --max-time 10 -D "$T/h11list.h" -o "$T/h11list.b" "$RGW_EP/$B?list-type=2&prefix=h10%2F" || return 1
+	grep -q -i '^Transfer-Encoding: chunked' "$T/h11list.h" ||
+		{ echo "RGW's ListObjectsV2 is not chunked (the case is not met):"; cat -v "$T/h11list.h" "$T/h11list.b"; return 1; }
+	code=$(curl_sigv4 cony --http1.0 --raw --max-time 10 -D "$T/h10list.h" -o "$T/h10list.b" \
+		-w '%{http_code}' "$RGW_EP/$B?list-type=2&prefix=h10%2F") || return 1
+	[ "$code" = 200 ] || { echo "HTTP $code"; return 1; }
+	h10_ok rgw "$T/h10list.b" "$T/h10list.h" || return 1
+	python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+keys = [e.text for e in r.iter() if e.tag.endswith("}Key")]
+sys.exit(0 if keys == ["h10/obj-1", "h10/obj-2", "h10/obj-3"] else "keys: %r" % keys)' "$T/h10list.b" ||
+		{ echo "body:"; head -c 600 "$T/h10list.b" | cat -v; return 1; }
+}
+t_check "HTTP/1.0 client, RGW's chunked ListObjectsV2: well-formed XML with every key, no Transfer-Encoding, Connection: close" h10_rgw
 
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"

@@ -4,6 +4,9 @@
  * least, never more than configured); a larger or unknown one gets the
  * whole buffer.  And bodies cross a pair of local sockets whole through
  * each size: smaller than the buffer, several buffers' worth, with a prefix.
+ * A chunked body relayed de-chunked (for HTTP/1.0 clients) arrives as its
+ * data alone, whatever part of it came with the head; broken framing, or
+ * bytes past its end, stop it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +38,18 @@ static int
 nonblocking(int fd)
 {
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Closes the two socket pairs a test relayed through (-1: not opened). */
+static void
+close_pairs(int in[2], int out[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (in[i] != -1)
+			close(in[i]);
+		if (out[i] != -1)
+			close(out[i]);
+	}
 }
 
 /*
@@ -79,12 +94,7 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 	ok = r == STREAM_DONE && recvd == len && s.moved == len && memcmp(body, got, len) == 0;
 	stream_release(&s);
  done:
-	for (i = 0; i < 2; i++) {
-		if (in[i] != -1)
-			close(in[i]);
-		if (out[i] != -1)
-			close(out[i]);
-	}
+	close_pairs(in, out);
 	free(body);
 	free(got);
 	return ok;
@@ -150,6 +160,84 @@ awschunked_prefix_through(size_t data_len, size_t buf_size, size_t *cap)
 	return ok;
 }
 
+/*
+ * Relays the chunked body ENC (PREFIX_LEN of it given as the prefix) with
+ * STREAM_DECHUNKED through a BUF_SIZE buffer; the result, and in GOT (of
+ * GOT_CAP bytes) what arrived, *GOT_LEN bytes.
+ */
+static enum stream_result
+dechunk_through(const char *enc, size_t enc_len, size_t prefix_len, size_t buf_size, char *got,
+    size_t got_cap, size_t *got_len)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	struct http_body_tracker trk;
+	enum stream_result r = STREAM_SRC_ERROR;
+	size_t sent = prefix_len, i;
+	struct stream s;
+	ssize_t n;
+
+	*got_len = 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1 || socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+		goto done;
+	for (i = 0; i < 2; i++) {
+		(void)nonblocking(in[i]);
+		(void)nonblocking(out[i]);
+	}
+	httpmsg_body_tracker_init(&trk);
+	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_DECHUNKED, 0, enc, prefix_len, 1,
+	    MiB, buf_size, &trk);
+	r = STREAM_WAIT;
+	for (int rounds = 0; rounds < 100000 && r == STREAM_WAIT; rounds++) {
+		/* a few bytes at a time: chunk lines split across reads */
+		if (sent < enc_len && (n = write(in[0], enc + sent, enc_len - sent < 7 ? enc_len - sent : 7)) > 0)
+			sent += (size_t)n;
+		r = stream_run(&s);
+		while ((n = read(out[1], got + *got_len, got_cap - *got_len)) > 0)
+			*got_len += (size_t)n;
+	}
+	while ((n = read(out[1], got + *got_len, got_cap - *got_len)) > 0)
+		*got_len += (size_t)n;
+	stream_release(&s);
+ done:
+	close_pairs(in, out);
+	return r;
+}
+
+static void
+test_dechunked(void)
+{
+	static const char enc[] = "5\r\nhello\r\n6;ext=1\r\n world\r\nf\r\n, and 15 bytes.\r\n"
+	    "0\r\nX-Trailer: t\r\n\r\n";
+	static const char want[] = "hello world, and 15 bytes.";
+	char got[256];
+	size_t got_len, prefix;
+
+	for (prefix = 0; prefix <= sizeof(enc) - 1; prefix += 9) {
+		enum stream_result r = dechunk_through(enc, sizeof(enc) - 1, prefix, 4096, got,
+		    sizeof(got), &got_len);
+		T_OK(r == STREAM_DONE && got_len == sizeof(want) - 1 && memcmp(got, want, got_len) == 0,
+		    "a chunked body de-chunked, %zu bytes of it with the head: its data alone (%d, %zu)",
+		    prefix, (int)r, got_len);
+	}
+	T_OK(dechunk_through(enc, sizeof(enc) - 1, sizeof(enc) - 1, 4096, got, sizeof(got),
+	    &got_len) == STREAM_DONE && got_len == sizeof(want) - 1,
+	    "... all of it with the head");
+	T_OK(dechunk_through("5\r\nhello\r\nzz\r\n", 16, 0, 4096, got, sizeof(got), &got_len) ==
+	    STREAM_BAD_FRAMING, "broken framing: BAD_FRAMING");
+	T_OK(dechunk_through("5\r\nhello\r\n0\r\n\r\nX", 16, 16, 4096, got, sizeof(got), &got_len) ==
+	    STREAM_BAD_FRAMING, "a byte past the end with the head: BAD_FRAMING");
+	{
+		/* a prefix larger than copy_buffer_size still fits the buffer */
+		char big[9000], out[9000];
+		size_t n = (size_t)snprintf(big, sizeof(big), "%x\r\n", 8000);
+		memset(big + n, 'q', 8000);
+		memcpy(big + n + 8000, "\r\n0\r\n\r\n", 7);
+		T_OK(dechunk_through(big, n + 8007, n + 8007, 4096, out, sizeof(out), &got_len) ==
+		    STREAM_DONE && got_len == 8000 && out[7999] == 'q',
+		    "an 8000-byte chunked body that came with the head, copy_buffer_size 4k (%zu)", got_len);
+	}
+}
+
 int
 main(void)
 {
@@ -183,5 +271,6 @@ main(void)
 	    "that holds it (%zu)", cap);
 	T_OK(awschunked_prefix_through(20000, 4096, &cap) && cap >= 20000,
 	    "... and with copy_buffer_size 4k (%zu)", cap);
+	test_dechunked();
 	return T_DONE();
 }

@@ -42,7 +42,7 @@ t_faults.sh (python3 stdlib only).
   rawhttp.py blackhole PORT [--ready FILE]
       Accepts connections on 127.0.0.1:PORT and never answers.
 
-  rawhttp.py fakebackend PORT --log FILE [--ready FILE]
+  rawhttp.py fakebackend PORT --log FILE [--ready FILE] [--akid KEY]
       A keep-alive HTTP/1.1 origin on 127.0.0.1:PORT that misbehaves on
       purpose, by the last path segment of the request:
         stray-after-204   204, then 0.2 s later a second response "STRAY-204"
@@ -54,6 +54,15 @@ t_faults.sh (python3 stdlib only).
         eof-on-reuse      on a connection that already served a request:
                           closes without an answer (the request was acted on)
         chunked           200 with a chunked body "hello world"
+        err-sig           403 SignatureDoesNotMatch as AWS S3 sends it: the
+                          key id (--akid), StringToSign, SignatureProvided,
+                          CanonicalRequest (Content-Length)
+        err-sig-chunked   the same, chunked (the key id split over two chunks)
+        err-akid-other    403 AccessDenied whose Message names the key id
+        err-large         404 NoSuchKey with a 100 KiB body (Content-Length)
+        err-large-chunked the same, chunked
+        err-nosuchkey     404 NoSuchKey (Content-Length)
+        err-nosuchkey-chunked  the same, chunked in three chunks
       anything else: 200 "own:PATH" (Content-Length).  Every request is
       logged to FILE as "conn=N METHOD PATH body=BYTES".
 """
@@ -425,13 +434,15 @@ def cmd_blackhole(args):
 # ---- fakebackend -----------------------------------------------------------------
 
 def cmd_fakebackend(args):
-    port, log, ready = int(args[0]), None, None
+    port, log, ready, akid = int(args[0]), None, None, b"AKIDNOTGIVEN"
     i = 1
     while i < len(args):
         if args[i] == "--log":
             log = args[i + 1]; i += 2
         elif args[i] == "--ready":
             ready = args[i + 1]; i += 2
+        elif args[i] == "--akid":
+            akid = args[i + 1].encode(); i += 2
         else:
             sys.exit("fakebackend: unknown option " + args[i])
     lock = threading.Lock()
@@ -443,6 +454,33 @@ def cmd_fakebackend(args):
     def resp(status, body=b"", extra=""):
         return b"HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n" % (
             status.encode(), extra.encode(), len(body)) + body
+
+    def chunked(status, body, cuts):
+        """STATUS with BODY in chunks cut at the offsets CUTS."""
+        out, last = b"HTTP/1.1 %s\r\nContent-Type: application/xml\r\n" \
+            b"Transfer-Encoding: chunked\r\n\r\n" % status.encode(), 0
+        for cut in list(cuts) + [len(body)]:
+            out += b"%x\r\n%s\r\n" % (cut - last, body[last:cut])
+            last = cut
+        return out + b"0\r\n\r\n"
+
+    xml = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    sig_body = (xml + b"<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we "
+                b"calculated does not match the signature you provided. Check your key and signing "
+                b"method.</Message><AWSAccessKeyId>" + akid + b"</AWSAccessKeyId><StringToSign>"
+                b"AWS4-HMAC-SHA256\n20260101T000000Z\n20260101/us-east-1/s3/aws4_request\n"
+                b"9f86d081884c7d65</StringToSign><SignatureProvided>5d672d79c15b13162d9279b0855cfba6"
+                b"</SignatureProvided><StringToSignBytes>41 57 53 34</StringToSignBytes>"
+                b"<CanonicalRequest>GET\n/b/k\n\nhost:127.0.0.1\n</CanonicalRequest>"
+                b"<CanonicalRequestBytes>47 45 54</CanonicalRequestBytes><RequestId>FAKE1</RequestId>"
+                b"<HostId>fakehost</HostId></Error>")
+    akid_body = (xml + b"<Error><Code>AccessDenied</Code><Message>User " + akid +
+                 b" is not allowed to do this</Message><RequestId>FAKE2</RequestId></Error>")
+
+    def nosuchkey(path, pad=0):
+        return (xml + b"<Error><Code>NoSuchKey</Code><Message>The specified key does not exist."
+                + b"x" * pad + b"</Message><Key>" + path.encode() + b"</Key><RequestId>FAKE3"
+                b"</RequestId><HostId>fakehost</HostId></Error>")
 
     def serve(c, cid):
         buf, served = b"", 0
@@ -488,6 +526,22 @@ def cmd_fakebackend(args):
                 elif key == "chunked":
                     c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+                elif key == "err-sig":
+                    c.sendall(resp("403 Forbidden", sig_body, "Content-Type: application/xml\r\n"))
+                elif key == "err-sig-chunked":
+                    at = sig_body.index(akid) + len(akid) // 2
+                    c.sendall(chunked("403 Forbidden", sig_body, [100, at]))
+                elif key == "err-akid-other":
+                    c.sendall(resp("403 Forbidden", akid_body, "Content-Type: application/xml\r\n"))
+                elif key == "err-large":
+                    c.sendall(resp("404 Not Found", nosuchkey(path, 100 * 1024),
+                                   "Content-Type: application/xml\r\n"))
+                elif key == "err-large-chunked":
+                    c.sendall(chunked("404 Not Found", nosuchkey(path, 100 * 1024), [30000, 60000]))
+                elif key == "err-nosuchkey":
+                    c.sendall(resp("404 Not Found", nosuchkey(path), "Content-Type: application/xml\r\n"))
+                elif key == "err-nosuchkey-chunked":
+                    c.sendall(chunked("404 Not Found", nosuchkey(path), [10, 60]))
                 elif method == "HEAD":
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
                 else:
