@@ -534,38 +534,46 @@ time.sleep(1.5)
 	# wrk opens its 64 keep-alive connections at once, right after the warm-up
 	# run's 64 closed: a worker that paused its accepting used to take the
 	# whole queued burst when it resumed (4 and 60 of 64 seen), and its clients
-	# then waited for it.  /metrics counts each worker's connections.  Tried
-	# twice: on a loaded 2-core machine a burst can land while one worker is
-	# still busy with the closes (45/19 and 49/15 seen today), while the old
-	# fault split every burst 4/60.
+	# then waited for it.  /metrics counts each worker's connections.  The
+	# second burst starts once both workers have counted the first one's
+	# closes out: a close still pending counts in its worker's share, so on a
+	# loaded machine a burst that came sooner was split by how late each
+	# worker saw its closes (45/19 and 49/15 seen), not by the accept rule.
+	# The old fault split every burst 4/60 (the pause that leads to it comes
+	# within the burst itself, whatever came before).  Both waits are polls
+	# of /metrics, bounded, so nothing here depends on a sleep being long
+	# enough.
 	shared_burst() {
-		local attempt
-		for attempt in 1 2; do
-			shared_burst_once && return 0
-		done
-		return 1
-	}
-	shared_burst_once() {
-		local py split a b
-		"$PY3" -c '
-import socket, sys, time
-port = int(sys.argv[1])
+		"$PY3" - "$S3GATE_PORT" "$W2_ADMIN/metrics" <<'PYEOF'
+import socket, sys, time, urllib.request
+port, metrics = int(sys.argv[1]), sys.argv[2]
+admin = urllib.request.build_opener(urllib.request.ProxyHandler({}))	# no http_proxy
+def per_worker():
+    text = admin.open(metrics, timeout=5).read().decode()
+    return [int(float(l.split()[1])) for l in text.splitlines()
+            if l.startswith("s3gate_worker_connections{")]
+def until(what, cond, limit=15):
+    t0 = time.monotonic()
+    while True:
+        w = per_worker()
+        if cond(w):
+            return w
+        if time.monotonic() - t0 > limit:
+            print("%s: not within %d s (connections per worker: %s)" % (what, limit, w))
+            sys.exit(1)
+        time.sleep(0.02)
 def burst():
     return [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
 first = burst()
-time.sleep(0.5)
+until("the first burst accepted", lambda w: sum(w) == 64)
 for s in first:
     s.close()
+until("the first burst's closes counted out", lambda w: len(w) == 2 and sum(w) == 0)
 second = burst()
-time.sleep(2)
-' "$S3GATE_PORT" &
-		py=$!
-		sleep 1.3
-		split=$(curl -s --max-time 5 "$W2_ADMIN/metrics" | awk '/^s3gate_worker_connections\{/ { printf "%s ", $2 }')
-		wait "$py"
-		read -r a b <<<"$split"
-		echo "connections per worker during the second burst: ${split:-none}"
-		[ -n "$a" ] && [ -n "$b" ] && [ $((a + b)) -eq 64 ] && [ "$a" -ge 24 ] && [ "$b" -ge 24 ]
+w = until("the second burst accepted", lambda w: sum(w) == 64)
+print("connections per worker during the second burst: %s" % " ".join(map(str, w)))
+sys.exit(0 if len(w) == 2 and min(w) >= 24 else 1)
+PYEOF
 	}
 	t_check "workers 2: 64 connections opened at once, right after 64 closed, are shared out (each worker holds >= 24; s3gate_worker_connections)" shared_burst
 	# burst_client close|keepalive: opens 1000 connections at once (as wrk does)

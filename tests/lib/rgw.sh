@@ -34,13 +34,19 @@
 # A free TCP port on 127.0.0.1, below the kernel's ephemeral range
 # (net.ipv4.ip_local_port_range, 32768-60999 by default) so that no outgoing
 # connection takes it between this check and the server's bind.
+# FREE_PORT_RANGE=LO-HI narrows the draw to [LO, HI): tests/integ/run.sh
+# gives each lane its own slice, so that two test files running at once
+# never pick the same port between the check and the bind.
 free_port() {
 	local py=/usr/bin/python3
 	[ -x "$py" ] || py=python3
-	"$py" -c 'import random, socket
+	"$py" -c 'import os, random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+first, end = 10000, max(lo, 10001)
+if os.environ.get("FREE_PORT_RANGE"):
+    first, end = map(int, os.environ["FREE_PORT_RANGE"].split("-"))
 for _ in range(200):
-    p = random.randrange(10000, max(lo, 10001))
+    p = random.randrange(first, end)
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); s.close(); print(p); break

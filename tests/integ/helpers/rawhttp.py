@@ -200,10 +200,13 @@ def cmd_send(args):
     el = time.monotonic() - t0
     s.close()
     m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
-    print("%s %d %.2f %d" % (m.group(1).decode() if m else "000", closed, el, len(got)))
+    # the file first: the caller reads the line and then the file (with
+    # PYTHONUNBUFFERED the line came out first, and a loaded machine's grep
+    # read the file half written or still the last answer's)
     if out:
         with open(out, "wb") as f:
             f.write(got)
+    print("%s %d %.2f %d" % (m.group(1).decode() if m else "000", closed, el, len(got)))
 
 
 # ---- slowloris -----------------------------------------------------------------
