@@ -85,7 +85,13 @@ keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in rc.get("env", []) if "val
 assert "redis.password" in keys, "Redis's password comes from the Secret's redis.password"
 sec = [d for d in kinds["Secret"] if d["metadata"]["name"] == "s3gate-secrets"][0]
 assert "redis.password" in sec.get("stringData", {}), "the Secret has redis.password"
+# the admin port (metrics) only from the monitoring namespace; the S3 port from anyone
+nps = {d["metadata"]["name"]: d for d in kinds.get("NetworkPolicy", [])}
+assert "s3gate" in nps, "a NetworkPolicy for the s3gate pods"
+rules = nps["s3gate"]["spec"]["ingress"]
+admin = [r for r in rules if any(p["port"] == 9090 for p in r.get("ports", []))]
+assert admin and all(r.get("from") for r in admin), "the admin port is open only to named peers"
 print("kinds:", ", ".join(sorted(k for k in kinds if k)))
 PY
 }
-t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget; Redis requires the password s3gate reads" manifests
+t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget; Redis requires the password s3gate reads; the admin port is not open to all" manifests
