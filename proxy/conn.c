@@ -1637,23 +1637,63 @@ conn_errbody_judged(struct conn *c, size_t raw, size_t len)
 	return 1;
 }
 
-/* An error body over ERRBODY_MAX: withheld whole, unread (the backend connection is not kept). */
+/*
+ * An error body that cannot be judged (WHY: over ERRBODY_MAX, or encoded):
+ * withheld whole, unread (the backend connection is not kept).
+ */
 static int
-conn_errbody_too_large(struct conn *c)
+conn_errbody_unjudged(struct conn *c, const char *why)
 {
-	log_warnx("request %s: the backend's %d answer has an error body over %d bytes; withheld, "
-	    "the client gets 502", c->request_id, c->resp.status, ERRBODY_MAX);
+	log_warnx("request %s: the backend's %d answer has %s; withheld, the client gets 502",
+	    c->request_id, c->resp.status, why);
 	c->srv->stats->backend_errors++;
 	c->abort_backend = 1;
 	return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
+}
+
+static int
+conn_errbody_too_large(struct conn *c)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "an error body over %d bytes", ERRBODY_MAX);
+	return conn_errbody_unjudged(c, why);
+}
+
+/*
+ * Whether the body comes with a Content-Encoding (gzip, br, ...): a
+ * backend, or a proxy in front of it, may compress an error body when the
+ * client asks (the client's Accept-Encoding is forwarded), and its bytes
+ * then hide the key id from the search and show it to the client.
+ */
+static int
+conn_resp_encoded(const struct http_head *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		const struct http_header *h = &r->headers[i];
+		if (h->name_len == 16 && strncasecmp(h->name, "content-encoding", 16) == 0 &&
+		    !(h->value_len == 8 && strncasecmp(h->value, "identity", 8) == 0))
+			return 1;
+	}
+	return 0;
 }
 
 /* The backend answered >= 400 with a body (conn_resp_framing): read it whole first. */
 static int
 conn_errbody_start(struct conn *c)
 {
+	if (conn_resp_encoded(&c->resp))
+		return conn_errbody_unjudged(c, "an encoded error body (Content-Encoding)");
 	if (c->resp_framing == STREAM_LENGTH && c->resp_length > ERRBODY_MAX)
 		return conn_errbody_too_large(c);
+	/*
+	 * An early answer in WAIT_CONTINUE came under the 1 s wait for a 100,
+	 * not under backend_timeout: its body gets what its head would have.
+	 */
+	if (c->state == CONN_WAIT_CONTINUE)
+		conn_timer_set(c, c->conf->backend_timeout_ms);
 	c->resp_body_raw = 0;
 	conn_set_state(c, CONN_READ_ERR_BODY);
 	return 1;
@@ -1662,8 +1702,9 @@ conn_errbody_start(struct conn *c)
 /*
  * Reads the error body into backend.buf after the head, at most
  * ERRBODY_MAX bytes as received (chunked framing included), and judges
- * it once it is whole.  The read timeout stays READ_RESP_HEAD's: the
- * backend has that long for its whole error answer.
+ * it once it is whole.  The read timeout stays READ_RESP_HEAD's (after
+ * WAIT_CONTINUE, backend_timeout from the head): the backend has that
+ * long for its whole error answer.
  */
 static int
 conn_do_read_err_body(struct conn *c)

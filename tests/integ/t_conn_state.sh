@@ -18,8 +18,10 @@
 #   a backend error answer that refuses s3gate's signature or names the
 #     service key id (AWS S3's SignatureDoesNotMatch) never reaches the
 #     client: s3gate's own 502 instead, a warning without the key in the log;
-#     an error body over 64 KiB is withheld too; NoSuchKey is relayed byte
-#     for byte; the client's connection stays open after each.
+#     an error body over 64 KiB or compressed is withheld too; NoSuchKey is
+#     relayed byte for byte; the client's connection stays open after each;
+#     an error body that comes slowly after an early answer (Expect:
+#     100-continue) is waited for.
 # Workspace: ws-cony (cony owns it).
 . "$(dirname "$0")/lib.sh"
 
@@ -243,6 +245,20 @@ http10_err() {
 	cmp "$T/err-nosuchkey-chunked.direct" "$T/h10err.b"
 }
 t_check "an HTTP/1.0 client gets a chunked 404 NoSuchKey with a Content-Length, the same bytes" http10_err
+# a compressed error body cannot be searched for the key id: withheld
+t_check "the AWS-style 403 gzip-compressed (Content-Encoding: gzip): s3gate's 502, warned, keep-alive" \
+	withheld err-sig-gzip "has an encoded error body"
+# an error answered to "Expect: 100-continue" (no 100), its body slower than
+# s3gate's 1 s wait for a 100: the backend's answer, not a timeout
+$RAW send "$FAKE_PORT" "PUT /$B/err-early-slow HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n" \
+	--wait 6 --out "$T/early-slow.out" >"$T/early-slow.res"
+early_slow() {
+	grep -q -a '^HTTP/1.1 403' "$T/early-slow.out" && grep -q -a '<Code>AccessDenied</Code>' "$T/early-slow.out" &&
+		grep -q -a '</Error>' "$T/early-slow.out" && return 0
+	echo "client saw: $(cat "$T/early-slow.res")"; cat -v "$T/early-slow.out" | head -n 20
+	return 1
+}
+t_check "a 403 to a PUT waiting for 100 Continue, its body 1.5 s behind its head: the 403 whole, not a 504" early_slow
 
 # ---- 7: HTTP/1.0 clients and chunked answers -------------------------------------------
 

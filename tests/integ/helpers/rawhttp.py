@@ -63,10 +63,17 @@ t_faults.sh (python3 stdlib only).
         err-large-chunked the same, chunked
         err-nosuchkey     404 NoSuchKey (Content-Length)
         err-nosuchkey-chunked  the same, chunked in three chunks
+        err-sig-gzip      err-sig gzip-compressed (Content-Encoding: gzip), as a
+                          backend or a proxy in front of it that compresses
+                          application/xml sends it
+        err-early-slow    with "Expect: 100-continue": no 100, at once a 403
+                          AccessDenied (no key id) whose body's second half
+                          comes 1.5 s after the first; the body is not read
       anything else: 200 "own:PATH" (Content-Length).  Every request is
       logged to FILE as "conn=N METHOD PATH body=BYTES".
 """
 import codecs
+import gzip
 import datetime
 import hashlib
 import hmac
@@ -504,6 +511,16 @@ def cmd_fakebackend(args):
                 if key == "eof-on-reuse" and served > 0:
                     note("conn=%d %s %s body=0 closed-without-answer" % (cid, method, path))
                     return
+                if key == "err-early-slow" and expect:
+                    body = (xml + b"<Error><Code>AccessDenied</Code><Message>Access Denied"
+                            b"</Message><RequestId>FAKE4</RequestId></Error>")
+                    r = resp("403 Forbidden", body, "Content-Type: application/xml\r\n")
+                    c.sendall(r[:len(r) - len(body) // 2])
+                    time.sleep(1.5)
+                    c.sendall(r[len(r) - len(body) // 2:])
+                    note("conn=%d %s %s body=0 answered-early" % (cid, method, path))
+                    time.sleep(0.5)
+                    return
                 if key == "late-100" and expect:
                     time.sleep(1.5)
                     c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -534,6 +551,9 @@ def cmd_fakebackend(args):
                 elif key == "err-sig-chunked":
                     at = sig_body.index(akid) + len(akid) // 2
                     c.sendall(chunked("403 Forbidden", sig_body, [100, at]))
+                elif key == "err-sig-gzip":
+                    c.sendall(resp("403 Forbidden", gzip.compress(sig_body),
+                                   "Content-Type: application/xml\r\nContent-Encoding: gzip\r\n"))
                 elif key == "err-akid-other":
                     c.sendall(resp("403 Forbidden", akid_body, "Content-Type: application/xml\r\n"))
                 elif key == "err-large":
