@@ -107,6 +107,10 @@ static void *serve(void *arg)
 		const char *expect = header_value(head, "expect:");
 		long long body = cl ? atoll(cl) : 0;
 
+		if (body < 0) {
+			(void)send_all(fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+			goto out;
+		}
 		if (strncmp(head, "PUT ", 4) != 0) {
 			if (send_all(fd, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n") < 0) goto out;
 		} else if (te) {

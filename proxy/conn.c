@@ -1590,6 +1590,28 @@ conn_relay_resp_head(struct conn *c)
  * the key id and the signing material.  Another is relayed with the
  * same body bytes, with a Content-Length when it came chunked.
  */
+/*
+ * A backend error answer read whole (resp_consumed set) that is not to be
+ * relayed, for reason V: s3gate's 502, and a log line with the backend's
+ * status and CODE ("" if none), never its head or body.
+ */
+static int
+conn_errbody_withhold(struct conn *c, enum errbody_verdict v, const char *code)
+{
+	c->srv->stats->backend_errors++;
+	c->resp_complete = 1;	/* read whole: the connection may be pooled */
+	if (v == ERRBODY_SIGNATURE_REFUSED) {
+		log_warnx("request %s: the backend refused the gateway's signature (%d %s); "
+		    "check backend_access_key_id, its secret, the region and the clock; "
+		    "the client gets 502", c->request_id, c->resp.status, code);
+		return conn_fail(c, S3ERR_BACKEND_REFUSED_SIGNATURE, NULL);
+	}
+	log_warnx("request %s: the backend's error answer (%d %s) names the gateway's "
+	    "credentials or signing; withheld, the client gets 502", c->request_id,
+	    c->resp.status, code[0] ? code : "-");
+	return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
+}
+
 static int
 conn_errbody_judged(struct conn *c, size_t raw, size_t len)
 {
@@ -1610,20 +1632,8 @@ conn_errbody_judged(struct conn *c, size_t raw, size_t len)
 	    cf->backend_access_key_id, cf->backend_secret))
 		v = ERRBODY_NAMES_CREDENTIALS;
 	c->resp_consumed = c->resp.head_len + raw;
-	if (v != ERRBODY_RELAY) {
-		c->srv->stats->backend_errors++;
-		c->resp_complete = 1;	/* read whole: the connection may be pooled */
-		if (v == ERRBODY_SIGNATURE_REFUSED) {
-			log_warnx("request %s: the backend refused the gateway's signature (%d %s); "
-			    "check backend_access_key_id, its secret, the region and the clock; "
-			    "the client gets 502", c->request_id, c->resp.status, code);
-			return conn_fail(c, S3ERR_BACKEND_REFUSED_SIGNATURE, NULL);
-		}
-		log_warnx("request %s: the backend's error answer (%d %s) names the gateway's "
-		    "credentials or signing; withheld, the client gets 502", c->request_id,
-		    c->resp.status, code[0] ? code : "-");
-		return conn_fail(c, S3ERR_BACKEND_ERROR_WITHHELD, NULL);
-	}
+	if (v != ERRBODY_RELAY)
+		return conn_errbody_withhold(c, v, code);
 	if (c->resp.chunked) {
 		/* decoded whole: the Content-Length of its data instead */
 		snprintf(c->resp_length_text, sizeof(c->resp_length_text), "%zu", len);
@@ -1800,6 +1810,12 @@ conn_do_read_resp_head(struct conn *c)
 		conn_resp_framing(c);
 		if (c->resp_has_body && c->resp_status >= 400)
 			return conn_errbody_start(c);
+		if (c->resp_status >= 400 && errbody_names_credentials(c->backend.buf,
+		    c->resp.head_len, c->conf->backend_access_key_id, c->conf->backend_secret)) {
+			/* no body to judge (HEAD, Content-Length: 0), but a head that names them */
+			c->resp_consumed = c->resp.head_len;
+			return conn_errbody_withhold(c, ERRBODY_NAMES_CREDENTIALS, "");
+		}
 		return conn_relay_resp_head(c);
 	}
 }

@@ -825,6 +825,8 @@ server_reload_kept(const struct conf *oc, const struct conf *nc, struct sbuf *wh
 		sbuf_appendf(which, " policy_store");
 	if (server_str_differs(oc->store_secret_key, nc->store_secret_key))
 		sbuf_appendf(which, " policy_secret_key");
+	if (server_str_differs(oc->store_password, nc->store_password))
+		sbuf_appendf(which, " policy_store_password");
 	if (server_str_differs(oc->user, nc->user))
 		sbuf_appendf(which, " user");
 	if (oc->workers != nc->workers)

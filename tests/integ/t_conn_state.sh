@@ -220,6 +220,8 @@ t_check "the same answer chunked (the key id split over two chunks): s3gate's 50
 	withheld err-sig-chunked "the backend refused the gateway's signature (403 SignatureDoesNotMatch)"
 t_check "a 403 AccessDenied whose message names the service key id: s3gate's 502, warned, keep-alive" \
 	withheld err-akid-other "error answer (403 AccessDenied) names the gateway's credentials"
+t_check "a 403 with no body whose header names the service key id: s3gate's 502, warned, keep-alive" \
+	withheld err-head-akid "error answer (403 -) names the gateway's credentials"
 t_check "a 404 with a 100 KiB error body: withheld (s3gate's 502), keep-alive" \
 	withheld err-large "has an error body over 65536 bytes"
 t_check "a 100 KiB chunked error body: withheld (s3gate's 502), keep-alive" \

@@ -61,6 +61,7 @@ t_faults.sh (python3 stdlib only).
         err-akid-other    403 AccessDenied whose Message names the key id
         err-large         404 NoSuchKey with a 100 KiB body (Content-Length)
         err-large-chunked the same, chunked
+        err-head-akid     403 with no body whose header names the key id
         err-nosuchkey     404 NoSuchKey (Content-Length)
         err-nosuchkey-chunked  the same, chunked in three chunks
         err-sig-gzip      err-sig gzip-compressed (Content-Encoding: gzip), as a
@@ -561,6 +562,10 @@ def cmd_fakebackend(args):
                                    "Content-Type: application/xml\r\n"))
                 elif key == "err-large-chunked":
                     c.sendall(chunked("404 Not Found", nosuchkey(path, 100 * 1024), [30000, 60000]))
+                elif key == "err-head-akid":
+                    # no body (HEAD, or Content-Length: 0) but a header naming the key id
+                    c.sendall(b"HTTP/1.1 403 Forbidden\r\nx-amz-error-detail: the key " + akid +
+                              b" is not allowed\r\nContent-Length: 0\r\n\r\n")
                 elif key == "err-nosuchkey":
                     c.sendall(resp("404 Not Found", nosuchkey(path), "Content-Type: application/xml\r\n"))
                 elif key == "err-nosuchkey-chunked":
