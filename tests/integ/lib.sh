@@ -536,6 +536,21 @@ s3_url() {
 LIB_ON_EXIT=()
 lib_on_exit() { LIB_ON_EXIT+=("$1"); }
 
+# own_redis TOPIC — a Redis of this file's own in $T/redis, stopped on exit
+# (tests/lib/redis.sh sourced first), for files that stop it or set its
+# password; ends the file with a skip if redis-server is missing, with a
+# failure if it does not start
+own_redis() {
+	if ! command -v redis-server >/dev/null; then
+		t_skip "$1" "redis-server missing (make deps-test)"; exit 0
+	fi
+	if ! redis_start "$T/redis" >/dev/null; then
+		t_fail "$1: own redis-server starts" "$(tail -n 5 "$T/redis/redis.log" 2>/dev/null)"
+		exit 1
+	fi
+	lib_on_exit 'redis_stop "$T/redis"'
+}
+
 _lib_cleanup() {
 	local c n out
 	for c in "${LIB_ON_EXIT[@]+"${LIB_ON_EXIT[@]}"}"; do eval "$c" || true; done

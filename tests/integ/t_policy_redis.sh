@@ -16,14 +16,7 @@
 if ! s3gate_have; then
 	t_skip "redis policy store" "s3gate not built"; exit 0
 fi
-if ! command -v redis-server >/dev/null; then
-	t_skip "redis policy store" "redis-server missing (make deps-test)"; exit 0
-fi
-if ! redis_start "$T/redis" >/dev/null; then
-	t_fail "redis policy store: own redis-server starts" "$(tail -n 5 "$T/redis/redis.log" 2>/dev/null)"
-	exit 1
-fi
-lib_on_exit 'redis_stop "$T/redis"'
+own_redis "redis policy store"
 
 id=$(rand_id)
 OWNER=frank$id GUEST=bob$id LATE=carol$id

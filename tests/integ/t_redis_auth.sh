@@ -14,14 +14,7 @@ fi
 if [ "${S3GATE_DIRECT_RGW:-0}" = 1 ]; then
 	t_skip "redis password" "tests s3gate's Redis store; RGW alone has none"; exit 0
 fi
-if ! command -v redis-server >/dev/null; then
-	t_skip "redis password" "redis-server missing (make deps-test)"; exit 0
-fi
-if ! redis_start "$T/redis" >/dev/null; then
-	t_fail "redis password: own redis-server starts" "$(tail -n 5 "$T/redis/redis.log" 2>/dev/null)"
-	exit 1
-fi
-lib_on_exit 'redis_stop "$T/redis"'
+own_redis "redis password"
 
 PW="pw-$(rand_id)-$(openssl rand -hex 12)"
 redis-cli -u "$REDIS_URL" config set requirepass "$PW" >/dev/null
