@@ -570,15 +570,18 @@ master_run(struct conf **cfp, int nworkers)
 		return 1;
 	}
 	while (alive > 0 || nold > 0 || nrestarts > 0) {
-		next = nrestarts > 0 ? master_restart_due(cf, nworkers, &oldmask, &alive) : -1;
-		if (next >= 0) {
-			struct timespec ts = { next / 1000, (next % 1000) * 1000000 };
-			siginfo_t si;
+		struct timespec ts;
+		siginfo_t si;
 
-			if ((sig = sigtimedwait(&mask, &si, &ts)) == -1)
-				continue;	/* EAGAIN: a restart is due; EINTR */
-		} else if (sigwait(&mask, &sig) != 0)
-			continue;
+		/* the master forks workers with its ticket keys: they move on as the workers' do */
+		tls_ticket_advance();
+		next = nrestarts > 0 ? master_restart_due(cf, nworkers, &oldmask, &alive) : -1;
+		if (next < 0 || tls_ticket_next_ms() < next)
+			next = tls_ticket_next_ms();
+		ts.tv_sec = next / 1000;
+		ts.tv_nsec = (next % 1000) * 1000000;
+		if ((sig = sigtimedwait(&mask, &si, &ts)) == -1)
+			continue;	/* EAGAIN: a restart or a new ticket period is due; EINTR */
 		switch (sig) {
 		case SIGCHLD:
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)

@@ -722,6 +722,29 @@ server_close_listeners(int *fds, int n)
 }
 
 /* Serves the listeners FDS (inherited from the parent, shared with the other workers), or binds its own. */
+/*
+ * At each ticket period's start the worker moves its TLS ticket keys on
+ * (tls_ticket_advance), so that it never holds a key older than the
+ * previous period even when no handshake asks for one.
+ */
+static void
+server_ticket_timer_arm(struct server *srv)
+{
+	long long ms = tls_ticket_next_ms() + 10;	/* just past the boundary: time() agrees */
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(srv->ticket_timer, &tv);
+}
+
+static void
+server_ticket_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	tls_ticket_advance();
+	server_ticket_timer_arm(arg);
+}
+
 static int
 server_listen(struct server *srv, const int *fds, struct sbuf *errors)
 {
@@ -733,8 +756,11 @@ server_listen(struct server *srv, const int *fds, struct sbuf *errors)
 			return -1;
 		fds = own;
 	}
-	if ((srv->accept_pause = evtimer_new(srv->base, server_accept_resume_cb, srv)) == NULL)
+	if ((srv->accept_pause = evtimer_new(srv->base, server_accept_resume_cb, srv)) == NULL ||
+	    (srv->ticket_timer = evtimer_new(srv->base, server_ticket_timer_cb, srv)) == NULL)
 		fatalx("evtimer_new failed");
+	tls_ticket_advance();	/* forked after a boundary the master had not woken for yet */
+	server_ticket_timer_arm(srv);
 	for (i = 0; i < cf->nlisten; i++) {
 		struct server_listener *sl = &srv->listeners[i];
 
@@ -764,6 +790,10 @@ server_unlisten(struct server *srv)
 	if (srv->accept_pause != NULL) {
 		event_free(srv->accept_pause);
 		srv->accept_pause = NULL;
+	}
+	if (srv->ticket_timer != NULL) {
+		event_free(srv->ticket_timer);
+		srv->ticket_timer = NULL;
 	}
 }
 

@@ -137,6 +137,7 @@ struct server {
 	}			 listeners[CONF_MAX_LISTEN];
 	int			 nlisteners;
 	struct event		*accept_pause;	/* accepting resumes (deferred to a peer, or out of fds) */
+	struct event		*ticket_timer;	/* the TLS ticket keys move on (tls_ticket_advance) */
 	uint64_t		 accept_peers_total;	/* the peers' accepted connections when it paused */
 	int			 accept_quiet;	/* pauses in a row in which the peers accepted none */
 	struct tls_server	*tls;		/* client-side certificates; rebuilt on reload */

@@ -12,18 +12,17 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "proxy/log.h"
+#include "proxy/ticketkeys.h"
 #include "proxy/tls.h"
 
 #define TLS_CIPHERS_12 \
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define TLS_TICKET_PERIOD	3600	/* seconds a ticket key encrypts */
 #define TLS_READ_BUFFER		(64 * 1024)	/* OpenSSL's read-ahead buffer per connection */
 
 /*
@@ -42,32 +41,43 @@ struct tls_server {
 
 static int tls_ssl_index = -1;	/* SSL ex_data: the tls_server it was made from */
 
-static unsigned char tls_ticket_secret[32];
-static int tls_ticket_secret_set;
+/* The ticket keys of this process (ticketkeys.h): every worker reaches the same ones. */
+static struct ticketkeys tls_ticket_keys;
 
-/*
- * The keys of the two periods in use, derived once per period rather than
- * for every ticket: a full handshake issues two tickets, and deriving
- * (three HMACs) and fetching the cipher each time cost about 10% of a
- * handshake's CPU.
- */
-struct tls_ticket_period {
-	uint64_t	 period;
-	int		 derived;
-	unsigned char	 name[16];
-	unsigned char	 aes[32];
-	unsigned char	 mac[32];
-};
-static struct tls_ticket_period tls_ticket_periods[2];	/* by period & 1 */
+static uint64_t
+tls_ticket_period(void)
+{
+	return (uint64_t)time(NULL) / TICKETKEYS_PERIOD;
+}
+
 static EVP_CIPHER *tls_ticket_cipher;
 
 void
 tls_init_ticket_secret(void)
 {
-	if (RAND_bytes(tls_ticket_secret, sizeof(tls_ticket_secret)) != 1)
+	unsigned char secret[TICKETKEYS_SECRET_LEN];
+
+	if (RAND_bytes(secret, sizeof(secret)) != 1)
 		fatalx("RAND_bytes failed");
-	tls_ticket_secret_set = 1;
-	explicit_bzero(tls_ticket_periods, sizeof(tls_ticket_periods));
+	ticketkeys_init(&tls_ticket_keys, secret, tls_ticket_period());
+	explicit_bzero(secret, sizeof(secret));
+}
+
+void
+tls_ticket_advance(void)
+{
+	if (tls_ticket_keys.ready && ticketkeys_advance(&tls_ticket_keys, tls_ticket_period()) == -1)
+		log_warnx("the clock jumped ahead by over a century: no TLS session tickets from now on");
+}
+
+long long
+tls_ticket_next_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (long long)(TICKETKEYS_PERIOD - now.tv_sec % TICKETKEYS_PERIOD) * 1000 -
+	    now.tv_nsec / 1000000;
 }
 
 int
@@ -88,70 +98,29 @@ tls_errors(struct sbuf *errors)
 	}
 }
 
-/* Key material of one ticket period: name (16), AES key (32), HMAC key (32). */
-static void
-tls_ticket_keys(uint64_t period, unsigned char name[16], unsigned char aes[32],
-    unsigned char mac[32])
-{
-	unsigned char in[9], out[32];
-	unsigned int len;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		in[i] = (unsigned char)(period >> (8 * i));
-	in[8] = 'n';
-	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), out, &len);
-	memcpy(name, out, 16);
-	in[8] = 'a';
-	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), aes, &len);
-	in[8] = 'm';
-	HMAC(EVP_sha256(), tls_ticket_secret, sizeof(tls_ticket_secret), in, sizeof(in), mac, &len);
-	explicit_bzero(out, sizeof(out));
-}
-
-static const struct tls_ticket_period *
-tls_ticket_period_keys(uint64_t period)
-{
-	struct tls_ticket_period *k = &tls_ticket_periods[period & 1];
-
-	if (!k->derived || k->period != period) {
-		tls_ticket_keys(period, k->name, k->aes, k->mac);
-		k->period = period;
-		k->derived = 1;
-	}
-	return k;
-}
-
 /* Session tickets: current period's key encrypts; it and the previous decrypt. */
 static int
 tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	const struct tls_ticket_period *k = NULL;
-	uint64_t now = (uint64_t)time(NULL) / TLS_TICKET_PERIOD;
+	const struct ticketkeys_set *k;
+	uint64_t now = tls_ticket_period();
 	OSSL_PARAM params[3];
-	int back;
 
-	if (!tls_ticket_secret_set)
-		return 0;
+	tls_ticket_advance();	/* a no-op but at a period's first ticket */
 	if (tls_ticket_cipher == NULL &&
 	    (tls_ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL)
 		return 0;
 	if (enc) {
-		k = tls_ticket_period_keys(now);
+		if ((k = ticketkeys_get(&tls_ticket_keys, now)) == NULL)
+			return 0;	/* the clock went back past our keys: no ticket */
 		memcpy(key_name, k->name, 16);
 		if (RAND_bytes(iv, 16) != 1 ||
 		    EVP_EncryptInit_ex(cctx, tls_ticket_cipher, NULL, k->aes, iv) != 1)
 			return 0;
-		back = 0;
 	} else {
-		for (back = 0; back < 2; back++) {
-			k = tls_ticket_period_keys(now - (uint64_t)back);
-			if (memcmp(k->name, key_name, 16) == 0)
-				break;
-		}
-		if (back == 2)
-			return 0;	/* unknown key: full handshake */
+		if ((k = ticketkeys_find(&tls_ticket_keys, key_name, now)) == NULL)
+			return 0;	/* unknown or expired key: full handshake */
 		if (EVP_DecryptInit_ex(cctx, tls_ticket_cipher, NULL, k->aes, iv) != 1)
 			return 0;
 	}
@@ -160,7 +129,7 @@ tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_
 	params[2] = OSSL_PARAM_construct_end();
 	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
 		return -1;
-	return back == 0 ? 1 : 2;	/* 2: valid, but issue a fresh ticket */
+	return enc || k->period == now ? 1 : 2;	/* 2: valid, but issue a fresh ticket */
 }
 
 static int
@@ -177,7 +146,6 @@ tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* SNI: the first context whose certificate names the requested host. */
 /*
  * Read ahead: OpenSSL fills its buffer with as many records as the socket
  * holds (TLS_READ_BUFFER at most) instead of reading each record's header
@@ -192,6 +160,7 @@ tls_ctx_read_ahead(SSL_CTX *ctx)
 	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
 }
 
+/* SNI: the first context whose certificate names the requested host. */
 static int
 tls_sni_cb(SSL *ssl, int *alert, void *arg)
 {

@@ -6,9 +6,9 @@
  *
  * Server side: TLS 1.2 and 1.3 only, forward-secret AEAD ciphers, ALPN
  * http/1.1, one context per certificate chosen by SNI (the first is the
- * default), session tickets whose keys rotate hourly and are derived from
- * a secret made before the workers fork (so every worker can resume every
- * other's sessions).  kTLS is asked for (SSL_OP_ENABLE_KTLS) and used where
+ * default), session tickets whose keys change hourly, forward-secret
+ * (ticketkeys.h: every process ratchets the secret the master made before
+ * forking, so every worker can resume every other's sessions).  kTLS is asked for (SSL_OP_ENABLE_KTLS) and used where
  * the kernel has it; tls_ktls_available() says whether it does.
  */
 #ifndef S3GATE_TLS_H
@@ -47,6 +47,13 @@ SSL		*tls_backend_connect(SSL_CTX *, int fd, const char *host);
 
 /* Made once, before workers fork: the secret ticket keys derive from. */
 void		 tls_init_ticket_secret(void);
+/*
+ * Moves the ticket keys to the current period, wiping older ones; every
+ * process calls it at each period boundary (tls_ticket_next_ms from now),
+ * so that none keeps a key older than the previous period.
+ */
+void		 tls_ticket_advance(void);
+long long	 tls_ticket_next_ms(void);
 
 /* Whether the running kernel offers kTLS (the "tls" module). */
 int		 tls_ktls_available(void);
