@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 
@@ -1020,14 +1021,198 @@ server_conn_closed(struct server *srv, struct conn *c)
 
 /* ---- admin listener ----------------------------------------------------- */
 
+#define SERVER_ADMIN_MAX_HEAD	8192	/* bytes: request line and headers */
+#define SERVER_ADMIN_MAX_BODY	1024	/* GET and HEAD only: no body expected */
+/*
+ * Seconds without progress (evhttp's timeout, which every byte restarts),
+ * and for a whole request head, from the connection's opening or its last
+ * answer (server_admin_head_deadline): a probe's or a scraper's head is one
+ * packet.  A keep-alive client asking more often than this keeps its
+ * connection; Prometheus, scraping every 15 s or more, opens a new one.
+ */
+#define SERVER_ADMIN_TIMEOUT_S	5
+/*
+ * Connections served at once; more are closed as they come.  Probes and
+ * scrapers hold one or two each: 64 leaves room for several Prometheus
+ * replicas, the kubelet and people with curl, and bounds what the admin
+ * port can take from worker 0, whose fds and loop serve clients too.
+ */
+#define SERVER_ADMIN_MAX_CONNS	64
+
+/*
+ * One admin connection, from evhttp's bevcb (server_admin_conn_new) to its
+ * closecb.  libevent 2.1's evhttp has no cap on connections
+ * (evhttp_set_max_connections came in 2.2) and its timeout restarts with
+ * every byte, so a client opening many, or dripping a header line every few
+ * seconds, held them and their fds for ever.  Knowing each connection from
+ * its first moment to its close is enough to count them and to give each
+ * request head a deadline: both act by shutting the socket down
+ * (server_admin_conn_shut), after which evhttp frees the connection on its
+ * own path and calls the closecb.
+ *
+ * (bufferevent_filter_new's free callback would tell the close too, but
+ * through a filter an answer after which evhttp closes the connection —
+ * Connection: close, HTTP/1.0, the kubelet's probes — is lost: evhttp
+ * shuts the socket down once the filter has passed the answer on, before
+ * the socket under it has sent a byte.)
+ *
+ * The server's list owns it; server_admin_conn_free is its one destructor.
+ */
+struct server_admin_conn {
+	TAILQ_ENTRY(server_admin_conn) entry;
+	struct server		*srv;
+	struct bufferevent	*bev;		/* evhttp's; until attached also ours (a reference) */
+	struct evhttp_connection *evcon;	/* NULL until attached (server_admin_conn_timer) */
+	struct event		*timer;		/* first the attach, then the head deadline */
+	int			 refused;	/* over SERVER_ADMIN_MAX_CONNS: shut down once attached */
+};
+
+static void
+server_admin_conn_free(struct server_admin_conn *ac)
+{
+	struct server *srv = ac->srv;
+
+	TAILQ_REMOVE(&srv->admin_conns, ac, entry);
+	if (!ac->refused)
+		srv->nadmin_conns--;
+	if (ac->evcon == NULL)
+		bufferevent_decref(ac->bev);
+	event_free(ac->timer);
+	free(ac);
+}
+
+/* evhttp's closecb: the connection and its bufferevent are going. */
+static void
+server_admin_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	server_admin_conn_free(arg);
+}
+
+/* evhttp then reads EOF (or fails to write), frees the connection and calls the closecb. */
+static void
+server_admin_conn_shut(struct server_admin_conn *ac)
+{
+	evutil_socket_t fd = bufferevent_getfd(ac->bev);
+
+	if (fd != -1)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/* AC has SERVER_ADMIN_TIMEOUT_S from now for a whole request head. */
+static void
+server_admin_head_deadline(struct server_admin_conn *ac)
+{
+	struct timeval tv = { SERVER_ADMIN_TIMEOUT_S, 0 };
+
+	evtimer_add(ac->timer, &tv);
+}
+
+/*
+ * The timer's first run attaches: server_admin_conn_new activated it, so it
+ * runs as soon as evhttp has made the connection, before any I/O on it.
+ * evhttp passes its evhttp_connection as the argument of the callbacks of
+ * the bufferevent it is given (http.c, evhttp_connection_base_bufferevent_new)
+ * — the one way to reach it before a request arrives; none means evhttp
+ * has freed it already (it fails so only for want of memory).  Each later
+ * run is a head deadline passed.
+ */
+static void
+server_admin_conn_timer(evutil_socket_t unused, short what, void *arg)
+{
+	struct server_admin_conn *ac = arg;
+	void *evcon = NULL;
+	char *peer;
+	ev_uint16_t port;
+
+	if (ac->evcon != NULL) {
+		evhttp_connection_get_peer(ac->evcon, &peer, &port);
+		log_debug("admin listener: %s:%u sent no whole request head within %d s; closing",
+		    peer, (unsigned)port, SERVER_ADMIN_TIMEOUT_S);
+		server_admin_conn_shut(ac);
+		return;
+	}
+	bufferevent_getcb(ac->bev, NULL, NULL, NULL, &evcon);
+	if (evcon == NULL) {
+		server_admin_conn_free(ac);
+		return;
+	}
+	ac->evcon = evcon;
+	evhttp_connection_set_closecb(ac->evcon, server_admin_conn_closed, ac);
+	bufferevent_decref(ac->bev);	/* evhttp's reference holds it from here */
+	if (ac->refused)
+		server_admin_conn_shut(ac);
+	else
+		server_admin_head_deadline(ac);
+}
+
+/*
+ * evhttp's bevcb: the bufferevent of a connection just accepted (no fd yet:
+ * evhttp sets it), as evhttp would make it.  Our reference keeps it until
+ * the attach, in case evhttp frees it first.  Over SERVER_ADMIN_MAX_CONNS
+ * the connection is refused, counted, and logged once for each run of
+ * refusals.
+ */
+static struct bufferevent *
+server_admin_conn_new(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct server_admin_conn *ac;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		abort();
+	ac->srv = srv;
+	if ((ac->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+		fatalx("bufferevent_socket_new failed");
+	if ((ac->timer = evtimer_new(base, server_admin_conn_timer, ac)) == NULL)
+		fatalx("evtimer_new failed");
+	bufferevent_incref(ac->bev);
+	if (srv->nadmin_conns >= SERVER_ADMIN_MAX_CONNS) {
+		ac->refused = 1;
+		srv->stats->admin_refused++;
+		if (srv->admin_refused_burst++ == 0)
+			log_warnx("admin listener: %d connections open; refusing more until one closes",
+			    SERVER_ADMIN_MAX_CONNS);
+	} else {
+		srv->nadmin_conns++;
+		if (srv->admin_refused_burst > 0) {
+			log_info("admin listener: serving again after refusing %llu connections",
+			    (unsigned long long)srv->admin_refused_burst);
+			srv->admin_refused_burst = 0;
+		}
+	}
+	TAILQ_INSERT_TAIL(&srv->admin_conns, ac, entry);
+	event_active(ac->timer, EV_TIMEOUT, 1);
+	return ac->bev;
+}
+
+/*
+ * Sends REQ's answer (BODY freed) and gives its connection a new head
+ * deadline for the next request.  Every answer after which evhttp keeps
+ * the connection comes through here: its own (400, 404, 413, 501) close it.
+ */
+static void
+server_admin_reply(struct server *srv, struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+	struct server_admin_conn *ac;
+
+	TAILQ_FOREACH(ac, &srv->admin_conns, entry)
+		if (ac->bev == bev) {
+			server_admin_head_deadline(ac);
+			break;
+		}
+	evhttp_send_reply(req, code, reason, body);
+	evbuffer_free(body);
+}
+
 static void
 server_admin_healthz(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer *b = evbuffer_new();
 
 	evbuffer_add_printf(b, "ok\n");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	server_admin_reply(arg, req, 200, "OK", b);
 }
 
 /*
@@ -1110,9 +1295,8 @@ server_admin_readyz(struct evhttp_request *req, void *arg)
 	    ok_store ? "ok" : "unavailable");
 	if (srv->draining)
 		evbuffer_add_printf(b, "draining\n");
-	evhttp_send_reply(req, ok_backend && ok_store && !srv->draining ? 200 : 503,
+	server_admin_reply(srv, req, ok_backend && ok_store && !srv->draining ? 200 : 503,
 	    ok_backend && ok_store ? "OK" : "Service Unavailable", b);
-	evbuffer_free(b);
 }
 
 /* One histogram of server_latency_bounds_ms in Prometheus text format. */
@@ -1203,6 +1387,12 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	evbuffer_add_printf(b, "# HELP s3gate_refused_connections_total Connections refused over "
 	    "max_connections or max_connections_per_ip.\n# TYPE s3gate_refused_connections_total counter\n"
 	    "s3gate_refused_connections_total %llu\n", (unsigned long long)st->refused_connections);
+	evbuffer_add_printf(b, "# HELP s3gate_admin_connections Connections open to the admin "
+	    "listener.\n# TYPE s3gate_admin_connections gauge\ns3gate_admin_connections %d\n"
+	    "# HELP s3gate_admin_connections_refused_total Admin listener connections refused over "
+	    "its cap of %d.\n# TYPE s3gate_admin_connections_refused_total counter\n"
+	    "s3gate_admin_connections_refused_total %llu\n", srv->nadmin_conns, SERVER_ADMIN_MAX_CONNS,
+	    (unsigned long long)st->admin_refused);
 	evbuffer_add_printf(b, "# HELP s3gate_throttled_requests_total Requests answered SlowDown "
 	    "(quota_request_rate, quota_connections).\n# TYPE s3gate_throttled_requests_total counter\n"
 	    "s3gate_throttled_requests_total %llu\n"
@@ -1247,13 +1437,8 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 		    st->actions[i].name, (unsigned long long)st->actions[i].deny,
 		    st->actions[i].name, (unsigned long long)st->actions[i].other);
 	}
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	server_admin_reply(srv, req, 200, "OK", b);
 }
-
-#define SERVER_ADMIN_MAX_HEAD	8192	/* bytes: request line and headers */
-#define SERVER_ADMIN_MAX_BODY	1024	/* GET and HEAD only: no body expected */
-#define SERVER_ADMIN_TIMEOUT_S	5
 
 /* Binds admin_listen (parsed by conf.c) in worker 0; -1 with ERRORS if it cannot. */
 static int
@@ -1268,15 +1453,16 @@ server_admin_start(struct server *srv, struct sbuf *errors)
 		fatalx("evhttp_new");
 	/*
 	 * It shares worker 0's event loop with the clients: libevent's
-	 * defaults (no limit on a header line or a body, no timeout) let one
-	 * admin connection take hundreds of MiB and the loop's CPU.  A request
-	 * head of SERVER_ADMIN_MAX_HEAD at most, no body, SERVER_ADMIN_TIMEOUT_S
-	 * without progress.  (libevent 2.1 has no cap on connections: each
-	 * costs at most its head and ends at the timeout.)
+	 * defaults (no limit on a header line or a body, no timeout, no cap on
+	 * connections) let one admin client take hundreds of MiB, the loop's
+	 * CPU and the worker's fds.  A request head of SERVER_ADMIN_MAX_HEAD
+	 * at most, within SERVER_ADMIN_TIMEOUT_S; no body; at most
+	 * SERVER_ADMIN_MAX_CONNS connections (server_admin_conn_new).
 	 */
 	evhttp_set_max_headers_size(srv->admin, SERVER_ADMIN_MAX_HEAD);
 	evhttp_set_max_body_size(srv->admin, SERVER_ADMIN_MAX_BODY);
 	evhttp_set_timeout(srv->admin, SERVER_ADMIN_TIMEOUT_S);
+	evhttp_set_bevcb(srv->admin, server_admin_conn_new, srv);
 	evhttp_set_allowed_methods(srv->admin, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(srv->admin, "/healthz", server_admin_healthz, srv);
 	evhttp_set_cb(srv->admin, "/readyz", server_admin_readyz, srv);
@@ -1327,6 +1513,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	server_quota_limits(srv);
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->idle);
+	TAILQ_INIT(&srv->admin_conns);
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -1376,6 +1563,7 @@ server_run(struct server *srv)
 void
 server_free(struct server *srv)
 {
+	struct server_admin_conn *ac;
 	struct conn *c;
 	int i;
 
@@ -1390,7 +1578,9 @@ server_free(struct server *srv)
 	if (srv->backend_tls != NULL)
 		SSL_CTX_free(srv->backend_tls);
 	if (srv->admin != NULL)
-		evhttp_free(srv->admin);
+		evhttp_free(srv->admin);	/* each connection's closecb frees its server_admin_conn */
+	while ((ac = TAILQ_FIRST(&srv->admin_conns)) != NULL)
+		server_admin_conn_free(ac);	/* not attached yet: the loop stopped first */
 	if (srv->probe_ev != NULL)
 		event_free(srv->probe_ev);
 	if (srv->probe_fd != -1)

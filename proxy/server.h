@@ -21,6 +21,7 @@
 
 struct conn;
 struct pstore;
+struct server_admin_conn;
 struct quotasync;
 struct quotashm;
 struct sigv4_keycache;
@@ -92,6 +93,7 @@ struct server_stats {
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
 	uint64_t	 refused_connections;	/* over max_connections or per address */
+	uint64_t	 admin_refused;		/* admin connections over SERVER_ADMIN_MAX_CONNS */
 	uint64_t	 throttled_requests;	/* SlowDown: request rate or concurrency */
 	uint64_t	 throttle_waits;	/* body paused by a bandwidth quota */
 	/*
@@ -161,6 +163,13 @@ struct server {
 	struct event		*drain_timer;
 	struct event		*sig_hup, *sig_term, *sig_int, *sig_usr1;
 	struct evhttp		*admin;
+	/*
+	 * The admin listener's connections (server.c, server_admin_conn_new):
+	 * SERVER_ADMIN_MAX_CONNS served at once, those over it refused.
+	 */
+	TAILQ_HEAD(, server_admin_conn) admin_conns;
+	int			 nadmin_conns;	/* served: those refused not counted */
+	uint64_t		 admin_refused_burst;	/* refused since one was last served */
 	/*
 	 * The backend probe /readyz reports (worker 0, with the admin
 	 * listener): a non-blocking connect every SERVER_PROBE_INTERVAL_S,

@@ -345,6 +345,147 @@ else
 $(sort "$T/gets.out" | uniq -c | head)"
 fi
 
+# ---- the admin listener's connections ----------------------------------------------------
+
+# libevent 2.1's evhttp, which serves the admin port, had no cap on
+# connections and a timeout that every byte restarts: s3gate caps them at
+# 64 (proxy/server.c, SERVER_ADMIN_MAX_CONNS) and gives each request head
+# 5 s (SERVER_ADMIN_TIMEOUT_S) from the connection's opening or its last
+# answer.
+HARD_APORT=${HARD_ADMIN##*:}
+
+# 70 idle connections: the 6 over the cap are closed at once, and so is a
+# new one; the head deadline closes the others; then /metrics answers and
+# counts the refused.
+admin_cap() {
+	"$PY3" - "$HARD_APORT" <<'EOF'
+import re, select, socket, sys, time
+port, CAP, OVER = int(sys.argv[1]), 64, 6
+
+def closed(s, wait=0.0):
+    """whether the server closed S (EOF or reset) within WAIT seconds"""
+    if not select.select([s], [], [], wait)[0]:
+        return False
+    try:
+        return s.recv(4096) == b""
+    except OSError:
+        return True
+
+def get(path):
+    """status and body of GET PATH on a new connection ("000" if closed unanswered)"""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % path)
+    got = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    s.close()
+    m = re.match(rb"HTTP/1\.1 (\d{3})", got)
+    return (m.group(1).decode() if m else "000"), got.partition(b"\r\n\r\n")[2].decode()
+
+def metric(text, name):
+    m = re.search(r"^%s (\d+)$" % name, text, re.M)
+    return int(m.group(1)) if m else 0
+
+refused0 = metric(get(b"/metrics")[1], "s3gate_admin_connections_refused_total")
+t0 = time.monotonic()
+held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(CAP + OVER)]
+time.sleep(0.5)
+at_once = [i for i, s in enumerate(held) if closed(s)]
+extra, _ = get(b"/healthz")
+print("of %d idle connections, closed within 0.5 s: %s; a new one: status %s" % (
+    len(held), at_once, extra))
+left = [s for i, s in enumerate(held) if i not in at_once]
+while left and time.monotonic() - t0 < 9:
+    ready = select.select(left, [], [], 0.2)[0]
+    left = [s for s in left if s not in ready or not closed(s)]
+took = time.monotonic() - t0
+status, text = get(b"/metrics")
+refused = metric(text, "s3gate_admin_connections_refused_total") - refused0
+print("the other %d closed after %.1f s (%d still open); then /metrics %s, "
+      "refused %d more, s3gate_admin_connections %d" % (
+      CAP, took, len(left), status, refused, metric(text, "s3gate_admin_connections")))
+ok = (at_once == list(range(CAP, CAP + OVER)) and extra == "000" and not left and
+      4 <= took <= 7.5 and status == "200" and refused == OVER + 1 and
+      metric(text, "s3gate_admin_connections") == 1)
+sys.exit(0 if ok else 1)
+EOF
+}
+name="admin listener: of 70 idle connections the 6 over its cap of 64 are closed at once, a 71st too; the head deadline closes the rest within ~5 s; /metrics then answers and counts 7 refused"
+if out=$(admin_cap 2>&1); then t_pass "$name ($(paste -sd ';' <<<"$out"))"; else t_fail "$name" "$out"; fi
+
+# A head dripped a line a second (each line restarting evhttp's own
+# timeout) is cut at the deadline, while a keep-alive client that asks
+# every 1.7 s is served for longer than that; answers to Connection:
+# close and HTTP/1.0, after which the connection closes, arrive whole.
+$RAW slowloris "$HARD_APORT" --count 1 --seconds 8 --every 1 >"$T/admin-drip.out" 2>&1 &
+drippid=$!
+admin_keepalive() {
+	"$PY3" - "$HARD_APORT" <<'EOF'
+import re, socket, sys, time
+port = int(sys.argv[1])
+
+def answer(s):
+    """status of the next answer on S, its body, whether that came whole
+    (to its Content-Length, or without one to the close)"""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = s.recv(65536)
+        if not b:
+            return "000", b"", False
+        got += b
+    head, _, body = got.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length: *(\d+)", head)
+    while m is None or len(body) < int(m.group(1)):
+        b = s.recv(65536)
+        if not b:
+            return head[9:12].decode(), body, m is None
+        body += b
+    return head[9:12].decode(), body, len(body) == int(m.group(1))
+
+def closes(s):
+    try:
+        return s.recv(1) == b""
+    except OSError:
+        return True
+
+s = socket.create_connection(("127.0.0.1", port), timeout=3)
+t0, seen = time.monotonic(), []
+for i in range(5):
+    if i:
+        time.sleep(1.7)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    st, _, whole = answer(s)
+    seen.append(st if whole else st + "(cut)")
+print("one connection, an answer every 1.7 s for %.1f s: %s" % (time.monotonic() - t0, " ".join(seen)))
+ok = seen == ["200"] * 5
+for name, req in (("Connection: close", b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+                  ("HTTP/1.0", b"GET /healthz HTTP/1.0\r\n\r\n")):
+    c = socket.create_connection(("127.0.0.1", port), timeout=3)
+    c.sendall(req)
+    st, body, whole = answer(c)
+    shut = closes(c)
+    print("%s: %s, %d bytes, whole %s, then closed %s" % (name, st, len(body), whole, shut))
+    ok = ok and st == "200" and whole and shut and (name != "HTTP/1.0" or body == b"ok\n")
+sys.exit(0 if ok else 1)
+EOF
+}
+name="admin listener: a keep-alive client asking every 1.7 s is served past the head deadline; Connection: close and HTTP/1.0 answers arrive whole"
+if out=$(admin_keepalive 2>&1); then t_pass "$name ($(paste -sd ';' <<<"$out"))"; else t_fail "$name" "$out"; fi
+wait $drippid
+drip=$(cat "$T/admin-drip.out")
+first=$(sed -E 's/.* first=([0-9.-]+).*/\1/' <<<"$drip")
+if awk -v f="$first" 'BEGIN {exit !(f >= 4.5 && f <= 6.5)}'; then
+	t_pass "admin listener: a head dripped a line a second is cut after $first s (deadline 5 s)"
+else
+	t_fail "admin listener: a head dripped a line a second is cut after ~5 s" "$drip"
+fi
+
 # ---- connection caps ------------------------------------------------------------------
 
 # cap_test NAME CONFIG N SRC2 [WORKERS] — N idle connections held, then a
