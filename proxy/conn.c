@@ -43,6 +43,9 @@
 #include <openssl/err.h>
 
 #define CONN_HEAD_INITIAL	4096
+/* The client's head buffer holds one byte more than a head may have (so
+   that a head too large is seen as such). */
+#define CONN_HEAD_BUF_MAX(c)	((size_t)(c)->conf->max_head_size + 1)
 /* A response head is read with room for a small body: sent on with the head in one write */
 #define CONN_RESP_INITIAL	(16 * 1024)
 #define CONN_RESP_HEAD_MAX	(64 * 1024)
@@ -253,6 +256,36 @@ conn_side_release(struct conn *c, struct conn_side *s)
 }
 
 /*
+ * Makes the side's buffer hold at least NEED bytes: INITIAL at first, then
+ * doubling, never more than LIMIT.  0, or -1 with errno ENOBUFS (over
+ * LIMIT) or ENOMEM.  Moves the buffer: nothing may point into it.
+ */
+static int
+conn_side_grow(struct conn_side *s, size_t need, size_t initial, size_t limit)
+{
+	size_t cap = s->cap ? s->cap : initial;
+	char *p;
+
+	while (cap < need && cap < limit)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if (cap < need) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (cap == s->cap)
+		return 0;
+	if ((p = realloc(s->buf, cap)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->buf = p;
+	s->cap = cap;
+	return 0;
+}
+
+/*
  * Reads into the side's buffer (INITIAL bytes at first), growing it up to
  * LIMIT.  Returns bytes, 0 EOF, -1 again/error.
  */
@@ -261,22 +294,8 @@ conn_side_read(struct conn_side *s, size_t initial, size_t limit)
 {
 	ssize_t n;
 
-	if (s->len == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : initial;
-		char *p;
-		if (cap > limit)
-			cap = limit;
-		if (cap <= s->len) {
-			errno = ENOBUFS;
-			return -1;
-		}
-		if ((p = realloc(s->buf, cap)) == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		s->buf = p;
-		s->cap = cap;
-	}
+	if (s->len == s->cap && conn_side_grow(s, s->len + 1, initial, limit) == -1)
+		return -1;
 	n = sockio_recv(s->fd, s->ssl, s->buf + s->len, s->cap - s->len, &s->io_want);
 	if (n > 0)
 		s->len += (size_t)n;
@@ -1938,7 +1957,7 @@ conn_do_read_head(struct conn *c)
 				break;
 			}
 		}
-		n = conn_side_read(&c->client, CONN_HEAD_INITIAL, c->conf->max_head_size + 1);
+		n = conn_side_read(&c->client, CONN_HEAD_INITIAL, CONN_HEAD_BUF_MAX(c));
 		if (n > 0) {
 			if (c->client.len == (size_t)n)
 				conn_timer_set(c, c->conf->head_timeout_ms);
