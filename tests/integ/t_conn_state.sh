@@ -26,7 +26,8 @@
 #     Transfer-Encoding: chunked (in the same write as the body's end, or
 #     with the head when the body is small) is answered in its turn, over
 #     plain HTTP and TLS; a chunked body whose framing is broken still gets
-#     400, and the request after it is never answered.
+#     400, and the request after it is never answered; more pipelined bytes
+#     than the head buffer holds (max_head_size 1k) get 400, not buffered.
 # Workspace: ws-cony (cony owns it).
 . "$(dirname "$0")/lib.sh"
 
@@ -316,7 +317,8 @@ t_check "HTTP/1.0 client, RGW's chunked ListObjectsV2: well-formed XML with ever
 # forge_pipelined MODE EP SIZE KEY — forge.py's MODE PUT of SIZE bytes (Transfer-Encoding:
 # chunked), a GET of KEY in the same write; its output in $PIPE_OUT
 forge_pipelined() {
-	PIPE_OUT=$(F_AKID=$RGW_AKID F_SECRET=$RGW_SECRET F_REGION=$S3_REGION F_SIZE=$3 F_PIPELINE=1 \
+	PIPE_OUT=$(F_AKID=${PIPE_AKID:-$RGW_AKID} F_SECRET=${PIPE_SECRET:-$RGW_SECRET} F_REGION=$S3_REGION \
+		F_SIZE=$3 F_PIPELINE=1 \
 		F_DATA="$T/pipe.data" timeout 60 $FORGE "$1" "$2" "$B" "$4" "$T/tls/cert.pem" 2>&1)
 }
 # pipelined MODE EP SIZE KEY — 200 for the PUT, then 200 for the GET with the
@@ -351,6 +353,33 @@ for ep in http https; do
 	t_check "$ep: the same with 1000 bytes: 400 InvalidRequest, the GET unanswered, no object" \
 		pipelined_bad "$e" 1000 pipe-$ep/bad-small
 done
+# with max_head_size 1k the 1000-byte body is read by the stream, with the GET:
+# kept when it fits the 1025-byte head buffer, refused when it does not
+if s3gate_start tight "workers 1" "max_head_size 1k" "$T/ws-cony.yaml" &&
+	s3gate_cred cony cony-tight >/dev/null; then
+	read -r PIPE_AKID PIPE_SECRET _ <"$T/profiles/cony-tight"
+	for ((i = 0; i < 30; i++)); do
+		c=$(curl_sigv4 cony-tight -o /dev/null -w '%{http_code}' --max-time 3 "$S3GATE_ENDPOINT/$B/pipe-http/small" 2>/dev/null)
+		[ "$c" = 200 ] && break
+		sleep 0.1
+	done
+	t_check "max_head_size 1k: a 1000-byte chunked aws-chunked PUT and a GET in one write: 200, then 200 with the data" \
+		pipelined signed-te "$S3GATE_ENDPOINT" 1000 pipe-tight/fits
+	too_many() {
+		F_GET_PAD=8000 forge_pipelined signed-te "$S3GATE_ENDPOINT" 1000 pipe-tight/over ||
+			{ echo "client: $PIPE_OUT"; return 1; }
+		grep -q '^status=400 code=InvalidRequest$' <<<"$PIPE_OUT" && grep -q '^get=none$' <<<"$PIPE_OUT" &&
+			grep -q 'Too many bytes of pipelined requests' <<<"$PIPE_OUT" || { echo "client: $PIPE_OUT"; return 1; }
+		! backend_aws s3api head-object --bucket "$B" --key pipe-tight/over >/dev/null 2>&1 ||
+			{ echo "the backend holds pipe-tight/over"; return 1; }
+	}
+	t_check "max_head_size 1k: the same GET with an 8000-byte header, read with the body's end: 400 (told why), not buffered; no object" \
+		too_many
+	unset PIPE_AKID PIPE_SECRET
+	s3gate_stop tight || t_fail "s3gate tight exits cleanly" "see $T/tight/s3gate.log"
+else
+	t_fail "s3gate with max_head_size 1k starts" "see $T/tight/s3gate.log"
+fi
 
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"

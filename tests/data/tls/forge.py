@@ -28,7 +28,8 @@ MODE:
 
 F_BODY_DELAY: seconds to wait between the head and the body (default 0).
 F_PIPELINE=1: a signed GET of the same key follows the body at once, in the
-same write (pipelined); its answer is read after the PUT's.
+same write (pipelined); its answer is read after the PUT's.  F_GET_PAD=N
+gives that GET a header of N more bytes (unsigned).
 
 Prints one line: "status=NNN code=CODE" (code "-" if none), or "sent-and-closed"
 for the cut modes; with F_PIPELINE then a line "get=NNN same=0|1" (same: its
@@ -156,6 +157,7 @@ def main():
                           hashlib.sha256(gcreq.encode()).hexdigest()])
         gsig = hmac.new(skey, gsts.encode(), hashlib.sha256).hexdigest()
         get = ("GET %s HTTP/1.1\r\n" % path + "".join("%s: %s\r\n" % (h, gh[h]) for h in gn) +
+               "x-pad: %s\r\n" % ("p" * int(os.environ.get("F_GET_PAD", "0"))) +
                "authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n\r\n"
                % (akid, scope, ";".join(gn), gsig)).encode()
 
