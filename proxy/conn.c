@@ -43,6 +43,12 @@
 #include <openssl/err.h>
 
 #define CONN_HEAD_INITIAL	4096
+/*
+ * The client's head buffer holds one byte more than a head may have (so
+ * that a head too large is seen as such); it is also all that is kept of
+ * pipelined requests while one is served.
+ */
+#define CONN_HEAD_BUF_MAX(c)	((size_t)(c)->conf->max_head_size + 1)
 /* A response head is read with room for a small body: sent on with the head in one write */
 #define CONN_RESP_INITIAL	(16 * 1024)
 #define CONN_RESP_HEAD_MAX	(64 * 1024)
@@ -253,6 +259,36 @@ conn_side_release(struct conn *c, struct conn_side *s)
 }
 
 /*
+ * Makes the side's buffer hold at least NEED bytes: INITIAL at first, then
+ * doubling, never more than LIMIT.  0, or -1 with errno ENOBUFS (over
+ * LIMIT) or ENOMEM.  Moves the buffer: nothing may point into it.
+ */
+static int
+conn_side_grow(struct conn_side *s, size_t need, size_t initial, size_t limit)
+{
+	size_t cap = s->cap ? s->cap : initial;
+	char *p;
+
+	while (cap < need && cap < limit)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if (cap < need) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (cap == s->cap)
+		return 0;
+	if ((p = realloc(s->buf, cap)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	s->buf = p;
+	s->cap = cap;
+	return 0;
+}
+
+/*
  * Reads into the side's buffer (INITIAL bytes at first), growing it up to
  * LIMIT.  Returns bytes, 0 EOF, -1 again/error.
  */
@@ -261,22 +297,8 @@ conn_side_read(struct conn_side *s, size_t initial, size_t limit)
 {
 	ssize_t n;
 
-	if (s->len == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : initial;
-		char *p;
-		if (cap > limit)
-			cap = limit;
-		if (cap <= s->len) {
-			errno = ENOBUFS;
-			return -1;
-		}
-		if ((p = realloc(s->buf, cap)) == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		s->buf = p;
-		s->cap = cap;
-	}
+	if (s->len == s->cap && conn_side_grow(s, s->len + 1, initial, limit) == -1)
+		return -1;
 	n = sockio_recv(s->fd, s->ssl, s->buf + s->len, s->cap - s->len, &s->io_want);
 	if (n > 0)
 		s->len += (size_t)n;
@@ -1216,6 +1238,15 @@ conn_stream_start(struct conn *c, int upload)
 			httpmsg_body_tracker_init(&c->req_tracker);
 			c->stream.tracker = &c->req_tracker;
 			c->stream.remaining = UINT64_MAX;
+			/*
+			 * A stream read may take in the client's next request with
+			 * the body's end: kept for after the answer, as much as the
+			 * head buffer may hold (conn_finish puts it there).  More
+			 * -- a pipelined body, say -- is refused (400, close) rather
+			 * than buffered: such a client is exotic, and memory per
+			 * connection stays bounded.
+			 */
+			c->stream.rest_max = CONN_HEAD_BUF_MAX(c);
 		}
 	} else {
 		size_t skip = c->resp.head_len + c->resp_with_head;
@@ -1299,6 +1330,23 @@ conn_do_send_head(struct conn *c)
 	return 1;
 }
 
+/*
+ * The upload stream is done: what it found past the end of a chunked body
+ * is the client's next request, kept as conn_finish keeps one after a
+ * Content-Length body.  The prefix's bytes past the end stay in client.buf
+ * (body_prefix stops short of them); those read later are copied out of
+ * the stream's buffer, which goes with stream_release, to be put into
+ * client.buf by conn_finish (it still holds this request's head now).
+ * Bounded by rest_max; allocates only when there are any.
+ */
+static void
+conn_keep_rest(struct conn *c)
+{
+	c->body_prefix -= c->stream.prefix_rest;
+	if (c->stream.rest_len > 0)
+		sbuf_append(&c->req_rest, c->stream.rest, c->stream.rest_len);
+}
+
 static int
 conn_do_req_body(struct conn *c)
 {
@@ -1313,6 +1361,7 @@ conn_do_req_body(struct conn *c)
 	switch (r) {
 	case STREAM_DONE:
 		conn_count_body(c);
+		conn_keep_rest(c);
 		c->req_body_done = 1;
 		stream_release(&c->stream);
 		c->streaming = 0;
@@ -1342,8 +1391,10 @@ conn_do_req_body(struct conn *c)
 		if (c->decoder != NULL) {
 			/* a bad chunk signature or checksum: the backend never gets the last byte */
 			int outer = awschunked_error(c->decoder) == AWSCHUNKED_OK;
-			const char *why = outer ? "The chunked transfer framing of the body is broken." :
-			    awschunked_error_message(c->decoder);
+			const char *why = !outer ? awschunked_error_message(c->decoder) :
+			    c->stream.err == ENOBUFS ? "Too many bytes of pipelined requests came "
+			    "right after the chunked body; send them after its answer." :
+			    "The chunked transfer framing of the body is broken.";
 			log_info("request %s: aws-chunked body refused: %s", c->request_id, why);
 			c->abort_backend = 1;
 			c->closing = 1;
@@ -1873,6 +1924,17 @@ conn_finish(struct conn *c)
 	if (consumed < c->client.len)
 		memmove(c->client.buf, c->client.buf + consumed, c->client.len - consumed);
 	c->client.len -= consumed;
+	if (c->req_rest.len > 0) {
+		/* read past a chunked body (conn_keep_rest); rest_max kept it within the limit */
+		if (conn_side_grow(&c->client, c->client.len + c->req_rest.len, CONN_HEAD_INITIAL,
+		    CONN_HEAD_BUF_MAX(c)) == -1) {
+			conn_set_state(c, CONN_CLOSED);
+			return 1;
+		}
+		memcpy(c->client.buf + c->client.len, c->req_rest.data, c->req_rest.len);
+		c->client.len += c->req_rest.len;
+		sbuf_free(&c->req_rest);
+	}
 	conn_request_reset(c);
 	conn_side_want(&c->client, 1, 0);
 	conn_set_state(c, CONN_READ_HEAD);
@@ -1938,7 +2000,7 @@ conn_do_read_head(struct conn *c)
 				break;
 			}
 		}
-		n = conn_side_read(&c->client, CONN_HEAD_INITIAL, c->conf->max_head_size + 1);
+		n = conn_side_read(&c->client, CONN_HEAD_INITIAL, CONN_HEAD_BUF_MAX(c));
 		if (n > 0) {
 			if (c->client.len == (size_t)n)
 				conn_timer_set(c, c->conf->head_timeout_ms);
@@ -2346,6 +2408,7 @@ conn_abort(struct conn *c)
 	conn_request_reset(c);
 	sbuf_free(&c->out);
 	sbuf_free(&c->prebody);
+	sbuf_free(&c->req_rest);
 	free(c->client.buf);
 	free(c->backend.buf);
 	server_conn_closed(c->srv, c);

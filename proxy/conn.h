@@ -169,6 +169,8 @@ struct conn {
 	int			 prebody_ready;
 	int			 continue_sent;	/* s3gate said 100 Continue itself */
 	struct http_body_tracker req_tracker;
+	struct sbuf		 req_rest;	/* read past a chunked request body: the next
+						   request's start, for conn_finish */
 	int			 streaming;
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;

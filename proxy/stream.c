@@ -393,6 +393,33 @@ stream_decode(struct stream *s, char *buf, size_t len, size_t *out)
 	return 0;
 }
 
+/*
+ * Takes the outer chunked framing off N bytes at BUF, in place (the chunks'
+ * data to BUF's start, *PLAIN bytes of it).  Bytes past the framing's end
+ * (the next request) stay where they were, after the bytes it used:
+ * returns how many, or -1 if the framing broke or they are more than
+ * rest_max (err ENOBUFS).  The caller then decodes BUF's first *PLAIN
+ * bytes in place, which never reaches them.
+ */
+static ssize_t
+stream_unframe(struct stream *s, char *buf, size_t n, size_t *plain)
+{
+	long used = httpmsg_body_tracker_decode(s->tracker, buf, n, plain);
+	size_t past;
+
+	if (used < 0)
+		return -1;
+	if (s->tracker->complete)
+		s->remaining = 0;
+	past = n - (size_t)used;
+	if (past > s->rest_max) {
+		if (s->rest_max > 0)
+			s->err = ENOBUFS;
+		return -1;
+	}
+	return (ssize_t)past;
+}
+
 static enum stream_result
 stream_run_decode(struct stream *s)
 {
@@ -408,11 +435,11 @@ stream_run_decode(struct stream *s)
 		size_t plen = s->prefix_len;
 		memcpy(s->buf, s->prefix, plen);
 		if (s->tracker != NULL) {
-			long used = httpmsg_body_tracker_decode(s->tracker, s->buf, plen, &plen);
-			if (used < 0 || (size_t)used < s->prefix_len)
+			/* past the end: the next request, still in the caller's prefix */
+			ssize_t past = stream_unframe(s, s->buf, plen, &plen);
+			if (past < 0)
 				return STREAM_BAD_FRAMING;
-			if (s->tracker->complete)
-				s->remaining = 0;
+			s->prefix_rest = (size_t)past;
 		}
 		if (stream_decode(s, s->buf, plen, &out) == -1)
 			return STREAM_BAD_FRAMING;
@@ -444,13 +471,21 @@ stream_run_decode(struct stream *s)
 		if ((res = stream_read(s, want, &n)) != STREAM_DONE)
 			return res;
 		if (s->tracker != NULL) {
-			/* Transfer-Encoding: chunked around the aws-chunked body */
+			/*
+			 * Transfer-Encoding: chunked around the aws-chunked body.
+			 * Past its end: the next request, left at the buffer's end
+			 * (the held byte goes to buf[0], before them); not body
+			 * bytes, for the bandwidth quota either.
+			 */
 			size_t plain;
-			long used = httpmsg_body_tracker_decode(s->tracker, s->buf, (size_t)n, &plain);
-			if (used < 0 || (size_t)used < (size_t)n)
-				return STREAM_BAD_FRAMING;	/* broken, or bytes past the end */
-			if (s->tracker->complete)
-				s->remaining = 0;
+			ssize_t past = stream_unframe(s, s->buf, (size_t)n, &plain);
+			if (past < 0)
+				return STREAM_BAD_FRAMING;
+			if (past > 0) {
+				s->rest = s->buf + (n - past);
+				s->rest_len = (size_t)past;
+				s->read_bytes -= (uint64_t)past;
+			}
 			n = (ssize_t)plain;
 		} else
 			s->remaining -= (uint64_t)n;

@@ -82,6 +82,22 @@ struct stream {
 	int			 decoded_done;
 	int			 bad_prefix;	/* the prefix already broke framing */
 
+	/*
+	 * Bytes past the end of a chunked request body (STREAM_AWSCHUNKED with
+	 * a tracker) are the client's next request, pipelined: kept, at most
+	 * rest_max of them (set by the caller after stream_init); more is
+	 * STREAM_BAD_FRAMING with err ENOBUFS.  0 (as for every response, and
+	 * for the copy engine always): any is STREAM_BAD_FRAMING.  On STREAM_DONE,
+	 * prefix_rest says how many of the prefix's last bytes are past the
+	 * end (they stay where the caller has them), and rest / rest_len are
+	 * those read from src past the end (in the buffer, valid until
+	 * stream_release); at most one of the two is non-zero.
+	 */
+	size_t			 rest_max;
+	size_t			 prefix_rest;
+	const char		*rest;
+	size_t			 rest_len;
+
 	/* on STREAM_WAIT: what each socket waits for (SOCKIO_WANT_READ|_WRITE);
 	   with TLS a read may wait for writability and the reverse */
 	int			 src_want;

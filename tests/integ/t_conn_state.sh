@@ -21,7 +21,13 @@
 #     an error body over 64 KiB or compressed is withheld too; NoSuchKey is
 #     relayed byte for byte; the client's connection stays open after each;
 #     an error body that comes slowly after an early answer (Expect:
-#     100-continue) is waited for.
+#     100-continue) is waited for;
+#   a request pipelined right after an aws-chunked upload framed with
+#     Transfer-Encoding: chunked (in the same write as the body's end, or
+#     with the head when the body is small) is answered in its turn, over
+#     plain HTTP and TLS; a chunked body whose framing is broken still gets
+#     400, and the request after it is never answered; more pipelined bytes
+#     than the head buffer holds (max_head_size 1k) get 400, not buffered.
 # Workspace: ws-cony (cony owns it).
 . "$(dirname "$0")/lib.sh"
 
@@ -36,8 +42,14 @@ if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	t_skip "conn state" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
 fi
 
-s3gate_start rgw "workers 1" || { t_fail "s3gate starts" "see $T/rgw/s3gate.log"; exit 1; }
-RGW_PORT=$S3GATE_PORT RGW_EP=$S3GATE_ENDPOINT
+mkdir -p "$T/tls"
+TLS_PORT=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-addext "subjectAltName=IP:127.0.0.1" -keyout "$T/tls/key.pem" -out "$T/tls/cert.pem" >/dev/null 2>&1
+chmod 600 "$T/tls/key.pem"
+s3gate_start rgw "workers 1" "listen 127.0.0.1:$TLS_PORT tls" "tls_certificate $T/tls/cert.pem $T/tls/key.pem" ||
+	{ t_fail "s3gate starts" "see $T/rgw/s3gate.log"; exit 1; }
+RGW_PORT=$S3GATE_PORT RGW_EP=$S3GATE_ENDPOINT RGW_TLS_EP=https://127.0.0.1:$TLS_PORT
 if ! out=$({ ws_setup cony "$B" && s3gate_cred cony; } 2>&1); then
 	t_fail "workspace ws-cony and cony's credentials" "$out"; exit 1
 fi
@@ -299,6 +311,75 @@ sys.exit(0 if keys == ["h10/obj-1", "h10/obj-2", "h10/obj-3"] else "keys: %r" % 
 		{ echo "body:"; head -c 600 "$T/h10list.b" | cat -v; return 1; }
 }
 t_check "HTTP/1.0 client, RGW's chunked ListObjectsV2: well-formed XML with every key, no Transfer-Encoding, Connection: close" h10_rgw
+
+# ---- 8: a request pipelined after a chunked request body ---------------------------------
+
+# forge_pipelined MODE EP SIZE KEY — forge.py's MODE PUT of SIZE bytes (Transfer-Encoding:
+# chunked), a GET of KEY in the same write; its output in $PIPE_OUT
+forge_pipelined() {
+	PIPE_OUT=$(F_AKID=${PIPE_AKID:-$RGW_AKID} F_SECRET=${PIPE_SECRET:-$RGW_SECRET} F_REGION=$S3_REGION \
+		F_SIZE=$3 F_PIPELINE=1 \
+		F_DATA="$T/pipe.data" timeout 60 $FORGE "$1" "$2" "$B" "$4" "$T/tls/cert.pem" 2>&1)
+}
+# pipelined MODE EP SIZE KEY — 200 for the PUT, then 200 for the GET with the
+# data put, which the backend holds
+pipelined() {
+	forge_pipelined "$@" || { echo "client: $PIPE_OUT"; return 1; }
+	grep -q '^status=200 ' <<<"$PIPE_OUT" && grep -q '^get=200 same=1$' <<<"$PIPE_OUT" ||
+		{ echo "client: $PIPE_OUT"; return 1; }
+	rm -f "$T/pipe.back"
+	backend_aws s3api get-object --bucket "$B" --key "$4" "$T/pipe.back" >/dev/null || return 1
+	cmp "$T/pipe.data" "$T/pipe.back"
+}
+# pipelined_bad EP SIZE KEY — a broken HTTP chunk: 400, the GET never
+# answered, no object
+pipelined_bad() {
+	forge_pipelined bad-te "$@" || { echo "client: $PIPE_OUT"; return 1; }
+	grep -q '^status=400 code=InvalidRequest$' <<<"$PIPE_OUT" && grep -q '^get=none$' <<<"$PIPE_OUT" ||
+		{ echo "client: $PIPE_OUT"; return 1; }
+	! backend_aws s3api head-object --bucket "$B" --key "$3" >/dev/null 2>&1 ||
+		{ echo "the backend holds $3"; return 1; }
+}
+for ep in http https; do
+	[ $ep = http ] && e=$RGW_EP || e=$RGW_TLS_EP
+	t_check "$ep: signed aws-chunked PUT (Transfer-Encoding: chunked) of 1000 bytes and a GET, head to GET in one write: 200, then 200 with the data" \
+		pipelined signed-te "$e" 1000 pipe-$ep/small
+	t_check "$ep: the same with 3 MiB: 200, then 200 with the data" \
+		pipelined signed-te "$e" $((3 * 1048576 + 123)) pipe-$ep/big
+	t_check "$ep: unsigned-trailer aws-chunked PUT (Transfer-Encoding: chunked), 3 MiB, a GET pipelined: 200, then 200 with the data" \
+		pipelined unsigned-trailer-te "$e" $((3 * 1048576 + 123)) pipe-$ep/unsigned
+	t_check "$ep: a broken HTTP chunk, a GET pipelined after it: 400 InvalidRequest, the GET unanswered, no object" \
+		pipelined_bad "$e" $((3 * 1048576 + 123)) pipe-$ep/bad
+	t_check "$ep: the same with 1000 bytes: 400 InvalidRequest, the GET unanswered, no object" \
+		pipelined_bad "$e" 1000 pipe-$ep/bad-small
+done
+# with max_head_size 1k the 1000-byte body is read by the stream, with the GET:
+# kept when it fits the 1025-byte head buffer, refused when it does not
+if s3gate_start tight "workers 1" "max_head_size 1k" "$T/ws-cony.yaml" &&
+	s3gate_cred cony cony-tight >/dev/null; then
+	read -r PIPE_AKID PIPE_SECRET _ <"$T/profiles/cony-tight"
+	for ((i = 0; i < 30; i++)); do
+		c=$(curl_sigv4 cony-tight -o /dev/null -w '%{http_code}' --max-time 3 "$S3GATE_ENDPOINT/$B/pipe-http/small" 2>/dev/null)
+		[ "$c" = 200 ] && break
+		sleep 0.1
+	done
+	t_check "max_head_size 1k: a 1000-byte chunked aws-chunked PUT and a GET in one write: 200, then 200 with the data" \
+		pipelined signed-te "$S3GATE_ENDPOINT" 1000 pipe-tight/fits
+	too_many() {
+		F_GET_PAD=8000 forge_pipelined signed-te "$S3GATE_ENDPOINT" 1000 pipe-tight/over ||
+			{ echo "client: $PIPE_OUT"; return 1; }
+		grep -q '^status=400 code=InvalidRequest$' <<<"$PIPE_OUT" && grep -q '^get=none$' <<<"$PIPE_OUT" &&
+			grep -q 'Too many bytes of pipelined requests' <<<"$PIPE_OUT" || { echo "client: $PIPE_OUT"; return 1; }
+		! backend_aws s3api head-object --bucket "$B" --key pipe-tight/over >/dev/null 2>&1 ||
+			{ echo "the backend holds pipe-tight/over"; return 1; }
+	}
+	t_check "max_head_size 1k: the same GET with an 8000-byte header, read with the body's end: 400 (told why), not buffered; no object" \
+		too_many
+	unset PIPE_AKID PIPE_SECRET
+	s3gate_stop tight || t_fail "s3gate tight exits cleanly" "see $T/tight/s3gate.log"
+else
+	t_fail "s3gate with max_head_size 1k starts" "see $T/tight/s3gate.log"
+fi
 
 s3gate_stop fake || t_fail "s3gate fake exits cleanly" "see $T/fake/s3gate.log"
 s3gate_stop rgw || t_fail "s3gate rgw exits cleanly" "see $T/rgw/s3gate.log"

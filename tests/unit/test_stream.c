@@ -6,7 +6,11 @@
  * each size: smaller than the buffer, several buffers' worth, with a prefix.
  * A chunked body relayed de-chunked (for HTTP/1.0 clients) arrives as its
  * data alone, whatever part of it came with the head; broken framing, or
- * bytes past its end, stop it.
+ * bytes past its end, stop it.  An aws-chunked request body framed with
+ * Transfer-Encoding: chunked may be followed by the client's next request
+ * (pipelined): those bytes are kept and exposed exactly, whether they came
+ * with the head or in a later read, within rest_max; a broken body still
+ * stops with its last byte held back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +44,23 @@ nonblocking(int fd)
 	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/*
+ * Two non-blocking socket pairs: the test writes into IN[0] what the
+ * stream reads from IN[1], and reads from OUT[1] what it writes to OUT[0].
+ * -1 if they could not be made (close_pairs closes what was).
+ */
+static int
+open_pairs(int in[2], int out[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1 || socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		(void)nonblocking(in[i]);
+		(void)nonblocking(out[i]);
+	}
+	return 0;
+}
+
 /* Closes the two socket pairs a test relayed through (-1: not opened). */
 static void
 close_pairs(int in[2], int out[2])
@@ -67,15 +88,10 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 	struct stream s;
 	ssize_t n;
 
-	if (body == NULL || got == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1 ||
-	    socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+	if (body == NULL || got == NULL || open_pairs(in, out) == -1)
 		goto done;
 	for (i = 0; i < len; i++)
 		body[i] = (char)(i * 7 + i / 251);
-	for (i = 0; i < 2; i++) {
-		(void)nonblocking(in[i]);
-		(void)nonblocking(out[i]);
-	}
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_LENGTH, len, body, prefix_len, 0,
 	    MiB, buf_size, NULL);
 	*cap = s.buf_cap;
@@ -101,6 +117,30 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 }
 
 /*
+ * Appends DATA as an aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER,
+ * one chunk, a CRC32 trailer; a wrong one with BAD_CRC) to ENC, and readies
+ * AC to decode it.  -1 if the decoder would not start.
+ */
+static int
+awschunked_encode(struct sbuf *enc, struct awschunked *ac, const char *data, size_t len,
+    int bad_crc)
+{
+	struct checksum ck;
+	char b64[CHECKSUM_BASE64_MAX];
+
+	checksum_init(&ck, checksum_alg_from_name("crc32", 5));
+	checksum_update(&ck, data, len);
+	checksum_final_base64(&ck, b64);
+	if (bad_crc)
+		b64[0] = b64[0] == 'A' ? 'B' : 'A';
+	sbuf_appendf(enc, "%zx\r\n", len);
+	sbuf_append(enc, data, len);
+	sbuf_appendf(enc, "\r\n0\r\nx-amz-checksum-crc32:%s\r\n\r\n", b64);
+	return awschunked_init(ac, AWSCHUNKED_UNSIGNED_TRAILER, NULL, NULL, NULL, NULL,
+	    "x-amz-checksum-crc32", (int64_t)len);
+}
+
+/*
  * An aws-chunked body that came whole with the head (the prefix, up to
  * max_head_size) is decoded in the stream's buffer in one piece: the buffer
  * must hold it even when the body's length or BUF_SIZE is smaller.  1 if
@@ -111,9 +151,8 @@ static int
 awschunked_prefix_through(size_t data_len, size_t buf_size, size_t *cap)
 {
 	struct awschunked ac;
-	struct checksum ck;
 	struct sbuf enc = SBUF_INIT;
-	char *data = malloc(data_len), *got = malloc(data_len + 1), b64[CHECKSUM_BASE64_MAX];
+	char *data = malloc(data_len), *got = malloc(data_len + 1);
 	int out[2] = { -1, -1 }, ok = 0;
 	enum stream_result r = STREAM_WAIT;
 	struct stream s;
@@ -125,14 +164,7 @@ awschunked_prefix_through(size_t data_len, size_t buf_size, size_t *cap)
 		goto done;
 	for (i = 0; i < data_len; i++)
 		data[i] = (char)('a' + i % 26);
-	checksum_init(&ck, checksum_alg_from_name("crc32", 5));
-	checksum_update(&ck, data, data_len);
-	checksum_final_base64(&ck, b64);
-	sbuf_appendf(&enc, "%zx\r\n", data_len);
-	sbuf_append(&enc, data, data_len);
-	sbuf_appendf(&enc, "\r\n0\r\nx-amz-checksum-crc32:%s\r\n\r\n", b64);
-	if (awschunked_init(&ac, AWSCHUNKED_UNSIGNED_TRAILER, NULL, NULL, NULL, NULL,
-	    "x-amz-checksum-crc32", (int64_t)data_len) == -1)
+	if (awschunked_encode(&enc, &ac, data, data_len, 0) == -1)
 		goto done;
 	(void)nonblocking(out[0]);
 	(void)nonblocking(out[1]);
@@ -172,17 +204,13 @@ dechunk_through(const char *enc, size_t enc_len, size_t prefix_len, size_t buf_s
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	struct http_body_tracker trk;
 	enum stream_result r = STREAM_SRC_ERROR;
-	size_t sent = prefix_len, i;
+	size_t sent = prefix_len;
 	struct stream s;
 	ssize_t n;
 
 	*got_len = 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, in) == -1 || socketpair(AF_UNIX, SOCK_STREAM, 0, out) == -1)
+	if (open_pairs(in, out) == -1)
 		goto done;
-	for (i = 0; i < 2; i++) {
-		(void)nonblocking(in[i]);
-		(void)nonblocking(out[i]);
-	}
 	httpmsg_body_tracker_init(&trk);
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_DECHUNKED, 0, enc, prefix_len, 1,
 	    MiB, buf_size, &trk);
@@ -226,6 +254,8 @@ test_dechunked(void)
 	    STREAM_BAD_FRAMING, "broken framing: BAD_FRAMING");
 	T_OK(dechunk_through("5\r\nhello\r\n0\r\n\r\nX", 16, 16, 4096, got, sizeof(got), &got_len) ==
 	    STREAM_BAD_FRAMING, "a byte past the end with the head: BAD_FRAMING");
+	T_OK(dechunk_through("5\r\nhello\r\n0\r\n\r\nX", 16, 0, 4096, got, sizeof(got), &got_len) ==
+	    STREAM_BAD_FRAMING, "a byte past the end in a later read: BAD_FRAMING (answers stay strict)");
 	{
 		/* a prefix larger than copy_buffer_size still fits the buffer */
 		char big[9000], out[9000];
@@ -236,6 +266,192 @@ test_dechunked(void)
 		    STREAM_DONE && got_len == 8000 && out[7999] == 'q',
 		    "an 8000-byte chunked body that came with the head, copy_buffer_size 4k (%zu)", got_len);
 	}
+}
+
+/* What a pipelined run saw: te_through's result. */
+struct te_run {
+	enum stream_result r;
+	int		 err;
+	size_t		 got_len;	/* decoded bytes the destination received */
+	int		 got_data;	/* ... and they are the data's first got_len bytes */
+	size_t		 prefix_rest;
+	size_t		 rest_len;
+	uint64_t	 read_bytes;
+	char		 past[256];	/* the prefix's bytes past the end, then rest, then
+					   what stayed unread in the socket */
+	size_t		 past_len;
+};
+
+#define TE_DATA_LEN	3000
+#define TE_OUTER	1000	/* HTTP chunks of the aws-chunked body */
+#define TE_BUF		4096
+
+/*
+ * An aws-chunked body of TE_DATA_LEN bytes (a wrong CRC32 with BAD_CRC) in
+ * HTTP chunks of TE_OUTER bytes (the first one's CRLF broken with
+ * BAD_OUTER), then TAIL: the first PREFIX_LEN bytes of it all are the
+ * prefix, the rest goes through a socket STEP bytes a write (0: in one),
+ * run with REST_MAX.  The run's outcome in *RES.
+ */
+static void
+te_through(int bad_crc, int bad_outer, const char *tail, size_t prefix_len, size_t step,
+    size_t rest_max, struct te_run *res)
+{
+	struct awschunked ac;
+	struct http_body_tracker trk;
+	struct sbuf inner = SBUF_INIT, msg = SBUF_INIT;
+	char data[TE_DATA_LEN], got[TE_DATA_LEN + 1];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	size_t sent, i;
+	struct stream s;
+	ssize_t n;
+
+	memset(res, 0, sizeof(*res));
+	res->r = STREAM_SRC_ERROR;
+	memset(&ac, 0, sizeof(ac));
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)('A' + i % 51);
+	if (awschunked_encode(&inner, &ac, data, sizeof(data), bad_crc) == -1)
+		goto done;
+	for (i = 0; i < inner.len; i += TE_OUTER) {
+		size_t part = inner.len - i < TE_OUTER ? inner.len - i : TE_OUTER;
+		sbuf_appendf(&msg, "%zx\r\n", part);
+		sbuf_append(&msg, inner.data + i, part);
+		sbuf_appends(&msg, bad_outer && i == 0 ? "XX" : "\r\n");
+	}
+	sbuf_appends(&msg, "0\r\n\r\n");
+	sbuf_appends(&msg, tail);
+	if (prefix_len > msg.len)
+		prefix_len = msg.len;
+	if (open_pairs(in, out) == -1)
+		goto done;
+	httpmsg_body_tracker_init(&trk);
+	/* as conn.c starts a chunked request body */
+	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_AWSCHUNKED, UINT64_MAX, msg.data,
+	    prefix_len, 0, MiB, TE_BUF, NULL);
+	s.decoder = &ac;
+	s.tracker = &trk;
+	s.remaining = UINT64_MAX;
+	s.rest_max = rest_max;
+	sent = prefix_len;
+	res->r = STREAM_WAIT;
+	for (int rounds = 0; rounds < 100000 && res->r == STREAM_WAIT; rounds++) {
+		size_t want = step == 0 || msg.len - sent < step ? msg.len - sent : step;
+		if (want > 0 && (n = write(in[0], msg.data + sent, want)) > 0)
+			sent += (size_t)n;
+		res->r = stream_run(&s);
+		while ((n = read(out[1], got + res->got_len, sizeof(got) - res->got_len)) > 0)
+			res->got_len += (size_t)n;
+	}
+	while ((n = read(out[1], got + res->got_len, sizeof(got) - res->got_len)) > 0)
+		res->got_len += (size_t)n;
+	res->err = s.err;
+	res->got_data = res->got_len <= sizeof(data) && memcmp(got, data, res->got_len) == 0;
+	res->read_bytes = s.read_bytes;
+	if (res->r == STREAM_DONE) {
+		res->prefix_rest = s.prefix_rest;
+		res->rest_len = s.rest_len;
+		if (s.prefix_rest <= prefix_len && s.prefix_rest + s.rest_len < sizeof(res->past)) {
+			memcpy(res->past, msg.data + prefix_len - s.prefix_rest, s.prefix_rest);
+			if (s.rest_len > 0)
+				memcpy(res->past + s.prefix_rest, s.rest, s.rest_len);
+			res->past_len = s.prefix_rest + s.rest_len;
+		}
+		/* what the test wrote that the stream did not read */
+		while (sent < msg.len && (n = write(in[0], msg.data + sent, msg.len - sent)) > 0)
+			sent += (size_t)n;
+		while (res->past_len < sizeof(res->past) && (n = read(in[1], res->past + res->past_len,
+		    sizeof(res->past) - res->past_len)) > 0)
+			res->past_len += (size_t)n;
+	}
+	stream_release(&s);
+ done:
+	awschunked_free(&ac);
+	close_pairs(in, out);
+	sbuf_free(&inner);
+	sbuf_free(&msg);
+}
+
+/* Did RES end with the whole body delivered and exactly TAIL past it? */
+static int
+te_done_with(const struct te_run *res, const char *tail)
+{
+	return res->r == STREAM_DONE && res->got_len == TE_DATA_LEN && res->got_data &&
+	    res->past_len == strlen(tail) && memcmp(res->past, tail, res->past_len) == 0;
+}
+
+static void
+test_pipelined(void)
+{
+	static const char next[] = "GET /b/next HTTP/1.1\r\nHost: s3.local\r\n\r\n";
+	size_t body_len, n_ok = 0, n_cases = 0, prefix;
+	struct te_run res;
+
+	te_through(0, 0, "", 0, 0, 0, &res);
+	T_OK(res.r == STREAM_DONE && res.got_len == TE_DATA_LEN && res.got_data &&
+	    res.prefix_rest == 0 && res.rest_len == 0 && res.past_len == 0,
+	    "an aws-chunked body in HTTP chunks, nothing after it: DONE, the data, nothing past it "
+	    "(%d, %zu)", (int)res.r, res.got_len);
+	body_len = (size_t)res.read_bytes;	/* all of it came through the socket */
+
+	te_through(0, 0, next, body_len + sizeof(next) - 1, 0, 65536, &res);
+	T_OK(te_done_with(&res, next) && res.prefix_rest == sizeof(next) - 1 && res.rest_len == 0 &&
+	    res.read_bytes == 0,
+	    "... the next request after it, all with the head: DONE, prefix_rest is exactly the "
+	    "request (%d, %zu, %zu)", (int)res.r, res.prefix_rest, res.past_len);
+	te_through(0, 0, next, body_len + 10, 0, 65536, &res);
+	T_OK(te_done_with(&res, next) && res.prefix_rest == 10 && res.rest_len == 0 &&
+	    res.read_bytes == 0,
+	    "... 10 bytes of it with the head: DONE, those 10 past the end, the rest never read "
+	    "(%d, %zu)", (int)res.r, res.prefix_rest);
+	te_through(0, 0, next, 100, 0, 65536, &res);
+	T_OK(te_done_with(&res, next) && res.prefix_rest == 0 && res.rest_len == sizeof(next) - 1 &&
+	    res.read_bytes == body_len - 100,
+	    "... read with the body's end in a later read: DONE, rest is exactly the request, "
+	    "not counted as body read (%d, %zu, %llu)", (int)res.r, res.rest_len,
+	    (unsigned long long)res.read_bytes);
+	for (prefix = 0; prefix <= body_len + sizeof(next) - 1; prefix += 61) {
+		for (size_t step = 0; step <= 13; step += 13) {
+			te_through(0, 0, next, prefix, step, 65536, &res);
+			n_cases++;
+			if (te_done_with(&res, next))
+				n_ok++;
+			else
+				printf("#   prefix %zu, step %zu: %d, got %zu, past %zu\n", prefix, step,
+				    (int)res.r, res.got_len, res.past_len);
+		}
+	}
+	T_OK(n_ok == n_cases, "every split of body and next request between the head and reads "
+	    "(one write, or 13 bytes a write): DONE, the data, and exactly the request after it "
+	    "(%zu of %zu)", n_ok, n_cases);
+
+	te_through(0, 0, next, 100, 0, 8, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.err == ENOBUFS && res.got_len < TE_DATA_LEN &&
+	    res.got_data,
+	    "more than rest_max bytes past the end: BAD_FRAMING (ENOBUFS), the last byte held back "
+	    "(%d, %zu)", (int)res.r, res.got_len);
+	te_through(0, 0, next, body_len + sizeof(next) - 1, 0, 0, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING,
+	    "rest_max 0 (a response): bytes past the end with the head are BAD_FRAMING (%d)",
+	    (int)res.r);
+	te_through(0, 0, next, 100, 0, 0, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.got_len < TE_DATA_LEN,
+	    "rest_max 0: ... and in a later read (%d)", (int)res.r);
+	te_through(1, 0, next, 100, 0, 65536, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.got_len < TE_DATA_LEN && res.got_data,
+	    "a wrong trailing checksum, a request after it: BAD_FRAMING, the last byte held back "
+	    "(%d, %zu)", (int)res.r, res.got_len);
+	te_through(1, 0, next, body_len + sizeof(next) - 1, 0, 65536, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.got_len < TE_DATA_LEN,
+	    "... all with the head: BAD_FRAMING, the last byte held back (%d, %zu)", (int)res.r,
+	    res.got_len);
+	te_through(0, 1, next, 100, 0, 65536, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.got_len < TE_DATA_LEN,
+	    "a broken HTTP chunk, a request after it: BAD_FRAMING (%d)", (int)res.r);
+	te_through(0, 1, next, 2 * TE_OUTER, 0, 65536, &res);
+	T_OK(res.r == STREAM_BAD_FRAMING && res.got_len == 0,
+	    "... the break with the head: BAD_FRAMING, nothing sent (%d, %zu)", (int)res.r,
+	    res.got_len);
 }
 
 int
@@ -272,5 +488,6 @@ main(void)
 	T_OK(awschunked_prefix_through(20000, 4096, &cap) && cap >= 20000,
 	    "... and with copy_buffer_size 4k (%zu)", cap);
 	test_dechunked();
+	test_pipelined();
 	return T_DONE();
 }

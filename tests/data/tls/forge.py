@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Hand-made aws-chunked PutObject requests over raw sockets (TLS or plain),
-signed with SigV4 computed here (no SDK), for tests/integ/t_tls_payload.sh.
+signed with SigV4 computed here (no SDK), for tests/integ/t_tls_payload.sh
+and t_conn_state.sh.
 
     forge.py MODE ENDPOINT BUCKET KEY [CA_FILE]
 
@@ -12,8 +13,10 @@ it is written to F_DATA (a file) when set, so the caller can compare.
 MODE:
   unsigned-trailer       STREAMING-UNSIGNED-PAYLOAD-TRAILER, right CRC32 trailer
   unsigned-trailer-te    the same with Transfer-Encoding: chunked (no Content-Length)
+  bad-te                 unsigned-trailer-te whose last HTTP chunk ends in "XX", not CRLF
   bad-crc                ... with a wrong x-amz-checksum-crc32 trailer
   signed                 STREAMING-AWS4-HMAC-SHA256-PAYLOAD, every chunk signed
+  signed-te              ... with Transfer-Encoding: chunked (no Content-Length)
   signed-bad-chunk2      ... the second chunk's signature wrong
   signed-tampered        ... right signatures, one byte of chunk 2 changed after signing
   signed-bad-final       ... the final (empty) chunk's signature wrong (with F_SIZE=0:
@@ -24,9 +27,14 @@ MODE:
   decoded-len-smaller    x-amz-decoded-content-length 100 less than the data
 
 F_BODY_DELAY: seconds to wait between the head and the body (default 0).
+F_PIPELINE=1: a signed GET of the same key follows the body at once, in the
+same write (pipelined); its answer is read after the PUT's.  F_GET_PAD=N
+gives that GET a header of N more bytes (unsigned).
 
 Prints one line: "status=NNN code=CODE" (code "-" if none), or "sent-and-closed"
-for the cut modes; exits 0 unless the request could not be made at all.
+for the cut modes; with F_PIPELINE then a line "get=NNN same=0|1" (same: its
+body is the data put), or "get=none" if no answer came; exits 0 unless the
+request could not be made at all.
 """
 import base64, datetime, hashlib, hmac, os, re, socket, ssl, sys, time, urllib.parse, zlib
 
@@ -66,6 +74,7 @@ def main():
     skey = signing_key(secret, date, region)
 
     signed = mode.startswith("signed")
+    te = mode in ("unsigned-trailer-te", "signed-te", "bad-te")
     decoded_len = len(data)
     if mode == "decoded-len-bigger":
         decoded_len += 100
@@ -94,9 +103,9 @@ def main():
         "content-encoding": "aws-chunked",
         "x-amz-decoded-content-length": str(decoded_len),
     }
-    if signed:
+    if signed and not te:
         headers["content-length"] = str(total)
-    else:
+    elif not signed:
         headers["x-amz-trailer"] = "x-amz-checksum-crc32"
         headers["x-amz-sdk-checksum-algorithm"] = "CRC32"
     names = sorted(headers)
@@ -127,7 +136,6 @@ def main():
             body += b"%x\r\n" % len(c) + c + b"\r\n"
         body += b"0\r\nx-amz-checksum-crc32:" + crc_b64.encode() + b"\r\n\r\n"
 
-    te = mode == "unsigned-trailer-te"
     head = "PUT %s HTTP/1.1\r\n" % path
     for h in names:
         head += "%s: %s\r\n" % (h, headers[h])
@@ -138,13 +146,42 @@ def main():
         head += "content-length: %d\r\n" % len(body)
     head += "\r\n"
 
+    # F_PIPELINE: a signed GET of the same key, sent right after the body
+    get = b""
+    if os.environ.get("F_PIPELINE") == "1":
+        gh = {"host": host, "x-amz-date": amzdate, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+        gn = sorted(gh)
+        gcreq = "\n".join(["GET", path, "", "".join("%s:%s\n" % (h, gh[h]) for h in gn),
+                           ";".join(gn), "UNSIGNED-PAYLOAD"])
+        gsts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope,
+                          hashlib.sha256(gcreq.encode()).hexdigest()])
+        gsig = hmac.new(skey, gsts.encode(), hashlib.sha256).hexdigest()
+        get = ("GET %s HTTP/1.1\r\n" % path + "".join("%s: %s\r\n" % (h, gh[h]) for h in gn) +
+               "x-pad: %s\r\n" % ("p" * int(os.environ.get("F_GET_PAD", "0"))) +
+               "authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n\r\n"
+               % (akid, scope, ";".join(gn), gsig)).encode()
+
     s = socket.create_connection((u.hostname, u.port or (443 if u.scheme == "https" else 80)), timeout=30)
     if u.scheme == "https":
         ctx = ssl.create_default_context(cafile=ca)
         s = ctx.wrap_socket(s, server_hostname=u.hostname)
-    s.sendall(head.encode())
-    if float(os.environ.get("F_BODY_DELAY", "0")) > 0:
-        time.sleep(float(os.environ["F_BODY_DELAY"]))
+    # the body as sent: with Transfer-Encoding, in HTTP chunks of 128 KiB
+    wire = body
+    if te:
+        wire = b""
+        for i in range(0, len(body), 131072):
+            part = body[i:i + 131072]
+            end = b"XX" if mode == "bad-te" and i + 131072 >= len(body) else b"\r\n"
+            wire += b"%x\r\n" % len(part) + part + end
+        wire += b"0\r\n\r\n"
+    delay = float(os.environ.get("F_BODY_DELAY", "0"))
+    # a pipelining client's batch goes out in one write: a small body and
+    # the GET come with the head
+    one_write = get and delay == 0
+    if not one_write:
+        s.sendall(head.encode())
+    if delay > 0:
+        time.sleep(delay)
 
     if mode.endswith("-cut"):
         # up to the middle of the third aws-chunk, then close
@@ -156,46 +193,55 @@ def main():
         return 0
 
     try:
-        if te:
-            for i in range(0, len(body), 131072):
-                part = body[i:i + 131072]
-                s.sendall(b"%x\r\n" % len(part) + part + b"\r\n")
-            s.sendall(b"0\r\n\r\n")
-        else:
-            s.sendall(body)
+        s.sendall((head.encode() if one_write else b"") + wire + get)
     except (BrokenPipeError, ConnectionResetError, ssl.SSLError) as e:
         print("# send stopped early: %r" % e)
 
-    # the answer: status line, headers, body by Content-Length (or to close)
-    buf = b""
+    # the answer(s): status line, headers, body by Content-Length
     try:
-        while b"\r\n\r\n" not in buf:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        hdr, _, rest = buf.partition(b"\r\n\r\n")
-        m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", hdr)
-        if m:
-            n = int(m.group(1))
-            while len(rest) < n:
-                d = s.recv(65536)
-                if not d:
-                    break
-                rest += d
+        status, hdr, rest, buf = read_answer(s, b"")
     except (socket.timeout, ConnectionResetError, ssl.SSLError) as e:
-        print("status=none code=- (%r after %d bytes)" % (e, len(buf)))
+        print("status=none code=- (%r)" % e)
         return 0
-    if not buf:
+    if status is None:
         print("status=none code=- (connection closed without an answer)")
         return 0
-    status = hdr.split(b"\r\n", 1)[0].split(b" ")
     code = re.search(rb"<Code>([^<]*)</Code>", rest)
-    print("status=%s code=%s" % (status[1].decode() if len(status) > 1 else "?",
-                                 code.group(1).decode() if code else "-"))
+    print("status=%s code=%s" % (status, code.group(1).decode() if code else "-"))
     print("# " + hdr.split(b"\r\n", 1)[0].decode("latin-1") + " " +
           rest[:300].decode("latin-1").replace("\n", " "))
+    if get:
+        try:
+            gstatus, _, gbody, _ = read_answer(s, buf)
+        except (socket.timeout, ConnectionResetError, ssl.SSLError):
+            gstatus = None
+        if gstatus is None:
+            print("get=none")
+        else:
+            print("get=%s same=%d" % (gstatus, 1 if gbody == data else 0))
     return 0
+
+
+def read_answer(s, buf):
+    """One response from BUF (bytes already read) and the socket: (status
+    text or None if the peer closed first, head, body, bytes read past it)."""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            return None, b"", b"", b""
+        buf += d
+    hdr, _, rest = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", hdr)
+    n = int(m.group(1)) if m else None
+    while n is not None and len(rest) < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    if n is None:
+        n = len(rest)
+    status = hdr.split(b"\r\n", 1)[0].split(b" ")
+    return (status[1].decode() if len(status) > 1 else "?"), hdr, rest[:n], rest[n:]
 
 
 if __name__ == "__main__":
