@@ -4,17 +4,23 @@
 # helpers/rawhttp.py), against the real RGW:
 #   the service (no bucket): anything but ListBuckets (GET /) is refused,
 #     and no worker dies of it;
+#   copies RGW reads through its PutObject path (UploadPartCopy, CopyObject
+#     with x-amz-copy-source-range) decode the source key twice: a source
+#     key with '%' is refused there, so a prefix grant "p%41/" does not
+#     give "pA/";
 #   a multipart upload's uploadId does not carry a write to another key;
 #   pipelined requests and a body holding a request are decided one by one.
 # Path, Host and framing tricks are t_hardening's; ACL and object-lock
 # headers t_policy_story's; prefix grants with clients t_sharing's.
 # Workspaces (own principals): ws-bvic (bvic, the victim: ws-bvic, ReadOnly
-#   to batt; ws-bvic-pfx, prefix "shared/" ReadWrite to batt; ws-bvic-sec,
-#   nothing), ws-batt (batt, the attacker).
+#   to batt; ws-bvic-pct, prefix "p%41/" ReadOnly to batt; ws-bvic-pfx,
+#   prefix "shared/" ReadWrite to batt; ws-bvic-sec, nothing), ws-batt
+#   (batt, the attacker).
 . "$(dirname "$0")/lib.sh"
 
 RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 SECRET_TEXT="the secret of bvic $(rand_id)"
+S=$(rand_id)	# keys of this run
 
 if ! s3gate_have; then
 	t_skip "bypass" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
@@ -26,13 +32,16 @@ fi
 s3gate_start byp "service_domain s3.test" ||
 	{ t_fail "s3gate starts" "see $T/byp/s3gate.log"; exit 1; }
 setup() {
-	ws_setup bvic ws-bvic ws-bvic-pfx ws-bvic-sec &&
+	ws_setup bvic ws-bvic ws-bvic-pct ws-bvic-pfx ws-bvic-sec &&
 		ws_setup batt ws-batt && s3gate_cred batt >/dev/null &&
 		s3gate_admin grant ws-bvic batt ReadOnly &&
+		s3gate_admin grant 'ws-bvic-pct/p%41/' batt ReadOnly &&
 		s3gate_admin grant ws-bvic-pfx/shared/ batt ReadWrite || return 1
 	printf '%s\n' "$SECRET_TEXT" >"$T/secret"
 	echo "bvic's shared document" >"$T/doc"
 	backend_aws s3api put-object --bucket ws-bvic --key doc --body "$T/doc" &&
+		backend_aws s3api put-object --bucket ws-bvic-pct --key 'p%41/doc' --body "$T/doc" &&
+		backend_aws s3api put-object --bucket ws-bvic-pct --key pA/secret --body "$T/secret" &&
 		backend_aws s3api put-object --bucket ws-bvic-pfx --key shared/doc --body "$T/doc" &&
 		backend_aws s3api put-object --bucket ws-bvic-sec --key secret --body "$T/secret"
 }
@@ -88,6 +97,47 @@ for req in "GET /?usage" "GET /?acl" "HEAD /" "POST /" "PUT /" "DELETE /"; do
 done
 signed GET /
 t_expect_eq "service: GET / (ListBuckets) is still answered" 200 "$R_STATUS"
+
+# ---- copies RGW decodes twice --------------------------------------------------------
+# batt may read ws-bvic-pct under "p%41/" only.  RGW reads the source of
+# UploadPartCopy (and of CopyObject with x-amz-copy-source-range, which it
+# copies as a PutObject) decoded twice: "p%2541/secret" is "p%41/secret"
+# to s3gate (inside the grant) and "pA/secret" to RGW.
+
+signed POST "/ws-batt/stolen-upc-$S?uploads"
+UPLOAD=$(grep -ao '<UploadId>[^<]*' "$T/resp" | sed 's/<UploadId>//')
+if [ "$R_STATUS" != 200 ] || [ -z "$UPLOAD" ]; then
+	t_fail "CreateMultipartUpload in batt's own bucket" "status $R_STATUS; $(resp_msg)"
+else
+	signed PUT "/ws-batt/stolen-upc-$S?partNumber=1&uploadId=$UPLOAD" \
+		'x-amz-copy-source: ws-bvic-pct/p%2541/secret\r\n'
+	expect "UploadPartCopy from 'p%2541/secret' under a prefix grant 'p%41/'" 400 InvalidArgument
+	signed GET "/ws-batt/stolen-upc-$S?uploadId=$UPLOAD"
+	if [ "$R_STATUS" = 200 ] && ! grep -q '<Part>' "$T/resp"; then
+		t_pass "... and the upload holds no part"
+	else
+		t_fail "... and the upload holds no part" "ListParts: status $R_STATUS; $(head -c 600 "$T/resp")"
+	fi
+	signed PUT "/ws-batt/stolen-upc-$S?partNumber=1&uploadId=$UPLOAD" 'x-amz-copy-source: ws-bvic/doc\r\n'
+	expect "control: UploadPartCopy from a key without '%' (ws-bvic/doc) is served" 200 ""
+	signed DELETE "/ws-batt/stolen-upc-$S?uploadId=$UPLOAD"
+fi
+signed PUT /ws-batt/stolen-rng-$S \
+	'x-amz-copy-source: ws-bvic-pct/p%2541/secret\r\nx-amz-copy-source-range: bytes=0-9\r\n'
+expect "ranged CopyObject from 'p%2541/secret' under a prefix grant 'p%41/'" 400 InvalidArgument
+if backend_aws s3api head-object --bucket ws-batt --key stolen-rng-$S >/dev/null 2>&1; then
+	t_fail "... and nothing was stored" "ws-batt/stolen-rng-$S exists at the backend"
+else
+	t_pass "... and nothing was stored"
+fi
+# CopyObject without a range is decoded once by RGW, as by s3gate
+signed PUT /ws-batt/copied-$S 'x-amz-copy-source: ws-bvic-pct/p%2541/doc\r\n'
+signed GET /ws-batt/copied-$S
+if [ "$R_STATUS" = 200 ] && grep -qF "bvic's shared document" "$T/resp"; then
+	t_pass "control: CopyObject from 'p%2541/doc' copies the key 'p%41/doc' inside the grant"
+else
+	t_fail "control: CopyObject from 'p%2541/doc' copies 'p%41/doc'" "status $R_STATUS; $(resp_msg)"
+fi
 
 # ---- an uploadId names its key's upload only -------------------------------------------
 # The policy reads the key in the path; an uploadId of an upload of a key
