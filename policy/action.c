@@ -237,6 +237,7 @@ static const struct s3op_name s3op_amz_query_hoisted[] = {
 #define HSET_LEGAL_HOLD		0x04	/* like PutObjectLegalHold */
 #define HSET_BUCKET_LOCK	0x08	/* CreateBucket with object lock */
 #define HSET_COPY		0x10	/* x-amz-copy-source: counted (of two, the backend uses either) */
+#define HSET_COPY_RANGE		0x20	/* x-amz-copy-source-range: a copy the backend decodes twice */
 
 /*
  * Canned ACLs a write may carry: "private" is what S3 does anyway, and
@@ -263,6 +264,7 @@ static const struct s3op_hdr {
 	int			 nocase;	/* UNLESS compared in any case */
 } s3op_headers[] = {
 	S3OP_HDR("x-amz-copy-source", 0, HSET_COPY, NULL, 0),
+	S3OP_HDR("x-amz-copy-source-range", 0, HSET_COPY_RANGE, NULL, 0),
 	S3OP_HDR("x-amz-acl", 0, HSET_ACL, s3op_acl_harmless, 0),
 	S3OP_HDR("x-amz-grant-", 1, HSET_ACL, NULL, 0),
 	S3OP_HDR("x-amz-object-lock-mode", 0, HSET_RETENTION, NULL, 0),
@@ -689,6 +691,31 @@ s3op_copy_source(const struct http_header *h, struct s3_op *op)
 	return 0;
 }
 
+/*
+ * A copy the backend may read from another key than OP->COPY_KEY.  Ceph
+ * RGW parses x-amz-copy-source twice over when it copies through its
+ * PutObject path -- UploadPartCopy, and CopyObject with
+ * x-amz-copy-source-range -- decoding the whole value, then the key again,
+ * and looking for "?versionId=" in between: "p%2541/x" is read as "pA/x",
+ * "a%3FversionId%3D1" as version 1 of "a".  The source's read access was
+ * decided on the key decoded once, so a prefix grant "p%41/" gave "pA/".
+ * Such a source is refused; backends that decode once never see it
+ * otherwise, and RGW would copy another object.  Returns -1 with
+ * OP->deny_reason set, else 0.
+ */
+static int
+s3op_copy_twice_decoded(const struct s3op_row *row, unsigned set, struct s3_op *op)
+{
+	if (strcmp(row->action, "UploadPartCopy") != 0 && !(set & HSET_COPY_RANGE))
+		return 0;
+	if (strchr(op->copy_key, '%') == NULL && strstr(op->copy_key, "?versionId=") == NULL)
+		return 0;
+	op->deny_reason = "x-amz-copy-source: UploadPartCopy and ranged copies (x-amz-copy-source-"
+	    "range) of a key with '%' or \"?versionId=\" in its name are refused: backends "
+	    "differ in how often they decode it";
+	return -1;
+}
+
 int
 s3op_classify(const char *method, const char *bucket, const char *key,
     const struct query_list *query, const struct http_head *head, struct s3_op *op)
@@ -783,8 +810,9 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 		op->config_actions[0] = row->action;
 	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)
 		op->list_prefix = p->value;
-	s3op_apply_head(row, hs.set, op);
-	if (row->copy == COPY_YES && s3op_copy_source(hs.copy, op) == -1) {
+	s3op_apply_head(row, hs.set & ~HSET_COPY_RANGE, op);
+	if (row->copy == COPY_YES && (s3op_copy_source(hs.copy, op) == -1 ||
+	    s3op_copy_twice_decoded(row, hs.set, op) == -1)) {
 		s3op_free(op);
 		op->need = NEED_DENY;
 		return -1;

@@ -345,6 +345,16 @@ auth_access(struct conn *c, time_t now)
 {
 	int w;
 
+	/*
+	 * The service (no bucket): every operation but ListBuckets is unknown
+	 * there, and the stores look buckets up by name (a NULL one crashed
+	 * the worker).  Decided with no access at all: refused.
+	 */
+	if (c->addr.bucket == NULL) {
+		policy_decide(NULL, &c->op, NULL, NULL, now, 0, &c->decision);
+		c->decided = 1;
+		return auth_deny(c);
+	}
 	w = conn_store_wait(c, pstore_access(c->srv->store, c->cred.principal, c->addr.bucket, now,
 	    &c->access, conn_store_cb, c));
 	if (w >= 0)

@@ -311,6 +311,36 @@ main(void)
 	policy_decide(NULL, &put, "ws-nothere", "k", NOW, 0, &d);
 	T_OK(!d.allow, "no access record at all is a denial");
 
+	/*
+	 * The service (no bucket) but ListBuckets: auth.c decides these with
+	 * no access record and no bucket name (the stores look buckets up by
+	 * name; GET /?usage with a NULL one crashed the worker).
+	 */
+	{
+		static const char *const svc[][2] = {
+			{ "GET", "usage" }, { "GET", "acl" }, { "HEAD", NULL }, { "PUT", NULL },
+			{ "POST", NULL }, { "DELETE", NULL }, { "OPTIONS", NULL },
+		};
+		struct query_list q;
+		struct s3_op op;
+		size_t i;
+
+		for (i = 0; i < sizeof(svc) / sizeof(svc[0]); i++) {
+			const char *raw = svc[i][1];
+
+			T_OK(query_parse(raw, raw ? strlen(raw) : 0, 16, &q) == 0, "parse ?%s",
+			    raw ? raw : "");
+			s3op_classify(svc[i][0], NULL, NULL, &q, NULL, &op);
+			policy_decide(NULL, &op, NULL, NULL, NOW, 0, &d);
+			T_OK(!d.allow && op.need == NEED_DENY &&
+			    strstr(d.message, "is not allowed through s3gate") != NULL,
+			    "service %s /%s%s: refused without a bucket: %s", svc[i][0],
+			    raw ? "?" : "", raw ? raw : "", d.message);
+			s3op_free(&op);
+			query_free(&q);
+		}
+	}
+
 	/* names */
 	{
 		enum policy_perm p;
