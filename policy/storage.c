@@ -19,6 +19,7 @@
 
 #include "policy/storage.h"
 #include "proxy/conf.h"
+#include "proxy/s3addr.h"
 
 #define STORAGE_MAX_FILE	(64 * 1024 * 1024)
 #define STORAGE_MAX_ERRORS	50
@@ -395,7 +396,7 @@ storage_bucket_name_valid(const char *s)
 		return 0;
 	if (dots == 3 && digits_only)	/* 192.168.5.4 */
 		return 0;
-	return 1;
+	return !s3addr_bucket_reserved(s);
 }
 
 int
@@ -726,7 +727,9 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 			continue;
 		if (!storage_bucket_name_valid(bname)) {
 			storage_err(c, snode_get(b, "bucketName"), "\"%s\" is not a valid S3 bucket "
-			    "name; use 3-63 lower-case letters, digits, '-' and '.'", bname);
+			    "name; use 3-63 lower-case letters, digits, '-' and '.'%s", bname,
+			    s3addr_bucket_reserved(bname) ? " (admin, auth and swift are the backend's "
+			    "admin and Swift APIs)" : "");
 			continue;
 		}
 		model_add_bucket(c->m, bname, name,

@@ -61,7 +61,10 @@ int	 storage_parse_count(const char *, uint32_t max, uint32_t *out);
 /* Q's set fields as spec.quotas writes them: {"requestRate","bandwidth","connections"}. */
 json_t	*storage_quota_json(const struct policy_quota *q);
 
-/* S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no "..", not an IP. */
+/*
+ * S3 bucket naming rules: 3-63 of a-z 0-9 . -, starts and ends alnum, no
+ * "..", not an IP; and not a name the backend reserves (s3addr_bucket_reserved).
+ */
 int	 storage_bucket_name_valid(const char *);
 /*
  * Principal (and workspace) names end up in messages, keys, files and

@@ -6,6 +6,26 @@
 #include "proxy/s3addr.h"
 #include "proxy/uri.h"
 
+/*
+ * The first path segments Ceph RGW (its defaults: rgw_admin_entry,
+ * rgw_swift_auth_entry, rgw_swift_url_prefix) routes to its other APIs
+ * before S3 sees them: a "bucket" of that name would be an admin-ops or
+ * Swift call, signed with the service credentials.  No S3 bucket can have
+ * such a name there anyway.
+ */
+static const char *const s3addr_reserved[] = { "admin", "auth", "swift" };
+
+int
+s3addr_bucket_reserved(const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(s3addr_reserved) / sizeof(s3addr_reserved[0]); i++)
+		if (strcmp(b, s3addr_reserved[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 s3addr_bucket_valid(const char *b)
 {
@@ -22,7 +42,7 @@ s3addr_bucket_valid(const char *b)
 		return 0;
 	if (strstr(b, "..") != NULL)
 		return 0;
-	return 1;
+	return !s3addr_bucket_reserved(b);
 }
 
 /*

@@ -41,8 +41,10 @@ int	 s3addr_parse(const char *target, size_t target_len, const char *host,
 	    enum s3err *err);
 void	 s3addr_free(struct s3addr *);
 
-/* S3 bucket naming rules (3-63, a-z 0-9 . -, letter or digit at both ends). */
+/* S3 bucket naming rules (3-63, a-z 0-9 . -, letter or digit at both ends), not reserved. */
 int	 s3addr_bucket_valid(const char *);
+/* Whether the backend routes a first path segment of this name to another API (admin, Swift). */
+int	 s3addr_bucket_reserved(const char *);
 
 /* Appends the canonical backend path "/bucket/key" (S3-encoded). */
 void	 s3addr_backend_path(const struct s3addr *, struct sbuf *);

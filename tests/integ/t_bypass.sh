@@ -9,6 +9,7 @@
 #     key with '%' is refused there, so a prefix grant "p%41/" does not
 #     give "pA/";
 #   a multipart upload's uploadId does not carry a write to another key;
+#   the names RGW routes to its admin and Swift APIs are no bucket's;
 #   pipelined requests and a body holding a request are decided one by one.
 # Path, Host and framing tricks are t_hardening's; ACL and object-lock
 # headers t_policy_story's; prefix grants with clients t_sharing's.
@@ -97,6 +98,15 @@ for req in "GET /?usage" "GET /?acl" "HEAD /" "POST /" "PUT /" "DELETE /"; do
 done
 signed GET /
 t_expect_eq "service: GET / (ListBuckets) is still answered" 200 "$R_STATUS"
+
+# ---- names RGW keeps for its other APIs ---------------------------------------------
+# RGW routes /admin (admin ops), /swift and /auth (Swift) before S3 sees
+# them: were such a "bucket" declared, s3gate would sign an admin or Swift
+# call with the service credentials.  Refused as a bucket name.
+for req in "GET /admin/user?format=json&uid=bvic" "GET /swift/v1" "GET /auth/1.0"; do
+	signed $req
+	expect "reserved name: $req" 400 InvalidBucketName
+done
 
 # ---- copies RGW decodes twice --------------------------------------------------------
 # batt may read ws-bvic-pct under "p%41/" only.  RGW reads the source of

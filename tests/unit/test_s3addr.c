@@ -118,6 +118,12 @@ static const struct {
 	{ "/buc%20ket/k", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
 	{ "/b%C3%BCcket/k", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
 	{ "//bucket/k", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },	/* empty bucket name */
+	/* names RGW routes to its admin and Swift APIs */
+	{ "/admin/user", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
+	{ "/admin", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
+	{ "/swift/v1", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
+	{ "/auth/1.0", NULL, S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
+	{ "/user", "admin.s3.example.org", S3ERR_INVALID_BUCKET_NAME, NOFIELDS },
 	{ "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/k", NULL,
 	  S3ERR_INVALID_BUCKET_NAME, NOFIELDS },	/* 64 */
 	{ "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/k", NULL, OK_,

@@ -374,6 +374,11 @@ main(void)
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  buckets:\n  - bucketName: Bad_Name\n",
 	    "n.yaml:7: \"Bad_Name\" is not a valid S3 bucket name");
+	expect_error("a bucket name the backend keeps for its admin API", "r.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  buckets:\n  - bucketName: admin\n",
+	    "r.yaml:7: \"admin\" is not a valid S3 bucket name; use 3-63 lower-case letters, digits, "
+	    "'-' and '.' (admin, auth and swift are the backend's admin and Swift APIs)");
 	expect_error("grant on a bucket not owned", "g.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  buckets: [{bucketName: ws-a}]\n"
