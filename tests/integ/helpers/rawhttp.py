@@ -145,7 +145,9 @@ def expand(template):
         method, target = line.split(" ")[0], line.split(" ")[1]
         m = re.search(r"\r?\n[Hh]ost:[ \t]*([^\r\n]*)", raw)
         host = m.group(1) if m else ""
-        head = re.split(r"\r?\n\r?\n", raw, 1)[0]
+        # {SIG} stands for header lines, each ending in CRLF: "{SIG}\r\n" ends the
+        # head (else a pipelined request's x-amz-* headers would be signed here)
+        head = re.split(r"\r?\n\r?\n", raw.replace("{SIG}", "X-Sig: 1\r\n", 1), 1)[0]
         extra = re.findall(r"\n(x-amz-[A-Za-z0-9-]+):[ \t]*([^\r\n]*)", head, re.I)
         raw = raw.replace("{SIG}", sigv4_headers(
             method, target, os.environ.get("RAW_SIGHOST", host), os.environ["RAW_AKID"], os.environ["RAW_SECRET"],
