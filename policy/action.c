@@ -810,6 +810,10 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 		op->config_actions[0] = row->action;
 	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)
 		op->list_prefix = p->value;
+	/* (If-* are no x-amz-* headers: s3op_scan_head does not see them) */
+	op->conditional_write = row->need == NEED_WRITE && head != NULL &&
+	    (httpmsg_header_find(head, "if-match") != NULL ||
+	    httpmsg_header_find(head, "if-none-match") != NULL);
 	s3op_apply_head(row, hs.set & ~HSET_COPY_RANGE, op);
 	if (row->copy == COPY_YES && (s3op_copy_source(hs.copy, op) == -1 ||
 	    s3op_copy_twice_decoded(row, hs.set, op) == -1)) {

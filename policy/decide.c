@@ -225,6 +225,13 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 			    "is not allowed by a WriteOnly grant (uploads only)");
 			return;
 		}
+		if (op->conditional_write) {
+			decide_deny(d, a, op, bucket, "write-only grant",
+			    "with If-Match or If-None-Match would tell whether the object exists "
+			    "and what it holds; a WriteOnly grant gives uploads only (send it "
+			    "without them)");
+			return;
+		}
 		break;
 	default:
 		decide_deny(d, a, op, bucket, "no grant", "needs access you do not have");

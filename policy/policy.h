@@ -71,6 +71,13 @@ struct s3_op {
 	 * which makes it NEED_BUCKET_CONFIG.
 	 */
 	const char	*config_actions[S3OP_MAX_CONFIG];
+	/*
+	 * A write with If-Match or If-None-Match: the backend answers 412
+	 * unless the object is (or is not) there, or holds the bytes of a
+	 * given ETag -- a read of the key in effect, which a WriteOnly grant
+	 * does not give (policy_decide).
+	 */
+	int		 conditional_write;
 	/* when headers raised what the request needs: which, and why (static); else NULL */
 	const char	*header_reason;
 	char		 detail[192];	/* deny_reason naming a query parameter (last: not cleared) */

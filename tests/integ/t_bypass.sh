@@ -10,6 +10,7 @@
 #     give "pA/";
 #   a multipart upload's uploadId does not carry a write to another key;
 #   the names RGW routes to its admin and Swift APIs are no bucket's;
+#   a WriteOnly grant takes no conditional writes (If-Match, If-None-Match);
 #   pipelined requests and a body holding a request are decided one by one.
 # Path, Host and framing tricks are t_hardening's; ACL and object-lock
 # headers t_policy_story's; prefix grants with clients t_sharing's.
@@ -33,18 +34,20 @@ fi
 s3gate_start byp "service_domain s3.test" ||
 	{ t_fail "s3gate starts" "see $T/byp/s3gate.log"; exit 1; }
 setup() {
-	ws_setup bvic ws-bvic ws-bvic-pct ws-bvic-pfx ws-bvic-sec &&
+	ws_setup bvic ws-bvic ws-bvic-pct ws-bvic-pfx ws-bvic-sec ws-bvic-drop &&
 		ws_setup batt ws-batt && s3gate_cred batt >/dev/null &&
 		s3gate_admin grant ws-bvic batt ReadOnly &&
 		s3gate_admin grant 'ws-bvic-pct/p%41/' batt ReadOnly &&
-		s3gate_admin grant ws-bvic-pfx/shared/ batt ReadWrite || return 1
+		s3gate_admin grant ws-bvic-pfx/shared/ batt ReadWrite &&
+		s3gate_admin grant ws-bvic-drop batt WriteOnly || return 1
 	printf '%s\n' "$SECRET_TEXT" >"$T/secret"
 	echo "bvic's shared document" >"$T/doc"
 	backend_aws s3api put-object --bucket ws-bvic --key doc --body "$T/doc" &&
 		backend_aws s3api put-object --bucket ws-bvic-pct --key 'p%41/doc' --body "$T/doc" &&
 		backend_aws s3api put-object --bucket ws-bvic-pct --key pA/secret --body "$T/secret" &&
 		backend_aws s3api put-object --bucket ws-bvic-pfx --key shared/doc --body "$T/doc" &&
-		backend_aws s3api put-object --bucket ws-bvic-sec --key secret --body "$T/secret"
+		backend_aws s3api put-object --bucket ws-bvic-sec --key secret --body "$T/secret" &&
+		backend_aws s3api put-object --bucket ws-bvic-drop --key deposit --body "$T/secret"
 }
 if ! out=$(setup 2>&1); then
 	t_fail "setup: workspaces, grants, objects" "$out"; exit 1
@@ -173,6 +176,24 @@ parts=$(backend_aws s3api list-parts --bucket ws-bvic-pfx --key private/up --upl
 t_expect_eq "... private/up's upload holds no part" 0 "$parts"
 backend_aws s3api abort-multipart-upload --bucket ws-bvic-pfx --key private/up --upload-id "$OUTSIDE" \
 	>/dev/null 2>&1
+
+# ---- a WriteOnly drop box does not answer questions -----------------------------------
+# A conditional PUT is a read in effect: 412 or not tells whether the key
+# exists (If-None-Match: *) or holds the bytes of an ETag (If-Match).
+etag=$(md5sum "$T/secret" | cut -d' ' -f1)
+signed PUT /ws-bvic-drop/deposit 'If-None-Match: *\r\n' "guess"
+expect "WriteOnly: PUT If-None-Match: * (does the deposit exist?)" 403 AccessDenied
+signed PUT /ws-bvic-drop/deposit "If-Match: \"$etag\"\\r\\n" "guess"
+expect "WriteOnly: PUT If-Match: its ETag (does it hold these bytes?)" 403 AccessDenied
+got=$(backend_aws s3api get-object --bucket ws-bvic-drop --key deposit "$T/deposit.out" >/dev/null 2>&1 &&
+	cat "$T/deposit.out")
+t_expect_eq "... the deposit is untouched" "$SECRET_TEXT" "$got"
+signed PUT "/ws-bvic-drop/mine-$S" "" "my deposit"
+expect "control: WriteOnly PUT without conditions is served" 200 ""
+# (what RGW itself answers such a PUT, asked with the service key: for the log)
+RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*:}" \
+	"PUT /ws-bvic-drop/deposit HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: *\r\n{SIG}Content-Length: 5\r\nConnection: close\r\n\r\nguess" \
+	--out "$T/rgw.resp" 2>/dev/null | awk '{print "# RGW direct: PUT If-None-Match: * on an existing key: " $1}'
 
 # ---- one decision per request ----------------------------------------------------------
 
