@@ -2,58 +2,112 @@
  * deletexml: the strict DeleteObjects body parser.  See deletexml.h for the
  * structure accepted and why nothing more is.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "proxy/deletexml.h"
 
-/* Decodes the XML escapes of S3 keys (&amp; &lt; &gt; &quot; &apos; &#N; &#xN;) in place. */
-static void
+/*
+ * The code point of the character reference "&#N;" or "&#xN;" at R (R[1]
+ * is '#'), its length in *LEN; -1 if it is not one XML allows: digits
+ * only (hex with a lower-case x, as XML says), and a character XML may
+ * hold (no NUL, no control but tab, LF, CR, no surrogate, nothing past
+ * U+10FFFF).  The backend's XML parser refuses the others; so does s3gate,
+ * rather than read a key it never sees (strtoul took "&#x70zz;" for 'p').
+ */
+static long
+deletexml_charref(const char *r, size_t *len)
+{
+	const char *p = r + 2;
+	int hex = *p == 'x';
+	unsigned long cp = 0;
+	size_t digits = 0;
+
+	if (hex)
+		p++;
+	for (; hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p); p++, digits++) {
+		cp = cp * (hex ? 16 : 10) + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0' :
+		    (*p | 0x20) - 'a' + 10);
+		if (cp > 0x10ffff)
+			return -1;
+	}
+	if (digits == 0 || *p != ';')
+		return -1;
+	if (cp < 0x20 && cp != 0x9 && cp != 0xa && cp != 0xd)
+		return -1;
+	if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return -1;
+	*len = (size_t)(p + 1 - r);
+	return (long)cp;
+}
+
+/* Writes CP as UTF-8 at W; returns the byte after it. */
+static char *
+deletexml_utf8(char *w, unsigned long cp)
+{
+	if (cp < 0x80)
+		*w++ = (char)cp;
+	else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | (cp >> 6));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*w++ = (char)(0xe0 | (cp >> 12));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xf0 | (cp >> 18));
+		*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/*
+ * Decodes the XML escapes of S3 keys (&amp; &lt; &gt; &quot; &apos; &#N;
+ * &#xN;) in place; -1 if S holds an '&' that starts none of them (XML has
+ * no bare '&', and s3gate knows no other entity).  Never writes more than
+ * it reads: an escape is longer than the UTF-8 it stands for.
+ */
+static int
 deletexml_unescape(char *s)
 {
+	static const struct {
+		const char	*name;
+		size_t		 len;
+		char		 ch;
+	} named[] = {
+		{ "&amp;", 5, '&' }, { "&lt;", 4, '<' }, { "&gt;", 4, '>' },
+		{ "&quot;", 6, '"' }, { "&apos;", 6, '\'' },
+	};
 	char *r = s, *w = s;
+	size_t i, len;
+	long cp;
 
 	while (*r != '\0') {
-		if (*r == '&') {
-			char *semi = strchr(r, ';');
-			if (semi != NULL && semi - r <= 10) {
-				unsigned long cp = 0;
-				int ok = 1;
-				if (strncmp(r, "&amp;", 5) == 0) cp = '&';
-				else if (strncmp(r, "&lt;", 4) == 0) cp = '<';
-				else if (strncmp(r, "&gt;", 4) == 0) cp = '>';
-				else if (strncmp(r, "&quot;", 6) == 0) cp = '"';
-				else if (strncmp(r, "&apos;", 6) == 0) cp = '\'';
-				else if (r[1] == '#')
-					cp = r[2] == 'x' ? strtoul(r + 3, NULL, 16) : strtoul(r + 2, NULL, 10);
-				else
-					ok = 0;
-				if (ok && cp > 0 && cp < 0x110000) {
-					/* UTF-8 encode */
-					if (cp < 0x80)
-						*w++ = (char)cp;
-					else if (cp < 0x800) {
-						*w++ = (char)(0xc0 | (cp >> 6));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					} else if (cp < 0x10000) {
-						*w++ = (char)(0xe0 | (cp >> 12));
-						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					} else {
-						*w++ = (char)(0xf0 | (cp >> 18));
-						*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-						*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-						*w++ = (char)(0x80 | (cp & 0x3f));
-					}
-					r = semi + 1;
-					continue;
-				}
-			}
+		if (*r != '&') {
+			*w++ = *r++;
+			continue;
 		}
-		*w++ = *r++;
+		if (r[1] == '#') {
+			if ((cp = deletexml_charref(r, &len)) < 0)
+				return -1;
+			w = deletexml_utf8(w, (unsigned long)cp);
+			r += len;
+			continue;
+		}
+		for (i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+			if (strncmp(r, named[i].name, named[i].len) == 0)
+				break;
+		if (i == sizeof(named) / sizeof(named[0]))
+			return -1;
+		*w++ = named[i].ch;
+		r += named[i].len;
 	}
 	*w = '\0';
+	return 0;
 }
 
 static int
@@ -149,7 +203,11 @@ deletexml_elem(const char *p, const char *tag, char **out)
 	if (out != NULL) {
 		if ((*out = strndup(text, (size_t)(end - text))) == NULL)
 			return NULL;
-		deletexml_unescape(*out);
+		if (deletexml_unescape(*out) == -1) {
+			free(*out);
+			*out = NULL;
+			return NULL;
+		}
 	}
 	return end + tl + 3;
 }

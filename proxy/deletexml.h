@@ -13,8 +13,11 @@
  * instructions, attributes, namespace prefixes or blanks inside tags are
  * refused, and so is any encoding but UTF-8 (in any case; single quotes
  * and blanks around '=' as XML allows), so the keys checked are exactly
- * the keys the backend's XML parser sees.  Keys are unescaped (&amp; &lt; &gt; &quot; &apos; &#N;
- * &#xN;) before they are compared.
+ * the keys the backend's XML parser sees.  Keys are unescaped (&amp; &lt;
+ * &gt; &quot; &apos; &#N; &#xN;) before they are compared; an '&' that
+ * starts none of these, or a reference to a character XML does not allow
+ * (NUL, most controls, surrogates, past U+10FFFF), refuses the body, as the
+ * backend's parser does.
  */
 #ifndef S3GATE_DELETEXML_H
 #define S3GATE_DELETEXML_H
