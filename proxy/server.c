@@ -722,7 +722,6 @@ server_close_listeners(int *fds, int n)
 			close(fds[i]);
 }
 
-/* Serves the listeners FDS (inherited from the parent, shared with the other workers), or binds its own. */
 /*
  * At each ticket period's start the worker moves its TLS ticket keys on
  * (tls_ticket_advance), so that it never holds a key older than the
@@ -731,7 +730,7 @@ server_close_listeners(int *fds, int n)
 static void
 server_ticket_timer_arm(struct server *srv)
 {
-	long long ms = tls_ticket_next_ms() + 10;	/* just past the boundary: time() agrees */
+	long long ms = tls_ticket_next_ms();
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(srv->ticket_timer, &tv);
@@ -746,6 +745,7 @@ server_ticket_timer_cb(evutil_socket_t fd, short what, void *arg)
 	server_ticket_timer_arm(arg);
 }
 
+/* Serves the listeners FDS (inherited from the parent, shared with the other workers), or binds its own. */
 static int
 server_listen(struct server *srv, const int *fds, struct sbuf *errors)
 {
@@ -796,6 +796,8 @@ server_unlisten(struct server *srv)
 		event_free(srv->ticket_timer);
 		srv->ticket_timer = NULL;
 	}
+	/* no more handshakes here (draining may last shutdown_timeout): no ticket keys either */
+	tls_ticket_wipe();
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -1161,7 +1163,7 @@ server_admin_conn_new(struct event_base *base, void *arg)
 	if ((ac = calloc(1, sizeof(*ac))) == NULL)
 		abort();
 	ac->srv = srv;
-	if ((ac->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+	if ((ac->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("bufferevent_socket_new failed");
 	if ((ac->timer = evtimer_new(base, server_admin_conn_timer, ac)) == NULL)
 		fatalx("evtimer_new failed");

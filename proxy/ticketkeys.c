@@ -1,6 +1,7 @@
 /*
  * ticketkeys: forward-secret session ticket keys by period (ticketkeys.h).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -15,8 +16,10 @@ ticketkeys_prf(const unsigned char key[TICKETKEYS_SECRET_LEN], const char *label
 {
 	unsigned int len = 32;
 
-	HMAC(EVP_sha256(), key, TICKETKEYS_SECRET_LEN, (const unsigned char *)label, strlen(label),
-	    out, &len);
+	/* a failure would leave each process with other (uninitialised) keys */
+	if (HMAC(EVP_sha256(), key, TICKETKEYS_SECRET_LEN, (const unsigned char *)label,
+	    strlen(label), out, &len) == NULL)
+		abort();
 }
 
 /* The secret of the next period; the one given is overwritten. */

@@ -22,8 +22,12 @@
 
 #define TICKETKEYS_PERIOD	3600	/* seconds one key set encrypts */
 #define TICKETKEYS_SECRET_LEN	32
-/* further than this ahead (over a century of hours) a period is refused, not ratcheted to */
-#define TICKETKEYS_MAX_STEPS	1000000
+/*
+ * Further ahead than this (31 days of hours) the keys are wiped rather than
+ * ratcheted to: each step is an HMAC in the event loop (~2 us), and a clock
+ * set from 1970 to now would stall every process for a second or two.
+ */
+#define TICKETKEYS_MAX_STEPS	(31 * 24)
 
 struct ticketkeys_set {
 	uint64_t	 period;
@@ -60,8 +64,8 @@ int	ticketkeys_advance(struct ticketkeys *, uint64_t now);
 const struct ticketkeys_set *ticketkeys_get(const struct ticketkeys *, uint64_t period);
 
 /* The set whose name is NAME, of period NOW or NOW - 1; NULL if none. */
-const struct ticketkeys_set *ticketkeys_find(const struct ticketkeys *, const unsigned char name[16],
-	    uint64_t now);
+const struct ticketkeys_set *ticketkeys_find(const struct ticketkeys *,
+	    const unsigned char name[16], uint64_t now);
 
 /* Wipes TK. */
 void	ticketkeys_wipe(struct ticketkeys *);

@@ -44,10 +44,18 @@ static int tls_ssl_index = -1;	/* SSL ex_data: the tls_server it was made from *
 /* The ticket keys of this process (ticketkeys.h): every worker reaches the same ones. */
 static struct ticketkeys tls_ticket_keys;
 
+/*
+ * The period from CLOCK_REALTIME, as tls_ticket_next_ms counts: time(2)
+ * reads a coarser clock that lags it by up to a tick, so a wake-up at the
+ * boundary saw the old period and slept a whole period more.
+ */
 static uint64_t
 tls_ticket_period(void)
 {
-	return (uint64_t)time(NULL) / TICKETKEYS_PERIOD;
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec / TICKETKEYS_PERIOD;
 }
 
 static EVP_CIPHER *tls_ticket_cipher;
@@ -67,7 +75,14 @@ void
 tls_ticket_advance(void)
 {
 	if (tls_ticket_keys.ready && ticketkeys_advance(&tls_ticket_keys, tls_ticket_period()) == -1)
-		log_warnx("the clock jumped ahead by over a century: no TLS session tickets from now on");
+		log_warnx("the clock jumped ahead by over %d days: no TLS session tickets from now on "
+		    "(restart to have them again)", TICKETKEYS_MAX_STEPS / 24);
+}
+
+void
+tls_ticket_wipe(void)
+{
+	ticketkeys_wipe(&tls_ticket_keys);
 }
 
 long long

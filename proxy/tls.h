@@ -8,8 +8,9 @@
  * http/1.1, one context per certificate chosen by SNI (the first is the
  * default), session tickets whose keys change hourly, forward-secret
  * (ticketkeys.h: every process ratchets the secret the master made before
- * forking, so every worker can resume every other's sessions).  kTLS is asked for (SSL_OP_ENABLE_KTLS) and used where
- * the kernel has it; tls_ktls_available() says whether it does.
+ * forking, so every worker can resume every other's sessions).  kTLS is
+ * asked for (SSL_OP_ENABLE_KTLS) and used where the kernel has it;
+ * tls_ktls_available() says whether it does.
  */
 #ifndef S3GATE_TLS_H
 #define S3GATE_TLS_H
@@ -54,6 +55,8 @@ void		 tls_init_ticket_secret(void);
  */
 void		 tls_ticket_advance(void);
 long long	 tls_ticket_next_ms(void);
+/* Drops the ticket keys for good: a draining worker accepts no more handshakes. */
+void		 tls_ticket_wipe(void);
 
 /* Whether the running kernel offers kTLS (the "tls" module). */
 int		 tls_ktls_available(void);
