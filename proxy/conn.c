@@ -319,6 +319,9 @@ conn_request_reset(struct conn *c)
 	c->quota_shm_active = 0;
 	c->quota = NULL;
 	c->retry_after = 0;
+	if (c->link_usage != NULL && c->link_reserved > 0)
+		server_link_release(c->link_usage, c->link_reserved);	/* ended early */
+	c->link_reserved = 0;
 	c->link_usage = NULL;
 	if (c->throttle != NULL)
 		event_del(c->throttle);
@@ -399,8 +402,41 @@ conn_count_body(struct conn *c)
 static void
 conn_count_out_body(struct conn *c, uint64_t n)
 {
-	if (c->link_usage != NULL && n > 0)
+	uint64_t back = n < c->link_reserved ? n : c->link_reserved;
+
+	if (c->link_usage != NULL && n > 0) {
 		server_link_count(c->link_usage, n);
+		server_link_release(c->link_usage, back);
+		c->link_reserved -= back;
+	}
+}
+
+/*
+ * A --max-uses link's body is reserved against its budget before its
+ * first byte goes (server_link_reserve): downloads started side by side
+ * were each admitted while the budget was not spent, and must not each
+ * take what is left.  One that does not fit, or whose length is not
+ * known ahead, is refused (the backend's body is not read: its
+ * connection closes).  Returns 1 to relay the answer, else 0 after
+ * answering.
+ */
+static int
+conn_link_reserve(struct conn *c)
+{
+	if (c->link_usage == NULL || !c->resp_has_body)
+		return 1;
+	if (c->resp_framing == STREAM_LENGTH &&
+	    server_link_reserve(c->link_usage, c->cred.link_max_uses, c->resp_length)) {
+		c->link_reserved = c->resp_length;
+		return 1;
+	}
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "link budget spent");
+	c->srv->stats->denied++;
+	c->abort_backend = 1;
+	(void)conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as it "
+	    "allows; ask the person who shared it for a new one.");
+	return 0;
 }
 
 /* The upload is given up (the backend answered early or stopped taking it): read its answer. */
@@ -1867,6 +1903,8 @@ conn_do_read_resp_head(struct conn *c)
 			c->resp_consumed = c->resp.head_len;
 			return conn_errbody_withhold(c, ERRBODY_NAMES_CREDENTIALS, "");
 		}
+		if (!conn_link_reserve(c))
+			return 1;
 		return conn_relay_resp_head(c);
 	}
 }

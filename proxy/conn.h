@@ -103,6 +103,7 @@ struct conn {
 	int			 quota_shm_active;	/* counted in the workers' quotashm slot */
 	int			 retry_after;	/* seconds, for SlowDown */
 	struct link_usage	*link_usage;	/* a --max-uses link's budget, counted */
+	uint64_t		 link_reserved;	/* of it, for this response's bytes yet to go */
 	char			 peer[64];
 	struct sockaddr_storage	 peer_addr;
 	int			 closing;	/* close the client after this response */
