@@ -123,9 +123,9 @@ t_check "a PUT link with an unsigned x-amz-copy-source: 403, nothing copied" put
 small_shaped() {
 	local -a urls=()
 	local i t0 t1 ms
-	for ((i = 0; i < 40; i++)); do urls+=("$EP/$B/small"); done
+	for ((i = 0; i < 40; i++)); do urls+=(-o /dev/null "$EP/$B/small"); done
 	t0=$(date +%s%N)
-	curl_sigv4 lgr -o /dev/null --max-time 60 "${urls[@]}" || return 1
+	curl_sigv4 lgr --max-time 60 "${urls[@]}" || return 1
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
 	echo "40 x 12000 bytes in $ms ms"
@@ -152,4 +152,8 @@ not_owner_grants() {
 }
 t_check "a member and a grantee can neither grant nor revoke (403), the grant stands" not_owner_grants
 
-s3gate_stop blk
+if grep -q 'exited (status' "$S3GATE_LOG"; then
+	t_fail "no worker died during the file" "$(grep 'exited (status' "$S3GATE_LOG")"
+fi
+s3gate_stop blk || t_fail "s3gate blk exits cleanly" "see $T/blk/s3gate.log"
+exit 0
