@@ -6,7 +6,7 @@
 #   a link carries no header it was not signed with (x-amz-copy-source on
 #     a PUT link would make it a CopyObject of another object);
 #   the bandwidth quota counts the body bytes sent with the head (a small
-#     object's whole body), so many small downloads are shaped too;
+#     object's whole body), so many small downloads and uploads are shaped too;
 #   a member, a grantee and a link cannot grant.
 # Link basics (key, method, expiry, revocation, the issuer's access) are
 # t_presign_admin's; the self-service story t_selfservice's.
@@ -117,21 +117,26 @@ put_link_copy() {
 t_check "a PUT link with an unsigned x-amz-copy-source: 403, nothing copied" put_link_copy
 
 # ---- the bandwidth quota and small objects -----------------------------------------------
-# lgr's bandwidth is 256K (quota set): 40 downloads of a 12 000-byte object (480 000 bytes)
-# over one keep-alive connection take at least 1.3 s (64 KiB burst);
-# bodies that went out with their head were not counted at all.
-small_shaped() {
-	local -a urls=()
+# lgr's bandwidth is 256K (quota set): 40 transfers of a 12 000-byte object
+# (480 000 bytes) over one keep-alive connection take at least 1.3 s
+# (64 KiB burst), also when each body goes in one write with its head.
+# shaped down|up — the 40 transfers, timed
+shaped() {
+	local -a args=()
 	local i t0 t1 ms
-	for ((i = 0; i < 40; i++)); do urls+=(-o /dev/null "$EP/$B/small"); done
+	for ((i = 0; i < 40; i++)); do
+		if [ "$1" = up ]; then args+=(-o /dev/null -T "$T/small" "$EP/$B/up/$i")
+		else args+=(-o /dev/null "$EP/$B/small"); fi
+	done
 	t0=$(date +%s%N)
-	curl_sigv4 lgr --max-time 60 "${urls[@]}" || return 1
+	curl_sigv4 lgr --max-time 60 "${args[@]}" || return 1
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
-	echo "40 x 12000 bytes in $ms ms"
+	echo "40 x 12000 bytes $1 in $ms ms"
 	[ "$ms" -ge 1300 ]
 }
-t_check "bandwidth quota 256K: 40 small downloads (bodies sent with their heads) are shaped" small_shaped
+t_check "bandwidth quota 256K: 40 small downloads (bodies sent with their heads) are shaped" shaped down
+t_check "bandwidth quota 256K: 40 small uploads are shaped" shaped up
 
 # ---- who may grant ---------------------------------------------------------------------
 api() {
