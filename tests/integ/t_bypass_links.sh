@@ -7,7 +7,8 @@
 #     a PUT link would make it a CopyObject of another object);
 #   the bandwidth quota counts the body bytes sent with the head (a small
 #     object's whole body), so many small downloads and uploads are shaped too;
-#   a member, a grantee and a link cannot grant.
+#   a link is its issuer's grant as it is now (narrowed: refused);
+#   a member and a grantee cannot grant or revoke.
 # Link basics (key, method, expiry, revocation, the issuer's access) are
 # t_presign_admin's; the self-service story t_selfservice's.
 # Workspaces (own principals): ws-lown (lown owns ws-lown, ws-lown-sec;
@@ -115,6 +116,34 @@ put_link_copy() {
 	! backend_aws s3api head-object --bucket "$B" --key drop >/dev/null 2>&1
 }
 t_check "a PUT link with an unsigned x-amz-copy-source: 403, nothing copied" put_link_copy
+
+# ---- a link is its issuer's access as it is now --------------------------------------
+# lgr's links: a PUT link after ReadWrite became ReadOnly, a GET link after
+# the grant was narrowed to a prefix the key is not under (each refused
+# within a second: the file store's poll).
+narrowed() {
+	local put get i code=
+	put=$(link --principal lgr$S --method PUT "s3://$B/in/x") || return 1
+	get=$(link --principal lgr$S "s3://$B/small") || return 1
+	[ "$(fetch "$put" "$T/out" -T "$T/secret")" = 200 ] || { echo "PUT link before"; return 1; }
+	s3gate_admin grant "$B" lgr$S ReadOnly >/dev/null || return 1
+	for ((i = 0; i < 20; i++)); do
+		code=$(fetch "$put" "$T/out" -T "$T/secret")
+		[ "$code" = 403 ] && break
+		sleep 0.1
+	done
+	[ "$code" = 403 ] || { echo "PUT link after ReadOnly: $code"; return 1; }
+	[ "$(fetch "$get" "$T/out")" = 200 ] || { echo "GET link under ReadOnly"; return 1; }
+	s3gate_admin grant "$B/in/" lgr$S ReadOnly >/dev/null || return 1
+	for ((i = 0; i < 20; i++)); do
+		code=$(fetch "$get" "$T/out")
+		[ "$code" = 403 ] && break
+		sleep 0.1
+	done
+	[ "$code" = 403 ] || { echo "GET link outside the new prefix: $code"; return 1; }
+	s3gate_admin grant "$B" lgr$S ReadWrite >/dev/null
+}
+t_check "links follow their issuer's grant: ReadWrite -> ReadOnly refuses a PUT link, a narrower prefix a GET link" narrowed
 
 # ---- the bandwidth quota and small objects -----------------------------------------------
 # lgr's bandwidth is 256K (quota set): 40 transfers of a 12 000-byte object
