@@ -152,6 +152,8 @@ struct conn {
 	int			 resp_has_body;
 	uint64_t		 resp_length;
 	size_t			 resp_with_head;	/* body bytes sent in the same write as the head */
+	int			 resp_with_head_paid;	/* counted in the bandwidth quota */
+	int			 req_prefix_paid;	/* the upload stream's prefix, likewise */
 	size_t			 resp_consumed;	/* bytes of backend.buf the response is made of;
 						   more in the buffer: the connection is not reusable */
 	int			 resp_complete;	/* the whole response went to the client (or was
