@@ -319,6 +319,9 @@ conn_request_reset(struct conn *c)
 	c->quota_shm_active = 0;
 	c->quota = NULL;
 	c->retry_after = 0;
+	if (c->link_usage != NULL && c->link_reserved > 0)
+		server_link_release(c->link_usage, c->link_reserved);	/* ended early */
+	c->link_reserved = 0;
 	c->link_usage = NULL;
 	if (c->throttle != NULL)
 		event_del(c->throttle);
@@ -399,8 +402,41 @@ conn_count_body(struct conn *c)
 static void
 conn_count_out_body(struct conn *c, uint64_t n)
 {
-	if (c->link_usage != NULL && n > 0)
+	uint64_t back = n < c->link_reserved ? n : c->link_reserved;
+
+	if (c->link_usage != NULL && n > 0) {
 		server_link_count(c->link_usage, n);
+		server_link_release(c->link_usage, back);
+		c->link_reserved -= back;
+	}
+}
+
+/*
+ * A --max-uses link's body is reserved against its budget before its
+ * first byte goes (server_link_reserve): downloads started side by side
+ * were each admitted while the budget was not spent, and must not each
+ * take what is left.  One that does not fit, or whose length is not
+ * known ahead, is refused (the backend's body is not read: its
+ * connection closes).  Returns 1 to relay the answer, else 0 after
+ * answering.
+ */
+static int
+conn_link_reserve(struct conn *c)
+{
+	if (c->link_usage == NULL || !c->resp_has_body)
+		return 1;
+	if (c->resp_framing == STREAM_LENGTH &&
+	    server_link_reserve(c->link_usage, c->cred.link_max_uses, c->resp_length)) {
+		c->link_reserved = c->resp_length;
+		return 1;
+	}
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "link budget spent");
+	c->srv->stats->denied++;
+	c->abort_backend = 1;
+	(void)conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as it "
+	    "allows; ask the person who shared it for a new one.");
+	return 0;
 }
 
 /* The upload is given up (the backend answered early or stopped taking it): read its answer. */
@@ -752,6 +788,46 @@ conn_throttle_cb(evutil_socket_t fd, short what, void *arg)
 	conn_drive(arg);
 }
 
+/* Both sides rest WAIT seconds for the principal's byte bucket to refill. */
+static void
+conn_throttle_pause(struct conn *c, double wait)
+{
+	c->srv->stats->throttle_waits++;
+	conn_side_want(&c->client, 0, 0);
+	conn_side_want(&c->backend, 0, 0);
+	if (c->throttle == NULL && (c->throttle = evtimer_new(c->srv->base, conn_throttle_cb, c)) == NULL)
+		fatalx("evtimer_new failed");
+	{
+		struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
+		event_add(c->throttle, &tv);
+	}
+	conn_timer_set(c, c->conf->body_timeout_ms);	/* pausing is not idling */
+}
+
+/*
+ * Body bytes that move outside the stream's reads -- a small object's
+ * whole body in the response head's write, the request body read with its
+ * head -- are bytes of the bandwidth quota in DIR like the stream's: N of
+ * them wait while the byte bucket is empty, then are counted once (*PAID).
+ * Many small transfers went out unshaped.  Returns 1 when they may go, 0
+ * while they rest.
+ */
+static int
+conn_quota_pay(struct conn *c, enum quota_dir dir, uint64_t n, int *paid)
+{
+	double wait = 0.01;
+
+	if (n == 0 || *paid || c->quota == NULL || c->quota->limits.bandwidth <= 0)
+		return 1;
+	if (quota_bytes_allowed(c->quota, dir, conn_now(), &wait) == 0) {
+		conn_throttle_pause(c, wait);
+		return 0;
+	}
+	quota_bytes_used(c->quota, dir, n);
+	*paid = 1;
+	return 1;
+}
+
 /*
  * Runs the body relay within the principal's bandwidth quota: the source
  * is read only as far as the byte bucket allows, then both sides rest
@@ -778,16 +854,7 @@ conn_stream_run(struct conn *c, enum quota_dir dir)
 	if (quota_bytes_allowed(c->quota, dir, conn_now(), &wait) > 0)
 		wait = 0.001;
 pause:
-	c->srv->stats->throttle_waits++;
-	conn_side_want(&c->client, 0, 0);
-	conn_side_want(&c->backend, 0, 0);
-	if (c->throttle == NULL && (c->throttle = evtimer_new(c->srv->base, conn_throttle_cb, c)) == NULL)
-		fatalx("evtimer_new failed");
-	{
-		struct timeval tv = { (time_t)wait, (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
-		event_add(c->throttle, &tv);
-	}
-	conn_timer_set(c, c->conf->body_timeout_ms);	/* pausing is not idling */
+	conn_throttle_pause(c, wait);
 	return STREAM_THROTTLED;
 }
 
@@ -1223,6 +1290,7 @@ conn_stream_start(struct conn *c, int upload)
 {
 	const struct conf *cf = c->conf;
 
+	c->req_prefix_paid = 0;
 	if (upload && c->prebody_ready) {
 		/* the body is in memory already: written from there */
 		stream_init(&c->stream, -1, NULL, c->backend.fd, c->backend.ssl, STREAM_LENGTH,
@@ -1353,6 +1421,8 @@ conn_do_req_body(struct conn *c)
 	enum stream_result r;
 	uint64_t before = c->stream.moved;
 
+	if (!conn_quota_pay(c, QUOTA_IN, c->stream.prefix_len, &c->req_prefix_paid))
+		return 0;
 	r = conn_stream_run(c, QUOTA_IN);
 	c->bytes_in += c->stream.moved - before;
 	c->req_body_sent = c->stream.moved;
@@ -1604,6 +1674,7 @@ conn_build_resp_head(struct conn *c)
 	 * small object then costs one send(2), and no stream at all.
 	 */
 	c->resp_with_head = 0;
+	c->resp_with_head_paid = 0;
 	c->resp_consumed = r->head_len;
 	if (c->resp_has_body && c->resp_framing == STREAM_LENGTH) {
 		size_t have = c->backend.len - r->head_len;
@@ -1867,6 +1938,8 @@ conn_do_read_resp_head(struct conn *c)
 			c->resp_consumed = c->resp.head_len;
 			return conn_errbody_withhold(c, ERRBODY_NAMES_CREDENTIALS, "");
 		}
+		if (!conn_link_reserve(c))
+			return 1;
 		return conn_relay_resp_head(c);
 	}
 }
@@ -2182,6 +2255,10 @@ conn_drive(struct conn *c)
 			again = conn_do_read_err_body(c);
 			break;
 		case CONN_SEND_RESP_HEAD:
+			if (!conn_quota_pay(c, QUOTA_OUT, c->resp_with_head, &c->resp_with_head_paid)) {
+				again = 0;
+				break;
+			}
 			r = conn_write_out(c, &c->client);
 			if (r == 0) {
 				again = 0;

@@ -103,6 +103,7 @@ struct conn {
 	int			 quota_shm_active;	/* counted in the workers' quotashm slot */
 	int			 retry_after;	/* seconds, for SlowDown */
 	struct link_usage	*link_usage;	/* a --max-uses link's budget, counted */
+	uint64_t		 link_reserved;	/* of it, for this response's bytes yet to go */
 	char			 peer[64];
 	struct sockaddr_storage	 peer_addr;
 	int			 closing;	/* close the client after this response */
@@ -151,6 +152,8 @@ struct conn {
 	int			 resp_has_body;
 	uint64_t		 resp_length;
 	size_t			 resp_with_head;	/* body bytes sent in the same write as the head */
+	int			 resp_with_head_paid;	/* counted in the bandwidth quota */
+	int			 req_prefix_paid;	/* the upload stream's prefix, likewise */
 	size_t			 resp_consumed;	/* bytes of backend.buf the response is made of;
 						   more in the buffer: the connection is not reusable */
 	int			 resp_complete;	/* the whole response went to the client (or was

@@ -221,6 +221,7 @@ quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t 
 			__atomic_store_n(&l->served, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&l->object_size, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&l->instances, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&l->reserved, 0, __ATOMIC_RELAXED);
 			l->expires_at = expires_at;
 			__atomic_store_n(&l->key, key, __ATOMIC_RELEASE);
 			mine = 1;
@@ -261,4 +262,20 @@ quotashm_link_instances(struct quotashm_link *l, uint64_t total)
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;	/* KNOWN reloaded: try again while TOTAL is still higher */
 	return total > known ? total : known;
+}
+
+uint64_t
+quotashm_link_reserve(struct quotashm_link *l, uint64_t n)
+{
+	return __atomic_add_fetch(&l->reserved, n, __ATOMIC_RELAXED);
+}
+
+void
+quotashm_link_release(struct quotashm_link *l, uint64_t n)
+{
+	uint64_t known = __atomic_load_n(&l->reserved, __ATOMIC_RELAXED);
+
+	while (!__atomic_compare_exchange_n(&l->reserved, &known, known > n ? known - n : 0, 1,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;	/* KNOWN reloaded: try again */
 }

@@ -65,6 +65,7 @@ struct quotashm_link {
 	uint64_t	 served;	/* bytes, added atomically */
 	uint64_t	 object_size;	/* as the first response told; 0 unknown */
 	uint64_t	 instances;	/* every instance's bytes, as a worker last read them from Redis */
+	uint64_t	 reserved;	/* bytes of downloads under way not yet served (quotashm_link_reserve) */
 };
 
 struct quotashm {
@@ -121,5 +122,12 @@ uint64_t	 quotashm_link_size(struct quotashm_link *, uint64_t size);
  * highest known (TOTAL 0: reads it).
  */
 uint64_t	 quotashm_link_instances(struct quotashm_link *, uint64_t total);
+/*
+ * Bytes of L's downloads under way that are not served yet: N more
+ * reserved; returns the total after the add.  quotashm_link_release gives
+ * back N (at most what is reserved).
+ */
+uint64_t	 quotashm_link_reserve(struct quotashm_link *, uint64_t n);
+void		 quotashm_link_release(struct quotashm_link *, uint64_t n);
 
 #endif

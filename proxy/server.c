@@ -116,6 +116,34 @@ server_link_budget_left(struct link_usage *u, uint32_t max_uses)
 	return served >= budget ? 0 : (int64_t)(budget - served);
 }
 
+int
+server_link_reserve(struct link_usage *u, uint32_t max_uses, uint64_t n)
+{
+	uint64_t budget, ahead;
+
+	server_link_learn_size(u, 0);
+	if (u->object_size == 0)
+		return 1;	/* no budget known (an empty object) */
+	budget = (uint64_t)max_uses * u->object_size;
+	if (u->shared != NULL)
+		ahead = quotashm_link_reserve(u->shared, n);
+	else
+		ahead = u->reserved += n;
+	if (server_link_served(u) + ahead <= budget)
+		return 1;
+	server_link_release(u, n);
+	return 0;
+}
+
+void
+server_link_release(struct link_usage *u, uint64_t n)
+{
+	if (u->shared != NULL)
+		quotashm_link_release(u->shared, n);
+	else
+		u->reserved -= n < u->reserved ? n : u->reserved;
+}
+
 struct link_usage *
 server_link_usage(struct server *srv, const char *id, time_t expires_at)
 {

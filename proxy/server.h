@@ -61,6 +61,7 @@ struct link_usage {
 	char			 id[32];
 	uint64_t		 object_size;	/* server_link_learn_size(); 0 unknown */
 	uint64_t		 served;	/* by this worker */
+	uint64_t		 reserved;	/* reserved here, not yet served (no shared slot) */
 	/* every worker's count of this s3gate (quotashm.h); NULL: none free */
 	struct quotashm_link	*shared;
 	/* with quota_shared and Redis: every instance's count (quotasync.c) */
@@ -235,6 +236,17 @@ void		 server_link_learn_size(struct link_usage *, uint64_t size);
  * up; -1 while no worker has seen its object's size.
  */
 int64_t		 server_link_budget_left(struct link_usage *, uint32_t max_uses);
+/*
+ * A body of N bytes is about to go out under LINK's budget of MAX_USES
+ * downloads: reserved if it fits beside what was served and what the
+ * downloads under way still reserve (this s3gate's workers together), so
+ * that downloads started side by side cannot each take what is left.
+ * Returns 1 if reserved, 0 if it does not fit (nothing reserved).  Each
+ * byte served then gives back one reserved (server_link_release), and a
+ * download that ends early gives back the rest.
+ */
+int		 server_link_reserve(struct link_usage *, uint32_t max_uses, uint64_t n);
+void		 server_link_release(struct link_usage *, uint64_t n);
 struct server_action_count *server_action_slot(struct server_stats *, const char *action);
 
 /*

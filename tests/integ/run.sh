@@ -45,7 +45,7 @@ cd "$ROOT" || exit 2
 # Measured: with t_selfservice in lane 2 (a loaded run), lane 1 516 s, lane
 # 2 603 s; as below, lane 1 ~430 s (t_sessions_quotas ~210), lane 2 ~335 s,
 # then t_ops ~52 s: ~480 s in all, ~880 s one after the other.
-LANE1="t_sessions_quotas t_faults t_hardening t_conn_state t_bypass t_presign_big t_presign_admin t_stack t_policy_redis t_link_shared t_deploy t_selfservice"
+LANE1="t_sessions_quotas t_faults t_hardening t_conn_state t_bypass t_presign_big t_presign_admin t_stack t_policy_redis t_link_shared t_deploy t_selfservice t_bypass_links"
 LANE2="t_tls_payload t_sharing t_core_clients t_policy_story"
 SOLO="t_ops"
 

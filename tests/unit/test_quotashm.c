@@ -142,6 +142,12 @@ main(void)
 		T_OK(quotashm_link_instances(a, 0) == 0 && quotashm_link_instances(a, 900) == 900 &&
 		    quotashm_link_instances(a, 300) == 900 && quotashm_link_instances(a, 0) == 900,
 		    "every instance's count (from Redis) only rises, and every worker reads it");
+		T_OK(quotashm_link_reserve(a, 700) == 700 && quotashm_link_reserve(b, 0) == 0 &&
+		    quotashm_link_reserve(a, 300) == 1000, "reservations add up per link");
+		quotashm_link_release(a, 400);
+		T_OK(quotashm_link_reserve(a, 0) == 600, "a release gives back what it names");
+		quotashm_link_release(a, 5000);
+		T_OK(quotashm_link_reserve(a, 0) == 0, "never below nothing");
 		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 2000) == a &&
 		    quotashm_link_add(a, 0) == 150, "another worker finds the same count");
 		T_OK(quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 5000 + QUOTASHM_LINK_GRACE) == a &&

@@ -76,6 +76,35 @@ main(void)
 	    "IPv6 ::/64 is one prefix, apart from IPv4 0.0.0.0");
 	T_OK(in(srv, "0.0.0.0"), "IPv4 0.0.0.0 is not counted with ::/64");
 
+	/* a --max-uses link's budget: bodies reserved before they go */
+	{
+		struct link_usage *u = server_link_usage(srv, "SGLRESERVE00000000000", 0);
+
+		T_OK(u != NULL && server_link_reserve(u, 1, 1000), "size unknown: nothing to hold to");
+		server_link_release(u, 1000);
+		server_link_learn_size(u, 1000);
+		T_OK(server_link_reserve(u, 1, 1000), "max-uses 1: one whole download is reserved");
+		T_OK(!server_link_reserve(u, 1, 1000) && !server_link_reserve(u, 1, 1),
+		    "downloads started beside it do not fit, not even a byte (they were all admitted "
+		    "while nothing was served)");
+		server_link_count(u, 400);
+		server_link_release(u, 400);
+		server_link_release(u, 600);	/* the first one broke off after 400 bytes */
+		T_OK(server_link_budget_left(u, 1) == 600 && !server_link_reserve(u, 1, 1000) &&
+		    server_link_reserve(u, 1, 600), "after 400 bytes: the rest (a resume) fits, a whole "
+		    "copy does not");
+		T_OK(!server_link_reserve(u, 1, 1), "and nothing beside the resume");
+		server_link_release(u, 600);
+		T_OK(server_link_reserve(u, 3, 2600) && !server_link_reserve(u, 3, 1),
+		    "max-uses 3 of 1000 bytes: 3000 in all, 400 served");
+		server_link_release(u, 2600);
+		for (int i = 0; i < 256; i++)
+			while ((u = srv->link_usage[i]) != NULL) {
+				srv->link_usage[i] = u->next;
+				free(u);
+			}
+	}
+
 	for (int i = 0; i < (int)(sizeof(srv->peers) / sizeof(srv->peers[0])); i++) {
 		struct peer_count *p, *next;
 		for (p = srv->peers[i]; p != NULL; p = next) {
