@@ -129,7 +129,14 @@ server_link_reserve(struct link_usage *u, uint32_t max_uses, uint64_t n)
 		ahead = quotashm_link_reserve(u->shared, n);
 	else
 		ahead = u->reserved += n;
-	if (server_link_served(u) + ahead <= budget)
+	/*
+	 * Admitted while some of the budget is neither served nor claimed by a
+	 * download under way (AHEAD counts this one's N too): downloads started
+	 * side by side cannot each take what is left, and a link serves at most
+	 * one answer past its N x size -- so the bytes an interrupted download
+	 * lost in flight do not cost its holder the next whole download.
+	 */
+	if (server_link_served(u) + ahead - n < budget)
 		return 1;
 	server_link_release(u, n);
 	return 0;

@@ -238,10 +238,11 @@ void		 server_link_learn_size(struct link_usage *, uint64_t size);
 int64_t		 server_link_budget_left(struct link_usage *, uint32_t max_uses);
 /*
  * A body of N bytes is about to go out under LINK's budget of MAX_USES
- * downloads: reserved if it fits beside what was served and what the
- * downloads under way still reserve (this s3gate's workers together), so
- * that downloads started side by side cannot each take what is left.
- * Returns 1 if reserved, 0 if it does not fit (nothing reserved).  Each
+ * downloads: reserved if some of the budget is left beside what was served
+ * and what the downloads under way still reserve (this s3gate's workers
+ * together), so that downloads started side by side cannot each take what
+ * is left; the last one admitted may run past the budget by its own length.
+ * Returns 1 if reserved, 0 if refused (nothing reserved).  Each
  * byte served then gives back one reserved (server_link_release), and a
  * download that ends early gives back the rest.
  */
