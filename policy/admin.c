@@ -36,6 +36,14 @@
 #define ADMIN_MAX_REASON	1024	/* bytes of a request's reason */
 #define ADMIN_LINK_DEFAULT_EXPIRES 3600	/* seconds: presign without --expires */
 /*
+ * Links one principal may have alive at once.  Each is a credential in the
+ * policy store (the file store is rewritten for every new one), and a
+ * budgeted one takes a slot of the workers' shared link table
+ * (QUOTASHM_LINKS, 4096): unbounded, one user could mint them by the
+ * thousand through POST /_s3gate/presign.
+ */
+#define ADMIN_MAX_LIVE_LINKS	1000
+/*
  * The longest --expires (grants) and --ttl (session credentials): 10 years.
  * Longer than a research project's funding and its data's usual retention
  * (10 years), so an end further off is "never" (leave --expires out); and
@@ -1052,6 +1060,23 @@ admin_link_json(const struct policy_credential *c)
 	return o;
 }
 
+/* The links PRINCIPAL issued that have not expired. */
+static int
+admin_live_links(const struct admin *a, const char *principal)
+{
+	const struct policy_credential *c;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < a->model->ncredentials; i++) {
+		c = &a->model->credentials[i];
+		if (c->link_method != NULL && strcmp(c->principal, principal) == 0 &&
+		    (c->expires_at == 0 || c->expires_at > a->now))
+			n++;
+	}
+	return n;
+}
+
 /*
  * presign --principal P [--credential AKID] [--method GET|PUT] [--expires D]
  * [--max-uses N] s3://BUCKET/KEY: a link is a credential scoped to one
@@ -1124,6 +1149,12 @@ admin_presign(struct admin *a, struct admin_args *args)
 			secs = issuer->expires_at - a->now;
 	}
 
+	if (admin_live_links(a, args->principal) >= ADMIN_MAX_LIVE_LINKS) {
+		rc = admin_fail(a, "%s has %d links not yet expired, the most one principal may "
+		    "have; revoke some (presign list, presign revoke ID) or let them expire",
+		    args->principal, ADMIN_MAX_LIVE_LINKS);
+		goto out;
+	}
 	/* the issuer must hold what the link grants, now */
 	memset(&op, 0, sizeof(op));
 	op.action = strcmp(method, "GET") == 0 ? "GetObject" : "PutObject";
