@@ -1060,20 +1060,23 @@ admin_link_json(const struct policy_credential *c)
 	return o;
 }
 
+/* Whether C is a link not yet expired, issued by PRINCIPAL (NULL: by anyone). */
+static int
+admin_link_live(const struct admin *a, const struct policy_credential *c, const char *principal)
+{
+	return c->link_method != NULL && (c->expires_at == 0 || c->expires_at > a->now) &&
+	    (principal == NULL || strcmp(c->principal, principal) == 0);
+}
+
 /* The links PRINCIPAL issued that have not expired. */
 static int
 admin_live_links(const struct admin *a, const char *principal)
 {
-	const struct policy_credential *c;
 	size_t i;
 	int n = 0;
 
-	for (i = 0; i < a->model->ncredentials; i++) {
-		c = &a->model->credentials[i];
-		if (c->link_method != NULL && strcmp(c->principal, principal) == 0 &&
-		    (c->expires_at == 0 || c->expires_at > a->now))
-			n++;
-	}
+	for (i = 0; i < a->model->ncredentials; i++)
+		n += admin_link_live(a, &a->model->credentials[i], principal);
 	return n;
 }
 
@@ -1225,8 +1228,7 @@ admin_presign_list(struct admin *a, struct admin_args *args)
 	arr = json_array();
 	for (i = 0; i < a->model->ncredentials; i++) {
 		c = &a->model->credentials[i];
-		if (c->link_method == NULL || (c->expires_at != 0 && c->expires_at <= a->now) ||
-		    (args->principal != NULL && strcmp(c->principal, args->principal) != 0))
+		if (!admin_link_live(a, c, args->principal))
 			continue;
 		admin_time(c->expires_at, when, sizeof(when));
 		if (c->link_max_uses)
