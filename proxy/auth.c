@@ -33,6 +33,7 @@
 #include "proxy/conn.h"
 #include "proxy/deletexml.h"
 #include "proxy/gateapi.h"
+#include "proxy/log.h"
 #include "proxy/quotasync.h"
 #include "proxy/quota.h"
 #include "proxy/quotashm.h"
@@ -197,6 +198,32 @@ auth_link_matches(struct conn *c)
 }
 
 /*
+ * A --max-uses link's downloads are counted where every worker adds to the
+ * same count (quotashm.h).  Should that table be full, a count per worker
+ * would let each serve the whole budget: the request is refused instead
+ * (SlowDown: clients retry), and said once a minute in the log.
+ */
+static int
+auth_link_counted(struct conn *c)
+{
+	static time_t said;
+	time_t now;
+
+	c->link_usage = server_link_usage(c->srv, c->cred.access_key_id, c->cred.expires_at);
+	if (server_link_counted(c->srv, c->link_usage))
+		return 1;
+	c->srv->stats->link_uncounted++;
+	now = time(NULL);
+	if (now - said >= 60) {
+		said = now;
+		log_warnx("the workers' table of link download counts is full (%d slots): "
+		    "downloads of --max-uses links refused with SlowDown until some end",
+		    QUOTASHM_LINKS);
+	}
+	return 0;
+}
+
+/*
  * Stage PARSE: the signature's form and time, before any secret is known.
  * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
  * the fields the later stages need are copied into c->auth.
@@ -279,12 +306,14 @@ auth_verify(struct conn *c, time_t now)
 		return 1;
 	if (c->cred.link_method != NULL && !auth_link_matches(c))
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");
-	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0 &&
-	    (c->link_usage = server_link_usage(c->srv, c->cred.access_key_id,
-	    c->cred.expires_at)) != NULL &&
-	    server_link_budget_left(c->link_usage, c->cred.link_max_uses) == 0)
-		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many times as "
-		    "it allows; ask the person who shared it for a new one.");
+	if (c->cred.link_method != NULL && c->cred.link_max_uses > 0) {
+		if (!auth_link_counted(c))
+			return conn_reply_error(c, S3ERR_SLOW_DOWN, "s3gate cannot count this link's "
+			    "downloads just now; try again in a few minutes.");
+		if (server_link_budget_left(c->link_usage, c->cred.link_max_uses) == 0)
+			return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link has been used as many "
+			    "times as it allows; ask the person who shared it for a new one.");
+	}
 	if (c->addr.internal) {
 		if (c->cred.link_method != NULL)
 			return conn_reply_error(c, S3ERR_ACCESS_DENIED, "A presigned link cannot call the s3gate API.");

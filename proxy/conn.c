@@ -322,6 +322,7 @@ conn_request_reset(struct conn *c)
 	if (c->link_usage != NULL && c->link_reserved > 0)
 		server_link_release(c->link_usage, c->link_reserved);	/* ended early */
 	c->link_reserved = 0;
+	server_link_put(c->link_usage);
 	c->link_usage = NULL;
 	if (c->throttle != NULL)
 		event_del(c->throttle);

@@ -202,13 +202,13 @@ quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t 
 
 	if (expires_at <= 0)	/* a link that never ends: its count is never taken over */
 		expires_at = INT64_MAX - QUOTASHM_LINK_GRACE;
-	for (i = 0; i < QUOTASHM_PROBE; i++) {
+	for (i = 0; i < QUOTASHM_LINK_PROBE; i++) {
 		struct quotashm_link *l = &shm->links[(at + i) % QUOTASHM_LINKS];
 
 		if (__atomic_load_n(&l->key, __ATOMIC_ACQUIRE) == key)
 			return l;
 	}
-	for (i = 0; i < QUOTASHM_PROBE; i++) {
+	for (i = 0; i < QUOTASHM_LINK_PROBE; i++) {
 		struct quotashm_link *l = &shm->links[(at + i) % QUOTASHM_LINKS];
 		int mine = 0;
 

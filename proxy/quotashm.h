@@ -55,7 +55,15 @@ struct quotashm_slot {
 	uint16_t	 active[QUOTASHM_COLUMNS];	/* requests in flight, per worker */
 };
 
-#define QUOTASHM_LINKS		4096
+/*
+ * Links: every budgeted link used in the last 8 days (7 of life at most and
+ * a day's grace) holds a slot, 64 bytes: 4 MiB of address space, touched as
+ * links come.  A principal has at most 1000 live links (ADMIN_MAX_LIVE_LINKS);
+ * when no slot is free near a link's hash, its downloads are refused
+ * (auth.c) rather than counted per worker.
+ */
+#define QUOTASHM_LINKS		65536
+#define QUOTASHM_LINK_PROBE	64
 #define QUOTASHM_LINK_GRACE	86400	/* seconds a link's count outlives the link */
 
 struct quotashm_link {
@@ -103,8 +111,8 @@ void		 quotashm_leave(struct quotashm *, const char *principal, int worker);
 void		 quotashm_forget_worker(struct quotashm *, int worker);
 /*
  * The shared byte count of link ID (ending at EXPIRES_AT; 0: never), claimed if
- * there is none yet; NULL when no slot is free near its hash (then the
- * caller counts alone).  NOW: the wall-clock second, to tell slots of
+ * there is none yet; NULL when no slot is free near its hash (then, with
+ * several workers, the link's downloads are refused).  NOW: the wall-clock second, to tell slots of
  * links long expired.
  */
 struct quotashm_link *quotashm_link(struct quotashm *, const char *id, int64_t expires_at,

@@ -324,8 +324,10 @@ qs_send(struct quotasync *qs, long long now_ms)
 			struct qs_item *it;
 
 			/* a link this worker served from: read back what the others
-			   served too, every half second even when idle here */
-			if (!u->touched && now_ms - u->synced_ms < 500)
+			   served too, every half second even when idle here, while
+			   the link lasts */
+			if (!u->touched && (now_ms - u->synced_ms < 500 ||
+			    (u->expires_at != 0 && u->expires_at < (time_t)window)))
 				continue;
 			u->touched = 0;
 			u->synced_ms = now_ms;
@@ -408,6 +410,12 @@ int
 quotasync_up(const struct quotasync *qs)
 {
 	return qs != NULL && qs->up;
+}
+
+int
+quotasync_busy(const struct quotasync *qs)
+{
+	return qs != NULL && qs->batch != NULL;
 }
 
 void

@@ -31,6 +31,8 @@ struct quotasync;
 struct quotasync *quotasync_new(struct server *, struct sbuf *errors);
 /* 1 while the last batch succeeded: the shared budget is in force. */
 int		 quotasync_up(const struct quotasync *);
+/* A batch is in flight: it refers to links' counts (struct link_usage). */
+int		 quotasync_busy(const struct quotasync *);
 /* Drops the connection (an in-flight batch is abandoned).  NULL is fine. */
 void		 quotasync_free(struct quotasync *);
 

@@ -151,26 +151,72 @@ server_link_release(struct link_usage *u, uint64_t n)
 		u->reserved -= n < u->reserved ? n : u->reserved;
 }
 
+/*
+ * The counts of links that ended over a day ago in CHAIN, unless a request
+ * or a Redis batch in flight holds them.  Expired links are refused before
+ * their count is looked up, so only downloads begun in time hold one; the
+ * day matches the shared slot's (QUOTASHM_LINK_GRACE), which a download
+ * holding this count may still add to.
+ */
+static void
+server_link_sweep(struct server *srv, struct link_usage **chain, time_t now)
+{
+	struct link_usage **up = chain, *u;
+
+	if (quotasync_busy(srv->qsync))
+		return;
+	while ((u = *up) != NULL) {
+		if (u->refs == 0 && u->expires_at != 0 &&
+		    u->expires_at + QUOTASHM_LINK_GRACE < now) {
+			*up = u->next;
+			free(u);
+			continue;
+		}
+		up = &u->next;
+	}
+}
+
 struct link_usage *
 server_link_usage(struct server *srv, const char *id, time_t expires_at)
 {
 	uint32_t h = 2166136261u;
 	const unsigned char *p;
 	struct link_usage *u;
+	time_t now = time(NULL);
 
 	for (p = (const unsigned char *)id; *p; p++)
 		h = (h ^ *p) * 16777619u;
 	for (u = srv->link_usage[h % 256]; u != NULL; u = u->next)
 		if (strcmp(u->id, id) == 0)
-			return u;
-	if ((u = calloc(1, sizeof(*u))) == NULL)
-		return NULL;
-	snprintf(u->id, sizeof(u->id), "%s", id);
-	if (srv->quota_shm != NULL)
-		u->shared = quotashm_link(srv->quota_shm, id, (int64_t)expires_at, (int64_t)time(NULL));
-	u->next = srv->link_usage[h % 256];
-	srv->link_usage[h % 256] = u;
+			break;
+	if (u == NULL) {
+		/* each new count sweeps its chain: the ended ones stay few */
+		server_link_sweep(srv, &srv->link_usage[h % 256], now);
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return NULL;
+		snprintf(u->id, sizeof(u->id), "%s", id);
+		u->expires_at = expires_at;
+		u->next = srv->link_usage[h % 256];
+		srv->link_usage[h % 256] = u;
+	}
+	/* a table full when this worker first met the link may have room now */
+	if (u->shared == NULL && srv->quota_shm != NULL)
+		u->shared = quotashm_link(srv->quota_shm, id, (int64_t)expires_at, (int64_t)now);
+	u->refs++;
 	return u;
+}
+
+int
+server_link_counted(const struct server *srv, const struct link_usage *u)
+{
+	return u != NULL && (u->shared != NULL || !server_quota_shm_active(srv));
+}
+
+void
+server_link_put(struct link_usage *u)
+{
+	if (u != NULL && u->refs > 0)
+		u->refs--;
 }
 
 /* The counter slot of ACTION in ST (claimed on first use); NULL when all 64 are taken. */
@@ -1443,6 +1489,10 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "quotas meanwhile).\n# TYPE s3gate_quota_sync_failures_total counter\n"
 	    "s3gate_quota_sync_failures_total %llu\n",
 	    (unsigned long long)st->quota_syncs, (unsigned long long)st->quota_sync_failures);
+	evbuffer_add_printf(b, "# HELP s3gate_link_uncounted_total Downloads of --max-uses links "
+	    "refused (503 SlowDown) because the workers' shared table of link counts was full.\n"
+	    "# TYPE s3gate_link_uncounted_total counter\ns3gate_link_uncounted_total %llu\n",
+	    (unsigned long long)st->link_uncounted);
 	server_metrics_histogram(b, "s3gate_request_duration_seconds", st->latency_bucket,
 	    st->latency_sum, st->requests);
 	server_metrics_histogram(b, "s3gate_time_to_first_byte_seconds", st->ttfb_bucket,

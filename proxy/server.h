@@ -55,10 +55,16 @@ struct backend_conn {
 
 struct quotashm_link;
 
-/* Bytes a --max-uses link has served (this worker's count). */
+/*
+ * Bytes a --max-uses link has served (this worker's count).  Found by
+ * server_link_usage, which takes a reference for the request; freed a
+ * while after the link ended, once no request holds it (server_link_put).
+ */
 struct link_usage {
 	struct link_usage	*next;
 	char			 id[32];
+	time_t			 expires_at;	/* the link's end; 0 never */
+	unsigned		 refs;		/* requests holding it */
 	uint64_t		 object_size;	/* server_link_learn_size(); 0 unknown */
 	uint64_t		 served;	/* by this worker */
 	uint64_t		 reserved;	/* reserved here, not yet served (no shared slot) */
@@ -109,6 +115,7 @@ struct server_stats {
 	uint64_t	 ttfb_count;
 	uint64_t	 quota_syncs;		/* shared quota batches answered by Redis */
 	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per instance meanwhile */
+	uint64_t	 link_uncounted;	/* budgeted link requests refused: no shared count */
 	/* requests by action and decision; slots claimed by name on first use */
 	struct server_action_count {
 		uint64_t	 allow;
@@ -226,7 +233,16 @@ void		 server_close_listeners(int *fds, int n);
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 
+/*
+ * The count of the --max-uses link ID (ending at EXPIRES_AT), with a
+ * reference for the caller; NULL without memory.  With several workers its
+ * shared slot (->shared) may be NULL: the workers' table is full.
+ */
 struct link_usage *server_link_usage(struct server *, const char *id, time_t expires_at);
+/* U counts what every worker serves: it has a shared slot, or there is one worker. */
+int		 server_link_counted(const struct server *, const struct link_usage *u);
+/* The caller's reference to a link's count is given back. */
+void		 server_link_put(struct link_usage *);
 /* N more bytes LINK served. */
 void		 server_link_count(struct link_usage *, uint64_t n);
 /* LINK's object is SIZE bytes (from a response): its budget is known from now on. */

@@ -6,9 +6,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy/conf.h"
+#include "proxy/quotashm.h"
 #include "proxy/server.h"
 #include "tests/unit/testlib.h"
 
@@ -101,11 +104,88 @@ main(void)
 		T_OK(server_link_reserve(u, 3, 2600) && !server_link_reserve(u, 3, 1),
 		    "max-uses 3 of 1000 bytes: 3000 in all, 400 served");
 		server_link_release(u, 2600);
+		server_link_put(u);
 		for (int i = 0; i < 256; i++)
 			while ((u = srv->link_usage[i]) != NULL) {
 				srv->link_usage[i] = u->next;
 				free(u);
 			}
+	}
+
+	/* the counts of ended links go, a day after the end, unless a request holds them */
+	{
+		time_t now = time(NULL), ended = now - QUOTASHM_LINK_GRACE - 10;
+		struct link_usage *held = server_link_usage(srv, "SGLHELD", ended), *u;
+		int old = 0, fresh = 0, recent = 0, endless = 0, held_kept = 0, i;
+		char id[32];
+
+		server_link_put(server_link_usage(srv, "SGLRECENT", now - 10));
+		server_link_put(server_link_usage(srv, "SGLENDLESS", 0));
+		for (i = 0; i < 2000; i++) {
+			snprintf(id, sizeof(id), "SGLOLD%d", i);
+			server_link_put(server_link_usage(srv, id, ended));
+		}
+		for (i = 0; i < 4000; i++) {
+			snprintf(id, sizeof(id), "SGLNEW%d", i);
+			server_link_put(server_link_usage(srv, id, now + 3600));
+		}
+		for (i = 0; i < 256; i++)
+			for (u = srv->link_usage[i]; u != NULL; u = u->next) {
+				old += strncmp(u->id, "SGLOLD", 6) == 0;
+				fresh += strncmp(u->id, "SGLNEW", 6) == 0;
+				recent += strcmp(u->id, "SGLRECENT") == 0;
+				endless += strcmp(u->id, "SGLENDLESS") == 0;
+				held_kept += u == held;
+			}
+		T_OK(old == 0 && fresh == 4000, "counts of links ended over a day ago are freed as new "
+		    "links come (%d of 2000 left), live ones kept (%d of 4000)", old, fresh);
+		T_OK(recent == 1 && endless == 1, "a link ended less than a day ago, and one that never "
+		    "ends, keep their counts");
+		T_OK(held_kept == 1 && held->refs == 1, "a count a request holds is kept however late");
+		server_link_put(held);
+		T_OK(held->refs == 0, "and given back");
+	}
+
+	/* several workers: a link counted apart by each would serve its budget once per worker */
+	{
+		struct quotashm *shm = quotashm_new(), *roomy = quotashm_new();
+		time_t now = time(NULL);
+		struct link_usage *u;
+		char id[32];
+		int i;
+
+		if (shm == NULL || roomy == NULL)
+			abort();
+		for (i = 0; i < QUOTASHM_LINKS * 2; i++) {
+			snprintf(id, sizeof(id), "SGLFILL%d", i);
+			(void)quotashm_link(shm, id, now + 3600, now);
+		}
+		srv->quota_shm = shm;
+		srv->nworkers = 2;
+		u = server_link_usage(srv, "SGLLATECOMER", now + 3600);
+		T_OK(u != NULL && u->shared == NULL && !server_link_counted(srv, u),
+		    "two workers, the shared table full: the link is not counted (auth refuses it)");
+		srv->nworkers = 1;
+		T_OK(server_link_counted(srv, u), "one worker: its own count is the whole count");
+		srv->nworkers = 2;
+		server_link_put(u);
+		srv->quota_shm = roomy;
+		u = server_link_usage(srv, "SGLLATECOMER", now + 3600);
+		T_OK(u != NULL && u->shared != NULL && server_link_counted(srv, u),
+		    "room again: the next request finds a shared count");
+		server_link_put(u);
+		srv->quota_shm = NULL;
+		srv->nworkers = 1;
+		quotashm_free(shm);
+		quotashm_free(roomy);
+	}
+	for (int i = 0; i < 256; i++) {
+		struct link_usage *u;
+
+		while ((u = srv->link_usage[i]) != NULL) {
+			srv->link_usage[i] = u->next;
+			free(u);
+		}
 	}
 
 	for (int i = 0; i < (int)(sizeof(srv->peers) / sizeof(srv->peers[0])); i++) {
