@@ -18,7 +18,7 @@
 # Environment (defaults in brackets; QUICK=1 changes them, see below):
 #   PHASES="..."     which parts run [sizes tls latency idle big]
 #   ONLY="a b"       only these contenders (direct always runs: ratios)
-#   REPEAT=N         repetitions of 64 MiB and 1 GiB transfers [5]
+#   REPEAT=N         repetitions of 64 MiB and 1 GiB transfers [9]
 #   SMALL_REPEAT=N   of 4 KiB and 1 MiB transfers [3]
 #   PAR_REPEAT=N     of the 16-stream transfers [3], but PAR_BIG_REPEAT
 #                    of 16 x 1 GiB (16 GiB, ~10 s a run) [1]
@@ -62,7 +62,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
     QUICK=""
 fi
-REPEAT=${REPEAT:-5}
+REPEAT=${REPEAT:-9}
 SMALL_REPEAT=${SMALL_REPEAT:-3}
 PAR_REPEAT=${PAR_REPEAT:-3}
 PAR_BIG_REPEAT=${PAR_BIG_REPEAT:-1}
