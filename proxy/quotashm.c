@@ -3,12 +3,14 @@
  * quotashm.h for the protocol.
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <sched.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "proxy/quotashm.h"
+#include "proxy/siphash.h"
 
 struct quotashm *
 quotashm_new(void)
@@ -16,7 +18,15 @@ quotashm_new(void)
 	void *p = mmap(NULL, sizeof(struct quotashm), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;	/* anonymous memory comes zeroed */
+	struct quotashm *shm;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	shm = p;	/* anonymous memory comes zeroed */
+	/* should the kernel have no getrandom, the zero key still hashes, unkeyed */
+	if (getrandom(shm->hash_key, sizeof(shm->hash_key), 0) != (ssize_t)sizeof(shm->hash_key))
+		memset(shm->hash_key, 0, sizeof(shm->hash_key));
+	return shm;
 }
 
 void
@@ -26,14 +36,15 @@ quotashm_free(struct quotashm *shm)
 		munmap(shm, sizeof(*shm));
 }
 
+/*
+ * Keyed (the key drawn when the table is made): names come from clients
+ * too -- an address's /64 -- and must not be chosen to crowd one probe.
+ */
 static uint64_t
-quotashm_hash(const char *principal)
+quotashm_hash(const struct quotashm *shm, const char *name)
 {
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-	const unsigned char *p;
+	uint64_t h = siphash24(shm->hash_key, name, strlen(name));
 
-	for (p = (const unsigned char *)principal; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
 	return h != 0 ? h : 1;	/* 0 marks a free slot */
 }
 
@@ -100,7 +111,7 @@ quotashm_claim(struct quotashm_slot *s, uint64_t key, int64_t window)
 static struct quotashm_slot *
 quotashm_slot(struct quotashm *shm, const char *principal, int64_t window, int claim)
 {
-	uint64_t key = quotashm_hash(principal);
+	uint64_t key = quotashm_hash(shm, principal);
 	struct quotashm_slot *s = NULL;
 	size_t i, at = (size_t)(key % QUOTASHM_SLOTS);
 
@@ -197,7 +208,7 @@ quotashm_forget_worker(struct quotashm *shm, int worker)
 struct quotashm_link *
 quotashm_link(struct quotashm *shm, const char *id, int64_t expires_at, int64_t now)
 {
-	uint64_t key = quotashm_hash(id);
+	uint64_t key = quotashm_hash(shm, id);
 	size_t i, at = (size_t)(key % QUOTASHM_LINKS);
 
 	if (expires_at <= 0)	/* a link that never ends: its count is never taken over */

@@ -28,9 +28,10 @@
  * fingerprint (pstore_share_changes), so that a policy change one worker
  * finds is seen by all.
  *
- * Slots are found by a 64-bit hash of the principal or link id (open
- * addressing, a short probe); a principal's slot nobody counted in for two
- * seconds is taken over, a link's a day after the link expired.
+ * Slots are found by a keyed 64-bit hash (SipHash) of the principal, address
+ * or link id (open addressing, a short probe); a principal's slot nobody
+ * counted in for two seconds is taken over, a link's a day after the link
+ * expired.
  * Each slot has a spin lock held for a few instructions with no syscall
  * inside; should a worker die holding it, the others take it over after
  * QUOTASHM_SPIN_MAX tries rather than wait forever.
@@ -42,7 +43,13 @@
 
 #include "proxy/quota.h"
 
-#define QUOTASHM_SLOTS		4096
+/*
+ * Principals with a quota and client addresses with connections open (one
+ * slot per address or /64 under max_connections_per_ip: up to
+ * max_connections, 10 000 by default) share the slots: 16 384 of 208 bytes,
+ * 3.3 MiB of address space, touched as they are claimed.
+ */
+#define QUOTASHM_SLOTS		16384
 #define QUOTASHM_PROBE		16
 #define QUOTASHM_SPIN_MAX	100000
 #define QUOTASHM_COLUMNS	64	/* workers beyond share columns (worker % 64) */
@@ -57,8 +64,8 @@ struct quotashm_slot {
 
 /*
  * Links: every budgeted link used in the last 8 days (7 of life at most and
- * a day's grace) holds a slot, 64 bytes: 4 MiB of address space, touched as
- * links come.  A principal has at most 1000 live links (ADMIN_MAX_LIVE_LINKS);
+ * a day's grace) holds a slot, 56 bytes: 3.5 MiB of address space, touched
+ * as links come.  A principal has at most 1000 live links (ADMIN_MAX_LIVE_LINKS);
  * when no slot is free near a link's hash, its downloads are refused
  * (auth.c) rather than counted per worker.
  */
@@ -81,6 +88,7 @@ struct quotashm {
 	struct quotashm_link	 links[QUOTASHM_LINKS];
 	/* not a quota: the workers' word for policy changes (pstore_share_changes) */
 	uint64_t		 policy_changes;
+	unsigned char		 hash_key[16];	/* quotashm_hash's, random */
 };
 
 /* A zeroed table in shared anonymous memory; NULL if it cannot be mapped. */

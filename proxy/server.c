@@ -2,6 +2,7 @@
  * server: listeners, signals, reload, drain, the backend pool and the
  * admin listener (health, readiness, metrics) of one worker.
  */
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -31,6 +32,7 @@
 #include "proxy/log.h"
 #include "proxy/quotashm.h"
 #include "proxy/quotasync.h"
+#include "proxy/siphash.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
 #include "proxy/tls.h"
@@ -538,14 +540,14 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
 {
 	unsigned char key[16];
 	struct peer_count **pp, *p;
-	uint32_t h = 2166136261u;
-	int i, limit = srv->conf->max_connections_per_ip;
+	uint64_t h;
+	int limit = srv->conf->max_connections_per_ip;
 
 	server_peer_key(sa, key);
 	if (limit > 0 && srv->nworkers > 1 && srv->quota_shm != NULL)
 		return server_peer_count_shared(srv, key, delta);
-	for (i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 16777619u;
+	/* keyed: a client with many /64s cannot line them up in one chain */
+	h = siphash24(srv->peer_hash_key, key, sizeof(key));
 	pp = &srv->peers[h % (sizeof(srv->peers) / sizeof(srv->peers[0]))];
 	for (p = *pp; p != NULL; pp = &p->next, p = p->next)
 		if (memcmp(p->addr, key, 16) == 0)
@@ -1585,6 +1587,9 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	    (srv->peer_slots = calloc((size_t)place->nworkers, sizeof(int))) == NULL)
 		abort();
 	srv->conf = cf;
+	if (getrandom(srv->peer_hash_key, sizeof(srv->peer_hash_key), 0) !=
+	    (ssize_t)sizeof(srv->peer_hash_key))
+		memset(srv->peer_hash_key, 0, sizeof(srv->peer_hash_key));	/* unkeyed, still correct */
 	srv->backend_key_day = -1;
 	srv->probe_fd = -1;
 	srv->backend_reachable = -1;

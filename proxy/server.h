@@ -189,6 +189,7 @@ struct server {
 	int			 backend_reachable;
 
 	struct peer_count	*peers[1024];	/* open connections per client address */
+	unsigned char		 peer_hash_key[16];	/* their chains' SipHash key, random */
 	struct quota_table	 quotas;	/* per principal */
 	struct link_usage	*link_usage[256];
 	struct quota_limits	 quota_defaults;	/* the config's whole limits; shared: synced through Redis now */

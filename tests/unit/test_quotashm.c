@@ -122,6 +122,17 @@ main(void)
 	T_OK(pid > 0 && cur == 2 * FORK_ADDS, "two processes adding at once: %llu of %d counted",
 	    (unsigned long long)cur, 2 * FORK_ADDS);
 
+	/* the hash is keyed per table: a client cannot aim its names at one probe */
+	{
+		struct quotashm *x = quotashm_new(), *y = quotashm_new();
+		static const unsigned char zero[16];
+
+		T_OK(x != NULL && y != NULL && memcmp(x->hash_key, y->hash_key, 16) != 0 &&
+		    memcmp(x->hash_key, zero, 16) != 0, "each table draws its own random hash key");
+		quotashm_free(x);
+		quotashm_free(y);
+	}
+
 	/* links with a download budget: one byte count per link */
 	{
 		struct quotashm_link *a = quotashm_link(shm, "SGLAAAAAAAAAAAAAAAAA", 5000, 1000);
