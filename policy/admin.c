@@ -2066,6 +2066,7 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		return rc;
 	}
 	sbuf_free(&errors);
+	s3addr_set_reserved(a.conf->reserved_names, a.conf->nreserved);
 	a.dir = a.conf->store_path;
 	/* Redis: every record is the CLI's own; redisstore_model_load() tags them with the URL */
 	if (a.conf->store_kind == CONF_STORE_REDIS) {

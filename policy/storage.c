@@ -728,8 +728,8 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 		if (!storage_bucket_name_valid(bname)) {
 			storage_err(c, snode_get(b, "bucketName"), "\"%s\" is not a valid S3 bucket "
 			    "name; use 3-63 lower-case letters, digits, '-' and '.'%s", bname,
-			    s3addr_bucket_reserved(bname) ? " (admin, auth and swift are the backend's "
-			    "admin and Swift APIs)" : "");
+			    s3addr_bucket_reserved(bname) ? " (the backend routes that name to another "
+			    "of its APIs: backend_reserved_names)" : "");
 			continue;
 		}
 		model_add_bucket(c->m, bname, name,

@@ -319,6 +319,42 @@ conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	return 0;
 }
 
+/*
+ * backend_reserved_names NAME... | none: the first path segments the backend
+ * routes to its other APIs, refused as bucket names (s3addr.c).  Given
+ * whole on one line: it replaces RGW's defaults (admin auth swift).
+ */
+static int
+conf_h_reserved(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	int i;
+
+	if (c->nreserved >= 0) {
+		conf_error(p, "backend_reserved_names given twice; list every name on one line");
+		return -1;
+	}
+	if (argc == 2 && strcmp(argv[1], "none") == 0) {
+		c->nreserved = 0;
+		return 0;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *n = argv[i];
+
+		if (n[0] == '\0' || strlen(n) >= S3ADDR_RESERVED_LEN ||
+		    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(n)) {
+			conf_error(p, "backend_reserved_names \"%s\" is no path segment the backend "
+			    "could route; write it in lower-case letters, digits, '.', '-' and '_', "
+			    "under %d bytes", n, S3ADDR_RESERVED_LEN);
+			return -1;
+		}
+	}
+	c->nreserved = 0;
+	for (i = 1; i < argc; i++)
+		if ((c->reserved_names[c->nreserved++] = strdup(argv[i])) == NULL)
+			abort();
+	return 0;
+}
+
 int
 conf_backend_resolve(const struct conf *c, struct sockaddr_storage *addr, socklen_t *len)
 {
@@ -601,6 +637,8 @@ static const struct conf_directive conf_directives[] = {
 	{ "backend_credentials", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_credentials,
 	  "backend_credentials ACCESS_KEY_ID SECRET_FILE" },
 	{ "backend_ca_file", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_ca, "backend_ca_file PEM" },
+	{ "backend_reserved_names", 1, S3ADDR_MAX_RESERVED, CT_CUSTOM, 0, 0, 0, NULL, conf_h_reserved,
+	  "backend_reserved_names NAME... | none" },
 	{ "backend_region", 1, 1, CT_STR, OFF(backend_region), 0, 0, NULL, NULL, "backend_region NAME" },
 	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "1024", NULL, "backend_pool_size N" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
@@ -911,6 +949,7 @@ conf_load(const char *path, int check_files, struct sbuf *errors)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		abort();
 	c->refcount = 1;
+	c->nreserved = -1;
 	conf_set_str(&c->file, path);
 	memset(&p, 0, sizeof(p));
 	p.errors = errors;
@@ -947,6 +986,8 @@ conf_unref(struct conf *c)
 	}
 	for (i = 0; i < c->ndomains; i++)
 		free(c->service_domains[i]);
+	for (i = 0; i < c->nreserved; i++)
+		free(c->reserved_names[i]);
 	conf_set_secret(&c->backend_secret, NULL);
 	conf_set_secret(&c->store_secret_key, NULL);
 	conf_set_secret(&c->store_password, NULL);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proxy/s3addr.h"
 #include "proxy/sbuf.h"
 
 #define CONF_MAX_LISTEN		16
@@ -46,6 +47,9 @@ struct conf {
 	int			 ncerts;
 	char			*service_domains[CONF_MAX_DOMAINS];
 	int			 ndomains;
+	/* backend_reserved_names: -1 not given (RGW's defaults), 0 none */
+	char			*reserved_names[S3ADDR_MAX_RESERVED];
+	int			 nreserved;
 	char			*region;		/* default "us-east-1" */
 	int			 sigv2;			/* accept Signature Version 2 */
 

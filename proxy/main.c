@@ -139,6 +139,8 @@ worker_run(struct conf *cf, int worker, int nworkers, const int *listen_fds, int
 	struct server_place place = { worker, nworkers, gen_slots, all_stats, nslots, quota_shm };
 	struct server *srv;
 
+	/* the bucket names this generation's backend keeps for its other APIs */
+	s3addr_set_reserved(cf->reserved_names, cf->nreserved);
 	if (listen_fds != NULL) {
 		/* a forked worker opens its generation's logs itself, while still root */
 		if (log_open(cf->error_log, (enum log_level)cf->log_level) == -1)

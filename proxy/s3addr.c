@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,16 +12,35 @@
  * rgw_swift_auth_entry, rgw_swift_url_prefix) routes to its other APIs
  * before S3 sees them: a "bucket" of that name would be an admin-ops or
  * Swift call, signed with the service credentials.  No S3 bucket can have
- * such a name there anyway.
+ * such a name there anyway.  A backend configured otherwise names its own
+ * (backend_reserved_names); the process holds the list its config gave.
  */
-static const char *const s3addr_reserved[] = { "admin", "auth", "swift" };
+static const char *const s3addr_rgw_reserved[] = { "admin", "auth", "swift" };
+static char s3addr_reserved[S3ADDR_MAX_RESERVED][S3ADDR_RESERVED_LEN];
+static int s3addr_nreserved = -1;	/* -1: RGW's defaults */
+
+void
+s3addr_set_reserved(char *const *names, int n)
+{
+	int i;
+
+	s3addr_nreserved = n < 0 ? -1 : n > S3ADDR_MAX_RESERVED ? S3ADDR_MAX_RESERVED : n;
+	for (i = 0; i < s3addr_nreserved; i++)
+		snprintf(s3addr_reserved[i], sizeof(s3addr_reserved[i]), "%s", names[i]);
+}
 
 int
 s3addr_bucket_reserved(const char *b)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(s3addr_reserved) / sizeof(s3addr_reserved[0]); i++)
+	if (s3addr_nreserved < 0) {
+		for (i = 0; i < sizeof(s3addr_rgw_reserved) / sizeof(s3addr_rgw_reserved[0]); i++)
+			if (strcmp(b, s3addr_rgw_reserved[i]) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < (size_t)s3addr_nreserved; i++)
 		if (strcmp(b, s3addr_reserved[i]) == 0)
 			return 1;
 	return 0;

@@ -46,6 +46,15 @@ int	 s3addr_bucket_valid(const char *);
 /* Whether the backend routes a first path segment of this name to another API (admin, Swift). */
 int	 s3addr_bucket_reserved(const char *);
 
+#define S3ADDR_MAX_RESERVED	16
+#define S3ADDR_RESERVED_LEN	64	/* a name's bytes, its NUL included */
+/*
+ * The reserved names of this process from now on: N names (at most
+ * S3ADDR_MAX_RESERVED, each shorter than S3ADDR_RESERVED_LEN: conf.c checks)
+ * from the config's backend_reserved_names; N -1: RGW's defaults again.
+ */
+void	 s3addr_set_reserved(char *const *names, int n);
+
 /* Appends the canonical backend path "/bucket/key" (S3-encoded). */
 void	 s3addr_backend_path(const struct s3addr *, struct sbuf *);
 

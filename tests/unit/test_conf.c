@@ -116,6 +116,7 @@ test_full(void)
 	    "backend_credentials SVCKEY %s\n"
 	    "backend_ca_file /etc/ssl/ca.pem\n"
 	    "backend_region us-east-2\n"
+	    "backend_reserved_names rgw-admin swift auth_x\n"
 	    "backend_pool_size 32\n"
 	    "policy_store redis redis://127.0.0.1:6379/0\n"
 	    "policy_secret_key %s\n"
@@ -170,6 +171,8 @@ test_full(void)
 	T_OK(c->ndomains == 2, "full: 2 service domains");
 	T_STREQ(c->service_domains[0], "s3.example.org", "full: service domain lower-cased");
 	T_STREQ(c->region, "eu-west-1", "full: region");
+	T_OK(c->nreserved == 3 && strcmp(c->reserved_names[0], "rgw-admin") == 0 &&
+	    strcmp(c->reserved_names[2], "auth_x") == 0, "full: backend_reserved_names");
 	T_STREQ(c->backend_url, "https://rgw.internal:7443/", "full: backend url");
 	T_OK(c->backend_tls == 1, "full: backend tls");
 	T_STREQ(c->backend_host, "rgw.internal:7443", "full: backend Host");
@@ -240,6 +243,7 @@ test_defaults(void)
 	}
 	T_OK(c->nlisten == 1 && c->listen[0].tls == 0, "defaults: one plain listener");
 	T_OK(c->ncerts == 0 && c->ndomains == 0, "defaults: no certificates, no service domains");
+	T_OK(c->nreserved == -1, "defaults: no backend_reserved_names (RGW's: admin, auth, swift)");
 	T_STREQ(c->region, "us-east-1", "defaults: region");
 	T_STREQ(c->backend_region, "us-east-1", "defaults: backend_region follows region");
 	T_OK(c->backend_tls == 0, "defaults: http backend");
@@ -342,6 +346,8 @@ static const struct {
 	{ "listen [::1:80", "is not ADDR:PORT", 0 },
 	{ "listen 127.0.0.1:8443 ssl", "unknown listen option \"ssl\"", 0 },
 	{ "service_domain .s3.example.org", "is not a host name", 0 },
+	{ "backend_reserved_names Admin", "\"Admin\" is no path segment the backend could route", 0 },
+	{ "backend_reserved_names a/b", "is no path segment", 0 },
 	{ "service_domain s3.example.org:8080", "is not a host name", 0 },
 	{ "backend ftp://127.0.0.1", "is not an http:// or https:// URL", 0 },
 	{ "backend 127.0.0.1:7480", "is not an http:// or https:// URL", 0 },
@@ -413,6 +419,13 @@ test_errors(void)
 			    "error: \"%s\" says what to do", bad_lines[i].line);
 		conf_unref(c);
 	}
+
+	/* backend_reserved_names is one list: a second line would be a surprise either way */
+	snprintf(text, sizeof(text), "%sbackend_reserved_names admin\nbackend_reserved_names swift\n", base);
+	c = load_text(text, 0, &errors, &path);
+	T_OK(c == NULL && check_error_fix(errors.data ? errors.data : "", path, base_lines + 2,
+	    "backend_reserved_names given twice", 1), "error: backend_reserved_names twice, at the second");
+	conf_unref(c);
 
 	/* every bad line is reported, each with its own line number */
 	snprintf(text, sizeof(text), "frobnicate\n%sregion\nsplice 2\n", base);

@@ -278,6 +278,29 @@ test_bucket_valid(void)
 		T_OK(s3addr_bucket_valid(v[i].b) == v[i].ok, "bucket_valid(\"%s\") == %d", v[i].b, v[i].ok);
 }
 
+/* backend_reserved_names: a backend configured otherwise than RGW's defaults */
+static void
+test_reserved(void)
+{
+	char *mine[] = { "rgw-admin", "objswift" };
+	struct s3addr a;
+	enum s3err err = S3ERR_NONE;
+
+	T_OK(s3addr_bucket_reserved("admin") && s3addr_bucket_reserved("auth") &&
+	    s3addr_bucket_reserved("swift") && !s3addr_bucket_reserved("rgw-admin"),
+	    "RGW's defaults until the config names others");
+	s3addr_set_reserved(mine, 2);
+	T_OK(!s3addr_bucket_valid("rgw-admin") && !s3addr_bucket_valid("objswift") &&
+	    s3addr_bucket_valid("admin") && s3addr_bucket_valid("swift"),
+	    "the config's names replace the defaults");
+	T_OK(s3addr_parse("/rgw-admin/user", 15, NULL, 0, NULL, 0, &a, &err) == -1 &&
+	    err == S3ERR_INVALID_BUCKET_NAME, "a request to a configured name is refused (InvalidBucketName)");
+	s3addr_set_reserved(NULL, 0);
+	T_OK(s3addr_bucket_valid("admin") && s3addr_bucket_valid("rgw-admin"), "none: every name is a bucket's");
+	s3addr_set_reserved(NULL, -1);
+	T_OK(!s3addr_bucket_valid("admin") && s3addr_bucket_valid("rgw-admin"), "and back to the defaults");
+}
+
 /*
  * In s3gate the target and the Host point into the head buffer: nothing
  * after them is a NUL.  Exactly-sized buffers without a terminator make
@@ -309,5 +332,6 @@ main(void)
 	test_unterminated();
 	test_raw_bytes();
 	test_bucket_valid();
+	test_reserved();
 	return T_DONE();
 }

@@ -9,6 +9,7 @@
 
 #include "policy/model.h"
 #include "policy/storage.h"
+#include "proxy/s3addr.h"
 #include "tests/unit/testlib.h"
 
 #define NOW	1760000000	/* 2025-10-09 */
@@ -378,7 +379,17 @@ main(void)
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  buckets:\n  - bucketName: admin\n",
 	    "r.yaml:7: \"admin\" is not a valid S3 bucket name; use 3-63 lower-case letters, digits, "
-	    "'-' and '.' (admin, auth and swift are the backend's admin and Swift APIs)");
+	    "'-' and '.' (the backend routes that name to another of its APIs: backend_reserved_names)");
+	{
+		char *mine[] = { "rgw-admin" };
+
+		s3addr_set_reserved(mine, 1);
+		expect_error("a name the config reserves (backend_reserved_names)", "r2.yaml",
+		    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+		    "spec:\n  principal: a\n  buckets:\n  - bucketName: rgw-admin\n",
+		    "r2.yaml:7: \"rgw-admin\" is not a valid S3 bucket name");
+		s3addr_set_reserved(NULL, -1);
+	}
 	expect_error("grant on a bucket not owned", "g.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  buckets: [{bucketName: ws-a}]\n"
