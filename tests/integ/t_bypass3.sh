@@ -1,11 +1,51 @@
 #!/bin/bash
 # Third audit: what a grantee (not the owner) can do beyond objects, the
-# x-amz-* headers of writes, aws-chunked trailers, Expect, and resource
-# bounds; each request signed by a principal with valid credentials (raw
-# client, helpers/rawhttp.py), against the real RGW.
+# x-amz-* headers of writes, aws-chunked trailers, Expect, links, and
+# resource bounds; each request signed by a principal with valid
+# credentials (raw client, helpers/rawhttp.py), against the real RGW.
+#
+# Found and fixed:
+#   the self-service API queued an admin command per call without bound: a
+#     client that sent /_s3gate/ calls and hung up at once stalled every
+#     principal's calls and grew the worker (now 4 per principal, 64 per
+#     worker under way; more 503 SlowDown).
+# Tried and held (each checked below):
+#   a ReadWrite grantee: every bucket configuration call (versioning,
+#     object-lock, lifecycle, cors, tagging, policy, acl, website,
+#     encryption, notification, replication, publicAccessBlock,
+#     ownershipControls), DeleteBucket, ?retention, ?legal-hold, ?acl,
+#     ?torrent, ?restore on an object; x-amz-acl public-read,
+#     x-amz-grant-read, x-amz-object-lock-*, x-amz-bypass-governance-
+#     retention: true on a PUT -- all 403, nothing stored;
+#   a WriteOnly grantee: object tagging (read, write, delete),
+#     ?attributes, ?retention, ?legal-hold, S3 Select, ?partNumber,
+#     ?location, ?uploads, ?versions, DeleteObject, CopyObject out of the
+#     drop box, CreateMultipartUpload with If-None-Match -- 403; a PUT or an
+#     upload naming an old version (?versionId=) makes a new version;
+#   a prefix grantee's DeleteObjects: keys in and out (with a VersionId),
+#     two Keys in one Object, a second <Delete>, "shared/../" -- refused,
+#     nothing outside deleted; with Expect, the body in a later write and a
+#     DELETE outside pipelined after it: the DELETE is decided alone (403);
+#   a lying x-amz-decoded-content-length on a plain body (RGW's beast
+#     frames by Content-Length): the body is stored whole, nothing smuggled;
+#   Expect: 100-continue on a refused PUT: 403 at once, no 100, closed;
+#   aws-chunked with an unsigned trailer: more or fewer bytes than
+#     declared, a crc32 of other bytes, another algorithm than declared --
+#     400, nothing stored;
+#   a GET link: DELETE, PUT, POST, HEAD, and added query parameters
+#     (response-content-type, tagging, uploads, acl, versionId) -- 403; a
+#     --max-uses 1 link: two ranges make one copy, a byte or a multi-range
+#     more is refused;
+#   90 extra headers (served), 1500 unknown query parameters (414), 500
+#     repeated ones (400): no worker dies.
+# Looked at and left as they are (writes the grantee may make anyway, no
+# access beyond the grant): x-amz-tagging, x-amz-storage-class,
+# x-amz-website-redirect-location (only a website endpoint follows it, and
+# PutBucketWebsite is not in the default bucket_config_ops) and SSE-C keys
+# on a PUT; a ReadWrite grantee can overwrite or delete the object anyway.
 # Workspaces (own principals): ws-b3own (b3own, the victim: ws-b3own,
-#   ReadWrite to b3rw, prefix "shared/" ReadWrite to b3pfx; ws-b3own-drop,
-#   WriteOnly to b3wo), ws-b3att (b3att).
+#   ReadWrite to b3rw, prefix "shared/" ReadWrite to b3pfx; ws-b3own-drop
+#   and the versioned ws-b3own-ver, WriteOnly to b3wo), ws-b3att (b3att).
 . "$(dirname "$0")/lib.sh"
 
 RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
@@ -13,6 +53,7 @@ SECRET_TEXT="the secret of b3own $(rand_id)"
 S=$(rand_id)	# keys of this run
 B=ws-b3own
 D=ws-b3own-drop
+V=ws-b3own-ver
 
 if ! s3gate_have; then
 	t_skip "bypass3" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
@@ -21,16 +62,20 @@ if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	t_skip "bypass3" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
 fi
 
-s3gate_start b3 "bucket_create ws-{principal}-*" ||
+PORT=$(free_port)
+EP=http://127.0.0.1:$PORT
+s3gate_start b3 "listen 127.0.0.1:$PORT" "public_url $EP" "bucket_create ws-{principal}-*" ||
 	{ t_fail "s3gate starts" "see $T/b3/s3gate.log"; exit 1; }
 setup() {
-	ws_setup b3own "$B" "$D" && ws_setup b3att ws-b3att &&
+	ws_setup b3own "$B" "$D" "$V" && ws_setup b3att ws-b3att &&
 		s3gate_cred b3own >/dev/null && s3gate_cred b3rw >/dev/null &&
 		s3gate_cred b3wo >/dev/null && s3gate_cred b3pfx >/dev/null &&
 		s3gate_cred b3att >/dev/null &&
 		s3gate_admin grant "$B" b3rw ReadWrite &&
 		s3gate_admin grant "$B/shared/" b3pfx ReadWrite &&
-		s3gate_admin grant "$D" b3wo WriteOnly || return 1
+		s3gate_admin grant "$D" b3wo WriteOnly && s3gate_admin grant "$V" b3wo WriteOnly &&
+		backend_aws s3api put-bucket-versioning --bucket "$V" \
+			--versioning-configuration Status=Enabled || return 1
 	printf '%s\n' "$SECRET_TEXT" >"$T/secret"
 	backend_aws s3api put-object --bucket "$B" --key doc --body "$T/secret" &&
 		backend_aws s3api put-object --bucket "$B" --key private/doc --body "$T/secret" &&
@@ -157,6 +202,126 @@ if [ "$R_STATUS" = 403 ] && [ "$R_CLOSED" = 1 ] && ! grep -aq '100 Continue' "$T
 	t_pass "Expect: 100-continue on a refused PUT: 403 at once, no 100, connection closed"
 else
 	t_fail "Expect: 100-continue on a refused PUT" "status $R_STATUS closed $R_CLOSED; $(head -c 100 "$T/resp")"
+fi
+
+# ---- aws-chunked with trailers: a body that lies is never stored -----------------------
+# chunked_put NAME KEY DECLARED DATA TRAILER-NAME TRAILER-VALUE — an unsigned-trailer
+# aws-chunked PUT of DATA (in 1-byte chunks) saying x-amz-decoded-content-length: DECLARED
+chunked_put() {
+	local body
+	body=$($PY3 -c 'import sys
+d = sys.argv[1]
+print("".join("1\\r\\n%s\\r\\n" % ch for ch in d) + "0\\r\\n%s:%s\\r\\n\\r\\n" % (sys.argv[2], sys.argv[3]), end="")' \
+		"$4" "$5" "$6")
+	RAW_PAYLOAD=STREAMING-UNSIGNED-PAYLOAD-TRAILER raw "PUT /$B/$2 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: $3\r\nx-amz-trailer: $5\r\n{SIG}Content-Length: $(printf '%b' "$body" | wc -c)\r\nConnection: close\r\n\r\n$body"
+	if [ "$R_STATUS" = 400 ] && ! backend_aws s3api head-object --bucket "$B" --key "$2" >/dev/null 2>&1; then
+		t_pass "$1: 400 $(resp_code), nothing stored"
+	else
+		t_fail "$1: 400, nothing stored" "status $R_STATUS; $(resp_msg)"
+	fi
+}
+crc() { $PY3 -c 'import base64, sys, zlib; print(base64.b64encode(zlib.crc32(sys.argv[1].encode()).to_bytes(4, "big")).decode())' "$1"; }
+as b3rw
+body="5\r\nhello\r\n0\r\nx-amz-checksum-crc32:$(crc hello)\r\n\r\n"
+RAW_PAYLOAD=STREAMING-UNSIGNED-PAYLOAD-TRAILER raw "PUT /$B/tr-ok-$S HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 5\r\nx-amz-trailer: x-amz-checksum-crc32\r\n{SIG}Content-Length: $(printf '%b' "$body" | wc -c)\r\nConnection: close\r\n\r\n$body"
+expect "control: an unsigned-trailer aws-chunked PUT with the right crc32 is stored" 200 ""
+chunked_put "unsigned trailer, 5 bytes sent, 3 declared" "tr-long-$S" 3 hello x-amz-checksum-crc32 "$(crc hello)"
+chunked_put "unsigned trailer, 5 bytes sent, 9 declared" "tr-short-$S" 9 hello x-amz-checksum-crc32 "$(crc hello)"
+chunked_put "unsigned trailer, crc32 of other bytes" "tr-crc-$S" 5 hello x-amz-checksum-crc32 "$(crc hellp)"
+chunked_put "unsigned trailer, crc32c sent for a declared crc32" "tr-alg-$S" 5 hello x-amz-checksum-crc32c "$(crc hello)"
+
+# ---- links carry only what they were signed for -----------------------------------------
+URL=$(s3gate_admin presign --principal b3own "s3://$B/doc" | tail -n 1)
+sleep 0.3
+code=$(curl -s -o "$T/l.out" -w '%{http_code}' --max-time 20 "$URL")
+t_expect_eq "control: b3own's GET link reads $B/doc" 200 "$code"
+for v in "-X DELETE" "-X PUT --data-binary x" "-X POST"; do
+	code=$(curl -s -o "$T/l.out" -w '%{http_code}' --max-time 20 $v "$URL")
+	if [ "$code" = 403 ] && backend_aws s3api head-object --bucket "$B" --key doc >/dev/null 2>&1; then
+		t_pass "a GET link used with curl $v: 403, doc untouched"
+	else
+		t_fail "a GET link used with curl $v: 403" "status $code"
+	fi
+done
+for q in "response-content-type=text%2Fhtml" "tagging" "uploads" "acl" "versionId=null"; do
+	code=$(curl -s -o "$T/l.out" -w '%{http_code}' --max-time 20 "$URL&$q")
+	if [ "${code:0:1}" = 4 ] && ! grep -qF "$SECRET_TEXT" "$T/l.out"; then
+		t_pass "a GET link with &$q added: $code"
+	else
+		t_fail "a GET link with &$q added: refused" "status $code"
+	fi
+done
+
+# a --max-uses 1 link: ranges add up to one copy, a multi-range past it is refused
+URL=$(s3gate_admin presign --principal b3own --max-uses 1 "s3://$B/doc" | tail -n 1)
+sleep 0.3
+size=$(wc -c <"$T/secret")
+budget_ok() {
+	local code
+	# (a HEAD is signed otherwise than the GET the link was signed for: refused)
+	code=$(curl -s -I -o /dev/null -w '%{http_code}' --max-time 20 "$URL")
+	[ "$code" = 403 ] || { echo "HEAD: $code"; return 1; }
+	code=$(curl -s -o "$T/l1" -w '%{http_code}' --max-time 20 -r 0-9 "$URL")
+	[ "$code" = 206 ] || { echo "range 0-9: $code"; return 1; }
+	code=$(curl -s -o "$T/l2" -w '%{http_code}' --max-time 20 -r 10- "$URL")
+	[ "$code" = 206 ] || { echo "range 10-: $code"; return 1; }
+	cat "$T/l1" "$T/l2" | cmp -s - "$T/secret" || { echo "the two ranges are not the object"; return 1; }
+	code=$(curl -s -o "$T/l3" -w '%{http_code}' --max-time 20 -r 0-0 "$URL")
+	[ "$code" = 403 ] || { echo "a byte past one copy ($size bytes): $code"; return 1; }
+	code=$(curl -s -o "$T/l3" -w '%{http_code}' --max-time 20 -H 'Range: bytes=0-0,1-1' "$URL")
+	[ "$code" = 403 ] || { echo "a multi-range past one copy: $code"; return 1; }
+}
+t_check "a --max-uses 1 link: HEAD 403, two ranges make one copy, a byte or a multi-range more is refused" budget_ok
+
+# ---- a prefix grantee's DeleteObjects: Expect, and a request pipelined after the body ------
+as b3pfx
+backend_aws s3api put-object --bucket "$B" --key "shared/del-$S" --body "$T/secret" >/dev/null
+body="<Delete><Object><Key>shared/del-$S</Key></Object></Delete>"
+second=$($PY3 -c 'import os, sys
+sys.path.insert(0, sys.argv[1])
+import rawhttp
+print(rawhttp.sigv4_headers("DELETE", sys.argv[2], "127.0.0.1", os.environ["RAW_AKID"],
+    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
+	"$LIB_DIR/helpers" "/$B/private/doc")
+raw "POST /$B?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}DELETE /$B/private/doc HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Content-Length: 0\r\nConnection: close\r\n\r\n" --split head
+st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+if ! backend_aws s3api head-object --bucket "$B" --key "shared/del-$S" >/dev/null 2>&1 &&
+	backend_aws s3api head-object --bucket "$B" --key private/doc >/dev/null 2>&1 &&
+	[ "${st% }" != "${st%403 }" ]; then
+	t_pass "prefix grantee: DeleteObjects with Expect, body in a later write, DELETE of private/doc pipelined: $st(private/doc kept)"
+else
+	t_fail "prefix grantee: DeleteObjects with Expect and a pipelined DELETE" "statuses $st; $(resp_msg)"
+fi
+
+# ---- versions are history: a write names no version -------------------------------------
+# A WriteOnly grantee overwrites the current object, never an old version:
+# RGW takes the instance from ?versionId= for every call, but makes a new
+# version for a PUT or an upload (not being asked by a system user).
+V1=$(backend_aws s3api put-object --bucket "$V" --key hist --body "$T/secret" --query VersionId --output text)
+as b3wo
+signed PUT "/$V/hist?versionId=$V1" "" "overwritten"
+expect "WriteOnly: PUT naming an old version (a new version is made)" 200 ""
+signed POST "/$V/hist?uploads&versionId=$V1"
+expect "WriteOnly: CreateMultipartUpload naming an old version" 200 ""
+got=$(backend_aws s3api get-object --bucket "$V" --key hist --version-id "$V1" "$T/v1" >/dev/null 2>&1 && cat "$T/v1")
+t_expect_eq "... the old version still holds what it held" "$SECRET_TEXT" "$got"
+
+# ---- heads and queries at their limits -------------------------------------------------
+as b3rw
+d0=$(deaths)
+signed GET "/$B/doc" '{HDRS:90}'
+t_expect_eq "a GET with 90 extra headers is served" 200 "$R_STATUS"
+signed GET "/$B/doc?$($PY3 -c 'print("&".join("p%d=v" % i for i in range(1500)))')"
+if [ "${R_STATUS:0:1}" = 4 ] && [ "$(deaths)" = "$d0" ]; then
+	t_pass "a GET with 1500 unknown query parameters: $R_STATUS, no worker dies"
+else
+	t_fail "a GET with 1500 unknown query parameters refused" "status $R_STATUS; deaths $d0 -> $(deaths)"
+fi
+signed GET "/$B/doc?$($PY3 -c 'print("&".join("prefix=%d" % i for i in range(500)))')"
+if [ "${R_STATUS:0:1}" = 4 ] && [ "$(deaths)" = "$d0" ]; then
+	t_pass "a GET with 500 repeated prefix parameters: $R_STATUS, no worker dies"
+else
+	t_fail "a GET with 500 repeated prefix parameters refused" "status $R_STATUS; deaths $d0 -> $(deaths)"
 fi
 
 # ---- the self-service API's commands are bounded per principal ---------------------------
