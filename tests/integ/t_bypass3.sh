@@ -31,7 +31,7 @@
 #   Expect: 100-continue on a refused PUT: 403 at once, no 100, closed;
 #   aws-chunked with an unsigned trailer: more or fewer bytes than
 #     declared, a crc32 of other bytes, another algorithm than declared --
-#     400, nothing stored;
+#     400, nothing stored; 100 000 chunks of one byte: stored whole;
 #   a GET link: DELETE, PUT, POST, HEAD, and added query parameters
 #     (response-content-type, tagging, uploads, acl, versionId) -- 403; a
 #     --max-uses 1 link: two ranges make one copy, a byte or a multi-range
@@ -229,6 +229,44 @@ chunked_put "unsigned trailer, 5 bytes sent, 3 declared" "tr-long-$S" 3 hello x-
 chunked_put "unsigned trailer, 5 bytes sent, 9 declared" "tr-short-$S" 9 hello x-amz-checksum-crc32 "$(crc hello)"
 chunked_put "unsigned trailer, crc32 of other bytes" "tr-crc-$S" 5 hello x-amz-checksum-crc32 "$(crc hellp)"
 chunked_put "unsigned trailer, crc32c sent for a declared crc32" "tr-alg-$S" 5 hello x-amz-checksum-crc32c "$(crc hello)"
+
+# 100 000 chunks of one byte each: stored whole, in bounded time, no worker dies
+tiny_chunks() {
+	$PY3 - "$LIB_DIR/helpers" "$S3GATE_PORT" "/$B/tiny-$S" <<'EOF'
+import base64, os, socket, sys, time, zlib
+sys.path.insert(0, sys.argv[1])
+import rawhttp
+port, path = int(sys.argv[2]), sys.argv[3]
+data = bytes(ord("a") + i % 26 for i in range(100000))
+body = b"".join(b"1\r\n" + data[i:i + 1] + b"\r\n" for i in range(len(data)))
+body += b"0\r\nx-amz-checksum-crc32:" + base64.b64encode(zlib.crc32(data).to_bytes(4, "big")) + b"\r\n\r\n"
+hdr = rawhttp.sigv4_headers("PUT", path, "127.0.0.1", os.environ["RAW_AKID"], os.environ["RAW_SECRET"],
+                            os.environ["RAW_REGION"], "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                            [("x-amz-decoded-content-length", str(len(data))),
+                             ("x-amz-trailer", "x-amz-checksum-crc32")])
+head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\n"
+        "x-amz-decoded-content-length: %d\r\nx-amz-trailer: x-amz-checksum-crc32\r\n%s"
+        "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, len(data), hdr, len(body))).encode()
+t0 = time.time()
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(60)
+s.sendall(head + body)
+resp = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    resp += b
+print(resp.split(b" ", 2)[1].decode(), "%.1f" % (time.time() - t0))
+EOF
+}
+read -r st secs < <(tiny_chunks 2>&1)
+size=$(backend_aws s3api head-object --bucket "$B" --key "tiny-$S" --query ContentLength --output text 2>/dev/null)
+if [ "$st" = 200 ] && [ "$size" = 100000 ] && [ "$(deaths)" = 0 ]; then
+	t_pass "100 000 one-byte aws-chunked chunks: stored whole in ${secs} s"
+else
+	t_fail "100 000 one-byte aws-chunked chunks stored whole" "status $st after $secs s, size '$size'"
+fi
 
 # ---- links carry only what they were signed for -----------------------------------------
 URL=$(s3gate_admin presign --principal b3own "s3://$B/doc" | tail -n 1)
