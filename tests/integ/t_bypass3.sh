@@ -37,7 +37,9 @@
 #     --max-uses 1 link: two ranges make one copy, a byte or a multi-range
 #     more is refused;
 #   90 extra headers (served), 1500 unknown query parameters (414), 500
-#     repeated ones (400): no worker dies.
+#     repeated ones (400): no worker dies;
+#   API calls: with Expect and the body in a later write, and a POST and a
+#     GET pipelined in one write: each answered.
 # Looked at and left as they are (writes the grantee may make anyway, no
 # access beyond the grant): x-amz-tagging, x-amz-storage-class,
 # x-amz-website-redirect-location (only a website endpoint follows it, and
@@ -402,6 +404,22 @@ fi
 as b3att
 signed GET /_s3gate/requests
 expect "... and b3att's own calls are served again" 200 ""
+
+# API calls with Expect (the body in a later write), and two pipelined in one write
+body='{"bucket":"ws-b3own","reason":"again"}'
+raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n{SIG}Content-Length: ${#body}\r\nConnection: close\r\n\r\n$body" --split head
+st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+# (no 100 Continue is sent for an API call: a client sends its body after its own wait)
+t_expect_eq "POST /_s3gate/requests with Expect, the body in a later write: answered" "201 " "${st#100 }"
+second=$($PY3 -c 'import os, sys
+sys.path.insert(0, sys.argv[1])
+import rawhttp
+print(rawhttp.sigv4_headers("GET", "/_s3gate/requests", "127.0.0.1", os.environ["RAW_AKID"],
+    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
+	"$LIB_DIR/helpers")
+raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}GET /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Connection: close\r\n\r\n"
+st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+t_expect_eq "POST then GET /_s3gate/requests pipelined in one write: each answered" "201 200 " "$st"
 
 if [ "$(deaths)" != 0 ]; then
 	t_fail "no worker died during the file" "$(grep 'exited (status' "$S3GATE_LOG")"
