@@ -26,6 +26,9 @@
 #     two Keys in one Object, a second <Delete>, "shared/../" -- refused,
 #     nothing outside deleted; with Expect, the body in a later write and a
 #     DELETE outside pipelined after it: the DELETE is decided alone (403);
+#   a prefix grant "p%41/": ListObjects (V1, V2), ListObjectVersions and
+#     ListMultipartUploads with prefix=p%2541/&encoding-type=url list
+#     p%41/ only (RGW decodes the prefix once, as s3gate does);
 #   a lying x-amz-decoded-content-length on a plain body (RGW's beast
 #     frames by Content-Length): the body is stored whole, nothing smuggled;
 #   Expect: 100-continue on a refused PUT: 403 at once, no 100, closed;
@@ -46,7 +49,8 @@
 # PutBucketWebsite is not in the default bucket_config_ops) and SSE-C keys
 # on a PUT; a ReadWrite grantee can overwrite or delete the object anyway.
 # Workspaces (own principals): ws-b3own (b3own, the victim: ws-b3own,
-#   ReadWrite to b3rw, prefix "shared/" ReadWrite to b3pfx; ws-b3own-drop
+#   ReadWrite to b3rw, prefix "shared/" ReadWrite to b3pfx, prefix "p%41/"
+#   ReadOnly to b3pct; ws-b3own-drop
 #   and the versioned ws-b3own-ver, WriteOnly to b3wo), ws-b3att (b3att).
 . "$(dirname "$0")/lib.sh"
 
@@ -72,7 +76,8 @@ setup() {
 	ws_setup b3own "$B" "$D" "$V" && ws_setup b3att ws-b3att &&
 		s3gate_cred b3own >/dev/null && s3gate_cred b3rw >/dev/null &&
 		s3gate_cred b3wo >/dev/null && s3gate_cred b3pfx >/dev/null &&
-		s3gate_cred b3att >/dev/null &&
+		s3gate_cred b3att >/dev/null && s3gate_cred b3pct >/dev/null &&
+		s3gate_admin grant "$B/p%41/" b3pct ReadOnly &&
 		s3gate_admin grant "$B" b3rw ReadWrite &&
 		s3gate_admin grant "$B/shared/" b3pfx ReadWrite &&
 		s3gate_admin grant "$D" b3wo WriteOnly && s3gate_admin grant "$V" b3wo WriteOnly &&
@@ -82,6 +87,8 @@ setup() {
 	backend_aws s3api put-object --bucket "$B" --key doc --body "$T/secret" &&
 		backend_aws s3api put-object --bucket "$B" --key private/doc --body "$T/secret" &&
 		backend_aws s3api put-object --bucket "$B" --key shared/doc --body "$T/secret" &&
+		backend_aws s3api put-object --bucket "$B" --key 'p%41/doc' --body "$T/secret" &&
+		backend_aws s3api put-object --bucket "$B" --key pA/hidden-name --body "$T/secret" &&
 		backend_aws s3api put-object --bucket "$D" --key deposit --body "$T/secret"
 }
 if ! out=$(setup 2>&1); then
@@ -181,6 +188,24 @@ for body in "<Delete><Object><Key>shared/x</Key></Object><Object><Key>private/do
 		t_fail "prefix grantee: DeleteObjects ${body:0:70}... refused" "status $R_STATUS; $(resp_msg)"
 	fi
 done
+
+# ---- listings under a prefix with '%': encoding-type=url decodes nothing more ------------
+as b3pct
+for q in "prefix=p%2541/" "list-type=2&prefix=p%2541/" "versions&prefix=p%2541/" "uploads&prefix=p%2541/"; do
+	signed GET "/$B?$q&encoding-type=url"
+	if [ "$R_STATUS" = 200 ] && ! grep -q 'hidden-name' "$T/resp"; then
+		t_pass "prefix \"p%41/\" grantee: GET ?$q&encoding-type=url: 200, pA/ not listed"
+	else
+		t_fail "prefix \"p%41/\" grantee: GET ?$q&encoding-type=url lists p%41/ only" \
+			"status $R_STATUS; $(head -c 400 "$T/resp")"
+	fi
+done
+signed GET "/$B?prefix=p%2541/"
+if grep -q 'p%41/doc\|p%2541/doc' "$T/resp"; then
+	t_pass "control: the same listing shows p%41/doc"
+else
+	t_fail "control: the same listing shows p%41/doc" "status $R_STATUS; $(head -c 400 "$T/resp")"
+fi
 
 # ---- x-amz-decoded-content-length on a plain body -----------------------------------
 # RGW takes x-amz-decoded-content-length for the length of any request it
