@@ -932,6 +932,18 @@ conn_do_read_body(struct conn *c)
 	return 1;
 }
 
+void
+conn_continue_small_body(struct conn *c)
+{
+	if (c->head.expect_continue && c->body_prefix < c->req_body_len && !c->continue_sent) {
+		/* 25 bytes on a connection with nothing else to send: the socket buffer takes them */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		int want;
+		(void)sockio_send(c->client.fd, c->client.ssl, cont, sizeof(cont) - 1, 0, &want);
+		c->continue_sent = 1;
+	}
+}
+
 /*
  * The policy must see the body first (auth.c, DeleteObjects): what came
  * with the head goes into c->prebody, the rest is read in CONN_READ_BODY
@@ -942,13 +954,7 @@ conn_read_prebody(struct conn *c)
 {
 	sbuf_reset(&c->prebody);
 	sbuf_append(&c->prebody, c->client.buf + c->head.head_len, c->body_prefix);
-	if (c->head.expect_continue && c->body_prefix < c->req_body_len) {
-		/* 25 bytes on a fresh connection: the socket buffer takes them */
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		int want;
-		(void)sockio_send(c->client.fd, c->client.ssl, cont, sizeof(cont) - 1, 0, &want);
-		c->continue_sent = 1;
-	}
+	conn_continue_small_body(c);
 	conn_set_state(c, CONN_READ_BODY);
 	conn_timer_set(c, c->conf->body_timeout_ms);
 	return 1;

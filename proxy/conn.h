@@ -196,6 +196,11 @@ int		 conn_store_wait(struct conn *, enum pstore_result);
 void		 conn_store_cb(void *);
 /* Reads the body into c->prebody (CONN_READ_BODY), then back to AUTH_WAIT. Returns 1. */
 int		 conn_read_prebody(struct conn *);
+/*
+ * A body s3gate reads itself (DeleteObjects, API calls) and the client
+ * waits to send (Expect: 100-continue): 100 Continue, once.
+ */
+void		 conn_continue_small_body(struct conn *);
 /* The request is allowed: re-signs it and sends it to the backend. Returns like a handler. */
 int		 conn_backend_start(struct conn *);
 /* Seconds on the monotonic clock, as quotas count them. */

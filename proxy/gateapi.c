@@ -364,6 +364,7 @@ gateapi_begin(struct conn *c)
 		if (c->req_body_len == 0)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, "A JSON body is required.");
 		sbuf_append(&a->body, c->client.buf + c->head.head_len, c->body_prefix);
+		conn_continue_small_body(c);	/* curl waits a second for it otherwise */
 		conn_set_state(c, CONN_API_BODY);
 		return 1;
 	}
