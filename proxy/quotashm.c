@@ -15,15 +15,13 @@
 struct quotashm *
 quotashm_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct quotashm), PROT_READ | PROT_WRITE,
+	struct quotashm *shm = mmap(NULL, sizeof(struct quotashm), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	struct quotashm *shm;
-
-	if (p == MAP_FAILED)
+	if (shm == MAP_FAILED)
 		return NULL;
-	shm = p;	/* anonymous memory comes zeroed */
-	/* should the kernel have no getrandom, the zero key still hashes, unkeyed */
+	/* anonymous memory comes zeroed; should the kernel have no getrandom,
+	   the zero key still hashes, unkeyed */
 	if (getrandom(shm->hash_key, sizeof(shm->hash_key), 0) != (ssize_t)sizeof(shm->hash_key))
 		memset(shm->hash_key, 0, sizeof(shm->hash_key));
 	return shm;
