@@ -672,6 +672,7 @@ main(int argc, char **argv)
 	if (all_stats == MAP_FAILED)
 		fatal("mmap");
 	tls_init_ticket_secret();	/* before fork: every worker derives the same ticket keys */
+	(void)tls_ktls_available();	/* while root: the tls module may load */
 	/* always: link budgets count in it even with one worker, across reloads */
 	if ((quota_shm = quotashm_new()) == NULL)
 		fatal("mmap");

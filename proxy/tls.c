@@ -2,6 +2,8 @@
  * tls: see tls.h.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -95,10 +97,31 @@ tls_ticket_next_ms(void)
 	    now.tv_nsec / 1000000;
 }
 
+static int tls_ktls = -1;	/* tls_ktls_available: -1 not asked yet */
+
+/*
+ * Asked once, with the setsockopt OpenSSL makes on every connection when
+ * SSL_OP_ENABLE_KTLS is set (TCP_ULP "tls"), on a socket not connected: a
+ * kernel with the tls module says ENOTCONN (loading it first if it can:
+ * main asks while it is root, before the workers start), one without says
+ * ENOENT.  The option is set only where it can work: without kTLS every
+ * handshake made two failed setsockopts, and on a kernel with modules but
+ * no tls module, started a modprobe.
+ */
 int
 tls_ktls_available(void)
 {
-	return access("/sys/module/tls", F_OK) == 0;
+	int fd;
+
+	if (tls_ktls != -1)
+		return tls_ktls;
+	tls_ktls = 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		tls_ktls = setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) == 0 ||
+		    errno == ENOTCONN;
+		close(fd);
+	}
+	return tls_ktls;
 }
 
 static void
@@ -295,11 +318,11 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 		ts->ctx[ts->nctx++] = ctx;
 		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 		SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-		    SSL_OP_CIPHER_SERVER_PREFERENCE
+		    SSL_OP_CIPHER_SERVER_PREFERENCE);
 #ifdef SSL_OP_ENABLE_KTLS
-		    | SSL_OP_ENABLE_KTLS
+		if (tls_ktls_available())
+			SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 #endif
-		    );
 		SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 		    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 		tls_ctx_read_ahead(ctx);

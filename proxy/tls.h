@@ -9,8 +9,8 @@
  * default), session tickets whose keys change hourly, forward-secret
  * (ticketkeys.h: every process ratchets the secret the master made before
  * forking, so every worker can resume every other's sessions).  kTLS is
- * asked for (SSL_OP_ENABLE_KTLS) and used where the kernel has it;
- * tls_ktls_available() says whether it does.
+ * asked for (SSL_OP_ENABLE_KTLS) where the kernel has it, as
+ * tls_ktls_available() found once at start.
  */
 #ifndef S3GATE_TLS_H
 #define S3GATE_TLS_H
