@@ -340,6 +340,11 @@ conf_h_reserved(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	for (i = 1; i < argc; i++) {
 		const char *n = argv[i];
 
+		if (strcmp(n, "none") == 0) {
+			conf_error(p, "backend_reserved_names: \"none\" stands alone; write it alone "
+			    "or list the names");
+			return -1;
+		}
 		if (n[0] == '\0' || strlen(n) >= S3ADDR_RESERVED_LEN ||
 		    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789.-_") != strlen(n)) {
 			conf_error(p, "backend_reserved_names \"%s\" is no path segment the backend "

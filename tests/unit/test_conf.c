@@ -348,6 +348,7 @@ static const struct {
 	{ "service_domain .s3.example.org", "is not a host name", 0 },
 	{ "backend_reserved_names Admin", "\"Admin\" is no path segment the backend could route", 0 },
 	{ "backend_reserved_names a/b", "is no path segment", 0 },
+	{ "backend_reserved_names admin none", "\"none\" stands alone", 0 },
 	{ "service_domain s3.example.org:8080", "is not a host name", 0 },
 	{ "backend ftp://127.0.0.1", "is not an http:// or https:// URL", 0 },
 	{ "backend 127.0.0.1:7480", "is not an http:// or https:// URL", 0 },
