@@ -39,8 +39,8 @@
  * Links one principal may have alive at once.  Each is a credential in the
  * policy store (the file store is rewritten for every new one), and a
  * budgeted one takes a slot of the workers' shared link table
- * (QUOTASHM_LINKS, 4096): unbounded, one user could mint them by the
- * thousand through POST /_s3gate/presign.
+ * (QUOTASHM_LINKS, 65 536): unbounded, one user could mint them by the
+ * thousand through POST /_s3gate/presign and fill it for everyone.
  */
 #define ADMIN_MAX_LIVE_LINKS	1000
 /*

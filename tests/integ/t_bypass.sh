@@ -20,7 +20,6 @@
 #   (batt, the attacker).
 . "$(dirname "$0")/lib.sh"
 
-RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 SECRET_TEXT="the secret of bvic $(rand_id)"
 S=$(rand_id)	# keys of this run
 
@@ -55,32 +54,7 @@ fi
 read -r RAW_AKID RAW_SECRET _ <"$T/profiles/batt"
 export RAW_AKID RAW_SECRET RAW_REGION=$S3_REGION
 
-# raw TEMPLATE [rawhttp send options] — sets R_STATUS R_CLOSED; the response is in $T/resp
-raw() {
-	local t=$1; shift
-	read -r R_STATUS R_CLOSED _ _ < <($RAW send "$S3GATE_PORT" "$t" --out "$T/resp" "$@" 2>"$T/raw.err" ||
-		echo "000 0 0 0")
-	[ -n "${R_STATUS:-}" ] || R_STATUS=000
-}
-resp_code() { grep -ao '<Code>[^<]*' "$T/resp" | head -n 1 | sed 's/<Code>//'; }
-resp_msg() { grep -ao '<Code>[^<]*</Code><Message>[^<]*' "$T/resp" | head -c 240 | sed 's/<[^>]*>/ /g'; }
-# signed METHOD TARGET [HEADER-LINES] [BODY] — a request signed for batt, Connection: close
-# (HEADER-LINES and BODY in rawhttp's escapes: \r\n)
-signed() {
-	local body=${4:-}
-	raw "$1 $2 HTTP/1.1\r\nHost: 127.0.0.1\r\n${3:-}{SIG}Content-Length: $(printf '%b' "$body" | wc -c)\r\nConnection: close\r\n\r\n$body"
-}
-deaths() { grep -c 'exited (status' "$S3GATE_LOG"; }
-# expect NAME STATUS CODE — the last answer was STATUS with S3 error CODE ("" for none)
-expect() {
-	local code
-	code=$(resp_code)
-	if [ "$R_STATUS" = "$2" ] && [ "$code" = "$3" ] && ! grep -qF "$SECRET_TEXT" "$T/resp"; then
-		t_pass "$1: $R_STATUS${3:+ $3}"
-	else
-		t_fail "$1" "status $R_STATUS code '$code', want $2 '$3'; $(resp_msg)"
-	fi
-}
+. "$LIB_DIR/helpers/rawreq.sh"
 
 signed GET /ws-bvic/doc
 t_expect_eq "control: batt's ReadOnly grant reads ws-bvic/doc" 200 "$R_STATUS"
