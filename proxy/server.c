@@ -2,12 +2,14 @@
  * server: listeners, signals, reload, drain, the backend pool and the
  * admin listener (health, readiness, metrics) of one worker.
  */
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -594,6 +596,13 @@ server_peer_count(struct server *srv, const struct sockaddr *sa, int delta)
  * SERVER_ACCEPT_QUIET pauses in a row in which its peers accepted nothing
  * (busy), it takes a whole batch: a connection waits at most that long
  * on a busy peer.
+ *
+ * Where the listeners are registered EPOLLEXCLUSIVE (server_listen_exclusive)
+ * only one worker wakes, the first in the socket's wait queue that sleeps in
+ * epoll_wait: a free one, so a new handshake still goes where it is served
+ * at once.  A woken worker whose share is taken serves that one connection
+ * (its peer was not woken for it) and then pauses, which puts it at the back
+ * of the queue: the next connections go to its peer.
  */
 #define SERVER_ACCEPT_BATCH	64
 #define SERVER_ACCEPT_DEFER_US	1000
@@ -654,6 +663,34 @@ server_accept_share(const struct server *srv, int lfd)
 	return share < SERVER_ACCEPT_BATCH ? (int)share : SERVER_ACCEPT_BATCH;
 }
 
+/*
+ * A listener leaves the event loop and comes back.  Registered exclusive,
+ * it is taken out of the loop's epoll and put back by hand (libevent's
+ * event_add would register it again without EPOLLEXCLUSIVE; its event
+ * stays added meanwhile, and libevent's EPOLL_CTL_DEL of it when it is
+ * freed passes over ENOENT).  Coming back puts this worker at the back of
+ * the socket's wait queue.
+ */
+static void
+server_listener_off(struct server_listener *sl)
+{
+	if (sl->srv->loop_epfd == -1)
+		event_del(sl->ev);
+	else if (epoll_ctl(sl->srv->loop_epfd, EPOLL_CTL_DEL, sl->fd, NULL) == -1)
+		log_warn("epoll_ctl DEL listener");
+}
+
+static void
+server_listener_on(struct server_listener *sl)
+{
+	struct epoll_event ee = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = sl->fd };
+
+	if (sl->srv->loop_epfd == -1)
+		event_add(sl->ev, NULL);
+	else if (epoll_ctl(sl->srv->loop_epfd, EPOLL_CTL_ADD, sl->fd, &ee) == -1)
+		fatal("epoll_ctl ADD listener");	/* it was there a moment ago */
+}
+
 /* Stops accepting for USEC; then the listeners are tried once whoever else is free. */
 static void
 server_accept_pause(struct server *srv, long usec)
@@ -662,7 +699,7 @@ server_accept_pause(struct server *srv, long usec)
 	int i;
 
 	for (i = 0; i < srv->nlisteners; i++)
-		event_del(srv->listeners[i].ev);
+		server_listener_off(&srv->listeners[i]);
 	evtimer_add(srv->accept_pause, &tv);
 }
 
@@ -673,7 +710,7 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	int i;
 
 	for (i = 0; i < srv->nlisteners; i++) {
-		event_add(srv->listeners[i].ev, NULL);
+		server_listener_on(&srv->listeners[i]);
 		server_accept_cb(srv->listeners[i].fd, EV_TIMEOUT, &srv->listeners[i]);
 	}
 }
@@ -730,9 +767,13 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			if (take == 0) {
 				srv->accept_peers_total = server_peers_accepted(srv);
 				server_accept_pause(srv, SERVER_ACCEPT_DEFER_US);
-				return;
-			}
-			srv->accept_quiet = 0;	/* the pauses in a row end here */
+				if (srv->loop_epfd == -1) {
+					srv->stats->accept_empty++;
+					return;	/* the peers woke for it too */
+				}
+				take = 1;	/* only this worker woke: it serves the one */
+			} else
+				srv->accept_quiet = 0;	/* the pauses in a row end here */
 		} else {
 			/* after a pause: at least one, a batch if the peers have long accepted nothing */
 			if (server_peers_accepted(srv) != srv->accept_peers_total)
@@ -755,6 +796,8 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 				server_accept_pause(srv, 100 * 1000);
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
+			else if (n == 0 && what != EV_TIMEOUT)
+				srv->stats->accept_empty++;
 			return;
 		}
 		server_accept_one(sl, fd, (struct sockaddr *)&ss, salen);
@@ -828,6 +871,78 @@ server_ticket_timer_cb(evutil_socket_t fd, short what, void *arg)
 	server_ticket_timer_arm(arg);
 }
 
+/*
+ * Workers share the listening sockets, and libevent 2.1 adds them to its
+ * epoll without EPOLLEXCLUSIVE (it has no way to ask for it): every idle
+ * worker woke for every new connection and all but one found nothing to
+ * accept (two workers, connections one at a time: 30 of 40 wake-ups were
+ * for nothing; more workers, more of them).  nginx adds its listeners
+ * exclusive.  So each worker finds its loop's epoll, the
+ * eventpoll descriptor from which the listener libevent has just added can
+ * be deleted, and adds the listeners again itself, EPOLLEXCLUSIVE, under
+ * the same descriptor (data.fd: libevent dispatches by it).  Where a step
+ * fails the listeners stay as libevent added them and every worker wakes.
+ * (An epoll of s3gate's own nested in libevent's would not do: the
+ * exclusive wake-up stops only at an epoll that a thread sleeps on.)
+ */
+static int
+server_loop_epoll(int lfd)
+{
+	char path[64], target[32];
+	struct dirent *de;
+	ssize_t n;
+	DIR *dir;
+	int fd, found = -1;
+
+	if ((dir = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while (found == -1 && (de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || (fd = atoi(de->d_name)) == dirfd(dir))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[eventpoll]") == 0 &&
+		    epoll_ctl(fd, EPOLL_CTL_DEL, lfd, NULL) == 0)
+			found = fd;
+	}
+	closedir(dir);
+	return found;
+}
+
+static void
+server_listen_exclusive(struct server *srv)
+{
+	struct epoll_event ee = { .events = EPOLLIN };
+	int epfd, i, j;
+
+	if (srv->nworkers < 2 || srv->nlisteners == 0 ||
+	    strcmp(event_base_get_method(srv->base), "epoll") != 0 ||
+	    (epfd = server_loop_epoll(srv->listeners[0].fd)) == -1)
+		return;
+	for (i = 0; i < srv->nlisteners; i++) {
+		ee.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ee.data.fd = srv->listeners[i].fd;
+		if ((i == 0 || epoll_ctl(epfd, EPOLL_CTL_DEL, ee.data.fd, NULL) == 0) &&
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, ee.data.fd, &ee) == 0)
+			continue;
+		/* a kernel without EPOLLEXCLUSIVE (before 4.5): back as libevent had them */
+		log_warn("listeners cannot be registered EPOLLEXCLUSIVE; every worker wakes");
+		for (j = 0; j <= i; j++) {
+			ee.events = EPOLLIN;
+			ee.data.fd = srv->listeners[j].fd;
+			if (j < i)
+				(void)epoll_ctl(epfd, EPOLL_CTL_DEL, ee.data.fd, NULL);
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, ee.data.fd, &ee) == -1 && errno != EEXIST)
+				fatal("epoll_ctl ADD listener");
+		}
+		return;
+	}
+	srv->loop_epfd = epfd;
+	log_debug("listeners registered EPOLLEXCLUSIVE in epoll %d", epfd);
+}
+
 /* Serves the listeners FDS (inherited from the parent, shared with the other workers), or binds its own. */
 static int
 server_listen(struct server *srv, const int *fds, struct sbuf *errors)
@@ -857,6 +972,7 @@ server_listen(struct server *srv, const int *fds, struct sbuf *errors)
 		srv->nlisteners++;
 		log_info("listening on %s%s", cf->listen[i].text, cf->listen[i].tls ? " (tls)" : "");
 	}
+	server_listen_exclusive(srv);
 	return 0;
 }
 
@@ -1469,6 +1585,9 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
 	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n",
 	    (unsigned long long)st->client_aborts);
+	evbuffer_add_printf(b, "# HELP s3gate_accept_empty_wakeups_total Wake-ups of a worker for a new "
+	    "connection that another worker took.\n# TYPE s3gate_accept_empty_wakeups_total counter\n"
+	    "s3gate_accept_empty_wakeups_total %llu\n", (unsigned long long)st->accept_empty);
 	evbuffer_add_printf(b, "# HELP s3gate_refused_connections_total Connections refused over "
 	    "max_connections or max_connections_per_ip.\n# TYPE s3gate_refused_connections_total counter\n"
 	    "s3gate_refused_connections_total %llu\n", (unsigned long long)st->refused_connections);
@@ -1594,6 +1713,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	srv->probe_fd = -1;
 	srv->backend_reachable = -1;
 	srv->worker = place->worker;
+	srv->loop_epfd = -1;
 	srv->nworkers = place->nworkers;
 	for (w = 0; w < place->nworkers; w++)
 		srv->peer_slots[w] = place->slots[w];

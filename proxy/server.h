@@ -116,6 +116,7 @@ struct server_stats {
 	uint64_t	 quota_syncs;		/* shared quota batches answered by Redis */
 	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per instance meanwhile */
 	uint64_t	 link_uncounted;	/* budgeted link requests refused: no shared count */
+	uint64_t	 accept_empty;		/* woken for a new connection, took none (a peer's) */
 	/* requests by action and decision; slots claimed by name on first use */
 	struct server_action_count {
 		uint64_t	 allow;
@@ -150,6 +151,9 @@ struct server {
 	struct event		*ticket_timer;	/* the TLS ticket keys move on (tls_ticket_advance) */
 	uint64_t		 accept_peers_total;	/* the peers' accepted connections when it paused */
 	int			 accept_quiet;	/* pauses in a row in which the peers accepted none */
+	int			 loop_epfd;	/* the event loop's epoll, holding the listeners
+						   EPOLLEXCLUSIVE (server_listen_exclusive); -1: as
+						   libevent registered them */
 	struct tls_server	*tls;		/* client-side certificates; rebuilt on reload */
 	struct ssl_ctx_st	*backend_tls;	/* https backends */
 

@@ -652,6 +652,32 @@ PYEOF
 		[ "$n" = 20 ] && [ $((r1 - r0)) = 20 ]
 	}
 	t_check "workers 2: 20 requests succeed and /metrics counts all 20 (sums both workers)" twenty
+	# The workers share the listening socket, each registered EPOLLEXCLUSIVE
+	# (server.c, server_listen_exclusive): a new connection wakes one idle
+	# worker, not all of them to find one connection between them.  40
+	# connections one at a time, 20 ms apart (both workers idle for each):
+	# registered as libevent does it, each woke the other worker for nothing
+	# (40 empty wake-ups of 40).
+	one_wakes() {
+		local e0 e1 c0 c1
+		e0=$(metric "$W2_ADMIN" s3gate_accept_empty_wakeups_total)
+		c0=$(metric "$W2_ADMIN" s3gate_connections_total)
+		"$PY3" -c '
+import socket, sys, time
+for _ in range(40):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /x/y HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    while s.recv(65536):
+        pass
+    s.close()
+    time.sleep(0.02)
+' "$S3GATE_PORT" || return 1
+		e1=$(metric "$W2_ADMIN" s3gate_accept_empty_wakeups_total)
+		c1=$(metric "$W2_ADMIN" s3gate_connections_total)
+		echo "40 connections (s3gate_connections_total $c0 -> $c1): s3gate_accept_empty_wakeups_total $e0 -> $e1"
+		[ -n "$e0" ] && [ $((c1 - c0)) -ge 40 ] && [ $((e1 - e0)) -le 10 ]
+	}
+	t_check "workers 2: a new connection wakes one worker, not both (at most 10 empty wake-ups for 40 connections)" one_wakes
 	cp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 	sp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 	status wk "$(s3_url "$BW/ten")" >/dev/null
