@@ -339,6 +339,13 @@ tls_server_new(const struct conf *cf, struct sbuf *errors)
 		SSL_CTX_set_tlsext_servername_callback(ctx, tls_sni_cb);
 		SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		/*
+		 * One TLS 1.3 ticket per handshake, not OpenSSL's two: ours are
+		 * stateless and may be used again until their key period ends,
+		 * so a client resuming several connections needs only the one.
+		 * The second cost 2% of a full handshake's instructions.
+		 */
+		SSL_CTX_set_num_tickets(ctx, 1);
 	}
 	return ts;
 fail:

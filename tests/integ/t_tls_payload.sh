@@ -388,11 +388,19 @@ ticket_resumes() {	# -tls1_2 | -tls1_3: a second connection resumes with the tic
 	echo "resumed $reused of 6"
 	[ "$reused" = 6 ]
 }
+one_ticket() {	# a full TLS 1.3 handshake brings one NewSessionTicket (OpenSSL's default is two)
+	local n
+	n=$( (sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -CAfile "$TLS/ca.pem" \
+		-tls1_3 -msg 2>/dev/null | grep -c '^<<< .*NewSessionTicket')
+	echo "NewSessionTicket messages: $n"
+	[ "$n" = 1 ]
+}
 tc "TLS 1.1 is refused (openssl s_client -tls1_1)" tls11_refused
 tc "TLS 1.2 handshake, certificate verified" tls_version_ok -tls1_2
 tc "TLS 1.3 handshake, certificate verified" tls_version_ok -tls1_3
 tc "ALPN: http/1.1 chosen from h2,http/1.1" alpn_ok
 tc "TLS 1.3 session ticket (s3gate's ratcheted keys): later connections resume, on either worker" ticket_resumes -tls1_3
+tc "TLS 1.3: one session ticket per full handshake (it can be used again: above)" one_ticket
 tc "TLS 1.2 session ticket: later connections resume, on either worker" ticket_resumes -tls1_2
 tc "SNI: no name -> the first (default) certificate" subject_is s3gate-test-main
 tc "SNI: other.test -> the second certificate" subject_is other.test -servername other.test -verify_hostname other.test
