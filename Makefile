@@ -41,7 +41,7 @@ LDLIBS  = -levent -levent_openssl -lssl -lcrypto -ljansson -lhiredis -lyaml -lm 
 # Debian packages: build, then the real parts the tests drive.
 DEPS_BUILD = gcc make pkg-config libevent-dev libssl-dev libjansson-dev \
              libhiredis-dev libyaml-dev node-llhttp
-DEPS_TEST  = redis-server ceph-mon ceph-osd radosgw ceph-common uuid-runtime \
+DEPS_TEST  = redis-server stunnel4 ceph-mon ceph-osd radosgw ceph-common uuid-runtime \
              awscli rclone s3cmd python3-boto3 python3-yaml curl wget procps iproute2 openssl \
              clang libclang-rt-14-dev
 DEPS_BENCH = nginx haproxy wrk gnuplot-nox python3

@@ -522,6 +522,24 @@ curl_sigv4() {
 		${S3_CA_BUNDLE:+--cacert "$S3_CA_BUNDLE"} "$@"
 }
 
+# sigv4_status PROFILE URL — the HTTP status of the profile's signed GET
+sigv4_status() { curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null; }
+
+# wait_sigv4_status PROFILE URL WANT MS — polls until the status of the
+# signed GET is WANT; prints the milliseconds it took (or "timeout (last
+# STATUS)" and returns 1 after MS): how soon a policy change is enforced
+wait_sigv4_status() {
+	local t0 now c
+	t0=$(date +%s%3N)
+	while :; do
+		c=$(sigv4_status "$1" "$2")
+		now=$(date +%s%3N)
+		if [ "$c" = "$3" ]; then echo "$((now - t0))"; return 0; fi
+		if [ $((now - t0)) -gt "$4" ]; then echo "timeout (last $c)"; return 1; fi
+		sleep 0.05
+	done
+}
+
 # s3_url BUCKET[/KEY] — the path-style URL at the current endpoint, the key
 # percent-encoded once (as SigV4 wants it)
 s3_url() {

@@ -47,36 +47,19 @@ EP_B=$S3GATE_ENDPOINT ADMIN_B=$S3GATE_ADMIN_URL
 t_pass "s3gate b starts on the same Redis"
 S3GATE_CONF=$CONF_A	# the admin CLI: either config names the same Redis
 
-# code PROFILE URL — the HTTP status of a signed GET
-code() { curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null; }
-
-# wait_code PROFILE URL WANT MS — polls until the status is WANT; prints the
-# milliseconds it took (or "timeout LAST")
-wait_code() {
-	local t0 now c
-	t0=$(date +%s%3N)
-	while :; do
-		c=$(code "$1" "$2")
-		now=$(date +%s%3N)
-		if [ "$c" = "$3" ]; then echo "$((now - t0))"; return 0; fi
-		if [ $((now - t0)) -gt "$4" ]; then echo "timeout (last $c)"; return 1; fi
-		sleep 0.05
-	done
-}
-
 echo hello >"$T/obj"
 S3_ENDPOINT=$EP_A t_check "owner puts an object through a" awsv2 owner s3 cp "$T/obj" "s3://$B_IN/obj"
 for ep in A B; do
 	eval "url=\$EP_$ep/$B_IN/obj"
-	t_expect_eq "$ep: no grant yet: the guest is denied" 403 "$(code guest "$url")"
-	t_expect_eq "$ep: the owner reads" 200 "$(code owner "$url")"
+	t_expect_eq "$ep: no grant yet: the guest is denied" 403 "$(sigv4_status guest "$url")"
+	t_expect_eq "$ep: the owner reads" 200 "$(sigv4_status owner "$url")"
 done
 
 t_check "grant ReadOnly" s3gate_admin grant "$B_IN" "$GUEST" ReadOnly
 for ep in A B; do
 	eval "url=\$EP_$ep/$B_IN/obj"
 	# the guest's earlier denial may be cached for the 30 s TTL: the grant must arrive by pub/sub
-	if ms=$(wait_code guest "$url" 200 1000); then
+	if ms=$(wait_sigv4_status guest "$url" 200 1000); then
 		t_pass "$ep: the grant is seen within a second ($ms ms)"
 	else
 		t_fail "$ep: the grant is seen within a second" "$ms"
@@ -86,7 +69,7 @@ done
 t_check "revoke" s3gate_admin revoke "$B_IN" "$GUEST"
 for ep in A B; do
 	eval "url=\$EP_$ep/$B_IN/obj"
-	if ms=$(wait_code guest "$url" 403 1000); then
+	if ms=$(wait_sigv4_status guest "$url" 403 1000); then
 		t_pass "$ep: the revocation is enforced within a second ($ms ms)"
 	else
 		t_fail "$ep: the revocation is enforced within a second" "$ms"
@@ -101,7 +84,7 @@ redis-cli -u "$REDIS_URL" publish s3gate:invalidate all >/dev/null
 sleep 0.2
 for ep in A B; do
 	eval "url=\$EP_$ep/$B_IN/obj"
-	t_expect_eq "$ep: the owner reads (refetched after \"all\")" 200 "$(code owner "$url")"
+	t_expect_eq "$ep: the owner reads (refetched after \"all\")" 200 "$(sigv4_status owner "$url")"
 done
 redis_stop "$T/redis"
 sleep 0.5
@@ -116,7 +99,7 @@ for ep in A B; do
 	fi
 	# the owner was confirmed less than policy_max_staleness ago: still served
 	[ "$ep" = B ] || continue
-	c=$(code owner "$url")
+	c=$(sigv4_status owner "$url")
 	if [ "$c" = 200 ]; then
 		t_pass "$ep: Redis stopped: a cached principal is served within the staleness bound"
 	else
@@ -126,7 +109,7 @@ done
 sleep 3.2
 for ep in A B; do
 	eval "url=\$EP_$ep/$B_IN/obj"
-	t_expect_eq "$ep: past policy_max_staleness: 503 for the owner too" 503 "$(code owner "$url")"
+	t_expect_eq "$ep: past policy_max_staleness: 503 for the owner too" 503 "$(sigv4_status owner "$url")"
 done
 t_expect_eq "a: /readyz with Redis down" 503 "$(readyz "$ADMIN_A")"
 
