@@ -19,6 +19,7 @@
 #include "proxy/conn.h"
 #include "proxy/jobs.h"
 #include "proxy/log.h"
+#include "proxy/quotashm.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
 #include "proxy/tls.h"
@@ -53,6 +54,7 @@ struct gateapi_job {
 	size_t		 err_len;
 	int		 rc;
 	struct gateapi_busy *busy;	/* its principal's count of commands under way */
+	struct server	*shared;	/* counted in the workers' shared table too; else NULL */
 };
 
 /*
@@ -65,7 +67,11 @@ struct gateapi_job {
  * GATEAPI_MAX_JOBS_PER_PRINCIPAL under way, a worker GATEAPI_MAX_JOBS;
  * more are answered 503 SlowDown at once.  The counts live on the event
  * loop (start and done() run there); a command is counted until it is
- * back, also when its connection went first.
+ * back, also when its connection went first.  With several workers a
+ * principal's commands are also counted in the table they share
+ * (quotashm.h, under a name no principal can have), so the bound holds
+ * per s3gate, not per worker; should that table have no slot near the
+ * name, the worker's own count is the bound.
  */
 #define GATEAPI_MAX_JOBS_PER_PRINCIPAL	4
 #define GATEAPI_MAX_JOBS		64
@@ -90,12 +96,24 @@ gateapi_busy_find(const char *principal)
 	return NULL;
 }
 
-/* A command of B's is back: counted off, and B freed at 0. */
-static void
-gateapi_busy_done(struct gateapi_busy *b)
+/* The name PRINCIPAL's commands are counted under in the shared table; 0 if too long. */
+static int
+gateapi_shared_name(char *name, size_t size, const char *principal)
 {
-	struct gateapi_busy **pp;
+	int n = snprintf(name, size, "\001api %s", principal);
 
+	return n > 0 && (size_t)n < size;
+}
+
+/* A command of J's principal is back: counted off, and its count freed at 0. */
+static void
+gateapi_busy_done(struct gateapi_job *j)
+{
+	struct gateapi_busy **pp, *b = j->busy;
+	char name[512];
+
+	if (j->shared != NULL && gateapi_shared_name(name, sizeof(name), b->principal))
+		quotashm_leave(j->shared->quota_shm, name, j->shared->slot);
 	gateapi_jobs_under_way--;
 	if (--b->n > 0)
 		return;
@@ -163,7 +181,7 @@ gateapi_job_done(struct job *job)
 	struct gateapi_job *j = (struct gateapi_job *)job;
 	struct conn *c = job->owner;
 
-	gateapi_busy_done(j->busy);
+	gateapi_busy_done(j);
 	if (c == NULL) {
 		gateapi_job_free(j);	/* its connection went away meanwhile */
 		return;
@@ -190,11 +208,19 @@ gateapi_job_start(struct conn *c, int status, ...)
 	struct gateapi_busy *busy;
 	struct gateapi_job *j;
 	const char *arg;
+	char name[512];
+	int admitted, shared = -1;
 	va_list ap;
 
 	busy = gateapi_busy_find(c->cred.principal);
-	if ((busy != NULL && busy->n >= GATEAPI_MAX_JOBS_PER_PRINCIPAL) ||
-	    gateapi_jobs_under_way >= GATEAPI_MAX_JOBS) {
+	admitted = (busy == NULL || busy->n < GATEAPI_MAX_JOBS_PER_PRINCIPAL) &&
+	    gateapi_jobs_under_way < GATEAPI_MAX_JOBS;
+	if (admitted && c->srv->quota_shm != NULL &&
+	    gateapi_shared_name(name, sizeof(name), c->cred.principal))
+		/* -1: no slot free near the name; this worker's count alone bounds it */
+		admitted = (shared = quotashm_admit(c->srv->quota_shm, name, c->srv->slot,
+		    GATEAPI_MAX_JOBS_PER_PRINCIPAL, (int64_t)time(NULL))) != 0;
+	if (!admitted) {
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "API calls under way");
 		c->retry_after = 1;
@@ -213,6 +239,7 @@ gateapi_job_start(struct conn *c, int status, ...)
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		abort();
 	j->busy = busy;
+	j->shared = shared == 1 ? c->srv : NULL;
 	j->job.run = gateapi_job_run;
 	j->job.done = gateapi_job_done;
 	j->job.owner = c;
