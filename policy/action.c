@@ -238,6 +238,7 @@ static const struct s3op_name s3op_amz_query_hoisted[] = {
 #define HSET_BUCKET_LOCK	0x08	/* CreateBucket with object lock */
 #define HSET_COPY		0x10	/* x-amz-copy-source: counted (of two, the backend uses either) */
 #define HSET_COPY_RANGE		0x20	/* x-amz-copy-source-range: a copy the backend decodes twice */
+#define HSET_KMS_KEY		0x40	/* the backend's KMS key chosen: like PutBucketEncryption */
 
 /*
  * Canned ACLs a write may carry: "private" is what S3 does anyway, and
@@ -272,6 +273,16 @@ static const struct s3op_hdr {
 	S3OP_HDR("x-amz-object-lock-legal-hold", 0, HSET_LEGAL_HOLD, NULL, 0),
 	S3OP_HDR("x-amz-bypass-governance-retention", 0, HSET_RETENTION, s3op_false, 1),
 	S3OP_HDR("x-amz-bucket-object-lock-enabled", 0, HSET_BUCKET_LOCK, s3op_false, 1),
+	/*
+	 * SSE-KMS with a key of the writer's choosing.  The backend uses the
+	 * key as the service account, which may use every workspace's key:
+	 * a grantee could encrypt the objects of the bucket it writes to
+	 * under a key of someone else's, which its owner may later disable.
+	 * Plain x-amz-server-side-encryption (AES256, or aws:kms with the
+	 * bucket's key) chooses nothing and passes.
+	 */
+	S3OP_HDR("x-amz-server-side-encryption-aws-kms-key-id", 0, HSET_KMS_KEY, NULL, 0),
+	S3OP_HDR("x-amz-server-side-encryption-context", 0, HSET_KMS_KEY, NULL, 0),
 };
 
 static const char s3op_reason_acl_headers[] =
@@ -280,9 +291,13 @@ static const char s3op_reason_acl_headers[] =
 static const char s3op_reason_lock_headers[] =
     "x-amz-object-lock-* and x-amz-bypass-governance-retention headers set or bypass object "
     "lock, as PutObjectRetention and PutObjectLegalHold do";
+static const char s3op_reason_kms_headers[] =
+    "x-amz-server-side-encryption-aws-kms-key-id and -context choose the backend's KMS key, "
+    "as PutBucketEncryption does";
 static const char s3op_reason_create_headers[] =
-    "s3gate creates buckets private and without object lock: x-amz-acl (other than private), "
-    "x-amz-grant-* and x-amz-bucket-object-lock-enabled are refused";
+    "s3gate creates buckets private, without object lock and with the backend's default "
+    "encryption: x-amz-acl (other than private), x-amz-grant-*, "
+    "x-amz-bucket-object-lock-enabled and KMS key headers are refused";
 
 /* Subresources known only to be refused by name (no row needs them). */
 static const char *const s3op_other_subresources[] = {
@@ -545,7 +560,8 @@ s3op_add_config(struct s3_op *op, const char *action)
 /*
  * What the headers in SET (HSET_*) make of OP, classified from ROW: an ACL
  * makes it an ACL call (nobody's, unless the operator enables them), object
- * lock a bucket configuration call of the retention or legal-hold group.
+ * lock a bucket configuration call of the retention or legal-hold group, a
+ * KMS key one of the encryption group.
  * CreateBucket is made by s3gate, which applies neither: refused.
  */
 static void
@@ -575,6 +591,13 @@ s3op_apply_head(const struct s3op_row *row, unsigned set, struct s3_op *op)
 			op->need = NEED_BUCKET_CONFIG;
 		if (op->header_reason == NULL)
 			op->deny_reason = op->header_reason = s3op_reason_lock_headers;
+	}
+	if (set & HSET_KMS_KEY) {
+		s3op_add_config(op, "PutBucketEncryption");
+		if (!op->acl_op)
+			op->need = NEED_BUCKET_CONFIG;
+		if (op->header_reason == NULL)
+			op->deny_reason = op->header_reason = s3op_reason_kms_headers;
 	}
 }
 
