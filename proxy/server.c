@@ -685,10 +685,22 @@ server_listener_on(struct server_listener *sl)
 {
 	struct epoll_event ee = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = sl->fd };
 
-	if (sl->srv->loop_epfd == -1)
+	struct server *srv = sl->srv;
+	int i;
+
+	if (srv->loop_epfd == -1) {
 		event_add(sl->ev, NULL);
-	else if (epoll_ctl(sl->srv->loop_epfd, EPOLL_CTL_ADD, sl->fd, &ee) == -1)
-		fatal("epoll_ctl ADD listener");	/* it was there a moment ago */
+		return;
+	}
+	if (epoll_ctl(srv->loop_epfd, EPOLL_CTL_ADD, sl->fd, &ee) == 0)
+		return;
+	/* (out of kernel memory?) libevent adds every listener again, as its own */
+	log_warn("epoll_ctl ADD listener; every worker wakes from now on");
+	srv->loop_epfd = -1;
+	for (i = 0; i < srv->nlisteners; i++) {
+		event_del(srv->listeners[i].ev);
+		event_add(srv->listeners[i].ev, NULL);
+	}
 }
 
 /* Stops accepting for USEC; then the listeners are tried once whoever else is free. */
