@@ -20,7 +20,7 @@
 #     naming the victim's bucket with a Host naming one's own (and the
 #     reverse) -- the Host decides, the SNI only picks a certificate; ALPN
 #     offering h2 only: no protocol selected, HTTP/1.1 served, an HTTP/2
-#     preface refused (400, at head_timeout);
+#     preface refused (400, at head_timeout); h2 and http/1.1: http/1.1;
 #   SigV2 header auth: a read outside the grants, a write under a ReadOnly
 #     grant, an x-amz-copy-source of an ungranted object, a repeated
 #     x-amz-meta header, a Date an hour old, an old x-amz-date beside a
@@ -32,8 +32,9 @@
 #   SigV4: X-Amz-Expires 604801, an X-Amz-Date 20 minutes ahead, a link
 #     with an Authorization header as well, SignedHeaders without host, in
 #     upper case, with a name twice, a parameter twice (prefix under a prefix
-#     grant, versionId), x-id=DeleteObject on a GET (RGW ignores it: read
-#     only), "?=acl" and "?%61cl" -- refused or read only, nothing changed;
+#     grant, versionId), x-amz-copy-source twice in two cases,
+#     x-id=DeleteObject on a GET (RGW ignores it: read only), "?=acl" and
+#     "?%61cl" -- refused or read only, nothing changed;
 #   sessions: another principal's session token with one's own session key,
 #     one's own long-term key with another's token (the key's principal
 #     decides), a session's token in a presigned query, SigV2 with a session
@@ -43,9 +44,16 @@
 #     alone), Upgrade: h2c (no 101, the h2 preface after it refused),
 #     Transfer-Encoding: chunked on a GET whose body is a request;
 #   POST object (multipart/form-data on a bucket, on a key) under a prefix
-#     grant, POST ?delete on a key, DeleteObjects with a key written with a
-#     character reference or in a namespace prefix -- refused, nothing
-#     stored or deleted.
+#     grant, POST ?delete on a key (RGW: a POST object), DeleteObjects with
+#     a key outside the prefix written with character references, with
+#     namespace-prefixed elements, with x-amz-bypass-governance-retention,
+#     with a plain chunked body, with a streaming payload hash in the query;
+#     a WriteOnly grantee's DeleteObjects, and its PUT link sent with
+#     If-None-Match: * -- refused, nothing stored or deleted.  (A key
+#     "shared/../private/doc", however written, is a key under shared/:
+#     RGW deletes that key, not private/doc.)
+# Noticed and left: an HTTP/2 preface is answered only at head_timeout
+# (llhttp waits for more after "PRI * HTTP/2.0"), as a partial head is.
 # Workspaces (own principals): ws-b4v (b4v, the victim: ws-b4v ReadOnly to
 #   b4a, prefix "shared/" ReadWrite to b4p; ws-b4v-drop WriteOnly to b4w;
 #   ws-b4v-sec, nothing), ws-b4a (b4a, the attacker).
@@ -226,6 +234,8 @@ if [ "$alpn" = none ] && [ "$R_STATUS" = 200 ]; then
 else
 	t_fail "TLS ALPN offering h2 only: none selected, HTTP/1.1 served" "alpn $alpn, status $R_STATUS"
 fi
+read -r alpn R_STATUS < <(tls_send "$A.s3.test" h2,http/1.1 "GET /own HTTP/1.1\r\nHost: $A.s3.test\r\n{SIG}Connection: close\r\n\r\n" 2>&1)
+t_expect_eq "TLS ALPN offering h2 and http/1.1: http/1.1 selected, served" "http/1.1 200" "$alpn $R_STATUS"
 read -r alpn R_STATUS < <(tls_send "$A.s3.test" h2 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' 2>&1)
 # (llhttp waits for more after the preface: the answer comes at head_timeout)
 if [ "$alpn" = none ] && [ "$R_STATUS" = 400 ]; then
@@ -322,6 +332,9 @@ sig_with() {	# SIGNED-HEADERS — b4a's signed GET of its own object with Signed
 	h=$(sed -E "s/SignedHeaders=[^,]*/SignedHeaders=$1/" <<<"$h")
 	raw "GET /$A/own HTTP/1.1\r\nHost: 127.0.0.1\r\n${h}Connection: close\r\n\r\n"
 }
+# the same x-amz-* header twice, in two cases: one value to the policy, maybe the other to RGW
+raw "PUT /$A/case-$S HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Copy-Source: /$A/own\r\nx-amz-copy-source: /$VS/secret\r\n{SIG}Content-Length: 0\r\nConnection: close\r\n\r\n"
+refused "x-amz-copy-source twice, in two cases (own object, then $VS/secret)" "$A/case-$S"
 sig_with "x-amz-content-sha256;x-amz-date"
 refused "SigV4: SignedHeaders without host"
 sig_with "Host;x-amz-content-sha256;x-amz-date"
