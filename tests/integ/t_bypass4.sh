@@ -48,6 +48,9 @@
 #     a key outside the prefix written with character references, with
 #     namespace-prefixed elements, with x-amz-bypass-governance-retention,
 #     with a plain chunked body, with a streaming payload hash in the query;
+#     a CopyObject whose source climbs out of the prefix with dot segments
+#     (RGW copies that literal key); ListParts and AbortMultipartUpload
+#     with the uploadId of an upload outside the prefix;
 #     a WriteOnly grantee's DeleteObjects, and its PUT link sent with
 #     If-None-Match: * -- refused, nothing stored or deleted.  (A key
 #     "shared/../private/doc", however written, is a key under shared/:
@@ -467,6 +470,33 @@ raw "POST /$V?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r
 kept "prefix grantee: DeleteObjects with a plain chunked body" "$V/shared/doc"
 raw "POST /$V?delete&x-amz-content-sha256=STREAMING-AWS4-HMAC-SHA256-PAYLOAD HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: ${#body}\r\nConnection: close\r\n\r\n$body"
 kept "prefix grantee: DeleteObjects of private/doc, a streaming payload hash in the query" "$V/private/doc"
+# a copy source with dot segments is that key, not the one they lead to
+for src in "/$V/shared/../private/doc" "$V/shared/./../private/doc" "/$V/shared//../../$V/private/doc" \
+	"/$V/shared/%2e%2e/private/doc"; do
+	raw "PUT /$V/shared/copy-$S HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amz-copy-source: $src\r\n{SIG}Content-Length: 0\r\nConnection: close\r\n\r\n"
+	got=$(RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*:}" \
+		"GET /$V/shared/copy-$S HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n" --out "$T/be" >/dev/null
+		grep -c "$SECRET_TEXT" "$T/be")
+	if [ "$got" = 0 ] && ! grep -qF "$SECRET_TEXT" "$T/resp"; then
+		t_pass "prefix grantee: CopyObject from '$src' into shared/: $R_STATUS $(resp_code), private/doc not copied"
+	else
+		t_fail "prefix grantee: CopyObject from '$src' copies no private/doc" "status $R_STATUS; copy holds the secret: $got"
+	fi
+done
+# an uploadId of an upload outside the prefix: no ListParts, no abort
+UP=$(RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*:}" \
+	"POST /$V/private/up-$S?uploads HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: 0\r\nConnection: close\r\n\r\n" \
+	--out "$T/be" >/dev/null; grep -ao '<UploadId>[^<]*' "$T/be" | sed 's/<UploadId>//')
+get 127.0.0.1 "/$V/shared/up-$S?uploadId=$UP"
+refused "prefix grantee: ListParts of shared/up with private/up's uploadId"
+raw "DELETE /$V/shared/up-$S?uploadId=$UP HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n"
+st=$(RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*:}" \
+	"GET /$V/private/up-$S?uploadId=$UP HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n" | awk '{print $1}')
+if [ -n "$UP" ] && [ "${R_STATUS:0:1}" = 4 ] && [ "$st" = 200 ]; then
+	t_pass "prefix grantee: AbortMultipartUpload of shared/up with private/up's uploadId: $R_STATUS $(resp_code), the upload lives"
+else
+	t_fail "prefix grantee: abort with another key's uploadId refused" "upload '$UP'; status $R_STATUS; ListParts at RGW: $st"
+fi
 as b4w
 raw "POST /$D?delete HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: 53\r\nConnection: close\r\n\r\n<Delete><Object><Key>deposit</Key></Object></Delete>"
 kept "WriteOnly grantee: DeleteObjects in the drop box" "$D/deposit"
