@@ -15,7 +15,8 @@
 #     s3gate's origin).  Now 400 InvalidArgument before the backend is asked.
 # Tried and held (each checked below):
 #   virtual host: a port after a trailing dot, upper case with a port, the
-#     bare ".s3.test", a bucket name with dots above the victim's, a Host
+#     bare ".s3.test", a bucket name with dots above the victim's, admin
+#     and SWIFT (RGW's other APIs) as virtual-host buckets, a Host
 #     naming one's own bucket over a path naming the victim's; TLS: an SNI
 #     naming the victim's bucket with a Host naming one's own (and the
 #     reverse) -- the Host decides, the SNI only picks a certificate; ALPN
@@ -184,6 +185,11 @@ fi
 for h in "$VS.s3.test.:80" "WS-B4V-SEC.S3.TEST:8080" "$VS.s3.test.." ".s3.test" "x.$VS.s3.test"; do
 	get "$h" /secret
 	refused "virtual host '$h', /secret"
+done
+# the names RGW routes to its admin-ops and Swift APIs, by virtual host
+for h in admin.s3.test SWIFT.s3.test:80; do
+	get "$h" "/user?format=json&uid=b4v"
+	expect "virtual host '$h' (a reserved name)" 400 InvalidBucketName
 done
 get ".s3.test" "/$VS/secret"
 refused "Host '.s3.test' (no bucket before the domain), path /$VS/secret"
