@@ -739,6 +739,25 @@ s3op_copy_twice_decoded(const struct s3op_row *row, unsigned set, struct s3_op *
 	return -1;
 }
 
+/*
+ * Whether V holds a control character.  The response-* overrides become
+ * headers of the backend's answer: RGW broke off an answer whose override
+ * held CR LF (a 502 and a warning in the log, at the client's will), and a
+ * backend that wrote the value as it came would let whoever makes a link
+ * add headers (Set-Cookie, another Content-Length) to an answer from
+ * s3gate's origin.
+ */
+static int
+s3op_has_ctl(const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 s3op_classify(const char *method, const char *bucket, const char *key,
     const struct query_list *query, const struct http_head *head, struct s3_op *op)
@@ -788,6 +807,12 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 		}
 		seen[bit >> 6] |= UINT64_C(1) << (bit & 63);
 		nsub += bit < s3op_nsubresources;
+		if (strncmp(p->name, "response-", 9) == 0 && s3op_has_ctl(p->value, p->value_len)) {
+			s3op_deny_param(op, "the query parameter ", p, " holds a control character "
+			    "(CR, LF, ...), and its value would be a header of the answer");
+			op->action = NULL;	/* refused before it was classified */
+			return -1;
+		}
 	}
 	s3op_scan_head(head, &hs);
 	if (hs.ncopy > 1) {

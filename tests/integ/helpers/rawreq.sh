@@ -1,5 +1,5 @@
 # tests/integ/helpers/rawreq.sh — hand-made requests to s3gate through
-# rawhttp.py, for the files that attack it (t_bypass, t_bypass3).  Sourced
+# rawhttp.py, for the files that attack it (t_bypass, t_bypass3, t_bypass4).  Sourced
 # after lib.sh; the caller sets RAW_AKID, RAW_SECRET, RAW_REGION (whose key
 # {SIG} signs with) and SECRET_TEXT (what no answer may carry).
 
@@ -19,6 +19,17 @@ resp_msg() { grep -ao '<Code>[^<]*</Code><Message>[^<]*' "$T/resp" | head -c 240
 signed() {
 	local body=${4:-}
 	raw "$1 $2 HTTP/1.1\r\nHost: 127.0.0.1\r\n${3:-}{SIG}Content-Length: $(printf '%b' "$body" | wc -c)\r\nConnection: close\r\n\r\n$body"
+}
+# sig_lines METHOD PATH — SigV4 header lines for a request of RAW_AKID's (Host
+# 127.0.0.1, UNSIGNED-PAYLOAD), in rawhttp's escapes: for a pipelined second
+# request, or to tamper with
+sig_lines() {
+	$PY3 -c 'import os, sys
+sys.path.insert(0, sys.argv[1])
+import rawhttp
+print(rawhttp.sigv4_headers(sys.argv[2], sys.argv[3], "127.0.0.1", os.environ["RAW_AKID"],
+    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
+		"$LIB_DIR/helpers" "$1" "$2"
 }
 deaths() { grep -c 'exited (status' "$S3GATE_LOG"; }
 # expect NAME STATUS CODE — the last answer was STATUS with S3 error CODE ("" for none)
