@@ -484,6 +484,17 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 			head->error = "request head too large";
 			return HTTP_PARSE_TOO_LARGE;
 		}
+		/*
+		 * The screen found the blank line that ends a head, and llhttp
+		 * still wants more: HTTP/2's connection preface ("PRI *
+		 * HTTP/2.0", then "SM"), which llhttp reads on past that line.
+		 * Waiting for the rest left the client without an answer until
+		 * head_timeout.
+		 */
+		if (scan >= 4 && memcmp(buf + scan - 4, "\r\n\r\n", 4) == 0) {
+			head->error = "an HTTP/2 connection preface (this port speaks HTTP/1.1)";
+			return HTTP_PARSE_BAD;
+		}
 		return HTTP_PARSE_MORE;
 	}
 	if (err != HPE_PAUSED) {

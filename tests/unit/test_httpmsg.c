@@ -126,6 +126,10 @@ static const struct {
 	  "GET / HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
 	{ "header without colon", REQ, "GET / HTTP/1.1\r\nHost h\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
 	{ "HTTP/2.0 request line", REQ, "GET / HTTP/2.0\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "HTTP/2 connection preface", REQ, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0, HTTP_PARSE_BAD,
+	  NOFIELDS },
+	{ "HTTP/2 connection preface, its first line only", REQ, "PRI * HTTP/2.0\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
 	{ "not HTTP at all", REQ, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 0, HTTP_PARSE_BAD, NOFIELDS },
 	{ "lower-case method", REQ, "get / HTTP/1.1\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
 	/* responses */
