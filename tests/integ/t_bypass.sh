@@ -175,12 +175,7 @@ RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*
 # ---- one decision per request ----------------------------------------------------------
 
 # pipelined: the second (signed for ws-bvic-sec, no grant) is refused on its own
-second=$($PY3 -c 'import os, sys
-sys.path.insert(0, sys.argv[1])
-import rawhttp
-print(rawhttp.sigv4_headers("GET", "/ws-bvic-sec/secret", "127.0.0.1", os.environ["RAW_AKID"],
-    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
-	"$LIB_DIR/helpers")
+second=$(sig_lines GET "/ws-bvic-sec/secret")
 raw "GET /ws-bvic/doc HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}\r\nGET /ws-bvic-sec/secret HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Connection: close\r\n\r\n"
 st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
 if [ "$st" = "200 403 " ] && ! grep -qF "$SECRET_TEXT" "$T/resp"; then

@@ -328,12 +328,7 @@ t_check "a --max-uses 1 link: HEAD 200 (uncounted), two ranges make one copy, a 
 as b3pfx
 backend_aws s3api put-object --bucket "$B" --key "shared/del-$S" --body "$T/secret" >/dev/null
 body="<Delete><Object><Key>shared/del-$S</Key></Object></Delete>"
-second=$($PY3 -c 'import os, sys
-sys.path.insert(0, sys.argv[1])
-import rawhttp
-print(rawhttp.sigv4_headers("DELETE", sys.argv[2], "127.0.0.1", os.environ["RAW_AKID"],
-    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
-	"$LIB_DIR/helpers" "/$B/private/doc")
+second=$(sig_lines DELETE "/$B/private/doc")
 raw "POST /$B?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}DELETE /$B/private/doc HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Content-Length: 0\r\nConnection: close\r\n\r\n" --split head
 st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
 if ! backend_aws s3api head-object --bucket "$B" --key "shared/del-$S" >/dev/null 2>&1 &&
@@ -476,12 +471,7 @@ raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\
 st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
 # s3gate reads an API call's body itself: it says 100 Continue (curl waits a second for it otherwise)
 t_expect_eq "POST /_s3gate/requests with Expect, the body in a later write: 100 Continue, then answered" "100 201 " "$st"
-second=$($PY3 -c 'import os, sys
-sys.path.insert(0, sys.argv[1])
-import rawhttp
-print(rawhttp.sigv4_headers("GET", "/_s3gate/requests", "127.0.0.1", os.environ["RAW_AKID"],
-    os.environ["RAW_SECRET"], os.environ["RAW_REGION"], "UNSIGNED-PAYLOAD").replace("\r\n", "\\r\\n"))' \
-	"$LIB_DIR/helpers")
+second=$(sig_lines GET "/_s3gate/requests")
 raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}GET /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Connection: close\r\n\r\n"
 st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
 t_expect_eq "POST then GET /_s3gate/requests pipelined in one write: each answered" "201 200 " "$st"
