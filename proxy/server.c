@@ -684,7 +684,6 @@ static void
 server_listener_on(struct server_listener *sl)
 {
 	struct epoll_event ee = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = sl->fd };
-
 	struct server *srv = sl->srv;
 	int i;
 
