@@ -572,6 +572,16 @@ admin_request_json(const struct model_request *r)
  * for a bucket that does not exist: the self-service API passes this
  * message on, and it must not tell the two apart.
  */
+/* Whether S holds no control character (C0, DEL); UTF-8 and spaces are fine. */
+static int
+admin_text_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 static int
 admin_request(struct admin *a, struct admin_args *args)
 {
@@ -590,6 +600,13 @@ admin_request(struct admin *a, struct admin_args *args)
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if (args->reason != NULL && strlen(args->reason) > ADMIN_MAX_REASON)
 		return admin_fail(a, "the reason is longer than %d bytes", ADMIN_MAX_REASON);
+	/*
+	 * The requester's free text is printed as it is to the owner's and the
+	 * operator's terminals (requests, who, sync): an ESC sequence would
+	 * act there, a newline forge a line.
+	 */
+	if (args->reason != NULL && !admin_text_printable(args->reason))
+		return admin_fail(a, "the reason holds a control character (a newline, tab or ESC); write it on one line");
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	b = model_bucket_find(a->model, bucket);

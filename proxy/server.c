@@ -229,7 +229,7 @@ server_action_slot(struct server_stats *st, const char *action)
 {
 	int i;
 
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i < SERVER_MAX_ACTIONS; i++) {
 		if (st->actions[i].name[0] == '\0') {
 			snprintf(st->actions[i].name, sizeof(st->actions[i].name), "%s", action);
 			return &st->actions[i];
@@ -1550,7 +1550,7 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 
 		for (i = 0; i < (int)(offsetof(struct server_stats, actions) / sizeof(uint64_t)); i++)
 			to[i] += from[i];
-		for (k = 0; k < 64 && ws->actions[k].name[0] != '\0'; k++) {
+		for (k = 0; k < SERVER_MAX_ACTIONS && ws->actions[k].name[0] != '\0'; k++) {
 			struct server_action_count *ac = server_action_slot(&sum, ws->actions[k].name);
 			if (ac == NULL)
 				break;
@@ -1648,7 +1648,7 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	}
 	evbuffer_add_printf(b, "# HELP s3gate_actions_total Requests by S3 action and decision.\n"
 	    "# TYPE s3gate_actions_total counter\n");
-	for (i = 0; i < 64 && st->actions[i].name[0] != '\0'; i++) {
+	for (i = 0; i < SERVER_MAX_ACTIONS && st->actions[i].name[0] != '\0'; i++) {
 		evbuffer_add_printf(b, "s3gate_actions_total{action=\"%s\",decision=\"allow\"} %llu\n"
 		    "s3gate_actions_total{action=\"%s\",decision=\"deny\"} %llu\n"
 		    "s3gate_actions_total{action=\"%s\",decision=\"none\"} %llu\n",

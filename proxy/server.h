@@ -84,6 +84,8 @@ struct peer_count {
 	int			 count;
 };
 
+#define SERVER_MAX_ACTIONS	192	/* see server_stats.actions */
+
 struct server_stats {
 	uint64_t	 requests;
 	uint64_t	 status_class[6];	/* 1xx..5xx by first digit */
@@ -117,13 +119,19 @@ struct server_stats {
 	uint64_t	 quota_sync_failures;	/* ... failed or timed out: per instance meanwhile */
 	uint64_t	 link_uncounted;	/* budgeted link requests refused: no shared count */
 	uint64_t	 accept_empty;		/* woken for a new connection, took none (a peer's) */
-	/* requests by action and decision; slots claimed by name on first use */
+	/*
+	 * Requests by action and decision; slots claimed by name on first use.
+	 * Room for every action name s3gate has (policy/action.c's table, about
+	 * 90, and the API's 8): with 64, any principal's 64 cheap denied calls
+	 * (?analytics, ?metrics, ...) took every slot, and PutObject, DeleteObject
+	 * and the rest were counted nowhere from then on.
+	 */
 	struct server_action_count {
 		uint64_t	 allow;
 		uint64_t	 deny;
 		uint64_t	 other;		/* no decision: auth failures, errors */
 		char		 name[48];
-	}		 actions[64];
+	}		 actions[SERVER_MAX_ACTIONS];
 	double		 latency_sum;		/* the doubles last: summed apart */
 	double		 ttfb_sum;
 };

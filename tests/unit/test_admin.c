@@ -490,6 +490,25 @@ test_requests(void)
 	    "request: the owner needs none");
 	run_free(&r);
 
+	{
+		/* the reason reaches terminals as it is: no ESC, newline, tab or DEL */
+		static const char *const bad[] = { "\033]0;owned\007", "x\"\nws-eric bob 2026 \"y",
+		    "a\tb", "del\177" };
+		size_t i;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			r = RUN("--json", "request", "ws-eric-shared", "alice", "--reason", bad[i]);
+			T_OK(r.rc == 1 && strstr(r.err, "control character") != NULL,
+			    "request: a reason with a control character is refused (%zu)", i);
+			run_free(&r);
+		}
+		r = RUN("--json", "requests", "eric");
+		T_OK(r.rc == 0 && json_array_size(json_object_get(r.json, "requests")) == 0,
+		    "request: nothing stored by the refused ones");
+		run_free(&r);
+		r = RUN("--json", "request", "ws-eric-shared", "alice", "--reason", "r\xc3\xa9sum\xc3\xa9");
+		T_OK(r.rc == 0, "request: a reason in UTF-8 is taken");
+		run_free(&r);
+	}
 	r = RUN("--json", "request", "ws-eric-shared", "alice", "--reason", "for the paper");
 	T_OK(r.rc == 0 && has_keys(r.json, rk) && strcmp(jstr(r.json, "reason"),
 	    "for the paper") == 0 && strcmp(jstr(r.json, "principal"), "alice") == 0,
