@@ -566,12 +566,6 @@ admin_request_json(const struct model_request *r)
 	    "reason", r->reason ? r->reason : "", "requested_at", when);
 }
 
-/*
- * PRINCIPAL asks for access to BUCKET.  A bucket PRINCIPAL may not discover
- * (not discoverable and no grant) is refused with exactly the words used
- * for a bucket that does not exist: the self-service API passes this
- * message on, and it must not tell the two apart.
- */
 /* Whether S holds no control character (C0, DEL); UTF-8 and spaces are fine. */
 static int
 admin_text_printable(const char *s)
@@ -582,6 +576,12 @@ admin_text_printable(const char *s)
 	return 1;
 }
 
+/*
+ * PRINCIPAL asks for access to BUCKET.  A bucket PRINCIPAL may not discover
+ * (not discoverable and no grant) is refused with exactly the words used
+ * for a bucket that does not exist: the self-service API passes this
+ * message on, and it must not tell the two apart.
+ */
 static int
 admin_request(struct admin *a, struct admin_args *args)
 {
@@ -606,7 +606,8 @@ admin_request(struct admin *a, struct admin_args *args)
 	 * act there, a newline forge a line.
 	 */
 	if (args->reason != NULL && !admin_text_printable(args->reason))
-		return admin_fail(a, "the reason holds a control character (a newline, tab or ESC); write it on one line");
+		return admin_fail(a, "the reason holds a control character (a newline, tab or ESC); "
+		    "write it on one line");
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	b = model_bucket_find(a->model, bucket);
