@@ -34,7 +34,10 @@ enum s3_need {
 	NEED_PROXY,		/* answered by s3gate itself (ListBuckets, Create/DeleteBucket) */
 };
 
-/* config actions one request can amount to (s3_op.config_actions): its row's, retention, legal hold, encryption */
+/*
+ * Config actions one request can amount to (s3_op.config_actions): its
+ * row's, retention, legal hold, encryption.
+ */
 #define S3OP_MAX_CONFIG	4
 
 struct s3_op {
