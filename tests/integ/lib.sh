@@ -522,20 +522,30 @@ curl_sigv4() {
 		${S3_CA_BUNDLE:+--cacert "$S3_CA_BUNDLE"} "$@"
 }
 
-# sigv4_status PROFILE URL — the HTTP status of the profile's signed GET
-sigv4_status() { curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null; }
+# sigv4_status PROFILE URL [CURL_ARGS...] — the HTTP status of the profile's
+# signed request (a GET unless CURL_ARGS say otherwise)
+sigv4_status() {
+	local p=$1 u=$2
+	shift 2
+	curl_sigv4 "$p" -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$u" 2>/dev/null
+}
 
 # wait_sigv4_status PROFILE URL WANT MS — polls until the status of the
-# signed GET is WANT; prints the milliseconds it took (or "timeout (last
-# STATUS)" and returns 1 after MS): how soon a policy change is enforced
+# signed GET is WANT, within MS: prints the milliseconds it took; else
+# says how late or what came last and returns 1 (how soon a policy change
+# is enforced: a WANT that came after MS is late, not a pass)
 wait_sigv4_status() {
 	local t0 now c
 	t0=$(date +%s%3N)
 	while :; do
 		c=$(sigv4_status "$1" "$2")
 		now=$(date +%s%3N)
-		if [ "$c" = "$3" ]; then echo "$((now - t0))"; return 0; fi
-		if [ $((now - t0)) -gt "$4" ]; then echo "timeout (last $c)"; return 1; fi
+		if [ "$c" = "$3" ]; then
+			[ $((now - t0)) -le "$4" ] || { echo "HTTP $c only after $((now - t0)) ms (limit $4 ms)"; return 1; }
+			echo "$((now - t0))"
+			return 0
+		fi
+		if [ $((now - t0)) -gt "$4" ]; then echo "timeout after $((now - t0)) ms (last HTTP $c)"; return 1; fi
 		sleep 0.05
 	done
 }

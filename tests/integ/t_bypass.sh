@@ -177,7 +177,7 @@ RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY $RAW send "${RGW_ENDPOINT##*
 # pipelined: the second (signed for ws-bvic-sec, no grant) is refused on its own
 second=$(sig_lines GET "/ws-bvic-sec/secret")
 raw "GET /ws-bvic/doc HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}\r\nGET /ws-bvic-sec/secret HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Connection: close\r\n\r\n"
-st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 if [ "$st" = "200 403 " ] && ! grep -qF "$SECRET_TEXT" "$T/resp"; then
 	t_pass "pipelined: GET of the granted bucket 200, then GET of ws-bvic-sec 403"
 else

@@ -330,7 +330,7 @@ backend_aws s3api put-object --bucket "$B" --key "shared/del-$S" --body "$T/secr
 body="<Delete><Object><Key>shared/del-$S</Key></Object></Delete>"
 second=$(sig_lines DELETE "/$B/private/doc")
 raw "POST /$B?delete HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}DELETE /$B/private/doc HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Content-Length: 0\r\nConnection: close\r\n\r\n" --split head
-st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 if ! backend_aws s3api head-object --bucket "$B" --key "shared/del-$S" >/dev/null 2>&1 &&
 	backend_aws s3api head-object --bucket "$B" --key private/doc >/dev/null 2>&1 &&
 	[ "${st% }" != "${st%403 }" ]; then
@@ -468,12 +468,12 @@ expect "... and once the lock is free, b3att's calls are served" 200 ""
 # API calls with Expect (the body in a later write), and two pipelined in one write
 body='{"bucket":"ws-b3own","reason":"again"}'
 raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n{SIG}Content-Length: ${#body}\r\nConnection: close\r\n\r\n$body" --split head
-st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 # s3gate reads an API call's body itself: it says 100 Continue (curl waits a second for it otherwise)
 t_expect_eq "POST /_s3gate/requests with Expect, the body in a later write: 100 Continue, then answered" "100 201 " "$st"
 second=$(sig_lines GET "/_s3gate/requests")
 raw "POST /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: ${#body}\r\n\r\n${body}GET /_s3gate/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n${second}Connection: close\r\n\r\n"
-st=$(grep -ao 'HTTP/1\.1 [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 t_expect_eq "POST then GET /_s3gate/requests pipelined in one write: each answered" "201 200 " "$st"
 
 if [ "$(deaths)" != 0 ]; then

@@ -415,14 +415,14 @@ fi
 as b4a
 second=$(sig_lines GET "/$VS/secret")
 raw "GET /$A/own HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n{SIG}\r\nGET /$VS/secret HTTP/1.0\r\nHost: 127.0.0.1\r\n${second}\r\n"
-st=$(grep -ao 'HTTP/1\.[01] [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 if [ "$st" = "200 403 " ] && ! grep -qF "$SECRET_TEXT" "$T/resp"; then
 	t_pass "HTTP/1.0 keep-alive: b4a's GET 200, then the pipelined GET of $VS/secret 403"
 else
 	t_fail "HTTP/1.0 keep-alive, pipelined: 200 then 403" "statuses: $st"
 fi
 raw "GET /$A/own HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n{SIG}\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-st=$(grep -ao 'HTTP/1\.[01] [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' ')
+st=$(resp_statuses)
 case $st in
 "200 400 " | "200 ") t_pass "Upgrade: h2c: answered 200 over HTTP/1.1 (no 101), the h2 preface after it not served ($st)" ;;
 *) t_fail "Upgrade: h2c: no 101, the preface not served" "statuses: $st" ;;

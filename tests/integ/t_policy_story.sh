@@ -65,25 +65,6 @@ fi
 
 # ---- helpers -------------------------------------------------------------------
 
-# code PROFILE URL [CURL_ARGS...] — the HTTP status of a signed request
-code() { local p=$1 u=$2; shift 2; curl_sigv4 "$p" -o /dev/null -w '%{http_code}' --max-time 5 "$@" "$u" 2>/dev/null; }
-# wait_code PROFILE URL WANT MS — polls until the status is WANT; prints the
-# milliseconds it took (or "timeout (last CODE)")
-wait_code() {
-	local t0 now c
-	t0=$(date +%s%3N)
-	while :; do
-		c=$(code "$1" "$2")
-		now=$(date +%s%3N)
-		if [ "$c" = "$3" ]; then
-			[ $((now - t0)) -le "$4" ] || { echo "HTTP $c only after $((now - t0)) ms (limit $4 ms)"; return 1; }
-			echo "$((now - t0))"
-			return 0
-		fi
-		if [ $((now - t0)) -gt "$4" ]; then echo "timeout after $((now - t0)) ms (last HTTP $c)"; return 1; fi
-		sleep 0.05
-	done
-}
 # same_set WANT... -- GOT... (whitespace separated lists; order does not matter)
 same_set() {
 	local want got
@@ -204,7 +185,7 @@ except ClientError as e:
     print(e.response["Error"]["Code"], e.response["Error"]["Message"]); sys.exit(1)
 ' "$WF"
 tc "s3gate-admin member add ws-frank alice" s3gate_admin member add "$WF" "$A"
-tms "alice reads ws-frank within a second of member add" wait_code alice "$URL_FDOC" 200 1000
+tms "alice reads ws-frank within a second of member add" wait_sigv4_status alice "$URL_FDOC" 200 1000
 member_rw() {
 	awsv2 alice s3 cp "$T/small" "s3://$WF/from-alice/x" || return 1
 	awsv1 alice s3 cp "s3://$WF/from-alice/x" "$T/alice.back" && same_file "$T/small" "$T/alice.back" || return 1
@@ -220,7 +201,7 @@ tc "bob requests ws-frank" s3gate_admin request "$WF" "$BO" --reason "need the p
 tdeny "approve of a principal without a request is refused" "" "request|no such" \
 	s3gate_admin approve "$WF" "$E" --permission ReadOnly
 tc "frank approves bob's request with ReadOnly" s3gate_admin approve "$WF" "$BO" --permission ReadOnly
-tms "bob reads ws-frank within a second of the approval" wait_code bob "$URL_BOB_DOC" 200 1000
+tms "bob reads ws-frank within a second of the approval" wait_sigv4_status bob "$URL_BOB_DOC" 200 1000
 ro_read() {
 	awsv1 bob s3api get-object --bucket "$WF" --key private/doc "$T/ro.out" >/dev/null &&
 		same_file "$T/fobj" "$T/ro.out" &&
@@ -235,7 +216,7 @@ tdeny "bob (ReadOnly) cannot delete (v2)" AccessDenied "DeleteObject on bucket $
 ro_put_rclone() { ! rclone_s3 bob copyto "$T/small" "s3g:$WF/from-bob-rclone"; }
 tc "bob (ReadOnly) cannot put with rclone" ro_put_rclone
 tc "s3gate-admin revoke ws-frank bob" s3gate_admin revoke "$WF" "$BO"
-tms "bob is denied within a second of the revocation" wait_code bob "$URL_BOB_DOC" 403 1000
+tms "bob is denied within a second of the revocation" wait_sigv4_status bob "$URL_BOB_DOC" 403 1000
 
 # ---- server-side copy from a bucket the caller cannot read --------------------
 
@@ -273,10 +254,10 @@ expiring() {
 	local t0 ms
 	s3gate_admin grant "$WFP" "$E" ReadOnly --expires 3s || return 1
 	t0=$(date +%s%3N)
-	ms=$(wait_code eric "$URL_PUB" 200 1000) || { echo "not granted: $ms"; return 1; }
+	ms=$(wait_sigv4_status eric "$URL_PUB" 200 1000) || { echo "not granted: $ms"; return 1; }
 	echo "granted after $ms ms"
 	awsv2 eric s3 cp "s3://$WFP/pub/doc" "$T/exp.back" && same_file "$T/fobj" "$T/exp.back" || return 1
-	ms=$(wait_code eric "$URL_PUB" 403 4500) || { echo "still served: $ms"; return 1; }
+	ms=$(wait_sigv4_status eric "$URL_PUB" 403 4500) || { echo "still served: $ms"; return 1; }
 	ms=$(($(date +%s%3N) - t0))
 	echo "denied $ms ms after the grant"
 	[ "$ms" -ge 2000 ] || { echo "denied too early"; return 1; }
@@ -304,7 +285,7 @@ tc "s3gate-admin who shows the expired grant as expired" exp_who
 if ready; then
 	awsv1 frank s3 cp "$T/fobj" "s3://$WF/shared/doc" >/dev/null 2>&1
 	s3gate_admin grant "$WF/shared/" "$E" ReadOnly >/dev/null
-	wait_code eric "$(s3_url "$WF/shared/doc")" 200 1500 >/dev/null
+	wait_sigv4_status eric "$(s3_url "$WF/shared/doc")" 200 1500 >/dev/null
 fi
 prefix_get() { awsv2 eric s3 cp "s3://$WF/shared/doc" "$T/pfx.back" && same_file "$T/fobj" "$T/pfx.back"; }
 tc "prefix grant shared/: get under shared/ works (v2)" prefix_get
@@ -590,7 +571,7 @@ latin1_delete() {
 	local body=$T/latin1.xml md5
 	s3gate_admin grant "$WB/é/" "$F" ReadWrite >/dev/null || return 1
 	backend_aws s3api put-object --bucket "$WB" --key "Ã©/victim" --body "$T/small" >/dev/null || return 1
-	wait_code frank "$(s3_url "$WB/é/none")" 404 1500 >/dev/null || { echo "grant not in effect"; return 1; }
+	wait_sigv4_status frank "$(s3_url "$WB/é/none")" 404 1500 >/dev/null || { echo "grant not in effect"; return 1; }
 	printf '<?xml version="1.0" encoding="ISO-8859-1"?><Delete><Object><Key>é/victim</Key></Object></Delete>' >"$body"
 	md5=$(openssl dgst -md5 -binary "$body" | base64)
 	answer 400 MalformedXML "." frank POST "/$WB?delete" "Content-MD5:$md5" @"$body" || return 1
@@ -629,7 +610,7 @@ if ready; then
 	awsv1 eric s3 cp "$T/small" "s3://$WES/doc" >/dev/null 2>&1
 	URL_SHARED=$(s3_url "$WES/doc")
 fi
-t_frank_reads_shared() { [ "$(code frank "$URL_SHARED")" = 200 ]; }
+t_frank_reads_shared() { [ "$(sigv4_status frank "$URL_SHARED")" = 200 ]; }
 tc "before: frank reads ws-eric-shared (ReadWrite grant from the document)" t_frank_reads_shared
 sync_changed() {
 	local out
@@ -650,7 +631,7 @@ EOF
 	grep -q "^- grant $WES $F\$" <<<"$out" || { echo "no '- grant $WES $F' line"; return 1; }
 }
 tc "sync of the document without frank's grant prints '- grant ws-eric-shared frank'" sync_changed
-tms "frank is denied on ws-eric-shared within a second of the sync" wait_code frank "$URL_SHARED" 403 1000
+tms "frank is denied on ws-eric-shared within a second of the sync" wait_sigv4_status frank "$URL_SHARED" 403 1000
 tdeny "frank's denial (v2 get-object) names the bucket and how to ask" AccessDenied \
 	"GetObject on bucket $WES needs access you do not have\. You can request access" \
 	awsv2 frank s3api get-object --bucket "$WES" --key doc "$T/denied.out"
@@ -663,7 +644,7 @@ sync_again() {
 tc "sync of the same input again prints no changes" sync_again
 after_sync_member() {	# the platform's resources are the truth: member add is undone
 	local c
-	c=$(wait_code alice "$URL_FDOC" 403 1000) || { echo "$c"; return 1; }
+	c=$(wait_sigv4_status alice "$URL_FDOC" 403 1000) || { echo "$c"; return 1; }
 	echo "$c"
 }
 tms "the full sync also removed alice's membership (not in the resources)" after_sync_member
@@ -692,7 +673,7 @@ EOF
 tc "the access log: every line is one JSON object with principal, action, decision, reason" alog_lines
 alog_count() {	# three requests -> exactly three lines naming the key
 	local k=logcheck-$(rand_id) i n
-	for i in 1 2 3; do code frank "$(s3_url "$WF/$k")" >/dev/null; done
+	for i in 1 2 3; do sigv4_status frank "$(s3_url "$WF/$k")" >/dev/null; done
 	sleep 0.5
 	n=$(grep -c "\"key\":\"$k\"" "$S3GATE_DIR/access.log")
 	echo "$n lines for 3 requests"

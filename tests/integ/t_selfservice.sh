@@ -77,24 +77,6 @@ s = open(sys.argv[1]).read()
 c = re.search(r"<Code>(.*?)</Code>", s); m = re.search(r"<Message>(.*?)</Message>", s)
 print((c.group(1) if c else "-") + "|" + (m.group(1) if m else "-"))' "$1"
 }
-# code PROFILE URL — the status of a signed GET (at $EP unless URL is absolute)
-code() { curl_sigv4 "$1" -o /dev/null -w '%{http_code}' --max-time 5 "$2" 2>/dev/null; }
-# wait_code PROFILE URL WANT MS — polls; prints the milliseconds it took
-wait_code() {
-	local t0 now c
-	t0=$(date +%s%3N)
-	while :; do
-		c=$(code "$1" "$2")
-		now=$(date +%s%3N)
-		if [ "$c" = "$3" ]; then
-			[ $((now - t0)) -le "$4" ] || { echo "HTTP $c only after $((now - t0)) ms (limit $4 ms)"; return 1; }
-			echo "$((now - t0))"
-			return 0
-		fi
-		if [ $((now - t0)) -gt "$4" ]; then echo "timeout after $((now - t0)) ms (last HTTP $c)"; return 1; fi
-		sleep 0.05
-	done
-}
 # alog_has DIR PY_FILTER — some access-log line of the s3gate in DIR matches
 alog_has() {
 	sleep 0.3
@@ -253,7 +235,7 @@ assert sorted(m[0]) == ["bucket", "principal", "reason", "requested_at"], m' "$B
 			{ cat "$T/api.out"; return 1; }
 		cat "$T/api.out"
 		# and nothing was granted
-		[ "$(code "$PA" "$URL_DOC")" = 403 ]
+		[ "$(sigv4_status "$PA" "$URL_DOC")" = 403 ]
 	}
 	tc "alice (not the owner) POST /_s3gate/grants -> 403 AccessDenied, nothing granted" grant_nonowner
 
@@ -265,9 +247,9 @@ assert sorted(m[0]) == ["bucket", "principal", "reason", "requested_at"], m' "$B
 		jcheck 'assert d["bucket"] == a[0] and d["principal"] == a[1] and d["permission"] == "ReadOnly", d' "$BES" "$A"
 	}
 	tc "eric POST /_s3gate/grants {bucket,principal,permission:ReadOnly} -> 200" grant_owner
-	tms "alice reads within a second of the grant" wait_code "$PA" "$URL_DOC" 200 1000
+	tms "alice reads within a second of the grant" wait_sigv4_status "$PA" "$URL_DOC" 200 1000
 	[ -z "$EP2" ] || tms "alice reads through the second s3gate within a second" \
-		wait_code "$PA" "$EP2/$BES/shared/doc" 200 1000
+		wait_sigv4_status "$PA" "$EP2/$BES/shared/doc" 200 1000
 	read_cli() {
 		S3_ENDPOINT=$EP awsv1 "$PA" s3api get-object --bucket "$BES" --key shared/doc "$T/x.out" >/dev/null &&
 			same_file "$T/doc" "$T/x.out" &&
@@ -364,9 +346,9 @@ assert d["url"].startswith(a[0] + "/" + a[1] + "/obj.bin?"), d["url"]' "$EP" "$B
 		c=$(api "$PE" DELETE "grants/$BES/$A") && want 204 "$c"
 	}
 	tc "alice DELETE /_s3gate/grants/... -> 403; eric's -> 204" revoke_api
-	tms "alice is denied within a second of the revocation" wait_code "$PA" "$URL_DOC" 403 1000
+	tms "alice is denied within a second of the revocation" wait_sigv4_status "$PA" "$URL_DOC" 403 1000
 	[ -z "$EP2" ] || tms "alice is denied through the second s3gate within a second" \
-		wait_code "$PA" "$EP2/$BES/shared/doc" 403 1000
+		wait_sigv4_status "$PA" "$EP2/$BES/shared/doc" 403 1000
 	revoked_cli() {
 		local out
 		out=$(S3_ENDPOINT=$EP awsv2 "$PA" s3api get-object --bucket "$BES" --key shared/doc "$T/x.out" 2>&1) && return 1
@@ -442,7 +424,7 @@ assert d["url"].startswith(a[0] + "/" + a[1] + "/obj.bin?"), d["url"]' "$EP" "$B
 	bad_perm() {
 		local c
 		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"FullControl\"}")
-		echo "HTTP $c: $(cat "$T/api.out")"; [ "$c" = 400 ] && [ "$(code "$PA" "$URL_DOC")" = 403 ]
+		echo "HTTP $c: $(cat "$T/api.out")"; [ "$c" = 400 ] && [ "$(sigv4_status "$PA" "$URL_DOC")" = 403 ]
 	}
 	tc "a grant with an unknown permission -> 400, nothing granted" bad_perm
 	boto3_access() {	# the API signed by botocore (what a workspace UI in Python would do)
@@ -460,7 +442,7 @@ d = json.load(r)
 print(r.status, d)
 assert r.status == 200 and d["permission"] == "ReadWrite" and d["expires_at"], d
 ' "$BES" "$A" || return 1
-		wait_code "$PA" "$URL_DOC" 200 1000 || return 1
+		wait_sigv4_status "$PA" "$URL_DOC" 200 1000 || return 1
 		S3_ENDPOINT=$EP awsv1 "$PA" s3 cp "$T/doc" "s3://$BES/from-alice" || return 1
 		api "$PE" DELETE "grants/$BES/$A" >/dev/null
 	}
@@ -508,13 +490,13 @@ hardening() {
 		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3000000d\"}")
 		echo "HTTP $c: $(cat "$T/api.out")"
 		[ "$c" = 400 ] && grep -q '3650d' "$T/api.out" || return 1
-		[ "$(code "$PA" "$URL_DOC")" = 403 ] || { echo "granted anyway"; return 1; }
+		[ "$(sigv4_status "$PA" "$URL_DOC")" = 403 ] || { echo "granted anyway"; return 1; }
 		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"3650d\"}")
 		want 200 "$c" || return 1
 		jcheck 'assert d["expires_at"] and len(d["expires_at"]) == 20, d' || return 1
-		wait_code "$PA" "$URL_DOC" 200 1000 || return 1
+		wait_sigv4_status "$PA" "$URL_DOC" 200 1000 || return 1
 		c=$(api "$PE" DELETE "grants/$BES/$A") && want 204 "$c" || return 1
-		wait_code "$PA" "$URL_DOC" 403 1000 || return 1
+		wait_sigv4_status "$PA" "$URL_DOC" 403 1000 || return 1
 		s3gate_admin who "$BES"	# the store still loads for the CLI
 	}
 	tc "POST /_s3gate/grants expires 3000000d -> 400 (longest 3650d); 3650d works, revocation and the CLI still work" grant_forever
@@ -524,7 +506,7 @@ hardening() {
 		S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" || return 1
 		backend_aws s3api head-bucket --bucket "ws-$A-new" || { echo "not on the backend"; return 1; }
 		S3_ENDPOINT=$EP awsv2 "$PA" s3 cp "$T/doc" "s3://ws-$A-new/doc" || return 1
-		[ "$(code "$PE" "$EP/ws-$A-new/doc")" = 403 ] || { echo "eric reads alice's new bucket"; return 1; }
+		[ "$(sigv4_status "$PE" "$EP/ws-$A-new/doc")" = 403 ] || { echo "eric reads alice's new bucket"; return 1; }
 	}
 	tc "alice creates ws-alice-new (bucket_create ws-{principal}-*): made at the backend, hers alone" create_new
 	create_existing() {
@@ -535,7 +517,7 @@ hardening() {
 			{ echo "created: $out"; return 1; }
 		echo "$out"
 		grep -q BucketAlreadyExists <<<"$out" || return 1
-		c=$(code "$PA" "$EP/ws-$A-old/left-behind"); echo "GET afterwards: HTTP $c"
+		c=$(sigv4_status "$PA" "$EP/ws-$A-old/left-behind"); echo "GET afterwards: HTTP $c"
 		[ "$c" = 403 ] || return 1
 		! s3gate_admin who "ws-$A-old" >/dev/null 2>&1 || { echo "in the policy"; return 1; }
 		out=$(S3_ENDPOINT=$EP awsv1 "$PA" s3api create-bucket --bucket "ws-$A-new" 2>&1) &&
@@ -612,7 +594,7 @@ assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
 		[ "$c" = 404 ] || [ "$c" = 400 ] || return 1
 		c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"ReadOnly\",\"expires\":\"--json\"}")
 		echo "expires --json: HTTP $c $(xml_err "$T/api.out")"
-		[ "$c" = 400 ] && [ "$(code "$PA" "$URL_DOC")" = 403 ] || return 1
+		[ "$c" = 400 ] && [ "$(sigv4_status "$PA" "$URL_DOC")" = 403 ] || return 1
 		c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$(cat "$T/dd.url")")
 		echo "alice's link afterwards: HTTP $c"; [ "$c" = 200 ]
 	}

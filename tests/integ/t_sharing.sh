@@ -61,20 +61,6 @@ fi
 
 # ---- helpers -------------------------------------------------------------------
 
-# code PROFILE URL [CURL_ARGS...] — the HTTP status of a signed request
-code() { local p=$1 u=$2; shift 2; curl_sigv4 "$p" -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$u" 2>/dev/null; }
-# wait_code PROFILE URL WANT MS — polls until the status is WANT
-wait_code() {
-	local t0 now c
-	t0=$(date +%s%3N)
-	while :; do
-		c=$(code "$1" "$2")
-		now=$(date +%s%3N)
-		[ "$c" = "$3" ] && { echo "$((now - t0))"; return 0; }
-		[ $((now - t0)) -gt "$4" ] && { echo "timeout after $((now - t0)) ms (last HTTP $c)"; return 1; }
-		sleep 0.05
-	done
-}
 # s3msg PROFILE URL [CURL_ARGS...] — "STATUS|CODE|MESSAGE" of a signed request (XML unescaped)
 s3msg() {
 	local p=$1 u=$2 c; shift 2
@@ -165,7 +151,7 @@ setup() {
 		backend_aws s3 cp "$T/secret" "s3://$B/private/secret" &&
 		backend_aws s3 cp "$T/big" "s3://$B/shared/big" &&
 		backend_aws s3 cp "$T/big" "s3://$B/private/big" || return 1
-	wait_code user "$(s3_url "$B/shared/doc")" 200 2000
+	wait_sigv4_status user "$(s3_url "$B/shared/doc")" 200 2000
 }
 if ready; then
 	tc "setup: two workspaces, a prefix grant (shared/ ReadWrite), a WriteOnly grant" setup ||
@@ -401,7 +387,7 @@ tc "WriteOnly: multipart aws s3 cp of 20 MiB (v2) and 24 MiB (v1); logged via gr
 tdeny "WriteOnly: GET refused (v2), the message says WriteOnly" AccessDenied \
 	"GetObject on bucket $BD is not allowed by a WriteOnly grant" \
 	awsv2 user s3api get-object --bucket "$BD" --key in/small "$T/x.out"
-wo_head() { [ "$(code user "$(s3_url "$BD/in/small")" -I)" = 403 ]; }
+wo_head() { [ "$(sigv4_status user "$(s3_url "$BD/in/small")" -I)" = 403 ]; }
 tc "WriteOnly: HEAD refused (403)" wo_head
 tdeny "WriteOnly: head-object refused (v1)" "Forbidden" "." awsv1 user s3api head-object --bucket "$BD" --key in/mp20
 tdeny "WriteOnly: list refused (v2 list-objects-v2)" AccessDenied "WriteOnly" \
@@ -431,7 +417,7 @@ tc "no grant on a discoverable bucket: the Message names POST /_s3gate/requests 
 tdeny "no grant: aws s3api (v2) shows the message" AccessDenied \
 	"ListObjectsV2 on bucket $BR needs access you do not have\. You can request access with POST /_s3gate/requests\." \
 	awsv2 user s3api list-objects-v2 --bucket "$BR"
-if ready; then s3gate_admin grant "$BR" "$U" ReadOnly >/dev/null && wait_code user "$(s3_url "$BR/doc")" 200 2000 >/dev/null; fi
+if ready; then s3gate_admin grant "$BR" "$U" ReadOnly >/dev/null && wait_sigv4_status user "$(s3_url "$BR/doc")" 200 2000 >/dev/null; fi
 tc "ReadOnly grant, a write: the Message says ReadOnly (curl PUT)" msg_is 403 AccessDenied \
 	"Access Denied: PutObject on bucket $BR needs write access; your grant is ReadOnly." \
 	user "$(s3_url "$BR/new")" -T "$T/small"
@@ -456,7 +442,7 @@ exp_grant() {
 	echo "$doc"
 	EXP_AT=$("$PY3" -c 'import json, sys; print(json.loads(sys.argv[1])["expires_at"])' "$doc") || return 1
 	echo "$EXP_AT" >"$T/exp_at"
-	wait_code user "$(s3_url "$BX/doc")" 200 2000
+	wait_sigv4_status user "$(s3_url "$BX/doc")" 200 2000
 }
 tc "grant --expires 3s (--json gives expires_at)" exp_grant
 EXP_AT=$(cat "$T/exp_at" 2>/dev/null)
@@ -470,7 +456,7 @@ assert r["via"] == "grant" and r["permission"] == "ReadOnly" and "grant_prefix" 
 assert r.get("grant_expires_at") == sys.argv[2], (r.get("grant_expires_at"), sys.argv[2])' "$l" "$EXP_AT"
 }
 tc "access log of a GET allowed by the expiring grant: grant_expires_at = the grant's expires_at" alog_exp
-if ready; then wait_code user "$(s3_url "$BX/doc")" 403 5000 >/dev/null; fi
+if ready; then wait_sigv4_status user "$(s3_url "$BX/doc")" 403 5000 >/dev/null; fi
 tc "expired grant: the Message says expired (curl)" msg_is 403 AccessDenied \
 	"Access Denied: GetObject on bucket $BX needs access: your grant has expired." \
 	user "$(s3_url "$BX/doc")"
@@ -664,7 +650,7 @@ redis_grant() {
 	echo "$doc"
 	"$PY3" -c 'import json, sys, calendar, time
 print(calendar.timegm(time.strptime(json.loads(sys.argv[1])["expires_at"], "%Y-%m-%dT%H:%M:%SZ")))' "$doc" >"$T/rexp" || return 1
-	wait_code ruser "$EP1/$RB/doc" 200 1500 && wait_code ruser "$EP2/$RB/doc" 200 1500
+	wait_sigv4_status ruser "$EP1/$RB/doc" 200 1500 && wait_sigv4_status ruser "$EP2/$RB/doc" 200 1500
 }
 tc "redis: grant --expires 12s; reads work on both processes" redis_grant
 REXP=$(cat "$T/rexp" 2>/dev/null)
@@ -676,7 +662,7 @@ tc "redis: aws s3 cp reads through both processes before the expiry" redis_cli_r
 redis_expiry() {	# polls both until both refuse; each must turn at the expiry, within a second
 	local e_ms=$((REXP * 1000)) now c1 c2 t1="" t2="" bad=""
 	while :; do
-		c1=$(code ruser "$EP1/$RB/doc"); c2=$(code ruser "$EP2/$RB/doc")
+		c1=$(sigv4_status ruser "$EP1/$RB/doc"); c2=$(sigv4_status ruser "$EP2/$RB/doc")
 		now=$(date +%s%3N)
 		[ -z "$t1" ] && [ "$c1" = 403 ] && t1=$now
 		[ -z "$t2" ] && [ "$c2" = 403 ] && t2=$now

@@ -12,6 +12,8 @@ raw() {
 		echo "000 0 0 0")
 	[ -n "${R_STATUS:-}" ] || R_STATUS=000
 }
+# resp_statuses — the status of every answer in $T/resp, space-separated ("200 403 ")
+resp_statuses() { grep -ao 'HTTP/1\.[01] [0-9]*' "$T/resp" | awk '{print $2}' | tr '\n' ' '; }
 resp_code() { grep -ao '<Code>[^<]*' "$T/resp" | head -n 1 | sed 's/<Code>//'; }
 resp_msg() { grep -ao '<Code>[^<]*</Code><Message>[^<]*' "$T/resp" | head -c 240 | sed 's/<[^>]*>/ /g'; }
 # signed METHOD TARGET [HEADER-LINES] [BODY] — a signed request, Connection: close
