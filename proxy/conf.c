@@ -627,6 +627,31 @@ conf_h_log_level(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	return 0;
 }
 
+/*
+ * Which bodies move by splice(2).  Per direction because the faster engine
+ * depends on the path: on loopback a copy through a large buffer outran
+ * splice on downloads (1.84 against 1.51 GB/s, at 1.8x the CPU) while
+ * splice won on uploads; on a NIC splice saves the copy both ways.
+ */
+static int
+conf_h_splice(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	(void)argc;
+	if (strcmp(argv[1], "on") == 0)
+		c->splice = CONF_SPLICE_UPLOAD | CONF_SPLICE_DOWNLOAD;
+	else if (strcmp(argv[1], "off") == 0)
+		c->splice = 0;
+	else if (strcmp(argv[1], "upload") == 0)
+		c->splice = CONF_SPLICE_UPLOAD;
+	else if (strcmp(argv[1], "download") == 0)
+		c->splice = CONF_SPLICE_DOWNLOAD;
+	else {
+		conf_error(p, "splice \"%s\" is unknown; write on, off, upload or download", argv[1]);
+		return -1;
+	}
+	return 0;
+}
+
 static int conf_h_include(struct conf_parser *, struct conf *, char **, int);
 
 #define OFF(field) offsetof(struct conf, field)
@@ -676,7 +701,7 @@ static const struct conf_directive conf_directives[] = {
 	  "backend_timeout DURATION" },
 	{ "shutdown_timeout", 1, 1, CT_MS, OFF(shutdown_timeout_ms), 0, 86400000, "30s", NULL,
 	  "shutdown_timeout DURATION" },
-	{ "splice", 1, 1, CT_BOOL, OFF(splice), 0, 1, "on", NULL, "splice on|off" },
+	{ "splice", 1, 1, CT_CUSTOM, 0, 0, 0, "on", conf_h_splice, "splice on|off|upload|download" },
 	{ "pipe_size", 1, 1, CT_SIZE32, OFF(pipe_size), 4096, 16777216, "1M", NULL, "pipe_size SIZE" },
 	{ "copy_buffer_size", 1, 1, CT_SIZE32, OFF(copy_buffer_size), 4096, 16777216, "1M", NULL,
 	  "copy_buffer_size SIZE" },

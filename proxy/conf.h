@@ -99,7 +99,9 @@ struct conf {
 	int			 shutdown_timeout_ms;
 
 	/* streaming */
-	int			 splice;		/* 1: splice(2) on plain sockets */
+#define CONF_SPLICE_UPLOAD	0x1	/* client -> backend bodies */
+#define CONF_SPLICE_DOWNLOAD	0x2	/* backend -> client bodies */
+	int			 splice;		/* CONF_SPLICE_*: directions spliced */
 	uint32_t		 pipe_size;
 	uint32_t		 copy_buffer_size;
 

@@ -1306,7 +1306,8 @@ conn_stream_start(struct conn *c, int upload)
 	} else if (upload) {
 		stream_init(&c->stream, c->client.fd, c->client.ssl, c->backend.fd, c->backend.ssl,
 		    c->decoder != NULL ? STREAM_AWSCHUNKED : STREAM_LENGTH, c->req_body_len,
-		    c->client.buf + c->head.head_len, c->body_prefix, cf->splice, cf->pipe_size,
+		    c->client.buf + c->head.head_len, c->body_prefix,
+		    (cf->splice & CONF_SPLICE_UPLOAD) != 0, cf->pipe_size,
 		    cf->copy_buffer_size, NULL);
 		c->stream.decoder = c->decoder;
 		if (c->req_chunked) {
@@ -1327,7 +1328,8 @@ conn_stream_start(struct conn *c, int upload)
 		size_t skip = c->resp.head_len + c->resp_with_head;
 		stream_init(&c->stream, c->backend.fd, c->backend.ssl, c->client.fd, c->client.ssl,
 		    c->resp_framing, c->resp_length - c->resp_with_head,
-		    c->backend.buf + skip, c->backend.len - skip, cf->splice, cf->pipe_size,
+		    c->backend.buf + skip, c->backend.len - skip,
+		    (cf->splice & CONF_SPLICE_DOWNLOAD) != 0, cf->pipe_size,
 		    cf->copy_buffer_size, &c->tracker);
 	}
 	c->streaming = 1;

@@ -501,9 +501,9 @@ else
 	t_fail "s3gate starts with an unreachable backend" "see $T/nobackend/s3gate.log"
 fi
 
-# ---- workers 2 (and splice off: the copy engine on a plain listener) ---------------------------
+# ---- workers 2 (and splice upload: downloads by the copy engine on a plain listener) -----------
 
-if s3gate_start w2 "workers 2" "splice off"; then
+if s3gate_start w2 "workers 2" "splice upload"; then
 	W2_PID=$S3GATE_PID W2_ADMIN=$S3GATE_ADMIN_URL
 	ws_setup "$PW" "$BW" >/dev/null && s3gate_cred "$PW" wk >/dev/null &&
 		backend_aws s3 cp "$T/ten" "s3://$BW/ten" >/dev/null
@@ -684,8 +684,20 @@ for _ in range(40):
 	sleep 0.2
 	cp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 	sp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
-	t_check "splice off: a plain GET of 10 MiB moves >= 10 MiB by copy, none by splice (copy $cp0 -> $cp1, splice $sp0 -> $sp1)" \
+	t_check "splice upload: a plain GET of 10 MiB moves >= 10 MiB by copy, none by splice (copy $cp0 -> $cp1, splice $sp0 -> $sp1)" \
 		test "$((${cp1:-0} - ${cp0:-0}))" -ge 10485760 -a "${sp1:-0}" = "${sp0:-0}"
+	splice_upload() {
+		local code
+		code=$(status wk "$(s3_url "$BW/ten.up")" -T "$T/ten")
+		sleep 0.2
+		cp2=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+		sp2=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+		echo "PUT: $code; copy $cp1 -> $cp2, splice $sp1 -> $sp2"
+		[ "$code" = 200 ] && [ $((sp2 - sp1)) -ge $((10485760 - 262144)) ] &&
+			[ $((cp2 - cp1)) -lt 262144 ] || return 1
+		backend_aws s3 cp "s3://$BW/ten.up" "$T/ten.up" >/dev/null && same_file "$T/ten" "$T/ten.up"
+	}
+	t_check "splice upload: a plain PUT of 10 MiB moves by splice, and RGW holds it whole" splice_upload
 	# The parent holds the listening sockets the workers share: on SIGTERM it
 	# closes them too, so new connections are refused while the workers drain.
 	w2_drain() {

@@ -275,7 +275,7 @@ test_defaults(void)
 	T_OK(c->backend_connect_timeout_ms == 5000, "defaults: backend_connect_timeout 5s");
 	T_OK(c->backend_timeout_ms == 300000, "defaults: backend_timeout 300s");
 	T_OK(c->shutdown_timeout_ms == 30000, "defaults: shutdown_timeout 30s");
-	T_OK(c->splice == 1, "defaults: splice on");
+	T_OK(c->splice == (CONF_SPLICE_UPLOAD | CONF_SPLICE_DOWNLOAD), "defaults: splice on (both directions)");
 	T_OK(c->pipe_size == 1048576, "defaults: pipe_size 1M");
 	T_OK(c->copy_buffer_size == 1048576, "defaults: copy_buffer_size 1M");
 	T_OK(c->workers == 0, "defaults: workers auto (0)");
@@ -298,6 +298,24 @@ test_defaults(void)
 		    strcmp(c->backend_port, "7480") == 0 && strcmp(c->backend_host, "[::1]:7480") == 0,
 		    "backend with an IPv6 literal");
 		conf_unref(c);
+		/* splice per direction */
+		{
+			static const struct { const char *value; int bits; } cases[] = {
+				{ "on", CONF_SPLICE_UPLOAD | CONF_SPLICE_DOWNLOAD },
+				{ "off", 0 },
+				{ "upload", CONF_SPLICE_UPLOAD },
+				{ "download", CONF_SPLICE_DOWNLOAD },
+			};
+			size_t i;
+
+			for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+				snprintf(text, sizeof(text), "%ssplice %s\n", base, cases[i].value);
+				c = load_text(text, 0, &errors, NULL);
+				T_OK(c != NULL && c->splice == cases[i].bits, "splice %s: the directions it names",
+				    cases[i].value);
+				conf_unref(c);
+			}
+		}
 	}
 	sbuf_free(&errors);
 }
@@ -334,7 +352,7 @@ static const struct {
 	{ "head_timeout 50ms", "is not a duration in 100ms..3600000ms", 0 },
 	{ "head_timeout s", "is not a duration", 0 },
 	{ "policy_max_staleness 2d", "is not a duration", 0 },
-	{ "splice maybe", "splice \"maybe\" is not on or off", 0 },
+	{ "splice maybe", "splice \"maybe\" is unknown; write on, off, upload or download", 0 },
 	{ "workers 0", "workers \"0\" is not a number", 0 },
 	{ "workers 4x", "workers \"4x\"", 0 },
 	{ "log_level loud", "log_level \"loud\" is unknown", 0 },
