@@ -8,7 +8,7 @@
 
 # s3gate-b (with S3GATE_B set): a second s3gate binary, configured as
 # s3gate, measured in the same run: an A/B of two builds, alternating.
-PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-copy s3gate-1w${S3GATE_B:+ s3gate-b}"
+PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-pick s3gate-1w${S3GATE_B:+ s3gate-b}"
 TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls${S3GATE_B:+ s3gate-b-tls}"
 declare -A DESC=(
     [direct]="curl/wrk straight to the nginx origin: the ceiling"
@@ -18,7 +18,7 @@ declare -A DESC=(
     [relay-splice]="bench/relay.c -m splice: parses nothing, one thread, splice through 1 MiB pipes (the floor)"
     [relay-copy]="bench/relay.c -m copy: parses nothing, one thread, recv/send through 1 MiB buffers"
     [s3gate]="s3gate as configured by default: workers auto (one per CPU: 2 here), splice on; every request SigV4-verified, policy-checked and re-signed"
-    [s3gate-copy]="s3gate, splice off (bodies through its 1 MiB copy buffer, the default copy_buffer_size)"
+    [s3gate-pick]="s3gate, splice upload: each direction by the engine measured faster here (uploads spliced; downloads through its 1 MiB copy buffer, the default copy_buffer_size)"
     [s3gate-1w]="s3gate, workers 1 (one event loop), splice on"
     [direct-tls]="the origin's own TLS listener: the TLS ceiling"
     [nginx-tls]="nginx (buffered) terminating TLS"
@@ -194,7 +194,7 @@ s3gate_setup() {
 start_s3gate() { # NAME [EXTRA CONFIG LINE]
     local name=$1 extra=${2:-}
     add "$name" "$name" http
-    case $name in s3gate-copy*) ;; *) add "$name-tls" "$name" https ;; esac
+    case $name in s3gate-pick*) ;; *) add "$name-tls" "$name" https ;; esac
     if [ "$S3GATE_OK" != 1 ]; then
         STATUS[$name]=$S3GATE_WHY; STATUS[$name-tls]=$S3GATE_WHY
         return
@@ -214,10 +214,10 @@ start_contenders() {
     want haproxy && twice start_haproxy haproxy
     want relay-splice && twice start_relay relay-splice splice
     want relay-copy && twice start_relay relay-copy copy
-    if want s3gate || want s3gate-copy || want s3gate-1w || want s3gate-b; then s3gate_setup; fi
+    if want s3gate || want s3gate-pick || want s3gate-1w || want s3gate-b; then s3gate_setup; fi
     want s3gate && twice start_s3gate s3gate
     [ -n "${S3GATE_B:-}" ] && want s3gate-b && twice start_s3gate s3gate-b
-    want s3gate-copy && twice start_s3gate s3gate-copy "splice off"
+    want s3gate-pick && twice start_s3gate s3gate-pick "splice upload"
     want s3gate-1w && twice start_s3gate s3gate-1w "workers 1"
     return 0
 }

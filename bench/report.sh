@@ -131,7 +131,7 @@ table_big() {
 # ---------------------------------------------------------------- targets
 targets() {
     local v cols=() c k bn br cr
-    for c in s3gate s3gate-copy s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
+    for c in s3gate s3gate-pick s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
     [ ${#cols[@]} -gt 0 ] || { echo "(no s3gate row: no targets to check)"; return; }
     mdrow "target (issue 11)" "needed" "${cols[@]}"; mdsep $(( 2 + ${#cols[@]} ))
     for k in get put; do
@@ -144,6 +144,9 @@ targets() {
         mdrow "1 GiB ${k^^} plain / the faster bare relay" "≥ 0.95" "${v[@]}"
         v=(); for c in "${cols[@]}"; do v+=("$(verdict "$(ratio "$(get "http-$k-1g-1" "$c" cpu)" "$cr")" '<=' 1.10)"); done
         mdrow "CPU s/GiB, 1 GiB ${k^^} / the bare relay's (the lower)" "≤ 1.10" "${v[@]}"
+        v=(); for c in "${cols[@]}"; do
+            v+=("$(verdict "$(ratio "$(get "http-$k-1g-1" "$c" cpu)" "$(get "http-$k-1g-1" "$(engine_relay "$c" "$k")" cpu)")" '<=' 1.10)"); done
+        mdrow "CPU s/GiB, 1 GiB ${k^^} / the relay of its engine" "≤ 1.10" "${v[@]}"
     done
     for k in get head; do
         bn=$(best "lat-$k-64" med nginx nginx-unbuf)
@@ -170,19 +173,34 @@ targets() {
     mdrow "RSS growth over a $BIG_GIB GiB GET, MiB" "< 16" "${v[@]}"
 }
 
-# table_modes: each s3gate mode against the bare relay that moves bytes the
-# same way (splice against splice, copy against copy), and the two relays
-# against each other. The targets above compare with the faster relay's
-# throughput and the cheaper relay's CPU; on loopback those are different
-# relays, and the last row shows how far apart the floor's own two modes are.
+# engine_relay C K: the bare relay that moves C's bodies of direction K
+# (get, put) the way C does: relay-copy for s3gate-pick's downloads (splice
+# upload), relay-copy for the copy relay itself, relay-splice otherwise.
+engine_relay() {
+    case $1:$2 in
+        s3gate-pick:get | relay-copy:*) echo relay-copy ;;
+        *) echo relay-splice ;;
+    esac
+}
+
+# table_modes: each s3gate configuration against the bare relay that moves
+# bytes the same way in each direction (splice against splice, copy against
+# copy), and the two relays against each other. The targets above compare
+# with the faster relay's throughput and the cheaper relay's CPU; on
+# loopback those are different relays, and the last row shows how far
+# apart the floor's own two modes are.
 table_modes() {
-    local k pair c r cells
+    local k c r label cells
     mdrow "1 GiB plain, one stream" "GET GB/s ratio" "GET CPU ratio" "PUT GB/s ratio" "PUT CPU ratio"; mdsep 5
-    for pair in s3gate:relay-splice s3gate-1w:relay-splice s3gate-copy:relay-copy relay-splice:relay-copy; do
-        c=${pair%%:*} r=${pair#*:}
-        in_list "$c" "$PLAIN" && in_list "$r" "$PLAIN" || continue
-        cells=("$c / $r")
+    for c in s3gate s3gate-1w s3gate-pick relay-splice; do
+        in_list "$c" "$PLAIN" || continue
+        label="$c / $(engine_relay "$c" get)"
+        [ "$(engine_relay "$c" get)" = "$(engine_relay "$c" put)" ] || label="$label (GET), $(engine_relay "$c" put) (PUT)"
+        [ "$c" = relay-splice ] && label="relay-splice / relay-copy"
+        cells=("$label")
         for k in get put; do
+            r=$(engine_relay "$c" "$k"); [ "$c" = relay-splice ] && r=relay-copy
+            in_list "$r" "$PLAIN" || { cells+=(- -); continue; }
             cells+=("$(ratio "$(get "http-$k-1g-1" "$c" med)" "$(get "http-$k-1g-1" "$r" med)")"
                 "$(ratio "$(get "http-$k-1g-1" "$c" cpu)" "$(get "http-$k-1g-1" "$r" cpu)")")
         done
@@ -289,6 +307,7 @@ commands() {
 - **Run**: \`$RUN_CMD\` (run.sh's settings: REPEAT=$REPEAT SMALL_REPEAT=$SMALL_REPEAT PAR_REPEAT=$PAR_REPEAT LAT_REPEAT=$LAT_REPEAT LAT_TARGET_REPEAT=$LAT_TARGET_REPEAT (at $LAT_TARGET_CONNS connections) LAT_SECONDS=$LAT_SECONDS LAT_CONNS="$LAT_CONNS" HS_SECONDS=$HS_SECONDS HS_CLIENTS=$HS_CLIENTS HS_REPEAT=$HS_REPEAT IDLE_CONNS=$IDLE_CONNS BIG_GIB=$BIG_GIB SIZES="$SIZES" SIZES_PAR="$SIZES_PAR" TLS_SIZES="$TLS_SIZES"). The contenders alternate inside every repetition; figures are medians; ratios are between medians of this run.
 - **Signed requests** (every curl figure): \`curl -s --aws-sigv4 aws:amz:us-east-1:s3 --user AKID:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K CFG -w '%{http_code} %{size_download} %{size_upload}\n'\`, the key from \`s3gate-admin cred create benchuser\` (so s3gate verifies every signature and checks the grant; the others ignore the header). TLS adds \`--cacert cert.pem\`.
 - **Throughput by size** (GB/s = 10^9 bytes/s): STREAMS such curls started together, each making N requests one after the other on one keep-alive connection, CFG holding N times \`url = URL/bench/SIZE.bin\` and \`output = /dev/null\` (PUT: \`upload-file = SIZE.bin\`, \`url = URL/bench/put.bin\`); N per stream: $(per_stream_list 1) (1 stream); $(per_stream_list "$PAR_STREAMS") ($PAR_STREAMS streams). GB/s = all the bytes / wall time from the first start to the last exit; every answer's status and size is checked. 1 GiB PUT with 16 streams is not run: nginx (buffered) spools each body to tmpfs first (16 GiB).
+- **CPU against the relay, two readings**: the target row "the bare relay's (the lower)" takes the cheaper relay, whichever engine it uses; "the relay of its engine" takes the relay that moves that direction's bytes as the contender does (splice or copy: what it costs over the floor of the same work). On this loopback the faster relay is usually the copy relay and the cheaper the splice relay, so no program that moves bytes one way meets both the throughput row (against the faster) and the strict CPU row (against the cheaper): not even the relays themselves (the last row of the table above).
 - **Two origins**: GETs go to the nginx origin (sendfile); PUTs to \`bench/sink.c\`, which splices each body into /dev/null and answers 200 after its last byte (nginx spent 1.1–1.7 s of CPU per GiB dropping a PUT body, more than any proxy measured, so the PUT rows measured nginx). A proxy has one upstream, so every contender runs a second instance, the same program and config in front of the sink, and its PUT rows (throughput, CPU) are that instance's; direct's PUTs go to the sink itself; direct-tls's to nginx's TLS listener (the sink speaks no TLS).
 - **CPU s/GiB, µs/req, µs/handshake**: utime+stime from \`/proc/PID/stat\` of the proxy's process and its descendants (threads included), read before and after each measurement, summed over the counted runs, divided by the GiB, requests or handshakes of those runs. One clock tick is 10 ms.
 - **Latency** (small objects): \`WRK_METHOD=GET|HEAD wrk -t1 -cCONNS -d${LAT_SECONDS}s --timeout 10s -s bench/wrk.lua URL/PRESIGNED\`, GET of the 4 KiB object and HEAD of an empty one (wrk 4.1 would wait for a HEAD body of Content-Length bytes), each presigned by botocore for the contender's own host:port (bench/presign.py), so s3gate checks a full SigV4 query signature and the grant on every request. p50/p99/p99.9 from wrk's histogram (bench/wrk.lua); "+p50/+p99": minus direct's at the same CONNS. A run with a non-2xx answer is not counted. After 1 s of warm-up per contender.

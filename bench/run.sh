@@ -11,7 +11,8 @@
 #
 # Contenders (plain HTTP; most also over TLS, as NAME-tls): direct (the
 # ceiling), nginx, nginx-unbuf, haproxy, relay-splice, relay-copy (the
-# floor), s3gate (its defaults: workers auto), s3gate-copy (splice off), s3gate-1w (workers 1).
+# floor), s3gate (its defaults: workers auto), s3gate-pick (splice upload: downloads
+# copied), s3gate-1w (workers 1).
 # Origins: nginx for GETs, bench/sink.c for PUTs; every contender runs a
 # second instance (NAME-put) in front of the sink for its PUT rows.
 #
@@ -123,7 +124,7 @@ make_cert
 start_origin
 start_contenders
 check_contenders
-LAT_LIST=$(for c in $PLAIN; do [ "$c" = s3gate-copy ] || printf '%s ' "$c"; done)
+LAT_LIST=$(for c in $PLAIN; do [ "$c" = s3gate-pick ] || printf '%s ' "$c"; done)
 IDLE_LIST=$(for c in $PLAIN; do has_proc "$c" && printf '%s ' "$c"; done)
 BIG_LIST=$(for c in $BIG_ONLY; do in_list "$c" "$PLAIN" && printf '%s ' "$c"; done)
 
