@@ -29,6 +29,7 @@
 #include "proxy/conf.h"
 #include "proxy/quota.h"
 #include "proxy/sigv4.h"
+#include "proxy/utf8.h"
 
 #define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
 #define ADMIN_MAX_POS		4
@@ -106,6 +107,25 @@ static const char *const admin_usage =
     "  quota set PRINCIPAL [--rate N] [--bandwidth SIZE] [--connections N]"
     "  (0: no limit; default: the config's)\n";
 
+/*
+ * One line on OUT: PREFIX, then FMT formatted with its control characters
+ * escaped (utf8_append_printable): the names printed came from users and
+ * the store, and may hold anything an S3 key may.
+ */
+static void
+admin_line(FILE *out, const char *prefix, const char *fmt, va_list ap)
+{
+	struct sbuf text = SBUF_INIT, shown = SBUF_INIT;
+
+	sbuf_vappendf(&text, fmt, ap);
+	sbuf_appends(&shown, prefix);
+	utf8_append_printable(&shown, text.data != NULL ? text.data : "");
+	sbuf_appendc(&shown, '\n');
+	fwrite(shown.data, 1, shown.len, out);
+	sbuf_free(&text);
+	sbuf_free(&shown);
+}
+
 static int admin_fail(struct admin *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 /* One line on the error sink; returns the exit status 1. */
@@ -114,11 +134,9 @@ admin_fail(struct admin *a, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(a->err, "s3gate-admin: ");
 	va_start(ap, fmt);
-	vfprintf(a->err, fmt, ap);
+	admin_line(a->err, "s3gate-admin: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', a->err);
 	return 1;
 }
 
@@ -132,7 +150,7 @@ admin_fail_errors(struct admin *a, const char *what, struct sbuf *errors)
 		return admin_fail(a, "%s", what);
 	for (line = strtok_r(errors->data, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		fprintf(a->err, "s3gate-admin: %s\n", line);
+		(void)admin_fail(a, "%s", line);
 	return 1;
 }
 
@@ -147,9 +165,8 @@ admin_text(struct admin *a, const char *fmt, ...)
 	if (a->json)
 		return;
 	va_start(ap, fmt);
-	vfprintf(a->out, fmt, ap);
+	admin_line(a->out, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', a->out);
 }
 
 static void
@@ -1995,7 +2012,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 			admin_text(a, "+ backend bucket %s", in->buckets[i].name);
 			json_array_append_new(created, json_string(in->buckets[i].name));
 		} else if (r < 0) {
-			fprintf(a->err, "s3gate-admin: bucket %s not created on the backend: %s\n",
+			(void)admin_fail(a, "bucket %s not created on the backend: %s",
 			    in->buckets[i].name, berr.data ? berr.data : "error");
 			json_array_append_new(failed, json_pack("{s:s,s:s}", "bucket",
 			    in->buckets[i].name, "error", berr.data ? berr.data : "error"));

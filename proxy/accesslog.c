@@ -8,6 +8,7 @@
 
 #include "proxy/accesslog.h"
 #include "proxy/sbuf.h"
+#include "proxy/utf8.h"
 
 static int	 accesslog_fd = -1;
 static char	*accesslog_path;
@@ -47,43 +48,6 @@ accesslog_reopen(void)
 }
 
 /*
- * The length of the whole UTF-8 character at P (1 to 4), or 0 if P does
- * not begin one: a stray continuation byte, an overlong form, a surrogate,
- * past U+10FFFF, or cut short (the NUL that ends S is no continuation).
- */
-static size_t
-accesslog_utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-	unsigned int min;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, min = 0x80;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, min = 0x800;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, min = 0x10000;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if (n == 3) {
-		unsigned int cp = (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-	} else if (n == 4) {
-		unsigned int cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
-		    (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
-		if (cp < min || cp > 0x10ffff)
-			return 0;
-	}
-	return n;
-}
-
-/*
  * JSON text is UTF-8 (RFC 8259), and a reader that decodes the file stops
  * at the first line that is not: keys, User-Agents and other values a
  * client chose may hold any byte but NUL (a key "%FF", a User-Agent cut at
@@ -114,7 +78,7 @@ accesslog_json_string(struct sbuf *sb, const char *s)
 				sbuf_appendf(sb, "\\u%04x", *p);
 			else if (*p < 0x80)
 				sbuf_appendc(sb, (char)*p);
-			else if ((n = accesslog_utf8_len(p)) == 0) {
+			else if ((n = utf8_char_len(p)) == 0) {
 				sbuf_appends(sb, "\\ufffd");
 				n = 1;
 			} else

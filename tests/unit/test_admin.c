@@ -559,6 +559,26 @@ test_requests(void)
 	    json_is_null(json_object_get(r.json, "expires_at")), "grant --json: the grant");
 	run_free(&r);
 
+	/* a prefix may hold what a key may: shown escaped, never as it is */
+	r = RUN("grant", "ws-eric-shared/x\x1b]0;owned\x07\r\n+ grant forged\xc2\x9b/", "zed", "ReadOnly");
+	T_OK(r.rc == 0 && strstr(r.out, "x\\x1B]0;owned\\x07\\x0D\\x0A+ grant forged\\xC2\\x9B/") != NULL &&
+	    strchr(r.out, '\x1b') == NULL && strchr(r.out, '\r') == NULL &&
+	    strchr(r.out, '\n') == r.out + strlen(r.out) - 1,
+	    "grant: a prefix with ESC, BEL, CR LF and U+009B is printed escaped, on one line");
+	run_free(&r);
+	r = RUN("who", "ws-eric-shared");
+	T_OK(r.rc == 0 && strstr(r.out, "\\x1B]0;owned") != NULL && strchr(r.out, '\x1b') == NULL &&
+	    strchr(r.out, '\r') == NULL && strstr(r.out, "\n+ grant forged") == NULL,
+	    "who: the same prefix escaped, no forged line");
+	run_free(&r);
+	r = RUN("--json", "access", "zed");
+	T_OK(r.rc == 0 && strstr(r.out, "\\u001B]0;owned") != NULL,
+	    "access --json: the prefix as JSON escapes it");
+	run_free(&r);
+	r = RUN("revoke", "ws-eric-shared", "zed");
+	T_OK(r.rc == 0, "revoke zed's grant");
+	run_free(&r);
+
 	r = RUN("--json", "revoke", "ws-eric-shared", "alice");
 	T_OK(r.rc == 0 && strcmp(jstr(r.json, "bucket"), "ws-eric-shared") == 0,
 	    "revoke --json");
