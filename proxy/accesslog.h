@@ -1,10 +1,12 @@
 /*
- * accesslog: one JSON line per request, written with one write(2).
+ * accesslog: one JSON line per request, written with one write(2), whole
+ * (at most PIPE_BUF bytes when the log is a pipe: see accesslog_write).
  * Never holds a secret: the access key id is logged, the secret never.
  */
 #ifndef S3GATE_ACCESSLOG_H
 #define S3GATE_ACCESSLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -44,5 +46,12 @@ int	 accesslog_enabled(void);
 /* Appends S as a JSON string literal (quoted, escaped). */
 struct sbuf;
 void	 accesslog_json_string(struct sbuf *, const char *s);
+/*
+ * Appends E's line (WHEN its time), each string field a client chose (bucket,
+ * key, reason, grant prefix, User-Agent) cut to CAP bytes (SIZE_MAX: none)
+ * and the line marked "truncated" if one was.
+ */
+void	 accesslog_format(struct sbuf *, const struct accesslog_entry *e, const char *when,
+	    size_t cap);
 
 #endif
