@@ -304,7 +304,7 @@ EOF
 # ------------------------------------------------------------- results.md
 commands() {
     cat <<EOF
-- **Run**: \`$RUN_CMD\` (run.sh's settings: REPEAT=$REPEAT SMALL_REPEAT=$SMALL_REPEAT PAR_REPEAT=$PAR_REPEAT LAT_REPEAT=$LAT_REPEAT LAT_TARGET_REPEAT=$LAT_TARGET_REPEAT (at $LAT_TARGET_CONNS connections) LAT_SECONDS=$LAT_SECONDS LAT_CONNS="$LAT_CONNS" HS_SECONDS=$HS_SECONDS HS_CLIENTS=$HS_CLIENTS HS_REPEAT=$HS_REPEAT IDLE_CONNS=$IDLE_CONNS BIG_GIB=$BIG_GIB SIZES="$SIZES" SIZES_PAR="$SIZES_PAR" TLS_SIZES="$TLS_SIZES"). The contenders alternate inside every repetition; figures are medians; ratios are between medians of this run.
+- **Run**: \`$RUN_CMD\` (run.sh's settings: REPEAT=$REPEAT SMALL_REPEAT=$SMALL_REPEAT PAR_REPEAT=$PAR_REPEAT LAT_REPEAT=$LAT_REPEAT LAT_TARGET_REPEAT=$LAT_TARGET_REPEAT (at $LAT_TARGET_CONNS connections) LAT_SECONDS=$LAT_SECONDS LAT_CONNS="$LAT_CONNS" HS_SECONDS=$HS_SECONDS HS_CLIENTS=$HS_CLIENTS HS_REPEAT=$HS_REPEAT IDLE_CONNS=$IDLE_CONNS BIG_GIB=$BIG_GIB SIZES="$SIZES" SIZES_PAR="$SIZES_PAR" TLS_SIZES="$TLS_SIZES" TLS_SIZES_PAR="$TLS_SIZES_PAR"). The contenders alternate inside every repetition; figures are medians; ratios are between medians of this run.
 - **Signed requests** (every curl figure): \`curl -s --aws-sigv4 aws:amz:us-east-1:s3 --user AKID:SECRET -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -K CFG -w '%{http_code} %{size_download} %{size_upload}\n'\`, the key from \`s3gate-admin cred create benchuser\` (so s3gate verifies every signature and checks the grant; the others ignore the header). TLS adds \`--cacert cert.pem\`.
 - **Throughput by size** (GB/s = 10^9 bytes/s): STREAMS such curls started together, each making N requests one after the other on one keep-alive connection, CFG holding N times \`url = URL/bench/SIZE.bin\` and \`output = /dev/null\` (PUT: \`upload-file = SIZE.bin\`, \`url = URL/bench/put.bin\`); N per stream: $(per_stream_list 1) (1 stream); $(per_stream_list "$PAR_STREAMS") ($PAR_STREAMS streams). GB/s = all the bytes / wall time from the first start to the last exit; every answer's status and size is checked. 1 GiB PUT with 16 streams is not run: nginx (buffered) spools each body to tmpfs first (16 GiB).
 - **CPU against the relay, two readings**: the target row "the bare relay's (the lower)" takes the cheaper relay, whichever engine it uses; "the relay of its engine" takes the relay that moves that direction's bytes as the contender does (splice or copy: what it costs over the floor of the same work). On this loopback the faster relay is usually the copy relay and the cheaper the splice relay, so no program that moves bytes one way meets both the throughput row (against the faster) and the strict CPU row (against the cheaper): not even the relays themselves (the last row of the table above).
@@ -358,11 +358,17 @@ write_results() {
         fi
         if in_list tls "$PHASES"; then
             echo
-            echo "## TLS (one stream)"
+            echo "## TLS"
             echo
             echo "![TLS throughput](results/tls.png)"
             echo
-            table_tls
+            echo "GB/s, one stream; CPU and handshakes:"; echo; table_tls; echo
+            echo "CPU s/GiB, one stream:"; echo; table_sizes https 1 cpu "$TLS" "$TLS_SIZES"
+            if [ -n "$TLS_SIZES_PAR" ]; then
+                echo; echo "GB/s, $PAR_STREAMS streams (aggregate):"; echo
+                table_sizes https "$PAR_STREAMS" med "$TLS" "$TLS_SIZES_PAR"; echo
+                echo "CPU s/GiB, $PAR_STREAMS streams:"; echo; table_sizes https "$PAR_STREAMS" cpu "$TLS" "$TLS_SIZES_PAR"
+            fi
         fi
         if in_list latency "$PHASES"; then
             echo

@@ -23,8 +23,9 @@
 #   SMALL_REPEAT=N   of 4 KiB and 1 MiB transfers [3]
 #   PAR_REPEAT=N     of the 16-stream transfers [3], but PAR_BIG_REPEAT
 #                    of 16 x 1 GiB (16 GiB, ~10 s a run) [1]
-#   SIZES, SIZES_PAR, TLS_SIZES   object sizes, 1 stream [4k 1m 64m 1g],
-#                    16 streams [4k 1m 64m 1g], TLS [64m 1g]
+#   SIZES, SIZES_PAR, TLS_SIZES, TLS_SIZES_PAR   object sizes, 1 stream
+#                    [4k 1m 64m 1g], 16 streams [4k 1m 64m 1g], TLS 1 stream
+#                    [4k 1m 64m 1g], TLS 16 streams [4k 1m 64m] (empty: none)
 #   LAT_CONNS="..."  wrk connections [1 64 1024]; LAT_SECONDS [3]; LAT_REPEAT [1],
 #                    but LAT_TARGET_REPEAT [5] at LAT_TARGET_CONNS [64], the
 #                    connections issue 11's targets are set at
@@ -59,7 +60,7 @@ PUBLISH_DEFAULT=1
 if [ "${QUICK:-0}" = 1 ]; then
     : "${REPEAT:=1}" "${SMALL_REPEAT:=1}" "${PAR_REPEAT:=1}" "${LAT_SECONDS:=1}" "${HS_SECONDS:=1}"
     : "${LAT_TARGET_REPEAT:=1}" "${HS_REPEAT:=1}"
-    : "${IDLE_CONNS:=2000}" "${BIG_GIB:=4}" "${SIZES:=4k 1g}" "${SIZES_PAR:=1m}" "${TLS_SIZES:=64m}" "${WARMUP:=0}"
+    : "${IDLE_CONNS:=2000}" "${BIG_GIB:=4}" "${SIZES:=4k 1g}" "${SIZES_PAR:=1m}" "${TLS_SIZES:=64m}" "${TLS_SIZES_PAR:=1m}" "${WARMUP:=0}"
 else
     QUICK=""
 fi
@@ -70,7 +71,8 @@ PAR_BIG_REPEAT=${PAR_BIG_REPEAT:-1}
 PAR_STREAMS=16
 SIZES=${SIZES:-4k 1m 64m 1g}
 SIZES_PAR=${SIZES_PAR:-4k 1m 64m 1g}
-TLS_SIZES=${TLS_SIZES:-64m 1g}
+TLS_SIZES=${TLS_SIZES:-4k 1m 64m 1g}
+TLS_SIZES_PAR=${TLS_SIZES_PAR-4k 1m 64m}
 LAT_CONNS=${LAT_CONNS:-1 64 1024}
 LAT_SECONDS=${LAT_SECONDS:-3}
 LAT_REPEAT=${LAT_REPEAT:-1}
@@ -100,7 +102,7 @@ START_EPOCH=$EPOCHREALTIME
 ONLY=${ONLY:-$PLAIN_ALL}
 # every size any phase uses, smallest first (4k: the checks and the latency
 # phase fetch it; 1g: the warm-up)
-SIZES_ALL=$(for s in $(echo 4k $SIZES $SIZES_PAR $TLS_SIZES 1g | tr ' ' '\n' | sort -u); do
+SIZES_ALL=$(for s in $(echo 4k $SIZES $SIZES_PAR $TLS_SIZES $TLS_SIZES_PAR 1g | tr ' ' '\n' | sort -u); do
     echo "$(size_bytes "$s") $s"; done | sort -n | awk '{printf "%s ", $2}')
 
 for tool in nginx haproxy wrk curl gcc awk openssl ss; do
@@ -146,6 +148,7 @@ fi
 if in_list tls "$PHASES" && [ -n "$TLS" ]; then
     [ "$WARMUP" = 1 ] && warm_up "$TLS"
     sizes_phase TLS "$TLS" "$TLS_SIZES" 1
+    [ -z "$TLS_SIZES_PAR" ] || sizes_phase TLS "$TLS" "$TLS_SIZES_PAR" "$PAR_STREAMS"
     hs_phase "$TLS"
 fi
 in_list latency "$PHASES" && lat_phase "$LAT_LIST"
