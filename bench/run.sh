@@ -29,7 +29,7 @@
 #   LAT_CONNS="..."  wrk connections [1 64 1024]; LAT_SECONDS [3]; LAT_REPEAT [1],
 #                    but LAT_TARGET_REPEAT [5] at LAT_TARGET_CONNS [64], the
 #                    connections issue 11's targets are set at
-#   HS_SECONDS, HS_CLIENTS, HS_REPEAT   TLS handshake runs [5, 2, 3]
+#   HS_SECONDS, HS_CLIENTS, HS_REPEAT   TLS handshake runs [5, 2, 5]
 #   IDLE_CONNS=N     idle connections [10000]
 #   BIG_GIB=N        the long GET, GiB (0: skip) [100]; BIG_ONLY [s3gate]
 #   CERT_KEY=...     openssl -newkey argument [rsa:2048]
@@ -80,7 +80,7 @@ LAT_TARGET_CONNS=${LAT_TARGET_CONNS:-64}
 LAT_TARGET_REPEAT=${LAT_TARGET_REPEAT:-5}
 HS_SECONDS=${HS_SECONDS:-5}
 HS_CLIENTS=${HS_CLIENTS:-2}
-HS_REPEAT=${HS_REPEAT:-3}
+HS_REPEAT=${HS_REPEAT:-5}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 BIG_GIB=${BIG_GIB:-100}
 BIG_ONLY=${BIG_ONLY:-s3gate}
