@@ -2048,12 +2048,32 @@ conn_do_tls_handshake(struct conn *c)
 	return 1;
 }
 
+/*
+ * A reload (SIGHUP) of a single-process s3gate applies to every request
+ * that comes after it, also on connections opened before: what the
+ * operator turned off (allow_bucket_acl, bucket_config_ops, sigv2,
+ * bucket_create, a service domain) must not go on for a client that
+ * keeps its connection alive.  (A new generation of workers gets the
+ * same by the old ones closing their connections after their request.)
+ * Taken between requests only, when nothing of one is under way.
+ */
+static void
+conn_take_conf(struct conn *c)
+{
+	if (c->conf == c->srv->conf)
+		return;
+	conf_unref(c->conf);
+	c->conf = c->srv->conf;
+	conf_ref(c->conf);
+}
+
 static int
 conn_do_read_head(struct conn *c)
 {
 	struct http_limits lim;
 	ssize_t n;
 
+	conn_take_conf(c);
 	lim.max_head = c->conf->max_head_size;
 	lim.max_uri = c->conf->max_uri_size;
 	lim.max_headers = c->conf->max_headers;
