@@ -719,6 +719,21 @@ conn_request_start(struct conn *c)
 		c->body_prefix = 0;
 	if (!c->head.keep_alive)
 		c->closing = 1;
+	/*
+	 * A draining s3gate (SIGTERM, or the old generation after a reload)
+	 * finishes the requests under way but starts no new one: a head that
+	 * came whole only now would be decided under the configuration a
+	 * reload replaced (a client that held a half-sent head across a reload
+	 * got a PutBucketAcl through after allow_bucket_acl was turned off).
+	 * 503 and close: clients retry on a new connection, which the new
+	 * generation (or another instance) takes.
+	 */
+	if (c->srv->draining) {
+		c->closing = 1;
+		c->retry_after = 1;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "s3gate is restarting or shutting "
+		    "down; retry on a new connection.");
+	}
 	if ((host = httpmsg_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
 		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
 	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
