@@ -1,11 +1,11 @@
 #!/bin/bash
 # Sixth audit: state that changes while a connection is open (a reload, a
 # grant, a member, a key, a session, a link, mid-upload), copy sources in
-# RGW's other spellings, and TLS records and renegotiation; each request
-# made by hand (helpers/keepalive.py: one connection, requests and shell
-# commands in turn; helpers/rawhttp.py) by a principal with valid
-# credentials, against the real RGW, and what RGW holds afterwards read
-# with the service key.
+# RGW's other spellings, RGW's own answer headers, and TLS records and
+# renegotiation; each request made by hand (helpers/keepalive.py: one
+# connection, requests and shell commands in turn; helpers/rawhttp.py) by
+# a principal with valid credentials, against the real RGW, and what RGW
+# holds afterwards read with the service key.
 #
 # Found and fixed:
 #   a single-process s3gate (workers 1, or auto on one CPU) kept the
@@ -24,6 +24,11 @@
 #     configuration: a PutBucketAcl head held half-sent across the reload
 #     that turned ACL calls off made the bucket public.  Now a draining
 #     s3gate starts no new request (503 ServiceUnavailable, closed).
+#   HeadBucket, which a prefix grant allows, relayed RGW's X-RGW-Object-
+#     Count and X-RGW-Bytes-Used of the whole bucket (and the service
+#     account's X-RGW-Quota-*): a grantee of "shared/" learnt how many
+#     objects and bytes lay outside it, and saw each private upload come
+#     and go with its size.  Now no x-rgw-* header is relayed.
 # Tried and held (each checked below):
 #   with two workers a reload closes the old generation's idle connections;
 #   on one kept-alive connection, the request after a grant's revocation, a
@@ -38,12 +43,15 @@
 #   TLS 1.2: two pipelined GETs sent one byte a record, both answered whole;
 #     a client-initiated renegotiation refused (no_renegotiation alert);
 #   no worker dies.
-# Looked at and left as they are: CompleteMultipartUpload's answer names
+# Looked at and left as they are: listings name the service account as
+#   every object's <Owner> (its RGW user id, not a key);
+#   CompleteMultipartUpload's answer names
 #   the backend's URL (<Location>http://RGW:PORT/B/K</Location>; success
 #   bodies are relayed as they come); a long upload or download goes on
 #   to its end after its grant is revoked (each later request is refused).
 # Workspaces (own principals): ws-b6o (b6o; ws-b6o-adm, the name a reload
-#   reserves; b6g ReadWrite, b6m a member), ws-b6a (b6a, the attacker).
+#   reserves; b6g ReadWrite, b6p prefix "shared/" ReadOnly, b6m a member),
+#   ws-b6a (b6a, the attacker).
 . "$(dirname "$0")/lib.sh"
 
 SECRET_TEXT="the secret of b6v $(rand_id)"
@@ -142,6 +150,10 @@ setup_w() {
 		ws_setup b6o "$O" "$OADM" --grant "$O:b6g:ReadWrite" && s3gate_cred b6o b6o-w >/dev/null &&
 		s3gate_cred b6g >/dev/null && s3gate_cred b6m >/dev/null &&
 		s3gate_admin member add "$O" b6m >/dev/null &&
+		s3gate_cred b6p >/dev/null && s3gate_admin grant "$O/shared/" b6p ReadOnly >/dev/null &&
+		backend_aws s3api put-object --bucket "$O" --key shared/a --body "$T/secret" >/dev/null &&
+		head -c 123457 /dev/zero >"$T/private" &&
+		backend_aws s3api put-object --bucket "$O" --key private/big --body "$T/private" >/dev/null &&
 		backend_aws s3api put-object --bucket "$O" --key doc --body "$T/secret" >/dev/null
 }
 if ! setup_w >"$T/setup_w.out" 2>&1; then
@@ -251,7 +263,6 @@ fi
 # ---- copies whose source names the victim's bucket in other spellings ----------------------
 # RGW reads "TENANT:BUCKET" in a copy source (":ws-b6o" is ws-b6o of the
 # default tenant); s3gate decides on the name as written, which no store has
-SECRET_TEXT_SAVED=$SECRET_TEXT
 . "$LIB_DIR/helpers/rawreq.sh"
 S3GATE_PORT=$W_PORT
 as b6a
@@ -267,6 +278,26 @@ for src in "$O/doc" ":$O/doc" "/:$O/doc" "%3A$O/doc" "$O%2Fdoc" "$(tr a-z A-Z <<
 done
 signed PUT "/$A/copy?partNumber=1&uploadId=x" "x-amz-copy-source: :$O/doc\r\nx-amz-copy-source-range: bytes=0-3\r\n"
 expect "UploadPartCopy from \":$O/doc\" (tenant form)" 403 AccessDenied
+
+# ---- what RGW's answers say beyond the grant ------------------------------------------------
+# RGW's HeadBucket names the whole bucket's object count and bytes (and the
+# service account's quotas): a grantee of "shared/" learnt how many objects
+# and bytes lie outside it, and saw each private upload come and go
+as b6p
+signed HEAD "/$O"
+rgw_hdrs=$(grep -ai '^x-rgw-' "$T/resp" | tr -d '\r' | tr '\n' ' ')
+if [ "$R_STATUS" = 200 ] && [ -z "$rgw_hdrs" ]; then
+	t_pass "HeadBucket by a grantee of shared/: 200, no X-RGW-* header (bucket statistics, the service account's quotas)"
+else
+	t_fail "HeadBucket by a grantee of shared/: no X-RGW-* header" "status $R_STATUS; $rgw_hdrs"
+fi
+signed GET "/$O/shared/a"
+rgw_hdrs=$(sed '/^\r$/q' "$T/resp" | grep -ai '^x-rgw-' | tr -d '\r' | tr '\n' ' ')
+if [ "$R_STATUS" = 200 ] && grep -qF "$SECRET_TEXT" "$T/resp" && [ -z "$rgw_hdrs" ]; then
+	t_pass "GetObject of shared/a by its grantee: 200, no X-RGW-* header"
+else
+	t_fail "GetObject of shared/a by its grantee: 200, no X-RGW-* header" "status $R_STATUS; $rgw_hdrs"
+fi
 
 # ---- TLS -----------------------------------------------------------------------------------
 as b6o-w
@@ -308,5 +339,4 @@ if grep -q RENEGOTIATING <<<"$reneg" && grep -qi 'no renegotiation' <<<"$reneg" 
 else
 	t_fail "TLS 1.2: a client-initiated renegotiation refused" "$(grep -i 'reneg\|error' <<<"$reneg" | head -n 3)"
 fi
-SECRET_TEXT=$SECRET_TEXT_SAVED
 [ "$(deaths)" = 0 ] && t_pass "no worker died" || t_fail "no worker died" "$(grep 'exited (status' "$S3GATE_LOG" | head -n 3)"
