@@ -254,7 +254,11 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 			inside = 1;
 			d->check_body_keys = 1;
 		} else
-			/* bucket-level: HeadBucket and GetBucketLocation say nothing of the keys */
+			/*
+			 * bucket-level: HeadBucket and GetBucketLocation say nothing of
+			 * the keys (RGW's counts of the whole bucket, X-RGW-Object-Count
+			 * and -Bytes-Used, never reach the client: forward.c)
+			 */
 			inside = need == NEED_READ;
 		if (!inside) {
 			snprintf(what, sizeof(what), "%s outside your grant's prefix \"%.*s\"",

@@ -719,6 +719,21 @@ conn_request_start(struct conn *c)
 		c->body_prefix = 0;
 	if (!c->head.keep_alive)
 		c->closing = 1;
+	/*
+	 * A draining s3gate (SIGTERM, or the old generation after a reload)
+	 * finishes the requests under way but starts no new one: a head that
+	 * came whole only now would be decided under the configuration a
+	 * reload replaced (a client that held a half-sent head across a reload
+	 * got a PutBucketAcl through after allow_bucket_acl was turned off).
+	 * 503 and close: clients retry on a new connection, which the new
+	 * generation (or another instance) takes.
+	 */
+	if (c->srv->draining) {
+		c->closing = 1;
+		c->retry_after = 1;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "s3gate is restarting or shutting "
+		    "down; retry on a new connection.");
+	}
 	if ((host = httpmsg_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
 		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
 	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
@@ -2050,12 +2065,32 @@ conn_do_tls_handshake(struct conn *c)
 	return 1;
 }
 
+/*
+ * A reload (SIGHUP) of a single-process s3gate applies to every request
+ * that comes after it, also on connections opened before: what the
+ * operator turned off (allow_bucket_acl, bucket_config_ops, sigv2,
+ * bucket_create, a service domain) must not go on for a client that
+ * keeps its connection alive.  (A new generation of workers gets the
+ * same by the old ones closing their connections after their request.)
+ * Taken between requests only, when nothing of one is under way.
+ */
+static void
+conn_take_conf(struct conn *c)
+{
+	if (c->conf == c->srv->conf)
+		return;
+	conf_unref(c->conf);
+	c->conf = c->srv->conf;
+	conf_ref(c->conf);
+}
+
 static int
 conn_do_read_head(struct conn *c)
 {
 	struct http_limits lim;
 	ssize_t n;
 
+	conn_take_conf(c);
 	lim.max_head = c->conf->max_head_size;
 	lim.max_uri = c->conf->max_uri_size;
 	lim.max_headers = c->conf->max_headers;

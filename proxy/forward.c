@@ -75,6 +75,15 @@ forward_response_header_dropped(const char *name, size_t len)
 		FORWARD_NAME("proxy-connection"), FORWARD_NAME("te"), FORWARD_NAME("upgrade"),
 	};
 
+	/*
+	 * Ceph RGW's own headers speak of the backend, not of what the caller
+	 * was granted: HeadBucket's X-RGW-Object-Count and X-RGW-Bytes-Used
+	 * count the whole bucket (a grantee of a prefix saw every object
+	 * outside it come and go, and its size), X-RGW-Quota-* are the service
+	 * account's quotas.  No S3 client reads them.
+	 */
+	if (len >= 6 && strncasecmp(name, "x-rgw-", 6) == 0)
+		return 1;
 	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
 }
 

@@ -34,6 +34,7 @@
 #include "proxy/log.h"
 #include "proxy/quotashm.h"
 #include "proxy/quotasync.h"
+#include "proxy/s3addr.h"
 #include "proxy/siphash.h"
 #include "proxy/server.h"
 #include "proxy/sigv4.h"
@@ -1130,6 +1131,8 @@ server_reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
+	/* as a new generation of workers takes them (main.c's worker_run) */
+	s3addr_set_reserved(nc->reserved_names, nc->nreserved);
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_day = -1;

@@ -361,6 +361,10 @@ test_dropped(void)
 		{ "Content-Length", 0, 0 }, { "Content-Type", 0, 0 }, { "Range", 0, 0 }, { "Expect", 0, 0 },
 		{ "x-amz-meta-a", 0, 0 }, { "ETag", 0, 0 }, { "x-amz-request-id", 0, 0 },
 		{ "Authorizatio", 0, 0 }, { "Hostx", 0, 0 },
+		/* RGW's statistics of the whole bucket and the service account's quotas */
+		{ "X-RGW-Object-Count", 0, 1 }, { "x-rgw-bytes-used", 0, 1 },
+		{ "X-RGW-Quota-User-Size", 0, 1 }, { "x-rgw-object-type", 0, 1 },
+		{ "x-rgw", 0, 0 }, { "x-rgwx", 0, 0 }, { "x-amz-rgw-x", 0, 0 },
 	};
 	size_t i;
 
