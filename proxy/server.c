@@ -1109,6 +1109,17 @@ server_reload(struct server *srv)
 		    nc->file, nc->error_log, strerror(errno));
 	if (errors.len != 0)
 		goto fail;
+	/*
+	 * The policy must load under the new configuration, as a new worker's
+	 * must (main.c): a bucket of the store that the new
+	 * backend_reserved_names name would otherwise stop every later policy
+	 * load, revocations included, while the reload looked applied.
+	 */
+	s3addr_set_reserved(nc->reserved_names, nc->nreserved);
+	if (pstore_reload(srv->store, &errors) == -1) {
+		s3addr_set_reserved(srv->conf->reserved_names, srv->conf->nreserved);
+		goto fail;
+	}
 
 	/* everything passed: apply */
 	server_reload_kept(srv->conf, nc, &kept);
@@ -1131,13 +1142,9 @@ server_reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
-	/* as a new generation of workers takes them (main.c's worker_run) */
-	s3addr_set_reserved(nc->reserved_names, nc->nreserved);
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_day = -1;
-	if (pstore_reload(srv->store, &errors) == -1)
-		log_warnx("policy reload failed, keeping the loaded policy:\n%s", errors.data);
 	if (kept.len != 0)
 		log_warnx("reloaded, but these directives keep their values from the start until s3gate "
 		    "restarts (one process: its sockets, store and user are set up once):%s", kept.data);

@@ -18,7 +18,10 @@
 #   the same reload left backend_reserved_names as at the start (a parent
 #     of workers applies them in each new worker): a name added (RGW's
 #     admin entry moved) went on to the backend signed with the service
-#     key, also on new connections.  Now the reload sets them (400).
+#     key, also on new connections.  Now the reload sets them (400); and
+#     a name a bucket of the policy holds fails the reload, as it fails a
+#     new generation of workers (applied, it would have stopped every
+#     later policy load, revocations included).
 #   with workers, the old generation draining after a reload served a
 #     request whose head came whole only after the reload, under the old
 #     configuration: a PutBucketAcl head held half-sent across the reload
@@ -49,14 +52,15 @@
 #   the backend's URL (<Location>http://RGW:PORT/B/K</Location>; success
 #   bodies are relayed as they come); a long upload or download goes on
 #   to its end after its grant is revoked (each later request is refused).
-# Workspaces (own principals): ws-b6o (b6o; ws-b6o-adm, the name a reload
-#   reserves; b6g ReadWrite, b6p prefix "shared/" ReadOnly, b6m a member),
+# Workspaces (own principals): ws-b6o (b6o; ws-b6o-adm, a bucket a reload
+#   cannot reserve; b6g ReadWrite, b6p prefix "shared/" ReadOnly, b6m a member),
 #   ws-b6a (b6a, the attacker).
 . "$(dirname "$0")/lib.sh"
 
 SECRET_TEXT="the secret of b6v $(rand_id)"
 O=ws-b6o
 OADM=ws-b6o-adm
+RSV=ws-b6o-rsv		# no bucket's: the name a reload reserves
 A=ws-b6a
 
 if ! s3gate_have; then
@@ -97,10 +101,10 @@ for i in \$(seq 1 50); do tail -n +\$((n0 + 1)) "$2" | grep -q '$5' && exit 0; s
 exit 1
 RELOAD
 }
-write_reload "$T/reload.sh" "$K_LOG" "$K_CONF" "$K_PID" reloaded "$OADM"
+write_reload "$T/reload.sh" "$K_LOG" "$K_CONF" "$K_PID" reloaded "$RSV"
 as b6o
 $KA "$K_PORT" "REQ GET /$O?acl" "REQ GET /$O?versioning" "REQ GET /$OADM/k" "RUN bash $T/reload.sh" \
-	"REQ PUT /$O?acl x-amz-acl: public-read" "REQ GET /$O?versioning" "REQ GET /$OADM/k" \
+	"REQ PUT /$O?acl x-amz-acl: public-read" "REQ GET /$O?versioning" "REQ GET /$RSV/k" \
 	>"$T/ka.out" 2>&1
 mapfile -t ka <"$T/ka.out"
 if [ "${ka[0]:-}" = "200 -" ] && [ "${ka[1]:-}" = "200 -" ] && [ "${ka[2]:-}" = "200 -" ] && [ "${ka[3]:-}" = "run 0" ]; then
@@ -121,15 +125,26 @@ else
 	t_fail "after a reload with bucket_config_ops cors: GetBucketVersioning on the open connection refused" "answer '${ka[5]:-}'"
 fi
 if [ "${ka[6]:-}" = "400 InvalidBucketName" ]; then
-	t_pass "after a reload reserving $OADM: a request naming it on the open connection refused (400 InvalidBucketName)"
+	t_pass "after a reload reserving $RSV: a request naming it on the open connection refused (400 InvalidBucketName)"
 else
-	t_fail "after a reload reserving $OADM: a request naming it on the open connection refused" "answer '${ka[6]:-}'"
+	t_fail "after a reload reserving $RSV: a request naming it on the open connection refused" "answer '${ka[6]:-}'"
 fi
-$KA "$K_PORT" "REQ GET /$O?acl" "REQ GET /$OADM/k" >"$T/ka2.out" 2>&1
+$KA "$K_PORT" "REQ GET /$O?acl" "REQ GET /$RSV/k" >"$T/ka2.out" 2>&1
 if [ "$(tr '\n' ';' <"$T/ka2.out")" = "403 AccessDenied;400 InvalidBucketName;" ]; then
-	t_pass "after the reload, a new connection: ?acl 403, $OADM 400"
+	t_pass "after the reload, a new connection: ?acl 403, $RSV 400"
 else
-	t_fail "after the reload, a new connection: ?acl 403, $OADM 400" "$(tr '\n' ';' <"$T/ka2.out")"
+	t_fail "after the reload, a new connection: ?acl 403, $RSV 400" "$(tr '\n' ';' <"$T/ka2.out")"
+fi
+# Reserving a name a bucket of the policy holds: the policy would no longer
+# load (storage.c), so the reload fails and the running configuration stays.
+write_reload "$T/reload_bad.sh" "$K_LOG" "$K_CONF" "$K_PID" 'reload failed' "$OADM"
+if bash "$T/reload_bad.sh" && kill -0 "$K_PID" 2>/dev/null &&
+	$KA "$K_PORT" "REQ GET /$OADM/k" "REQ GET /$RSV/k" >"$T/ka3.out" 2>&1 &&
+	[ "$(tr '\n' ';' <"$T/ka3.out")" = "200 -;400 InvalidBucketName;" ]; then
+	t_pass "a reload reserving $OADM, a bucket of the policy: refused (reload failed), $OADM still served, $RSV still reserved"
+else
+	t_fail "a reload reserving $OADM, a bucket of the policy: refused, the running configuration kept" \
+		"$(tr '\n' ';' <"$T/ka3.out" 2>/dev/null); log: $(grep -A3 'reload failed' "$K_LOG" | tail -n 4 | tr '\n' ' ')"
 fi
 
 # ---- state that changes while a connection is open (two workers) --------------------------
