@@ -85,6 +85,7 @@ struct admin_args {
 	const char	*rate;		/* quota set */
 	const char	*bandwidth;
 	const char	*connections;
+	const char	*owner;		/* grant, revoke: the caller the API checked */
 };
 
 static const char *const admin_usage =
@@ -95,9 +96,9 @@ static const char *const admin_usage =
     "  bucket create PRINCIPAL BUCKET\n"
     "  request BUCKET PRINCIPAL [--reason TEXT]\n"
     "  requests PRINCIPAL\n"
-    "  approve BUCKET PRINCIPAL [--permission P] [--expires D]\n"
-    "  grant BUCKET[/PREFIX] PRINCIPAL P [--expires D]\n"
-    "  revoke BUCKET PRINCIPAL\n"
+    "  approve BUCKET PRINCIPAL [--permission P] [--expires D] [--owner P]\n"
+    "  grant BUCKET[/PREFIX] PRINCIPAL P [--expires D] [--owner P]\n"
+    "  revoke BUCKET PRINCIPAL [--owner P]\n"
     "  access PRINCIPAL\n"
     "  who BUCKET\n"
     "  presign --principal P [--credential AKID] [--method GET|PUT] [--expires D] [--max-uses N]\n"
@@ -228,6 +229,7 @@ admin_parse_args(struct admin *a, int argc, char **argv, struct admin_args *args
 		{ "--rate", offsetof(struct admin_args, rate) },
 		{ "--bandwidth", offsetof(struct admin_args, bandwidth) },
 		{ "--connections", offsetof(struct admin_args, connections) },
+		{ "--owner", offsetof(struct admin_args, owner) },
 	};
 	size_t o;
 	int i, options = 1;
@@ -360,6 +362,23 @@ admin_check_owned(struct admin *a, const struct model_workspace *w)
 		return 0;
 	return admin_fail(a, "workspace %s is defined in %s, which s3gate-admin does not "
 	    "rewrite; change it there, or sync it", w->name, w->source ? w->source : "-");
+}
+
+/*
+ * --owner P (the self-service API's caller): the proxy checked that P owns
+ * the bucket's workspace from its cached view, before the job waited for
+ * the store's lock; a sync or a change taken meanwhile may have given the
+ * workspace to someone else.  So the check is made again here, under the
+ * lock, on the model the change is made to.
+ */
+static int
+admin_check_caller(struct admin *a, const struct model_workspace *w, const char *owner,
+    const char *bucket)
+{
+	if (owner == NULL || strcmp(w->principal, owner) == 0)
+		return 0;
+	return admin_fail(a, "Only the owner of the workspace of bucket %s can grant or revoke "
+	    "access to it.", bucket);
 }
 
 static const struct model_workspace *
@@ -743,7 +762,7 @@ admin_requests(struct admin *a, struct admin_args *args)
 /* Sets (adds or replaces) the grant of BUCKET to WHO. */
 static int
 admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const char *who,
-    const char *perm_s, const char *expires_s)
+    const char *perm_s, const char *expires_s, const char *owner)
 {
 	const struct model_workspace *w;
 	enum policy_perm perm;
@@ -764,7 +783,8 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if ((w = admin_bucket_workspace(a, bucket)) == NULL)
 		return admin_fail(a, "no bucket %s", bucket);
-	if ((rc = admin_check_owned(a, w)) != 0)
+	if ((rc = admin_check_owned(a, w)) != 0 ||
+	    (rc = admin_check_caller(a, w, owner, bucket)) != 0)
 		return rc;
 	existed = model_remove_grant(a->model, bucket, who) == 0;
 	model_add_grant(a->model, bucket, who, perm, prefix, a->now, expires, a->state_path, 0);
@@ -799,7 +819,7 @@ admin_approve(struct admin *a, struct admin_args *args)
 		    "without a request", args->pos[1], args->pos[0]);
 	/* the request stays listed (as on the platform); the grant is what counts */
 	return admin_set_grant(a, args->pos[0], "", args->pos[1],
-	    args->permission ? args->permission : "ReadOnly", args->expires);
+	    args->permission ? args->permission : "ReadOnly", args->expires, args->owner);
 }
 
 static int
@@ -823,7 +843,8 @@ admin_grant(struct admin *a, struct admin_args *args)
 	bucket[len] = '\0';
 	if ((rc = admin_load(a)) != 0)
 		return rc;
-	return admin_set_grant(a, bucket, prefix, args->pos[1], args->pos[2], args->expires);
+	return admin_set_grant(a, bucket, prefix, args->pos[1], args->pos[2], args->expires,
+	    args->owner);
 }
 
 static int
@@ -839,7 +860,8 @@ admin_revoke(struct admin *a, struct admin_args *args)
 		return rc;
 	if ((w = admin_bucket_workspace(a, args->pos[0])) == NULL)
 		return admin_fail(a, "no bucket %s", args->pos[0]);
-	if ((rc = admin_check_owned(a, w)) != 0)
+	if ((rc = admin_check_owned(a, w)) != 0 ||
+	    (rc = admin_check_caller(a, w, args->owner, args->pos[0])) != 0)
 		return rc;
 	if (model_remove_grant(a->model, args->pos[0], args->pos[1]) == -1)
 		return admin_fail(a, "%s holds no grant on %s", args->pos[1], args->pos[0]);

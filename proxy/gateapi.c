@@ -649,10 +649,12 @@ gateapi_start_route(struct conn *c)
 			snprintf(target, sizeof(target), "%s/%s", bucket, prefix);
 		else
 			snprintf(target, sizeof(target), "%s", bucket);
+		/* --owner: checked again under the store's lock (ownership may change meanwhile) */
 		if (expires != NULL)
-			return gateapi_job_start(c, 200, "grant", "--expires", expires, "--", target,
-			    principal, perm, (char *)NULL);
-		return gateapi_job_start(c, 200, "grant", "--", target, principal, perm, (char *)NULL);
+			return gateapi_job_start(c, 200, "grant", "--owner", c->cred.principal,
+			    "--expires", expires, "--", target, principal, perm, (char *)NULL);
+		return gateapi_job_start(c, 200, "grant", "--owner", c->cred.principal, "--",
+		    target, principal, perm, (char *)NULL);
 	case API_REVOKE:
 		if (!storage_bucket_name_valid(a->arg1))
 			return gateapi_no_such_bucket(c, a->arg1);
@@ -660,7 +662,8 @@ gateapi_start_route(struct conn *c)
 			return r;
 		if (!storage_principal_valid(a->arg2))
 			return conn_reply_error(c, S3ERR_NOT_FOUND, "no grant for that principal");
-		return gateapi_job_start(c, 204, "revoke", "--", a->arg1, a->arg2, (char *)NULL);
+		return gateapi_job_start(c, 204, "revoke", "--owner", c->cred.principal, "--",
+		    a->arg1, a->arg2, (char *)NULL);
 	case API_CREATE_BUCKET:
 		return gateapi_job_start(c, 200, "bucket", "create", "--", c->cred.principal,
 		    c->addr.bucket, (char *)NULL);

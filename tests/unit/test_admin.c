@@ -575,6 +575,26 @@ test_requests(void)
 	T_OK(r.rc == 0 && strstr(r.out, "\\u001B]0;owned") != NULL,
 	    "access --json: the prefix as JSON escapes it");
 	run_free(&r);
+	/* --owner (the API's caller): checked under the lock, on the model changed */
+	r = RUN("grant", "--owner", "alice", "--", "ws-eric-shared", "mal", "ReadWrite");
+	T_OK(r.rc == 1 && strstr(r.err, "Only the owner") != NULL,
+	    "grant --owner: not by a principal that does not own the workspace");
+	run_free(&r);
+	r = RUN("--json", "access", "mal");
+	T_OK(r.rc == 0 && json_array_size(json_object_get(r.json, "buckets")) == 0,
+	    "grant --owner: nothing granted");
+	run_free(&r);
+	r = RUN("revoke", "--owner", "alice", "--", "ws-eric-shared", "zed");
+	T_OK(r.rc == 1 && strstr(r.err, "Only the owner") != NULL,
+	    "revoke --owner: not by a principal that does not own the workspace");
+	run_free(&r);
+	r = RUN("grant", "--owner", "eric", "--", "ws-eric-shared", "mal", "ReadOnly");
+	T_OK(r.rc == 0, "grant --owner: by the owner");
+	run_free(&r);
+	r = RUN("revoke", "--owner", "eric", "--", "ws-eric-shared", "mal");
+	T_OK(r.rc == 0, "revoke --owner: by the owner");
+	run_free(&r);
+
 	r = RUN("revoke", "ws-eric-shared", "zed");
 	T_OK(r.rc == 0, "revoke zed's grant");
 	run_free(&r);
