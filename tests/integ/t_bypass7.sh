@@ -1,0 +1,167 @@
+#!/bin/bash
+# Seventh audit: the self-service API's grant and revoke against a policy
+# that changes while the call waits for the store; each call SigV4-signed
+# by the user (curl --aws-sigv4), against the real RGW, and what the store
+# and RGW hold afterwards read with s3gate-admin and the service key.
+#
+# Found and fixed:
+#   POST /_s3gate/grants and DELETE /_s3gate/grants/B/P checked that the
+#     caller owns B's workspace from the proxy's cached view, then ran the
+#     admin command on the jobs thread, which waited for the store's lock
+#     and changed whatever the store then held, whoever owned it: a call
+#     made as a sync (or another change) held the lock and gave the bucket
+#     to another workspace granted the former owner's choice of principal
+#     ReadWrite on the new owner's bucket, and revoked the new owner's
+#     grants.  Now the command gets the caller (--owner) and checks again,
+#     under the lock, on the model it changes: 403, nothing changed.
+# Tried and held (each checked below):
+#   a link the former owner issued before the move: refused after it;
+#   the former owner's grant and revoke after the move, the store not
+#     locked: 403 (the proxy's own check); the new owner's grant through
+#     the API right after the move: 200, served;
+#   the API with other methods (PUT, GET, PATCH on /_s3gate/grants) and a
+#     grant with a nested object or a number for "permission": refused,
+#     nothing granted.
+# Workspaces (own principals): ws-b7o (b7o, the first owner of ws-b7o-x),
+#   ws-b7n (b7n, who gets ws-b7o-x from the operator's sync; b7g its
+#   grantee), b7a (the former owner's friend, no workspace).
+. "$(dirname "$0")/lib.sh"
+
+SECRET_TEXT="the secret of b7n $(rand_id)"
+O=ws-b7o
+X=ws-b7o-x
+N=ws-b7n
+
+if ! s3gate_have; then
+	t_skip "bypass7" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
+fi
+if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "bypass7" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
+fi
+
+PORT7=$(free_port)
+s3gate_start b7 "workers 1" "listen 127.0.0.1:$PORT7" "public_url http://127.0.0.1:$PORT7" ||
+	{ t_fail "s3gate starts" "see $T/b7/s3gate.log"; exit 1; }
+setup() {
+	ws_setup b7o "$O" "$X" && ws_setup b7n "$N" &&
+		s3gate_cred b7o >/dev/null && s3gate_cred b7n >/dev/null &&
+		s3gate_cred b7g >/dev/null && s3gate_cred b7a >/dev/null &&
+		printf '%s\n' "$SECRET_TEXT" >"$T/secret" &&
+		backend_aws s3api put-object --bucket "$X" --key doc --body "$T/secret" >/dev/null
+}
+if ! setup >"$T/setup.out" 2>&1; then
+	t_fail "setup: workspaces, credentials, objects" "$(tail -n 20 "$T/setup.out")"; exit 1
+fi
+api() {	# api PROFILE METHOD PATH [JSON] -- prints the HTTP status
+	local p=$1 m=$2 path=$3
+	if [ $# -ge 4 ]; then
+		curl_sigv4 "$p" -o "$T/api.body" -w '%{http_code}' --max-time 20 -X "$m" \
+			-H 'content-type: application/json' --data-binary "$4" "$S3GATE_ENDPOINT$path"
+	else
+		curl_sigv4 "$p" -o "$T/api.body" -w '%{http_code}' --max-time 20 -X "$m" "$S3GATE_ENDPOINT$path"
+	fi
+}
+has_grant() { s3gate_admin who "$1" 2>/dev/null | grep -qw "$2"; }
+
+# ---- the operator's sync gives ws-b7o-x to ws-b7n while b7o's calls wait ------------------
+# The sync is made on a copy of the policy folder; a process holding the
+# store's lock puts its state file in place and lets go: exactly what the
+# calls meet when the operator's sync takes the lock first.
+SCR=$T/scratch
+cp -a "$S3GATE_POLICY_DIR" "$SCR"
+sed "s|^policy_store file .*|policy_store file $SCR|" "$S3GATE_CONF" >"$T/scratch.conf"
+storage_doc b7o "$O" >"$T/after.yaml"
+echo "---" >>"$T/after.yaml"
+storage_doc b7n "$N" "$X" >>"$T/after.yaml"
+if "$S3GATE_BIN/s3gate-admin" -c "$T/scratch.conf" sync "$T/after.yaml" >"$T/scratch.out" 2>&1 &&
+	"$S3GATE_BIN/s3gate-admin" -c "$T/scratch.conf" grant "$X" b7g ReadOnly >>"$T/scratch.out" 2>&1; then
+	t_pass "setup: the sync moving $X to $N, and $N's owner's grant to b7g, made on a copy"
+else
+	t_fail "setup: the sync moving $X to $N on a copy" "$(tail -n 5 "$T/scratch.out")"; exit 1
+fi
+# control: before the move, b7o (the owner) grants b7g something it will lose in the move
+api b7o POST /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7g","permission":"ReadOnly"}' >"$T/c0"
+c0=$(cat "$T/c0")
+[ "$c0" = 200 ] && has_grant "$X" b7g && t_pass "control: b7o, the owner of $X, grants through the API (200)" ||
+	t_fail "control: b7o, the owner of $X, grants through the API" "HTTP $c0: $(head -c 300 "$T/api.body")"
+# a link b7o issues before the move: after it, b7o's grant is gone, so is the link's
+c=$(api b7o POST /_s3gate/presign '{"bucket":"'"$X"'","key":"doc","method":"GET","expires":"1h"}')
+LINK=$("$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.body" 2>/dev/null)
+lc=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 10 "$LINK")
+[ "$c" = 200 ] && [ "$lc" = 200 ] && t_pass "control: b7o's link to $X/doc, issued through the API, serves (200)" ||
+	t_fail "control: b7o's link to $X/doc serves" "presign HTTP $c, link HTTP $lc"
+( flock "$S3GATE_POLICY_DIR/.s3gate.lock" sh -c "sleep 2; cp '$SCR/s3gate-state.json' '$S3GATE_POLICY_DIR/.b7.tmp' &&
+	mv '$S3GATE_POLICY_DIR/.b7.tmp' '$S3GATE_POLICY_DIR/s3gate-state.json'" ) &
+LOCKER=$!
+sleep 0.5
+api b7o POST /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7a","permission":"ReadWrite"}' >"$T/g1" &
+G1=$!
+sleep 0.3
+curl_sigv4 b7o -o "$T/r1.body" -w '%{http_code}' --max-time 20 -X DELETE "$S3GATE_ENDPOINT/_s3gate/grants/$X/b7g" >"$T/r1" &
+R1=$!
+wait $LOCKER $G1 $R1
+g1=$(cat "$T/g1") r1=$(cat "$T/r1")
+sleep 1.2	# the proxy's poll of the policy folder
+if s3gate_admin who "$X" 2>/dev/null | grep -qw "b7n" && ! s3gate_admin who "$X" 2>/dev/null | grep -qw "b7o"; then
+	t_pass "the move took effect: $X is $N's"
+else
+	t_fail "the move took effect: $X is $N's" "$(s3gate_admin who "$X" 2>&1 | head -n 5 | tr '\n' ';')"
+fi
+b7a_get=$(sigv4_status b7a "$(s3_url "$X/doc")")
+if [ "$g1" = 403 ] && ! has_grant "$X" b7a && [ "$b7a_get" = 403 ]; then
+	t_pass "b7o's grant to b7a, checked before the move and carried out after it: 403, nothing granted, b7a's GET 403"
+else
+	t_fail "b7o's grant to b7a across the move refused" \
+		"HTTP $g1 ($(head -c 200 "$T/api.body" 2>/dev/null)); b7a in who: $(has_grant "$X" b7a && echo yes || echo no); b7a GET $b7a_get"
+fi
+b7g_get=$(sigv4_status b7g "$(s3_url "$X/doc")")
+if [ "$r1" = 403 ] && has_grant "$X" b7g && [ "$b7g_get" = 200 ]; then
+	t_pass "b7o's revocation of b7g across the move: 403, $N's grant to b7g kept (b7g's GET 200)"
+else
+	t_fail "b7o's revocation of b7g across the move refused" \
+		"HTTP $r1 ($(head -c 200 "$T/r1.body" 2>/dev/null)); b7g in who: $(has_grant "$X" b7g && echo yes || echo no); b7g GET $b7g_get"
+fi
+
+lc=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 10 "$LINK")
+[ "$lc" = 403 ] && ! grep -q "$SECRET_TEXT" "$T/link.out" &&
+	t_pass "b7o's link to $X/doc after the move to $N: 403, nothing of the object" ||
+	t_fail "b7o's link to $X/doc after the move refused" "link HTTP $lc"
+
+# ---- after the move, the store not locked ---------------------------------------------------
+c=$(api b7o POST /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7a","permission":"ReadWrite"}')
+[ "$c" = 403 ] && ! has_grant "$X" b7a && t_pass "after the move, b7o's grant on $X: 403 (the proxy's check), nothing granted" ||
+	t_fail "after the move, b7o's grant on $X refused" "HTTP $c"
+c=$(api b7o DELETE "/_s3gate/grants/$X/b7g")
+[ "$c" = 403 ] && has_grant "$X" b7g && t_pass "after the move, b7o's revocation on $X: 403, the grant kept" ||
+	t_fail "after the move, b7o's revocation on $X refused" "HTTP $c"
+c=$(api b7n POST /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7a","permission":"ReadOnly"}')
+sleep 1.2
+g=$(sigv4_status b7a "$(s3_url "$X/doc")")
+[ "$c" = 200 ] && has_grant "$X" b7a && [ "$g" = 200 ] &&
+	t_pass "the new owner b7n grants b7a ReadOnly through the API (200), b7a's GET 200" ||
+	t_fail "the new owner b7n grants through the API" "HTTP $c ($(head -c 200 "$T/api.body")); b7a GET $g"
+c=$(api b7n DELETE "/_s3gate/grants/$X/b7a")
+[ "$c" = 204 ] && ! has_grant "$X" b7a && t_pass "the new owner b7n revokes it (204)" ||
+	t_fail "the new owner b7n revokes it" "HTTP $c"
+
+# ---- odd methods and shapes on /_s3gate/grants --------------------------------------------
+for m in PUT GET PATCH; do
+	c=$(api b7n "$m" /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7a","permission":"ReadWrite"}')
+	if [ "${c:0:1}" = 4 ] && ! has_grant "$X" b7a; then
+		t_pass "$m /_s3gate/grants with a grant's body: $c, nothing granted"
+	else
+		t_fail "$m /_s3gate/grants with a grant's body refused" "HTTP $c"
+	fi
+done
+for body in '{"bucket":"'"$X"'","principal":"b7a","permission":{"x":"ReadWrite"}}' \
+	'{"bucket":"'"$X"'","principal":"b7a","permission":1e999}' \
+	'{"bucket":"'"$X"'","principal":{"p":"b7a"},"permission":"ReadWrite"}'; do
+	c=$(api b7n POST /_s3gate/grants "$body")
+	if [ "$c" = 400 ] && ! has_grant "$X" b7a; then
+		t_pass "POST /_s3gate/grants $body: 400, nothing granted"
+	else
+		t_fail "POST /_s3gate/grants $body refused" "HTTP $c"
+	fi
+done
+grep -q 'exited (status' "$S3GATE_LOG" && t_fail "no worker died" "$(grep 'exited (status' "$S3GATE_LOG" | head -n 3)" ||
+	t_pass "no worker died"
