@@ -21,7 +21,19 @@
 #     the API right after the move: 200, served;
 #   the API with other methods (PUT, GET, PATCH on /_s3gate/grants) and a
 #     grant with a nested object or a number for "permission": refused,
-#     nothing granted.
+#     nothing granted;
+#   plain PUTs: a wrong Content-MD5, a body that is not the signed
+#     x-amz-content-sha256 -- 400, nothing stored at RGW.
+# Read in the code, held: grants stand on the owner's Storage resource
+#   (storage.c), so an API revocation never meets a hand-written grant it
+#   could not rewrite; presign, request and bucket create check under the
+#   lock already.
+# Noticed and left as it is: a plain (not aws-chunked) PUT with an
+#   x-amz-checksum-crc32/crc32c/sha1/sha256 header that does not match the
+#   body is stored (200): s3gate relays the header unverified (action.c
+#   takes it for "makes the backend check harder"), and Ceph pacific
+#   ignores x-amz-checksum-* (AWS answers 400 BadDigest).  Verifying it
+#   means a copy-mode relay holding back the last byte, as for aws-chunked.
 # Workspaces (own principals): ws-b7o (b7o, the first owner of ws-b7o-x),
 #   ws-b7n (b7n, who gets ws-b7o-x from the operator's sync; b7g its
 #   grantee), b7a (the former owner's friend, no workspace).
@@ -165,3 +177,16 @@ for body in '{"bucket":"'"$X"'","principal":"b7a","permission":{"x":"ReadWrite"}
 done
 grep -q 'exited (status' "$S3GATE_LOG" && t_fail "no worker died" "$(grep 'exited (status' "$S3GATE_LOG" | head -n 3)" ||
 	t_pass "no worker died"
+
+# ---- integrity of plain bodies --------------------------------------------------------------
+# RGW (pacific) checks Content-MD5 itself; what s3gate relays must let it.
+printf 'hello world' >"$T/hw"
+rgw_has() { backend_aws s3api head-object --bucket "$N" --key "$1" >/dev/null 2>&1; }
+c=$(curl_sigv4 b7n -o /dev/null -w '%{http_code}' --max-time 10 -X PUT -H 'Content-MD5: AAAAAAAAAAAAAAAAAAAAAA==' \
+	--data-binary @"$T/hw" "$(s3_url "$N/md5bad")")
+[ "${c:0:1}" = 4 ] && ! rgw_has md5bad && t_pass "a PUT with a wrong Content-MD5: $c, nothing stored at RGW" ||
+	t_fail "a PUT with a wrong Content-MD5 refused, nothing stored" "HTTP $c; at RGW: $(rgw_has md5bad && echo yes || echo no)"
+c=$(CURL_PAYLOAD_HASH=$(printf 'other bytes' | sha256sum | cut -d' ' -f1) curl_sigv4 b7n -o /dev/null -w '%{http_code}' --max-time 10 -X PUT \
+	--data-binary @"$T/hw" "$(s3_url "$N/shabad")")
+[ "${c:0:1}" = 4 ] && ! rgw_has shabad && t_pass "a PUT whose body is not the signed x-amz-content-sha256: $c, nothing stored at RGW" ||
+	t_fail "a PUT whose body is not the signed x-amz-content-sha256 refused" "HTTP $c; at RGW: $(rgw_has shabad && echo yes || echo no)"
