@@ -23,7 +23,10 @@
 #     grant with a nested object or a number for "permission": refused,
 #     nothing granted;
 #   plain PUTs: a wrong Content-MD5, a body that is not the signed
-#     x-amz-content-sha256 -- 400, nothing stored at RGW.
+#     x-amz-content-sha256 -- 400, nothing stored at RGW;
+#   a link under a prefix grant "p%41/": issued for p%41/doc and serving
+#     it; one for pA/doc refused at issue; the link's path respelled as
+#     pA/doc, p%41/doc (decoded: pA) or p%252541/doc -- 403.
 # Read in the code, held: grants stand on the owner's Storage resource
 #   (storage.c), so an API revocation never meets a hand-written grant it
 #   could not rewrite; presign, request and bucket create check under the
@@ -190,3 +193,31 @@ c=$(CURL_PAYLOAD_HASH=$(printf 'other bytes' | sha256sum | cut -d' ' -f1) curl_s
 	--data-binary @"$T/hw" "$(s3_url "$N/shabad")")
 [ "${c:0:1}" = 4 ] && ! rgw_has shabad && t_pass "a PUT whose body is not the signed x-amz-content-sha256: $c, nothing stored at RGW" ||
 	t_fail "a PUT whose body is not the signed x-amz-content-sha256 refused" "HTTP $c; at RGW: $(rgw_has shabad && echo yes || echo no)"
+
+# ---- a link under a prefix grant whose prefix holds an escape ------------------------------
+# b7a holds ReadOnly on ws-b7n/p%41/ (the three characters); pA/ is not b7a's.
+printf 'pA doc, not granted\n' >"$T/pa"
+backend_aws s3api put-object --bucket "$N" --key 'p%41/doc' --body "$T/secret" >/dev/null &&
+	backend_aws s3api put-object --bucket "$N" --key 'pA/doc' --body "$T/pa" >/dev/null &&
+	s3gate_admin grant "$N/p%41/" b7a ReadOnly >/dev/null
+sleep 1.2
+c=$(api b7a POST /_s3gate/presign '{"bucket":"'"$N"'","key":"p%41/doc","method":"GET","expires":"1h"}')
+LINK=$("$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$T/api.body" 2>/dev/null)
+lc=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 10 "$LINK")
+[ "$c" = 200 ] && [ "$lc" = 200 ] && grep -q "$SECRET_TEXT" "$T/link.out" &&
+	t_pass "b7a's link to $N/p%41/doc (prefix grant p%41/): serves p%41/doc itself" ||
+	t_fail "b7a's link to $N/p%41/doc serves that object" "presign HTTP $c, link HTTP $lc: $(head -c 100 "$T/link.out")"
+c=$(api b7a POST /_s3gate/presign '{"bucket":"'"$N"'","key":"pA/doc","method":"GET","expires":"1h"}')
+[ "$c" = 403 ] && t_pass "b7a's link to $N/pA/doc (outside p%41/): 403 at issue" ||
+	t_fail "b7a's link to $N/pA/doc refused at issue" "HTTP $c"
+# the same link with its path spelled otherwise: pA (decoded once more) or p%2541 twice
+for alt in "pA/doc" "p%252541/doc" "p%41/doc"; do
+	ALT=$(sed "s|/p%2541/doc?|/$alt?|" <<<"$LINK")
+	[ "$ALT" != "$LINK" ] || { t_fail "link respelled as $alt" "could not rewrite $LINK"; continue; }
+	lc=$(curl -s -o "$T/alt.out" -w '%{http_code}' --max-time 10 --path-as-is "$ALT")
+	if [ "${lc:0:1}" = 4 ] && ! grep -q "pA doc" "$T/alt.out"; then
+		t_pass "the link's path respelled as /$N/$alt: $lc, nothing of pA/doc"
+	else
+		t_fail "the link's path respelled as /$N/$alt refused" "HTTP $lc: $(head -c 100 "$T/alt.out")"
+	fi
+done
