@@ -215,7 +215,11 @@ static const struct s3op_name s3op_amz_query_auth[] = {
  * names).  The JavaScript SDK v3 puts X-Amz-Content-Sha256=UNSIGNED-PAYLOAD
  * in every presigned URL, and with its default checksums
  * x-amz-sdk-checksum-algorithm and x-amz-checksum-crc32 in presigned
- * PutObject URLs; botocore and aws-cli hoist nothing.
+ * PutObject URLs; botocore and aws-cli hoist nothing.  (As headers,
+ * x-amz-checksum-* of a plain body are checked by s3gate itself, since
+ * Ceph pacific ignores them: conn_body_checksum_start.  In the query they
+ * are relayed: the SDK signs the sum of an empty body into every such URL,
+ * whatever is then uploaded.)
  */
 static const struct s3op_name s3op_amz_query_hoisted[] = {
 	S3OP_NAME("x-amz-checksum-algorithm"), S3OP_NAME("x-amz-checksum-crc32"),

@@ -350,6 +350,7 @@ conn_request_reset(struct conn *c)
 	c->auth_stage = AUTH_STAGE_PARSE;
 	c->body_prefix = 0;
 	c->req_body_len = c->req_body_sent = 0;
+	c->body_sum_alg = CHECKSUM_NONE;
 	c->is_head_method = 0;
 	c->resp_status = 0;
 	c->resp_has_body = 0;
@@ -1178,6 +1179,81 @@ conn_decoder_start(struct conn *c)
 	return -1;
 }
 
+/* 400 BadDigest: the body is not the one whose ALG checksum the client gave. */
+static int
+conn_bad_digest(struct conn *c, enum checksum_alg alg)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "The %s you specified did not match the calculated checksum.",
+	    checksum_alg_name(alg));
+	log_info("request %s: body refused: %s", c->request_id, why);
+	return conn_fail(c, S3ERR_BAD_DIGEST, why);
+}
+
+/*
+ * A plain body (not aws-chunked) with an x-amz-checksum-ALG header, as SDKs
+ * send since 2025: Ceph before reef ignores the header and would store a
+ * body that does not match it, where S3 answers 400 BadDigest.  So s3gate
+ * checks it: a body already in memory (or none) here, before the backend
+ * is asked; a streamed one on the way (stream_verify_body), its last byte
+ * held back until the sum matched.  Returns -1 to go on, else a conn
+ * handler's result.
+ */
+static int
+conn_body_checksum_start(struct conn *c)
+{
+	const struct http_header *h, *found = NULL;
+	enum checksum_alg alg = CHECKSUM_NONE, a;
+	struct checksum sum;
+	size_t i;
+
+	for (i = 0; i < c->head.nheaders; i++) {
+		h = &c->head.headers[i];
+		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||
+		    a == CHECKSUM_MD5)
+			continue;	/* (Content-MD5: the backend checks it) */
+		if (found != NULL)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "Expecting a single "
+			    "x-amz-checksum- header. Multiple checksum Types are not allowed.");
+		found = h;
+		alg = a;
+	}
+	if (found == NULL)
+		return -1;
+	if (found->value_len >= sizeof(c->body_sum_want))
+		goto malformed;
+	memcpy(c->body_sum_want, found->value, found->value_len);
+	c->body_sum_want[found->value_len] = '\0';
+	c->body_sum_want_len = found->value_len;
+	if (c->prebody_ready || c->req_body_len == 0) {
+		if (checksum_init(&sum, alg) == -1)
+			return -1;	/* OpenSSL failed: the backend decides */
+		if (c->prebody_ready)
+			checksum_update(&sum, c->prebody.data, c->prebody.len);
+		switch (checksum_verify(&sum, c->body_sum_want, c->body_sum_want_len)) {
+		case CHECKSUM_MATCH:
+			checksum_free(&sum);
+			return -1;
+		case CHECKSUM_MISMATCH:
+			checksum_free(&sum);
+			return conn_bad_digest(c, alg);
+		case CHECKSUM_MALFORMED:
+			checksum_free(&sum);
+			goto malformed;
+		}
+	}
+	c->body_sum_alg = alg;
+	return -1;
+malformed:
+	{
+		char why[96];
+
+		snprintf(why, sizeof(why), "Value for %s header is invalid.", checksum_header_name(alg));
+		return conn_fail(c, S3ERR_INVALID_REQUEST, why);
+	}
+}
+
 /* The request is allowed: builds the re-signed head and connects (see conn.h). */
 int
 conn_backend_start(struct conn *c)
@@ -1201,6 +1277,10 @@ conn_backend_start(struct conn *c)
 		/* the backend needs a length, and so does a policy on what is stored */
 		return conn_fail(c, S3ERR_MISSING_CONTENT_LENGTH, "Chunked request bodies are "
 		    "accepted only in aws-chunked form; send Content-Length.");
+	} else {
+		int r = conn_body_checksum_start(c);
+		if (r >= 0)
+			return r;
 	}
 	/* the length of what s3gate will relay, never a copy of the client's header */
 	t.has_length = c->head.has_content_length || c->prebody_ready;
@@ -1325,6 +1405,9 @@ conn_stream_start(struct conn *c, int upload)
 		    (cf->splice & CONF_SPLICE_UPLOAD) != 0, cf->pipe_size,
 		    cf->copy_buffer_size, NULL);
 		c->stream.decoder = c->decoder;
+		if (c->body_sum_alg != CHECKSUM_NONE)
+			stream_verify_body(&c->stream, c->body_sum_alg, c->body_sum_want,
+			    c->body_sum_want_len);
 		if (c->req_chunked) {
 			httpmsg_body_tracker_init(&c->req_tracker);
 			c->stream.tracker = &c->req_tracker;
@@ -1496,6 +1579,12 @@ conn_do_req_body(struct conn *c)
 			return conn_fail(c, outer ? S3ERR_INVALID_REQUEST : conn_decoder_error(c), why);
 		}
 		break;
+	case STREAM_BAD_DIGEST:
+		/* the body's last byte never went: the backend stores nothing */
+		c->abort_backend = 1;
+		c->closing = 1;
+		conn_side_close(&c->backend, 1);
+		return conn_bad_digest(c, c->body_sum_alg);
 	case STREAM_DST_ERROR:
 		break;
 	}
@@ -2220,6 +2309,7 @@ conn_do_resp_body(struct conn *c)
 	case STREAM_SRC_EOF:
 	case STREAM_SRC_ERROR:
 	case STREAM_BAD_FRAMING:
+	case STREAM_BAD_DIGEST:		/* (uploads only) */
 		/* cut the client off: a short body must not pass for a complete one */
 		log_warnx("request %s: backend broke off the response body after %llu bytes",
 		    c->request_id, (unsigned long long)c->stream.moved);

@@ -170,6 +170,10 @@ struct conn {
 						   (conn_read_small_body: DeleteObjects, API calls) */
 	struct sbuf		 prebody;	/* a body read before forwarding (DeleteObjects) */
 	int			 prebody_ready;
+	/* a plain body's x-amz-checksum-ALG (CHECKSUM_NONE: none), checked on the way */
+	enum checksum_alg	 body_sum_alg;
+	char			 body_sum_want[CHECKSUM_BASE64_MAX];
+	size_t			 body_sum_want_len;
 	int			 continue_sent;	/* s3gate said 100 Continue itself */
 	struct http_body_tracker req_tracker;
 	struct sbuf		 req_rest;	/* read past a chunked request body: the next

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "proxy/awschunked.h"
+#include "proxy/checksum.h"
 #include "proxy/httpmsg.h"
 
 enum stream_framing {
@@ -42,6 +43,8 @@ enum stream_result {
 	STREAM_THROTTLED,	/* the byte budget is spent: run again later */
 	STREAM_BAD_FRAMING,	/* chunked framing broken, or the aws-chunked decoder
 				   refused the body (decoder's error says why) */
+	STREAM_BAD_DIGEST,	/* a plain body's x-amz-checksum-* did not match
+				   (stream_verify_body): its last byte never went */
 };
 
 struct stream {
@@ -80,6 +83,11 @@ struct stream {
 						   the backend never completes a bad object */
 	int			 holding;
 	int			 decoded_done;
+	/* stream_verify_body: the running sum of a plain body, and what it must be */
+	int			 verifying;
+	struct checksum		 sum;
+	const char		*sum_want;	/* base64, as the client sent it */
+	size_t			 sum_want_len;
 	int			 bad_prefix;	/* the prefix already broke framing */
 
 	/*
@@ -114,6 +122,14 @@ void	 stream_init(struct stream *, int src_fd, SSL *src_ssl, int dst_fd, SSL *ds
 	    enum stream_framing,
 	    uint64_t length, const char *prefix, size_t prefix_len, int use_splice,
 	    size_t pipe_size, size_t buf_size, struct http_body_tracker *);
+/*
+ * A STREAM_LENGTH body whose checksum the client gave (x-amz-checksum-ALG:
+ * WANT, base64, WANT_LEN bytes, kept by the caller until stream_release):
+ * copied, never spliced, summed on the way, and its last byte held back
+ * until the sum matches; else STREAM_BAD_DIGEST.  After stream_init.
+ */
+void	 stream_verify_body(struct stream *, enum checksum_alg alg, const char *want,
+	    size_t want_len);
 enum stream_result stream_run(struct stream *);
 /* Returns the pipe to the pool (or closes it if it holds bytes); frees the buffer. */
 void	 stream_release(struct stream *);

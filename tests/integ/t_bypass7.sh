@@ -14,6 +14,13 @@
 #     ReadWrite on the new owner's bucket, and revoked the new owner's
 #     grants.  Now the command gets the caller (--owner) and checks again,
 #     under the lock, on the model it changes: 403, nothing changed.
+#   a plain (not aws-chunked) PUT with an x-amz-checksum-crc32/crc32c/
+#     sha1/sha256 header that did not match the body was stored (200):
+#     s3gate relayed the header unverified and Ceph pacific ignores it (S3
+#     answers 400 BadDigest).  Now s3gate checks it: such a body is copied,
+#     summed on the way, its last byte held back until the sum matched, as
+#     for aws-chunked; an empty or in-memory body is checked before the
+#     backend is asked.
 # Tried and held (each checked below):
 #   a link the former owner issued before the move: refused after it;
 #   the former owner's grant and revoke after the move, the store not
@@ -31,12 +38,6 @@
 #   (storage.c), so an API revocation never meets a hand-written grant it
 #   could not rewrite; presign, request and bucket create check under the
 #   lock already.
-# Noticed and left as it is: a plain (not aws-chunked) PUT with an
-#   x-amz-checksum-crc32/crc32c/sha1/sha256 header that does not match the
-#   body is stored (200): s3gate relays the header unverified (action.c
-#   takes it for "makes the backend check harder"), and Ceph pacific
-#   ignores x-amz-checksum-* (AWS answers 400 BadDigest).  Verifying it
-#   means a copy-mode relay holding back the last byte, as for aws-chunked.
 # Workspaces (own principals): ws-b7o (b7o, the first owner of ws-b7o-x),
 #   ws-b7n (b7n, who gets ws-b7o-x from the operator's sync; b7g its
 #   grantee), b7a (the former owner's friend, no workspace).
@@ -193,6 +194,59 @@ c=$(CURL_PAYLOAD_HASH=$(printf 'other bytes' | sha256sum | cut -d' ' -f1) curl_s
 	--data-binary @"$T/hw" "$(s3_url "$N/shabad")")
 [ "${c:0:1}" = 4 ] && ! rgw_has shabad && t_pass "a PUT whose body is not the signed x-amz-content-sha256: $c, nothing stored at RGW" ||
 	t_fail "a PUT whose body is not the signed x-amz-content-sha256 refused" "HTTP $c; at RGW: $(rgw_has shabad && echo yes || echo no)"
+
+# x-amz-checksum-* on a plain body: pacific ignores it, so s3gate checks it
+# (the body's last byte held back until the sum matched): a small body that
+# came with the head, a 3 MiB one streamed (curl waits for 100 Continue),
+# an empty one; a wrong sum 400 BadDigest and nothing stored, the right
+# one stored whole.
+b64sum() { # ALG FILE: the base64 checksum S3 wants (CRCs big-endian)
+	"$PY3" - "$1" "$2" <<'PYEOF'
+import base64, hashlib, sys, zlib
+alg, data = sys.argv[1], open(sys.argv[2], "rb").read()
+d = zlib.crc32(data).to_bytes(4, "big") if alg == "crc32" else hashlib.new(alg, data).digest()
+print(base64.b64encode(d).decode())
+PYEOF
+}
+head -c 3145728 /dev/urandom >"$T/big3"
+: >"$T/empty"
+# sum_put KEY FILE HEADER... — status of a signed PUT of FILE with the headers, body in $T/sum.body
+sum_put() {
+	local key=$1 file=$2; shift 2
+	local args=() h
+	for h; do args+=(-H "$h"); done
+	curl_sigv4 b7n -o "$T/sum.body" -w '%{http_code}' --max-time 30 -X PUT "${args[@]}" \
+		--data-binary @"$file" "$(s3_url "$N/$key")"
+}
+wrong_crc=$(b64sum crc32 "$T/empty")	# AAAAAA==: the sum of nothing, not of these bytes
+for case in "hw crc32 small" "big3 sha256 streamed" "big3 sha1 streamed"; do
+	set -- $case
+	f=$T/$1 alg=$2 what=$3
+	c=$(sum_put "sum-bad-$1-$alg" "$f" "x-amz-checksum-$alg: $( [ "$alg" = crc32 ] && echo "$wrong_crc" || b64sum "$alg" "$T/hw")")
+	if [ "$c" = 400 ] && grep -q '<Code>BadDigest</Code>' "$T/sum.body" && ! rgw_has "sum-bad-$1-$alg"; then
+		t_pass "a $what PUT with a wrong x-amz-checksum-$alg: 400 BadDigest, nothing stored at RGW"
+	else
+		t_fail "a $what PUT with a wrong x-amz-checksum-$alg refused, nothing stored" \
+			"HTTP $c: $(head -c 200 "$T/sum.body"); at RGW: $(rgw_has "sum-bad-$1-$alg" && echo yes || echo no)"
+	fi
+	c=$(sum_put "sum-ok-$1-$alg" "$f" "x-amz-checksum-$alg: $(b64sum "$alg" "$f")")
+	if [ "$c" = 200 ] && backend_aws s3 cp "s3://$N/sum-ok-$1-$alg" "$T/sum.back" >/dev/null 2>&1 &&
+		same_file "$f" "$T/sum.back"; then
+		t_pass "a $what PUT with the right x-amz-checksum-$alg: 200, RGW holds it whole"
+	else
+		t_fail "a $what PUT with the right x-amz-checksum-$alg stored whole" "HTTP $c: $(head -c 200 "$T/sum.body")"
+	fi
+done
+c=$(sum_put sum-empty "$T/empty" "x-amz-checksum-crc32: $wrong_crc")
+c2=$(sum_put sum-empty-bad "$T/empty" "x-amz-checksum-crc32: $(b64sum crc32 "$T/hw")")
+[ "$c" = 200 ] && rgw_has sum-empty && [ "$c2" = 400 ] && ! rgw_has sum-empty-bad &&
+	t_pass "an empty PUT: its right x-amz-checksum-crc32 200, a wrong one 400 and nothing stored" ||
+	t_fail "an empty PUT checked against its x-amz-checksum-crc32" "right: HTTP $c, wrong: HTTP $c2"
+c=$(sum_put sum-two "$T/hw" "x-amz-checksum-crc32: $(b64sum crc32 "$T/hw")" "x-amz-checksum-sha256: $(b64sum sha256 "$T/hw")")
+c2=$(sum_put sum-malformed "$T/hw" "x-amz-checksum-crc32: not-base64")
+[ "$c" = 400 ] && [ "$c2" = 400 ] && ! rgw_has sum-two && ! rgw_has sum-malformed &&
+	t_pass "two x-amz-checksum-* headers, or a value that is no CRC32: 400 InvalidRequest, nothing stored" ||
+	t_fail "two checksum headers, or a malformed value, refused" "two: HTTP $c, malformed: HTTP $c2"
 
 # ---- a link under a prefix grant whose prefix holds an escape ------------------------------
 # b7a holds ReadOnly on ws-b7n/p%41/ (the three characters); pA/ is not b7a's.

@@ -10,6 +10,8 @@
  * Transfer-Encoding: chunked may be followed by the client's next request
  * (pipelined): those bytes are kept and exposed exactly, whether they came
  * with the head or in a later read, within rest_max; a broken body still
+ * stops with its last byte held back.  A plain body under its
+ * x-amz-checksum (stream_verify_body) crosses whole; under another sum it
  * stops with its last byte held back.
  */
 #include <errno.h>
@@ -73,16 +75,21 @@ close_pairs(int in[2], int out[2])
 	}
 }
 
+enum sum_case { SUM_NONE, SUM_RIGHT, SUM_WRONG };
+
 /*
  * Moves a LEN-byte body (PREFIX_LEN of it given as the prefix) from one
  * socket pair to another through the copy engine with BUF_SIZE; 1 if every
- * byte arrived in order and nothing more.
+ * byte arrived in order and nothing more.  With SUM, under
+ * stream_verify_body with the body's CRC32 (SUM_RIGHT), or another
+ * (SUM_WRONG: 1 if it stopped with STREAM_BAD_DIGEST and all but the last
+ * byte arrived).
  */
 static int
-copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
+copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap, enum sum_case sum)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, ok = 0;
-	char *body = malloc(len), *got = malloc(len + 1);
+	char *body = malloc(len), *got = malloc(len + 1), want[CHECKSUM_BASE64_MAX];
 	size_t sent = prefix_len, recvd = 0, i;
 	enum stream_result r = STREAM_WAIT;
 	struct stream s;
@@ -95,6 +102,14 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_LENGTH, len, body, prefix_len, 0,
 	    MiB, buf_size, NULL);
 	*cap = s.buf_cap;
+	if (sum != SUM_NONE) {
+		struct checksum ck;
+
+		checksum_init(&ck, CHECKSUM_CRC32);
+		checksum_update(&ck, body, len - (sum == SUM_WRONG));
+		checksum_final_base64(&ck, want);
+		stream_verify_body(&s, CHECKSUM_CRC32, want, strlen(want));
+	}
 	/* the test is both ends: feed the source, drain the destination, run in between */
 	for (int rounds = 0; rounds < 100000 && r != STREAM_DONE; rounds++) {
 		if (sent < len && (n = write(in[0], body + sent, len - sent)) > 0)
@@ -107,7 +122,10 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap)
 	}
 	while ((n = read(out[1], got + recvd, len + 1 - recvd)) > 0)
 		recvd += (size_t)n;
-	ok = r == STREAM_DONE && recvd == len && s.moved == len && memcmp(body, got, len) == 0;
+	if (sum == SUM_WRONG)
+		ok = r == STREAM_BAD_DIGEST && recvd == len - 1 && memcmp(body, got, len - 1) == 0;
+	else
+		ok = r == STREAM_DONE && recvd == len && s.moved == len && memcmp(body, got, len) == 0;
 	stream_release(&s);
  done:
 	close_pairs(in, out);
@@ -476,12 +494,21 @@ main(void)
 	T_OK(cap_for(STREAM_AWSCHUNKED, 40 * 1024, MiB) == 40 * 1024,
 	    "aws-chunked of 40 KiB encoded: a buffer of its size");
 
-	T_OK(copy_through(5000, 0, MiB, &cap) && cap == 16 * 1024,
+	T_OK(copy_through(5000, 0, MiB, &cap, SUM_NONE) && cap == 16 * 1024,
 	    "a 5000-byte body crosses whole through its 16 KiB buffer (%zu)", cap);
-	T_OK(copy_through(300 * 1024, 1000, MiB, &cap) && cap == 300 * 1024 - 1000,
+	T_OK(copy_through(300 * 1024, 1000, MiB, &cap, SUM_NONE) && cap == 300 * 1024 - 1000,
 	    "a 300 KiB body with a 1000-byte prefix crosses whole through a buffer of the rest (%zu)", cap);
-	T_OK(copy_through(3 * MiB + 17, 0, 256 * 1024, &cap) && cap == 256 * 1024,
+	T_OK(copy_through(3 * MiB + 17, 0, 256 * 1024, &cap, SUM_NONE) && cap == 256 * 1024,
 	    "a 3 MiB body crosses whole through a 256 KiB buffer, twelve times over (%zu)", cap);
+	T_OK(copy_through(3 * MiB + 17, 1000, 256 * 1024, &cap, SUM_RIGHT),
+	    "... with a prefix, under its right x-amz-checksum-crc32: whole, DONE");
+	T_OK(copy_through(3 * MiB + 17, 1000, 256 * 1024, &cap, SUM_WRONG),
+	    "... under a wrong one: BAD_DIGEST, the last byte held back");
+	T_OK(copy_through(5000, 5000, MiB, &cap, SUM_RIGHT) && copy_through(5000, 5000, MiB, &cap, SUM_WRONG),
+	    "a 5000-byte body that came whole with the head: DONE under its sum; under another, "
+	    "BAD_DIGEST, the last byte held back");
+	T_OK(copy_through(1, 0, MiB, &cap, SUM_RIGHT) && copy_through(1, 0, MiB, &cap, SUM_WRONG),
+	    "a 1-byte body: DONE under its sum; under another, BAD_DIGEST, nothing sent");
 	T_OK(awschunked_prefix_through(29000, MiB, &cap) && cap >= 29000 + 6,
 	    "a 29000-byte aws-chunked body that came whole with the head is decoded in a buffer "
 	    "that holds it (%zu)", cap);
