@@ -1208,6 +1208,15 @@ conn_body_checksum_start(struct conn *c)
 	struct checksum sum;
 	size_t i;
 
+	/*
+	 * A PUT's body (objects, parts, configurations), or DeleteObjects',
+	 * read whole already (the only POST body s3gate reads first).  Not
+	 * CompleteMultipartUpload's: its x-amz-checksum-* is the whole
+	 * object's, not the XML's.
+	 */
+	if (strcmp(c->head.method, "PUT") != 0 &&
+	    !(strcmp(c->head.method, "POST") == 0 && c->prebody_ready))
+		return -1;
 	for (i = 0; i < c->head.nheaders; i++) {
 		h = &c->head.headers[i];
 		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||

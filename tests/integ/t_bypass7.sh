@@ -248,6 +248,27 @@ c2=$(sum_put sum-malformed "$T/hw" "x-amz-checksum-crc32: not-base64")
 	t_pass "two x-amz-checksum-* headers, or a value that is no CRC32: 400 InvalidRequest, nothing stored" ||
 	t_fail "two checksum headers, or a malformed value, refused" "two: HTTP $c, malformed: HTTP $c2"
 
+# CompleteMultipartUpload's x-amz-checksum-* is the whole object's (S3's
+# full-object checksums), not its XML body's: it is not checked as a sum of
+# that body (a 400 there would fail every such upload).
+mpu_full_object_sum() {
+	local up etag
+	curl_sigv4 b7n -s -o "$T/mpu.init" --max-time 10 -X POST "$(s3_url "$N/mpu-sum")?uploads=" || return 1
+	up=$(sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p' "$T/mpu.init")
+	[ -n "$up" ] || { echo "no UploadId: $(head -c 200 "$T/mpu.init")"; return 1; }
+	curl_sigv4 b7n -s -D "$T/mpu.part.h" -o /dev/null --max-time 10 -X PUT --data-binary @"$T/hw" \
+		"$(s3_url "$N/mpu-sum")?partNumber=1&uploadId=$up" || return 1
+	etag=$(awk 'tolower($1) == "etag:" {print $2}' "$T/mpu.part.h" | tr -d '\r')
+	printf '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>' \
+		"$etag" >"$T/mpu.xml"
+	c=$(curl_sigv4 b7n -o "$T/mpu.done" -w '%{http_code}' --max-time 10 -X POST \
+		-H "x-amz-checksum-crc32: $(b64sum crc32 "$T/hw")" -H "x-amz-checksum-type: FULL_OBJECT" \
+		--data-binary @"$T/mpu.xml" "$(s3_url "$N/mpu-sum")?uploadId=$up")
+	echo "complete: HTTP $c: $(head -c 200 "$T/mpu.done")"
+	[ "$c" = 200 ] && rgw_has mpu-sum
+}
+t_check "CompleteMultipartUpload with the object's x-amz-checksum-crc32 (not its XML's): 200, stored" mpu_full_object_sum
+
 # ---- a link under a prefix grant whose prefix holds an escape ------------------------------
 # b7a holds ReadOnly on ws-b7n/p%41/ (the three characters); pA/ is not b7a's.
 printf 'pA doc, not granted\n' >"$T/pa"
