@@ -511,6 +511,13 @@ stream_verify_body(struct stream *s, enum checksum_alg alg, const char *want, si
 	s->use_splice = 0;
 	s->sum_want = want;
 	s->sum_want_len = want_len;
+	/*
+	 * The bytes that came with the head are summed in the buffer, in one
+	 * piece: they must fit, though the rest of the body be short (the
+	 * head's limit bounds them, as for aws-chunked).
+	 */
+	if (s->buf_cap < s->prefix_len)
+		s->buf_cap = s->prefix_len;
 }
 
 /*

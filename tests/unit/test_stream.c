@@ -101,7 +101,6 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap, enum s
 		body[i] = (char)(i * 7 + i / 251);
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_LENGTH, len, body, prefix_len, 0,
 	    MiB, buf_size, NULL);
-	*cap = s.buf_cap;
 	if (sum != SUM_NONE) {
 		struct checksum ck;
 
@@ -110,6 +109,7 @@ copy_through(size_t len, size_t prefix_len, size_t buf_size, size_t *cap, enum s
 		checksum_final_base64(&ck, want);
 		stream_verify_body(&s, CHECKSUM_CRC32, want, strlen(want));
 	}
+	*cap = s.buf_cap;
 	/* the test is both ends: feed the source, drain the destination, run in between */
 	for (int rounds = 0; rounds < 100000 && r != STREAM_DONE; rounds++) {
 		if (sent < len && (n = write(in[0], body + sent, len - sent)) > 0)
@@ -507,6 +507,10 @@ main(void)
 	T_OK(copy_through(5000, 5000, MiB, &cap, SUM_RIGHT) && copy_through(5000, 5000, MiB, &cap, SUM_WRONG),
 	    "a 5000-byte body that came whole with the head: DONE under its sum; under another, "
 	    "BAD_DIGEST, the last byte held back");
+	T_OK(copy_through(30000 + 100, 30000, MiB, &cap, SUM_RIGHT) && cap >= 30000 &&
+	    copy_through(30000 + 100, 30000, MiB, &cap, SUM_WRONG),
+	    "30000 bytes with the head and 100 after them (a 16 KiB buffer for the rest): the "
+	    "buffer holds the head's bytes (%zu); DONE under the sum, BAD_DIGEST under another", cap);
 	T_OK(copy_through(1, 0, MiB, &cap, SUM_RIGHT) && copy_through(1, 0, MiB, &cap, SUM_WRONG),
 	    "a 1-byte body: DONE under its sum; under another, BAD_DIGEST, nothing sent");
 	T_OK(awschunked_prefix_through(29000, MiB, &cap) && cap >= 29000 + 6,
