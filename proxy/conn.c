@@ -1226,13 +1226,15 @@ conn_body_checksum_start(struct conn *c)
 	size_t i;
 
 	/*
-	 * A PUT's body (objects, parts, configurations), or DeleteObjects',
-	 * read whole already (the only POST body s3gate reads first).  Not
+	 * A PUT's body (objects, parts, configurations), or DeleteObjects':
+	 * read whole already under a prefix grant, else streamed like a PUT's
+	 * (SDKs send its CRC32 in place of Content-MD5).  Not
 	 * CompleteMultipartUpload's: its x-amz-checksum-* is the whole
 	 * object's, not the XML's.
 	 */
 	if (strcmp(c->head.method, "PUT") != 0 &&
-	    !(strcmp(c->head.method, "POST") == 0 && c->prebody_ready))
+	    !(strcmp(c->head.method, "POST") == 0 && (c->prebody_ready ||
+	    (c->op_valid && c->op.action != NULL && strcmp(c->op.action, "DeleteObjects") == 0))))
 		return -1;
 	for (i = 0; i < c->head.nheaders; i++) {
 		h = &c->head.headers[i];
