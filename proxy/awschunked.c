@@ -189,6 +189,37 @@ awschunked_init(struct awschunked *ac, enum awschunked_mode mode,
 	return 0;
 }
 
+int
+awschunked_expect_checksum(struct awschunked *ac, enum checksum_alg alg,
+    const char *value, size_t len)
+{
+	if (ac->mode != AWSCHUNKED_SIGNED) {
+		(void)awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER, "Expecting a single "
+		    "x-amz-checksum- header: this body's checksum is its trailer");
+		return -1;
+	}
+	if (alg == CHECKSUM_NONE || alg == CHECKSUM_MD5 || ac->header_checksum) {
+		(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "Expecting a single "
+		    "x-amz-checksum- header. Multiple checksum Types are not allowed.");
+		return -1;
+	}
+	if (len >= sizeof(ac->trailer_value)) {
+		(void)awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER, "Value for %s header is invalid",
+		    checksum_header_name(alg));
+		return -1;
+	}
+	if (checksum_init(&ac->checksum, alg) == -1) {
+		(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "out of memory");
+		return -1;
+	}
+	(void)snprintf(ac->trailer_name, sizeof(ac->trailer_name), "%s",
+	    checksum_header_name(alg));
+	memcpy(ac->trailer_value, value, len);
+	ac->trailer_value[len] = '\0';
+	ac->header_checksum = 1;
+	return 0;
+}
+
 /*
  * HMAC(key, ALGORITHM "\n" date "\n" scope "\n" previous "\n" H1 ["\n" H2])
  * as 64 lower-case hex.
@@ -294,7 +325,23 @@ awschunked_trailer_end(struct awschunked *ac)
 	char hash[65], sig[65];
 	int n;
 
+	if (ac->mode == AWSCHUNKED_SIGNED && !ac->header_checksum) {
+		ac->state = AC_DONE;
+		return AWSCHUNKED_DONE;
+	}
 	if (ac->mode == AWSCHUNKED_SIGNED) {
+		switch (checksum_verify(&ac->checksum, ac->trailer_value,
+		    strlen(ac->trailer_value))) {
+		case CHECKSUM_MATCH:
+			break;
+		case CHECKSUM_MALFORMED:
+			return awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER,
+			    "Value for %s header is invalid", ac->trailer_name);
+		case CHECKSUM_MISMATCH:
+			return awschunked_fail(ac, AWSCHUNKED_ERR_CHECKSUM,
+			    "The %s you specified did not match the calculated checksum",
+			    checksum_alg_name(ac->checksum.alg));
+		}
 		ac->state = AC_DONE;
 		return AWSCHUNKED_DONE;
 	}

@@ -113,6 +113,7 @@ struct awschunked {
 	int			 trailer_seen;
 	char			 trailer_signature[65];
 	int			 trailer_signature_seen;
+	int			 header_checksum;	/* AWSCHUNKED_SIGNED: checksum/trailer_value from a header */
 };
 
 /*
@@ -148,6 +149,17 @@ int	awschunked_init(struct awschunked *ac, enum awschunked_mode mode,
  * (in-place decoding).  DONE as soon as the last byte of the body is
  * consumed; any byte after it is an error.  After an error, returns ERROR.
  */
+/*
+ * The request's x-amz-checksum-ALG header (VALUE, LEN bytes): the decoded
+ * body must match it, checked at its end as a trailer is (the backend,
+ * Ceph before reef, ignores the header).  Only in AWSCHUNKED_SIGNED: a
+ * trailer mode carries its checksum in the trailer, and a second one in a
+ * header is refused (S3: a single x-amz-checksum- header).  0, or -1 with
+ * the error set.
+ */
+int	awschunked_expect_checksum(struct awschunked *ac, enum checksum_alg alg,
+	    const char *value, size_t len);
+
 enum awschunked_status awschunked_feed(struct awschunked *ac, const char *in,
 	    size_t in_len, size_t *consumed, char *out, size_t out_cap,
 	    size_t *produced);

@@ -1122,6 +1122,7 @@ conn_decoder_start(struct conn *c)
 	char scope[128], len_text[32], trailer[64] = "";
 	int64_t decoded = -1;
 	char *end;
+	size_t i;
 	int rc;
 
 	if (c->decoder != NULL)
@@ -1163,6 +1164,22 @@ conn_decoder_start(struct conn *c)
 	explicit_bzero(key, sizeof(key));
 	if (rc == -1)
 		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
+	/*
+	 * An x-amz-checksum-* header beside the chunks: relayed, Ceph before
+	 * reef ignores it, so the decoder checks it against the decoded body
+	 * (a trailer mode's checksum is its trailer: a header too is refused).
+	 */
+	for (i = 0; i < c->head.nheaders; i++) {
+		enum checksum_alg a;
+
+		h = &c->head.headers[i];
+		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||
+		    a == CHECKSUM_MD5)
+			continue;
+		if (awschunked_expect_checksum(c->decoder, a, h->value, h->value_len) == -1)
+			return conn_fail(c, conn_decoder_error(c),
+			    awschunked_error_message(c->decoder));
+	}
 	if (decoded == 0) {
 		/*
 		 * No last byte to hold back: a backend given Content-Length: 0
@@ -1209,13 +1226,15 @@ conn_body_checksum_start(struct conn *c)
 	size_t i;
 
 	/*
-	 * A PUT's body (objects, parts, configurations), or DeleteObjects',
-	 * read whole already (the only POST body s3gate reads first).  Not
+	 * A PUT's body (objects, parts, configurations), or DeleteObjects':
+	 * read whole already under a prefix grant, else streamed like a PUT's
+	 * (SDKs send its CRC32 in place of Content-MD5).  Not
 	 * CompleteMultipartUpload's: its x-amz-checksum-* is the whole
 	 * object's, not the XML's.
 	 */
 	if (strcmp(c->head.method, "PUT") != 0 &&
-	    !(strcmp(c->head.method, "POST") == 0 && c->prebody_ready))
+	    !(strcmp(c->head.method, "POST") == 0 && (c->prebody_ready ||
+	    (c->op_valid && c->op.action != NULL && strcmp(c->op.action, "DeleteObjects") == 0))))
 		return -1;
 	for (i = 0; i < c->head.nheaders; i++) {
 		h = &c->head.headers[i];

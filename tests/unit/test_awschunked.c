@@ -858,6 +858,61 @@ test_captures(void)
 	free(list);
 }
 
+/* A signed body with an x-amz-checksum-* header: checked at its end (the backend ignores it). */
+static void
+test_header_checksum(void)
+{
+	struct buf b = example_body(SIG1, SIG2, SIG3, "\r\n");
+	struct awschunked ac;
+	struct checksum sum;
+	struct result r;
+	char good[CHECKSUM_BASE64_MAX], *as = malloc(EXAMPLE_LEN);
+
+	if (as == NULL || checksum_init(&sum, CHECKSUM_CRC32) == -1)
+		abort();
+	memset(as, 'a', EXAMPLE_LEN);
+	checksum_update(&sum, as, EXAMPLE_LEN);
+	checksum_final_base64(&sum, good);
+	checksum_free(&sum);
+	free(as);
+
+	if (awschunked_init(&ac, AWSCHUNKED_SIGNED, key, DATE, SCOPE, SEED, NULL, EXAMPLE_LEN) == -1 ||
+	    awschunked_expect_checksum(&ac, CHECKSUM_CRC32, good, strlen(good)) == -1)
+		abort();
+	r = decode(&ac, b.p, b.len, 7, 1);
+	T_OK(r.status == AWSCHUNKED_DONE && all_a(&r.out, EXAMPLE_LEN),
+	    "signed body, its right x-amz-checksum-crc32 header: DONE");
+	result_free(&r);
+	if (awschunked_init(&ac, AWSCHUNKED_SIGNED, key, DATE, SCOPE, SEED, NULL, EXAMPLE_LEN) == -1 ||
+	    awschunked_expect_checksum(&ac, CHECKSUM_CRC32, "AAAAAA==", 8) == -1)
+		abort();
+	r = decode(&ac, b.p, b.len, 0, 1);
+	T_OK(r.status == AWSCHUNKED_ERROR && r.error == AWSCHUNKED_ERR_CHECKSUM,
+	    "signed body, an x-amz-checksum-crc32 header of other bytes: BadDigest");
+	result_free(&r);
+	if (awschunked_init(&ac, AWSCHUNKED_SIGNED, key, DATE, SCOPE, SEED, NULL, EXAMPLE_LEN) == -1 ||
+	    awschunked_expect_checksum(&ac, CHECKSUM_CRC32, "not-base64", 10) == -1)
+		abort();
+	r = decode(&ac, b.p, b.len, 0, 1);
+	T_OK(r.status == AWSCHUNKED_ERROR && r.error == AWSCHUNKED_ERR_TRAILER,
+	    "signed body, a malformed x-amz-checksum-crc32 header: InvalidRequest");
+	result_free(&r);
+	if (awschunked_init(&ac, AWSCHUNKED_SIGNED, key, DATE, SCOPE, SEED, NULL, EXAMPLE_LEN) == -1 ||
+	    awschunked_expect_checksum(&ac, CHECKSUM_CRC32, good, strlen(good)) == -1)
+		abort();
+	T_OK(awschunked_expect_checksum(&ac, CHECKSUM_SHA256, good, strlen(good)) == -1 &&
+	    awschunked_error(&ac) == AWSCHUNKED_ERR_ARGS, "two x-amz-checksum-* headers: refused");
+	awschunked_free(&ac);
+	if (awschunked_init(&ac, AWSCHUNKED_UNSIGNED_TRAILER, NULL, NULL, NULL, NULL,
+	    "x-amz-checksum-crc32", 9) == -1)
+		abort();
+	T_OK(awschunked_expect_checksum(&ac, CHECKSUM_CRC32, good, strlen(good)) == -1 &&
+	    awschunked_error(&ac) == AWSCHUNKED_ERR_TRAILER,
+	    "a trailer mode with an x-amz-checksum-* header too: refused");
+	awschunked_free(&ac);
+	free(b.p);
+}
+
 int
 main(void)
 {
@@ -869,6 +924,7 @@ main(void)
 	test_headers();
 	test_init();
 	test_unsigned_trailer();
+	test_header_checksum();
 	test_captures();
 	return T_DONE();
 }
