@@ -14,7 +14,10 @@
 #     on after 1 s leave no credit behind (the next 2 MiB still waits);
 #     a 2 MiB PUT is shaped in its own direction and stored whole;
 #     HEADs of the 4 MiB object are not charged its Content-Length; the
-#     owner (no quota) is not slowed by b9q's limit;
+#     owner (no quota) is not slowed by b9q's limit; a link b9q made
+#     downloads within b9q's bandwidth;
+#   sessions: a 1 h link made through the API with an 8 s session ends
+#     with it (403 after), as does the session;
 #   the client listener: GET /metrics, /healthz, /readyz unsigned and signed
 #     are S3 answers (no metric text); the admin listener answers no S3
 #     request (a signed GET of an object there gets no object bytes).
@@ -120,6 +123,38 @@ owner_unshaped() {
 	[ "$s" = 200 ] && ! ge "$e" 2
 }
 t_check "control: the owner (no quota) gets the 4 MiB at once" owner_unshaped
+
+# ---- links and sessions: the principal's bandwidth, the session's end ---------------
+# presign PROFILE KEY — a link (POST /_s3gate/presign, 1 h) made with PROFILE's key; prints its URL
+presign() {
+	curl_sigv4 "$1" -X POST -H 'Content-Type: application/json' \
+		--data "{\"bucket\":\"$B\",\"key\":\"$2\",\"expires\":\"1h\"}" "$S3GATE_ENDPOINT/_s3gate/presign" |
+		$PY3 -c 'import json, sys; print(json.load(sys.stdin)["url"])'
+}
+link_shaped() {
+	local url t0 s e
+	url=$(presign b9q big) || return 1
+	t0=$(now)
+	s=$(curl -s -o "$T/link.out" -w '%{http_code}' "$url")
+	e=$(elapsed "$t0")
+	echo "# b9q's link, 4 MiB: $s in ${e}s"
+	[ "$s" = 200 ] && same_file "$T/big" "$T/link.out" && ge "$e" 3.2
+}
+t_check "a link b9q made is b9q's bandwidth: its 4 MiB download takes about 4 s" link_shaped
+
+session_link() {
+	local url s1 s2 s3
+	s3gate_cred b9q b9q-sess --ttl 8s >/dev/null || return 1
+	url=$(presign b9q-sess small) || return 1
+	printf 'small' >"$T/small" && backend_aws s3 cp "$T/small" "s3://$B/small" >/dev/null 2>&1
+	s1=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+	sleep 9
+	s2=$(curl -s -o /dev/null -w '%{http_code}' "$url")
+	s3=$(curl_sigv4 b9q-sess -o /dev/null -w '%{http_code}' "$U/small")
+	echo "# session's 1 h link: $s1 before the session's end, $s2 after; the session itself: $s3"
+	[ "$s1" = 200 ] && [ "$s2" = 403 ] && [ "$s3" != 200 ]
+}
+t_check "a 1 h link made with an 8 s session ends with the session (200, then 403)" session_link
 
 # ---- admin listener vs client listener -------------------------------------------
 for p in /metrics /healthz /readyz; do
