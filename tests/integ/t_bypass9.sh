@@ -9,6 +9,8 @@
 #   nothing in the time given.
 # Read in the code, held: /metrics has no label a client chooses (actions
 #   are s3gate's own names), so a client's input cannot forge a sample.
+#   An error body relayed after judging (conn_errbody_judged) goes in the
+#   head's write (resp_with_head), paid like a small object's.
 # Tried and held (each checked below):
 #   workers 2, b9q's bandwidth 1 MiB/s (s3gate-admin quota set): a 4 MiB
 #     GET takes its 4 s (control); 16 ranged GETs of 256 KiB at once (4 MiB
