@@ -317,6 +317,25 @@ awschunked_chunk_line(struct awschunked *ac, const char *s, size_t len)
 	return AWSCHUNKED_MORE;
 }
 
+/* The decoded body's sum against the one given in the WHERE ("header", "trailing header"). */
+static enum awschunked_status
+awschunked_check_sum(struct awschunked *ac, const char *where)
+{
+	switch (checksum_verify(&ac->checksum, ac->trailer_value, strlen(ac->trailer_value))) {
+	case CHECKSUM_MATCH:
+		break;
+	case CHECKSUM_MALFORMED:
+		return awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER, "Value for %s %s is invalid",
+		    ac->trailer_name, where);
+	case CHECKSUM_MISMATCH:
+		return awschunked_fail(ac, AWSCHUNKED_ERR_CHECKSUM,
+		    "The %s you specified did not match the calculated checksum",
+		    checksum_alg_name(ac->checksum.alg));
+	}
+	ac->state = AC_DONE;
+	return AWSCHUNKED_DONE;
+}
+
 /* The empty line that ends the body: checks the trailers as a whole. */
 static enum awschunked_status
 awschunked_trailer_end(struct awschunked *ac)
@@ -325,23 +344,9 @@ awschunked_trailer_end(struct awschunked *ac)
 	char hash[65], sig[65];
 	int n;
 
-	if (ac->mode == AWSCHUNKED_SIGNED && !ac->header_checksum) {
-		ac->state = AC_DONE;
-		return AWSCHUNKED_DONE;
-	}
 	if (ac->mode == AWSCHUNKED_SIGNED) {
-		switch (checksum_verify(&ac->checksum, ac->trailer_value,
-		    strlen(ac->trailer_value))) {
-		case CHECKSUM_MATCH:
-			break;
-		case CHECKSUM_MALFORMED:
-			return awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER,
-			    "Value for %s header is invalid", ac->trailer_name);
-		case CHECKSUM_MISMATCH:
-			return awschunked_fail(ac, AWSCHUNKED_ERR_CHECKSUM,
-			    "The %s you specified did not match the calculated checksum",
-			    checksum_alg_name(ac->checksum.alg));
-		}
+		if (ac->header_checksum)
+			return awschunked_check_sum(ac, "header");
 		ac->state = AC_DONE;
 		return AWSCHUNKED_DONE;
 	}
@@ -365,20 +370,7 @@ awschunked_trailer_end(struct awschunked *ac)
 		return awschunked_fail(ac, AWSCHUNKED_ERR_MISSING_CHECKSUM,
 		    "x-amz-trailer declares %s but the body does not carry it",
 		    ac->trailer_name);
-	switch (checksum_verify(&ac->checksum, ac->trailer_value,
-	    strlen(ac->trailer_value))) {
-	case CHECKSUM_MATCH:
-		break;
-	case CHECKSUM_MALFORMED:
-		return awschunked_fail(ac, AWSCHUNKED_ERR_TRAILER,
-		    "Value for %s trailing header is invalid", ac->trailer_name);
-	case CHECKSUM_MISMATCH:
-		return awschunked_fail(ac, AWSCHUNKED_ERR_CHECKSUM,
-		    "The %s you specified did not match the calculated checksum",
-		    checksum_alg_name(ac->checksum.alg));
-	}
-	ac->state = AC_DONE;
-	return AWSCHUNKED_DONE;
+	return awschunked_check_sum(ac, "trailing header");
 }
 
 /* A complete trailer line S (CRLF stripped), or the final empty line. */

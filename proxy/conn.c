@@ -1109,6 +1109,33 @@ conn_decoder_verify_empty(struct conn *c)
 }
 
 /*
+ * The request's x-amz-checksum-ALG header, Content-MD5 aside (the backend
+ * checks that one), in *FOUND and *ALG (*FOUND NULL: none).  Returns -1 to
+ * go on, else a refusal of two (S3 takes one) as a conn handler's result.
+ */
+static int
+conn_checksum_header(struct conn *c, const struct http_header **found, enum checksum_alg *alg)
+{
+	const struct http_header *h;
+	enum checksum_alg a;
+	size_t i;
+
+	*found = NULL;
+	for (i = 0; i < c->head.nheaders; i++) {
+		h = &c->head.headers[i];
+		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||
+		    a == CHECKSUM_MD5)
+			continue;
+		if (*found != NULL)
+			return conn_fail(c, S3ERR_INVALID_REQUEST, "Expecting a single "
+			    "x-amz-checksum- header. Multiple checksum Types are not allowed.");
+		*found = h;
+		*alg = a;
+	}
+	return -1;
+}
+
+/*
  * An aws-chunked body (what SDKs send over HTTPS): s3gate checks every
  * chunk signature and the trailing checksum itself and hands the backend
  * the plain body.  Returns -1 when set up, else a conn handler's result.
@@ -1121,8 +1148,8 @@ conn_decoder_start(struct conn *c)
 	unsigned char key[SIGV4_KEY_LEN];
 	char scope[128], len_text[32], trailer[64] = "";
 	int64_t decoded = -1;
+	enum checksum_alg alg = CHECKSUM_NONE;
 	char *end;
-	size_t i;
 	int rc;
 
 	if (c->decoder != NULL)
@@ -1169,17 +1196,10 @@ conn_decoder_start(struct conn *c)
 	 * reef ignores it, so the decoder checks it against the decoded body
 	 * (a trailer mode's checksum is its trailer: a header too is refused).
 	 */
-	for (i = 0; i < c->head.nheaders; i++) {
-		enum checksum_alg a;
-
-		h = &c->head.headers[i];
-		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||
-		    a == CHECKSUM_MD5)
-			continue;
-		if (awschunked_expect_checksum(c->decoder, a, h->value, h->value_len) == -1)
-			return conn_fail(c, conn_decoder_error(c),
-			    awschunked_error_message(c->decoder));
-	}
+	if ((rc = conn_checksum_header(c, &h, &alg)) >= 0)
+		return rc;
+	if (h != NULL && awschunked_expect_checksum(c->decoder, alg, h->value, h->value_len) == -1)
+		return conn_fail(c, conn_decoder_error(c), awschunked_error_message(c->decoder));
 	if (decoded == 0) {
 		/*
 		 * No last byte to hold back: a backend given Content-Length: 0
@@ -1220,35 +1240,24 @@ conn_bad_digest(struct conn *c, enum checksum_alg alg)
 static int
 conn_body_checksum_start(struct conn *c)
 {
-	const struct http_header *h, *found = NULL;
-	enum checksum_alg alg = CHECKSUM_NONE, a;
+	const struct http_header *found;
+	enum checksum_alg alg = CHECKSUM_NONE;
 	struct checksum sum;
-	size_t i;
+	int r;
 
 	/*
-	 * A PUT's body (objects, parts, configurations), or DeleteObjects':
-	 * read whole already under a prefix grant, else streamed like a PUT's
-	 * (SDKs send its CRC32 in place of Content-MD5).  Not
+	 * A PUT's body (objects, parts, configurations), or DeleteObjects'
+	 * (read whole already under a prefix grant, else streamed like a
+	 * PUT's; SDKs send its CRC32 in place of Content-MD5).  Not
 	 * CompleteMultipartUpload's: its x-amz-checksum-* is the whole
 	 * object's, not the XML's.
 	 */
 	if (strcmp(c->head.method, "PUT") != 0 &&
-	    !(strcmp(c->head.method, "POST") == 0 && (c->prebody_ready ||
-	    (c->op_valid && c->op.action != NULL && strcmp(c->op.action, "DeleteObjects") == 0))))
+	    !(strcmp(c->head.method, "POST") == 0 && c->op_valid && c->op.action != NULL &&
+	    strcmp(c->op.action, "DeleteObjects") == 0))
 		return -1;
-	for (i = 0; i < c->head.nheaders; i++) {
-		h = &c->head.headers[i];
-		if ((a = checksum_alg_from_header(h->name, h->name_len)) == CHECKSUM_NONE ||
-		    a == CHECKSUM_MD5)
-			continue;	/* (Content-MD5: the backend checks it) */
-		if (found != NULL)
-			return conn_fail(c, S3ERR_INVALID_REQUEST, "Expecting a single "
-			    "x-amz-checksum- header. Multiple checksum Types are not allowed.");
-		found = h;
-		alg = a;
-	}
-	if (found == NULL)
-		return -1;
+	if ((r = conn_checksum_header(c, &found, &alg)) >= 0 || found == NULL)
+		return r;
 	if (found->value_len >= sizeof(c->body_sum_want))
 		goto malformed;
 	memcpy(c->body_sum_want, found->value, found->value_len);

@@ -324,6 +324,25 @@ stream_buf_alloc(struct stream *s)
 	return 0;
 }
 
+/*
+ * Sums the LEN body bytes at the buffer's start; the body's last byte (the
+ * source has no more: remaining is 0) is held back from them.
+ */
+static void
+stream_verify_feed(struct stream *s)
+{
+	checksum_update(&s->sum, s->buf, s->buf_len);
+	if (s->remaining == 0 && s->buf_len > 0) {
+		s->held = s->buf[--s->buf_len];
+		s->holding = 1;
+	}
+}
+
+/*
+ * The copy engine.  Under stream_verify_body the body is summed on the way
+ * and its last byte sent only once the sum matched: Ceph before reef
+ * ignores x-amz-checksum-*, the backend would store whatever came.
+ */
 static enum stream_result
 stream_run_copy(struct stream *s)
 {
@@ -334,19 +353,30 @@ stream_run_copy(struct stream *s)
 	if (stream_buf_alloc(s) == -1)
 		return STREAM_SRC_ERROR;
 	if (s->prefix_len > 0) {
-		/* STREAM_DECHUNKED: the bytes that came with the head are decoded first */
+		/* STREAM_DECHUNKED or verifying: the bytes that came with the head first */
 		memcpy(s->buf, s->prefix, s->prefix_len);
-		if ((n = stream_track_chunks(s, s->prefix_len)) < 0)
+		n = (ssize_t)s->prefix_len;
+		if (!s->verifying && (n = stream_track_chunks(s, s->prefix_len)) < 0)
 			return STREAM_BAD_FRAMING;
 		s->prefix_len = 0;
 		s->buf_len = (size_t)n;
 		s->buf_off = 0;
+		if (s->verifying)
+			stream_verify_feed(s);
 	}
 	for (int drained = 0;; ) {
 		if ((res = stream_flush(s)) != STREAM_DONE)
 			return res;
-		if (s->framing == STREAM_LENGTH && s->remaining == 0)
-			return STREAM_DONE;
+		if (s->framing == STREAM_LENGTH && s->remaining == 0) {
+			if (!s->holding)
+				return STREAM_DONE;
+			if (checksum_verify(&s->sum, s->sum_want, s->sum_want_len) != CHECKSUM_MATCH)
+				return STREAM_BAD_DIGEST;
+			s->buf[0] = s->held;	/* verified: the last byte completes the object */
+			s->buf_len = 1;
+			s->holding = 0;
+			continue;
+		}
 		if ((s->framing == STREAM_CHUNKED || s->framing == STREAM_DECHUNKED) &&
 		    s->tracker->complete)
 			return STREAM_DONE;
@@ -367,6 +397,8 @@ stream_run_copy(struct stream *s)
 		/* (TLS reads return one record at a time: short says nothing there) */
 		drained = s->src_ssl == NULL && (size_t)n < want;
 		s->buf_len = (size_t)n;
+		if (s->verifying)
+			stream_verify_feed(s);
 		if (s->framing == STREAM_CHUNKED || s->framing == STREAM_DECHUNKED) {
 			ssize_t plain = stream_track_chunks(s, (size_t)n);
 			if (plain < 0)
@@ -520,68 +552,6 @@ stream_verify_body(struct stream *s, enum checksum_alg alg, const char *want, si
 		s->buf_cap = s->prefix_len;
 }
 
-/*
- * Sums the LEN body bytes at the buffer's start; the body's last byte (the
- * source has no more: remaining is 0) is held back from them.
- */
-static void
-stream_verify_feed(struct stream *s)
-{
-	checksum_update(&s->sum, s->buf, s->buf_len);
-	if (s->remaining == 0 && s->buf_len > 0) {
-		s->held = s->buf[--s->buf_len];
-		s->holding = 1;
-	}
-}
-
-/*
- * The copy engine for a body under stream_verify_body.  Ceph before reef
- * ignores x-amz-checksum-*: the backend would store whatever came, so the
- * sum is s3gate's to check, and the object is completed (its last byte
- * sent) only once it matched.
- */
-static enum stream_result
-stream_run_verify(struct stream *s)
-{
-	enum stream_result res;
-	ssize_t n;
-	size_t want;
-
-	if (stream_buf_alloc(s) == -1)
-		return STREAM_SRC_ERROR;
-	if (s->prefix_len > 0) {
-		memcpy(s->buf, s->prefix, s->prefix_len);
-		s->buf_len = s->prefix_len;
-		s->buf_off = 0;
-		s->prefix_len = 0;
-		stream_verify_feed(s);
-	}
-	for (;;) {
-		if ((res = stream_flush(s)) != STREAM_DONE)
-			return res;
-		if (s->remaining == 0) {
-			if (!s->holding)
-				return STREAM_DONE;
-			if (checksum_verify(&s->sum, s->sum_want, s->sum_want_len) != CHECKSUM_MATCH)
-				return STREAM_BAD_DIGEST;
-			s->buf[0] = s->held;
-			s->buf_len = 1;
-			s->holding = 0;
-			continue;
-		}
-		if (s->budget == 0)
-			return STREAM_THROTTLED;
-		want = s->buf_cap;
-		if (want > s->remaining)
-			want = (size_t)s->remaining;
-		if ((res = stream_read(s, want, &n)) != STREAM_DONE)
-			return res;
-		s->remaining -= (uint64_t)n;
-		s->buf_len = (size_t)n;
-		stream_verify_feed(s);
-	}
-}
-
 enum stream_result
 stream_run(struct stream *s)
 {
@@ -595,7 +565,7 @@ stream_run(struct stream *s)
 	if (s->framing == STREAM_DECHUNKED)
 		return stream_run_copy(s);	/* the prefix is decoded there */
 	if (s->verifying)
-		return stream_run_verify(s);	/* the prefix is summed there */
+		return stream_run_copy(s);	/* the prefix is summed there */
 	if (!stream_write_prefix(s, &res))
 		return res;
 	if (s->use_splice) {

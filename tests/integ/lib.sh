@@ -126,6 +126,31 @@ same_file() {
 rand_id() { head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 # urlenc STRING — percent-encodes everything but unreserved characters and '/'
 urlenc() { "$PY3" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe="/~"))' "$1"; }
+# b64sum ALG FILE — FILE's checksum as S3 wants it in x-amz-checksum-ALG:
+# base64 of the digest, CRCs big-endian (crc32, crc32c, crc64nvme, sha1, sha256)
+b64sum() {
+	"$PY3" - "$1" "$2" <<'PYEOF'
+import base64, hashlib, sys, zlib
+alg, data = sys.argv[1], open(sys.argv[2], "rb").read()
+def crc_reflected(poly, width):  # init and final xor all ones, as S3's CRC32C and CRC64NVME
+    ones = (1 << width) - 1
+    c = ones
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (poly if c & 1 else 0)
+    return (c ^ ones).to_bytes(width // 8, "big")
+if alg == "crc32":
+    d = zlib.crc32(data).to_bytes(4, "big")
+elif alg == "crc32c":
+    d = crc_reflected(0x82F63B78, 32)
+elif alg == "crc64nvme":
+    d = crc_reflected(0x9A6C9329AC4BC9B5, 64)
+else:
+    d = hashlib.new(alg, data).digest()
+print(base64.b64encode(d).decode())
+PYEOF
+}
 # wait_port PORT [SECONDS] — until 127.0.0.1:PORT accepts
 wait_port() {
 	local i n=$((${2:-10} * 10))

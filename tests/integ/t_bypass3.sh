@@ -260,15 +260,7 @@ head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\n
         "x-amz-decoded-content-length: %d\r\nx-amz-trailer: x-amz-checksum-crc32\r\n%s"
         "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, len(data), hdr, len(body))).encode()
 t0 = time.time()
-s = socket.create_connection(("127.0.0.1", port))
-s.settimeout(60)
-s.sendall(head + body)
-resp = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    resp += b
+resp = rawhttp.send_until_close(port, head + body, 60)
 print(resp.split(b" ", 2)[1].decode(), "%.1f" % (time.time() - t0))
 EOF
 }

@@ -200,14 +200,6 @@ c=$(CURL_PAYLOAD_HASH=$(printf 'other bytes' | sha256sum | cut -d' ' -f1) curl_s
 # came with the head, a 3 MiB one streamed (curl waits for 100 Continue),
 # an empty one; a wrong sum 400 BadDigest and nothing stored, the right
 # one stored whole.
-b64sum() { # ALG FILE: the base64 checksum S3 wants (CRCs big-endian)
-	"$PY3" - "$1" "$2" <<'PYEOF'
-import base64, hashlib, sys, zlib
-alg, data = sys.argv[1], open(sys.argv[2], "rb").read()
-d = zlib.crc32(data).to_bytes(4, "big") if alg == "crc32" else hashlib.new(alg, data).digest()
-print(base64.b64encode(d).decode())
-PYEOF
-}
 head -c 3145728 /dev/urandom >"$T/big3"
 : >"$T/empty"
 # sum_put KEY FILE HEADER... — status of a signed PUT of FILE with the headers, body in $T/sum.body

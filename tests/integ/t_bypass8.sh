@@ -71,31 +71,6 @@ export RAW_AKID RAW_SECRET RAW_REGION=$S3_REGION
 . "$LIB_DIR/helpers/rawreq.sh"
 rgw_has() { backend_aws s3api head-object --bucket "$B" --key "$1" >/dev/null 2>&1; }
 at_rgw() { rgw_has "$1" && echo yes || echo no; }
-b64sum() { # ALG FILE: the base64 checksum S3 wants (CRCs big-endian)
-	"$PY3" - "$1" "$2" <<'PYEOF'
-import base64, hashlib, sys, zlib
-alg, data = sys.argv[1], open(sys.argv[2], "rb").read()
-if alg == "crc32":
-    d = zlib.crc32(data).to_bytes(4, "big")
-elif alg == "crc32c":
-    c = 0xFFFFFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-    d = (c ^ 0xFFFFFFFF).to_bytes(4, "big")
-elif alg == "crc64nvme":
-    c = 0xFFFFFFFFFFFFFFFF
-    for b in data:
-        c ^= b
-        for _ in range(8):
-            c = (c >> 1) ^ (0x9A6C9329AC4BC9B5 if c & 1 else 0)
-    d = (c ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
-else:
-    d = hashlib.new(alg, data).digest()
-print(base64.b64encode(d).decode())
-PYEOF
-}
 printf 'hello' >"$T/hello"
 printf 'world' >"$T/world"
 
@@ -154,15 +129,7 @@ for chunk in [data[i:i + 65536] for i in range(0, len(data), 65536)] + [b""]:
 head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\n"
         "x-amz-decoded-content-length: %d\r\n%s%sContent-Length: %d\r\nConnection: close\r\n\r\n"
         % (path, len(data), "".join("%s: %s\r\n" % (n, v) for n, v in extra), hdr, len(body))).encode()
-s = socket.create_connection(("127.0.0.1", port))
-s.settimeout(30)
-s.sendall(head + body)
-resp = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    resp += b
+resp = rawhttp.send_until_close(port, head + body, 30)
 open(os.environ["T"] + "/resp", "wb").write(resp)
 print(resp.split(b" ", 2)[1].decode() if resp else "000")
 PYEOF

@@ -31,47 +31,46 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rawhttp  # noqa: E402
 
 
+class _Closed(Exception):
+    pass
+
+
 def read_answer(sock, buf):
     """(status, body, rest) of one answer, or None if the peer closed first."""
-    while b"\r\n\r\n" not in buf:
-        d = sock.recv(65536)
-        if not d:
-            return None
-        buf += d
-    head, _, buf = buf.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = lines[0].split(" ")[1]
-    hdrs = {}
-    for l in lines[1:]:
-        n, _, v = l.partition(":")
-        hdrs[n.strip().lower()] = v.strip()
-    body = b""
-    if "content-length" in hdrs:
-        n = int(hdrs["content-length"])
-        while len(buf) < n:
+    def until(enough):
+        nonlocal buf
+        while not enough():
             d = sock.recv(65536)
             if not d:
-                return None
+                raise _Closed
             buf += d
-        body, buf = buf[:n], buf[n:]
-    elif hdrs.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            while b"\r\n" not in buf:
-                d = sock.recv(65536)
-                if not d:
-                    return None
-                buf += d
-            size_line, _, buf = buf.partition(b"\r\n")
-            n = int(size_line.split(b";")[0], 16)
-            while len(buf) < n + 2:
-                d = sock.recv(65536)
-                if not d:
-                    return None
-                buf += d
-            body += buf[:n]
-            buf = buf[n + 2:]
-            if n == 0:
-                break
+
+    try:
+        until(lambda: b"\r\n\r\n" in buf)
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = lines[0].split(" ")[1]
+        hdrs = {}
+        for l in lines[1:]:
+            n, _, v = l.partition(":")
+            hdrs[n.strip().lower()] = v.strip()
+        body = b""
+        if "content-length" in hdrs:
+            n = int(hdrs["content-length"])
+            until(lambda: len(buf) >= n)
+            body, buf = buf[:n], buf[n:]
+        elif hdrs.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                until(lambda: b"\r\n" in buf)
+                size_line, _, buf = buf.partition(b"\r\n")
+                n = int(size_line.split(b";")[0], 16)
+                until(lambda: len(buf) >= n + 2)
+                body += buf[:n]
+                buf = buf[n + 2:]
+                if n == 0:
+                    break
+    except _Closed:
+        return None
     return status, body, buf
 
 

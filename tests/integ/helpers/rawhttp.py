@@ -157,6 +157,21 @@ def expand(template):
 
 # ---- send --------------------------------------------------------------------
 
+def send_until_close(port, data, timeout=30):
+    """Sends DATA on a new connection to PORT; all it gets back until the peer closes."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(timeout)
+    s.sendall(data)
+    got = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    return got
+
+
 def cmd_send(args):
     port = int(args[0])
     data = expand(args[1])
