@@ -32,6 +32,7 @@
 #include "proxy/gateapi.h"
 #include "proxy/conn.h"
 #include "proxy/errbody.h"
+#include "proxy/respbody.h"
 #include "proxy/forward.h"
 #include "proxy/quota.h"
 #include "proxy/quotashm.h"
@@ -70,7 +71,7 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_SEND_CONTINUE] = "send-continue",
 	[CONN_REQ_BODY] = "req-body",
 	[CONN_READ_RESP_HEAD] = "read-resp-head",
-	[CONN_READ_ERR_BODY] = "read-err-body",
+	[CONN_READ_RESP_WHOLE] = "read-resp-whole",
 	[CONN_SEND_RESP_HEAD] = "send-resp-head",
 	[CONN_RESP_BODY] = "resp-body",
 	[CONN_API_BODY] = "api-body",
@@ -1809,7 +1810,7 @@ conn_build_resp_head(struct conn *c)
 	sbuf_appends(&c->out, "\r\n");
 	for (i = 0; i < r->nheaders; i++) {
 		const struct http_header *h = &r->headers[i];
-		if (forward_response_header_dropped(h->name, h->name_len))
+		if (forward_response_header_dropped(h->name, h->name_len, h->value, h->value_len))
 			continue;
 		sbuf_append(&c->out, h->name, h->name_len);
 		sbuf_appends(&c->out, ": ");
@@ -1852,16 +1853,89 @@ conn_relay_resp_head(struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* error answers: read whole and judged before the client sees them    */
+/* answers read whole: errors judged, CompleteMultipartUpload's changed */
 
 /*
- * The error body is in backend.buf after the head: RAW bytes as they came,
- * of which the first LEN are the body itself (decoded, if it came
- * chunked).  A withheld answer becomes s3gate's own 502, and the operator
- * is told why -- with the backend's code, never the body, which may hold
- * the key id and the signing material.  Another is relayed with the
- * same body bytes, with a Content-Length when it came chunked.
+ * The body is in backend.buf after the head: RAW bytes as they came, of
+ * which the first LEN are the body itself (decoded, if it came chunked).
+ * A withheld answer becomes s3gate's own 502, and the operator is told
+ * why -- with the backend's code, never the body, which may hold the key
+ * id and the signing material.  Another is relayed with the same body
+ * bytes (CompleteMultipartUpload's with its <Location> changed), with a
+ * Content-Length when it came chunked.
  */
+
+/* Whether the answer is the one success answer s3gate changes (respbody.h). */
+static int
+conn_resp_changed(const struct conn *c)
+{
+	return c->resp_status == 200 && c->op_valid && c->op.action != NULL &&
+	    strcmp(c->op.action, "CompleteMultipartUpload") == 0;
+}
+
+/* The Content-Length of a body read whole: LEN, in place of what framed it. */
+static void
+conn_resp_set_length(struct conn *c, size_t len)
+{
+	struct http_head *r = &c->resp;
+	size_t i;
+
+	snprintf(c->resp_length_text, sizeof(c->resp_length_text), "%zu", len);
+	if (r->chunked) {
+		conn_resp_reframe(c, "Content-Length", c->resp_length_text);
+		return;
+	}
+	for (i = 0; i < r->nheaders; i++) {
+		struct http_header *h = &r->headers[i];
+		if (h->name_len == 14 && strncasecmp(h->name, "content-length", 14) == 0) {
+			h->value = c->resp_length_text;
+			h->value_len = strlen(c->resp_length_text);
+		}
+	}
+	/* a close-delimited body has none, and stays so: the connection closes after it */
+}
+
+/*
+ * CompleteMultipartUpload's answer (LEN bytes after the head, RAW as they
+ * came): its <Location> names the URL the client addressed -- its scheme,
+ * its Host, its path -- instead of the backend's.  The new body replaces
+ * the old one in backend.buf and *RAW and *LEN become its length.  0, or
+ * -1 when it cannot be changed (logged; nothing is relayed of it).
+ */
+static int
+conn_resp_set_location(struct conn *c, size_t *raw, size_t *len)
+{
+	const struct http_header *host = httpmsg_header_find(&c->head, "host");
+	struct sbuf url = SBUF_INIT, body = SBUF_INIT;
+	size_t head = c->resp.head_len;
+	int n;
+
+	if (host != NULL) {
+		sbuf_appends(&url, c->client.ssl != NULL ? "https://" : "http://");
+		sbuf_append(&url, host->value, host->value_len);
+	}
+	sbuf_append(&url, c->addr.raw_path, c->addr.raw_path_len);
+	n = respbody_set_location(c->backend.buf + head, *len, url.data, url.len, &body);
+	sbuf_free(&url);
+	if (n == -1 || (n > 0 && conn_side_grow(&c->backend, head + body.len, head + body.len,
+	    head + body.len) == -1)) {
+		log_warnx("request %s: the backend's CompleteMultipartUpload answer %s; "
+		    "withheld, the client gets 502", c->request_id, n == -1 ?
+		    "has a <Location> not closed" : "does not fit in memory");
+		sbuf_free(&body);
+		return -1;
+	}
+	if (n > 0) {
+		if (c->backend.len != head + *raw)
+			c->abort_backend = 1;	/* bytes past the answer: overwritten, not reused */
+		memcpy(c->backend.buf + head, body.data, body.len);
+		c->backend.len = head + body.len;
+		*raw = *len = body.len;
+	}
+	sbuf_free(&body);
+	return 0;
+}
+
 /*
  * A backend error answer read whole (resp_consumed set) that is not to be
  * relayed, for reason V: s3gate's 502, and a log line with the backend's
@@ -1885,7 +1959,7 @@ conn_errbody_withhold(struct conn *c, enum errbody_verdict v, const char *code)
 }
 
 static int
-conn_errbody_judged(struct conn *c, size_t raw, size_t len)
+conn_resp_whole_judged(struct conn *c, size_t raw, size_t len)
 {
 	const struct conf *cf = c->conf;
 	char code[ERRBODY_CODE_MAX];
@@ -1906,11 +1980,21 @@ conn_errbody_judged(struct conn *c, size_t raw, size_t len)
 	c->resp_consumed = c->resp.head_len + raw;
 	if (v != ERRBODY_RELAY)
 		return conn_errbody_withhold(c, v, code);
-	if (c->resp.chunked) {
-		/* decoded whole: the Content-Length of its data instead */
-		snprintf(c->resp_length_text, sizeof(c->resp_length_text), "%zu", len);
-		conn_resp_reframe(c, "Content-Length", c->resp_length_text);
+	if (conn_resp_changed(c)) {
+		if (conn_resp_set_location(c, &raw, &len) == -1) {
+			c->srv->stats->backend_errors++;
+			c->abort_backend = 1;
+			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		}
+		/* backend.buf may have moved: its head is read again */
+		if (httpmsg_parse_head(c->backend.buf, c->backend.len, 1, &conn_resp_limits,
+		    &c->resp) != HTTP_PARSE_DONE) {
+			c->abort_backend = 1;
+			return conn_fail(c, S3ERR_INTERNAL, NULL);
+		}
 	}
+	/* decoded whole, or changed: the Content-Length of its data */
+	conn_resp_set_length(c, len);
 	/* a close-delimited one stays so: the client's connection closes after it (framing) */
 	c->resp_framing = STREAM_LENGTH;
 	c->resp_length = len;
@@ -1938,7 +2022,7 @@ conn_errbody_too_large(struct conn *c)
 {
 	char why[64];
 
-	snprintf(why, sizeof(why), "an error body over %d bytes", ERRBODY_MAX);
+	snprintf(why, sizeof(why), "a body over %d bytes", ERRBODY_MAX);
 	return conn_errbody_unjudged(c, why);
 }
 
@@ -1962,12 +2046,15 @@ conn_resp_encoded(const struct http_head *r)
 	return 0;
 }
 
-/* The backend answered >= 400 with a body (conn_resp_framing): read it whole first. */
+/*
+ * The backend answered >= 400 with a body (conn_resp_framing), or
+ * CompleteMultipartUpload's 200: read it whole first.
+ */
 static int
-conn_errbody_start(struct conn *c)
+conn_resp_whole_start(struct conn *c)
 {
 	if (conn_resp_encoded(&c->resp))
-		return conn_errbody_unjudged(c, "an encoded error body (Content-Encoding)");
+		return conn_errbody_unjudged(c, "an encoded body (Content-Encoding)");
 	if (c->resp_framing == STREAM_LENGTH && c->resp_length > ERRBODY_MAX)
 		return conn_errbody_too_large(c);
 	/*
@@ -1977,19 +2064,21 @@ conn_errbody_start(struct conn *c)
 	if (c->state == CONN_WAIT_CONTINUE)
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 	c->resp_body_raw = 0;
-	conn_set_state(c, CONN_READ_ERR_BODY);
+	conn_set_state(c, CONN_READ_RESP_WHOLE);
 	return 1;
 }
 
 /*
- * Reads the error body into backend.buf after the head, at most
- * ERRBODY_MAX bytes as received (chunked framing included), and judges
- * it once it is whole.  The read timeout stays READ_RESP_HEAD's (after
- * WAIT_CONTINUE, backend_timeout from the head): the backend has that
- * long for its whole error answer.
+ * Reads the body into backend.buf after the head, at most ERRBODY_MAX
+ * bytes as received (chunked framing included), and judges it once it is
+ * whole.  The read timeout stays READ_RESP_HEAD's (after WAIT_CONTINUE,
+ * backend_timeout from the head): the backend has that long for its whole
+ * error answer.  CompleteMultipartUpload's gets backend_timeout from each
+ * read: S3 and MinIO answer 200 at once and send blanks every few seconds
+ * while they assemble the object, which may take minutes.
  */
 static int
-conn_do_read_err_body(struct conn *c)
+conn_do_read_resp_whole(struct conn *c)
 {
 	size_t head = c->resp.head_len, have;
 	ssize_t n;
@@ -1997,7 +2086,7 @@ conn_do_read_err_body(struct conn *c)
 	for (;;) {
 		have = c->backend.len - head;
 		if (c->resp_framing == STREAM_LENGTH && have >= c->resp_length)
-			return conn_errbody_judged(c, (size_t)c->resp_length, (size_t)c->resp_length);
+			return conn_resp_whole_judged(c, (size_t)c->resp_length, (size_t)c->resp_length);
 		if (c->resp.chunked && have > c->resp_body_raw) {
 			long used = httpmsg_body_tracker_feed(&c->tracker,
 			    c->backend.buf + head + c->resp_body_raw, have - c->resp_body_raw);
@@ -2010,20 +2099,23 @@ conn_do_read_err_body(struct conn *c)
 				httpmsg_body_tracker_init(&c->tracker);
 				(void)httpmsg_body_tracker_decode(&c->tracker, c->backend.buf + head,
 				    c->resp_body_raw, &len);
-				return conn_errbody_judged(c, c->resp_body_raw, len);
+				return conn_resp_whole_judged(c, c->resp_body_raw, len);
 			}
 		}
 		if (have > ERRBODY_MAX)
 			return conn_errbody_too_large(c);
 		n = conn_side_read(&c->backend, CONN_RESP_INITIAL, head + ERRBODY_MAX + 1);
-		if (n > 0)
+		if (n > 0) {
+			if (conn_resp_changed(c))
+				conn_timer_set(c, c->conf->backend_timeout_ms);
 			continue;
+		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 			conn_side_wait_io(&c->backend);
 			return 0;
 		}
 		if (n == 0 && c->resp_framing == STREAM_UNTIL_EOF)
-			return conn_errbody_judged(c, have, have);
+			return conn_resp_whole_judged(c, have, have);
 		break;
 	}
 	log_warnx("request %s: the backend broke off its %d answer's body (%s after %zu bytes)",
@@ -2080,8 +2172,8 @@ conn_do_read_resp_head(struct conn *c)
 			c->abort_backend = 1;
 		}
 		conn_resp_framing(c);
-		if (c->resp_has_body && c->resp_status >= 400)
-			return conn_errbody_start(c);
+		if (c->resp_has_body && (c->resp_status >= 400 || conn_resp_changed(c)))
+			return conn_resp_whole_start(c);
 		if (c->resp_status >= 400 && errbody_names_credentials(c->backend.buf,
 		    c->resp.head_len, c->conf->backend_access_key_id, c->conf->backend_secret)) {
 			/* no body to judge (HEAD, Content-Length: 0), but a head that names them */
@@ -2422,8 +2514,8 @@ conn_drive(struct conn *c)
 		case CONN_READ_RESP_HEAD:
 			again = conn_do_read_resp_head(c);
 			break;
-		case CONN_READ_ERR_BODY:
-			again = conn_do_read_err_body(c);
+		case CONN_READ_RESP_WHOLE:
+			again = conn_do_read_resp_whole(c);
 			break;
 		case CONN_SEND_RESP_HEAD:
 			if (!conn_quota_pay(c, QUOTA_OUT, c->resp_with_head, &c->resp_with_head_paid)) {
@@ -2565,7 +2657,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:
-	case CONN_READ_ERR_BODY:
+	case CONN_READ_RESP_WHOLE:
 		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;

@@ -11,12 +11,14 @@
  *       for, and a body the decision needs read in [READ_BODY] or [API_BODY])
  *     -> LOCAL_RESPONSE (errors, ListBuckets) -> READ_HEAD | LINGER | closed
  *     -> BACKEND_CONNECT -> [BACKEND_TLS] -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
- *     -> READ_RESP_HEAD -> [READ_ERR_BODY] -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
+ *     -> READ_RESP_HEAD -> [READ_RESP_WHOLE] -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
  *
- * READ_ERR_BODY: an error answer (status >= 400) with a body is read whole,
- * bounded (errbody.h), and judged before anything goes to the client; one
- * that refuses or names the service credentials becomes s3gate's own error
- * (LOCAL_RESPONSE).  Success answers never pass through it.
+ * READ_RESP_WHOLE: an error answer (status >= 400) with a body is read
+ * whole, bounded (errbody.h), and judged before anything goes to the
+ * client; one that refuses or names the service credentials becomes
+ * s3gate's own error (LOCAL_RESPONSE).  The one success answer s3gate
+ * changes, CompleteMultipartUpload's (respbody.h), is read and judged the
+ * same way.  Every other success answer is streamed.
  */
 #ifndef S3GATE_CONN_H
 #define S3GATE_CONN_H
@@ -56,7 +58,7 @@ enum conn_state {
 	CONN_SEND_CONTINUE,	/* client: writing "100 Continue" */
 	CONN_REQ_BODY,		/* client -> backend body */
 	CONN_READ_RESP_HEAD,	/* backend: reading the response head */
-	CONN_READ_ERR_BODY,	/* backend: reading an error answer's body whole, to judge it */
+	CONN_READ_RESP_WHOLE,	/* backend: reading an answer's body whole, to judge or change it */
 	CONN_SEND_RESP_HEAD,	/* client: writing the response head */
 	CONN_RESP_BODY,		/* backend -> client body */
 	CONN_API_BODY,		/* client: reading the JSON body of an /_s3gate/ call */
@@ -157,10 +159,10 @@ struct conn {
 	size_t			 resp_consumed;	/* bytes of backend.buf the response is made of;
 						   more in the buffer: the connection is not reusable */
 	int			 resp_complete;	/* the whole response went to the client (or was
-						   read whole and withheld: READ_ERR_BODY) */
-	size_t			 resp_body_raw;	/* READ_ERR_BODY: body bytes as received, framing
+						   read whole and withheld: READ_RESP_WHOLE) */
+	size_t			 resp_body_raw;	/* READ_RESP_WHOLE: body bytes as received, framing
 						   included, known to belong to the response */
-	char			 resp_length_text[24];	/* the Content-Length of a re-framed error body */
+	char			 resp_length_text[24];	/* the Content-Length of a body read whole */
 	struct http_body_tracker tracker;
 	struct stream		 stream;
 	struct awschunked	*decoder;	/* aws-chunked request body, decoded on the way */

@@ -1,6 +1,6 @@
 /*
  * errbody: whether a backend's error answer may be relayed to the client.
- * Pure: no I/O, no connection (conn.c reads the body, READ_ERR_BODY).
+ * Pure: no I/O, no connection (conn.c reads the body, READ_RESP_WHOLE).
  *
  * s3gate re-signs every request with the service credentials, so a
  * backend that refuses a signature refuses s3gate's, and some S3

@@ -68,7 +68,7 @@ forward_header_dropped(const char *name, size_t len)
 }
 
 int
-forward_response_header_dropped(const char *name, size_t len)
+forward_response_header_dropped(const char *name, size_t len, const char *value, size_t value_len)
 {
 	static const struct forward_name dropped[] = {
 		FORWARD_NAME("connection"), FORWARD_NAME("keep-alive"),
@@ -83,6 +83,16 @@ forward_response_header_dropped(const char *name, size_t len)
 	 * account's quotas.  No S3 client reads them.
 	 */
 	if (len >= 6 && strncasecmp(name, "x-rgw-", 6) == 0)
+		return 1;
+	/*
+	 * A Location that names a host is the backend's: its address on the
+	 * operator's network (a redirect to another zonegroup's endpoint, a
+	 * created bucket's URL), which clients would follow around s3gate.
+	 * A path (CreateBucket's "/bucket") is the same behind s3gate: only
+	 * a value that begins with one '/' goes on ("//host/..." names one).
+	 */
+	if (forward_name_is(name, len, "location") &&
+	    !(value_len >= 1 && value[0] == '/' && (value_len == 1 || value[1] != '/')))
 		return 1;
 	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
 }

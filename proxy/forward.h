@@ -70,7 +70,11 @@ int	 forward_build_head(struct sbuf *out, const char *method, const struct s3add
 /* Whether a header never crosses the proxy (hop-by-hop or client auth). */
 int	 forward_header_dropped(const char *name, size_t len);
 
-/* Whether a response header is not passed to the client: hop-by-hop, or RGW's own (x-rgw-*). */
-int	 forward_response_header_dropped(const char *name, size_t len);
+/*
+ * Whether a response header (NAME, VALUE) is not passed to the client:
+ * hop-by-hop, RGW's own (x-rgw-*), or a Location naming a host.
+ */
+int	 forward_response_header_dropped(const char *name, size_t len, const char *value,
+	    size_t value_len);
 
 #endif

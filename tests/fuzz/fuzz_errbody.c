@@ -5,7 +5,12 @@
  *     shorter than ERRBODY_CODE_MAX (it goes into a log line);
  *   - a body holding the service key id or secret is never relayed;
  *   - a body holding an element of signing material is never relayed;
- *   - the verdict and the code are the same on a second look.
+ *   - the verdict and the code are the same on a second look;
+ * and respbody_set_location (CompleteMultipartUpload's answer, read the
+ * same way) on the same body:
+ *   - no element: the body comes out unchanged;
+ *   - otherwise every <Location> that comes out holds the URL given,
+ *     escaped, and nothing else (the backend's address never survives).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,11 +18,41 @@
 #include <string.h>
 
 #include "proxy/errbody.h"
+#include "proxy/respbody.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define FUZZ_AKID	"AKIAFUZZ"
 #define FUZZ_SECRET	"fuzz/secret"
+
+#define FUZZ_URL	"http://h/b/k&<"
+#define FUZZ_URL_XML	"<Location>http://h/b/k&amp;&lt;</Location>"
+
+/* respbody_set_location's properties, above */
+static void
+fuzz_location(const char *body, size_t size)
+{
+	struct sbuf out = SBUF_INIT;
+	const char *p, *end;
+	int n;
+
+	n = respbody_set_location(body, size, FUZZ_URL, sizeof(FUZZ_URL) - 1, &out);
+	if (n == 0 && (out.len != size || memcmp(out.data, body, size) != 0))
+		abort();
+	if (n > 0) {
+		int seen = 0;
+		for (p = out.data, end = out.data + out.len;
+		    (p = memmem(p, (size_t)(end - p), "<Location>", 10)) != NULL; p += 10) {
+			if ((size_t)(end - p) < sizeof(FUZZ_URL_XML) - 1 ||
+			    memcmp(p, FUZZ_URL_XML, sizeof(FUZZ_URL_XML) - 1) != 0)
+				abort();
+			seen++;
+		}
+		if (seen != n)
+			abort();
+	}
+	sbuf_free(&out);
+}
 
 static int
 fuzz_holds(const char *buf, size_t len, const char *s)
@@ -61,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (errbody_judge(body, size, FUZZ_AKID, FUZZ_SECRET, again) != v || strcmp(code, again) != 0)
 		abort();
+	fuzz_location(body, size);
 	free(body);
 	return 0;
 }

@@ -371,9 +371,19 @@ test_dropped(void)
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		T_OK(forward_header_dropped(v[i].name, strlen(v[i].name)) == v[i].req,
 		    "forward_header_dropped(%s) == %d", v[i].name, v[i].req);
-		T_OK(forward_response_header_dropped(v[i].name, strlen(v[i].name)) == v[i].resp,
+		T_OK(forward_response_header_dropped(v[i].name, strlen(v[i].name), "x", 1) == v[i].resp,
 		    "forward_response_header_dropped(%s) == %d", v[i].name, v[i].resp);
 	}
+	/* a Location naming a host is the backend's; a path is the client's too */
+	static const struct { const char *value; int dropped; } loc[] = {
+		{ "http://10.0.0.7:7480/b/k", 1 }, { "HTTPS://rgw.internal/b", 1 },
+		{ "//rgw.internal/b", 1 }, { "rgw.internal/b", 1 }, { "", 1 },
+		{ "/b", 0 }, { "/b/a://c", 0 }, { "/", 0 },
+	};
+	for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++)
+		T_OK(forward_response_header_dropped("Location", 8, loc[i].value,
+		    strlen(loc[i].value)) == loc[i].dropped,
+		    "forward_response_header_dropped(Location: %s) == %d", loc[i].value, loc[i].dropped);
 }
 
 /* RFC 9110 7.6.1: headers named in Connection are hop-by-hop too. */
