@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "policy/admin.h"
 #include "policy/filestore.h"
@@ -29,6 +31,7 @@
 #include "proxy/conf.h"
 #include "proxy/quota.h"
 #include "proxy/sigv4.h"
+#include "proxy/tls.h"
 #include "proxy/utf8.h"
 
 #define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
@@ -1653,9 +1656,43 @@ admin_diff(const struct model *old, const char *old_source, const struct model *
 }
 
 /*
+ * An https backend's TLS session on the connected FD, the certificate
+ * checked as the proxy checks it (backend_ca_file, or the system's CAs;
+ * the name of the backend URL); NULL with the reason in ERR.
+ */
+static SSL *
+admin_backend_tls(struct admin *a, int fd, struct sbuf *err)
+{
+	const struct conf *c = a->conf;
+	struct sbuf why = SBUF_INIT;
+	SSL_CTX *ctx;
+	SSL *ssl = NULL;
+	long verify;
+
+	if ((ctx = tls_backend_ctx_new(c, &why)) == NULL) {
+		sbuf_appendf(err, "backend %s: TLS: %s", c->backend_url,
+		    why.len > 0 ? why.data : "cannot set up");
+		sbuf_free(&why);
+		return NULL;
+	}
+	if ((ssl = tls_backend_connect(ctx, fd, c->backend_connect_host)) != NULL &&
+	    SSL_connect(ssl) != 1) {
+		verify = SSL_get_verify_result(ssl);
+		sbuf_appendf(err, "backend %s: TLS handshake failed%s%s", c->backend_url,
+		    verify != X509_V_OK ? ": certificate: " : "",
+		    verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
+		SSL_free(ssl);
+		ssl = NULL;
+	} else if (ssl == NULL)
+		sbuf_appendf(err, "backend %s: TLS: out of memory", c->backend_url);
+	SSL_CTX_free(ctx);	/* the session holds its own reference */
+	return ssl;
+}
+
+/*
  * One signed request to the backend with an empty body; returns the HTTP
  * status, or -1 with the reason in ERR.  Blocking, bounded by timeouts: a
- * CLI, not the event loop.
+ * CLI, not the event loop.  http:// or https:// as the proxy reaches it.
  */
 static int
 admin_backend_call(struct admin *a, const char *method, const char *bucket, struct sbuf *err)
@@ -1671,11 +1708,8 @@ admin_backend_call(struct admin *a, const char *method, const char *bucket, stru
 	size_t got = 0, off = 0;
 	ssize_t n;
 	int fd = -1, status = -1, gai, major, minor;
+	SSL *ssl = NULL;
 
-	if (c->backend_tls) {
-		sbuf_appendf(err, "https backends are not supported by sync yet");
-		return -1;
-	}
 	if (c->backend_access_key_id == NULL || c->backend_secret == NULL) {
 		sbuf_appendf(err, "no backend_credentials in %s", c->file);
 		return -1;
@@ -1702,6 +1736,10 @@ admin_backend_call(struct admin *a, const char *method, const char *bucket, stru
 		sbuf_appendf(err, "backend %s unreachable: %s", c->backend_url, strerror(errno));
 		return -1;
 	}
+	if (c->backend_tls && (ssl = admin_backend_tls(a, fd, err)) == NULL) {
+		close(fd);
+		return -1;
+	}
 
 	region = c->backend_region ? c->backend_region : c->region;
 	sigv4_format_date(a->now, amz_date);
@@ -1721,21 +1759,28 @@ admin_backend_call(struct admin *a, const char *method, const char *bucket, stru
 	    "Connection: close\r\n\r\n", method, path, c->backend_host, hash, amz_date,
 	    auth.data);
 	while (off < req.len) {
-		if ((n = write(fd, req.data + off, req.len - off)) == -1) {
-			if (errno == EINTR)
+		if (ssl != NULL)
+			n = SSL_write(ssl, req.data + off, (int)(req.len - off)) > 0 ?
+			    (ssize_t)(req.len - off) : -1;	/* whole, or failed (no partial writes) */
+		else
+			n = write(fd, req.data + off, req.len - off);
+		if (n == -1) {
+			if (errno == EINTR && ssl == NULL)
 				continue;
-			sbuf_appendf(err, "backend %s: %s", c->backend_url, strerror(errno));
+			sbuf_appendf(err, "backend %s: %s", c->backend_url,
+			    ssl != NULL ? "TLS write failed" : strerror(errno));
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	while (got < sizeof(resp) - 1) {
-		if ((n = read(fd, resp + got, sizeof(resp) - 1 - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (n == 0)
+		if (ssl != NULL)
+			n = SSL_read(ssl, resp + got, (int)(sizeof(resp) - 1 - got));
+		else
+			n = read(fd, resp + got, sizeof(resp) - 1 - got);
+		if (n == -1 && ssl == NULL && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
 		got += (size_t)n;
 		resp[got] = '\0';
@@ -1749,6 +1794,10 @@ admin_backend_call(struct admin *a, const char *method, const char *bucket, stru
 		status = -1;
 	}
 out:
+	if (ssl != NULL) {
+		(void)SSL_shutdown(ssl);
+		SSL_free(ssl);
+	}
 	close(fd);
 	sbuf_free(&auth);
 	sbuf_free(&req);

@@ -11,7 +11,8 @@
 #   - TLS itself: 1.1 refused, 1.2/1.3, ALPN, SNI, reload on SIGHUP, key
 #     file permissions;
 #   - an https backend (nginx terminating TLS in front of RGW), verified
-#     with backend_ca_file.
+#     with backend_ca_file; s3gate-admin sync creating buckets through it
+#     (and refusing a certificate of another CA).
 # Certificates are made here, by a throw-away CA, in $T/certs.
 . "$(dirname "$0")/lib.sh"
 
@@ -539,6 +540,23 @@ hb_refused() {	# PROFILE ENDPOINT: a GET answers 503 ServiceUnavailable
 	echo "HTTP $code: $(head -c 400 "$T/hbx.out")"
 	[ "$code" = 503 ] && grep -q ServiceUnavailable "$T/hbx.out"
 }
+hb_sync() {	# BUCKET: sync through the https backend creates BUCKET there
+	local rc
+	storage_doc hbsync "$1" >"$T/hb-sync.yaml" || return 1
+	s3gate_admin sync "$T/hb-sync.yaml" >"$T/hb-sync.out" 2>&1; rc=$?
+	cat "$T/hb-sync.out"
+	[ "$rc" = 0 ] && grep -q "^+ backend bucket $1\$" "$T/hb-sync.out" &&
+		backend_aws s3api head-bucket --bucket "$1"
+}
+hb_sync_refused() {	# BUCKET: a certificate of another CA: exit 1, the reason, no bucket
+	local rc
+	storage_doc hbsyncx "$1" >"$T/hbx-sync.yaml" || return 1
+	s3gate_admin sync "$T/hbx-sync.yaml" >"$T/hbx-sync.out" 2>&1; rc=$?
+	cat "$T/hbx-sync.out"
+	[ "$rc" = 1 ] && grep -q "TLS handshake failed: certificate: " "$T/hbx-sync.out" &&
+		! backend_aws s3api head-bucket --bucket "$1" 2>/dev/null
+}
+HB_SYNC_BUCKET=ws-hbsync-$(rand_id)
 if [ -n "$NGX_WHY" ]; then
 	t_skip "https backend" "$NGX_WHY"
 else
@@ -551,6 +569,8 @@ else
 			hb_updown hb-user "$HB_EP" hb/f1k "$T/f1k"
 		tc "https backend, client over https too: put-object with SHA256 trailer (aws-chunked), read back" \
 			hb_put_alg hb-user "$HB_TLS_EP" hb/sha256 "$T/f3m" SHA256
+		tc "https backend: s3gate-admin sync creates a new workspace's bucket through it" \
+			hb_sync "$HB_SYNC_BUCKET"
 	else
 		t_fail "s3gate with backend https://127.0.0.1:$NGX_PORT + backend_ca_file starts" "$(cat "$T/hb.start")"
 	fi
@@ -558,6 +578,8 @@ else
 		t_pass "s3gate with an https backend and the wrong backend_ca_file starts"
 		tc "https backend with a backend_ca_file of another CA: 503 ServiceUnavailable (certificate refused)" \
 			hb_refused hbx-user "$HB_EP"
+		tc "https backend with a backend_ca_file of another CA: sync exits 1, says why, creates no bucket" \
+			hb_sync_refused "$HB_SYNC_BUCKET-x"
 	else
 		t_fail "s3gate with an https backend and the wrong backend_ca_file starts" "$(cat "$T/hbx.start")"
 	fi
@@ -566,5 +588,6 @@ fi
 # ---- clean up: the backend keeps the data in memory -----------------------------------
 if ready; then
 	backend_aws s3 rm --recursive "s3://$B/" >/dev/null 2>&1
+	backend_aws s3 rb "s3://$HB_SYNC_BUCKET" >/dev/null 2>&1
 fi
 exit 0
