@@ -2,7 +2,9 @@
 # The operator surface as shipped: every sample in conf/ passes `s3gate -t`
 # once the files it names exist (they are made here, at the same names under
 # a private root), and every Kubernetes manifest in deploy/ parses as YAML
-# and holds what the deployment needs.  (issue 6)
+# and holds what the deployment needs (issue 6); the Storage-resources
+# watcher of deploy/kubernetes/sync.yaml, its two shell loops run here
+# against a stand-in for the API server and the real RGW.
 . "$(dirname "$0")/lib.sh"
 
 if ! s3gate_have; then
@@ -66,7 +68,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
 need = ["Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"]
 missing = [k for k in need if k not in kinds]
 assert not missing, f"no {missing} in deploy/kubernetes"
-dep = [d for d in kinds["Deployment"] if "s3gate" in d["metadata"]["name"]][0]
+dep = [d for d in kinds["Deployment"] if d["metadata"]["name"] == "s3gate"][0]
 pod = dep["spec"]["template"]["spec"]
 c = [x for x in pod["containers"] if "s3gate" in x["name"]][0]
 assert c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", "readiness probe"
@@ -91,7 +93,121 @@ assert "s3gate" in nps, "a NetworkPolicy for the s3gate pods"
 rules = nps["s3gate"]["spec"]["ingress"]
 admin = [r for r in rules if any(p["port"] == 9090 for p in r.get("ports", []))]
 assert admin and all(r.get("from") for r in admin), "the admin port is open only to named peers"
+# the sync pod: Storage resources read-only, and a label Redis admits
+sync = [d for d in kinds["Deployment"] if d["metadata"]["name"] == "s3gate-sync"][0]
+assert sync["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "s3gate-admin", \
+    "the sync pod has the label redis.yaml's NetworkPolicy admits"
+role = [d for d in kinds["ClusterRole"] if d["metadata"]["name"] == "s3gate-storage-reader"][0]
+assert role["rules"] == [{"apiGroups": ["pkg.internal"], "resources": ["storages"],
+                          "verbs": ["get", "list", "watch"]}], "the sync pod reads Storage resources only"
+kust = yaml.safe_load(open(os.path.join(sys.argv[1], "kustomization.yaml")))
+assert "sync.yaml" in kust["resources"], "kustomization.yaml applies sync.yaml"
 print("kinds:", ", ".join(sorted(k for k in kinds if k)))
 PY
 }
-t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget; Redis requires the password s3gate reads; the admin port is not open to all" manifests
+t_check "deploy/kubernetes: the manifests parse and hold Deployment (probes, limits, spread over nodes), Service, ConfigMap, Secret, PodDisruptionBudget; Redis requires the password s3gate reads; the admin port is not open to all; the sync pod reads Storage resources only" manifests
+
+# ---- deploy/kubernetes/sync.yaml's loops ------------------------------------------
+# Its two containers' scripts, as written there, run here: "storages" polls
+# a stand-in for the API server (python, serving a StorageList whose
+# resourceVersion moves on every request, as a real one's may), "sync" runs
+# s3gate-admin against an s3gate of this test and the real RGW.
+sync_script() {	# NAME: the script of the container whose first line is "# s3gate-sync: NAME"
+	"$PY3" - "$ROOT/deploy/kubernetes/sync.yaml" "$1" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") == "Deployment":
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            script = c["command"][-1]
+            if script.startswith("# s3gate-sync: " + sys.argv[2] + "\n"):
+                print(script)
+PY
+}
+# the list the stand-in serves: every Storage resource of FILE (YAML)
+api_list() {
+	"$PY3" -c 'import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+json.dump({"apiVersion": "pkg.internal/v1beta1", "kind": "StorageList", "metadata": {}, "items": docs},
+          open(sys.argv[2] + ".tmp", "w"))' "$1" "$T/api/list.json" && mv "$T/api/list.json.tmp" "$T/api/list.json"
+}
+sync_loops_setup() {
+	mkdir -p "$T/api" "$T/sa" "$T/shared" "$T/synctmp" && echo token >"$T/sa/token" && : >"$T/sa/ca.crt" &&
+		sync_script storages >"$T/storages.sh" && sync_script sync >"$T/sync.sh" &&
+		[ -s "$T/storages.sh" ] && [ -s "$T/sync.sh" ] || return 1
+	API_PORT=$(free_port)
+	"$PY3" - "$API_PORT" "$T/api/list.json" >"$T/api.log" 2>&1 <<'PY' &
+import http.server, json, sys
+n = 0
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global n
+        if self.path != "/apis/pkg.internal/v1beta1/storages" or self.headers.get("Authorization") != "Bearer token":
+            self.send_response(404); self.end_headers(); return
+        n += 1
+        doc = json.load(open(sys.argv[2]))
+        doc["metadata"]["resourceVersion"] = str(1000 + n)
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+	API_PID=$!
+	lib_on_exit 'kill $API_PID 2>/dev/null'
+	wait_port "$API_PORT" 10
+}
+sync_loops_start() {	# the two containers, as sync.yaml starts them (in this shell: their pids)
+	KUBE_API=http://127.0.0.1:$API_PORT KUBE_SA_DIR=$T/sa STORAGES_FILE=$T/shared/storages.json \
+		POLL_SECONDS=1 sh "$T/storages.sh" >"$T/storages.out" 2>&1 &
+	STORAGES_PID=$!
+	lib_on_exit 'kill $STORAGES_PID 2>/dev/null'
+	# "sync" keeps its stamp in /tmp, as in the pod: here a directory of its own
+	sed "s#done_stamp=/tmp/synced#done_stamp=$T/synctmp/synced#" "$T/sync.sh" >"$T/sync-here.sh"
+	PATH=$S3GATE_BIN:$PATH STORAGES_FILE=$T/shared/storages.json S3GATE_CONF=$S3GATE_CONF \
+		sh "$T/sync-here.sh" >"$T/sync.out" 2>&1 &
+	SYNC_PID=$!
+	lib_on_exit 'kill $SYNC_PID 2>/dev/null'
+}
+until_true() {	# SECONDS CMD...: CMD until it succeeds, at most SECONDS
+	local end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
+}
+SY_B=ws-sync-$(rand_id)
+sync_first() {	# a new workspace in the resources (served from the start): its bucket, its owner
+	until_true 20 backend_aws s3api head-bucket --bucket "$SY_B" || { cat "$T/storages.out" "$T/sync.out"; return 1; }
+	s3gate_admin who "$SY_B" | tee "$T/who1" | grep -q syncown
+}
+sync_grant() {	# a grant added to the resource reaches the store
+	storage_doc syncown "$SY_B" --grant "$SY_B:syncgr:ReadOnly" >"$T/res.yaml" && api_list "$T/res.yaml" || return 1
+	until_true 20 sh -c "'$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' | grep -q syncgr" ||
+		{ cat "$T/storages.out" "$T/sync.out"; return 1; }
+}
+sync_revoke() {	# and its removal revokes it
+	storage_doc syncown "$SY_B" >"$T/res.yaml" && api_list "$T/res.yaml" || return 1
+	until_true 20 sh -c "! '$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' | grep -q syncgr" ||
+		{ cat "$T/storages.out" "$T/sync.out"; return 1; }
+}
+sync_steady() {	# resourceVersions moving alone rewrite nothing: three changes, three syncs
+	sleep 3
+	local changed synced
+	changed=$(grep -c "the Storage resources changed" "$T/storages.out")
+	synced=$(grep -cE "^(\+|-|~) |^no changes" "$T/sync.out")
+	echo "storages: $changed changes seen; sync: $synced lines; API requests: $(grep -c . "$T/api.log")"
+	cat "$T/sync.out"
+	[ "$changed" = 3 ] && ! grep -q "no changes" "$T/sync.out"
+}
+if ! s3gate_have; then
+	t_skip "deploy/kubernetes/sync.yaml's loops" "$(basename "$S3GATE_BIN")/s3gate not built"
+elif [ "$S3GATE_DIRECT_RGW" = 1 ]; then
+	t_skip "deploy/kubernetes/sync.yaml's loops" "s3gate-admin needs an s3gate configuration"
+elif ! s3gate_start sy >"$T/sy.start" 2>&1 || ! sync_loops_setup >"$T/sy.setup" 2>&1 ||
+	! storage_doc syncown "$SY_B" >"$T/res.yaml" || ! api_list "$T/res.yaml" >>"$T/sy.setup" 2>&1; then
+	t_fail "sync.yaml's loops: setup (s3gate, the API stand-in)" "$(cat "$T/sy.start" "$T/sy.setup" 2>/dev/null | tail -n 20)"
+else
+	sync_loops_start
+	t_check "sync.yaml's loops: a new Storage resource makes its bucket at the backend and its workspace in the store" sync_first
+	t_check "sync.yaml's loops: a grant added to the resource is in force" sync_grant
+	t_check "sync.yaml's loops: the grant removed from the resource is revoked" sync_revoke
+	t_check "sync.yaml's loops: a moving resourceVersion alone starts no sync" sync_steady
+	kill "$STORAGES_PID" "$SYNC_PID" 2>/dev/null
+	backend_aws s3 rb "s3://$SY_B" >/dev/null 2>&1
+fi
