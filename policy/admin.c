@@ -2089,7 +2089,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 			    in->buckets[i].name, "error", berr.data ? berr.data : "error"));
 			rc = 1;
 			if (strstr(berr.data ? berr.data : "", "unreachable") != NULL ||
-			    strstr(berr.data ? berr.data : "", "not supported") != NULL)
+			    strstr(berr.data ? berr.data : "", "TLS handshake failed") != NULL)
 				break;	/* the same for every bucket */
 		}
 	}
