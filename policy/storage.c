@@ -933,15 +933,92 @@ storage_quota_json(const struct policy_quota *q)
 	return o;
 }
 
+/*
+ * The records of one kind, grouped by the workspace they stand in, each
+ * group in the records' own order: storage_write() takes a workspace's
+ * records from one run of this array instead of looking at every record
+ * for every workspace (10 000 workspaces took 12 s that way).
+ */
+struct storage_by {
+	const char	*name;		/* the workspace (or, for storage_bucket_owner, the bucket) */
+	const char	*workspace;	/* storage_bucket_owner: the bucket's workspace */
+	size_t		 index;		/* the record's */
+};
+
+static int
+storage_by_cmp(const void *a, const void *b)
+{
+	const struct storage_by *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static struct storage_by *
+storage_by_new(size_t n)
+{
+	struct storage_by *v = calloc(n > 0 ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		abort();
+	return v;
+}
+
+/* The first entry of V (N, sorted) whose name is NAME, or N. */
+static size_t
+storage_by_first(const struct storage_by *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(v[lo].name, name) == 0 ? lo : n;
+}
+
+/* The workspace of bucket NAME in BUCKETS (N, sorted by bucket name); NULL if none. */
+static const char *
+storage_bucket_owner(const struct storage_by *buckets, size_t n, const char *name)
+{
+	size_t i = storage_by_first(buckets, n, name);
+
+	return i < n ? buckets[i].workspace : NULL;
+}
+
 int
 storage_write(const struct model *m, const char *source, struct sbuf *out, struct sbuf *errors)
 {
 	json_t *root, *items, *res, *meta, *spec, *arr, *o;
 	const struct model_workspace *w;
 	const struct model_bucket *b;
+	struct storage_by *bk, *by_name, *gr, *rq;
 	char *text, what[512];
-	size_t i, j;
+	size_t i, j, ngr = 0;
 	int bad = 0;
+
+	bk = storage_by_new(m->nbuckets);
+	by_name = storage_by_new(m->nbuckets);
+	for (i = 0; i < m->nbuckets; i++) {
+		bk[i] = (struct storage_by){ m->buckets[i].workspace, NULL, i };
+		by_name[i] = (struct storage_by){ m->buckets[i].name, m->buckets[i].workspace, i };
+	}
+	qsort(bk, m->nbuckets, sizeof(*bk), storage_by_cmp);
+	qsort(by_name, m->nbuckets, sizeof(*by_name), storage_by_cmp);
+	gr = storage_by_new(m->ngrants);
+	for (i = 0; i < m->ngrants; i++) {
+		const char *ws = storage_bucket_owner(by_name, m->nbuckets, m->grants[i].bucket);
+		if (ws != NULL)		/* a grant on no bucket stands nowhere */
+			gr[ngr++] = (struct storage_by){ ws, NULL, i };
+	}
+	qsort(gr, ngr, sizeof(*gr), storage_by_cmp);
+	rq = storage_by_new(m->nrequests);
+	for (i = 0; i < m->nrequests; i++)
+		rq[i] = (struct storage_by){ m->requests[i].workspace, NULL, i };
+	qsort(rq, m->nrequests, sizeof(*rq), storage_by_cmp);
 
 	root = json_object();
 	json_object_set_new(root, "apiVersion", json_string("v1"));
@@ -970,10 +1047,9 @@ storage_write(const struct model *m, const char *source, struct sbuf *out, struc
 		if (w->quota.set != 0)
 			json_object_set_new(spec, "quotas", storage_quota_json(&w->quota));
 		arr = json_array();
-		for (j = 0; j < m->nbuckets; j++) {
-			b = &m->buckets[j];
-			if (strcmp(b->workspace, w->name) != 0)
-				continue;
+		for (j = storage_by_first(bk, m->nbuckets, w->name);
+		    j < m->nbuckets && strcmp(bk[j].name, w->name) == 0; j++) {
+			b = &m->buckets[bk[j].index];
 			o = json_object();
 			json_object_set_new(o, "bucketName", json_string(b->name));
 			json_object_set_new(o, "discoverable", json_boolean(b->discoverable));
@@ -981,12 +1057,10 @@ storage_write(const struct model *m, const char *source, struct sbuf *out, struc
 		}
 		json_object_set_new(spec, "buckets", arr);
 		arr = json_array();
-		for (j = 0; j < m->ngrants; j++) {
-			const struct model_grant *g = &m->grants[j];
+		for (j = storage_by_first(gr, ngr, w->name);
+		    j < ngr && strcmp(gr[j].name, w->name) == 0; j++) {
+			const struct model_grant *g = &m->grants[gr[j].index];
 
-			if ((b = model_bucket_find(m, g->bucket)) == NULL ||
-			    strcmp(b->workspace, w->name) != 0)
-				continue;
 			o = json_object();
 			json_object_set_new(o, "bucketName", json_string(g->bucket));
 			json_object_set_new(o, "grantee", json_string(g->grantee));
@@ -1000,11 +1074,10 @@ storage_write(const struct model *m, const char *source, struct sbuf *out, struc
 		}
 		json_object_set_new(spec, "bucketAccessGrants", arr);
 		arr = json_array();
-		for (j = 0; j < m->nrequests; j++) {
-			const struct model_request *r = &m->requests[j];
+		for (j = storage_by_first(rq, m->nrequests, w->name);
+		    j < m->nrequests && strcmp(rq[j].name, w->name) == 0; j++) {
+			const struct model_request *r = &m->requests[rq[j].index];
 
-			if (strcmp(r->workspace, w->name) != 0)
-				continue;
 			o = json_object();
 			json_object_set_new(o, "bucketName", json_string(r->bucket));
 			json_object_set_new(o, "reason", json_string(r->reason));
@@ -1017,6 +1090,10 @@ storage_write(const struct model *m, const char *source, struct sbuf *out, struc
 		json_array_append_new(items, res);
 	}
 	json_object_set_new(root, "items", items);
+	free(bk);
+	free(by_name);
+	free(gr);
+	free(rq);
 	if ((text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 		abort();
 	if (!bad) {

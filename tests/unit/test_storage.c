@@ -176,6 +176,54 @@ test_long_prefix(void)
 	model_free(m);
 }
 
+/*
+ * storage_write groups each workspace's records out of arrays where they
+ * are interleaved (as sync and the CLI add them), each group in the order
+ * the records were added; a grant stands in its bucket's workspace.
+ */
+static void
+check_write_groups(void)
+{
+	struct model *m = model_new(), *r = model_new();
+	struct sbuf out = SBUF_INIT, errors = SBUF_INIT;
+
+	model_add_workspace(m, "ws-b", "bea", NULL, 0);
+	model_add_workspace(m, "ws-a", "abe", NULL, 0);
+	model_add_bucket(m, "ws-a-2", "ws-a", 1, NULL, 0);
+	model_add_bucket(m, "ws-b-9", "ws-b", 1, NULL, 0);
+	model_add_bucket(m, "ws-a-1", "ws-a", 0, NULL, 0);
+	model_add_bucket(m, "ws-b-1", "ws-b", 1, NULL, 0);
+	model_add_grant(m, "ws-b-1", "abe", PERM_READONLY, "", 1700000000, 0, NULL, 0);
+	model_add_grant(m, "ws-a-2", "bea", PERM_READWRITE, "", 1700000000, 0, NULL, 0);
+	model_add_grant(m, "ws-b-9", "cy", PERM_READONLY, "", 1700000000, 0, NULL, 0);
+	model_add_request(m, "ws-b-1", "abe", "ws-a", "z", 1700000000, NULL, 0);
+	model_add_request(m, "ws-a-1", "bea", "ws-b", "y", 1700000000, NULL, 0);
+	model_add_request(m, "ws-a-2", "bea", "ws-b", "x", 1700000000, NULL, 0);
+	T_OK(model_index(m, &errors) == 0, "groups: the model indexes");
+	T_OK(storage_write(m, NULL, &out, &errors) == 0 &&
+	    storage_parse(r, "written", out.data, out.len, &errors) == 0 &&
+	    model_index(r, &errors) == 0, "groups: written and read again");
+	T_OK(r->nworkspaces == 2 && strcmp(r->workspaces[0].name, "ws-b") == 0 &&
+	    strcmp(r->workspaces[1].name, "ws-a") == 0, "groups: workspaces in their order");
+	T_OK(r->nbuckets == 4 && strcmp(r->buckets[0].name, "ws-b-9") == 0 &&
+	    strcmp(r->buckets[1].name, "ws-b-1") == 0 && strcmp(r->buckets[2].name, "ws-a-2") == 0 &&
+	    strcmp(r->buckets[3].name, "ws-a-1") == 0 && !r->buckets[3].discoverable,
+	    "groups: each workspace's buckets, in the order added");
+	T_OK(r->ngrants == 3 && strcmp(r->grants[0].bucket, "ws-b-1") == 0 &&
+	    strcmp(r->grants[1].bucket, "ws-b-9") == 0 && strcmp(r->grants[2].bucket, "ws-a-2") == 0 &&
+	    r->grants[2].perm == PERM_READWRITE, "groups: grants in their bucket's workspace, in order");
+	T_OK(r->nrequests == 3 && strcmp(r->requests[0].reason, "y") == 0 &&
+	    strcmp(r->requests[1].reason, "x") == 0 && strcmp(r->requests[2].reason, "z") == 0 &&
+	    strcmp(r->requests[2].workspace, "ws-a") == 0,
+	    "groups: requests in the requester's workspace, in order");
+	if (errors.len > 0)
+		printf("# %s\n", errors.data);
+	model_free(m);
+	model_free(r);
+	sbuf_free(&out);
+	sbuf_free(&errors);
+}
+
 int
 main(void)
 {
@@ -186,6 +234,7 @@ main(void)
 	time_t t;
 	size_t n;
 
+	check_write_groups();
 	m = load("tests/data/policy/storage-example.yaml");
 	check_seeds("yaml", m);
 	j = load("tests/data/policy/storage-example.json");
