@@ -113,6 +113,9 @@ cat <<EOF
  health: curl http://$ADMIN_LISTEN/healthz   metrics: http://$ADMIN_LISTEN/metrics
 ==========================================================================
 EOF
+# what an operator checks first (s3gate-admin check): the store, the
+# service credentials at the backend, the clocks
+"$BIN/s3gate-admin" -c "$DEMO/s3gate.conf" check 2>&1 | sed 's/^/ /'
 for p in $PRINCIPALS; do
 	echo
 	echo "## $p   (or: source $DEMO/creds/$p.env)"

@@ -4,7 +4,9 @@
 # a private root), and every Kubernetes manifest in deploy/ parses as YAML
 # and holds what the deployment needs (issue 6); the Storage-resources
 # watcher of deploy/kubernetes/sync.yaml, its two shell loops run here
-# against a stand-in for the API server and the real RGW.
+# against a stand-in for the API server and the real RGW; s3gate-admin
+# check against the real RGW (right and wrong service secret, a
+# certificate about to expire).
 . "$(dirname "$0")/lib.sh"
 
 if ! s3gate_have; then
@@ -210,4 +212,40 @@ else
 	t_check "sync.yaml's loops: a moving resourceVersion alone starts no sync" sync_steady
 	kill "$STORAGES_PID" "$SYNC_PID" 2>/dev/null
 	backend_aws s3 rb "s3://$SY_B" >/dev/null 2>&1
+
+	# ---- s3gate-admin check, against the same s3gate's configuration and RGW
+	check_ok() {	# every check passes: the store, the backend takes the key, the clocks
+		s3gate_admin check >"$T/check.out" 2>&1; local rc=$?
+		cat "$T/check.out"
+		[ "$rc" = 0 ] && grep -q "^ok   backend: .* takes the service credentials" "$T/check.out" &&
+			grep -q "^ok   clock: this host's clock is [0-9]* s" "$T/check.out" &&
+			grep -q "^ok   policy store: .*1 workspaces" "$T/check.out" &&
+			grep -q "^[0-9]* ok, 0 warnings, 0 failed$" "$T/check.out"
+	}
+	check_bad_secret() {	# a wrong service secret: exit 1, RGW's code, what to fix, no secret shown
+		echo "not-the-service-secret" >"$T/wrong.secret" && chmod 600 "$T/wrong.secret" &&
+			sed "s#^backend_credentials \([^ ]*\) .*#backend_credentials \1 $T/wrong.secret#" \
+				"$S3GATE_CONF" >"$T/wrong.conf" || return 1
+		"$S3GATE_BIN/s3gate-admin" -c "$T/wrong.conf" --json check >"$T/check-bad.json" 2>&1; local rc=$?
+		cat "$T/check-bad.json"
+		[ "$rc" = 1 ] && ! grep -q "not-the-service-secret" "$T/check-bad.json" && "$PY3" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = [c for c in d["checks"] if c["check"] == "backend"][0]
+assert b["result"] == "fail", b
+assert "SignatureDoesNotMatch" in b["detail"] and "backend_credentials" in b["detail"], b
+' "$T/check-bad.json"
+	}
+	check_cert_soon() {	# a certificate of 2 days: a warning that names the date, exit 0
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=s3.local \
+			-keyout "$T/soon.key" -out "$T/soon.pem" >/dev/null 2>&1 && chmod 600 "$T/soon.key" &&
+			{ cat "$S3GATE_CONF"; echo "listen 127.0.0.1:$(free_port) tls"
+			  echo "tls_certificate $T/soon.pem $T/soon.key"; } >"$T/soon.conf" || return 1
+		"$S3GATE_BIN/s3gate-admin" -c "$T/soon.conf" check >"$T/check-soon.out" 2>&1; local rc=$?
+		cat "$T/check-soon.out"
+		[ "$rc" = 0 ] && grep -q "^warn certificate 1: $T/soon.pem is valid until 20[0-9-]* [0-9:]* UTC ([12] days): renew it soon$" "$T/check-soon.out"
+	}
+	t_check "s3gate-admin check: the store loads, RGW takes the service credentials, the clocks agree" check_ok
+	t_check "s3gate-admin check: a wrong service secret fails with RGW's code and what to fix, never the secret" check_bad_secret
+	t_check "s3gate-admin check: a certificate that expires in 2 days is a warning with its date" check_cert_soon
 fi
