@@ -963,6 +963,12 @@ conn_continue_small_body(struct conn *c)
 	}
 }
 
+void
+conn_small_body_timer(struct conn *c)
+{
+	conn_timer_set(c, c->conf->body_timeout_ms);
+}
+
 /*
  * The policy must see the body first (auth.c, DeleteObjects): what came
  * with the head goes into c->prebody, the rest is read in CONN_READ_BODY
@@ -2680,6 +2686,18 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		c->closing = 1;
 		conn_side_close(&c->backend, 1);
 		(void)conn_fail(c, S3ERR_BACKEND_TIMEOUT, NULL);
+		break;
+	case CONN_READ_BODY:
+	case CONN_API_BODY:
+		/*
+		 * A body s3gate reads whole itself (DeleteObjects under a prefix
+		 * grant, an API call): nothing went to the backend and no answer
+		 * began, so the client is told, as S3 tells it, before the close.
+		 */
+		log_info("request %s: the body did not come within %d ms; closing", c->request_id,
+		    c->conf->body_timeout_ms);
+		c->closing = 1;
+		(void)conn_fail(c, S3ERR_REQUEST_TIMEOUT, "The request body did not arrive in time.");
 		break;
 	case CONN_AUTH_WAIT:
 		if (c->store_pending)

@@ -218,6 +218,8 @@ int		 conn_read_prebody(struct conn *);
  * waits to send (Expect: 100-continue): 100 Continue, once.
  */
 void		 conn_continue_small_body(struct conn *);
+/* Such a body must come whole within body_timeout (then 400 RequestTimeout). */
+void		 conn_small_body_timer(struct conn *);
 /* The request is allowed: re-signs it and sends it to the backend. Returns like a handler. */
 int		 conn_backend_start(struct conn *);
 /*

@@ -417,6 +417,7 @@ gateapi_begin(struct conn *c)
 		sbuf_append(&a->body, c->client.buf + c->head.head_len, c->body_prefix);
 		conn_continue_small_body(c);	/* curl waits a second for it otherwise */
 		conn_set_state(c, CONN_API_BODY);
+		conn_small_body_timer(c);
 		return 1;
 	}
 	c->auth_stage = AUTH_STAGE_API;

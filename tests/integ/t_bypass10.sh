@@ -17,6 +17,12 @@
 #     members unless bucket_config_ops allows retention and legal-hold) HEADs
 #     the source first and is refused (403) if it carries one; REPLACE and
 #     UploadPartCopy, which carry none, pass.
+#   a body s3gate reads whole before deciding was left to hang: a
+#     DeleteObjects under a prefix grant that stopped coming was closed at
+#     body_timeout without an answer, and a self-service API body was given
+#     no body timeout at all (the head's 30 s, then closed without an
+#     answer).  Now both answer 400 RequestTimeout (an S3 XML error) at
+#     body_timeout, then close.
 # Tried and held (each checked below):
 #   versions (ws-b10o versioned): a ReadOnly grantee reads an old version
 #     but cannot DELETE it (?versionId=), add a delete marker, suspend
@@ -490,5 +496,29 @@ big_complete() {
 	"$PY3" -c 'import json, sys; l = json.loads(sys.argv[1]); sys.exit(not (400 <= l["status"] < 500 and l["bytes_in"] < 3145728))' "$line"
 }
 t_check "ReadWrite: a 3 MiB CompleteMultipartUpload body is streamed, not held: RGW's 4xx, s3gate read less than the body" big_complete
+
+# ---- bodies sent slowly: a second s3gate on the same policy, body_timeout 2s --------------
+s3gate_stop b10 || t_fail "s3gate b10 exits 0 on SIGTERM" "see $T/b10/s3gate.log"
+PORT_S=$(free_port)
+s3gate_start b10s "listen 127.0.0.1:$PORT_S" "policy_store file $T/b10/policy" "body_timeout 2s" ||
+	{ t_fail "s3gate b10s starts" "see $T/b10s/s3gate.log"; exit 1; }
+deaths0=$(deaths)
+as b10p
+# stalled BODY: the head says 200 bytes, a few come, then nothing
+stalled() { # NAME TARGET BODY-START
+	local t0 t1 code
+	t0=$(date +%s%3N)
+	raw "POST $2 HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: 200\r\n\r\n$3" --wait 8
+	t1=$(date +%s%3N)
+	code=$(resp_code)
+	echo "# $1: $R_STATUS $code closed=$R_CLOSED after $((t1 - t0)) ms"
+	if [ "$R_CLOSED" = 1 ] && [ "$R_STATUS" = 400 ] && [ "$code" = RequestTimeout ]; then
+		t_pass "$1: 400 RequestTimeout (an S3 XML error), then closed"
+	else
+		t_fail "$1" "status $R_STATUS code '$code' closed=$R_CLOSED"
+	fi
+}
+stalled "a DeleteObjects body under a prefix grant that stops coming (s3gate reads it)" "/$O?delete" "<Delete><Object>"
+stalled "a self-service API body that stops coming" "/_s3gate/requests" '{"bucket": "'
 
 if [ "$(deaths)" = "$deaths0" ]; then t_pass "no worker died"; else t_fail "no worker died" "$(grep 'exited (status' "$S3GATE_LOG" | tail -n 3)"; fi
