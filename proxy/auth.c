@@ -548,17 +548,19 @@ auth_copy_lock_verdict(struct conn *c, unsigned lock)
 
 	if ((lock & c->copy_lock_missing) == 0)
 		return conn_backend_start(c);
-	what = (lock & c->copy_lock_missing) == COPY_LOCK_LEGAL_HOLD ? "a legal hold" :
-	    (lock & c->copy_lock_missing) == COPY_LOCK_RETENTION ? "a retention period" :
-	    "a retention period and a legal hold";
+	what = (lock & COPY_LOCK_UNSEEN) ? "whether the source is under object lock is not known "
+	    "(the backend did not show its head)" :
+	    (lock & c->copy_lock_missing) == COPY_LOCK_LEGAL_HOLD ? "the source is under a legal hold" :
+	    (lock & c->copy_lock_missing) == COPY_LOCK_RETENTION ? "the source is under a retention "
+	    "period" : "the source is under a retention period and a legal hold";
 	c->srv->stats->allowed--;	/* counted at AUTH_STAGE_DONE */
 	c->decision.allow = 0;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source locked");
 	snprintf(c->decision.message, sizeof(c->decision.message),
-	    "Access Denied: CopyObject on bucket %s: the source is under %s, which the backend "
-	    "would give the copy; that needs what PutObjectRetention and PutObjectLegalHold need "
-	    "(owner or member rights, allowed by the operator). Copy with "
-	    "x-amz-metadata-directive: REPLACE, or ask the bucket's owner.", c->addr.bucket, what);
+	    "Access Denied: CopyObject on bucket %s: %s, and the backend gives a copy the source's "
+	    "object lock; that needs what PutObjectRetention and PutObjectLegalHold need (owner or "
+	    "member rights, allowed by the operator). Copy with x-amz-metadata-directive: REPLACE, "
+	    "or ask the bucket's owner.", c->addr.bucket, what);
 	return auth_deny(c);
 }
 

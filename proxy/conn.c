@@ -1762,11 +1762,11 @@ conn_lock_probe_start(struct conn *c)
 /*
  * CONN_LOCK_PROBE: the source's head.  A 200 says what object lock it
  * carries (x-amz-object-lock-mode: retention; x-amz-object-lock-legal-hold:
- * ON); a 4xx none: the source cannot be read (404, a delete marker's 405),
- * and the copy fails the same way.  Any other answer refuses the copy
- * (503): the source might carry a lock not seen.  The connection
- * is closed (its answer had no body, but nothing is gained by judging it
- * reusable here), and the copy starts over on another.
+ * ON); a 404 or 405 (no such key or version, a delete marker) none: the
+ * copy fails the same way.  Another 4xx (an SSE-C source's 400, say) tells
+ * nothing, and is taken as both locks; anything else refuses the copy
+ * (503).  The connection is closed (its answer had no body, but nothing is
+ * gained by judging it reusable here), and the copy starts over on another.
  */
 static int
 conn_do_lock_probe(struct conn *c)
@@ -1806,7 +1806,9 @@ conn_do_lock_probe(struct conn *c)
 	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	c->backend_retried = 0;
 	c->lock_probe = 0;
-	if (status != 200 && (status < 400 || status > 499)) {
+	if (status != 200 && status != 404 && status != 405 && status >= 400 && status <= 499)
+		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD | COPY_LOCK_UNSEEN;
+	else if (status != 200 && status != 404 && status != 405) {
 		log_warnx("request %s: HEAD of the copy's source answered %d", c->request_id, status);
 		c->srv->stats->backend_errors++;
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
