@@ -23,6 +23,12 @@
 #     no body timeout at all (the head's 30 s, then closed without an
 #     answer).  Now both answer 400 RequestTimeout (an S3 XML error) at
 #     body_timeout, then close.
+#   a DeleteObjects body under a prefix grant was checked with its keys'
+#   line ends as written, while RGW's XML parser reads a CR (or CR LF)
+#   written as such as an LF (XML 1.0, 2.11): under a grant prefix "c<CR>d/"
+#   (prefixes may hold control characters, as keys may) a body naming
+#   "c<CR>d/x" deleted "c<LF>d/x", outside the grant.  Now the parser reads
+#   line ends as XML does (only &#13; is a CR).
 # Tried and held (each checked below):
 #   versions (ws-b10o versioned): a ReadOnly grantee reads an old version
 #     but cannot DELETE it (?versionId=), add a delete marker, suspend
@@ -161,6 +167,7 @@ setup() {
 		s3gate_cred b10p >/dev/null && s3gate_cred b10rw >/dev/null &&
 		s3gate_admin grant "$O" b10r ReadOnly && s3gate_admin grant "$O" b10w WriteOnly &&
 		s3gate_admin grant "$O/shared/" b10p ReadWrite && s3gate_admin grant "$L" b10rw ReadWrite &&
+		s3gate_cred b10c >/dev/null && s3gate_admin grant "$O/c"$'\r'"d/" b10c ReadWrite >/dev/null &&
 		backend_aws s3api put-bucket-versioning --bucket "$O" \
 			--versioning-configuration Status=Enabled >/dev/null || return 1
 	printf '%s v1\n' "$SECRET_TEXT" >"$T/v1"
@@ -172,7 +179,9 @@ setup() {
 		backend_aws s3api put-object --bucket "$O" --key doc --body "$T/$f" >/dev/null &&
 			backend_aws s3api put-object --bucket "$O" --key private/doc --body "$T/$f" >/dev/null || return 1
 	done
-	backend_aws s3api put-object --bucket "$O" --key shared/doc --body "$T/s1" >/dev/null &&
+	backend_aws s3api put-object --bucket "$O" --key "c"$'\n'"d/x" --body "$T/v1" >/dev/null &&
+		backend_aws s3api put-object --bucket "$O" --key "c"$'\r'"d/y" --body "$T/s1" >/dev/null &&
+		backend_aws s3api put-object --bucket "$O" --key shared/doc --body "$T/s1" >/dev/null &&
 		backend_aws s3api put-object --bucket "$O" --key shared/doc --body "$T/s2" >/dev/null
 }
 if ! out=$(setup 2>&1); then
@@ -483,6 +492,20 @@ if [ "$(be versions "$O" private/doc | tr '\n' ' ')" = "${PRIVV[*]} " ] &&
 	t_pass "RGW: private/doc and shared/doc as they were after the DeleteObjects bodies"
 else
 	t_fail "RGW: private/doc and shared/doc as they were" "private $(be versions "$O" private/doc | tr '\n' ' '); shared $(be versions "$O" shared/doc | tr '\n' ' ')"
+fi
+# a grant prefix "c<CR>d/" (prefixes may hold control characters): XML reads a CR
+# written as such as an LF, so the key "c<CR>d/x" in a body is "c<LF>d/x" to RGW
+as b10c
+signed POST "/$O?delete" "" "<Delete><Object><Key>c\rd/x</Key></Object></Delete>"
+expect "prefix \"c<CR>d/\": DeleteObjects naming c<CR>d/x (RGW reads c<LF>d/x, outside)" 403 AccessDenied
+signed POST "/$O?delete" "" "<Delete><Object><Key>c\r\nd/x</Key></Object></Delete>"
+expect "prefix \"c<CR>d/\": DeleteObjects naming c<CR><LF>d/x (RGW reads c<LF>d/x)" 403 AccessDenied
+signed POST "/$O?delete" "" "<Delete><Object><Key>c&#13;d/y</Key></Object></Delete>"
+cy=$(be get "$O" "c"$'\r'"d/y" | head -c 20)
+if [ "$R_STATUS" = 200 ] && [ "$cy" = "ERR NoSuchKey" ] && [ "$(be get "$O" "c"$'\n'"d/x")" = "$SECRET_TEXT v1" ]; then
+	t_pass "prefix \"c<CR>d/\": c&#13;d/y (a CR) deleted (control); RGW still holds c<LF>d/x"
+else
+	t_fail "prefix \"c<CR>d/\": only c<CR>d/y deleted" "status $R_STATUS; c<CR>d/y: $cy; c<LF>d/x: $(be get "$O" "c"$'\n'"d/x" | head -c 40)"
 fi
 # CompleteMultipartUpload is relayed (RGW reads it): entities and size are RGW's to refuse
 as b10rw
