@@ -48,6 +48,8 @@
 #     with x-amz-object-lock-legal-hold or -mode, a copy with
 #     x-amz-object-lock-legal-hold: OFF -- 403, the locks in place; a copy
 #     of an unlocked object, and of a missing one (RGW's 404), as before;
+#     with the default bucket_config_ops the owner's copy of a held object
+#     is refused too, and one with x-amz-metadata-directive: replace passes;
 #   multipart: a ReadOnly grantee, who lists the uploads under way, cannot
 #     add a part to, complete or abort the owner's; a WriteOnly grantee
 #     cannot ListParts or UploadPartCopy; a completion of shared/up naming
@@ -536,6 +538,21 @@ PORT_S=$(free_port)
 s3gate_start b10s "listen 127.0.0.1:$PORT_S" "policy_store file $T/b10/policy" "body_timeout 2s" ||
 	{ t_fail "s3gate b10s starts" "see $T/b10s/s3gate.log"; exit 1; }
 deaths0=$(deaths)
+# b10s has the default bucket_config_ops: owners may not lock objects, so not copy locked ones
+as b10o
+before=$(be versions "$L" owner-copy2 | tr '\n' ' ')
+signed PUT "/$L/owner-copy2" "x-amz-copy-source: /$L/held\r\n"
+if [ "$R_STATUS" = 403 ] && [ "$(resp_code)" = AccessDenied ] && [ "$(be versions "$L" owner-copy2 | tr '\n' ' ')" = "$before" ]; then
+	t_pass "default bucket_config_ops (no retention, legal-hold): the owner's copy of the held object: 403, nothing at RGW"
+else
+	t_fail "default bucket_config_ops: the owner's copy of the held object" "status $R_STATUS $(resp_code)"
+fi
+signed PUT "/$L/owner-copy2" "x-amz-copy-source: /$L/held\r\nx-amz-metadata-directive: replace\r\n"
+if [ "$R_STATUS" = 200 ] && [ "$(be lock "$L" owner-copy2)" = "- -" ]; then
+	t_pass "default bucket_config_ops: the owner's copy with x-amz-metadata-directive: replace (RGW: any case): 200, unlocked"
+else
+	t_fail "default bucket_config_ops: the owner's REPLACE copy" "status $R_STATUS $(resp_code); lock $(be lock "$L" owner-copy2)"
+fi
 as b10p
 # stalled BODY: the head says 200 bytes, a few come, then nothing
 stalled() { # NAME TARGET BODY-START
