@@ -18,7 +18,10 @@
  *                 decides; a DeleteObjects under a prefix grant first reads
  *                 its body (CONN_READ_BODY) for BODY_KEYS;
  *   BODY_KEYS     every key of that body inside the prefix (deletexml.h);
- *   COPY_ACCESS   store: read on a copy's source bucket;
+ *   COPY_ACCESS   store: read on a copy's source bucket; for a CopyObject,
+ *                 the object lock the principal may not set (RGW copies
+ *                 the source's: the source is looked at first,
+ *                 conn_lock_probe_start, auth_copy_lock_verdict);
  *   DONE          allowed: conn_backend_start().
  *
  * A refusal answers through conn_reply_error(); the stage is not re-run.
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "policy/store.h"
@@ -461,6 +465,21 @@ auth_body_keys(struct conn *c)
 	return 1;
 }
 
+static unsigned	auth_copy_lock_missing(struct conn *, time_t);
+
+/*
+ * A copy with x-amz-metadata-directive: REPLACE (RGW compares it in any
+ * case): the backend gives the destination none of the source's
+ * attributes, its object lock included.
+ */
+static int
+auth_copy_replaces(const struct conn *c)
+{
+	const struct http_header *h = httpmsg_header_find(&c->head, "x-amz-metadata-directive");
+
+	return h != NULL && h->value_len == 7 && strncasecmp(h->value, "REPLACE", 7) == 0;
+}
+
 /* Stage COPY_ACCESS: the source of a copy needs read, decided like a GetObject. */
 static int
 auth_copy_access(struct conn *c, time_t now)
@@ -482,8 +501,67 @@ auth_copy_access(struct conn *c, time_t now)
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source: %.80s", d.reason);
 		return auth_deny(c);
 	}
+	c->copy_lock_missing = strcmp(c->op.action, "CopyObject") == 0 && !auth_copy_replaces(c) ?
+	    auth_copy_lock_missing(c, now) : 0;
 	c->auth_stage = AUTH_STAGE_DONE;
 	return 1;
+}
+
+/*
+ * Ceph RGW (16 at least) gives a CopyObject's destination the source's
+ * retention and legal hold (x-amz-metadata-directive COPY, the default;
+ * AWS S3 does not): a copy of a held or retained object is a new object
+ * under that lock, which its bucket's owner cannot delete -- COMPLIANCE:
+ * nobody can -- until the date or until someone lifts the hold.  So a copy
+ * needs, for what its source carries, what PutObjectRetention and
+ * PutObjectLegalHold need on the destination (owner or member, and the
+ * operator's bucket_config_ops).  Returns the COPY_LOCK_* the principal
+ * lacks; the source is then looked at before the copy is sent.
+ */
+static unsigned
+auth_copy_lock_missing(struct conn *c, time_t now)
+{
+	static const char *const acts[2] = { "PutObjectRetention", "PutObjectLegalHold" };
+	static const unsigned bits[2] = { COPY_LOCK_RETENTION, COPY_LOCK_LEGAL_HOLD };
+	struct policy_decision d;
+	struct s3_op op;
+	unsigned missing = 0;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&op, 0, sizeof(op));
+		op.action = acts[i];
+		op.need = NEED_BUCKET_CONFIG;
+		op.config_actions[0] = acts[i];
+		policy_decide(&c->access, &op, c->addr.bucket, c->addr.key, now,
+		    s3op_config_permitted(&op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl), &d);
+		if (!d.allow)
+			missing |= bits[i];
+	}
+	return missing;
+}
+
+int
+auth_copy_lock_verdict(struct conn *c, unsigned lock)
+{
+	const char *what;
+
+	if ((lock & c->copy_lock_missing) == 0)
+		return conn_backend_start(c);
+	what = (lock & COPY_LOCK_UNSEEN) ? "whether the source is under object lock is not known "
+	    "(the backend did not show its head)" :
+	    (lock & c->copy_lock_missing) == COPY_LOCK_LEGAL_HOLD ? "the source is under a legal hold" :
+	    (lock & c->copy_lock_missing) == COPY_LOCK_RETENTION ? "the source is under a retention "
+	    "period" : "the source is under a retention period and a legal hold";
+	c->srv->stats->allowed--;	/* counted at AUTH_STAGE_DONE */
+	c->decision.allow = 0;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source locked");
+	snprintf(c->decision.message, sizeof(c->decision.message),
+	    "Access Denied: CopyObject on bucket %s: %s, and the backend gives a copy the source's "
+	    "object lock; that needs what PutObjectRetention and PutObjectLegalHold need (owner or "
+	    "member rights, allowed by the operator). Copy with x-amz-metadata-directive: REPLACE, "
+	    "or ask the bucket's owner.", c->addr.bucket, what);
+	return auth_deny(c);
 }
 
 /* See auth.h; the connection stays in AUTH_WAIT while a stage waits for the store. */
@@ -528,6 +606,8 @@ auth_run(struct conn *c)
 			break;
 		case AUTH_STAGE_DONE:
 			c->srv->stats->allowed++;
+			if (c->copy_lock_missing)
+				return conn_lock_probe_start(c);
 			return conn_backend_start(c);
 		}
 	}

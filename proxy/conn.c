@@ -78,6 +78,7 @@ static const char *const conn_state_names[CONN__NSTATES] = {
 	[CONN_READ_BODY] = "read-body",
 	[CONN_LOCAL_RESPONSE] = "local-response",
 	[CONN_LINGER] = "linger",
+	[CONN_LOCK_PROBE] = "lock-probe",
 	[CONN_CLOSED] = "closed",
 };
 
@@ -361,6 +362,8 @@ conn_request_reset(struct conn *c)
 	c->bytes_in = c->bytes_out = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
+	c->copy_lock_missing = 0;
+	c->lock_probe = 0;
 	c->req_chunked = 0;
 	c->req_body_done = 0;
 	c->req_body_read = 0;
@@ -961,6 +964,12 @@ conn_continue_small_body(struct conn *c)
 	}
 }
 
+void
+conn_small_body_timer(struct conn *c)
+{
+	conn_timer_set(c, c->conf->body_timeout_ms);
+}
+
 /*
  * The policy must see the body first (auth.c, DeleteObjects): what came
  * with the head goes into c->prebody, the rest is read in CONN_READ_BODY
@@ -1530,6 +1539,13 @@ conn_do_send_head(struct conn *c)
 	}
 	conn_side_want(&c->backend, 0, 0);
 	c->backend.len = 0;
+	if (c->lock_probe) {
+		/* the HEAD of a copy's source: no body, its own answer (conn_do_lock_probe) */
+		conn_set_state(c, CONN_LOCK_PROBE);
+		conn_timer_set(c, c->conf->backend_timeout_ms);
+		conn_side_want(&c->backend, 1, 0);
+		return 0;
+	}
 	if (c->req_body_len > 0 && c->head.expect_continue && !c->continue_sent &&
 	    !c->prebody_ready) {
 		conn_set_state(c, CONN_WAIT_CONTINUE);
@@ -1703,6 +1719,102 @@ conn_backend_early_answer(struct conn *c)
 			return 1;	/* READ_RESP_HEAD says why */
 		}
 	}
+}
+
+/*
+ * CopyObject by a principal who may not set object lock (auth.c): a HEAD of
+ * the source (its version, if the copy names one) with the service
+ * credentials goes first; CONN_LOCK_PROBE reads the answer.
+ */
+int
+conn_lock_probe_start(struct conn *c)
+{
+	struct forward_target t;
+	struct query_param qp;
+	struct query_list q;
+	struct http_head none;
+	struct s3addr src;
+	time_t now = time(NULL);
+
+	memset(&t, 0, sizeof(t));
+	t.host = c->conf->backend_host;
+	t.region = c->conf->backend_region;
+	t.access_key_id = c->conf->backend_access_key_id;
+	t.signing_key = server_backend_key(c->srv, now);
+	t.scratch = &c->srv->forward_scratch;
+	memset(&src, 0, sizeof(src));
+	src.bucket = c->op.copy_bucket;
+	src.key = c->op.copy_key;
+	memset(&q, 0, sizeof(q));
+	if (c->op.copy_version != NULL) {
+		qp = (struct query_param){ "versionId", c->op.copy_version, 1, 9,
+		    strlen(c->op.copy_version) };
+		q.params = &qp;
+		q.count = 1;
+	}
+	memset(&none, 0, offsetof(struct http_head, headers));
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	forward_build_head(&c->out, "HEAD", &src, &q, &none, SIGV4_UNSIGNED_PAYLOAD, &t, now);
+	c->lock_probe = 1;
+	return conn_backend_connect(c);
+}
+
+/*
+ * CONN_LOCK_PROBE: the source's head.  A 200 says what object lock it
+ * carries (x-amz-object-lock-mode: retention; x-amz-object-lock-legal-hold:
+ * ON); a 404 or 405 (no such key or version, a delete marker) none: the
+ * copy fails the same way.  Another 4xx (an SSE-C source's 400, say) tells
+ * nothing, and is taken as both locks; anything else refuses the copy
+ * (503).  The connection is closed (its answer had no body, but nothing is
+ * gained by judging it reusable here), and the copy starts over on another.
+ */
+static int
+conn_do_lock_probe(struct conn *c)
+{
+	const struct http_header *h;
+	unsigned lock = 0;
+	int status;
+
+	switch (conn_backend_read_head(c)) {
+	case HEAD_READ_WAIT:
+		conn_side_want(&c->backend, 1, 0);
+		return 0;
+	case HEAD_READ_CLOSED:
+		if (conn_backend_retry(c))
+			return 1;
+		/* FALLTHROUGH */
+	case HEAD_READ_BAD:
+		log_warnx("request %s: no answer to the HEAD of the copy's source", c->request_id);
+		c->srv->stats->backend_errors++;
+		conn_side_close(&c->backend, 1);
+		c->lock_probe = 0;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	case HEAD_READ_DONE:
+		break;
+	}
+	status = c->resp.status;
+	if (status == 200) {
+		if (httpmsg_header_find(&c->resp, "x-amz-object-lock-mode") != NULL ||
+		    httpmsg_header_find(&c->resp, "x-amz-object-lock-retain-until-date") != NULL)
+			lock |= COPY_LOCK_RETENTION;
+		if ((h = httpmsg_header_find(&c->resp, "x-amz-object-lock-legal-hold")) != NULL &&
+		    !(h->value_len == 3 && strncasecmp(h->value, "OFF", 3) == 0))
+			lock |= COPY_LOCK_LEGAL_HOLD;
+	}
+	conn_side_close(&c->backend, 0);
+	c->backend.len = 0;
+	memset(&c->resp, 0, offsetof(struct http_head, headers));
+	c->backend_retried = 0;
+	c->lock_probe = 0;
+	if (status != 200 && status != 404 && status != 405 && status >= 400 && status <= 499)
+		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD | COPY_LOCK_UNSEEN;
+	else if (status != 200 && status != 404 && status != 405) {
+		log_warnx("request %s: HEAD of the copy's source answered %d", c->request_id, status);
+		c->srv->stats->backend_errors++;
+		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	}
+	return auth_copy_lock_verdict(c, lock);
 }
 
 /* The whole object's size from a 200 (Content-Length) or 206 (Content-Range "a-b/total"). */
@@ -2517,6 +2629,9 @@ conn_drive(struct conn *c)
 		case CONN_READ_RESP_WHOLE:
 			again = conn_do_read_resp_whole(c);
 			break;
+		case CONN_LOCK_PROBE:
+			again = conn_do_lock_probe(c);
+			break;
 		case CONN_SEND_RESP_HEAD:
 			if (!conn_quota_pay(c, QUOTA_OUT, c->resp_with_head, &c->resp_with_head_paid)) {
 				again = 0;
@@ -2658,12 +2773,25 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:
 	case CONN_READ_RESP_WHOLE:
+	case CONN_LOCK_PROBE:
 		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
 		c->closing = 1;
 		conn_side_close(&c->backend, 1);
 		(void)conn_fail(c, S3ERR_BACKEND_TIMEOUT, NULL);
+		break;
+	case CONN_READ_BODY:
+	case CONN_API_BODY:
+		/*
+		 * A body s3gate reads whole itself (DeleteObjects under a prefix
+		 * grant, an API call): nothing went to the backend and no answer
+		 * began, so the client is told, as S3 tells it, before the close.
+		 */
+		log_info("request %s: the body did not come within %d ms; closing", c->request_id,
+		    c->conf->body_timeout_ms);
+		c->closing = 1;
+		(void)conn_fail(c, S3ERR_REQUEST_TIMEOUT, "The request body did not arrive in time.");
 		break;
 	case CONN_AUTH_WAIT:
 		if (c->store_pending)

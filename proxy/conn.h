@@ -13,6 +13,11 @@
  *     -> BACKEND_CONNECT -> [BACKEND_TLS] -> SEND_HEAD -> [WAIT_CONTINUE] -> [REQ_BODY]
  *     -> READ_RESP_HEAD -> [READ_RESP_WHOLE] -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
  *
+ * LOCK_PROBE: a CopyObject by a principal who may not set object lock
+ * first sends the backend a HEAD of the source (BACKEND_CONNECT .. SEND_HEAD
+ * with that head), reads its answer there, and then starts over with the
+ * copy itself, or refuses it (auth_copy_lock_verdict).
+ *
  * READ_RESP_WHOLE: an error answer (status >= 400) with a body is read
  * whole, bounded (errbody.h), and judged before anything goes to the
  * client; one that refuses or names the service credentials becomes
@@ -65,6 +70,7 @@ enum conn_state {
 	CONN_READ_BODY,		/* client: reading a small body the policy must see */
 	CONN_LOCAL_RESPONSE,	/* client: writing a response s3gate made */
 	CONN_LINGER,		/* client: discarding an unread body before closing */
+	CONN_LOCK_PROBE,	/* backend: the answer to a HEAD of a copy's source (its object lock) */
 	CONN_CLOSED,
 	CONN__NSTATES
 };
@@ -130,6 +136,13 @@ struct conn {
 	struct policy_credential cred;
 	struct policy_access	 access;
 	struct policy_access	 copy_access;
+	/*
+	 * CopyObject: the object lock the principal may not set on the
+	 * destination (COPY_LOCK_*, auth.c), which the source must not carry;
+	 * lock_probe while the HEAD of the source is under way.
+	 */
+	unsigned		 copy_lock_missing;
+	int			 lock_probe;
 	struct pstore_bucket_list bucket_list;	/* ListBuckets, GET /_s3gate/access; the store
 						   may fill it after a PENDING answer */
 	struct policy_decision	 decision;
@@ -207,8 +220,16 @@ int		 conn_read_prebody(struct conn *);
  * waits to send (Expect: 100-continue): 100 Continue, once.
  */
 void		 conn_continue_small_body(struct conn *);
+/* Such a body must come whole within body_timeout (then 400 RequestTimeout). */
+void		 conn_small_body_timer(struct conn *);
 /* The request is allowed: re-signs it and sends it to the backend. Returns like a handler. */
 int		 conn_backend_start(struct conn *);
+/*
+ * The request is allowed but a copy whose source may carry object lock
+ * (c->copy_lock_missing): asks the backend for the source's head first
+ * (CONN_LOCK_PROBE), then auth_copy_lock_verdict().  Returns like a handler.
+ */
+int		 conn_lock_probe_start(struct conn *);
 /* Seconds on the monotonic clock, as quotas count them. */
 double		 conn_now(void);
 

@@ -70,6 +70,10 @@ deletexml_utf8(char *w, unsigned long cp)
  * &#xN;) in place; -1 if S holds an '&' that starts none of them (XML has
  * no bare '&', and s3gate knows no other entity).  Never writes more than
  * it reads: an escape is longer than the UTF-8 it stands for.
+ *
+ * Line ends first, as every XML parser does (XML 1.0, 2.11): a CR LF or a
+ * lone CR written as such is an LF (RGW deleted "a\nb/x" for a key "a\rb/x",
+ * outside a prefix "a\rb/"); only &#13; is a CR.
  */
 static int
 deletexml_unescape(char *s)
@@ -87,6 +91,11 @@ deletexml_unescape(char *s)
 	long cp;
 
 	while (*r != '\0') {
+		if (*r == '\r') {
+			*w++ = '\n';
+			r += r[1] == '\n' ? 2 : 1;
+			continue;
+		}
 		if (*r != '&') {
 			*w++ = *r++;
 			continue;

@@ -17,7 +17,8 @@
  * &gt; &quot; &apos; &#N; &#xN;) before they are compared; an '&' that
  * starts none of these, or a reference to a character XML does not allow
  * (NUL, most controls, surrogates, past U+10FFFF), refuses the body, as the
- * backend's parser does.
+ * backend's parser does.  Line ends are read as XML reads them: a CR LF or
+ * a lone CR written as such is an LF, only &#13; a CR.
  */
 #ifndef S3GATE_DELETEXML_H
 #define S3GATE_DELETEXML_H

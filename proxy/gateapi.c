@@ -409,6 +409,9 @@ gateapi_begin(struct conn *c)
 		    "GET /_s3gate/access, /_s3gate/requests, /_s3gate/grants, /_s3gate/presign.");
 	c->gateapi_action = a->action;
 	if (a->route == API_PRESIGN || a->route == API_REQUEST || a->route == API_GRANT) {
+		if (c->req_chunked)
+			return conn_reply_error(c, S3ERR_MISSING_CONTENT_LENGTH,
+			    "Send the JSON body with a Content-Length (at most 64 KiB), not chunked.");
 		if (c->req_body_len > GATEAPI_MAX_BODY)
 			return conn_reply_error(c, S3ERR_INVALID_ARGUMENT,
 			    "The JSON body is larger than 64 KiB.");
@@ -417,6 +420,7 @@ gateapi_begin(struct conn *c)
 		sbuf_append(&a->body, c->client.buf + c->head.head_len, c->body_prefix);
 		conn_continue_small_body(c);	/* curl waits a second for it otherwise */
 		conn_set_state(c, CONN_API_BODY);
+		conn_small_body_timer(c);
 		return 1;
 	}
 	c->auth_stage = AUTH_STAGE_API;

@@ -44,6 +44,11 @@ static const struct {
 	{ "a longer name is outside", DEL(OBJ("docsx/a")), "docs/", 1, "docsx/a" },
 	{ "an escaped slash is inside", DEL(OBJ("docs&#x2F;a")), "docs/", 1, NULL },
 	{ "an escaped first byte is compared decoded", DEL(OBJ("&#100;ocs/a")), "docs/", 1, NULL },
+	{ "a CR is an LF, as RGW reads it: outside a prefix with a CR", DEL(OBJ("a\rb/x")), "a\rb/",
+	  1, "a\nb/x" },
+	{ "CR LF is an LF: outside a prefix with CR LF", DEL(OBJ("a\r\nb/x")), "a\r\nb/", 1,
+	  "a\nb/x" },
+	{ "&#13; is a CR: inside a prefix with a CR", DEL(OBJ("a&#13;b/x")), "a\rb/", 1, NULL },
 	{ "an entity before the prefix is outside", DEL(OBJ("&lt;docs/a")), "docs/", 1, "<docs/a" },
 	{ "an empty prefix holds every key", DEL(OBJ("a") OBJ("/b")), "", 2, NULL },
 	{ "outside, then refused", DEL(OBJ("z") "<Bad/>"), "a", -1, "z" },
@@ -137,6 +142,13 @@ static const struct {
 	{ "&#x0000041;", "A" },			/* leading zeros */
 	{ "&#x00000000041;", "A" },
 	{ "&#9;&#xA;&#xd;", "\t\n\r" },	/* the controls XML allows */
+	/* line ends as XML parsers see them (RGW's too): CR LF and a lone CR are LF */
+	{ "a\rb/x", "a\nb/x" },
+	{ "a\r\nb/x", "a\nb/x" },
+	{ "a\r\rb", "a\n\nb" },
+	{ "a\n\rb", "a\n\nb" },
+	{ "a&#13;b", "a\rb" },			/* only a reference is a CR */
+	{ "a&#13;\r\nb", "a\r\nb" },
 	{ "&#xD7FF;&#xE000;", "\xed\x9f\xbf\xee\x80\x80" },	/* around the surrogates */
 	/* not XML: the body is refused (NULL), as the backend's parser refuses it */
 	{ "&#x110000;", NULL },			/* past Unicode */
