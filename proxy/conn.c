@@ -1766,8 +1766,9 @@ conn_lock_probe_start(struct conn *c)
  * ON); a 404 or 405 (no such key or version, a delete marker) none: the
  * copy fails the same way.  Another 4xx (an SSE-C source's 400, say) tells
  * nothing, and is taken as both locks; anything else refuses the copy
- * (503).  The connection is closed (its answer had no body, but nothing is
- * gained by judging it reusable here), and the copy starts over on another.
+ * (503).  A connection whose answer was exactly the head (a HEAD's has no
+ * body) goes back to the pool, so the copy itself usually goes out on it;
+ * any other is closed, and the copy starts over on another.
  */
 static int
 conn_do_lock_probe(struct conn *c)
@@ -1802,7 +1803,10 @@ conn_do_lock_probe(struct conn *c)
 		    !(h->value_len == 3 && strncasecmp(h->value, "OFF", 3) == 0))
 			lock |= COPY_LOCK_LEGAL_HOLD;
 	}
-	conn_side_close(&c->backend, 0);
+	if (c->resp.keep_alive && c->backend.len == c->resp.head_len && !c->srv->draining)
+		conn_side_release(c, &c->backend);
+	else
+		conn_side_close(&c->backend, 0);
 	c->backend.len = 0;
 	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	c->backend_retried = 0;
