@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "policy/store.h"
@@ -68,14 +69,19 @@ auth_sigv4_error(enum sigv4_status st)
 	return S3ERR_ACCESS_DENIED;
 }
 
-/* Refuses with AccessDenied and the decision's message; counted as a denial. */
+/*
+ * Refuses with AccessDenied (NotImplemented for what s3gate does not do at
+ * all: policy_decision.not_implemented) and the decision's message;
+ * counted as a denial.
+ */
 static int
 auth_deny(struct conn *c)
 {
 	c->srv->stats->denied++;
 	if (c->decision.message[0] == '\0')
 		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
-	return conn_reply_error(c, S3ERR_ACCESS_DENIED, c->decision.message);
+	return conn_reply_error(c, c->decision.not_implemented ? S3ERR_NOT_IMPLEMENTED :
+	    S3ERR_ACCESS_DENIED, c->decision.message);
 }
 
 /* The request as the signature checks see it: as the client sent it. */
@@ -224,6 +230,23 @@ auth_link_counted(struct conn *c)
 }
 
 /*
+ * A browser form upload (POST Object): its signature is a form field, so
+ * it comes unsigned as far as headers and query go.  s3gate does not do
+ * them (action.c: PostObject); it says so rather than "not signed".
+ */
+static int
+auth_is_form_upload(const struct conn *c)
+{
+	const struct http_header *h;
+
+	if (strcmp(c->head.method, "POST") != 0 || c->addr.internal || c->addr.bucket == NULL ||
+	    c->addr.key != NULL || c->addr.raw_query_len != 0)
+		return 0;
+	h = httpmsg_header_find(&c->head, "content-type");
+	return h != NULL && h->value_len >= 19 && strncasecmp(h->value, "multipart/form-data", 19) == 0;
+}
+
+/*
  * Stage PARSE: the signature's form and time, before any secret is known.
  * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
  * the fields the later stages need are copied into c->auth.
@@ -255,6 +278,11 @@ auth_parse(struct conn *c, time_t now)
 		snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
 	} else if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
 		c->srv->stats->auth_failures++;
+		if (st == SIGV4_ANONYMOUS && auth_is_form_upload(c))
+			return conn_reply_error(c, S3ERR_NOT_IMPLEMENTED, "PostObject is not allowed "
+			    "through s3gate: browser form uploads (POST Object, boto3 "
+			    "generate_presigned_post) are not supported by s3gate; upload with PUT (a "
+			    "presigned PUT URL).");
 		if (st == SIGV4_V2)
 			return conn_reply_error(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
 			    "accepted here; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
