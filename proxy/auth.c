@@ -371,6 +371,11 @@ auth_verify(struct conn *c, time_t now)
 		}
 		if (strcmp(c->op.action, "CreateBucket") == 0 && gateapi_bucket_create_allowed(c))
 			return gateapi_create_bucket(c);
+		/* a bucket the caller may already use: auth_create_existing */
+		if (strcmp(c->op.action, "CreateBucket") == 0) {
+			c->auth_stage = AUTH_STAGE_ACCESS;
+			return 1;
+		}
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
@@ -407,6 +412,39 @@ auth_list_buckets(struct conn *c, time_t now)
 	return 1;
 }
 
+/*
+ * CreateBucket of a name the caller may not create (bucket_create): a
+ * bucket it may already use is answered as S3 answers a re-create, 409
+ * BucketAlreadyOwnedByYou (owner, member) or BucketAlreadyExists (a
+ * grant), and nothing is done.  rclone, by default (no check_bucket
+ * option set), creates the bucket before its first upload and goes on on
+ * either code; a 403 stopped every upload.  Anything else -- no access, an
+ * expired grant, no such bucket, a hidden one -- keeps the one refusal, so
+ * the answer tells nobody without access that the bucket exists.
+ */
+static int
+auth_create_existing(struct conn *c, time_t now)
+{
+	const struct policy_access *a = &c->access;
+
+	c->decided = 1;
+	c->decision.allow = 0;
+	if (!a->bucket_exists || a->via == VIA_NONE ||
+	    (a->via == VIA_GRANT && a->expires_at != 0 && a->expires_at <= now)) {
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "CreateBucket: this name is not one "
+		    "you may create (ask your platform for the naming rule); buckets are otherwise "
+		    "created by the workspace platform.");
+	}
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket exists (%s)",
+	    policy_via_str(a->via));
+	snprintf(c->decision.message, sizeof(c->decision.message), "CreateBucket: bucket %s "
+	    "already exists and you %s; nothing was changed.", c->addr.bucket,
+	    a->via == VIA_GRANT ? "have a grant on it" : "may use it");
+	return conn_reply_error(c, a->via == VIA_GRANT ? S3ERR_BUCKET_EXISTS : S3ERR_BUCKET_OWNED,
+	    c->decision.message);
+}
+
 /* Stage ACCESS: what the principal holds on the bucket, and the decision. */
 static int
 auth_access(struct conn *c, time_t now)
@@ -427,6 +465,8 @@ auth_access(struct conn *c, time_t now)
 	    &c->access, conn_store_cb, c));
 	if (w >= 0)
 		return w;
+	if (c->op.need == NEED_PROXY && strcmp(c->op.action, "CreateBucket") == 0)
+		return auth_create_existing(c, now);
 	policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
 	    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
 	    &c->decision);

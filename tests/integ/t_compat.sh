@@ -26,6 +26,11 @@
 #   - boto3 generate_presigned_post: the form upload was refused with 403
 #     "Request is not signed" (its signature is a form field); now 501
 #     NotImplemented naming form uploads and what to use instead.
+#   - rclone without no_check_bucket (its default) failed every upload, even
+#     the owner's: it sends CreateBucket first and goes on on 409
+#     BucketAlreadyOwnedByYou / BucketAlreadyExists; s3gate answered 403.
+#     A bucket the caller may use is now answered 409 (auth.c
+#     auth_create_existing); other names keep the 403 (existence not told).
 # Refused on purpose (checked here for a clear answer): a grantee's
 # GetBucketVersioning (configuration: owner/member), s3cmd setacl (501),
 # form uploads (501), CreateBucket/DeleteBucket of a name the user may not
@@ -304,10 +309,31 @@ tc "rclone: the ReadOnly grantee reads its bucket" rc_ro
 tdeny "rclone: the ReadOnly grantee's sync into it refused (says ReadOnly)" AccessDenied \
 	"needs write access; your grant is ReadOnly" rclone_s3 gr sync "$T/rc" "s3g:$BR/rc"
 tc "... nothing stored" keys_are "$BR" rc/
+# rclone's default (no_check_bucket unset; lib.sh sets it) sends CreateBucket
+# before the first upload to a bucket and goes on on 409 BucketAlreadyOwnedByYou
+# or BucketAlreadyExists: s3gate's 403 stopped every upload
+rc_default() {
+	RCLONE_NO_CHECK_BUCKET=false rclone_s3 own copyto "$T/small" "s3g:$B/rcdef/own" || return 1
+	RCLONE_NO_CHECK_BUCKET=false rclone_s3 gr copyto "$T/small" "s3g:$B/rcdef/gr" || return 1
+	RCLONE_NO_CHECK_BUCKET=false rclone_s3 gr copyto "$T/small" "s3g:$BG/rcdef/gr" || return 1
+	keys_are "$B" rcdef/ rcdef/own rcdef/gr && backend_same "$BG" rcdef/gr "$T/small"
+}
+tc "rclone without no_check_bucket: uploads by the owner, the ReadWrite grantee, into its own bucket" rc_default
+create_existing() {	# the answers rclone goes on with; no bucket touched
+	local out
+	out=$(awsv2 own s3api create-bucket --bucket "$B" 2>&1) && { echo "created: $out"; return 1; }
+	echo "$out"; grep -q BucketAlreadyOwnedByYou <<<"$out" || return 1
+	out=$(s3cmd_s3 gr mb "s3://$BR" 2>&1) && { echo "created: $out"; return 1; }
+	echo "$out"; grep -q 'BucketAlreadyExists' <<<"$out" && keys_are "$BR" ro/ ro/doc
+}
+tc "CreateBucket of a bucket one may use: 409 BucketAlreadyOwnedByYou (owner, v2) / BucketAlreadyExists (grantee, s3cmd)" \
+	create_existing
 # (lib.sh's rclone skips CreateBucket unless told to check the bucket)
-rc_mkdir() { RCLONE_NO_CHECK_BUCKET=false rclone_s3 gr mkdir "s3g:$1"; }
+rc_mkdir() { RCLONE_NO_CHECK_BUCKET=false rclone_s3 "$1" mkdir "s3g:$2"; }
 tdeny "rclone: mkdir of a bucket the user may not create refused with the reason" AccessDenied \
-	"CreateBucket: this name is not one you may create" rc_mkdir "$B-new"
+	"CreateBucket: this name is not one you may create" rc_mkdir gr "$B-new"
+tdeny "rclone: mkdir of an existing bucket one has no access to: the same refusal (existence not told)" \
+	AccessDenied "CreateBucket: this name is not one you may create" rc_mkdir own "$BG"
 tdeny "rclone: rmdir of a bucket refused with the reason" AccessDenied "DeleteBucket: buckets are deleted by the workspace platform" \
 	rclone_s3 own rmdir "s3g:$B2"
 
