@@ -131,6 +131,19 @@ cp_headers() {	# --metadata, --content-type, --storage-class STANDARD reach the 
 		grep -q '"ContentType": "text/x-compat"' <<<"$h" && backend_same "$B" hdr/a "$T/small"
 }
 tc "aws v2: s3 cp --metadata --content-type --storage-class STANDARD; head-object (v1) shows them" cp_headers
+cp_gzip() {	# --content-encoding gzip and the other entity headers, single and multipart
+	local h
+	gzip -1 -c "$T/small" >"$T/small.gz" && gzip -1 -c "$T/m20" | head -c 9437184 >"$T/m9.gz" || return 1
+	awsv2 own s3 cp "$T/small.gz" "s3://$B/gz/small" --content-encoding gzip --cache-control max-age=60 \
+		--content-disposition 'attachment; filename="a b.txt"' || return 1
+	awsv1 own s3 cp "$T/m9.gz" "s3://$B/gz/m9" --content-encoding gzip || return 1
+	h=$(backend_aws s3api head-object --bucket "$B" --key gz/small --output json) || return 1
+	echo "$h"
+	grep -q '"ContentEncoding": "gzip"' <<<"$h" && grep -q '"CacheControl": "max-age=60"' <<<"$h" &&
+		grep -q 'filename=\\"a b.txt\\"' <<<"$h" || return 1
+	backend_same "$B" gz/small "$T/small.gz" && backend_same "$B" gz/m9 "$T/m9.gz"
+}
+tc "aws: s3 cp --content-encoding gzip --cache-control --content-disposition (v2), 9 MiB multipart (v1)" cp_gzip
 
 aws_sync() {	# up, --delete after a local delete and change, down with --exact-timestamps
 	mkdir_src "$T/sy"
@@ -358,6 +371,9 @@ s3c_info() {	# info on an object and a bucket: the ACL read answered 501, s3cmd 
 	s3cmd_s3 own info "s3://$B"
 }
 tc "s3cmd: info of an object and a bucket (owner)" s3c_info
+tdeny "s3cmd: info by a grantee stops at the bucket's CORS, a configuration read (owner/member's, on purpose)" \
+	AccessDenied "GetBucketCors on bucket $BR needs owner or member rights; a ReadOnly grant" \
+	s3cmd_s3 gr info "s3://$BR/ro/doc"
 
 s3c_copy() {	# cp, mv, modify: server-side, after s3cmd's ACL read
 	s3cmd_s3 own cp "s3://$B/s3c/f1" "s3://$B/s3c2/f1" || return 1
@@ -467,6 +483,21 @@ for k, v in p["fields"].items():
 		grep -q 'browser form uploads' "$T/post.out" && keys_are "$B" b3/posted
 }
 tc "boto3: generate_presigned_post refused on purpose: 501 NotImplemented naming form uploads, nothing stored" b3_post
+b3_put_url() {	# what the refusal says to use: a presigned PUT (ReadWrite grantee); response-* overrides
+	boto3_py gr '
+import urllib.request
+b, data = sys.argv[1], open(sys.argv[2], "rb").read()
+u = s3.generate_presigned_url("put_object", Params={"Bucket": b, "Key": "b3/put-url"}, ExpiresIn=300)
+assert urllib.request.urlopen(urllib.request.Request(u, data=data, method="PUT")).status == 200
+u = s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "b3/put-url",
+    "ResponseContentDisposition": "attachment; filename=x.bin", "ResponseContentType": "text/x-y"}, ExpiresIn=300)
+r = urllib.request.urlopen(u)
+assert r.read() == data and r.headers["Content-Disposition"] == "attachment; filename=x.bin" and \
+    r.headers["Content-Type"] == "text/x-y", dict(r.headers)
+print("ok")
+' "$B" "$T/small" && backend_same "$B" b3/put-url "$T/small"
+}
+tc "boto3: a presigned PUT URL instead (ReadWrite grantee), a GET URL with response-* overrides" b3_put_url
 
 # ---- clean up: the backend keeps the data in memory -------------------------
 if ready; then
