@@ -498,6 +498,32 @@ print("ok")
 ' "$B" "$T/small" && backend_same "$B" b3/put-url "$T/small"
 }
 tc "boto3: a presigned PUT URL instead (ReadWrite grantee), a GET URL with response-* overrides" b3_put_url
+b3_mp_urls() {	# MLflow's proxied multipart upload: presigned upload_part URLs, list_parts, complete, abort URL
+	boto3_py gr '
+import urllib.request
+b = sys.argv[1]
+def send(u, method, data=None):
+    return urllib.request.urlopen(urllib.request.Request(u, data=data, method=method))
+up = s3.create_multipart_upload(Bucket=b, Key="b3mp/obj")["UploadId"]
+parts, whole = [], b""
+for n, body in ((1, os.urandom(5 << 20)), (2, os.urandom(1000))):
+    u = s3.generate_presigned_url("upload_part", Params={"Bucket": b, "Key": "b3mp/obj", "UploadId": up,
+        "PartNumber": n}, ExpiresIn=300)
+    parts.append({"PartNumber": n, "ETag": send(u, "PUT", body).headers["ETag"]})
+    whole += body
+assert [p["PartNumber"] for p in s3.list_parts(Bucket=b, Key="b3mp/obj", UploadId=up)["Parts"]] == [1, 2]
+assert up in [x["UploadId"] for x in s3.list_multipart_uploads(Bucket=b, Prefix="b3mp/")["Uploads"]]
+s3.complete_multipart_upload(Bucket=b, Key="b3mp/obj", UploadId=up, MultipartUpload={"Parts": parts})
+assert s3.get_object(Bucket=b, Key="b3mp/obj")["Body"].read() == whole
+up = s3.create_multipart_upload(Bucket=b, Key="b3mp/aborted")["UploadId"]
+u = s3.generate_presigned_url("abort_multipart_upload", Params={"Bucket": b, "Key": "b3mp/aborted",
+    "UploadId": up}, ExpiresIn=300)
+assert send(u, "DELETE").status == 204
+assert not s3.list_multipart_uploads(Bucket=b, Prefix="b3mp/").get("Uploads")
+print("ok")
+' "$B" && keys_are "$B" b3mp/ b3mp/obj
+}
+tc "boto3 (MLflow's proxied multipart): presigned upload_part URLs, list_parts, complete; an abort URL (ReadWrite grantee)" b3_mp_urls
 
 # ---- clean up: the backend keeps the data in memory -------------------------
 if ready; then
