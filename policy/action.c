@@ -26,6 +26,7 @@ enum s3op_copy { COPY_ANY, COPY_NO, COPY_YES };
 #define OPF_ACL		0x01	/* policy / ACL: refused unless the operator enables them */
 #define OPF_PREFIX	0x02	/* NEED_LIST: list_prefix from the "prefix" parameter */
 #define OPF_CREATE	0x04	/* CreateBucket: s3gate creates the bucket itself (gateapi.c) */
+#define OPF_NOTIMPL	0x08	/* refused as 501 NotImplemented (s3_op.not_implemented) */
 
 struct s3op_row {
 	const char	*method;
@@ -43,6 +44,14 @@ struct s3op_row {
 #define R(m, sc, sub, act, need)	{ m, sc, sub, NULL, NULL, COPY_ANY, act, need, 0, NULL }
 #define ACL(m, sc, sub, act)		{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_DENY, OPF_ACL, \
 	"bucket policies and ACLs are managed by s3gate, not by the backend" }
+/*
+ * ACL reads: refused as 501 NotImplemented, the answer of an S3 server
+ * without ACLs.  s3cmd reads the source's ACL before cp, mv and modify
+ * (to copy it) and in info, and goes on without one on a 501; a 403
+ * stopped every server-side copy it makes.
+ */
+#define ACLGET(sc, act)			{ "GET", sc, "acl", NULL, NULL, COPY_ANY, act, NEED_DENY, \
+	OPF_ACL | OPF_NOTIMPL, "bucket policies and ACLs are managed by s3gate, not by the backend" }
 #define NO(m, sc, sub, act, why)	{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_DENY, 0, why }
 #define LST(m, sc, sub, act)		{ m, sc, sub, NULL, NULL, COPY_ANY, act, NEED_LIST, OPF_PREFIX, NULL }
 #define CFG(m, sub, act)		R(m, SCOPE_BUCKET, sub, act, NEED_BUCKET_CONFIG)
@@ -72,7 +81,7 @@ static const struct s3op_row s3op_table[] = {
 	R("DELETE", SCOPE_BUCKET, NULL, "DeleteBucket", NEED_PROXY),
 
 	/* bucket: policies and ACLs */
-	ACL("GET", SCOPE_BUCKET, "acl", "GetBucketAcl"),
+	ACLGET(SCOPE_BUCKET, "GetBucketAcl"),
 	ACL("PUT", SCOPE_BUCKET, "acl", "PutBucketAcl"),
 	ACL("GET", SCOPE_BUCKET, "policy", "GetBucketPolicy"),
 	ACL("PUT", SCOPE_BUCKET, "policy", "PutBucketPolicy"),
@@ -128,8 +137,9 @@ static const struct s3op_row s3op_table[] = {
 	CFG("GET", "intelligent-tiering", "GetBucketIntelligentTieringConfiguration"),
 	CFG("PUT", "intelligent-tiering", "PutBucketIntelligentTieringConfiguration"),
 	CFG("DELETE", "intelligent-tiering", "DeleteBucketIntelligentTieringConfiguration"),
-	NO("POST", SCOPE_BUCKET, NULL, "PostObject",
-	    "browser form uploads (POST Object) are not supported by s3gate"),
+	{ "POST", SCOPE_BUCKET, NULL, NULL, NULL, COPY_ANY, "PostObject", NEED_DENY, OPF_NOTIMPL,
+	    "browser form uploads (POST Object, boto3 generate_presigned_post) are not supported "
+	    "by s3gate; upload with PUT (a presigned PUT URL)" },
 
 	/* object: reads */
 	R("GET", SCOPE_OBJECT, NULL, "GetObject", NEED_READ),
@@ -162,7 +172,7 @@ static const struct s3op_row s3op_table[] = {
 	/* object: governance, ACLs, the unsupported */
 	R("PUT", SCOPE_OBJECT, "retention", "PutObjectRetention", NEED_BUCKET_CONFIG),
 	R("PUT", SCOPE_OBJECT, "legal-hold", "PutObjectLegalHold", NEED_BUCKET_CONFIG),
-	ACL("GET", SCOPE_OBJECT, "acl", "GetObjectAcl"),
+	ACLGET(SCOPE_OBJECT, "GetObjectAcl"),
 	ACL("PUT", SCOPE_OBJECT, "acl", "PutObjectAcl"),
 	NO("GET", SCOPE_OBJECT, "torrent", "GetObjectTorrent",
 	    "torrents are not supported by s3gate"),
@@ -858,6 +868,7 @@ s3op_classify(const char *method, const char *bucket, const char *key,
 	op->need = row->need;
 	op->deny_reason = row->deny_reason;
 	op->acl_op = (row->flags & OPF_ACL) != 0;
+	op->not_implemented = (row->flags & OPF_NOTIMPL) != 0;
 	if (row->need == NEED_BUCKET_CONFIG)
 		op->config_actions[0] = row->action;
 	if ((row->flags & OPF_PREFIX) && (p = s3op_param(query, "prefix")) != NULL)

@@ -175,6 +175,7 @@ policy_decide(const struct policy_access *a, const struct s3_op *op, const char 
 		    op->acl_op ? "policy/ACL refused" : "unknown action");
 		snprintf(d->message, sizeof(d->message), "%s is not allowed through s3gate: %s.",
 		    op->action, op->deny_reason ? op->deny_reason : "unknown operation");
+		d->not_implemented = op->not_implemented;
 		return;
 	}
 

@@ -67,6 +67,13 @@ struct s3_op {
 	 */
 	int		 acl_op;
 	/*
+	 * Refused (NEED_DENY, and for an acl_op only while the operator does
+	 * not enable them) as 501 NotImplemented rather than 403: ACL reads,
+	 * which s3cmd makes before every server-side copy and goes on
+	 * without on a 501, and POST Object.  policy_decision says so.
+	 */
+	int		 not_implemented;
+	/*
 	 * The bucket configuration calls the request amounts to, each of which
 	 * bucket_config_ops must allow (static; unused slots NULL): its own
 	 * action for a configuration call, and "PutObjectRetention" /
@@ -158,6 +165,8 @@ struct policy_decision {
 	 * starts with the grant's prefix: the caller must check them.
 	 */
 	int	 check_body_keys;
+	/* a denial s3gate answers 501 NotImplemented (s3_op.not_implemented), else 403 */
+	int	 not_implemented;
 };
 
 /*

@@ -72,14 +72,19 @@ auth_sigv4_error(enum sigv4_status st)
 	return S3ERR_ACCESS_DENIED;
 }
 
-/* Refuses with AccessDenied and the decision's message; counted as a denial. */
+/*
+ * Refuses with AccessDenied (NotImplemented for what s3gate does not do at
+ * all: policy_decision.not_implemented) and the decision's message;
+ * counted as a denial.
+ */
 static int
 auth_deny(struct conn *c)
 {
 	c->srv->stats->denied++;
 	if (c->decision.message[0] == '\0')
 		snprintf(c->decision.message, sizeof(c->decision.message), "Access Denied.");
-	return conn_reply_error(c, S3ERR_ACCESS_DENIED, c->decision.message);
+	return conn_reply_error(c, c->decision.not_implemented ? S3ERR_NOT_IMPLEMENTED :
+	    S3ERR_ACCESS_DENIED, c->decision.message);
 }
 
 /* The request as the signature checks see it: as the client sent it. */
@@ -228,6 +233,23 @@ auth_link_counted(struct conn *c)
 }
 
 /*
+ * A browser form upload (POST Object): its signature is a form field, so
+ * it comes unsigned as far as headers and query go.  s3gate does not do
+ * them (action.c: PostObject); it says so rather than "not signed".
+ */
+static int
+auth_is_form_upload(const struct conn *c)
+{
+	const struct http_header *h;
+
+	if (strcmp(c->head.method, "POST") != 0 || c->addr.internal || c->addr.bucket == NULL ||
+	    c->addr.key != NULL || c->addr.raw_query_len != 0)
+		return 0;
+	h = httpmsg_header_find(&c->head, "content-type");
+	return h != NULL && h->value_len >= 19 && strncasecmp(h->value, "multipart/form-data", 19) == 0;
+}
+
+/*
  * Stage PARSE: the signature's form and time, before any secret is known.
  * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
  * the fields the later stages need are copied into c->auth.
@@ -259,6 +281,11 @@ auth_parse(struct conn *c, time_t now)
 		snprintf(c->auth.payload_hash, sizeof(c->auth.payload_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
 	} else if (st != SIGV4_OK || (st = sigv4_check(&c->auth, now, c->conf->region)) != SIGV4_OK) {
 		c->srv->stats->auth_failures++;
+		if (st == SIGV4_ANONYMOUS && auth_is_form_upload(c))
+			return conn_reply_error(c, S3ERR_NOT_IMPLEMENTED, "PostObject is not allowed "
+			    "through s3gate: browser form uploads (POST Object, boto3 "
+			    "generate_presigned_post) are not supported by s3gate; upload with PUT (a "
+			    "presigned PUT URL).");
 		if (st == SIGV4_V2)
 			return conn_reply_error(c, S3ERR_INVALID_REQUEST, "Signature Version 2 is not "
 			    "accepted here; sign with AWS4-HMAC-SHA256 (aws-cli v1: aws configure set "
@@ -347,6 +374,11 @@ auth_verify(struct conn *c, time_t now)
 		}
 		if (strcmp(c->op.action, "CreateBucket") == 0 && gateapi_bucket_create_allowed(c))
 			return gateapi_create_bucket(c);
+		/* a bucket the caller may already use: auth_create_existing */
+		if (strcmp(c->op.action, "CreateBucket") == 0) {
+			c->auth_stage = AUTH_STAGE_ACCESS;
+			return 1;
+		}
 		c->decided = 1;
 		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, strcmp(c->op.action, "CreateBucket") == 0 ?
@@ -383,6 +415,39 @@ auth_list_buckets(struct conn *c, time_t now)
 	return 1;
 }
 
+/*
+ * CreateBucket of a name the caller may not create (bucket_create): a
+ * bucket it may already use is answered as S3 answers a re-create, 409
+ * BucketAlreadyOwnedByYou (owner, member) or BucketAlreadyExists (a
+ * grant), and nothing is done.  rclone, by default (no check_bucket
+ * option set), creates the bucket before its first upload and goes on on
+ * either code; a 403 stopped every upload.  Anything else -- no access, an
+ * expired grant, no such bucket, a hidden one -- keeps the one refusal, so
+ * the answer tells nobody without access that the bucket exists.
+ */
+static int
+auth_create_existing(struct conn *c, time_t now)
+{
+	const struct policy_access *a = &c->access;
+
+	c->decided = 1;
+	c->decision.allow = 0;
+	if (!a->bucket_exists || a->via == VIA_NONE ||
+	    (a->via == VIA_GRANT && a->expires_at != 0 && a->expires_at <= now)) {
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket creation not allowed");
+		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "CreateBucket: this name is not one "
+		    "you may create (ask your platform for the naming rule); buckets are otherwise "
+		    "created by the workspace platform.");
+	}
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "bucket exists (%s)",
+	    policy_via_str(a->via));
+	snprintf(c->decision.message, sizeof(c->decision.message), "CreateBucket: bucket %s "
+	    "already exists and you %s; nothing was changed.", c->addr.bucket,
+	    a->via == VIA_GRANT ? "have a grant on it" : "may use it");
+	return conn_reply_error(c, a->via == VIA_GRANT ? S3ERR_BUCKET_EXISTS : S3ERR_BUCKET_OWNED,
+	    c->decision.message);
+}
+
 /* Stage ACCESS: what the principal holds on the bucket, and the decision. */
 static int
 auth_access(struct conn *c, time_t now)
@@ -403,6 +468,8 @@ auth_access(struct conn *c, time_t now)
 	    &c->access, conn_store_cb, c));
 	if (w >= 0)
 		return w;
+	if (c->op.need == NEED_PROXY && strcmp(c->op.action, "CreateBucket") == 0)
+		return auth_create_existing(c, now);
 	policy_decide(&c->access, &c->op, c->addr.bucket, c->addr.key, now,
 	    s3op_config_permitted(&c->op, c->conf->bucket_config_ops, c->conf->allow_bucket_acl),
 	    &c->decision);

@@ -41,6 +41,8 @@ static const struct s3err_info s3err_table[S3ERR__COUNT] = {
 	[S3ERR_NO_SUCH_BUCKET] = { 404, "NoSuchBucket", "The specified bucket does not exist." },
 	[S3ERR_NOT_FOUND] = { 404, "NotFound", "No such resource." },
 	[S3ERR_BUCKET_EXISTS] = { 409, "BucketAlreadyExists", "The requested bucket name is not available." },
+	[S3ERR_BUCKET_OWNED] = { 409, "BucketAlreadyOwnedByYou",
+	    "The bucket you tried to create already exists, and you own it." },
 	[S3ERR_REQUEST_TIMEOUT] = { 400, "RequestTimeout",
 	    "Your socket connection to the server was not read from or written to within the timeout period." },
 	[S3ERR_INCOMPLETE_BODY] = { 400, "IncompleteBody",

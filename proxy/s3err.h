@@ -35,6 +35,7 @@ enum s3err {
 	S3ERR_NO_SUCH_BUCKET,		/* 404 */
 	S3ERR_NOT_FOUND,		/* 404 for /_s3gate/ paths */
 	S3ERR_BUCKET_EXISTS,		/* 409 BucketAlreadyExists */
+	S3ERR_BUCKET_OWNED,		/* 409 BucketAlreadyOwnedByYou */
 	S3ERR_REQUEST_TIMEOUT,		/* 400 RequestTimeout (body too slow) */
 	S3ERR_INCOMPLETE_BODY,		/* 400 IncompleteBody */
 	S3ERR_BAD_DIGEST,		/* 400 BadDigest */

@@ -130,10 +130,11 @@ else
 	t_fail "after a reload reserving $RSV: a request naming it on the open connection refused" "answer '${ka[6]:-}'"
 fi
 $KA "$K_PORT" "REQ GET /$O?acl" "REQ GET /$RSV/k" >"$T/ka2.out" 2>&1
-if [ "$(tr '\n' ';' <"$T/ka2.out")" = "403 AccessDenied;400 InvalidBucketName;" ]; then
-	t_pass "after the reload, a new connection: ?acl 403, $RSV 400"
+# (GetBucketAcl refused outright is 501 NotImplemented, as a server without ACLs answers)
+if [ "$(tr '\n' ';' <"$T/ka2.out")" = "501 NotImplemented;400 InvalidBucketName;" ]; then
+	t_pass "after the reload, a new connection: ?acl 501, $RSV 400"
 else
-	t_fail "after the reload, a new connection: ?acl 403, $RSV 400" "$(tr '\n' ';' <"$T/ka2.out")"
+	t_fail "after the reload, a new connection: ?acl 501, $RSV 400" "$(tr '\n' ';' <"$T/ka2.out")"
 fi
 # Reserving a name a bucket of the policy holds: the policy would no longer
 # load (storage.c), so the reload fails and the running configuration stays.

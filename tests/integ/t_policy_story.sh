@@ -334,7 +334,7 @@ tc "ListBuckets eric (boto3): own two, ws-alice-3, ws-frank (prefix), ws-frank-p
 
 # ---- what nobody may do -------------------------------------------------------------
 
-tdeny "get-bucket-acl by the owner is refused with a clear message (v2)" AccessDenied \
+tdeny "get-bucket-acl by the owner is refused with a clear message (v2; 501 as a server without ACLs)" NotImplemented \
 	"GetBucketAcl is not allowed through s3gate" awsv2 frank s3api get-bucket-acl --bucket "$WF"
 tdeny "put-bucket-acl by the owner is refused (v1)" AccessDenied "not allowed through s3gate" \
 	awsv1 frank s3api put-bucket-acl --bucket "$WF" --acl public-read
