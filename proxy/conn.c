@@ -1301,6 +1301,18 @@ malformed:
 	}
 }
 
+/* Where and as whom a request is re-signed at NOW: the backend, the service key. */
+static void
+conn_forward_target(struct conn *c, struct forward_target *t, time_t now)
+{
+	memset(t, 0, sizeof(*t));
+	t->host = c->conf->backend_host;
+	t->region = c->conf->backend_region;
+	t->access_key_id = c->conf->backend_access_key_id;
+	t->signing_key = server_backend_key(c->srv, now);
+	t->scratch = &c->srv->forward_scratch;
+}
+
 /* The request is allowed: builds the re-signed head and connects (see conn.h). */
 int
 conn_backend_start(struct conn *c)
@@ -1308,12 +1320,7 @@ conn_backend_start(struct conn *c)
 	struct forward_target t;
 	time_t now = time(NULL);
 
-	memset(&t, 0, sizeof(t));
-	t.host = c->conf->backend_host;
-	t.region = c->conf->backend_region;
-	t.access_key_id = c->conf->backend_access_key_id;
-	t.signing_key = server_backend_key(c->srv, now);
-	t.scratch = &c->srv->forward_scratch;
+	conn_forward_target(c, &t, now);
 	if (strncmp(c->auth.payload_hash, "STREAMING-", 10) == 0) {
 		int r = conn_decoder_start(c);
 		if (r >= 0)
@@ -1736,12 +1743,7 @@ conn_lock_probe_start(struct conn *c)
 	struct s3addr src;
 	time_t now = time(NULL);
 
-	memset(&t, 0, sizeof(t));
-	t.host = c->conf->backend_host;
-	t.region = c->conf->backend_region;
-	t.access_key_id = c->conf->backend_access_key_id;
-	t.signing_key = server_backend_key(c->srv, now);
-	t.scratch = &c->srv->forward_scratch;
+	conn_forward_target(c, &t, now);
 	memset(&src, 0, sizeof(src));
 	src.bucket = c->op.copy_bucket;
 	src.key = c->op.copy_key;

@@ -110,6 +110,41 @@ t_expect_eq() {
 	if [ "$2" = "$3" ]; then t_pass "$1"; else t_fail "$1" "expected '$2', got '$3'"; return 1; fi
 }
 
+# A file whose setup can fail sets SKIP_WHY (skipped, and why) or FAIL_WHY
+# (failed, and why) and runs its checks through these: each then says so
+# instead of running against a stack that is not there.
+SKIP_WHY=${SKIP_WHY:-}
+FAIL_WHY=${FAIL_WHY:-}
+# tc NAME cmd... — t_check unless the setup said otherwise
+tc() {
+	local name=$1; shift
+	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
+	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
+	t_check "$name" "$@"
+}
+# tdeny NAME CODE MSG_ERE cmd... — cmd fails, its output names CODE and matches MSG_ERE
+tdeny() {
+	local name=$1 code=$2 re=$3 rc; shift 3
+	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
+	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
+	T_OUT=$("$@" 2>&1); rc=$?
+	if [ $rc -ne 0 ] && grep -q -- "$code" <<<"$T_OUT" && grep -Eq -- "$re" <<<"$T_OUT"; then
+		t_pass "$name"; return 0
+	fi
+	t_fail "$name" "exit $rc; expected $code and /$re/: $*
+$(tail -n 10 <<<"$T_OUT")"
+	return 1
+}
+# tcode NAME CODE cmd... — t_expect_fail_code likewise
+tcode() {
+	local name=$1; shift
+	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
+	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
+	t_expect_fail_code "$name" "$@"
+}
+# ready — the setup went well
+ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
+
 # ---- data ------------------------------------------------------------------
 
 # mkfile PATH MiB — random content

@@ -14,21 +14,6 @@ UKEY="dir/a b+c ü.txt"	# space, '+', unicode
 SKIP_WHY=""	# set: every test is a skip
 FAIL_WHY=""	# set: every test fails with this reason (the proxy did not come up)
 
-# tc NAME cmd... — t_check unless the whole file is skipped or broken
-tc() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_check "$name" "$@"
-}
-# tcode NAME CODE cmd... — t_expect_fail_code likewise
-tcode() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_expect_fail_code "$name" "$@"
-}
-ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
 
 # ---- setup -------------------------------------------------------------------
 

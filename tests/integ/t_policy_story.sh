@@ -21,26 +21,6 @@ EXAMPLE=$ROOT/tests/data/policy/storage-example.yaml
 
 SKIP_WHY=""
 FAIL_WHY=""
-tc() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_check "$name" "$@"
-}
-# tdeny NAME CODE MSG_ERE cmd... — cmd fails, its output names the S3 error
-# CODE and matches MSG_ERE (the error's message, as the client shows it)
-tdeny() {
-	local name=$1 code=$2 re=$3 rc; shift 3
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	T_OUT=$("$@" 2>&1); rc=$?
-	if [ $rc -ne 0 ] && grep -q -- "$code" <<<"$T_OUT" && grep -Eq -- "$re" <<<"$T_OUT"; then
-		t_pass "$name"; return 0
-	fi
-	t_fail "$name" "exit $rc; expected $code and /$re/: $*
-$(tail -n 10 <<<"$T_OUT")"
-	return 1
-}
 # tms NAME cmd... — cmd prints milliseconds (or why not) and succeeds
 tms() {
 	local name=$1 out; shift
@@ -48,7 +28,6 @@ tms() {
 	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
 	if out=$("$@" 2>&1); then t_pass "$name ($(tail -n 1 <<<"$out") ms)"; else t_fail "$name" "$out"; return 1; fi
 }
-ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
 
 # the example with this run's names
 story_doc() {

@@ -16,13 +16,6 @@ KEY="share/a b+c ü.bin"	# space, '+', unicode
 
 SKIP_WHY=""
 FAIL_WHY=""
-tc() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_check "$name" "$@"
-}
-ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
 
 if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	SKIP_WHY="links issued by s3gate need s3gate"

@@ -28,26 +28,6 @@ BU=ws-$U
 
 SKIP_WHY=""
 FAIL_WHY=""
-tc() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_check "$name" "$@"
-}
-# tdeny NAME CODE MSG_ERE cmd... — cmd fails, its output names CODE and matches MSG_ERE
-tdeny() {
-	local name=$1 code=$2 re=$3 rc; shift 3
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	T_OUT=$("$@" 2>&1); rc=$?
-	if [ $rc -ne 0 ] && grep -q -- "$code" <<<"$T_OUT" && grep -Eq -- "$re" <<<"$T_OUT"; then
-		t_pass "$name"; return 0
-	fi
-	t_fail "$name" "exit $rc; expected $code and /$re/: $*
-$(tail -n 10 <<<"$T_OUT")"
-	return 1
-}
-ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
 
 if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	SKIP_WHY="sharing is s3gate's own"

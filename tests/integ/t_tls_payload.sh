@@ -21,19 +21,6 @@ DATA=$ROOT/tests/data/tls
 SKIP_WHY=""
 FAIL_WHY=""
 
-tc() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_check "$name" "$@"
-}
-tcode() {
-	local name=$1; shift
-	if [ -n "$SKIP_WHY" ]; then t_skip "$name" "$SKIP_WHY"; return 0; fi
-	if [ -n "$FAIL_WHY" ]; then t_fail "$name" "$FAIL_WHY"; return 1; fi
-	t_expect_fail_code "$name" "$@"
-}
-ready() { [ -z "$SKIP_WHY$FAIL_WHY" ]; }
 
 # ---- certificates ------------------------------------------------------------
 
