@@ -121,10 +121,10 @@ be_status() {
 	RAW_AKID=$RGW_ACCESS_KEY RAW_SECRET=$RGW_SECRET_KEY RAW_TOKEN="" $RAW send "${RGW_ENDPOINT##*:}" \
 		"HEAD /$1 HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n" --wait 5 | awk '{print $1}'
 }
-# refused NAME [BUCKET/KEY that must not exist afterwards] — the last answer was a 4xx without the secret
+# refused NAME [BUCKET/KEY that must not exist afterwards] — the last answer was a 4xx (or 501, what s3gate does not do) without the secret
 refused() {
 	local why=""
-	case $R_STATUS in 4??) ;; *) why="status $R_STATUS; " ;; esac
+	case $R_STATUS in 4?? | 501) ;; *) why="status $R_STATUS; " ;; esac
 	! grep -qF "$SECRET_TEXT" "$T/resp" || why+="the secret was answered; "
 	if [ -n "${2:-}" ] && [ "$(be_status "$2")" != 404 ]; then why+="$2 exists at the backend; "; fi
 	if [ -z "$why" ]; then
@@ -136,7 +136,7 @@ refused() {
 # kept NAME BUCKET/KEY — the last answer was a 4xx without the secret, and the object is still there
 kept() {
 	local why="" st
-	case $R_STATUS in 4??) ;; *) why="status $R_STATUS; " ;; esac
+	case $R_STATUS in 4?? | 501) ;; *) why="status $R_STATUS; " ;; esac
 	! grep -qF "$SECRET_TEXT" "$T/resp" || why+="the secret was answered; "
 	st=$(be_status "$2")
 	[ "$st" = 200 ] || why+="$2 is gone at the backend ($st); "

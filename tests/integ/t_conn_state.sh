@@ -235,9 +235,9 @@ t_check "a 403 AccessDenied whose message names the service key id: s3gate's 502
 t_check "a 403 with no body whose header names the service key id: s3gate's 502, warned, keep-alive" \
 	withheld err-head-akid "error answer (403 -) names the gateway's credentials"
 t_check "a 404 with a 100 KiB error body: withheld (s3gate's 502), keep-alive" \
-	withheld err-large "has an error body over 65536 bytes"
+	withheld err-large "has a body over 65536 bytes"
 t_check "a 100 KiB chunked error body: withheld (s3gate's 502), keep-alive" \
-	withheld err-large-chunked "has an error body over 65536 bytes"
+	withheld err-large-chunked "has a body over 65536 bytes"
 # relayed KEY — KEY's 404 NoSuchKey reaches the client byte for byte (as
 # the origin sends it, de-chunked), and the connection stays open
 relayed() {
@@ -261,7 +261,7 @@ http10_err() {
 t_check "an HTTP/1.0 client gets a chunked 404 NoSuchKey with a Content-Length, the same bytes" http10_err
 # a compressed error body cannot be searched for the key id: withheld
 t_check "the AWS-style 403 gzip-compressed (Content-Encoding: gzip): s3gate's 502, warned, keep-alive" \
-	withheld err-sig-gzip "has an encoded error body"
+	withheld err-sig-gzip "has an encoded body"
 # an error answered to "Expect: 100-continue" (no 100), its body slower than
 # s3gate's 1 s wait for a 100: the backend's answer, not a timeout
 $RAW send "$FAKE_PORT" "PUT /$B/err-early-slow HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n" \
