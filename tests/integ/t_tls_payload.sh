@@ -517,6 +517,11 @@ hb_updown() {	# PROFILE ENDPOINT KEY FILE
 	S3_ENDPOINT=$2 awsv1 "$1" s3 cp "s3://$B/$3" "$T/back" || return 1
 	same_file "$4" "$T/back" && backend_intact "$3" "$4"
 }
+hb_copy() {	# PROFILE ENDPOINT SRC DST FILE: a server-side copy (the owner's: its source is
+	# HEADed first for object lock, LOCK_PROBE, over the https backend too)
+	S3_ENDPOINT=$2 awsv1 "$1" s3 cp "s3://$B/$3" "s3://$B/$4" || return 1
+	backend_intact "$4" "$5"
+}
 hb_put_alg() {	# PROFILE ENDPOINT KEY FILE ALG
 	S3_ENDPOINT=$2 aws_put_alg awsv1 "$3" "$4" "$5" "$1"
 }
@@ -554,6 +559,8 @@ else
 			hb_updown hb-user "$HB_EP" hb/f40m "$T/f40m"
 		tc "https backend: 1 KiB upload, download, backend identical" \
 			hb_updown hb-user "$HB_EP" hb/f1k "$T/f1k"
+		tc "https backend: a server-side copy (its source's lock probed first), backend identical" \
+			hb_copy hb-user "$HB_EP" hb/f1k hb/f1k-copy "$T/f1k"
 		tc "https backend, client over https too: put-object with SHA256 trailer (aws-chunked), read back" \
 			hb_put_alg hb-user "$HB_TLS_EP" hb/sha256 "$T/f3m" SHA256
 		tc "https backend: s3gate-admin sync creates a new workspace's bucket through it" \
