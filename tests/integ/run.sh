@@ -46,7 +46,7 @@ cd "$ROOT" || exit 2
 # 2 603 s; as below (a fresh clone, 2026-11-27), lane 1 ~480 s
 # (t_sessions_quotas ~220), lane 2 ~435 s, then t_ops ~55 s.
 LANE1="t_sessions_quotas t_faults t_hardening t_conn_state t_presign_big t_presign_admin t_stack t_policy_redis t_link_shared t_deploy t_selfservice"
-LANE2="t_tls_payload t_sharing t_core_clients t_policy_story t_bypass t_bypass_links t_bypass3 t_bypass4 t_bypass5 t_bypass6 t_bypass7 t_bypass8 t_bypass9 t_bypass10"
+LANE2="t_tls_payload t_sharing t_core_clients t_policy_story t_bypass t_bypass_links t_bypass3 t_bypass4 t_bypass5 t_bypass6 t_bypass7 t_bypass8 t_bypass9 t_bypass10 t_bypass11"
 SOLO="t_ops"
 
 S3GATE_BIN=${S3GATE_BIN:-$ROOT/bin}
