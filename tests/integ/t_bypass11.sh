@@ -38,7 +38,8 @@
 #     address; a Host holding '&', '<', '>' comes back escaped and the body
 #     still parses as XML; a GET pipelined behind the completion gets its
 #     own answer after it; a completion naming a wrong ETag is RGW's 400
-#     InvalidPart, relayed; a client that hangs up as soon as it has sent
+#     InvalidPart, relayed; over HTTP/1.0 without a Host (403
+#     SignatureDoesNotMatch: SigV4 signs the host); a client that hangs up as soon as it has sent
 #     the completion kills no worker, and the object is whole at RGW;
 #   CopyObject's lock probe (ws-b11o-lock; b11g ReadWrite; owners may lock):
 #     an old held version named by versionId while the newest is unlocked
@@ -225,6 +226,16 @@ if [ "$(resp_statuses)" = "200 200 " ] && grep -aqF "<Location>http://127.0.0.1/
 	t_pass "CMU with a GET pipelined behind it: 200 (its Location) then the GET's own 200"
 else
 	t_fail "CMU with a pipelined GET" "statuses $(resp_statuses); $(tail -c 200 "$T/resp" | tr '\r\n' '  ')"
+fi
+
+mpu m7
+raw "POST /$O/m7?uploadId=$UP HTTP/1.0\r\n{SIG}Content-Length: $(cmu_body "$ETAG" | wc -c)\r\n\r\n$(cmu_body "$ETAG")"
+if [ "$R_STATUS" = 200 ] && [ "$(location)" = "/$O/m7" ] && no_backend_address; then
+	t_pass "CMU over HTTP/1.0 without a Host: 200, Location /$O/m7 (the path alone)"
+elif [ "$R_STATUS" != 200 ] && [ "$R_STATUS" != 000 ] && no_backend_address && [ "$(be get "$O" m7 | head -c 3)" = ERR ]; then
+	t_pass "CMU over HTTP/1.0 without a Host: $R_STATUS $(resp_code), nothing completed, no backend address"
+else
+	t_fail "CMU over HTTP/1.0 without a Host" "status $R_STATUS Location '$(location)'; $(head -c 400 "$T/resp" | tr '\r\n' '  ')"
 fi
 
 mpu m5
