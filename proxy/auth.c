@@ -20,8 +20,9 @@
  *   BODY_KEYS     every key of that body inside the prefix (deletexml.h);
  *   COPY_ACCESS   store: read on a copy's source bucket; for a CopyObject,
  *                 the object lock the principal may not set (RGW copies
- *                 the source's: the source is looked at first,
- *                 conn_lock_probe_start, auth_copy_lock_verdict);
+ *                 the source's: whether the source's bucket has object
+ *                 lock enabled is asked first, conn_lock_probe_start,
+ *                 auth_copy_lock_verdict);
  *   DONE          allowed: conn_backend_start().
  *
  * A refusal answers through conn_reply_error(); the stage is not re-run.
@@ -580,10 +581,12 @@ auth_copy_access(struct conn *c, time_t now)
  * AWS S3 does not): a copy of a held or retained object is a new object
  * under that lock, which its bucket's owner cannot delete -- COMPLIANCE:
  * nobody can -- until the date or until someone lifts the hold.  So a copy
- * needs, for what its source carries, what PutObjectRetention and
+ * needs, for what its source may carry, what PutObjectRetention and
  * PutObjectLegalHold need on the destination (owner or member, and the
  * operator's bucket_config_ops).  Returns the COPY_LOCK_* the principal
- * lacks; the source is then looked at before the copy is sent.
+ * lacks; the source's bucket is then asked whether it has object lock
+ * enabled before the copy is sent (conn_lock_probe_start: the source
+ * object's own lock may change between a look and the copy).
  */
 static unsigned
 auth_copy_lock_missing(struct conn *c, time_t now)
@@ -615,11 +618,9 @@ auth_copy_lock_verdict(struct conn *c, unsigned lock)
 
 	if ((lock & c->copy_lock_missing) == 0)
 		return conn_backend_start(c);
-	what = (lock & COPY_LOCK_UNSEEN) ? "whether the source is under object lock is not known "
-	    "(the backend did not show its head)" :
-	    (lock & c->copy_lock_missing) == COPY_LOCK_LEGAL_HOLD ? "the source is under a legal hold" :
-	    (lock & c->copy_lock_missing) == COPY_LOCK_RETENTION ? "the source is under a retention "
-	    "period" : "the source is under a retention period and a legal hold";
+	what = (lock & COPY_LOCK_UNSEEN) ? "whether the source's bucket has object lock enabled is "
+	    "not known (the backend did not say)" : "the source's bucket has object lock enabled (an "
+	    "object there may be under a retention period or a legal hold when the backend copies it)";
 	c->srv->stats->allowed--;	/* counted at AUTH_STAGE_DONE */
 	c->decision.allow = 0;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "copy source locked");

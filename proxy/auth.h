@@ -32,12 +32,13 @@ int	auth_run(struct conn *);
 /* Object lock a CopyObject's principal may not set (c->copy_lock_missing). */
 #define COPY_LOCK_RETENTION	0x01	/* PutObjectRetention */
 #define COPY_LOCK_LEGAL_HOLD	0x02	/* PutObjectLegalHold */
-#define COPY_LOCK_UNSEEN	0x04	/* the source's head did not say: taken as both */
+#define COPY_LOCK_UNSEEN	0x04	/* the backend did not say: taken as both */
 
 /*
- * The HEAD of a copy's source found LOCK (COPY_LOCK_*: the object lock it
- * carries, which Ceph RGW copies to the destination): refuses the copy if
- * the principal may not set any of it, else sends it to the backend.
+ * The probe of a copy's source bucket found LOCK (COPY_LOCK_*: the object
+ * lock its objects may carry, which Ceph RGW copies to the destination):
+ * refuses the copy if the principal may not set any of it, else sends it
+ * to the backend.
  * Returns like a conn handler.
  */
 int	auth_copy_lock_verdict(struct conn *, unsigned lock);

@@ -1547,7 +1547,7 @@ conn_do_send_head(struct conn *c)
 	conn_side_want(&c->backend, 0, 0);
 	c->backend.len = 0;
 	if (c->lock_probe) {
-		/* the HEAD of a copy's source: no body, its own answer (conn_do_lock_probe) */
+		/* the object lock probe of a copy's source bucket: its own answer (conn_do_lock_probe) */
 		conn_set_state(c, CONN_LOCK_PROBE);
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		conn_side_want(&c->backend, 1, 0);
@@ -1729,9 +1729,13 @@ conn_backend_early_answer(struct conn *c)
 }
 
 /*
- * CopyObject by a principal who may not set object lock (auth.c): a HEAD of
- * the source (its version, if the copy names one) with the service
- * credentials goes first; CONN_LOCK_PROBE reads the answer.
+ * CopyObject by a principal who may not set object lock (auth.c): whether
+ * the source's bucket has object lock enabled goes first, asked with the
+ * service credentials (GET ?object-lock); CONN_LOCK_PROBE reads the answer.
+ * Not the source object's own lock: its owner may set a legal hold or a
+ * retention (or put a new version under one) between a look at the object
+ * and the copy, and RGW copies what the source carries when it copies.  A
+ * bucket's object lock, once enabled, stays so.
  */
 int
 conn_lock_probe_start(struct conn *c)
@@ -1746,36 +1750,34 @@ conn_lock_probe_start(struct conn *c)
 	conn_forward_target(c, &t, now);
 	memset(&src, 0, sizeof(src));
 	src.bucket = c->op.copy_bucket;
-	src.key = c->op.copy_key;
+	qp = (struct query_param){ "object-lock", "", 0, 11, 0 };
 	memset(&q, 0, sizeof(q));
-	if (c->op.copy_version != NULL) {
-		qp = (struct query_param){ "versionId", c->op.copy_version, 1, 9,
-		    strlen(c->op.copy_version) };
-		q.params = &qp;
-		q.count = 1;
-	}
+	q.params = &qp;
+	q.count = 1;
 	memset(&none, 0, offsetof(struct http_head, headers));
 	sbuf_reset(&c->out);
 	c->out_off = 0;
-	forward_build_head(&c->out, "HEAD", &src, &q, &none, SIGV4_UNSIGNED_PAYLOAD, &t, now);
+	forward_build_head(&c->out, "GET", &src, &q, &none, SIGV4_UNSIGNED_PAYLOAD, &t, now);
 	c->lock_probe = 1;
 	return conn_backend_connect(c);
 }
 
 /*
- * CONN_LOCK_PROBE: the source's head.  A 200 says what object lock it
- * carries (x-amz-object-lock-mode: retention; x-amz-object-lock-legal-hold:
- * ON); a 404 or 405 (no such key or version, a delete marker) none: the
- * copy fails the same way.  Another 4xx (an SSE-C source's 400, say) tells
- * nothing, and is taken as both locks; anything else refuses the copy
- * (503).  A connection whose answer was exactly the head (a HEAD's has no
- * body) goes back to the pool, so the copy itself usually goes out on it;
- * any other is closed, and the copy starts over on another.
+ * CONN_LOCK_PROBE: the source bucket's object lock configuration.  A 200
+ * says object lock is enabled there: any of its objects may carry a
+ * retention or a legal hold by the time RGW copies it, so the copy counts
+ * as carrying both.  A 404 (ObjectLockConfigurationNotFoundError, or no
+ * such bucket: the copy fails the same way) says none can.  Another 4xx
+ * tells nothing, and is taken as both locks; anything else refuses the
+ * copy (503).  A connection whose answer is wholly in the buffer and
+ * nothing more (a Content-Length body) goes back to the pool, so the copy
+ * itself usually goes out on it; any other is closed, and the copy starts
+ * over on another.
  */
 static int
 conn_do_lock_probe(struct conn *c)
 {
-	const struct http_header *h;
+	const struct http_head *r = &c->resp;
 	unsigned lock = 0;
 	int status;
 
@@ -1788,7 +1790,8 @@ conn_do_lock_probe(struct conn *c)
 			return 1;
 		/* FALLTHROUGH */
 	case HEAD_READ_BAD:
-		log_warnx("request %s: no answer to the HEAD of the copy's source", c->request_id);
+		log_warnx("request %s: no answer to the object lock probe of the copy's source bucket",
+		    c->request_id);
 		c->srv->stats->backend_errors++;
 		conn_side_close(&c->backend, 1);
 		c->lock_probe = 0;
@@ -1796,16 +1799,11 @@ conn_do_lock_probe(struct conn *c)
 	case HEAD_READ_DONE:
 		break;
 	}
-	status = c->resp.status;
-	if (status == 200) {
-		if (httpmsg_header_find(&c->resp, "x-amz-object-lock-mode") != NULL ||
-		    httpmsg_header_find(&c->resp, "x-amz-object-lock-retain-until-date") != NULL)
-			lock |= COPY_LOCK_RETENTION;
-		if ((h = httpmsg_header_find(&c->resp, "x-amz-object-lock-legal-hold")) != NULL &&
-		    !(h->value_len == 3 && strncasecmp(h->value, "OFF", 3) == 0))
-			lock |= COPY_LOCK_LEGAL_HOLD;
-	}
-	if (c->resp.keep_alive && c->backend.len == c->resp.head_len && !c->srv->draining)
+	status = r->status;
+	if (status == 200)
+		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD;
+	if (r->keep_alive && !r->chunked && r->has_content_length && !c->srv->draining &&
+	    c->backend.len == r->head_len + r->content_length)
 		conn_side_release(c, &c->backend);
 	else
 		conn_side_close(&c->backend, 0);
@@ -1813,10 +1811,11 @@ conn_do_lock_probe(struct conn *c)
 	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	c->backend_retried = 0;
 	c->lock_probe = 0;
-	if (status != 200 && status != 404 && status != 405 && status >= 400 && status <= 499)
+	if (status != 200 && status != 404 && status >= 400 && status <= 499)
 		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD | COPY_LOCK_UNSEEN;
-	else if (status != 200 && status != 404 && status != 405) {
-		log_warnx("request %s: HEAD of the copy's source answered %d", c->request_id, status);
+	else if (status != 200 && status != 404) {
+		log_warnx("request %s: the object lock probe of the copy's source bucket answered %d",
+		    c->request_id, status);
 		c->srv->stats->backend_errors++;
 		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
 	}

@@ -14,7 +14,8 @@
  *     -> READ_RESP_HEAD -> [READ_RESP_WHOLE] -> SEND_RESP_HEAD -> [RESP_BODY] -> READ_HEAD | closed
  *
  * LOCK_PROBE: a CopyObject by a principal who may not set object lock
- * first sends the backend a HEAD of the source (BACKEND_CONNECT .. SEND_HEAD
+ * first asks the backend whether the source's bucket has object lock
+ * enabled (GET ?object-lock; BACKEND_CONNECT .. SEND_HEAD
  * with that head), reads its answer there, and then starts over with the
  * copy itself, or refuses it (auth_copy_lock_verdict).
  *
@@ -70,7 +71,7 @@ enum conn_state {
 	CONN_READ_BODY,		/* client: reading a small body the policy must see */
 	CONN_LOCAL_RESPONSE,	/* client: writing a response s3gate made */
 	CONN_LINGER,		/* client: discarding an unread body before closing */
-	CONN_LOCK_PROBE,	/* backend: the answer to a HEAD of a copy's source (its object lock) */
+	CONN_LOCK_PROBE,	/* backend: whether a copy's source bucket has object lock enabled */
 	CONN_CLOSED,
 	CONN__NSTATES
 };
@@ -139,7 +140,7 @@ struct conn {
 	/*
 	 * CopyObject: the object lock the principal may not set on the
 	 * destination (COPY_LOCK_*, auth.c), which the source must not carry;
-	 * lock_probe while the HEAD of the source is under way.
+	 * lock_probe while the probe of the source's bucket is under way.
 	 */
 	unsigned		 copy_lock_missing;
 	int			 lock_probe;
@@ -226,8 +227,8 @@ void		 conn_small_body_timer(struct conn *);
 int		 conn_backend_start(struct conn *);
 /*
  * The request is allowed but a copy whose source may carry object lock
- * (c->copy_lock_missing): asks the backend for the source's head first
- * (CONN_LOCK_PROBE), then auth_copy_lock_verdict().  Returns like a handler.
+ * (c->copy_lock_missing): asks the backend whether the source's bucket has
+ * object lock enabled first (CONN_LOCK_PROBE), then auth_copy_lock_verdict().  Returns like a handler.
  */
 int		 conn_lock_probe_start(struct conn *);
 /* Seconds on the monotonic clock, as quotas count them. */

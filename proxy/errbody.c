@@ -110,6 +110,9 @@ errbody_judge(const char *body, size_t len, const char *akid, const char *secret
 	size_t i;
 
 	errbody_code(body, len, code);
+	/* the code is logged and printed (s3gate-admin check): never one that names them */
+	if (errbody_names_credentials(code, strlen(code), akid, secret))
+		code[0] = '\0';
 	for (i = 0; i < sizeof(errbody_refusal_codes) / sizeof(errbody_refusal_codes[0]); i++)
 		if (strcmp(code, errbody_refusal_codes[i]) == 0)
 			return ERRBODY_SIGNATURE_REFUSED;

@@ -50,7 +50,8 @@ enum errbody_verdict {
  * service credentials AKID and SECRET (NUL-terminated; NULL or "" are not
  * searched for).  CODE receives the body's first <Code> value when it is
  * a plain token (letters, digits, '.', '-', '_', at most
- * ERRBODY_CODE_MAX - 1 bytes), else "": it is safe to log.
+ * ERRBODY_CODE_MAX - 1 bytes) that holds neither credential, else "": it
+ * is safe to log.
  */
 enum errbody_verdict errbody_judge(const char *body, size_t len, const char *akid,
 	    const char *secret, char code[ERRBODY_CODE_MAX]);

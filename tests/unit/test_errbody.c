@@ -56,6 +56,12 @@ static const struct {
 	  "<Error><Code>AccessDenied</Code><Message>User " AKID " is not allowed</Message></Error>",
 	  ERRBODY_NAMES_CREDENTIALS, "AccessDenied" },
 	{ "the key id with no code at all", "denied for " AKID, ERRBODY_NAMES_CREDENTIALS, "" },
+	/* the code is logged (proxy) and printed (s3gate-admin check): never the key id or secret */
+	{ "the key id as the code", "<Error><Code>" AKID "</Code></Error>",
+	  ERRBODY_NAMES_CREDENTIALS, "" },
+	{ "the key id inside the code", "<Error><Code>Bad" AKID "Key</Code></Error>",
+	  ERRBODY_NAMES_CREDENTIALS, "" },
+
 	{ "the key id as the last bytes", "<Error><Code>X</Code></Error>" AKID,
 	  ERRBODY_NAMES_CREDENTIALS, "X" },
 	{ "the secret anywhere", "<Error><Code>InternalError</Code><Message>" SECRET "</Message></Error>",
@@ -149,6 +155,11 @@ test_credentials(void)
 	memcpy(longcode + 6 + ERRBODY_CODE_MAX, "</Code>", 8);
 	T_OK(errbody_judge(longcode, strlen(longcode), AKID, SECRET, code) == ERRBODY_RELAY &&
 	    code[0] == '\0', "a code of %d bytes is not reported", ERRBODY_CODE_MAX);
+
+	/* a secret that is a plain token (RGW's are 40 letters and digits) as the code: not reported */
+	T_OK(errbody_judge("<Code>SvcSecret0000000000000000000000000000</Code>", 50, AKID,
+	    "SvcSecret0000000000000000000000000000", code) == ERRBODY_NAMES_CREDENTIALS &&
+	    code[0] == '\0', "the secret as the code is not reported");
 }
 
 int
