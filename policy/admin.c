@@ -39,6 +39,7 @@
 #define ADMIN_MAX_INPUT		(64 * 1024 * 1024)
 #define ADMIN_MAX_POS		4
 #define ADMIN_BACKEND_TIMEOUT	10	/* seconds, per connect and per read */
+#define ADMIN_BACKEND_DEADLINE	30	/* seconds for a whole answer, however it drips */
 #define ADMIN_MAX_REASON	1024	/* bytes of a request's reason */
 #define ADMIN_LINK_DEFAULT_EXPIRES 3600	/* seconds: presign without --expires */
 /*
@@ -1717,6 +1718,7 @@ admin_backend_request(struct admin *a, const char *method, const char *path, int
 	ssize_t n;
 	int fd = -1, status = -1, gai, major, minor;
 	SSL *ssl = NULL;
+	time_t started;
 
 	if (c->backend_access_key_id == NULL || c->backend_secret == NULL) {
 		sbuf_appendf(err, "no backend_credentials in %s", c->file);
@@ -1781,7 +1783,8 @@ admin_backend_request(struct admin *a, const char *method, const char *path, int
 		off += (size_t)n;
 	}
 	resp[0] = '\0';
-	while (got < respsz - 1) {
+	started = time(NULL);
+	while (got < respsz - 1 && time(NULL) - started < ADMIN_BACKEND_DEADLINE) {
 		if (ssl != NULL)
 			n = SSL_read(ssl, resp + got, (int)(respsz - 1 - got));
 		else

@@ -2028,7 +2028,12 @@ conn_resp_set_location(struct conn *c, size_t *raw, size_t *len)
 	int n;
 
 	if (host != NULL) {
-		sbuf_appends(&url, c->client.ssl != NULL ? "https://" : "http://");
+		/*
+		 * Behind an ingress that ends TLS the listener is plain and the
+		 * client's URL is https: public_url says so.
+		 */
+		sbuf_appends(&url, c->client.ssl != NULL || (c->conf->public_url != NULL &&
+		    strncasecmp(c->conf->public_url, "https://", 8) == 0) ? "https://" : "http://");
 		sbuf_append(&url, host->value, host->value_len);
 	}
 	sbuf_append(&url, c->addr.raw_path, c->addr.raw_path_len);

@@ -7,7 +7,8 @@
  * URL it was addressed by -- s3gate's backend address, http://RGW:PORT/B/K,
  * a host and port on the operator's network that no client should learn
  * and none can use.  The client gets the URL it addressed instead, as S3
- * answers it.
+ * answers it (https when it came over TLS, or when public_url is https:
+ * behind an ingress that ends TLS).
  */
 #ifndef S3GATE_RESPBODY_H
 #define S3GATE_RESPBODY_H
