@@ -115,6 +115,19 @@ awschunked_signed(const struct awschunked *ac)
 	return ac->mode == AWSCHUNKED_SIGNED || ac->mode == AWSCHUNKED_SIGNED_TRAILER;
 }
 
+/* Sums the body with ALG, the header named for it: the sum a trailer or a header gives. */
+static int
+awschunked_sum_start(struct awschunked *ac, enum checksum_alg alg)
+{
+	if (checksum_init(&ac->checksum, alg) == -1) {
+		(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "out of memory");
+		return -1;
+	}
+	(void)snprintf(ac->trailer_name, sizeof(ac->trailer_name), "%s",
+	    checksum_header_name(alg));
+	return 0;
+}
+
 int
 awschunked_init(struct awschunked *ac, enum awschunked_mode mode,
     const unsigned char key[32], const char *amz_date, const char *scope,
@@ -180,13 +193,7 @@ awschunked_init(struct awschunked *ac, enum awschunked_mode mode,
 		    "x-amz-trailer must name one x-amz-checksum-* header");
 		return -1;
 	}
-	if (checksum_init(&ac->checksum, alg) == -1) {
-		(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "out of memory");
-		return -1;
-	}
-	(void)snprintf(ac->trailer_name, sizeof(ac->trailer_name), "%s",
-	    checksum_header_name(alg));
-	return 0;
+	return awschunked_sum_start(ac, alg);
 }
 
 int
@@ -208,12 +215,8 @@ awschunked_expect_checksum(struct awschunked *ac, enum checksum_alg alg,
 		    checksum_header_name(alg));
 		return -1;
 	}
-	if (checksum_init(&ac->checksum, alg) == -1) {
-		(void)awschunked_fail(ac, AWSCHUNKED_ERR_ARGS, "out of memory");
+	if (awschunked_sum_start(ac, alg) == -1)
 		return -1;
-	}
-	(void)snprintf(ac->trailer_name, sizeof(ac->trailer_name), "%s",
-	    checksum_header_name(alg));
 	memcpy(ac->trailer_value, value, len);
 	ac->trailer_value[len] = '\0';
 	ac->header_checksum = 1;

@@ -101,65 +101,8 @@ if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	t_skip "bypass10" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
 fi
 
-# be CMD ARGS... — what RGW holds, asked with the service key (python3 stdlib, signed by
-# rawhttp.sigv4_headers):
-#   versions B K          "VID" per version of K, newest first ("DM:VID" for a delete marker)
-#   get B K [VID]         the object's bytes, or "ERR CODE"
-#   lock B K [VID]        "MODE HOLD" ("- -" for none)
-#   versioning B          the bucket's versioning status
-#   uploads B             "KEY UPLOADID" per upload under way
-#   parts B K UPLOADID    the part numbers RGW holds
-be() {
-	"$PY3" -c '
-import http.client, os, re, signal, sys, urllib.parse
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-sys.path.insert(0, sys.argv[1])
-import rawhttp
-ep = urllib.parse.urlparse(os.environ["RGW_ENDPOINT"])
-def req(method, bucket, key=None, query=""):
-    path = "/" + urllib.parse.quote(bucket) + ("/" + urllib.parse.quote(key, safe="/~") if key else "")
-    target = path + ("?" + query if query else "")
-    sig = rawhttp.sigv4_headers(method, target, ep.netloc, os.environ["RGW_ACCESS_KEY"],
-                                os.environ["RGW_SECRET_KEY"], "us-east-1", "UNSIGNED-PAYLOAD")
-    h = dict(l.split(": ", 1) for l in sig.strip().split("\r\n"))
-    h["Host"] = ep.netloc
-    c = http.client.HTTPConnection(ep.hostname, ep.port, timeout=30)
-    c.request(method, target, headers=h)
-    r = c.getresponse()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-def q(**kw):
-    return "&".join(k.replace("_", "-") + ("=" + urllib.parse.quote(v, safe="") if v is not None else "")
-                    for k, v in kw.items())
-def err(st, body):
-    m = re.search(rb"<Code>([^<]*)", body)
-    print("ERR", m.group(1).decode() if m else st)
-def texts(body, tag):
-    return [t.decode() for t in re.findall(rb"<%s>([^<]*)</%s>" % (tag.encode(), tag.encode()), body)]
-cmd, a = sys.argv[2], sys.argv[3:]
-vq = q(versionId=a[2]) if len(a) > 2 and a[2] else ""
-if cmd == "versions":
-    st, _, body = req("GET", a[0], query=q(versions=None, prefix=a[1]))
-    for kind, inner in re.findall(rb"<(Version|DeleteMarker)>(.*?)</\1>", body, re.S):
-        if texts(inner, "Key") == [a[1]]:
-            print(("DM:" if kind == b"DeleteMarker" else "") + texts(inner, "VersionId")[0])
-elif cmd == "get":
-    st, _, body = req("GET", a[0], a[1], vq)
-    sys.stdout.write(body.decode("latin-1")) if st == 200 else err(st, body)
-elif cmd == "lock":
-    st, h, _ = req("HEAD", a[0], a[1], vq)
-    print(h.get("x-amz-object-lock-mode", "-"), h.get("x-amz-object-lock-legal-hold", "-")) if st == 200 else print("ERR", st)
-elif cmd == "versioning":
-    st, _, body = req("GET", a[0], query="versioning")
-    print((texts(body, "Status") or ["-"])[0])
-elif cmd == "uploads":
-    st, _, body = req("GET", a[0], query="uploads")
-    for inner in re.findall(rb"<Upload>(.*?)</Upload>", body, re.S):
-        print(texts(inner, "Key")[0], texts(inner, "UploadId")[0])
-elif cmd == "parts":
-    st, _, body = req("GET", a[0], a[1], q(uploadId=a[2]))
-    print("\n".join(texts(body, "PartNumber"))) if st == 200 else err(st, body)
-' "$LIB_DIR/helpers" "$@"
-}
+# be CMD ARGS... — what RGW holds, asked with the service key (helpers/backend_state.py)
+be() { "$PY3" "$LIB_DIR/helpers/backend_state.py" "$@"; }
 
 PORT=$(free_port)
 # The operator lets owners lock objects (retention, legal-hold): grantees may not.

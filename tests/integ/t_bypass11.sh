@@ -93,52 +93,8 @@ if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
 	t_skip "bypass11" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
 fi
 
-# be CMD ARGS... — what RGW holds, asked with the service key:
-#   get B K [VID]   the object's bytes, or "ERR CODE"
-#   lock B K [VID]  "MODE HOLD" ("- -" for none)
-#   versions B K    "VID" per version of K, newest first
-#   buckets         the backend's bucket names
-be() {
-	"$PY3" -c '
-import http.client, os, re, signal, sys, urllib.parse
-signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-sys.path.insert(0, sys.argv[1])
-import rawhttp
-ep = urllib.parse.urlparse(os.environ["RGW_ENDPOINT"])
-def req(method, bucket=None, key=None, query=""):
-    path = "/" + (urllib.parse.quote(bucket) if bucket else "") + ("/" + urllib.parse.quote(key, safe="/~") if key else "")
-    target = path + ("?" + query if query else "")
-    sig = rawhttp.sigv4_headers(method, target, ep.netloc, os.environ["RGW_ACCESS_KEY"],
-                                os.environ["RGW_SECRET_KEY"], "us-east-1", "UNSIGNED-PAYLOAD")
-    h = dict(l.split(": ", 1) for l in sig.strip().split("\r\n"))
-    h["Host"] = ep.netloc
-    c = http.client.HTTPConnection(ep.hostname, ep.port, timeout=30)
-    c.request(method, target, headers=h)
-    r = c.getresponse()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-def texts(body, tag):
-    return [t.decode() for t in re.findall(rb"<%s>([^<]*)</%s>" % (tag.encode(), tag.encode()), body)]
-cmd, a = sys.argv[2], sys.argv[3:]
-vq = "versionId=" + urllib.parse.quote(a[2], safe="") if len(a) > 2 and a[2] else ""
-if cmd == "get":
-    st, _, body = req("GET", a[0], a[1], vq)
-    if st == 200:
-        sys.stdout.write(body.decode("latin-1"))
-    else:
-        print("ERR", (texts(body, "Code") or [st])[0])
-elif cmd == "lock":
-    st, h, _ = req("HEAD", a[0], a[1], vq)
-    print(h.get("x-amz-object-lock-mode", "-"), h.get("x-amz-object-lock-legal-hold", "-")) if st == 200 else print("ERR", st)
-elif cmd == "versions":
-    st, _, body = req("GET", a[0], query="versions&prefix=" + urllib.parse.quote(a[1], safe=""))
-    for kind, inner in re.findall(rb"<(Version|DeleteMarker)>(.*?)</\1>", body, re.S):
-        if texts(inner, "Key") == [a[1]]:
-            print(("DM:" if kind == b"DeleteMarker" else "") + texts(inner, "VersionId")[0])
-elif cmd == "buckets":
-    st, _, body = req("GET")
-    print("\n".join(texts(body, "Name")))
-' "$LIB_DIR/helpers" "$@"
-}
+# be CMD ARGS... — what RGW holds, asked with the service key (helpers/backend_state.py)
+be() { "$PY3" "$LIB_DIR/helpers/backend_state.py" "$@"; }
 
 PORT=$(free_port)
 s3gate_start b11 "listen 127.0.0.1:$PORT" "workers 1" \
