@@ -8,6 +8,8 @@
  *
  *   PARSE         the signature's form (SigV4, or SigV2 if allowed), clock
  *                 skew and expiry -- before any secret is looked up;
+ *   PREFLIGHT     a CORS preflight instead (unsigned): store: is the bucket
+ *                 known at all; then DONE, the backend's CORS rules decide;
  *   CREDENTIAL    store: the access key id's credential (secret, principal,
  *                 session token, link scope, quota overrides);
  *   VERIFY        signature, session token, expiry, quota admission, link
@@ -27,6 +29,7 @@
  *
  * A refusal answers through conn_reply_error(); the stage is not re-run.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +253,88 @@ auth_is_form_upload(const struct conn *c)
 	return h != NULL && h->value_len >= 19 && strncasecmp(h->value, "multipart/form-data", 19) == 0;
 }
 
+/* The one header NAME, or NULL if there is none or more than one. */
+static const struct http_header *
+auth_header_once(const struct http_head *h, const char *name)
+{
+	const struct http_header *found = NULL;
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < h->nheaders; i++) {
+		if (h->headers[i].name_len != len || strncasecmp(h->headers[i].name, name, len) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = &h->headers[i];
+	}
+	return found;
+}
+
+/*
+ * A CORS preflight: what a browser sends on its own before a cross-origin
+ * request that is not "simple" -- an upload to a presigned PUT link with a
+ * Content-Type, any x-amz-* header -- and the request waits for its answer.
+ * OPTIONS on a bucket or object with Origin and
+ * Access-Control-Request-Method, never signed (a browser has nothing to
+ * sign it with) and without a body.  S3 answers it from the bucket's CORS
+ * rules, which its owner sets (bucket_config_ops cors): the backend
+ * decides (conn_preflight_start).  Anything else with OPTIONS -- a header
+ * twice, a body, no bucket -- goes the signed way, and is refused there.
+ */
+static int
+auth_is_preflight(const struct conn *c)
+{
+	return strcmp(c->head.method, "OPTIONS") == 0 && !c->addr.internal &&
+	    c->addr.bucket != NULL && c->req_body_len == 0 && !c->req_chunked &&
+	    auth_header_once(&c->head, "origin") != NULL &&
+	    auth_header_once(&c->head, "access-control-request-method") != NULL &&
+	    (httpmsg_header_find(&c->head, "access-control-request-headers") == NULL ||
+	    auth_header_once(&c->head, "access-control-request-headers") != NULL);
+}
+
+int
+auth_preflight_refuse(struct conn *c)
+{
+	return conn_reply_error(c, S3ERR_ACCESS_DENIED, "CORSResponse: This CORS request is not "
+	    "allowed: the bucket's CORS rules do not allow this Origin, method "
+	    "(Access-Control-Request-Method) or headers (Access-Control-Request-Headers), or "
+	    "the bucket has none.");
+}
+
+/*
+ * Stage PREFLIGHT: only buckets the policy knows are asked about, so that
+ * the backend's other buckets stay out of sight; an unknown bucket gets
+ * the refusal a known one without a matching rule gets (conn.c turns every
+ * backend answer but a 200 into it), and nobody learns which buckets exist
+ * but from a rule an owner wrote for browsers.
+ */
+static int
+auth_preflight(struct conn *c, time_t now)
+{
+	int w;
+
+	/* no principal: "" holds nothing anywhere, and the answer still says whether the bucket is known */
+	w = conn_store_wait(c, pstore_access(c->srv->store, "", c->addr.bucket, now, &c->access,
+	    conn_store_cb, c));
+	if (w >= 0)
+		return w;
+	memset(&c->op, 0, offsetof(struct s3_op, detail));
+	c->op.action = "PreflightRequest";
+	c->op.list_prefix = "";
+	c->op_valid = 1;
+	c->decided = 1;
+	if (!c->access.bucket_exists) {
+		snprintf(c->decision.reason, sizeof(c->decision.reason), "CORS preflight: no such bucket");
+		c->srv->stats->denied++;
+		return auth_preflight_refuse(c);
+	}
+	c->decision.allow = 1;
+	snprintf(c->decision.reason, sizeof(c->decision.reason), "CORS preflight: backend decides");
+	c->preflight = 1;
+	c->auth_stage = AUTH_STAGE_DONE;
+	return 1;
+}
+
 /*
  * Stage PARSE: the signature's form and time, before any secret is known.
  * Signature Version 2 (links from aws-cli v1 and boto3) is parsed here too;
@@ -262,6 +347,10 @@ auth_parse(struct conn *c, time_t now)
 	enum sigv4_status st;
 	enum sigv2_status st2;
 
+	if (auth_is_preflight(c)) {
+		c->auth_stage = AUTH_STAGE_PREFLIGHT;
+		return 1;
+	}
 	auth_sigv4_request(c, &sreq);
 	st = sigv4_parse(&sreq, &c->auth);
 	if (st == SIGV4_V2 && c->conf->sigv2) {
@@ -643,6 +732,9 @@ auth_run(struct conn *c)
 		switch (c->auth_stage) {
 		case AUTH_STAGE_PARSE:
 			r = auth_parse(c, now);
+			break;
+		case AUTH_STAGE_PREFLIGHT:
+			r = auth_preflight(c, now);
 			break;
 		case AUTH_STAGE_CREDENTIAL:
 			/* a store may have filled it already before a PENDING answer */

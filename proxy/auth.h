@@ -11,6 +11,7 @@ struct conn;
 /* Where a request is in auth_run(); kept on the connection (c->auth_stage) across waits. */
 enum auth_stage {
 	AUTH_STAGE_PARSE,	/* signature form, clock, expiry */
+	AUTH_STAGE_PREFLIGHT,	/* store: a CORS preflight's bucket is known (no signature) */
 	AUTH_STAGE_CREDENTIAL,	/* store: access key id -> credential */
 	AUTH_STAGE_VERIFY,	/* signature, token, action */
 	AUTH_STAGE_LIST_BUCKETS,	/* store: ListBuckets answered here */
@@ -28,6 +29,12 @@ enum auth_stage {
  * connection changed state, 0 when it waits.
  */
 int	auth_run(struct conn *);
+
+/*
+ * A CORS preflight refused (no such bucket, or the backend's CORS rules do
+ * not allow it): one 403 for every cause.
+ */
+int	auth_preflight_refuse(struct conn *);
 
 /* Object lock a CopyObject's principal may not set (c->copy_lock_missing). */
 #define COPY_LOCK_RETENTION	0x01	/* PutObjectRetention */

@@ -364,6 +364,7 @@ conn_request_reset(struct conn *c)
 	c->backend_readable = 0;
 	c->copy_lock_missing = 0;
 	c->lock_probe = 0;
+	c->preflight = 0;
 	c->req_chunked = 0;
 	c->req_body_done = 0;
 	c->req_body_read = 0;
@@ -1314,6 +1315,35 @@ conn_forward_target(struct conn *c, struct forward_target *t, time_t now)
 }
 
 /* The request is allowed: builds the re-signed head and connects (see conn.h). */
+/*
+ * A CORS preflight (auth.c) goes to the backend with its three CORS
+ * headers and nothing else of the client's: it is unsigned, so nothing the
+ * client chose may reach the backend under the service signature but what
+ * the CORS rules are matched against.  No query: a presigned link's
+ * parameters mean nothing to a preflight.
+ */
+static int
+conn_preflight_start(struct conn *c, const struct forward_target *t, time_t now)
+{
+	static const char *const cors[] = {
+		"origin", "access-control-request-method", "access-control-request-headers",
+	};
+	const struct http_header *h;
+	struct http_head pf;
+	struct query_list none;
+	size_t i;
+
+	memset(&pf, 0, offsetof(struct http_head, headers));
+	for (i = 0; i < sizeof(cors) / sizeof(cors[0]); i++)
+		if ((h = httpmsg_header_find(&c->head, cors[i])) != NULL)
+			pf.headers[pf.nheaders++] = *h;
+	memset(&none, 0, sizeof(none));
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	forward_build_head(&c->out, "OPTIONS", &c->addr, &none, &pf, SIGV4_UNSIGNED_PAYLOAD, t, now);
+	return conn_backend_connect(c);
+}
+
 int
 conn_backend_start(struct conn *c)
 {
@@ -1321,6 +1351,8 @@ conn_backend_start(struct conn *c)
 	time_t now = time(NULL);
 
 	conn_forward_target(c, &t, now);
+	if (c->preflight)
+		return conn_preflight_start(c, &t, now);
 	if (strncmp(c->auth.payload_hash, "STREAMING-", 10) == 0) {
 		int r = conn_decoder_start(c);
 		if (r >= 0)
@@ -2294,6 +2326,11 @@ conn_do_read_resp_head(struct conn *c)
 			c->abort_backend = 1;
 		}
 		conn_resp_framing(c);
+		if (c->preflight && c->resp_status != 200) {
+			/* not the backend's 403 or 404: whether the bucket exists stays unsaid */
+			c->abort_backend = 1;
+			return auth_preflight_refuse(c);
+		}
 		if (c->resp_has_body && (c->resp_status >= 400 || conn_resp_changed(c)))
 			return conn_resp_whole_start(c);
 		if (c->resp_status >= 400 && errbody_names_credentials(c->backend.buf,

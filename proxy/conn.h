@@ -144,6 +144,13 @@ struct conn {
 	 */
 	unsigned		 copy_lock_missing;
 	int			 lock_probe;
+	/*
+	 * A CORS preflight (auth.c: OPTIONS with Origin and
+	 * Access-Control-Request-Method, unsigned as browsers send it): the
+	 * backend gets only its CORS headers, and any answer but 200 becomes
+	 * one 403, the same for every bucket.
+	 */
+	int			 preflight;
 	struct pstore_bucket_list bucket_list;	/* ListBuckets, GET /_s3gate/access; the store
 						   may fill it after a PENDING answer */
 	struct policy_decision	 decision;

@@ -6,6 +6,8 @@
 # sees, not the proxy's own address.  Workspaces:
 #   ws-eric: eric owns ws-eric-pub (discoverable) and ws-eric-hidden (not)
 #   ws-alice: alice owns ws-alice; carl gets a ReadOnly grant on ws-eric-pub
+# and browsers' CORS preflights before an upload to a link (eric's CORS
+# rules on ws-eric-pub).
 . "$(dirname "$0")/lib.sh"
 
 B=ws-eric-pub
@@ -186,6 +188,99 @@ max_uses() {
 	expect_denied "$url"
 }
 tc "--max-uses 2: two downloads, the third refused" max_uses
+
+# ---- browsers: CORS preflights before an upload to a link --------------------------------
+# A web page that uploads to a PUT link with a Content-Type of its own (or
+# reads with any x-amz-* header) makes the browser send a preflight first:
+# OPTIONS with Origin and Access-Control-Request-Method, unsigned.  The
+# owner sets CORS rules through s3gate (bucket_config_ops cors); s3gate
+# passes the preflight's CORS headers (and nothing else) to RGW for a bucket
+# the policy knows, and turns every answer but a 200 into one 403.  curl
+# sends what a browser sends (no browser runs here).
+ORIGIN=https://app.example.test
+# preflight URL ORIGIN [METHOD [HEADERS]]: the status; the head goes to $T/pf.head, the body to $T/out
+preflight() {
+	curl -s -o "$T/out" -D "$T/pf.head" -w '%{http_code}' --max-time 30 -X OPTIONS \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" -H "Origin: $2" \
+		-H "Access-Control-Request-Method: ${3:-PUT}" ${4:+-H "Access-Control-Request-Headers: $4"} "$1"
+}
+# pf_header NAME: the value of NAME in the last preflight's head
+pf_header() { tr -d '\r' <"$T/pf.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n {print $2}'; }
+# refusal_shape: the 403 body without its request id and resource (what may differ)
+refusal_shape() { sed -e 's|<RequestId>[^<]*</RequestId>||' -e 's|<Resource>[^<]*</Resource>||' "$T/out"; }
+
+cors_setup() {
+	s3gate_cred eric eric_cors >/dev/null || return 1
+	printf '{"CORSRules":[{"AllowedOrigins":["%s"],"AllowedMethods":["GET","PUT"],"AllowedHeaders":["content-type"],"ExposeHeaders":["ETag"],"MaxAgeSeconds":300}]}' \
+		"$ORIGIN" >"$T/cors.json"
+	S3_ENDPOINT=$S3GATE_ENDPOINT awsv1 eric_cors s3api put-bucket-cors --bucket "$B" \
+		--cors-configuration "file://$T/cors.json" || return 1
+	# through s3gate, and RGW holds it
+	backend_aws s3api get-bucket-cors --bucket "$B" | grep -q "$ORIGIN"
+}
+tc "CORS: the owner sets the bucket's CORS rules through s3gate (PutBucketCors), RGW holds them" cors_setup
+
+cors_upload() {
+	local url code
+	url=$(presign --principal eric --method PUT "s3://$B/from-browser.txt") || return 1
+	code=$(preflight "$url" "$ORIGIN" PUT content-type)
+	[ "$code" = 200 ] || { echo "preflight: HTTP $code"; cat "$T/out"; return 1; }
+	[ "$(pf_header access-control-allow-origin)" = "$ORIGIN" ] &&
+		pf_header access-control-allow-methods | grep -q PUT &&
+		pf_header access-control-allow-headers | grep -qi content-type ||
+		{ echo "preflight head:"; cat "$T/pf.head"; return 1; }
+	# then the upload itself, as the browser sends it
+	printf 'sent by a browser\n' >"$T/cors.body"
+	code=$(curl -s -o "$T/out" -D "$T/put.head" -w '%{http_code}' --max-time 30 -X PUT \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" -H "Origin: $ORIGIN" \
+		-H "Content-Type: text/plain" --data-binary "@$T/cors.body" "$url")
+	[ "$code" = 200 ] || { echo "PUT: HTTP $code"; cat "$T/out"; return 1; }
+	tr -d '\r' <"$T/put.head" | grep -qi "^access-control-allow-origin: $ORIGIN$" ||
+		{ echo "the upload's answer lets the page see nothing:"; cat "$T/put.head"; return 1; }
+	backend_aws s3 cp "s3://$B/from-browser.txt" "$T/cors.back" && same_file "$T/cors.body" "$T/cors.back"
+}
+tc "CORS: a preflight for a PUT link from an allowed origin gets RGW's rules (200), then the upload works and is stored" cors_upload
+
+cors_refused() {
+	local url code shape first=""
+	url=$(presign --principal eric --method PUT "s3://$B/x") || return 1
+	# the link's signature plays no part: a tampered one preflights the same
+	code=$(preflight "${url%??}00" "$ORIGIN" PUT content-type)
+	[ "$code" = 200 ] || { echo "preflight of a tampered link: HTTP $code, expected 200"; return 1; }
+	# refused: another origin, a method or header the rules lack, a bucket without rules,
+	# a hidden bucket, a bucket the policy does not know -- one 403, one body
+	for args in "$B https://evil.example.test PUT" "$B $ORIGIN DELETE" "$B $ORIGIN PUT x-amz-acl" \
+		"$BA $ORIGIN PUT" "$BH $ORIGIN PUT" "ws-nobody-$(rand_id) $ORIGIN PUT"; do
+		set -- $args
+		code=$(preflight "http://$PUB_HOST/$1/k" "$2" "$3" "${4:-}")
+		[ "$code" = 403 ] || { echo "$args: HTTP $code, expected 403"; cat "$T/out"; return 1; }
+		[ -z "$(pf_header access-control-allow-origin)" ] ||
+			{ echo "$args: refused, yet allows an origin"; return 1; }
+		shape=$(refusal_shape)
+		grep -q CORSResponse <<<"$shape" || { echo "$args: $shape"; return 1; }
+		[ -z "$first" ] && first=$shape
+		[ "$shape" = "$first" ] || { echo "$args answers otherwise:"; echo "$first"; echo "$shape"; return 1; }
+	done
+}
+tc "CORS: refused preflights (origin, method, header, no rules, hidden or unknown bucket) are one 403 with one body" cors_refused
+
+cors_not_preflight() {
+	local code
+	# an OPTIONS that is not a preflight (no Access-Control-Request-Method, a body,
+	# Origin twice) goes the signed way and is refused there: nothing reaches RGW
+	code=$(curl -s -o "$T/out" -w '%{http_code}' --max-time 30 -X OPTIONS \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" -H "Origin: $ORIGIN" "http://$PUB_HOST/$B/k")
+	[ "$code" = 403 ] && ! grep -q CORSResponse "$T/out" || { echo "no method: HTTP $code"; cat "$T/out"; return 1; }
+	code=$(curl -s -o "$T/out" -w '%{http_code}' --max-time 30 -X OPTIONS \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" -H "Origin: $ORIGIN" \
+		-H "Access-Control-Request-Method: PUT" --data-binary x "http://$PUB_HOST/$B/k")
+	[ "$code" = 403 ] && ! grep -q CORSResponse "$T/out" || { echo "with a body: HTTP $code"; cat "$T/out"; return 1; }
+	code=$(curl -s -o "$T/out" -w '%{http_code}' --max-time 30 -X OPTIONS \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" -H "Origin: $ORIGIN" -H "Origin: https://evil.example.test" \
+		-H "Access-Control-Request-Method: PUT" "http://$PUB_HOST/$B/k")
+	[ "$code" = 403 ] && ! grep -q CORSResponse "$T/out" || { echo "Origin twice: HTTP $code"; cat "$T/out"; return 1; }
+}
+tc "CORS: an OPTIONS that is not a preflight (no method, a body, Origin twice) is refused as unsigned" cors_not_preflight
 
 # ---- the same s3gate with two workers: a link's budget is one per s3gate --------------------
 # The store (a file store in the instance's directory) stays; only the
