@@ -4,6 +4,11 @@
 #
 #   deploy/local/run.sh            Ctrl-C stops s3gate, then Ceph
 #
+# Exit status: 130 after Ctrl-C (SIGINT), 143 after SIGTERM or SIGHUP,
+# s3gate's own if it ends by itself.  A port in use is one line on stderr
+# ("run: 127.0.0.1:8080 is in use ...; choose another with
+# S3GATE_LISTEN=127.0.0.1:PORT"), exit 1, nothing started.
+#
 # Environment:
 #   S3GATE_LISTEN        client listener        (default 127.0.0.1:8080)
 #   S3GATE_ADMIN_LISTEN  health/metrics         (default 127.0.0.1:9090)
@@ -52,9 +57,13 @@ cleanup() {
 	echo "run: stopping Ceph" >&2
 	rgw_stop "$DEMO/rgw"
 }
-trap 'cleanup; exit 130' INT
-trap 'cleanup; exit 143' TERM HUP
-trap cleanup EXIT
+# A trap may fire while a setup step of rgw_start has its stderr sent to a
+# log (a Ctrl-C during Ceph's start): the stop is told on the stderr run.sh
+# was given, kept here.
+exec {ERR_FD}>&2
+trap 'cleanup 2>&$ERR_FD; exit 130' INT
+trap 'cleanup 2>&$ERR_FD; exit 143' TERM HUP
+trap 'cleanup 2>&$ERR_FD' EXIT
 
 # A fresh folder each time: the backend's objects do not outlive it anyway.
 [ -d "$DEMO/rgw/pids" ] && rgw_stop "$DEMO/rgw"
