@@ -12,7 +12,8 @@
 # Environment:
 #   S3GATE_LISTEN        client listener        (default 127.0.0.1:8080)
 #   S3GATE_ADMIN_LISTEN  health/metrics         (default 127.0.0.1:9090)
-#   S3GATE_DEMO_DIR      everything it writes   (default /tmp/s3gate-demo; wiped at start)
+#   S3GATE_DEMO_DIR      everything it writes   (default /tmp/s3gate-demo; wiped at start,
+#                        so it must be new, empty, or one run.sh made)
 #   S3GATE_BIN           the binaries           (default bin/)
 #   S3GATE_STORAGE       Storage resources      (default deploy/local/storage-example.yaml)
 #
@@ -39,6 +40,13 @@ port_taken() {	# HOST:PORT
 }
 port_taken "$LISTEN" && die "$LISTEN is in use (another s3gate?); choose another with S3GATE_LISTEN=127.0.0.1:PORT"
 port_taken "$ADMIN_LISTEN" && die "$ADMIN_LISTEN is in use; choose another with S3GATE_ADMIN_LISTEN=127.0.0.1:PORT"
+# The folder is wiped at start: only one that run.sh made (it leaves a mark
+# there; older ones left only their config), or an empty or new one --
+# never a home folder named by mistake.
+if [ -d "$DEMO" ] && [ ! -e "$DEMO/.s3gate-demo" ] && [ -n "$(ls -A "$DEMO" 2>/dev/null)" ] &&
+	! head -n 1 "$DEMO/s3gate.conf" 2>/dev/null | grep -q '^# s3gate local demo'; then
+	die "$DEMO holds files run.sh did not make, and would be wiped; choose a new or empty folder with S3GATE_DEMO_DIR=PATH"
+fi
 
 S3PID=""
 stopping=0
@@ -69,6 +77,7 @@ trap 'cleanup 2>&$ERR_FD' EXIT
 [ -d "$DEMO/rgw/pids" ] && rgw_stop "$DEMO/rgw"
 rm -rf "$DEMO"
 mkdir -p "$DEMO/policy" || die "cannot create $DEMO"
+: >"$DEMO/.s3gate-demo"
 DEMO=$(cd "$DEMO" && pwd)
 
 echo "run: starting Ceph RGW in $DEMO/rgw ..." >&2

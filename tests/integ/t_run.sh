@@ -391,6 +391,22 @@ tc "S3GATE_LISTEN in use: exit 1, one line naming it and S3GATE_LISTEN, nothing 
 tc "S3GATE_ADMIN_LISTEN in use: exit 1, one line naming it and S3GATE_ADMIN_LISTEN, nothing started" busy admin "$P2" "$ADMIN" \
 	"run: $ADMIN is in use; choose another with S3GATE_ADMIN_LISTEN=127.0.0.1:PORT"
 
+# a folder run.sh did not make is not wiped: exit 1, one line, its files kept
+foreign_folder() {
+	local d=$T/not-a-demo rc
+	mkdir -p "$d" && echo keep >"$d/notes.txt"
+	env -i "${RUN_ENV[@]}" S3GATE_DEMO_DIR="$d" S3GATE_LISTEN="127.0.0.1:$(free_port)" \
+		S3GATE_ADMIN_LISTEN="127.0.0.1:$(free_port)" S3GATE_BIN="$S3GATE_BIN" timeout 20 "$RUN" \
+		</dev/null >"$T/foreign.out" 2>"$T/foreign.err"
+	rc=$?
+	[ $rc = 1 ] || { echo "exit $rc"; cat "$T/foreign.err"; return 1; }
+	[ "$(cat "$T/foreign.err")" = "run: $d holds files run.sh did not make, and would be wiped; choose a new or empty folder with S3GATE_DEMO_DIR=PATH" ] ||
+		{ echo "stderr:"; cat "$T/foreign.err"; return 1; }
+	[ "$(cat "$d/notes.txt" 2>/dev/null)" = keep ] && [ "$(ls -A "$d")" = notes.txt ] ||
+		{ echo "the folder changed:"; ls -A "$d"; return 1; }
+}
+tc "S3GATE_DEMO_DIR naming a folder run.sh did not make (a file in it): exit 1, one line, nothing wiped" foreign_folder
+
 # ---- Ctrl-C, and a second run in the same folder ----------------------------
 # (run.sh is started, signalled and waited for in this shell, not in a check's
 # $(...): only its parent can read its exit status)
