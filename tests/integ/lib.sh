@@ -570,6 +570,25 @@ s3 = session.client("s3", endpoint_url=EP, verify=os.environ["B3_CA"] or None,
 '"$code" "$@"
 }
 
+# boto3_cmu_location PROFILE BUCKET KEY WANT — boto3 uploads KEY in one part
+# (create, upload_part, complete); CompleteMultipartUpload's Location must
+# be WANT (the URL the client addressed) and name no backend address; the
+# object reads back
+boto3_cmu_location() {
+	RGW_HOSTPORT=${RGW_ENDPOINT#*://} boto3_py "$1" '
+b, key, want = sys.argv[1:4]
+up = s3.create_multipart_upload(Bucket=b, Key=key)["UploadId"]
+etag = s3.upload_part(Bucket=b, Key=key, UploadId=up, PartNumber=1, Body=b"x" * 1000)["ETag"]
+r = s3.complete_multipart_upload(Bucket=b, Key=key, UploadId=up,
+    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+print("Location", r["Location"], "want", want)
+assert r["Location"] == want, "Location is not the URL addressed"
+assert os.environ["RGW_HOSTPORT"] not in r["Location"], "names the backend"
+assert r["Key"] == key and r["Bucket"] == b, r
+assert s3.get_object(Bucket=b, Key=key)["Body"].read() == b"x" * 1000
+' "$2" "$3" "$4"
+}
+
 # curl_sigv4 PROFILE CURL_ARGS... — curl signing SigV4 with the profile's
 # keys; the payload hash header is $CURL_PAYLOAD_HASH (default
 # UNSIGNED-PAYLOAD).  Use s3_url to build the URL.

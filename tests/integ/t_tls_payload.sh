@@ -12,7 +12,9 @@
 #     file permissions;
 #   - an https backend (nginx terminating TLS in front of RGW), verified
 #     with backend_ca_file; s3gate-admin sync creating buckets through it
-#     (and refusing a certificate of another CA).
+#     (and refusing a certificate of another CA);
+#   - CompleteMultipartUpload's Location over TLS (client side, both sides)
+#     and behind an ingress that ends TLS (plain listener, public_url https).
 # Certificates are made here, by a throw-away CA, in $T/certs.
 . "$(dirname "$0")/lib.sh"
 
@@ -206,6 +208,9 @@ print("ok")
 		backend_intact boto3/alg-SHA256 "$T/f3m" && backend_intact boto3/stream-40m "$T/f40m"
 }
 tc "boto3 https: put_object bytes, put_object with CRC32/SHA1/SHA256 trailers, upload_fileobj of a stream, download" boto3_https
+LOC_KEY="boto3/loc é+&"
+tc "boto3 https: CompleteMultipartUpload's Location is https:// and the Host the client addressed, not RGW's" \
+	boto3_cmu_location tls "$B" "$LOC_KEY" "$HTTPS_EP/$B/$(urlenc "$LOC_KEY")"
 
 rclone_https() {
 	rm -rf "$T/rc" "$T/rc.back"; mkdir -p "$T/rc"
@@ -522,6 +527,9 @@ hb_copy() {	# PROFILE ENDPOINT SRC DST FILE: a server-side copy (the owner's: it
 	S3_ENDPOINT=$2 awsv1 "$1" s3 cp "s3://$B/$3" "s3://$B/$4" || return 1
 	backend_intact "$4" "$5"
 }
+hb_location() {	# a one-part multipart upload by boto3 over https to hb: Location the client's URL
+	S3_ENDPOINT=$HB_TLS_EP boto3_cmu_location hb-user "$B" hb/loc "$HB_TLS_EP/$B/hb/loc"
+}
 hb_put_alg() {	# PROFILE ENDPOINT KEY FILE ALG
 	S3_ENDPOINT=$2 aws_put_alg awsv1 "$3" "$4" "$5" "$1"
 }
@@ -561,6 +569,8 @@ else
 			hb_updown hb-user "$HB_EP" hb/f1k "$T/f1k"
 		tc "https backend: a server-side copy (its source's lock probed first), backend identical" \
 			hb_copy hb-user "$HB_EP" hb/f1k hb/f1k-copy "$T/f1k"
+		tc "https backend, client over https: CompleteMultipartUpload's answer read whole over TLS, its Location the client's URL" \
+			hb_location
 		tc "https backend, client over https too: put-object with SHA256 trailer (aws-chunked), read back" \
 			hb_put_alg hb-user "$HB_TLS_EP" hb/sha256 "$T/f3m" SHA256
 		tc "https backend: s3gate-admin sync creates a new workspace's bucket through it" \
@@ -576,6 +586,25 @@ else
 			hb_sync_refused "$HB_SYNC_BUCKET-x"
 	else
 		t_fail "s3gate with an https backend and the wrong backend_ca_file starts" "$(cat "$T/hbx.start")"
+	fi
+fi
+
+# ---- 8: behind an ingress that ends TLS: a plain listener, public_url https -------------
+# The client's URL is https (the ingress's), the connection s3gate sees is
+# plain: CompleteMultipartUpload's Location says https, as public_url does.
+ing_location() {
+	S3_ENDPOINT=$ING_EP S3_CA_BUNDLE="" boto3_cmu_location ing-user "$B" ing/loc \
+		"https://${ING_EP#http://}/$B/ing/loc"
+}
+if ready; then
+	if s3gate_start ing "public_url https://files.example.test" "$T/tls/storage.yaml" >"$T/ing.start" 2>&1 &&
+		s3gate_cred tls ing-user >>"$T/ing.start" 2>&1; then
+		ING_EP=$S3GATE_ENDPOINT
+		tc "plain listener behind a TLS ingress (public_url https): CompleteMultipartUpload's Location is https://, the Host addressed" \
+			ing_location
+		s3gate_stop ing >/dev/null
+	else
+		t_fail "s3gate with public_url https on a plain listener starts" "$(tail -n 5 "$T/ing.start")"
 	fi
 fi
 
