@@ -1536,6 +1536,40 @@ server_metrics_histogram(struct evbuffer *b, const char *name, const uint64_t bu
 	    name, (unsigned long long)buckets[11], name, sum, name, (unsigned long long)count);
 }
 
+/*
+ * When each certificate of the TLS listeners ends (the ones handshakes use
+ * now: a reload's), for an alert well before clients refuse it; labelled
+ * by its file, escaped as Prometheus label values are.
+ */
+static void
+server_metrics_certificates(const struct server *srv, struct evbuffer *b)
+{
+	const struct conf *cf = srv->conf;
+	struct sbuf label = SBUF_INIT;
+	const char *p;
+	time_t t;
+	int i;
+
+	if (cf->ncerts == 0)
+		return;
+	evbuffer_add_printf(b, "# HELP s3gate_tls_certificate_not_after_seconds When a TLS "
+	    "listener's certificate expires (Unix time).\n"
+	    "# TYPE s3gate_tls_certificate_not_after_seconds gauge\n");
+	for (i = 0; i < cf->ncerts; i++) {
+		if (tls_server_not_after(srv->tls, i, &t) == -1)
+			continue;
+		sbuf_reset(&label);
+		for (p = cf->certs[i].cert_file; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\' || *p == '\n')
+				sbuf_append(&label, "\\", 1);
+			sbuf_append(&label, *p == '\n' ? "n" : p, 1);
+		}
+		evbuffer_add_printf(b, "s3gate_tls_certificate_not_after_seconds{certificate=\"%s\"} %lld\n",
+		    label.data, (long long)t);
+	}
+	sbuf_free(&label);
+}
+
 static void
 server_admin_metrics(struct evhttp_request *req, void *arg)
 {
@@ -1656,6 +1690,7 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 		    ps.hits, ps.stale_hits, ps.misses, ps.unavailable, ps.invalidations, ps.reloads,
 		    ps.connected);
 	}
+	server_metrics_certificates(srv, b);
 	evbuffer_add_printf(b, "# HELP s3gate_actions_total Requests by S3 action and decision.\n"
 	    "# TYPE s3gate_actions_total counter\n");
 	for (i = 0; i < SERVER_MAX_ACTIONS && st->actions[i].name[0] != '\0'; i++) {

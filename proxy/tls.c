@@ -395,6 +395,20 @@ tls_server_accept(struct tls_server *ts, int fd)
 	return ssl;
 }
 
+int
+tls_server_not_after(const struct tls_server *ts, int i, time_t *out)
+{
+	X509 *x;
+	struct tm tm;
+
+	if (ts == NULL || i < 0 || i >= ts->nctx ||
+	    (x = SSL_CTX_get0_certificate(ts->ctx[i])) == NULL ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
 SSL_CTX *
 tls_backend_ctx_new(const struct conf *cf, struct sbuf *errors)
 {

@@ -34,6 +34,8 @@ struct tls_server;
 struct tls_server *tls_server_new(const struct conf *, struct sbuf *errors);
 void		 tls_server_free(struct tls_server *);
 SSL		*tls_server_accept(struct tls_server *, int fd);
+/* Certificate I's notAfter (Unix time) into *OUT: 0, or -1 if there is none. */
+int		 tls_server_not_after(const struct tls_server *, int i, time_t *out);
 
 /*
  * What -t and a reload check before any worker needs them: CERT and KEY

@@ -34,15 +34,15 @@ mkca() {
 		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
 		2>&1 && chmod 600 "$TLS/$1.key"
 }
-# mkcert NAME CN SAN CA — a server certificate signed by CA: $TLS/NAME.pem/.key
+# mkcert NAME CN SAN CA [DAYS] — a server certificate signed by CA: $TLS/NAME.pem/.key
 mkcert() {
-	local name=$1 cn=$2 san=$3 ca=$4
+	local name=$1 cn=$2 san=$3 ca=$4 days=${5:-2}
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-keyout "$TLS/$name.key" -out "$TLS/$name.csr" -subj "/CN=$cn" 2>&1 || return 1
 	chmod 600 "$TLS/$name.key"
 	printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$san" >"$TLS/$name.ext"
 	openssl x509 -req -in "$TLS/$name.csr" -CA "$TLS/$ca.pem" -CAkey "$TLS/$ca.key" \
-		-CAcreateserial -days 2 -extfile "$TLS/$name.ext" -out "$TLS/$name.pem" 2>&1
+		-CAcreateserial -days "$days" -extfile "$TLS/$name.ext" -out "$TLS/$name.pem" 2>&1
 }
 make_certs() {
 	mkdir -p "$TLS" && chmod 700 "$TLS"
@@ -50,7 +50,7 @@ make_certs() {
 		mkca ca2 "another test CA" &&
 		mkcert main "s3gate-test-main" "IP:127.0.0.1,DNS:localhost" ca &&
 		mkcert other "other.test" "DNS:other.test" ca &&
-		mkcert reloaded "s3gate-test-reloaded" "IP:127.0.0.1,DNS:localhost" ca &&
+		mkcert reloaded "s3gate-test-reloaded" "IP:127.0.0.1,DNS:localhost" ca 3 &&
 		mkcert nginx "nginx-backend" "IP:127.0.0.1,DNS:localhost" ca &&
 		cp "$TLS/main.pem" "$TLS/live.pem" && cp "$TLS/main.key" "$TLS/live.key" &&
 		chmod 600 "$TLS/live.key"
@@ -81,6 +81,7 @@ HTTP_EP=${S3GATE_ENDPOINT:-}
 S3_ENDPOINT=$HTTPS_EP
 S3_CA_BUNDLE=$TLS/ca.pem
 TLS_PID=${S3GATE_PID:-}
+TLS_ADMIN=${S3GATE_ADMIN_URL:-}
 TLS_CONF=${S3GATE_CONF:-}
 
 if ready; then
@@ -421,7 +422,18 @@ reload_swap() {
 	echo "download across the reload: HTTP $code $(cat "$T/slow.err")"
 	[ "$code" = 200 ] && same_file "$T/f40m" "$T/slow.out"
 }
+# cert_metric_is PEM: /metrics gives live.pem's end as PEM's notAfter
+cert_metric_is() {
+	local want got
+	want=$(date -d "$(openssl x509 -enddate -noout -in "$1" | cut -d= -f2)" +%s) || return 1
+	got=$(curl -sS --max-time 10 "$TLS_ADMIN/metrics" |
+		grep -F "s3gate_tls_certificate_not_after_seconds{certificate=\"$TLS/live.pem\"} ") || return 1
+	echo "$got (want $want)"
+	[ "${got##* }" = "$want" ]
+}
+tc "/metrics: s3gate_tls_certificate_not_after_seconds names live.pem with its notAfter" cert_metric_is "$TLS/main.pem"
 tc "SIGHUP after replacing the certificate files: the new one is served, an open download completes intact" reload_swap
+tc "/metrics after the reload: the new certificate's notAfter (a day later)" cert_metric_is "$TLS/reloaded.pem"
 tc "after the reload: SNI other.test still gets the second certificate" subject_is other.test -servername other.test
 tc "after the reload: aws-cli v2 works over https" aws_updown awsv2 v2/after-reload "$T/f1k"
 
