@@ -123,6 +123,16 @@ EOF
 	)
 done
 
+# s3gate first: the banner below is printed once it answers
+"$BIN/s3gate" -c "$DEMO/s3gate.conf" &
+S3PID=$!
+for ((i = 0; i < 100; i++)); do
+	port_taken "$LISTEN" && break
+	kill -0 "$S3PID" 2>/dev/null || break
+	sleep 0.1
+done
+port_taken "$LISTEN" || die "s3gate did not start listening on $LISTEN (its log is above)"
+
 cat <<EOF
 
 ==========================================================================
@@ -152,13 +162,6 @@ cat <<EOF
 s3gate runs in the foreground; Ctrl-C stops it and Ceph.
 EOF
 
-"$BIN/s3gate" -c "$DEMO/s3gate.conf" &
-S3PID=$!
-for ((i = 0; i < 100; i++)); do
-	port_taken "$LISTEN" && break
-	kill -0 "$S3PID" 2>/dev/null || break
-	sleep 0.1
-done
 wait "$S3PID"
 rc=$?
 S3PID=""
