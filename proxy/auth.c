@@ -143,22 +143,24 @@ auth_too_many_at_once(struct conn *c)
 }
 
 /*
- * Per-principal request rate and concurrency (quota.h).  Returns 1 to go on,
- * 0 after answering SlowDown, which S3 clients back off and retry on.
+ * Per-principal request rate and concurrency (quota.h) for PRINCIPAL with
+ * its OVERRIDES (NULL: the defaults alone).  Returns 1 to go on, 0 after
+ * answering SlowDown, which S3 clients back off and retry on.
  */
 static int
-auth_quota_admit(struct conn *c)
+auth_quota_admit(struct conn *c, const char *principal, const struct policy_quota *overrides)
 {
 	const struct quota_limits *defaults = &c->srv->quota_defaults, *l;
+	static const struct policy_quota none;
 	struct quota_limits whole;
 	double now, retry = 1;
 
 	/* the principal's overrides came with the credential, fresh from the store */
-	quota_limits_merge(&whole, defaults, &c->cred.quota);
+	quota_limits_merge(&whole, defaults, overrides != NULL ? overrides : &none);
 	if (!quota_limits_any(&whole))
 		return 1;
 	now = conn_now();
-	if ((c->quota = quota_get(&c->srv->quotas, c->cred.principal, now)) == NULL)
+	if ((c->quota = quota_get(&c->srv->quotas, principal, now)) == NULL)
 		return 1;
 	server_quota_shm_wake(c->srv);
 	/* shared through the workers' table only while it holds the principal */
@@ -253,6 +255,9 @@ auth_is_form_upload(const struct conn *c)
 	return h != NULL && h->value_len >= 19 && strncasecmp(h->value, "multipart/form-data", 19) == 0;
 }
 
+/* Whom quotas count CORS preflights as: no principal's name has a space. */
+#define AUTH_PREFLIGHT_PRINCIPAL	"(CORS preflights)"
+
 /* The one header NAME, or NULL if there is none or more than one. */
 static const struct http_header *
 auth_header_once(const struct http_head *h, const char *name)
@@ -313,6 +318,14 @@ auth_preflight(struct conn *c, time_t now)
 {
 	int w;
 
+	/*
+	 * Unsigned, yet asked of the store and the backend: all preflights
+	 * together are one principal to the default quotas (quota_request_rate,
+	 * quota_connections), a name no workspace can have.  Once: the stage
+	 * runs again when the store answers.
+	 */
+	if (!c->quota_active && auth_quota_admit(c, AUTH_PREFLIGHT_PRINCIPAL, NULL) == 0)
+		return 1;
 	/* no principal: "" holds nothing anywhere, and the answer still says whether the bucket is known */
 	w = conn_store_wait(c, pstore_access(c->srv->store, "", c->addr.bucket, now, &c->access,
 	    conn_store_cb, c));
@@ -434,7 +447,7 @@ auth_verify(struct conn *c, time_t now)
 		return conn_reply_error(c, S3ERR_INVALID_TOKEN, c->auth.security_token == NULL ?
 		    "These are session credentials: send the session token (x-amz-security-token, "
 		    "AWS_SESSION_TOKEN)." : "The session token does not belong to these credentials.");
-	if (auth_quota_admit(c) == 0)
+	if (auth_quota_admit(c, c->cred.principal, &c->cred.quota) == 0)
 		return 1;
 	if (c->cred.link_method != NULL && !auth_link_matches(c))
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, "This link is for another object or method.");

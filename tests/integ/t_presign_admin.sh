@@ -282,6 +282,28 @@ cors_not_preflight() {
 }
 tc "CORS: an OPTIONS that is not a preflight (no method, a body, Origin twice) is refused as unsigned" cors_not_preflight
 
+# Unsigned, yet asked of the store and RGW: all preflights together are one
+# principal to the default quotas, so a flood of them is bounded and costs
+# no workspace its own rate.
+if ready; then
+	s3gate_stop presign
+	s3gate_start presign "public_url http://$PUB_HOST" "quota_request_rate 2" ||
+		FAIL_WHY="s3gate with quota_request_rate 2 did not start (see $T/presign/s3gate.log)"
+fi
+cors_quota() {
+	local i code url ok=0 slow=0
+	for ((i = 0; i < 12; i++)); do
+		code=$(preflight "http://$PUB_HOST/$B/k" "$ORIGIN" PUT)
+		case $code in 200) ok=$((ok + 1)) ;; 503) grep -q SlowDown "$T/out" && slow=$((slow + 1)) ;; esac
+	done
+	echo "12 preflights at once under quota_request_rate 2: $ok answered 200, $slow 503 SlowDown"
+	[ $ok -ge 1 ] && [ $slow -ge 1 ] && [ $((ok + slow)) = 12 ] || return 1
+	# a workspace's own request rate is its own
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	expect_status 200 "$url"
+}
+tc "CORS: preflights share one quota (quota_request_rate 2: a burst of 12 is cut with 503 SlowDown); eric's link is still served" cors_quota
+
 # ---- the same s3gate with two workers: a link's budget is one per s3gate --------------------
 # The store (a file store in the instance's directory) stays; only the
 # process changes.  Eight attempts at once spread over both workers (a
