@@ -242,6 +242,7 @@ static int
 conf_h_listen(struct conf_parser *p, struct conf *c, char **argv, int argc)
 {
 	struct conf_listen *l;
+	int i;
 
 	if (c->nlisten >= CONF_MAX_LISTEN) {
 		conf_error(p, "too many listen lines (at most %d); remove some", CONF_MAX_LISTEN);
@@ -256,12 +257,20 @@ conf_h_listen(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	}
 	snprintf(l->text, sizeof(l->text), "%s", argv[1]);
 	snprintf(l->where, sizeof(l->where), "%s:%d", p->file, p->line);
-	if (argc == 3) {
-		if (strcmp(argv[2], "tls") != 0) {
-			conf_error(p, "unknown listen option \"%s\"; the only option is \"tls\"", argv[2]);
+	for (i = 2; i < argc; i++) {
+		int *flag = strcmp(argv[i], "tls") == 0 ? &l->tls :
+		    strcmp(argv[i], "proxy_protocol") == 0 ? &l->proxy_protocol : NULL;
+
+		if (flag == NULL) {
+			conf_error(p, "unknown listen option \"%s\"; the options are \"tls\" and "
+			    "\"proxy_protocol\"", argv[i]);
 			return -1;
 		}
-		l->tls = 1;
+		if (*flag) {
+			conf_error(p, "listen option \"%s\" is given twice; keep one", argv[i]);
+			return -1;
+		}
+		*flag = 1;
 	}
 	c->nlisten++;
 	return 0;
@@ -658,7 +667,7 @@ static int conf_h_include(struct conf_parser *, struct conf *, char **, int);
 
 static const struct conf_directive conf_directives[] = {
 	{ "include", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_include, "include PATTERN" },
-	{ "listen", 1, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_listen, "listen ADDR:PORT [tls]" },
+	{ "listen", 1, 3, CT_CUSTOM, 0, 0, 0, NULL, conf_h_listen, "listen ADDR:PORT [tls] [proxy_protocol]" },
 	{ "tls_certificate", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_cert, "tls_certificate CERT_PEM KEY_PEM" },
 	{ "service_domain", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_domain, "service_domain NAME" },
 	{ "region", 1, 1, CT_STR, OFF(region), 0, 0, "us-east-1", NULL, "region NAME" },
@@ -734,9 +743,11 @@ conf_apply(struct conf_parser *p, struct conf *c, const struct conf_directive *d
 	char *end;
 
 	if (argc - 1 < d->min_args || argc - 1 > d->max_args) {
+		int n = argc - 1 < d->min_args ? d->min_args : d->max_args;
+
 		conf_error(p, "%s takes %s%d argument%s; write: %s", d->name,
-		    d->min_args == d->max_args ? "" : "at least ", d->min_args,
-		    d->min_args == 1 ? "" : "s", d->usage);
+		    d->min_args == d->max_args ? "" : argc - 1 < d->min_args ? "at least " :
+		    "at most ", n, n == 1 ? "" : "s", d->usage);
 		return -1;
 	}
 	switch (d->type) {

@@ -27,6 +27,7 @@ struct conf_listen {
 	char			 text[128];	/* as written, for logs */
 	char			 where[300];	/* "FILE:LINE" of the directive */
 	int			 tls;
+	int			 proxy_protocol;	/* a PROXY header (v1 or v2) comes first */
 };
 
 struct conf_cert {

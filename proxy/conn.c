@@ -34,6 +34,7 @@
 #include "proxy/errbody.h"
 #include "proxy/respbody.h"
 #include "proxy/forward.h"
+#include "proxy/proxyproto.h"
 #include "proxy/quota.h"
 #include "proxy/quotashm.h"
 #include "proxy/log.h"
@@ -61,6 +62,7 @@
 #define CONN_EMPTY_AWSCHUNKED_MAX	(64 * 1024)
 
 static const char *const conn_state_names[CONN__NSTATES] = {
+	[CONN_PROXY_HEADER] = "proxy-header",
 	[CONN_TLS_HANDSHAKE] = "tls-handshake",
 	[CONN_READ_HEAD] = "read-head",
 	[CONN_AUTH_WAIT] = "auth-wait",
@@ -2421,6 +2423,83 @@ conn_finish(struct conn *c)
 	return c->client.len > 0 || (c->client.ssl != NULL && SSL_has_pending(c->client.ssl));
 }
 
+/* The client as an address and as text (c->peer, for logs). */
+static void
+conn_set_peer(struct conn *c, const struct sockaddr *sa, socklen_t salen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, host, sizeof(host));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, host, sizeof(host));
+	snprintf(c->peer, sizeof(c->peer), "%s", host);
+	if (salen <= sizeof(c->peer_addr))
+		memcpy(&c->peer_addr, sa, salen);
+}
+
+/*
+ * CONN_PROXY_HEADER: the balancer's PROXY header (proxyproto.h), taken
+ * without a byte past it -- what follows is the client's TLS handshake or
+ * request, which OpenSSL or READ_HEAD reads from the socket: what has come
+ * is peeked at, and only the header's bytes are taken (while it comes in
+ * pieces, they gather in client.buf).  Then the client it names is the
+ * connection's peer, counted against max_connections_per_ip as any other;
+ * a LOCAL header (the balancer's health check) leaves the balancer's.
+ */
+static int
+conn_do_proxy_header(struct conn *c)
+{
+	unsigned char peek[PROXYPROTO_MAX];
+	struct proxyproto_header h;
+	enum proxyproto_result r;
+	size_t have = c->client.len;
+	const char *why;
+	ssize_t n;
+
+	n = recv(c->client.fd, peek, sizeof(peek) - have, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		conn_side_want(&c->client, 1, 0);
+		return 0;
+	}
+	if (n <= 0 || conn_side_grow(&c->client, have + (size_t)n, PROXYPROTO_MAX,
+	    PROXYPROTO_MAX) == -1) {
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	memcpy(c->client.buf + have, peek, (size_t)n);
+	r = proxyproto_parse((const unsigned char *)c->client.buf, have + (size_t)n, &h, &why);
+	if (r == PROXYPROTO_BAD) {
+		log_info("conn %llu from %s: %s; closing", (unsigned long long)c->id, c->peer, why);
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	/* take what is the header's: all that came, or up to its end */
+	if (r == PROXYPROTO_MORE)
+		h.len = have + (size_t)n;
+	if (recv(c->client.fd, peek, h.len - have, 0) != (ssize_t)(h.len - have)) {
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	if (r == PROXYPROTO_MORE) {
+		c->client.len = h.len;
+		conn_side_want(&c->client, 1, 0);
+		return 0;
+	}
+	c->client.len = 0;
+	if (!h.local)
+		conn_set_peer(c, (const struct sockaddr *)&h.src, h.src_len);
+	if (!server_peer_count(c->srv, (const struct sockaddr *)&c->peer_addr, 1)) {
+		c->srv->stats->refused_connections++;
+		conn_set_state(c, CONN_CLOSED);
+		return 1;
+	}
+	c->peer_counted = 1;
+	conn_set_state(c, c->client.ssl != NULL ? CONN_TLS_HANDSHAKE : CONN_READ_HEAD);
+	conn_timer_set(c, c->client.ssl != NULL ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
+	return 1;
+}
+
 static int
 conn_do_tls_handshake(struct conn *c)
 {
@@ -2622,6 +2701,9 @@ conn_drive(struct conn *c)
 
 	while (again && c->state != CONN_CLOSED) {
 		switch (c->state) {
+		case CONN_PROXY_HEADER:
+			again = conn_do_proxy_header(c);
+			break;
 		case CONN_TLS_HANDSHAKE:
 			again = conn_do_tls_handshake(c);
 			break;
@@ -2795,6 +2877,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	switch (c->state) {
+	case CONN_PROXY_HEADER:
+		log_info("conn %llu from %s: no PROXY header within %d ms; closing",
+		    (unsigned long long)c->id, c->peer, c->conf->head_timeout_ms);
+		conn_set_state(c, CONN_CLOSED);
+		break;
 	case CONN_READ_HEAD:
 		if (c->client.len == 0) {
 			conn_set_state(c, CONN_CLOSED);	/* idle keep-alive */
@@ -2860,10 +2947,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct conn *
-conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, socklen_t salen)
+conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, socklen_t salen,
+    int proxy_protocol)
 {
 	struct conn *c;
-	char host[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -2875,19 +2962,14 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	conf_ref(c->conf);
 	c->id = ++srv->next_conn_id;
 	c->client.fd = c->backend.fd = -1;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, host, sizeof(host));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, host, sizeof(host));
-	snprintf(c->peer, sizeof(c->peer), "%s", host);
-	if (salen <= sizeof(c->peer_addr))
-		memcpy(&c->peer_addr, sa, salen);
+	conn_set_peer(c, sa, salen);
+	c->peer_counted = !proxy_protocol;	/* server_accept_one counted it */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn_side_attach(c, &c->client, fd);
 	c->client.ssl = ssl;
 	if ((c->timer = evtimer_new(srv->base, conn_timer_cb, c)) == NULL)
 		fatalx("evtimer_new failed");
-	c->state = ssl != NULL ? CONN_TLS_HANDSHAKE : CONN_READ_HEAD;
+	c->state = proxy_protocol ? CONN_PROXY_HEADER : ssl != NULL ? CONN_TLS_HANDSHAKE : CONN_READ_HEAD;
 	c->auth_stage = AUTH_STAGE_PARSE;
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
@@ -2895,7 +2977,8 @@ conn_new(struct server *srv, int fd, SSL *ssl, const struct sockaddr *sa, sockle
 	/* read by the peer workers (server_peers_accepted) */
 	__atomic_add_fetch(&srv->stats->connections_total, 1, __ATOMIC_RELAXED);
 	conn_side_want(&c->client, 1, 0);
-	conn_timer_set(c, ssl != NULL ? c->conf->head_timeout_ms : c->conf->idle_timeout_ms);
+	conn_timer_set(c, ssl != NULL || proxy_protocol ? c->conf->head_timeout_ms :
+	    c->conf->idle_timeout_ms);
 	return c;
 }
 

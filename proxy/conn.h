@@ -54,6 +54,7 @@ struct server;
 struct gateapi_request;
 
 enum conn_state {
+	CONN_PROXY_HEADER,	/* client: the PROXY header a balancer sends first */
 	CONN_TLS_HANDSHAKE,	/* client: TLS handshake */
 	CONN_READ_HEAD,		/* client: reading a request head */
 	CONN_AUTH_WAIT,		/* waiting for the policy store */
@@ -114,7 +115,8 @@ struct conn {
 	struct link_usage	*link_usage;	/* a --max-uses link's budget, counted */
 	uint64_t		 link_reserved;	/* of it, for this response's bytes yet to go */
 	char			 peer[64];
-	struct sockaddr_storage	 peer_addr;
+	struct sockaddr_storage	 peer_addr;	/* the client: the socket's, or a PROXY header's */
+	int			 peer_counted;	/* peer_addr holds one of max_connections_per_ip */
 	int			 closing;	/* close the client after this response */
 	int			 abort_backend;	/* reset, do not pool */
 	int			 store_pending;
@@ -208,7 +210,9 @@ struct conn {
 };
 
 /* Takes ownership of FD (accepted, non-blocking) and of SSL (NULL: plain). */
-struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t);
+/* PROXY_PROTOCOL: the listener's clients send a PROXY header first (proxyproto.h). */
+struct conn	*conn_new(struct server *, int fd, SSL *, const struct sockaddr *, socklen_t,
+	    int proxy_protocol);
 /* For auth.c and gateapi.c: answering, waiting and resuming (see conn.c for contracts). */
 int		 conn_reply_error(struct conn *, enum s3err, const char *message);
 int		 conn_reply(struct conn *, int status, const char *content_type,

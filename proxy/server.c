@@ -747,8 +747,13 @@ server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, sockl
 	struct server *srv = sl->srv;
 	SSL *ssl = NULL;
 
+	/*
+	 * Behind a balancer that sends PROXY headers every connection comes
+	 * from its address: the client's is counted once the header names it
+	 * (conn_do_proxy_header).
+	 */
 	if (srv->draining || server_conns_open(srv) >= (uint64_t)srv->conf->max_connections ||
-	    !server_peer_count(srv, sa, 1)) {
+	    (!sl->proxy_protocol && !server_peer_count(srv, sa, 1))) {
 		/* over a cap: refuse cheaply rather than queue without bound */
 		srv->stats->refused_connections++;
 		close(fd);
@@ -756,11 +761,12 @@ server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, sockl
 	}
 	if (sl->tls && (ssl = tls_server_accept(srv->tls, fd)) == NULL) {
 		log_warnx("TLS: cannot set up a connection");
-		server_peer_count(srv, sa, -1);
+		if (!sl->proxy_protocol)
+			server_peer_count(srv, sa, -1);
 		close(fd);
 		return;
 	}
-	(void)conn_new(srv, fd, ssl, sa, salen);
+	(void)conn_new(srv, fd, ssl, sa, salen, sl->proxy_protocol);
 }
 
 /* WHAT is EV_TIMEOUT for the retry after a pause: then at least one is taken. */
@@ -977,12 +983,14 @@ server_listen(struct server *srv, const int *fds, struct sbuf *errors)
 
 		sl->srv = srv;
 		sl->tls = cf->listen[i].tls;
+		sl->proxy_protocol = cf->listen[i].proxy_protocol;
 		sl->fd = fds[i];	/* a worker's inherited copy is its own to close */
 		if ((sl->ev = event_new(srv->base, sl->fd, EV_READ | EV_PERSIST, server_accept_cb, sl)) == NULL)
 			fatalx("event_new failed");
 		event_add(sl->ev, NULL);
 		srv->nlisteners++;
-		log_info("listening on %s%s", cf->listen[i].text, cf->listen[i].tls ? " (tls)" : "");
+		log_info("listening on %s%s%s", cf->listen[i].text, cf->listen[i].tls ? " (tls)" : "",
+		    cf->listen[i].proxy_protocol ? " (PROXY protocol)" : "");
 	}
 	server_listen_exclusive(srv);
 	return 0;
@@ -1226,7 +1234,8 @@ server_conn_closed(struct server *srv, struct conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	__atomic_sub_fetch(&srv->stats->connections_open, 1, __ATOMIC_RELAXED);
-	server_peer_count(srv, (const struct sockaddr *)&c->peer_addr, -1);
+	if (c->peer_counted)
+		server_peer_count(srv, (const struct sockaddr *)&c->peer_addr, -1);
 	/*
 	 * A connection holds ~30 KiB of heap; after a storm of them (10 000
 	 * idle clients) malloc keeps the freed memory.  Hand it back to the

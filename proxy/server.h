@@ -153,6 +153,7 @@ struct server {
 		struct event		*ev;
 		int			 fd;
 		int			 tls;
+		int			 proxy_protocol;	/* a PROXY header first (proxyproto.h) */
 	}			 listeners[CONF_MAX_LISTEN];
 	int			 nlisteners;
 	struct event		*accept_pause;	/* accepting resumes (deferred to a peer, or out of fds) */

@@ -107,6 +107,7 @@ test_full(void)
 	    "  listen [::1]:8443 tls   # trailing comment\n"
 	    "listen *:9000\n"
 	    "listen :9001\n"
+	    "listen 10.0.0.1:443 proxy_protocol tls\n"
 	    "tls_certificate /etc/s3gate/a.pem /etc/s3gate/a.key\n"
 	    "tls_certificate \"/etc/s3gate/b c.pem\" /etc/s3gate/b.key\n"
 	    "service_domain S3.Example.org\n"
@@ -157,8 +158,11 @@ test_full(void)
 	}
 	T_OK(errors.len == 0, "full: no errors");
 	T_OK(c->refcount == 1, "full: refcount 1");
-	T_OK(c->nlisten == 4, "full: 4 listeners");
+	T_OK(c->nlisten == 5, "full: 5 listeners");
 	T_OK(c->listen[0].tls == 0 && c->listen[1].tls == 1 && c->listen[2].tls == 0, "full: listen tls flags");
+	T_OK(c->nlisten == 5 && c->listen[4].tls == 1 && c->listen[4].proxy_protocol == 1 &&
+	    c->listen[0].proxy_protocol == 0 && c->listen[1].proxy_protocol == 0,
+	    "full: listen proxy_protocol flag, with tls, in either order");
 	T_STREQ(c->listen[1].text, "[::1]:8443", "full: listen text");
 	T_OK(c->listen[0].addr.ss_family == AF_INET &&
 	    ntohs(((struct sockaddr_in *)&c->listen[0].addr)->sin_port) == 8080, "full: listen 1 is IPv4 :8080");
@@ -363,6 +367,10 @@ static const struct {
 	{ "listen 300.1.1.1:80", "is not ADDR:PORT", 0 },
 	{ "listen [::1:80", "is not ADDR:PORT", 0 },
 	{ "listen 127.0.0.1:8443 ssl", "unknown listen option \"ssl\"", 0 },
+	{ "listen 127.0.0.1:8443 tls tls", "listen option \"tls\" is given twice", 0 },
+	{ "listen 127.0.0.1:8443 proxy_protocol proxy_protocol", "listen option \"proxy_protocol\" is given twice", 0 },
+	{ "listen 127.0.0.1:8443 proxy_protocol ssl", "unknown listen option \"ssl\"", 0 },
+	{ "listen 127.0.0.1:8443 tls proxy_protocol ssl", "listen takes at most 3 arguments", 0 },
 	{ "service_domain .s3.example.org", "is not a host name", 0 },
 	{ "backend_reserved_names Admin", "\"Admin\" is no path segment the backend could route", 0 },
 	{ "backend_reserved_names a/b", "is no path segment", 0 },
