@@ -43,7 +43,7 @@ DEPS_BUILD = gcc make pkg-config libevent-dev libssl-dev libjansson-dev \
              libhiredis-dev libyaml-dev node-llhttp
 DEPS_TEST  = redis-server stunnel4 ceph-mon ceph-osd radosgw ceph-common uuid-runtime \
              awscli rclone s3cmd python3-boto3 python3-yaml curl wget procps iproute2 openssl \
-             clang libclang-rt-14-dev haproxy
+             clang libclang-rt-14-dev haproxy chromium
 DEPS_BENCH = nginx wrk gnuplot-nox python3
 
 PROXY_SRCS  = $(filter-out proxy/main.c,$(wildcard proxy/*.c))
