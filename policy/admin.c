@@ -351,7 +351,7 @@ admin_commit(struct admin *a, int what)
 
 	if (a->conf->store_kind == CONF_STORE_REDIS) {
 		if (model_index(a->model, &errors) == -1 ||
-		    redisstore_model_save(a->conf, NULL, a->model, &errors) == -1)
+		    redisstore_model_save(a->conf, NULL, a->model, a->rlock, &errors) == -1)
 			rc = admin_fail_errors(a, "cannot save the policy store", &errors);
 	} else if (model_index(a->model, &errors) == -1 ||
 	    ((what & ADMIN_STATE) && filestore_save_state(a->dir, a->model, &errors) == -1) ||
@@ -2081,7 +2081,8 @@ admin_sync(struct admin *a, struct admin_args *args)
 	ngc = admin_gc_links(next, a->now);
 	/* idempotent: an unchanged state is not rewritten, so proxies do not reload */
 	if (a->conf->store_kind == CONF_STORE_REDIS ?
-	    (nchanges > 0 || ngc > 0) && redisstore_model_save(a->conf, NULL, next, &errors) == -1 :
+	    (nchanges > 0 || ngc > 0) &&
+	    redisstore_model_save(a->conf, NULL, next, a->rlock, &errors) == -1 :
 	    (nchanges > 0 && filestore_save_state(a->dir, next, &errors) == -1) ||
 	    (ngc > 0 && filestore_save_credentials(a->dir, next, &errors) == -1)) {
 		rc = admin_fail_errors(a, "cannot save the policy store", &errors);

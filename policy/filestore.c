@@ -29,6 +29,18 @@
  * polls a second.
  */
 #define FILESTORE_MISS_POLL_NS		100000000LL
+/*
+ * A hand-written Storage file changed less than this long ago may still be
+ * being written (a generator's output redirected into the folder, an editor
+ * writing in place): a YAML document cut at a line end still parses, and a
+ * grant read without the prefix or expiry lines that follow its permission
+ * is a wider grant.  The folder is read once every such file has been left
+ * alone this long -- but after FILESTORE_SETTLE_MAX_NS of changes anyway,
+ * so that a file that never stops changing cannot hold back the CLI's
+ * revocations.  Files the admin CLI writes are renamed into place whole.
+ */
+#define FILESTORE_SETTLE_NS		250000000LL
+#define FILESTORE_SETTLE_MAX_NS		5000000000LL
 
 struct filestore {
 	char			*dir;
@@ -40,6 +52,7 @@ struct filestore {
 	/* the workers' shared word (pstore_share_changes): the newest fingerprint any loaded */
 	uint64_t		*shared_fp;
 	uint64_t		 shared_seen;	/* its value at our last look */
+	long long		 settling_since;	/* CLOCK_MONOTONIC: a change first seen unsettled, or 0 */
 };
 
 /* Whether the credentials file differs from the one loaded (one stat). */
@@ -581,6 +594,49 @@ filestore_fingerprint(const char *dir, unsigned long long *out)
 	return 0;
 }
 
+/*
+ * Nanoseconds until every hand-written Storage file of DIR (not the CLI's
+ * state file, not the credentials) has gone FILESTORE_SETTLE_NS unchanged,
+ * 0 if they all have; *NEWEST names the one changed last (free it).  A
+ * modification time in the future is taken as settled (a clock set back
+ * must not stop every reload).
+ */
+static long long
+filestore_unsettled(const char *dir, char **newest)
+{
+	struct sbuf ignore = SBUF_INIT;
+	struct timespec now;
+	struct stat st;
+	char **names, *path;
+	size_t i, n;
+	long long age, wait = 0;
+
+	*newest = NULL;
+	if ((names = filestore_list(dir, &n, &ignore)) == NULL) {
+		sbuf_free(&ignore);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < n; i++) {
+		if (strcmp(names[i], FILESTORE_STATE) == 0)
+			continue;
+		path = filestore_path(dir, names[i]);
+		if (stat(path, &st) == 0) {
+			age = ((long long)now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL +
+			    (now.tv_nsec - st.st_mtim.tv_nsec);
+			if (age >= 0 && FILESTORE_SETTLE_NS - age > wait) {
+				wait = FILESTORE_SETTLE_NS - age;
+				free(*newest);
+				*newest = strdup(names[i]);
+			}
+		}
+		free(path);
+	}
+	filestore_list_free(names, n);
+	sbuf_free(&ignore);
+	return wait;
+}
+
 /* ---- the store ------------------------------------------------------------ */
 
 static long long
@@ -629,9 +685,10 @@ static void
 filestore_poll(struct filestore *fs, long long interval_ns)
 {
 	struct sbuf errors = SBUF_INIT;
-	unsigned long long fp;
-	long long now = filestore_now_ns();
+	unsigned long long fp, fp2;
+	long long now = filestore_now_ns(), wait;
 	struct model *m;
+	char *newest = NULL;
 	uint64_t published = fs->shared_fp != NULL ?
 	    __atomic_load_n(fs->shared_fp, __ATOMIC_RELAXED) : 0;
 
@@ -640,12 +697,38 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 		return;
 	fs->shared_seen = published;
 	fs->checked_ns = now;
-	if (filestore_fingerprint(fs->dir, &fp) == -1 || fp == fs->fingerprint)
+	if (filestore_fingerprint(fs->dir, &fp) == -1)
 		return;
+	if (fp == fs->fingerprint) {
+		fs->settling_since = 0;	/* a change undone while it settled */
+		return;
+	}
+	if ((wait = filestore_unsettled(fs->dir, &newest)) > 0) {
+		if (fs->settling_since == 0)
+			fs->settling_since = now;
+		if (now - fs->settling_since < FILESTORE_SETTLE_MAX_NS) {
+			/* the last policy stays; look again once the file may be whole */
+			fs->checked_ns = now - FILESTORE_POLL_NS + wait;
+			free(newest);
+			return;
+		}
+		log_warnx("policy %s: %s has kept changing for %lld s; reading it as it is now "
+		    "(write policy files elsewhere and rename them into the folder)", fs->dir,
+		    newest ? newest : "a file", FILESTORE_SETTLE_MAX_NS / 1000000000LL);
+	}
+	free(newest);
+	fs->settling_since = 0;
+	m = filestore_load(fs->dir, &errors);
+	/* a file that changed while it was read (written, or swapped in) was read torn */
+	if (filestore_fingerprint(fs->dir, &fp2) == -1 || fp2 != fp) {
+		model_free(m);
+		sbuf_free(&errors);
+		return;
+	}
 	fs->fingerprint = fp;
 	filestore_publish(fs, fp);
 	filestore_cred_remember(fs);
-	if ((m = filestore_load(fs->dir, &errors)) == NULL) {
+	if (m == NULL) {
 		log_warnx("policy %s changed but does not load; keeping the previous policy: %s",
 		    fs->dir, errors.data ? errors.data : "");
 		sbuf_free(&errors);

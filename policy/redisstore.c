@@ -639,6 +639,7 @@ struct redisstore {
 	int			 ping_pending;
 	long long		 sweep_ms;
 	long long		 data_up_ms;	/* when DATA last became ready */
+	long long		 version_seen;	/* {s3gate}:version at the last heartbeat, -1: none yet */
 	int			 closing;
 	struct pstore_stats	 stats;
 };
@@ -1205,7 +1206,15 @@ rs_lookup(struct redisstore *rs, enum rs_kind kind, const char *a, const char *b
 
 	if (e != NULL && e->has_data) {
 		age = now_ms - e->confirmed_ms;
-		if (age <= (e->negative ? rs->neg_ttl_ms : rs->ttl_ms) && rs->sub.ready) {
+		/*
+		 * A hit needs both connections up: a Redis that stopped answering
+		 * (hung, paused, partitioned without a reset) leaves the subscriber's
+		 * socket open and silent, and only the lookup connection's
+		 * timeouts notice it.  Past that, entries are stale: served up to
+		 * policy_max_staleness, not up to the TTL.
+		 */
+		if (age <= (e->negative ? rs->neg_ttl_ms : rs->ttl_ms) && rs->sub.ready &&
+		    rs->data.ready) {
 			rs->stats.hits++;
 			rs_fill(e, out, now, 1);
 			return PSTORE_DONE;
@@ -1427,6 +1436,39 @@ rs_ping_cb(redisAsyncContext *ac, void *r, void *privdata)
 	}
 }
 
+/*
+ * GET {s3gate}:version with each heartbeat.  Every admin write increments
+ * it; a value that goes back (FLUSHALL, FLUSHDB, a restart without
+ * persistence or from an older snapshot, a failover to a replica behind)
+ * means the store lost writes that no invalidation message will ever
+ * announce: cached allows would otherwise live on until the TTL.  The
+ * whole cache goes, as on a resubscription.
+ */
+static void
+rs_version_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct redisstore *rs = privdata;
+	redisReply *reply = r;
+	long long v;
+
+	if (reply == NULL || rs->closing || ac->data == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_NIL)
+		v = 0;
+	else if (reply->type == REDIS_REPLY_STRING)
+		v = strtoll(reply->str, NULL, 10);
+	else
+		return;
+	if (rs->version_seen >= 0 && v < rs->version_seen) {
+		log_warnx("policy store %s: " REDISSTORE_PREFIX "version went back from %lld to %lld "
+		    "(flushed, or restarted from older data); dropping the whole cache", rs->url,
+		    rs->version_seen, v);
+		rs->gen++;
+		rs_drop(rs, NULL, NULL, 0);
+	}
+	rs->version_seen = v;
+}
+
 static void
 rs_sweep(struct redisstore *rs, long long now)
 {
@@ -1482,6 +1524,8 @@ rs_tick(evutil_socket_t fd, short events, void *arg)
 			    REDISSTORE_CHANNEL " %s", msg) == REDIS_OK) {
 				rs->ping_pending = 1;
 				rs->ping_sent_ms = now;
+				(void)redisAsyncCommand(rs->data.ac, rs_version_cb, rs,
+				    "GET " REDISSTORE_PREFIX "version");
 			}
 		}
 	}
@@ -1554,6 +1598,7 @@ redisstore_open(const struct conf *conf, struct event_base *base, struct sbuf *e
 	rs->sub.is_sub = 1;
 	rs->data.backoff_ms = rs->sub.backoff_ms = RS_BACKOFF_MIN_MS;
 	rs->sweep_ms = rs_now_ms();
+	rs->version_seen = -1;
 	if ((rs->tick = event_new(base, -1, EV_PERSIST, rs_tick, rs)) == NULL ||
 	    event_add(rs->tick, &tv) == -1)
 		abort();
@@ -2237,6 +2282,15 @@ out:
 
 /* ---- admin side: save ---------------------------------------------------------------- */
 
+/* The admin CLI's lock (redisstore_lock()): the save checks it still holds it. */
+#define RS_LOCK_TTL_MS		60000
+#define RS_LOCK_WAIT_MS		10000
+
+struct redisstore_lock {
+	struct rs_admin	 a;
+	char		 token[33];
+};
+
 /* The invalidation a changed field needs; NULL for index-only fields. */
 static char *
 rs_kv_invalidation(const struct rs_kv *kv)
@@ -2268,7 +2322,8 @@ rs_str_cmp(const void *a, const void *b)
 
 /* One attempt: 1 done, 0 someone else wrote in between (retry), -1 error. */
 static int
-rs_save_once(struct rs_admin *a, const struct rs_kvs *want, struct sbuf *errors)
+rs_save_once(struct rs_admin *a, const struct rs_kvs *want, const char *token,
+    struct sbuf *errors)
 {
 	struct rs_kvs cur = { NULL, 0, 0 };
 	struct sbuf aad = SBUF_INIT, sealed = SBUF_INIT;
@@ -2278,10 +2333,32 @@ rs_save_once(struct rs_admin *a, const struct rs_kvs *want, struct sbuf *errors)
 	const struct rs_kv *kv;
 	int c, rc = -1, ok;
 
-	if ((r = rs_admin_reply(a, redisCommand(a->c, "WATCH " REDISSTORE_PREFIX "version"),
-	    "WATCH", errors)) == NULL)
+	if ((r = rs_admin_reply(a, redisCommand(a->c, "WATCH " REDISSTORE_PREFIX "version "
+	    REDISSTORE_PREFIX "lock"), "WATCH", errors)) == NULL)
 		return -1;
 	freeReplyObject(r);
+	/*
+	 * The model was loaded under the lock: once the lock is gone (held past
+	 * its 60 s, deleted by hand, Redis restarted) another command may have
+	 * written since, and this model, written now, would undo that write.
+	 * The lock is WATCHed: it cannot go between this look and the EXEC.
+	 */
+	if (token != NULL) {
+		if ((r = rs_admin_reply(a, redisCommand(a->c, "GET " REDISSTORE_PREFIX "lock"),
+		    "GET lock", errors)) == NULL)
+			return -1;
+		ok = r->type == REDIS_REPLY_STRING && strcmp(r->str, token) == 0;
+		freeReplyObject(r);
+		if (!ok) {
+			sbuf_appendf(errors, "policy_store %s: this command's " REDISSTORE_PREFIX
+			    "lock was lost (held over %d s, or deleted) and another may have "
+			    "written since; nothing written: run the command again\n", a->url,
+			    RS_LOCK_TTL_MS / 1000);
+			if ((r = redisCommand(a->c, "UNWATCH")) != NULL)
+				freeReplyObject(r);
+			return -1;
+		}
+	}
 	if (rs_redis_kvs(a, &cur, errors) == -1)
 		goto out;
 
@@ -2396,7 +2473,7 @@ out:
 
 int
 redisstore_model_save(const struct conf *conf, const struct model *old,
-    const struct model *new, struct sbuf *errors)
+    const struct model *new, const struct redisstore_lock *lock, struct sbuf *errors)
 {
 	struct rs_admin a;
 	struct rs_kvs want = { NULL, 0, 0 };
@@ -2406,7 +2483,7 @@ redisstore_model_save(const struct conf *conf, const struct model *old,
 		return -1;
 	rs_model_kvs(new, &want);
 	for (i = 0; i < RS_ADMIN_RETRIES; i++)
-		if ((rc = rs_save_once(&a, &want, errors)) != 0)
+		if ((rc = rs_save_once(&a, &want, lock != NULL ? lock->token : NULL, errors)) != 0)
 			break;
 	if (rc == 0)
 		sbuf_appendf(errors, "policy_store %s: the policy kept changing under this write "
@@ -2417,14 +2494,6 @@ redisstore_model_save(const struct conf *conf, const struct model *old,
 }
 
 /* ---- admin side: the lock ------------------------------------------------------------ */
-
-#define RS_LOCK_TTL_MS		60000
-#define RS_LOCK_WAIT_MS		10000
-
-struct redisstore_lock {
-	struct rs_admin	 a;
-	char		 token[33];
-};
 
 struct redisstore_lock *
 redisstore_lock(const struct conf *conf, struct sbuf *errors)

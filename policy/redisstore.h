@@ -78,11 +78,14 @@ int	 redisstore_model_load(const struct conf *, struct model **out, struct sbuf 
  * holds, and in one MULTI/EXEC writes the fields that differ, deletes the
  * ones that disappeared, increments {s3gate}:version and PUBLISHes the
  * invalidations (retried if another writer got in between).  OLD is not
- * trusted (the diff is always against Redis) and may be NULL.  0, or -1
- * with the reason in ERRORS.
+ * trusted (the diff is always against Redis) and may be NULL.  LOCK, the
+ * lock NEW was loaded under (NULL: none taken), must still be held: one
+ * lost meanwhile (expired, deleted) writes nothing, since NEW may then undo
+ * another command's write.  0, or -1 with the reason in ERRORS.
  */
+struct redisstore_lock;
 int	 redisstore_model_save(const struct conf *, const struct model *old,
-	    const struct model *new, struct sbuf *errors);
+	    const struct model *new, const struct redisstore_lock *lock, struct sbuf *errors);
 
 /*
  * The admin CLI's lock ({s3gate}:lock, SET NX PX 60 s with a random

@@ -262,6 +262,36 @@ main(void)
 		if (w3 != NULL)
 			pstore_free(w3);
 	}
+	/*
+	 * A hand-written file changed in place is read once it has been left
+	 * alone a quarter second: one still being written (here cut before its
+	 * grant's prefix line, a grant of the whole bucket so far) is not.
+	 */
+	{
+		static const char head[] = "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+		    "metadata: {name: ws-hand}\nspec:\n  principal: hugo\n  quotas: {connections: 3}\n"
+		    "  buckets: [{bucketName: ws-hand, discoverable: true}]\n"
+		    "  bucketAccessGrants:\n  - bucketName: ws-hand\n    grantee: ida\n"
+		    "    permission: ReadOnly\n";
+		struct policy_access a;
+		char text[1024];
+
+		snprintf(path, sizeof(path), "%s/hand.yaml", pol);
+		usleep(600 * 1000);	/* past the poll interval */
+		write_file(path, head, 0644);
+		T_OK(via(ps, "ida", "ws-hand") == VIA_NONE,
+		    "a hand-written file changed just now is not read yet");
+		usleep(100 * 1000);
+		T_OK(via(ps, "ida", "ws-hand") == VIA_NONE, "nor 0.1 s later");
+		snprintf(text, sizeof(text), "%s    prefix: in/\n", head);
+		write_file(path, text, 0644);
+		usleep(150 * 1000);
+		T_OK(via(ps, "ida", "ws-hand") == VIA_NONE, "nor 0.15 s after the writer's last write");
+		usleep(200 * 1000);
+		pstore_access(ps, "ida", "ws-hand", time(NULL), &a, NULL, NULL);
+		T_OK(a.via == VIA_GRANT && strcmp(a.prefix, "in/") == 0,
+		    "read whole once left alone 0.25 s: the grant has its prefix");
+	}
 	T_OK(admin("--json", "who", "ws-frank", NULL, NULL) == 0, "who --json");
 	T_OK(admin("access", "frank", NULL, NULL, NULL) == 0, "access");
 	T_OK(admin("presign", "x", NULL, NULL, NULL) == 1, "presign not yet implemented");

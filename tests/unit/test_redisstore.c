@@ -322,7 +322,7 @@ test_admin(struct conf *cf, time_t now)
 	redisReply *r;
 	long long v1;
 
-	T_OK(redisstore_model_save(cf, NULL, m, &e) == 0, "admin: save %s", e.data ? e.data : "");
+	T_OK(redisstore_model_save(cf, NULL, m, NULL, &e) == 0, "admin: save %s", e.data ? e.data : "");
 	T_OK(redisstore_model_load(cf, &got, &e) == 0 && got != NULL, "admin: load %s",
 	    e.data ? e.data : "");
 	if (got == NULL)
@@ -379,12 +379,12 @@ test_admin(struct conf *cf, time_t now)
 	if (r)
 		freeReplyObject(r);
 	v1 = version(cf);
-	T_OK(redisstore_model_save(cf, got, got, &e) == 0 && version(cf) == v1,
+	T_OK(redisstore_model_save(cf, got, got, NULL, &e) == 0 && version(cf) == v1,
 	    "admin: saving the same model writes nothing");
 	r = cmd(cf, "HSET " REDISSTORE_PREFIX "bucket:ws-frank p:%s junk", "mallory");
 	if (r)
 		freeReplyObject(r);
-	T_OK(redisstore_model_save(cf, NULL, got, &e) == 0 && version(cf) == v1 + 1,
+	T_OK(redisstore_model_save(cf, NULL, got, NULL, &e) == 0 && version(cf) == v1 + 1,
 	    "admin: a stray field is repaired");
 	r = cmd(cf, "HGET " REDISSTORE_PREFIX "bucket:ws-frank p:%s", "mallory");
 	T_OK(r != NULL && r->type == REDIS_REPLY_NIL, "admin: the stray field is gone");
@@ -435,6 +435,49 @@ test_admin(struct conf *cf, time_t now)
 		l2 = redisstore_lock(cf, &e);
 		T_OK(l2 != NULL, "admin: lock released and taken again");
 		redisstore_unlock(l2);
+	}
+	{
+		/*
+		 * A command whose lock went (held past its 60 s: here deleted, as
+		 * the expiry would) while another took it and granted: saving the
+		 * model loaded before would undo that grant.  Nothing is written.
+		 */
+		struct redisstore_lock *l1, *l2;
+		struct model *stale = NULL, *other = NULL;
+		const struct model_grant *zg;
+
+		sbuf_reset(&e);
+		l1 = redisstore_lock(cf, &e);
+		T_OK(l1 != NULL && redisstore_model_load(cf, &stale, &e) == 0,
+		    "admin: command 1 locks and loads");
+		r = cmd(cf, "DEL %s", REDISSTORE_PREFIX "lock");
+		if (r)
+			freeReplyObject(r);
+		l2 = redisstore_lock(cf, &e);
+		T_OK(l2 != NULL && redisstore_model_load(cf, &other, &e) == 0 &&
+		    model_add_grant(other, "ws-frank", "zoe", PERM_READONLY, "", now, 0,
+		    cf->store_path, 0) != NULL &&
+		    model_index(other, &e) == 0 &&
+		    redisstore_model_save(cf, NULL, other, l2, &e) == 0,
+		    "admin: command 2 takes the lapsed lock and grants ws-frank to zoe: %s",
+		    e.data ? e.data : "");
+		redisstore_unlock(l2);
+		sbuf_reset(&e);
+		T_OK(stale != NULL && redisstore_model_save(cf, NULL, stale, l1, &e) == -1 &&
+		    e.data != NULL && strstr(e.data, "lock was lost") != NULL,
+		    "admin: command 1's save, its lock lost, is refused: %s", e.data ? e.data : "");
+		redisstore_unlock(l1);
+		model_free(other);
+		other = NULL;
+		T_OK(redisstore_model_load(cf, &other, &e) == 0 &&
+		    (zg = model_grant_find(other, "ws-frank", "zoe")) != NULL,
+		    "admin: zoe's grant stands");
+		/* back as it was, for what follows */
+		if (other != NULL && model_remove_grant(other, "ws-frank", "zoe") == 0 &&
+		    model_index(other, &e) == 0)
+			(void)redisstore_model_save(cf, NULL, other, NULL, &e);
+		model_free(stale);
+		model_free(other);
 	}
 out:
 	model_free(m);
@@ -649,7 +692,7 @@ test_proxy(struct conf *cf, time_t now)
 
 		model_remove_grant(m, "ws-frank-stagein", "bob");
 		model_index(m, &e);
-		T_OK(redisstore_model_save(cf, NULL, m, &e) == 0, "proxy: revoke saved");
+		T_OK(redisstore_model_save(cf, NULL, m, NULL, &e) == 0, "proxy: revoke saved");
 		t_rev = rs_now_ms();
 		do {
 			t_run(base, NULL, 20);
@@ -697,7 +740,7 @@ test_proxy(struct conf *cf, time_t now)
 			qw->quota.set |= POLICY_QUOTA_CONNECTIONS;
 			qw->quota.connections = 2;
 			model_index(qm, &e);
-			T_OK(redisstore_model_save(cf, NULL, qm, &e) == 0, "proxy: quota change saved");
+			T_OK(redisstore_model_save(cf, NULL, qm, NULL, &e) == 0, "proxy: quota change saved");
 			t_set = rs_now_ms();
 			do {
 				t_run(base, NULL, 20);
@@ -735,10 +778,35 @@ test_proxy(struct conf *cf, time_t now)
 			T_OK(c.principal == NULL, "proxy: a malformed quota field: credential refused");
 			policy_credential_clear(&c);
 			if (qm != NULL)
-				T_OK(redisstore_model_save(cf, NULL, qm, &e) == 0,
+				T_OK(redisstore_model_save(cf, NULL, qm, NULL, &e) == 0,
 				    "proxy: the next save repairs it");
 		}
 		model_free(qm);
+	}
+
+	/*
+	 * FLUSHALL publishes nothing: the heartbeat's look at {s3gate}:version,
+	 * which went back, drops the cache (it served the member for the TTL)
+	 */
+	{
+		struct model *fm;
+		redisReply *rr;
+
+		t_run(base, NULL, 1200);	/* a heartbeat has read the version */
+		r = t_access(base, ps, "alice", "ws-frank-stagein", &a, NULL);
+		T_OK(r == PSTORE_DONE && a.via == VIA_MEMBER, "proxy: alice cached before a FLUSHALL");
+		if ((rr = cmd(cf, "FLUSHALL", NULL)) != NULL)
+			freeReplyObject(rr);
+		t_run(base, NULL, 1300);
+		r = t_access(base, ps, "alice", "ws-frank-stagein", &a, NULL);
+		T_OK(r == PSTORE_DONE && !a.bucket_exists && a.via == VIA_NONE,
+		    "proxy: Redis flushed: the cached member entry is gone within 1.3 s");
+		fm = make_model(now);
+		T_OK(redisstore_model_save(cf, NULL, fm, NULL, &e) == 0, "proxy: the policy saved again");
+		model_free(fm);
+		t_run(base, NULL, 300);
+		r = t_access(base, ps, "alice", "ws-frank-stagein", &a, NULL);
+		T_OK(r == PSTORE_DONE && a.via == VIA_MEMBER, "proxy: after the flush, alice again");
 	}
 
 	/* Redis hung (SIGSTOP): the command timeout answers, fail closed */
@@ -746,6 +814,8 @@ test_proxy(struct conf *cf, time_t now)
 		struct t_wait wh = { 0 };
 		long long t_hang;
 
+		r = t_access(base, ps, "alice", "ws-frank-stagein", &a, NULL);
+		T_OK(r == PSTORE_DONE && a.via == VIA_MEMBER, "proxy: alice cached before Redis hangs");
 		kill(redis_pid, SIGSTOP);
 		t_hang = rs_now_ms();
 		memset(&a, 0xff, sizeof(a));
@@ -756,6 +826,15 @@ test_proxy(struct conf *cf, time_t now)
 		    rs_now_ms() - t_hang);
 		r = pstore_access(ps, "dave", "ws-frank", time(NULL), &a, t_cb, &wh);
 		T_OK(r == PSTORE_UNAVAILABLE, "proxy: Redis hung: asking again is UNAVAILABLE");
+		/*
+		 * the subscriber's socket stays open and silent: alice's entry,
+		 * well within the TTL (30 s), must end with policy_max_staleness
+		 */
+		t_run(base, NULL, (int)(t_hang + cf->policy_max_staleness_ms + 200 - rs_now_ms()));
+		r = pstore_access(ps, "alice", "ws-frank-stagein", time(NULL), &a, t_cb, &wh);
+		T_OK(r == PSTORE_UNAVAILABLE,
+		    "proxy: Redis hung: a cached entry past policy_max_staleness is UNAVAILABLE, "
+		    "not a hit until the TTL");
 		kill(redis_pid, SIGCONT);
 		T_OK(t_ready(base, rs, 1, 4000), "proxy: Redis back: reconnected and resubscribed");
 		r = t_access(base, ps, "dave", "ws-frank", &a, NULL);
