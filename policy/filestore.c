@@ -53,6 +53,7 @@ struct filestore {
 	uint64_t		*shared_fp;
 	uint64_t		 shared_seen;	/* its value at our last look */
 	long long		 settling_since;	/* CLOCK_MONOTONIC: a change first seen unsettled, or 0 */
+	unsigned long long	 docs_fingerprint;	/* the hand-written files' at the last load */
 };
 
 /* Whether the credentials file differs from the one loaded (one stat). */
@@ -559,8 +560,13 @@ filestore_mix(unsigned long long *h, const void *p, size_t len)
 	}
 }
 
-int
-filestore_fingerprint(const char *dir, unsigned long long *out)
+/*
+ * The fingerprint of DIR's files; with CLI_FILES the admin CLI's own (its
+ * state file and the credentials, which it renames into place whole) count
+ * too, without them only the hand-written Storage files do.
+ */
+static int
+filestore_fingerprint_of(const char *dir, int cli_files, unsigned long long *out)
 {
 	struct sbuf ignore = SBUF_INIT;
 	struct stat st;
@@ -578,6 +584,9 @@ filestore_fingerprint(const char *dir, unsigned long long *out)
 		abort();
 	n++;
 	for (i = 0; i < n; i++) {
+		if (!cli_files && (strcmp(names[i], FILESTORE_STATE) == 0 ||
+		    strcmp(names[i], FILESTORE_CREDENTIALS) == 0))
+			continue;
 		path = filestore_path(dir, names[i]);
 		memset(&st, 0, sizeof(st));
 		(void)stat(path, &st);
@@ -592,6 +601,12 @@ filestore_fingerprint(const char *dir, unsigned long long *out)
 	sbuf_free(&ignore);
 	*out = h;
 	return 0;
+}
+
+int
+filestore_fingerprint(const char *dir, unsigned long long *out)
+{
+	return filestore_fingerprint_of(dir, 1, out);
 }
 
 /*
@@ -663,14 +678,16 @@ filestore_reload(void *impl, struct sbuf *errors)
 {
 	struct filestore *fs = impl;
 	struct model *m;
-	unsigned long long fp = 0;
+	unsigned long long fp = 0, docs = 0;
 
 	(void)filestore_fingerprint(fs->dir, &fp);
+	(void)filestore_fingerprint_of(fs->dir, 0, &docs);
 	if ((m = filestore_load(fs->dir, errors)) == NULL)
 		return -1;
 	model_free(fs->model);
 	fs->model = m;
 	fs->fingerprint = fp;
+	fs->docs_fingerprint = docs;
 	fs->checked_ns = filestore_now_ns();
 	filestore_cred_remember(fs);
 	filestore_publish(fs, fp);	/* after a change written here (the self-service API) */
@@ -685,7 +702,7 @@ static void
 filestore_poll(struct filestore *fs, long long interval_ns)
 {
 	struct sbuf errors = SBUF_INIT;
-	unsigned long long fp, fp2;
+	unsigned long long fp, fp2, docs = 0;
 	long long now = filestore_now_ns(), wait;
 	struct model *m;
 	char *newest = NULL;
@@ -703,7 +720,14 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 		fs->settling_since = 0;	/* a change undone while it settled */
 		return;
 	}
-	if ((wait = filestore_unsettled(fs->dir, &newest)) > 0) {
+	/*
+	 * Only a change of the hand-written files may be a file half written:
+	 * the CLI's (a new credential, a grant) are renamed into place whole,
+	 * and wait for nothing -- not for a Storage file copied in a moment ago
+	 * and loaded since.
+	 */
+	if (filestore_fingerprint_of(fs->dir, 0, &docs) == 0 && docs != fs->docs_fingerprint &&
+	    (wait = filestore_unsettled(fs->dir, &newest)) > 0) {
 		if (fs->settling_since == 0)
 			fs->settling_since = now;
 		if (now - fs->settling_since < FILESTORE_SETTLE_MAX_NS) {
@@ -726,6 +750,7 @@ filestore_poll(struct filestore *fs, long long interval_ns)
 		return;
 	}
 	fs->fingerprint = fp;
+	fs->docs_fingerprint = docs;
 	filestore_publish(fs, fp);
 	filestore_cred_remember(fs);
 	if (m == NULL) {
