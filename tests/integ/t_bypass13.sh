@@ -43,7 +43,10 @@
 #     closed), with one worker and with two; a request in the header's
 #     segment, a v2 header with TLVs, a header written a byte at a time:
 #     the request answered once, logged as from the header's address;
-#     a v1 IPv4-mapped IPv6 address and 0.0.0.0 logged as written.
+#     a v1 IPv4-mapped IPv6 address and 0.0.0.0 logged as written; an
+#     IPv4-mapped address counted as its IPv4 address (not by a /64 that
+#     every IPv4 client behind a dual-stack balancer would share); SIGTERM
+#     with connections parked mid-header: gone at head_timeout.
 # Workspace: ws-b13<id>; a bucket only RGW has: b13o<id>.
 . "$(dirname "$0")/lib.sh"
 
@@ -273,6 +276,20 @@ tc "PROXY: a v1 header written a byte at a time, the request with its last byte"
 	pp_answer 403 10.13.1.4 "$PX" --v1 10.13.1.4 --bytewise --with-request
 tc "PROXY: an IPv4-mapped IPv6 address (v1) logged as written" pp_answer 403 ::ffff:10.13.1.5 "$PX" --v1 ::ffff:10.13.1.5
 tc "PROXY: 0.0.0.0 (v2) logged as written" pp_answer 403 0.0.0.0 "$PX" --v2 0.0.0.0
+
+# an IPv4 client written as ::ffff:a.b.c.d (a balancer listening on [::] sends TCP6) is counted
+# as that IPv4 address, not by a /64 that every IPv4 client would share
+mapped_key() {
+	local same other
+	$PP "$PX" --v1 ::ffff:10.13.3.1 --hold 1.5 --count 3 >"$T/held" &
+	sleep 0.8
+	same=$($PP "$PX" --v1 10.13.3.1)
+	other=$($PP "$PX" --v2 ::ffff:10.13.3.2)
+	wait
+	echo "3 held by ::ffff:10.13.3.1: $(tr '\n' ' ' <"$T/held"); TCP4 10.13.3.1: $same; ::ffff:10.13.3.2: $other"
+	[ "$(grep -c '^403$' "$T/held")" = 3 ] && [ "$same" = closed ] && [ "$other" = 403 ]
+}
+tc "PROXY: ::ffff:10.13.3.1 and 10.13.3.1 are one address to the cap; ::ffff:10.13.3.2 another" mapped_key
 
 # ---- SIGHUP: a listener's proxy_protocol taken off, and put back --------------------------
 # reload_conf SED — the configuration changed by SED, SIGHUP, the reload's log line awaited
