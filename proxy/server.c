@@ -1054,6 +1054,19 @@ server_str_differs(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
 }
 
+/* Whether NC listens where OC does, each socket as it is bound (proxy_protocol aside). */
+static int
+server_listen_same(const struct conf *oc, const struct conf *nc)
+{
+	int i, same = oc->nlisten == nc->nlisten;
+
+	for (i = 0; same && i < oc->nlisten; i++)
+		same = oc->listen[i].tls == nc->listen[i].tls &&
+		    oc->listen[i].addr_len == nc->listen[i].addr_len &&
+		    memcmp(&oc->listen[i].addr, &nc->listen[i].addr, oc->listen[i].addr_len) == 0;
+	return same;
+}
+
 /*
  * The directives a single-process s3gate keeps from its start (its
  * listeners are bound, its store open, its user taken), named in WHICH
@@ -1063,13 +1076,7 @@ server_str_differs(const char *a, const char *b)
 static void
 server_reload_kept(const struct conf *oc, const struct conf *nc, struct sbuf *which)
 {
-	int i, listen_same = oc->nlisten == nc->nlisten;
-
-	for (i = 0; listen_same && i < oc->nlisten; i++)
-		listen_same = oc->listen[i].tls == nc->listen[i].tls &&
-		    oc->listen[i].addr_len == nc->listen[i].addr_len &&
-		    memcmp(&oc->listen[i].addr, &nc->listen[i].addr, oc->listen[i].addr_len) == 0;
-	if (!listen_same)
+	if (!server_listen_same(oc, nc))
 		sbuf_appendf(which, " listen");
 	if (server_str_differs(oc->admin_listen, nc->admin_listen))
 		sbuf_appendf(which, " admin_listen");
@@ -1131,6 +1138,23 @@ server_reload(struct server *srv)
 
 	/* everything passed: apply */
 	server_reload_kept(srv->conf, nc, &kept);
+	/*
+	 * A kept socket takes the new proxy_protocol: each connection reads it
+	 * when accepted.  Left as it was, a listener the operator had opened
+	 * to clients straight, no balancer in front, went on taking a PROXY
+	 * line from anyone (an address of their choosing, logged and counted
+	 * by max_connections_per_ip as theirs), and the log said "reloaded".
+	 */
+	if (server_listen_same(srv->conf, nc)) {
+		int i;
+
+		for (i = 0; i < srv->nlisteners && i < nc->nlisten; i++)
+			if (srv->listeners[i].proxy_protocol != nc->listen[i].proxy_protocol) {
+				srv->listeners[i].proxy_protocol = nc->listen[i].proxy_protocol;
+				log_info("listening on %s%s", nc->listen[i].text,
+				    nc->listen[i].proxy_protocol ? " (PROXY protocol)" : " (no PROXY header)");
+			}
+	}
 	if (accesslog_open(nc->access_log) == -1)
 		log_warn("access_log %s", nc->access_log);
 	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)

@@ -20,6 +20,13 @@ then, on the same connection, plain HTTP or TLS.
   --wait S     how long to wait for the answer (default 5)
   --count N    N such connections at once (each sends its header, all are
                held --hold seconds, then each sends its request)
+  --tlv        (with --v2) TLVs after the addresses: ALPN "h2", an authority,
+               a NOOP
+  --bytewise   the header one byte per write, 4 ms apart
+  --with-request  the request in the header's own write (one segment)
+  --reset      after the header, the connection reset (RST): prints "reset"
+  --junk       after the header, bytes that are neither TLS nor HTTP ("\x16\x03"
+               then garbage: a ClientHello that is not one)
 
 Prints "STATUS" (the answer's status code) or "closed" (the connection
 closed, or was reset, with no answer), one line per connection.
@@ -54,12 +61,32 @@ def header(args, port):
     return SIG2 + bytes([0x21, 0x21]) + struct.pack("!H", len(body)) + body
 
 
+def tlvs():
+    """ALPN "h2", an authority (0x02) and a NOOP (0x04) with 3 bytes."""
+    return (b"\x01" + struct.pack("!H", 2) + b"h2" + b"\x02" + struct.pack("!H", 11) + b"example.com" +
+            b"\x04" + struct.pack("!H", 3) + b"\x00\x00\x00")
+
+
+def request(args, port):
+    path = args.get("path", "/ws-nobody/x")
+    return b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % (path.encode(), port)
+
+
 def opened(args, port, wait):
     """A connection that has sent its header; None if it could not."""
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=wait)
         h = header(args, port)
-        if args.get("split") and len(h) > 1:
+        if args.get("tlv") and h[:12] == SIG2:
+            extra = tlvs()
+            h = h[:14] + struct.pack("!H", struct.unpack("!H", h[14:16])[0] + len(extra)) + h[16:] + extra
+        if args.get("with-request"):
+            h += request(args, port)
+        if args.get("bytewise"):
+            for i in range(len(h)):
+                s.sendall(h[i:i + 1])
+                time.sleep(0.004)
+        elif args.get("split") and len(h) > 1:
             s.sendall(h[: len(h) // 2])
             time.sleep(0.3)
             s.sendall(h[len(h) // 2:])
@@ -74,14 +101,20 @@ def answer(s, args, port):
     """The request on S, and the status of its answer (or "closed")."""
     if s is None:
         return "closed"
+    if args.get("reset"):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        return "reset"
     try:
-        if args.get("tls"):
+        if args.get("junk"):
+            s.sendall(b"\x16\x03\x01\x00\x05junk!" + b"\xff" * 64)
+        elif args.get("tls"):
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             s = ctx.wrap_socket(s, server_hostname="localhost")
-        path = args.get("path", "/ws-nobody/x")
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % (path.encode(), port))
+        if not args.get("with-request") and not args.get("junk"):
+            s.sendall(request(args, port))
         data = b""
         while b"\r\n" not in data:
             chunk = s.recv(4096)
@@ -100,7 +133,7 @@ def main():
     args, i, argv = {}, 2, sys.argv
     while i < len(argv):
         a = argv[i][2:]
-        if a in ("none", "v2-local", "split", "tls"):
+        if a in ("none", "v2-local", "split", "tls", "tlv", "bytewise", "with-request", "reset", "junk"):
             args[a] = True
             i += 1
         else:
