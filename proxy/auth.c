@@ -778,7 +778,9 @@ auth_run(struct conn *c)
 			r = auth_body_keys(c);
 			break;
 		case AUTH_STAGE_DONE:
-			c->srv->stats->allowed++;
+			/* a preflight is counted when the backend's rules have answered (conn.c) */
+			if (!c->preflight)
+				c->srv->stats->allowed++;
 			if (c->copy_lock_missing)
 				return conn_lock_probe_start(c);
 			return conn_backend_start(c);

@@ -2331,8 +2331,14 @@ conn_do_read_resp_head(struct conn *c)
 		if (c->preflight && c->resp_status != 200) {
 			/* not the backend's 403 or 404: whether the bucket exists stays unsaid */
 			c->abort_backend = 1;
+			c->decision.allow = 0;
+			snprintf(c->decision.reason, sizeof(c->decision.reason),
+			    "CORS preflight: the bucket's rules refuse it");
+			c->srv->stats->denied++;
 			return auth_preflight_refuse(c);
 		}
+		if (c->preflight)
+			c->srv->stats->allowed++;
 		if (c->resp_has_body && (c->resp_status >= 400 || conn_resp_changed(c)))
 			return conn_resp_whole_start(c);
 		if (c->resp_status >= 400 && errbody_names_credentials(c->backend.buf,

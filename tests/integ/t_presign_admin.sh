@@ -263,6 +263,18 @@ cors_refused() {
 	done
 }
 tc "CORS: refused preflights (origin, method, header, no rules, hidden or unknown bucket) are one 403 with one body" cors_refused
+cors_logged() {	# a preflight the rules refuse is a denial in the access log and the metrics
+	local code line
+	code=$(preflight "http://$PUB_HOST/$B/k" https://evil.example.test PUT)
+	[ "$code" = 403 ] || { echo "HTTP $code"; return 1; }
+	sleep 0.3
+	line=$(grep '"PreflightRequest"' "$S3GATE_DIR/access.log" | tail -n 1)
+	grep -q '"decision":"deny"' <<<"$line" && grep -q "rules refuse it" <<<"$line" ||
+		{ echo "access log: $line"; return 1; }
+	curl -s "$S3GATE_ADMIN_URL/metrics" | grep -q '^s3gate_actions_total{action="PreflightRequest",decision="deny"} [1-9]' ||
+		{ curl -s "$S3GATE_ADMIN_URL/metrics" | grep PreflightRequest; return 1; }
+}
+tc "CORS: a preflight the rules refuse is logged and counted as a denial" cors_logged
 
 cors_not_preflight() {
 	local code
