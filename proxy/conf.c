@@ -329,6 +329,89 @@ conf_h_domain(struct conf_parser *p, struct conf *c, char **argv, int argc)
 }
 
 /*
+ * proxy_protocol_from CIDR... | any: the load balancers a proxy_protocol
+ * listener takes PROXY headers from.  An address alone is one host.
+ */
+static int
+conf_h_proxy_from(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	char text[INET6_ADDRSTRLEN + 8], *slash, *end;
+	struct conf_cidr *b;
+	long bits;
+	int i, max;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "any") == 0) {
+			c->proxy_from_any = 1;
+			continue;
+		}
+		if (c->nproxy_from >= CONF_MAX_PROXY_FROM) {
+			conf_error(p, "too many proxy_protocol_from blocks (at most %d); write wider ones",
+			    CONF_MAX_PROXY_FROM);
+			return -1;
+		}
+		b = &c->proxy_from[c->nproxy_from];
+		memset(b, 0, sizeof(*b));
+		snprintf(text, sizeof(text), "%s", argv[i]);
+		if ((slash = strchr(text, '/')) != NULL)
+			*slash = '\0';
+		b->family = strchr(text, ':') != NULL ? AF_INET6 : AF_INET;
+		max = b->family == AF_INET ? 32 : 128;
+		bits = max;
+		if (slash != NULL) {
+			bits = strtol(slash + 1, &end, 10);
+			if (slash[1] == '\0' || *end != '\0' || bits < 0 || bits > max)
+				bits = -1;
+		}
+		if (strlen(argv[i]) >= sizeof(text) || bits < 0 ||
+		    inet_pton(b->family, text, b->addr) != 1) {
+			conf_error(p, "proxy_protocol_from \"%s\" is not an address or address/bits; "
+			    "write e.g. 10.0.0.0/8, 192.0.2.7 or fd00::/8 (or any)", argv[i]);
+			return -1;
+		}
+		b->bits = (int)bits;
+		c->nproxy_from++;
+	}
+	return 0;
+}
+
+/* Whether the first BITS bits of A and B agree. */
+static int
+conf_bits_match(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, (size_t)whole) != 0)
+		return 0;
+	return rest == 0 || ((a[whole] ^ b[whole]) & (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+int
+conf_proxy_from_allows(const struct conf *c, const struct sockaddr *sa)
+{
+	const unsigned char *addr;
+	int family, i;
+
+	if (c->proxy_from_any)
+		return 1;
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		addr = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		/* a balancer reaching a dual-stack listener over IPv4 */
+		family = IN6_IS_ADDR_V4MAPPED(a6) ? AF_INET : AF_INET6;
+		addr = family == AF_INET ? a6->s6_addr + 12 : a6->s6_addr;
+	} else
+		return 0;
+	for (i = 0; i < c->nproxy_from; i++)
+		if (c->proxy_from[i].family == family &&
+		    conf_bits_match(c->proxy_from[i].addr, addr, c->proxy_from[i].bits))
+			return 1;
+	return 0;
+}
+
+/*
  * backend_reserved_names NAME... | none: the first path segments the backend
  * routes to its other APIs, refused as bucket names (s3addr.c).  Given
  * whole on one line: it replaces RGW's defaults (admin auth swift).
@@ -668,6 +751,8 @@ static int conf_h_include(struct conf_parser *, struct conf *, char **, int);
 static const struct conf_directive conf_directives[] = {
 	{ "include", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_include, "include PATTERN" },
 	{ "listen", 1, 3, CT_CUSTOM, 0, 0, 0, NULL, conf_h_listen, "listen ADDR:PORT [tls] [proxy_protocol]" },
+	{ "proxy_protocol_from", 1, 16, CT_CUSTOM, 0, 0, 0, NULL, conf_h_proxy_from,
+	  "proxy_protocol_from CIDR... | any" },
 	{ "tls_certificate", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_cert, "tls_certificate CERT_PEM KEY_PEM" },
 	{ "service_domain", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_domain, "service_domain NAME" },
 	{ "region", 1, 1, CT_STR, OFF(region), 0, 0, "us-east-1", NULL, "region NAME" },
@@ -964,6 +1049,17 @@ conf_cross_check(struct conf_parser *p, struct conf *c)
 			/* named at the listen line: "FILE:LINE: ..." */
 			sbuf_appendf(p->errors, "%s: listen %s has tls but there is no tls_certificate; "
 			    "add \"tls_certificate CERT KEY\"\n", c->listen[i].where, c->listen[i].text);
+			p->nerrors++;
+			break;
+		}
+	}
+	for (i = 0; i < c->nlisten && c->nproxy_from == 0 && !c->proxy_from_any; i++) {
+		if (c->listen[i].proxy_protocol) {
+			/* whoever reaches it could claim any address: say whose headers it believes */
+			sbuf_appendf(p->errors, "%s: listen %s has proxy_protocol but no "
+			    "proxy_protocol_from; name the load balancers' addresses, e.g. "
+			    "\"proxy_protocol_from 10.0.0.0/8\" (or \"any\")\n", c->listen[i].where,
+			    c->listen[i].text);
 			p->nerrors++;
 			break;
 		}

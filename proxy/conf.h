@@ -20,6 +20,7 @@
 #define CONF_MAX_LISTEN		16
 #define CONF_MAX_CERTS		16
 #define CONF_MAX_DOMAINS	16
+#define CONF_MAX_PROXY_FROM	32
 
 struct conf_listen {
 	struct sockaddr_storage	 addr;
@@ -28,6 +29,13 @@ struct conf_listen {
 	char			 where[300];	/* "FILE:LINE" of the directive */
 	int			 tls;
 	int			 proxy_protocol;	/* a PROXY header (v1 or v2) comes first */
+};
+
+/* An address block (proxy_protocol_from): FAMILY AF_INET or AF_INET6, the first BITS of ADDR. */
+struct conf_cidr {
+	int			 family;
+	unsigned char		 addr[16];
+	int			 bits;
 };
 
 struct conf_cert {
@@ -92,6 +100,10 @@ struct conf {
 	uint32_t		 max_headers;
 	int			 max_connections;
 	int			 max_connections_per_ip;
+	/* who may send PROXY headers (listen ... proxy_protocol): these blocks, or anyone */
+	struct conf_cidr	 proxy_from[CONF_MAX_PROXY_FROM];
+	int			 nproxy_from;
+	int			 proxy_from_any;
 	int			 head_timeout_ms;
 	int			 idle_timeout_ms;
 	int			 body_timeout_ms;	/* no progress for this long: abort */
@@ -137,6 +149,8 @@ void		 conf_unref(struct conf *);
 int		 conf_backend_resolve(const struct conf *, struct sockaddr_storage *addr, socklen_t *len);
 
 /* "90s", "15m", "8h", "7d", "250ms" -> milliseconds; -1 if malformed. */
+/* Whether SA (a client's socket address) may send PROXY headers: proxy_protocol_from. */
+int		 conf_proxy_from_allows(const struct conf *, const struct sockaddr *sa);
 int64_t		 conf_parse_duration_ms(const char *);
 /* "50M", "1G", "4096" -> bytes; -1 if malformed. */
 int64_t		 conf_parse_size(const char *);

@@ -759,6 +759,14 @@ server_accept_one(struct server_listener *sl, int fd, struct sockaddr *sa, sockl
 		close(fd);
 		return;
 	}
+	if (sl->proxy_protocol && !conf_proxy_from_allows(srv->conf, sa)) {
+		/* not a balancer named by proxy_protocol_from: its header would be believed */
+		log_debug("a connection to a proxy_protocol listener from an address not in "
+		    "proxy_protocol_from; closed");
+		srv->stats->refused_connections++;
+		close(fd);
+		return;
+	}
 	if (sl->tls && (ssl = tls_server_accept(srv->tls, fd)) == NULL) {
 		log_warnx("TLS: cannot set up a connection");
 		if (!sl->proxy_protocol)

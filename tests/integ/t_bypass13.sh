@@ -74,7 +74,7 @@ fi
 chmod 600 "$T/certs/k.key"
 if ! s3gate_start b13 "workers 1" "listen 127.0.0.1:$PX proxy_protocol" \
 	"listen 127.0.0.1:$TX tls proxy_protocol" "tls_certificate $T/certs/k.pem $T/certs/k.key" \
-	"max_connections_per_ip 3" "head_timeout 1s" "idle_timeout 2s"; then
+	"max_connections_per_ip 3" "head_timeout 1s" "idle_timeout 2s" "proxy_protocol_from 127.0.0.1"; then
 	t_fail "s3gate b13 starts" "see $T/b13/s3gate.log"; exit 1
 fi
 B13_DIR=$S3GATE_DIR B13_CONF=$S3GATE_CONF B13_PID=$S3GATE_PID B13_PORT=$S3GATE_PORT
@@ -323,7 +323,8 @@ PX2=$(free_port)
 TX2=$(free_port)
 if s3gate_start b13w "workers 2" "listen 127.0.0.1:$PX2 proxy_protocol" \
 	"listen 127.0.0.1:$TX2 tls proxy_protocol" "tls_certificate $T/certs/k.pem $T/certs/k.key" \
-	"max_connections_per_ip 3" "head_timeout 1s" "idle_timeout 2s" "policy_store file $B13_DIR/policy"; then
+	"max_connections_per_ip 3" "head_timeout 1s" "idle_timeout 2s" "policy_store file $B13_DIR/policy" \
+	"proxy_protocol_from 127.0.0.1"; then
 	two_workers() { churn "$PX2" "$TX2" 10.13.2.1 && churn "$PX2" "$TX2" 10.13.2.1 && at_cap "$PX2" 10.13.2.1; }
 	tc "PROXY, two workers: the same churn twice, then 10.13.2.1 holds exactly 3 at once" two_workers
 	s3gate_stop b13w || t_fail "s3gate b13w exits 0 on SIGTERM" "see $T/b13w/s3gate.log"

@@ -11,6 +11,9 @@
 #     with no answer, said in the error log;
 #   max_connections_per_ip counts the address the header names: a 13th
 #     connection of 10.7.7.7 is closed while 10.8.8.8 is served;
+#   a header from an address proxy_protocol_from does not name is closed
+#     unread; a proxy_protocol listener without proxy_protocol_from does
+#     not pass s3gate -t;
 #   a listener without proxy_protocol takes a PROXY line for a bad request.
 # Workspace: ws-ppx<id>.
 . "$(dirname "$0")/lib.sh"
@@ -37,7 +40,7 @@ fi
 chmod 600 "$T/certs/pp.key"
 if ! s3gate_start pp "listen 127.0.0.1:$PPORT proxy_protocol" \
 	"listen 127.0.0.1:$TPORT tls proxy_protocol" "tls_certificate $T/certs/pp.pem $T/certs/pp.key" \
-	"max_connections_per_ip 12" "head_timeout 2s"; then
+	"max_connections_per_ip 12" "head_timeout 2s" "proxy_protocol_from 127.0.0.1 ::1"; then
 	t_fail "s3gate starts with proxy_protocol listeners" "see $T/pp/s3gate.log"; exit 1
 fi
 PLAIN_PORT=$S3GATE_PORT
@@ -194,6 +197,27 @@ per_ip() {
 	[ "$($PP "$PPORT" --v1 10.7.7.7)" = 403 ]
 }
 tc "max_connections_per_ip 12: a 13th connection of 10.7.7.7 (by its header) is closed, 10.8.8.8 is served" per_ip
+
+# ---- only the balancers proxy_protocol_from names ----------------------------------------
+not_a_balancer() {	# a valid header from 127.0.0.9, which proxy_protocol_from does not name
+	local got before after
+	before=$(curl -s "$S3GATE_ADMIN_URL/metrics" | sed -n 's/^s3gate_refused_connections_total //p')
+	got=$($PP "$PPORT" --src 127.0.0.9 --v1 10.6.6.6)
+	after=$(curl -s "$S3GATE_ADMIN_URL/metrics" | sed -n 's/^s3gate_refused_connections_total //p')
+	echo "from 127.0.0.9: $got; refused connections $before -> $after"
+	[ "$got" = closed ] && [ "$after" -gt "$before" ] || return 1
+	! grep -q '"remote":"10.6.6.6"' "$S3GATE_DIR/access.log" || { echo "10.6.6.6 was taken"; return 1; }
+	[ "$($PP "$TPORT" --src 127.0.0.9 --v2 10.6.6.7 --tls)" = closed ]
+}
+tc "a PROXY header from an address proxy_protocol_from does not name (127.0.0.9): closed, counted as refused, never believed" not_a_balancer
+no_from() {	# s3gate -t of a proxy_protocol listener without proxy_protocol_from
+	local out rc
+	grep -v '^proxy_protocol_from' "$S3GATE_CONF" >"$T/no-from.conf"
+	out=$("$S3GATE_BIN/s3gate" -t -c "$T/no-from.conf" 2>&1); rc=$?
+	echo "$out"
+	[ $rc != 0 ] && grep -q "has proxy_protocol but no proxy_protocol_from" <<<"$out"
+}
+tc "s3gate -t: a proxy_protocol listener without proxy_protocol_from is refused, naming the listen line" no_from
 
 # ---- a listener without proxy_protocol ----------------------------------------------------
 plain_listener() {

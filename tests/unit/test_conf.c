@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +109,8 @@ test_full(void)
 	    "listen *:9000\n"
 	    "listen :9001\n"
 	    "listen 10.0.0.1:443 proxy_protocol tls\n"
+	    "proxy_protocol_from 10.0.0.0/8 192.0.2.7\n"
+	    "proxy_protocol_from fd00::/8\n"
 	    "tls_certificate /etc/s3gate/a.pem /etc/s3gate/a.key\n"
 	    "tls_certificate \"/etc/s3gate/b c.pem\" /etc/s3gate/b.key\n"
 	    "service_domain S3.Example.org\n"
@@ -163,6 +166,31 @@ test_full(void)
 	T_OK(c->nlisten == 5 && c->listen[4].tls == 1 && c->listen[4].proxy_protocol == 1 &&
 	    c->listen[0].proxy_protocol == 0 && c->listen[1].proxy_protocol == 0,
 	    "full: listen proxy_protocol flag, with tls, in either order");
+	T_OK(c->nproxy_from == 3 && !c->proxy_from_any && c->proxy_from[0].bits == 8 &&
+	    c->proxy_from[1].bits == 32 && c->proxy_from[2].family == AF_INET6 &&
+	    c->proxy_from[2].bits == 8, "full: proxy_protocol_from, two lines, three blocks");
+	{
+		static const struct { const char *addr; int allowed; } from[] = {
+			{ "10.1.2.3", 1 }, { "10.255.255.255", 1 }, { "11.0.0.1", 0 }, { "9.255.255.255", 0 },
+			{ "192.0.2.7", 1 }, { "192.0.2.8", 0 }, { "fd00::1", 1 }, { "fdff:1::2", 1 },
+			{ "fe80::1", 0 }, { "::ffff:10.9.9.9", 1 }, { "::ffff:11.9.9.9", 0 }, { "::1", 0 },
+		};
+		for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+			struct sockaddr_storage ss;
+			memset(&ss, 0, sizeof(ss));
+			if (strchr(from[i].addr, ':') != NULL) {
+				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+				s6->sin6_family = AF_INET6;
+				inet_pton(AF_INET6, from[i].addr, &s6->sin6_addr);
+			} else {
+				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+				s4->sin_family = AF_INET;
+				inet_pton(AF_INET, from[i].addr, &s4->sin_addr);
+			}
+			T_OK(conf_proxy_from_allows(c, (struct sockaddr *)&ss) == from[i].allowed,
+			    "full: PROXY headers from %s %s", from[i].addr, from[i].allowed ? "taken" : "not taken");
+		}
+	}
 	T_STREQ(c->listen[1].text, "[::1]:8443", "full: listen text");
 	T_OK(c->listen[0].addr.ss_family == AF_INET &&
 	    ntohs(((struct sockaddr_in *)&c->listen[0].addr)->sin_port) == 8080, "full: listen 1 is IPv4 :8080");
@@ -370,6 +398,13 @@ static const struct {
 	{ "listen 127.0.0.1:8443 tls tls", "listen option \"tls\" is given twice", 0 },
 	{ "listen 127.0.0.1:8443 proxy_protocol proxy_protocol", "listen option \"proxy_protocol\" is given twice", 0 },
 	{ "listen 127.0.0.1:8443 proxy_protocol ssl", "unknown listen option \"ssl\"", 0 },
+	{ "proxy_protocol_from 10.0.0.0/33", "proxy_protocol_from \"10.0.0.0/33\" is not an address or address/bits", 0 },
+	{ "proxy_protocol_from 10.0.0", "proxy_protocol_from \"10.0.0\" is not an address", 0 },
+	{ "proxy_protocol_from 10.0.0.0/", "proxy_protocol_from \"10.0.0.0/\" is not an address", 0 },
+	{ "proxy_protocol_from 10.0.0.0/8x", "proxy_protocol_from \"10.0.0.0/8x\" is not an address", 0 },
+	{ "proxy_protocol_from fd00::/129", "proxy_protocol_from \"fd00::/129\" is not an address", 0 },
+	{ "proxy_protocol_from balancer.internal", "proxy_protocol_from \"balancer.internal\" is not an address", 0 },
+	{ "listen 127.0.0.1:8443 proxy_protocol", "listen 127.0.0.1:8443 has proxy_protocol but no proxy_protocol_from", 0 },
 	{ "listen 127.0.0.1:8443 tls proxy_protocol ssl", "listen takes at most 3 arguments", 0 },
 	{ "service_domain .s3.example.org", "is not a host name", 0 },
 	{ "backend_reserved_names Admin", "\"Admin\" is no path segment the backend could route", 0 },
@@ -486,6 +521,17 @@ test_cross_checks(void)
 	struct sbuf errors = SBUF_INIT;
 	char text[4096], *path;
 	struct conf *c;
+
+	/* proxy_protocol_from any: headers taken from anyone, by choice */
+	snprintf(text, sizeof(text), "%slisten 127.0.0.1:8443 proxy_protocol\nproxy_protocol_from any\n", base);
+	c = load_text(text, 0, &errors, &path);
+	{
+		struct sockaddr_in s4 = { .sin_family = AF_INET };
+		inet_pton(AF_INET, "203.0.113.9", &s4.sin_addr);
+		T_OK(c != NULL && c->proxy_from_any && conf_proxy_from_allows(c, (struct sockaddr *)&s4),
+		    "proxy_protocol_from any: a proxy_protocol listener takes headers from anyone");
+	}
+	conf_unref(c);
 
 	/* listen tls without tls_certificate */
 	snprintf(text, sizeof(text), "%slisten 127.0.0.1:8443 tls\n", base);

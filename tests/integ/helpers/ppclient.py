@@ -18,6 +18,7 @@ then, on the same connection, plain HTTP or TLS.
   --hold S     after the header, wait S seconds before the request (an
                idle connection held open)
   --wait S     how long to wait for the answer (default 5)
+  --src ADDR   connect from ADDR (a loopback address such as 127.0.0.9)
   --count N    N such connections at once (each sends its header, all are
                held --hold seconds, then each sends its request)
   --tlv        (with --v2) TLVs after the addresses: ALPN "h2", an authority,
@@ -75,7 +76,8 @@ def request(args, port):
 def opened(args, port, wait):
     """A connection that has sent its header; None if it could not."""
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=wait)
+        src = (args["src"], 0) if "src" in args else None
+        s = socket.create_connection(("127.0.0.1", port), timeout=wait, source_address=src)
         h = header(args, port)
         if args.get("tlv") and h[:12] == SIG2:
             extra = tlvs()
