@@ -570,6 +570,32 @@ s3 = session.client("s3", endpoint_url=EP, verify=os.environ["B3_CA"] or None,
 '"$code" "$@"
 }
 
+# last_remote — the "remote" of the current proxy's last access log line
+last_remote() {
+	sleep 0.3
+	tail -n 1 "$S3GATE_DIR/access.log" | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["remote"])'
+}
+# pp_answer WANT_STATUS WANT_REMOTE PORT ARGS... — helpers/ppclient.py's answer
+# (a PROXY header, then a request) is WANT_STATUS, and the request is logged
+# as from WANT_REMOTE
+pp_answer() {
+	local want=$1 remote=$2 got r
+	shift 2
+	got=$("$PY3" "$LIB_DIR/helpers/ppclient.py" "$@")
+	[ "$got" = "$want" ] || { echo "answer '$got', want $want"; return 1; }
+	r=$(last_remote)
+	[ "$r" = "$remote" ] || { echo "logged as from '$r', want $remote"; return 1; }
+}
+
+# selfsigned NAME — a self-signed EC certificate for localhost and its key:
+# $T/certs/NAME.pem, $T/certs/NAME.key (mode 0600); openssl's words if not
+selfsigned() {
+	mkdir -p "$T/certs" && chmod 700 "$T/certs" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$T/certs/$1.key" -out "$T/certs/$1.pem" -days 2 -subj /CN=localhost 2>&1 &&
+		chmod 600 "$T/certs/$1.key"
+}
+
 # boto3_cmu_location PROFILE BUCKET KEY WANT — boto3 uploads KEY in one part
 # (create, upload_part, complete); CompleteMultipartUpload's Location must
 # be WANT (the URL the client addressed) and name no backend address; the

@@ -66,12 +66,9 @@ fi
 
 PX=$(free_port)
 TX=$(free_port)
-mkdir -p "$T/certs" && chmod 700 "$T/certs"
-if ! out=$(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/certs/k.key" -out "$T/certs/k.pem" -days 2 -subj /CN=localhost 2>&1); then
+if ! out=$(selfsigned k); then
 	t_fail "a test certificate" "$out"; exit 1
 fi
-chmod 600 "$T/certs/k.key"
 if ! s3gate_start b13 "workers 1" "listen 127.0.0.1:$PX proxy_protocol" \
 	"listen 127.0.0.1:$TX tls proxy_protocol" "tls_certificate $T/certs/k.pem $T/certs/k.key" \
 	"max_connections_per_ip 3" "head_timeout 1s" "idle_timeout 2s" "proxy_protocol_from 127.0.0.1"; then
@@ -220,19 +217,6 @@ S3GATE_PID=$B13_PID S3GATE_PORT=$B13_PORT
 
 # ---- PROXY listeners: the per-address count, bytes around the header -----------------------
 
-last_remote() {
-	sleep 0.3
-	tail -n 1 "$S3GATE_DIR/access.log" | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["remote"])'
-}
-# pp_answer WANT_STATUS WANT_REMOTE ARGS... — ppclient's answer, logged as from WANT_REMOTE
-pp_answer() {
-	local want=$1 remote=$2 got r
-	shift 2
-	got=$($PP "$@")
-	[ "$got" = "$want" ] || { echo "answer '$got', want $want"; return 1; }
-	r=$(last_remote)
-	[ "$r" = "$remote" ] || { echo "logged as from '$r', want $remote"; return 1; }
-}
 # churn PORT TLSPORT ADDR — every way a counted connection of ADDR ends but a request's
 churn() {
 	local port=$1 tport=$2 a=$3 i

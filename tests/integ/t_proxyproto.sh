@@ -32,12 +32,9 @@ fi
 
 PPORT=$(free_port)
 TPORT=$(free_port)
-mkdir -p "$T/certs" && chmod 700 "$T/certs"
-if ! out=$(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-	-keyout "$T/certs/pp.key" -out "$T/certs/pp.pem" -days 2 -subj /CN=localhost 2>&1); then
+if ! out=$(selfsigned pp); then
 	t_fail "a test certificate" "$out"; exit 1
 fi
-chmod 600 "$T/certs/pp.key"
 if ! s3gate_start pp "listen 127.0.0.1:$PPORT proxy_protocol" \
 	"listen 127.0.0.1:$TPORT tls proxy_protocol" "tls_certificate $T/certs/pp.pem $T/certs/pp.key" \
 	"max_connections_per_ip 12" "head_timeout 2s" "proxy_protocol_from 127.0.0.1 ::1"; then
@@ -52,21 +49,6 @@ mkfile "$T/big" 20
 backend_aws s3 cp "$T/small" "s3://$B/small" >/dev/null || { t_fail "setup: an object at RGW" ""; exit 1; }
 t_pass "setup: s3gate with a plain and a TLS proxy_protocol listener, $B with an object"
 
-# last_remote — the "remote" of the access log's last line
-last_remote() {
-	sleep 0.3
-	tail -n 1 "$S3GATE_DIR/access.log" | "$PY3" -c 'import json,sys; print(json.load(sys.stdin)["remote"])'
-}
-# pp_answer WANT_STATUS WANT_REMOTE ARGS... — ppclient's answer is WANT_STATUS and
-# the request is logged as from WANT_REMOTE
-pp_answer() {
-	local want=$1 remote=$2 got r
-	shift 2
-	got=$($PP "$@")
-	[ "$got" = "$want" ] || { echo "answer '$got', want $want"; return 1; }
-	r=$(last_remote)
-	[ "$r" = "$remote" ] || { echo "logged as from '$r', want $remote"; return 1; }
-}
 # pp_closed ARGS... — ppclient gets no answer: the connection is closed
 pp_closed() {
 	local got
