@@ -587,6 +587,14 @@ pp_answer() {
 	[ "$r" = "$remote" ] || { echo "logged as from '$r', want $remote"; return 1; }
 }
 
+# pp_ready FILE — helpers/ppclient.py (--ready FILE) has opened its connections and sent their headers
+# (FILE written; at most 10 s), and s3gate has had a moment to count them
+pp_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do [ -s "$1" ] && break; sleep 0.1; done
+	sleep 0.2
+}
+
 # selfsigned NAME — a self-signed EC certificate for localhost and its key:
 # $T/certs/NAME.pem, $T/certs/NAME.key (mode 0600); openssl's words if not
 selfsigned() {

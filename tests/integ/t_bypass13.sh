@@ -226,8 +226,9 @@ churn() {
 	wait
 	sleep 0.3
 	# three left idle past idle_timeout (2 s); while they hold the cap, five more refused
-	$PP "$port" --v1 "$a" --hold 3 --count 3 >"$T/idle" &
-	sleep 0.8
+	rm -f "$T/idle.ready"
+	$PP "$port" --v1 "$a" --hold 3 --count 3 --ready "$T/idle.ready" >"$T/idle" &
+	pp_ready "$T/idle.ready"
 	$PP "$port" --v2 "$a" --count 5 >"$T/over"
 	wait
 	$PP "$tport" --v2 "$a" --hold 0.3 --junk --count 3 >"$T/junk"
@@ -239,8 +240,9 @@ churn() {
 # at_cap PORT ADDR — ADDR holds exactly 3 at once: 3 served, a 4th closed; afterwards served
 at_cap() {
 	local port=$1 a=$2 over
-	$PP "$port" --v1 "$a" --hold 1.5 --count 3 >"$T/held" &
-	sleep 0.8
+	rm -f "$T/held.ready"
+	$PP "$port" --v1 "$a" --hold 1.5 --count 3 --ready "$T/held.ready" >"$T/held" &
+	pp_ready "$T/held.ready"
 	over=$($PP "$port" --v1 "$a")
 	wait
 	echo "3 held: $(tr '\n' ' ' <"$T/held"); a 4th: $over"

@@ -165,9 +165,10 @@ tc "a header begun and never ended: closed within head_timeout" half_header
 # (12: aws-cli above opens up to 10 at once, all from 127.0.0.1)
 per_ip() {
 	local a over other held
-	$PP "$PPORT" --v1 10.7.7.7 --hold 3 --count 12 >"$T/held" &
+	rm -f "$T/held.ready"
+	$PP "$PPORT" --v1 10.7.7.7 --hold 3 --count 12 --ready "$T/held.ready" >"$T/held" &
 	a=$!
-	sleep 1.5
+	pp_ready "$T/held.ready"
 	over=$($PP "$PPORT" --v1 10.7.7.7)
 	other=$($PP "$PPORT" --v1 10.8.8.8)
 	wait "$a"

@@ -19,6 +19,8 @@ then, on the same connection, plain HTTP or TLS.
                idle connection held open)
   --wait S     how long to wait for the answer (default 5)
   --src ADDR   connect from ADDR (a loopback address such as 127.0.0.9)
+  --ready FILE written once every connection has sent its header (a test
+               waits for it rather than guess how long python takes to start)
   --count N    N such connections at once (each sends its header, all are
                held --hold seconds, then each sends its request)
   --tlv        (with --v2) TLVs after the addresses: ALPN "h2", an authority,
@@ -143,6 +145,9 @@ def main():
             i += 2
     wait = float(args.get("wait", 5))
     conns = [opened(args, port, wait) for _ in range(int(args.get("count", 1)))]
+    if "ready" in args:
+        with open(args["ready"], "w") as f:
+            f.write("%d\n" % len(conns))
     if "hold" in args:
         time.sleep(float(args["hold"]))
     for s in conns:
