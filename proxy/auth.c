@@ -258,21 +258,15 @@ auth_is_form_upload(const struct conn *c)
 /* Whom quotas count CORS preflights as: no principal's name has a space. */
 #define AUTH_PREFLIGHT_PRINCIPAL	"(CORS preflights)"
 
-/* The one header NAME, or NULL if there is none or more than one. */
-static const struct http_header *
-auth_header_once(const struct http_head *h, const char *name)
+/* How many headers named NAME the head has. */
+static size_t
+auth_header_count(const struct http_head *h, const char *name)
 {
-	const struct http_header *found = NULL;
-	size_t i, len = strlen(name);
+	size_t i, n = 0, len = strlen(name);
 
-	for (i = 0; i < h->nheaders; i++) {
-		if (h->headers[i].name_len != len || strncasecmp(h->headers[i].name, name, len) != 0)
-			continue;
-		if (found != NULL)
-			return NULL;
-		found = &h->headers[i];
-	}
-	return found;
+	for (i = 0; i < h->nheaders; i++)
+		n += h->headers[i].name_len == len && strncasecmp(h->headers[i].name, name, len) == 0;
+	return n;
 }
 
 /*
@@ -291,10 +285,9 @@ auth_is_preflight(const struct conn *c)
 {
 	return strcmp(c->head.method, "OPTIONS") == 0 && !c->addr.internal &&
 	    c->addr.bucket != NULL && c->req_body_len == 0 && !c->req_chunked &&
-	    auth_header_once(&c->head, "origin") != NULL &&
-	    auth_header_once(&c->head, "access-control-request-method") != NULL &&
-	    (httpmsg_header_find(&c->head, "access-control-request-headers") == NULL ||
-	    auth_header_once(&c->head, "access-control-request-headers") != NULL);
+	    auth_header_count(&c->head, "origin") == 1 &&
+	    auth_header_count(&c->head, "access-control-request-method") == 1 &&
+	    auth_header_count(&c->head, "access-control-request-headers") <= 1;
 }
 
 int

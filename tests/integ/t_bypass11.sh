@@ -421,33 +421,8 @@ fi
 
 # ---- a backend whose error <Code> is the service key id ------------------------------
 FPORT=$(free_port)
-"$PY3" -c '
-import socket, sys, threading
-akid = sys.argv[2].encode()
-body = b"<?xml version=\"1.0\"?><Error><Code>" + akid + b"</Code><Message>denied</Message></Error>"
-ans = (b"HTTP/1.1 403 Forbidden\r\nDate: Fri, 27 Nov 2026 22:00:00 GMT\r\nContent-Type: application/xml\r\n"
-       b"Content-Length: %d\r\n\r\n" % len(body)) + body
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
-def serve(c):
-    buf = b""
-    try:
-        while True:
-            while b"\r\n\r\n" not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            _, _, buf = buf.partition(b"\r\n\r\n")
-            c.sendall(ans)
-    except OSError:
-        pass
-    finally:
-        c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-' "$FPORT" "$RGW_ACCESS_KEY" &
+"$PY3" "$LIB_DIR/helpers/rawhttp.py" fakebackend "$FPORT" --log "$T/fakebackend.log" \
+	--akid "$RGW_ACCESS_KEY" --always err-code-akid &
 FAKE_PID=$!
 lib_on_exit "kill $FAKE_PID 2>/dev/null"
 wait_port "$FPORT" 5 || t_fail "the stand-in backend listens" "port $FPORT"

@@ -3,7 +3,7 @@
 # takes unsigned) and PROXY protocol listeners -- requests made by hand
 # (helpers/rawhttp.py, helpers/ppclient.py), against the real RGW and
 # against a stand-in backend that writes down every head it gets
-# (helpers/corsbackend.py).
+# (rawhttp.py fakebackend --heads).
 #
 # Found and fixed:
 #   a SIGHUP that took proxy_protocol off a listener (or put it on) changed
@@ -124,9 +124,9 @@ tc "CORS: dot segments from $B towards $BO reach none of its rules (403 CORSResp
 # ---- preflights against a stand-in backend that writes down what it gets ------------------
 
 FPORT=$(free_port)
-FLOG=$T/corsbackend.log
+FLOG=$T/fakebackend.heads
 : >"$FLOG"
-"$PY3" "$LIB_DIR/helpers/corsbackend.py" "$FPORT" --log "$FLOG" &
+"$PY3" "$LIB_DIR/helpers/rawhttp.py" fakebackend "$FPORT" --log "$T/fakebackend.log" --heads "$FLOG" &
 FAKE_PID=$!
 lib_on_exit "kill $FAKE_PID 2>/dev/null"
 wait_port "$FPORT" 5 || t_fail "the stand-in backend listens" "port $FPORT"
@@ -191,12 +191,12 @@ pipelined() {
 	local sig n
 	sig=$(sig_lines GET "/$B/k2")
 	raw "OPTIONS /$B/pf-deny HTTP/1.1\r\nHost: 127.0.0.1\r\n${PFH}\r\nGET /$B/k2 HTTP/1.1\r\nHost: 127.0.0.1\r\n${sig}Connection: close\r\n\r\n"
-	[ "$(resp_statuses)" = "403 200 " ] && grep -aq "obj:/$B/k2" "$T/resp" && ! grep -aq STRAY "$T/resp" ||
+	[ "$(resp_statuses)" = "403 200 " ] && grep -aq "own:/$B/k2" "$T/resp" && ! grep -aq STRAY "$T/resp" ||
 		{ echo "answers: $(resp_statuses)"; cat "$T/resp"; return 1; }
 	# the one worker's next request: its own answer, not what followed the 403
 	n=$(heads)
 	signed GET "/$B/k3"
-	[ "$R_STATUS" = 200 ] && grep -aq "obj:/$B/k3" "$T/resp" && [ "$(heads)" = $((n + 1)) ] ||
+	[ "$R_STATUS" = 200 ] && grep -aq "own:/$B/k3" "$T/resp" && [ "$(heads)" = $((n + 1)) ] ||
 		{ echo "next GET: $R_STATUS"; cat "$T/resp"; return 1; }
 }
 tc "CORS: a signed GET pipelined behind a refused preflight gets its own answer; the next request too (no stray answer pooled)" pipelined

@@ -42,7 +42,8 @@ t_faults.sh (python3 stdlib only).
   rawhttp.py blackhole PORT [--ready FILE]
       Accepts connections on 127.0.0.1:PORT and never answers.
 
-  rawhttp.py fakebackend PORT --log FILE [--ready FILE] [--akid KEY]
+  rawhttp.py fakebackend PORT --log FILE [--ready FILE] [--akid KEY] [--heads FILE]
+                        [--always SEGMENT]
       A keep-alive HTTP/1.1 origin on 127.0.0.1:PORT that misbehaves on
       purpose, by the last path segment of the request:
         stray-after-204   204, then 0.2 s later a second response "STRAY-204"
@@ -59,6 +60,7 @@ t_faults.sh (python3 stdlib only).
                           CanonicalRequest (Content-Length)
         err-sig-chunked   the same, chunked (the key id split over two chunks)
         err-akid-other    403 AccessDenied whose Message names the key id
+        err-code-akid     403 whose <Code> is the key id
         err-large         404 NoSuchKey with a 100 KiB body (Content-Length)
         err-large-chunked the same, chunked
         err-head-akid     403 with no body whose header names the key id
@@ -70,8 +72,17 @@ t_faults.sh (python3 stdlib only).
         err-early-slow    with "Expect: 100-continue": no 100, at once a 403
                           AccessDenied (no key id) whose body's second half
                           comes 1.5 s after the first; the body is not read
+      and, to an OPTIONS (a CORS preflight s3gate passed on):
+        pf-ok             200 with Access-Control-* headers and the ones a
+                          backend should never have relayed (x-rgw-backend)
+        pf-deny           403 with an XML body naming the backend, and in
+                          the same write a second answer "STRAY-403"
+        pf-nobucket       404 NoSuchBucket with its body
       anything else: 200 "own:PATH" (Content-Length).  Every request is
-      logged to FILE as "conn=N METHOD PATH body=BYTES".
+      logged to FILE as "conn=N METHOD PATH body=BYTES"; with --heads, each
+      request head is also written to that file as it came, then "----".
+      --always SEGMENT answers every request as if SEGMENT were its last
+      path segment (ListBuckets' "/" too).
 """
 import codecs
 import gzip
@@ -462,11 +473,15 @@ def cmd_blackhole(args):
 # ---- fakebackend -----------------------------------------------------------------
 
 def cmd_fakebackend(args):
-    port, log, ready, akid = int(args[0]), None, None, b"AKIDNOTGIVEN"
+    port, log, ready, akid, heads, always = int(args[0]), None, None, b"AKIDNOTGIVEN", None, None
     i = 1
     while i < len(args):
         if args[i] == "--log":
             log = args[i + 1]; i += 2
+        elif args[i] == "--always":
+            always = args[i + 1]; i += 2
+        elif args[i] == "--heads":
+            heads = args[i + 1]; i += 2
         elif args[i] == "--ready":
             ready = args[i + 1]; i += 2
         elif args[i] == "--akid":
@@ -520,9 +535,12 @@ def cmd_fakebackend(args):
                         return
                     buf += b
                 head, _, buf = buf.partition(b"\r\n\r\n")
+                if heads is not None:
+                    with lock, open(heads, "ab") as f:
+                        f.write(head + b"\r\n----\n")
                 line = head.split(b"\r\n", 1)[0].decode("latin-1")
                 method, path = line.split(" ")[0], line.split(" ")[1].split("?")[0]
-                key = path.rsplit("/", 1)[-1]
+                key = always or path.rsplit("/", 1)[-1]
                 m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
                 length = int(m.group(1)) if m else 0
                 expect = re.search(rb"(?i)\r\nexpect:\s*100-continue", head) is not None
@@ -572,6 +590,9 @@ def cmd_fakebackend(args):
                 elif key == "err-sig-gzip":
                     c.sendall(resp("403 Forbidden", gzip.compress(sig_body),
                                    "Content-Type: application/xml\r\nContent-Encoding: gzip\r\n"))
+                elif key == "err-code-akid":
+                    c.sendall(resp("403 Forbidden", xml + b"<Error><Code>" + akid + b"</Code><Message>denied"
+                                   b"</Message></Error>", "Content-Type: application/xml\r\n"))
                 elif key == "err-akid-other":
                     c.sendall(resp("403 Forbidden", akid_body, "Content-Type: application/xml\r\n"))
                 elif key == "err-large":
@@ -587,6 +608,16 @@ def cmd_fakebackend(args):
                     c.sendall(resp("404 Not Found", nosuchkey(path), "Content-Type: application/xml\r\n"))
                 elif key == "err-nosuchkey-chunked":
                     c.sendall(chunked("404 Not Found", nosuchkey(path), [10, 60]))
+                elif method == "OPTIONS" and key == "pf-ok":
+                    c.sendall(resp("200 OK", b"", "Access-Control-Allow-Origin: https://app.example\r\n"
+                                   "Access-Control-Allow-Methods: PUT\r\nx-rgw-backend: rgw-node-7\r\n"))
+                elif method == "OPTIONS" and key == "pf-deny":
+                    body = b"<Error><Code>AccessForbidden</Code><Message>rgw-node-7 CORSResponse</Message></Error>"
+                    c.sendall(resp("403 Forbidden", body, "Content-Type: application/xml\r\n") +
+                              resp("200 OK", b"STRAY-403"))
+                elif method == "OPTIONS" and key == "pf-nobucket":
+                    c.sendall(resp("404 Not Found", b"<Error><Code>NoSuchBucket</Code><BucketName>x"
+                                   b"</BucketName></Error>", "Content-Type: application/xml\r\n"))
                 elif method == "HEAD":
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
                 else:
