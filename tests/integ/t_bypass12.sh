@@ -320,26 +320,24 @@ else
 fi
 
 # ---- 4. expiry on a kept-alive connection, at the boundary ---------------------
-# expiry_loop PROFILE TARGET MS OUT — GETs on one kept-alive connection of
-# r2's (helpers/keepalive.py) for about MS, each preceded by its send time
+# expiry_loop PROFILE TARGET UNTIL OUT — GETs on one kept-alive connection of
+# r2's (helpers/keepalive.py), 40 ms apart, each preceded by its send time,
+# until the clock reads UNTIL (epoch seconds): a loop by the clock, not a
+# count, so a fast machine does not end it before the expiry
 expiry_loop() {
-	local -a steps=()
-	local i n=$(($3 / 60))
 	read -r RAW_AKID RAW_SECRET RAW_TOKEN <"$T/profiles/$1"
-	for ((i = 0; i < n; i++)); do steps+=("RUN date +%s.%N" "REQ GET $2" "SLEEP 0.04"); done
 	RAW_AKID=$RAW_AKID RAW_SECRET=$RAW_SECRET RAW_TOKEN=$RAW_TOKEN \
-		"$PY3" "$LIB_DIR/helpers/keepalive.py" "$R2_PORT" "${steps[@]}" >"$4" 2>&1
+		"$PY3" "$LIB_DIR/helpers/keepalive.py" "$R2_PORT" "UNTIL $3 0.04 REQ GET $2" >"$4" 2>&1
 }
 # expiry_judge FILE EXPIRES_AT(unix s) — no 200 for a request sent at or after
 # the expiry, 200s before it and refusals after it (the loop saw both sides);
 # exit 2 if no request went before the expiry (a setup slower than the 5 s).
 # "After" begins 20 ms past the second: time(2), which s3gate decides by,
 # reads the kernel's coarse clock, up to a tick (4 ms at HZ=250) behind
-# date(1)'s; a 200 sent 1.6 ms past the second was seen once.
+# python's time.time(); a 200 sent 1.6 ms past the second was seen once.
 expiry_judge() {
 	awk -v e="$2.02" '
 		/^[0-9]+\.[0-9]+$/ { t = $1; if (first == "") first = t; next }
-		/^run / { next }
 		{ if ($1 == 200) { ok++; if (t >= e) late++ } else if (t >= e) no++; else early_no++ }
 		END { printf "%d allowed before, %d refused after, %d allowed after, %d refused before\n", ok, no, late + 0, early_no + 0
 		      if (first == "" || first >= e) exit 2
@@ -363,11 +361,10 @@ if out=$(s3gate_admin grant "$B" "$S" ReadOnly 2>&1 && s3gate_cred "$X" exp 2>&1
 	ge=$(date -d "$("$PY3" -c 'import json,sys; print(json.loads(sys.argv[1])["expires_at"])' "$gj")" +%s)
 	se=$(date -d "$("$PY3" -c 'import json,sys; print([c for c in json.loads(sys.argv[1])["credentials"] if c["session"]][0]["expires_at"])' "$sj")" +%s)
 	# until 1.5 s past the later of the two
-	ms=$(( ($(( ge > se ? ge : se )) * 1000 + 1500) - $(date +%s%3N) ))
-	[ "$ms" -gt 600 ] || ms=600
-	expiry_loop exp "/$B/k" "$ms" "$T/exp.grant" &
+	end=$(( (ge > se ? ge : se) + 1 )).5
+	expiry_loop exp "/$B/k" "$end" "$T/exp.grant" &
 	epid=$!
-	expiry_loop sess "/$B/k" "$ms" "$T/exp.sess"
+	expiry_loop sess "/$B/k" "$end" "$T/exp.sess"
 	wait "$epid"
 	expiry_report "a grant cached just before its expiry is refused from that second on one kept-alive connection" "$T/exp.grant" "$ge"
 	expiry_report "a session key cached just before its end is refused from that second on one kept-alive connection" "$T/exp.sess" "$se"

@@ -18,6 +18,11 @@ Each STEP is one argument:
   "URL METHOD TARGET"   the same, unsigned (TARGET a presigned link's path and query)
   "RUN COMMAND"   a shell command; "run RC" printed
   "SLEEP S"       a pause
+  "UNTIL T GAP STEP"  STEP again and again, each time preceded by the wall
+                  clock it starts at ("%.9f", seconds since the epoch), GAP
+                  seconds apart, until the clock reaches T (epoch seconds):
+                  a loop that lasts as long as asked however fast each
+                  request is
 Ends at the first closed connection.
 """
 import os
@@ -79,45 +84,54 @@ def main():
     sock = socket.create_connection(("127.0.0.1", port), timeout=15)
     buf = [b""]
     for step in sys.argv[2:]:
-        kind, _, rest = step.partition(" ")
-        if kind == "RUN":
-            rc = subprocess.run(rest, shell=True).returncode
-            print("run %d" % rc, flush=True)
-            continue
-        if kind == "REST":
-            line = exchange(sock, "\r\n", buf)
-            print(line, flush=True)
-            if line == "000 closed":
-                return
-            continue
-        if kind == "SLEEP":
-            time.sleep(float(rest))
-            continue
-        parts = rest.split(" ", 2)
-        if kind == "URL":
-            req = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n" % (parts[0], parts[1])
-            line = exchange(sock, req, buf)
-            print(line, flush=True)
-            if line == "000 closed":
-                return
-            continue
-        method, target = parts[0], parts[1]
-        extra = [tuple(x.strip() for x in h.split(":", 1)) for h in parts[2].split("|")] if len(parts) > 2 else []
-        if os.environ.get("RAW_TOKEN"):
-            extra.append(("x-amz-security-token", os.environ["RAW_TOKEN"]))
-        sig = rawhttp.sigv4_headers(method, target, "127.0.0.1", os.environ["RAW_AKID"],
-                                    os.environ["RAW_SECRET"], os.environ.get("RAW_REGION", "us-east-1"),
-                                    "UNSIGNED-PAYLOAD",
-                                    [(n, v) for n, v in extra if n.lower().startswith("x-amz-")])
-        req = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%sContent-Length: 0\r\n\r\n" % (
-            method, target, "".join("%s: %s\r\n" % (n, v) for n, v in extra), sig)
-        if kind == "HALF":
-            sock.sendall(req[:-2].encode("latin-1"))
-            continue
-        line = exchange(sock, req, buf)
-        print(line, flush=True)
-        if line == "000 closed":
+        if not run_step(sock, buf, step):
             return
+
+
+def run_step(sock, buf, step):
+    """Runs one STEP; False once the connection is closed."""
+    kind, _, rest = step.partition(" ")
+    if kind == "UNTIL":
+        until, gap, inner = rest.split(" ", 2)
+        while time.time() < float(until):
+            print("%.9f" % time.time(), flush=True)
+            if not run_step(sock, buf, inner):
+                return False
+            time.sleep(float(gap))
+        return True
+    if kind == "RUN":
+        rc = subprocess.run(rest, shell=True).returncode
+        print("run %d" % rc, flush=True)
+        return True
+    if kind == "SLEEP":
+        time.sleep(float(rest))
+        return True
+    if kind == "REST":
+        return answered(exchange(sock, "\r\n", buf))
+    parts = rest.split(" ", 2)
+    if kind == "URL":
+        req = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n" % (parts[0], parts[1])
+        return answered(exchange(sock, req, buf))
+    method, target = parts[0], parts[1]
+    extra = [tuple(x.strip() for x in h.split(":", 1)) for h in parts[2].split("|")] if len(parts) > 2 else []
+    if os.environ.get("RAW_TOKEN"):
+        extra.append(("x-amz-security-token", os.environ["RAW_TOKEN"]))
+    sig = rawhttp.sigv4_headers(method, target, "127.0.0.1", os.environ["RAW_AKID"],
+                                os.environ["RAW_SECRET"], os.environ.get("RAW_REGION", "us-east-1"),
+                                "UNSIGNED-PAYLOAD",
+                                [(n, v) for n, v in extra if n.lower().startswith("x-amz-")])
+    req = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%sContent-Length: 0\r\n\r\n" % (
+        method, target, "".join("%s: %s\r\n" % (n, v) for n, v in extra), sig)
+    if kind == "HALF":
+        sock.sendall(req[:-2].encode("latin-1"))
+        return True
+    return answered(exchange(sock, req, buf))
+
+
+def answered(line):
+    """Prints an exchange's line; False if the connection was closed."""
+    print(line, flush=True)
+    return line != "000 closed"
 
 
 def exchange(sock, req, buf):
