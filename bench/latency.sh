@@ -23,13 +23,11 @@ wrk_once() {
 # last run) or last.
 lat_phase() {
     local list=$1 rep conns method c t0 t1 rate n p50 p99 p999 non2xx errs value reps order
-    local -a members
     log "warm-up: 1 s of wrk (-c64) per contender"
     for c in $list; do wrk_once "$c" get 64 1 > /dev/null; done
-    read -r -a members <<< "$list"
     reps=$(( LAT_TARGET_REPEAT > LAT_REPEAT ? LAT_TARGET_REPEAT : LAT_REPEAT ))
     for rep in $(seq "$reps"); do
-        order="${members[*]:$(( (rep - 1) % ${#members[@]} ))} ${members[*]:0:$(( (rep - 1) % ${#members[@]} ))}"
+        order=$(rotated "$list" "$rep")
         for conns in $LAT_CONNS; do
             if [ "$conns" = "$LAT_TARGET_CONNS" ]; then
                 [ "$rep" -le "$LAT_TARGET_REPEAT" ] || continue
@@ -61,12 +59,16 @@ lat_phase() {
 # parallel `openssl s_time -new` (a new session for every connection, no
 # resumption; handshake, then close, no HTTP request) for HS_SECONDS, TLS
 # 1.3 with TLS_AES_256_GCM_SHA384; the rate is their connections summed /
-# the wall time; CPU: the proxy's per handshake
+# the wall time; CPU: the proxy's per handshake.  Every repetition starts
+# with the next contender, as lat_phase's: back-to-back runs of one server
+# here rose by up to 30% over their first 15 s (1021, 980, 1151, 1204,
+# 1233, 1323/s), so a fixed order favoured whoever ran late.
 hs_phase() {
-    local list=$1 rep c total
+    local list=$1 rep c total order
     for rep in $(seq "$HS_REPEAT"); do
-        log "TLS full handshakes, $HS_CLIENTS x openssl s_time -new -time $HS_SECONDS, repetition $rep/$HS_REPEAT"
-        for c in $list; do
+        order=$(rotated "$list" "$rep")
+        log "TLS full handshakes, $HS_CLIENTS x openssl s_time -new -time $HS_SECONDS, repetition $rep/$HS_REPEAT, order: $order"
+        for c in $order; do
             run_clients "$c" "$HS_CLIENTS" "$WORK/out/stime" openssl s_time -connect "127.0.0.1:${PORT[$c]}" \
                 -new -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384 -time "$HS_SECONDS"
             total=$(cat $(seq -f "$WORK/out/stime.%g" "$HS_CLIENTS") |

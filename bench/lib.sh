@@ -95,6 +95,15 @@ fill() {
     ! grep -q '@[A-Z_]*@' "$out" || fail "$out: unfilled $(grep -o '@[A-Z_]*@' "$out" | head -1)"
 }
 
+# rotated "LIST" REP: LIST started at its REP-th member (1-based, modulo),
+# so that repetitions of a phase do not always run the contenders in one order
+rotated() {
+    local -a m
+    read -r -a m <<< "$1"
+    local k=$(( ($2 - 1) % ${#m[@]} ))
+    echo "${m[*]:$k} ${m[*]:0:$k}"
+}
+
 # url C: the contender's base URL
 url() { echo "${SCHEME[$1]:-http}://127.0.0.1:${PORT[$1]}"; }
 
