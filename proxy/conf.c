@@ -774,6 +774,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "bucket_create", 1, 1, CT_STR, OFF(bucket_create), 0, 0, NULL, NULL, "bucket_create PATTERN" },
 	{ "bucket_config_ops", 1, 1, CT_STR, OFF(bucket_config_ops), 0, 0, NULL, NULL, "bucket_config_ops LIST" },
 	{ "allow_bucket_acl", 1, 1, CT_BOOL, OFF(allow_bucket_acl), 0, 1, "off", NULL, "allow_bucket_acl on|off" },
+	{ "cors_errors", 1, 1, CT_BOOL, OFF(cors_errors), 0, 1, "on", NULL, "cors_errors on|off" },
 	{ "admin_listen", 1, 1, CT_CUSTOM, 0, 0, 0, "127.0.0.1:9090", conf_h_admin_listen,
 	  "admin_listen ADDR:PORT|off" },
 	{ "public_url", 1, 1, CT_STR, OFF(public_url), 0, 0, NULL, NULL, "public_url URL" },

@@ -84,6 +84,7 @@ struct conf {
 	char			*bucket_create;		/* pattern or NULL */
 	char			*bucket_config_ops;	/* which config ops owners may use, see policy */
 	int			 allow_bucket_acl;	/* bucket policies/ACLs passed through */
+	int			 cors_errors;		/* s3gate's own errors readable cross-origin */
 
 	/* admin, logs, presign */
 	char			*admin_listen;		/* "127.0.0.1:9090" or "off" */

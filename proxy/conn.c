@@ -612,9 +612,14 @@ conn_fail(struct conn *c, enum s3err err, const char *message)
 	s3err_xml(&body, err, message, resource.data, c->request_id);
 	c->resp_status = s3err_info(err)->status;
 	{
-		char extra[64] = "";
+		char extra[64 + sizeof(RESPOND_CORS_ALLOW)] = "";
+		int n = 0;
+
 		if (c->retry_after > 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", c->retry_after);
+			n = snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", c->retry_after);
+		/* readable by a web page (respond.h); the backend's answers are relayed as they came */
+		snprintf(extra + n, sizeof(extra) - (size_t)n, "%s",
+		    respond_cors_headers(&c->head, c->conf->cors_errors));
 		respond_build(&c->out, c->resp_status, "application/xml", body.data, body.len,
 		    c->is_head_method, c->closing, c->request_id, extra[0] ? extra : NULL);
 	}

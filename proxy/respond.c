@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "policy/store.h"
+#include "proxy/httpmsg.h"
 #include "proxy/respond.h"
 #include "proxy/s3err.h"
 
@@ -29,6 +30,14 @@ respond_build(struct sbuf *out, int status, const char *content_type, const char
 	sbuf_appends(out, "\r\n");
 	if (!head_only && body_len > 0)
 		sbuf_append(out, body, body_len);
+}
+
+const char *
+respond_cors_headers(const struct http_head *req, int on)
+{
+	if (!on || (req->method != NULL && strcmp(req->method, "OPTIONS") == 0))
+		return "";
+	return httpmsg_header_find(req, "origin") != NULL ? RESPOND_CORS_ALLOW : RESPOND_CORS_VARY;
 }
 
 void

@@ -10,13 +10,19 @@
 #   the page reads a GET link with a Range and an X-Requested-With
 #     (preflighted: a Range alone is safelisted): 206 and the bytes;
 #   the same page served from an origin the rules do not name: the browser
-#     blocks the upload, nothing is stored.
-# Workspace: ws-brw<id>.
+#     blocks the upload, nothing is stored;
+#   links s3gate refuses itself -- an expired link (a plain fetch, no
+#     preflight), a link signed by a principal without a grant (preflighted:
+#     Range, X-Requested-With) -- the page reads the 403, the S3 error code,
+#     its message and the request id (cors_errors), where it used to get
+#     "TypeError: Failed to fetch".
+# Workspaces: ws-brw<id>; ws-brwq<id> (no grant on ws-brw<id>).
 . "$(dirname "$0")/lib.sh"
 
 ID=$(rand_id)
 P=brw$ID
 B=ws-$P
+PQ=brwq$ID
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 
 if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
@@ -44,9 +50,16 @@ cat >"$T/site/page.html" <<'EOF'
 const q = new URLSearchParams(location.search), out = document.getElementById("out");
 const opts = q.get("op") === "put" ?
     { method: "PUT", headers: { "Content-Type": "application/octet-stream" }, body: q.get("body") } :
+    q.get("op") === "plain" ? {} :
     { method: "GET", headers: { "Range": q.get("range"), "X-Requested-With": "page" } };
+// show=error: what a page tells its user of a refusal -- the S3 error's Code and Message
+const el = (t, name) => (t.match(new RegExp("<" + name + ">([^<]*)</" + name + ">")) || [])[1];
+const show = q.get("show") === "error" ?
+    (r, t) => "status=" + r.status + " code=" + el(t, "Code") + " message=" + el(t, "Message") +
+        " request-id=" + r.headers.get("x-amz-request-id") :
+    (r, t) => "status=" + r.status + " etag=" + r.headers.get("ETag") + " body=" + t;
 fetch(q.get("url"), opts)
-  .then(r => r.text().then(t => { out.textContent = "status=" + r.status + " etag=" + r.headers.get("ETag") + " body=" + t; }))
+  .then(r => r.text().then(t => { out.textContent = show(r, t); }))
   .catch(e => { out.textContent = "blocked: " + e; });
 </script></body></html>
 EOF
@@ -113,5 +126,33 @@ other_origin() {
 		{ echo "the object was stored"; return 1; }
 }
 tc "Chromium: the same page from an origin the rules do not name: the upload is blocked, nothing stored" other_origin
+
+# s3gate's own refusals: readable by the page (cors_errors, on by default)
+expired_link() {
+	local url got
+	url=$(s3gate_admin presign --principal "$P" --expires 1s "s3://$B/digits") || return 1
+	sleep 2.5
+	got=$(browse "$SITE_PORT" "$(q op plain show error url "$url")")
+	echo "page: $got"
+	case $got in "status=403 code=AccessDenied message=Request has expired"*" request-id="[0-9A-F]*) ;; *) return 1 ;; esac
+	# any page, not only the origins the bucket's rules name
+	got=$(browse "$OTHER_PORT" "$(q op plain show error url "$url")")
+	echo "page from another origin: $got"
+	case $got in "status=403 code=AccessDenied message=Request has expired"*" request-id="[0-9A-F]*) ;; *) return 1 ;; esac
+}
+tc "Chromium: a page fetches an expired link: it reads 403, AccessDenied, \"Request has expired\" and the request id" expired_link
+
+no_grant() {
+	local url got
+	url=$(awsv1 "$PQ" s3 presign "s3://$B/digits" --expires-in 300) || return 1
+	got=$(browse "$SITE_PORT" "$(q op get show error range bytes=0-3 url "$url")")
+	echo "page: $got"
+	case $got in "status=403 code=AccessDenied message="*"$B"*" request-id="[0-9A-F]*) ;; *) return 1 ;; esac
+}
+if ! out=$({ ws_setup "$PQ" "ws-$PQ" && s3gate_cred "$PQ"; } 2>&1); then
+	t_fail "setup: workspace ws-$PQ and $PQ's credentials" "$out"
+else
+	tc "Chromium: a page reads (preflighted) a link signed by $PQ, who has no grant on $B: 403, AccessDenied and why" no_grant
+fi
 
 exit 0

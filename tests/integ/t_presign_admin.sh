@@ -294,6 +294,87 @@ cors_not_preflight() {
 }
 tc "CORS: an OPTIONS that is not a preflight (no method, a body, Origin twice) is refused as unsigned" cors_not_preflight
 
+# s3gate's own error answers (cors_errors, on by default) are readable by a
+# page: with Origin they carry Access-Control-Allow-Origin: * and expose the
+# request id, Retry-After and Date; without Origin they carry none.  RGW's
+# answers pass as RGW made them (its rules, one header of each).
+#
+# get_o URL [ORIGIN [CURL_ARGS...]]: a GET at the public host; the status; the head in $T/o.head
+get_o() {
+	local url=$1 origin=${2:-}; shift; shift || true
+	curl -s -o "$T/out" -D "$T/o.head" -w '%{http_code}' --max-time 30 \
+		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" ${origin:+-H "Origin: $origin"} "$@" "$url"
+}
+# o_count NAME: how many NAME headers the last head has; o_header NAME: their values
+o_count() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n' | wc -l; }
+o_header() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n {print $2}'; }
+# own_cors: the last head is s3gate's own error answer, readable by any page
+own_cors() {
+	[ "$(o_count access-control-allow-origin)" = 1 ] && [ "$(o_header access-control-allow-origin)" = "*" ] &&
+		[ "$(o_header access-control-expose-headers)" = "x-amz-request-id, Retry-After, Date" ] &&
+		[ "$(o_header vary)" = Origin ] && [ "$(o_count access-control-allow-credentials)" = 0 ] ||
+		{ echo "$1: the page cannot read it:"; cat "$T/o.head"; return 1; }
+}
+# no_cors: the last head has no Access-Control-* header at all
+no_cors() { ! grep -qi '^access-control-' "$T/o.head" || { echo "$1: CORS headers without Origin:"; cat "$T/o.head"; return 1; }; }
+
+cors_own_errors() {
+	local url code
+	url=$(presign --principal eric --expires 1s "s3://$B/$KEY") || return 1
+	sleep 2.5
+	code=$(get_o "$url" "$ORIGIN")
+	[ "$code" = 403 ] && grep -q '<Code>AccessDenied</Code>' "$T/out" && grep -qi expired "$T/out" ||
+		{ echo "expired link: HTTP $code"; cat "$T/out"; return 1; }
+	own_cors "expired link" || return 1
+	# any page may read it, not only the origins the bucket's rules name
+	code=$(get_o "$url" https://evil.example.test)
+	[ "$code" = 403 ] && own_cors "expired link, another origin" || return 1
+	code=$(get_o "$url")
+	[ "$code" = 403 ] && no_cors "expired link, no Origin" || return 1
+	[ "$(o_header vary)" = Origin ] || { echo "no Vary: Origin without Origin"; cat "$T/o.head"; return 1; }
+	# a tampered link (SignatureDoesNotMatch), a signed GET without a grant (the policy's AccessDenied)
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	code=$(get_o "${url%??}00" "$ORIGIN")
+	[ "$code" = 403 ] && grep -q SignatureDoesNotMatch "$T/out" && own_cors "tampered link" || return 1
+	s3gate_cred alice alice_cors >/dev/null || return 1
+	code=$(curl_sigv4 alice_cors -o "$T/out" -D "$T/o.head" -w '%{http_code}' --max-time 30 \
+		-H "Origin: $ORIGIN" "$S3GATE_ENDPOINT/$B/$(urlenc "$KEY")")
+	[ "$code" = 403 ] && grep -q '<Code>AccessDenied</Code>' "$T/out" ||
+		{ echo "alice without a grant: HTTP $code"; cat "$T/out"; return 1; }
+	own_cors "signed, no grant" || return 1
+	code=$(curl_sigv4 alice_cors -o "$T/out" -D "$T/o.head" -w '%{http_code}' --max-time 30 \
+		"$S3GATE_ENDPOINT/$B/$(urlenc "$KEY")")
+	[ "$code" = 403 ] && no_cors "signed, no grant, no Origin"
+}
+tc "CORS: s3gate's own 403s (expired link, tampered link, no grant) with Origin carry Access-Control-Allow-Origin: * and expose the request id; without Origin none" cors_own_errors
+
+cors_rgw_untouched() {
+	local url code
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	# RGW's 200 to an origin its rules name: its own Access-Control-Allow-Origin, once
+	code=$(get_o "$url" "$ORIGIN" -r 0-9)
+	[ "$code" = 206 ] && [ "$(o_count access-control-allow-origin)" = 1 ] &&
+		[ "$(o_header access-control-allow-origin)" = "$ORIGIN" ] &&
+		! grep -qi '^access-control-expose-headers: x-amz-request-id, Retry-After, Date' "$T/o.head" ||
+		{ echo "RGW's 206 to $ORIGIN: HTTP $code"; cat "$T/o.head"; return 1; }
+	# to an origin they do not name: none, as RGW answered
+	code=$(get_o "$url" https://evil.example.test -r 0-9)
+	[ "$code" = 206 ] && [ "$(o_count access-control-allow-origin)" = 0 ] ||
+		{ echo "RGW's 206 to another origin: HTTP $code"; cat "$T/o.head"; return 1; }
+	# RGW's own error (404 NoSuchKey): whatever RGW says, nothing of s3gate's added
+	url=$(presign --principal eric "s3://$B/no-such-key-$(rand_id)") || return 1
+	code=$(get_o "$url" https://evil.example.test)
+	[ "$code" = 404 ] && grep -q NoSuchKey "$T/out" && [ "$(o_count access-control-allow-origin)" = 0 ] ||
+		{ echo "RGW's 404 to another origin: HTTP $code"; cat "$T/o.head"; return 1; }
+	code=$(get_o "$url" "$ORIGIN")
+	[ "$code" = 404 ] && [ "$(o_count access-control-allow-origin)" -le 1 ] &&
+		! grep -qi '^access-control-allow-origin: \*' "$T/o.head" &&
+		! grep -qi '^access-control-expose-headers: x-amz-request-id, Retry-After, Date' "$T/o.head" ||
+		{ echo "RGW's 404 to $ORIGIN: HTTP $code"; cat "$T/o.head"; return 1; }
+	echo "RGW's 404 to $ORIGIN carries: $(o_header access-control-allow-origin | tr '\n' ' ')"
+}
+tc "CORS: RGW's answers (206 to an allowed origin and another, 404 NoSuchKey) pass as RGW made them: one Access-Control-Allow-Origin at most, RGW's" cors_rgw_untouched
+
 # Unsigned, yet asked of the store and RGW: all preflights together are one
 # principal to the default quotas, so a flood of them is bounded and costs
 # no workspace its own rate.
@@ -306,15 +387,35 @@ cors_quota() {
 	local i code url ok=0 slow=0
 	for ((i = 0; i < 12; i++)); do
 		code=$(preflight "http://$PUB_HOST/$B/k" "$ORIGIN" PUT)
-		case $code in 200) ok=$((ok + 1)) ;; 503) grep -q SlowDown "$T/out" && slow=$((slow + 1)) ;; esac
+		case $code in 200) ok=$((ok + 1)) ;; 503) grep -q SlowDown "$T/out" && slow=$((slow + 1)) && cp "$T/pf.head" "$T/pf.slow" ;; esac
 	done
 	echo "12 preflights at once under quota_request_rate 2: $ok answered 200, $slow 503 SlowDown"
 	[ $ok -ge 1 ] && [ $slow -ge 1 ] && [ $((ok + slow)) = 12 ] || return 1
+	# a refused preflight stays bare, SlowDown too
+	! grep -qi '^access-control-' "$T/pf.slow" || { echo "a preflight's SlowDown:"; cat "$T/pf.slow"; return 1; }
 	# a workspace's own request rate is its own
 	url=$(presign --principal eric "s3://$B/$KEY") || return 1
 	expect_status 200 "$url"
 }
 tc "CORS: preflights share one quota (quota_request_rate 2: a burst of 12 is cut with 503 SlowDown); eric's link is still served" cors_quota
+cors_slowdown() {
+	local url i code slow=0
+	url=$(presign --principal eric "s3://$B/$KEY") || return 1
+	for ((i = 0; i < 8; i++)); do
+		code=$(get_o "$url" "$ORIGIN" -r 0-0)
+		[ "$code" = 503 ] && grep -q SlowDown "$T/out" && { slow=1; break; }
+	done
+	[ $slow = 1 ] || { echo "eight GETs under quota_request_rate 2: no SlowDown"; return 1; }
+	own_cors SlowDown || return 1
+	[ "$(o_header retry-after)" -ge 1 ] 2>/dev/null || { echo "SlowDown without Retry-After:"; cat "$T/o.head"; return 1; }
+	sleep 1.1
+	for ((i = 0; i < 8; i++)); do
+		code=$(get_o "$url" "" -r 0-0)
+		[ "$code" = 503 ] && break
+	done
+	[ "$code" = 503 ] && no_cors "SlowDown, no Origin"
+}
+tc "CORS: s3gate's 503 SlowDown with Origin carries Access-Control-Allow-Origin: * and exposes Retry-After; without Origin none" cors_slowdown
 
 # ---- the same s3gate with two workers: a link's budget is one per s3gate --------------------
 # The store (a file store in the instance's directory) stays; only the

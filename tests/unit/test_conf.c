@@ -129,6 +129,7 @@ test_full(void)
 	    "bucket_create ws-{principal}-*\n"
 	    "bucket_config_ops versioning,lifecycle\n"
 	    "allow_bucket_acl on\n"
+	    "cors_errors off\n"
 	    "admin_listen 127.0.0.1:9191\n"
 	    "public_url https://s3.example.org\n"
 	    "access_log /var/log/s3gate/access.log\n"
@@ -224,6 +225,7 @@ test_full(void)
 	T_STREQ(c->bucket_create, "ws-{principal}-*", "full: bucket_create");
 	T_STREQ(c->bucket_config_ops, "versioning,lifecycle", "full: bucket_config_ops");
 	T_OK(c->allow_bucket_acl == 1, "full: allow_bucket_acl");
+	T_OK(c->cors_errors == 0, "full: cors_errors off");
 	T_STREQ(c->admin_listen, "127.0.0.1:9191", "full: admin_listen");
 	T_OK(c->admin_addr_len == sizeof(struct sockaddr_in) && c->admin_addr.ss_family == AF_INET &&
 	    ntohs(((struct sockaddr_in *)(void *)&c->admin_addr)->sin_port) == 9191,
@@ -290,6 +292,7 @@ test_defaults(void)
 	T_OK(c->policy_max_staleness_ms == 60000, "defaults: policy_max_staleness 60s");
 	T_OK(c->bucket_create == NULL && c->bucket_config_ops == NULL, "defaults: no bucket_create");
 	T_OK(c->allow_bucket_acl == 0, "defaults: allow_bucket_acl off");
+	T_OK(c->cors_errors == 1, "defaults: cors_errors on");
 	T_STREQ(c->admin_listen, "127.0.0.1:9090", "defaults: admin_listen");
 	T_OK(c->admin_addr_len != 0, "defaults: admin_listen parsed");
 	T_OK(c->public_url == NULL, "defaults: no public_url");
@@ -434,6 +437,7 @@ static const struct {
 	{ "backend http://no-such-host.invalid:7480", "host no-such-host.invalid does not resolve", 0 },
 	{ "backend_ca_file /nonexistent/s3gate-ca.pem", "backend_ca_file /nonexistent/s3gate-ca.pem: cannot load", 0 },
 	{ "region a b c d e f g h i", "too many arguments", 1 },
+	{ "cors_errors maybe", "cors_errors \"maybe\" is not on or off; write: cors_errors on|off", 0 },
 };
 
 /* Whether ERRORS is exactly one line "FILE:LINE: ...MATCH..." (with "; fix" if NEED_FIX). */
