@@ -1321,7 +1321,22 @@ conn_forward_target(struct conn *c, struct forward_target *t, time_t now)
 	t->scratch = &c->srv->forward_scratch;
 }
 
-/* The request is allowed: builds the re-signed head and connects (see conn.h). */
+/*
+ * A request to the backend that carries no body of the client's (a CORS
+ * preflight, a lock probe): its head, signed with the service credentials
+ * (UNSIGNED-PAYLOAD: there is none), is what goes out on the connection.
+ */
+static int
+conn_backend_bodyless_start(struct conn *c, const char *method, const struct s3addr *addr,
+    const struct query_list *q, const struct http_head *head, const struct forward_target *t,
+    time_t now)
+{
+	sbuf_reset(&c->out);
+	c->out_off = 0;
+	forward_build_head(&c->out, method, addr, q, head, SIGV4_UNSIGNED_PAYLOAD, t, now);
+	return conn_backend_connect(c);
+}
+
 /*
  * A CORS preflight (auth.c) goes to the backend with its three CORS
  * headers and nothing else of the client's: it is unsigned, so nothing the
@@ -1345,12 +1360,10 @@ conn_preflight_start(struct conn *c, const struct forward_target *t, time_t now)
 		if ((h = httpmsg_header_find(&c->head, cors[i])) != NULL)
 			pf.headers[pf.nheaders++] = *h;
 	memset(&none, 0, sizeof(none));
-	sbuf_reset(&c->out);
-	c->out_off = 0;
-	forward_build_head(&c->out, "OPTIONS", &c->addr, &none, &pf, SIGV4_UNSIGNED_PAYLOAD, t, now);
-	return conn_backend_connect(c);
+	return conn_backend_bodyless_start(c, "OPTIONS", &c->addr, &none, &pf, t, now);
 }
 
+/* The request is allowed: builds the re-signed head and connects (see conn.h). */
 int
 conn_backend_start(struct conn *c)
 {
@@ -1794,11 +1807,8 @@ conn_lock_probe_start(struct conn *c)
 	q.params = &qp;
 	q.count = 1;
 	memset(&none, 0, offsetof(struct http_head, headers));
-	sbuf_reset(&c->out);
-	c->out_off = 0;
-	forward_build_head(&c->out, "GET", &src, &q, &none, SIGV4_UNSIGNED_PAYLOAD, &t, now);
 	c->lock_probe = 1;
-	return conn_backend_connect(c);
+	return conn_backend_bodyless_start(c, "GET", &src, &q, &none, &t, now);
 }
 
 /*
