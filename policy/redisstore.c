@@ -52,6 +52,7 @@
 #include "policy/storage.h"
 #include "proxy/log.h"
 #include "proxy/sbuf.h"
+#include "proxy/siphash.h"
 #include "proxy/uri.h"
 
 #define RS_TICK_MS		100
@@ -620,6 +621,7 @@ struct redisstore {
 	struct rs_addr		 addr;
 	char			*url;
 	unsigned char		 key[REDISSTORE_KEY_LEN];
+	unsigned char		 hash_key[16];	/* rs_hash's, random per process */
 	long long		 ttl_ms, neg_ttl_ms, staleness_ms;
 	struct rs_conn		 data, sub;
 	uint64_t		 gen;
@@ -651,24 +653,21 @@ rs_failed_recently(const struct redisstore *rs, const struct rs_entry *e, long l
 	return e->failed_ms >= rs->data_up_ms && now - e->failed_ms < RS_FAILED_MS;
 }
 
+/*
+ * The keys are chosen by clients (an outsider's access key id comes here
+ * before any signature is checked): keyed, so that nobody can pick keys
+ * that pile into one chain (an unkeyed FNV-1a table let 2^15 chosen keys
+ * share a bucket, each lookup walking them all; t_bypass14.sh).
+ */
 static uint64_t
-rs_hash(enum rs_kind kind, const char *a, size_t alen, const char *b, size_t blen)
+rs_hash(const struct redisstore *rs, enum rs_kind kind, const char *a, size_t alen,
+    const char *b, size_t blen)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
-	size_t i;
+	uint64_t h = siphash24(rs->hash_key, a, alen) ^ (uint64_t)kind;
 
-	for (i = 0; i < alen; i++) {
-		h ^= (unsigned char)a[i];
-		h *= 1099511628211ULL;
-	}
-	if (b != NULL) {
-		h *= 1099511628211ULL;	/* the separator */
-		for (i = 0; i < blen; i++) {
-			h ^= (unsigned char)b[i];
-			h *= 1099511628211ULL;
-		}
-	}
-	return h ^ (h >> 29);
+	if (b != NULL)
+		h = h * 0x9e3779b97f4a7c15ULL ^ siphash24(rs->hash_key, b, blen);
+	return h;
 }
 
 static struct rs_entry *
@@ -1199,7 +1198,7 @@ rs_lookup(struct redisstore *rs, enum rs_kind kind, const char *a, const char *b
     time_t now, pstore_cb *cb, void *arg)
 {
 	size_t alen = strlen(a), blen = b != NULL ? strlen(b) : 0;
-	uint64_t h = rs_hash(kind, a, alen, b, blen);
+	uint64_t h = rs_hash(rs, kind, a, alen, b, blen);
 	struct rs_entry *e = rs_find(rs, h, kind, a, alen, b, blen);
 	struct rs_waiter *w;
 	long long now_ms = rs_now_ms(), age;
@@ -1469,17 +1468,28 @@ rs_version_cb(redisAsyncContext *ac, void *r, void *privdata)
 	rs->version_seen = v;
 }
 
+/*
+ * Frees the entries past use: answers kept a second beyond the longer of
+ * the TTL and the staleness bound, "no such key / bucket" a second beyond
+ * their own TTL.  Those cost an outsider nothing to make (any access key
+ * id it likes, ~20 000 a second a worker) and are refusals served stale
+ * or not (a miss while Redis is down is UNAVAILABLE, refused too): kept
+ * for the staleness bound they held ~400 bytes each for a minute, up to
+ * RS_MAX_ENTRIES (~400 MB a worker).
+ */
 static void
 rs_sweep(struct redisstore *rs, long long now)
 {
 	long long keep = (rs->ttl_ms > rs->staleness_ms ? rs->ttl_ms : rs->staleness_ms) + 1000;
+	long long keep_negative = rs->neg_ttl_ms + 1000;
 	struct rs_entry **pp, *e;
 	size_t i;
 
 	for (i = 0; i < rs->nbuckets; i++) {
 		pp = &rs->table[i];
 		while ((e = *pp) != NULL) {
-			if (e->fetch == NULL && now - e->confirmed_ms > keep &&
+			if (e->fetch == NULL &&
+			    now - e->confirmed_ms > (e->negative ? keep_negative : keep) &&
 			    now - e->failed_ms > RS_FAILED_MS)
 				rs_unlink(rs, pp);
 			else
@@ -1587,7 +1597,7 @@ redisstore_open(const struct conf *conf, struct event_base *base, struct sbuf *e
 		abort();
 	TAILQ_INIT(&rs->fetches);
 	TAILQ_INIT(&rs->waiters);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+	if (RAND_bytes(rs->hash_key, sizeof(rs->hash_key)) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
 		abort();
 	rs_hex(&tok, rnd, sizeof(rnd));
 	memcpy(rs->token, tok.data, 32);

@@ -506,6 +506,70 @@ t_run(struct event_base *base, int *flag, int ms)
 		event_base_loop(base, EVLOOP_ONCE);
 }
 
+/*
+ * Access key ids an outsider sends (no credential needed: the lookup comes
+ * before the signature can be checked).  Each of the 64 keys made of one
+ * block of each pair below leaves FNV-1a (the offset basis, unkeyed) in
+ * states equal in their low 45 bits (t_bypass14.sh, helpers/exhaust.py):
+ * an unkeyed FNV table put them all in one chain, every lookup walking it.
+ * Unknown keys are remembered for a second (RS_NEGATIVE_TTL_MS), not for
+ * the TTL: each costs ~400 bytes, and an outsider makes ~20 000 a second.
+ */
+static void
+test_proxy_flood(struct event_base *base, struct pstore *ps, struct redisstore *rs)
+{
+	static const char *const pairs[][2] = {
+		{ "F1TONU", "6AFX91" }, { "WSFZ95", "GCPINQ" }, { "QMOCI0", "3JEZVO" },
+		{ "IFASEL", "7Y7AJ8" }, { "JSFW8T", "ZCTFQ0" }, { "2TLJSK", "TOH5T4" },
+	};
+	struct policy_credential c[64], bob;
+	struct t_wait w[64], wb = { 0 };
+	char akid[64][40];
+	size_t before = rs->count, longest = 0, len, i;
+	int k, b, all;
+	struct rs_entry *e;
+
+	memset(c, 0, sizeof(c));
+	memset(w, 0, sizeof(w));
+	for (k = 0; k < 64; k++) {
+		akid[k][0] = '\0';
+		for (b = 0; b < 6; b++)
+			strcat(akid[k], pairs[b][(k >> b) & 1]);
+		if (pstore_credential(ps, akid[k], &c[k], t_cb, &w[k]) != PSTORE_PENDING)
+			w[k].called = 1;
+	}
+	for (long long end = rs_now_ms() + 3000; rs_now_ms() < end; ) {
+		for (all = 1, k = 0; k < 64; k++)
+			all &= w[k].called > 0;
+		if (all)
+			break;
+		t_run(base, NULL, 20);
+	}
+	for (all = 1, k = 0; k < 64; k++) {
+		all &= w[k].called == 1 && c[k].principal == NULL;
+		policy_credential_clear(&c[k]);
+	}
+	T_OK(all && rs->count == before + 64, "proxy: 64 unknown keys: denied, 64 entries cached");
+	for (i = 0; i < rs->nbuckets; i++) {
+		for (len = 0, e = rs->table[i]; e != NULL; e = e->next)
+			len++;
+		if (len > longest)
+			longest = len;
+	}
+	T_OK(longest <= 8, "proxy: 64 keys that collide under unkeyed FNV-1a: longest chain %zu "
+	    "(%zu buckets)", longest, rs->nbuckets);
+	rs_sweep(rs, rs_now_ms() + rs->neg_ttl_ms + 1001);
+	for (len = 0, i = 0; i < rs->nbuckets; i++)
+		for (e = rs->table[i]; e != NULL; e = e->next)
+			len += e->alen == 36 && (strncmp(e->key, pairs[0][0], 6) == 0 ||
+			    strncmp(e->key, pairs[0][1], 6) == 0);
+	memset(&bob, 0, sizeof(bob));
+	T_OK(len == 0 && pstore_credential(ps, "SGBOBSESSION", &bob, t_cb, &wb) == PSTORE_DONE &&
+	    bob.principal != NULL, "proxy: unknown keys dropped %lld ms after their answer (%zu of "
+	    "64 left), a known key still a hit", rs->neg_ttl_ms + 1001, len);
+	policy_credential_clear(&bob);
+}
+
 static int
 t_ready(struct event_base *base, struct redisstore *rs, int want, int ms)
 {
@@ -622,6 +686,7 @@ test_proxy(struct conf *cf, time_t now)
 	T_OK(r == PSTORE_DONE && c.principal != NULL && c.link_method == NULL,
 	    "proxy: credential hit");
 	policy_credential_clear(&c);
+	test_proxy_flood(base, ps, rs);
 	w2.called = 0;
 	r = pstore_credential(ps, "SGLFRANKLINK00000000", &c, t_cb, &w2);
 	if (r == PSTORE_PENDING) {
