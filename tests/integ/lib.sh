@@ -280,6 +280,15 @@ S3GATE_NAMES=()
 # s3gate_have — are the binaries built?
 s3gate_have() { [ -x "$S3GATE_BIN/s3gate" ] && [ -x "$S3GATE_BIN/s3gate-admin" ]; }
 
+# need_s3gate NAME [WHY_DIRECT] — ends the file with "skip - NAME # WHY"
+# unless the binaries are built, and (given WHY_DIRECT, why the file means
+# nothing without the proxy) when it runs against RGW itself
+# (S3GATE_DIRECT_RGW=1)
+need_s3gate() {
+	if [ $# -gt 1 ] && [ "$S3GATE_DIRECT_RGW" = 1 ]; then t_skip "$1" "$2"; exit 0; fi
+	s3gate_have || { t_skip "$1" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0; }
+}
+
 # s3gate_start NAME [CONFIG_LINE | STORAGE_FILE]...
 # Starts a proxy in $T/NAME on free ports:
 #   listen 127.0.0.1:PORT, admin_listen 127.0.0.1:PORT2, backend $RGW_ENDPOINT,

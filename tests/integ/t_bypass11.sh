@@ -86,12 +86,7 @@ H=ws-b11h
 D=ws-b11d
 N=ws-b11nope-$(rand_id)
 
-if ! s3gate_have; then
-	t_skip "bypass11" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass11" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass11" "checks s3gate's own decisions: not meaningful against RGW"
 
 # be CMD ARGS... — what RGW holds, asked with the service key (helpers/backend_state.py)
 be() { "$PY3" "$LIB_DIR/helpers/backend_state.py" "$@"; }

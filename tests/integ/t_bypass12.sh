@@ -67,12 +67,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
 
-if ! s3gate_have; then
-	t_skip "bypass12" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass12" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass12" "checks s3gate's own decisions: not meaningful against RGW"
 own_redis "bypass12"
 REDIS_PID=$(cat "$T/redis/redis.pid.ours")
 rcli() { redis-cli -u "$REDIS_URL" "$@"; }

@@ -57,12 +57,7 @@ BO=b13o$ID
 PP=$PY3\ $LIB_DIR/helpers/ppclient.py
 ORIGIN=https://app.example
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "thirteenth audit" "s3gate's own preflights and listeners: nothing to test against RGW"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "thirteenth audit" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "thirteenth audit" "s3gate's own preflights and listeners: nothing to test against RGW"
 
 PX=$(free_port)
 TX=$(free_port)

@@ -67,12 +67,7 @@ B=ws-b3own
 D=ws-b3own-drop
 V=ws-b3own-ver
 
-if ! s3gate_have; then
-	t_skip "bypass3" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass3" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass3" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT=$(free_port)
 EP=http://127.0.0.1:$PORT

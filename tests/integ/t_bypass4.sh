@@ -71,12 +71,7 @@ VS=ws-b4v-sec
 A=ws-b4a
 D=ws-b4v-drop
 
-if ! s3gate_have; then
-	t_skip "bypass4" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass4" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass4" "checks s3gate's own decisions: not meaningful against RGW"
 
 mkdir -p "$T/tls"
 TLS_PORT=$(free_port)

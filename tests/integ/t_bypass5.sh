@@ -76,12 +76,7 @@ VS=ws-b5v-sec
 A=ws-b5a
 Q=ws-b5q
 
-if ! s3gate_have; then
-	t_skip "bypass5" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass5" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass5" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT=$(free_port)
 s3gate_start b5 "listen 127.0.0.1:$PORT" "public_url http://127.0.0.1:$PORT" "body_timeout 5s" ||

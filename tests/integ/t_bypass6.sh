@@ -63,12 +63,7 @@ OADM=ws-b6o-adm
 RSV=ws-b6o-rsv		# no bucket's: the name a reload reserves
 A=ws-b6a
 
-if ! s3gate_have; then
-	t_skip "bypass6" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass6" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass6" "checks s3gate's own decisions: not meaningful against RGW"
 export RAW_REGION=$S3_REGION
 as() { read -r RAW_AKID RAW_SECRET RAW_TOKEN <"$T/profiles/$1"; export RAW_AKID RAW_SECRET RAW_TOKEN; }
 export LIB_DIR

@@ -48,12 +48,7 @@ O=ws-b7o
 X=ws-b7o-x
 N=ws-b7n
 
-if ! s3gate_have; then
-	t_skip "bypass7" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass7" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass7" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT7=$(free_port)
 s3gate_start b7 "workers 1" "listen 127.0.0.1:$PORT7" "public_url http://127.0.0.1:$PORT7" ||

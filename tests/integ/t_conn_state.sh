@@ -35,12 +35,7 @@ RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 FORGE="$PY3 $ROOT/tests/data/tls/forge.py"
 B=ws-cony
 
-if ! s3gate_have; then
-	t_skip "conn state" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "conn state" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "conn state" "checks s3gate's own behaviour: not meaningful against RGW"
 
 mkdir -p "$T/tls"
 TLS_PORT=$(free_port)

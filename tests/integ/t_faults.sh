@@ -17,12 +17,7 @@ RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 B=ws-fay
 BIG_MB=48
 
-if ! s3gate_have; then
-	t_skip "faults" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "faults" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "faults" "checks s3gate's own behaviour: not meaningful against RGW"
 
 s3gate_start flt || { t_fail "s3gate starts" "see $T/flt/s3gate.log"; exit 1; }
 FLT_PID=$S3GATE_PID FLT_EP=$S3GATE_ENDPOINT FLT_PORT=$S3GATE_PORT FLT_CONF=$S3GATE_CONF

@@ -20,12 +20,7 @@
 RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 SECRET_TEXT="the secret of vera $(rand_id)"
 
-if ! s3gate_have; then
-	t_skip "hardening" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "hardening" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "hardening" "checks s3gate's own behaviour: not meaningful against RGW"
 
 s3gate_start hard "service_domain s3.test" "head_timeout 2s" "idle_timeout 3s" ||
 	{ t_fail "s3gate starts (service_domain s3.test, head_timeout 2s)" "see $T/hard/s3gate.log"; exit 1; }

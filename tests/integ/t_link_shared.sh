@@ -4,9 +4,7 @@
 # (quota_shared, batched every 100 ms).  (issue 12)
 . "$(dirname "$0")/lib.sh"
 
-if ! s3gate_have; then
-	t_skip "link budget across instances" "s3gate not built"; exit 0
-fi
+need_s3gate "link budget across instances"
 id=$(rand_id)
 OWNER=lena$id B=ws-lena$id KEY="share/model 4m.bin" PUB_HOST=files.example.test
 (umask 077 && openssl rand -hex 32 >"$T/policy.key")

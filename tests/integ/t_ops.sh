@@ -13,12 +13,7 @@ ID=$(rand_id)
 PO=ops$ID PW=wk$ID PN=nob$ID
 BO=ws-$PO BW=ws-$PW BN=ws-$PN
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "operations" "tests s3gate itself"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "operations" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "operations" "tests s3gate itself"
 S3GATE=$S3GATE_BIN/s3gate
 
 # ---- helpers ---------------------------------------------------------------------

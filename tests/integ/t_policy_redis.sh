@@ -13,9 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
 
-if ! s3gate_have; then
-	t_skip "redis policy store" "s3gate not built"; exit 0
-fi
+need_s3gate "redis policy store"
 own_redis "redis policy store"
 
 id=$(rand_id)

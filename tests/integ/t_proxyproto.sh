@@ -23,12 +23,7 @@ P=ppx$ID
 B=ws-$P
 PP=$PY3\ $LIB_DIR/helpers/ppclient.py
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "PROXY protocol" "s3gate's own listener option: nothing to test against RGW"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "PROXY protocol" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "PROXY protocol" "s3gate's own listener option: nothing to test against RGW"
 
 PPORT=$(free_port)
 TPORT=$(free_port)

@@ -8,12 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
 
-if ! s3gate_have; then
-	t_skip "redis password" "s3gate not built"; exit 0
-fi
-if [ "${S3GATE_DIRECT_RGW:-0}" = 1 ]; then
-	t_skip "redis password" "tests s3gate's Redis store; RGW alone has none"; exit 0
-fi
+need_s3gate "redis password" "tests s3gate's Redis store; RGW alone has none"
 own_redis "redis password"
 
 PW="pw-$(rand_id)-$(openssl rand -hex 12)"

@@ -9,12 +9,7 @@
 # Uses a Redis of its own with its plaintext port off.
 . "$(dirname "$0")/lib.sh"
 
-if ! s3gate_have; then
-	t_skip "redis over TLS" "s3gate not built"; exit 0
-fi
-if [ "${S3GATE_DIRECT_RGW:-0}" = 1 ]; then
-	t_skip "redis over TLS" "tests s3gate's Redis store; RGW alone has none"; exit 0
-fi
+need_s3gate "redis over TLS" "tests s3gate's Redis store; RGW alone has none"
 for c in redis-server stunnel4; do
 	command -v "$c" >/dev/null || { t_skip "redis over TLS" "$c missing (make deps-test)"; exit 0; }
 done

@@ -21,12 +21,7 @@ ID=$(rand_id)
 PS=sess$ID PR=rate$ID PB=bw$ID PC=conn$ID PO=other$ID
 BS=ws-$PS BR=ws-$PR BB=ws-$PB BC=ws-$PC BO=ws-$PO
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "sessions and quotas" "s3gate's own credentials and quotas need s3gate"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "sessions and quotas" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "sessions and quotas" "s3gate's own credentials and quotas need s3gate"
 
 # metric ADMIN_URL NAME — the value of an unlabelled counter (empty if absent)
 metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
