@@ -19,7 +19,6 @@ S3GATE=$S3GATE_BIN/s3gate
 # ---- helpers ---------------------------------------------------------------------
 
 # metric ADMIN_URL 'NAME{LABELS}' — a sample's value (empty if absent)
-metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 # status PROFILE URL [CURL_ARGS...] — HTTP status of a signed GET; body in $T/body
 status() {
 	local p=$1 u=$2; shift 2
@@ -822,7 +821,7 @@ if s3gate_start rl "workers 2" "shutdown_timeout 5s"; then
 		"$PY3" -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
 		hold=$!
-		wait_port "$port" 5 || { kill "$hold"; echo "could not hold port $port"; return 1; }
+		wait_port "$port" || { kill "$hold"; echo "could not hold port $port"; return 1; }
 		n0=$(lines "$RL_LOG")
 		before=$(kids)
 		cp "$RL_CONF" "$T/rl.conf.good"

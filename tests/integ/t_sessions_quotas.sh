@@ -24,7 +24,6 @@ BS=ws-$PS BR=ws-$PR BB=ws-$PB BC=ws-$PC BO=ws-$PO
 need_s3gate "sessions and quotas" "s3gate's own credentials and quotas need s3gate"
 
 # metric ADMIN_URL NAME — the value of an unlabelled counter (empty if absent)
-metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 # status PROFILE URL [CURL_ARGS...] — HTTP status of a signed GET; body in $T/body
 status() {
 	local p=$1 u=$2; shift 2
