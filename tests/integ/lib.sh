@@ -206,7 +206,8 @@ wait_for() {
 		sleep 0.1
 	done
 }
-# metric ADMIN_URL NAME — the value of an unlabelled metric on /metrics
+# metric ADMIN_URL NAME — a sample's value on /metrics (empty if absent);
+# NAME with its labels as printed for a labelled one: 'NAME{L="V"}'
 metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 
 # ---- Storage documents (storage-example.yaml's format) ---------------------
@@ -592,6 +593,12 @@ s3 = session.client("s3", endpoint_url=EP, verify=os.environ["B3_CA"] or None,
 '"$code" "$@"
 }
 
+# access_lines [FILE] — how many lines the access log (default the current
+# proxy's) has; access_grew N [FILE] — more than N.  A request's line is
+# written once its answer has gone out: the client may read the answer
+# before the line is there.  Count before, then wait_for 10 access_grew N.
+access_lines() { wc -l 2>/dev/null <"${1:-$S3GATE_DIR/access.log}" || echo 0; }
+access_grew() { [ "$(access_lines "${2:-}")" -gt "$1" ]; }
 # last_remote — the "remote" of the current proxy's last access log line
 last_remote() {
 	sleep 0.3
@@ -601,10 +608,12 @@ last_remote() {
 # (a PROXY header, then a request) is WANT_STATUS, and the request is logged
 # as from WANT_REMOTE
 pp_answer() {
-	local want=$1 remote=$2 got r
+	local want=$1 remote=$2 got r n0
 	shift 2
+	n0=$(access_lines)
 	got=$("$PY3" "$LIB_DIR/helpers/ppclient.py" "$@")
 	[ "$got" = "$want" ] || { echo "answer '$got', want $want"; return 1; }
+	wait_for 10 access_grew "$n0"
 	r=$(last_remote)
 	[ "$r" = "$remote" ] || { echo "logged as from '$r', want $remote"; return 1; }
 }
@@ -663,6 +672,15 @@ sigv4_status() {
 	local p=$1 u=$2
 	shift 2
 	curl_sigv4 "$p" -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$u" 2>/dev/null
+}
+
+# until_ok PROFILE URL — waits (at most 10 s by the clock) until the
+# profile's signed GET of URL is served (200): new credentials or grants
+# have reached the proxy
+until_ok() {
+	_until_ok_200() { [ "$(sigv4_status "$1" "$2")" = 200 ]; }
+	wait_for 10 _until_ok_200 "$1" "$2" && return 0
+	echo "not served within 10 s: HTTP $(sigv4_status "$1" "$2")"; return 1
 }
 
 # wait_sigv4_status PROFILE URL WANT MS — polls until the status of the
