@@ -599,6 +599,31 @@ s3 = session.client("s3", endpoint_url=EP, verify=os.environ["B3_CA"] or None,
 # before the line is there.  Count before, then wait_for 10 access_grew N.
 access_lines() { wc -l 2>/dev/null <"${1:-$S3GATE_DIR/access.log}" || echo 0; }
 access_grew() { [ "$(access_lines "${2:-}")" -gt "$1" ]; }
+# alog_last DIR FILTER_PY — the last line of DIR/access.log for which the
+# Python expression FILTER_PY (over the line's dict r) is true; until one
+# matches, looked for again (10 s): a request's line is written once its
+# answer has gone out, so a client may look before it is there
+alog_last() {
+	local out rc
+	_alog_last_once() {
+		out=$("$PY3" - "$1/access.log" "$2" 2>&1 <<'EOF'
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if eval(sys.argv[2]):
+        last = line.strip()
+if last is None:
+    sys.exit("no access-log line matches " + sys.argv[2])
+print(last)
+EOF
+)
+	}
+	sleep 0.3
+	wait_for 10 _alog_last_once "$1" "$2"; rc=$?
+	echo "$out"
+	return $rc
+}
 # last_remote — the "remote" of the current proxy's last access log line
 last_remote() {
 	sleep 0.3

@@ -287,7 +287,9 @@ reload_conf() {
 hup_off() {
 	local got
 	reload_conf "s|^listen 127.0.0.1:$PX proxy_protocol\$|listen 127.0.0.1:$PX|" || return 1
+	local n0; n0=$(access_lines)
 	got=$($PP "$PX" --v1 10.66.6.6)
+	wait_for 10 access_grew "$n0"	# its line (written once the answer has gone out)
 	echo "a PROXY line after the reload: $got, logged as from $(last_remote)"
 	[ "$got" = 400 ] && [ "$(last_remote)" = 127.0.0.1 ]
 }

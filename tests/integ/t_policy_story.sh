@@ -70,22 +70,6 @@ list_is() {
 	got=$(buckets "$1" "$2") || { echo "$got"; return 1; }
 	same_set "$3" "$got"
 }
-# alog_last FILTER_PY — the last access-log line for which the Python
-# expression FILTER_PY (over the dict r) is true, as JSON
-alog_last() {
-	sleep 0.3
-	"$PY3" - "$S3GATE_DIR/access.log" "$1" <<'EOF'
-import json, sys
-last = None
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if eval(sys.argv[2]):
-        last = line.strip()
-if last is None:
-    sys.exit("no access-log line matches " + sys.argv[2])
-print(last)
-EOF
-}
 
 # ---- setup ----------------------------------------------------------------------
 
@@ -253,7 +237,7 @@ tdeny "the expired grant's denial says so (v1)" AccessDenied "GetObject on bucke
 	awsv1 eric s3api get-object --bucket "$WFP" --key pub/doc "$T/denied.out"
 exp_log() {
 	local l
-	l=$(alog_last "r['principal']=='$E' and r['bucket']=='$WFP' and r['action']=='GetObject'") || { echo "$l"; return 1; }
+	l=$(alog_last "$S3GATE_DIR" "r['principal']=='$E' and r['bucket']=='$WFP' and r['action']=='GetObject'") || { echo "$l"; return 1; }
 	echo "$l"
 	grep -q '"decision":"deny"' <<<"$l" && grep -q '"reason":"grant expired"' <<<"$l"
 }
@@ -336,7 +320,7 @@ unknown_op() {	# a subresource s3gate does not know (?frobnicate=1), by the owne
 	echo "$body"
 	grep -q '^HTTP 403' <<<"$body" && grep -q '<Code>AccessDenied</Code>' <<<"$body" &&
 		grep -q '<Message>[^<]*not allowed through s3gate' <<<"$body" || return 1
-	l=$(alog_last "r['principal']=='$F' and r['bucket']=='$WF' and r['method']=='GET' and r['decision']=='deny'") || { echo "$l"; return 1; }
+	l=$(alog_last "$S3GATE_DIR" "r['principal']=='$F' and r['bucket']=='$WF' and r['method']=='GET' and r['decision']=='deny'") || { echo "$l"; return 1; }
 	echo "$l"; grep -q '"reason":"unknown action"' <<<"$l"
 }
 tc "an unknown S3 operation (GET ?frobnicate=1, curl) is refused, logged as unknown action" unknown_op
@@ -660,7 +644,9 @@ tc "the access log: every line is one JSON object with principal, action, decisi
 alog_count() {	# three requests -> exactly three lines naming the key
 	local k=logcheck-$(rand_id) i n
 	for i in 1 2 3; do sigv4_status frank "$(s3_url "$WF/$k")" >/dev/null; done
-	sleep 0.5
+	three() { [ "$(grep -c "\"key\":\"$k\"" "$S3GATE_DIR/access.log")" -ge 3 ]; }
+	wait_for 10 three
+	sleep 0.3	# (a fourth would come now)
 	n=$(grep -c "\"key\":\"$k\"" "$S3GATE_DIR/access.log")
 	echo "$n lines for 3 requests"
 	[ "$n" = 3 ]
@@ -668,21 +654,21 @@ alog_count() {	# three requests -> exactly three lines naming the key
 tc "the access log: one line per request" alog_count
 alog_denial() {
 	local l
-	l=$(alog_last "r['principal']=='$BO' and r['bucket']=='$WF' and r['action']=='PutObject' and r['decision']=='deny'") || { echo "$l"; return 1; }
+	l=$(alog_last "$S3GATE_DIR" "r['principal']=='$BO' and r['bucket']=='$WF' and r['action']=='PutObject' and r['decision']=='deny'") || { echo "$l"; return 1; }
 	echo "$l"
 	grep -q '"reason":"read-only grant"' <<<"$l" && grep -q '"status":403' <<<"$l"
 }
 tc "the access log: bob's ReadOnly put: deny, reason read-only grant" alog_denial
 alog_nogrant() {
 	local l
-	l=$(alog_last "r['principal']=='$BO' and r['bucket']=='$WF' and r['action']=='GetObject' and r['decision']=='deny'") || { echo "$l"; return 1; }
+	l=$(alog_last "$S3GATE_DIR" "r['principal']=='$BO' and r['bucket']=='$WF' and r['action']=='GetObject' and r['decision']=='deny'") || { echo "$l"; return 1; }
 	echo "$l"
 	grep -q '"reason":"no grant"' <<<"$l"
 }
 tc "the access log: bob's revoked get: deny, reason no grant" alog_nogrant
 alog_allow() {
 	local l
-	l=$(alog_last "r['principal']=='$A' and r['bucket']=='$WF' and r['decision']=='allow'") || { echo "$l"; return 1; }
+	l=$(alog_last "$S3GATE_DIR" "r['principal']=='$A' and r['bucket']=='$WF' and r['decision']=='allow'") || { echo "$l"; return 1; }
 	echo "$l"
 	grep -q '"reason":"member"' <<<"$l"
 }
