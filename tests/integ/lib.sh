@@ -644,10 +644,11 @@ pp_answer() {
 }
 
 # pp_ready FILE — helpers/ppclient.py (--ready FILE) has opened its connections and sent their headers
-# (FILE written; at most 10 s), and s3gate has had a moment to count them
+# (FILE written; at most 10 s), and s3gate has had a moment to count them (0.2 s: the
+# per-address count is not in /metrics to be polled for, and a longer pause eats into
+# the --hold that must outlast the next client's start, itself under idle_timeout)
 pp_ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do [ -s "$1" ] && break; sleep 0.1; done
+	wait_for 10 test -s "$1"
 	sleep 0.2
 }
 
