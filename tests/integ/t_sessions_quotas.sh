@@ -483,8 +483,11 @@ conc_block() {
 				echo "with two downloads in flight: HTTP $code"
 				[ "$code" = 503 ] || return 1
 				old=$(pgrep -P "$S3GATE_PID" | tr '\n' ' ')
+				n0=$(grep -c 'the old ones drain' "$S3GATE_LOG")
 				kill -HUP "$S3GATE_PID"
-				sleep 1.5
+				# the old workers drain once the new ones are ready (polled: ASan workers start slowly)
+				drains() { [ "$(grep -c 'the old ones drain' "$S3GATE_LOG")" -gt "$n0" ]; }
+				wait_for 20 drains || { echo "the reload's new workers never said ready"; return 1; }
 				for p in $old; do kill -KILL "$p" 2>/dev/null; done
 				echo "killed the draining workers $old"
 				for p in "${SLOW[@]}"; do wait "$p" 2>/dev/null; done
@@ -503,13 +506,16 @@ conc_block() {
 				local i code conns
 				backend_aws s3 cp "$T/mid" "s3://$BO/mid" >/dev/null 2>&1 || { echo "upload to $BO failed"; return 1; }
 				two_downloads
+				n0=$(grep -c 'the old ones drain' "$S3GATE_LOG")
 				kill -HUP "$S3GATE_PID"
-				sleep 1
+				drains() { [ "$(grep -c 'the old ones drain' "$S3GATE_LOG")" -gt "$n0" ]; }
+				wait_for 20 drains || { echo "the first reload's new workers never said ready"; return 1; }
 				slow_get "other$W" "$(s3_url "$BO/mid")"
 				SLOW+=($!)
 				sleep 1
+				n0=$(grep -c 'the old ones drain' "$S3GATE_LOG")
 				kill -HUP "$S3GATE_PID"
-				sleep 1
+				wait_for 20 drains || { echo "the second reload's new workers never said ready"; return 1; }
 				grep -h 'shares stats slot' "$S3GATE_LOG" || { echo "no new worker had to share a slot"; return 1; }
 				code=$(status "other$W" "$(s3_url "$BO/obj")")
 				echo "another principal through the newest workers: HTTP $code"
