@@ -25,12 +25,7 @@ B=ws-$P
 PQ=brwq$ID
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "browser" "links issued by s3gate need s3gate"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "browser" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "browser" "links issued by s3gate need s3gate"
 if [ -z "$CHROMIUM" ]; then
 	t_skip "browser" "chromium not installed (make deps-test installs it)"; exit 0
 fi

@@ -23,12 +23,7 @@
 SECRET_TEXT="the secret of bvic $(rand_id)"
 S=$(rand_id)	# keys of this run
 
-if ! s3gate_have; then
-	t_skip "bypass" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass" "checks s3gate's own decisions: not meaningful against RGW"
 
 s3gate_start byp "service_domain s3.test" "backend_reserved_names admin auth swift rgw-internal" ||
 	{ t_fail "s3gate starts" "see $T/byp/s3gate.log"; exit 1; }

@@ -94,12 +94,7 @@ SECRET_TEXT="the secret of b10o $(rand_id)"
 O=ws-b10o
 L=ws-b10o-lock
 
-if ! s3gate_have; then
-	t_skip "bypass10" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass10" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass10" "checks s3gate's own decisions: not meaningful against RGW"
 
 # be CMD ARGS... — what RGW holds, asked with the service key (helpers/backend_state.py)
 be() { "$PY3" "$LIB_DIR/helpers/backend_state.py" "$@"; }

@@ -86,12 +86,7 @@ H=ws-b11h
 D=ws-b11d
 N=ws-b11nope-$(rand_id)
 
-if ! s3gate_have; then
-	t_skip "bypass11" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass11" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass11" "checks s3gate's own decisions: not meaningful against RGW"
 
 # be CMD ARGS... — what RGW holds, asked with the service key (helpers/backend_state.py)
 be() { "$PY3" "$LIB_DIR/helpers/backend_state.py" "$@"; }
@@ -205,7 +200,8 @@ fi
 
 mpu m6
 raw "POST /$O/m6?uploadId=$UP HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Content-Length: $(cmu_body "$ETAG" | wc -c)\r\n\r\n$(cmu_body "$ETAG")" --wait 0.01
-for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$(be get "$O" m6)" = "$SECRET_TEXT part of m6" ] && break; sleep 0.3; done
+m6_whole() { [ "$(be get "$O" m6)" = "$SECRET_TEXT part of m6" ]; }
+wait_for 15 m6_whole
 signed GET "/$O/m1"
 if [ "$R_STATUS" = 200 ] && [ "$(be get "$O" m6)" = "$SECRET_TEXT part of m6" ] && [ "$(deaths)" = "$deaths0" ]; then
 	t_pass "CMU whose client hung up at once: the object whole at RGW, the worker serves the next request"
@@ -425,12 +421,12 @@ FPORT=$(free_port)
 	--akid "$RGW_ACCESS_KEY" --always err-code-akid &
 FAKE_PID=$!
 lib_on_exit "kill $FAKE_PID 2>/dev/null"
-wait_port "$FPORT" 5 || t_fail "the stand-in backend listens" "port $FPORT"
+wait_port "$FPORT" || t_fail "the stand-in backend listens" "port $FPORT"
 s3gate_start b11f "backend http://127.0.0.1:$FPORT" "policy_store file $B11_DIR/policy" "workers 1" ||
 	{ t_fail "s3gate b11f starts" "see $T/b11f/s3gate.log"; }
 as b11o
 signed GET "/$O/m1"
-for _ in 1 2 3 4 5 6 7 8 9 10; do grep -q "names the gateway" "$S3GATE_LOG" && break; sleep 0.2; done
+wait_for 10 grep -q "names the gateway" "$S3GATE_LOG"
 if [ "$R_STATUS" = 502 ] && ! grep -aqF "$RGW_ACCESS_KEY" "$T/resp" && grep -q "names the gateway" "$S3GATE_LOG" &&
 	! grep -aqF "$RGW_ACCESS_KEY" "$S3GATE_LOG" "$S3GATE_DIR/access.log"; then
 	t_pass "a backend error whose <Code> is the service key id: the client 502, the key id in neither log"

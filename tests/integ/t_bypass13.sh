@@ -57,12 +57,7 @@ BO=b13o$ID
 PP=$PY3\ $LIB_DIR/helpers/ppclient.py
 ORIGIN=https://app.example
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "thirteenth audit" "s3gate's own preflights and listeners: nothing to test against RGW"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "thirteenth audit" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "thirteenth audit" "s3gate's own preflights and listeners: nothing to test against RGW"
 
 PX=$(free_port)
 TX=$(free_port)
@@ -129,7 +124,7 @@ FLOG=$T/fakebackend.heads
 "$PY3" "$LIB_DIR/helpers/rawhttp.py" fakebackend "$FPORT" --log "$T/fakebackend.log" --heads "$FLOG" &
 FAKE_PID=$!
 lib_on_exit "kill $FAKE_PID 2>/dev/null"
-wait_port "$FPORT" 5 || t_fail "the stand-in backend listens" "port $FPORT"
+wait_port "$FPORT" || t_fail "the stand-in backend listens" "port $FPORT"
 if ! s3gate_start b13f "backend http://127.0.0.1:$FPORT" "policy_store file $B13_DIR/policy" "workers 1"; then
 	t_fail "s3gate b13f (the stand-in backend) starts" "see $T/b13f/s3gate.log"
 fi
@@ -267,8 +262,9 @@ tc "PROXY: 0.0.0.0 (v2) logged as written" pp_answer 403 0.0.0.0 "$PX" --v2 0.0.
 # as that IPv4 address, not by a /64 that every IPv4 client would share
 mapped_key() {
 	local same other
-	$PP "$PX" --v1 ::ffff:10.13.3.1 --hold 1.5 --count 3 >"$T/held" &
-	sleep 0.8
+	rm -f "$T/held.ready"
+	$PP "$PX" --v1 ::ffff:10.13.3.1 --hold 1.5 --count 3 --ready "$T/held.ready" >"$T/held" &
+	pp_ready "$T/held.ready"
 	same=$($PP "$PX" --v1 10.13.3.1)
 	other=$($PP "$PX" --v2 ::ffff:10.13.3.2)
 	wait
@@ -284,13 +280,16 @@ reload_conf() {
 	n=$(grep -c 'reloaded' "$S3GATE_LOG")
 	sed -i "$1" "$S3GATE_CONF"
 	kill -HUP "$S3GATE_PID"
-	for i in $(seq 50); do [ "$(grep -c 'reloaded' "$S3GATE_LOG")" -gt "$n" ] && return 0; sleep 0.1; done
+	reloaded_since() { [ "$(grep -c 'reloaded' "$S3GATE_LOG")" -gt "$n" ]; }
+	wait_for 15 reloaded_since && return 0
 	echo "no reload said in the log"; return 1
 }
 hup_off() {
 	local got
 	reload_conf "s|^listen 127.0.0.1:$PX proxy_protocol\$|listen 127.0.0.1:$PX|" || return 1
+	local n0; n0=$(access_lines)
 	got=$($PP "$PX" --v1 10.66.6.6)
+	wait_for 10 access_grew "$n0"	# its line (written once the answer has gone out)
 	echo "a PROXY line after the reload: $got, logged as from $(last_remote)"
 	[ "$got" = 400 ] && [ "$(last_remote)" = 127.0.0.1 ]
 }
@@ -322,9 +321,10 @@ S3GATE_PID=$B13_PID S3GATE_PORT=$B13_PORT
 
 # SIGTERM with connections parked in PROXY_HEADER: they go at head_timeout (1 s), not at the
 # drain's end (shutdown_timeout, 30 s).  (In this shell: s3gate is its child.)
-$PP "$PX" --raw 'PROXY TCP4 10.13.9.9' --hold 5 --count 3 >/dev/null &
+rm -f "$T/parked.ready"
+$PP "$PX" --raw 'PROXY TCP4 10.13.9.9' --hold 5 --count 3 --ready "$T/parked.ready" >/dev/null &
 PARKED=$!
-sleep 0.5
+pp_ready "$T/parked.ready"
 t0=$(date +%s%N)
 s3gate_stop b13
 rc=$?

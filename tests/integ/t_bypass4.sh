@@ -71,12 +71,7 @@ VS=ws-b4v-sec
 A=ws-b4a
 D=ws-b4v-drop
 
-if ! s3gate_have; then
-	t_skip "bypass4" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass4" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass4" "checks s3gate's own decisions: not meaningful against RGW"
 
 mkdir -p "$T/tls"
 TLS_PORT=$(free_port)
@@ -247,11 +242,12 @@ fi
 read -r alpn R_STATUS < <(tls_send "$A.s3.test" h2,http/1.1 "GET /own HTTP/1.1\r\nHost: $A.s3.test\r\n{SIG}Connection: close\r\n\r\n" 2>&1)
 t_expect_eq "TLS ALPN offering h2 and http/1.1: http/1.1 selected, served" "http/1.1 200" "$alpn $R_STATUS"
 # (it was answered only at head_timeout, 3 s here: llhttp reads on past
-# the preface's blank line, waiting for "SM")
+# the preface's blank line, waiting for "SM"; the time counted includes the
+# client's start, so the bound sits between a loaded machine's start and 3 s)
 t0=$(date +%s%N)
 read -r alpn R_STATUS < <(tls_send "$A.s3.test" h2 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' 2>&1)
 ms=$((($(date +%s%N) - t0) / 1000000))
-if [ "$alpn" = none ] && [ "$R_STATUS" = 400 ] && [ "$ms" -lt 1500 ]; then
+if [ "$alpn" = none ] && [ "$R_STATUS" = 400 ] && [ "$ms" -lt 2500 ]; then
 	t_pass "TLS ALPN h2, then the HTTP/2 preface: 400 at once (${ms} ms)"
 else
 	t_fail "TLS ALPN h2, then the HTTP/2 preface: 400 at once" "alpn $alpn, status $R_STATUS after $ms ms"

@@ -48,12 +48,7 @@ O=ws-b7o
 X=ws-b7o-x
 N=ws-b7n
 
-if ! s3gate_have; then
-	t_skip "bypass7" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass7" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass7" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT7=$(free_port)
 s3gate_start b7 "workers 1" "listen 127.0.0.1:$PORT7" "public_url http://127.0.0.1:$PORT7" ||
@@ -106,15 +101,26 @@ LINK=$("$PY3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "
 lc=$(curl -s -o "$T/link.out" -w '%{http_code}' --max-time 10 "$LINK")
 [ "$c" = 200 ] && [ "$lc" = 200 ] && t_pass "control: b7o's link to $X/doc, issued through the API, serves (200)" ||
 	t_fail "control: b7o's link to $X/doc serves" "presign HTTP $c, link HTTP $lc"
-( flock "$S3GATE_POLICY_DIR/.s3gate.lock" sh -c "sleep 2; cp '$SCR/s3gate-state.json' '$S3GATE_POLICY_DIR/.b7.tmp' &&
+# The holder has the lock before the calls are sent (lock.held) and lets
+# go once both calls are at the proxy (lock.free), however slow the machine.
+rm -f "$T/lock.held" "$T/lock.free"
+( flock "$S3GATE_POLICY_DIR/.s3gate.lock" sh -c "touch '$T/lock.held'; i=0
+	while [ ! -e '$T/lock.free' ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+	cp '$SCR/s3gate-state.json' '$S3GATE_POLICY_DIR/.b7.tmp' &&
 	mv '$S3GATE_POLICY_DIR/.b7.tmp' '$S3GATE_POLICY_DIR/s3gate-state.json'" ) &
 LOCKER=$!
-sleep 0.5
+wait_for 10 test -e "$T/lock.held" || t_fail "the policy store's lock is taken" "flock did not start"
 api b7o POST /_s3gate/grants '{"bucket":"'"$X"'","principal":"b7a","permission":"ReadWrite"}' >"$T/g1" &
 G1=$!
 sleep 0.3
 curl_sigv4 b7o -o "$T/r1.body" -w '%{http_code}' --max-time 20 -X DELETE "$S3GATE_ENDPOINT/_s3gate/grants/$X/b7g" >"$T/r1" &
 R1=$!
+# both calls' connections open at the proxy, then a moment to read and check them
+both_in() { [ "$(curl -s --max-time 5 "$S3GATE_ADMIN_URL/metrics" |
+	awk '$1 ~ /^s3gate_worker_connections/ { n += $2 } END { print n + 0 }')" -ge 2 ]; }
+wait_for 10 both_in || echo "# the two calls' connections were not seen open at the proxy"
+sleep 0.5
+touch "$T/lock.free"
 wait $LOCKER $G1 $R1
 g1=$(cat "$T/g1") r1=$(cat "$T/r1")
 sleep 1.2	# the proxy's poll of the policy folder

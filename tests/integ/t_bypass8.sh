@@ -46,12 +46,7 @@
 SECRET_TEXT="the secret of b8o $(rand_id)"
 B=ws-b8o
 
-if ! s3gate_have; then
-	t_skip "bypass8" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass8" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass8" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT8=$(free_port)
 s3gate_start b8 "workers 2" "listen 127.0.0.1:$PORT8" "public_url http://127.0.0.1:$PORT8" ||

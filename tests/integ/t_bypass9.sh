@@ -31,12 +31,7 @@
 . "$(dirname "$0")/lib.sh"
 
 B=ws-b9o
-if ! s3gate_have; then
-	t_skip "bypass9" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass9" "checks s3gate's own decisions: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass9" "checks s3gate's own decisions: not meaningful against RGW"
 
 PORT9=$(free_port)
 s3gate_start b9 "workers 2" "listen 127.0.0.1:$PORT9" "public_url http://127.0.0.1:$PORT9" ||

@@ -20,12 +20,7 @@ S=$(rand_id)
 B=ws-lown$S
 BSEC=ws-lown$S-sec
 
-if ! s3gate_have; then
-	t_skip "bypass links" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "bypass links" "links and quotas are s3gate's own: not meaningful against RGW"; exit 0
-fi
+need_s3gate "bypass links" "links and quotas are s3gate's own: not meaningful against RGW"
 
 PORT=$(free_port)
 EP=http://127.0.0.1:$PORT

@@ -35,12 +35,7 @@ RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 FORGE="$PY3 $ROOT/tests/data/tls/forge.py"
 B=ws-cony
 
-if ! s3gate_have; then
-	t_skip "conn state" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "conn state" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "conn state" "checks s3gate's own behaviour: not meaningful against RGW"
 
 mkdir -p "$T/tls"
 TLS_PORT=$(free_port)
@@ -62,7 +57,7 @@ $RAW fakebackend "$fport" --log "$T/fake.log" --ready "$T/fake.ready" --akid "$R
 	2>"$T/fake.err" &
 FAKE_PID=$!
 lib_on_exit 'kill $FAKE_PID 2>/dev/null'
-wait_port "$fport" 5
+wait_port "$fport"
 # one worker: every request meets the same backend pool
 s3gate_start fake "workers 1" "backend http://127.0.0.1:$fport" "backend_timeout 5s" "$T/ws-cony.yaml" ||
 	{ t_fail "s3gate starts in front of the fake origin" "see $T/fake/s3gate.log"; exit 1; }
@@ -88,7 +83,7 @@ stray() {
 	local key=$1 want=$2 code body
 	code=$(curl_sigv4 cony-fake -o "$T/$key.out" -w '%{http_code}' --max-time 5 "$FAKE_EP/$B/$key")
 	[ "$code" = "$want" ] || { echo "GET $key: HTTP $code, expected $want"; return 1; }
-	sleep 0.5	# the stray bytes are in the pooled connection by now
+	sleep 1	# the stray bytes (sent 0.2 s after the answer) are in the pooled connection by now
 	body=$(curl_sigv4 cony-fake --max-time 5 "$FAKE_EP/$B/next-$key")
 	[ "$body" = "own:/$B/next-$key" ] || { echo "GET next-$key got: $body"; return 1; }
 	[ "$(conn_of "/$B/$key")" != "$(conn_of "/$B/next-$key")" ] ||
@@ -222,8 +217,8 @@ withheld() {
 	grep -q '<Code>BadGateway</Code>' "$T/$1.b" || { echo "not s3gate's error:"; cat "$T/$1.b"; return 1; }
 	! grep -q -a -F -e "$RGW_ACCESS_KEY" -e StringToSign -e SignatureProvided -e CanonicalRequest \
 		"$T/$1.h" "$T/$1.b" || { echo "the answer carries the backend's:"; cat -v "$T/$1.h" "$T/$1.b"; return 1; }
-	sleep 0.2	# the log line is written by then
-	grep -q -F "$2" "$T/fake/s3gate.log" || { echo "no warning '$2' in the log:"; tail -n 5 "$T/fake/s3gate.log"; return 1; }
+	# the warning is written when the connection ends (after the client's answer)
+	wait_for 10 grep -q -F "$2" "$T/fake/s3gate.log" || { echo "no warning '$2' in the log:"; tail -n 5 "$T/fake/s3gate.log"; return 1; }
 	! grep -q -F "$RGW_ACCESS_KEY" "$T/fake/s3gate.log" "$T/fake/access.log" || { echo "the key id is in a log"; return 1; }
 }
 t_check "AWS-style 403 SignatureDoesNotMatch naming the service key id: s3gate's 502, none of it relayed, warned, keep-alive" \

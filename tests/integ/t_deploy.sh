@@ -169,23 +169,19 @@ sync_loops_start() {	# the two containers, as sync.yaml starts them (in this she
 	SYNC_PID=$!
 	lib_on_exit 'kill $SYNC_PID 2>/dev/null'
 }
-until_true() {	# SECONDS CMD...: CMD until it succeeds, at most SECONDS
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done
-}
 SY_B=ws-sync-$(rand_id)
 sync_first() {	# a new workspace in the resources (served from the start): its bucket, its owner
-	until_true 20 backend_aws s3api head-bucket --bucket "$SY_B" || { cat "$T/storages.out" "$T/sync.out"; return 1; }
+	wait_for 20 backend_aws s3api head-bucket --bucket "$SY_B" >/dev/null 2>&1 || { cat "$T/storages.out" "$T/sync.out"; return 1; }
 	s3gate_admin who "$SY_B" | tee "$T/who1" | grep -q syncown
 }
 sync_grant() {	# a grant added to the resource reaches the store
 	storage_doc syncown "$SY_B" --grant "$SY_B:syncgr:ReadOnly" >"$T/res.yaml" && api_list "$T/res.yaml" || return 1
-	until_true 20 sh -c "'$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' | grep -q syncgr" ||
+	wait_for 20 sh -c "'$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' 2>/dev/null | grep -q syncgr" ||
 		{ cat "$T/storages.out" "$T/sync.out"; return 1; }
 }
 sync_revoke() {	# and its removal revokes it
 	storage_doc syncown "$SY_B" >"$T/res.yaml" && api_list "$T/res.yaml" || return 1
-	until_true 20 sh -c "! '$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' | grep -q syncgr" ||
+	wait_for 20 sh -c "! '$S3GATE_BIN/s3gate-admin' -c '$S3GATE_CONF' who '$SY_B' 2>/dev/null | grep -q syncgr" ||
 		{ cat "$T/storages.out" "$T/sync.out"; return 1; }
 }
 sync_steady() {	# resourceVersions moving alone rewrite nothing: three changes, three syncs

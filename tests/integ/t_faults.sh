@@ -17,12 +17,7 @@ RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 B=ws-fay
 BIG_MB=48
 
-if ! s3gate_have; then
-	t_skip "faults" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "faults" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "faults" "checks s3gate's own behaviour: not meaningful against RGW"
 
 s3gate_start flt || { t_fail "s3gate starts" "see $T/flt/s3gate.log"; exit 1; }
 FLT_PID=$S3GATE_PID FLT_EP=$S3GATE_ENDPOINT FLT_PORT=$S3GATE_PORT FLT_CONF=$S3GATE_CONF
@@ -102,7 +97,7 @@ hole=$(free_port)
 $RAW blackhole "$hole" --ready "$T/hole.ready" >"$T/hole.log" 2>&1 &
 HOLE_PID=$!
 lib_on_exit 'kill $HOLE_PID 2>/dev/null'
-wait_port "$hole" 5
+wait_port "$hole"
 if new_instance hole "backend http://127.0.0.1:$hole" "backend_timeout 2s"; then
 	out=$(curl_sigv4 fay-hole -w '\nHTTP %{http_code} %{time_total}' --max-time 15 "$S3GATE_ENDPOINT/$B/small" 2>&1)
 	read -r _ code secs <<<"$(tail -n 1 <<<"$out")"
@@ -125,7 +120,7 @@ RESET_AT=$((8 * 1048576))
 $RAW relay "$rport" "${RGW_ENDPOINT##*:}" --reset-after "$RESET_AT" --ready "$T/relay.ready" 2>"$T/relay.log" &
 RELAY_PID=$!
 lib_on_exit 'kill $RELAY_PID 2>/dev/null'
-wait_port "$rport" 5
+wait_port "$rport"
 if new_instance rst "backend http://127.0.0.1:$rport"; then
 	rm -f "$T/rst.out"
 	curl_sigv4 fay-rst -o "$T/rst.out" --max-time 60 "$S3GATE_ENDPOINT/$B/big" 2>"$T/rst.err"
@@ -169,7 +164,6 @@ kill $RELAY_PID 2>/dev/null
 S3GATE_ENDPOINT=$FLT_EP
 read -r RAW_AKID RAW_SECRET _ <"$T/profiles/fay"
 export RAW_AKID RAW_SECRET RAW_REGION=$S3_REGION
-metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }
 FLT_ADMIN=http://127.0.0.1:$(awk '$1 == "admin_listen" {sub(/.*:/, "", $2); print $2}' "$FLT_CONF")
 a0=$(metric "$FLT_ADMIN" s3gate_client_aborts_total)
 # half of a 10 MiB body, then close
@@ -227,11 +221,11 @@ with open(sys.argv[1], "rb") as f:
 print("upload completed")
 ' "$T/big" "$B" >"$T/kill9b.out" 2>&1 &
 	cpid=$!
-	for ((i = 0; i < 150; i++)); do
+	two_parts() {
 		parts=$(grep -c '"action":"UploadPart".*"status":200' "$T/kill9b/access.log" 2>/dev/null)
-		[ "${parts:-0}" -ge 2 ] && break
-		sleep 0.1
-	done
+		[ "${parts:-0}" -ge 2 ]
+	}
+	wait_for 30 two_parts
 	crash "$K_PID"
 	gone kill9b
 	wait $cpid
@@ -280,11 +274,14 @@ else
 		# space again, logs reopened: lines are written again
 		rm -f "$T/logfs/fill"
 		kill -USR1 "$S3GATE_PID"
-		sleep 0.3
-		curl_sigv4 fay-logfull -o /dev/null --max-time 5 "$S3GATE_ENDPOINT/$B/small?resumed=1" 2>/dev/null
-		sleep 0.3
-		if grep -q 'resumed' "$T/logfs/access.log" 2>/dev/null ||
-			[ "$(wc -l <"$T/logfs/access.log")" -gt "$lines0" ]; then
+		# a request, then its line looked for, until the reopen (asynchronous) has happened
+		logged_again() {
+			curl_sigv4 fay-logfull -o /dev/null --max-time 5 "$S3GATE_ENDPOINT/$B/small?resumed=1" 2>/dev/null
+			sleep 0.2
+			grep -q 'resumed' "$T/logfs/access.log" 2>/dev/null ||
+				[ "$(wc -l <"$T/logfs/access.log")" -gt "$lines0" ]
+		}
+		if wait_for 10 logged_again; then
 			t_pass "once space is freed (and SIGUSR1), the access log is written again"
 		else
 			t_fail "once space is freed (and SIGUSR1), the access log is written again" \
@@ -306,7 +303,8 @@ slow_get() {
 	rm -f "$1"
 	curl_sigv4 fay -sS --limit-rate 12M --max-time 60 -o "$1" -w '%{http_code}' "$FLT_EP/$B/big" >"$1.code" 2>"$1.err" &
 	GET_PID=$!
-	sleep 1
+	# under way: its first bytes written (then about 4 s to go)
+	wait_for 15 test -s "$1"
 }
 # download_ok OUT — the background GET (waited for: GET_RC) ended with 200
 # and every byte
@@ -333,15 +331,15 @@ if "$S3GATE_BIN/s3gate" -t -c "$FLT_CONF" >/dev/null 2>&1; then
 	t_fail "the broken config fails s3gate -t" "it passed: $(cat "$FLT_CONF")"
 fi
 kill -HUP "$FLT_PID"
-sleep 1
+# the reload is over once its failure is logged: then the request below meets what it left
+wait_for 10 grep -q "no_such_directive" "$T/flt/s3gate.log" ||
+	t_fail "an invalid config on SIGHUP is reported in the log" "$(tail -n 5 "$T/flt/s3gate.log")"
 out=$(curl_sigv4 fay -sS --max-time 10 "$FLT_EP/$B/small" 2>&1)
 if [ "$out" = "$(cat "$T/small")" ] && proc_up "$FLT_PID"; then
 	t_pass "an invalid config on SIGHUP: the old config keeps serving"
 else
 	t_fail "an invalid config on SIGHUP: the old config keeps serving" "$out; $(tail -n 5 "$T/flt/s3gate.log")"
 fi
-grep -q "no_such_directive" "$T/flt/s3gate.log" ||
-	t_fail "an invalid config on SIGHUP is reported in the log" "$(tail -n 5 "$T/flt/s3gate.log")"
 cp "$T/flt.conf.good" "$FLT_CONF"
 
 slow_get "$T/term.out"

@@ -20,12 +20,7 @@
 RAW="$PY3 $LIB_DIR/helpers/rawhttp.py"
 SECRET_TEXT="the secret of vera $(rand_id)"
 
-if ! s3gate_have; then
-	t_skip "hardening" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "hardening" "checks s3gate's own behaviour: not meaningful against RGW"; exit 0
-fi
+need_s3gate "hardening" "checks s3gate's own behaviour: not meaningful against RGW"
 
 s3gate_start hard "service_domain s3.test" "head_timeout 2s" "idle_timeout 3s" ||
 	{ t_fail "s3gate starts (service_domain s3.test, head_timeout 2s)" "see $T/hard/s3gate.log"; exit 1; }
@@ -327,8 +322,9 @@ fi
 # 200 slowloris connections (reopened as they are closed) while 20 GETs run
 $RAW slowloris "$HARD_PORT" --count 200 --seconds 9 --every 0.5 --reconnect >"$T/slow.out" 2>&1 &
 slowpid=$!
-sleep 2.5
-conns=$(metric s3gate_connections)
+# all 200 open (then the GETs, while the 9 s of slowloris last)
+slow_open() { conns=$(metric s3gate_connections); [ "${conns:-0}" -ge 200 ]; }
+wait_for 6 slow_open
 : >"$T/gets.out"
 for i in $(seq 20); do
 	curl_sigv4 hank -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 5 "$HARD_EP/ws-hank/obj" \
@@ -503,9 +499,10 @@ cap_test() {
 	rm -f "$ready" "$ready.stop"
 	$RAW hold "$PORT" --count "$n" --seconds 30 --ready "$ready" >"$T/$name.hold" 2>&1 &
 	local hpid=$!
-	for ((i = 0; i < 100; i++)); do [ -f "$ready" ] && break; sleep 0.1; done
-	sleep 0.3
-	held=$(metric s3gate_connections)
+	wait_for 15 test -f "$ready"
+	# the proxy has accepted them all (the client's connect ends before it does)
+	all_held() { held=$(metric s3gate_connections); [ "$held" = "$n" ]; }
+	wait_for 10 all_held
 	r0=$(metric s3gate_refused_connections_total)
 	raw 'GET /ws-hank/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n' --wait 2
 	r1=$(metric s3gate_refused_connections_total)
@@ -521,7 +518,9 @@ cap_test() {
 	fi
 	touch "$ready.stop"
 	wait $hpid
-	sleep 0.3
+	# the proxy has seen them close (else the cap still counts them)
+	none_held() { [ "$(metric s3gate_connections)" = 0 ]; }
+	wait_for 10 none_held
 	raw 'GET /ws-hank/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n{SIG}Connection: close\r\n\r\n' --wait 2
 	t_expect_eq "$conf: once they close, a new connection is served" 200 "$R_STATUS"
 	s3gate_stop "$name" || t_fail "s3gate $name exits cleanly" "see $T/$name/s3gate.log"
@@ -543,12 +542,9 @@ many_test() {	# N
 	t0=$SECONDS
 	$RAW hold "$S3GATE_PORT" --count "$n" --seconds 60 --ready "$ready" >"$T/many$n.hold" 2>&1 &
 	local hpid=$!
-	for ((i = 0; i < 300; i++)); do [ -f "$ready" ] && break; sleep 0.1; done
-	for ((i = 0; i < 50; i++)); do
-		held=$(ADMIN=$S3GATE_ADMIN_URL metric s3gate_connections)
-		[ "${held:-0}" -ge "$n" ] && break
-		sleep 0.2
-	done
+	wait_for 30 test -f "$ready"
+	many_held() { held=$(ADMIN=$S3GATE_ADMIN_URL metric s3gate_connections); [ "${held:-0}" -ge "$n" ]; }
+	wait_for 10 many_held
 	: >"$T/many.gets"
 	for i in $(seq 20); do
 		curl_sigv4 hank-many -o /dev/null -w '%{http_code} %{time_total}\n' --max-time 5 \

@@ -13,31 +13,15 @@ ID=$(rand_id)
 PO=ops$ID PW=wk$ID PN=nob$ID
 BO=ws-$PO BW=ws-$PW BN=ws-$PN
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "operations" "tests s3gate itself"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "operations" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "operations" "tests s3gate itself"
 S3GATE=$S3GATE_BIN/s3gate
 
 # ---- helpers ---------------------------------------------------------------------
 
-# metric ADMIN_URL 'NAME{LABELS}' — a sample's value (empty if absent)
-metric() { curl -s --max-time 5 "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 # status PROFILE URL [CURL_ARGS...] — HTTP status of a signed GET; body in $T/body
 status() {
 	local p=$1 u=$2; shift 2
 	curl_sigv4 "$p" -o "$T/body" -w '%{http_code}' --max-time 60 "$@" "$u" 2>/dev/null
-}
-# until_ok PROFILE URL — new credentials reach the proxy within a second
-until_ok() {
-	local i
-	for ((i = 0; i < 30; i++)); do
-		[ "$(status "$1" "$2")" = 200 ] && return 0
-		sleep 0.1
-	done
-	echo "not served within 3 s"; return 1
 }
 # bg_get PROFILE URL OUT RATE — a signed GET in the background, read at
 # RATE; the status goes to OUT.code; $! is curl itself (exec'd), and
@@ -65,6 +49,10 @@ t_check_here() {
 }
 # log_since LOG LINE — the lines of LOG after line number LINE
 log_since() { tail -n +"$(($2 + 1))" "$1"; }
+# reload_said N0 [LOG] — the log (default $OPS_LOG), past line N0, says how
+# a SIGHUP ended (reloaded, or reload failed): wait_for it rather than guess
+# how long a reload (new workers' start, under ASan) takes
+reload_said() { log_since "${2:-$OPS_LOG}" "$1" | grep -q -E 'reloaded|reload failed'; }
 lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 
 # ==== s3gate -t ========================================================================
@@ -210,8 +198,13 @@ s0=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 c0=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 plain_get() { [ "$(status ops "$(s3_url "$BO/ten")")" = 200 ] && same_file "$T/ten" "$T/body"; }
 t_check "plain-HTTP GET of a 10 MiB object" plain_get
-r1=$(metric "$ADMIN" 's3gate_requests_total{status="2xx"}')
-s1=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+# counted as the request ends, a moment after the client has its answer
+get_counted() {
+	r1=$(metric "$ADMIN" 's3gate_requests_total{status="2xx"}')
+	s1=$(metric "$ADMIN" 's3gate_body_bytes_total{engine="splice"}')
+	[ "${r1:-0}" -gt "${r0:--1}" ] && [ "$((${s1:-0} - ${s0:-0}))" -ge $((10485760 - 262144)) ]
+}
+wait_for 10 get_counted
 t_check "/metrics: s3gate_requests_total{status=\"2xx\"} grows ($r0 -> $r1)" test "${r1:-0}" -gt "${r0:--1}"
 # (what came in with the response head is copied; the rest is spliced)
 t_check "/metrics: splice bytes grow by the body (>= 10 MiB - 256 KiB) with the plain GET ($s0 -> $s1)" \
@@ -229,13 +222,16 @@ t_check "HTTPS GET of the 10 MiB object on the TLS listener" tls_get
 sni_after_reload() {
 	local n0 rc
 	n0=$(lines "$OPS_LOG")
-	"$PY3" - "$TLS_PORT" "$OPS_PID" <<'PYEOF'
+	"$PY3" - "$TLS_PORT" "$OPS_PID" "$OPS_LOG" "$n0" <<'PYEOF'
 import os, signal, socket, ssl, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
+port, pid, log, n0 = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 s = socket.create_connection(("127.0.0.1", port))
 time.sleep(0.3)                     # accepted: the SSL exists, no ClientHello yet
 os.kill(pid, signal.SIGHUP)
-time.sleep(1.0)                     # reloaded: the old contexts are released
+end = time.monotonic() + 15         # reloaded (the log says so): the old contexts are released
+while time.monotonic() < end and not any("reloaded" in l for l in open(log, errors="replace").readlines()[n0:]):
+    time.sleep(0.1)
+time.sleep(0.2)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
@@ -288,8 +284,8 @@ t_check "SIGHUP during a 200 MiB download: the download completes byte for byte"
 echo "# $(grep -h 'still running\|ended before' <<<"$T_OUT")"
 new_access_log() {
 	status ops "$(s3_url "$BO/after-reload-$ID")" >/dev/null
-	sleep 0.2
-	grep -q "after-reload-$ID" "$OPS_DIR/access2.log" 2>/dev/null ||
+	# a line is written once its answer has gone out
+	wait_for 10 grep -q "after-reload-$ID" "$OPS_DIR/access2.log" 2>/dev/null ||
 		{ echo "not in access2.log; access2.log: $(ls -l "$OPS_DIR/access2.log" 2>&1)"; return 1; }
 	! grep -q "after-reload-$ID" "$OPS_DIR/access.log" || { echo "still written to access.log"; return 1; }
 }
@@ -298,7 +294,8 @@ debug_level() {
 	local n0
 	n0=$(lines "$OPS_LOG")
 	status ops "$(s3_url "$BO/ten")" >/dev/null
-	sleep 0.2
+	debug_said() { log_since "$OPS_LOG" "$n0" | grep -q 'debug'; }
+	wait_for 10 debug_said
 	log_since "$OPS_LOG" "$n0" | grep -m3 'debug'
 }
 t_check "after SIGHUP log_level debug applies (debug lines appear)" debug_level
@@ -312,7 +309,7 @@ broken_reload() {
 	bad_line=$(wc -l <"$OPS_CONF")
 	echo "access_log $OPS_DIR/access-broken.log" >>"$OPS_CONF"
 	kill -HUP "$OPS_PID"
-	sleep 0.5
+	wait_for 15 reload_said "$n0"
 	alive "$OPS_PID" || { echo "s3gate died on a broken reload"; return 1; }
 	code=$(status ops "$(s3_url "$BO/after-broken-$ID")")
 	echo "request after the broken reload: HTTP $code (404 expected: no such key)"
@@ -321,8 +318,7 @@ broken_reload() {
 	log_since "$OPS_LOG" "$n0" | grep -q "reload failed" || { echo "no 'reload failed' in the log"; return 1; }
 	log_since "$OPS_LOG" "$n0" | grep -q "$OPS_CONF:$bad_line: .*no_such_directive" ||
 		{ echo "the log does not say $OPS_CONF:$bad_line"; return 1; }
-	sleep 0.2
-	grep -q "after-broken-$ID" "$OPS_DIR/access2.log" || { echo "the old access_log is not kept"; return 1; }
+	wait_for 10 grep -q "after-broken-$ID" "$OPS_DIR/access2.log" || { echo "the old access_log is not kept"; return 1; }
 	[ ! -e "$OPS_DIR/access-broken.log" ] || { echo "the broken file's access_log was opened"; return 1; }
 }
 t_check "SIGHUP with a broken file keeps the running config (requests served, the log says why)" broken_reload
@@ -337,10 +333,10 @@ partial_reload() {
 	sed -i -e "s#^access_log .*#access_log $OPS_DIR/access-partial.log#" "$OPS_CONF"
 	echo "error_log $T/no-such-dir/error.log" >>"$OPS_CONF"
 	kill -HUP "$OPS_PID"
-	sleep 0.5
+	wait_for 15 reload_said "$n0"
 	cp "$T/ops.conf.good2" "$OPS_CONF"
 	status ops "$(s3_url "$BO/after-partial-$ID")" >/dev/null
-	sleep 0.2
+	wait_for 10 grep -q "after-partial-$ID" "$OPS_DIR/access2.log"
 	log_since "$OPS_LOG" "$n0" | grep -v '^{' | head -n 4
 	log_since "$OPS_LOG" "$n0" | grep -q "reload failed" || { echo "no 'reload failed' in the log"; return 1; }
 	log_since "$OPS_LOG" "$n0" | grep -q "error_log $T/no-such-dir/error.log" || { echo "the log does not say why"; return 1; }
@@ -351,14 +347,15 @@ t_check "workers 1: SIGHUP to a file whose error_log cannot be opened applies no
 # Directives a single process cannot change on reload are named, not
 # silently kept under a "reloaded".
 kept_named() {
-	local n0 hz
+	local n0 n1 hz
 	n0=$(lines "$OPS_LOG")
 	sed -i -e "s#^admin_listen .*#admin_listen 127.0.0.1:$(free_port)#" "$OPS_CONF"
 	kill -HUP "$OPS_PID"
-	sleep 0.5
+	wait_for 15 reload_said "$n0"
+	n1=$(lines "$OPS_LOG")
 	cp "$T/ops.conf.good2" "$OPS_CONF"
 	kill -HUP "$OPS_PID"
-	sleep 0.5
+	wait_for 15 reload_said "$n1"
 	hz=$(http_code "$ADMIN/healthz")
 	log_since "$OPS_LOG" "$n0" | grep -v '^{' | grep -i 'reload' | head -n 4
 	echo "/healthz on the running admin port: $hz"
@@ -373,11 +370,10 @@ t_check "workers 1: SIGHUP with a new admin_listen says that admin_listen is kep
 usr1() {
 	mv "$OPS_DIR/access2.log" "$OPS_DIR/access2.log.1" || return 1
 	kill -USR1 "$OPS_PID"
-	sleep 0.3
+	# the reopen (asynchronous) creates the file at the path
+	wait_for 10 test -f "$OPS_DIR/access2.log" || { echo "no new $OPS_DIR/access2.log"; return 1; }
 	status ops "$(s3_url "$BO/after-usr1-$ID")" >/dev/null
-	sleep 0.2
-	[ -f "$OPS_DIR/access2.log" ] || { echo "no new $OPS_DIR/access2.log"; return 1; }
-	grep -q "after-usr1-$ID" "$OPS_DIR/access2.log" || { echo "the request is not in the new file"; return 1; }
+	wait_for 10 grep -q "after-usr1-$ID" "$OPS_DIR/access2.log" || { echo "the request is not in the new file"; return 1; }
 	! grep -q "after-usr1-$ID" "$OPS_DIR/access2.log.1" || { echo "the request went to the renamed file"; return 1; }
 }
 t_check "SIGUSR1: after a rename, a new request lands in a new file at the same path" usr1
@@ -386,8 +382,9 @@ t_check "SIGUSR1: after a rename, a new request lands in a new file at the same 
 
 # a request with a wrong secret (an auth failure is logged too)
 profile_set ops-wrong "$(cut -d' ' -f1 "$T/profiles/ops")" "wrongsecretwrongsecretwrongsecret0123456"
+n0=$(access_lines "$OPS_DIR/access2.log")
 status ops-wrong "$(s3_url "$BO/ten")" >/dev/null
-sleep 0.2
+wait_for 10 access_grew "$n0" "$OPS_DIR/access2.log"
 access_fields() {
 	"$PY3" - "$PO" "$BO" "$OPS_DIR"/access*.log* <<'EOF'
 import json, sys
@@ -440,10 +437,11 @@ drain() {
 	alive "$pid" || { echo "the download ended before SIGTERM"; return 1; }
 	t0=$(date +%s%N)
 	kill -TERM "$OPS_PID"
-	sleep 0.5
-	(exec 3<>"/dev/tcp/127.0.0.1/$S3GATE_PORT") 2>/dev/null || refused=yes
+	# the listener closes at once (polled for: a loaded machine may take longer than 0.5 s)
+	port_shut() { ! port_open "$S3GATE_PORT"; }
+	wait_for 5 port_shut && refused=yes
 	rz=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$ADMIN/readyz")
-	echo "0.5 s after SIGTERM: new connections refused: $refused; /readyz: $rz"
+	echo "$((($(date +%s%N) - t0) / 1000000)) ms after SIGTERM: new connections refused: $refused; /readyz: $rz"
 	wait "$pid"; rc=$?
 	code=$(cat "$T/big.back.code")
 	echo "download: curl exit $rc, HTTP $code $(cat "$T/big.back.err")"
@@ -521,12 +519,17 @@ if s3gate_start w2 "workers 2" "splice upload"; then
 		"$PY3" -c '
 import socket, sys, time
 s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(16)]
-time.sleep(1.5)
+time.sleep(8)
 ' "$S3GATE_PORT" &
 		local py=$! owners
-		sleep 0.8
-		owners=$(ss -tnpH state established "( sport = :$S3GATE_PORT )" | grep -o 'pid=[0-9]*' | sort | uniq -c)
-		wait "$py"
+		# looked at until both own some (or 6 s): the client's start and the
+		# workers' accepts take longer on a loaded machine
+		two_owners() {
+			owners=$(ss -tnpH state established "( sport = :$S3GATE_PORT )" | grep -o 'pid=[0-9]*' | sort | uniq -c)
+			[ "$(wc -l <<<"$owners")" -ge 2 ]
+		}
+		wait_for 6 two_owners
+		kill "$py" 2>/dev/null; wait "$py" 2>/dev/null
 		echo "accepted connections by process: $(tr '\n' ' ' <<<"$owners")"
 		[ "$(wc -l <<<"$owners")" -ge 2 ]
 	}
@@ -646,8 +649,9 @@ PYEOF
 			code=$(status wk "$(s3_url "$BW/ten")" -H "Connection: close")
 			[ "$code" = 200 ] && n=$((n + 1))
 		done
-		sleep 0.3
-		r1=$(metric "$W2_ADMIN" 's3gate_requests_total{status="2xx"}')
+		# a request is counted as it ends, after its answer has gone out
+		counted20() { r1=$(metric "$W2_ADMIN" 's3gate_requests_total{status="2xx"}'); [ $((r1 - r0)) -ge 20 ]; }
+		wait_for 10 counted20
 		echo "$n of 20 requests answered 200; s3gate_requests_total{status=\"2xx\"} $r0 -> $r1"
 		[ "$n" = 20 ] && [ $((r1 - r0)) = 20 ]
 	}
@@ -681,15 +685,17 @@ for _ in range(40):
 	cp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 	sp0=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 	status wk "$(s3_url "$BW/ten")" >/dev/null
-	sleep 0.2
-	cp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
+	# counted as the request ends (a moment after the client has its answer)
+	copied() { cp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}'); [ $((${cp1:-0} - ${cp0:-0})) -ge 10485760 ]; }
+	wait_for 10 copied
 	sp1=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 	t_check "splice upload: a plain GET of 10 MiB moves >= 10 MiB by copy, none by splice (copy $cp0 -> $cp1, splice $sp0 -> $sp1)" \
 		test "$((${cp1:-0} - ${cp0:-0}))" -ge 10485760 -a "${sp1:-0}" = "${sp0:-0}"
 	splice_upload() {
 		local code
 		code=$(status wk "$(s3_url "$BW/ten.up")" -T "$T/ten")
-		sleep 0.2
+		spliced() { sp2=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}'); [ $((${sp2:-0} - ${sp1:-0})) -ge $((10485760 - 262144)) ]; }
+		wait_for 10 spliced
 		cp2=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="copy"}')
 		sp2=$(metric "$W2_ADMIN" 's3gate_body_bytes_total{engine="splice"}')
 		echo "PUT: $code; copy $cp1 -> $cp2, splice $sp1 -> $sp2"
@@ -710,9 +716,9 @@ for _ in range(40):
 		sleep 0.8
 		alive "$pid" || { echo "the download ended before SIGTERM"; return 1; }
 		kill -TERM "$W2_PID"
-		sleep 0.5
-		(exec 3<>"/dev/tcp/127.0.0.1/$S3GATE_PORT") 2>/dev/null || refused=yes
-		echo "0.5 s after SIGTERM to the master: new connections refused: $refused"
+		w2_shut() { ! port_open "$S3GATE_PORT"; }
+		wait_for 5 w2_shut && refused=yes
+		echo "after SIGTERM to the master (polled up to 5 s): new connections refused: $refused"
 		wait "$pid"; rc=$?
 		echo "download: curl exit $rc, HTTP $(cat "$T/big.w2.code")"
 		[ $rc -eq 0 ] && [ "$(cat "$T/big.w2.code")" = 200 ] && same_file "$T/big" "$T/big.w2" &&
@@ -827,13 +833,13 @@ if s3gate_start rl "workers 2" "shutdown_timeout 5s"; then
 		"$PY3" -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
 		hold=$!
-		wait_port "$port" 5 || { kill "$hold"; echo "could not hold port $port"; return 1; }
+		wait_port "$port" || { kill "$hold"; echo "could not hold port $port"; return 1; }
 		n0=$(lines "$RL_LOG")
 		before=$(kids)
 		cp "$RL_CONF" "$T/rl.conf.good"
 		sed -i "s#^admin_listen .*#admin_listen 127.0.0.1:$port#" "$RL_CONF"
 		kill -HUP "$RL_PID"
-		sleep 2
+		wait_for 20 reload_said "$n0" "$RL_LOG"
 		after=$(kids)
 		cp "$T/rl.conf.good" "$RL_CONF"
 		kill "$hold"; wait "$hold" 2>/dev/null
@@ -855,11 +861,11 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.s
 		before=$(kids)
 		sed -i "s#^access_log .*#access_log $RL_DIR/access-new.log#" "$RL_CONF"
 		kill -HUP "$RL_PID"
-		sleep 2
+		wait_for 20 reload_said "$n0" "$RL_LOG"
 		after=$(kids)
 		echo "workers before: $before after: $after"
 		curl -s -o /dev/null --max-time 5 "$RL_EP/rl-after-reload-$ID"
-		sleep 0.3
+		wait_for 10 grep -q "rl-after-reload-$ID" "$RL_DIR/access-new.log" 2>/dev/null
 		log_since "$RL_LOG" "$n0" | grep -v '^{' | grep -i reload
 		[ "$before" != "$after" ] || { echo "no new generation"; return 1; }
 		grep -q "rl-after-reload-$ID" "$RL_DIR/access-new.log" 2>/dev/null ||
@@ -959,7 +965,7 @@ EOF
 			n0=$(lines "$T/nob/s3gate.log")
 			before=$(pgrep -P "$NOB_PID" | sort | tr '\n' ' ')
 			kill -HUP "$NOB_PID"
-			sleep 1.5
+			wait_for 20 reload_said "$n0" "$T/nob/s3gate.log"
 			log_since "$T/nob/s3gate.log" "$n0" | head -n 8
 			after=$(pgrep -P "$NOB_PID" | sort | tr '\n' ' ')
 			echo "workers before: $before after: $after"

@@ -59,7 +59,9 @@ resume() {
 	curl -s --max-time 60 --connect-to "$CONNECT" -o "$T/part.bin" "$URL" \
 		--limit-rate 200M --max-filesize 2G &
 	local pid=$!
-	sleep 1.5
+	# under way (its first bytes in, however slow the start), then cut
+	wait_for 20 test -s "$T/part.bin"
+	sleep 1
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 	local got; got=$(stat -c %s "$T/part.bin")
 	[ "$got" -gt 0 ] && [ "$got" -lt 1073741824 ] || { echo "partial download has $got bytes"; return 1; }

@@ -23,12 +23,7 @@ P=ppx$ID
 B=ws-$P
 PP=$PY3\ $LIB_DIR/helpers/ppclient.py
 
-if [ "$S3GATE_DIRECT_RGW" = 1 ]; then
-	t_skip "PROXY protocol" "s3gate's own listener option: nothing to test against RGW"; exit 0
-fi
-if ! s3gate_have; then
-	t_skip "PROXY protocol" "$(basename "$S3GATE_BIN")/s3gate not built"; exit 0
-fi
+need_s3gate "PROXY protocol" "s3gate's own listener option: nothing to test against RGW"
 
 PPORT=$(free_port)
 TPORT=$(free_port)
@@ -145,9 +140,11 @@ tc "a v1 header with LF alone: closed" \
 tc "a v2 signature with a byte changed: closed" \
 	pp_closed "$PPORT" --raw '\r\n\r\n\x00\r\nQUIX\n\x21\x11\x00\x0c'
 said_why() {
-	sleep 0.3
-	grep -q "not a PROXY protocol header" "$S3GATE_LOG" &&
-		grep -q "a v1 header's port is not 0 to 65535" "$S3GATE_LOG" ||
+	both_said() {
+		grep -q "not a PROXY protocol header" "$S3GATE_LOG" &&
+			grep -q "a v1 header's port is not 0 to 65535" "$S3GATE_LOG"
+	}
+	wait_for 10 both_said ||
 		{ echo "the error log does not say why:"; grep -i proxy "$S3GATE_LOG" | tail -n 5; return 1; }
 }
 tc "the error log says why each was closed" said_why
@@ -175,9 +172,9 @@ per_ip() {
 	held=$(sort "$T/held" | uniq -c | tr -s ' \n' ' ')
 	echo "12 held by 10.7.7.7 (answers when done:$held); a 13th: $over; 10.8.8.8: $other"
 	[ "$over" = closed ] && [ "$other" = 403 ] && [ "$(grep -c '^403$' "$T/held")" = 12 ] || return 1
-	# once they are gone, 10.7.7.7 is served again
-	sleep 0.3
-	[ "$($PP "$PPORT" --v1 10.7.7.7)" = 403 ]
+	# once they are gone (the proxy has seen them close: polled), 10.7.7.7 is served again
+	served_again() { [ "$($PP "$PPORT" --v1 10.7.7.7)" = 403 ]; }
+	wait_for 10 served_again
 }
 tc "max_connections_per_ip 12: a 13th connection of 10.7.7.7 (by its header) is closed, 10.8.8.8 is served" per_ip
 

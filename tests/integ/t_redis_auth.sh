@@ -8,12 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
 
-if ! s3gate_have; then
-	t_skip "redis password" "s3gate not built"; exit 0
-fi
-if [ "${S3GATE_DIRECT_RGW:-0}" = 1 ]; then
-	t_skip "redis password" "tests s3gate's Redis store; RGW alone has none"; exit 0
-fi
+need_s3gate "redis password" "tests s3gate's Redis store; RGW alone has none"
 own_redis "redis password"
 
 PW="pw-$(rand_id)-$(openssl rand -hex 12)"
@@ -60,10 +55,8 @@ for how in none wrong; do
 	fi
 	t_expect_eq "$how password: /readyz says not ready" 503 \
 		"$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$S3GATE_ADMIN_URL/readyz")"
-	for ((i = 0; i < 20; i++)); do	# the refusal is logged when Redis answers AUTH
-		grep -qE "setup refused: (NOAUTH|WRONGPASS)" "$S3GATE_DIR/s3gate.log" && break
-		sleep 0.1
-	done
+	# the refusal is logged when Redis answers AUTH
+	wait_for 10 grep -qE "setup refused: (NOAUTH|WRONGPASS)" "$S3GATE_DIR/s3gate.log"
 	if grep -qE "setup refused: (NOAUTH|WRONGPASS)" "$S3GATE_DIR/s3gate.log" && ! grep -qF -- "$PW" "$S3GATE_DIR/s3gate.log"; then
 		t_pass "$how password: the log says Redis refused, and never shows the password"
 	else

@@ -9,12 +9,7 @@
 # Uses a Redis of its own with its plaintext port off.
 . "$(dirname "$0")/lib.sh"
 
-if ! s3gate_have; then
-	t_skip "redis over TLS" "s3gate not built"; exit 0
-fi
-if [ "${S3GATE_DIRECT_RGW:-0}" = 1 ]; then
-	t_skip "redis over TLS" "tests s3gate's Redis store; RGW alone has none"; exit 0
-fi
+need_s3gate "redis over TLS" "tests s3gate's Redis store; RGW alone has none"
 for c in redis-server stunnel4; do
 	command -v "$c" >/dev/null || { t_skip "redis over TLS" "$c missing (make deps-test)"; exit 0; }
 done
@@ -70,11 +65,7 @@ CAfile = $2
 EOF
 	stunnel4 "$R/$1.stunnel" >"$R/$1.log" 2>&1 &
 	lib_on_exit "kill $! 2>/dev/null"
-	for ((i = 0; i < 50; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$TUNNEL_PORT") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_port "$TUNNEL_PORT"
 }
 
 tunnel good "$R/ca.pem" || { t_fail "the stunnel client starts" "$(tail -n 5 "$R/good.log")"; exit 1; }
@@ -128,7 +119,7 @@ if s3gate_start bad "${BAD_STORE[@]}"; then
 	fi
 	t_expect_eq "an unverified Redis: /readyz says not ready" 503 \
 		"$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$S3GATE_ADMIN_URL/readyz")"
-	t_check "stunnel says why (the certificate)" grep -qi "certificate verify failed\|CERT_\|verify" "$R/bad.log"
+	t_check "stunnel says why (the certificate)" wait_for 10 grep -qi "certificate verify failed\|CERT_\|verify" "$R/bad.log"
 	s3gate_stop bad || t_fail "s3gate (unverified Redis) exits cleanly" "see $T/bad/s3gate.log"
 else
 	t_fail "s3gate starts with an unverifiable tunnel (and fails closed per request)" "see $T/bad/s3gate.log"

@@ -37,23 +37,38 @@
 # FREE_PORT_RANGE=LO-HI narrows the draw to [LO, HI): tests/integ/run.sh
 # gives each lane its own slice, so that two test files running at once
 # never pick the same port between the check and the bind.
+# FREE_PORT_ISSUED=FILE: the ports handed out are kept in FILE and never
+# handed out again (tests/integ/lib.sh: per test file), so that two ports
+# picked before either is bound (a proxy's listen and admin_listen, a port
+# meant to stay closed) are never the same one.
 free_port() {
 	local py=/usr/bin/python3
 	[ -x "$py" ] || py=python3
-	"$py" -c 'import os, random, socket
+	"$py" -c 'import fcntl, os, random, socket
 lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 first, end = 10000, max(lo, 10001)
 if os.environ.get("FREE_PORT_RANGE"):
     first, end = map(int, os.environ["FREE_PORT_RANGE"].split("-"))
+issued, f = set(), None
+if os.environ.get("FREE_PORT_ISSUED"):
+    f = open(os.environ["FREE_PORT_ISSUED"], "a+")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    f.seek(0)
+    issued = {int(l) for l in f.read().split()}
 for _ in range(200):
     p = random.randrange(first, end)
+    if p in issued:
+        continue
     s = socket.socket()
     try:
-        s.bind(("127.0.0.1", p)); s.close(); print(p); break
+        s.bind(("127.0.0.1", p)); s.close(); break
     except OSError:
         s.close()
 else:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+if f:
+    f.write("%d\n" % p); f.close()
+print(p)'
 }
 
 # _rgw_log DIR MSG — progress on stderr
