@@ -3,7 +3,8 @@
 #   a grant reaches both; a revocation reaches both within a second (the
 #   cache TTL is 30 s, so only the invalidation channel can do it);
 #   Redis stopped: a principal not yet cached gets 503 ServiceUnavailable,
-#   never the object.
+#   never the object; a web page (a request with Origin) can read that 503
+#   (Access-Control-Allow-Origin: *) from a, not from b (cors_errors off).
 # a runs with the default workers (auto: two here), b with one: each worker
 # caches decisions on its own, so "a cached principal is served while
 # Redis is down" is checked on b, where the warming request and the check
@@ -40,7 +41,7 @@ for p in "$OWNER:owner" "$GUEST:guest" "$LATE:late"; do
 	out=$(s3gate_cred "${p%%:*}" "${p#*:}" 2>&1) || t_fail "cred create ${p%%:*}" "$out"
 done
 
-s3gate_start b "${REDIS_CONF[@]}" "workers 1" || { t_fail "s3gate b starts on the same Redis" "see log"; exit 1; }
+s3gate_start b "${REDIS_CONF[@]}" "workers 1" "cors_errors off" || { t_fail "s3gate b starts on the same Redis" "see log"; exit 1; }
 EP_B=$S3GATE_ENDPOINT ADMIN_B=$S3GATE_ADMIN_URL
 t_pass "s3gate b starts on the same Redis"
 S3GATE_CONF=$CONF_A	# the admin CLI: either config names the same Redis
@@ -116,6 +117,20 @@ for ep in A B; do
 	t_expect_eq "$ep: past policy_max_staleness: 503 for the owner too" 503 "$(sigv4_status owner "$url")"
 done
 t_expect_eq "a: /readyz with Redis down" 503 "$(readyz "$ADMIN_A")"
+# the 503 to a page: readable on a (cors_errors on, the default), not on b (off)
+for ep in A B; do
+	eval "url=\$EP_$ep/$B_IN/obj"
+	head=$(curl_sigv4 owner -s -o /dev/null -D - --max-time 10 -H "Origin: https://lab.example.test" "$url" 2>&1 | tr -d '\r')
+	status=$(awk 'NR == 1 { print $2 }' <<<"$head")
+	acao=$(grep -ci '^access-control-allow-origin: \*$' <<<"$head")
+	want=1 what="carries Access-Control-Allow-Origin: * (cors_errors on)"
+	[ "$ep" = B ] && want=0 what="carries no CORS header (cors_errors off)"
+	if [ "$status" = 503 ] && [ "$acao" = "$want" ]; then
+		t_pass "$ep: the 503 to a request with Origin $what"
+	else
+		t_fail "$ep: the 503 to a request with Origin $what" "$head"
+	fi
+done
 
 s3gate_stop b || t_fail "s3gate b exits cleanly" "see log"
 s3gate_stop a || t_fail "s3gate a exits cleanly" "see log"
