@@ -82,18 +82,9 @@ export RAW_AKID RAW_SECRET RAW_REGION
 . "$LIB_DIR/helpers/rawreq.sh"
 t_pass "setup: s3gate b15 (workers 1, Redis store, head_timeout 1s, a TLS listener), $B (CORS rules for $ORIGIN)"
 
-# h_count NAME: how many NAME headers $T/o.head has; h_value NAME: their values
-h_count() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n' | wc -l; }
-h_value() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n {print $2}'; }
-# own_cors WHAT: $T/o.head is s3gate's error answer with its CORS lines, once each
-own_cors() {
-	[ "$(h_count access-control-allow-origin)" = 1 ] && [ "$(h_value access-control-allow-origin)" = "*" ] &&
-		[ "$(h_count access-control-expose-headers)" = 1 ] && [ "$(h_count vary)" = 1 ] &&
-		[ "$(h_count access-control-allow-credentials)" = 0 ] ||
-		{ echo "$1:"; cat "$T/o.head"; return 1; }
-}
+# o_count, o_header, own_cors (lib.sh) read $T/o.head
 # no_acao WHAT: no Access-Control-Allow-Origin in $T/o.head
-no_acao() { [ "$(h_count access-control-allow-origin)" = 0 ] || { echo "$1:"; cat "$T/o.head"; return 1; }; }
+no_acao() { [ "$(o_count access-control-allow-origin)" = 0 ] || { echo "$1:"; cat "$T/o.head"; return 1; }; }
 # sget CURL_ARGS... URL: the profile's signed request; the status; head in $T/o.head, body in $T/out
 sget() { curl_sigv4 p -s -o "$T/out" -D "$T/o.head" -w '%{http_code}' --max-time 20 "$@"; }
 
@@ -162,8 +153,8 @@ rgw_answers() {
 		{ echo "list: $code"; return 1; }
 	# the origin the rules name: RGW's own line, once
 	code=$(sget -H "Origin: $ORIGIN" "$url/obj")
-	[ "$code" = 200 ] && [ "$(h_count access-control-allow-origin)" = 1 ] &&
-		[ "$(h_value access-control-allow-origin)" = "$ORIGIN" ] || { echo "GET 200, $ORIGIN: $code"; cat "$T/o.head"; return 1; }
+	[ "$code" = 200 ] && [ "$(o_count access-control-allow-origin)" = 1 ] &&
+		[ "$(o_header access-control-allow-origin)" = "$ORIGIN" ] || { echo "GET 200, $ORIGIN: $code"; cat "$T/o.head"; return 1; }
 }
 tc "CORS: RGW's answers to another origin (GET/HEAD 200 and 404, ListObjectsV2) carry no Access-Control-Allow-Origin; the named origin's, RGW's one" rgw_answers
 
