@@ -2591,6 +2591,14 @@ conn_do_read_head(struct conn *c)
 				return conn_fail(c, strstr(c->head.error, "target") ?
 				    S3ERR_URI_TOO_LONG : S3ERR_HEAD_TOO_LARGE, c->head.error);
 			case HTTP_PARSE_MORE:
+				/*
+				 * What was parsed points into client.buf, which the read
+				 * below may move (realloc): not kept, or the 400
+				 * RequestTimeout of a head that never ends would read
+				 * freed memory (its CORS lines, the access log's
+				 * user agent; t_bypass15.sh).
+				 */
+				memset(&c->head, 0, offsetof(struct http_head, headers));
 				break;
 			}
 		}

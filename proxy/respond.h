@@ -55,9 +55,9 @@ void	 respond_build(struct sbuf *out, int status, const char *content_type,
 
 /*
  * The CORS header lines ("Name: value\r\n"..., a constant, "" for none)
- * for an error answer to REQ, whose head may be incomplete or malformed
- * (what was parsed of it counts; no method: not OPTIONS); ON is
- * cors_errors.  Looks through REQ's headers for Origin: on the error path
+ * for an error answer to REQ, whose head may be malformed (what was
+ * parsed of it counts; no method: not OPTIONS) or empty (a head that
+ * never ended: conn.c keeps nothing of it); ON is cors_errors.  Looks through REQ's headers for Origin: on the error path
  * only, no cost to a request that succeeds.
  */
 const char	*respond_cors_headers(const struct http_head *req, int on);

@@ -740,6 +740,22 @@ s3_url() {
 	echo "$ep/$(urlenc "$1")"
 }
 
+# ---- CORS headers of an answer ------------------------------------------------
+
+# o_count NAME: how many NAME headers $T/o.head (curl -D) has; o_header NAME: their values
+o_count() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n' | wc -l; }
+o_header() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n {print $2}'; }
+# own_cors WHAT: $T/o.head is s3gate's own error answer, readable by any page
+# (proxy/respond.h): its CORS lines once each, no credentials
+own_cors() {
+	[ "$(o_count access-control-allow-origin)" = 1 ] && [ "$(o_header access-control-allow-origin)" = "*" ] &&
+		[ "$(o_header access-control-expose-headers)" = "x-amz-request-id, Retry-After, Date" ] &&
+		[ "$(o_header vary)" = Origin ] && [ "$(o_count access-control-allow-credentials)" = 0 ] ||
+		{ echo "$1: the page cannot read it:"; cat "$T/o.head"; return 1; }
+}
+# no_cors WHAT: $T/o.head has no Access-Control-* header at all
+no_cors() { ! grep -qi '^access-control-' "$T/o.head" || { echo "$1: CORS headers without Origin:"; cat "$T/o.head"; return 1; }; }
+
 # ---- teardown --------------------------------------------------------------
 
 # lib_on_exit CMD — run CMD (eval'd) when the test file exits, before the

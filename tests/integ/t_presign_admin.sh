@@ -305,18 +305,7 @@ get_o() {
 	curl -s -o "$T/out" -D "$T/o.head" -w '%{http_code}' --max-time 30 \
 		--connect-to "$PUB_HOST:80:127.0.0.1:$S3GATE_PORT" ${origin:+-H "Origin: $origin"} "$@" "$url"
 }
-# o_count NAME: how many NAME headers the last head has; o_header NAME: their values
-o_count() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n' | wc -l; }
-o_header() { tr -d '\r' <"$T/o.head" | awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -F': ' 'tolower($1) == n {print $2}'; }
-# own_cors: the last head is s3gate's own error answer, readable by any page
-own_cors() {
-	[ "$(o_count access-control-allow-origin)" = 1 ] && [ "$(o_header access-control-allow-origin)" = "*" ] &&
-		[ "$(o_header access-control-expose-headers)" = "x-amz-request-id, Retry-After, Date" ] &&
-		[ "$(o_header vary)" = Origin ] && [ "$(o_count access-control-allow-credentials)" = 0 ] ||
-		{ echo "$1: the page cannot read it:"; cat "$T/o.head"; return 1; }
-}
-# no_cors: the last head has no Access-Control-* header at all
-no_cors() { ! grep -qi '^access-control-' "$T/o.head" || { echo "$1: CORS headers without Origin:"; cat "$T/o.head"; return 1; }; }
+# o_count, o_header, own_cors, no_cors (lib.sh) read $T/o.head
 
 cors_own_errors() {
 	local url code

@@ -48,7 +48,8 @@ static const struct {
 	  "Content-Length: 2\r\n\r\n", 1, ALLOW },
 	{ "malformed, no Origin", "PUT /b/k HTTP/1.1\r\nHost: s3\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
 	  1, VARY },
-	{ "still coming (head timeout), Origin already there",
+	/* (conn.c keeps no partial parse: a head timeout's answer sees an empty head, Vary only) */
+	{ "a partial parse, Origin already there",
 	  "GET /b/k HTTP/1.1\r\nHost: s3\r\nOrigin: https://app.example\r\nx-amz-da", 1, ALLOW },
 	{ "nothing parsed yet", "GET /b/k HT", 1, VARY },
 };
