@@ -39,7 +39,7 @@ struct http_limits {
 struct http_head {
 	int			 is_response;
 	/* request */
-	const char		*method;	/* NUL-terminated copy in head buffer? no: see method_len */
+	const char		*method;	/* llhttp's name for it: static, NUL-terminated */
 	size_t			 method_len;
 	const char		*target;	/* raw request-target as received */
 	size_t			 target_len;

@@ -132,11 +132,6 @@ tcf() {
 	local name=$1 out; shift
 	if out=$("$@" 2>&1); then t_pass "$name${out:+ ($(paste -sd ';' <<<"$out"))}"; else t_fail "$name" "$out"; fi
 }
-# wait_until SECONDS CMD... — CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
-wait_until() {
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
-}
 
 # ---- an outsider's access key ids (the policy store's cache) ----------------------
 
@@ -265,16 +260,16 @@ stalled_puts() {
 	rm -f "$T/ready"
 	$EX stall "$S3GATE_PORT" PUT "/$B/stall{I}" 100 20 --ready "$T/ready" >"$T/stall.out" &
 	sp=$!
-	wait_until 20 test -s "$T/ready" || { kill $sp; echo "the heads were not all sent"; return 1; }
+	wait_for 20 test -s "$T/ready" || { kill $sp; echo "the heads were not all sent"; return 1; }
 	# each upload holds a backend connection (the control: the bound below means something)
-	wait_until 5 eval '[ $(bconns) -ge 100 ]'
+	wait_for 5 eval '[ $(bconns) -ge 100 ]'
 	held=$(bconns)
 	wait $sp
 	out=$(cat "$T/stall.out")
 	[ "$held" -ge 100 ] || { echo "$held backend connections while held ($b0 before)"; return 1; }
 	case $out in "closed=100 of=100 "*) ;; *) echo "$out"; return 1 ;; esac
 	[ "${out##*max=}" \< 9 ] || { echo "$out (body_timeout 3 s)"; return 1; }
-	wait_until 10 eval '[ $(bconns) -le $b0 ]' || { echo "$(bconns) backend connections left"; return 1; }
+	wait_for 10 eval '[ $(bconns) -le $b0 ]' || { echo "$(bconns) backend connections left"; return 1; }
 	grew "" "$m0" 16384 || { echo "s3gate grew by $GREW KiB"; return 1; }
 	echo "$held backend connections held; $out; +$GREW KiB"
 }
@@ -285,13 +280,13 @@ stalled_gets() {
 	rm -f "$T/ready"
 	$EX stall "$S3GATE_PORT" GET "/$B/big" 20 12 --ready "$T/ready" >"$T/stall.out" &
 	sp=$!
-	wait_until 20 test -s "$T/ready" || { kill $sp; echo "the heads were not all sent"; return 1; }
-	wait_until 5 eval '[ $(bconns) -ge 20 ]'
+	wait_for 20 test -s "$T/ready" || { kill $sp; echo "the heads were not all sent"; return 1; }
+	wait_for 5 eval '[ $(bconns) -ge 20 ]'
 	held=$(bconns) rss=$(kib VmRSS $PIDS) t0=$SECONDS
 	[ "$held" -ge 20 ] || { kill $sp; echo "$held backend connections ($b0 before)"; return 1; }
 	# the 64 MiB answers wait in the kernel (pipe, sockets), not in s3gate
 	[ $((rss - m0)) -lt $((16384 * MEMX)) ] || { kill $sp; echo "s3gate grew by $((rss - m0)) KiB"; return 1; }
-	wait_until 12 eval '[ $(cconns) -eq 0 ] && [ $(bconns) -le $b0 ]' ||
+	wait_for 12 eval '[ $(cconns) -eq 0 ] && [ $(bconns) -le $b0 ]' ||
 		{ kill $sp; echo "after $((SECONDS - t0)) s: $(cconns) client, $(bconns) backend connections"; return 1; }
 	kill $sp 2>/dev/null; wait $sp 2>/dev/null
 	echo "+$((rss - m0)) KiB while held; closed within $((SECONDS - t0)) s"
