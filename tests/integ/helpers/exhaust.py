@@ -35,7 +35,6 @@ request goes to 127.0.0.1:PORT with Host 127.0.0.1.
       sent=.. secs=.." (CODE: the S3 error code, "-" for none).
 """
 import argparse
-import datetime
 import hashlib
 import hmac
 import os
@@ -57,29 +56,15 @@ EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 def signed_head(method, path, payload, extra):
-    """Head lines for METHOD PATH signed with PAYLOAD and the x-amz-* EXTRA
-    (name, value); returns (head text without the final CRLF, seed
-    signature, signing key, amzdate, scope)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    amzdate = now.strftime("%Y%m%dT%H%M%SZ")
-    day = amzdate[:8]
-    hdrs = {"host": "127.0.0.1", "x-amz-content-sha256": payload, "x-amz-date": amzdate}
-    for n, v in extra:
-        if n.lower().startswith("x-amz-") or n.lower() == "content-encoding":
-            hdrs[n.lower()] = v
-    names = sorted(hdrs)
-    creq = "\n".join([method, path, "", "".join("%s:%s\n" % (n, hdrs[n]) for n in names),
-                      ";".join(names), payload])
-    scope = "%s/%s/s3/aws4_request" % (day, REGION)
-    sts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope, hashlib.sha256(creq.encode()).hexdigest()])
-    k = ("AWS4" + SECRET).encode()
-    for m in (day, REGION, "s3", "aws4_request"):
-        k = hmac.new(k, m.encode(), hashlib.sha256).digest()
-    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % (method, path)
-    head += "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n" % (
-        AKID, scope, ";".join(names), sig)
-    head += "x-amz-date: %s\r\nx-amz-content-sha256: %s\r\n" % (amzdate, payload)
+    """Head lines for METHOD PATH signed with PAYLOAD and the x-amz-* (and
+    Content-Encoding) of EXTRA (name, value), which all follow; returns
+    (head text without the final CRLF, seed signature, signing key,
+    amzdate, scope): rawhttp.sigv4_sign's."""
+    signed = [(n, v) for n, v in extra
+              if n.lower().startswith("x-amz-") or n.lower() == "content-encoding"]
+    lines, sig, k, amzdate, scope = rawhttp.sigv4_sign(method, path, "127.0.0.1", AKID, SECRET,
+                                                       REGION, payload, signed)
+    head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % (method, path) + lines
     for n, v in extra:
         head += "%s: %s\r\n" % (n, v)
     return head, sig, k, amzdate, scope

@@ -122,6 +122,12 @@ def sigv4_headers(method, target, host, akid, secret, region, payload, extra=())
     """The SigV4 header lines for a request whose canonical URI is the raw
     path as sent (s3gate accepts the raw form and the decoded-re-encoded
     one).  EXTRA: (name, value) of further x-amz-* headers to sign."""
+    return sigv4_sign(method, target, host, akid, secret, region, payload, extra)[0]
+
+
+def sigv4_sign(method, target, host, akid, secret, region, payload, extra=()):
+    """sigv4_headers' lines, and what signs an aws-chunked body after them:
+    (lines, seed signature, signing key, amzdate, scope)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     amzdate = now.strftime("%Y%m%dT%H%M%SZ")
     day = amzdate[:8]
@@ -142,8 +148,9 @@ def sigv4_headers(method, target, host, akid, secret, region, payload, extra=())
     for m in (day, region, "s3", "aws4_request"):
         k = hmac.new(k, m.encode(), hashlib.sha256).digest()
     sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    return ("Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n"
-            "x-amz-date: %s\r\nx-amz-content-sha256: %s\r\n") % (akid, scope, signed, sig, amzdate, payload)
+    lines = ("Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s\r\n"
+             "x-amz-date: %s\r\nx-amz-content-sha256: %s\r\n") % (akid, scope, signed, sig, amzdate, payload)
+    return lines, sig, k, amzdate, scope
 
 
 def expand(template):
