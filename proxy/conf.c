@@ -790,6 +790,7 @@ static const struct conf_directive conf_directives[] = {
 	{ "head_timeout", 1, 1, CT_MS, OFF(head_timeout_ms), 100, 3600000, "30s", NULL, "head_timeout DURATION" },
 	{ "idle_timeout", 1, 1, CT_MS, OFF(idle_timeout_ms), 100, 3600000, "60s", NULL, "idle_timeout DURATION" },
 	{ "body_timeout", 1, 1, CT_MS, OFF(body_timeout_ms), 100, 3600000, "60s", NULL, "body_timeout DURATION" },
+	{ "body_min_rate", 1, 1, CT_SIZE64, OFF(body_min_rate), 0, 1073741824, "0", NULL, "body_min_rate SIZE" },
 	{ "backend_connect_timeout", 1, 1, CT_MS, OFF(backend_connect_timeout_ms), 10, 600000, "5s", NULL,
 	  "backend_connect_timeout DURATION" },
 	{ "backend_timeout", 1, 1, CT_MS, OFF(backend_timeout_ms), 100, 3600000, "300s", NULL,

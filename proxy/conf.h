@@ -108,6 +108,8 @@ struct conf {
 	int			 head_timeout_ms;
 	int			 idle_timeout_ms;
 	int			 body_timeout_ms;	/* no progress for this long: abort */
+	uint64_t		 body_min_rate;	/* bytes/s a body must move per body_timeout
+						   while waiting on the client; 0: off */
 	int			 backend_connect_timeout_ms;
 	int			 backend_timeout_ms;	/* waiting for the response head */
 	int			 shutdown_timeout_ms;

@@ -123,10 +123,19 @@ conn_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The timer wakes for the state's deadline or the end of a body_min_rate window. */
+static int64_t
+conn_wake_ms(const struct conn *c)
+{
+	int64_t pace_end = c->pace_since_ms + c->conf->body_timeout_ms;
+
+	return c->pace_since_ms != 0 && pace_end < c->deadline_ms ? pace_end : c->deadline_ms;
+}
+
 static void
 conn_timer_arm(struct conn *c, int64_t now)
 {
-	int64_t ms = c->deadline_ms - now;
+	int64_t wake = conn_wake_ms(c), ms = wake - now;
 	struct timeval tv;
 
 	if (ms < 0)
@@ -134,7 +143,7 @@ conn_timer_arm(struct conn *c, int64_t now)
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	event_add(c->timer, &tv);
-	c->armed_ms = c->deadline_ms;
+	c->armed_ms = wake;
 }
 
 static void
@@ -143,8 +152,48 @@ conn_timer_set(struct conn *c, int ms)
 	int64_t now = conn_now_ms();
 
 	c->deadline_ms = now + ms;
-	if (c->armed_ms == 0 || c->deadline_ms < c->armed_ms)
+	if (c->armed_ms == 0 || conn_wake_ms(c) < c->armed_ms)
 		conn_timer_arm(c, now);
+}
+
+/*
+ * body_min_rate: a body of any length (an upload, a download) must move
+ * body_min_rate bytes a second, judged over each body_timeout-long window,
+ * while s3gate waits on the client.  body_timeout alone bounds silence, and
+ * a client moving a byte per body_timeout would keep its connection and a
+ * backend connection as long as it likes.  A window ending while the
+ * stream waits on the backend, or is paused by the principal's bandwidth
+ * quota, is not the client's doing: a new one begins.
+ */
+static void
+conn_pace_start(struct conn *c)
+{
+	c->pace_since_ms = c->conf->body_min_rate > 0 ? conn_now_ms() : 0;
+	c->pace_mark = c->stream.moved;
+}
+
+/* At a window's end: 1 if the client is too slow; else a new window began. */
+static int
+conn_pace_too_slow(struct conn *c, int64_t now)
+{
+	int upload = c->state == CONN_REQ_BODY;
+	uint64_t moved = c->stream.moved - c->pace_mark;
+	int64_t window = now - c->pace_since_ms;
+
+	if (!c->streaming || (!upload && c->state != CONN_RESP_BODY)) {
+		c->pace_since_ms = 0;
+		return 0;
+	}
+	if ((c->throttle == NULL || !evtimer_pending(c->throttle, NULL)) &&
+	    stream_client_too_slow(&c->stream, upload, moved, window, c->conf->body_min_rate)) {
+		log_info("request %s: %llu body bytes in %lld ms, under body_min_rate %llu bytes/s; closing",
+		    c->request_id, (unsigned long long)moved, (long long)window,
+		    (unsigned long long)c->conf->body_min_rate);
+		c->srv->stats->slow_clients++;
+		return 1;
+	}
+	conn_pace_start(c);
+	return 0;
 }
 
 /*
@@ -362,6 +411,7 @@ conn_request_reset(struct conn *c)
 	c->resp_consumed = 0;
 	c->resp_complete = 0;
 	c->bytes_in = c->bytes_out = 0;
+	c->pace_since_ms = 0;
 	c->backend_retried = 0;
 	c->backend_readable = 0;
 	c->copy_lock_missing = 0;
@@ -1537,6 +1587,9 @@ conn_stream_start(struct conn *c, int upload)
 		    cf->copy_buffer_size, &c->tracker);
 	}
 	c->streaming = 1;
+	c->pace_since_ms = 0;
+	if (!(upload && c->prebody_ready))
+		conn_pace_start(c);	/* a body in memory needs nothing of the client */
 }
 
 /*
@@ -2894,6 +2947,20 @@ conn_backend_event(struct conn *c, short what)
 	conn_side_event(c, &c->backend, what);
 }
 
+/*
+ * A body or an answer stopped moving (or crawls under body_min_rate): the
+ * backend's request is reset, so an upload stores nothing, and the client
+ * closed; an answer had begun or the client is not reading, so none is sent.
+ */
+static void
+conn_body_stalled(struct conn *c)
+{
+	c->error = S3ERR_REQUEST_TIMEOUT;
+	c->abort_backend = 1;
+	conn_log_request(c);
+	conn_set_state(c, CONN_CLOSED);
+}
+
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -2901,8 +2968,18 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = conn_now_ms();
 
 	c->armed_ms = 0;
-	if (c->deadline_ms - now > CONN_TIMER_SLACK_MS) {
+	if (conn_wake_ms(c) - now > CONN_TIMER_SLACK_MS) {
 		conn_timer_arm(c, now);	/* the deadline moved on since it was armed */
+		return;
+	}
+	if (c->deadline_ms - now > CONN_TIMER_SLACK_MS) {
+		/* not the state's deadline: a body_min_rate window's end */
+		if (!conn_pace_too_slow(c, now)) {
+			conn_timer_arm(c, now);
+			return;
+		}
+		conn_body_stalled(c);
+		conn_drive(c);
 		return;
 	}
 	switch (c->state) {
@@ -2966,10 +3043,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		/* no progress on a body or a write within body_timeout */
 		log_info("request %s: no progress for %d ms in %s; closing", c->request_id,
 		    c->conf->body_timeout_ms, conn_state_name(c->state));
-		c->error = S3ERR_REQUEST_TIMEOUT;
-		c->abort_backend = 1;
-		conn_log_request(c);
-		conn_set_state(c, CONN_CLOSED);
+		conn_body_stalled(c);
 		break;
 	}
 	conn_drive(c);

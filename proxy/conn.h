@@ -107,6 +107,8 @@ struct conn {
 	struct event		*timer;
 	int64_t			 deadline_ms;	/* when the state's timeout expires (CLOCK_MONOTONIC_COARSE) */
 	int64_t			 armed_ms;	/* the deadline the timer is armed for; 0: not armed */
+	int64_t			 pace_since_ms;	/* body_min_rate: the window's start; 0: none */
+	uint64_t		 pace_mark;	/* stream.moved at pace_since_ms */
 	struct event		*throttle;	/* resumes a body paused by a bandwidth quota */
 	struct quota_entry	*quota;		/* the principal's quotas; NULL: none apply */
 	int			 quota_active;	/* counted in quota->active */

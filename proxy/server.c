@@ -1679,8 +1679,10 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
 	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
-	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n",
-	    (unsigned long long)st->client_aborts);
+	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n"
+	    "# HELP s3gate_slow_clients_total Bodies closed for moving under body_min_rate.\n"
+	    "# TYPE s3gate_slow_clients_total counter\ns3gate_slow_clients_total %llu\n",
+	    (unsigned long long)st->client_aborts, (unsigned long long)st->slow_clients);
 	evbuffer_add_printf(b, "# HELP s3gate_accept_empty_wakeups_total Wake-ups of a worker for a new "
 	    "connection that another worker took.\n# TYPE s3gate_accept_empty_wakeups_total counter\n"
 	    "s3gate_accept_empty_wakeups_total %llu\n", (unsigned long long)st->accept_empty);

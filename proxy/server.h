@@ -101,6 +101,7 @@ struct server_stats {
 	uint64_t	 backend_errors;
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
+	uint64_t	 slow_clients;		/* closed under body_min_rate */
 	uint64_t	 refused_connections;	/* over max_connections or per address */
 	uint64_t	 admin_refused;		/* admin connections over SERVER_ADMIN_MAX_CONNS */
 	uint64_t	 throttled_requests;	/* SlowDown: request rate or concurrency */

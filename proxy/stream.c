@@ -577,6 +577,19 @@ stream_run(struct stream *s)
 	return stream_run_copy(s);
 }
 
+int
+stream_client_too_slow(const struct stream *s, int client_is_src, uint64_t moved,
+    int64_t window_ms, uint64_t min_rate)
+{
+	int client_want = client_is_src ? s->src_want : s->dst_want;
+	int backend_want = client_is_src ? s->dst_want : s->src_want;
+
+	if (min_rate == 0 || window_ms <= 0 || client_want == 0 || backend_want != 0)
+		return 0;
+	/* moved / (window_ms / 1000) < min_rate, without division or overflow */
+	return moved < UINT64_MAX / 1000 && moved * 1000 < min_rate * (uint64_t)window_ms;
+}
+
 void
 stream_release(struct stream *s)
 {

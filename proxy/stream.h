@@ -131,6 +131,16 @@ void	 stream_init(struct stream *, int src_fd, SSL *src_ssl, int dst_fd, SSL *ds
 void	 stream_verify_body(struct stream *, enum checksum_alg alg, const char *want,
 	    size_t want_len);
 enum stream_result stream_run(struct stream *);
+/*
+ * body_min_rate's judgement at the end of a window of WINDOW_MS in which
+ * the body moved MOVED bytes: 1 if that is under MIN_RATE bytes a second
+ * and the stream waits on the client alone (CLIENT_IS_SRC: an upload,
+ * the client is the source; else a download, the destination).  A
+ * stream that waits on the backend, or on both sides, is not the
+ * client's doing: 0, as for MIN_RATE 0 (off).  Pure.
+ */
+int	 stream_client_too_slow(const struct stream *, int client_is_src, uint64_t moved,
+	    int64_t window_ms, uint64_t min_rate);
 /* Returns the pipe to the pool (or closes it if it holds bytes); frees the buffer. */
 void	 stream_release(struct stream *);
 

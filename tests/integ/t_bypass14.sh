@@ -52,7 +52,8 @@
 #   within each body_timeout (a download read or an upload sent a byte a
 #   second) holds its connection, a backend connection and up to pipe_size
 #   of kernel memory for as long as it likes; max_connections and
-#   max_connections_per_ip bound how many.  RGW answers a head with ~27 KB
+#   max_connections_per_ip bound how many.  (Since: body_min_rate, off by
+#   default, bounds the pace too; t_body_rate.sh.)  RGW answers a head with ~27 KB
 #   of x-amz-meta (under s3gate's 32 KiB) with an empty 400, relayed as is.
 #   Slowloris heads and the admin listener's caps are t_hardening's.
 # Workspace: ws-b14<id>; a Redis of this file's own.

@@ -143,6 +143,7 @@ test_full(void)
 	    "head_timeout 10s\n"
 	    "idle_timeout 2m\n"
 	    "body_timeout 90\n"
+	    "body_min_rate 4k\n"
 	    "backend_connect_timeout 250ms\n"
 	    "backend_timeout 5m\n"
 	    "shutdown_timeout 1h\n"
@@ -242,6 +243,7 @@ test_full(void)
 	T_OK(c->head_timeout_ms == 10000, "full: head_timeout");
 	T_OK(c->idle_timeout_ms == 120000, "full: idle_timeout");
 	T_OK(c->body_timeout_ms == 90000, "full: body_timeout (bare number is seconds)");
+	T_OK(c->body_min_rate == 4096, "full: body_min_rate 4k");
 	T_OK(c->backend_connect_timeout_ms == 250, "full: backend_connect_timeout");
 	T_OK(c->backend_timeout_ms == 300000, "full: backend_timeout");
 	T_OK(c->shutdown_timeout_ms == 3600000, "full: shutdown_timeout");
@@ -307,6 +309,7 @@ test_defaults(void)
 	T_OK(c->head_timeout_ms == 30000, "defaults: head_timeout 30s");
 	T_OK(c->idle_timeout_ms == 60000, "defaults: idle_timeout 60s");
 	T_OK(c->body_timeout_ms == 60000, "defaults: body_timeout 60s");
+	T_OK(c->body_min_rate == 0, "defaults: body_min_rate 0 (off)");
 	T_OK(c->backend_connect_timeout_ms == 5000, "defaults: backend_connect_timeout 5s");
 	T_OK(c->backend_timeout_ms == 300000, "defaults: backend_timeout 300s");
 	T_OK(c->shutdown_timeout_ms == 30000, "defaults: shutdown_timeout 30s");
@@ -380,6 +383,7 @@ static const struct {
 	{ "max_head_size 12q", "max_head_size \"12q\" is not a size", 0 },
 	{ "max_head_size 2G", "is not a size in 1024..1048576", 0 },
 	{ "max_head_size 1k5", "is not a size", 0 },
+	{ "body_min_rate 2G", "body_min_rate \"2G\" is not a size in 0..1073741824", 0 },
 	{ "quota_bandwidth -5M", "is not a size", 0 },
 	{ "quota_bandwidth 99999999999T", "is not a size", 0 },
 	{ "head_timeout 10x", "head_timeout \"10x\" is not a duration", 0 },

@@ -24,6 +24,7 @@
 #include "proxy/checksum.h"
 #include "proxy/sbuf.h"
 #include "proxy/stream.h"
+#include "proxy/tls.h"
 #include "tests/unit/testlib.h"
 
 #define MiB	(1024 * 1024)
@@ -472,10 +473,52 @@ test_pipelined(void)
 	    res.got_len);
 }
 
+/* body_min_rate's verdict on a stream that waits on SRC_WANT / DST_WANT */
+static int
+too_slow(int upload, int src_want, int dst_want, uint64_t moved, int64_t window_ms, uint64_t rate)
+{
+	struct stream s;
+
+	memset(&s, 0, sizeof(s));
+	s.src_want = src_want;
+	s.dst_want = dst_want;
+	return stream_client_too_slow(&s, upload, moved, window_ms, rate);
+}
+
+static void
+test_client_too_slow(void)
+{
+	T_OK(too_slow(1, SOCKIO_WANT_READ, 0, 1000, 10000, 1024),
+	    "an upload waiting on the client: 1000 bytes in 10 s under 1 KiB/s is too slow");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, 0, 10240, 10000, 1024),
+	    "... 10240 bytes in 10 s is exactly 1 KiB/s: not too slow");
+	T_OK(too_slow(1, SOCKIO_WANT_READ, 0, 10239, 10000, 1024), "... a byte less is");
+	T_OK(!too_slow(1, 0, SOCKIO_WANT_WRITE, 0, 10000, 1024),
+	    "an upload waiting on the backend (it does not take the body): not the client's doing");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, SOCKIO_WANT_WRITE, 0, 10000, 1024),
+	    "waiting on both sides: the benefit of the doubt");
+	T_OK(too_slow(0, 0, SOCKIO_WANT_WRITE, 0, 10000, 1024),
+	    "a download waiting on the client's reading: too slow");
+	T_OK(too_slow(0, 0, SOCKIO_WANT_READ, 0, 10000, 1024),
+	    "a download over TLS whose write waits for the client's bytes (want read on dst): too slow");
+	T_OK(!too_slow(0, SOCKIO_WANT_READ, 0, 0, 10000, 1024),
+	    "a download waiting on the backend's bytes: not the client's doing");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, 0, 0, 10000, 0), "body_min_rate 0: off");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, 0, 0, 0, 1024), "an empty window: no verdict");
+	T_OK(too_slow(1, SOCKIO_WANT_READ, 0, 3865470566399ULL, 3600000, 1073741824),
+	    "the largest rate over the longest window, a byte short: too slow (no overflow)");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, 0, 3865470566400ULL, 3600000, 1073741824),
+	    "... every byte: not too slow");
+	T_OK(!too_slow(1, SOCKIO_WANT_READ, 0, UINT64_MAX - 1, 1000, 1024),
+	    "more bytes than 64 bits hold times 1000: not too slow, no overflow");
+}
+
 int
 main(void)
 {
 	size_t cap = 0;
+
+	test_client_too_slow();
 
 	T_OK(cap_for(STREAM_LENGTH, 100, MiB) == 16 * 1024,
 	    "a 100-byte body: a 16 KiB buffer, not copy_buffer_size");

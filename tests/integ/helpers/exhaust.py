@@ -33,6 +33,18 @@ request goes to 127.0.0.1:PORT with Host 127.0.0.1.
       --signed-body; --bad-sig spoils the signature); --stream sends N body
       bytes as fast as they are taken.  Prints "STATUS CODE closed=..
       sent=.. secs=.." (CODE: the S3 error code, "-" for none).
+  exhaust.py pace PORT PUT|GET PATH --length N --step B --every S [--wait W]
+                  [--seconds D] [--rcvbuf N]
+      One signed request at a pace: a PUT of Content-Length N whose body
+      goes B bytes every S seconds, or a GET of PATH (receive buffer
+      --rcvbuf, 4 KiB) whose answer is read B bytes every S seconds (as
+      many reads as B takes), until all is moved, the
+      peer closes or D seconds passed (no limit), then up to W (10) seconds
+      for the PUT's answer.
+      Prints "STATUS closed=.. moved=.. secs=..": STATUS the answer's (000:
+      none), closed 1 if the peer closed before all was moved, moved the
+      body bytes sent (PUT) or received (GET), secs from the head to the
+      end.
 """
 import argparse
 import hashlib
@@ -330,6 +342,67 @@ def cmd_stall(a):
     print("closed=%d of=%d first=%.1f max=%.1f" % (len(v), a.n, v[0] if v else -1, v[-1] if v else -1))
 
 
+def recv_head(s):
+    """Reads until an answer's head is in (and what came with it), the peer
+    closes or the socket's timeout passes; returns what came."""
+    got = b""
+    try:
+        while b"\r\n\r\n" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    return got
+
+
+def cmd_pace(a):
+    s = socket.socket()
+    if a.method == "GET":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    s.connect(("127.0.0.1", a.port))
+    head, _, _, _, _ = signed_head(a.method, a.path, "UNSIGNED-PAYLOAD", [])
+    t0 = time.time()
+    moved, closed, got = 0, 0, b""
+    if a.method == "PUT":
+        s.sendall((head + "Content-Length: %d\r\n\r\n" % a.length).encode())
+        try:
+            while moved < a.length and time.time() - t0 < a.seconds:
+                n = min(a.step, a.length - moved)
+                s.sendall(b"p" * n)
+                moved += n
+                if moved < a.length:
+                    time.sleep(a.every)
+        except OSError:
+            closed = 1
+        s.settimeout(a.wait)
+        got = recv_head(s)
+    else:
+        s.sendall((head + "\r\n").encode())
+        s.settimeout(a.wait)
+        try:
+            got = recv_head(s)
+            hd, _, d = got.partition(b"\r\n\r\n")
+            want = [int(l.split(b":")[1]) for l in hd.split(b"\r\n")
+                    if l.lower().startswith(b"content-length:")][0]
+            moved, tick = len(d), len(d)
+            while moved < want and time.time() - t0 < a.seconds:
+                if tick >= a.step:	# this tick's bytes are in: the pause
+                    time.sleep(a.every)
+                    tick = 0
+                d = s.recv(min(a.step - tick, 65536))
+                if not d:
+                    closed = 1
+                    break
+                moved += len(d)
+                tick += len(d)
+        except (OSError, IndexError, ValueError):	# closed, or no head / no Content-Length
+            closed = 1
+    st = got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+    print("%s closed=%d moved=%d secs=%.2f" % (st, closed, moved, time.time() - t0))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -360,6 +433,16 @@ def main():
     x.add_argument("n", type=int)
     x.add_argument("seconds", type=float)
     x.add_argument("--ready")
+    x = sub.add_parser("pace")
+    x.add_argument("port", type=int)
+    x.add_argument("method", choices=["PUT", "GET"])
+    x.add_argument("path")
+    x.add_argument("--length", type=int, default=0)
+    x.add_argument("--step", type=int, required=True)
+    x.add_argument("--every", type=float, required=True)
+    x.add_argument("--wait", type=float, default=10)
+    x.add_argument("--seconds", type=float, default=float("inf"))
+    x.add_argument("--rcvbuf", type=int, default=4096)
     x = sub.add_parser("req")
     x.add_argument("port", type=int)
     x.add_argument("method")
