@@ -100,27 +100,15 @@ refused_nothing "an aws-chunked PUT, right crc32 trailer, x-amz-checksum-crc32 h
 # PUT (every chunk signed, no trailer) with the extra headers (signed); prints the status
 signed_chunked_put() {
 	$PY3 - "$LIB_DIR/helpers" "$S3GATE_PORT" "/$B/$1" "$2" "${@:3}" <<'PYEOF' 2>"$T/scp.err"
-import hashlib, hmac, os, re, socket, sys
+import os, sys
 sys.path.insert(0, sys.argv[1])
-import rawhttp
+import exhaust, rawhttp
 port, path, data = int(sys.argv[2]), sys.argv[3], open(sys.argv[4], "rb").read()
 extra = [tuple(h.split(":", 1)) for h in sys.argv[5:]]
-P = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-hdr = rawhttp.sigv4_headers("PUT", path, "127.0.0.1", os.environ["RAW_AKID"], os.environ["RAW_SECRET"],
-                            os.environ["RAW_REGION"], P,
-                            [("x-amz-decoded-content-length", str(len(data)))] + extra)
-seed = re.search(r"Signature=([0-9a-f]{64})", hdr).group(1)
-amzdate = re.search(r"x-amz-date: (\S+)", hdr).group(1)
-scope = "%s/%s/s3/aws4_request" % (amzdate[:8], os.environ["RAW_REGION"])
-k = ("AWS4" + os.environ["RAW_SECRET"]).encode()
-for m in (amzdate[:8], os.environ["RAW_REGION"], "s3", "aws4_request"):
-    k = hmac.new(k, m.encode(), hashlib.sha256).digest()
-prev, body = seed, b""
-for chunk in [data[i:i + 65536] for i in range(0, len(data), 65536)] + [b""]:
-    sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amzdate, scope, prev,
-                     hashlib.sha256(b"").hexdigest(), hashlib.sha256(chunk).hexdigest()])
-    prev = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-    body += b"%x;chunk-signature=%s\r\n" % (len(chunk), prev.encode()) + chunk + b"\r\n"
+hdr, seed, k, amzdate, scope = rawhttp.sigv4_sign(
+    "PUT", path, "127.0.0.1", os.environ["RAW_AKID"], os.environ["RAW_SECRET"], os.environ["RAW_REGION"],
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", [("x-amz-decoded-content-length", str(len(data)))] + extra)
+body = exhaust.awschunked_body("signed", data, 65536, 0, seed, k, amzdate, scope)
 head = ("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Encoding: aws-chunked\r\n"
         "x-amz-decoded-content-length: %d\r\n%s%sContent-Length: %d\r\nConnection: close\r\n\r\n"
         % (path, len(data), "".join("%s: %s\r\n" % (n, v) for n, v in extra), hdr, len(body))).encode()

@@ -169,8 +169,11 @@ def cmd_akids(a):
                                                        time.time() - t0))
 
 
-def awschunked_body(mode, size, chunk, ext, sig, key, amzdate, scope):
-    data = b"x" * size
+def awschunked_body(mode, data, chunk, ext, sig, key, amzdate, scope):
+    """DATA as an aws-chunked body of CHUNK-byte chunks: "signed" (each
+    chunk signed in a chain from SIG, the request's seed signature, with
+    rawhttp.sigv4_sign's KEY, AMZDATE and SCOPE) or "trailer" (unsigned,
+    a CRC32 trailer); EXT: a chunk extension of that many bytes on each."""
     out = []
     prev = sig
     extension = (";x-pad=" + "e" * max(0, ext - 7)) if ext else ""
@@ -204,7 +207,7 @@ def cmd_awschunked(a):
         extra.append(("x-amz-trailer", "x-amz-checksum-crc32"))
     extra.append(("Content-Encoding", "aws-chunked"))
     head, sig, key, amzdate, scope = signed_head("PUT", a.path, payload, extra)
-    body = awschunked_body(a.mode, a.size, a.chunk, a.ext, sig, key, amzdate, scope)
+    body = awschunked_body(a.mode, b"x" * a.size, a.chunk, a.ext, sig, key, amzdate, scope)
     if a.outer:
         framed = []
         for i in range(0, len(body), a.outer):
