@@ -2271,7 +2271,7 @@ conn_resp_encoded(const struct http_head *r)
 }
 
 /*
- * The backend answered >= 400 with a body (conn_resp_framing), or
+ * The backend answered >= 300 with a body (conn_resp_framing), or
  * CompleteMultipartUpload's 200: read it whole first.
  */
 static int
@@ -2407,9 +2407,14 @@ conn_do_read_resp_head(struct conn *c)
 		}
 		if (c->preflight)
 			c->srv->stats->allowed++;
-		if (c->resp_has_body && (c->resp_status >= 400 || conn_resp_changed(c)))
+		/*
+		 * S3's redirects are errors too (PermanentRedirect,
+		 * TemporaryRedirect: an <Error> body), judged as the others: a
+		 * 301 naming the service key id was relayed.
+		 */
+		if (c->resp_has_body && (c->resp_status >= 300 || conn_resp_changed(c)))
 			return conn_resp_whole_start(c);
-		if (c->resp_status >= 400 && errbody_names_credentials(c->backend.buf,
+		if (c->resp_status >= 300 && errbody_names_credentials(c->backend.buf,
 		    c->resp.head_len, c->conf->backend_access_key_id, c->conf->backend_secret)) {
 			/* no body to judge (HEAD, Content-Length: 0), but a head that names them */
 			c->resp_consumed = c->resp.head_len;

@@ -26,28 +26,36 @@ struct http_ctx {
 	int				 in_value;
 	int				 too_many;
 	int				 te_other;	/* Transfer-Encoding other than "chunked" */
+	int				 te_count;
 	int				 cl_count;
 	int				 host_count;	/* RFC 9112 3.2: exactly one in a request */
 	const char			*bad_name;	/* why a request header name is refused */
 };
 
 /*
- * A request header name must be an RFC 9110 token, and without '_': Ceph
- * RGW (like CGI) folds '-' and '_' together, so "x_amz_copy_source" would
- * act as x-amz-copy-source there while s3gate's signature check and policy
- * saw an unknown, unsigned header.  (llhttp, built lenient, lets a space
- * through, which a backend might trim.)  NULL if NAME is acceptable.
+ * A header name must be an RFC 9110 token, and a request's without '_':
+ * Ceph RGW (like CGI) folds '-' and '_' together, so "x_amz_copy_source"
+ * would act as x-amz-copy-source there while s3gate's signature check and
+ * policy saw an unknown, unsigned header.  (llhttp, built lenient, lets a
+ * space through, and an empty name, which a backend might trim; a
+ * response's goes on to the client, whose parser might.)  NULL if NAME is
+ * acceptable.
  */
 static const char *
-httpmsg_request_name_error(const char *name, size_t len)
+httpmsg_name_error(const char *name, size_t len, int is_response)
 {
 	static const char extra[] = "!#$%&'*+-.^`|~";
 	size_t i;
 
+	if (len == 0)
+		return "an empty header name";
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
-		if (ch == '_')
-			return "a header name with '_' (refused: backends read it as '-')";
+		if (ch == '_') {
+			if (!is_response)
+				return "a header name with '_' (refused: backends read it as '-')";
+			continue;
+		}
 		if (!isalnum(ch) && (ch == '\0' || strchr(extra, ch) == NULL))
 			return "a header name that is not a token";
 	}
@@ -199,13 +207,14 @@ httpmsg_on_header_value_complete(llhttp_t *p)
 	if (hdr->name_len == 17 && strncasecmp(hdr->name, "transfer-encoding", 17) == 0) {
 		if (!(hdr->value_len == 7 && strncasecmp(hdr->value, "chunked", 7) == 0))
 			ctx->te_other = 1;
+		ctx->te_count++;
 	}
 	if (hdr->name_len == 14 && strncasecmp(hdr->name, "content-length", 14) == 0)
 		ctx->cl_count++;
 	if (hdr->name_len == 4 && strncasecmp(hdr->name, "host", 4) == 0)
 		ctx->host_count++;
-	if (!ctx->head->is_response && ctx->bad_name == NULL)
-		ctx->bad_name = httpmsg_request_name_error(hdr->name, hdr->name_len);
+	if (ctx->bad_name == NULL)
+		ctx->bad_name = httpmsg_name_error(hdr->name, hdr->name_len, ctx->head->is_response);
 	return 0;
 }
 
@@ -512,6 +521,11 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 		head->error = "unsupported Transfer-Encoding";
 		return HTTP_PARSE_BAD;
 	}
+	if (ctx.te_count > 1) {
+		/* "chunked, chunked": llhttp refuses it in a request only */
+		head->error = "more than one Transfer-Encoding";
+		return HTTP_PARSE_BAD;
+	}
 	if (ctx.cl_count > 1) {
 		head->error = "more than one Content-Length";
 		return HTTP_PARSE_BAD;
@@ -541,8 +555,23 @@ httpmsg_parse_head(const char *buf, size_t len, int is_response,
 			head->error = "no request target";
 			return HTTP_PARSE_BAD;
 		}
-	} else
+	} else {
 		head->status = parser.status_code;
+		/*
+		 * llhttp takes "20", "999", and 0 from "HTTP/1.1  200", which
+		 * would go to the client as they came.  A 101 switches the
+		 * connection to another protocol, and s3gate never asks for one
+		 * (Upgrade is not forwarded): what follows it is not an answer.
+		 */
+		if (head->status < 100 || head->status > 599) {
+			head->error = "a status code outside 100-599";
+			return HTTP_PARSE_BAD;
+		}
+		if (head->status == 101) {
+			head->error = "101 Switching Protocols, never asked for";
+			return HTTP_PARSE_BAD;
+		}
+	}
 	head->http_minor = parser.http_minor;
 	if (parser.http_major != 1) {
 		head->error = "not HTTP/1.x";

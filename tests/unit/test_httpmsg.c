@@ -172,6 +172,42 @@ static const struct {
 	{ "a response header with '_' is the backend's business", RESP,
 	  "HTTP/1.1 200 OK\r\nX_Backend: 1\r\nContent-Length: 0\r\n\r\n", 0,
 	  HTTP_PARSE_DONE, NULL, NULL, 200, 1, 1, 0, 0, 0, 2 },
+	/*
+	 * s3gate rebuilds the client's head from the backend's names and
+	 * values: a name that is not a token went on as it came ("Set-Cookie :
+	 * a=b", which a lenient parser in front of s3gate may read as a
+	 * Set-Cookie).  llhttp itself refuses it for the names it frames by.
+	 */
+	{ "a response header name with a space before the colon", RESP,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nSet-Cookie : a=b\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "a response Transfer-Encoding with a space before the colon", RESP,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding : chunked\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "a response header name with a space inside", RESP,
+	  "HTTP/1.1 200 OK\r\nX Injected: 1\r\nContent-Length: 0\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "a response header with an empty name", RESP,
+	  "HTTP/1.1 200 OK\r\n: v\r\nContent-Length: 0\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "a request header with an empty name", REQ,
+	  "GET /b/k HTTP/1.1\r\nHost: h\r\n: v\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "Transfer-Encoding: chunked twice in a response (\"chunked, chunked\")", RESP,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	/* s3gate never asks for an upgrade: what follows a 101 is not HTTP */
+	{ "101 Switching Protocols", RESP,
+	  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "a two-digit status", RESP, "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "a status over 599", RESP, "HTTP/1.1 999 X\r\nContent-Length: 0\r\n\r\n", 0,
+	  HTTP_PARSE_BAD, NOFIELDS },
+	{ "two spaces before the status (llhttp reads status 0)", RESP,
+	  "HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n", 0, HTTP_PARSE_BAD, NOFIELDS },
+	{ "103 Early Hints is an interim answer", RESP,
+	  "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n", 0,
+	  HTTP_PARSE_DONE, NULL, NULL, 103, 1, ANY, 0, -1, 0, 1 },
+	{ "599 is a status", RESP, "HTTP/1.1 599 X\r\nContent-Length: 0\r\n\r\n", 0,
+	  HTTP_PARSE_DONE, NULL, NULL, 599, 1, 1, 0, 0, 0, 1 },
 	{ "token characters in a name are fine", REQ,
 	  "GET / HTTP/1.1\r\nHost: h\r\nX-A.b!c#$%&'*+^`|~9: v\r\n\r\n", 0,
 	  HTTP_PARSE_DONE, "GET", "/", ANY, 1, 1, 0, -1, 0, 2 },

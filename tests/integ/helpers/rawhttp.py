@@ -72,6 +72,43 @@ t_faults.sh (python3 stdlib only).
         err-early-slow    with "Expect: 100-continue": no 100, at once a 403
                           AccessDenied (no key id) whose body's second half
                           comes 1.5 s after the first; the body is not read
+        hdr-space         200 "own:PATH" with headers "X Injected: 1" and
+                          "Set-Cookie : a=b" (names that are not tokens)
+        hdr-empty-name    200 "own:PATH" with a header ": v"
+        hdr-nul, hdr-bare-cr, hdr-bare-lf, hdr-fold
+                          200 "own:PATH" whose header X-A holds a NUL, a
+                          bare CR or a bare LF before "Set-Cookie: a=b",
+                          or is continued by an obs-fold line " Set-Cookie"
+        te-twice          200 with Transfer-Encoding: chunked twice
+        status-101        101 Switching Protocols, then 200 "after-101"
+        status-2digit     "HTTP/1.1 20 OK", Content-Length
+        status-0          "HTTP/1.1  200 OK" (two spaces: llhttp reads 0)
+        interim-many      100, 102 and 103 Early Hints (with Link) before
+                          200 "own:PATH"
+        cl-te             Content-Length and Transfer-Encoding: chunked
+        two-cl            two Content-Length headers (4 and 9)
+        cl-short-close    Content-Length 100, 10 bytes, then closes
+        chunked-cut       chunked, one chunk, then closes mid-chunk
+        chunked-bad-size  chunked, one chunk, then the size "zz"
+        chunked-ext-trailer  chunk extensions and two trailer lines (well framed)
+        trailers-endless  one chunk, the last chunk, then trailer lines
+                          every 5 ms for 10 s, never the blank line
+        head-endless      a response head whose header lines come every
+                          0.1 s for 15 s, never ending
+        head-huge         a response head of 70000 bytes (one header)
+        head-many         a response head of 200 header lines
+        interim-flood     "100 Continue" every 0.1 s for 15 s
+        http10-eof        HTTP/1.0 200, no length, "Connection: keep-alive",
+                          the body, closed 0.3 s later
+        close-kept        200 "mine" with Connection: close, the connection
+                          kept open (and serving)
+        early-200         200 "early" before the body is read, the
+                          connection kept: what of the body comes is read
+                          as requests
+        err-301-akid      301 whose XML body names the key id (--akid)
+        not-modified-body 304 followed by body bytes, in one write
+      and, to a HEAD:
+        head-body         200 Content-Length 4 followed by 4 body bytes
       and, to an OPTIONS (a CORS preflight s3gate passed on):
         pf-ok             200 with Access-Control-* headers and the ones a
                           backend should never have relayed (x-rgw-backend)
@@ -532,6 +569,70 @@ def cmd_fakebackend(args):
                 + b"x" * pad + b"</Message><Key>" + path.encode() + b"</Key><RequestId>FAKE3"
                 b"</RequestId><HostId>fakehost</HostId></Error>")
 
+    def drip(c, first, line, every, seconds):
+        """FIRST, then LINE every EVERY seconds for SECONDS; 0 (closed after)."""
+        c.sendall(first)
+        t_end = time.monotonic() + seconds
+        while time.monotonic() < t_end:
+            time.sleep(every)
+            c.sendall(line)
+        return 0
+
+    def send_then(c, data, then_close=0.0):
+        c.sendall(data)
+        if then_close:
+            time.sleep(then_close)
+            return 0
+        return 1
+
+    chunked_head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    # the misbehaving answers that are no more than what they send: each
+    # returns 1 to serve on, 0 to close the connection
+    misc = {
+        "hdr-space": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(),
+                                                    "X Injected: 1\r\nSet-Cookie : a=b\r\n")),
+        "hdr-empty-name": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(), ": v\r\n")),
+        "hdr-nul": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(), "X-A: 1\x00Set-Cookie: a=b\r\n")),
+        "hdr-bare-cr": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(), "X-A: 1\rSet-Cookie: a=b\r\n")),
+        "hdr-bare-lf": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(), "X-A: 1\nSet-Cookie: a=b\r\n")),
+        "hdr-fold": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(), "X-A: 1\r\n Set-Cookie: a=b\r\n")),
+        "te-twice": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                           b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        "status-101": lambda c, p: send_then(c, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+                                             b"Connection: upgrade\r\n\r\n" + resp("200 OK", b"after-101")),
+        "status-2digit": lambda c, p: send_then(c, b"HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\n20"),
+        "status-0": lambda c, p: send_then(c, b"HTTP/1.1  200 OK\r\nContent-Length: 2\r\n\r\n00"),
+        "interim-many": lambda c, p: send_then(c, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+                                               b"HTTP/1.1 103 Early Hints\r\nLink: </evil>; rel=preload\r\n\r\n" +
+                                               resp("200 OK", b"own:" + p.encode())),
+        "cl-te": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+                                        b"\r\n5\r\nSTRAY\r\n0\r\n\r\n"),
+        "two-cl": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 9\r\n\r\n"
+                                         b"mineSTRAY"),
+        "cl-short-close": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", 0.3),
+        "chunked-cut": lambda c, p: send_then(c, chunked_head + b"5\r\nhello\r\n40\r\nabc", 0.3),
+        "chunked-bad-size": lambda c, p: send_then(c, chunked_head + b"5\r\nhello\r\nzz\r\nSTRAY\r\n0\r\n\r\n", 1.0),
+        "chunked-ext-trailer": lambda c, p: send_then(c, chunked_head + b"5;a=b;c\r\nhello\r\n6;d=\"e\"\r\n world\r\n"
+                                                      b"0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n"),
+        "trailers-endless": lambda c, p: drip(c, chunked_head + b"5\r\nhello\r\n0\r\n",
+                                              b"X-T: " + b"t" * 200 + b"\r\n", 0.005, 10),
+        "head-endless": lambda c, p: drip(c, b"HTTP/1.1 200 OK\r\n", b"X-Slow: x\r\n", 0.1, 15),
+        "head-huge": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * 70000 +
+                                            b"\r\nContent-Length: 0\r\n\r\n", 1.0),
+        "head-many": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\n" +
+                                            b"".join(b"X-H%d: v\r\n" % i for i in range(200)) +
+                                            b"Content-Length: 0\r\n\r\n", 1.0),
+        "interim-flood": lambda c, p: drip(c, b"", b"HTTP/1.1 100 Continue\r\n\r\n", 0.1, 15),
+        "http10-eof": lambda c, p: send_then(c, b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nold:" +
+                                             p.encode(), 0.3),
+        "close-kept": lambda c, p: send_then(c, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                                             b"Content-Length: 4\r\n\r\nmine"),
+        "err-301-akid": lambda c, p: send_then(c, resp("301 Moved Permanently", xml + b"<Error><Code>"
+                                                       b"PermanentRedirect</Code><Message>key " + akid +
+                                                       b"</Message></Error>", "Content-Type: application/xml\r\n")),
+        "not-modified-body": lambda c, p: send_then(c, b"HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\n\r\nSTRAY-304"),
+    }
+
     def serve(c, cid):
         buf, served = b"", 0
         try:
@@ -564,6 +665,11 @@ def cmd_fakebackend(args):
                     note("conn=%d %s %s body=0 answered-early" % (cid, method, path))
                     time.sleep(0.5)
                     return
+                if key == "early-200":
+                    c.sendall(resp("200 OK", b"early"))
+                    note("conn=%d %s %s body=0 answered-early" % (cid, method, path))
+                    served += 1
+                    continue
                 if key == "late-100" and expect:
                     time.sleep(1.5)
                     c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -615,6 +721,11 @@ def cmd_fakebackend(args):
                     c.sendall(resp("404 Not Found", nosuchkey(path), "Content-Type: application/xml\r\n"))
                 elif key == "err-nosuchkey-chunked":
                     c.sendall(chunked("404 Not Found", nosuchkey(path), [10, 60]))
+                elif method == "HEAD" and key == "head-body":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nBODY")
+                elif key in misc:
+                    if not misc[key](c, path):
+                        return
                 elif method == "OPTIONS" and key == "pf-ok":
                     c.sendall(resp("200 OK", b"", "Access-Control-Allow-Origin: https://app.example\r\n"
                                    "Access-Control-Allow-Methods: PUT\r\nx-rgw-backend: rgw-node-7\r\n"))
