@@ -2451,6 +2451,28 @@ conn_backend_check_reusable(struct conn *c)
 }
 
 /* The request is over: log it, then keep or close each side. */
+/*
+ * The answer is out and the client's body was not read: closing now would
+ * reset the connection (close(2) with unread bytes sends RST), and a reset
+ * can overtake the answer still in flight, so the client would see
+ * "connection reset" instead of it.  So the write side is shut, and what
+ * the client still sends is read and dropped, at most CONN_LINGER_BYTES
+ * within CONN_LINGER_MS (as nginx's lingering_close).
+ */
+static void
+conn_linger_start(struct conn *c)
+{
+	if (c->client.ssl != NULL) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->client.ssl);
+	}
+	(void)shutdown(c->client.fd, SHUT_WR);
+	c->linger_left = CONN_LINGER_BYTES;
+	conn_side_want(&c->client, 1, 0);
+	conn_set_state(c, CONN_LINGER);
+	conn_timer_set(c, CONN_LINGER_MS);
+}
+
 static int
 conn_finish(struct conn *c)
 {
@@ -2471,7 +2493,10 @@ conn_finish(struct conn *c)
 	c->abort_backend = 0;
 	c->backend.len = 0;
 	if (c->closing || c->srv->draining) {
-		conn_set_state(c, CONN_CLOSED);
+		if (c->resp_complete && conn_body_unread(c))
+			conn_linger_start(c);	/* a backend's early answer, relayed whole */
+		else
+			conn_set_state(c, CONN_CLOSED);
 		return 1;
 	}
 	/* keep what was read past this request: a pipelined next one */
@@ -2701,17 +2726,8 @@ conn_do_local_response(struct conn *c)
 	}
 	c->bytes_out += c->out.len;
 	if (c->closing && conn_body_unread(c)) {
-		/* let the client see the answer before the unread body resets it */
 		conn_log_request(c);
-		if (c->client.ssl != NULL) {
-			ERR_clear_error();
-			(void)SSL_shutdown(c->client.ssl);
-		}
-		(void)shutdown(c->client.fd, SHUT_WR);
-		c->linger_left = CONN_LINGER_BYTES;
-		conn_side_want(&c->client, 1, 0);
-		conn_set_state(c, CONN_LINGER);
-		conn_timer_set(c, CONN_LINGER_MS);
+		conn_linger_start(c);
 		return 1;
 	}
 	return conn_finish(c);

@@ -24,6 +24,11 @@
 #   a 3xx answer's body was not judged (only >= 400): a 301 whose XML body
 #     named the service key id was relayed; now read whole and judged as
 #     an error body (proxy/conn.c), s3gate's 502.
+#   a backend's early answer relayed while the client still sent its body
+#     was followed by close(2) at once, and the body still arriving reset
+#     the connection with the answer's rest unsent: a 403 with a 60 KB body
+#     reached a client reading through a 4 KiB window cut short.  Now the
+#     connection lingers as after s3gate's own answers (conn_linger_start).
 # Tried and held (each checked below):
 #   the stand-in: a header value with a NUL, a bare CR or a bare LF before
 #     "Set-Cookie: a=b", or folded onto a next line: 502; 100, 102 and 103 Early Hints before a 200 are dropped
@@ -223,6 +228,23 @@ early() {
 	then_own early-200
 }
 tc "a 200 before 8 MiB of PUT body were sent: relayed with Connection: close, the connection not reused" early
+# A client keeps sending its body until it sees the answer (as curl does;
+# over a network it sees it a round trip late): a backend's early 403
+# with a 60 KB body, the client reading nothing for 0.5 s through a 4 KiB
+# receive buffer.  s3gate closed at once after relaying it, and the body
+# still arriving reset the connection with the answer's rest unsent: the
+# client got part of the 403 (seen: whole=0).  Now it lingers as
+# after its own answers (the write side shut, up to 1 MiB read and
+# dropped within 2 s), and the answer goes whole.
+early_linger() {
+	local akid secret out
+	read -r akid secret _ <"$T/profiles/pf"
+	out=$(RAW_AKID=$akid RAW_SECRET=$secret RAW_REGION=$S3_REGION \
+		$PY3 "$LIB_DIR/helpers/exhaust.py" early "$FAKE_PORT" "/$B/early-403-big" --length $((64 * 1048576)))
+	echo "# $out"
+	[ "${out%% end=*}" = "403 whole=1" ]
+}
+tc "a 403 with a 60 KB body early while the client still sends its body: the client gets it whole (lingering, not a reset)" early_linger
 
 # ---- 5: the credentials in a redirect -------------------------------------------------
 

@@ -45,12 +45,23 @@ request goes to 127.0.0.1:PORT with Host 127.0.0.1.
       none), closed 1 if the peer closed before all was moved, moved the
       body bytes sent (PUT) or received (GET), secs from the head to the
       end.
+  exhaust.py early PORT PATH --length N [--step B] [--every S] [--rcvbuf R]
+                  [--read-after T]
+      A signed PUT of Content-Length N whose body goes B (65536) bytes
+      with the head and every S (0.05) seconds after, for T (0.5) seconds
+      in which nothing is read (an answer on its way over a network: the
+      client does not know of it yet), through a receive buffer of R
+      (4096) bytes; then the answer is read.  Prints "STATUS whole=..
+      end=..": whole=1 if the answer's body came whole (Content-Length),
+      end=eof if the connection then ended with a FIN, reset if with a
+      reset.
 """
 import argparse
 import hashlib
 import hmac
 import os
 import random
+import select
 import socket
 import string
 import sys
@@ -406,6 +417,47 @@ def cmd_pace(a):
     print("%s closed=%d moved=%d secs=%.2f" % (st, closed, moved, time.time() - t0))
 
 
+def cmd_early(a):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    s.connect(("127.0.0.1", a.port))
+    head, _, _, _, _ = signed_head("PUT", a.path, "UNSIGNED-PAYLOAD", [])
+    sent = min(a.step, a.length)	# the first step with the head, as curl sends it
+    s.sendall((head + "Content-Length: %d\r\n\r\n" % a.length).encode() + b"e" * sent)
+    s.setblocking(False)
+    t0 = time.time()
+    got, end = b"", "wait"
+    # sending, reading nothing for --read-after seconds (the answer on its way)
+    while time.time() - t0 < a.read_after and sent < a.length:
+        _, w, _ = select.select([], [s], [], a.every)
+        if w:
+            try:
+                sent += s.send(b"e" * min(a.step, a.length - sent))
+            except BlockingIOError:
+                pass
+            except OSError:
+                break	# reset: what came is still read below
+            time.sleep(a.every)
+    s.setblocking(True)
+    s.settimeout(10)
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                end = "eof"
+                break
+            got += d
+    except ConnectionResetError:
+        end = "reset"
+    except OSError:
+        pass
+    hd, _, body = got.partition(b"\r\n\r\n")
+    cl = [int(l.split(b":")[1]) for l in hd.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+    whole = int(bool(cl) and len(body) >= cl[0])
+    st = got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+    print("%s whole=%d end=%s" % (st, whole, end))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -446,6 +498,14 @@ def main():
     x.add_argument("--wait", type=float, default=10)
     x.add_argument("--seconds", type=float, default=float("inf"))
     x.add_argument("--rcvbuf", type=int, default=4096)
+    x = sub.add_parser("early")
+    x.add_argument("port", type=int)
+    x.add_argument("path")
+    x.add_argument("--length", type=int, required=True)
+    x.add_argument("--step", type=int, default=65536)
+    x.add_argument("--every", type=float, default=0.05)
+    x.add_argument("--rcvbuf", type=int, default=4096)
+    x.add_argument("--read-after", type=float, default=0.5)
     x = sub.add_parser("req")
     x.add_argument("port", type=int)
     x.add_argument("method")

@@ -102,6 +102,8 @@ t_faults.sh (python3 stdlib only).
                           the body, closed 0.3 s later
         close-kept        200 "mine" with Connection: close, the connection
                           kept open (and serving)
+        early-403-big     403 AccessDenied with a 60 KB body before the
+                          body is read; then reads (and drops) until closed
         early-200         200 "early" before the body is read, the
                           connection kept: what of the body comes is read
                           as requests
@@ -664,6 +666,14 @@ def cmd_fakebackend(args):
                     c.sendall(r[len(r) - len(body) // 2:])
                     note("conn=%d %s %s body=0 answered-early" % (cid, method, path))
                     time.sleep(0.5)
+                    return
+                if key == "early-403-big":
+                    body = (xml + b"<Error><Code>AccessDenied</Code><Message>" + b"d" * 60000 +
+                            b"</Message></Error>")
+                    c.sendall(resp("403 Forbidden", body, "Content-Type: application/xml\r\n"))
+                    note("conn=%d %s %s body=0 answered-early" % (cid, method, path))
+                    while c.recv(1 << 20):
+                        pass
                     return
                 if key == "early-200":
                     c.sendall(resp("200 OK", b"early"))
