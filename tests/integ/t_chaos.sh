@@ -1,0 +1,146 @@
+#!/bin/bash
+# A seeded network fuzzer against s3gate's connection state machine
+# (proxy/conn.c) in front of the real RGW: helpers/chaos.py sends a corpus
+# of well-formed requests signed at run time (GET, HEAD, ranged GET, PUT
+# with Content-Length and with Expect: 100-continue, aws-chunked PUT,
+# multipart create, part and complete, ListObjectsV2, DeleteObjects, a
+# presigned GET, a CORS preflight, an unsigned GET, GET /_s3gate/access),
+# per connection a seeded choice of them pipelined, some mutated in their
+# heads or cut short, delivered in pieces, hung up on (FIN, RST), read
+# slowly or never, some over TLS, some after a PROXY v1/v2 header.  The
+# oracles: per connection (helpers/chaos.py run), answers that parse as
+# HTTP/1.1, an unmutated request's clean status, no service credential in
+# any answer; then, each a check below, the workers' pids unchanged, no
+# sanitizer report in s3gate's log, a clean request served, memory back
+# near where it started once every connection closed, and every object a
+# PUT named absent or whole at the backend.
+#
+#   CHAOS_SECONDS  how long the fuzzer runs, by the clock (default 25)
+#   CHAOS_SEED     its seed (default: derived from the date, printed); a
+#                  failure prints the command that replays its iteration
+#                  and leaves its bytes in $T/chaos/fail-SEED-I.bin
+#
+# Workspace: ws-chaos<id>.
+. "$(dirname "$0")/lib.sh"
+
+ID=$(rand_id)
+P=chaos$ID
+B=ws-$P
+CHAOS_SECONDS=${CHAOS_SECONDS:-25}
+CHAOS_SEED=${CHAOS_SEED:-$(date -u +%Y%m%d%H%M)}
+CHAOS="$PY3 $LIB_DIR/helpers/chaos.py"
+
+need_s3gate "network fuzzer" "s3gate's connection handling: nothing to fuzz in front of RGW"
+
+# Under ASan (the CI build) freed blocks wait in its quarantine (256 MiB by
+# default), and RSS would tell nothing of memory given back: 32 MiB here,
+# still thousands of connections' buffers between a free and its reuse.
+ASAN_BUILD=0
+if nm "$S3GATE_BIN/s3gate" 2>/dev/null | grep -q __asan_init; then
+	ASAN_BUILD=1
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32
+fi
+
+TX=$(free_port)
+PP=$(free_port)
+if ! out=$(selfsigned c); then t_fail "a test certificate" "$out"; exit 1; fi
+if ! s3gate_start chaos "workers 2" "head_timeout 4s" "body_timeout 4s" "idle_timeout 4s" \
+	"listen 127.0.0.1:$TX tls" "tls_certificate $T/certs/c.pem $T/certs/c.key" \
+	"listen 127.0.0.1:$PP proxy_protocol" "proxy_protocol_from 127.0.0.1"; then
+	t_fail "s3gate chaos starts" "see $T/chaos/s3gate.log"; exit 1
+fi
+if ! out=$({ ws_setup "$P" "$B" &&
+	head -c 5000 /dev/urandom >"$T/obj" && backend_aws s3api put-object --bucket "$B" --key obj --body "$T/obj" >/dev/null; } 2>&1); then
+	t_fail "setup: $B with an object" "$out"; exit 1
+fi
+s3gate_cred "$P" p >"$T/cred.out" 2>&1 || { t_fail "setup: $P's credentials" "$(cat "$T/cred.out")"; exit 1; }
+RAW_AKID=$CRED_AKID RAW_SECRET=$CRED_SECRET RAW_REGION=$S3_REGION
+export RAW_AKID RAW_SECRET RAW_REGION
+until_ok p "$S3GATE_ENDPOINT/$B/obj" >/dev/null || { t_fail "setup: $P's GET served" "not within 10 s"; exit 1; }
+
+# the workers: the children of s3gate's first process
+workers() { pgrep -P "$S3GATE_PID" | sort | tr '\n' ' '; }
+# rss_kib: VmRSS of s3gate's processes, summed
+rss_kib() {
+	local p s=0
+	for p in $S3GATE_PID $(workers); do
+		s=$((s + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo "$s"
+}
+# conns_open: connections the workers hold (s3gate_worker_connections, summed)
+conns_open() { curl -s --max-time 5 "$S3GATE_ADMIN_URL/metrics" | awk '/^s3gate_worker_connections\{/ { s += $2 } END { print s + 0 }'; }
+no_conns() { [ "$(conns_open)" = 0 ]; }
+
+has_workers() { [ -n "$(workers)" ]; }
+wait_for 10 has_workers
+W0=$(workers)
+[ -n "$W0" ] || { t_fail "setup: s3gate's workers" "no child process of $S3GATE_PID"; exit 1; }
+# memory once a few requests have been served (the first allocations made)
+for i in 1 2 3; do sigv4_status p "$S3GATE_ENDPOINT/$B/obj" >/dev/null; done
+wait_for 10 no_conns
+RSS0=$(rss_kib)
+t_pass "setup: s3gate chaos (workers 2: $W0, 4 s timeouts, a TLS and a PROXY protocol listener), $B, seed $CHAOS_SEED for ${CHAOS_SECONDS} s, ${RSS0} KiB"
+
+# ---- the fuzzer ------------------------------------------------------------------------
+
+chaos_run() {
+	echo "# seed $CHAOS_SEED, ${CHAOS_SECONDS} s"
+	$CHAOS run --port "$S3GATE_PORT" --tls-port "$TX" --pp-port "$PP" --bucket "$B" \
+		--seed "$CHAOS_SEED" --seconds "$CHAOS_SECONDS" --out "$T/chaos" --head-timeout 4 \
+		--forbid "$RGW_ACCESS_KEY" --forbid "$RGW_SECRET_KEY" --forbid "$CRED_SECRET" >"$T/chaos.out" 2>&1
+	local rc=$?
+	grep -A3 '^FAIL' "$T/chaos.out" | head -n 12
+	tail -n 2 "$T/chaos.out"
+	return $rc
+}
+t0=$SECONDS
+tc "chaos (seed $CHAOS_SEED, ${CHAOS_SECONDS} s): every answer HTTP/1.1, unmutated requests their clean status, no credential answered" chaos_run
+grep -E '^(seed=|# clean)' <<<"$T_OUT" | sed 's/^seed=/# seed=/'
+echo "# chaos ran $((SECONDS - t0)) s"
+
+# ---- global oracles ----------------------------------------------------------------------
+
+same_workers() {
+	local w
+	w=$(workers)
+	kill -0 "$S3GATE_PID" 2>/dev/null || { echo "s3gate ($S3GATE_PID) is gone"; return 1; }
+	[ "$w" = "$W0" ] || { echo "workers were $W0, now $w"; tail -n 20 "$S3GATE_LOG"; return 1; }
+}
+tc "no worker died: the same pids ($W0)" same_workers
+
+sanitizer_clean() {
+	grep -q -E 'AddressSanitizer|runtime error' "$S3GATE_LOG" || return 0
+	grep -n -m 5 -E 'AddressSanitizer|runtime error' "$S3GATE_LOG"
+	_s3gate_sanitizer_report "$S3GATE_LOG"
+	return 1
+}
+tc "no 'AddressSanitizer' or 'runtime error' in s3gate's log" sanitizer_clean
+
+clean_after() {
+	local c
+	c=$(curl_sigv4 p -s -o "$T/after" -w '%{http_code}' --max-time 20 "$S3GATE_ENDPOINT/$B/obj")
+	[ "$c" = 200 ] && cmp -s "$T/after" "$T/obj" || { echo "GET: $c"; return 1; }
+	c=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 20 "https://127.0.0.1:$TX/$B/obj")
+	[ "$c" = 403 ] || { echo "unsigned GET over TLS: $c"; return 1; }
+}
+tc "s3gate serves on: a signed GET 200 with the object's bytes, an unsigned one over TLS 403" clean_after
+
+# every connection closed (each within the 4 s timeouts), the memory
+# they held given back: within 16 MiB of where it started (under ASan 64:
+# its 32 MiB quarantine and shadow)
+RSS_SLACK_MIB=16
+[ "$ASAN_BUILD" = 0 ] || RSS_SLACK_MIB=64
+rss_back() {
+	local r
+	wait_for 30 no_conns || { echo "$(conns_open) connections still open"; return 1; }
+	r=$(rss_kib)
+	echo "RSS ${RSS0} KiB before, ${r} KiB after"
+	[ $((r - RSS0)) -lt $((RSS_SLACK_MIB * 1024)) ]
+}
+tc "every connection closed and s3gate's RSS back near where it started (within $RSS_SLACK_MIB MiB)" rss_back
+echo "# $(grep -o 'RSS.*' <<<"$T_OUT")"
+
+objects_whole() { $CHAOS check-objects "$T/chaos/puts"; }
+tc "every object a PUT named (interrupted or not) is absent or whole at the backend, never cut short" objects_whole
+echo "# $(tail -n 1 <<<"$T_OUT")"
