@@ -2642,8 +2642,15 @@ conn_do_local_response(struct conn *c)
 		return 1;
 	}
 	c->bytes_out += c->out.len;
-	if (c->closing && conn_body_unread(c)) {
-		/* let the client see the answer before the unread body resets it */
+	if (c->closing && (conn_body_unread(c) || c->head.head_len == 0)) {
+		/*
+		 * let the client see the answer before the unread body resets
+		 * it; so too after a head refused or never finished (too large,
+		 * bad, head_timeout), whose rest may still come: a close with
+		 * unread bytes sends an RST, and the client lost what it had
+		 * not read yet, the answers to the requests it pipelined before
+		 * (t_chaos.sh)
+		 */
 		conn_log_request(c);
 		if (c->client.ssl != NULL) {
 			ERR_clear_error();

@@ -15,6 +15,21 @@
 # near where it started once every connection closed, and every object a
 # PUT named absent or whole at the backend.
 #
+# Found and fixed:
+#   a refused head's close reset the connection: after a head too large
+#     (431) or bad (400), s3gate closed at once with the rest of that head
+#     unread, so the kernel sent an RST and dropped what s3gate had written
+#     but the client had not read yet: the answers to the requests it had
+#     pipelined before (seed 1, iteration 44: a GET's 200 cut off, a
+#     DeleteObjects carried out and its answer lost; by hand, 40 pipelined
+#     GETs then a 70000-byte header, read late: 10 answers, then
+#     ECONNRESET).  Now such an answer lingers (shutdown, the rest of the
+#     input read and dropped, as after an unread body).
+# Tried and held (seeds 1-4, 15-30 s each, plain and ASan): no
+#   crash, no sanitizer report, no answer out of HTTP/1.1's shape, no
+#   unmutated request answered otherwise than when sent plainly, no
+#   credential answered, no object cut short, memory back.
+#
 #   CHAOS_SECONDS  how long the fuzzer runs, by the clock (default 25)
 #   CHAOS_SEED     its seed (default: derived from the date, printed); a
 #                  failure prints the command that replays its iteration
@@ -81,6 +96,45 @@ for i in 1 2 3; do sigv4_status p "$S3GATE_ENDPOINT/$B/obj" >/dev/null; done
 wait_for 10 no_conns
 RSS0=$(rss_kib)
 t_pass "setup: s3gate chaos (workers 2: $W0, 4 s timeouts, a TLS and a PROXY protocol listener), $B, seed $CHAOS_SEED for ${CHAOS_SECONDS} s, ${RSS0} KiB"
+
+# ---- found by it ----------------------------------------------------------------------
+
+# 40 unsigned GETs pipelined (40 answers of 403 that s3gate writes while the
+# client, its receive buffer 4 KiB, does not read yet), then a head with a
+# 70000-byte header: the 40 answers and the 431 whole, then the close.
+# Before the fix s3gate closed at once after the 431, the rest of that head
+# unread: an RST, and the client lost every answer still in flight (10 of
+# 41 came, then ECONNRESET).
+pipelined_then_too_large() {
+	"$PY3" - "$S3GATE_PORT" "$B" <<'EOF'
+import re, socket, sys, time
+port, b = int(sys.argv[1]), sys.argv[2].encode()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+one = b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % b
+big = b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: %s\r\n\r\n" % (b, b"p" * 70000)
+try:
+    s.sendall(one * 40 + big)
+except OSError as e:
+    print("send:", e)
+time.sleep(1)	# s3gate answers them and refuses the last head meanwhile (if slower: no harm)
+got = b""
+s.settimeout(20)
+try:
+    while True:
+        d = s.recv(512)
+        if not d:
+            break
+        got += d
+except OSError as e:
+    print("recv:", e)
+st = [x.decode() for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)]
+print(len(st), "answers:", " ".join(sorted(set(st))), "the last:", st[-1] if st else "-")
+sys.exit(0 if st == ["403"] * 40 + ["431"] else 1)
+EOF
+}
+tc "40 pipelined requests, then a 70000-byte header, read late: the 40 answers and the 431 whole, then the close (before the fix: an RST after the 431, 10 answers)" pipelined_then_too_large
 
 # ---- the fuzzer ------------------------------------------------------------------------
 
