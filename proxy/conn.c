@@ -2579,12 +2579,15 @@ conn_do_read_head(struct conn *c)
 				return conn_request_start(c);
 			case HTTP_PARSE_BAD:
 				c->closing = 1;
+				/* not a request (a complete head may be refused too): its answer lingers */
+				c->head.head_len = 0;
 				snprintf(c->request_id, sizeof(c->request_id), "bad-%llu",
 				    (unsigned long long)c->id);
 				clock_gettime(CLOCK_MONOTONIC, &c->started);
 				return conn_fail(c, S3ERR_BAD_REQUEST, c->head.error);
 			case HTTP_PARSE_TOO_LARGE:
 				c->closing = 1;
+				c->head.head_len = 0;
 				snprintf(c->request_id, sizeof(c->request_id), "big-%llu",
 				    (unsigned long long)c->id);
 				clock_gettime(CLOCK_MONOTONIC, &c->started);
@@ -2645,11 +2648,11 @@ conn_do_local_response(struct conn *c)
 	if (c->closing && (conn_body_unread(c) || c->head.head_len == 0)) {
 		/*
 		 * let the client see the answer before the unread body resets
-		 * it; so too after a head refused or never finished (too large,
-		 * bad, head_timeout), whose rest may still come: a close with
-		 * unread bytes sends an RST, and the client lost what it had
-		 * not read yet, the answers to the requests it pipelined before
-		 * (t_chaos.sh)
+		 * it; so too after a head refused or never finished (too
+		 * large, bad, head_timeout: head_len 0), whose rest may still
+		 * come: a close with unread bytes sends an RST, and the client
+		 * lost what it had not read yet, the answers to the requests
+		 * it pipelined before (t_chaos.sh)
 		 */
 		conn_log_request(c);
 		if (c->client.ssl != NULL) {

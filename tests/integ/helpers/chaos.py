@@ -31,6 +31,10 @@ presigned query); keys from $RAW_AKID / $RAW_SECRET, region $RAW_REGION.
       request bytes as sent, then as reduced: DIR/fail-SEED-I.min.bin).
       Prints "iterations=N failures=N conns_tls=N conns_pp=N mutated=N"
       last; exits 1 on any failure.
+  chaos.py found too-large|pp-refused PORT BUCKET
+      The cases the fuzzer found, in fixed bytes, read through a 4 KiB
+      buffer after a second (t_chaos.sh says what they are): exits 0 if
+      every answer came whole and the close was not a reset.
   chaos.py check-objects DIR/puts
       Every object a PUT named is absent or whole (size and ETag) at the
       backend, asked with the service key ($RGW_ENDPOINT, $RGW_ACCESS_KEY,
@@ -688,6 +692,61 @@ def repro(a, only, iterations=None):
     return "RAW_AKID=... RAW_SECRET=... " + " ".join(args)
 
 
+# ---- the cases found, in fixed bytes ------------------------------------------------
+
+def late_read(port, pp, data):
+    """DATA on a connection (receive buffer 4 KiB) after PP; read after a
+    second (s3gate has answered and closed meanwhile, if it was to):
+    (statuses, what went wrong reading or "-")."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((HOST, port))
+    try:
+        if pp:
+            s.sendall(pp)
+        s.sendall(data)
+    except OSError as e:
+        print("send:", e)
+    time.sleep(1)	# if s3gate is slower than that: no harm, the check passes
+    got, err = b"", "-"
+    s.settimeout(20)
+    try:
+        while True:
+            d = s.recv(512)
+            if not d:
+                break
+            got += d
+    except OSError as e:
+        err = str(e)
+    s.close()
+    st = [x.decode() for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)]
+    print(len(got), "bytes,", len(st), "answers:", " ".join(sorted(set(st))), "the last:",
+          st[-1] if st else "-", "error:", err)
+    return st, err
+
+
+def cmd_found(a):
+    b = a.bucket.encode()
+    one = b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % b
+    if a.case == "too-large":
+        # 40 pipelined unsigned GETs, then a head with a 70000-byte header
+        st, err = late_read(a.port, None, one * 40 + b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"X-Pad: %s\r\n\r\n" % (b, b"p" * 70000))
+        return 0 if st == ["403"] * 40 + ["431"] and err == "-" else 1
+    # PROXY v2; a GET with a 400-byte query; a whole head refused (two
+    # Authorization lines) with a 1-byte body; a GET: 1086 bytes, the last
+    # GET still in the socket when s3gate closes (the PROXY header's read
+    # takes at most 1024 bytes)
+    pp = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes([10, 9, 1, 7, 127, 0, 0, 1])
+          + struct.pack("!HH", 40000, a.port))
+    auth = (b"Authorization: AWS4-HMAC-SHA256 Credential=AKEXAMPLE/20261128/us-east-1/s3/aws4_request, "
+            b"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + b"0" * 64 + b"\r\n")
+    st, err = late_read(a.port, pp, b"GET /%s/obj?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (b, b"a" * 400)
+                        + b"PUT /%s/k HTTP/1.1\r\nHost: 127.0.0.1\r\n" % b + auth + auth
+                        + b"x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: 1\r\n\r\nf" + one)
+    return 0 if st == ["403", "400"] and err == "-" else 1
+
+
 # ---- objects -------------------------------------------------------------------------
 
 def cmd_check_objects(a):
@@ -725,10 +784,14 @@ def main():
     r.add_argument("--seconds", type=float)
     r.add_argument("--iterations", type=int)
     r.add_argument("--only", type=int)
-    r.add_argument("--threads", type=int, default=6)
+    r.add_argument("--threads", type=int, default=10)
     r.add_argument("--out")
     r.add_argument("--forbid", action="append", default=[])
     r.add_argument("--head-timeout", type=float, default=4.0, help="the proxy's head_timeout")
+    f = sub.add_parser("found")
+    f.add_argument("case", choices=["too-large", "pp-refused"])
+    f.add_argument("port", type=int)
+    f.add_argument("bucket")
     c = sub.add_parser("check-objects")
     c.add_argument("puts")
     a = ap.parse_args()
@@ -736,6 +799,8 @@ def main():
         if a.seconds is None and a.iterations is None and a.only is None:
             ap.error("--seconds, --iterations or --only")
         sys.exit(cmd_run(a))
+    if a.cmd == "found":
+        sys.exit(cmd_found(a))
     sys.exit(cmd_check_objects(a))
 
 
