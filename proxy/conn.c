@@ -2662,12 +2662,15 @@ conn_do_read_head(struct conn *c)
 				return conn_request_start(c);
 			case HTTP_PARSE_BAD:
 				c->closing = 1;
+				/* not a request (a complete head may be refused too): its answer lingers */
+				c->head.head_len = 0;
 				snprintf(c->request_id, sizeof(c->request_id), "bad-%llu",
 				    (unsigned long long)c->id);
 				clock_gettime(CLOCK_MONOTONIC, &c->started);
 				return conn_fail(c, S3ERR_BAD_REQUEST, c->head.error);
 			case HTTP_PARSE_TOO_LARGE:
 				c->closing = 1;
+				c->head.head_len = 0;
 				snprintf(c->request_id, sizeof(c->request_id), "big-%llu",
 				    (unsigned long long)c->id);
 				clock_gettime(CLOCK_MONOTONIC, &c->started);
@@ -2725,7 +2728,14 @@ conn_do_local_response(struct conn *c)
 		return 1;
 	}
 	c->bytes_out += c->out.len;
-	if (c->closing && conn_body_unread(c)) {
+	if (c->closing && (conn_body_unread(c) || c->head.head_len == 0)) {
+		/*
+		 * An unread body, or a head refused or never finished (too
+		 * large, bad, head_timeout: head_len 0) whose rest may still
+		 * come: closed now, the client would lose what it had not read
+		 * yet, the answers to the requests it pipelined before this
+		 * one too (t_chaos.sh)
+		 */
 		conn_log_request(c);
 		conn_linger_start(c);
 		return 1;

@@ -86,4 +86,5 @@ def main():
         sys.exit("backend_state.py: unknown command " + cmd)
 
 
-main()
+if __name__ == "__main__":
+    main()
