@@ -120,7 +120,7 @@ class Corpus:
             lines, sig, k, amzdate, scope = rawhttp.sigv4_sign(
                 "PUT", "/%s/%s" % (b, key), HOST, AKID, SECRET, REGION,
                 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", extra)
-            body = exhaust.awschunked_body("signed", size, rng.choice([8192, 4000]), 0, sig, k, amzdate, scope)
+            body = exhaust.awschunked_body("signed", b"x" * size, rng.choice([8192, 4000]), 0, sig, k, amzdate, scope)
             head = "PUT /%s/%s HTTP/1.1\r\nHost: %s\r\n%s" % (b, key, HOST, lines)
             for n, v in extra:
                 head += "%s: %s\r\n" % (n, v)
