@@ -127,6 +127,8 @@ fuzz: deps
 test-long: deps-test all
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 	tests/integ/run.sh t_hardening t_faults
+	CHAOS_SECONDS=$(or $(CHAOS_SECONDS),600) CHAOS_SEED=$(or $(CHAOS_SEED),$$(date +%s)) \
+	    tests/integ/run.sh t_chaos
 
 clean:
 	rm -rf build build-asan build-fuzz bin
