@@ -2450,7 +2450,6 @@ conn_backend_check_reusable(struct conn *c)
 	}
 }
 
-/* The request is over: log it, then keep or close each side. */
 /*
  * The answer is out and the client's body was not read: closing now would
  * reset the connection (close(2) with unread bytes sends RST), and a reset
@@ -2473,6 +2472,7 @@ conn_linger_start(struct conn *c)
 	conn_timer_set(c, CONN_LINGER_MS);
 }
 
+/* The request is over: log it, then keep or close each side. */
 static int
 conn_finish(struct conn *c)
 {
