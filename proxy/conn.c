@@ -1587,9 +1587,10 @@ conn_stream_start(struct conn *c, int upload)
 		    cf->copy_buffer_size, &c->tracker);
 	}
 	c->streaming = 1;
-	c->pace_since_ms = 0;
-	if (!(upload && c->prebody_ready))
-		conn_pace_start(c);	/* a body in memory needs nothing of the client */
+	if (upload && c->prebody_ready)
+		c->pace_since_ms = 0;	/* a body in memory needs nothing of the client */
+	else
+		conn_pace_start(c);
 }
 
 /*
@@ -2493,8 +2494,16 @@ conn_finish(struct conn *c)
 	c->abort_backend = 0;
 	c->backend.len = 0;
 	if (c->closing || c->srv->draining) {
-		if (c->resp_complete && conn_body_unread(c))
-			conn_linger_start(c);	/* a backend's early answer, relayed whole */
+		/*
+		 * An unread body (after s3gate's answer or a backend's early
+		 * one), or a head refused or never finished (too large, bad,
+		 * head_timeout: head_len 0) whose rest may still come: closed
+		 * now, the client would lose what it had not read yet, the
+		 * answers to the requests it pipelined before this one too
+		 * (t_chaos.sh, t_bypass16.sh)
+		 */
+		if (c->closing && (conn_body_unread(c) || c->head.head_len == 0))
+			conn_linger_start(c);
 		else
 			conn_set_state(c, CONN_CLOSED);
 		return 1;
@@ -2728,18 +2737,6 @@ conn_do_local_response(struct conn *c)
 		return 1;
 	}
 	c->bytes_out += c->out.len;
-	if (c->closing && (conn_body_unread(c) || c->head.head_len == 0)) {
-		/*
-		 * An unread body, or a head refused or never finished (too
-		 * large, bad, head_timeout: head_len 0) whose rest may still
-		 * come: closed now, the client would lose what it had not read
-		 * yet, the answers to the requests it pipelined before this
-		 * one too (t_chaos.sh)
-		 */
-		conn_log_request(c);
-		conn_linger_start(c);
-		return 1;
-	}
 	return conn_finish(c);
 }
 

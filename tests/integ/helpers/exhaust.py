@@ -279,7 +279,7 @@ def cmd_req(a):
         pass
     except OSError:
         closed = 1
-    st = got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+    st = status_of(got)
     code = got.split(b"<Code>")[1].split(b"<")[0].decode() if b"<Code>" in got else "-"
     print("%s %s closed=%d sent=%d secs=%.2f" % (st, code, closed, sent, time.time() - t0))
 
@@ -356,6 +356,11 @@ def cmd_stall(a):
     print("closed=%d of=%d first=%.1f max=%.1f" % (len(v), a.n, v[0] if v else -1, v[-1] if v else -1))
 
 
+def status_of(got):
+    """The status code of the first answer in GOT ("000": none)."""
+    return got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+
+
 def recv_head(s):
     """Reads until an answer's head is in (and what came with it), the peer
     closes or the socket's timeout passes; returns what came."""
@@ -413,7 +418,7 @@ def cmd_pace(a):
                 tick += len(d)
         except (OSError, IndexError, ValueError):	# closed, or no head / no Content-Length
             closed = 1
-    st = got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+    st = status_of(got)
     print("%s closed=%d moved=%d secs=%.2f" % (st, closed, moved, time.time() - t0))
 
 
@@ -454,7 +459,7 @@ def cmd_early(a):
     hd, _, body = got.partition(b"\r\n\r\n")
     cl = [int(l.split(b":")[1]) for l in hd.split(b"\r\n") if l.lower().startswith(b"content-length:")]
     whole = int(bool(cl) and len(body) >= cl[0])
-    st = got.split(b" ")[1].decode() if got.startswith(b"HTTP/") else "000"
+    st = status_of(got)
     print("%s whole=%d end=%s" % (st, whole, end))
 
 
