@@ -58,6 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import rawhttp  # noqa: E402
 import exhaust  # noqa: E402
+import ppclient  # noqa: E402
 
 AKID = os.environ.get("RAW_AKID", "")
 SECRET = os.environ.get("RAW_SECRET", "")
@@ -449,11 +450,10 @@ class Plan:
         self.pp = None
         if pp_port and not self.tls and rng.random() < 0.15:
             if rng.random() < 0.5:
-                self.pp = b"PROXY TCP4 10.9.%d.%d 127.0.0.1 40000 %d\r\n" % (rng.randrange(256), rng.randrange(1, 255),
-                                                                          pp_port)
+                src = "10.9.%d.%d" % (rng.randrange(256), rng.randrange(1, 255))
+                self.pp = ppclient.header({"v1": src}, pp_port)
             else:
-                self.pp = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes([10, 9, rng.randrange(256), 7, 127, 0, 0, 1])
-                           + struct.pack("!HH", 40000, pp_port))
+                self.pp = ppclient.header({"v2": "10.9.%d.7" % rng.randrange(256)}, pp_port)
         if self.tls and self.end == "halfclose":
             self.end = "fin"
         self.port = tls_port if self.tls else (pp_port if self.pp else None)
@@ -743,8 +743,7 @@ def cmd_found(a):
     # Authorization lines) with a 1-byte body; a GET: 1086 bytes, the last
     # GET still in the socket when s3gate closes (the PROXY header's read
     # takes at most 1024 bytes)
-    pp = (b"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c" + bytes([10, 9, 1, 7, 127, 0, 0, 1])
-          + struct.pack("!HH", 40000, a.port))
+    pp = ppclient.header({"v2": "10.9.1.7"}, a.port)
     auth = (b"Authorization: AWS4-HMAC-SHA256 Credential=AKEXAMPLE/20261128/us-east-1/s3/aws4_request, "
             b"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + b"0" * 64 + b"\r\n")
     st, err = late_read(a.port, pp, b"GET /%s/obj?%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % (b, b"a" * 400)
