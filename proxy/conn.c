@@ -2019,6 +2019,7 @@ static void
 conn_build_resp_head(struct conn *c)
 {
 	const struct http_head *r = &c->resp;
+	const struct http_header *conn = httpmsg_header_find(r, "connection");
 	size_t i;
 
 	sbuf_reset(&c->out);
@@ -2030,7 +2031,7 @@ conn_build_resp_head(struct conn *c)
 	sbuf_appends(&c->out, "\r\n");
 	for (i = 0; i < r->nheaders; i++) {
 		const struct http_header *h = &r->headers[i];
-		if (forward_response_header_dropped(h->name, h->name_len, h->value, h->value_len))
+		if (forward_response_header_dropped(h, conn, r->status))
 			continue;
 		sbuf_append(&c->out, h->name, h->name_len);
 		sbuf_appends(&c->out, ": ");

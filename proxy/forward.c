@@ -68,8 +68,10 @@ forward_header_dropped(const char *name, size_t len)
 }
 
 int
-forward_response_header_dropped(const char *name, size_t len, const char *value, size_t value_len)
+forward_response_header_dropped(const struct http_header *h, const struct http_header *conn, int status)
 {
+	const char *name = h->name, *value = h->value;
+	size_t len = h->name_len, value_len = h->value_len;
 	static const struct forward_name dropped[] = {
 		FORWARD_NAME("connection"), FORWARD_NAME("keep-alive"),
 		FORWARD_NAME("proxy-connection"), FORWARD_NAME("te"), FORWARD_NAME("upgrade"),
@@ -85,6 +87,18 @@ forward_response_header_dropped(const char *name, size_t len, const char *value,
 	if (len >= 6 && strncasecmp(name, "x-rgw-", 6) == 0)
 		return 1;
 	/*
+	 * Headers the backend's own Connection header names are for its hop
+	 * alone (RFC 9110 7.6.1), but for the framing, which s3gate relays as
+	 * the backend framed the answer.  A 204 carries neither framing header
+	 * (RFC 9110 8.6, RFC 9112 6.1): it has no body, whatever a backend
+	 * says, and s3gate sends none after it.
+	 */
+	if (forward_name_is(name, len, "content-length") ||
+	    forward_name_is(name, len, "transfer-encoding"))
+		return status == 204;
+	if (httpmsg_connection_lists(conn, name, len))
+		return 1;
+	/*
 	 * A Location that names a host is the backend's: its address on the
 	 * operator's network (a redirect to another zonegroup's endpoint, a
 	 * created bucket's URL), which clients would follow around s3gate.
@@ -95,35 +109,6 @@ forward_response_header_dropped(const char *name, size_t len, const char *value,
 	    !(value_len >= 1 && value[0] == '/' && (value_len == 1 || value[1] != '/')))
 		return 1;
 	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
-}
-
-/*
- * Whether NAME is listed in the client's Connection header C (found once by
- * the caller; NULL if none): such headers are hop-by-hop by declaration.
- */
-static int
-forward_in_connection(const struct http_header *c, const char *name, size_t len)
-{
-	const char *p, *end;
-
-	if (c == NULL)
-		return 0;
-	p = c->value;
-	end = c->value + c->value_len;
-	while (p < end) {
-		const char *tok, *tend;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		tok = p;
-		while (p < end && *p != ',')
-			p++;
-		tend = p;
-		while (tend > tok && (tend[-1] == ' ' || tend[-1] == '\t'))
-			tend--;
-		if ((size_t)(tend - tok) == len && strncasecmp(tok, name, len) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 struct forward_signed {
@@ -156,7 +141,7 @@ forward_collect_signed(const struct http_head *h, const struct http_header *conn
 		if (hd->name_len < 6 || strncasecmp(hd->name, "x-amz-", 6) != 0 ||
 		    forward_header_dropped(hd->name, hd->name_len) ||
 		    (decoded && forward_chunked_header(hd)) ||
-		    forward_in_connection(conn, hd->name, hd->name_len))
+		    httpmsg_connection_lists(conn, hd->name, hd->name_len))
 			continue;
 		for (j = 0; j < hd->name_len; j++)
 			sbuf_appendc(&name, (char)tolower((unsigned char)hd->name[j]));
@@ -263,7 +248,7 @@ forward_build_head(struct sbuf *out, const char *method, const struct s3addr *ad
 		const struct http_header *hd = &h->headers[i];
 		if (forward_header_dropped(hd->name, hd->name_len) ||
 		    forward_name_is(hd->name, hd->name_len, "content-length") ||
-		    forward_in_connection(conn, hd->name, hd->name_len) ||
+		    httpmsg_connection_lists(conn, hd->name, hd->name_len) ||
 		    (t->decoded && forward_chunked_header(hd)))
 			continue;
 		sbuf_append(out, hd->name, hd->name_len);

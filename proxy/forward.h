@@ -71,10 +71,12 @@ int	 forward_build_head(struct sbuf *out, const char *method, const struct s3add
 int	 forward_header_dropped(const char *name, size_t len);
 
 /*
- * Whether a response header (NAME, VALUE) is not passed to the client:
- * hop-by-hop, RGW's own (x-rgw-*), or a Location naming a host.
+ * Whether response header H of an answer with status STATUS is not passed
+ * to the client: hop-by-hop (also by the answer's own Connection header
+ * CONN, NULL if none; the framing headers excepted), RGW's own (x-rgw-*),
+ * a Location naming a host, or framing a 204 must not carry.
  */
-int	 forward_response_header_dropped(const char *name, size_t len, const char *value,
-	    size_t value_len);
+int	 forward_response_header_dropped(const struct http_header *h,
+	    const struct http_header *conn, int status);
 
 #endif

@@ -154,20 +154,46 @@ static int
 httpmsg_connection_bad(const struct http_head *head)
 {
 	const struct http_header *c = httpmsg_header_find(head, "connection");
-	const char *p, *end, *tok, *tend;
+	const char *p, *tok;
+	size_t len;
 
 	if (c == NULL)
 		return 0;
-	for (p = c->value, end = c->value + c->value_len; p < end; ) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		for (tok = p; p < end && *p != ','; p++)
-			;
-		for (tend = p; tend > tok && (tend[-1] == ' ' || tend[-1] == '\t'); tend--)
-			;
-		if (tend > tok && httpmsg_connection_token_protected(tok, (size_t)(tend - tok)))
+	for (p = c->value; (tok = httpmsg_list_next(&p, c->value + c->value_len, &len)) != NULL; )
+		if (httpmsg_connection_token_protected(tok, len))
 			return 1;
-	}
+	return 0;
+}
+
+const char *
+httpmsg_list_next(const char **p, const char *end, size_t *len)
+{
+	const char *tok, *tend;
+
+	while (*p < end && (**p == ' ' || **p == '\t' || **p == ','))
+		(*p)++;
+	if (*p == end)
+		return NULL;
+	for (tok = *p; *p < end && **p != ','; (*p)++)
+		;
+	/* tok is neither blank nor a comma: what is left after the trim is not empty */
+	for (tend = *p; tend[-1] == ' ' || tend[-1] == '\t'; tend--)
+		;
+	*len = (size_t)(tend - tok);
+	return tok;
+}
+
+int
+httpmsg_connection_lists(const struct http_header *conn, const char *name, size_t len)
+{
+	const char *p, *tok;
+	size_t n;
+
+	if (conn == NULL)
+		return 0;
+	for (p = conn->value; (tok = httpmsg_list_next(&p, conn->value + conn->value_len, &n)) != NULL; )
+		if (n == len && strncasecmp(tok, name, len) == 0)
+			return 1;
 	return 0;
 }
 

@@ -106,5 +106,13 @@ long	 httpmsg_body_tracker_decode(struct http_body_tracker *, char *buf, size_t 
 
 /* Case-insensitive lookup; returns the first match or NULL. */
 const struct http_header *httpmsg_header_find(const struct http_head *, const char *name);
+/*
+ * The next element of a comma-separated header value (RFC 9110 5.6.1) from
+ * *P up to END, optional whitespace trimmed, empty elements skipped: its
+ * start, *LEN its length, and *P moved past it; NULL at the end.
+ */
+const char *httpmsg_list_next(const char **p, const char *end, size_t *len);
+/* Whether Connection header CONN (NULL: none) lists NAME: hop-by-hop by declaration. */
+int	 httpmsg_connection_lists(const struct http_header *conn, const char *name, size_t len);
 
 #endif

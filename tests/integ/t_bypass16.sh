@@ -29,6 +29,11 @@
 #     the connection with the answer's rest unsent: a 403 with a 60 KB body
 #     reached a client reading through a 4 KiB window cut short.  Now the
 #     connection lingers as after s3gate's own answers (conn_linger_start).
+#   (mended in the next session) headers the backend's own Connection
+#     header names (RFC 9110 7.6.1: its hop's) were relayed, and a 204's
+#     Content-Length or Transfer-Encoding (RFC 9110 8.6: none) too; now
+#     dropped (forward_response_header_dropped), the framing headers of
+#     other answers kept as the backend framed them.
 # Tried and held (each checked below):
 #   the stand-in: a header value with a NUL, a bare CR or a bare LF before
 #     "Set-Cookie: a=b", or folded onto a next line: 502; 100, 102 and 103 Early Hints before a 200 are dropped
@@ -255,6 +260,32 @@ redirect_akid() {
 	then_own err-301-akid same
 }
 tc "a 301 whose XML body names the service key id: not relayed (before the fix: relayed)" redirect_akid
+
+# ---- 5b: hop-by-hop headers the backend names, a 204's framing --------------------------
+
+# The backend's Connection header names headers of its own hop (RFC 9110
+# 7.6.1): they stop at s3gate as the ones it knows by name do.  Before:
+# relayed (X-Hop and the named ETag reached the client).
+conn_named() {
+	fget conn-named
+	[ "$CODE" = 200 ] && [ "$(cat "$T/conn-named.b")" = "own:/$B/conn-named" ] || { shown conn-named; return 1; }
+	! grep -q -a -i -e '^x-hop:' -e '^etag:' -e 'for-this-hop' "$T/conn-named.h" &&
+		grep -q -a -i '^x-kept: 1' "$T/conn-named.h" || { echo "headers:"; shown conn-named; return 1; }
+	then_own conn-named same
+}
+tc "a 200 whose Connection names X-Hop and ETag: neither relayed, X-Kept is, the connection pooled (before: both relayed)" conn_named
+# A 204 carries no Content-Length or Transfer-Encoding (RFC 9110 8.6, RFC
+# 9112 6.1): s3gate sends no body after it whatever the backend framed.
+# Before: relayed as the backend sent them.
+no_content() {
+	fget "$1"
+	[ "$CODE" = 204 ] && [ "$RC" = 0 ] && [ ! -s "$T/$1.b" ] || { shown "$1"; return 1; }
+	! grep -q -a -i -e '^content-length:' -e '^transfer-encoding:' "$T/$1.h" &&
+		grep -q -a -i '^x-kept: 1' "$T/$1.h" || { echo "headers:"; shown "$1"; return 1; }
+	then_own "$1" same
+}
+tc "a 204 with Content-Length: 0: relayed without it, the connection pooled (before: relayed with it)" no_content no-content-cl
+tc "a 204 with Transfer-Encoding: chunked: relayed without it, the connection pooled (before: relayed with it)" no_content no-content-te
 
 # ---- 6: what a client can make RGW answer ------------------------------------------------
 

@@ -369,9 +369,10 @@ test_dropped(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct http_header h = { v[i].name, strlen(v[i].name), "x", 1 };
 		T_OK(forward_header_dropped(v[i].name, strlen(v[i].name)) == v[i].req,
 		    "forward_header_dropped(%s) == %d", v[i].name, v[i].req);
-		T_OK(forward_response_header_dropped(v[i].name, strlen(v[i].name), "x", 1) == v[i].resp,
+		T_OK(forward_response_header_dropped(&h, NULL, 200) == v[i].resp,
 		    "forward_response_header_dropped(%s) == %d", v[i].name, v[i].resp);
 	}
 	/* a Location naming a host is the backend's; a path is the client's too */
@@ -380,10 +381,40 @@ test_dropped(void)
 		{ "//rgw.internal/b", 1 }, { "rgw.internal/b", 1 }, { "", 1 },
 		{ "/b", 0 }, { "/b/a://c", 0 }, { "/", 0 },
 	};
-	for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++)
-		T_OK(forward_response_header_dropped("Location", 8, loc[i].value,
-		    strlen(loc[i].value)) == loc[i].dropped,
+	for (i = 0; i < sizeof(loc) / sizeof(loc[0]); i++) {
+		struct http_header h = { "Location", 8, loc[i].value, strlen(loc[i].value) };
+		T_OK(forward_response_header_dropped(&h, NULL, 301) == loc[i].dropped,
 		    "forward_response_header_dropped(Location: %s) == %d", loc[i].value, loc[i].dropped);
+	}
+}
+
+/*
+ * The backend's answer: what its Connection header names stays on its hop
+ * (RFC 9110 7.6.1) but the framing, which s3gate relays as the backend
+ * framed it; a 204 carries no framing header at all (RFC 9110 8.6).
+ */
+static void
+test_response_hop_by_hop(void)
+{
+	static const char conn_value[] = " keep-alive ,, X-Hop\t, content-length,Transfer-Encoding ,ETag";
+	struct http_header conn = { "Connection", 10, conn_value, strlen(conn_value) };
+	static const struct { const char *name; int status, dropped; } v[] = {
+		{ "X-Hop", 200, 1 }, { "x-hop", 200, 1 }, { "ETag", 200, 1 }, { "X-Ho", 200, 0 },
+		{ "X-Hop2", 200, 0 }, { "Content-Type", 200, 0 }, { "x-amz-request-id", 200, 0 },
+		{ "Content-Length", 200, 0 }, { "Transfer-Encoding", 200, 0 },
+		{ "Content-Length", 204, 1 }, { "transfer-encoding", 204, 1 },
+		{ "Content-Length", 304, 0 }, { "Content-Length", 206, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct http_header h = { v[i].name, strlen(v[i].name), "1", 1 };
+		T_OK(forward_response_header_dropped(&h, &conn, v[i].status) == v[i].dropped,
+		    "a %d answer's %s, Connection:%s: %s", v[i].status, v[i].name, conn_value,
+		    v[i].dropped ? "dropped" : "relayed");
+	}
+	struct http_header etag = { "ETag", 4, "\"x\"", 3 };
+	T_OK(!forward_response_header_dropped(&etag, NULL, 200), "no Connection header: ETag relayed");
 }
 
 /* RFC 9110 7.6.1: headers named in Connection are hop-by-hop too. */
@@ -473,6 +504,7 @@ main(void)
 	forward_scratch_free(&scratch);
 	test_tamper(key);
 	test_dropped();
+	test_response_hop_by_hop();
 	test_connection_named(key);
 	test_length_is_ours(key);
 	return T_DONE();

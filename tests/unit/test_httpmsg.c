@@ -713,6 +713,32 @@ test_url_skip(void)
 	free(b);
 }
 
+/* Elements of a comma-separated value, as Connection lists header names. */
+static void
+test_list(void)
+{
+	static const struct { const char *value, *want; } v[] = {
+		{ "", "" }, { " , ,\t,", "" }, { "close", "close|" },
+		{ " keep-alive ,X-A,\tx-b\t, ,", "keep-alive|X-A|x-b|" },
+		{ "a b,c", "a b|c|" }, { ",,a,,", "a|" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char got[64] = "";
+		const char *p = v[i].value, *tok;
+		size_t len;
+		while ((tok = httpmsg_list_next(&p, v[i].value + strlen(v[i].value), &len)) != NULL)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%.*s|", (int)len, tok);
+		T_OK(strcmp(got, v[i].want) == 0, "list \"%s\": \"%s\" (want \"%s\")",
+		    v[i].value, got, v[i].want);
+	}
+	struct http_header conn = { "Connection", 10, "close, X-Hop", 12 };
+	T_OK(httpmsg_connection_lists(&conn, "x-hop", 5) && !httpmsg_connection_lists(&conn, "X-Ho", 4) &&
+	    !httpmsg_connection_lists(&conn, "X-Hop2", 6) && !httpmsg_connection_lists(NULL, "close", 5),
+	    "httpmsg_connection_lists: whole names, any case, NULL lists nothing");
+}
+
 int
 main(void)
 {
@@ -724,5 +750,6 @@ main(void)
 	test_url_skip();
 	test_screen_positions();
 	test_body_tracker();
+	test_list();
 	return T_DONE();
 }

@@ -109,6 +109,10 @@ t_faults.sh (python3 stdlib only).
                           as requests
         err-301-akid      301 whose XML body names the key id (--akid)
         not-modified-body 304 followed by body bytes, in one write
+        conn-named        200 "own:PATH" whose Connection header names X-Hop
+                          and ETag, both sent, and X-Kept (not named)
+        no-content-cl     204 with Content-Length: 0 and X-Kept
+        no-content-te     204 with Transfer-Encoding: chunked and X-Kept
       and, to a HEAD:
         head-body         200 Content-Length 4 followed by 4 body bytes
       and, to an OPTIONS (a CORS preflight s3gate passed on):
@@ -632,6 +636,12 @@ def cmd_fakebackend(args):
         "err-301-akid": lambda c, p: send_then(c, resp("301 Moved Permanently", xml + b"<Error><Code>"
                                                        b"PermanentRedirect</Code><Message>key " + akid +
                                                        b"</Message></Error>", "Content-Type: application/xml\r\n")),
+        "conn-named": lambda c, p: send_then(c, resp("200 OK", b"own:" + p.encode(),
+                                                     "Connection: keep-alive, X-Hop,ETag\r\nX-Hop: for-this-hop\r\n"
+                                                     "ETag: \"hop-etag\"\r\nX-Kept: 1\r\n")),
+        "no-content-cl": lambda c, p: send_then(c, b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nX-Kept: 1\r\n\r\n"),
+        "no-content-te": lambda c, p: send_then(c, b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n"
+                                                b"X-Kept: 1\r\n\r\n"),
         "not-modified-body": lambda c, p: send_then(c, b"HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\n\r\nSTRAY-304"),
     }
 
