@@ -1707,7 +1707,7 @@ admin_backend_request(struct admin *a, const char *method, const char *path, int
     char *resp, size_t respsz, struct sbuf *err)
 {
 	const struct conf *c = a->conf;
-	struct addrinfo hints, *res = NULL, *ai;
+	struct upstream u;
 	struct timeval tv = { ADMIN_BACKEND_TIMEOUT, 0 };
 	struct http_header h[3];
 	struct sbuf auth = SBUF_INIT, req = SBUF_INIT;
@@ -1716,7 +1716,7 @@ admin_backend_request(struct admin *a, const char *method, const char *path, int
 	const char *region;
 	size_t got = 0, off = 0;
 	ssize_t n;
-	int fd = -1, status = -1, gai, major, minor;
+	int fd = -1, status = -1, gai, major, minor, i;
 	SSL *ssl = NULL;
 	time_t started;
 
@@ -1724,24 +1724,21 @@ admin_backend_request(struct admin *a, const char *method, const char *path, int
 		sbuf_appendf(err, "no backend_credentials in %s", c->file);
 		return -1;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if ((gai = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0) {
+	/* the addresses the proxy dials (backend_addresses, or the URL's host), in order */
+	if ((gai = conf_backend_resolve(c, &u)) != 0) {
 		sbuf_appendf(err, "backend %s: %s", c->backend_url, gai_strerror(gai));
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol)) == -1)
+	for (i = 0; i < u.n; i++) {
+		if ((fd = socket(u.addr[i].ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 			continue;
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, (const struct sockaddr *)&u.addr[i].ss, u.addr[i].len) == 0)
 			break;
 		close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(res);
 	if (fd == -1) {
 		sbuf_appendf(err, "backend %s unreachable: %s", c->backend_url, strerror(errno));
 		return -1;

@@ -453,19 +453,62 @@ conf_h_reserved(struct conf_parser *p, struct conf *c, char **argv, int argc)
 }
 
 int
-conf_backend_resolve(const struct conf *c, struct sockaddr_storage *addr, socklen_t *len)
+conf_backend_resolve(const struct conf *c, struct upstream *u)
 {
-	struct addrinfo hints, *res;
-	int rc;
+	struct addrinfo hints, *res, *ai;
+	int i, rc;
 
+	memset(u, 0, sizeof(*u));
+	if (c->nbackend_addrs > 0) {
+		for (i = 0; i < c->nbackend_addrs; i++)
+			(void)upstream_add(u, (const struct sockaddr *)&c->backend_addrs[i],
+			    c->backend_addr_lens[i]);
+		return 0;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((rc = getaddrinfo(c->backend_connect_host, c->backend_port, &hints, &res)) != 0)
 		return rc;
-	memcpy(addr, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
+	for (ai = res; ai != NULL && upstream_add(u, ai->ai_addr, ai->ai_addrlen) == 0; ai = ai->ai_next)
+		;
 	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * backend_addresses ADDR[:PORT]...: IP literals (names are the URL's to
+ * resolve); without a port, the URL's.  Checked against the URL at the end
+ * (conf_check), which may come later in the file.
+ */
+static int
+conf_h_backend_addresses(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	int i;
+
+	c->nbackend_addrs = 0;
+	for (i = 1; i < argc; i++) {
+		char text[300];
+		const char *a = argv[i];
+		int has_port = a[0] == '[' ? strstr(a, "]:") != NULL :
+		    strchr(a, ':') != NULL && strchr(a, ':') == strrchr(a, ':');
+
+		if (strchr(a, ':') != NULL && a[0] != '[' && strchr(a, ':') != strrchr(a, ':')) {
+			conf_error(p, "backend_addresses: %s: an IPv6 address without brackets; "
+			    "write it [%s] or [%s]:PORT", a, a, a);
+			return -1;
+		}
+		/* the URL's port is filled in by conf_check: 0 until then */
+		snprintf(text, sizeof(text), has_port ? "%s" : "%s:0", a);
+		if (a[0] == '\0' || a[0] == '*' || a[0] == ':' ||
+		    conf_parse_addr(text, &c->backend_addrs[c->nbackend_addrs],
+		    &c->backend_addr_lens[c->nbackend_addrs]) == -1) {
+			conf_error(p, "backend_addresses: %s is not an IP address with an optional port; "
+			    "write e.g. 10.0.0.7:7480 or [fd00::7] (names: put one in the backend URL)", a);
+			return -1;
+		}
+		c->nbackend_addrs++;
+	}
 	return 0;
 }
 
@@ -524,20 +567,9 @@ conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	} else
 		conf_set_str(&c->backend_port, c->backend_tls ? "443" : "80");
 	conf_set_str(&c->backend_url, url);
+	snprintf(c->backend_where, sizeof(c->backend_where), "%s:%d", p->file, p->line);
 	conf_set_str(&c->backend_host, hostport);
 	conf_set_str(&c->backend_connect_host, host);
-	if (p->check_files) {
-		/* every worker resolves it at start (server.c); a name that does not resolve stops them */
-		struct sockaddr_storage ss;
-		socklen_t len;
-		int rc;
-
-		if ((rc = conf_backend_resolve(c, &ss, &len)) != 0) {
-			conf_error(p, "backend %s: host %s does not resolve (%s); fix the host name or DNS",
-			    url, c->backend_connect_host, gai_strerror(rc));
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -765,6 +797,10 @@ static const struct conf_directive conf_directives[] = {
 	  "backend_reserved_names NAME... | none" },
 	{ "backend_region", 1, 1, CT_STR, OFF(backend_region), 0, 0, NULL, NULL, "backend_region NAME" },
 	{ "backend_pool_size", 1, 1, CT_INT, OFF(backend_pool_size), 0, 4096, "1024", NULL, "backend_pool_size N" },
+	{ "backend_addresses", 1, UPSTREAM_MAX, CT_CUSTOM, 0, 0, 0, NULL, conf_h_backend_addresses,
+	    "backend_addresses ADDR[:PORT]..." },
+	{ "backend_fail_timeout", 1, 1, CT_MS, OFF(backend_fail_timeout_ms), 0, 3600000, "10s", NULL,
+	    "backend_fail_timeout DURATION" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
 	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
 	{ "policy_store_password", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store_password, "policy_store_password FILE" },
@@ -1037,6 +1073,34 @@ conf_defaults(struct conf *c, struct conf_parser *p)
 }
 
 /* Rules that span directives. */
+
+/*
+ * backend_addresses without a port take the URL's; with check_files, the
+ * addresses must be there: every worker resolves the URL's host at start
+ * (server.c), and one that does not resolve would stop them all.
+ */
+static void
+conf_check_backend_addresses(struct conf_parser *p, struct conf *c)
+{
+	struct upstream u;
+	uint16_t port = htons((uint16_t)atoi(c->backend_port));
+	int i, rc;
+
+	for (i = 0; i < c->nbackend_addrs; i++) {
+		struct sockaddr_storage *ss = &c->backend_addrs[i];
+		if (ss->ss_family == AF_INET && ((struct sockaddr_in *)ss)->sin_port == 0)
+			((struct sockaddr_in *)ss)->sin_port = port;
+		else if (ss->ss_family == AF_INET6 && ((struct sockaddr_in6 *)ss)->sin6_port == 0)
+			((struct sockaddr_in6 *)ss)->sin6_port = port;
+	}
+	if (p->check_files && (rc = conf_backend_resolve(c, &u)) != 0) {
+		sbuf_appendf(p->errors, "%s: backend %s: host %s does not resolve (%s); fix the host "
+		    "name or DNS, or list the addresses with backend_addresses\n", c->backend_where,
+		    c->backend_url, c->backend_connect_host, gai_strerror(rc));
+		p->nerrors++;
+	}
+}
+
 static void
 conf_cross_check(struct conf_parser *p, struct conf *c)
 {
@@ -1068,6 +1132,8 @@ conf_cross_check(struct conf_parser *p, struct conf *c)
 	}
 	if (c->backend_url == NULL)
 		conf_error(p, "no backend directive; add e.g. \"backend http://127.0.0.1:7480\"");
+	else
+		conf_check_backend_addresses(p, c);
 	if (c->backend_access_key_id == NULL)
 		conf_error(p, "no backend_credentials directive; add \"backend_credentials ACCESS_KEY_ID SECRET_FILE\"");
 	if (c->store_kind == CONF_STORE_NONE)

@@ -16,6 +16,7 @@
 
 #include "proxy/s3addr.h"
 #include "proxy/sbuf.h"
+#include "proxy/upstream.h"
 
 #define CONF_MAX_LISTEN		16
 #define CONF_MAX_CERTS		16
@@ -64,6 +65,7 @@ struct conf {
 
 	/* backend */
 	char			*backend_url;
+	char			 backend_where[300];	/* "FILE:LINE" of the backend directive */
 	int			 backend_tls;
 	char			*backend_host;		/* host[:port] as sent in Host */
 	char			*backend_connect_host;	/* for getaddrinfo */
@@ -73,6 +75,11 @@ struct conf {
 	char			*backend_ca_file;
 	char			*backend_region;	/* default: region */
 	int			 backend_pool_size;	/* idle connections kept */
+	/* backend_addresses: where to connect; none: what backend_connect_host resolves to */
+	struct sockaddr_storage	 backend_addrs[UPSTREAM_MAX];
+	socklen_t		 backend_addr_lens[UPSTREAM_MAX];
+	int			 nbackend_addrs;
+	int			 backend_fail_timeout_ms;	/* an address that failed is skipped so long */
 
 	/* policy */
 	enum conf_store_kind	 store_kind;
@@ -145,11 +152,12 @@ void		 conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
 
 /*
- * The backend's address (its first, as getaddrinfo orders them) into ADDR
- * and LEN: 0, or getaddrinfo's error (gai_strerror).  It may block on DNS:
- * at start and reload only, never in a request path.
+ * The backend's addresses into U (emptied first): backend_addresses, else
+ * every address the URL's host resolves to (getaddrinfo's order, at most
+ * UPSTREAM_MAX).  0, or getaddrinfo's error (gai_strerror).  It may block
+ * on DNS: at start and reload only, never in a request path.
  */
-int		 conf_backend_resolve(const struct conf *, struct sockaddr_storage *addr, socklen_t *len);
+int		 conf_backend_resolve(const struct conf *, struct upstream *u);
 
 /* "90s", "15m", "8h", "7d", "250ms" -> milliseconds; -1 if malformed. */
 /* Whether SA (a client's socket address) may send PROXY headers: proxy_protocol_from. */

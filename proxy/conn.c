@@ -114,7 +114,9 @@ conn_set_state(struct conn *c, enum conn_state next)
  */
 #define CONN_TIMER_SLACK_MS	10	/* a timer this close to its deadline has expired */
 
-static int64_t
+static int	conn_backend_dial(struct conn *, const char *why);
+
+int64_t
 conn_now_ms(void)
 {
 	struct timespec ts;
@@ -413,6 +415,7 @@ conn_request_reset(struct conn *c)
 	c->bytes_in = c->bytes_out = 0;
 	c->pace_since_ms = 0;
 	c->backend_retried = 0;
+	c->backend_tried = 0;
 	c->backend_readable = 0;
 	c->copy_lock_missing = 0;
 	c->lock_probe = 0;
@@ -1071,7 +1074,6 @@ conn_backend_connect(struct conn *c)
 {
 	struct server *srv = c->srv;
 	struct backend_conn *bc;
-	int fd, one = 1;
 
 	if ((bc = server_backend_take(srv, conn_retry_safe(c))) != NULL) {
 		c->backend_reused = 1;
@@ -1082,24 +1084,71 @@ conn_backend_connect(struct conn *c)
 		return 1;
 	}
 	c->backend_reused = 0;
-	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		log_warn("request %s: socket", c->request_id);
-		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	return conn_backend_dial(c, NULL);
+}
+
+/*
+ * The address being dialled did not take the connection (ERR says why):
+ * skipped for backend_fail_timeout (upstream.h) unless a reload renewed
+ * the addresses meanwhile.
+ */
+static void
+conn_backend_addr_failed(struct conn *c, int err)
+{
+	struct server *srv = c->srv;
+	const char *text = "?";
+	int down = 0;
+
+	srv->stats->backend_errors++;
+	if (c->backend_addr_gen == srv->upstream_gen) {
+		text = srv->upstream.addr[c->backend_addr].text;
+		down = upstream_failed(&srv->upstream, c->backend_addr, conn_now_ms(),
+		    c->conf->backend_fail_timeout_ms);
 	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	srv->stats->backend_connects++;
-	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == -1 &&
-	    errno != EINPROGRESS) {
-		log_warn("request %s: connect to backend", c->request_id);
-		close(fd);
-		srv->stats->backend_errors++;
-		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	if (down) {
+		srv->stats->backend_marked_down++;
+		log_warnx("request %s: backend %s: %s; not dialled for %d ms", c->request_id, text,
+		    strerror(err), c->conf->backend_fail_timeout_ms);
+	} else
+		log_warnx("request %s: backend %s: %s", c->request_id, text, strerror(err));
+}
+
+/*
+ * A new connection to the next backend address in turn that this request
+ * has not dialled (upstream.h); one that fails at once is skipped for the
+ * next: nothing was sent yet.  503 when every address failed.
+ */
+static int
+conn_backend_dial(struct conn *c, const char *why)
+{
+	struct server *srv = c->srv;
+	int i, fd, one = 1;
+
+	while ((i = upstream_pick(&srv->upstream, conn_now_ms(), c->backend_tried)) != -1) {
+		const struct upstream_addr *a = &srv->upstream.addr[i];
+
+		c->backend_tried |= 1u << i;
+		c->backend_addr = i;
+		c->backend_addr_gen = srv->upstream_gen;
+		fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			log_warn("request %s: socket", c->request_id);
+			return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+		}
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		srv->stats->backend_connects++;
+		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1 && errno != EINPROGRESS) {
+			int err = errno;
+			close(fd);
+			conn_backend_addr_failed(c, err);
+			continue;
+		}
+		conn_side_lend(c, &c->backend, server_backend_new(srv, fd));
+		conn_set_state(c, CONN_BACKEND_CONNECT);
+		conn_timer_set(c, c->conf->backend_connect_timeout_ms);
+		return 1;
 	}
-	conn_side_lend(c, &c->backend, server_backend_new(srv, fd));
-	conn_set_state(c, CONN_BACKEND_CONNECT);
-	conn_timer_set(c, c->conf->backend_connect_timeout_ms);
-	return 1;
+	return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, why);
 }
 
 /*
@@ -1463,6 +1512,16 @@ conn_backend_retry(struct conn *c)
 	return 1;
 }
 
+/* Whether FD's non-blocking connect has not completed yet. */
+static int
+conn_backend_connecting(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	return getpeername(fd, (struct sockaddr *)&ss, &len) == -1 && errno == ENOTCONN;
+}
+
 static int
 conn_do_backend_connect(struct conn *c)
 {
@@ -1471,12 +1530,22 @@ conn_do_backend_connect(struct conn *c)
 
 	if (getsockopt(c->backend.fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
+	/*
+	 * SO_ERROR is 0 while the connect is under way too: only a peer name
+	 * says it is done.  Taken for connected, a connect that never
+	 * completes waited for backend_timeout in the write of the request,
+	 * not for backend_connect_timeout (an address that drops SYNs).
+	 */
+	if (err == 0 && conn_backend_connecting(c->backend.fd))
+		err = EINPROGRESS;
 	if (err == EINPROGRESS || err == EALREADY) {
 		conn_side_want(&c->backend, 0, 1);
 		return 0;
 	}
 	if (err == 0) {
 		/* writable without error: connected (or the write will say why) */
+		if (c->backend_addr_gen == c->srv->upstream_gen)
+			upstream_ok(&c->srv->upstream, c->backend_addr);
 		if (c->conf->backend_tls) {
 			c->backend.ssl = tls_backend_connect(c->srv->backend_tls, c->backend.fd,
 			    c->conf->backend_connect_host);
@@ -1491,10 +1560,9 @@ conn_do_backend_connect(struct conn *c)
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
 	}
-	log_warnx("request %s: backend connect: %s", c->request_id, strerror(err));
-	c->srv->stats->backend_errors++;
+	conn_backend_addr_failed(c, err);
 	conn_side_close(&c->backend, 0);
-	return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, NULL);
+	return conn_backend_dial(c, NULL);
 }
 
 static int
@@ -1913,6 +1981,7 @@ conn_do_lock_probe(struct conn *c)
 	c->backend.len = 0;
 	memset(&c->resp, 0, offsetof(struct http_head, headers));
 	c->backend_retried = 0;
+	c->backend_tried = 0;
 	c->lock_probe = 0;
 	if (status != 200 && status != 404 && status >= 400 && status <= 499)
 		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD | COPY_LOCK_UNSEEN;
@@ -3033,8 +3102,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_timer_set(c, c->conf->body_timeout_ms);
 		break;
 	case CONN_BACKEND_CONNECT:
+		/* the address is down, or too busy to take one: the next one, if any */
+		conn_backend_addr_failed(c, ETIMEDOUT);
+		conn_side_close(&c->backend, 0);
+		(void)conn_backend_dial(c, "The object store did not accept a connection in time.");
+		break;
 	case CONN_BACKEND_TLS:
-		log_warnx("request %s: backend connect timed out", c->request_id);
+		log_warnx("request %s: backend TLS handshake timed out", c->request_id);
 		c->srv->stats->backend_errors++;
 		conn_side_close(&c->backend, 0);
 		(void)conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "The object store did not accept a connection in time.");

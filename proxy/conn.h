@@ -102,6 +102,9 @@ struct conn {
 	struct conn_side	 backend;
 	int			 backend_reused;
 	int			 backend_retried;
+	unsigned int		 backend_tried;	/* upstream.h: addresses dialled for this request, a bit each */
+	int			 backend_addr;	/* the one dialled last */
+	unsigned int		 backend_addr_gen;	/* ... of srv->upstream as it was then (a reload renews it) */
 	int			 backend_readable;	/* readable during REQ_BODY: an interim response,
 						   or an early answer (conn_backend_early_answer) */
 	struct event		*timer;
@@ -246,6 +249,8 @@ int		 conn_backend_start(struct conn *);
 int		 conn_lock_probe_start(struct conn *);
 /* Seconds on the monotonic clock, as quotas count them. */
 double		 conn_now(void);
+/* Milliseconds on the coarse monotonic clock (timers, upstream.h's down times). */
+int64_t		 conn_now_ms(void);
 
 /* An event on the backend connection C has borrowed (server.c's callback). */
 void		 conn_backend_event(struct conn *, short what);

@@ -57,12 +57,11 @@ server_histogram_add(uint64_t buckets[12], double ms)
 
 /* The backend's address into ADDR and LEN (resolved at start and reload, never in a request). */
 static int
-server_resolve_backend(const struct conf *cf, struct sockaddr_storage *addr, socklen_t *len,
-    struct sbuf *errors)
+server_resolve_backend(const struct conf *cf, struct upstream *u, struct sbuf *errors)
 {
 	int rc;
 
-	if ((rc = conf_backend_resolve(cf, addr, len)) != 0) {
+	if ((rc = conf_backend_resolve(cf, u)) != 0) {
 		sbuf_appendf(errors, "%s: backend %s: %s; check the host name\n", cf->file,
 		    cf->backend_url, gai_strerror(rc));
 		return -1;
@@ -1109,8 +1108,7 @@ static void
 server_reload(struct server *srv)
 {
 	struct sbuf errors = SBUF_INIT, kept = SBUF_INIT;
-	struct sockaddr_storage backend_addr;
-	socklen_t backend_addr_len;
+	struct upstream upstream;
 	struct tls_server *ts = NULL;
 	SSL_CTX *bctx = NULL;
 	struct conf *nc;
@@ -1118,7 +1116,7 @@ server_reload(struct server *srv)
 	log_info("reloading %s", srv->conf->file);
 	if ((nc = conf_load(srv->conf->file, 1, &errors)) == NULL)
 		goto fail;
-	if (server_resolve_backend(nc, &backend_addr, &backend_addr_len, &errors) == -1)
+	if (server_resolve_backend(nc, &upstream, &errors) == -1)
 		goto fail;
 	if (nc->ncerts > 0 && (ts = tls_server_new(nc, &errors)) == NULL)
 		goto fail;
@@ -1167,8 +1165,8 @@ server_reload(struct server *srv)
 		log_warn("access_log %s", nc->access_log);
 	if (log_open(nc->error_log, (enum log_level)nc->log_level) == -1)
 		log_warn("error_log %s", nc->error_log);
-	srv->backend_addr = backend_addr;
-	srv->backend_addr_len = backend_addr_len;
+	srv->upstream = upstream;	/* what was down is tried again */
+	srv->upstream_gen++;
 	if (ts != NULL) {
 		/* new handshakes use the new certificates; open connections keep theirs (tls.h) */
 		tls_server_free(srv->tls);
@@ -1486,9 +1484,19 @@ server_admin_healthz(struct evhttp_request *req, void *arg)
 #define SERVER_PROBE_INTERVAL_S	2
 #define SERVER_PROBE_TIMEOUT_S	1
 
+static int	server_probe_dial(struct server *);
+
+/*
+ * The dial to PROBE_ADDR ended, connected (ERR 0) or not (ERR says why):
+ * the address is marked as a request's dial marks it (upstream.h), and
+ * after a failure the next one is dialled at once; the backend is
+ * unreachable when every address failed.
+ */
 static void
-server_probe_done(struct server *srv, int reachable)
+server_probe_done(struct server *srv, int err)
 {
+	int connected = err == 0;
+
 	struct timeval tv = { SERVER_PROBE_INTERVAL_S, 0 };
 
 	if (srv->probe_ev != NULL) {
@@ -1499,7 +1507,20 @@ server_probe_done(struct server *srv, int reachable)
 		close(srv->probe_fd);
 		srv->probe_fd = -1;
 	}
-	srv->backend_reachable = reachable;
+	if (srv->probe_tried != 0 && srv->probe_gen == srv->upstream_gen) {
+		if (connected)
+			upstream_ok(&srv->upstream, srv->probe_addr);
+		else if (upstream_failed(&srv->upstream, srv->probe_addr, conn_now_ms(),
+		    srv->conf->backend_fail_timeout_ms)) {
+			srv->stats->backend_marked_down++;
+			log_warnx("readiness probe: backend %s: %s; not dialled for %d ms",
+			    srv->upstream.addr[srv->probe_addr].text, strerror(err),
+			    srv->conf->backend_fail_timeout_ms);
+		}
+	}
+	if (!connected && server_probe_dial(srv))
+		return;
+	srv->backend_reachable = connected;
 	evtimer_add(srv->probe_timer, &tv);
 }
 
@@ -1514,34 +1535,54 @@ server_probe_cb(evutil_socket_t fd, short what, void *arg)
 		err = ETIMEDOUT;
 	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	server_probe_done(srv, err == 0);
+	server_probe_done(srv, err);
+}
+
+/* Dials the next address this probe has not: 1, or 0 when none is left. */
+static int
+server_probe_dial(struct server *srv)
+{
+	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
+	const struct upstream_addr *a;
+	int i, fd;
+
+	if ((i = upstream_pick(&srv->upstream, conn_now_ms(), srv->probe_tried)) == -1)
+		return 0;
+	a = &srv->upstream.addr[i];
+	srv->probe_tried |= 1u << i;
+	srv->probe_addr = i;
+	srv->probe_gen = srv->upstream_gen;
+	if ((fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		server_probe_done(srv, errno);
+		return 1;
+	}
+	srv->probe_fd = fd;
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+		server_probe_done(srv, 0);
+		return 1;
+	}
+	if (errno != EINPROGRESS) {
+		server_probe_done(srv, errno);
+		return 1;
+	}
+	if ((srv->probe_ev = event_new(srv->base, fd, EV_WRITE, server_probe_cb, srv)) == NULL) {
+		server_probe_done(srv, ENOMEM);
+		return 1;
+	}
+	event_add(srv->probe_ev, &tv);
+	return 1;
 }
 
 static void
 server_probe_start(evutil_socket_t unused, short what, void *arg)
 {
 	struct server *srv = arg;
-	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
-	int fd;
 
 	if (srv->probe_ev != NULL || srv->draining)
 		return;
-	fd = socket(srv->backend_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		server_probe_done(srv, 0);
-		return;
-	}
-	srv->probe_fd = fd;
-	if (connect(fd, (struct sockaddr *)&srv->backend_addr, srv->backend_addr_len) == 0) {
-		server_probe_done(srv, 1);
-		return;
-	}
-	if (errno != EINPROGRESS ||
-	    (srv->probe_ev = event_new(srv->base, fd, EV_WRITE, server_probe_cb, srv)) == NULL) {
-		server_probe_done(srv, 0);
-		return;
-	}
-	event_add(srv->probe_ev, &tv);
+	srv->probe_tried = 0;
+	if (!server_probe_dial(srv))
+		server_probe_done(srv, EHOSTUNREACH);	/* no address at all */
 }
 
 /* /readyz: the last backend probe, the store, draining; answered at once. */
@@ -1676,9 +1717,20 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "s3gate_backend_connections_total{kind=\"new\"} %llu\n"
 	    "s3gate_backend_connections_total{kind=\"reused\"} %llu\n"
 	    "# TYPE s3gate_backend_errors_total counter\ns3gate_backend_errors_total %llu\n"
-	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n",
+	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n"
+	    "# HELP s3gate_backend_marked_down_total Backend addresses skipped for backend_fail_timeout "
+	    "after a failed connect.\n# TYPE s3gate_backend_marked_down_total counter\n"
+	    "s3gate_backend_marked_down_total %llu\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
-	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
+	    (unsigned long long)st->backend_errors, (int)st->backend_idle,
+	    (unsigned long long)st->backend_marked_down);
+	/* the backend's addresses as the worker answering sees them (each worker learns on its own) */
+	evbuffer_add_printf(b, "# HELP s3gate_backend_address_up Whether a backend address is dialled "
+	    "(0: skipped after a failed connect), as the worker answering sees it.\n"
+	    "# TYPE s3gate_backend_address_up gauge\n");
+	for (w = 0; w < srv->upstream.n; w++)
+		evbuffer_add_printf(b, "s3gate_backend_address_up{address=\"%s\"} %d\n",
+		    srv->upstream.addr[w].text, upstream_is_up(&srv->upstream, w, conn_now_ms()));
 	evbuffer_add_printf(b, "# TYPE s3gate_client_aborts_total counter\ns3gate_client_aborts_total %llu\n"
 	    "# HELP s3gate_slow_clients_total Bodies closed for moving under body_min_rate.\n"
 	    "# TYPE s3gate_slow_clients_total counter\ns3gate_slow_clients_total %llu\n",
@@ -1828,7 +1880,7 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 	srv->request_id_seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (server_resolve_backend(cf, &srv->backend_addr, &srv->backend_addr_len, errors) == -1)
+	if (server_resolve_backend(cf, &srv->upstream, errors) == -1)
 		goto fail;
 	if ((srv->store = pstore_open(cf, srv->base, errors)) == NULL)
 		goto fail;

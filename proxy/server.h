@@ -99,6 +99,7 @@ struct server_stats {
 	uint64_t	 backend_connects;
 	uint64_t	 backend_reuses;
 	uint64_t	 backend_errors;
+	uint64_t	 backend_marked_down;	/* an address skipped for backend_fail_timeout */
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
 	uint64_t	 slow_clients;		/* closed under body_min_rate */
@@ -146,8 +147,8 @@ struct server {
 	time_t			 backend_key_day;	/* UTC days since 1970; -1: none */
 	struct forward_scratch	 forward_scratch;	/* every re-signed head's strings */
 
-	struct sockaddr_storage	 backend_addr;
-	socklen_t		 backend_addr_len;
+	struct upstream		 upstream;	/* the backend's addresses, which are up */
+	unsigned int		 upstream_gen;	/* counts reloads: indexes into upstream of before mean nothing */
 
 	struct server_listener {
 		struct server		*srv;
@@ -200,6 +201,9 @@ struct server {
 	struct event		*probe_timer;
 	struct event		*probe_ev;	/* the connect under way; NULL between probes */
 	int			 probe_fd;
+	int			 probe_addr;	/* the address dialled (upstream.h) */
+	unsigned int		 probe_gen;	/* ... of upstream_gen */
+	unsigned int		 probe_tried;	/* this probe's dialled addresses, a bit each */
 	int			 backend_reachable;
 
 	struct peer_count	*peers[1024];	/* open connections per client address */

@@ -287,6 +287,8 @@ test_defaults(void)
 	T_STREQ(c->backend_port, "7480", "defaults: backend port");
 	T_OK(c->backend_ca_file == NULL, "defaults: no backend_ca_file");
 	T_OK(c->backend_pool_size == 1024, "defaults: backend_pool_size 1024");
+	T_OK(c->nbackend_addrs == 0 && c->backend_fail_timeout_ms == 10000,
+	    "defaults: the URL's host resolved, an address that fails skipped for 10 s");
 	T_OK(c->store_kind == CONF_STORE_FILE, "defaults: file store");
 	T_STREQ(c->store_path, store_dir, "defaults: store dir");
 	T_OK(c->store_secret_key == NULL, "defaults: no policy secret key");
@@ -439,6 +441,12 @@ static const struct {
 	{ "admin_listen 127.0.0.1:65536", "admin_listen \"127.0.0.1:65536\"", 0 },
 	{ "user s3gate-test-no-such-user", "user s3gate-test-no-such-user: no such user", 0 },
 	{ "backend http://no-such-host.invalid:7480", "host no-such-host.invalid does not resolve", 0 },
+	{ "backend_addresses fd00::7", "backend_addresses: fd00::7: an IPv6 address without brackets; write it [fd00::7]", 0 },
+	{ "backend_addresses 10.0.0.1 rgw.internal:7480", "backend_addresses: rgw.internal:7480 is not an IP "
+	  "address with an optional port", 0 },
+	{ "backend_addresses *:7480", "is not an IP address", 0 },
+	{ "backend_addresses 10.0.0.1:http", "is not an IP address", 0 },
+	{ "backend_fail_timeout 2h", "backend_fail_timeout \"2h\" is not a duration in 0ms..3600000ms", 0 },
 	{ "backend_ca_file /nonexistent/s3gate-ca.pem", "backend_ca_file /nonexistent/s3gate-ca.pem: cannot load", 0 },
 	{ "region a b c d e f g h i", "too many arguments", 1 },
 	{ "cors_errors maybe", "cors_errors \"maybe\" is not on or off; write: cors_errors on|off", 0 },
@@ -520,6 +528,46 @@ test_errors(void)
 		    strcmp(c->backend_access_key_id, "SVCKEY") == 0, "CRLF line endings");
 		conf_unref(c);
 	}
+	sbuf_free(&errors);
+}
+
+/*
+ * backend_addresses: where s3gate connects, the URL naming Host and the
+ * TLS name only (a name that does not resolve here); a port left out is
+ * the URL's, given before or after it.
+ */
+static void
+test_backend_addresses(void)
+{
+	struct sbuf errors = SBUF_INIT;
+	struct upstream u;
+	char text[4096];
+	struct conf *c;
+
+	snprintf(text, sizeof(text), "listen 127.0.0.1:8080\n"
+	    "backend_addresses 10.0.0.1 10.0.0.2:9000 [fd00::7] 10.0.0.1\n"
+	    "backend https://rgw.no-such-host.invalid:8443\n"
+	    "backend_credentials SVCKEY %s\npolicy_store file %s\nbackend_fail_timeout 0\n",
+	    secret_file, store_dir);
+	c = load_text(text, 1, &errors, NULL);
+	T_OK(c != NULL, "backend_addresses: the URL's host need not resolve (%s)",
+	    errors.data ? errors.data : "");
+	if (c == NULL) {
+		sbuf_free(&errors);
+		return;
+	}
+	T_OK(c->nbackend_addrs == 4 && c->backend_fail_timeout_ms == 0, "backend_addresses: four given");
+	T_OK(conf_backend_resolve(c, &u) == 0 && u.n == 3, "backend_addresses: three addresses (%d)", u.n);
+	T_STREQ(u.addr[0].text, "10.0.0.1:8443", "backend_addresses: no port: the URL's");
+	T_STREQ(u.addr[1].text, "10.0.0.2:9000", "backend_addresses: a port of its own");
+	T_STREQ(u.addr[2].text, "[fd00::7]:8443", "backend_addresses: IPv6, the URL's port");
+	T_STREQ(c->backend_host, "rgw.no-such-host.invalid:8443", "backend_addresses: Host from the URL");
+	conf_unref(c);
+
+	c = load_text(base, 1, &errors, NULL);
+	T_OK(c != NULL && conf_backend_resolve(c, &u) == 0 && u.n == 1 &&
+	    strcmp(u.addr[0].text, "127.0.0.1:7480") == 0, "no backend_addresses: the URL's host");
+	conf_unref(c);
 	sbuf_free(&errors);
 }
 
@@ -884,6 +932,7 @@ main(void)
 	test_defaults();
 	test_errors();
 	test_cross_checks();
+	test_backend_addresses();
 	test_certificates();
 	test_secrets();
 	test_include();

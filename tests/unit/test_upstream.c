@@ -1,0 +1,100 @@
+/*
+ * test_upstream: the backend's addresses (proxy/upstream.h): added once
+ * each and named for logs, dialled in turn, an address that failed skipped
+ * for the fail timeout and the next one dialled, every address tried once
+ * per request, the one down longest tried when all are down, up again
+ * after a connect or when its time is over, never down with a timeout of 0.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "proxy/upstream.h"
+#include "tests/unit/testlib.h"
+
+static void
+add4(struct upstream *u, const char *ip, int port)
+{
+	struct sockaddr_in s4;
+
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, ip, &s4.sin_addr);
+	T_OK(upstream_add(u, (struct sockaddr *)&s4, sizeof(s4)) == 0, "add %s:%d", ip, port);
+}
+
+/* The indexes of the next N picks of a request each (nothing tried), as "0 1 2 ". */
+static const char *
+turns(struct upstream *u, int64_t now, int n)
+{
+	static char out[128];
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(out + strlen(out), sizeof(out) - strlen(out), "%d ", upstream_pick(u, now, 0));
+	return out;
+}
+
+int
+main(void)
+{
+	struct upstream u;
+	struct sockaddr_in6 s6;
+	int i;
+
+	memset(&u, 0, sizeof(u));
+	T_OK(upstream_pick(&u, 1000, 0) == -1, "no address: none picked");
+	add4(&u, "10.0.0.1", 7480);
+	add4(&u, "10.0.0.2", 7480);
+	add4(&u, "10.0.0.1", 7480);
+	add4(&u, "10.0.0.1", 7481);
+	T_OK(u.n == 3, "a repeated address is added once (%d)", u.n);
+	T_STREQ(u.addr[0].text, "10.0.0.1:7480", "an IPv4 address's text");
+	memset(&s6, 0, sizeof(s6));
+	s6.sin6_family = AF_INET6;
+	s6.sin6_port = htons(443);
+	inet_pton(AF_INET6, "fd00::7", &s6.sin6_addr);
+	T_OK(upstream_add(&u, (struct sockaddr *)&s6, sizeof(s6)) == 0 && u.n == 4, "an IPv6 address");
+	T_STREQ(u.addr[3].text, "[fd00::7]:443", "an IPv6 address's text, bracketed");
+
+	T_STREQ(turns(&u, 1000, 6), "0 1 2 3 0 1 ", "new connections go round the addresses");
+
+	/* 1 fails at 2000: skipped for 10 s */
+	T_OK(upstream_failed(&u, 1, 2000, 10000) == 1, "a failure of an address that was up says so");
+	T_OK(!upstream_is_up(&u, 1, 2001) && upstream_is_up(&u, 1, 12000), "down for the fail timeout");
+	T_OK(upstream_failed(&u, 1, 3000, 10000) == 0 && u.addr[1].down_until_ms == 13000,
+	    "a failure while down extends it, and does not count as going down");
+	u.next = 0;
+	T_STREQ(turns(&u, 5000, 6), "0 2 3 0 2 3 ", "a down address is skipped");
+	T_STREQ(turns(&u, 13000, 4), "0 1 2 3 ", "dialled again once its time is over");
+
+	/* one request: what it tried is not dialled again, and every address once at most */
+	u.next = 0;
+	T_OK(upstream_pick(&u, 14000, 1u << 0) == 1, "the next untried address after a failure");
+	T_OK(upstream_pick(&u, 14000, 0xf) == -1, "every address tried: none");
+
+	/* all down: the one down longest first, not refused */
+	for (i = 0; i < 4; i++)
+		upstream_failed(&u, i, 20000 + i * 100, 10000);
+	T_OK(upstream_pick(&u, 21000, 0) == 0, "all down: the one down longest (0)");
+	T_OK(upstream_pick(&u, 21000, 1u << 0) == 1, "... then the next longest (1)");
+	upstream_ok(&u, 2);
+	T_OK(upstream_pick(&u, 21000, 0) == 2, "a connect that worked puts an address back at once");
+
+	/* backend_fail_timeout 0: never marked down */
+	T_OK(upstream_failed(&u, 2, 22000, 0) == 0 && upstream_is_up(&u, 2, 22001),
+	    "fail timeout 0: the address stays up");
+
+	/* full */
+	for (i = 0; i < UPSTREAM_MAX + 2; i++) {
+		struct sockaddr_in s4;
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		s4.sin_port = htons((uint16_t)(8000 + i));
+		(void)upstream_add(&u, (struct sockaddr *)&s4, sizeof(s4));
+	}
+	T_OK(u.n == UPSTREAM_MAX, "at most UPSTREAM_MAX addresses (%d)", u.n);
+	return T_DONE();
+}
