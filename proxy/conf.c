@@ -801,6 +801,8 @@ static const struct conf_directive conf_directives[] = {
 	    "backend_addresses ADDR[:PORT]..." },
 	{ "backend_fail_timeout", 1, 1, CT_MS, OFF(backend_fail_timeout_ms), 0, 3600000, "10s", NULL,
 	    "backend_fail_timeout DURATION" },
+	{ "backend_resolve_interval", 1, 1, CT_MS, OFF(backend_resolve_interval_ms), 0, 86400000, "30s", NULL,
+	    "backend_resolve_interval DURATION" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
 	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
 	{ "policy_store_password", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store_password, "policy_store_password FILE" },

@@ -80,6 +80,7 @@ struct conf {
 	socklen_t		 backend_addr_lens[UPSTREAM_MAX];
 	int			 nbackend_addrs;
 	int			 backend_fail_timeout_ms;	/* an address that failed is skipped so long */
+	int			 backend_resolve_interval_ms;	/* the URL's host resolved again; 0: never */
 
 	/* policy */
 	enum conf_store_kind	 store_kind;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 
 #include <dirent.h>
@@ -1100,6 +1101,96 @@ server_reload_kept(const struct conf *oc, const struct conf *nc, struct sbuf *wh
 }
 
 /*
+ * The backend's host is resolved again every backend_resolve_interval, on
+ * the jobs thread (getaddrinfo blocks; jobs.h): the pods behind a headless
+ * service come and go with new addresses.  A lookup that fails keeps the
+ * addresses as they are; one that brings the same set changes nothing.
+ * Not for IP literals or backend_addresses, which no lookup changes.
+ */
+struct server_resolve_job {
+	struct job	 job;
+	struct conf	*conf;		/* a reference: the host and port asked */
+	struct upstream	 fresh;
+	int		 rc;		/* getaddrinfo's */
+};
+
+static void
+server_resolve_run(struct job *job)
+{
+	struct server_resolve_job *r = (struct server_resolve_job *)job;
+
+	r->rc = conf_backend_resolve(r->conf, &r->fresh);
+}
+
+/* Arms the next lookup if the configuration asks for them. */
+static void
+server_resolve_schedule(struct server *srv)
+{
+	const struct conf *cf = srv->conf;
+	struct in6_addr any;
+	struct timeval tv;
+
+	if (srv->resolve_timer == NULL || srv->draining || cf->backend_resolve_interval_ms == 0 ||
+	    cf->nbackend_addrs > 0 || inet_pton(AF_INET, cf->backend_connect_host, &any) == 1 ||
+	    inet_pton(AF_INET6, cf->backend_connect_host, &any) == 1)
+		return;
+	tv.tv_sec = cf->backend_resolve_interval_ms / 1000;
+	tv.tv_usec = (cf->backend_resolve_interval_ms % 1000) * 1000;
+	evtimer_add(srv->resolve_timer, &tv);
+}
+
+static void
+server_resolve_done(struct job *job)
+{
+	struct server_resolve_job *r = (struct server_resolve_job *)job;
+	struct server *srv = job->owner;
+	struct sbuf list = SBUF_INIT;
+	int i;
+
+	if (srv != NULL) {
+		srv->resolve_pending = 0;
+		if (r->conf != srv->conf) {
+			/* a reload resolved the host meanwhile, maybe another one */
+		} else if (r->rc != 0) {
+			log_warnx("backend %s: resolving %s again: %s; keeping its %d address(es)",
+			    srv->conf->backend_url, srv->conf->backend_connect_host, gai_strerror(r->rc),
+			    srv->upstream.n);
+		} else if (upstream_merge(&srv->upstream, &r->fresh)) {
+			srv->upstream_gen++;
+			for (i = 0; i < srv->upstream.n; i++)
+				sbuf_appendf(&list, "%s%s", i ? ", " : "", srv->upstream.addr[i].text);
+			log_info("backend %s: %s now resolves to %s", srv->conf->backend_url,
+			    srv->conf->backend_connect_host, list.data);
+			sbuf_free(&list);
+		}
+		server_resolve_schedule(srv);
+	}
+	conf_unref(r->conf);
+	free(r);
+}
+
+static void
+server_resolve_start(evutil_socket_t unused, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct server_resolve_job *r;
+
+	if (srv->resolve_pending || srv->draining)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		server_resolve_schedule(srv);
+		return;
+	}
+	conf_ref(srv->conf);
+	r->conf = srv->conf;
+	r->job.run = server_resolve_run;
+	r->job.done = server_resolve_done;
+	r->job.owner = srv;
+	srv->resolve_pending = 1;
+	jobs_submit(&r->job);
+}
+
+/*
  * SIGHUP in a single-process s3gate: the new file is checked whole (its
  * backend resolved, its certificates and CA loaded, its logs opened)
  * before anything of it is applied, so a file that fails changes nothing.
@@ -1180,6 +1271,9 @@ server_reload(struct server *srv)
 	}
 	conf_unref(srv->conf);
 	srv->conf = nc;
+	if (srv->resolve_timer != NULL)
+		evtimer_del(srv->resolve_timer);
+	server_resolve_schedule(srv);
 	server_quota_sync_start(srv);
 	server_quota_limits(srv);
 	srv->backend_key_day = -1;
@@ -1898,6 +1992,9 @@ server_new(struct conf *cf, const struct server_place *place, const int *listen_
 		sbuf_appendf(errors, "cannot start the jobs thread\n");
 		goto fail;
 	}
+	if ((srv->resolve_timer = evtimer_new(srv->base, server_resolve_start, srv)) == NULL)
+		fatalx("evtimer_new");
+	server_resolve_schedule(srv);
 	if (srv->worker == 0 && server_admin_start(srv, errors) == -1)
 		goto fail;
 	signal(SIGPIPE, SIG_IGN);
@@ -1934,6 +2031,10 @@ server_free(struct server *srv)
 		return;
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL)
 		conn_abort(c);
+	if (srv->resolve_timer != NULL) {
+		event_free(srv->resolve_timer);
+		srv->resolve_timer = NULL;	/* a lookup handed back now schedules none */
+	}
 	jobs_shutdown();
 	server_backend_flush(srv);
 	server_unlisten(srv);

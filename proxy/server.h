@@ -148,7 +148,10 @@ struct server {
 	struct forward_scratch	 forward_scratch;	/* every re-signed head's strings */
 
 	struct upstream		 upstream;	/* the backend's addresses, which are up */
-	unsigned int		 upstream_gen;	/* counts reloads: indexes into upstream of before mean nothing */
+	unsigned int		 upstream_gen;	/* counts reloads and new lookups: indexes into upstream
+						   from before mean nothing */
+	struct event		*resolve_timer;	/* the backend's host resolved again (server_resolve_*) */
+	int			 resolve_pending;	/* a lookup is on the jobs thread */
 
 	struct server_listener {
 		struct server		*srv;

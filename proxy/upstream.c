@@ -89,3 +89,38 @@ upstream_ok(struct upstream *u, int i)
 	u->addr[i].down_until_ms = 0;
 	u->addr[i].down_since_ms = 0;
 }
+
+/* The index of SS in U, or -1. */
+static int
+upstream_find(const struct upstream *u, const struct upstream_addr *a)
+{
+	int i;
+
+	for (i = 0; i < u->n; i++)
+		if (u->addr[i].len == a->len && memcmp(&u->addr[i].ss, &a->ss, a->len) == 0)
+			return i;
+	return -1;
+}
+
+int
+upstream_merge(struct upstream *u, const struct upstream *fresh)
+{
+	struct upstream merged;
+	int i, j, same = u->n == fresh->n;
+
+	for (i = 0; same && i < fresh->n; i++)
+		same = upstream_find(u, &fresh->addr[i]) != -1;
+	if (same)
+		return 0;
+	memset(&merged, 0, sizeof(merged));
+	for (i = 0; i < fresh->n; i++) {
+		merged.addr[i] = fresh->addr[i];
+		if ((j = upstream_find(u, &fresh->addr[i])) != -1) {
+			merged.addr[i].down_until_ms = u->addr[j].down_until_ms;
+			merged.addr[i].down_since_ms = u->addr[j].down_since_ms;
+		}
+	}
+	merged.n = fresh->n;
+	*u = merged;
+	return 1;
+}

@@ -15,6 +15,8 @@
  * whatever their address (every gateway serves every request).
  *
  * Per process: each worker learns on its own (its first failed connect).
+ * A host name is resolved again every backend_resolve_interval (server.c,
+ * on the jobs thread): the pods behind a headless service come and go.
  * Pure: the caller passes the time; no I/O but the address's text.
  */
 #ifndef S3GATE_UPSTREAM_H
@@ -56,5 +58,12 @@ int	upstream_failed(struct upstream *, int i, int64_t now_ms, int64_t fail_timeo
 void	upstream_ok(struct upstream *, int i);
 /* Whether address I is up at NOW_MS. */
 int	upstream_is_up(const struct upstream *, int i, int64_t now_ms);
+/*
+ * U takes the addresses of FRESH (the host resolved anew), in FRESH's
+ * order, an address in both keeping its down time.  Returns 1 if the set
+ * changed (indexes into U from before mean nothing then); 0 if it is the
+ * same set, U left as it was.
+ */
+int	upstream_merge(struct upstream *u, const struct upstream *fresh);
 
 #endif

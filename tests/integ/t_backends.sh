@@ -21,8 +21,11 @@
 # gateway that goes away mid-run is skipped and the requests go on; with
 # every address down: 503 ServiceUnavailable at once, /readyz 503; an
 # address that never answers a SYN: 503 at backend_connect_timeout (it was
-# backend_timeout: a connect under way was taken for done); an address
-# that comes back is dialled again once its fail timeout is over.
+# backend_timeout: a connect under way was taken for done); a host name
+# that moves to another address is followed within
+# backend_resolve_interval, and one that stops resolving keeps what it
+# had; an address that comes back is dialled again once its fail timeout
+# is over.
 # Workspace: ws-bk<id>.
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +140,46 @@ s3gate_start hole "workers 1" "backend_pool_size 0" "backend http://$URL_HOST:$R
 	"policy_store file $MANY_DIR/policy" || { t_fail "s3gate hole starts" "see $T/hole/s3gate.log"; exit 1; }
 tc "the one address never answers a SYN: 503 at backend_connect_timeout (500 ms), not at backend_timeout (60 s; before: no answer)" \
 	unavailable "$S3GATE_ENDPOINT" 'did not accept a connection in time' 
+
+# A host name resolved again every backend_resolve_interval: s3gate runs
+# in a mount namespace of its own whose /etc/hosts is a file of this test
+# (unshare -m, mount --bind; glibc reads the file at every lookup), which
+# the test rewrites in place.
+printf '127.0.0.1 localhost\n127.0.0.6 rgw.s3gate-test\n' >"$T/hosts"
+printf '#!/bin/sh\nexec unshare -m sh -c '"'"'mount --bind "$0" /etc/hosts && exec "$@"'"'"' "%s" "$@"\n' \
+	"$T/hosts" >"$T/launch"
+chmod +x "$T/launch"
+if ! "$T/launch" getent hosts rgw.s3gate-test >"$T/ns.out" 2>&1 || ! grep -q 127.0.0.6 "$T/ns.out"; then
+	SKIP_WHY="no private /etc/hosts here (unshare -m + mount --bind: $(head -c 200 "$T/ns.out"))"
+elif ! relay_on 127.0.0.6 "$T/relay6"; then
+	FAIL_WHY="setup: a relay on 127.0.0.6:$RP: $(cat "$T/relay6.err")"
+elif ! S3GATE_LAUNCH=$T/launch s3gate_start dns "workers 1" "backend_pool_size 0" \
+	"backend http://rgw.s3gate-test:$RP" "backend_resolve_interval 1s" "policy_store file $MANY_DIR/policy"; then
+	FAIL_WHY="s3gate dns did not start: see $T/dns/s3gate.log"
+fi
+DNS_EP=${S3GATE_ENDPOINT:-} DNS_LOG=${S3GATE_LOG:-}
+via_relay6() {
+	local n0; n0=$(relay_count "$T/relay6")
+	gets "$DNS_EP" 3 && [ "$(relay_count "$T/relay6")" -ge $((n0 + 3)) ]
+}
+tc "the backend's host resolves to 127.0.0.6 (a relay to RGW): GETs go there" via_relay6
+moved() {
+	local n0
+	printf '127.0.0.1 localhost\n127.0.0.1 rgw.s3gate-test\n' >"$T/hosts"
+	wait_for 10 grep -q "rgw.s3gate-test now resolves to 127.0.0.1:$RP" "$DNS_LOG" ||
+		{ echo "no new lookup in the log:"; grep -i resolv "$DNS_LOG"; return 1; }
+	n0=$(relay_count "$T/relay6")
+	gets "$DNS_EP" 3 && [ "$(relay_count "$T/relay6")" = "$n0" ] ||
+		{ echo "the relay took $(( $(relay_count "$T/relay6") - n0 )) of 3"; return 1; }
+}
+tc "the name moves to 127.0.0.1 (RGW): taken within backend_resolve_interval (1s), no GET goes to the old address" moved
+lookup_fails() {
+	printf '127.0.0.1 localhost\n' >"$T/hosts"
+	wait_for 10 grep -q "resolving rgw.s3gate-test again: .*; keeping its 1 address(es)" "$DNS_LOG" ||
+		{ echo "no failed lookup in the log:"; grep -i resolv "$DNS_LOG"; return 1; }
+	gets "$DNS_EP" 3
+}
+tc "the name stops resolving: the address it had is kept, GETs all 200" lookup_fails
 
 # an address that comes back
 s3gate_start back "workers 1" "backend_pool_size 0" "backend http://$URL_HOST:$RP" \

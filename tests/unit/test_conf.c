@@ -287,8 +287,9 @@ test_defaults(void)
 	T_STREQ(c->backend_port, "7480", "defaults: backend port");
 	T_OK(c->backend_ca_file == NULL, "defaults: no backend_ca_file");
 	T_OK(c->backend_pool_size == 1024, "defaults: backend_pool_size 1024");
-	T_OK(c->nbackend_addrs == 0 && c->backend_fail_timeout_ms == 10000,
-	    "defaults: the URL's host resolved, an address that fails skipped for 10 s");
+	T_OK(c->nbackend_addrs == 0 && c->backend_fail_timeout_ms == 10000 &&
+	    c->backend_resolve_interval_ms == 30000,
+	    "defaults: the URL's host resolved, again every 30 s, an address that fails skipped for 10 s");
 	T_OK(c->store_kind == CONF_STORE_FILE, "defaults: file store");
 	T_STREQ(c->store_path, store_dir, "defaults: store dir");
 	T_OK(c->store_secret_key == NULL, "defaults: no policy secret key");

@@ -3,7 +3,9 @@
  * each and named for logs, dialled in turn, an address that failed skipped
  * for the fail timeout and the next one dialled, every address tried once
  * per request, the one down longest tried when all are down, up again
- * after a connect or when its time is over, never down with a timeout of 0.
+ * after a connect or when its time is over, never down with a timeout of 0;
+ * a new lookup's addresses taken in its order, those kept keeping their
+ * down time, the same set leaving all as it was.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -86,6 +88,33 @@ main(void)
 	/* backend_fail_timeout 0: never marked down */
 	T_OK(upstream_failed(&u, 2, 22000, 0) == 0 && upstream_is_up(&u, 2, 22001),
 	    "fail timeout 0: the address stays up");
+
+	/* a new lookup: 10.0.0.2 gone, 10.0.0.9 new, 10.0.0.1:7480 kept (down) */
+	{
+		struct upstream v, fresh, same;
+
+		memset(&v, 0, sizeof(v));
+		add4(&v, "10.0.0.1", 7480);
+		add4(&v, "10.0.0.2", 7480);
+		upstream_failed(&v, 0, 1000, 10000);
+		same = v;
+		memset(&fresh, 0, sizeof(fresh));
+		add4(&fresh, "10.0.0.2", 7480);
+		add4(&fresh, "10.0.0.1", 7480);
+		T_OK(upstream_merge(&v, &fresh) == 0 && memcmp(&v, &same, sizeof(v)) == 0,
+		    "the same set in another order: nothing changes");
+		memset(&fresh, 0, sizeof(fresh));
+		add4(&fresh, "10.0.0.9", 7480);
+		add4(&fresh, "10.0.0.1", 7480);
+		T_OK(upstream_merge(&v, &fresh) == 1 && v.n == 2, "another set: taken");
+		T_STREQ(v.addr[0].text, "10.0.0.9:7480", "in the lookup's order");
+		T_OK(upstream_is_up(&v, 0, 2000) && !upstream_is_up(&v, 1, 2000) &&
+		    v.addr[1].down_until_ms == 11000, "a new address is up, a kept one keeps its down time");
+		memset(&fresh, 0, sizeof(fresh));
+		add4(&fresh, "10.0.0.9", 7480);
+		T_OK(upstream_merge(&v, &fresh) == 1 && v.n == 1 && upstream_pick(&v, 2000, 0) == 0,
+		    "fewer addresses: the turn starts over within them");
+	}
 
 	/* full */
 	for (i = 0; i < UPSTREAM_MAX + 2; i++) {
