@@ -153,6 +153,11 @@ accesslog_format(struct sbuf *sb, const struct accesslog_entry *e, const char *w
 	sbuf_appendf(sb, ",\"status\":%d", e->status);
 	sbuf_appends(sb, ",\"error\":");
 	accesslog_json_string(sb, e->error_code);
+	if (e->backend_request_id != NULL && *e->backend_request_id != '\0') {
+		/* RGW's transaction id: what its own logs and a client's error report name */
+		sbuf_appends(sb, ",\"backend_request_id\":");
+		accesslog_json_string(sb, e->backend_request_id);
+	}
 	sbuf_appendf(sb, ",\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
 	    (unsigned long long)e->bytes_in, (unsigned long long)e->bytes_out, e->duration_ms);
 	if (e->presign_id != NULL) {

@@ -22,6 +22,7 @@ struct accesslog_entry {
 	const char	*decision;	/* "allow", "deny", "-" */
 	const char	*reason;
 	const char	*error_code;	/* S3 error code s3gate answered, or NULL */
+	const char	*backend_request_id;	/* the backend's x-amz-request-id, or NULL */
 	const char	*user_agent;
 	int		 status;
 	uint64_t	 bytes_in;

@@ -414,6 +414,7 @@ conn_request_reset(struct conn *c)
 	c->resp_complete = 0;
 	c->bytes_in = c->bytes_out = 0;
 	c->pace_since_ms = 0;
+	c->backend_request_id[0] = '\0';
 	c->backend_retried = 0;
 	c->backend_tried = 0;
 	c->backend_readable = 0;
@@ -570,6 +571,7 @@ conn_access_log(struct conn *c, double ms)
 	e.reason = c->decided ? c->decision.reason : NULL;
 	e.status = c->resp_status;
 	e.error_code = c->error != S3ERR_NONE ? s3err_info(c->error)->code : NULL;
+	e.backend_request_id = c->backend_request_id;
 	if ((ua = httpmsg_header_find(&c->head, "user-agent")) != NULL) {
 		snprintf(ua_buf, sizeof(ua_buf), "%.*s", (int)ua->value_len, ua->value);
 		e.user_agent = ua_buf;
@@ -2051,6 +2053,12 @@ conn_resp_framing(struct conn *c)
 	const struct http_head *r = &c->resp;
 
 	c->resp_status = r->status;
+	if (accesslog_enabled()) {
+		const struct http_header *id = httpmsg_header_find(r, "x-amz-request-id");
+		if (id != NULL)
+			snprintf(c->backend_request_id, sizeof(c->backend_request_id), "%.*s",
+			    (int)id->value_len, id->value);
+	}
 	if (c->link_usage != NULL)
 		server_link_learn_size(c->link_usage, conn_object_size(r));
 	if (c->is_head_method || r->status == 204 || r->status == 304 ||

@@ -128,6 +128,7 @@ struct conn {
 
 	/* the request being served */
 	char			 request_id[24];
+	char			 backend_request_id[64];	/* the backend answer's x-amz-request-id (access log) */
 	struct timespec		 started;
 	struct http_head	 head;		/* into client.buf */
 	size_t			 body_prefix;	/* body bytes read with the head */

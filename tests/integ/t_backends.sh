@@ -89,6 +89,20 @@ failed_once() {
 		grep -q "backend 127.0.0.3:$RP: Connection refused; not dialled for 30000 ms" "$MANY_LOG" &&
 		grep -q "backend 127.0.0.4:$RP: Connection timed out; not dialled for 30000 ms" "$MANY_LOG"
 }
+# The access log names the backend's request id (RGW's transaction id, what
+# its own logs and a client's error report name) beside s3gate's own.
+backend_id() {
+	local id line
+	curl_sigv4 "$P" --max-time 10 -o /dev/null -D "$T/id.h" "$MANY_EP/$B/obj" || return 1
+	id=$(tr -d '\r' <"$T/id.h" | awk -F': ' 'tolower($1) == "x-amz-request-id" {print $2}')
+	[ -n "$id" ] || { echo "no x-amz-request-id from RGW"; cat "$T/id.h"; return 1; }
+	line=$(alog_last "$MANY_DIR" "r.get('backend_request_id') == '$id'") || { echo "$line"; return 1; }
+	echo "# $line" | cut -c1-300
+	curl -s -o /dev/null --max-time 10 "$MANY_EP/$B/obj"	# unsigned: s3gate's own 403
+	line=$(alog_last "$MANY_DIR" "r['status'] == 403") &&
+		! grep -q backend_request_id <<<"$line" || { echo "s3gate's own answer: $line"; return 1; }
+}
+tc "the access log names the backend's x-amz-request-id (backend_request_id), none on s3gate's own answers" backend_id
 tc "the refusing and the silent address: each dialled once (refused; timed out), then skipped for backend_fail_timeout" failed_once
 addr_metrics() {
 	local m; m=$(curl -s --max-time 5 "$MANY_ADMIN/metrics")

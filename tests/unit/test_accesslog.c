@@ -151,6 +151,30 @@ test_long_lines(void)
 	json_decref(v);
 }
 
+/* The backend's request id: written (escaped) when there is one, absent when s3gate answered alone. */
+static void
+test_backend_request_id(void)
+{
+	struct accesslog_entry e = { .request_id = "R1", .method = "GET", .status = 200,
+	    .backend_request_id = "tx00000a\"b-0067-default", .link_budget_left = -1 };
+	struct sbuf sb = SBUF_INIT;
+	json_t *v;
+
+	accesslog_format(&sb, &e, "2026-11-28T09:00:00.000Z", SIZE_MAX);
+	sbuf_appendc(&sb, '\0');
+	v = json_loads(sb.data, 0, NULL);
+	T_OK(v != NULL && json_is_string(json_object_get(v, "backend_request_id")) &&
+	    strcmp(json_string_value(json_object_get(v, "backend_request_id")), "tx00000a\"b-0067-default") == 0,
+	    "backend_request_id written as a JSON string: %s", sb.data);
+	json_decref(v);
+	e.backend_request_id = "";
+	sbuf_reset(&sb);
+	accesslog_format(&sb, &e, "2026-11-28T09:00:00.000Z", SIZE_MAX);
+	sbuf_appendc(&sb, '\0');
+	T_OK(strstr(sb.data, "backend_request_id") == NULL, "no backend answer: no backend_request_id");
+	sbuf_free(&sb);
+}
+
 int
 main(void)
 {
@@ -176,5 +200,6 @@ main(void)
 	T_STREQ(sb.data, "null", "NULL is null");
 	sbuf_free(&sb);
 	test_long_lines();
+	test_backend_request_id();
 	return T_DONE();
 }
