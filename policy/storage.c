@@ -22,6 +22,8 @@
 #include "proxy/s3addr.h"
 
 #define STORAGE_MAX_FILE	(64 * 1024 * 1024)
+/* bytes of keys and values in one input once YAML aliases are expanded */
+#define STORAGE_MAX_TEXT	STORAGE_MAX_FILE
 #define STORAGE_MAX_ERRORS	50
 
 enum snode_type { SN_NULL, SN_SCALAR, SN_SEQ, SN_MAP };
@@ -41,6 +43,7 @@ struct storage_ctx {
 	struct sbuf	*errors;
 	int		 nerrors;
 	size_t		 nodes;
+	size_t		 text;		/* bytes of keys and values copied */
 	int		 item;		/* resources seen in this file */
 	const char	*name;		/* metadata.name of the current one */
 };
@@ -209,7 +212,9 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 		    (y->data.scalar.length == 0 || strcmp((char *)y->data.scalar.value, "~") == 0 ||
 		    strcmp((char *)y->data.scalar.value, "null") == 0))
 			return snode_new(c, SN_NULL, line);
-		if ((n = snode_new(c, SN_SCALAR, line)) == NULL)
+		/* an alias is its node again: a big value named a thousand times is a thousand copies */
+		if ((c->text += y->data.scalar.length) > STORAGE_MAX_TEXT ||
+		    (n = snode_new(c, SN_SCALAR, line)) == NULL)
 			return NULL;
 		if ((n->text = strndup((char *)y->data.scalar.value, y->data.scalar.length)) == NULL)
 			abort();
@@ -234,6 +239,10 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 			v = yaml_document_get_node(doc, pair->value);
 			if (k == NULL || v == NULL || k->type != YAML_SCALAR_NODE) {
 				storage_err(c, n, "mapping keys must be plain strings");
+				snode_free(n);
+				return NULL;
+			}
+			if ((c->text += k->data.scalar.length) > STORAGE_MAX_TEXT) {
 				snode_free(n);
 				return NULL;
 			}
@@ -824,7 +833,7 @@ storage_parse_yaml(struct storage_ctx *c, const char *data, size_t len)
 			storage_document(c, doc);
 		snode_free(doc);
 		yaml_document_delete(&ydoc);
-		if (c->nodes > STORAGE_MAX_NODES)
+		if (c->nodes > STORAGE_MAX_NODES || c->text > STORAGE_MAX_TEXT)
 			break;
 	}
 	yaml_parser_delete(&parser);
