@@ -586,6 +586,9 @@ admin_member(struct admin *a, struct admin_args *args, int add)
 		return admin_fail(a, "no workspace %s", args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
+	if (add && w->nmembers >= STORAGE_MAX_MEMBERS)
+		return admin_fail(a, "%s has %zu members; a workspace has at most %d", w->name,
+		    w->nmembers, STORAGE_MAX_MEMBERS);
 	if (add)
 		model_workspace_add_member(a->model, w, args->pos[1]);
 	else if (model_workspace_remove_member(a->model, w, args->pos[1]) == -1)
@@ -1933,6 +1936,16 @@ admin_bucket_claimant(struct admin *a, const char *principal, const char *bucket
 	return NULL;
 }
 
+static size_t
+admin_workspace_nbuckets(const struct model *m, const char *ws)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nbuckets; i++)
+		n += strcmp(m->buckets[i].workspace, ws) == 0;
+	return n;
+}
+
 /*
  * bucket create PRINCIPAL BUCKET: a bucket the principal may create under
  * the operator's bucket_create pattern (the proxy checks the pattern; here,
@@ -1966,6 +1979,9 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
 		return admin_fail(a, "bucket %s is not available: it is in the policy already "
 		    "(workspace %s)", args->pos[1], b->workspace);
+	if (admin_workspace_nbuckets(a->model, w->name) >= STORAGE_MAX_BUCKETS)
+		return admin_fail(a, "bucket %s is not available: workspace %s has %d buckets, the "
+		    "most a workspace may have", args->pos[1], w->name, STORAGE_MAX_BUCKETS);
 	if (admin_bucket_claimant(a, args->pos[0], args->pos[1]) != NULL)
 		return admin_fail(a, "CreateBucket: %s may not create %s: under bucket_create, the "
 		    "name is another principal's", args->pos[0], args->pos[1]);

@@ -20,6 +20,7 @@ struct model_index {
 	struct model_map	 workspaces;
 	struct model_map	 buckets;
 	struct model_map	 grants;	/* "bucket/grantee": bucket names hold no '/' */
+	struct model_map	 requests;	/* "bucket/requester" */
 	struct model_map	 credentials;
 	struct model_map	 quotas;	/* principal -> the workspace setting its quotas */
 };
@@ -122,6 +123,7 @@ model_index_free(struct model_index *ix)
 	model_map_free(&ix->workspaces);
 	model_map_free(&ix->buckets);
 	model_map_free(&ix->grants);
+	model_map_free(&ix->requests);
 	model_map_free(&ix->credentials);
 	model_map_free(&ix->quotas);
 	free(ix);
@@ -481,6 +483,7 @@ model_index(struct model *m, struct sbuf *errors)
 	model_map_init(&ix->workspaces, m->nworkspaces);
 	model_map_init(&ix->buckets, m->nbuckets);
 	model_map_init(&ix->grants, m->ngrants);
+	model_map_init(&ix->requests, m->nrequests);
 	model_map_init(&ix->credentials, m->ncredentials);
 	model_map_init(&ix->quotas, m->nworkspaces);
 
@@ -535,6 +538,17 @@ model_index(struct model *m, struct sbuf *errors)
 			model_where(errors, g->source, g->line);
 			sbuf_appendf(errors, "a second grant of bucket %s to %s; "
 			    "keep one grant per bucket and grantee\n", g->bucket, g->grantee);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < m->nrequests; i++) {
+		struct model_request *r = &m->requests[i];
+
+		snprintf(key, sizeof(key), "%s/%s", r->bucket, r->requester);
+		if (model_map_put(&ix->requests, key, i, &first) == -1) {
+			model_where(errors, r->source, r->line);
+			sbuf_appendf(errors, "%s requests bucket %s twice; keep one request\n",
+			    r->requester, r->bucket);
 			bad = 1;
 		}
 	}
@@ -626,8 +640,14 @@ model_grant_find(const struct model *m, const char *bucket, const char *grantee)
 struct model_request *
 model_request_find(const struct model *m, const char *bucket, const char *requester)
 {
+	char key[512];
 	size_t i;
 
+	if (m->index != NULL) {
+		if ((size_t)snprintf(key, sizeof(key), "%s/%s", bucket, requester) >= sizeof(key))
+			return NULL;
+		return model_map_get(&m->index->requests, key, &i) == 0 ? &m->requests[i] : NULL;
+	}
 	for (i = 0; i < m->nrequests; i++)
 		if (strcmp(m->requests[i].bucket, bucket) == 0 &&
 		    strcmp(m->requests[i].requester, requester) == 0)

@@ -503,16 +503,27 @@ storage_format_time(time_t t, char *buf, size_t len)
 
 /* ---- resources -------------------------------------------------------------- */
 
+static int
+storage_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void
 storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, size_t first_bucket)
 {
 	const struct snode *g;
-	const char *bucket, *grantee, *perm, *prefix;
+	const char *bucket, *grantee, *perm, *prefix, **own;
 	enum policy_perm p;
 	time_t granted, expires;
-	size_t i, j;
-	int owned;
+	size_t i, nown = c->m->nbuckets - first_bucket;
 
+	/* the workspace's bucket names, sorted: a grant is looked up, not compared with each */
+	if ((own = calloc(nown > 0 ? nown : 1, sizeof(*own))) == NULL)
+		abort();
+	for (i = 0; i < nown; i++)
+		own[i] = c->m->buckets[first_bucket + i].name;
+	qsort(own, nown, sizeof(*own), storage_strp_cmp);
 	for (i = 0; seq != NULL && i < seq->n; i++) {
 		g = seq->items[i];
 		if (g->type != SN_MAP) {
@@ -543,10 +554,7 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 			    "longest is %d", strlen(prefix), MODEL_MAX_PREFIX);
 			continue;
 		}
-		for (owned = 0, j = first_bucket; j < c->m->nbuckets; j++)
-			if (strcmp(c->m->buckets[j].name, bucket) == 0)
-				owned = 1;
-		if (!owned) {
+		if (bsearch(&bucket, own, nown, sizeof(*own), storage_strp_cmp) == NULL) {
 			storage_err(c, snode_get(g, "bucketName"), "grant on bucket %s, which "
 			    "workspace %s does not own; a grant stands on the owner's resource",
 			    bucket, ws);
@@ -555,6 +563,7 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 		model_add_grant(c->m, bucket, grantee, p, prefix, granted, expires, c->source,
 		    g->line);
 	}
+	free(own);
 }
 
 static void
@@ -580,11 +589,6 @@ storage_requests(struct storage_ctx *c, const struct snode *seq, const char *ws,
 		if (!storage_bucket_name_valid(bucket)) {
 			storage_err(c, snode_get(r, "bucketName"), "\"%s\" is not a valid S3 "
 			    "bucket name", bucket);
-			continue;
-		}
-		if (model_request_find(c->m, bucket, principal) != NULL) {
-			storage_err(c, r, "%s requests bucket %s twice; keep one request",
-			    principal, bucket);
 			continue;
 		}
 		model_add_request(c->m, bucket, principal, ws, reason, at, c->source, r->line);
@@ -713,7 +717,11 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 	w = model_add_workspace(c->m, name, principal, c->source, r->line);
 	w->created_at = storage_time(c, meta, "creationTimestamp", "metadata.");
 	storage_quotas(c, snode_get(spec, "quotas"), &w->quota);
-	if ((seq = storage_seq(c, spec, "members", "spec.", &bad)) != NULL) {
+	if ((seq = storage_seq(c, spec, "members", "spec.", &bad)) != NULL &&
+	    seq->n > STORAGE_MAX_MEMBERS)
+		storage_err(c, seq, "spec.members has %zu entries; a workspace has at most %d "
+		    "members", seq->n, STORAGE_MAX_MEMBERS);
+	else if (seq != NULL) {
 		for (i = 0; i < seq->n; i++) {
 			member = seq->items[i]->type == SN_SCALAR ? seq->items[i]->text : NULL;
 			if (member == NULL || !storage_principal_valid(member))
@@ -725,7 +733,12 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 	}
 
 	first_bucket = c->m->nbuckets;
-	seq = storage_seq(c, spec, "buckets", "spec.", &bad);
+	if ((seq = storage_seq(c, spec, "buckets", "spec.", &bad)) != NULL &&
+	    seq->n > STORAGE_MAX_BUCKETS) {
+		storage_err(c, seq, "spec.buckets has %zu entries; a workspace has at most %d "
+		    "buckets", seq->n, STORAGE_MAX_BUCKETS);
+		seq = NULL;
+	}
 	for (i = 0; seq != NULL && i < seq->n; i++) {
 		b = seq->items[i];
 		if (b->type != SN_MAP) {

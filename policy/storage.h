@@ -26,6 +26,14 @@
 /* Bounds on what one document may hold, so a hostile file costs little. */
 #define STORAGE_MAX_DEPTH	32
 #define STORAGE_MAX_NODES	1000000
+/*
+ * Members and buckets of one workspace (a resource, and what the CLI may
+ * add): each member holds each bucket, and the Redis store derives a field
+ * per (bucket, principal) with access -- a tenant who writes their own
+ * resource must not make a million of them.
+ */
+#define STORAGE_MAX_MEMBERS	1000
+#define STORAGE_MAX_BUCKETS	1000
 
 /*
  * Parses DATA (LEN bytes; JSON if it starts with '{' or '[', else YAML)
