@@ -2049,15 +2049,267 @@ admin_read_input(struct admin *a, const char *name, size_t *len)
 	return buf;
 }
 
+/*
+ * sync and one tenant's resource.  A resource a tenant can write must not
+ * stop everyone's changes (revocations included) nor revoke its own
+ * workspace's records by a mistake: a resource with errors, and one that
+ * claims what another holds, is refused alone, and its workspace keeps
+ * what it had (or is not added).  What two resources claim (a bucket, a
+ * principal's quotas, a request, a workspace name, a grant) stays with a
+ * hand-written file, else with the workspace that held it before; a claim
+ * nobody held before goes to nobody while it is contested.
+ */
+struct admin_claim {
+	char		*key;		/* "b:BUCKET", "q:PRINCIPAL", "r:BUCKET/P", "w:WS" */
+	const char	*ws;		/* the claimant */
+	int		 origin;	/* ADMIN_FROM_* */
+};
+
+#define ADMIN_FROM_INPUT	0
+#define ADMIN_FROM_KEPT		1	/* a refused workspace's records as they were */
+#define ADMIN_FROM_HAND		2	/* a hand-written file */
+
+static int
+admin_strp_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int
+admin_claim_cmp(const void *x, const void *y)
+{
+	const struct admin_claim *p = x, *q = y;
+	int c = strcmp(p->key, q->key);
+
+	return c != 0 ? c : strcmp(p->ws, q->ws);
+}
+
+static int
+admin_refused(char *const *refused, size_t n, const char *ws)
+{
+	return n > 0 && bsearch(&ws, refused, n, sizeof(*refused), admin_strp_cmp) != NULL;
+}
+
+static void
+admin_claim_add(struct admin_claim **v, size_t *n, const char *kind, const char *k1,
+    const char *k2, const char *ws, int origin)
+{
+	if ((*v = reallocarray(*v, *n + 1, sizeof(**v))) == NULL ||
+	    asprintf(&(*v)[*n].key, "%s%s%s%s", kind, k1, k2 ? "/" : "", k2 ? k2 : "") == -1)
+		abort();
+	(*v)[*n].ws = ws;
+	(*v)[*n].origin = origin;
+	(*n)++;
+}
+
+/*
+ * The claims of M's records (those from SOURCE when given; of the
+ * workspaces in REFUSED, or not in it, as KEPT says) as ORIGIN.
+ */
+static void
+admin_claims(struct admin_claim **v, size_t *n, const struct model *m, const char *source,
+    int want_source, char *const *refused, size_t nrefused, int kept, int origin)
+{
+	size_t i;
+
+#define ADMIN_TAKE(rec_source, ws) ((source == NULL || (((rec_source) != NULL && \
+	strcmp((rec_source), source) == 0) == want_source)) && \
+	(origin == ADMIN_FROM_HAND || admin_refused(refused, nrefused, (ws)) == kept))
+	for (i = 0; i < m->nworkspaces; i++) {
+		const struct model_workspace *w = &m->workspaces[i];
+
+		if (!ADMIN_TAKE(w->source, w->name))
+			continue;
+		admin_claim_add(v, n, "w:", w->name, NULL, w->name, origin);
+		if (w->quota.set != 0)
+			admin_claim_add(v, n, "q:", w->principal, NULL, w->name, origin);
+	}
+	for (i = 0; i < m->nbuckets; i++)
+		if (ADMIN_TAKE(m->buckets[i].source, m->buckets[i].workspace))
+			admin_claim_add(v, n, "b:", m->buckets[i].name, NULL,
+			    m->buckets[i].workspace, origin);
+	for (i = 0; i < m->nrequests; i++)
+		if (ADMIN_TAKE(m->requests[i].source, m->requests[i].workspace))
+			admin_claim_add(v, n, "r:", m->requests[i].bucket, m->requests[i].requester,
+			    m->requests[i].workspace, origin);
+	/*
+	 * No grants: one stands on its bucket's resource (storage.c), so two
+	 * grants of one bucket are two claims of the bucket, or one
+	 * resource's error.
+	 */
+#undef ADMIN_TAKE
+}
+
+/* Who held KEY before (a workspace of CUR), or NULL. */
+static const char *
+admin_claim_holder(const struct model *cur, const char *key)
+{
+	const struct model_bucket *b;
+	const struct model_workspace *w;
+	const struct model_request *r;
+	char buf[512], *slash;
+
+	snprintf(buf, sizeof(buf), "%s", key + 2);
+	switch (key[0]) {
+	case 'b':
+		return (b = model_bucket_find(cur, buf)) != NULL ? b->workspace : NULL;
+	case 'q':
+		return (w = model_quota_workspace(cur, buf)) != NULL ? w->name : NULL;
+	case 'r':
+		if ((slash = strchr(buf, '/')) == NULL)
+			return NULL;
+		*slash = '\0';
+		return (r = model_request_find(cur, buf, slash + 1)) != NULL ? r->workspace : NULL;
+	default:	/* a workspace twice: nobody's */
+		return NULL;
+	}
+}
+
+/*
+ * Quotas and requests are a principal's: claimed by two workspaces and
+ * held by neither, they go to the one that was the principal's before (a
+ * tenant who names another's principal in their resource does not block
+ * that principal's own).
+ */
+static const char *
+admin_claim_principal(const struct model *cur, const struct admin_claim *v, size_t n)
+{
+	const struct model_workspace *w;
+	const char *who = v[0].key + 2, *found = NULL;
+	char buf[512], *slash;
+	size_t k;
+
+	if (v[0].key[0] == 'r') {
+		snprintf(buf, sizeof(buf), "%s", v[0].key + 2);
+		if ((slash = strchr(buf, '/')) == NULL)
+			return NULL;
+		who = slash + 1;
+	} else if (v[0].key[0] != 'q')
+		return NULL;
+	for (k = 0; k < n; k++) {
+		if ((w = model_workspace_find(cur, v[k].ws)) == NULL ||
+		    strcmp(w->principal, who) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = v[k].ws;
+	}
+	return found;
+}
+
+/*
+ * Adds to *REFUSED (sorted) the input's workspaces that claim what another
+ * record claims and may not keep it; returns how many were added.
+ */
+static size_t
+admin_sync_contested(const struct model *in, const struct model *cur, const char *state,
+    char ***refused, size_t *nrefused, struct sbuf *why)
+{
+	struct admin_claim *v = NULL;
+	const char *keeper, *holder;
+	size_t n = 0, i, j, k, added = 0;
+
+	admin_claims(&v, &n, in, NULL, 1, *refused, *nrefused, 0, ADMIN_FROM_INPUT);
+	admin_claims(&v, &n, cur, state, 1, *refused, *nrefused, 1, ADMIN_FROM_KEPT);
+	admin_claims(&v, &n, cur, state, 0, NULL, 0, 0, ADMIN_FROM_HAND);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), admin_claim_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(v[j].key, v[i].key) == 0; j++)
+			;
+		if (j - i == 1)
+			continue;
+		keeper = NULL;
+		holder = admin_claim_holder(cur, v[i].key);
+		for (k = i; k < j; k++)
+			if (v[k].origin != ADMIN_FROM_INPUT)
+				keeper = v[k].ws;
+		/* the one who held it before, if it claims it once */
+		for (k = i; keeper == NULL && holder != NULL && k < j; k++)
+			if (strcmp(v[k].ws, holder) == 0 && (k + 1 == j ||
+			    strcmp(v[k + 1].ws, holder) != 0) && (k == i ||
+			    strcmp(v[k - 1].ws, holder) != 0))
+				keeper = holder;
+		if (keeper == NULL)
+			keeper = admin_claim_principal(cur, v + i, j - i);
+		for (k = i; k < j; k++) {
+			if (v[k].origin != ADMIN_FROM_INPUT ||
+			    (keeper != NULL && strcmp(v[k].ws, keeper) == 0) ||
+			    admin_refused(*refused, *nrefused, v[k].ws))
+				continue;
+			sbuf_appendf(why, "workspace %s: %s %s is claimed %s; %s\n", v[k].ws,
+			    v[i].key[0] == 'b' ? "bucket" : v[i].key[0] == 'q' ? "quotas for" :
+			    v[i].key[0] == 'r' ? "request" : "workspace", v[i].key + 2, keeper != NULL ? "by another workspace too" :
+			    "twice", keeper != NULL ? "it stays where it is" :
+			    "nobody gets it while it is contested");
+			if ((*refused = reallocarray(*refused, *nrefused + 1, sizeof(char *))) == NULL ||
+			    ((*refused)[*nrefused] = strdup(v[k].ws)) == NULL)
+				abort();
+			(*nrefused)++;
+			qsort(*refused, *nrefused, sizeof(char *), admin_strp_cmp);
+			added++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+	return added;
+}
+
+/* Adds to DST the records CUR's workspace WS has from SOURCE (the state). */
+static void
+admin_sync_keep(struct model *dst, const struct model *cur, const char *source, const char *ws)
+{
+	const struct model_workspace *w;
+	const struct model_bucket *b;
+	struct model_workspace *nw;
+	size_t i, j;
+
+#define ADMIN_OURS(s) ((s) != NULL && strcmp((s), source) == 0)
+	for (i = 0; i < cur->nworkspaces; i++) {
+		w = &cur->workspaces[i];
+		if (!ADMIN_OURS(w->source) || strcmp(w->name, ws) != 0)
+			continue;
+		nw = model_add_workspace(dst, w->name, w->principal, w->source, w->line);
+		nw->created_at = w->created_at;
+		nw->quota = w->quota;
+		for (j = 0; j < w->nmembers; j++)
+			model_workspace_add_member(dst, nw, w->members[j]);
+	}
+	for (i = 0; i < cur->nbuckets; i++) {
+		b = &cur->buckets[i];
+		if (ADMIN_OURS(b->source) && strcmp(b->workspace, ws) == 0)
+			model_add_bucket(dst, b->name, b->workspace, b->discoverable, b->source,
+			    b->line);
+	}
+	for (i = 0; i < cur->ngrants; i++) {
+		const struct model_grant *g = &cur->grants[i];
+
+		if (ADMIN_OURS(g->source) && (b = model_bucket_find(cur, g->bucket)) != NULL &&
+		    strcmp(b->workspace, ws) == 0)
+			model_add_grant(dst, g->bucket, g->grantee, g->perm, g->prefix,
+			    g->granted_at, g->expires_at, g->source, g->line);
+	}
+	for (i = 0; i < cur->nrequests; i++) {
+		const struct model_request *r = &cur->requests[i];
+
+		if (ADMIN_OURS(r->source) && strcmp(r->workspace, ws) == 0)
+			model_add_request(dst, r->bucket, r->requester, r->workspace, r->reason,
+			    r->requested_at, r->source, r->line);
+	}
+#undef ADMIN_OURS
+}
+
 static int
 admin_sync(struct admin *a, struct admin_args *args)
 {
-	struct sbuf errors = SBUF_INIT, berr = SBUF_INIT;
+	struct sbuf errors = SBUF_INIT, berr = SBUF_INIT, scratch = SBUF_INIT;
 	struct model *in = NULL, *next = NULL;
 	json_t *changes = json_array(), *created = json_array(), *failed = json_array();
+	json_t *jrefused = json_array();
 	const char *label;
-	char *data;
-	size_t len, i, nchanges, ngc;
+	char *data, **refused = NULL, **again = NULL;
+	size_t len, i, nchanges, ngc, nrefused = 0, nagain = 0;
 	int rc = 1, r;
 
 	if (args->npos != 1) {
@@ -2068,14 +2320,42 @@ admin_sync(struct admin *a, struct admin_args *args)
 	if ((data = admin_read_input(a, args->pos[0], &len)) == NULL)
 		goto out;
 	in = model_new();
-	r = storage_parse(in, label, data, len, &errors);
-	free(data);
-	if (r == -1 || model_index(in, &errors) == -1) {
+	if (storage_parse_each(in, label, data, len, &errors, NULL, 0, &refused,
+	    &nrefused) == -1) {
+		free(data);
 		rc = admin_fail_errors(a, "bad input", &errors);
 		goto out;
 	}
-	if ((rc = admin_load(a)) != 0)
+	if (nrefused > 1)
+		qsort(refused, nrefused, sizeof(*refused), admin_strp_cmp);
+	if ((rc = admin_load(a)) != 0) {
+		free(data);
 		goto out;
+	}
+	/*
+	 * One resource's errors and claims are its own: refused, it keeps what
+	 * it had, and the others are applied (admin_sync_contested()).
+	 */
+	(void)model_index(in, &scratch);	/* for lookups; conflicts are settled here */
+	while (admin_sync_contested(in, a->model, a->state_path, &refused, &nrefused,
+	    &errors) > 0)
+		;
+	if (nrefused > 0) {
+		model_free(in);
+		in = model_new();
+		(void)storage_parse_each(in, label, data, len, &scratch, refused, nrefused,
+		    &again, &nagain);
+		for (i = 0; i < nagain; i++)
+			free(again[i]);
+		free(again);
+		for (i = 0; i < nrefused; i++)
+			admin_sync_keep(in, a->model, a->state_path, refused[i]);
+	}
+	free(data);
+	if (model_index(in, &errors) == -1) {
+		rc = admin_fail_errors(a, "bad input", &errors);
+		goto out;
+	}
 
 	/* hand-written files + the input as the new state file + credentials */
 	next = model_new();
@@ -2105,6 +2385,16 @@ admin_sync(struct admin *a, struct admin_args *args)
 		admin_text(a, "%s", json_string_value(json_array_get(changes, i)));
 	if (nchanges == 0)
 		admin_text(a, "no changes");
+	/* the refused resources' errors, and what their workspaces are now */
+	if (nrefused > 0)
+		(void)admin_fail_errors(a, "", &errors);
+	for (i = 0; i < nrefused; i++) {
+		const struct model_workspace *w = model_workspace_find(in, refused[i]);
+
+		(void)admin_fail(a, "workspace %s: its resource is not applied (the errors above); "
+		    "%s", refused[i], w != NULL ? "it keeps what it had" : "it is not added");
+		json_array_append_new(jrefused, json_string(refused[i]));
+	}
 
 	/*
 	 * The policy is applied first: a backend that is down must not hold
@@ -2128,18 +2418,26 @@ admin_sync(struct admin *a, struct admin_args *args)
 				break;	/* the same for every bucket */
 		}
 	}
+	if (nrefused > 0)
+		rc = 1;
 	json_object_set_new(a->doc, "changes", changes);
 	json_object_set_new(a->doc, "buckets_created", created);
 	json_object_set_new(a->doc, "bucket_errors", failed);
-	changes = created = failed = NULL;
+	json_object_set_new(a->doc, "refused", jrefused);
+	changes = created = failed = jrefused = NULL;
 out:
 	json_decref(changes);
 	json_decref(created);
 	json_decref(failed);
+	json_decref(jrefused);
+	for (i = 0; i < nrefused; i++)
+		free(refused[i]);
+	free(refused);
 	model_free(in);
 	model_free(next);
 	sbuf_free(&errors);
 	sbuf_free(&berr);
+	sbuf_free(&scratch);
 	return rc;
 }
 

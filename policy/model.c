@@ -452,6 +452,21 @@ model_remove_credential(struct model *m, const char *akid)
 	return -1;
 }
 
+void
+model_truncate(struct model *m, size_t nworkspaces, size_t nbuckets, size_t ngrants,
+    size_t nrequests)
+{
+	model_stale(m);
+	while (m->nrequests > nrequests)
+		model_request_clear(&m->requests[--m->nrequests]);
+	while (m->ngrants > ngrants)
+		model_grant_clear(&m->grants[--m->ngrants]);
+	while (m->nbuckets > nbuckets)
+		model_bucket_clear(&m->buckets[--m->nbuckets]);
+	while (m->nworkspaces > nworkspaces)
+		model_workspace_clear(&m->workspaces[--m->nworkspaces]);
+}
+
 static void
 model_where(struct sbuf *errors, const char *source, int line)
 {

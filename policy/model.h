@@ -154,6 +154,13 @@ int		 model_remove_request(struct model *, const char *bucket, const char *reque
 int		 model_remove_credential(struct model *, const char *access_key_id);
 
 /*
+ * Drops the workspaces, buckets, grants and requests added after there were
+ * as many as given (what a refused Storage resource had added).
+ */
+void		 model_truncate(struct model *, size_t nworkspaces, size_t nbuckets,
+		    size_t ngrants, size_t nrequests);
+
+/*
  * Rebuilds the indexes and checks what spans records: a workspace defined
  * twice, a bucket claimed by two workspaces, two grants for one (bucket,
  * grantee), a grant on an unknown bucket, an access key id used twice,

@@ -46,6 +46,12 @@ struct storage_ctx {
 	size_t		 text;		/* bytes of keys and values copied */
 	int		 item;		/* resources seen in this file */
 	const char	*name;		/* metadata.name of the current one */
+	int		 lenient;	/* storage_parse_each(): a bad resource is dropped */
+	int		 forgiven;	/* errors of the resources dropped */
+	char		***refused;	/* their names */
+	size_t		*nrefused;
+	char *const	*skip;		/* sorted: resources to drop without a word */
+	size_t		 nskip;
 };
 
 static void
@@ -509,6 +515,41 @@ storage_strp_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int
+storage_grant_cmp(const void *a, const void *b, void *grants)
+{
+	const struct model_grant *x = &((const struct model_grant *)grants)[*(const size_t *)a];
+	const struct model_grant *y = &((const struct model_grant *)grants)[*(const size_t *)b];
+	int r = strcmp(x->bucket, y->bucket);
+
+	return r != 0 ? r : strcmp(x->grantee, y->grantee);
+}
+
+/*
+ * Two grants of one bucket to one grantee in the resource (from FIRST on):
+ * an error of this resource (sync refuses it alone), not only of the
+ * whole input (model_index()).
+ */
+static void
+storage_grants_twice(struct storage_ctx *c, size_t first)
+{
+	size_t i, n = c->m->ngrants - first, *ix;
+
+	if (n < 2)
+		return;
+	if ((ix = calloc(n, sizeof(*ix))) == NULL)
+		abort();
+	for (i = 0; i < n; i++)
+		ix[i] = first + i;
+	qsort_r(ix, n, sizeof(*ix), storage_grant_cmp, c->m->grants);
+	for (i = 1; i < n; i++)
+		if (storage_grant_cmp(&ix[i - 1], &ix[i], c->m->grants) == 0)
+			storage_err(c, NULL, "a second grant of bucket %s to %s; keep one grant "
+			    "per bucket and grantee", c->m->grants[ix[i]].bucket,
+			    c->m->grants[ix[i]].grantee);
+	free(ix);
+}
+
 static void
 storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, size_t first_bucket)
 {
@@ -516,7 +557,7 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 	const char *bucket, *grantee, *perm, *prefix, **own;
 	enum policy_perm p;
 	time_t granted, expires;
-	size_t i, nown = c->m->nbuckets - first_bucket;
+	size_t i, nown = c->m->nbuckets - first_bucket, first = c->m->ngrants;
 
 	/* the workspace's bucket names, sorted: a grant is looked up, not compared with each */
 	if ((own = calloc(nown > 0 ? nown : 1, sizeof(*own))) == NULL)
@@ -564,6 +605,7 @@ storage_grants(struct storage_ctx *c, const struct snode *seq, const char *ws, s
 		    g->line);
 	}
 	free(own);
+	storage_grants_twice(c, first);
 }
 
 static void
@@ -663,8 +705,9 @@ storage_quotas(struct storage_ctx *c, const struct snode *q, struct policy_quota
 	}
 }
 
+/* One resource into C->m; *OKNAME = its metadata.name once that is valid. */
 static void
-storage_resource(struct storage_ctx *c, const struct snode *r)
+storage_resource_one(struct storage_ctx *c, const struct snode *r, const char **okname)
 {
 	const struct snode *meta, *spec, *seq, *b;
 	const char *api, *kind, *name, *principal, *bname, *member;
@@ -700,6 +743,7 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 		    "workspace name", name);
 		return;
 	}
+	*okname = name;
 	if ((spec = snode_get(r, "spec")) == NULL || spec->type != SN_MAP) {
 		storage_err(c, spec ? spec : r, "spec is missing or not a mapping");
 		return;
@@ -761,6 +805,35 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 	    first_bucket);
 	storage_requests(c, storage_seq(c, spec, "bucketAccessRequests", "spec.", &bad), name,
 	    principal);
+}
+
+/*
+ * One resource.  Lenient (storage_parse_each()), a resource with errors
+ * that has a valid name adds nothing, and its name is kept in C->refused.
+ */
+static void
+storage_resource(struct storage_ctx *c, const struct snode *r)
+{
+	size_t nw = c->m->nworkspaces, nb = c->m->nbuckets, ng = c->m->ngrants;
+	size_t nr = c->m->nrequests;
+	const char *name = NULL;
+	int before = c->nerrors;
+
+	storage_resource_one(c, r, &name);
+	if (name != NULL && c->nskip > 0 &&
+	    bsearch(&name, c->skip, c->nskip, sizeof(*c->skip), storage_strp_cmp) != NULL) {
+		model_truncate(c->m, nw, nb, ng, nr);
+		c->forgiven += c->nerrors - before;
+		return;
+	}
+	if (!c->lenient || c->nerrors == before || name == NULL)
+		return;
+	model_truncate(c->m, nw, nb, ng, nr);
+	c->forgiven += c->nerrors - before;
+	if ((*c->refused = reallocarray(*c->refused, *c->nrefused + 1, sizeof(char *))) == NULL ||
+	    ((*c->refused)[*c->nrefused] = strdup(name)) == NULL)
+		abort();
+	(*c->nrefused)++;
 }
 
 /* A document: one resource, a List of them, or a bare sequence of them. */
@@ -852,14 +925,13 @@ storage_parse_yaml(struct storage_ctx *c, const char *data, size_t len)
 	yaml_parser_delete(&parser);
 }
 
-int
-storage_parse(struct model *m, const char *source, const char *data, size_t len,
-    struct sbuf *errors)
+static int
+storage_parse_ctx(struct storage_ctx *cp, struct model *m, const char *source, const char *data,
+    size_t len, struct sbuf *errors)
 {
-	struct storage_ctx c;
+	struct storage_ctx c = *cp;
 	size_t i;
 
-	memset(&c, 0, sizeof(c));
 	c.m = m;
 	c.source = source;
 	c.errors = errors;
@@ -873,7 +945,34 @@ storage_parse(struct model *m, const char *source, const char *data, size_t len,
 	if (c.nerrors > STORAGE_MAX_ERRORS)
 		sbuf_appendf(errors, "%s: %d more errors\n", source,
 		    c.nerrors - STORAGE_MAX_ERRORS);
-	return c.nerrors ? -1 : 0;
+	return c.nerrors > c.forgiven ? -1 : 0;
+}
+
+int
+storage_parse(struct model *m, const char *source, const char *data, size_t len,
+    struct sbuf *errors)
+{
+	struct storage_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	return storage_parse_ctx(&c, m, source, data, len, errors);
+}
+
+int
+storage_parse_each(struct model *m, const char *source, const char *data, size_t len,
+    struct sbuf *errors, char *const *skip, size_t nskip, char ***refused, size_t *nrefused)
+{
+	struct storage_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.lenient = 1;
+	c.skip = skip;
+	c.nskip = nskip;
+	c.refused = refused;
+	c.nrefused = nrefused;
+	*refused = NULL;
+	*nrefused = 0;
+	return storage_parse_ctx(&c, m, source, data, len, errors);
 }
 
 int

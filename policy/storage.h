@@ -47,6 +47,18 @@ int	 storage_parse(struct model *m, const char *source, const char *data, size_t
 	    struct sbuf *errors);
 /* Reads PATH and parses it as above (SOURCE = PATH). */
 int	 storage_load_file(struct model *m, const char *path, struct sbuf *errors);
+/*
+ * As storage_parse(), but a resource with errors (each in ERRORS) that has
+ * a valid metadata.name adds nothing to M, and its name is appended to
+ * *REFUSED (*NREFUSED; allocated, each name too): sync keeps what such a
+ * workspace had.  A resource named in SKIP (NSKIP names, sorted by strcmp)
+ * adds nothing either, and is not reported.  -1 only for errors no one
+ * resource answers for (the document's syntax or size, a resource without
+ * a valid name).
+ */
+int	 storage_parse_each(struct model *m, const char *source, const char *data, size_t len,
+	    struct sbuf *errors, char *const *skip, size_t nskip, char ***refused,
+	    size_t *nrefused);
 
 /*
  * Appends M's workspaces (only those whose source is SOURCE, or all if

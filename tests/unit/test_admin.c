@@ -919,6 +919,28 @@ test_bucket_pattern(void)
 		    cases[i].match ? "matches" : "does not match");
 }
 
+/*
+ * A file store of its own under DIR/SUB: *SDIR (the folder), *SPOL (the
+ * policy folder) and *SCONF (its config: BACKEND, then EXTRA), each 300
+ * bytes.
+ */
+static void
+store_dir(const char *sub, const char *backend, const char *extra, char *sdir, char *spol,
+    char *sconf)
+{
+	char text[1024];
+
+	snprintf(sdir, 300, "%s/%s", dir, sub);
+	snprintf(spol, 300, "%s/policy", sdir);
+	mkdir(sdir, 0755);
+	mkdir(spol, 0755);
+	snprintf(sconf, 300, "%s/s3gate.conf", sdir);
+	snprintf(text, sizeof(text), "listen 127.0.0.1:1\nbackend %s\n"
+	    "backend_credentials SVC %s/secret\npolicy_store file %s\n%s", backend, dir, spol,
+	    extra);
+	write_file(sconf, text, 0644);
+}
+
 static void
 test_bucket_create(void)
 {
@@ -936,7 +958,7 @@ test_bucket_create(void)
 		    "anna may not take a name under anna-lena's ws-anna-lena-*" },
 		{ "anna-lena", "ws-anna-lena-data", NULL, "anna-lena may" },
 	};
-	char bdir[400], bpol[420], bconf[420], secret[420], yaml[420], text[1024];
+	char bdir[300], bpol[300], bconf[300], yaml[420], text[1024];
 	struct sbuf e = SBUF_INIT;
 	struct model *m;
 	struct run r;
@@ -946,16 +968,8 @@ test_bucket_create(void)
 		T_OK(0, "bucket create: the stand-in backend starts");
 		return;
 	}
-	snprintf(bdir, sizeof(bdir), "%s/bucket", dir);
-	snprintf(bpol, sizeof(bpol), "%s/policy", bdir);
-	mkdir(bdir, 0755);
-	mkdir(bpol, 0755);
-	snprintf(secret, sizeof(secret), "%s/secret", dir);
-	snprintf(bconf, sizeof(bconf), "%s/s3gate.conf", bdir);
-	snprintf(text, sizeof(text), "listen 127.0.0.1:1\nbackend http://127.0.0.1:%d\n"
-	    "backend_credentials SVC %s\npolicy_store file %s\nbucket_create ws-{principal}-*\n",
-	    fb.port, secret, bpol);
-	write_file(bconf, text, 0644);
+	snprintf(text, sizeof(text), "http://127.0.0.1:%d", fb.port);
+	store_dir("bucket", text, "bucket_create ws-{principal}-*\n", bdir, bpol, bconf);
 	snprintf(yaml, sizeof(yaml), "%s/ws.yaml", bdir);
 	write_file(yaml, "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-anna}\n"
 	    "spec: {principal: anna, buckets: [{bucketName: ws-anna}]}\n---\n"
@@ -990,6 +1004,126 @@ test_bucket_create(void)
 	    "workspace");
 	model_free(m);
 	sbuf_free(&e);
+}
+
+/*
+ * sync with one hostile or broken resource among the others (the
+ * seventeenth audit): refused alone, its workspace keeps what it had, the
+ * others' changes (a revocation) apply, whatever the order; what two claim
+ * stays with its holder, or goes to nobody.  Before, any of these failed
+ * the whole sync: nothing applied, a revoked grant kept.
+ */
+#define SY_WS(name, spec) "apiVersion: pkg.internal/v1beta1\nkind: Storage\n" \
+	"metadata: {name: " name "}\nspec: " spec "\n---\n"
+
+static struct model *
+sync_model(const char *conf, const char *yaml, const char *text, struct run *r, const char *spol)
+{
+	struct sbuf e = SBUF_INIT;
+	struct model *m;
+
+	write_file(yaml, text, 0644);
+	*r = run_conf(conf, "sync", yaml, (const char *)NULL);
+	m = filestore_load(spol, &e);
+	sbuf_free(&e);
+	return m;
+}
+
+static int
+sync_via(const struct model *m, const char *who, const char *bucket)
+{
+	struct policy_access a;
+
+	if (m == NULL)
+		return -1;
+	model_access(m, who, bucket, 1760000000, &a);
+	return a.bucket_exists ? (int)a.via : -1;
+}
+
+static void
+test_sync_isolation(void)
+{
+	char sdir[300], spol[300], conf[300], yaml[340];
+	const char *frank = SY_WS("ws-frank", "{principal: frank, quotas: {requestRate: 50}, "
+	    "buckets: [{bucketName: ws-frank}], bucketAccessGrants: [{bucketName: ws-frank, "
+	    "grantee: bob, permission: ReadWrite}]}");
+	const char *frank_revokes = SY_WS("ws-frank", "{principal: frank, quotas: "
+	    "{requestRate: 50}, buckets: [{bucketName: ws-frank}]}");
+	const char *eric = SY_WS("ws-eric", "{principal: eric, buckets: [{bucketName: ws-eric}], "
+	    "bucketAccessGrants: [{bucketName: ws-eric, grantee: alice, permission: ReadOnly}]}");
+	const char *bob = SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: ws-bob}]}");
+	const char *bob_claims = SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: "
+	    "ws-bob}, {bucketName: ws-frank}], bucketAccessGrants: [{bucketName: ws-frank, "
+	    "grantee: bob, permission: ReadWrite}]}");
+	struct sbuf in = SBUF_INIT;
+	struct model *m;
+	struct run r;
+	int order;
+
+	store_dir("sync", "http://127.0.0.1:1", "", sdir, spol, conf);
+	snprintf(yaml, sizeof(yaml), "%s/in.yaml", sdir);
+
+	for (order = 0; order < 2; order++) {
+		sbuf_reset(&in);
+		sbuf_appendf(&in, "%s%s%s", frank, eric, bob);
+		m = sync_model(conf, yaml, in.data, &r, spol);
+		T_OK(sync_via(m, "bob", "ws-frank") == VIA_GRANT &&
+		    sync_via(m, "alice", "ws-eric") == VIA_GRANT,
+		    "sync isolation (order %d): bob's grant on ws-frank, alice's on ws-eric", order);
+		run_free(&r);
+		model_free(m);
+
+		/* bob claims ws-frank (and grants himself), frank revokes bob, eric breaks */
+		sbuf_reset(&in);
+		if (order == 0)
+			sbuf_appendf(&in, "%s%s%s", bob_claims, frank_revokes, eric);
+		else
+			sbuf_appendf(&in, "%s%s%s", eric, frank_revokes, bob_claims);
+		sbuf_appends(&in, SY_WS("ws-new", "{principal: nell, buckets: [{bucketName: ws-new}]}"));
+		sbuf_appends(&in, SY_WS("ws-new2", "{principal: nora, buckets: [{bucketName: ws-new}]}"));
+		/* eric's resource now has a permission s3gate does not know */
+		{
+			char *p = strstr(in.data, "permission: ReadOnly");
+
+			if (p != NULL)
+				memcpy(p, "permission: Admin   ", 20);
+		}
+		m = sync_model(conf, yaml, in.data, &r, spol);
+		T_OK(r.rc == 1 && strstr(r.err, "workspace ws-bob: bucket ws-frank is claimed by "
+		    "another workspace too") != NULL && strstr(r.err, "unknown permission \"Admin\"") &&
+		    strstr(r.err, "workspace ws-eric: its resource is not applied") != NULL &&
+		    strstr(r.err, "workspace ws-new: bucket ws-new is claimed twice") != NULL &&
+		    strstr(r.err, "workspace ws-new2: its resource is not applied (the errors above); "
+		    "it is not added") != NULL, "sync isolation (order %d): exit 1, each refusal "
+		    "named (%s)", order, r.err);
+		T_OK(sync_via(m, "bob", "ws-frank") == VIA_NONE &&
+		    sync_via(m, "frank", "ws-frank") == VIA_OWNER,
+		    "sync isolation (order %d): frank's revocation applied, bob gets nothing of "
+		    "ws-frank", order);
+		T_OK(sync_via(m, "alice", "ws-eric") == VIA_GRANT && sync_via(m, "bob", "ws-bob") ==
+		    VIA_OWNER, "sync isolation (order %d): a broken resource revokes nothing (alice's "
+		    "grant on ws-eric kept; ws-bob as it was)", order);
+		T_OK(sync_via(m, "nell", "ws-new") == -1 && m != NULL &&
+		    model_workspace_find(m, "ws-new") == NULL &&
+		    model_workspace_find(m, "ws-new2") == NULL,
+		    "sync isolation (order %d): a new bucket two new resources claim goes to nobody",
+		    order);
+		run_free(&r);
+		model_free(m);
+	}
+
+	/* bob names frank as his principal, with quotas: frank's stay frank's */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s", frank, eric, SY_WS("ws-bob", "{principal: frank, quotas: "
+	    "{requestRate: 1}, buckets: [{bucketName: ws-bob}]}"));
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 1 && strstr(r.err, "workspace ws-bob: quotas for frank is claimed by another "
+	    "workspace too") != NULL && m != NULL && model_quota(m, "frank") != NULL &&
+	    model_quota(m, "frank")->request_rate == 50 && sync_via(m, "bob", "ws-bob") == VIA_OWNER,
+	    "sync isolation: another's principal with quotas refused, frank keeps 50/s (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+	sbuf_free(&in);
 }
 
 struct thread_arg {
@@ -1158,6 +1292,7 @@ main(void)
 	test_quota();
 	test_expiry_cap();
 	test_options();
+	test_sync_isolation();
 	test_link_issuer(ps);
 	test_bucket_pattern();
 	test_bucket_create();

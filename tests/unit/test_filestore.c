@@ -444,13 +444,29 @@ main(void)
 	admin("sync", path, NULL, NULL, NULL);
 	T_OK(inode(state) == ino, "sync of the same input again: nothing rewritten");
 
-	/* a conflict with the hand-written file: nothing applied */
-	snprintf(path, sizeof(path), "%s/conflict.yaml", dir);
-	write_file(path, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
-	    "metadata: {name: ws-z}\nspec:\n  principal: z\n  buckets: [{bucketName: ws-hand}]\n",
-	    0644);
+	/*
+	 * A resource that claims a hand-written bucket: refused alone (exit 1),
+	 * the rest applied -- here the same as before, so nothing rewritten.
+	 */
+	if ((f = fopen(path, "r")) != NULL) {
+		char buf[8192];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+		buf[n] = '\0';
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/conflict.yaml", dir);
+		snprintf(cmd, sizeof(cmd), "\n---\napiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+		    "metadata: {name: ws-z}\nspec:\n  principal: z\n  buckets: [{bucketName: "
+		    "ws-hand}]\n");
+		if (strlen(buf) + strlen(cmd) < sizeof(buf))
+			strcat(buf, cmd);
+		write_file(path, buf, 0644);
+	}
 	T_OK(admin("sync", path, NULL, NULL, NULL) == 1 && inode(state) == ino,
-	    "sync claiming a hand-written bucket refused, nothing applied");
+	    "sync: a resource claiming a hand-written bucket refused alone (exit 1), the rest "
+	    "(unchanged) applied: nothing rewritten");
+	T_OK(pstore_reload(ps, &errors) == 0 && via(ps, "z", "ws-hand") == VIA_NONE &&
+	    via(ps, "hugo", "ws-hand") == VIA_OWNER, "sync: ws-hand stays hugo's, ws-z is not added");
 
 	T_OK(admin("cred", "delete", "SGNOSUCHKEY", NULL, NULL) == 1, "cred delete unknown fails");
 
