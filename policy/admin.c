@@ -2197,6 +2197,28 @@ admin_claim_principal(const struct model *cur, const struct admin_claim *v, size
 	return found;
 }
 
+static int
+admin_has_credential(const struct model *m, const char *principal)
+{
+	size_t i;
+
+	for (i = 0; i < m->ncredentials; i++)
+		if (strcmp(m->credentials[i].principal, principal) == 0)
+			return 1;
+	return 0;
+}
+
+/* Adds WS to *REFUSED, kept sorted. */
+static void
+admin_refuse(char ***refused, size_t *nrefused, const char *ws)
+{
+	if ((*refused = reallocarray(*refused, *nrefused + 1, sizeof(char *))) == NULL ||
+	    ((*refused)[*nrefused] = strdup(ws)) == NULL)
+		abort();
+	(*nrefused)++;
+	qsort(*refused, *nrefused, sizeof(char *), admin_strp_cmp);
+}
+
 /*
  * Adds to *REFUSED (sorted) the input's workspaces that claim what another
  * record claims and may not keep it; returns how many were added.
@@ -2242,13 +2264,29 @@ admin_sync_contested(const struct model *in, const struct model *cur, const char
 			    v[i].key[0] == 'r' ? "request" : "workspace", v[i].key + 2, keeper != NULL ? "by another workspace too" :
 			    "twice", keeper != NULL ? "it stays where it is" :
 			    "nobody gets it while it is contested");
-			if ((*refused = reallocarray(*refused, *nrefused + 1, sizeof(char *))) == NULL ||
-			    ((*refused)[*nrefused] = strdup(v[k].ws)) == NULL)
-				abort();
-			(*nrefused)++;
-			qsort(*refused, *nrefused, sizeof(char *), admin_strp_cmp);
+			admin_refuse(refused, nrefused, v[k].ws);
 			added++;
 		}
+	}
+	/*
+	 * Quotas limit spec.principal: set on a workspace that was not that
+	 * principal's, while the principal had one, they are another tenant's
+	 * say over the principal (a rate of 1 request a second).
+	 */
+	for (i = 0; i < in->nworkspaces; i++) {
+		const struct model_workspace *w = &in->workspaces[i], *was;
+
+		if (w->quota.set == 0 || admin_refused(*refused, *nrefused, w->name) ||
+		    ((was = model_workspace_find(cur, w->name)) != NULL &&
+		    strcmp(was->principal, w->principal) == 0) ||
+		    (model_workspace_of(cur, w->principal) == NULL &&
+		    !admin_has_credential(cur, w->principal)))
+			continue;
+		sbuf_appendf(why, "workspace %s: quotas for %s, whose workspace it was not (%s "
+		    "has a workspace or keys of their own); set them there\n", w->name,
+		    w->principal, w->principal);
+		admin_refuse(refused, nrefused, w->name);
+		added++;
 	}
 	for (i = 0; i < n; i++)
 		free(v[i].key);

@@ -1123,6 +1123,27 @@ test_sync_isolation(void)
 	    "sync isolation: another's principal with quotas refused, frank keeps 50/s (%s)", r.err);
 	run_free(&r);
 	model_free(m);
+	/* eric has no quotas of his own: bob's on eric's name are still not bob's to set */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s", frank, eric, SY_WS("ws-bob", "{principal: eric, quotas: "
+	    "{requestRate: 1}, buckets: [{bucketName: ws-bob}]}"));
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 1 && strstr(r.err, "workspace ws-bob: quotas for eric, whose workspace it was "
+	    "not") != NULL && m != NULL && model_quota(m, "eric") == NULL &&
+	    sync_via(m, "bob", "ws-bob") == VIA_OWNER,
+	    "sync isolation: quotas on another principal with a workspace refused (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+	/* a workspace of a principal new to the policy may carry quotas */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s%s", frank, eric, bob, SY_WS("ws-quinn", "{principal: quinn, "
+	    "quotas: {requestRate: 5}}"));
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(strstr(r.err, "not applied") == NULL &&
+	    m != NULL && model_quota(m, "quinn") != NULL, "sync: a new principal's quotas apply (%s)",
+	    r.err);
+	run_free(&r);
+	model_free(m);
 	sbuf_free(&in);
 }
 
