@@ -2212,11 +2212,21 @@ admin_has_credential(const struct model *m, const char *principal)
 static void
 admin_refuse(char ***refused, size_t *nrefused, const char *ws)
 {
-	if ((*refused = reallocarray(*refused, *nrefused + 1, sizeof(char *))) == NULL ||
-	    ((*refused)[*nrefused] = strdup(ws)) == NULL)
+	size_t lo = 0, hi = *nrefused, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp((*refused)[mid], ws) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if ((*refused = reallocarray(*refused, *nrefused + 1, sizeof(char *))) == NULL)
+		abort();
+	memmove(&(*refused)[lo + 1], &(*refused)[lo], (*nrefused - lo) * sizeof(char *));
+	if (((*refused)[lo] = strdup(ws)) == NULL)
 		abort();
 	(*nrefused)++;
-	qsort(*refused, *nrefused, sizeof(char *), admin_strp_cmp);
 }
 
 /*
@@ -2294,19 +2304,21 @@ admin_sync_contested(const struct model *in, const struct model *cur, const char
 	return added;
 }
 
-/* Adds to DST the records CUR's workspace WS has from SOURCE (the state). */
+/* Adds to DST the records CUR's workspaces in REFUSED (sorted) have from SOURCE (the state). */
 static void
-admin_sync_keep(struct model *dst, const struct model *cur, const char *source, const char *ws)
+admin_sync_keep(struct model *dst, const struct model *cur, const char *source,
+    char *const *refused, size_t nrefused)
 {
 	const struct model_workspace *w;
 	const struct model_bucket *b;
 	struct model_workspace *nw;
 	size_t i, j;
 
-#define ADMIN_OURS(s) ((s) != NULL && strcmp((s), source) == 0)
+#define ADMIN_OURS(s, ws) ((s) != NULL && strcmp((s), source) == 0 && \
+	admin_refused(refused, nrefused, (ws)))
 	for (i = 0; i < cur->nworkspaces; i++) {
 		w = &cur->workspaces[i];
-		if (!ADMIN_OURS(w->source) || strcmp(w->name, ws) != 0)
+		if (!ADMIN_OURS(w->source, w->name))
 			continue;
 		nw = model_add_workspace(dst, w->name, w->principal, w->source, w->line);
 		nw->created_at = w->created_at;
@@ -2316,22 +2328,22 @@ admin_sync_keep(struct model *dst, const struct model *cur, const char *source, 
 	}
 	for (i = 0; i < cur->nbuckets; i++) {
 		b = &cur->buckets[i];
-		if (ADMIN_OURS(b->source) && strcmp(b->workspace, ws) == 0)
+		if (ADMIN_OURS(b->source, b->workspace))
 			model_add_bucket(dst, b->name, b->workspace, b->discoverable, b->source,
 			    b->line);
 	}
 	for (i = 0; i < cur->ngrants; i++) {
 		const struct model_grant *g = &cur->grants[i];
 
-		if (ADMIN_OURS(g->source) && (b = model_bucket_find(cur, g->bucket)) != NULL &&
-		    strcmp(b->workspace, ws) == 0)
+		if ((b = model_bucket_find(cur, g->bucket)) != NULL &&
+		    ADMIN_OURS(g->source, b->workspace))
 			model_add_grant(dst, g->bucket, g->grantee, g->perm, g->prefix,
 			    g->granted_at, g->expires_at, g->source, g->line);
 	}
 	for (i = 0; i < cur->nrequests; i++) {
 		const struct model_request *r = &cur->requests[i];
 
-		if (ADMIN_OURS(r->source) && strcmp(r->workspace, ws) == 0)
+		if (ADMIN_OURS(r->source, r->workspace))
 			model_add_request(dst, r->bucket, r->requester, r->workspace, r->reason,
 			    r->requested_at, r->source, r->line);
 	}
@@ -2374,7 +2386,6 @@ admin_sync(struct admin *a, struct admin_args *args)
 	 * One resource's errors and claims are its own: refused, it keeps what
 	 * it had, and the others are applied (admin_sync_contested()).
 	 */
-	(void)model_index(in, &scratch);	/* for lookups; conflicts are settled here */
 	while (admin_sync_contested(in, a->model, a->state_path, &refused, &nrefused,
 	    &errors) > 0)
 		;
@@ -2386,8 +2397,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 		for (i = 0; i < nagain; i++)
 			free(again[i]);
 		free(again);
-		for (i = 0; i < nrefused; i++)
-			admin_sync_keep(in, a->model, a->state_path, refused[i]);
+		admin_sync_keep(in, a->model, a->state_path, refused, nrefused);
 	}
 	free(data);
 	if (model_index(in, &errors) == -1) {
