@@ -1134,6 +1134,34 @@ test_sync_isolation(void)
 	    "sync isolation: quotas on another principal with a workspace refused (%s)", r.err);
 	run_free(&r);
 	model_free(m);
+	/* the CLI adds no member or bucket past what an import allows */
+	{
+		struct sbuf big = SBUF_INIT;
+		size_t i;
+
+		sbuf_appends(&big, "apiVersion: pkg.internal/v1beta1\nkind: Storage\n"
+		    "metadata: {name: ws-big}\nspec:\n  principal: big\n  members: [m0");
+		for (i = 1; i < STORAGE_MAX_MEMBERS; i++)
+			sbuf_appendf(&big, ", m%zu", i);
+		sbuf_appends(&big, "]\n  buckets:\n");
+		for (i = 0; i < STORAGE_MAX_BUCKETS; i++)
+			sbuf_appendf(&big, "  - {bucketName: ws-big-%zu}\n", i);
+		m = sync_model(conf, yaml, big.data, &r, spol);
+		T_OK(m != NULL && model_workspace_find(m, "ws-big") != NULL &&
+		    model_workspace_find(m, "ws-big")->nmembers == STORAGE_MAX_MEMBERS,
+		    "sizes: a workspace with 1000 members and 1000 buckets syncs (%s)", r.err);
+		run_free(&r);
+		model_free(m);
+		r = run_conf(conf, "member", "add", "ws-big", "one-more", (const char *)NULL);
+		T_OK(r.rc == 1 && strstr(r.err, "ws-big has 1000 members; a workspace has at most "
+		    "1000") != NULL, "sizes: member add past 1000 refused (%s)", r.err);
+		run_free(&r);
+		r = run_conf(conf, "bucket", "create", "big", "ws-big-x", (const char *)NULL);
+		T_OK(r.rc == 1 && strstr(r.err, "workspace ws-big has 1000 buckets") != NULL,
+		    "sizes: bucket create past 1000 refused (%s)", r.err);
+		run_free(&r);
+		sbuf_free(&big);
+	}
 	/* a workspace of a principal new to the policy may carry quotas */
 	sbuf_reset(&in);
 	sbuf_appendf(&in, "%s%s%s%s", frank, eric, bob, SY_WS("ws-quinn", "{principal: quinn, "
