@@ -224,6 +224,9 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 			return NULL;
 		if ((n->text = strndup((char *)y->data.scalar.value, y->data.scalar.length)) == NULL)
 			abort();
+		/* YAML's "\0": the text would end there, another name than was written */
+		if (memchr(y->data.scalar.value, '\0', y->data.scalar.length) != NULL)
+			storage_err(c, n, "\"%s\\0...\" holds a NUL byte; remove it", n->text);
 		return n;
 	case YAML_SEQUENCE_NODE:
 		if ((n = snode_new(c, SN_SEQ, line)) == NULL)
@@ -256,6 +259,9 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 				snode_free(n);
 				return NULL;
 			}
+			if (memchr(k->data.scalar.value, '\0', k->data.scalar.length) != NULL)
+				storage_err(c, kid, "the key \"%s\\0...\" holds a NUL byte; remove it",
+				    (char *)k->data.scalar.value);
 			snode_push(n, (char *)k->data.scalar.value, kid);
 		}
 		return n;

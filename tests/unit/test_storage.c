@@ -459,6 +459,15 @@ main(void)
 		    storage_parse_count("99999999999999999999999", POLICY_QUOTA_MAX_RATE, &count) == -1,
 		    "counts: digits only, within the bound");
 	}
+	/* YAML's "\0" would end a name early: another workspace's bucket, say */
+	expect_error("a NUL byte in a value", "n.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  buckets:\n  - name: \"ws-a-1\\0-mine\"\n",
+	    "n.yaml:7: \"ws-a-1\\0...\" holds a NUL byte; remove it");
+	expect_error("a NUL byte in a key", "n.yaml",
+	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
+	    "spec:\n  principal: a\n  \"buckets\\0x\": []\n",
+	    "the key \"buckets\\0...\" holds a NUL byte; remove it");
 	expect_error("quotas: unknown key", "q.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  quotas:\n    requestRate: 5\n    bandwith: 20Mi\n",
