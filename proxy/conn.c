@@ -2096,7 +2096,7 @@ static void
 conn_build_resp_head(struct conn *c)
 {
 	const struct http_head *r = &c->resp;
-	const struct http_header *conn = httpmsg_header_find(r, "connection");
+	const struct http_header *conn = forward_response_connection(r);
 	size_t i;
 
 	sbuf_reset(&c->out);

@@ -111,6 +111,21 @@ forward_response_header_dropped(const struct http_header *h, const struct http_h
 	return forward_name_listed(name, len, dropped, sizeof(dropped) / sizeof(dropped[0]));
 }
 
+const struct http_header *
+forward_response_connection(const struct http_head *r)
+{
+	const struct http_header *conn = httpmsg_header_find(r, "connection");
+	const char *p, *tok;
+	size_t len;
+
+	if (conn == NULL)
+		return NULL;
+	for (p = conn->value; (tok = httpmsg_list_next(&p, conn->value + conn->value_len, &len)) != NULL; )
+		if (!forward_name_is(tok, len, "keep-alive") && !forward_name_is(tok, len, "close"))
+			return conn;
+	return NULL;
+}
+
 struct forward_signed {
 	char	*name;		/* lower-case */
 	char	*value;		/* trimmed; repeated headers joined with ',' */

@@ -78,5 +78,11 @@ int	 forward_header_dropped(const char *name, size_t len);
  */
 int	 forward_response_header_dropped(const struct http_header *h,
 	    const struct http_header *conn, int status);
+/*
+ * The answer R's Connection header if it names a header to drop (anything
+ * but "keep-alive", dropped anyway, and "close"), else NULL: what to pass
+ * forward_response_header_dropped() as CONN, looked at once per answer.
+ */
+const struct http_header *forward_response_connection(const struct http_head *r);
 
 #endif

@@ -415,6 +415,20 @@ test_response_hop_by_hop(void)
 	}
 	struct http_header etag = { "ETag", 4, "\"x\"", 3 };
 	T_OK(!forward_response_header_dropped(&etag, NULL, 200), "no Connection header: ETag relayed");
+
+	/* the Connection header worth looking at per header: one naming another than keep-alive, close */
+	static const struct { const char *value; int named; } cv[] = {
+		{ "keep-alive", 0 }, { "Keep-Alive", 0 }, { "close", 0 }, { " close , keep-alive ,", 0 },
+		{ "", 0 }, { "keep-alive, X-Hop", 1 }, { "upgrade", 1 }, { "closed", 1 },
+	};
+	for (i = 0; i < sizeof(cv) / sizeof(cv[0]); i++) {
+		struct http_head *r = calloc(1, sizeof(*r));
+		r->headers[0] = (struct http_header){ "Connection", 10, cv[i].value, strlen(cv[i].value) };
+		r->nheaders = 1;
+		T_OK((forward_response_connection(r) != NULL) == cv[i].named,
+		    "Connection: %s %s", cv[i].value, cv[i].named ? "names a header" : "names none");
+		free(r);
+	}
 }
 
 /* RFC 9110 7.6.1: headers named in Connection are hop-by-hop too. */
