@@ -4,8 +4,14 @@
 # of well-formed requests signed at run time (GET, HEAD, ranged GET, PUT
 # with Content-Length and with Expect: 100-continue, aws-chunked PUT,
 # multipart create, part and complete, ListObjectsV2, DeleteObjects, a
-# presigned GET, a CORS preflight, an unsigned GET, GET /_s3gate/access),
-# per connection a seeded choice of them pipelined, some mutated in their
+# presigned GET, a CORS preflight, an unsigned GET, GET /_s3gate/access;
+# aws-chunked with CRC32 trailers, unsigned and signed, right and wrong;
+# PUTs with right and wrong x-amz-checksum-*; a presigned PUT; SigV2 in
+# the head and the query; session credentials; virtual-hosted requests;
+# HTTP/1.0; CopyObject and UploadPartCopy with a version and a range;
+# CompleteMultipartUpload with 3000 parts and malformed; response-*
+# overrides; If-* conditions; the self-service API's calls), per
+# connection a seeded choice of them pipelined, some mutated in their
 # heads or cut short, delivered in pieces, hung up on (FIN, RST), read
 # slowly or never, some over TLS, some after a PROXY v1/v2 header.  The
 # oracles: per connection (helpers/chaos.py run), answers that parse as
@@ -13,7 +19,8 @@
 # any answer; then, each a check below, the workers' pids unchanged, no
 # sanitizer report in s3gate's log, a clean request served, memory back
 # near where it started once every connection closed, and every object a
-# PUT named absent or whole at the backend.
+# PUT named absent or whole at the backend (absent if its checksum was
+# wrong).
 #
 # Found and fixed:
 #   a refused head's close reset the connection: after a head too large
@@ -69,7 +76,7 @@ fi
 TX=$(free_port)
 PP=$(free_port)
 if ! out=$(selfsigned c); then t_fail "a test certificate" "$out"; exit 1; fi
-if ! s3gate_start chaos "workers 2" "head_timeout 4s" "body_timeout 4s" "idle_timeout 4s" \
+if ! s3gate_start chaos "workers 2" "public_url http://127.0.0.1" "head_timeout 4s" "body_timeout 4s" "idle_timeout 4s" \
 	"listen 127.0.0.1:$TX tls" "tls_certificate $T/certs/c.pem $T/certs/c.key" \
 	"listen 127.0.0.1:$PP proxy_protocol" "proxy_protocol_from 127.0.0.1"; then
 	t_fail "s3gate chaos starts" "see $T/chaos/s3gate.log"; exit 1
@@ -78,9 +85,13 @@ if ! out=$({ ws_setup "$P" "$B" &&
 	head -c 5000 /dev/urandom >"$T/obj" && backend_aws s3api put-object --bucket "$B" --key obj --body "$T/obj" >/dev/null; } 2>&1); then
 	t_fail "setup: $B with an object" "$out"; exit 1
 fi
+# session credentials (cred create --ttl) for the fuzzer's session_* requests
+s3gate_cred "$P" psess --ttl 1h >"$T/cred.out" 2>&1 && [ -n "$CRED_TOKEN" ] ||
+	{ t_fail "setup: $P's session credentials" "$(cat "$T/cred.out")"; exit 1; }
+RAW_SESSION="$CRED_AKID $CRED_SECRET $CRED_TOKEN" SESSION_SECRET=$CRED_SECRET
 s3gate_cred "$P" p >"$T/cred.out" 2>&1 || { t_fail "setup: $P's credentials" "$(cat "$T/cred.out")"; exit 1; }
 RAW_AKID=$CRED_AKID RAW_SECRET=$CRED_SECRET RAW_REGION=$S3_REGION
-export RAW_AKID RAW_SECRET RAW_REGION
+export RAW_AKID RAW_SECRET RAW_REGION RAW_SESSION
 until_ok p "$S3GATE_ENDPOINT/$B/obj" >/dev/null || { t_fail "setup: $P's GET served" "not within 10 s"; exit 1; }
 
 # the workers: the children of s3gate's first process
@@ -143,7 +154,7 @@ chaos_run() {
 	echo "# seed $CHAOS_SEED, ${CHAOS_SPAN[*]}"
 	$CHAOS run --port "$S3GATE_PORT" --tls-port "$TX" --pp-port "$PP" --bucket "$B" \
 		--seed "$CHAOS_SEED" "${CHAOS_SPAN[@]}" --out "$T/chaos" --head-timeout 4 \
-		--forbid "$RGW_ACCESS_KEY" --forbid "$RGW_SECRET_KEY" --forbid "$CRED_SECRET" >"$T/chaos.out" 2>&1
+		--forbid "$RGW_ACCESS_KEY" --forbid "$RGW_SECRET_KEY" --forbid "$CRED_SECRET" --forbid "$SESSION_SECRET" >"$T/chaos.out" 2>&1
 	rc=$?
 	grep -A3 '^FAIL' "$T/chaos.out" | head -n 12
 	tail -n 2 "$T/chaos.out"
