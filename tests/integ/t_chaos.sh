@@ -33,6 +33,14 @@
 #     listener: a presigned GET's 200 cut at 4096 bytes).  Now such an
 #     answer lingers (shutdown, the rest of the input read and dropped, as
 #     after an unread body).  Both cases in fixed bytes below.
+#   an answer that ends the connection reset it: after an HTTP/1.0
+#     request's answer (or one to Connection: close, or framed by the
+#     close) s3gate closed at once, and requests the client had pipelined
+#     after it, unread, made the close an RST that cut the answer (seed 7
+#     of the wider corpus, iterations 275, 498, 507: an HTTP/1.0 listing,
+#     which RGW answers chunked and s3gate passes framed by the close, cut
+#     or ended by a reset, with a 70000-byte head pipelined after it).
+#     Now every close after an answer lingers.  In fixed bytes below.
 # Tried and held (plain: seeds 1-3 and 5 for 15-30 s, seed 6 for 300 s,
 #   4686 connections; ASan: seed 4 and a date's for 25 s, seed 5 twice
 #   and seed 7 for 300 s, about 4800 connections each): no crash, no
@@ -143,6 +151,21 @@ tc "40 pipelined requests, then a 70000-byte header, read late: the 40 answers a
 pp_refused_whole_head() { $CHAOS found pp-refused "$PP" "$B"; }
 tc "PROXY v2, a GET, a whole head refused (two Authorization lines), a GET still unread: both answers, then the close, no reset (before the fix: ECONNRESET)" \
 	pp_refused_whole_head
+
+# The case the fuzzer found third (seed 7, iterations 275, 498 and 507,
+# once HTTP/1.0 requests joined its corpus), in fixed bytes: an HTTP/1.0
+# request, answered and then closed (the object's 5000 bytes; a listing
+# RGW answers chunked, which s3gate passes to HTTP/1.0 framed by the
+# close), then a pipelined head with a 70000-byte header s3gate never
+# reads.  Before the fix s3gate closed at once after the answer, with the
+# pipelined bytes unread: an RST, and the answer cut (the object's) or not
+# known to be whole (the listing's, whose end is the close).
+http10_pipelined() { $CHAOS found http10-pipelined "$S3GATE_PORT" "$B"; }
+tc "HTTP/1.0 GET of 5000 bytes, then a pipelined 70000-byte head, read late: the answer whole, then the close, no reset" \
+	http10_pipelined
+http10_list_pipelined() { $CHAOS found http10-list-pipelined "$S3GATE_PORT" "$B"; }
+tc "HTTP/1.0 listing (chunked at RGW, framed by the close), then a pipelined 70000-byte head, read late: the answer, then the close, no reset" \
+	http10_list_pipelined
 
 # ---- the fuzzer ------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ presigned query); keys from $RAW_AKID / $RAW_SECRET, region $RAW_REGION.
       reduced: DIR/fail-SEED-I.min.bin).  Prints "seed=N iterations=N
       failures=N conns_tls=N conns_pp=N mutated=N secs=S" last; exits 1
       on any failure.
-  chaos.py found too-large|pp-refused PORT BUCKET
+  chaos.py found too-large|pp-refused|http10-pipelined|http10-list-pipelined PORT BUCKET
       The cases the fuzzer found, in fixed bytes, read through a 4 KiB
       buffer after a second (t_chaos.sh says what they are): exits 0 if
       every answer came whole and the close was not a reset.
@@ -893,10 +893,11 @@ def repro(a, only, iterations=None):
 
 # ---- the cases found, in fixed bytes ------------------------------------------------
 
-def late_read(port, pp, data):
+def late_read(port, pp, data, keep=None):
     """DATA on a connection (receive buffer 4 KiB) after PP; read after a
     second (s3gate has answered and closed meanwhile, if it was to):
-    (statuses, what went wrong reading or "-")."""
+    (statuses, what went wrong reading or "-"); the bytes read are
+    appended to the list KEEP."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.connect((HOST, port))
@@ -918,6 +919,8 @@ def late_read(port, pp, data):
     except OSError as e:
         err = str(e)
     s.close()
+    if keep is not None:
+        keep.append(got)
     st = [x.decode() for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)]
     print(len(got), "bytes,", len(st), "answers:", " ".join(sorted(set(st))), "the last:",
           st[-1] if st else "-", "error:", err)
@@ -932,6 +935,24 @@ def cmd_found(a):
         st, err = late_read(a.port, None, one * 40 + b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             b"X-Pad: %s\r\n\r\n" % (b, b"p" * 70000))
         return 0 if st == ["403"] * 40 + ["431"] and err == "-" else 1
+    if a.case in ("http10-pipelined", "http10-list-pipelined"):
+        # an HTTP/1.0 request (answered, then closed: a 5000-byte object,
+        # or a listing RGW answers chunked, so framed by the close), then
+        # a pipelined head with a 70000-byte header that s3gate never reads
+        if a.case == "http10-pipelined":
+            first = signed("GET", "/%s/obj" % a.bucket, version="1.0")
+        else:
+            first = signed("GET", "/%s?list-type=2&max-keys=3" % a.bucket, version="1.0",
+                           other=[("Connection", "keep-alive")])
+        got = []
+        st, err = late_read(a.port, None, first + b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"X-Pad: %s\r\n\r\n" % (b, b"p" * 70000), got)
+        try:
+            ans, cut = parse_all(got[0], [False], err == "-")
+        except BadAnswer as e:
+            print("not an answer:", e)
+            return 1
+        return 0 if st == ["200"] and len(ans) == 1 and not cut and err == "-" else 1
     # PROXY v2; a GET with a 400-byte query; a whole head refused (two
     # Authorization lines) with a 1-byte body; a GET: 1086 bytes, the last
     # GET still in the socket when s3gate closes (the PROXY header's read
@@ -993,7 +1014,7 @@ def main():
     r.add_argument("--head-timeout", type=float, default=4.0, help="the proxy's head_timeout")
     r.add_argument("--domain", default="s3.local", help="the proxy's service_domain (virtual-hosted requests)")
     f = sub.add_parser("found")
-    f.add_argument("case", choices=["too-large", "pp-refused"])
+    f.add_argument("case", choices=["too-large", "pp-refused", "http10-pipelined", "http10-list-pipelined"])
     f.add_argument("port", type=int)
     f.add_argument("bucket")
     c = sub.add_parser("check-objects")
