@@ -251,8 +251,14 @@ class Corpus:
                 xml = b"<CompleteMultipartUpload>" + b"".join(
                     b"<Part><PartNumber>%d</PartNumber><ETag>\"%032x\"</ETag></Part>" % (n, n)
                     for n in range(1, rng.choice([300, 3000]))) + b"</CompleteMultipartUpload>"
-            return Req(kind, signed("POST", "/%s/chaos/mpu-part?uploadId=%s" % (b, self.upload),
-                                    hashlib.sha256(xml).hexdigest(), body=xml), "POST")
+            # parts that were never uploaded (400 InvalidPart), to an upload
+            # of its own: two completions of one upload at once, RGW answers
+            # the second 500 "This multipart completion is already in
+            # progress" (seed 16, iteration 3524)
+            up = self.upload if kind == "mpu_complete_bad" else self.create_upload("chaos/mpu-large-%s" % tag)
+            return Req(kind, signed("POST", "/%s/chaos/mpu-%s?uploadId=%s" % (
+                b, "part" if kind == "mpu_complete_bad" else "large-" + tag, up),
+                hashlib.sha256(xml).hexdigest(), body=xml), "POST")
         if kind == "get_override":
             return Req(kind, signed("GET", "/%s/obj?response-content-type=text%%2Fplain&response-cache-control="
                                     "no-cache&response-content-disposition=attachment%%3B%%20filename%%3D%%22x.txt"
@@ -314,14 +320,18 @@ class Corpus:
         return signed("POST", "/_s3gate/%s" % kind[4:].replace("grant", "grants"),
                       hashlib.sha256(body).hexdigest(), body=body)
 
-    def fresh_upload(self, rng, tag):
-        """A multipart upload made (cleanly) with one part; its complete request."""
-        key = "chaos/mpu-%s" % tag
+    def create_upload(self, key):
+        """A multipart upload of KEY made (cleanly): its id."""
         st, _, body = clean_send(self.port, signed("POST", "/%s/%s?uploads" % (self.b, key)), "POST")
         m = re.search(rb"<UploadId>([^<]+)</UploadId>", body)
         if st != 200 or not m:
             raise RuntimeError("a clean CreateMultipartUpload: %s %r" % (st, body[:200]))
-        up = m.group(1).decode()
+        return m.group(1).decode()
+
+    def fresh_upload(self, rng, tag):
+        """A multipart upload made (cleanly) with one part; its complete request."""
+        key = "chaos/mpu-%s" % tag
+        up = self.create_upload(key)
         part = body_of(rng, 3000)
         st, hdrs, _ = clean_send(self.port, signed("PUT", "/%s/%s?partNumber=1&uploadId=%s" % (self.b, key, up),
                                                    hashlib.sha256(part).hexdigest(), body=part), "PUT")
@@ -778,11 +788,10 @@ def cmd_run(a):
     if st != 200:
         sys.exit("setup: HEAD %s/obj answered %s" % (a.bucket, st))
     corpus.obj_size, corpus.obj_md5 = int(hdrs["content-length"]), hdrs["etag"].strip('"')
-    st, _, body = clean_send(a.port, signed("POST", "/%s/chaos/mpu-part?uploads" % a.bucket), "POST")
-    m = re.search(rb"<UploadId>([^<]+)</UploadId>", body)
-    if st != 200 or not m:
-        sys.exit("setup: CreateMultipartUpload %s %r" % (st, body[:300]))
-    corpus.upload = m.group(1).decode()
+    try:
+        corpus.upload = corpus.create_upload("chaos/mpu-part")
+    except RuntimeError as e:
+        sys.exit("setup: %s" % e)
     puts = open(os.path.join(out, "puts"), "a")
     lock = threading.Lock()
     # the clean statuses
