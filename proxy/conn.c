@@ -2578,9 +2578,12 @@ conn_finish(struct conn *c)
 		 * head_timeout: head_len 0) whose rest may still come: closed
 		 * now, the client would lose what it had not read yet, the
 		 * answers to the requests it pipelined before this one too
-		 * (t_chaos.sh, t_bypass16.sh)
+		 * (t_chaos.sh, t_bypass16.sh).  So is any answer that ends the
+		 * connection (HTTP/1.0, Connection: close, framed by the
+		 * close): requests the client pipelined after it, come or
+		 * still coming, would reset it, the answer cut (t_chaos.sh)
 		 */
-		if (c->closing && (conn_body_unread(c) || c->head.head_len == 0))
+		if (c->closing)
 			conn_linger_start(c);
 		else
 			conn_set_state(c, CONN_CLOSED);

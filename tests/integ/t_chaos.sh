@@ -4,8 +4,14 @@
 # of well-formed requests signed at run time (GET, HEAD, ranged GET, PUT
 # with Content-Length and with Expect: 100-continue, aws-chunked PUT,
 # multipart create, part and complete, ListObjectsV2, DeleteObjects, a
-# presigned GET, a CORS preflight, an unsigned GET, GET /_s3gate/access),
-# per connection a seeded choice of them pipelined, some mutated in their
+# presigned GET, a CORS preflight, an unsigned GET, GET /_s3gate/access;
+# aws-chunked with CRC32 trailers, unsigned and signed, right and wrong;
+# PUTs with right and wrong x-amz-checksum-*; a presigned PUT; SigV2 in
+# the head and the query; session credentials; virtual-hosted requests;
+# HTTP/1.0; CopyObject and UploadPartCopy with a version and a range;
+# CompleteMultipartUpload with 3000 parts and malformed; response-*
+# overrides; If-* conditions; the self-service API's calls), per
+# connection a seeded choice of them pipelined, some mutated in their
 # heads or cut short, delivered in pieces, hung up on (FIN, RST), read
 # slowly or never, some over TLS, some after a PROXY v1/v2 header.  The
 # oracles: per connection (helpers/chaos.py run), answers that parse as
@@ -13,7 +19,8 @@
 # any answer; then, each a check below, the workers' pids unchanged, no
 # sanitizer report in s3gate's log, a clean request served, memory back
 # near where it started once every connection closed, and every object a
-# PUT named absent or whole at the backend.
+# PUT named absent or whole at the backend (absent if its checksum was
+# wrong).
 #
 # Found and fixed:
 #   a refused head's close reset the connection: after a head too large
@@ -26,6 +33,14 @@
 #     listener: a presigned GET's 200 cut at 4096 bytes).  Now such an
 #     answer lingers (shutdown, the rest of the input read and dropped, as
 #     after an unread body).  Both cases in fixed bytes below.
+#   an answer that ends the connection reset it: after an HTTP/1.0
+#     request's answer (or one to Connection: close, or framed by the
+#     close) s3gate closed at once, and requests the client had pipelined
+#     after it, unread, made the close an RST that cut the answer (seed 7
+#     of the wider corpus, iterations 275, 498, 507: an HTTP/1.0 listing,
+#     which RGW answers chunked and s3gate passes framed by the close, cut
+#     or ended by a reset, with a 70000-byte head pipelined after it).
+#     Now every close after an answer lingers.  In fixed bytes below.
 # Tried and held (plain: seeds 1-3 and 5 for 15-30 s, seed 6 for 300 s,
 #   4686 connections; ASan: seed 4 and a date's for 25 s, seed 5 twice
 #   and seed 7 for 300 s, about 4800 connections each): no crash, no
@@ -35,6 +50,17 @@
 #   half of them left absent by a cut, a hang-up or a mutation, the rest
 #   whole), every connection closed within the timeouts, RSS flat (plain:
 #   +1.5 MiB after 300 s as after 25 s).
+# Tried and held, the wider corpus (plain: seeds 11 and 13 for 300 s,
+#   seed 15 for 600 s, 5900 connections a 300 s run; ASan: seeds 12 and 16
+#   for 300 s, seed 14 for 600 s, 11797 connections, seed 7 for 300 s,
+#   5761 connections; seed 16's one failure was the corpus's: two
+#   completions of one upload at once, RGW's 500, mended in chaos.py):
+#   the same, and no wrong checksum's object stored (668 PUTs with a
+#   wrong CRC or SHA-256 in seed 15, none at the backend), no SigV2,
+#   session, virtual-hosted, HTTP/1.0, copy, conditional or API request
+#   answered otherwise than alone; RSS: plain +2.9 MiB after 600 s as +2.2 after
+#   25 s; ASan +47 MiB after 25 s, +58 to +66 after 300, +65 after 600
+#   (its allocator's caches fill, then stay: no leak report at exit).
 #
 #   CHAOS_SECONDS  how long the fuzzer runs, by the clock (default 25)
 #   CHAOS_SEED     its seed (default 7: the first iterations of a seed
@@ -69,7 +95,7 @@ fi
 TX=$(free_port)
 PP=$(free_port)
 if ! out=$(selfsigned c); then t_fail "a test certificate" "$out"; exit 1; fi
-if ! s3gate_start chaos "workers 2" "head_timeout 4s" "body_timeout 4s" "idle_timeout 4s" \
+if ! s3gate_start chaos "workers 2" "public_url http://127.0.0.1" "head_timeout 4s" "body_timeout 4s" "idle_timeout 4s" \
 	"listen 127.0.0.1:$TX tls" "tls_certificate $T/certs/c.pem $T/certs/c.key" \
 	"listen 127.0.0.1:$PP proxy_protocol" "proxy_protocol_from 127.0.0.1"; then
 	t_fail "s3gate chaos starts" "see $T/chaos/s3gate.log"; exit 1
@@ -78,9 +104,13 @@ if ! out=$({ ws_setup "$P" "$B" &&
 	head -c 5000 /dev/urandom >"$T/obj" && backend_aws s3api put-object --bucket "$B" --key obj --body "$T/obj" >/dev/null; } 2>&1); then
 	t_fail "setup: $B with an object" "$out"; exit 1
 fi
+# session credentials (cred create --ttl) for the fuzzer's session_* requests
+s3gate_cred "$P" psess --ttl 1h >"$T/cred.out" 2>&1 && [ -n "$CRED_TOKEN" ] ||
+	{ t_fail "setup: $P's session credentials" "$(cat "$T/cred.out")"; exit 1; }
+RAW_SESSION="$CRED_AKID $CRED_SECRET $CRED_TOKEN" SESSION_SECRET=$CRED_SECRET
 s3gate_cred "$P" p >"$T/cred.out" 2>&1 || { t_fail "setup: $P's credentials" "$(cat "$T/cred.out")"; exit 1; }
 RAW_AKID=$CRED_AKID RAW_SECRET=$CRED_SECRET RAW_REGION=$S3_REGION
-export RAW_AKID RAW_SECRET RAW_REGION
+export RAW_AKID RAW_SECRET RAW_REGION RAW_SESSION
 until_ok p "$S3GATE_ENDPOINT/$B/obj" >/dev/null || { t_fail "setup: $P's GET served" "not within 10 s"; exit 1; }
 
 # the workers: the children of s3gate's first process
@@ -133,6 +163,21 @@ pp_refused_whole_head() { $CHAOS found pp-refused "$PP" "$B"; }
 tc "PROXY v2, a GET, a whole head refused (two Authorization lines), a GET still unread: both answers, then the close, no reset (before the fix: ECONNRESET)" \
 	pp_refused_whole_head
 
+# The case the fuzzer found third (seed 7, iterations 275, 498 and 507,
+# once HTTP/1.0 requests joined its corpus), in fixed bytes: an HTTP/1.0
+# request, answered and then closed (the object's 5000 bytes; a listing
+# RGW answers chunked, which s3gate passes to HTTP/1.0 framed by the
+# close), then a pipelined head with a 70000-byte header s3gate never
+# reads.  Before the fix s3gate closed at once after the answer, with the
+# pipelined bytes unread: an RST, and the answer cut (the object's) or not
+# known to be whole (the listing's, whose end is the close).
+http10_pipelined() { $CHAOS found http10-pipelined "$S3GATE_PORT" "$B"; }
+tc "HTTP/1.0 GET of 5000 bytes, then a pipelined 70000-byte head, read late: the answer whole, then the close, no reset" \
+	http10_pipelined
+http10_list_pipelined() { $CHAOS found http10-list-pipelined "$S3GATE_PORT" "$B"; }
+tc "HTTP/1.0 listing (chunked at RGW, framed by the close), then a pipelined 70000-byte head, read late: the answer, then the close, no reset" \
+	http10_list_pipelined
+
 # ---- the fuzzer ------------------------------------------------------------------------
 
 # CHAOS_ONLY=I: that iteration alone (the replay of a failure)
@@ -143,7 +188,7 @@ chaos_run() {
 	echo "# seed $CHAOS_SEED, ${CHAOS_SPAN[*]}"
 	$CHAOS run --port "$S3GATE_PORT" --tls-port "$TX" --pp-port "$PP" --bucket "$B" \
 		--seed "$CHAOS_SEED" "${CHAOS_SPAN[@]}" --out "$T/chaos" --head-timeout 4 \
-		--forbid "$RGW_ACCESS_KEY" --forbid "$RGW_SECRET_KEY" --forbid "$CRED_SECRET" >"$T/chaos.out" 2>&1
+		--forbid "$RGW_ACCESS_KEY" --forbid "$RGW_SECRET_KEY" --forbid "$CRED_SECRET" --forbid "$SESSION_SECRET" >"$T/chaos.out" 2>&1
 	rc=$?
 	grep -A3 '^FAIL' "$T/chaos.out" | head -n 12
 	tail -n 2 "$T/chaos.out"
@@ -185,10 +230,11 @@ clean_after() {
 tc "s3gate serves on: a signed GET 200 with the object's bytes, an unsigned one over TLS 403" clean_after
 
 # every connection closed (each within the 4 s timeouts), the memory
-# they held given back: within 16 MiB of where it started (under ASan 64:
-# its 32 MiB quarantine and shadow)
+# they held given back: within 16 MiB of where it started (under ASan 96:
+# its 32 MiB quarantine, shadow and caches; +58 to +66 MiB measured after
+# 300 s, +65 after 600, above)
 RSS_SLACK_MIB=16
-[ "$ASAN_BUILD" = 0 ] || RSS_SLACK_MIB=64
+[ "$ASAN_BUILD" = 0 ] || RSS_SLACK_MIB=96
 rss_back() {
 	local r
 	wait_for 30 no_conns || { echo "$(conns_open) connections still open"; return 1; }

@@ -180,20 +180,23 @@ def cmd_akids(a):
                                                        time.time() - t0))
 
 
-def awschunked_body(mode, data, chunk, ext, sig, key, amzdate, scope):
+def awschunked_body(mode, data, chunk, ext, sig, key, amzdate, scope, crc=None):
     """DATA as an aws-chunked body of CHUNK-byte chunks: "signed" (each
     chunk signed in a chain from SIG, the request's seed signature, with
-    rawhttp.sigv4_sign's KEY, AMZDATE and SCOPE) or "trailer" (unsigned,
-    a CRC32 trailer); EXT: a chunk extension of that many bytes on each."""
+    rawhttp.sigv4_sign's KEY, AMZDATE and SCOPE), "trailer" (unsigned,
+    a CRC32 trailer) or "signed-trailer" (signed chunks, then a CRC32
+    trailer and its signature); EXT: a chunk extension of that many bytes
+    on each; CRC: the trailer's CRC32 if not DATA's."""
     out = []
     prev = sig
     extension = (";x-pad=" + "e" * max(0, ext - 7)) if ext else ""
     pos = 0
-    crc = zlib.crc32(data) & 0xffffffff
+    crc = (zlib.crc32(data) & 0xffffffff) if crc is None else crc
+    trailer = b"x-amz-checksum-crc32:%s" % base64.b64encode(crc.to_bytes(4, "big"))
     while True:
         piece = data[pos:pos + chunk]
         pos += len(piece)
-        if mode == "signed":
+        if mode in ("signed", "signed-trailer"):
             sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amzdate, scope, prev, EMPTY,
                              hashlib.sha256(piece).hexdigest()])
             prev = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
@@ -206,8 +209,13 @@ def awschunked_body(mode, data, chunk, ext, sig, key, amzdate, scope):
         out.append(b"\r\n")
     if mode == "signed":
         out.append(b"\r\n")
+    elif mode == "signed-trailer":
+        sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amzdate, scope, prev,
+                         hashlib.sha256(trailer + b"\n").hexdigest()])
+        tsig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        out.append(trailer + b"\r\nx-amz-trailer-signature:%s\r\n\r\n" % tsig.encode())
     else:
-        out.append(b"x-amz-checksum-crc32:%s\r\n\r\n" % base64.b64encode(crc.to_bytes(4, "big")))
+        out.append(trailer + b"\r\n\r\n")
     return b"".join(out)
 
 

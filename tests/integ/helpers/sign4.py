@@ -29,55 +29,68 @@ def q(s):
     return urllib.parse.quote(s, safe="-_.~")
 
 
+def presign_v2(akid, secret, token, method, resource, exp):
+    """The SigV2 presigned query of v2q, Expires EXP (seconds since the epoch)."""
+    sts = "%s\n\n\n%d\n%s" % (method, exp, resource)
+    sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+    out = "AWSAccessKeyId=%s&Expires=%d&Signature=%s" % (akid, exp, q(sig))
+    if token:
+        out += "&x-amz-security-token=" + q(token)
+    return out
+
+
+def headers_v2(akid, secret, token, method, resource, when, amz_lines):
+    """The SigV2 header lines of v2h as (name, value), Date WHEN (seconds
+    since the epoch); AMZ_LINES: "x-amz-name:value" strings to sign."""
+    date = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+    date = date.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    amz = {}
+    for h in amz_lines:
+        n, _, v = h.partition(":")
+        amz.setdefault(n.lower(), []).append(v.strip())
+    if token:
+        amz["x-amz-security-token"] = [token]
+    sts = "%s\n\n\n%s\n%s%s" % (method, date, "".join(
+        "%s:%s\n" % (n, ",".join(amz[n])) for n in sorted(amz)), resource)
+    sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+    out = [("Date", date), ("Authorization", "AWS %s:%s" % (akid, sig))]
+    if token:
+        out.append(("x-amz-security-token", token))
+    return out
+
+
+def presign_v4(akid, secret, region, token, method, path, host, expires, when, params=()):
+    """The SigV4 presigned query of v4q, X-Amz-Date WHEN (seconds since the
+    epoch); PARAMS: further (name, value) to sign."""
+    now = datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+    amzdate = now.strftime("%Y%m%dT%H%M%SZ")
+    scope = "%s/%s/s3/aws4_request" % (amzdate[:8], region)
+    params = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", akid + "/" + scope),
+              ("X-Amz-Date", amzdate), ("X-Amz-Expires", expires), ("X-Amz-SignedHeaders", "host")] + list(params)
+    if token:
+        params.append(("X-Amz-Security-Token", token))
+    cq = "&".join("%s=%s" % (q(n), q(v)) for n, v in sorted(params))
+    creq = "\n".join([method, path, cq, "host:%s\n" % host, "host", "UNSIGNED-PAYLOAD"])
+    sts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for m in (amzdate[:8], region, "s3", "aws4_request"):
+        k = hmac.new(k, m.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    return cq + "&X-Amz-Signature=" + sig
+
+
 def main():
     akid, secret = os.environ["RAW_AKID"], os.environ["RAW_SECRET"]
     region, token = os.environ.get("RAW_REGION", "us-east-1"), os.environ.get("RAW_TOKEN", "")
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "v2q":
-        method, resource, exp = args[0], args[1], int(time.time()) + int(args[2])
-        sts = "%s\n\n\n%d\n%s" % (method, exp, resource)
-        sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
-        out = "AWSAccessKeyId=%s&Expires=%d&Signature=%s" % (akid, exp, q(sig))
-        if token:
-            out += "&x-amz-security-token=" + q(token)
-        print(out)
+        print(presign_v2(akid, secret, token, args[0], args[1], int(time.time()) + int(args[2])))
     elif cmd == "v2h":
-        method, resource = args[0], args[1]
-        date = datetime.datetime.fromtimestamp(time.time() + int(args[2]), datetime.timezone.utc)
-        date = date.strftime("%a, %d %b %Y %H:%M:%S GMT")
-        amz = {}
-        for h in args[3:]:
-            n, _, v = h.partition(":")
-            amz.setdefault(n.lower(), []).append(v.strip())
-        if token:
-            amz["x-amz-security-token"] = [token]
-        sts = "%s\n\n\n%s\n%s%s" % (method, date, "".join(
-            "%s:%s\n" % (n, ",".join(amz[n])) for n in sorted(amz)), resource)
-        sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
-        out = "Date: %s\\r\\nAuthorization: AWS %s:%s\\r\\n" % (date, akid, sig)
-        if token:
-            out += "x-amz-security-token: %s\\r\\n" % token
-        print(out)
+        print("".join("%s: %s\\r\\n" % nv for nv in
+                      headers_v2(akid, secret, token, args[0], args[1], time.time() + int(args[2]), args[3:])))
     elif cmd == "v4q":
-        method, path, host, expires, off = args[0], args[1], args[2], args[3], int(args[4])
-        now = datetime.datetime.fromtimestamp(time.time() + off, datetime.timezone.utc)
-        amzdate = now.strftime("%Y%m%dT%H%M%SZ")
-        scope = "%s/%s/s3/aws4_request" % (amzdate[:8], region)
-        params = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", akid + "/" + scope),
-                  ("X-Amz-Date", amzdate), ("X-Amz-Expires", expires), ("X-Amz-SignedHeaders", "host")]
-        if token:
-            params.append(("X-Amz-Security-Token", token))
-        for p in args[5:]:
-            n, _, v = p.partition("=")
-            params.append((n, v))
-        cq = "&".join("%s=%s" % (q(n), q(v)) for n, v in sorted(params))
-        creq = "\n".join([method, path, cq, "host:%s\n" % host, "host", "UNSIGNED-PAYLOAD"])
-        sts = "\n".join(["AWS4-HMAC-SHA256", amzdate, scope, hashlib.sha256(creq.encode()).hexdigest()])
-        k = ("AWS4" + secret).encode()
-        for m in (amzdate[:8], region, "s3", "aws4_request"):
-            k = hmac.new(k, m.encode(), hashlib.sha256).digest()
-        sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
-        print(cq + "&X-Amz-Signature=" + sig)
+        print(presign_v4(akid, secret, region, token, args[0], args[1], args[2], args[3],
+                         time.time() + int(args[4]), [p.partition("=")[::2] for p in args[5:]]))
     else:
         sys.exit(__doc__)
 
