@@ -675,6 +675,13 @@ server_accept_share(const struct server *srv, int lfd)
 static void
 server_listener_off(struct server_listener *sl)
 {
+	/*
+	 * Once: two listeners woken in one turn of the loop each pause them
+	 * all, and the second EPOLL_CTL_DEL found none (ENOENT, logged).
+	 */
+	if (sl->paused)
+		return;
+	sl->paused = 1;
 	if (sl->srv->loop_epfd == -1)
 		event_del(sl->ev);
 	else if (epoll_ctl(sl->srv->loop_epfd, EPOLL_CTL_DEL, sl->fd, NULL) == -1)
@@ -688,6 +695,9 @@ server_listener_on(struct server_listener *sl)
 	struct server *srv = sl->srv;
 	int i;
 
+	if (!sl->paused)
+		return;
+	sl->paused = 0;
 	if (srv->loop_epfd == -1) {
 		event_add(sl->ev, NULL);
 		return;
@@ -721,10 +731,11 @@ server_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	int i;
 
-	for (i = 0; i < srv->nlisteners; i++) {
+	for (i = 0; i < srv->nlisteners; i++)
 		server_listener_on(&srv->listeners[i]);
+	/* one listener's accept may pause them all again: the others wait for that */
+	for (i = 0; i < srv->nlisteners && !evtimer_pending(srv->accept_pause, NULL); i++)
 		server_accept_cb(srv->listeners[i].fd, EV_TIMEOUT, &srv->listeners[i]);
-	}
 }
 
 /* Connections open in this s3gate: every worker's, draining ones' too. */

@@ -159,6 +159,7 @@ struct server {
 		int			 fd;
 		int			 tls;
 		int			 proxy_protocol;	/* a PROXY header first (proxyproto.h) */
+		int			 paused;	/* out of the event loop (server_accept_pause) */
 	}			 listeners[CONF_MAX_LISTEN];
 	int			 nlisteners;
 	struct event		*accept_pause;	/* accepting resumes (deferred to a peer, or out of fds) */
