@@ -2580,13 +2580,11 @@ conn_finish(struct conn *c)
 		 * answers to the requests it pipelined before this one too
 		 * (t_chaos.sh, t_bypass16.sh).  So is any answer that ends the
 		 * connection (HTTP/1.0, Connection: close, framed by the
-		 * close): requests the client pipelined after it, come or
-		 * still coming, would reset it, the answer cut (t_chaos.sh)
+		 * close, or a keep-alive one while s3gate drains): requests
+		 * the client pipelined after it, come or still coming, would
+		 * reset it, the answer cut (t_chaos.sh)
 		 */
-		if (c->closing)
-			conn_linger_start(c);
-		else
-			conn_set_state(c, CONN_CLOSED);
+		conn_linger_start(c);
 		return 1;
 	}
 	/* keep what was read past this request: a pipelined next one */

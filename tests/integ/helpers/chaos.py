@@ -50,6 +50,11 @@ presigned query); keys from $RAW_AKID / $RAW_SECRET, region $RAW_REGION.
       The cases the fuzzer found, in fixed bytes, read through a 4 KiB
       buffer after a second (t_chaos.sh says what they are): exits 0 if
       every answer came whole and the close was not a reset.
+  chaos.py found drain-pipelined PORT BUCKET --term PID
+      A keep-alive GET of BUCKET/big (16 MiB), a pipelined head with a
+      70000-byte header behind it, SIGTERM to PID (s3gate drains) while the
+      answer waits on the client's 4 KiB window; then read: exits 0 if the
+      answer came whole and the close was not a reset.
   chaos.py check-objects DIR/puts
       Every object a PUT named is absent or whole (size and ETag) at the
       backend (absent if its checksum was wrong), asked with the service
@@ -944,6 +949,31 @@ def cmd_found(a):
         st, err = late_read(a.port, None, one * 40 + b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                             b"X-Pad: %s\r\n\r\n" % (b, b"p" * 70000))
         return 0 if st == ["403"] * 40 + ["431"] and err == "-" else 1
+    if a.case == "drain-pipelined":
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((HOST, a.port))
+        s.sendall(signed("GET", "/%s/big" % a.bucket) + b"GET /%s/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"X-Pad: %s\r\n\r\n" % (b, b"p" * 70000))
+        time.sleep(0.5)
+        os.kill(a.term, 15)
+        time.sleep(0.5)
+        got, err = b"", "-"
+        s.settimeout(20)
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+        except OSError as e:
+            err = str(e)
+        s.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        print(len(got), "bytes:", head.split(b"\r\n", 1)[0].decode("latin-1"), "body", len(body),
+              "of", m.group(1).decode() if m else "?", "error:", err)
+        return 0 if head.startswith(b"HTTP/1.1 200") and m and len(body) == int(m.group(1)) and err == "-" else 1
     if a.case in ("http10-pipelined", "http10-list-pipelined"):
         # an HTTP/1.0 request (answered, then closed: a 5000-byte object,
         # or a listing RGW answers chunked, so framed by the close), then
@@ -1023,9 +1053,11 @@ def main():
     r.add_argument("--head-timeout", type=float, default=4.0, help="the proxy's head_timeout")
     r.add_argument("--domain", default="s3.local", help="the proxy's service_domain (virtual-hosted requests)")
     f = sub.add_parser("found")
-    f.add_argument("case", choices=["too-large", "pp-refused", "http10-pipelined", "http10-list-pipelined"])
+    f.add_argument("case", choices=["too-large", "pp-refused", "http10-pipelined", "http10-list-pipelined",
+                                    "drain-pipelined"])
     f.add_argument("port", type=int)
     f.add_argument("bucket")
+    f.add_argument("--term", type=int, help="drain-pipelined: the s3gate to send SIGTERM")
     c = sub.add_parser("check-objects")
     c.add_argument("puts")
     a = ap.parse_args()
