@@ -907,6 +907,23 @@ def repro(a, only, iterations=None):
 
 # ---- the cases found, in fixed bytes ------------------------------------------------
 
+def read_to_close(s, step):
+    """What S brings until its close (or 20 s of silence), STEP bytes a
+    read; closes it: (the bytes, what went wrong reading or "-")."""
+    got, err = b"", "-"
+    s.settimeout(20)
+    try:
+        while True:
+            d = s.recv(step)
+            if not d:
+                break
+            got += d
+    except OSError as e:
+        err = str(e)
+    s.close()
+    return got, err
+
+
 def late_read(port, pp, data, keep=None):
     """DATA on a connection (receive buffer 4 KiB) after PP; read after a
     second (s3gate has answered and closed meanwhile, if it was to):
@@ -922,17 +939,7 @@ def late_read(port, pp, data, keep=None):
     except OSError as e:
         print("send:", e)
     time.sleep(1)	# if s3gate is slower than that: no harm, the check passes
-    got, err = b"", "-"
-    s.settimeout(20)
-    try:
-        while True:
-            d = s.recv(512)
-            if not d:
-                break
-            got += d
-    except OSError as e:
-        err = str(e)
-    s.close()
+    got, err = read_to_close(s, 512)
     if keep is not None:
         keep.append(got)
     st = [x.decode() for x in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)]
@@ -958,17 +965,7 @@ def cmd_found(a):
         time.sleep(0.5)
         os.kill(a.term, 15)
         time.sleep(0.5)
-        got, err = b"", "-"
-        s.settimeout(20)
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                got += d
-        except OSError as e:
-            err = str(e)
-        s.close()
+        got, err = read_to_close(s, 65536)
         head, _, body = got.partition(b"\r\n\r\n")
         m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
         print(len(got), "bytes:", head.split(b"\r\n", 1)[0].decode("latin-1"), "body", len(body),
