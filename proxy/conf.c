@@ -479,7 +479,7 @@ conf_backend_resolve(const struct conf *c, struct upstream *u)
 /*
  * backend_addresses ADDR[:PORT]...: IP literals (names are the URL's to
  * resolve); without a port, the URL's.  Checked against the URL at the end
- * (conf_check), which may come later in the file.
+ * (conf_check_backend_addresses), which may come later in the file.
  */
 static int
 conf_h_backend_addresses(struct conf_parser *p, struct conf *c, char **argv, int argc)
@@ -498,7 +498,7 @@ conf_h_backend_addresses(struct conf_parser *p, struct conf *c, char **argv, int
 			    "write it [%s] or [%s]:PORT", a, a, a);
 			return -1;
 		}
-		/* the URL's port is filled in by conf_check: 0 until then */
+		/* the URL's port is filled in by conf_check_backend_addresses: 0 until then */
 		snprintf(text, sizeof(text), has_port ? "%s" : "%s:0", a);
 		if (a[0] == '\0' || a[0] == '*' || a[0] == ':' ||
 		    conf_parse_addr(text, &c->backend_addrs[c->nbackend_addrs],

@@ -7,8 +7,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,7 +56,11 @@ server_histogram_add(uint64_t buckets[12], double ms)
 			buckets[i]++;
 }
 
-/* The backend's address into ADDR and LEN (resolved at start and reload, never in a request). */
+/*
+ * The backend's addresses into U: resolved at start and reload (the loop
+ * waits then, as it does for the rest of the file), later on the jobs
+ * thread (server_resolve_*), never in a request.
+ */
 static int
 server_resolve_backend(const struct conf *cf, struct upstream *u, struct sbuf *errors)
 {
