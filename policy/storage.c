@@ -35,6 +35,7 @@ struct snode {
 	struct snode	**items;	/* SN_SEQ, SN_MAP: n values */
 	size_t		 n;
 	int		 line;		/* 1-based; 0 = unknown (JSON) */
+	int		 nul;		/* its text, or its key, held a NUL byte: cut short there */
 };
 
 struct storage_ctx {
@@ -181,8 +182,10 @@ storage_from_json(struct storage_ctx *c, json_t *j, int depth)
 	default:
 		if ((n = snode_new(c, SN_SCALAR, 0)) == NULL)
 			return NULL;
-		if (json_is_string(j))
+		if (json_is_string(j)) {
 			n->text = strndup(json_string_value(j), json_string_length(j));
+			n->nul = memchr(json_string_value(j), '\0', json_string_length(j)) != NULL;
+		}
 		else if (json_is_true(j))
 			n->text = strdup("true");
 		else if (json_is_false(j))
@@ -224,9 +227,7 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 			return NULL;
 		if ((n->text = strndup((char *)y->data.scalar.value, y->data.scalar.length)) == NULL)
 			abort();
-		/* YAML's "\0": the text would end there, another name than was written */
-		if (memchr(y->data.scalar.value, '\0', y->data.scalar.length) != NULL)
-			storage_err(c, n, "\"%s\\0...\" holds a NUL byte; remove it", n->text);
+		n->nul = memchr(y->data.scalar.value, '\0', y->data.scalar.length) != NULL;
 		return n;
 	case YAML_SEQUENCE_NODE:
 		if ((n = snode_new(c, SN_SEQ, line)) == NULL)
@@ -260,8 +261,7 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 				return NULL;
 			}
 			if (memchr(k->data.scalar.value, '\0', k->data.scalar.length) != NULL)
-				storage_err(c, kid, "the key \"%s\\0...\" holds a NUL byte; remove it",
-				    (char *)k->data.scalar.value);
+				kid->nul = 1;	/* read under a name cut short */
 			snode_push(n, (char *)k->data.scalar.value, kid);
 		}
 		return n;
@@ -271,6 +271,21 @@ storage_from_yaml(struct storage_ctx *c, yaml_document_t *doc, yaml_node_t *y, i
 }
 
 /* ---- field access ------------------------------------------------------- */
+
+/*
+ * Whether V held a NUL byte (YAML's "\0", JSON's "\u0000"), said as an
+ * error of its resource: its text ends there, another name than was
+ * written ("ws-a-1\0-mine" would be the bucket ws-a-1).
+ */
+static int
+storage_nul(struct storage_ctx *c, const struct snode *v, const char *path, const char *key)
+{
+	if (v == NULL || !v->nul)
+		return 0;
+	storage_err(c, v, "%s%s holds a NUL byte (\"%s\\0...\"); remove it", path, key,
+	    v->text != NULL ? v->text : "");
+	return 1;
+}
 
 /* A scalar field: its text, or NULL (with an error if REQUIRED or not a scalar). */
 static const char *
@@ -284,6 +299,8 @@ storage_str(struct storage_ctx *c, const struct snode *map, const char *key,
 			storage_err(c, map, "%s%s is missing; it is required", path, key);
 		return NULL;
 	}
+	if (storage_nul(c, v, path, key))
+		return NULL;
 	if (v->type != SN_SCALAR) {
 		storage_err(c, v, "%s%s must be a string", path, key);
 		return NULL;
@@ -304,6 +321,10 @@ storage_seq(struct storage_ctx *c, const struct snode *map, const char *key,
 
 	if (v == NULL || v->type == SN_NULL)
 		return NULL;
+	if (storage_nul(c, v, path, key)) {
+		*bad = 1;
+		return NULL;
+	}
 	if (v->type != SN_SEQ) {
 		storage_err(c, v, "%s%s must be a list", path, key);
 		*bad = 1;
@@ -318,7 +339,7 @@ storage_bool(struct storage_ctx *c, const struct snode *map, const char *key,
 {
 	const struct snode *v = snode_get(map, key);
 
-	if (v == NULL || v->type == SN_NULL)
+	if (v == NULL || v->type == SN_NULL || storage_nul(c, v, path, key))
 		return dflt;
 	if (v->type == SN_SCALAR) {
 		if (strcasecmp(v->text, "true") == 0 || strcasecmp(v->text, "yes") == 0)
@@ -685,6 +706,8 @@ storage_quotas(struct storage_ctx *c, const struct snode *q, struct policy_quota
 			storage_err(c, v, "spec.quotas.%s is given twice; keep one", k);
 			continue;
 		}
+		if (storage_nul(c, v, "spec.quotas.", k))
+			continue;
 		if (v->type != SN_SCALAR) {
 			storage_err(c, v, "spec.quotas.%s must be a number", k);
 			continue;
@@ -774,6 +797,8 @@ storage_resource_one(struct storage_ctx *c, const struct snode *r, const char **
 	else if (seq != NULL) {
 		for (i = 0; i < seq->n; i++) {
 			member = seq->items[i]->type == SN_SCALAR ? seq->items[i]->text : NULL;
+			if (storage_nul(c, seq->items[i], "spec.members[]", ""))
+				continue;
 			if (member == NULL || !storage_principal_valid(member))
 				storage_err(c, seq->items[i], "spec.members[%zu] must be a "
 				    "principal name", i);
@@ -881,7 +906,8 @@ storage_parse_json(struct storage_ctx *c, const char *data, size_t len)
 	json_t *root;
 	struct snode *doc;
 
-	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+	/* a "\u0000" is the error of its resource (storage_nul), not of the whole input */
+	if ((root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr)) == NULL) {
 		c->nerrors++;
 		sbuf_appendf(c->errors, "%s:%d: bad JSON: %s\n", c->source, jerr.line, jerr.text);
 		return;

@@ -1134,6 +1134,45 @@ test_sync_isolation(void)
 	    "sync isolation: quotas on another principal with a workspace refused (%s)", r.err);
 	run_free(&r);
 	model_free(m);
+	/*
+	 * A NUL byte in one resource's bucket name (YAML "\0"; "\u0000" in the
+	 * JSON kubectl prints): that resource is refused alone, never read as
+	 * the name it was cut to (ws-frank), and the others apply.
+	 */
+	{
+		static const char *const inputs[] = {
+			SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: ws-bob}, "
+			    "{bucketName: \"ws-frank\\0x\"}]}"),
+			"{\"kind\": \"List\", \"items\": [{\"apiVersion\": \"pkg.internal/v1beta1\", "
+			    "\"kind\": \"Storage\", \"metadata\": {\"name\": \"ws-bob\"}, \"spec\": "
+			    "{\"principal\": \"bob\", \"buckets\": [{\"bucketName\": \"ws-bob\"}, "
+			    "{\"bucketName\": \"ws-frank\\u0000x\"}]}}, {\"apiVersion\": "
+			    "\"pkg.internal/v1beta1\", \"kind\": \"Storage\", \"metadata\": {\"name\": "
+			    "\"ws-eric\"}, \"spec\": {\"principal\": \"eric\", \"buckets\": "
+			    "[{\"bucketName\": \"ws-eric\"}, {\"bucketName\": \"ws-eric-2\"}]}}]}\n",
+		};
+		size_t k;
+
+		for (k = 0; k < 2; k++) {
+			sbuf_reset(&in);
+			if (k == 0)
+				sbuf_appendf(&in, "%s%s%s", frank, inputs[0], SY_WS("ws-eric",
+				    "{principal: eric, buckets: [{bucketName: ws-eric}, {bucketName: ws-eric-2}]}"));
+			else
+				sbuf_appends(&in, inputs[1]);
+			snprintf(yaml, sizeof(yaml), "%s/in.%s", sdir, k == 0 ? "yaml" : "json");
+			m = sync_model(conf, yaml, in.data, &r, spol);
+			T_OK(r.rc == 1 && strstr(r.err, "holds a NUL byte") != NULL &&
+			    strstr(r.err, "workspace ws-bob: its resource is not applied") != NULL &&
+			    m != NULL && sync_via(m, "eric", "ws-eric-2") == VIA_OWNER &&
+			    sync_via(m, "bob", "ws-frank") != VIA_OWNER,
+			    "sync: a NUL byte in a bucket name (%s) refuses that resource alone (%s)",
+			    k == 0 ? "YAML" : "JSON", r.err);
+			run_free(&r);
+			model_free(m);
+		}
+		snprintf(yaml, sizeof(yaml), "%s/in.yaml", sdir);
+	}
 	/* the CLI adds no member or bucket past what an import allows */
 	{
 		struct sbuf big = SBUF_INIT;

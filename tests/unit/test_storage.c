@@ -462,12 +462,12 @@ main(void)
 	/* YAML's "\0" would end a name early: another workspace's bucket, say */
 	expect_error("a NUL byte in a value", "n.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
-	    "spec:\n  principal: a\n  buckets:\n  - name: \"ws-a-1\\0-mine\"\n",
-	    "n.yaml:7: \"ws-a-1\\0...\" holds a NUL byte; remove it");
+	    "spec:\n  principal: a\n  buckets:\n  - bucketName: \"ws-a-1\\0-mine\"\n",
+	    "n.yaml:7: spec.buckets[].bucketName holds a NUL byte (\"ws-a-1\\0...\"); remove it");
 	expect_error("a NUL byte in a key", "n.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  \"buckets\\0x\": []\n",
-	    "the key \"buckets\\0...\" holds a NUL byte; remove it");
+	    "n.yaml:6: spec.buckets holds a NUL byte");
 	expect_error("quotas: unknown key", "q.yaml",
 	    "apiVersion: pkg.internal/v1beta1\nkind: Storage\nmetadata: {name: ws-a}\n"
 	    "spec:\n  principal: a\n  quotas:\n    requestRate: 5\n    bandwith: 20Mi\n",
