@@ -23,17 +23,27 @@ upstream_format(const struct sockaddr *sa, char *out, size_t size)
 		snprintf(out, size, "(family %d)", sa->sa_family);
 }
 
+/* The index of address SA (LEN bytes) in U, or -1. */
+static int
+upstream_find(const struct upstream *u, const void *sa, socklen_t len)
+{
+	int i;
+
+	for (i = 0; i < u->n; i++)
+		if (u->addr[i].len == len && memcmp(&u->addr[i].ss, sa, len) == 0)
+			return i;
+	return -1;
+}
+
 int
 upstream_add(struct upstream *u, const struct sockaddr *sa, socklen_t len)
 {
 	struct upstream_addr *a;
-	int i;
 
 	if (len > sizeof(a->ss))
 		return -1;
-	for (i = 0; i < u->n; i++)
-		if (u->addr[i].len == len && memcmp(&u->addr[i].ss, sa, len) == 0)
-			return 0;
+	if (upstream_find(u, sa, len) != -1)
+		return 0;
 	if (u->n == UPSTREAM_MAX)
 		return -1;
 	a = &u->addr[u->n++];
@@ -90,18 +100,6 @@ upstream_ok(struct upstream *u, int i)
 	u->addr[i].down_since_ms = 0;
 }
 
-/* The index of SS in U, or -1. */
-static int
-upstream_find(const struct upstream *u, const struct upstream_addr *a)
-{
-	int i;
-
-	for (i = 0; i < u->n; i++)
-		if (u->addr[i].len == a->len && memcmp(&u->addr[i].ss, &a->ss, a->len) == 0)
-			return i;
-	return -1;
-}
-
 int
 upstream_merge(struct upstream *u, const struct upstream *fresh)
 {
@@ -109,13 +107,13 @@ upstream_merge(struct upstream *u, const struct upstream *fresh)
 	int i, j, same = u->n == fresh->n;
 
 	for (i = 0; same && i < fresh->n; i++)
-		same = upstream_find(u, &fresh->addr[i]) != -1;
+		same = upstream_find(u, &fresh->addr[i].ss, fresh->addr[i].len) != -1;
 	if (same)
 		return 0;
 	memset(&merged, 0, sizeof(merged));
 	for (i = 0; i < fresh->n; i++) {
 		merged.addr[i] = fresh->addr[i];
-		if ((j = upstream_find(u, &fresh->addr[i])) != -1) {
+		if ((j = upstream_find(u, &fresh->addr[i].ss, fresh->addr[i].len)) != -1) {
 			merged.addr[i].down_until_ms = u->addr[j].down_until_ms;
 			merged.addr[i].down_since_ms = u->addr[j].down_since_ms;
 		}
