@@ -7,9 +7,10 @@
 # of the nginx process.
 
 # s3gate-b (with S3GATE_B set): a second s3gate binary, configured as
-# s3gate, measured in the same run: an A/B of two builds, alternating.
-PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-pick s3gate-1w${S3GATE_B:+ s3gate-b}"
-TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls${S3GATE_B:+ s3gate-b-tls}"
+# s3gate plus S3GATE_B_CONF's lines, measured in the same run: an A/B of
+# two builds or of two settings (S3GATE_B=bin/s3gate), alternating.
+PLAIN_ALL="direct nginx nginx-unbuf haproxy relay-splice relay-copy s3gate s3gate-pick s3gate-1w s3gate-4w${S3GATE_B:+ s3gate-b}"
+TLS_ALL="direct-tls nginx-tls nginx-unbuf-tls haproxy-tls s3gate-tls s3gate-1w-tls s3gate-4w-tls${S3GATE_B:+ s3gate-b-tls}"
 declare -A DESC=(
     [direct]="curl/wrk straight to the nginx origin: the ceiling"
     [nginx]="nginx 1.22 reverse proxy, workers auto, proxy_buffering and proxy_request_buffering on (defaults: bodies spooled to tmpfs)"
@@ -20,13 +21,15 @@ declare -A DESC=(
     [s3gate]="s3gate as configured by default: workers auto (one per CPU: 2 here), splice on; every request SigV4-verified, policy-checked and re-signed"
     [s3gate-pick]="s3gate, splice upload: each direction by the engine measured faster here (uploads spliced; downloads through its 1 MiB copy buffer, the default copy_buffer_size)"
     [s3gate-1w]="s3gate, workers 1 (one event loop), splice on"
+    [s3gate-4w]="s3gate, workers 4 (two event loops per CPU here), splice on: where the client, the origin and the proxy share the CPUs, more loops than CPUs shorten the tail (conf/s3gate.conf, workers)"
     [direct-tls]="the origin's own TLS listener: the TLS ceiling"
     [nginx-tls]="nginx (buffered) terminating TLS"
     [nginx-unbuf-tls]="nginx-unbuf terminating TLS"
     [haproxy-tls]="HAProxy terminating TLS (ssl crt)"
     [s3gate-tls]="s3gate (workers auto) terminating TLS"
     [s3gate-1w-tls]="s3gate (workers 1) terminating TLS"
-    [s3gate-b]="the s3gate binary ${S3GATE_B:-} (S3GATE_B), configured as s3gate"
+    [s3gate-4w-tls]="s3gate (workers 4) terminating TLS"
+    [s3gate-b]="the s3gate binary ${S3GATE_B:-} (S3GATE_B), configured as s3gate${S3GATE_B_CONF:+ plus \"${S3GATE_B_CONF//$'\n'/; }\"}"
     [s3gate-b-tls]="s3gate-b terminating TLS"
 )
 
@@ -214,11 +217,12 @@ start_contenders() {
     want haproxy && twice start_haproxy haproxy
     want relay-splice && twice start_relay relay-splice splice
     want relay-copy && twice start_relay relay-copy copy
-    if want s3gate || want s3gate-pick || want s3gate-1w || want s3gate-b; then s3gate_setup; fi
+    if want s3gate || want s3gate-pick || want s3gate-1w || want s3gate-4w || want s3gate-b; then s3gate_setup; fi
     want s3gate && twice start_s3gate s3gate
-    [ -n "${S3GATE_B:-}" ] && want s3gate-b && twice start_s3gate s3gate-b
+    [ -n "${S3GATE_B:-}" ] && want s3gate-b && twice start_s3gate s3gate-b "${S3GATE_B_CONF:-}"
     want s3gate-pick && twice start_s3gate s3gate-pick "splice upload"
     want s3gate-1w && twice start_s3gate s3gate-1w "workers 1"
+    want s3gate-4w && twice start_s3gate s3gate-4w "workers 4"
     return 0
 }
 

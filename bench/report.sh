@@ -140,7 +140,7 @@ table_big() {
 # ---------------------------------------------------------------- targets
 targets() {
     local v cols=() c k bn br cr
-    for c in s3gate s3gate-pick s3gate-1w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
+    for c in s3gate s3gate-pick s3gate-1w s3gate-4w; do in_list "$c" "$PLAIN" && cols+=("$c"); done
     [ ${#cols[@]} -gt 0 ] || { echo "(no s3gate row: no targets to check)"; return; }
     mdrow "target (issue 11)" "needed" "${cols[@]}"; mdsep $(( 2 + ${#cols[@]} ))
     for k in get put; do
@@ -204,7 +204,7 @@ engine_relay() {
 table_modes() {
     local k c r label cells
     mdrow "1 GiB plain, one stream" "GET GB/s ratio" "GET CPU ratio" "PUT GB/s ratio" "PUT CPU ratio"; mdsep 5
-    for c in s3gate s3gate-1w s3gate-pick relay-splice; do
+    for c in s3gate s3gate-1w s3gate-4w s3gate-pick relay-splice; do
         in_list "$c" "$PLAIN" || continue
         label="$c / $(engine_relay "$c" get)"
         [ "$(engine_relay "$c" get)" = "$(engine_relay "$c" put)" ] || label="$label (GET), $(engine_relay "$c" put) (PUT)"

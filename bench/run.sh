@@ -12,7 +12,7 @@
 # Contenders (plain HTTP; most also over TLS, as NAME-tls): direct (the
 # ceiling), nginx, nginx-unbuf, haproxy, relay-splice, relay-copy (the
 # floor), s3gate (its defaults: workers auto), s3gate-pick (splice upload: downloads
-# copied), s3gate-1w (workers 1).
+# copied), s3gate-1w (workers 1), s3gate-4w (workers 4).
 # Origins: nginx for GETs, bench/sink.c for PUTs; every contender runs a
 # second instance (NAME-put) in front of the sink for its PUT rows.
 #
@@ -37,6 +37,8 @@
 #   S3GATE_B=path    a second s3gate binary, contender s3gate-b (and
 #                    s3gate-b-tls), configured as s3gate: an A/B of two
 #                    builds in one run, e.g. ONLY="relay-copy s3gate s3gate-b"
+#   S3GATE_B_CONF="..."  config lines appended to s3gate-b's: an A/B of two
+#                    settings with S3GATE_B=bin/s3gate, e.g. "splice off"
 #   TMPDIR=dir       where the work folder and the served files go [/tmp]
 #   BENCH_TMP=dir    nginx temp files and the sparse file [/dev/shm]
 #   KEEP=1           keep the served files and the temp folder
@@ -53,7 +55,7 @@ set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-RUN_CMD="$(for v in QUICK PHASES ONLY S3GATE_B REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_TARGET_REPEAT LAT_CONNS HS_REPEAT IDLE_CONNS BIG_GIB; do
+RUN_CMD="$(for v in QUICK PHASES ONLY S3GATE_B S3GATE_B_CONF REPEAT SMALL_REPEAT PAR_REPEAT LAT_SECONDS LAT_REPEAT LAT_TARGET_REPEAT LAT_CONNS HS_REPEAT IDLE_CONNS BIG_GIB; do
     [ -n "${!v:-}" ] && printf '%s=%q ' "$v" "${!v}"; done)bench/run.sh"
 PUBLISH_DEFAULT=1
 [ -n "${QUICK:-}${ONLY:-}${PHASES:-}" ] && PUBLISH_DEFAULT=0
