@@ -111,9 +111,9 @@ addr_metrics() {
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.2:$RP\"} 1" <<<"$m" &&
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.3:$RP\"} 0" <<<"$m" &&
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.4:$RP\"} 0" <<<"$m" &&
-		[ "$(awk '$1 == "s3gate_backend_marked_down_total" {print $2}' <<<"$m")" -ge 2 ]
+		[ "$(awk '$1 == "s3gate_backend_marked_down_total{reason=\"connect\"}" {print $2}' <<<"$m")" -ge 2 ]
 }
-tc "/metrics: s3gate_backend_address_up 1, 1, 0, 0 and s3gate_backend_marked_down_total >= 2" addr_metrics
+tc "/metrics: s3gate_backend_address_up 1, 1, 0, 0 and s3gate_backend_marked_down_total{reason=\"connect\"} >= 2" addr_metrics
 readyz_code() { curl -s -o "$T/readyz" -w '%{http_code}' --max-time 5 "$1/readyz"; }
 many_ready() { [ "$(readyz_code "$MANY_ADMIN")" = 200 ] || { echo "/readyz:"; cat "$T/readyz"; return 1; }; }
 tc "/readyz: 200 while two of the four addresses are down" many_ready
