@@ -59,14 +59,8 @@ mkfile "$T/obj" 1
 backend_aws s3api put-object --bucket "$B" --key obj --body "$T/obj" >/dev/null || t_fail "setup: an object at RGW"
 until_ok "$P" "$MANY_EP/$B/obj" >"$T/until.out" || { t_fail "setup: s3gate many serves $P" "$(cat "$T/until.out")"; exit 1; }
 
-# gets URL N — N signed GETs of obj, each byte for byte; says which failed
-gets() {
-	local i code
-	for i in $(seq "$2"); do
-		code=$(curl_sigv4 "$P" --max-time 20 -o "$T/got" -w '%{http_code}' "$1/$B/obj" 2>/dev/null)
-		[ "$code" = 200 ] && same_file "$T/obj" "$T/got" || { echo "GET $i: HTTP $code"; head -c 300 "$T/got"; return 1; }
-	done
-}
+# gets URL N — N signed GETs of obj, each 200 and byte for byte; says which failed
+gets() { get_each "$P" "$1/$B/obj" "$T/obj" "$2"; }
 relay_count() { cat "$1" 2>/dev/null || echo 0; }
 # dialled ADDR — how many times the error log says ADDR failed a connect
 # (a request's dial or the readiness probe's)
