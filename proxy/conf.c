@@ -27,7 +27,7 @@
 #include "proxy/tls.h"
 
 #define CONF_MAX_INCLUDE_DEPTH	8
-#define CONF_MAX_ARGS		8
+#define CONF_MAX_ARGS		17	/* a directive and its words: lists take up to 16 */
 
 enum conf_type {
 	CT_STR,		/* char *, replaced by a later line */
