@@ -27,7 +27,7 @@
 #include "proxy/tls.h"
 
 #define CONF_MAX_INCLUDE_DEPTH	8
-#define CONF_MAX_ARGS		8
+#define CONF_MAX_ARGS		17	/* a directive and its words: lists take up to 16 */
 
 enum conf_type {
 	CT_STR,		/* char *, replaced by a later line */
@@ -512,6 +512,40 @@ conf_h_backend_addresses(struct conf_parser *p, struct conf *c, char **argv, int
 	return 0;
 }
 
+/*
+ * backend_fail_status STATUS... | none: answers that count as their
+ * gateway's failure (upstream.h), 5xx only: a 4xx is the client's.
+ */
+static int
+conf_h_backend_fail_status(struct conf_parser *p, struct conf *c, char **argv, int argc)
+{
+	unsigned char set[sizeof(c->backend_fail_status)];
+	int i;
+
+	memset(set, 0, sizeof(set));
+	for (i = 1; i < argc; i++) {
+		char *end;
+		long v;
+
+		if (strcmp(argv[i], "none") == 0) {
+			if (argc == 2)
+				break;
+			conf_error(p, "backend_fail_status: \"none\" stands alone; write it alone "
+			    "or list the statuses");
+			return -1;
+		}
+		v = strtol(argv[i], &end, 10);
+		if (!isdigit((unsigned char)argv[i][0]) || *end != '\0' || v < 500 || v > 599) {
+			conf_error(p, "backend_fail_status \"%s\" is not a status of a gateway's failure "
+			    "(500..599); write e.g. 502 503 504, or none", argv[i]);
+			return -1;
+		}
+		set[v - 500] = 1;
+	}
+	memcpy(c->backend_fail_status, set, sizeof(set));
+	return 0;
+}
+
 static int
 conf_h_backend(struct conf_parser *p, struct conf *c, char **argv, int argc)
 {
@@ -803,6 +837,8 @@ static const struct conf_directive conf_directives[] = {
 	    "backend_fail_timeout DURATION" },
 	{ "backend_resolve_interval", 1, 1, CT_MS, OFF(backend_resolve_interval_ms), 0, 86400000, "30s", NULL,
 	    "backend_resolve_interval DURATION" },
+	{ "backend_fail_status", 1, CONF_MAX_ARGS - 1, CT_CUSTOM, 0, 0, 0, "none", conf_h_backend_fail_status,
+	    "backend_fail_status STATUS... | none" },
 	{ "policy_store", 2, 2, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store, "policy_store file DIR | redis URL" },
 	{ "policy_secret_key", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_secret_key, "policy_secret_key FILE" },
 	{ "policy_store_password", 1, 1, CT_CUSTOM, 0, 0, 0, NULL, conf_h_store_password, "policy_store_password FILE" },

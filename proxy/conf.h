@@ -81,6 +81,8 @@ struct conf {
 	int			 nbackend_addrs;
 	int			 backend_fail_timeout_ms;	/* an address that failed is skipped so long */
 	int			 backend_resolve_interval_ms;	/* the URL's host resolved again; 0: never */
+	/* backend_fail_status: [STATUS - 500] set: such an answer is its gateway's failure */
+	unsigned char		 backend_fail_status[100];
 
 	/* policy */
 	enum conf_store_kind	 store_kind;

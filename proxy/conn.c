@@ -1079,6 +1079,8 @@ conn_backend_connect(struct conn *c)
 
 	if ((bc = server_backend_take(srv, conn_retry_safe(c))) != NULL) {
 		c->backend_reused = 1;
+		c->backend_addr = bc->addr;
+		c->backend_addr_gen = bc->addr_gen;
 		srv->stats->backend_reuses++;
 		conn_side_lend(c, &c->backend, bc);
 		conn_set_state(c, CONN_SEND_HEAD);
@@ -1090,29 +1092,34 @@ conn_backend_connect(struct conn *c)
 }
 
 /*
- * The address being dialled did not take the connection (ERR says why):
- * skipped for backend_fail_timeout (upstream.h) unless a reload renewed
- * the addresses meanwhile.
+ * The address of C's backend connection failed (WHY; WHAT says how, for
+ * the log): skipped for backend_fail_timeout (upstream.h), its idle
+ * connections closed, unless the addresses were renewed meanwhile.  A
+ * failed connect is counted and logged here, each time; any other failure
+ * is logged here only when it marks the address down: the request's own
+ * error is logged and counted where it is answered.
  */
 static void
-conn_backend_addr_failed(struct conn *c, int err)
+conn_backend_addr_failed(struct conn *c, enum upstream_fail why, const char *what)
 {
 	struct server *srv = c->srv;
 	const char *text = "?";
 	int down = 0;
 
-	srv->stats->backend_errors++;
+	if (why == UPSTREAM_FAIL_CONNECT)
+		srv->stats->backend_errors++;
 	if (c->backend_addr_gen == srv->upstream_gen) {
 		text = srv->upstream.addr[c->backend_addr].text;
 		down = upstream_failed(&srv->upstream, c->backend_addr, conn_now_ms(),
 		    c->conf->backend_fail_timeout_ms);
 	}
 	if (down) {
-		srv->stats->backend_marked_down++;
+		srv->stats->backend_marked_down[why]++;
+		server_backend_flush_addr(srv, c->backend_addr);
 		log_warnx("request %s: backend %s: %s; not dialled for %d ms", c->request_id, text,
-		    strerror(err), c->conf->backend_fail_timeout_ms);
-	} else
-		log_warnx("request %s: backend %s: %s", c->request_id, text, strerror(err));
+		    what, c->conf->backend_fail_timeout_ms);
+	} else if (why == UPSTREAM_FAIL_CONNECT)
+		log_warnx("request %s: backend %s: %s", c->request_id, text, what);
 }
 
 /*
@@ -1142,10 +1149,10 @@ conn_backend_dial(struct conn *c, const char *why)
 		if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == -1 && errno != EINPROGRESS) {
 			int err = errno;
 			close(fd);
-			conn_backend_addr_failed(c, err);
+			conn_backend_addr_failed(c, UPSTREAM_FAIL_CONNECT, strerror(err));
 			continue;
 		}
-		conn_side_lend(c, &c->backend, server_backend_new(srv, fd));
+		conn_side_lend(c, &c->backend, server_backend_new(srv, fd, i));
 		conn_set_state(c, CONN_BACKEND_CONNECT);
 		conn_timer_set(c, c->conf->backend_connect_timeout_ms);
 		return 1;
@@ -1499,19 +1506,76 @@ conn_backend_start(struct conn *c)
 	return conn_backend_connect(c);
 }
 
-/* A reused keep-alive connection may have been closed by the backend meanwhile. */
+/*
+ * The backend connection failed before an answer (WHY: UPSTREAM_FAIL_RESET
+ * or _TIMEOUT; WHAT says how, for the log).  On a connection made for this
+ * request that is its gateway's failure (upstream.h): the address is
+ * marked down.  A pooled connection's is not: a keep-alive connection may
+ * have been closed by the backend meanwhile, or dropped by anything in
+ * between.
+ *
+ * RESEND says the request may go again: its head did not all go out, or
+ * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
+ * once more on a new connection after a pooled one closed, as before; after
+ * a new connection failed, to an address this request has not tried (none
+ * left: the caller answers the error, as with one address).  A pooled
+ * connection that timed out is not tried again: the wait would double.
+ * Returns 1 if the request went again.
+ */
 static int
-conn_backend_retry(struct conn *c)
+conn_backend_retry(struct conn *c, enum upstream_fail why, const char *what, int resend)
 {
-	if (!c->backend_reused || c->backend_retried || c->req_body_sent > 0)
+	int fresh = !c->backend_reused;
+
+	if (fresh)
+		conn_backend_addr_failed(c, why, what);
+	if (!resend || c->req_body_sent > 0)
 		return 0;
-	log_debug("request %s: pooled backend connection was closed, reconnecting", c->request_id);
-	c->backend_retried = 1;
-	conn_side_close(&c->backend, 0);
+	if (fresh && !upstream_untried(&c->srv->upstream, c->backend_tried))
+		return 0;
+	if (!fresh && (c->backend_retried || why != UPSTREAM_FAIL_RESET))
+		return 0;
+	if (fresh) {
+		/* the client never sees this one: counted here */
+		c->srv->stats->backend_errors++;
+		log_info("request %s: backend %s: %s; sent to the next address", c->request_id,
+		    c->backend_addr_gen == c->srv->upstream_gen ?
+		    c->srv->upstream.addr[c->backend_addr].text : "?", what);
+	} else {
+		log_debug("request %s: pooled backend connection was closed, reconnecting",
+		    c->request_id);
+		c->backend_retried = 1;
+	}
+	/* a gateway that failed gets a reset: nothing of this request may still be acted on */
+	conn_side_close(&c->backend, fresh);
 	c->backend.len = 0;
 	c->out_off = 0;
-	(void)conn_backend_connect(c);
+	if (fresh)
+		(void)conn_backend_dial(c, NULL);
+	else
+		(void)conn_backend_connect(c);
 	return 1;
+}
+
+/*
+ * The backend answered (c->resp, a final status).  A status
+ * backend_fail_status names is its gateway's failure (HAProxy's observe
+ * layer7), on any connection: the address is marked down, and the answer
+ * still goes to the client (the request was sent: it does not go again).
+ * Any other answer on a connection made for this request says the address
+ * works: up again if it was down.  Two comparisons on a pooled connection.
+ */
+static void
+conn_backend_rate_answer(struct conn *c)
+{
+	int status = c->resp.status;
+	char what[32];
+
+	if (status >= 500 && status <= 599 && c->conf->backend_fail_status[status - 500]) {
+		snprintf(what, sizeof(what), "answered %d", status);
+		conn_backend_addr_failed(c, UPSTREAM_FAIL_STATUS, what);
+	} else if (!c->backend_reused && c->backend_addr_gen == c->srv->upstream_gen)
+		upstream_ok(&c->srv->upstream, c->backend_addr);
 }
 
 /* Whether FD's non-blocking connect has not completed yet. */
@@ -1546,8 +1610,6 @@ conn_do_backend_connect(struct conn *c)
 	}
 	if (err == 0) {
 		/* writable without error: connected (or the write will say why) */
-		if (c->backend_addr_gen == c->srv->upstream_gen)
-			upstream_ok(&c->srv->upstream, c->backend_addr);
 		if (c->conf->backend_tls) {
 			c->backend.ssl = tls_backend_connect(c->srv->backend_tls, c->backend.fd,
 			    c->conf->backend_connect_host);
@@ -1562,7 +1624,7 @@ conn_do_backend_connect(struct conn *c)
 		conn_timer_set(c, c->conf->backend_timeout_ms);
 		return 1;
 	}
-	conn_backend_addr_failed(c, err);
+	conn_backend_addr_failed(c, UPSTREAM_FAIL_CONNECT, strerror(err));
 	conn_side_close(&c->backend, 0);
 	return conn_backend_dial(c, NULL);
 }
@@ -1713,8 +1775,11 @@ conn_do_send_head(struct conn *c)
 		return 0;
 	if (r == -1) {
 		/* the head did not all go out: the backend cannot have acted on it */
-		if (conn_backend_retry(c))
+		int err = errno;
+
+		if (conn_backend_retry(c, UPSTREAM_FAIL_RESET, strerror(err), 1))
 			return 1;
+		errno = err;
 		log_warn("request %s: writing to backend", c->request_id);
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;
@@ -1959,7 +2024,8 @@ conn_do_lock_probe(struct conn *c)
 		conn_side_want(&c->backend, 1, 0);
 		return 0;
 	case HEAD_READ_CLOSED:
-		if (conn_backend_retry(c))
+		if (conn_backend_retry(c, UPSTREAM_FAIL_RESET, errno == 0 ? "closed before an answer" :
+		    strerror(errno), 1))
 			return 1;
 		/* FALLTHROUGH */
 	case HEAD_READ_BAD:
@@ -1972,6 +2038,7 @@ conn_do_lock_probe(struct conn *c)
 	case HEAD_READ_DONE:
 		break;
 	}
+	conn_backend_rate_answer(c);
 	status = r->status;
 	if (status == 200)
 		lock = COPY_LOCK_RETENTION | COPY_LOCK_LEGAL_HOLD;
@@ -2444,16 +2511,26 @@ conn_do_read_resp_head(struct conn *c)
 			c->abort_backend = 1;
 			c->closing = 1;
 			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
-		case HEAD_READ_CLOSED:
-			/* the whole head went out: the backend may have acted on it before closing */
-			if (c->backend.len == 0 && conn_retry_safe(c) && conn_backend_retry(c))
+		case HEAD_READ_CLOSED: {
+			/*
+			 * The whole head went out: the backend may have acted on it
+			 * before closing, unless it still waited for the body
+			 * (Expect: 100-continue): none of it went, and what the
+			 * client sent of it is still unread.
+			 */
+			int err = errno;
+
+			if (conn_backend_retry(c, UPSTREAM_FAIL_RESET, err == 0 ? "closed before an answer" :
+			    strerror(err), c->backend.len == 0 &&
+			    (conn_retry_safe(c) || c->state == CONN_WAIT_CONTINUE)))
 				return 1;
 			log_warnx("request %s: backend closed before a response (%s)", c->request_id,
-			    errno == 0 ? "EOF" : strerror(errno));
+			    err == 0 ? "EOF" : strerror(err));
 			c->srv->stats->backend_errors++;
 			c->abort_backend = 1;
 			c->closing = 1;
 			return conn_fail(c, S3ERR_BACKEND_BAD_RESPONSE, NULL);
+		}
 		case HEAD_READ_DONE:
 			break;
 		}
@@ -2468,6 +2545,7 @@ conn_do_read_resp_head(struct conn *c)
 			conn_skip_interim(c);
 			continue;
 		}
+		conn_backend_rate_answer(c);
 		if (c->state == CONN_WAIT_CONTINUE ||
 		    (c->req_body_len > 0 && !c->req_body_done)) {
 			/* a final answer before the body: it will not be sent */
@@ -3112,7 +3190,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_BACKEND_CONNECT:
 		/* the address is down, or too busy to take one: the next one, if any */
-		conn_backend_addr_failed(c, ETIMEDOUT);
+		conn_backend_addr_failed(c, UPSTREAM_FAIL_CONNECT, strerror(ETIMEDOUT));
 		conn_side_close(&c->backend, 0);
 		(void)conn_backend_dial(c, "The object store did not accept a connection in time.");
 		break;
@@ -3124,8 +3202,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:
-	case CONN_READ_RESP_WHOLE:
 	case CONN_LOCK_PROBE:
+		/* no answer in time (on a new connection: its gateway's failure, upstream.h) */
+		if (conn_backend_retry(c, UPSTREAM_FAIL_TIMEOUT, "no answer within backend_timeout",
+		    c->state == CONN_SEND_HEAD ||
+		    (c->backend.len == 0 && (c->lock_probe || conn_retry_safe(c)))))
+			break;
+		/* FALLTHROUGH */
+	case CONN_READ_RESP_WHOLE:
 		log_warnx("request %s: backend timed out (%s)", c->request_id, conn_state_name(c->state));
 		c->srv->stats->backend_errors++;
 		c->abort_backend = 1;

@@ -383,7 +383,7 @@ server_backend_idle_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct backend_conn *
-server_backend_new(struct server *srv, int fd)
+server_backend_new(struct server *srv, int fd, int addr)
 {
 	struct backend_conn *bc;
 
@@ -391,6 +391,8 @@ server_backend_new(struct server *srv, int fd)
 		fatal("calloc");
 	bc->srv = srv;
 	bc->fd = fd;
+	bc->addr = addr;
+	bc->addr_gen = srv->upstream_gen;
 	bc->ev_read = event_new(srv->base, fd, EV_READ | EV_PERSIST, server_backend_cb, bc);
 	bc->ev_write = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, server_backend_cb, bc);
 	bc->idle_timer = evtimer_new(srv->base, server_backend_idle_cb, bc);
@@ -452,6 +454,20 @@ server_backend_take(struct server *srv, int retry_safe)
 	return NULL;
 }
 
+/*
+ * Whether BC's address is still the backend's and up: no request should
+ * take a connection to a gateway known to fail, or to one the addresses
+ * left (a reload, a new lookup).  The clock is read only for an address
+ * that went down since it last answered.
+ */
+static int
+server_backend_addr_usable(struct server *srv, const struct backend_conn *bc)
+{
+	return bc->addr_gen == srv->upstream_gen &&
+	    (srv->upstream.addr[bc->addr].down_until_ms == 0 ||
+	    upstream_is_up(&srv->upstream, bc->addr, conn_now_ms()));
+}
+
 void
 server_backend_give(struct server *srv, struct backend_conn *bc)
 {
@@ -460,7 +476,7 @@ server_backend_give(struct server *srv, struct backend_conn *bc)
 	bc->conn = NULL;
 	/* A TLS connection with data pending in OpenSSL is not idle: drop it. */
 	if (srv->nidle >= srv->conf->backend_pool_size || srv->draining ||
-	    (bc->ssl != NULL && SSL_has_pending(bc->ssl))) {
+	    (bc->ssl != NULL && SSL_has_pending(bc->ssl)) || !server_backend_addr_usable(srv, bc)) {
 		server_backend_close(bc, 0);
 		return;
 	}
@@ -485,6 +501,39 @@ server_backend_flush(struct server *srv)
 
 	while ((bc = TAILQ_FIRST(&srv->idle)) != NULL)
 		server_backend_close(bc, 0);
+}
+
+void
+server_backend_flush_addr(struct server *srv, int i)
+{
+	struct backend_conn *bc, *next;
+
+	for (bc = TAILQ_FIRST(&srv->idle); bc != NULL; bc = next) {
+		next = TAILQ_NEXT(bc, entry);
+		if (bc->addr == i && bc->addr_gen == srv->upstream_gen)
+			server_backend_close(bc, 0);
+	}
+}
+
+/*
+ * The backend's addresses changed (a new lookup; REMAP: upstream_merge's,
+ * old index to new): an idle connection follows its address, or is closed
+ * with it.  The lent ones are closed when given back (their generation).
+ */
+static void
+server_backend_remap(struct server *srv, const int remap[UPSTREAM_MAX])
+{
+	struct backend_conn *bc, *next;
+
+	for (bc = TAILQ_FIRST(&srv->idle); bc != NULL; bc = next) {
+		next = TAILQ_NEXT(bc, entry);
+		if (bc->addr_gen + 1 != srv->upstream_gen || remap[bc->addr] == -1) {
+			server_backend_close(bc, 0);
+			continue;
+		}
+		bc->addr = remap[bc->addr];
+		bc->addr_gen = srv->upstream_gen;
+	}
 }
 
 /* ---- per-address connection counts ---------------------------------- */
@@ -1160,7 +1209,7 @@ server_resolve_done(struct job *job)
 	struct server_resolve_job *r = (struct server_resolve_job *)job;
 	struct server *srv = job->owner;
 	struct sbuf list = SBUF_INIT;
-	int i;
+	int i, remap[UPSTREAM_MAX];
 
 	if (srv != NULL) {
 		srv->resolve_pending = 0;
@@ -1170,8 +1219,9 @@ server_resolve_done(struct job *job)
 			log_warnx("backend %s: resolving %s again: %s; keeping its %d address(es)",
 			    srv->conf->backend_url, srv->conf->backend_connect_host, gai_strerror(r->rc),
 			    srv->upstream.n);
-		} else if (upstream_merge(&srv->upstream, &r->fresh)) {
+		} else if (upstream_merge(&srv->upstream, &r->fresh, remap)) {
 			srv->upstream_gen++;
+			server_backend_remap(srv, remap);
 			for (i = 0; i < srv->upstream.n; i++)
 				sbuf_appendf(&list, "%s%s", i ? ", " : "", srv->upstream.addr[i].text);
 			log_info("backend %s: %s now resolves to %s", srv->conf->backend_url,
@@ -1621,7 +1671,8 @@ server_probe_done(struct server *srv, int err)
 			upstream_ok(&srv->upstream, srv->probe_addr);
 		else if (upstream_failed(&srv->upstream, srv->probe_addr, conn_now_ms(),
 		    srv->conf->backend_fail_timeout_ms)) {
-			srv->stats->backend_marked_down++;
+			srv->stats->backend_marked_down[UPSTREAM_FAIL_CONNECT]++;
+			server_backend_flush_addr(srv, srv->probe_addr);
 			log_warnx("readiness probe: backend %s: %s; not dialled for %d ms",
 			    srv->upstream.addr[srv->probe_addr].text, strerror(err),
 			    srv->conf->backend_fail_timeout_ms);
@@ -1827,15 +1878,19 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "s3gate_backend_connections_total{kind=\"reused\"} %llu\n"
 	    "# TYPE s3gate_backend_errors_total counter\ns3gate_backend_errors_total %llu\n"
 	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n"
-	    "# HELP s3gate_backend_marked_down_total Backend addresses skipped for backend_fail_timeout "
-	    "after a failed connect.\n# TYPE s3gate_backend_marked_down_total counter\n"
-	    "s3gate_backend_marked_down_total %llu\n",
+	    "# HELP s3gate_backend_marked_down_total Backend addresses skipped for backend_fail_timeout, "
+	    "by what failed: connect (refused or not taken in time), reset (a new connection closed "
+	    "before an answer), timeout (no answer within backend_timeout), status (an answer "
+	    "backend_fail_status names).\n# TYPE s3gate_backend_marked_down_total counter\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
-	    (unsigned long long)st->backend_errors, (int)st->backend_idle,
-	    (unsigned long long)st->backend_marked_down);
+	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
+	for (i = 0; i < UPSTREAM_FAIL__N; i++)
+		evbuffer_add_printf(b, "s3gate_backend_marked_down_total{reason=\"%s\"} %llu\n",
+		    upstream_fail_name((enum upstream_fail)i),
+		    (unsigned long long)st->backend_marked_down[i]);
 	/* the backend's addresses as the worker answering sees them (each worker learns on its own) */
 	evbuffer_add_printf(b, "# HELP s3gate_backend_address_up Whether a backend address is dialled "
-	    "(0: skipped after a failed connect), as the worker answering sees it.\n"
+	    "(0: skipped after a failure), as the worker answering sees it.\n"
 	    "# TYPE s3gate_backend_address_up gauge\n");
 	for (w = 0; w < srv->upstream.n; w++)
 		evbuffer_add_printf(b, "s3gate_backend_address_up{address=\"%s\"} %d\n",

@@ -48,6 +48,8 @@ struct backend_conn {
 	struct event		*ev_write;
 	int			 reading;	/* ev_read is added */
 	struct event		*idle_timer;	/* closes it after BACKEND_IDLE_SECONDS unused */
+	int			 addr;		/* the address it goes to: srv->upstream.addr[addr] */
+	unsigned int		 addr_gen;	/* ... of srv->upstream_gen */
 };
 
 #define BACKEND_IDLE_SECONDS	30
@@ -99,7 +101,8 @@ struct server_stats {
 	uint64_t	 backend_connects;
 	uint64_t	 backend_reuses;
 	uint64_t	 backend_errors;
-	uint64_t	 backend_marked_down;	/* an address skipped for backend_fail_timeout */
+	/* an address skipped for backend_fail_timeout, by what it failed at (upstream.h) */
+	uint64_t	 backend_marked_down[UPSTREAM_FAIL__N];
 	uint64_t	 auth_failures;
 	uint64_t	 client_aborts;
 	uint64_t	 slow_clients;		/* closed under body_min_rate */
@@ -306,8 +309,8 @@ void		 server_quota_shm_wake(struct server *);
 const unsigned char *server_backend_key(struct server *, time_t now);
 
 /* Backend keep-alive pool. */
-/* A new connection (connect(2) under way) around FD, which it now owns. */
-struct backend_conn *server_backend_new(struct server *, int fd);
+/* A new connection (connect(2) under way) around FD, which it now owns, to address ADDR. */
+struct backend_conn *server_backend_new(struct server *, int fd, int addr);
 /*
  * An idle connection, or NULL if none.  One the backend closed or sent
  * stray bytes on is closed, never lent: the event loop watches idle
@@ -316,11 +319,16 @@ struct backend_conn *server_backend_new(struct server *, int fd);
  * first (one recv(2) with MSG_PEEK).
  */
 struct backend_conn *server_backend_take(struct server *, int retry_safe);
-/* Back to the pool when done with (closed if the pool is full or draining). */
+/*
+ * Back to the pool when done with (closed if the pool is full or draining,
+ * or if its address is down or no longer the backend's).
+ */
 void		 server_backend_give(struct server *, struct backend_conn *);
 /* Closes it (RESET: with RST, so the backend drops a partial request) and frees it. */
 void		 server_backend_close(struct backend_conn *, int reset);
 void		 server_backend_flush(struct server *);
+/* Closes the idle connections to address I of srv->upstream (it went down). */
+void		 server_backend_flush_addr(struct server *, int i);
 
 /* Called by conn when a connection ends. */
 void		 server_conn_closed(struct server *, struct conn *);

@@ -54,10 +54,34 @@ upstream_add(struct upstream *u, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
+const char *
+upstream_fail_name(enum upstream_fail why)
+{
+	static const char *const names[UPSTREAM_FAIL__N] = {
+		[UPSTREAM_FAIL_CONNECT] = "connect",
+		[UPSTREAM_FAIL_RESET] = "reset",
+		[UPSTREAM_FAIL_TIMEOUT] = "timeout",
+		[UPSTREAM_FAIL_STATUS] = "status",
+	};
+
+	return (unsigned int)why < UPSTREAM_FAIL__N ? names[why] : "?";
+}
+
 int
 upstream_is_up(const struct upstream *u, int i, int64_t now_ms)
 {
 	return u->addr[i].down_until_ms == 0 || now_ms >= u->addr[i].down_until_ms;
+}
+
+int
+upstream_untried(const struct upstream *u, unsigned int tried)
+{
+	int i;
+
+	for (i = 0; i < u->n; i++)
+		if ((tried & (1u << i)) == 0)
+			return 1;
+	return 0;
 }
 
 int
@@ -101,7 +125,7 @@ upstream_ok(struct upstream *u, int i)
 }
 
 int
-upstream_merge(struct upstream *u, const struct upstream *fresh)
+upstream_merge(struct upstream *u, const struct upstream *fresh, int remap[UPSTREAM_MAX])
 {
 	struct upstream merged;
 	int i, j, same = u->n == fresh->n;
@@ -111,11 +135,15 @@ upstream_merge(struct upstream *u, const struct upstream *fresh)
 	if (same)
 		return 0;
 	memset(&merged, 0, sizeof(merged));
+	for (i = 0; remap != NULL && i < UPSTREAM_MAX; i++)
+		remap[i] = -1;
 	for (i = 0; i < fresh->n; i++) {
 		merged.addr[i] = fresh->addr[i];
 		if ((j = upstream_find(u, &fresh->addr[i].ss, fresh->addr[i].len)) != -1) {
 			merged.addr[i].down_until_ms = u->addr[j].down_until_ms;
 			merged.addr[i].down_since_ms = u->addr[j].down_since_ms;
+			if (remap != NULL)
+				remap[j] = i;
 		}
 	}
 	merged.n = fresh->n;

@@ -5,14 +5,23 @@
  * An object store runs several gateways (RGW daemons on several hosts,
  * the pods behind a headless Kubernetes service): the backend URL's host
  * may resolve to all of them, or backend_addresses lists them.  New
- * connections go round the addresses in turn; an address that refused a
- * connection, or did not take one within backend_connect_timeout, is
- * skipped for backend_fail_timeout (nginx's max_fails=1 fail_timeout), and
- * the request is dialled to the next address at once: nothing was sent
- * yet, so any request may go again.  When every address is down, the one
- * down longest is tried anyway: a backend that was away for a moment is
- * not refused for the rest of the timeout.  Pooled connections are reused
- * whatever their address (every gateway serves every request).
+ * connections go round the addresses in turn; an address that fails is
+ * skipped for backend_fail_timeout (nginx's max_fails=1 fail_timeout).
+ * What counts as its failure (enum upstream_fail) is what nginx's
+ * proxy_next_upstream counts always (error, timeout) and HAProxy's
+ * "observe layer4": a connect refused or not taken in time; on a connection
+ * s3gate made for the request, no answer (closed or reset before one, none
+ * within backend_timeout); and, opted into (backend_fail_status), an answer
+ * of a gateway's own failure (layer7).  A pooled connection that closed is
+ * not the gateway's failure: it may have been idle too long for it, or for
+ * anything in between.  After a failure the request goes to the next
+ * address when it may go again (conn.c, conn_backend_retry): always after
+ * a failed connect, since nothing was sent yet.  When every address is
+ * down, the one down longest is tried anyway: a backend that was away for a
+ * moment is not refused for the rest of the timeout.  An address is up
+ * again when its time is over, or when it answered.  Pooled connections
+ * are reused whatever their address (every gateway serves every request),
+ * but none to an address that is down or gone (server.c).
  *
  * Per process: each worker learns on its own (its first failed connect).
  * A host name is resolved again every backend_resolve_interval (server.c,
@@ -41,6 +50,18 @@ struct upstream {
 	unsigned int		 next;		/* where the turn goes on */
 };
 
+/* What an address failed at: s3gate_backend_marked_down_total's reason label. */
+enum upstream_fail {
+	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout */
+	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
+	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout */
+	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
+	UPSTREAM_FAIL__N
+};
+
+/* "connect", "reset", "timeout", "status" */
+const char	*upstream_fail_name(enum upstream_fail);
+
 /* Adds an address (a repeat is ignored): 0, or -1 when UPSTREAM_MAX are there. */
 int	upstream_add(struct upstream *, const struct sockaddr *, socklen_t);
 /*
@@ -50,20 +71,23 @@ int	upstream_add(struct upstream *, const struct sockaddr *, socklen_t);
  */
 int	upstream_pick(struct upstream *, int64_t now_ms, unsigned int tried);
 /*
- * Address I failed to take a connection at NOW_MS: down for FAIL_TIMEOUT_MS
- * (0: never marked down).  Returns 1 if it was up until now.
+ * Address I failed at NOW_MS: down for FAIL_TIMEOUT_MS (0: never marked
+ * down).  Returns 1 if it was up until now.
  */
 int	upstream_failed(struct upstream *, int i, int64_t now_ms, int64_t fail_timeout_ms);
-/* Address I took a connection: up again. */
+/* Address I answered a request (the readiness probe: took a connection): up again. */
 void	upstream_ok(struct upstream *, int i);
 /* Whether address I is up at NOW_MS. */
 int	upstream_is_up(const struct upstream *, int i, int64_t now_ms);
+/* Whether an address is left that TRIED (as for upstream_pick) has not. */
+int	upstream_untried(const struct upstream *, unsigned int tried);
 /*
  * U takes the addresses of FRESH (the host resolved anew), in FRESH's
  * order, an address in both keeping its down time.  Returns 1 if the set
- * changed (indexes into U from before mean nothing then); 0 if it is the
- * same set, U left as it was.
+ * changed: indexes into U from before mean nothing then, but REMAP (NULL:
+ * not asked) says where each went, -1 for an address gone.  0 if it is the
+ * same set, U and REMAP left as they were.
  */
-int	upstream_merge(struct upstream *u, const struct upstream *fresh);
+int	upstream_merge(struct upstream *u, const struct upstream *fresh, int remap[UPSTREAM_MAX]);
 
 #endif

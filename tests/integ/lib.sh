@@ -692,6 +692,17 @@ curl_sigv4() {
 		${S3_CA_BUNDLE:+--cacert "$S3_CA_BUNDLE"} "$@"
 }
 
+# get_each PROFILE URL WANT N — N signed GETs of URL, each 200 and byte for
+# byte the file WANT; says which failed
+get_each() {
+	local i code
+	for i in $(seq "$4"); do
+		code=$(curl_sigv4 "$1" --max-time 20 -o "$T/get_each.got" -w '%{http_code}' "$2" 2>/dev/null)
+		[ "$code" = 200 ] && same_file "$3" "$T/get_each.got" ||
+			{ echo "GET $i: HTTP $code"; head -c 300 "$T/get_each.got"; return 1; }
+	done
+}
+
 # sigv4_status PROFILE URL [CURL_ARGS...] — the HTTP status of the profile's
 # signed request (a GET unless CURL_ARGS say otherwise)
 sigv4_status() {

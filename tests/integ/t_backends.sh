@@ -59,14 +59,8 @@ mkfile "$T/obj" 1
 backend_aws s3api put-object --bucket "$B" --key obj --body "$T/obj" >/dev/null || t_fail "setup: an object at RGW"
 until_ok "$P" "$MANY_EP/$B/obj" >"$T/until.out" || { t_fail "setup: s3gate many serves $P" "$(cat "$T/until.out")"; exit 1; }
 
-# gets URL N — N signed GETs of obj, each byte for byte; says which failed
-gets() {
-	local i code
-	for i in $(seq "$2"); do
-		code=$(curl_sigv4 "$P" --max-time 20 -o "$T/got" -w '%{http_code}' "$1/$B/obj" 2>/dev/null)
-		[ "$code" = 200 ] && same_file "$T/obj" "$T/got" || { echo "GET $i: HTTP $code"; head -c 300 "$T/got"; return 1; }
-	done
-}
+# gets URL N — N signed GETs of obj, each 200 and byte for byte; says which failed
+gets() { get_each "$P" "$1/$B/obj" "$T/obj" "$2"; }
 relay_count() { cat "$1" 2>/dev/null || echo 0; }
 # dialled ADDR — how many times the error log says ADDR failed a connect
 # (a request's dial or the readiness probe's)
@@ -111,9 +105,9 @@ addr_metrics() {
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.2:$RP\"} 1" <<<"$m" &&
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.3:$RP\"} 0" <<<"$m" &&
 		grep -qx "s3gate_backend_address_up{address=\"127.0.0.4:$RP\"} 0" <<<"$m" &&
-		[ "$(awk '$1 == "s3gate_backend_marked_down_total" {print $2}' <<<"$m")" -ge 2 ]
+		[ "$(awk '$1 == "s3gate_backend_marked_down_total{reason=\"connect\"}" {print $2}' <<<"$m")" -ge 2 ]
 }
-tc "/metrics: s3gate_backend_address_up 1, 1, 0, 0 and s3gate_backend_marked_down_total >= 2" addr_metrics
+tc "/metrics: s3gate_backend_address_up 1, 1, 0, 0 and s3gate_backend_marked_down_total{reason=\"connect\"} >= 2" addr_metrics
 readyz_code() { curl -s -o "$T/readyz" -w '%{http_code}' --max-time 5 "$1/readyz"; }
 many_ready() { [ "$(readyz_code "$MANY_ADMIN")" = 200 ] || { echo "/readyz:"; cat "$T/readyz"; return 1; }; }
 tc "/readyz: 200 while two of the four addresses are down" many_ready

@@ -290,6 +290,11 @@ test_defaults(void)
 	T_OK(c->nbackend_addrs == 0 && c->backend_fail_timeout_ms == 10000 &&
 	    c->backend_resolve_interval_ms == 30000,
 	    "defaults: the URL's host resolved, again every 30 s, an address that fails skipped for 10 s");
+	{
+		static const unsigned char none[sizeof(c->backend_fail_status)];
+		T_OK(memcmp(c->backend_fail_status, none, sizeof(none)) == 0,
+		    "defaults: no backend_fail_status (a 5xx answer is not its gateway's failure)");
+	}
 	T_OK(c->store_kind == CONF_STORE_FILE, "defaults: file store");
 	T_STREQ(c->store_path, store_dir, "defaults: store dir");
 	T_OK(c->store_secret_key == NULL, "defaults: no policy secret key");
@@ -448,8 +453,15 @@ static const struct {
 	{ "backend_addresses *:7480", "is not an IP address", 0 },
 	{ "backend_addresses 10.0.0.1:http", "is not an IP address", 0 },
 	{ "backend_fail_timeout 2h", "backend_fail_timeout \"2h\" is not a duration in 0ms..3600000ms", 0 },
+	{ "backend_fail_status 404", "backend_fail_status \"404\" is not a status of a gateway's failure "
+	  "(500..599); write e.g. 502 503 504, or none", 1 },
+	{ "backend_fail_status 502 600", "backend_fail_status \"600\" is not a status", 1 },
+	{ "backend_fail_status 503x", "backend_fail_status \"503x\" is not a status", 1 },
+	{ "backend_fail_status +503", "backend_fail_status \"+503\" is not a status", 1 },
+	{ "backend_fail_status 5xx", "backend_fail_status \"5xx\" is not a status", 1 },
+	{ "backend_fail_status 503 none", "backend_fail_status: \"none\" stands alone", 1 },
 	{ "backend_ca_file /nonexistent/s3gate-ca.pem", "backend_ca_file /nonexistent/s3gate-ca.pem: cannot load", 0 },
-	{ "region a b c d e f g h i", "too many arguments", 1 },
+	{ "region a b c d e f g h i j k l m n o p q", "too many arguments (at most 16)", 1 },
 	{ "cors_errors maybe", "cors_errors \"maybe\" is not on or off; write: cors_errors on|off", 0 },
 };
 
@@ -563,6 +575,31 @@ test_backend_addresses(void)
 	T_STREQ(u.addr[1].text, "10.0.0.2:9000", "backend_addresses: a port of its own");
 	T_STREQ(u.addr[2].text, "[fd00::7]:8443", "backend_addresses: IPv6, the URL's port");
 	T_STREQ(c->backend_host, "rgw.no-such-host.invalid:8443", "backend_addresses: Host from the URL");
+	conf_unref(c);
+
+	/* every list takes the 16 words it says on one line (the line splitter took 7) */
+	snprintf(text, sizeof(text), "%sbackend_addresses 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 "
+	    "10.0.0.6 10.0.0.7 10.0.0.8 10.0.0.9 10.0.0.10 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 "
+	    "10.0.0.15 10.0.0.16\nproxy_protocol_from 10.0.0.0/8 10.1.0.0/16 10.2.0.0/16 10.3.0.0/16 "
+	    "10.4.0.0/16 10.5.0.0/16 10.6.0.0/16 10.7.0.0/16\n", base);
+	c = load_text(text, 1, &errors, NULL);
+	T_OK(c != NULL && c->nbackend_addrs == 16 && conf_backend_resolve(c, &u) == 0 && u.n == 16 &&
+	    c->nproxy_from == 8, "backend_addresses: 16 on one line; proxy_protocol_from: 8 (%s)",
+	    c == NULL && errors.data ? errors.data : "");
+	conf_unref(c);
+
+	/* backend_fail_status: the statuses given, a later line replacing an earlier one */
+	snprintf(text, sizeof(text), "%sbackend_fail_status 500\nbackend_fail_status 502 503 504 503\n", base);
+	c = load_text(text, 1, &errors, NULL);
+	T_OK(c != NULL && !c->backend_fail_status[0] && !c->backend_fail_status[1] &&
+	    c->backend_fail_status[2] && c->backend_fail_status[3] && c->backend_fail_status[4] &&
+	    !c->backend_fail_status[5] && !c->backend_fail_status[99],
+	    "backend_fail_status 502 503 504: those three, the earlier line's 500 replaced");
+	conf_unref(c);
+	snprintf(text, sizeof(text), "%sbackend_fail_status 599 503\nbackend_fail_status none\n", base);
+	c = load_text(text, 1, &errors, NULL);
+	T_OK(c != NULL && !c->backend_fail_status[3] && !c->backend_fail_status[99],
+	    "backend_fail_status none: none again");
 	conf_unref(c);
 
 	c = load_text(base, 1, &errors, NULL);

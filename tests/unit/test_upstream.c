@@ -3,9 +3,11 @@
  * each and named for logs, dialled in turn, an address that failed skipped
  * for the fail timeout and the next one dialled, every address tried once
  * per request, the one down longest tried when all are down, up again
- * after a connect or when its time is over, never down with a timeout of 0;
- * a new lookup's addresses taken in its order, those kept keeping their
- * down time, the same set leaving all as it was.
+ * after an answer or when its time is over, never down with a timeout of 0;
+ * whether an address is left untried; a new lookup's addresses taken in its
+ * order, those kept keeping their down time and saying where they went
+ * (the pool's connections follow), the same set leaving all as it was; the
+ * failures' names (the metric's reason label).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -76,6 +78,9 @@ main(void)
 	u.next = 0;
 	T_OK(upstream_pick(&u, 14000, 1u << 0) == 1, "the next untried address after a failure");
 	T_OK(upstream_pick(&u, 14000, 0xf) == -1, "every address tried: none");
+	T_OK(upstream_untried(&u, 0x7) && upstream_untried(&u, 0) && !upstream_untried(&u, 0xf),
+	    "an untried address is left until all four are tried");
+	T_OK(!upstream_untried(&u, 0xffffffffu), "... and none past the last");
 
 	/* all down: the one down longest first, not refused */
 	for (i = 0; i < 4; i++)
@@ -83,7 +88,7 @@ main(void)
 	T_OK(upstream_pick(&u, 21000, 0) == 0, "all down: the one down longest (0)");
 	T_OK(upstream_pick(&u, 21000, 1u << 0) == 1, "... then the next longest (1)");
 	upstream_ok(&u, 2);
-	T_OK(upstream_pick(&u, 21000, 0) == 2, "a connect that worked puts an address back at once");
+	T_OK(upstream_pick(&u, 21000, 0) == 2, "an answer puts an address back at once");
 
 	/* backend_fail_timeout 0: never marked down */
 	T_OK(upstream_failed(&u, 2, 22000, 0) == 0 && upstream_is_up(&u, 2, 22001),
@@ -92,29 +97,41 @@ main(void)
 	/* a new lookup: 10.0.0.2 gone, 10.0.0.9 new, 10.0.0.1:7480 kept (down) */
 	{
 		struct upstream v, fresh, same;
+		int remap[UPSTREAM_MAX], untouched[UPSTREAM_MAX];
 
 		memset(&v, 0, sizeof(v));
 		add4(&v, "10.0.0.1", 7480);
 		add4(&v, "10.0.0.2", 7480);
 		upstream_failed(&v, 0, 1000, 10000);
 		same = v;
+		memset(remap, 0x55, sizeof(remap));
+		memcpy(untouched, remap, sizeof(remap));
 		memset(&fresh, 0, sizeof(fresh));
 		add4(&fresh, "10.0.0.2", 7480);
 		add4(&fresh, "10.0.0.1", 7480);
-		T_OK(upstream_merge(&v, &fresh) == 0 && memcmp(&v, &same, sizeof(v)) == 0,
+		T_OK(upstream_merge(&v, &fresh, remap) == 0 && memcmp(&v, &same, sizeof(v)) == 0 &&
+		    memcmp(remap, untouched, sizeof(remap)) == 0,
 		    "the same set in another order: nothing changes");
 		memset(&fresh, 0, sizeof(fresh));
 		add4(&fresh, "10.0.0.9", 7480);
 		add4(&fresh, "10.0.0.1", 7480);
-		T_OK(upstream_merge(&v, &fresh) == 1 && v.n == 2, "another set: taken");
+		T_OK(upstream_merge(&v, &fresh, remap) == 1 && v.n == 2, "another set: taken");
 		T_STREQ(v.addr[0].text, "10.0.0.9:7480", "in the lookup's order");
 		T_OK(upstream_is_up(&v, 0, 2000) && !upstream_is_up(&v, 1, 2000) &&
 		    v.addr[1].down_until_ms == 11000, "a new address is up, a kept one keeps its down time");
+		T_OK(remap[0] == 1 && remap[1] == -1 && remap[2] == -1 && remap[UPSTREAM_MAX - 1] == -1,
+		    "where they went: 10.0.0.1 from 0 to 1, 10.0.0.2 gone (%d %d %d)",
+		    remap[0], remap[1], remap[2]);
 		memset(&fresh, 0, sizeof(fresh));
 		add4(&fresh, "10.0.0.9", 7480);
-		T_OK(upstream_merge(&v, &fresh) == 1 && v.n == 1 && upstream_pick(&v, 2000, 0) == 0,
-		    "fewer addresses: the turn starts over within them");
+		T_OK(upstream_merge(&v, &fresh, NULL) == 1 && v.n == 1 && upstream_pick(&v, 2000, 0) == 0,
+		    "fewer addresses: the turn starts over within them (no remap asked)");
 	}
+
+	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_CONNECT), "connect", "reason connect");
+	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_RESET), "reset", "reason reset");
+	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_TIMEOUT), "timeout", "reason timeout");
+	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_STATUS), "status", "reason status");
 
 	/* full */
 	for (i = 0; i < UPSTREAM_MAX + 2; i++) {
