@@ -1639,14 +1639,22 @@ conn_do_backend_tls(struct conn *c)
 		return 0;
 	}
 	if (r == -1) {
+		/*
+		 * Nothing of the request went yet: like a refused connect, the
+		 * address is skipped (a gateway that speaks no TLS, a broken
+		 * one) and the request dialled to the next.  A certificate
+		 * refused is usually every gateway's: each is tried once, then
+		 * 503, and the log says why.
+		 */
 		long v = SSL_get_verify_result(c->backend.ssl);
-		log_warnx("request %s: TLS handshake with the backend failed%s%s", c->request_id,
-		    v != X509_V_OK ? ": " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+		char what[160];
+
+		snprintf(what, sizeof(what), "TLS handshake failed%s%s", v != X509_V_OK ? ": " : "",
+		    v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
 		ERR_clear_error();
-		c->srv->stats->backend_errors++;
+		conn_backend_addr_failed(c, UPSTREAM_FAIL_CONNECT, what);
 		conn_side_close(&c->backend, 1);
-		return conn_fail(c, S3ERR_BACKEND_UNAVAILABLE,
-		    "The object store's TLS certificate or handshake was refused.");
+		return conn_backend_dial(c, "The object store's TLS certificate or handshake was refused.");
 	}
 	conn_side_want(&c->backend, 0, 0);
 	conn_set_state(c, CONN_SEND_HEAD);
@@ -3195,10 +3203,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		(void)conn_backend_dial(c, "The object store did not accept a connection in time.");
 		break;
 	case CONN_BACKEND_TLS:
-		log_warnx("request %s: backend TLS handshake timed out", c->request_id);
-		c->srv->stats->backend_errors++;
+		/* as a connect not taken in time: the next address, if any */
+		conn_backend_addr_failed(c, UPSTREAM_FAIL_CONNECT, "TLS handshake timed out");
 		conn_side_close(&c->backend, 0);
-		(void)conn_fail(c, S3ERR_BACKEND_UNAVAILABLE, "The object store did not accept a connection in time.");
+		(void)conn_backend_dial(c, "The object store did not accept a connection in time.");
 		break;
 	case CONN_SEND_HEAD:
 	case CONN_READ_RESP_HEAD:

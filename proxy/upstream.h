@@ -9,7 +9,8 @@
  * skipped for backend_fail_timeout (nginx's max_fails=1 fail_timeout).
  * What counts as its failure (enum upstream_fail) is what nginx's
  * proxy_next_upstream counts always (error, timeout) and HAProxy's
- * "observe layer4": a connect refused or not taken in time; on a connection
+ * "observe layer4": a connect refused or not taken in time (with an https
+ * backend: its TLS handshake too); on a connection
  * s3gate made for the request, no answer (closed or reset before one, none
  * within backend_timeout); and, opted into (backend_fail_status), an answer
  * of a gateway's own failure (layer7).  A pooled connection that closed is
@@ -52,7 +53,8 @@ struct upstream {
 
 /* What an address failed at: s3gate_backend_marked_down_total's reason label. */
 enum upstream_fail {
-	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout */
+	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout,
+				   or the TLS handshake failed or did not end in it */
 	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
 	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout */
 	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */

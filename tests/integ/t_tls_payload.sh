@@ -11,7 +11,9 @@
 #   - TLS itself: 1.1 refused, 1.2/1.3, ALPN, SNI, reload on SIGHUP, key
 #     file permissions;
 #   - an https backend (nginx terminating TLS in front of RGW), verified
-#     with backend_ca_file; s3gate-admin sync creating buckets through it
+#     with backend_ca_file; s3gate-admin sync creating buckets through it;
+#     a gateway without TLS among its addresses skipped like a refused
+#     connect (before: its failed handshake was the request's, a 503);
 #     (and refusing a certificate of another CA);
 #   - CompleteMultipartUpload's Location over TLS (client side, both sides)
 #     and behind an ingress that ends TLS (plain listener, public_url https).
@@ -570,6 +572,61 @@ hb_sync_refused() {	# BUCKET: a certificate of another CA: exit 1, the reason, n
 	[ "$rc" = 1 ] && grep -q "TLS handshake failed: certificate: " "$T/hbx-sync.out" &&
 		! backend_aws s3api head-bucket --bucket "$1" 2>/dev/null
 }
+# A gateway that speaks no TLS among the https backend's addresses (a
+# relay to RGW's plain port on 127.0.2.9 at nginx's port, listed first in
+# backend_addresses; no pooling, so that every request dials): its failed
+# handshake is a failed connect (upstream.h), skipped for
+# backend_fail_timeout, the request dialled to nginx at once.  Before, the
+# handshake's failure was the request's: every other GET was 503.
+HBM_GW=127.0.2.9
+hbm_checks() {
+	$PY3 "$LIB_DIR/helpers/tcprelay.py" relay "$HBM_GW:$NGX_PORT" "127.0.0.1:${RGW_ENDPOINT##*:}" \
+		--count "$T/hbm.count" >"$T/hbm.ready" 2>"$T/hbm.err" &
+	lib_on_exit "kill $! 2>/dev/null"
+	if ! wait_for 10 grep -q ready "$T/hbm.ready" ||
+		! s3gate_start hbm "backend https://127.0.0.1:$NGX_PORT" "backend_ca_file $TLS/ca.pem" \
+			"backend_addresses $HBM_GW 127.0.0.1" "backend_fail_timeout 30s" "backend_pool_size 0" \
+			"workers 1" "$T/storage-tls.yaml" >"$T/hbm.start" 2>&1 ||
+		! s3gate_cred tls hbm-user >>"$T/hbm.start" 2>&1; then
+		t_fail "setup: s3gate hbm, its https backend's first address a gateway without TLS" \
+			"$(cat "$T/hbm.err" "$T/hbm.start" 2>/dev/null)"
+		return
+	fi
+	HBM_EP=$S3GATE_ENDPOINT HBM_ADMIN=$S3GATE_ADMIN_URL
+	tc "https backend, a gateway among its addresses that speaks no TLS: 10 GETs all 200, byte for byte" \
+		hbm_gets 10
+	tc "... that gateway not dialled again in its 30 s fail timeout: 10 more GETs, no connection to it, one handshake failed in all" \
+		hbm_skipped
+	tc "... s3gate_backend_marked_down_total{reason=\"connect\"} 1, the log says the handshake failed" \
+		hbm_marked
+	s3gate_stop hbm >/dev/null
+}
+hbm_gets() {	# N: GETs of hb/f1k (hb_updown's upload) through hbm, each 200 and the file's bytes
+	local i code
+	for ((i = 0; i < $1; i++)); do
+		code=$(S3_ENDPOINT=$HBM_EP curl_sigv4 hbm-user -o "$T/hbm.back" -w '%{http_code}' \
+			--max-time 30 "$(S3_ENDPOINT=$HBM_EP s3_url "$B/hb/f1k")")
+		[ "$code" = 200 ] && same_file "$T/f1k" "$T/hbm.back" ||
+			{ echo "GET $i: HTTP $code: $(head -c 300 "$T/hbm.back")"; return 1; }
+	done
+}
+hbm_skipped() {	# (its first connection may be the readiness probe's: a TCP connect, no handshake)
+	local n0 n1 failed
+	n0=$(cat "$T/hbm.count" 2>/dev/null || echo 0)
+	hbm_gets 10 || return 1
+	n1=$(cat "$T/hbm.count" 2>/dev/null || echo 0)
+	failed=$(grep -c "backend $HBM_GW:$NGX_PORT: TLS handshake failed" "$T/hbm/s3gate.log")
+	echo "connections to $HBM_GW: $n0 after the first 10 GETs, $n1 after 10 more; handshakes failed: $failed"
+	[ "$n0" -ge 1 ] && [ "$n1" = "$n0" ] && [ "$failed" = 1 ]
+}
+hbm_marked() {
+	local v
+	v=$(metric "$HBM_ADMIN" 's3gate_backend_marked_down_total{reason="connect"}')
+	echo "marked down (connect): $v"
+	grep "$HBM_GW" "$T/hbm/s3gate.log" | head -3
+	[ "$v" = 1 ] && grep -q "backend $HBM_GW:$NGX_PORT: TLS handshake failed; not dialled for 30000 ms" \
+		"$T/hbm/s3gate.log"
+}
 HB_SYNC_BUCKET=ws-hbsync-$(rand_id)
 if [ -n "$NGX_WHY" ]; then
 	t_skip "https backend" "$NGX_WHY"
@@ -601,6 +658,7 @@ else
 	else
 		t_fail "s3gate with an https backend and the wrong backend_ca_file starts" "$(cat "$T/hbx.start")"
 	fi
+	hbm_checks
 fi
 
 # ---- 8: behind an ingress that ends TLS: a plain listener, public_url https -------------
