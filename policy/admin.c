@@ -2787,8 +2787,13 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		rc = admin_fail(&a, "unknown command \"%s%s%s\"; see s3gate-admin -h", cmd,
 		    sub ? " " : "", sub ? sub : "");
 
-	/* check's report is printed whatever it found */
-	if ((rc == 0 || strcmp(cmd, "check") == 0) && a.json) {
+	/*
+	 * check's report is printed whatever it found; so is a sync's once it
+	 * applied (its refused resources and the buckets it could not create
+	 * are what exit 1 is about)
+	 */
+	if ((rc == 0 || strcmp(cmd, "check") == 0 || (strcmp(cmd, "sync") == 0 &&
+	    json_object_get(a.doc, "changes") != NULL)) && a.json) {
 		if ((text = json_dumps(a.doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 			abort();
 		fputs(text, out);

@@ -1112,6 +1112,19 @@ test_sync_isolation(void)
 		model_free(m);
 	}
 
+	/* --json: the document, "refused" and all, though the exit status is 1 */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s", bob_claims, frank, eric);
+	write_file(yaml, in.data, 0644);
+	r = run_conf(conf, "--json", "sync", yaml, (const char *)NULL);
+	T_OK(r.rc == 1 && json_array_size(json_object_get(r.json, "refused")) == 1 &&
+	    strcmp(json_string_value(json_array_get(json_object_get(r.json, "refused"), 0)),
+	    "ws-bob") == 0 && json_is_array(json_object_get(r.json, "changes")) &&
+	    json_array_size(json_object_get(r.json, "bucket_errors")) > 0,
+	    "sync --json: exit 1, and the document says ws-bob was refused and which buckets "
+	    "were not made (%s)", r.out);
+	run_free(&r);
+
 	/* bob names frank as his principal, with quotas: frank's stay frank's */
 	sbuf_reset(&in);
 	sbuf_appendf(&in, "%s%s%s", frank, eric, SY_WS("ws-bob", "{principal: frank, quotas: "
