@@ -101,7 +101,7 @@ static const char *const admin_usage =
     "  sync FILE|-\n"
     "  cred create PRINCIPAL [--ttl D] | cred list [PRINCIPAL] | cred delete ACCESS_KEY_ID\n"
     "  member add|remove WORKSPACE PRINCIPAL\n"
-    "  bucket create PRINCIPAL BUCKET\n"
+    "  bucket create PRINCIPAL BUCKET | bucket retired | bucket release BUCKET\n"
     "  request BUCKET PRINCIPAL [--reason TEXT]\n"
     "  requests PRINCIPAL\n"
     "  approve BUCKET PRINCIPAL [--permission P] [--expires D] [--owner P]\n"
@@ -1599,6 +1599,17 @@ admin_facts(const struct model *m, const char *source, size_t *n)
 			abort();
 		admin_fact_add(&f, n, 4, k, v);
 	}
+	/* the store's own, whatever SOURCE: what sync keeps beside the resources */
+	for (i = 0; i < m->nretired; i++) {
+		const struct model_retired *r = &m->retired[i];
+
+		storage_format_time(r->retired_at, t1, sizeof(t1));
+		if (asprintf(&k, "retired %s", r->bucket) == -1 ||
+		    asprintf(&v, "of %s (owner %s) since %s", r->workspace, r->principal,
+		    r->retired_at ? t1 : "-") == -1)
+			abort();
+		admin_fact_add(&f, n, 5, k, v);
+	}
 #undef ADMIN_FROM
 	if (*n > 1)
 		qsort(f, *n, sizeof(*f), admin_fact_cmp);
@@ -1936,6 +1947,45 @@ admin_bucket_claimant(struct admin *a, const char *principal, const char *bucket
 	return NULL;
 }
 
+/*
+ * Retired buckets (struct model_retired): sync never deletes a bucket, so
+ * one it drops keeps its objects at the backend, and a resource listing
+ * the name later would otherwise be given them (sync adopts a bucket the
+ * backend has).  So a bucket goes to a workspace other than the one that
+ * held it (or to that one under another owner) only after the operator's
+ * "bucket release".  The one that held it takes it back by listing it.
+ */
+
+static int
+admin_ws_name_cmp(const void *x, const void *y)
+{
+	return strcmp((*(const struct model_workspace *const *)x)->name,
+	    (*(const struct model_workspace *const *)y)->name);
+}
+
+/*
+ * Whether WS (owned by PRINCIPAL) may list BUCKET, whose retired record
+ * is R: only the workspace that held it, under the same owner.
+ */
+static int
+admin_retired_allows(const struct model_retired *r, const char *ws, const char *principal)
+{
+	return r == NULL || (strcmp(r->workspace, ws) == 0 && strcmp(r->principal, principal) == 0);
+}
+
+/* Appends to WHY how R (held by WS, owned by PRINCIPAL) was retired and how to hand it over. */
+static void
+admin_retired_why(struct sbuf *why, const char *bucket, const char *ws, const char *principal,
+    time_t t)
+{
+	char when[32];
+
+	admin_time(t, when, sizeof(when));
+	sbuf_appendf(why, "bucket %s held data of workspace %s (owner %s), removed %.10s: "
+	    "`s3gate-admin bucket release %s` hands it over", bucket, ws, principal,
+	    t != 0 ? when : "earlier", bucket);
+}
+
 static size_t
 admin_workspace_nbuckets(const struct model *m, const char *ws)
 {
@@ -1961,6 +2011,7 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	struct sbuf err = SBUF_INIT;
 	struct model_workspace *w;
 	const struct model_bucket *b;
+	const struct model_retired *r;
 	int rc;
 
 	if (args->npos != 2)
@@ -1979,6 +2030,14 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
 		return admin_fail(a, "bucket %s is not available: it is in the policy already "
 		    "(workspace %s)", args->pos[1], b->workspace);
+	/* a retired name (gone from the backend since, or this would refuse it anyway) */
+	if (!admin_retired_allows((r = model_retired_find(a->model, args->pos[1])), w->name,
+	    w->principal)) {
+		admin_retired_why(&err, args->pos[1], r->workspace, r->principal, r->retired_at);
+		rc = admin_fail(a, "bucket %s is not available: %s", args->pos[1], err.data);
+		sbuf_free(&err);
+		return rc;
+	}
 	if (admin_workspace_nbuckets(a->model, w->name) >= STORAGE_MAX_BUCKETS)
 		return admin_fail(a, "bucket %s is not available: workspace %s has %d buckets, the "
 		    "most a workspace may have", args->pos[1], w->name, STORAGE_MAX_BUCKETS);
@@ -2005,11 +2064,97 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	}
 	sbuf_free(&err);
 	model_add_bucket(a->model, args->pos[1], w->name, 0, a->state_path, 0);
+	(void)model_remove_retired(a->model, args->pos[1]);	/* its own again */
 	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
 		admin_text(a, "+ bucket %s (workspace %s)", args->pos[1], w->name);
 		json_object_set_new(a->doc, "bucket", json_string(args->pos[1]));
 		json_object_set_new(a->doc, "workspace", json_string(w->name));
 	}
+	return rc;
+}
+
+/* One retired record as the listing and the release print it. */
+static json_t *
+admin_retired_json(const struct model_retired *r)
+{
+	char when[32];
+
+	admin_time(r->retired_at, when, sizeof(when));
+	return json_pack("{s:s,s:s,s:s,s:o}", "bucket", r->bucket, "workspace", r->workspace,
+	    "principal", r->principal, "retired_at", r->retired_at ? json_string(when) :
+	    json_null());
+}
+
+static int
+admin_retired_cmp(const void *x, const void *y)
+{
+	return strcmp((*(const struct model_retired *const *)x)->bucket,
+	    (*(const struct model_retired *const *)y)->bucket);
+}
+
+/* bucket retired: the buckets syncs dropped that no workspace may list until released. */
+static int
+admin_bucket_retired(struct admin *a, struct admin_args *args)
+{
+	const struct model_retired **v;
+	json_t *list, *o;
+	size_t i;
+	int rc;
+
+	if (args->npos != 0)
+		return admin_fail(a, "usage: bucket retired");
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if ((v = calloc(a->model->nretired + 1, sizeof(*v))) == NULL)
+		abort();
+	for (i = 0; i < a->model->nretired; i++)
+		v[i] = &a->model->retired[i];
+	qsort(v, a->model->nretired, sizeof(*v), admin_retired_cmp);
+	list = json_array();
+	for (i = 0; i < a->model->nretired; i++) {
+		o = admin_retired_json(v[i]);
+		admin_text(a, "%s workspace %s owner %s since %s", v[i]->bucket, v[i]->workspace,
+		    v[i]->principal, json_string_value(json_object_get(o, "retired_at")) ?
+		    json_string_value(json_object_get(o, "retired_at")) : "-");
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(a->doc, "retired", list);
+	free(v);
+	return 0;
+}
+
+/*
+ * bucket release BUCKET: the operator's hand-over of a retired bucket --
+ * after emptying it, or on purpose with its objects.  The next sync gives
+ * it to a resource that lists it, as any bucket the backend has.
+ */
+static int
+admin_bucket_release(struct admin *a, struct admin_args *args)
+{
+	const struct model_retired *r;
+	json_t *o;
+	int rc;
+
+	if (args->npos != 1)
+		return admin_fail(a, "usage: bucket release BUCKET");
+	if (!storage_bucket_name_valid(args->pos[0]))
+		return admin_fail(a, "\"%s\" is not a valid bucket name", args->pos[0]);
+	if ((rc = admin_load(a)) != 0)
+		return rc;
+	if ((r = model_retired_find(a->model, args->pos[0])) == NULL)
+		return admin_fail(a, "bucket %s is not retired (bucket retired lists those that "
+		    "are)", args->pos[0]);
+	o = admin_retired_json(r);
+	(void)model_remove_retired(a->model, args->pos[0]);
+	if ((rc = admin_commit(a, ADMIN_STATE)) == 0) {
+		admin_text(a, "- retired %s (workspace %s, owner %s): a resource that lists it "
+		    "gets it with what it holds", args->pos[0],
+		    json_string_value(json_object_get(o, "workspace")),
+		    json_string_value(json_object_get(o, "principal")));
+		json_object_set_new(a->doc, "released", o);
+		o = NULL;
+	}
+	json_decref(o);
 	return rc;
 }
 
@@ -2350,6 +2495,109 @@ admin_sync_keep(struct model *dst, const struct model *cur, const char *source,
 #undef ADMIN_OURS
 }
 
+/*
+ * Adds to *REFUSED (sorted) the input's workspaces that list a bucket
+ * another workspace held: one a sync retired (CUR's records), or one CUR
+ * holds from STATE for a workspace whose resource lists it no more (this
+ * sync or the next retires it: a bucket moves only through "bucket
+ * release").  A claim of a bucket its holder still lists, or keeps, is
+ * admin_sync_contested()'s, which runs first.  Returns how many were added.
+ */
+static size_t
+admin_sync_retired(const struct model *in, const struct model *cur, const char *state,
+    char ***refused, size_t *nrefused, struct sbuf *why)
+{
+	const struct model_workspace **ws, *key, *const *found, *held;
+	const struct model_bucket *b, *cb;
+	const struct model_retired *r;
+	struct model_workspace probe;
+	size_t i, added = 0;
+
+	if ((ws = calloc(in->nworkspaces + 1, sizeof(*ws))) == NULL)
+		abort();
+	for (i = 0; i < in->nworkspaces; i++)
+		ws[i] = &in->workspaces[i];
+	qsort(ws, in->nworkspaces, sizeof(*ws), admin_ws_name_cmp);
+	for (i = 0; i < in->nbuckets; i++) {
+		b = &in->buckets[i];
+		if (admin_refused(*refused, *nrefused, b->workspace))
+			continue;
+		probe.name = b->workspace;
+		key = &probe;
+		if ((found = bsearch(&key, ws, in->nworkspaces, sizeof(*ws),
+		    admin_ws_name_cmp)) == NULL)
+			continue;	/* no such workspace: model_index() says so */
+		r = model_retired_find(cur, b->name);
+		if (!admin_retired_allows(r, b->workspace, (*found)->principal)) {
+			sbuf_appendf(why, "workspace %s: ", b->workspace);
+			admin_retired_why(why, b->name, r->workspace, r->principal, r->retired_at);
+			sbuf_appendc(why, '\n');
+		} else if (r == NULL && (cb = model_bucket_find(cur, b->name)) != NULL &&
+		    cb->source != NULL && strcmp(cb->source, state) == 0 &&
+		    strcmp(cb->workspace, b->workspace) != 0) {
+			held = model_workspace_find(cur, cb->workspace);
+			sbuf_appendf(why, "workspace %s: bucket %s holds data of workspace %s "
+			    "(owner %s), whose resource no longer lists it: once a sync has "
+			    "dropped it, `s3gate-admin bucket release %s` hands it over\n",
+			    b->workspace, b->name, cb->workspace, held != NULL ? held->principal : "-",
+			    b->name);
+		} else
+			continue;
+		admin_refuse(refused, nrefused, b->workspace);
+		added++;
+	}
+	free(ws);
+	return added;
+}
+
+/*
+ * The retired records the sync leaves, into IN (indexed; the input as it
+ * is applied, refused workspaces' records kept): CUR's, but those IN's
+ * workspaces took back, and one for each bucket CUR held from STATE that
+ * IN drops, dated NOW.  They are saved with the drop in one write (one
+ * file renamed, one MULTI/EXEC): no moment holds the drop without the
+ * record.
+ */
+static void
+admin_sync_retire(struct model *in, const struct model *cur, const char *state, time_t now)
+{
+	struct admin_retiring {
+		const char	*bucket, *ws, *principal;
+		time_t		 at;
+	} *v;
+	const struct model_workspace *w;
+	const struct model_bucket *b, *cb;
+	const struct model_retired *r;
+	size_t i, n = 0;
+
+	if ((v = calloc(cur->nretired + cur->nbuckets + 1, sizeof(*v))) == NULL)
+		abort();
+	for (i = 0; i < cur->nretired; i++) {
+		r = &cur->retired[i];
+		if ((b = model_bucket_find(in, r->bucket)) != NULL &&
+		    (w = model_workspace_find(in, b->workspace)) != NULL &&
+		    admin_retired_allows(r, w->name, w->principal))
+			continue;	/* taken back */
+		if ((cb = model_bucket_find(cur, r->bucket)) != NULL && cb->source != NULL &&
+		    strcmp(cb->source, state) == 0 && b == NULL)
+			continue;	/* dropped again below */
+		v[n++] = (struct admin_retiring){ r->bucket, r->workspace, r->principal,
+		    r->retired_at };
+	}
+	for (i = 0; i < cur->nbuckets; i++) {
+		cb = &cur->buckets[i];
+		if (cb->source == NULL || strcmp(cb->source, state) != 0 ||
+		    model_bucket_find(in, cb->name) != NULL)
+			continue;
+		w = model_workspace_find(cur, cb->workspace);
+		v[n++] = (struct admin_retiring){ cb->name, cb->workspace,
+		    w != NULL ? w->principal : "-", now };
+	}
+	for (i = 0; i < n; i++)
+		model_add_retired(in, v[i].bucket, v[i].ws, v[i].principal, v[i].at);
+	free(v);
+}
+
 static int
 admin_sync(struct admin *a, struct admin_args *args)
 {
@@ -2359,7 +2607,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 	json_t *jrefused = json_array();
 	const char *label;
 	char *data, **refused = NULL, **again = NULL;
-	size_t len, i, nchanges, ngc, nrefused = 0, nagain = 0;
+	size_t len, i, nchanges, ngc, nrefused = 0, nagain = 0, added;
 	int rc = 1, r;
 
 	if (args->npos != 1) {
@@ -2386,9 +2634,13 @@ admin_sync(struct admin *a, struct admin_args *args)
 	 * One resource's errors and claims are its own: refused, it keeps what
 	 * it had, and the others are applied (admin_sync_contested()).
 	 */
-	while (admin_sync_contested(in, a->model, a->state_path, &refused, &nrefused,
-	    &errors) > 0)
-		;
+	do {
+		added = admin_sync_contested(in, a->model, a->state_path, &refused, &nrefused,
+		    &errors);
+		/* after: a claim its holder still lists or keeps is refused as contested */
+		added += admin_sync_retired(in, a->model, a->state_path, &refused, &nrefused,
+		    &errors);
+	} while (added > 0);
 	if (nrefused > 0) {
 		model_free(in);
 		in = model_new();
@@ -2404,6 +2656,11 @@ admin_sync(struct admin *a, struct admin_args *args)
 		rc = admin_fail_errors(a, "bad input", &errors);
 		goto out;
 	}
+	admin_sync_retire(in, a->model, a->state_path, a->now);
+	if (model_index(in, &errors) == -1) {
+		rc = admin_fail_errors(a, "bad input", &errors);
+		goto out;
+	}
 
 	/* hand-written files + the input as the new state file + credentials */
 	next = model_new();
@@ -2414,6 +2671,9 @@ admin_sync(struct admin *a, struct admin_args *args)
 	for (i = 0; i < a->model->nlink_issuers; i++)
 		model_set_link_issuer(next, a->model->link_issuers[i].link,
 		    a->model->link_issuers[i].issuer);
+	for (i = 0; i < in->nretired; i++)
+		model_add_retired(next, in->retired[i].bucket, in->retired[i].workspace,
+		    in->retired[i].principal, in->retired[i].retired_at);
 	if (model_index(next, &errors) == -1) {
 		rc = admin_fail_errors(a, "the input conflicts with the policy folder", &errors);
 		goto out;
@@ -2759,6 +3019,10 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		rc = admin_member(&a, &args, 0);
 	else if (strcmp(cmd, "bucket") == 0 && strcmp(sub, "create") == 0)
 		rc = admin_bucket_create(&a, &args);
+	else if (strcmp(cmd, "bucket") == 0 && strcmp(sub, "release") == 0)
+		rc = admin_bucket_release(&a, &args);
+	else if (strcmp(cmd, "bucket") == 0 && strcmp(sub, "retired") == 0)
+		rc = admin_bucket_retired(&a, &args);
 	else if (strcmp(cmd, "request") == 0)
 		rc = admin_request(&a, &args);
 	else if (strcmp(cmd, "requests") == 0)
@@ -2787,8 +3051,13 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		rc = admin_fail(&a, "unknown command \"%s%s%s\"; see s3gate-admin -h", cmd,
 		    sub ? " " : "", sub ? sub : "");
 
-	/* check's report is printed whatever it found */
-	if ((rc == 0 || strcmp(cmd, "check") == 0) && a.json) {
+	/*
+	 * check's report is printed whatever it found; so is a sync's once it
+	 * applied (its refused resources and the buckets it could not create
+	 * are what exit 1 is about)
+	 */
+	if ((rc == 0 || strcmp(cmd, "check") == 0 || (strcmp(cmd, "sync") == 0 &&
+	    json_object_get(a.doc, "changes") != NULL)) && a.json) {
 		if ((text = json_dumps(a.doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 			abort();
 		fputs(text, out);

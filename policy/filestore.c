@@ -331,16 +331,18 @@ filestore_load_as(const char *dir, const char *state, const char *credentials,
 		path = filestore_path(dir, names[i]);
 		if (state != NULL && strcmp(names[i], FILESTORE_STATE) == 0) {
 			state_seen = 1;
-			if (storage_parse(m, path, state, strlen(state), errors) == -1)
+			if (storage_parse_state(m, path, state, strlen(state), errors) == -1)
 				bad = 1;
-		} else if (storage_load_file(m, path, errors) == -1)
+		} else if (strcmp(names[i], FILESTORE_STATE) == 0 ?
+		    storage_load_state(m, path, errors) == -1 :
+		    storage_load_file(m, path, errors) == -1)
 			bad = 1;
 		free(path);
 	}
 	filestore_list_free(names, n);
 	if (state != NULL && !state_seen) {
 		path = filestore_path(dir, FILESTORE_STATE);
-		if (storage_parse(m, path, state, strlen(state), errors) == -1)
+		if (storage_parse_state(m, path, state, strlen(state), errors) == -1)
 			bad = 1;
 		free(path);
 	}

@@ -6,7 +6,9 @@
  *                               are read, never rewritten
  *   DIR/s3gate-state.json       the Storage resources the admin CLI owns:
  *                               `sync` replaces it, member/request/approve/
- *                               grant/revoke rewrite it
+ *                               grant/revoke rewrite it; and the buckets
+ *                               sync dropped ("retiredBuckets", written
+ *                               with the drop in one rename)
  *   DIR/credentials.json        access keys, mode 0600 (refused if group- or
  *                               other-accessible); a link's record may name
  *                               the key that issued it ("issuer")

@@ -23,6 +23,7 @@ struct model_index {
 	struct model_map	 requests;	/* "bucket/requester" */
 	struct model_map	 credentials;
 	struct model_map	 quotas;	/* principal -> the workspace setting its quotas */
+	struct model_map	 retired;
 };
 
 static void *
@@ -126,6 +127,7 @@ model_index_free(struct model_index *ix)
 	model_map_free(&ix->requests);
 	model_map_free(&ix->credentials);
 	model_map_free(&ix->quotas);
+	model_map_free(&ix->retired);
 	free(ix);
 }
 
@@ -182,6 +184,14 @@ model_request_clear(struct model_request *r)
 	free(r->source);
 }
 
+static void
+model_retired_clear(struct model_retired *r)
+{
+	free(r->bucket);
+	free(r->workspace);
+	free(r->principal);
+}
+
 void
 model_free(struct model *m)
 {
@@ -190,6 +200,9 @@ model_free(struct model *m)
 	if (m == NULL)
 		return;
 	model_stale(m);
+	for (i = 0; i < m->nretired; i++)
+		model_retired_clear(&m->retired[i]);
+	free(m->retired);
 	for (i = 0; i < m->nlink_issuers; i++) {
 		free(m->link_issuers[i].link);
 		free(m->link_issuers[i].issuer);
@@ -453,6 +466,37 @@ model_remove_credential(struct model *m, const char *akid)
 }
 
 void
+model_add_retired(struct model *m, const char *bucket, const char *workspace,
+    const char *principal, time_t t)
+{
+	struct model_retired *r;
+
+	model_stale(m);
+	m->retired = model_grow(m->retired, &m->nretired, sizeof(*r));
+	r = &m->retired[m->nretired - 1];
+	r->bucket = sbuf_strdup(bucket);
+	r->workspace = sbuf_strdup(workspace);
+	r->principal = sbuf_strdup(principal);
+	r->retired_at = t;
+}
+
+int
+model_remove_retired(struct model *m, const char *bucket)
+{
+	struct model_retired *r;
+	size_t i;
+
+	if ((r = model_retired_find(m, bucket)) == NULL)
+		return -1;
+	i = (size_t)(r - m->retired);
+	model_stale(m);
+	model_retired_clear(r);
+	memmove(r, r + 1, (m->nretired - i - 1) * sizeof(*r));
+	m->nretired--;
+	return 0;
+}
+
+void
 model_truncate(struct model *m, size_t nworkspaces, size_t nbuckets, size_t ngrants,
     size_t nrequests)
 {
@@ -501,6 +545,7 @@ model_index(struct model *m, struct sbuf *errors)
 	model_map_init(&ix->requests, m->nrequests);
 	model_map_init(&ix->credentials, m->ncredentials);
 	model_map_init(&ix->quotas, m->nworkspaces);
+	model_map_init(&ix->retired, m->nretired);
 
 	for (i = 0; i < m->nworkspaces; i++) {
 		struct model_workspace *w = &m->workspaces[i];
@@ -572,6 +617,13 @@ model_index(struct model *m, struct sbuf *errors)
 		    &first) == -1) {
 			sbuf_appendf(errors, "credentials: access key id %s is used twice; "
 			    "delete one\n", m->credentials[i].access_key_id);
+			bad = 1;
+		}
+	}
+	for (i = 0; i < m->nretired; i++) {
+		if (model_map_put(&ix->retired, m->retired[i].bucket, i, &first) == -1) {
+			sbuf_appendf(errors, "bucket %s is retired twice; keep one record\n",
+			    m->retired[i].bucket);
 			bad = 1;
 		}
 	}
@@ -681,6 +733,19 @@ model_credential(const struct model *m, const char *akid)
 	for (i = 0; i < m->ncredentials; i++)
 		if (strcmp(m->credentials[i].access_key_id, akid) == 0)
 			return &m->credentials[i];
+	return NULL;
+}
+
+struct model_retired *
+model_retired_find(const struct model *m, const char *bucket)
+{
+	size_t i;
+
+	if (m->index != NULL)
+		return model_map_get(&m->index->retired, bucket, &i) == 0 ? &m->retired[i] : NULL;
+	for (i = 0; i < m->nretired; i++)
+		if (strcmp(m->retired[i].bucket, bucket) == 0)
+			return &m->retired[i];
 	return NULL;
 }
 

@@ -84,6 +84,26 @@ struct model_link_issuer {
 	char		*issuer;	/* the access key id that issued it */
 };
 
+/*
+ * A bucket a sync dropped from the policy (its workspace's resource gone,
+ * or the bucket taken off its list): sync never deletes a bucket at the
+ * backend, so its objects stay there, and the record keeps it from going
+ * to another workspace with them.  Sync refuses a resource of another
+ * workspace (or of this one under another owner) that lists it, until
+ * the operator hands it over ("s3gate-admin bucket release"); the
+ * workspace that held it takes it back by listing it again, and the
+ * record goes.  No timer: it stays until one of the two.  Admin
+ * bookkeeping, kept beside the Storage resources the CLI owns (the state
+ * file's "retiredBuckets", Redis' {s3gate}:retired); no decision of
+ * the proxy's looks at it.
+ */
+struct model_retired {
+	char		*bucket;
+	char		*workspace;	/* the workspace that held it */
+	char		*principal;	/* that workspace's owner then */
+	time_t		 retired_at;	/* when the sync dropped it */
+};
+
 struct model_index;
 
 struct model {
@@ -99,6 +119,8 @@ struct model {
 	size_t			 ncredentials;
 	struct model_link_issuer *link_issuers;
 	size_t			 nlink_issuers;
+	struct model_retired	*retired;
+	size_t			 nretired;
 
 	struct model_index	*index;		/* NULL while stale */
 };
@@ -147,11 +169,21 @@ void		 model_set_link_issuer(struct model *, const char *link, const char *issue
 /* The access key id LINK was issued with, or NULL. */
 const char	*model_link_issuer(const struct model *, const char *link);
 
+/*
+ * Records BUCKET as retired from WORKSPACE (owned by PRINCIPAL) at T; one
+ * record per bucket (model_index()).
+ */
+void		 model_add_retired(struct model *, const char *bucket, const char *workspace,
+		    const char *principal, time_t t);
+/* BUCKET's retired record, or NULL. */
+struct model_retired *model_retired_find(const struct model *, const char *bucket);
+
 /* Removers: 0, or -1 if there was nothing to remove. */
 int		 model_remove_grant(struct model *, const char *bucket, const char *grantee);
 int		 model_remove_request(struct model *, const char *bucket, const char *requester);
 /* Removes the credential and, if it is a link, its issuer record. */
 int		 model_remove_credential(struct model *, const char *access_key_id);
+int		 model_remove_retired(struct model *, const char *bucket);
 
 /*
  * Drops the workspaces, buckets, grants and requests added after there were
@@ -165,7 +197,8 @@ void		 model_truncate(struct model *, size_t nworkspaces, size_t nbuckets,
  * twice, a bucket claimed by two workspaces, two grants for one (bucket,
  * grantee), a grant on an unknown bucket, an access key id used twice,
  * quotas for one principal on two of its workspaces, a grant prefix longer
- * than MODEL_MAX_PREFIX.
+ * than MODEL_MAX_PREFIX, a bucket retired twice.  (A retired bucket a
+ * workspace holds is no error: a hand-written file's operator may list it.)
  * Appends "FILE:LINE: ..." lines to ERRORS and returns -1 on any.
  */
 int		 model_index(struct model *, struct sbuf *errors);

@@ -1986,6 +1986,11 @@ rs_model_kvs(const struct model *m, struct rs_kvs *l)
 		    (json_int_t)r->requested_at);
 		rs_kv_json(l, REDISSTORE_PREFIX "requests", field.data, o);
 	}
+	for (i = 0; i < m->nretired; i++) {
+		o = json_pack("{s:s,s:s,s:I}", "workspace", m->retired[i].workspace, "principal",
+		    m->retired[i].principal, "retired_at", (json_int_t)m->retired[i].retired_at);
+		rs_kv_json(l, REDISSTORE_PREFIX "retired", m->retired[i].bucket, o);
+	}
 	for (i = 0; i < m->ncredentials; i++) {
 		c = &m->credentials[i];
 		rs_kv_add(l, REDISSTORE_PREFIX "creds", c->access_key_id, c->principal, 0);
@@ -2163,7 +2168,7 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 	for (i = 0; i < l->n; i++) {
 		kv = &l->v[i];
 		if (!RS_IS(kv, "workspaces") && !RS_IS(kv, "buckets") && !RS_IS(kv, "grants") &&
-		    !RS_IS(kv, "requests") && !RS_IS(kv, "creds"))
+		    !RS_IS(kv, "requests") && !RS_IS(kv, "creds") && !RS_IS(kv, "retired"))
 			continue;
 		if (RS_IS(kv, "creds")) {
 			memset(&c, 0, sizeof(c));
@@ -2231,6 +2236,11 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 		} else if (RS_IS(kv, "buckets")) {
 			model_add_bucket(m, kv->field, rs_json_str(o, "workspace"),
 			    json_is_true(json_object_get(o, "discoverable")), source, 0);
+		} else if (RS_IS(kv, "retired")) {
+			/* one without its holder stays retired, nobody's to take back */
+			model_add_retired(m, kv->field, rs_json_str(o, "workspace")[0] != '\0' ?
+			    rs_json_str(o, "workspace") : "-", rs_json_str(o, "principal")[0] != '\0' ?
+			    rs_json_str(o, "principal") : "-", (time_t)rs_json_int(o, "retired_at"));
 		} else if ((slash = strchr(kv->field, '/')) == NULL) {
 			sbuf_appendf(errors, "policy_store %s: %s field %s is not BUCKET/PRINCIPAL\n",
 			    source, kv->key, kv->field);

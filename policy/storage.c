@@ -53,6 +53,7 @@ struct storage_ctx {
 	size_t		*nrefused;
 	char *const	*skip;		/* sorted: resources to drop without a word */
 	size_t		 nskip;
+	int		 state;		/* the CLI's state file: its List may hold retiredBuckets */
 };
 
 static void
@@ -867,6 +868,43 @@ storage_resource(struct storage_ctx *c, const struct snode *r)
 	(*c->nrefused)++;
 }
 
+/*
+ * The state file's "retiredBuckets" (model_retired): [{bucketName,
+ * workspace, principal, retiredAt}].  The CLI writes it; an entry that
+ * does not read is an error of the file, so that no bucket it names
+ * becomes claimable by a misread.
+ */
+static void
+storage_retired(struct storage_ctx *c, const struct snode *seq)
+{
+	const struct snode *r;
+	const char *bucket, *ws, *principal;
+	time_t at;
+	size_t i;
+
+	for (i = 0; i < seq->n; i++) {
+		r = seq->items[i];
+		if (r->type != SN_MAP) {
+			storage_err(c, r, "retiredBuckets[%zu] must be a mapping", i);
+			continue;
+		}
+		bucket = storage_str(c, r, "bucketName", "retiredBuckets[].", 1);
+		ws = storage_str(c, r, "workspace", "retiredBuckets[].", 1);
+		principal = storage_str(c, r, "principal", "retiredBuckets[].", 1);
+		at = storage_time(c, r, "retiredAt", "retiredBuckets[].");
+		if (bucket == NULL || ws == NULL || principal == NULL)
+			continue;
+		if (!storage_bucket_name_valid(bucket) || !storage_principal_valid(ws) ||
+		    !storage_principal_valid(principal)) {
+			storage_err(c, r, "retiredBuckets[%zu]: \"%s\" of workspace \"%s\" (owner "
+			    "\"%s\") is not a bucket, workspace and principal name", i, bucket, ws,
+			    principal);
+			continue;
+		}
+		model_add_retired(c->m, bucket, ws, principal, at);
+	}
+}
+
 /* A document: one resource, a List of them, or a bare sequence of them. */
 static void
 storage_document(struct storage_ctx *c, const struct snode *doc)
@@ -882,6 +920,13 @@ storage_document(struct storage_ctx *c, const struct snode *doc)
 	else if (doc->type == SN_MAP && (kind = snode_get(doc, "kind") ?
 	    snode_get(doc, "kind")->text : NULL) != NULL &&
 	    (strcmp(kind, "List") == 0 || strcmp(kind, "StorageList") == 0)) {
+		if (c->state) {
+			int bad = 0;
+			const struct snode *retired = storage_seq(c, doc, "retiredBuckets", "", &bad);
+
+			if (retired != NULL)
+				storage_retired(c, retired);
+		}
 		items = snode_get(doc, "items");
 		if (items == NULL || items->type == SN_NULL)
 			return;
@@ -991,6 +1036,17 @@ storage_parse(struct model *m, const char *source, const char *data, size_t len,
 }
 
 int
+storage_parse_state(struct model *m, const char *source, const char *data, size_t len,
+    struct sbuf *errors)
+{
+	struct storage_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.state = 1;
+	return storage_parse_ctx(&c, m, source, data, len, errors);
+}
+
+int
 storage_parse_each(struct model *m, const char *source, const char *data, size_t len,
     struct sbuf *errors, char *const *skip, size_t nskip, char ***refused, size_t *nrefused)
 {
@@ -1007,8 +1063,23 @@ storage_parse_each(struct model *m, const char *source, const char *data, size_t
 	return storage_parse_ctx(&c, m, source, data, len, errors);
 }
 
+static int storage_load(struct model *, const char *, int, struct sbuf *);
+
 int
 storage_load_file(struct model *m, const char *path, struct sbuf *errors)
+{
+	return storage_load(m, path, 0, errors);
+}
+
+int
+storage_load_state(struct model *m, const char *path, struct sbuf *errors)
+{
+	return storage_load(m, path, 1, errors);
+}
+
+/* Reads PATH and parses it (STATE: as the CLI's state file). */
+static int
+storage_load(struct model *m, const char *path, int state, struct sbuf *errors)
 {
 	struct stat st;
 	char *data;
@@ -1043,7 +1114,8 @@ storage_load_file(struct model *m, const char *path, struct sbuf *errors)
 	}
 	close(fd);
 	data[got] = '\0';
-	rc = storage_parse(m, path, data, got, errors);
+	rc = state ? storage_parse_state(m, path, data, got, errors) :
+	    storage_parse(m, path, data, got, errors);
 	free(data);
 	return rc;
 }
@@ -1140,6 +1212,47 @@ storage_bucket_owner(const struct storage_by *buckets, size_t n, const char *nam
 	size_t i = storage_by_first(buckets, n, name);
 
 	return i < n ? buckets[i].workspace : NULL;
+}
+
+static int
+storage_retired_cmp(const void *a, const void *b)
+{
+	const struct model_retired *x = *(const struct model_retired *const *)a;
+	const struct model_retired *y = *(const struct model_retired *const *)b;
+
+	return strcmp(x->bucket, y->bucket);
+}
+
+/*
+ * M's retired buckets as ROOT's "retiredBuckets", sorted by name; -1 if a
+ * time cannot be written.
+ */
+static int
+storage_write_retired(const struct model *m, json_t *root, struct sbuf *errors)
+{
+	const struct model_retired **v;
+	json_t *arr = json_array(), *o;
+	char what[128];
+	size_t i;
+	int bad = 0;
+
+	if ((v = calloc(m->nretired, sizeof(*v))) == NULL)
+		abort();
+	for (i = 0; i < m->nretired; i++)
+		v[i] = &m->retired[i];
+	qsort(v, m->nretired, sizeof(*v), storage_retired_cmp);
+	for (i = 0; i < m->nretired; i++) {
+		o = json_object();
+		json_object_set_new(o, "bucketName", json_string(v[i]->bucket));
+		json_object_set_new(o, "workspace", json_string(v[i]->workspace));
+		json_object_set_new(o, "principal", json_string(v[i]->principal));
+		snprintf(what, sizeof(what), "retired bucket %s", v[i]->bucket);
+		bad |= storage_set_time(o, "retiredAt", v[i]->retired_at, errors, what);
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "retiredBuckets", arr);
+	free(v);
+	return bad;
 }
 
 int
@@ -1243,6 +1356,8 @@ storage_write(const struct model *m, const char *source, struct sbuf *out, struc
 		json_array_append_new(items, res);
 	}
 	json_object_set_new(root, "items", items);
+	if (m->nretired > 0)
+		bad |= storage_write_retired(m, root, errors);
 	free(bk);
 	free(by_name);
 	free(gr);

@@ -48,6 +48,14 @@ int	 storage_parse(struct model *m, const char *source, const char *data, size_t
 /* Reads PATH and parses it as above (SOURCE = PATH). */
 int	 storage_load_file(struct model *m, const char *path, struct sbuf *errors);
 /*
+ * The same for the admin CLI's state file (filestore.h): its List may also
+ * hold "retiredBuckets" (struct model_retired), which other files and
+ * sync's input may not set (they are not read there).
+ */
+int	 storage_parse_state(struct model *m, const char *source, const char *data, size_t len,
+	    struct sbuf *errors);
+int	 storage_load_state(struct model *m, const char *path, struct sbuf *errors);
+/*
  * As storage_parse(), but a resource with errors (each in ERRORS) that has
  * a valid metadata.name adds nothing to M, and its name is appended to
  * *REFUSED (*NREFUSED; allocated, each name too): sync keeps what such a
@@ -63,7 +71,8 @@ int	 storage_parse_each(struct model *m, const char *source, const char *data, s
 /*
  * Appends M's workspaces (only those whose source is SOURCE, or all if
  * SOURCE is NULL) as a kubectl-style JSON List, with the grants on their
- * buckets and the requests standing on them.  Deterministic output.
+ * buckets and the requests standing on them, and M's retired buckets as
+ * the List's "retiredBuckets" (when there are any).  Deterministic output.
  * Returns 0, or -1 with nothing appended to OUT if a time cannot be written
  * (storage_format_time()), each one named in ERRORS (may be NULL).
  */

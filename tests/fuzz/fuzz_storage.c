@@ -1,7 +1,8 @@
 /*
  * fuzz_storage: libFuzzer target for Storage documents (JSON and YAML):
  * storage_parse() and the cross-record checks of model_index() must never
- * crash, leak or read out of bounds, whatever the input; nor sync's
+ * crash, leak or read out of bounds, whatever the input (read as any file and
+ * as the CLI's state file, with its retiredBuckets); nor sync's
  * storage_parse_each(), which drops a bad resource's records (and those of
  * the resources it is told to skip: here, the first it refused).
  */
@@ -23,6 +24,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0, nagain = 0, i;
 
 	if (storage_parse(m, "fuzz", (const char *)data, size, &errors) == 0 &&
+	    model_index(m, &errors) == 0)
+		storage_write(m, NULL, &out, NULL);
+	model_free(m);
+	/* as the CLI's state file: retiredBuckets too */
+	m = model_new();
+	if (storage_parse_state(m, "fuzz", (const char *)data, size, &errors) == 0 &&
 	    model_index(m, &errors) == 0)
 		storage_write(m, NULL, &out, NULL);
 	model_free(m);

@@ -443,6 +443,28 @@ s3gate_stop() {
 s3gate_admin() { "$S3GATE_BIN/s3gate-admin" -c "$S3GATE_CONF" "$@"; }
 # s3gate_sync FILE
 s3gate_sync() { s3gate_admin sync "$1"; }
+# sync_run FILE — s3gate_admin --json sync FILE: SYNC_RC its exit status,
+# its document in $T/sync.json, its stderr in $T/sync.err (tenants'
+# resources refused: audits of sync read them with these)
+sync_run() {
+	SYNC_FILE=$1
+	s3gate_admin --json sync "$1" >"$T/sync.json" 2>"$T/sync.err"
+	SYNC_RC=$?
+}
+# sync_exited WANT_RC — the last sync_run exited WANT_RC, else says how
+sync_exited() {
+	[ "$SYNC_RC" = "$1" ] || { echo "sync $SYNC_FILE: exit $SYNC_RC, expected $1"; cat "$T/sync.json" "$T/sync.err"; return 1; }
+}
+# synced FILE WANT_RC — sync_run FILE, then sync_exited WANT_RC
+synced() { sync_run "$1" && sync_exited "$2"; }
+# sync_said ERE — the last sync's stderr matches ERE, else shows it
+sync_said() { grep -Eq -- "$1" "$T/sync.err" || { echo "sync did not say /$1/:"; cat "$T/sync.err"; return 1; }; }
+# docs_cat DIR FILE... — DIR's FILEs as one multi-document YAML input
+docs_cat() {
+	local d=$1 f first=1
+	shift
+	for f in "$@"; do [ $first = 1 ] || echo "---"; cat "$d/$f"; first=0; done
+}
 
 # s3gate_cred PRINCIPAL [PROFILE] — creates credentials for PRINCIPAL; makes
 # the profile (default: the principal's name); sets CRED_AKID CRED_SECRET
@@ -709,6 +731,15 @@ sigv4_status() {
 	local p=$1 u=$2
 	shift 2
 	curl_sigv4 "$p" -o /dev/null -w '%{http_code}' --max-time 10 "$@" "$u" 2>/dev/null
+}
+
+# want_code WHAT CODE PROFILE URL [CURL_ARGS...] — the status of the
+# profile's signed request (sigv4_status) is CODE, else says what came
+want_code() {
+	local what=$1 code=$2 c
+	shift 2
+	c=$(sigv4_status "$@")
+	[ "$c" = "$code" ] || { echo "$what: HTTP $c, expected $code"; return 1; }
 }
 
 # until_ok PROFILE URL — waits (at most 10 s by the clock) until the

@@ -66,23 +66,6 @@ own_redis "seventeenth audit"
 st() { sigv4_status "$@"; }
 # put PROFILE BUCKET/KEY: a signed PUT of a small body; the status
 put() { st "$1" "$S3GATE_ENDPOINT/$2" -X PUT --data-binary "seventeen"; }
-# want WHAT CODE PROFILE URL [CURL_ARGS...]: the status is CODE, else says so
-want() {
-	local what=$1 code=$2 c
-	shift 2
-	c=$(st "$@")
-	[ "$c" = "$code" ] || { echo "$what: HTTP $c, expected $code"; return 1; }
-}
-# synced FILE WANT_RC: sync FILE, its exit status is WANT_RC; stderr in $T/sync.err
-synced() {
-	local rc
-	s3gate_admin sync "$1" >"$T/sync.out" 2>"$T/sync.err"
-	rc=$?
-	[ "$rc" = "$2" ] || { echo "sync $1: exit $rc, expected $2"; cat "$T/sync.out" "$T/sync.err"; return 1; }
-}
-# said RE: sync's stderr matches RE
-said() { grep -Eq -- "$1" "$T/sync.err" || { echo "sync did not say /$1/:"; cat "$T/sync.err"; return 1; }; }
-
 # scenario TAG CONFIG_LINES...: one s3gate on one store, the same story
 scenario() {
 	local tag=$1 O G M E
@@ -104,20 +87,19 @@ scenario() {
 	storage_doc "$M" "$BM" "$BO" "$BIN" --grant "$BO:$M:ReadWrite" >"$D/m2.yaml"
 	# E, new, names O's bucket as it only looks
 	storage_doc "$E" "WS-$O" "$BO." >"$D/e.yaml"
-	cat_docs() { local f first=1; for f in "$@"; do [ $first = 1 ] || echo "---"; cat "$D/$f"; first=0; done; }
-	cat_docs o1.yaml g.yaml m1.yaml >"$D/s1.yaml"
-	cat_docs m2.yaml e.yaml o2.yaml g.yaml >"$D/s2.yaml"
+	docs_cat "$D" o1.yaml g.yaml m1.yaml >"$D/s1.yaml"
+	docs_cat "$D" m2.yaml e.yaml o2.yaml g.yaml >"$D/s2.yaml"
 
 	setup() {
 		synced "$D/s1.yaml" 0 || return 1
 		s3gate_cred "$O" "o$tag" >/dev/null && s3gate_cred "$G" "g$tag" >/dev/null &&
 			s3gate_cred "$M" "m$tag" >/dev/null || { echo "credentials"; return 1; }
 		until_ok "o$tag" "$S3GATE_ENDPOINT/$BO" || return 1
-		want "O puts into $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj" -X PUT --data-binary o17 &&
-			want "O puts into $BPUB" 200 "o$tag" "$S3GATE_ENDPOINT/$BPUB/obj" -X PUT --data-binary o17 &&
-			want "G (ReadWrite) puts into $BIN" 200 "g$tag" "$S3GATE_ENDPOINT/$BIN/g" -X PUT --data-binary g17 &&
-			want "M reads $BPUB (ReadOnly)" 200 "m$tag" "$S3GATE_ENDPOINT/$BPUB/obj" &&
-			want "M reads $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj"
+		want_code "O puts into $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj" -X PUT --data-binary o17 &&
+			want_code "O puts into $BPUB" 200 "o$tag" "$S3GATE_ENDPOINT/$BPUB/obj" -X PUT --data-binary o17 &&
+			want_code "G (ReadWrite) puts into $BIN" 200 "g$tag" "$S3GATE_ENDPOINT/$BIN/g" -X PUT --data-binary g17 &&
+			want_code "M reads $BPUB (ReadOnly)" 200 "m$tag" "$S3GATE_ENDPOINT/$BPUB/obj" &&
+			want_code "M reads $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj"
 	}
 	tc "$tag: sync O (grants G ReadWrite, M ReadOnly), G, M; requests as each through s3gate to RGW" setup
 	ready || return 0
@@ -125,16 +107,16 @@ scenario() {
 	claim() {
 		local c
 		synced "$D/s2.yaml" 1 || return 1
-		said "workspace $BM: bucket $BO is claimed by another workspace too; it stays where it is" &&
-			said "workspace $BM: its resource is not applied .*it keeps what it had" || return 1
+		sync_said "workspace $BM: bucket $BO is claimed by another workspace too; it stays where it is" &&
+			sync_said "workspace $BM: its resource is not applied .*it keeps what it had" || return 1
 		# O's revocation in the same input is applied (was: the whole sync refused)
 		_revoked() { [ "$(put "g$tag" "$BIN/g2")" = 403 ]; }
 		wait_for 10 _revoked || { echo "G's grant on $BIN not revoked: PUT $(put "g$tag" "$BIN/g2")"; return 1; }
-		want "M reads $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj" &&
-			want "M writes $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/m" -X PUT --data-binary m17 &&
-			want "M reads $BIN" 403 "m$tag" "$S3GATE_ENDPOINT/$BIN/g" &&
-			want "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM" &&
-			want "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj" || return 1
+		want_code "M reads $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj" &&
+			want_code "M writes $BO" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/m" -X PUT --data-binary m17 &&
+			want_code "M reads $BIN" 403 "m$tag" "$S3GATE_ENDPOINT/$BIN/g" &&
+			want_code "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM" &&
+			want_code "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj" || return 1
 		c=$(curl_sigv4 "m$tag" --max-time 10 "$S3GATE_ENDPOINT/") || { echo "M's ListBuckets: $c"; return 1; }
 		grep -q "<Name>$BM</Name>" <<<"$c" && ! grep -q "<Name>$BO</Name>" <<<"$c" &&
 			! grep -q "<Name>$BIN</Name>" <<<"$c" || { echo "M's ListBuckets: $c"; return 1; }
@@ -142,8 +124,8 @@ scenario() {
 	tc "$tag: M's resource (first in the input) claims O's buckets and grants itself: refused alone, M gets nothing of O's (403, not listed); O's revocation of G in the same sync applies (before: the whole sync refused, G kept ReadWrite)" claim
 
 	lookalike() {
-		said "\"WS-$O\" is not a valid S3 bucket name" && said "\"$BO.\" is not a valid S3 bucket name" &&
-			said "workspace ws-$E: its resource is not applied .*it is not added" || return 1
+		sync_said "\"WS-$O\" is not a valid S3 bucket name" && sync_said "\"$BO.\" is not a valid S3 bucket name" &&
+			sync_said "workspace ws-$E: its resource is not applied .*it is not added" || return 1
 		s3gate_admin who "$BO" >"$T/who" 2>&1 && grep -q "^$O owner" "$T/who" || { cat "$T/who"; return 1; }
 	}
 	tc "$tag: a new resource naming O's bucket in upper case and with a trailing dot: refused, not added; $BO stays O's" lookalike
@@ -152,13 +134,13 @@ scenario() {
 		# O's resource with an unknown permission and without M's grant; M adds a bucket
 		sed "s/permission: ReadOnly/permission: Admin/" "$D/o2.yaml" >"$D/o3.yaml"
 		storage_doc "$M" "$BM" "$BM-2" >"$D/m3.yaml"
-		cat_docs o3.yaml g.yaml m3.yaml >"$D/s3.yaml"
+		docs_cat "$D" o3.yaml g.yaml m3.yaml >"$D/s3.yaml"
 		synced "$D/s3.yaml" 1 || return 1
-		said 'unknown permission "Admin"' && said "workspace $BO: its resource is not applied .*it keeps what it had" || return 1
+		sync_said 'unknown permission "Admin"' && sync_said "workspace $BO: its resource is not applied .*it keeps what it had" || return 1
 		_m2() { [ "$(put "m$tag" "$BM-2/x")" = 200 ]; }
 		wait_for 10 _m2 || { echo "M's new bucket $BM-2: PUT $(put "m$tag" "$BM-2/x")"; return 1; }
-		want "M still reads $BPUB (O's typo revokes nothing)" 200 "m$tag" "$S3GATE_ENDPOINT/$BPUB/obj" &&
-			want "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj"
+		want_code "M still reads $BPUB (O's typo revokes nothing)" 200 "m$tag" "$S3GATE_ENDPOINT/$BPUB/obj" &&
+			want_code "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj"
 	}
 	tc "$tag: O's resource with an unknown permission is refused and keeps what it had (M still reads $BPUB); M's new bucket in the same sync applies (before: nothing applied)" typo
 
@@ -166,13 +148,13 @@ scenario() {
 		local q
 		{ sed "s/^  principal: $M\$/  principal: $O\n  quotas: {requestRate: 1}/" "$D/m3.yaml"; } >"$D/m4.yaml"
 		grep -q "principal: $O" "$D/m4.yaml" || { echo "m4.yaml:"; cat "$D/m4.yaml"; return 1; }
-		cat_docs o2.yaml g.yaml m4.yaml >"$D/s4.yaml"
+		docs_cat "$D" o2.yaml g.yaml m4.yaml >"$D/s4.yaml"
 		synced "$D/s4.yaml" 1 || return 1
-		said "workspace $BM: quotas for $O, whose workspace it was not" || return 1
+		sync_said "workspace $BM: quotas for $O, whose workspace it was not" || return 1
 		q=$(s3gate_admin --json quota show "$O" 2>&1) || { echo "quota show: $q"; return 1; }
 		"$PY3" -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["overrides"] == {} else 1)' "$q" ||
 			{ echo "O's quotas: $q"; return 1; }
-		want "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM"
+		want_code "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM"
 	}
 	tc "$tag: M writes principal: O with requestRate 1: refused, O has no overrides, M keeps $BM (before: O limited to 1 request/s)" quotas
 
@@ -182,10 +164,10 @@ scenario() {
 		  for ((i = 0; i <= 1000; i++)); do echo "    - x$i"; done
 		  sed -n '8,$p' "$D/m3.yaml"; } >"$D/m5.yaml"
 		grep -q "^  members:" "$D/m5.yaml" || { echo "m5.yaml:"; head -20 "$D/m5.yaml"; return 1; }
-		cat_docs o2.yaml g.yaml m5.yaml >"$D/s5.yaml"
+		docs_cat "$D" o2.yaml g.yaml m5.yaml >"$D/s5.yaml"
 		synced "$D/s5.yaml" 1 || return 1
-		said "spec.members has 1001 entries; a workspace has at most 1000 members" || return 1
-		want "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM"
+		sync_said "spec.members has 1001 entries; a workspace has at most 1000 members" || return 1
+		want_code "M still owns $BM" 200 "m$tag" "$S3GATE_ENDPOINT/$BM"
 	}
 	tc "$tag: 1 001 members: the resource refused, the rest applied" members
 
@@ -201,10 +183,10 @@ with open(path, "w") as f:
             % (m, m, "a" * (1 << 20), ", ".join(["*a"] * 80)))
 EOF
 		synced "$D/bomb.yaml" 1 || return 1
-		said "too deep or too large" || return 1
+		sync_said "too deep or too large" || return 1
 		after=$(s3gate_admin --json who "$BO" 2>&1)
 		[ "$before" = "$after" ] || { echo "who $BO before: $before"; echo "after: $after"; return 1; }
-		want "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj"
+		want_code "O still owns $BO" 200 "o$tag" "$S3GATE_ENDPOINT/$BO/obj"
 	}
 	tc "$tag: YAML alias bomb (1 MiB value named 80 times): the sync fails whole, nothing changes (before: 80 MiB of copies)" bomb
 
@@ -214,7 +196,7 @@ EOF
 			--data "{\"bucket\":\"$BO\",\"reason\":\"mine\"}" -o "$T/req.out" -w '%{http_code}' \
 			"$S3GATE_ENDPOINT/_s3gate/requests") || { echo "POST: $c"; return 1; }
 		case $c in 200 | 201) ;; *) echo "POST /_s3gate/requests: $c $(cat "$T/req.out")"; return 1 ;; esac
-		want "M reads $BO after asking" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj"
+		want_code "M reads $BO after asking" 403 "m$tag" "$S3GATE_ENDPOINT/$BO/obj"
 	}
 	tc "$tag: M asks for $BO through the self-service API: a request, no access" selfservice
 	s3gate_stop "$tag" >/dev/null

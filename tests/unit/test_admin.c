@@ -19,6 +19,9 @@
  *   (against a small stand-in backend on loopback), and not a name under
  *   another principal's bucket_create names
  *   links issued with a session key end with it and go when it is deleted
+ *   sync and retired buckets: one a sync dropped goes to no other workspace
+ *   (nor by a move within one sync) until "bucket release"; its own takes
+ *   it back; a first sync adopts
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1112,6 +1115,19 @@ test_sync_isolation(void)
 		model_free(m);
 	}
 
+	/* --json: the document, "refused" and all, though the exit status is 1 */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s", bob_claims, frank, eric);
+	write_file(yaml, in.data, 0644);
+	r = run_conf(conf, "--json", "sync", yaml, (const char *)NULL);
+	T_OK(r.rc == 1 && json_array_size(json_object_get(r.json, "refused")) == 1 &&
+	    strcmp(json_string_value(json_array_get(json_object_get(r.json, "refused"), 0)),
+	    "ws-bob") == 0 && json_is_array(json_object_get(r.json, "changes")) &&
+	    json_array_size(json_object_get(r.json, "bucket_errors")) > 0,
+	    "sync --json: exit 1, and the document says ws-bob was refused and which buckets "
+	    "were not made (%s)", r.out);
+	run_free(&r);
+
 	/* bob names frank as his principal, with quotas: frank's stay frank's */
 	sbuf_reset(&in);
 	sbuf_appendf(&in, "%s%s%s", frank, eric, SY_WS("ws-bob", "{principal: frank, quotas: "
@@ -1212,6 +1228,190 @@ test_sync_isolation(void)
 	run_free(&r);
 	model_free(m);
 	sbuf_free(&in);
+}
+
+/*
+ * A bucket a sync dropped keeps its objects at the backend, so the store
+ * keeps a record of it (written with the drop), and sync gives it to no
+ * other workspace -- nor to its own under another owner, nor by a move
+ * within one sync -- until "bucket release"; the workspace that held it
+ * takes it back by listing it.  A store without records (a first sync)
+ * adopts what the backend has, as before.
+ */
+static void
+test_sync_retired(void)
+{
+	char sdir[300], spol[300], conf[300], yaml[340], text[1024], *state;
+	const char *olga = SY_WS("ws-old", "{principal: olga, buckets: [{bucketName: ws-old-data}]}");
+	const char *bob = SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: ws-bob}]}");
+	const char *bob_old = SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: ws-bob}, "
+	    "{bucketName: ws-old-data}]}");
+	const char *bob_carl = SY_WS("ws-bob", "{principal: bob, buckets: [{bucketName: ws-bob}, "
+	    "{bucketName: ws-carl}]}");
+	const char *carl = SY_WS("ws-carl", "{principal: carl, buckets: [{bucketName: ws-carl}]}");
+	const struct model_retired *rt;
+	struct sbuf in = SBUF_INIT, e = SBUF_INIT;
+	struct model *m;
+	struct run r;
+	json_t *refused;
+	FILE *f;
+	long len;
+
+	if (fb.port == 0 && fb_start() == -1) {
+		T_OK(0, "retired: the stand-in backend starts");
+		return;
+	}
+	snprintf(text, sizeof(text), "http://127.0.0.1:%d", fb.port);
+	store_dir("retired", text, "", sdir, spol, conf);
+	snprintf(yaml, sizeof(yaml), "%s/in.yaml", sdir);
+
+	sbuf_appendf(&in, "%s%s%s", olga, bob, carl);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 0 && sync_via(m, "olga", "ws-old-data") == VIA_OWNER && m->nretired == 0,
+	    "retired: olga's ws-old-data synced, nothing retired (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+
+	/* ws-old's resource deleted: the bucket leaves the policy, its record comes */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s", bob, carl);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	rt = m != NULL ? model_retired_find(m, "ws-old-data") : NULL;
+	T_OK(r.rc == 0 && strstr(r.out, "- bucket ws-old-data\n") != NULL &&
+	    strstr(r.out, "+ retired ws-old-data\n") != NULL &&
+	    sync_via(m, "olga", "ws-old-data") == -1 && rt != NULL &&
+	    strcmp(rt->workspace, "ws-old") == 0 && strcmp(rt->principal, "olga") == 0 &&
+	    rt->retired_at != 0, "retired: a sync drops ws-old-data and records it retired from "
+	    "ws-old (%s%s)", r.out, r.err);
+	run_free(&r);
+	model_free(m);
+	snprintf(text, sizeof(text), "%s/" FILESTORE_STATE, spol);
+	state = NULL;
+	if ((f = fopen(text, "r")) != NULL && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (state = calloc(1, (size_t)len + 1)) != NULL &&
+	    fread(state, 1, (size_t)len, f) != (size_t)len) {
+		free(state);
+		state = NULL;
+	}
+	if (f != NULL)
+		fclose(f);
+	T_OK(state != NULL && strstr(state, "\"retiredBuckets\"") != NULL &&
+	    strstr(state, "\"bucketName\": \"ws-old-data\"") != NULL,
+	    "retired: the record is in " FILESTORE_STATE ", written with the drop");
+	free(state);
+
+	/* bob lists it: refused alone (--json: in "refused"), carl's change applies */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s", bob_old, SY_WS("ws-carl", "{principal: carl, members: [dora], "
+	    "buckets: [{bucketName: ws-carl}]}"));
+	write_file(yaml, in.data, 0644);
+	r = run_conf(conf, "--json", "sync", yaml, (const char *)NULL);
+	m = filestore_load(spol, &e);
+	refused = json_object_get(r.json, "refused");
+	T_OK(r.rc == 1 && strstr(r.err, "workspace ws-bob: bucket ws-old-data held data of "
+	    "workspace ws-old (owner olga), removed 20") != NULL && strstr(r.err,
+	    "`s3gate-admin bucket release ws-old-data` hands it over") != NULL &&
+	    strstr(r.err, "workspace ws-bob: its resource is not applied") != NULL,
+	    "retired: ws-bob listing ws-old-data is refused, naming its holder and the release "
+	    "(%s)", r.err);
+	T_OK(json_array_size(refused) == 1 &&
+	    strcmp(json_string_value(json_array_get(refused, 0)), "ws-bob") == 0,
+	    "retired: sync --json prints its document with exit 1, ws-bob in \"refused\" (%s)",
+	    r.out);
+	T_OK(sync_via(m, "bob", "ws-old-data") == -1 && sync_via(m, "bob", "ws-bob") == VIA_OWNER &&
+	    sync_via(m, "dora", "ws-carl") == VIA_MEMBER && model_retired_find(m, "ws-old-data"),
+	    "retired: bob gets nothing and keeps ws-bob; carl's new member applies; the record "
+	    "stays");
+	run_free(&r);
+	model_free(m);
+
+	/* ws-old again, under another owner: not the holder */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s%s", bob, carl, SY_WS("ws-old", "{principal: mallory, buckets: "
+	    "[{bucketName: ws-old-data}]}"));
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 1 && strstr(r.err, "workspace ws-old: bucket ws-old-data held data of "
+	    "workspace ws-old (owner olga)") != NULL && sync_via(m, "mallory", "ws-old-data") == -1 &&
+	    model_workspace_find(m, "ws-old") == NULL, "retired: ws-old re-created for mallory "
+	    "does not take olga's bucket (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+
+	/*
+	 * A move in one sync (carl's resource gone, bob listing ws-carl: what a
+	 * tenant who listed it in advance gets when carl leaves) is a hand-over
+	 * too: bob refused, ws-carl retired from ws-carl.
+	 */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s", bob_carl);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	rt = m != NULL ? model_retired_find(m, "ws-carl") : NULL;
+	T_OK(r.rc == 1 && strstr(r.err, "workspace ws-bob: bucket ws-carl holds data of workspace "
+	    "ws-carl (owner carl), whose resource no longer lists it") != NULL &&
+	    sync_via(m, "bob", "ws-carl") == -1 && rt != NULL && strcmp(rt->workspace, "ws-carl") == 0,
+	    "retired: bob listing ws-carl as carl leaves: refused, ws-carl retired (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+
+	/* bucket retired lists both; bucket release hands ws-carl over */
+	r = run_conf(conf, "--json", "bucket", "retired", (const char *)NULL);
+	T_OK(r.rc == 0 && json_array_size(json_object_get(r.json, "retired")) == 2 &&
+	    strcmp(jstr(json_array_get(json_object_get(r.json, "retired"), 0), "bucket"),
+	    "ws-carl") == 0 && strcmp(jstr(json_array_get(json_object_get(r.json, "retired"), 1),
+	    "workspace"), "ws-old") == 0, "retired: bucket retired lists ws-carl and ws-old-data "
+	    "(%s%s)", r.out, r.err);
+	run_free(&r);
+	r = run_conf(conf, "bucket", "release", "ws-carl", (const char *)NULL);
+	T_OK(r.rc == 0 && strstr(r.out, "- retired ws-carl (workspace ws-carl, owner carl)") != NULL,
+	    "retired: bucket release ws-carl (%s%s)", r.out, r.err);
+	run_free(&r);
+	r = run_conf(conf, "bucket", "release", "ws-carl", (const char *)NULL);
+	T_OK(r.rc == 1 && strstr(r.err, "bucket ws-carl is not retired") != NULL,
+	    "retired: released once, not twice (%s)", r.err);
+	run_free(&r);
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s", bob_carl);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 0 && sync_via(m, "bob", "ws-carl") == VIA_OWNER &&
+	    model_retired_find(m, "ws-carl") == NULL,
+	    "retired: released, the next sync gives ws-carl to bob (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+
+	/* the workspace that held it takes it back; the record goes */
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s%s", olga, bob);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 0 && sync_via(m, "olga", "ws-old-data") == VIA_OWNER &&
+	    model_retired_find(m, "ws-old-data") == NULL && strstr(r.out, "- retired ws-old-data\n"),
+	    "retired: ws-old (olga) lists ws-old-data again and takes it back (%s%s)", r.out, r.err);
+	T_OK(model_retired_find(m, "ws-carl") != NULL &&
+	    strcmp(model_retired_find(m, "ws-carl")->workspace, "ws-bob") == 0,
+	    "retired: ws-carl, dropped from ws-bob, is now retired from ws-bob");
+	run_free(&r);
+	model_free(m);
+
+	/* bucket create of a retired name by another workspace: not available */
+	r = run_conf(conf, "bucket", "create", "olga", "ws-carl", (const char *)NULL);
+	T_OK(r.rc == 1 && strstr(r.err, "bucket ws-carl is not available: bucket ws-carl held "
+	    "data of workspace ws-bob") != NULL, "retired: bucket create of a retired name by "
+	    "another workspace refused (%s)", r.err);
+	run_free(&r);
+
+	/* a store without records adopts what the backend has (a first sync) */
+	snprintf(text, sizeof(text), "http://127.0.0.1:%d", fb.port);
+	store_dir("retired-first", text, "", sdir, spol, conf);
+	snprintf(yaml, sizeof(yaml), "%s/in.yaml", sdir);
+	sbuf_reset(&in);
+	sbuf_appendf(&in, "%s", bob_old);
+	m = sync_model(conf, yaml, in.data, &r, spol);
+	T_OK(r.rc == 0 && sync_via(m, "bob", "ws-old-data") == VIA_OWNER &&
+	    strstr(r.out, "+ backend bucket ws-old-data") == NULL,
+	    "retired: a first sync into a new store adopts ws-old-data, on the backend (%s)", r.err);
+	run_free(&r);
+	model_free(m);
+	sbuf_free(&in);
+	sbuf_free(&e);
 }
 
 struct thread_arg {
@@ -1384,6 +1584,7 @@ main(void)
 	test_link_issuer(ps);
 	test_bucket_pattern();
 	test_bucket_create();
+	test_sync_retired();
 	test_link_cap();
 	pstore_free(ps);
 	sbuf_free(&errors);

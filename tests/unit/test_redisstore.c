@@ -249,6 +249,8 @@ make_model(time_t now)
 	    now + 3600, NULL, 0);
 	model_add_grant(m, "ws-carol", "bob", PERM_READONLY, "", now - 5, 0, NULL, 0);
 	model_add_request(m, "ws-frank", "carol", "ws-carol", "need the data", now - 20, NULL, 0);
+	/* a bucket a sync dropped (ws-old's): kept beside the model, no bucket:* key */
+	model_add_retired(m, "ws-old-data", "ws-old", "olga", now - 30);
 	memset(&c, 0, sizeof(c));
 	c.access_key_id = "SGFRANK";
 	c.secret = "frank-secret-0123456789";
@@ -356,6 +358,24 @@ test_admin(struct conf *cf, time_t now)
 	    "admin: grant with prefix and expiry");
 	T_OK(model_workspace_find(got, "ws-frank")->nmembers == 1,
 	    "admin: members");
+	{
+		const struct model_retired *rt = model_retired_find(got, "ws-old-data");
+
+		T_OK(got->nretired == 1 && rt != NULL && strcmp(rt->workspace, "ws-old") == 0 &&
+		    strcmp(rt->principal, "olga") == 0 && rt->retired_at == now - 30 &&
+		    model_bucket_find(got, "ws-old-data") == NULL,
+		    "admin: a retired bucket's record round-trips, and is no bucket");
+	}
+	r = cmd(cf, "HGET %s ws-old-data", REDISSTORE_PREFIX "retired");
+	T_OK(r != NULL && r->type == REDIS_REPLY_STRING && strstr(r->str, "\"ws-old\"") != NULL,
+	    "admin: retired records are fields of " REDISSTORE_PREFIX "retired");
+	if (r)
+		freeReplyObject(r);
+	r = cmd(cf, "EXISTS %s", REDISSTORE_PREFIX "bucket:ws-old-data");
+	T_OK(r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0,
+	    "admin: the proxy finds no bucket:ws-old-data");
+	if (r)
+		freeReplyObject(r);
 	{
 		const struct policy_quota *q = model_quota(got, "frank");
 
