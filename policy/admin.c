@@ -75,6 +75,7 @@ struct admin {
 	FILE		*out;		/* every output goes to these two: the */
 	FILE		*err;		/* proxy runs commands with memstreams */
 	time_t		 now;
+	enum admin_error error;		/* the first failure's kind */
 };
 
 struct admin_args {
@@ -136,30 +137,58 @@ admin_line(FILE *out, const char *prefix, const char *fmt, va_list ap)
 }
 
 static int admin_fail(struct admin *, const char *, ...) __attribute__((format(printf, 2, 3)));
+static int admin_fail_kind(struct admin *, enum admin_error, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* One line on the error sink; returns the exit status 1. */
+/* One line on the error sink, a failure of KIND (the first one counts); returns 1. */
+static int
+admin_vfail(struct admin *a, enum admin_error kind, const char *fmt, va_list ap)
+{
+	if (a->error == ADMIN_ERR_NONE)
+		a->error = kind;
+	admin_line(a->err, "s3gate-admin: ", fmt, ap);
+	return 1;
+}
+
+/*
+ * A failure of another kind than the arguments (admin_fail): those the
+ * self-service API answers otherwise than InvalidArgument (admin.h).
+ */
+static int
+admin_fail_kind(struct admin *a, enum admin_error kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)admin_vfail(a, kind, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* One line on the error sink, the arguments' fault; returns the exit status 1. */
 static int
 admin_fail(struct admin *a, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	admin_line(a->err, "s3gate-admin: ", fmt, ap);
+	(void)admin_vfail(a, ADMIN_ERR_INVALID, fmt, ap);
 	va_end(ap);
 	return 1;
 }
 
-/* Multi-line errors (one per problem), each prefixed. */
+/* Multi-line errors of KIND (one per problem), each prefixed. */
 static int
-admin_fail_errors(struct admin *a, const char *what, struct sbuf *errors)
+admin_fail_errors(struct admin *a, enum admin_error kind, const char *what,
+    struct sbuf *errors)
 {
 	char *line, *save = NULL;
 
 	if (errors->data == NULL || errors->len == 0)
-		return admin_fail(a, "%s", what);
+		return admin_fail_kind(a, kind, "%s", what);
 	for (line = strtok_r(errors->data, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		(void)admin_fail(a, "%s", line);
+		(void)admin_fail_kind(a, kind, "%s", line);
 	return 1;
 }
 
@@ -289,13 +318,13 @@ admin_load(struct admin *a)
 	if (a->conf->store_kind == CONF_STORE_REDIS) {
 		if ((a->rlock = redisstore_lock(a->conf, &errors)) == NULL ||
 		    redisstore_model_load(a->conf, &a->model, &errors) == -1) {
-			rc = admin_fail_errors(a, "cannot load the policy store", &errors);
+			rc = admin_fail_errors(a, ADMIN_ERR_INTERNAL, "cannot load the policy store", &errors);
 			sbuf_free(&errors);
 			return rc;
 		}
 	} else if ((a->lockfd = filestore_lock(a->dir, &errors)) == -1 ||
 	    (a->model = filestore_load(a->dir, &errors)) == NULL) {
-		rc = admin_fail_errors(a, "cannot load the policy store", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INTERNAL, "cannot load the policy store", &errors);
 		sbuf_free(&errors);
 		return rc;
 	}
@@ -352,12 +381,12 @@ admin_commit(struct admin *a, int what)
 	if (a->conf->store_kind == CONF_STORE_REDIS) {
 		if (model_index(a->model, &errors) == -1 ||
 		    redisstore_model_save(a->conf, NULL, a->model, a->rlock, &errors) == -1)
-			rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+			rc = admin_fail_errors(a, ADMIN_ERR_INTERNAL, "cannot save the policy store", &errors);
 	} else if (model_index(a->model, &errors) == -1 ||
 	    ((what & ADMIN_STATE) && filestore_save_state(a->dir, a->model, &errors) == -1) ||
 	    ((what & ADMIN_CREDENTIALS) &&
 	    filestore_save_credentials(a->dir, a->model, &errors) == -1))
-		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INTERNAL, "cannot save the policy store", &errors);
 	sbuf_free(&errors);
 	return rc;
 }
@@ -385,7 +414,7 @@ admin_check_caller(struct admin *a, const struct model_workspace *w, const char 
 {
 	if (owner == NULL || strcmp(w->principal, owner) == 0)
 		return 0;
-	return admin_fail(a, "Only the owner of the workspace of bucket %s can grant or revoke "
+	return admin_fail_kind(a, ADMIN_ERR_DENIED, "Only the owner of the workspace of bucket %s can grant or revoke "
 	    "access to it.", bucket);
 }
 
@@ -660,7 +689,7 @@ admin_request(struct admin *a, struct admin_args *args)
 	b = model_bucket_find(a->model, bucket);
 	model_access(a->model, who, bucket, a->now, &acc);
 	if (b == NULL || (!b->discoverable && acc.via == VIA_NONE))
-		return admin_fail(a, "no such bucket: %s", bucket);
+		return admin_fail_kind(a, ADMIN_ERR_NO_SUCH_BUCKET, "no such bucket: %s", bucket);
 	if (acc.via == VIA_OWNER || acc.via == VIA_MEMBER)
 		return admin_fail(a, "%s already has access to %s (%s)", who, bucket,
 		    policy_via_str(acc.via));
@@ -793,7 +822,7 @@ admin_set_grant(struct admin *a, const char *bucket, const char *prefix, const c
 	if (!storage_principal_valid(who))
 		return admin_fail(a, "\"%s\" is not a valid principal name", who);
 	if ((w = admin_bucket_workspace(a, bucket)) == NULL)
-		return admin_fail(a, "no bucket %s", bucket);
+		return admin_fail_kind(a, ADMIN_ERR_NO_SUCH_BUCKET, "no bucket %s", bucket);
 	if ((rc = admin_check_owned(a, w)) != 0 ||
 	    (rc = admin_check_caller(a, w, owner, bucket)) != 0)
 		return rc;
@@ -870,12 +899,12 @@ admin_revoke(struct admin *a, struct admin_args *args)
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	if ((w = admin_bucket_workspace(a, args->pos[0])) == NULL)
-		return admin_fail(a, "no bucket %s", args->pos[0]);
+		return admin_fail_kind(a, ADMIN_ERR_NO_SUCH_BUCKET, "no bucket %s", args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0 ||
 	    (rc = admin_check_caller(a, w, args->owner, args->pos[0])) != 0)
 		return rc;
 	if (model_remove_grant(a->model, args->pos[0], args->pos[1]) == -1)
-		return admin_fail(a, "%s holds no grant on %s", args->pos[1], args->pos[0]);
+		return admin_fail_kind(a, ADMIN_ERR_NOT_FOUND, "%s holds no grant on %s", args->pos[1], args->pos[0]);
 	/* the owner has answered the request: it must not show as pending again */
 	if ((r = model_request_find(a->model, args->pos[0], args->pos[1])) != NULL &&
 	    r->source != NULL && strcmp(r->source, a->state_path) == 0 &&
@@ -1208,12 +1237,13 @@ admin_presign(struct admin *a, struct admin_args *args)
 		issuer = model_credential(a->model, args->credential);
 		if (issuer == NULL || issuer->link_method != NULL ||
 		    strcmp(issuer->principal, args->principal) != 0) {
-			rc = admin_fail(a, "--credential %s: %s has no such access key",
-			    args->credential, args->principal);
+			rc = admin_fail_kind(a, ADMIN_ERR_NOT_FOUND, "--credential %s: %s has no such "
+			    "access key", args->credential, args->principal);
 			goto out;
 		}
 		if (issuer->expires_at != 0 && issuer->expires_at <= a->now) {
-			rc = admin_fail(a, "--credential %s has expired", args->credential);
+			rc = admin_fail_kind(a, ADMIN_ERR_DENIED, "--credential %s has expired",
+			    args->credential);
 			goto out;
 		}
 		if (issuer->expires_at != 0 && issuer->expires_at - a->now < secs)
@@ -1233,7 +1263,7 @@ admin_presign(struct admin *a, struct admin_args *args)
 	model_access(a->model, args->principal, bucket, a->now, &acc);
 	policy_decide(&acc, &op, bucket, key, a->now, 0, &dec);
 	if (!dec.allow) {
-		rc = admin_fail(a, "%s", dec.message);
+		rc = admin_fail_kind(a, ADMIN_ERR_DENIED, "%s", dec.message);
 		goto out;
 	}
 
@@ -1331,7 +1361,7 @@ admin_presign_revoke(struct admin *a, struct admin_args *args)
 	c = model_credential(a->model, args->pos[0]);
 	if (c == NULL || c->link_method == NULL ||
 	    (args->principal != NULL && strcmp(c->principal, args->principal) != 0))
-		return admin_fail(a, "no such link: %s", args->pos[0]);
+		return admin_fail_kind(a, ADMIN_ERR_NOT_FOUND, "no such link: %s", args->pos[0]);
 	if (model_remove_credential(a->model, args->pos[0]) == -1 ||
 	    (rc = admin_commit(a, ADMIN_CREDENTIALS)) != 0)
 		return rc ? rc : 1;
@@ -2028,22 +2058,23 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
-		return admin_fail(a, "bucket %s is not available: it is in the policy already "
-		    "(workspace %s)", args->pos[1], b->workspace);
+		return admin_fail_kind(a, ADMIN_ERR_UNAVAILABLE, "bucket %s is not available: it is "
+		    "in the policy already (workspace %s)", args->pos[1], b->workspace);
 	/* a retired name (gone from the backend since, or this would refuse it anyway) */
 	if (!admin_retired_allows((r = model_retired_find(a->model, args->pos[1])), w->name,
 	    w->principal)) {
 		admin_retired_why(&err, args->pos[1], r->workspace, r->principal, r->retired_at);
-		rc = admin_fail(a, "bucket %s is not available: %s", args->pos[1], err.data);
+		rc = admin_fail_kind(a, ADMIN_ERR_UNAVAILABLE, "bucket %s is not available: %s",
+		    args->pos[1], err.data);
 		sbuf_free(&err);
 		return rc;
 	}
 	if (admin_workspace_nbuckets(a->model, w->name) >= STORAGE_MAX_BUCKETS)
-		return admin_fail(a, "bucket %s is not available: workspace %s has %d buckets, the "
-		    "most a workspace may have", args->pos[1], w->name, STORAGE_MAX_BUCKETS);
+		return admin_fail_kind(a, ADMIN_ERR_UNAVAILABLE, "bucket %s is not available: "
+		    "workspace %s has %d buckets, the most a workspace may have", args->pos[1], w->name, STORAGE_MAX_BUCKETS);
 	if (admin_bucket_claimant(a, args->pos[0], args->pos[1]) != NULL)
-		return admin_fail(a, "CreateBucket: %s may not create %s: under bucket_create, the "
-		    "name is another principal's", args->pos[0], args->pos[1]);
+		return admin_fail_kind(a, ADMIN_ERR_DENIED, "CreateBucket: %s may not create %s: "
+		    "under bucket_create, the name is another principal's", args->pos[0], args->pos[1]);
 	/* the backend first: a policy entry for a bucket that is not there helps nobody */
 	switch (admin_backend_ensure(a, args->pos[1], &err)) {
 	case 1:
@@ -2053,12 +2084,13 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 		    "only when created here (sync adds existing ones)");
 		/* FALLTHROUGH */
 	case ADMIN_BACKEND_TAKEN:
-		rc = admin_fail(a, "bucket %s is not available: %s", args->pos[1], err.data);
+		rc = admin_fail_kind(a, ADMIN_ERR_UNAVAILABLE, "bucket %s is not available: %s",
+		    args->pos[1], err.data);
 		sbuf_free(&err);
 		return rc;
 	default:
-		rc = admin_fail(a, "cannot create bucket %s at the backend: %s", args->pos[1],
-		    err.data ? err.data : "?");
+		rc = admin_fail_kind(a, ADMIN_ERR_INTERNAL, "cannot create bucket %s at the "
+		    "backend: %s", args->pos[1], err.data ? err.data : "?");
 		sbuf_free(&err);
 		return rc;
 	}
@@ -2621,7 +2653,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 	if (storage_parse_each(in, label, data, len, &errors, NULL, 0, &refused,
 	    &nrefused) == -1) {
 		free(data);
-		rc = admin_fail_errors(a, "bad input", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INVALID, "bad input", &errors);
 		goto out;
 	}
 	if (nrefused > 1)
@@ -2653,12 +2685,12 @@ admin_sync(struct admin *a, struct admin_args *args)
 	}
 	free(data);
 	if (model_index(in, &errors) == -1) {
-		rc = admin_fail_errors(a, "bad input", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INVALID, "bad input", &errors);
 		goto out;
 	}
 	admin_sync_retire(in, a->model, a->state_path, a->now);
 	if (model_index(in, &errors) == -1) {
-		rc = admin_fail_errors(a, "bad input", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INVALID, "bad input", &errors);
 		goto out;
 	}
 
@@ -2675,7 +2707,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 		model_add_retired(next, in->retired[i].bucket, in->retired[i].workspace,
 		    in->retired[i].principal, in->retired[i].retired_at);
 	if (model_index(next, &errors) == -1) {
-		rc = admin_fail_errors(a, "the input conflicts with the policy folder", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INVALID, "the input conflicts with the policy folder", &errors);
 		goto out;
 	}
 	nchanges = admin_diff(a->model, a->state_path, in, changes);
@@ -2686,7 +2718,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 	    redisstore_model_save(a->conf, NULL, next, a->rlock, &errors) == -1 :
 	    (nchanges > 0 && filestore_save_state(a->dir, next, &errors) == -1) ||
 	    (ngc > 0 && filestore_save_credentials(a->dir, next, &errors) == -1)) {
-		rc = admin_fail_errors(a, "cannot save the policy store", &errors);
+		rc = admin_fail_errors(a, ADMIN_ERR_INTERNAL, "cannot save the policy store", &errors);
 		goto out;
 	}
 	for (i = 0; i < json_array_size(changes); i++)
@@ -2695,7 +2727,7 @@ admin_sync(struct admin *a, struct admin_args *args)
 		admin_text(a, "no changes");
 	/* the refused resources' errors, and what their workspaces are now */
 	if (nrefused > 0)
-		(void)admin_fail_errors(a, "", &errors);
+		(void)admin_fail_errors(a, ADMIN_ERR_INVALID, "", &errors);
 	for (i = 0; i < nrefused; i++) {
 		const struct model_workspace *w = model_workspace_find(in, refused[i]);
 
@@ -2936,13 +2968,23 @@ admin_check(struct admin *a, struct admin_args *args)
 int
 admin_run(int argc, char **argv, FILE *out, FILE *err)
 {
+	return admin_run_kind(argc, argv, out, err, NULL);
+}
+
+int
+admin_run_kind(int argc, char **argv, FILE *out, FILE *err, enum admin_error *kind)
+{
 	struct admin a;
 	struct admin_args args;
 	struct sbuf errors = SBUF_INIT;
 	const char *conf_file = NULL, *cmd, *sub = NULL;
+	enum admin_error ignored;
 	char *text;
 	int i, rc;
 
+	if (kind == NULL)
+		kind = &ignored;
+	*kind = ADMIN_ERR_INVALID;	/* until the command line is read */
 	memset(&a, 0, sizeof(a));
 	a.lockfd = -1;
 	a.out = out;
@@ -2956,6 +2998,7 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			fputs(admin_usage, out);
 			fflush(out);
+			*kind = ADMIN_ERR_NONE;
 			return 0;
 		} else {
 			fputs(admin_usage, err);
@@ -2989,9 +3032,10 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 	}
 
 	if ((a.conf = conf_load(conf_file, 0, &errors)) == NULL) {
-		rc = admin_fail_errors(&a, "bad configuration", &errors);
+		rc = admin_fail_errors(&a, ADMIN_ERR_INTERNAL, "bad configuration", &errors);
 		sbuf_free(&errors);
 		fflush(err);
+		*kind = a.error;
 		return rc;
 	}
 	sbuf_free(&errors);
@@ -3083,6 +3127,8 @@ admin_run(int argc, char **argv, FILE *out, FILE *err)
 	redisstore_unlock(a.rlock);
 	free(a.state_path);
 	conf_unref(a.conf);
+	/* a failure that said nothing (check's, or one that should not happen) is ours */
+	*kind = rc == 0 ? ADMIN_ERR_NONE : a.error != ADMIN_ERR_NONE ? a.error : ADMIN_ERR_INTERNAL;
 	return rc;
 }
 

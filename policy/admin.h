@@ -28,6 +28,26 @@
  */
 int	 admin_run(int argc, char **argv, FILE *out, FILE *err);
 
+/*
+ * What kind of failure a command's was, for callers that answer it in
+ * another language than its words (the self-service API: S3 errors).  The
+ * kind is its first failure's; a command that printed its reasons under
+ * several kinds (sync) is reported as the first.
+ */
+enum admin_error {
+	ADMIN_ERR_NONE,		/* exit status 0 */
+	ADMIN_ERR_INVALID,	/* the arguments: usage, a value, a limit */
+	ADMIN_ERR_NOT_FOUND,	/* the link, grant or key named is not there */
+	ADMIN_ERR_NO_SUCH_BUCKET,	/* the bucket is not there (or hidden from the caller) */
+	ADMIN_ERR_DENIED,	/* the caller may not (--owner, --principal) */
+	ADMIN_ERR_UNAVAILABLE,	/* bucket create: the name is taken */
+	ADMIN_ERR_INTERNAL,	/* the configuration, the store or the backend failed */
+};
+
+/* admin_run(), and the kind of its failure in *KIND (ADMIN_ERR_NONE on exit 0). */
+int	 admin_run_kind(int argc, char **argv, FILE *out, FILE *err,
+	    enum admin_error *kind);
+
 /* admin_run(argc, argv, stdout, stderr). */
 int	 admin_main(int argc, char **argv);
 

@@ -53,6 +53,7 @@ struct gateapi_job {
 	char		*err;
 	size_t		 err_len;
 	int		 rc;
+	enum admin_error kind;		/* what kind of failure rc 1 was */
 	struct gateapi_busy *busy;	/* its principal's count of commands under way */
 	struct server	*shared;	/* counted in the workers' shared table too; else NULL */
 };
@@ -163,13 +164,14 @@ gateapi_job_run(struct job *job)
 	err = open_memstream(&j->err, &j->err_len);
 	if (out == NULL || err == NULL) {
 		j->rc = -1;
+		j->kind = ADMIN_ERR_INTERNAL;
 		if (out != NULL)
 			fclose(out);
 		if (err != NULL)
 			fclose(err);
 		return;
 	}
-	j->rc = admin_run(j->argc, j->argv, out, err);
+	j->rc = admin_run_kind(j->argc, j->argv, out, err, &j->kind);
 	fclose(out);
 	fclose(err);
 }
@@ -259,7 +261,12 @@ gateapi_job_start(struct conn *c, int status, ...)
 	return 0;
 }
 
-/* The admin command's failure as the S3 error a client understands. */
+/*
+ * The admin command's failure as the S3 error a client understands: by
+ * its kind, not its words (a message that names a bucket "access-x" or a
+ * permission "needs" was AccessDenied).  Its first line is the Message,
+ * and the log's reason.
+ */
 static int
 gateapi_job_error(struct conn *c, struct gateapi_job *j)
 {
@@ -273,18 +280,23 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 	c->decided = 1;
 	c->decision.allow = 0;
 	snprintf(c->decision.reason, sizeof(c->decision.reason), "%.90s", msg);
-	/* CreateBucket: S3's own words, whatever the cause (in the policy, on the backend, whose) */
-	if (strstr(msg, "is not available") != NULL)
+	switch (j->kind) {
+	case ADMIN_ERR_UNAVAILABLE:
+		/* CreateBucket: S3's own words, whatever the cause (in the policy, on the backend, whose) */
 		return conn_reply_error(c, S3ERR_BUCKET_EXISTS, NULL);
-	if (strstr(msg, "no such bucket") != NULL)
+	case ADMIN_ERR_NO_SUCH_BUCKET:
 		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
-	if (strstr(msg, "no such link") != NULL || strstr(msg, "no grant") != NULL ||
-	    strstr(msg, "no such") != NULL)
+	case ADMIN_ERR_NOT_FOUND:
 		return conn_reply_error(c, S3ERR_NOT_FOUND, msg);
-	if (strstr(msg, "access") != NULL || strstr(msg, "needs") != NULL ||
-	    strstr(msg, "denied") != NULL || strstr(msg, "may not") != NULL ||
-	    strstr(msg, "only the") != NULL || strstr(msg, "Only the") != NULL)
+	case ADMIN_ERR_DENIED:
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+	case ADMIN_ERR_INTERNAL:
+		/* the store's or the backend's words (paths, addresses) are for the log */
+		return conn_reply_error(c, S3ERR_INTERNAL, NULL);
+	case ADMIN_ERR_NONE:
+	case ADMIN_ERR_INVALID:
+		break;
+	}
 	return conn_reply_error(c, S3ERR_INVALID_ARGUMENT, msg);
 }
 

@@ -13,7 +13,9 @@
 #   - CreateBucket under bucket_create creates, never adopts, and keeps to
 #     the caller's own names;
 #   - a link issued with a session key ends with it, and goes when it is
-#     deleted.
+#     deleted;
+#   - an admin command's failure is answered by its kind, not by words in
+#     its message (a permission "needs" was 403 AccessDenied).
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -597,6 +599,19 @@ assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
 		[ "$c" = 400 ] && ! s3gate_admin who "$BES" | grep -q "^$A "
 	}
 	tc "POST /_s3gate/grants with a 1024-byte prefix -> 400, nothing granted" long_prefix
+
+	# -- an admin failure is answered by its kind, not by its words
+	bad_permission() {
+		local c e perm
+		for perm in needs access; do
+			c=$(api "$PE" POST grants "{\"bucket\":\"$BES\",\"principal\":\"$A\",\"permission\":\"$perm\"}")
+			e=$(xml_err "$T/api.out"); echo "permission $perm: HTTP $c $e"
+			[ "$c" = 400 ] && [ "${e%%|*}" = InvalidArgument ] && grep -q 'unknown permission' "$T/api.out" ||
+				return 1
+		done
+		! s3gate_admin who "$BES" | grep -q "^$A "
+	}
+	tc "POST /_s3gate/grants, permission \"needs\" or \"access\" -> 400 InvalidArgument (was 403 AccessDenied: the message holds the word), nothing granted" bad_permission
 }
 
 # ---- round 1: the file store ------------------------------------------------------

@@ -51,6 +51,7 @@ static int (*volatile main_fn)(int, char **) = admin_main;
 /* One admin_run: its exit status, stdout and stderr (allocated). */
 struct run {
 	int	 rc;
+	enum admin_error kind;	/* admin_run_kind()'s */
 	char	*out;
 	char	*err;
 	json_t	*json;		/* out parsed, if it is JSON */
@@ -75,19 +76,33 @@ run_free(struct run *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Runs ARGV (ARGC of them, argv[0] the program's name) as the proxy does. */
+static struct run
+run_argv(int argc, char **argv)
+{
+	struct run r;
+	size_t outlen = 0, errlen = 0;
+	FILE *out, *err;
+
+	memset(&r, 0, sizeof(r));
+	out = open_memstream(&r.out, &outlen);
+	err = open_memstream(&r.err, &errlen);
+	r.rc = admin_run_kind(argc, argv, out, err, &r.kind);
+	fclose(out);
+	fclose(err);
+	r.json = json_loads(r.out, 0, NULL);
+	return r;
+}
+
 /* Runs "s3gate-admin -c CONF ARGS..." (NULL-terminated). */
 static struct run
 run_conf(const char *conf, const char *first, ...)
 {
-	struct run r;
 	char *argv[24];
-	size_t outlen = 0, errlen = 0;
-	FILE *out, *err;
 	const char *s;
 	va_list ap;
 	int argc = 0;
 
-	memset(&r, 0, sizeof(r));
 	argv[argc++] = "s3gate-admin";
 	argv[argc++] = "-c";
 	argv[argc++] = (char *)conf;
@@ -96,13 +111,7 @@ run_conf(const char *conf, const char *first, ...)
 		argv[argc++] = (char *)s;
 	va_end(ap);
 	argv[argc] = NULL;
-	out = open_memstream(&r.out, &outlen);
-	err = open_memstream(&r.err, &errlen);
-	r.rc = admin_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
-	r.json = json_loads(r.out, 0, NULL);
-	return r;
+	return run_argv(argc, argv);
 }
 
 #define RUN(...) run_conf(conffile, __VA_ARGS__, (const char *)NULL)
@@ -950,16 +959,19 @@ test_bucket_create(void)
 	static const struct {
 		const char	*principal, *bucket;
 		const char	*err;		/* NULL: created */
+		enum admin_error kind;		/* the API answers by it */
 		const char	*what;
 	} cases[] = {
-		{ "anna", "ws-anna-old", "not available",
+		{ "anna", "ws-anna-old", "not available", ADMIN_ERR_UNAVAILABLE,
 		    "a bucket already on the backend is not adopted" },
-		{ "anna", "ws-anna-foreign", "not available", "nor another owner's (HEAD 403)" },
-		{ "anna", "ws-anna-new", NULL, "a new bucket: created, joins ws-anna" },
-		{ "anna", "ws-anna-new", "not available", "the same name again: not available" },
-		{ "anna", "ws-anna-lena-data", "may not",
+		{ "anna", "ws-anna-foreign", "not available", ADMIN_ERR_UNAVAILABLE,
+		    "nor another owner's (HEAD 403)" },
+		{ "anna", "ws-anna-new", NULL, ADMIN_ERR_NONE, "a new bucket: created, joins ws-anna" },
+		{ "anna", "ws-anna-new", "not available", ADMIN_ERR_UNAVAILABLE,
+		    "the same name again: not available" },
+		{ "anna", "ws-anna-lena-data", "may not", ADMIN_ERR_DENIED,
 		    "anna may not take a name under anna-lena's ws-anna-lena-*" },
-		{ "anna-lena", "ws-anna-lena-data", NULL, "anna-lena may" },
+		{ "anna-lena", "ws-anna-lena-data", NULL, ADMIN_ERR_NONE, "anna-lena may" },
 	};
 	char bdir[300], bpol[300], bconf[300], yaml[420], text[1024];
 	struct sbuf e = SBUF_INIT;
@@ -989,8 +1001,9 @@ test_bucket_create(void)
 		r = run_conf(bconf, "bucket", "create", cases[i].principal, cases[i].bucket,
 		    (const char *)NULL);
 		T_OK(r.rc == (cases[i].err != NULL) && (cases[i].err == NULL ||
-		    strstr(r.err, cases[i].err) != NULL), "bucket create %s %s: %s (%s)",
-		    cases[i].principal, cases[i].bucket, cases[i].what, r.err);
+		    strstr(r.err, cases[i].err) != NULL) && r.kind == cases[i].kind,
+		    "bucket create %s %s: %s (kind %d: %s)", cases[i].principal, cases[i].bucket,
+		    cases[i].what, (int)r.kind, r.err);
 		run_free(&r);
 	}
 	T_OK(fb_saw("HEAD /ws-anna-new") && fb_saw("PUT /ws-anna-new") &&
@@ -1007,6 +1020,100 @@ test_bucket_create(void)
 	    "workspace");
 	model_free(m);
 	sbuf_free(&e);
+}
+
+/*
+ * The kind of each failure the self-service API's commands can have
+ * (admin_run_kind), which the API answers by -- not by the words: a
+ * permission "needs" or "access" was answered AccessDenied because the
+ * message quoting it held the word.  On the main store: eric owns
+ * ws-eric-shared (discoverable; dora holds WriteOnly) and ws-eric-hidden.
+ */
+static void
+test_error_kinds(void)
+{
+	static const struct {
+		const char	*args[12];
+		enum admin_error kind;
+		const char	*what;
+	} cases[] = {
+		{ { "request", "ws-nosuch-bukt", "alice" }, ADMIN_ERR_NO_SUCH_BUCKET,
+		    "request: a missing bucket" },
+		{ { "request", "ws-eric-hidden", "alice" }, ADMIN_ERR_NO_SUCH_BUCKET,
+		    "request: a hidden bucket, as a missing one" },
+		{ { "request", "ws-eric-shared", "eric" }, ADMIN_ERR_INVALID,
+		    "request: the owner's own bucket (\"already has access\": was denied by the word)" },
+		{ { "request", "--reason", "a\tb", "--", "ws-eric-shared", "alice" },
+		    ADMIN_ERR_INVALID, "request: a reason with a control character" },
+		{ { "grant", "--owner", "alice", "--", "ws-eric-shared", "zed", "ReadOnly" },
+		    ADMIN_ERR_DENIED, "grant: another's bucket" },
+		{ { "grant", "--owner", "eric", "--", "ws-eric-shared", "zed", "needs" },
+		    ADMIN_ERR_INVALID, "grant: a permission \"needs\" (was denied by the word)" },
+		{ { "grant", "--owner", "eric", "--", "ws-eric-shared", "zed", "access" },
+		    ADMIN_ERR_INVALID, "grant: a permission \"access\" (was denied by the word)" },
+		{ { "grant", "--owner", "eric", "--expires", "3000000d", "--", "ws-eric-shared", "zed",
+		    "ReadOnly" }, ADMIN_ERR_INVALID, "grant: an expiry past 10 years" },
+		{ { "grant", "--owner", "eric", "--", "ws-nosuch-bukt", "zed", "ReadOnly" },
+		    ADMIN_ERR_NO_SUCH_BUCKET, "grant: a missing bucket (was InvalidArgument)" },
+		{ { "revoke", "--owner", "alice", "--", "ws-eric-shared", "dora" }, ADMIN_ERR_DENIED,
+		    "revoke: another's bucket" },
+		{ { "revoke", "--owner", "eric", "--", "ws-nosuch-bukt", "dora" },
+		    ADMIN_ERR_NO_SUCH_BUCKET, "revoke: a missing bucket (was InvalidArgument)" },
+		{ { "revoke", "--owner", "eric", "--", "ws-eric-shared", "zed" }, ADMIN_ERR_NOT_FOUND,
+		    "revoke: no grant to revoke" },
+		{ { "presign", "revoke", "--principal", "alice", "--", "SGLAAAAAAAAAAAAAAAAA" },
+		    ADMIN_ERR_NOT_FOUND, "presign revoke: no such link" },
+		{ { "presign", "--principal", "alice", "--", "s3://ws-eric-hidden/k" },
+		    ADMIN_ERR_DENIED, "presign: a bucket the issuer cannot read" },
+		{ { "presign", "--principal", "alice", "--credential", "SGNOSUCHKEY000000000", "--",
+		    "s3://ws-alice/k" }, ADMIN_ERR_NOT_FOUND, "presign: an issuing key not there" },
+		{ { "presign", "--principal", "alice", "--expires", "8d", "--", "s3://ws-alice/k" },
+		    ADMIN_ERR_INVALID, "presign: more than 7 days" },
+		{ { "bucket", "create", "alice", "ws-eric-shared" }, ADMIN_ERR_UNAVAILABLE,
+		    "bucket create: a bucket in the policy" },
+		{ { "bucket", "create", "alice", "ws-alice-new" }, ADMIN_ERR_INTERNAL,
+		    "bucket create: the backend unreachable" },
+		{ { "requests", "eric" }, ADMIN_ERR_NONE, "requests: exit 0" },
+		{ { "nosuchcommand" }, ADMIN_ERR_INVALID, "an unknown command" },
+		{ { "bucket" }, ADMIN_ERR_INVALID, "a command without its subcommand" },
+	};
+	static char *usage[] = { "s3gate-admin", "requests", "eric", NULL };
+	static char *help[] = { "s3gate-admin", "-h", NULL };
+	char *argv[16], sdir[300], spol[300], sconf[300];
+	struct run r;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		argv[0] = "s3gate-admin";
+		argv[1] = "-c";
+		argv[2] = conffile;
+		for (n = 0; cases[i].args[n] != NULL; n++)
+			argv[3 + n] = (char *)cases[i].args[n];
+		argv[3 + n] = NULL;
+		r = run_argv(3 + (int)n, argv);
+		T_OK(r.rc == (cases[i].kind != ADMIN_ERR_NONE) && r.kind == cases[i].kind,
+		    "kinds: %s: exit %d, kind %d (%s)", cases[i].what, r.rc, (int)r.kind, r.err);
+		run_free(&r);
+	}
+	r = run_argv(3, usage);
+	T_OK(r.rc == 1 && r.kind == ADMIN_ERR_INVALID, "kinds: no -c: the usage, INVALID");
+	run_free(&r);
+	r = run_argv(2, help);
+	T_OK(r.rc == 0 && r.kind == ADMIN_ERR_NONE, "kinds: -h: exit 0, NONE");
+	run_free(&r);
+	snprintf(sconf, sizeof(sconf), "%s/nosuch.conf", dir);
+	r = run_conf(sconf, "requests", "eric", (const char *)NULL);
+	T_OK(r.rc == 1 && r.kind == ADMIN_ERR_INTERNAL,
+	    "kinds: a configuration that does not load: INTERNAL (%s)", r.err);
+	run_free(&r);
+	/* a store folder that is a file: it cannot be locked or loaded */
+	store_dir("kinds", "http://127.0.0.1:1", "", sdir, spol, sconf);
+	rmdir(spol);
+	write_file(spol, "not a folder\n", 0644);
+	r = run_conf(sconf, "requests", "eric", (const char *)NULL);
+	T_OK(r.rc == 1 && r.kind == ADMIN_ERR_INTERNAL,
+	    "kinds: a store that does not load: INTERNAL (%s)", r.err);
+	run_free(&r);
 }
 
 /*
@@ -1580,6 +1687,7 @@ main(void)
 	test_quota();
 	test_expiry_cap();
 	test_options();
+	test_error_kinds();
 	test_sync_isolation();
 	test_link_issuer(ps);
 	test_bucket_pattern();
