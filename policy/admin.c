@@ -2236,8 +2236,17 @@ admin_read_input(struct admin *a, const char *name, size_t *len)
  * hand-written file, else with the workspace that held it before; a claim
  * nobody held before goes to nobody while it is contested.
  */
+enum admin_claim_kind {		/* in the order claims are sorted (and reported) in */
+	ADMIN_CLAIM_BUCKET,
+	ADMIN_CLAIM_QUOTA,		/* a principal's quotas */
+	ADMIN_CLAIM_REQUEST,		/* a principal's request for a bucket */
+	ADMIN_CLAIM_WORKSPACE,		/* a workspace name */
+};
+
 struct admin_claim {
-	char		*key;		/* "b:BUCKET", "q:PRINCIPAL", "r:BUCKET/P", "w:WS" */
+	enum admin_claim_kind kind;
+	const char	*name;		/* the bucket, the principal (quotas), the workspace */
+	const char	*requester;	/* ADMIN_CLAIM_REQUEST's; else NULL */
 	const char	*ws;		/* the claimant */
 	int		 origin;	/* ADMIN_FROM_* */
 };
@@ -2246,19 +2255,56 @@ struct admin_claim {
 #define ADMIN_FROM_KEPT		1	/* a refused workspace's records as they were */
 #define ADMIN_FROM_HAND		2	/* a hand-written file */
 
+/*
+ * Which records of a model admin_claims() and admin_sync_keep() take: by
+ * the file they come from and whether their workspace was refused.
+ */
+struct admin_select {
+	const char	*source;	/* NULL: from any file */
+	int		 from_source;	/* 1: from SOURCE; 0: from any other file */
+	char *const	*refused;	/* sorted */
+	size_t		 nrefused;
+	int		 refused_ws;	/* 1: of the workspaces in REFUSED; 0: of others; -1: any */
+};
+
 static int
 admin_strp_cmp(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/*
+ * Claims of the same thing compare equal but for their claimant, which
+ * orders them last.  A request's bucket and requester compare as
+ * "BUCKET/REQUESTER" did when the claims were such strings.
+ */
 static int
 admin_claim_cmp(const void *x, const void *y)
 {
 	const struct admin_claim *p = x, *q = y;
-	int c = strcmp(p->key, q->key);
+	const char *a = p->name, *b = q->name;
+	int c;
 
+	if (p->kind != q->kind)
+		return p->kind < q->kind ? -1 : 1;
+	if (p->kind == ADMIN_CLAIM_REQUEST) {
+		for (; *a != '\0' && *a == *b; a++, b++)
+			;
+		/* as strings "B/P": "ab-c/y" before "ab/x" ('/' is after '-' and '.') */
+		c = (unsigned char)(*a != '\0' ? *a : '/') - (unsigned char)(*b != '\0' ? *b : '/');
+		if (c == 0 && *a == '\0' && *b == '\0')
+			c = strcmp(p->requester, q->requester);
+	} else
+		c = strcmp(a, b);
 	return c != 0 ? c : strcmp(p->ws, q->ws);
+}
+
+/* Whether P and Q are claims of the same thing. */
+static int
+admin_claim_same(const struct admin_claim *p, const struct admin_claim *q)
+{
+	return p->kind == q->kind && strcmp(p->name, q->name) == 0 &&
+	    (p->kind != ADMIN_CLAIM_REQUEST || strcmp(p->requester, q->requester) == 0);
 }
 
 static int
@@ -2267,79 +2313,83 @@ admin_refused(char *const *refused, size_t n, const char *ws)
 	return n > 0 && bsearch(&ws, refused, n, sizeof(*refused), admin_strp_cmp) != NULL;
 }
 
-static void
-admin_claim_add(struct admin_claim **v, size_t *n, const char *kind, const char *k1,
-    const char *k2, const char *ws, int origin)
+/* Whether SEL takes a record from the file SOURCE of the workspace WS. */
+static int
+admin_select(const struct admin_select *sel, const char *source, const char *ws)
 {
-	if ((*v = reallocarray(*v, *n + 1, sizeof(**v))) == NULL ||
-	    asprintf(&(*v)[*n].key, "%s%s%s%s", kind, k1, k2 ? "/" : "", k2 ? k2 : "") == -1)
+	if (sel->source != NULL &&
+	    (source != NULL && strcmp(source, sel->source) == 0) != sel->from_source)
+		return 0;
+	return sel->refused_ws == -1 ||
+	    admin_refused(sel->refused, sel->nrefused, ws) == sel->refused_ws;
+}
+
+static void
+admin_claim_add(struct admin_claim **v, size_t *n, enum admin_claim_kind kind,
+    const char *name, const char *requester, const char *ws, int origin)
+{
+	if ((*v = reallocarray(*v, *n + 1, sizeof(**v))) == NULL)
 		abort();
+	(*v)[*n].kind = kind;
+	(*v)[*n].name = name;
+	(*v)[*n].requester = requester;
 	(*v)[*n].ws = ws;
 	(*v)[*n].origin = origin;
 	(*n)++;
 }
 
-/*
- * The claims of M's records (those from SOURCE when given; of the
- * workspaces in REFUSED, or not in it, as KEPT says) as ORIGIN.
- */
+/* The claims of M's records that SEL takes, as ORIGIN; they point into M. */
 static void
-admin_claims(struct admin_claim **v, size_t *n, const struct model *m, const char *source,
-    int want_source, char *const *refused, size_t nrefused, int kept, int origin)
+admin_claims(struct admin_claim **v, size_t *n, const struct model *m,
+    const struct admin_select *sel, int origin)
 {
 	size_t i;
 
-#define ADMIN_TAKE(rec_source, ws) ((source == NULL || (((rec_source) != NULL && \
-	strcmp((rec_source), source) == 0) == want_source)) && \
-	(origin == ADMIN_FROM_HAND || admin_refused(refused, nrefused, (ws)) == kept))
 	for (i = 0; i < m->nworkspaces; i++) {
 		const struct model_workspace *w = &m->workspaces[i];
 
-		if (!ADMIN_TAKE(w->source, w->name))
+		if (!admin_select(sel, w->source, w->name))
 			continue;
-		admin_claim_add(v, n, "w:", w->name, NULL, w->name, origin);
+		admin_claim_add(v, n, ADMIN_CLAIM_WORKSPACE, w->name, NULL, w->name, origin);
 		if (w->quota.set != 0)
-			admin_claim_add(v, n, "q:", w->principal, NULL, w->name, origin);
+			admin_claim_add(v, n, ADMIN_CLAIM_QUOTA, w->principal, NULL, w->name,
+			    origin);
 	}
 	for (i = 0; i < m->nbuckets; i++)
-		if (ADMIN_TAKE(m->buckets[i].source, m->buckets[i].workspace))
-			admin_claim_add(v, n, "b:", m->buckets[i].name, NULL,
+		if (admin_select(sel, m->buckets[i].source, m->buckets[i].workspace))
+			admin_claim_add(v, n, ADMIN_CLAIM_BUCKET, m->buckets[i].name, NULL,
 			    m->buckets[i].workspace, origin);
 	for (i = 0; i < m->nrequests; i++)
-		if (ADMIN_TAKE(m->requests[i].source, m->requests[i].workspace))
-			admin_claim_add(v, n, "r:", m->requests[i].bucket, m->requests[i].requester,
-			    m->requests[i].workspace, origin);
+		if (admin_select(sel, m->requests[i].source, m->requests[i].workspace))
+			admin_claim_add(v, n, ADMIN_CLAIM_REQUEST, m->requests[i].bucket,
+			    m->requests[i].requester, m->requests[i].workspace, origin);
 	/*
 	 * No grants: one stands on its bucket's resource (storage.c), so two
 	 * grants of one bucket are two claims of the bucket, or one
 	 * resource's error.
 	 */
-#undef ADMIN_TAKE
 }
 
-/* Who held KEY before (a workspace of CUR), or NULL. */
+/* Who held what C claims before (a workspace of CUR), or NULL. */
 static const char *
-admin_claim_holder(const struct model *cur, const char *key)
+admin_claim_holder(const struct model *cur, const struct admin_claim *c)
 {
 	const struct model_bucket *b;
 	const struct model_workspace *w;
 	const struct model_request *r;
-	char buf[512], *slash;
 
-	snprintf(buf, sizeof(buf), "%s", key + 2);
-	switch (key[0]) {
-	case 'b':
-		return (b = model_bucket_find(cur, buf)) != NULL ? b->workspace : NULL;
-	case 'q':
-		return (w = model_quota_workspace(cur, buf)) != NULL ? w->name : NULL;
-	case 'r':
-		if ((slash = strchr(buf, '/')) == NULL)
-			return NULL;
-		*slash = '\0';
-		return (r = model_request_find(cur, buf, slash + 1)) != NULL ? r->workspace : NULL;
-	default:	/* a workspace twice: nobody's */
-		return NULL;
+	switch (c->kind) {
+	case ADMIN_CLAIM_BUCKET:
+		return (b = model_bucket_find(cur, c->name)) != NULL ? b->workspace : NULL;
+	case ADMIN_CLAIM_QUOTA:
+		return (w = model_quota_workspace(cur, c->name)) != NULL ? w->name : NULL;
+	case ADMIN_CLAIM_REQUEST:
+		return (r = model_request_find(cur, c->name, c->requester)) != NULL ?
+		    r->workspace : NULL;
+	case ADMIN_CLAIM_WORKSPACE:	/* a workspace twice: nobody's */
+		break;
 	}
+	return NULL;
 }
 
 /*
@@ -2352,16 +2402,14 @@ static const char *
 admin_claim_principal(const struct model *cur, const struct admin_claim *v, size_t n)
 {
 	const struct model_workspace *w;
-	const char *who = v[0].key + 2, *found = NULL;
-	char buf[512], *slash;
+	const char *who, *found = NULL;
 	size_t k;
 
-	if (v[0].key[0] == 'r') {
-		snprintf(buf, sizeof(buf), "%s", v[0].key + 2);
-		if ((slash = strchr(buf, '/')) == NULL)
-			return NULL;
-		who = slash + 1;
-	} else if (v[0].key[0] != 'q')
+	if (v[0].kind == ADMIN_CLAIM_REQUEST)
+		who = v[0].requester;
+	else if (v[0].kind == ADMIN_CLAIM_QUOTA)
+		who = v[0].name;
+	else
 		return NULL;
 	for (k = 0; k < n; k++) {
 		if ((w = model_workspace_find(cur, v[k].ws)) == NULL ||
@@ -2414,22 +2462,26 @@ static size_t
 admin_sync_contested(const struct model *in, const struct model *cur, const char *state,
     char ***refused, size_t *nrefused, struct sbuf *why)
 {
+	static const char *const what[] = { "bucket", "quotas for", "request", "workspace" };
+	/* the input's not yet refused; the state's of the refused (kept); hand-written files' */
+	const struct admin_select input = { NULL, 1, *refused, *nrefused, 0 },
+	    kept = { state, 1, *refused, *nrefused, 1 }, hand = { state, 0, NULL, 0, -1 };
 	struct admin_claim *v = NULL;
 	const char *keeper, *holder;
 	size_t n = 0, i, j, k, added = 0;
 
-	admin_claims(&v, &n, in, NULL, 1, *refused, *nrefused, 0, ADMIN_FROM_INPUT);
-	admin_claims(&v, &n, cur, state, 1, *refused, *nrefused, 1, ADMIN_FROM_KEPT);
-	admin_claims(&v, &n, cur, state, 0, NULL, 0, 0, ADMIN_FROM_HAND);
+	admin_claims(&v, &n, in, &input, ADMIN_FROM_INPUT);
+	admin_claims(&v, &n, cur, &kept, ADMIN_FROM_KEPT);
+	admin_claims(&v, &n, cur, &hand, ADMIN_FROM_HAND);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), admin_claim_cmp);
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && strcmp(v[j].key, v[i].key) == 0; j++)
+		for (j = i + 1; j < n && admin_claim_same(&v[j], &v[i]); j++)
 			;
 		if (j - i == 1)
 			continue;
 		keeper = NULL;
-		holder = admin_claim_holder(cur, v[i].key);
+		holder = admin_claim_holder(cur, &v[i]);
 		for (k = i; k < j; k++)
 			if (v[k].origin != ADMIN_FROM_INPUT)
 				keeper = v[k].ws;
@@ -2446,10 +2498,11 @@ admin_sync_contested(const struct model *in, const struct model *cur, const char
 			    (keeper != NULL && strcmp(v[k].ws, keeper) == 0) ||
 			    admin_refused(*refused, *nrefused, v[k].ws))
 				continue;
-			sbuf_appendf(why, "workspace %s: %s %s is claimed %s; %s\n", v[k].ws,
-			    v[i].key[0] == 'b' ? "bucket" : v[i].key[0] == 'q' ? "quotas for" :
-			    v[i].key[0] == 'r' ? "request" : "workspace", v[i].key + 2, keeper != NULL ? "by another workspace too" :
-			    "twice", keeper != NULL ? "it stays where it is" :
+			sbuf_appendf(why, "workspace %s: %s %s%s%s is claimed %s; %s\n", v[k].ws,
+			    what[v[i].kind], v[i].name, v[i].requester != NULL ? "/" : "",
+			    v[i].requester != NULL ? v[i].requester : "",
+			    keeper != NULL ? "by another workspace too" : "twice",
+			    keeper != NULL ? "it stays where it is" :
 			    "nobody gets it while it is contested");
 			admin_refuse(refused, nrefused, v[k].ws);
 			added++;
@@ -2475,8 +2528,6 @@ admin_sync_contested(const struct model *in, const struct model *cur, const char
 		admin_refuse(refused, nrefused, w->name);
 		added++;
 	}
-	for (i = 0; i < n; i++)
-		free(v[i].key);
 	free(v);
 	return added;
 }
@@ -2486,16 +2537,15 @@ static void
 admin_sync_keep(struct model *dst, const struct model *cur, const char *source,
     char *const *refused, size_t nrefused)
 {
+	const struct admin_select ours = { source, 1, refused, nrefused, 1 };
 	const struct model_workspace *w;
 	const struct model_bucket *b;
 	struct model_workspace *nw;
 	size_t i, j;
 
-#define ADMIN_OURS(s, ws) ((s) != NULL && strcmp((s), source) == 0 && \
-	admin_refused(refused, nrefused, (ws)))
 	for (i = 0; i < cur->nworkspaces; i++) {
 		w = &cur->workspaces[i];
-		if (!ADMIN_OURS(w->source, w->name))
+		if (!admin_select(&ours, w->source, w->name))
 			continue;
 		nw = model_add_workspace(dst, w->name, w->principal, w->source, w->line);
 		nw->created_at = w->created_at;
@@ -2505,7 +2555,7 @@ admin_sync_keep(struct model *dst, const struct model *cur, const char *source,
 	}
 	for (i = 0; i < cur->nbuckets; i++) {
 		b = &cur->buckets[i];
-		if (ADMIN_OURS(b->source, b->workspace))
+		if (admin_select(&ours, b->source, b->workspace))
 			model_add_bucket(dst, b->name, b->workspace, b->discoverable, b->source,
 			    b->line);
 	}
@@ -2513,18 +2563,17 @@ admin_sync_keep(struct model *dst, const struct model *cur, const char *source,
 		const struct model_grant *g = &cur->grants[i];
 
 		if ((b = model_bucket_find(cur, g->bucket)) != NULL &&
-		    ADMIN_OURS(g->source, b->workspace))
+		    admin_select(&ours, g->source, b->workspace))
 			model_add_grant(dst, g->bucket, g->grantee, g->perm, g->prefix,
 			    g->granted_at, g->expires_at, g->source, g->line);
 	}
 	for (i = 0; i < cur->nrequests; i++) {
 		const struct model_request *r = &cur->requests[i];
 
-		if (ADMIN_OURS(r->source, r->workspace))
+		if (admin_select(&ours, r->source, r->workspace))
 			model_add_request(dst, r->bucket, r->requester, r->workspace, r->reason,
 			    r->requested_at, r->source, r->line);
 	}
-#undef ADMIN_OURS
 }
 
 /*

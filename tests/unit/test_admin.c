@@ -1258,6 +1258,43 @@ test_sync_isolation(void)
 	run_free(&r);
 	model_free(m);
 	/*
+	 * Contested requests are reported in the order of "BUCKET/REQUESTER"
+	 * (the claims' keys were such strings): ws-ab-c/rosa before
+	 * ws-ab/rita, '-' being before '/'.  Two workspaces of one principal
+	 * asking for one bucket: neither keeps the request.
+	 */
+	{
+		char qdir[300], qpol[300], qconf[300], qyaml[340];
+		const char *p1, *p2;
+
+		store_dir("sync-req", "http://127.0.0.1:1", "", qdir, qpol, qconf);
+		snprintf(qyaml, sizeof(qyaml), "%s/in.yaml", qdir);
+		sbuf_reset(&in);
+		sbuf_appends(&in, SY_WS("ws-olga", "{principal: olga, buckets: [{bucketName: ws-ab, "
+		    "discoverable: true}, {bucketName: ws-ab-c, discoverable: true}]}"));
+		sbuf_appends(&in, SY_WS("ws-ra1", "{principal: rita, bucketAccessRequests: "
+		    "[{bucketName: ws-ab}]}"));
+		sbuf_appends(&in, SY_WS("ws-ra2", "{principal: rita, bucketAccessRequests: "
+		    "[{bucketName: ws-ab}]}"));
+		sbuf_appends(&in, SY_WS("ws-rb1", "{principal: rosa, bucketAccessRequests: "
+		    "[{bucketName: ws-ab-c}]}"));
+		sbuf_appends(&in, SY_WS("ws-rb2", "{principal: rosa, bucketAccessRequests: "
+		    "[{bucketName: ws-ab-c}]}"));
+		m = sync_model(qconf, qyaml, in.data, &r, qpol);
+		p1 = strstr(r.err, "workspace ws-rb1: request ws-ab-c/rosa is claimed twice; nobody "
+		    "gets it while it is contested");
+		p2 = strstr(r.err, "workspace ws-ra1: request ws-ab/rita is claimed twice");
+		T_OK(r.rc == 1 && p1 != NULL && p2 != NULL && p1 < p2 &&
+		    strstr(r.err, "workspace ws-ra2: request ws-ab/rita") != NULL &&
+		    strstr(r.err, "workspace ws-rb2: request ws-ab-c/rosa") != NULL &&
+		    m != NULL && m->nrequests == 0,
+		    "sync isolation: contested requests refused, reported as BUCKET/REQUESTER in "
+		    "that order (%s)", r.err);
+		run_free(&r);
+		model_free(m);
+	}
+
+	/*
 	 * A NUL byte in one resource's bucket name (YAML "\0"; "\u0000" in the
 	 * JSON kubectl prints): that resource is refused alone, never read as
 	 * the name it was cut to (ws-frank), and the others apply.
