@@ -292,6 +292,7 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
 	case ADMIN_ERR_INTERNAL:
 		/* the store's or the backend's words (paths, addresses) are for the log */
+		log_warnx("%s for %s: %s", c->api->action, c->cred.principal, msg);
 		return conn_reply_error(c, S3ERR_INTERNAL, NULL);
 	case ADMIN_ERR_NONE:
 	case ADMIN_ERR_INVALID:
