@@ -302,7 +302,7 @@ auth_preflight_refuse(struct conn *c)
 /*
  * Stage PREFLIGHT: only buckets the policy knows are asked about, so that
  * the backend's other buckets stay out of sight; an unknown bucket gets
- * the refusal a known one without a matching rule gets (conn.c turns every
+ * the refusal a known one without a matching rule gets (conn_answer.c turns every
  * backend answer but a 200 into it), and nobody learns which buckets exist
  * but from a rule an owner wrote for browsers.
  */
@@ -771,7 +771,7 @@ auth_run(struct conn *c)
 			r = auth_body_keys(c);
 			break;
 		case AUTH_STAGE_DONE:
-			/* a preflight is counted when the backend's rules have answered (conn.c) */
+			/* a preflight is counted when the backend's rules have answered (conn_answer.c) */
 			if (!c->preflight)
 				c->srv->stats->allowed++;
 			if (c->copy_lock_missing)

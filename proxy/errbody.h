@@ -1,6 +1,6 @@
 /*
  * errbody: whether a backend's error answer may be relayed to the client.
- * Pure: no I/O, no connection (conn.c reads the body, READ_RESP_WHOLE).
+ * Pure: no I/O, no connection (conn_answer.c reads the body, READ_RESP_WHOLE).
  *
  * s3gate re-signs every request with the service credentials, so a
  * backend that refuses a signature refuses s3gate's, and some S3
@@ -28,7 +28,7 @@
  * whole.  S3 error bodies are well under 2 KiB; AWS's SignatureDoesNotMatch
  * with its hex dumps of the string to sign and the canonical request is
  * the largest, about 4 times the signed head.  64 KiB holds that for any
- * ordinary head, and is what a response head may already take (conn.c):
+ * ordinary head, and is what a response head may already take (conn_int.h):
  * an error answer costs a connection at most twice that, once, while it
  * is read.
  */

@@ -1,6 +1,6 @@
 /*
  * respbody: a backend's success answer that s3gate changes before the
- * client sees it.  Pure: no I/O, no connection (conn.c reads the body
+ * client sees it.  Pure: no I/O, no connection (conn_answer.c reads the body
  * whole, READ_RESP_WHOLE, as it reads error bodies).
  *
  * Only one: CompleteMultipartUpload's <Location>.  The backend writes the

@@ -315,7 +315,7 @@ struct backend_conn *server_backend_new(struct server *, int fd, int addr);
  * An idle connection, or NULL if none.  One the backend closed or sent
  * stray bytes on is closed, never lent: the event loop watches idle
  * connections whose read event is added; the others, and every one lent to
- * a request that is not RETRY_SAFE (conn.c, conn_retry_safe), are probed
+ * a request that is not RETRY_SAFE (conn_backend.c, conn_retry_safe), are probed
  * first (one recv(2) with MSG_PEEK).
  */
 struct backend_conn *server_backend_take(struct server *, int retry_safe);

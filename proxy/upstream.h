@@ -16,7 +16,7 @@
  * of a gateway's own failure (layer7).  A pooled connection that closed is
  * not the gateway's failure: it may have been idle too long for it, or for
  * anything in between.  After a failure the request goes to the next
- * address when it may go again (conn.c, conn_backend_retry): always after
+ * address when it may go again (conn_backend.c, conn_backend_retry): always after
  * a failed connect, since nothing was sent yet.  When every address is
  * down, the one down longest is tried anyway: a backend that was away for a
  * moment is not refused for the rest of the timeout.  An address is up

@@ -23,7 +23,7 @@
 #     unsigned) is now a 400 too.
 #   a 3xx answer's body was not judged (only >= 400): a 301 whose XML body
 #     named the service key id was relayed; now read whole and judged as
-#     an error body (proxy/conn.c), s3gate's 502.
+#     an error body (proxy/conn_answer.c), s3gate's 502.
 #   a backend's early answer relayed while the client still sent its body
 #     was followed by close(2) at once, and the body still arriving reset
 #     the connection with the answer's rest unsent: a 403 with a 60 KB body

@@ -345,7 +345,7 @@ te_through(int bad_crc, int bad_outer, const char *tail, size_t prefix_len, size
 	if (open_pairs(in, out) == -1)
 		goto done;
 	httpmsg_body_tracker_init(&trk);
-	/* as conn.c starts a chunked request body */
+	/* as conn_backend.c starts a chunked request body */
 	stream_init(&s, in[1], NULL, out[0], NULL, STREAM_AWSCHUNKED, UINT64_MAX, msg.data,
 	    prefix_len, 0, MiB, TE_BUF, NULL);
 	s.decoder = &ac;
