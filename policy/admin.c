@@ -2070,7 +2070,7 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 		return rc;
 	}
 	if (admin_workspace_nbuckets(a->model, w->name) >= STORAGE_MAX_BUCKETS)
-		return admin_fail_kind(a, ADMIN_ERR_UNAVAILABLE, "bucket %s is not available: "
+		return admin_fail_kind(a, ADMIN_ERR_LIMIT, "bucket %s is not available: "
 		    "workspace %s has %d buckets, the most a workspace may have", args->pos[1], w->name, STORAGE_MAX_BUCKETS);
 	if (admin_bucket_claimant(a, args->pos[0], args->pos[1]) != NULL)
 		return admin_fail_kind(a, ADMIN_ERR_DENIED, "CreateBucket: %s may not create %s: "

@@ -284,6 +284,9 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 	case ADMIN_ERR_UNAVAILABLE:
 		/* CreateBucket: S3's own words, whatever the cause (in the policy, on the backend, whose) */
 		return conn_reply_error(c, S3ERR_BUCKET_EXISTS, NULL);
+	case ADMIN_ERR_LIMIT:
+		/* S3's words for it (CreateBucket past the most a workspace may have) */
+		return conn_reply_error(c, S3ERR_TOO_MANY_BUCKETS, msg);
 	case ADMIN_ERR_NO_SUCH_BUCKET:
 		return conn_reply_error(c, S3ERR_NO_SUCH_BUCKET, msg);
 	case ADMIN_ERR_NOT_FOUND:

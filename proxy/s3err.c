@@ -78,6 +78,8 @@ static const struct s3err_info s3err_table[S3ERR__COUNT] = {
 	[S3ERR_INTERNAL] = { 500, "InternalError", "We encountered an internal error. Please try again." },
 	[S3ERR_SHUTTING_DOWN] = { 503, "ServiceUnavailable", "The server is shutting down; try again." },
 	[S3ERR_TOO_MANY_CONNECTIONS] = { 503, "SlowDown", "Too many connections; please reduce your request rate." },
+	[S3ERR_TOO_MANY_BUCKETS] = { 400, "TooManyBuckets",
+	    "You have attempted to create more buckets than allowed." },
 };
 
 const struct s3err_info *

@@ -53,6 +53,7 @@ enum s3err {
 	S3ERR_INTERNAL,			/* 500 InternalError */
 	S3ERR_SHUTTING_DOWN,		/* 503 ServiceUnavailable */
 	S3ERR_TOO_MANY_CONNECTIONS,	/* 503 SlowDown */
+	S3ERR_TOO_MANY_BUCKETS,		/* 400 TooManyBuckets (a workspace's most) */
 	S3ERR__COUNT
 };
 

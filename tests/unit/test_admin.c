@@ -1355,8 +1355,9 @@ test_sync_isolation(void)
 		    "1000") != NULL, "sizes: member add past 1000 refused (%s)", r.err);
 		run_free(&r);
 		r = run_conf(conf, "bucket", "create", "big", "ws-big-x", (const char *)NULL);
-		T_OK(r.rc == 1 && strstr(r.err, "workspace ws-big has 1000 buckets") != NULL,
-		    "sizes: bucket create past 1000 refused (%s)", r.err);
+		T_OK(r.rc == 1 && strstr(r.err, "workspace ws-big has 1000 buckets") != NULL &&
+		    r.kind == ADMIN_ERR_LIMIT,
+		    "sizes: bucket create past 1000 refused, a limit (kind %d: %s)", (int)r.kind, r.err);
 		run_free(&r);
 		sbuf_free(&big);
 	}
