@@ -28,6 +28,8 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include <openssl/err.h>
+
 #include "policy/store.h"
 #include "proxy/accesslog.h"
 #include "proxy/conn.h"
@@ -1662,6 +1664,10 @@ server_probe_done(struct server *srv, int err)
 		event_free(srv->probe_ev);
 		srv->probe_ev = NULL;
 	}
+	if (srv->probe_ssl != NULL) {
+		SSL_free(srv->probe_ssl);
+		srv->probe_ssl = NULL;
+	}
 	if (srv->probe_fd != -1) {
 		close(srv->probe_fd);
 		srv->probe_fd = -1;
@@ -1674,7 +1680,8 @@ server_probe_done(struct server *srv, int err)
 			srv->stats->backend_marked_down[UPSTREAM_FAIL_CONNECT]++;
 			server_backend_flush_addr(srv, srv->probe_addr);
 			log_warnx("readiness probe: backend %s: %s; not dialled for %d ms",
-			    srv->upstream.addr[srv->probe_addr].text, strerror(err),
+			    srv->upstream.addr[srv->probe_addr].text,
+			    err == EPROTO ? "TLS handshake failed" : strerror(err),
 			    srv->conf->backend_fail_timeout_ms);
 		}
 	}
@@ -1682,6 +1689,62 @@ server_probe_done(struct server *srv, int err)
 		return;
 	srv->backend_reachable = connected;
 	evtimer_add(srv->probe_timer, &tv);
+}
+
+static void	server_probe_cb(evutil_socket_t, short, void *);
+
+/*
+ * Waits for the probe's socket (WANT: SOCKIO_WANT_*) for at most
+ * SERVER_PROBE_TIMEOUT_S: each step of the connect and the handshake has
+ * that long.
+ */
+static void
+server_probe_wait(struct server *srv, int want)
+{
+	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
+
+	if (srv->probe_ev != NULL)
+		event_free(srv->probe_ev);
+	if ((srv->probe_ev = event_new(srv->base, srv->probe_fd,
+	    want == SOCKIO_WANT_READ ? EV_READ : EV_WRITE, server_probe_cb, srv)) == NULL) {
+		server_probe_done(srv, ENOMEM);
+		return;
+	}
+	event_add(srv->probe_ev, &tv);
+}
+
+/*
+ * The probe's handshake with an https backend, begun or continued: a
+ * gateway that takes connections but whose TLS fails (one that speaks no
+ * TLS, a certificate refused) fails every request, and so the probe.
+ */
+static void
+server_probe_tls(struct server *srv)
+{
+	int r, want = 0;
+
+	if (srv->probe_ssl == NULL &&
+	    (srv->probe_ssl = tls_backend_connect(srv->backend_tls, srv->probe_fd,
+	    srv->conf->backend_connect_host)) == NULL) {
+		server_probe_done(srv, EPROTO);
+		return;
+	}
+	if ((r = sockio_handshake(srv->probe_ssl, &want)) == 0)
+		server_probe_wait(srv, want);
+	else {
+		ERR_clear_error();
+		server_probe_done(srv, r == -1 ? EPROTO : 0);
+	}
+}
+
+/* The probe's socket connected: done, or the TLS handshake next. */
+static void
+server_probe_connected(struct server *srv)
+{
+	if (srv->conf->backend_tls && srv->backend_tls != NULL)
+		server_probe_tls(srv);
+	else
+		server_probe_done(srv, 0);
 }
 
 static void
@@ -1693,16 +1756,21 @@ server_probe_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT)
 		err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+	else if (srv->probe_ssl != NULL) {
+		server_probe_tls(srv);
+		return;
+	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
-	server_probe_done(srv, err);
+	if (err == 0)
+		server_probe_connected(srv);
+	else
+		server_probe_done(srv, err);
 }
 
 /* Dials the next address this probe has not: 1, or 0 when none is left. */
 static int
 server_probe_dial(struct server *srv)
 {
-	struct timeval tv = { SERVER_PROBE_TIMEOUT_S, 0 };
 	const struct upstream_addr *a;
 	int i, fd;
 
@@ -1717,19 +1785,12 @@ server_probe_dial(struct server *srv)
 		return 1;
 	}
 	srv->probe_fd = fd;
-	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
-		server_probe_done(srv, 0);
-		return 1;
-	}
-	if (errno != EINPROGRESS) {
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0)
+		server_probe_connected(srv);
+	else if (errno != EINPROGRESS)
 		server_probe_done(srv, errno);
-		return 1;
-	}
-	if ((srv->probe_ev = event_new(srv->base, fd, EV_WRITE, server_probe_cb, srv)) == NULL) {
-		server_probe_done(srv, ENOMEM);
-		return 1;
-	}
-	event_add(srv->probe_ev, &tv);
+	else
+		server_probe_wait(srv, SOCKIO_WANT_WRITE);
 	return 1;
 }
 
@@ -2117,6 +2178,8 @@ server_free(struct server *srv)
 		server_admin_conn_free(ac);	/* not attached yet: the loop stopped first */
 	if (srv->probe_ev != NULL)
 		event_free(srv->probe_ev);
+	if (srv->probe_ssl != NULL)
+		SSL_free(srv->probe_ssl);
 	if (srv->probe_fd != -1)
 		close(srv->probe_fd);
 	if (srv->probe_timer != NULL)

@@ -202,12 +202,14 @@ struct server {
 	uint64_t		 admin_refused_burst;	/* refused since one was last served */
 	/*
 	 * The backend probe /readyz reports (worker 0, with the admin
-	 * listener): a non-blocking connect every SERVER_PROBE_INTERVAL_S,
-	 * completed by the event loop.  backend_reachable: 1, 0, -1 unknown.
+	 * listener): a non-blocking connect every SERVER_PROBE_INTERVAL_S
+	 * (and, to an https backend, a TLS handshake), completed by the event
+	 * loop.  backend_reachable: 1, 0, -1 unknown.
 	 */
 	struct event		*probe_timer;
 	struct event		*probe_ev;	/* the connect under way; NULL between probes */
 	int			 probe_fd;
+	struct ssl_st		*probe_ssl;	/* its TLS handshake under way, or NULL */
 	int			 probe_addr;	/* the address dialled (upstream.h) */
 	unsigned int		 probe_gen;	/* ... of upstream_gen */
 	unsigned int		 probe_tried;	/* this probe's dialled addresses, a bit each */

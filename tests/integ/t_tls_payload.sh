@@ -14,6 +14,8 @@
 #     with backend_ca_file; s3gate-admin sync creating buckets through it;
 #     a gateway without TLS among its addresses skipped like a refused
 #     connect (before: its failed handshake was the request's, a 503);
+#     /readyz by a probe that completes the handshake (503 when the only
+#     gateway speaks no TLS, or its certificate is refused);
 #     (and refusing a certificate of another CA);
 #   - CompleteMultipartUpload's Location over TLS (client side, both sides)
 #     and behind an ingress that ends TLS (plain listener, public_url https).
@@ -574,10 +576,14 @@ hb_sync_refused() {	# BUCKET: a certificate of another CA: exit 1, the reason, n
 }
 # A gateway that speaks no TLS among the https backend's addresses (a
 # relay to RGW's plain port on 127.0.2.9 at nginx's port, listed first in
-# backend_addresses; no pooling, so that every request dials): its failed
-# handshake is a failed connect (upstream.h), skipped for
-# backend_fail_timeout, the request dialled to nginx at once.  Before, the
-# handshake's failure was the request's: every other GET was 503.
+# backend_addresses; no pooling, so that every request dials; no admin
+# listener, so no readiness probe dials it first): its failed handshake is
+# a failed connect (upstream.h), skipped for backend_fail_timeout, the
+# request dialled to nginx at once.  Before, the handshake's failure was
+# the request's: every other GET was 503.  Then the readiness probe: it
+# completes the handshake with an https backend, so /readyz is 503 when
+# the only gateway speaks no TLS, or its certificate is refused (before:
+# a TCP connect, /readyz 200 while every request was 503).
 HBM_GW=127.0.2.9
 hbm_checks() {
 	$PY3 "$LIB_DIR/helpers/tcprelay.py" relay "$HBM_GW:$NGX_PORT" "127.0.0.1:${RGW_ENDPOINT##*:}" \
@@ -586,20 +592,47 @@ hbm_checks() {
 	if ! wait_for 10 grep -q ready "$T/hbm.ready" ||
 		! s3gate_start hbm "backend https://127.0.0.1:$NGX_PORT" "backend_ca_file $TLS/ca.pem" \
 			"backend_addresses $HBM_GW 127.0.0.1" "backend_fail_timeout 30s" "backend_pool_size 0" \
-			"workers 1" "$T/storage-tls.yaml" >"$T/hbm.start" 2>&1 ||
+			"workers 1" "admin_listen off" "$T/storage-tls.yaml" >"$T/hbm.start" 2>&1 ||
 		! s3gate_cred tls hbm-user >>"$T/hbm.start" 2>&1; then
 		t_fail "setup: s3gate hbm, its https backend's first address a gateway without TLS" \
 			"$(cat "$T/hbm.err" "$T/hbm.start" 2>/dev/null)"
 		return
 	fi
-	HBM_EP=$S3GATE_ENDPOINT HBM_ADMIN=$S3GATE_ADMIN_URL
+	HBM_EP=$S3GATE_ENDPOINT
 	tc "https backend, a gateway among its addresses that speaks no TLS: 10 GETs all 200, byte for byte" \
 		hbm_gets 10
-	tc "... that gateway not dialled again in its 30 s fail timeout: 10 more GETs, no connection to it, one handshake failed in all" \
+	tc "... that gateway not dialled again in its 30 s fail timeout: 10 more GETs, no connection to it, one handshake failed in all, logged as the request's" \
 		hbm_skipped
-	tc "... s3gate_backend_marked_down_total{reason=\"connect\"} 1, the log says the handshake failed" \
-		hbm_marked
 	s3gate_stop hbm >/dev/null
+	if s3gate_start hbp "backend https://127.0.0.1:$NGX_PORT" "backend_ca_file $TLS/ca.pem" \
+		"backend_addresses $HBM_GW" "workers 1" "$T/storage-tls.yaml" >"$T/hbp.start" 2>&1; then
+		HBP_ADMIN=$S3GATE_ADMIN_URL
+		tc "https backend whose only gateway speaks no TLS: /readyz 503 (the probe's handshake failed), s3gate_backend_marked_down_total{reason=\"connect\"} counts it" \
+			hbp_unready
+		s3gate_stop hbp >/dev/null
+	else
+		t_fail "setup: s3gate hbp, its https backend's only address a gateway without TLS" "$(cat "$T/hbp.start")"
+	fi
+}
+# readyz URL CODE WORD: /readyz at URL answers CODE with WORD in its body
+readyz() {
+	local code
+	code=$(curl -s --max-time 5 -o "$T/readyz.out" -w '%{http_code}' "$1/readyz")
+	[ "$code" = "$2" ] && grep -q "$3" "$T/readyz.out"
+}
+# readyz_within URL CODE WORD: so within 10 s (the first probe may be under way)
+readyz_within() {
+	wait_for 10 readyz "$@" && return 0
+	echo "/readyz: HTTP $(curl -s --max-time 5 -o "$T/readyz.out" -w '%{http_code}' "$1/readyz"): $(cat "$T/readyz.out")"
+	return 1
+}
+hbp_unready() {
+	local v
+	readyz_within "$HBP_ADMIN" 503 "backend unreachable" || return 1
+	v=$(metric "$HBP_ADMIN" 's3gate_backend_marked_down_total{reason="connect"}')
+	grep "readiness probe" "$T/hbp/s3gate.log" | head -2
+	[ "${v:-0}" -ge 1 ] &&
+		grep -q "readiness probe: backend $HBM_GW:$NGX_PORT: TLS handshake failed" "$T/hbp/s3gate.log"
 }
 hbm_gets() {	# N: GETs of hb/f1k (hb_updown's upload) through hbm, each 200 and the file's bytes
 	local i code
@@ -615,17 +648,10 @@ hbm_skipped() {	# (its first connection may be the readiness probe's: a TCP conn
 	n0=$(cat "$T/hbm.count" 2>/dev/null || echo 0)
 	hbm_gets 10 || return 1
 	n1=$(cat "$T/hbm.count" 2>/dev/null || echo 0)
-	failed=$(grep -c "backend $HBM_GW:$NGX_PORT: TLS handshake failed" "$T/hbm/s3gate.log")
+	failed=$(grep -c "request [0-9A-F]*: backend $HBM_GW:$NGX_PORT: TLS handshake failed; not dialled for 30000 ms" \
+		"$T/hbm/s3gate.log")
 	echo "connections to $HBM_GW: $n0 after the first 10 GETs, $n1 after 10 more; handshakes failed: $failed"
 	[ "$n0" -ge 1 ] && [ "$n1" = "$n0" ] && [ "$failed" = 1 ]
-}
-hbm_marked() {
-	local v
-	v=$(metric "$HBM_ADMIN" 's3gate_backend_marked_down_total{reason="connect"}')
-	echo "marked down (connect): $v"
-	grep "$HBM_GW" "$T/hbm/s3gate.log" | head -3
-	[ "$v" = 1 ] && grep -q "backend $HBM_GW:$NGX_PORT: TLS handshake failed; not dialled for 30000 ms" \
-		"$T/hbm/s3gate.log"
 }
 HB_SYNC_BUCKET=ws-hbsync-$(rand_id)
 if [ -n "$NGX_WHY" ]; then
@@ -634,6 +660,8 @@ else
 	cp "$T/tls/storage.yaml" "$T/storage-tls.yaml"
 	if hb_start hb ca >"$T/hb.start" 2>&1; then
 		t_pass "s3gate with backend https://127.0.0.1:$NGX_PORT + backend_ca_file starts"
+		tc "https backend: /readyz 200 (the readiness probe's TLS handshake with it succeeds)" \
+			readyz_within "$S3GATE_ADMIN_URL" 200 "backend ok"
 		tc "https backend: 40 MiB multipart upload, download, backend identical" \
 			hb_updown hb-user "$HB_EP" hb/f40m "$T/f40m"
 		tc "https backend: 1 KiB upload, download, backend identical" \
@@ -651,6 +679,8 @@ else
 	fi
 	if hb_start hbx ca2 >"$T/hbx.start" 2>&1; then
 		t_pass "s3gate with an https backend and the wrong backend_ca_file starts"
+		tc "https backend with a backend_ca_file of another CA: /readyz 503 (the probe's handshake refuses the certificate)" \
+			readyz_within "$S3GATE_ADMIN_URL" 503 "backend unreachable"
 		tc "https backend with a backend_ca_file of another CA: 503 ServiceUnavailable (certificate refused)" \
 			hb_refused hbx-user "$HB_EP"
 		tc "https backend with a backend_ca_file of another CA: sync exits 1, says why, creates no bucket" \
