@@ -2129,6 +2129,7 @@ static int
 admin_bucket_retired(struct admin *a, struct admin_args *args)
 {
 	const struct model_retired **v;
+	const char *since;
 	json_t *list, *o;
 	size_t i;
 	int rc;
@@ -2145,9 +2146,9 @@ admin_bucket_retired(struct admin *a, struct admin_args *args)
 	list = json_array();
 	for (i = 0; i < a->model->nretired; i++) {
 		o = admin_retired_json(v[i]);
+		since = json_string_value(json_object_get(o, "retired_at"));
 		admin_text(a, "%s workspace %s owner %s since %s", v[i]->bucket, v[i]->workspace,
-		    v[i]->principal, json_string_value(json_object_get(o, "retired_at")) ?
-		    json_string_value(json_object_get(o, "retired_at")) : "-");
+		    v[i]->principal, since != NULL ? since : "-");
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(a->doc, "retired", list);

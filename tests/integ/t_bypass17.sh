@@ -50,8 +50,9 @@
 #   was and is refused.
 # Left to the operator (policy/README.md): M may name members without their
 #   consent, lift their own spec.quotas, and claim a bucket the policy does
-#   not hold but the backend does (one an earlier sync dropped, with its
-#   data: sync adopts existing buckets by design); M's 1 000 new buckets
+#   not hold but the backend does and no workspace of the store held (sync
+#   adopts existing buckets by design; one a sync dropped is retired:
+#   t_bypass18); M's 1 000 new buckets
 #   are 1 000 buckets of the service account at RGW (max_buckets).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
