@@ -664,14 +664,21 @@ conf_h_user(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	return 0;
 }
 
+/* Frees a secret read from a file, its bytes wiped first. */
+static void
+conf_wipe_secret(char *secret)
+{
+	if (secret != NULL) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+}
+
 /* *SLOT = SECRET, the old one wiped first (the slot owns its secret). */
 static void
 conf_set_secret(char **slot, char *secret)
 {
-	if (*slot != NULL) {
-		explicit_bzero(*slot, strlen(*slot));
-		free(*slot);
-	}
+	conf_wipe_secret(*slot);
 	*slot = secret;
 }
 
@@ -697,8 +704,7 @@ conf_h_secret_key(struct conf_parser *p, struct conf *c, char **argv, int argc)
 	if (strlen(secret) != 64 || strspn(secret, "0123456789abcdefABCDEF") != 64) {
 		conf_error(p, "policy secret key file %s must hold 64 hex digits (32 bytes); "
 		    "make one with: openssl rand -hex 32 > %s", argv[1], argv[1]);
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
+		conf_wipe_secret(secret);
 		return -1;
 	}
 	conf_set_secret(&c->store_secret_key, secret);
@@ -719,8 +725,7 @@ conf_h_store_password(struct conf_parser *p, struct conf *c, char **argv, int ar
 	if (strlen(secret) > 255) {
 		conf_error(p, "Redis password file %s holds more than 255 bytes; use a shorter "
 		    "password (openssl rand -hex 32)", argv[1]);
-		explicit_bzero(secret, strlen(secret));
-		free(secret);
+		conf_wipe_secret(secret);
 		return -1;
 	}
 	conf_set_secret(&c->store_password, secret);

@@ -690,18 +690,25 @@ conn_reply_error(struct conn *c, enum s3err err, const char *message)
  * left unread (ListBuckets, a body-less API call that got one anyway), the
  * connection closes after it.  Returns 1.
  */
-int
-conn_reply(struct conn *c, int status, const char *content_type, const char *body, size_t len)
+static int
+conn_reply_extra(struct conn *c, int status, const char *content_type, const char *body,
+    size_t len, const char *extra_headers)
 {
 	if (conn_body_unread(c))
 		c->closing = 1;
 	c->resp_status = status;
 	respond_build(&c->out, status, content_type, body, len, c->is_head_method, c->closing,
-	    c->request_id, NULL);
+	    c->request_id, extra_headers);
 	c->out_off = 0;
 	conn_set_state(c, CONN_LOCAL_RESPONSE);
 	conn_timer_set(c, c->conf->body_timeout_ms);
 	return 1;
+}
+
+int
+conn_reply(struct conn *c, int status, const char *content_type, const char *body, size_t len)
+{
+	return conn_reply_extra(c, status, content_type, body, len, NULL);
 }
 
 /* 200 with an empty body and a Location header (CreateBucket). */
@@ -711,15 +718,7 @@ conn_reply_location(struct conn *c, const char *location)
 	char extra[400];
 
 	snprintf(extra, sizeof(extra), "Location: %s\r\n", location);
-	if (conn_body_unread(c))
-		c->closing = 1;
-	c->resp_status = 200;
-	respond_build(&c->out, 200, "application/xml", "", 0, c->is_head_method, c->closing,
-	    c->request_id, extra);
-	c->out_off = 0;
-	conn_set_state(c, CONN_LOCAL_RESPONSE);
-	conn_timer_set(c, c->conf->body_timeout_ms);
-	return 1;
+	return conn_reply_extra(c, 200, "application/xml", "", 0, extra);
 }
 
 void
