@@ -42,4 +42,34 @@ static int testlib_failed;
 
 #define T_DONE() (testlib_failed ? 1 : 0)
 
+/*
+ * The whole of file PATH, NUL-terminated, its length in *LENP (if not
+ * NULL); NULL if it cannot be read.  The caller frees it.
+ */
+static inline char *
+testlib_slurp(const char *path, size_t *lenp)
+{
+	FILE *f;
+	char *buf;
+	long n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1 || (buf = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	if (lenp != NULL)
+		*lenp = (size_t)n;
+	return buf;
+}
+
 #endif
