@@ -371,8 +371,8 @@ conn_request_reset(struct conn *c)
 		event_del(c->throttle);
 	gateapi_free(c);
 	c->gateapi_action = NULL;
-	s3addr_free(&c->addr);
-	query_free(&c->query);
+	s3addr_clear(&c->addr);		/* their blocks serve the next request */
+	query_clear(&c->query);
 	if (c->op_valid)
 		s3op_free(&c->op);
 	c->op_valid = 0;
@@ -791,12 +791,13 @@ conn_request_start(struct conn *c)
 	}
 	if ((host = httpmsg_header_find(&c->head, "host")) == NULL && c->head.http_minor >= 1)
 		return conn_fail(c, S3ERR_BAD_REQUEST, "HTTP/1.1 requests need a Host header.");
-	if (s3addr_parse(c->head.target, c->head.target_len, host ? host->value : NULL,
+	if (s3addr_parse_again(c->head.target, c->head.target_len, host ? host->value : NULL,
 	    host ? host->value_len : 0, c->conf->service_domains, c->conf->ndomains,
 	    &c->addr, &err) == -1)
 		return conn_fail(c, err, NULL);
 	if (c->addr.raw_query != NULL &&
-	    query_parse(c->addr.raw_query, c->addr.raw_query_len, CONN_MAX_QUERY_PARAMS, &c->query) == -1)
+	    query_parse_again(c->addr.raw_query, c->addr.raw_query_len, CONN_MAX_QUERY_PARAMS,
+	    &c->query) == -1)
 		return conn_fail(c, S3ERR_INVALID_URI, "The query string is malformed.");
 	conn_set_state(c, CONN_AUTH_WAIT);
 	return auth_run(c);
@@ -1756,6 +1757,8 @@ conn_abort(struct conn *c)
 		event_free(c->throttle);
 	c->throttle = NULL;
 	conn_request_reset(c);
+	s3addr_free(&c->addr);
+	query_free(&c->query);
 	sbuf_free(&c->out);
 	sbuf_free(&c->prebody);
 	sbuf_free(&c->req_rest);

@@ -94,21 +94,34 @@ s3addr_host_bucket_len(const char *host, size_t host_len, char *const *domains, 
 	return 0;
 }
 
-/*
- * One allocation per address (a request's hot path): the decoded path, in
- * which the bucket and the key are cut apart by a NUL where the slash
- * between them was, then a virtual-hosted bucket, lower-cased.
- */
 int
 s3addr_parse(const char *target, size_t target_len, const char *host, size_t host_len,
     char *const *domains, int ndomains, struct s3addr *a, enum s3err *err)
 {
+	a->storage = NULL;
+	a->storage_size = 0;
+	return s3addr_parse_again(target, target_len, host, host_len, domains, ndomains, a, err);
+}
+
+/*
+ * One block per address, kept from one request of a connection to the
+ * next (a request's hot path allocates only when a longer path comes):
+ * the decoded path, in which the bucket and the key are cut apart by a NUL
+ * where the slash between them was, then a virtual-hosted bucket,
+ * lower-cased.
+ */
+int
+s3addr_parse_again(const char *target, size_t target_len, const char *host, size_t host_len,
+    char *const *domains, int ndomains, struct s3addr *a, enum s3err *err)
+{
 	const char *q;
-	char *path, *slash, *b;
-	size_t blen, i;
+	char *path, *slash, *b, *storage = a->storage;
+	size_t blen, i, need, storage_size = a->storage_size;
 	long n;
 
 	memset(a, 0, sizeof(*a));
+	a->storage = storage;
+	a->storage_size = storage_size;
 	if (target_len == 0 || target[0] != '/') {
 		*err = S3ERR_INVALID_URI;	/* absolute-form and '*' are not S3 */
 		return -1;
@@ -121,8 +134,13 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 		a->raw_query_len = target_len - a->raw_path_len - 1;
 	}
 	blen = s3addr_host_bucket_len(host, host_len, domains, ndomains);
-	if ((a->storage = malloc(a->raw_path_len + 1 + blen + 1)) == NULL)
-		abort();
+	need = a->raw_path_len + 1 + blen + 1;
+	if (a->storage_size < need) {
+		free(a->storage);
+		if ((a->storage = malloc(need)) == NULL)
+			abort();
+		a->storage_size = need;
+	}
 	path = a->storage;
 	if ((n = uri_decode(path, a->raw_path, a->raw_path_len, 0)) < 0) {
 		s3addr_free(a);
@@ -163,11 +181,24 @@ s3addr_parse(const char *target, size_t target_len, const char *host, size_t hos
 	return 0;
 }
 
+/* Empties A for s3addr_parse_again, its storage kept (a path is no secret). */
+void
+s3addr_clear(struct s3addr *a)
+{
+	char *storage = a->storage;
+	size_t storage_size = a->storage_size;
+
+	memset(a, 0, sizeof(*a));
+	a->storage = storage;
+	a->storage_size = storage_size;
+}
+
 void
 s3addr_free(struct s3addr *a)
 {
 	free(a->storage);
 	a->storage = a->bucket = a->key = a->internal_path = NULL;
+	a->storage_size = 0;
 }
 
 void

@@ -24,6 +24,7 @@ struct s3addr {
 	char		*internal_path;	/* decoded path after /_s3gate/ */
 	char		*storage;	/* the one allocation bucket, key and
 					   internal_path point into */
+	size_t		 storage_size;	/* its bytes (kept by s3addr_clear) */
 	int		 virtual_host;
 	const char	*raw_path;	/* into the request target */
 	size_t		 raw_path_len;
@@ -39,6 +40,15 @@ struct s3addr {
 int	 s3addr_parse(const char *target, size_t target_len, const char *host,
 	    size_t host_len, char *const *domains, int ndomains, struct s3addr *,
 	    enum s3err *err);
+/*
+ * The same into an address that s3addr_clear() emptied (or zeroed): its
+ * storage is used again when large enough, so that a connection's requests
+ * do not allocate one each.
+ */
+int	 s3addr_parse_again(const char *target, size_t target_len, const char *host,
+	    size_t host_len, char *const *domains, int ndomains, struct s3addr *,
+	    enum s3err *err);
+void	 s3addr_clear(struct s3addr *);
 void	 s3addr_free(struct s3addr *);
 
 /* S3 bucket naming rules (3-63, a-z 0-9 . -, letter or digit at both ends), not reserved. */

@@ -90,7 +90,7 @@ sigv2_listed(const char *const *list, const char *name)
 static enum sigv2_status
 sigv2_check_query(const struct sigv4_request *r, int presigned)
 {
-	struct query_list own = { NULL, 0, 0 };
+	struct query_list own = { NULL, 0, 0, 0 };
 	const struct query_list *q = r->parsed_query;
 	enum sigv2_status st = SIGV2_OK;
 	const char *name;
@@ -132,7 +132,7 @@ enum sigv2_status
 sigv2_parse(const struct sigv4_request *r, struct sigv2_auth *a)
 {
 	const struct http_header *h;
-	struct query_list q = { NULL, 0, 0 };
+	struct query_list q = { NULL, 0, 0, 0 };
 	const struct query_param *p;
 	char *end;
 
@@ -235,7 +235,7 @@ sigv2_string_to_sign(const struct sigv4_request *r, const struct sigv2_auth *a,
     const char *vhost_bucket, struct sbuf *out)
 {
 	const struct http_header *h;
-	struct query_list q = { NULL, 0, 0 };
+	struct query_list q = { NULL, 0, 0, 0 };
 	char *amz[HTTP_MAX_HEADERS];
 	size_t namz = 0, i, j;
 	int first = 1;

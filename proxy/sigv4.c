@@ -1376,7 +1376,7 @@ sigv4_presign(const char *method, const char *host, const char *canon_path,
 	char v_sh[] = "host", v_date[17], v_scope[9], v_exp[24];
 	struct query_param amz[5];
 	struct query_param *all;
-	struct query_list amz_list = { amz, 5, 0 }, all_list;
+	struct query_list amz_list = { amz, 5, 0, 0 }, all_list;
 	struct sbuf cred = SBUF_INIT, cr = SBUF_INIT, sts = SBUF_INIT;
 	unsigned char key[SIGV4_KEY_LEN];
 	char sig[65];

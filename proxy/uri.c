@@ -150,13 +150,22 @@ uri_decode(char *dst, const char *src, size_t len, int plus_is_space)
 	return (long)n;
 }
 
-/*
- * One allocation per list: the parameter array, then every name and value
- * (decoded, NUL-terminated) after it.  Decoding never lengthens, so LEN
- * bytes plus two NULs per parameter always suffice.
- */
 int
 query_parse(const char *raw, size_t len, size_t max_params, struct query_list *ql)
+{
+	ql->params = NULL;
+	ql->cap = 0;
+	return query_parse_again(raw, len, max_params, ql);
+}
+
+/*
+ * One block per list, kept from one request of a connection to the next
+ * (allocated again only for a longer query): the parameter array, then
+ * every name and value (decoded, NUL-terminated) after it.  Decoding never
+ * lengthens, so LEN bytes plus two NULs per parameter always suffice.
+ */
+int
+query_parse_again(const char *raw, size_t len, size_t max_params, struct query_list *ql)
 {
 	const char *seg, *end, *amp, *eq;
 	struct query_param *qp;
@@ -164,7 +173,6 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 	char *str;
 	long r;
 
-	ql->params = NULL;
 	ql->count = 0;
 	ql->size = 0;
 	if (raw == NULL)
@@ -185,8 +193,12 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 	if (cap == 0)
 		return 0;
 	ql->size = cap * sizeof(*ql->params) + len + 2 * cap;
-	if ((ql->params = malloc(ql->size)) == NULL)
-		abort();
+	if (ql->cap < ql->size) {
+		free(ql->params);
+		if ((ql->params = malloc(ql->size)) == NULL)
+			abort();
+		ql->cap = ql->size;
+	}
 	str = (char *)(ql->params + cap);
 
 	/*
@@ -226,12 +238,7 @@ query_parse(const char *raw, size_t len, size_t max_params, struct query_list *q
 	return 0;
 
  fail:
-	/* What was decoded may hold a secret (a security token). */
-	explicit_bzero(ql->params, ql->size);
-	free(ql->params);
-	ql->params = NULL;
-	ql->count = 0;
-	ql->size = 0;
+	query_free(ql);		/* what was decoded may hold a secret (a security token) */
 	return -1;
 }
 
@@ -246,16 +253,24 @@ query_find(const struct query_list *ql, const char *name)
 	return NULL;
 }
 
+/* Empties QL for query_parse_again, its block kept but wiped. */
 void
-query_free(struct query_list *ql)
+query_clear(struct query_list *ql)
 {
 	/* Values may be security tokens or signatures; names and values share one block. */
 	if (ql->params != NULL)
 		explicit_bzero(ql->params, ql->size);
-	free(ql->params);
-	ql->params = NULL;
 	ql->count = 0;
 	ql->size = 0;
+}
+
+void
+query_free(struct query_list *ql)
+{
+	query_clear(ql);
+	free(ql->params);
+	ql->params = NULL;
+	ql->cap = 0;
 }
 
 /* One encoded parameter, pointing into the scratch buffer of query_canonical. */

@@ -42,8 +42,9 @@ struct query_param {
 struct query_list {
 	struct query_param	*params;
 	size_t			 count;
-	size_t			 size;	/* bytes query_parse allocated (wiped at once by
-					   query_free, which takes only lists it made) */
+	size_t			 size;	/* bytes query_parse used (wiped by query_clear
+					   and query_free, which take only lists it made) */
+	size_t			 cap;	/* bytes allocated at params (kept by query_clear) */
 };
 
 /*
@@ -52,7 +53,14 @@ struct query_list {
  * than max_params parameters.
  */
 int	 query_parse(const char *raw, size_t len, size_t max_params, struct query_list *);
+/*
+ * The same into a list that query_clear() emptied (or zeroed): its block is
+ * used again when large enough, so that a connection's requests do not
+ * allocate one each.
+ */
+int	 query_parse_again(const char *raw, size_t len, size_t max_params, struct query_list *);
 const struct query_param *query_find(const struct query_list *, const char *name);
+void	 query_clear(struct query_list *);
 void	 query_free(struct query_list *);
 
 /*

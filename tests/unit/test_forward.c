@@ -181,7 +181,7 @@ run_case(size_t ci, const unsigned char key[SIGV4_KEY_LEN], struct forward_scrat
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
 	const struct http_header *host;
 	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, scratch, 0, 0 };
-	struct query_list ql = { NULL, 0, 0 };
+	struct query_list ql = { NULL, 0, 0, 0 };
 	struct sigv4_request req;
 	struct sigv4_auth auth;
 	struct sbuf out = SBUF_INIT;
@@ -440,7 +440,7 @@ test_connection_named(const unsigned char key[SIGV4_KEY_LEN])
 	    "X-Hop: secret-to-this-hop\r\n\r\n";
 	struct http_head *ch = calloc(1, sizeof(*ch));
 	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL, 0, 0 };
-	struct query_list ql = { NULL, 0, 0 };
+	struct query_list ql = { NULL, 0, 0, 0 };
 	struct sbuf out = SBUF_INIT;
 	struct s3addr a;
 	enum s3err err;
@@ -468,7 +468,7 @@ test_length_is_ours(const unsigned char key[SIGV4_KEY_LEN])
 	    "Connection: keep-alive, X-Hop\r\n\r\n";
 	struct http_head *ch = calloc(1, sizeof(*ch)), *bh = calloc(1, sizeof(*bh));
 	struct forward_target t = { BACKEND_HOST, REGION, SVC_KEY_ID, key, 0, 0, NULL, 1, 7 };
-	struct query_list ql = { NULL, 0, 0 };
+	struct query_list ql = { NULL, 0, 0, 0 };
 	struct sbuf out = SBUF_INIT;
 	struct s3addr a;
 	enum s3err err;

@@ -325,6 +325,44 @@ test_unterminated(void)
 	free(target);
 }
 
+/*
+ * A connection parses each request's address into the same s3addr: its
+ * block is used again for a path that fits and replaced for a longer one.
+ */
+static void
+test_parse_again(void)
+{
+	struct s3addr a;
+	enum s3err err;
+	const char *t1 = "/bucket-one/a/long/key/name.bin", *t2 = "/bb2/k", *t3 = "/k?x=1";
+	const char *h3 = "vhost.s3.example.org";
+	void *block;
+
+	memset(&a, 0, sizeof(a));
+	T_OK(s3addr_parse_again(t1, strlen(t1), NULL, 0, domains, 3, &a, &err) == 0 &&
+	    strcmp(a.bucket, "bucket-one") == 0 && strcmp(a.key, "a/long/key/name.bin") == 0,
+	    "parse_again: path style");
+	block = a.storage;
+	s3addr_clear(&a);
+	T_OK(a.storage == block && a.bucket == NULL && a.key == NULL && a.raw_path == NULL,
+	    "parse_again: s3addr_clear keeps the block, forgets the address");
+	T_OK(s3addr_parse_again(t2, strlen(t2), NULL, 0, domains, 3, &a, &err) == 0 &&
+	    a.storage == block && strcmp(a.bucket, "bb2") == 0 && strcmp(a.key, "k") == 0,
+	    "parse_again: a shorter address reuses the block");
+	s3addr_clear(&a);
+	T_OK(s3addr_parse_again(t3, strlen(t3), h3, strlen(h3), domains, 3, &a, &err) == 0 &&
+	    a.virtual_host && strcmp(a.bucket, "vhost") == 0 && strcmp(a.key, "k") == 0 &&
+	    a.raw_query != NULL && a.raw_query_len == 3, "parse_again: virtual-hosted after path style");
+	s3addr_clear(&a);
+	T_OK(s3addr_parse_again("/Bad_Bucket/k", 13, NULL, 0, domains, 3, &a, &err) == -1 &&
+	    err == S3ERR_INVALID_BUCKET_NAME && a.storage == NULL && a.storage_size == 0,
+	    "parse_again: a refused address frees the block");
+	T_OK(s3addr_parse_again(t1, strlen(t1), NULL, 0, domains, 3, &a, &err) == 0 &&
+	    strcmp(a.key, "a/long/key/name.bin") == 0, "parse_again: parses again after a refusal");
+	s3addr_free(&a);
+	T_OK(a.storage == NULL && a.storage_size == 0, "parse_again: s3addr_free releases it");
+}
+
 int
 main(void)
 {
@@ -333,5 +371,6 @@ main(void)
 	test_raw_bytes();
 	test_bucket_valid();
 	test_reserved();
+	test_parse_again();
 	return T_DONE();
 }

@@ -1018,7 +1018,7 @@ test_presign_round_trip(void)
 		{ .name = n2, .value = v2, .has_value = 1, .name_len = 9, .value_len = 5 },
 		{ .name = n1, .value = v1, .has_value = 1, .name_len = 21, .value_len = 25 },
 	};
-	struct query_list ql = { extra, 2, 0 };
+	struct query_list ql = { extra, 2, 0, 0 };
 	struct sbuf q = SBUF_INIT, head = SBUF_INIT;
 
 	sigv4_presign("GET", "pub.example.org", "/bkt/dir/a%20b%2Bc", &ql,

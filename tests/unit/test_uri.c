@@ -394,11 +394,50 @@ test_query_canonical_random(void)
 	T_OK(bad == 0, "query_canonical: 5000 random queries, as the definition gives");
 }
 
+/*
+ * A connection parses each request's query into the same list: the block
+ * is used again for a query that fits, replaced for a longer one, and
+ * nothing of the previous request's values is left to read.
+ */
+static void
+test_parse_again(void)
+{
+	struct query_list ql = { NULL, 0, 0, 0 };
+	const char *long_q = "X-Amz-Security-Token=0123456789abcdef0123456789abcdef&a=1&b=2&c=3";
+	void *block;
+	size_t cap;
+
+	T_OK(query_parse_again(long_q, strlen(long_q), 16, &ql) == 0 && ql.count == 4 &&
+	    ql.cap >= ql.size && ql.size > 0, "parse_again: a first query allocates its block");
+	block = ql.params;
+	cap = ql.cap;
+	query_clear(&ql);
+	T_OK(ql.count == 0 && ql.size == 0 && ql.params == block && ql.cap == cap,
+	    "parse_again: query_clear keeps the block, empties the list");
+	T_OK(memmem(block, cap, "0123456789abcdef", 16) == NULL,
+	    "parse_again: query_clear wipes the values (a token is no longer in the block)");
+	T_OK(query_parse_again("acl", 3, 16, &ql) == 0 && ql.params == block && ql.count == 1 &&
+	    strcmp(ql.params[0].name, "acl") == 0 && !ql.params[0].has_value,
+	    "parse_again: a shorter query reuses the block");
+	query_clear(&ql);
+	T_OK(query_parse_again(NULL, 0, 16, &ql) == 0 && ql.count == 0 && ql.params == block,
+	    "parse_again: no query, an empty list, the block kept");
+	T_OK(query_parse_again(long_q, strlen(long_q), 2, &ql) == -1 && ql.count == 0,
+	    "parse_again: over max_params refused");
+	T_OK(query_parse_again("a=%zz", 5, 16, &ql) == -1 && ql.params == NULL && ql.cap == 0,
+	    "parse_again: a malformed escape frees the block (it may hold a token)");
+	T_OK(query_parse_again(long_q, strlen(long_q), 16, &ql) == 0 && ql.count == 4 &&
+	    strcmp(ql.params[3].value, "3") == 0, "parse_again: parses again after a failure");
+	query_free(&ql);
+	T_OK(ql.params == NULL && ql.cap == 0 && ql.count == 0, "parse_again: query_free releases it");
+}
+
 int
 main(void)
 {
 	test_encode();
 	test_encode_exhaustive();
+	test_parse_again();
 	test_decode();
 	test_query_parse();
 	test_query_canonical();
