@@ -31,6 +31,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -222,22 +223,98 @@ rs_aad(struct sbuf *out, const char *key, const char *field)
 
 /* ---- the URL ------------------------------------------------------------------ */
 
-struct rs_addr {
+#define RS_MAX_SENTINELS	8
+#define RS_SENTINEL_PORT	26379
+
+struct rs_hostport {
 	char	 host[256];
+	int	 port;
+};
+
+struct rs_addr {
+	char	 host[256];	/* the server; with Sentinel, the master it named last */
 	int	 port;
 	char	 path[256];	/* unix socket; "" for TCP */
 	int	 db;
 	char	 password[256];	/* "" for none */
+	/* redis+sentinel://: whom to ask which server is the master of what */
+	struct rs_hostport sentinels[RS_MAX_SENTINELS];
+	int	 nsentinels;	/* 0: not Sentinel */
+	char	 master_name[128];
 };
 
 /*
+ * The master a sentinel named last in this process (the proxy's event loop
+ * only), for the quota sync's connection: it follows the store's, which
+ * asks again on every reconnect.
+ */
+static struct rs_hostport rs_master_seen;
+
+/* HOST[:PORT] or [IPV6][:PORT] between P and END; *PORT kept when absent. */
+static int
+rs_hostport_parse(const char *p, const char *end, char *host, size_t host_size, int *port)
+{
+	const char *colon;
+	char *e;
+	long v;
+
+	if (p < end && *p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+
+		if (rb == NULL || (size_t)(rb - p - 1) >= host_size || rb == p + 1)
+			return -1;
+		memcpy(host, p + 1, (size_t)(rb - p - 1));
+		host[rb - p - 1] = '\0';
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		if (colon == NULL && rb + 1 != end)
+			return -1;
+	} else {
+		colon = memchr(p, ':', (size_t)(end - p));
+		if ((size_t)((colon ? colon : end) - p) >= host_size || (colon ? colon : end) == p)
+			return -1;
+		memcpy(host, p, (size_t)((colon ? colon : end) - p));
+		host[(colon ? colon : end) - p] = '\0';
+	}
+	if (colon != NULL) {
+		if (colon + 1 == end || !isdigit((unsigned char)colon[1]))
+			return -1;
+		v = strtol(colon + 1, &e, 10);
+		if (e != end || v < 1 || v > 65535)
+			return -1;
+		*port = (int)v;
+	}
+	return 0;
+}
+
+/* "/DB" at P (or nothing): *DB. */
+static int
+rs_db_parse(const char *p, int *db)
+{
+	char *e;
+	long v;
+
+	if (*p == '\0' || (p[0] == '/' && p[1] == '\0'))
+		return 0;
+	if (p[0] != '/' || !isdigit((unsigned char)p[1]))
+		return -1;
+	v = strtol(p + 1, &e, 10);
+	if (*e != '\0' || v < 0 || v > 65535)
+		return -1;
+	*db = (int)v;
+	return 0;
+}
+
+/*
  * redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]  (HOST may be [IPv6])
+ * redis+sentinel://[[USER]:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB]
+ *     (the sentinels, port 26379 by default; the password is the master's)
  * unix:/PATH[?db=N]
  */
 static int
 rs_addr_parse(const char *url, struct rs_addr *a, struct sbuf *errors)
 {
-	const char *p, *at, *end, *colon;
+	const char *p, *at, *end, *colon, *comma, *name;
+	int sentinel = 0;
 	char *e;
 	long v;
 
@@ -261,9 +338,13 @@ rs_addr_parse(const char *url, struct rs_addr *a, struct sbuf *errors)
 		}
 		return 0;
 	}
-	if (strncmp(url, "redis://", 8) != 0)
+	if (strncmp(url, "redis+sentinel://", 17) == 0) {
+		sentinel = 1;
+		p = url + 17;
+	} else if (strncmp(url, "redis://", 8) == 0)
+		p = url + 8;
+	else
 		goto bad;
-	p = url + 8;
 	end = p + strcspn(p, "/");
 	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
 		if ((colon = memchr(p, ':', (size_t)(at - p))) == NULL ||
@@ -272,42 +353,58 @@ rs_addr_parse(const char *url, struct rs_addr *a, struct sbuf *errors)
 		memcpy(a->password, colon + 1, (size_t)(at - colon - 1));
 		p = at + 1;
 	}
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(end - p));
+	if (!sentinel) {
+		if (rs_hostport_parse(p, end, a->host, sizeof(a->host), &a->port) == -1 ||
+		    rs_db_parse(end, &a->db) == -1)
+			goto bad;
+		return 0;
+	}
+	for (;; p = comma + 1) {	/* every comma-separated address, none empty */
+		struct rs_hostport *s = &a->sentinels[a->nsentinels];
 
-		if (rb == NULL || (size_t)(rb - p - 1) >= sizeof(a->host) || rb == p + 1)
+		if (a->nsentinels == RS_MAX_SENTINELS)
 			goto bad;
-		memcpy(a->host, p + 1, (size_t)(rb - p - 1));
-		colon = rb[1] == ':' ? rb + 1 : NULL;
-		if (colon == NULL && rb + 1 != end)
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		s->port = RS_SENTINEL_PORT;
+		if (rs_hostport_parse(p, comma, s->host, sizeof(s->host), &s->port) == -1)
 			goto bad;
-	} else {
-		colon = memchr(p, ':', (size_t)(end - p));
-		if ((size_t)((colon ? colon : end) - p) >= sizeof(a->host) || (colon ? colon : end) == p)
-			goto bad;
-		memcpy(a->host, p, (size_t)((colon ? colon : end) - p));
+		a->nsentinels++;
+		if (comma == end)
+			break;
 	}
-	if (colon != NULL) {
-		v = strtol(colon + 1, &e, 10);
-		if (e != end || v < 1 || v > 65535)
-			goto bad;
-		a->port = (int)v;
-	}
-	if (*end == '/' && end[1] != '\0') {
-		v = strtol(end + 1, &e, 10);
-		if (*e != '\0' || v < 0 || v > 65535)
-			goto bad;
-		a->db = (int)v;
-	}
+	/* /MASTER[/DB]: a master's name is what sentinel.conf's "monitor" line gave */
+	if (a->nsentinels == 0 || *end != '/')
+		goto bad;
+	name = end + 1;
+	end = name + strcspn(name, "/");
+	if (end == name || (size_t)(end - name) >= sizeof(a->master_name) ||
+	    strcspn(name, " \t\r\n") < (size_t)(end - name) || rs_db_parse(end, &a->db) == -1)
+		goto bad;
+	memcpy(a->master_name, name, (size_t)(end - name));
+	a->host[0] = '\0';	/* until a sentinel names the master */
+	a->port = 0;
 	return 0;
 bad:
 	{
 		char shown[512];
 		sbuf_appendf(errors, "policy_store redis \"%s\": not a Redis URL; write "
-		    "redis://[:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH[?db=N]\n",
+		    "redis://[:PASSWORD@]HOST[:PORT][/DB], "
+		    "redis+sentinel://[:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/MASTER[/DB] "
+		    "or unix:/PATH[?db=N]\n",
 		    redisstore_url_shown(url, shown, sizeof(shown)));
 	}
 	return -1;
+}
+
+int
+redisstore_url_check(const char *url, struct sbuf *errors)
+{
+	struct rs_addr a;
+	int r = rs_addr_parse(url, &a, errors);
+
+	explicit_bzero(&a, sizeof(a));
+	return r;
 }
 
 const char *
@@ -318,6 +415,9 @@ redisstore_url_shown(const char *url, char *buf, size_t size)
 	if (strncmp(url, "redis://", 8) == 0 && (auth = url + 8) != NULL &&
 	    (at = memchr(auth, '@', strcspn(auth, "/"))) != NULL)
 		snprintf(buf, size, "redis://***@%s", at + 1);
+	else if (strncmp(url, "redis+sentinel://", 17) == 0 && (auth = url + 17) != NULL &&
+	    (at = memchr(auth, '@', strcspn(auth, "/"))) != NULL)
+		snprintf(buf, size, "redis+sentinel://***@%s", at + 1);
 	else
 		snprintf(buf, size, "%s", url);
 	return buf;
@@ -343,6 +443,18 @@ redisstore_async_connect(const struct conf *conf, struct event_base *base, struc
 
 	if (rs_addr_conf(conf, &a, errors) == -1)
 		return NULL;
+	if (a.nsentinels > 0) {
+		/* the master the store's connections were last told of */
+		if (rs_master_seen.port == 0) {
+			sbuf_appendf(errors, "%s: no sentinel has named the master %s yet\n",
+			    redisstore_url_shown(conf->store_path, shown, sizeof(shown)),
+			    a.master_name);
+			explicit_bzero(&a, sizeof(a));
+			return NULL;
+		}
+		snprintf(a.host, sizeof(a.host), "%s", rs_master_seen.host);
+		a.port = rs_master_seen.port;
+	}
 	if (a.path[0] != '\0')
 		ac = redisAsyncConnectUnix(a.path);
 	else
@@ -613,6 +725,12 @@ struct rs_conn {
 	long long		 retry_ms;
 	int			 backoff_ms;
 	const char		*kill_why;	/* set in a hiredis callback, done by the tick */
+	/* Sentinel: AC is a sentinel's while ASKING; the master it named, once */
+	int			 asking;
+	int			 sentinel_next;	/* the one to ask next, round the list */
+	int			 master_named;	/* MASTER_HOST:PORT is the answer to use */
+	char			 master_host[256];
+	int			 master_port;
 };
 
 struct redisstore {
@@ -1255,6 +1373,59 @@ rs_lookup(struct redisstore *rs, enum rs_kind kind, const char *a, const char *b
 	return PSTORE_PENDING;
 }
 
+/* ---- Sentinel ------------------------------------------------------------------------ */
+
+/*
+ * SENTINEL get-master-addr-by-name's reply: [HOST, PORT], or nil when the
+ * sentinel monitors no master of that name.  0 and HOST, *PORT set, or -1.
+ */
+static int
+rs_sentinel_reply_master(const redisReply *r, char *host, size_t host_size, int *port)
+{
+	const redisReply *h, *p;
+	char *e;
+	long v;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+		return -1;
+	h = r->element[0];
+	p = r->element[1];
+	if (h->type != REDIS_REPLY_STRING || p->type != REDIS_REPLY_STRING || h->len == 0 ||
+	    (size_t)h->len >= host_size || memchr(h->str, '\0', (size_t)h->len) != NULL)
+		return -1;
+	v = strtol(p->str, &e, 10);
+	if (e == p->str || *e != '\0' || v < 1 || v > 65535)
+		return -1;
+	memcpy(host, h->str, (size_t)h->len);
+	host[h->len] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
+/*
+ * ROLE's reply names the server's role first: "master", "slave" or
+ * "sentinel".  A sentinel's answer may be stale (a failover under way),
+ * so the server it names is asked too, as Sentinel's client guide says.
+ */
+static int
+rs_role_is_master(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+}
+
+static void
+rs_master_note(const char *url, const struct rs_hostport *sentinel, const char *name,
+    const char *host, int port)
+{
+	if (strcmp(rs_master_seen.host, host) == 0 && rs_master_seen.port == port)
+		return;
+	log_info("policy store %s: sentinel %s:%d names %s:%d the master of %s", url,
+	    sentinel->host, sentinel->port, host, port, name);
+	snprintf(rs_master_seen.host, sizeof(rs_master_seen.host), "%s", host);
+	rs_master_seen.port = port;
+}
+
 /* ---- proxy side: connections -------------------------------------------------------- */
 
 static void
@@ -1263,6 +1434,15 @@ rs_conn_down(struct rs_conn *c, const char *why)
 	struct redisstore *rs = c->rs;
 
 	c->ready = 0;
+	if (c->asking) {
+		c->asking = 0;
+		if (c->master_named) {		/* asked and answered: on to the master at once */
+			c->retry_ms = rs_now_ms();
+			return;
+		}
+		c->sentinel_next = (c->sentinel_next + 1) % rs->addr.nsentinels;
+	} else
+		c->master_named = 0;		/* the next connection asks the sentinels again */
 	if (!c->is_sub)
 		rs->ping_pending = 0;
 	if (c->was_up && !rs->closing)
@@ -1297,7 +1477,11 @@ rs_on_connect(const redisAsyncContext *ac, int status)
 		return;
 	/* hiredis frees the context after this */
 	c->ac = NULL;
-	if (c->backoff_ms == RS_BACKOFF_MIN_MS || c->was_up)
+	if (c->asking && c->backoff_ms == RS_BACKOFF_MIN_MS)
+		log_warnx("policy store %s: sentinel %s:%d: %s; asking the next", c->rs->url,
+		    c->rs->addr.sentinels[c->sentinel_next].host,
+		    c->rs->addr.sentinels[c->sentinel_next].port, ac->errstr);
+	else if (!c->asking && (c->backoff_ms == RS_BACKOFF_MIN_MS || c->was_up))
 		log_warnx("policy store %s: %s connection failed: %s; retrying", c->rs->url,
 		    c->name, ac->errstr);
 	rs_conn_down(c, ac->errstr);
@@ -1329,7 +1513,7 @@ rs_setup_cb(redisAsyncContext *ac, void *r, void *privdata)
 		c->kill_why = "setup refused";
 		return;
 	}
-	if (privdata != NULL && !c->ready) {	/* the PING */
+	if (privdata != NULL && !c->ready && c->kill_why == NULL) {	/* the PING */
 		c->ready = 1;
 		c->backoff_ms = RS_BACKOFF_MIN_MS;
 		c->was_up = 1;
@@ -1355,6 +1539,8 @@ rs_sub_cb(redisAsyncContext *ac, void *r, void *privdata)
 	if (kind->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(kind->str, "subscribe") == 0) {
+		if (c->kill_why != NULL)	/* ROLE said: not the master */
+			return;
 		/* messages may have been missed while not subscribed */
 		rs->gen++;
 		rs_drop(rs, NULL, NULL, 0);
@@ -1378,24 +1564,82 @@ rs_sub_cb(redisAsyncContext *ac, void *r, void *privdata)
 	rs_invalidate(rs, msg->str, (size_t)msg->len);
 }
 
+/* A sentinel's answer: the master's address, or why not (the tick moves on). */
+static void
+rs_sentinel_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct rs_conn *c = ac->data;
+	struct redisstore *rs;
+	const struct rs_hostport *sentinel;
+	redisReply *reply = r;
+
+	if (c == NULL || reply == NULL || c->rs->closing)
+		return;
+	rs = c->rs;
+	sentinel = &rs->addr.sentinels[c->sentinel_next];
+	if (rs_sentinel_reply_master(reply, c->master_host, sizeof(c->master_host),
+	    &c->master_port) == 0) {
+		c->master_named = 1;
+		rs_master_note(rs->url, sentinel, rs->addr.master_name, c->master_host,
+		    c->master_port);
+		c->kill_why = "asked";
+		return;
+	}
+	if (c->backoff_ms == RS_BACKOFF_MIN_MS)
+		log_warnx("policy store %s: sentinel %s:%d names no master %s: %.200s", rs->url,
+		    sentinel->host, sentinel->port, rs->addr.master_name,
+		    reply->type == REDIS_REPLY_ERROR ? reply->str :
+		    reply->type == REDIS_REPLY_NIL ? "it monitors none of that name" : "a reply not understood");
+	c->kill_why = "no master named";
+}
+
+/* ROLE on a master a sentinel named: a replica (a stale answer) is left at once. */
+static void
+rs_role_cb(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct rs_conn *c = ac->data;
+
+	if (c == NULL || r == NULL || c->rs->closing || rs_role_is_master(r))
+		return;
+	log_warnx("policy store %s: %s:%d, named master of %s, is not the master now; "
+	    "asking the sentinels again", c->rs->url, c->master_host, c->master_port,
+	    c->rs->addr.master_name);
+	c->kill_why = "not the master";
+}
+
+/*
+ * Connects C: to the next sentinel first, if the store is behind Sentinel
+ * and no master has been named for this connection (rs_sentinel_cb hears
+ * the answer), else to the server.
+ */
 static void
 rs_conn_start(struct rs_conn *c)
 {
 	struct redisstore *rs = c->rs;
+	const struct rs_hostport *sentinel = NULL;
 	redisAsyncContext *ac;
 
 	c->ready = 0;
 	c->kill_why = NULL;
 	c->started_ms = rs_now_ms();
+	if ((c->asking = rs->addr.nsentinels > 0 && !c->master_named))
+		sentinel = &rs->addr.sentinels[c->sentinel_next];
 	/* a host name is resolved here (blocking): configure an address */
 	if (rs->addr.path[0] != '\0')
 		ac = redisAsyncConnectUnix(rs->addr.path);
+	else if (sentinel != NULL)
+		ac = redisAsyncConnect(sentinel->host, sentinel->port);
+	else if (rs->addr.nsentinels > 0)
+		ac = redisAsyncConnect(c->master_host, c->master_port);
 	else
 		ac = redisAsyncConnect(rs->addr.host, rs->addr.port);
 	if (ac == NULL)
 		abort();
 	if (ac->err) {
-		if (c->backoff_ms == RS_BACKOFF_MIN_MS)
+		if (c->backoff_ms == RS_BACKOFF_MIN_MS && sentinel != NULL)
+			log_warnx("policy store %s: sentinel %s:%d: %s; asking the next", rs->url,
+			    sentinel->host, sentinel->port, ac->errstr);
+		else if (c->backoff_ms == RS_BACKOFF_MIN_MS)
 			log_warnx("policy store %s: %s connection failed: %s; retrying", rs->url,
 			    c->name, ac->errstr);
 		redisAsyncFree(ac);
@@ -1408,8 +1652,15 @@ rs_conn_start(struct rs_conn *c)
 		abort();
 	redisAsyncSetConnectCallback(ac, rs_on_connect);
 	redisAsyncSetDisconnectCallback(ac, rs_on_disconnect);
+	if (sentinel != NULL) {
+		redisAsyncCommand(ac, rs_sentinel_cb, NULL, "SENTINEL get-master-addr-by-name %s",
+		    rs->addr.master_name);
+		return;
+	}
 	if (rs->addr.password[0] != '\0')
 		redisAsyncCommand(ac, rs_setup_cb, NULL, "AUTH %s", rs->addr.password);
+	if (rs->addr.nsentinels > 0)
+		redisAsyncCommand(ac, rs_role_cb, NULL, "ROLE");
 	if (c->is_sub)
 		redisAsyncCommand(ac, rs_sub_cb, rs, "SUBSCRIBE " REDISSTORE_CHANNEL);
 	else {
@@ -1751,6 +2002,54 @@ rs_admin_reply(struct rs_admin *a, redisReply *r, const char *what, struct sbuf 
 	return r;
 }
 
+/*
+ * Sentinel, for the admin: asks the sentinels in the URL's order which
+ * server is the master of ADDR's name; the first to name one is believed
+ * (ADDR's host and port set).  Each is given TV to connect and to answer.
+ */
+static int
+rs_admin_ask_sentinels(struct rs_admin *a, struct rs_addr *addr, struct timeval tv,
+    struct sbuf *errors)
+{
+	struct sbuf why = SBUF_INIT;
+	redisContext *sc;
+	redisReply *r;
+	int i;
+
+	for (i = 0; i < addr->nsentinels; i++) {
+		const struct rs_hostport *sentinel = &addr->sentinels[i];
+
+		sc = redisConnectWithTimeout(sentinel->host, sentinel->port, tv);
+		if (sc == NULL || sc->err) {
+			sbuf_appendf(&why, "; sentinel %s:%d: %s", sentinel->host, sentinel->port,
+			    sc ? sc->errstr : "out of memory");
+			if (sc != NULL)
+				redisFree(sc);
+			continue;
+		}
+		(void)redisSetTimeout(sc, tv);
+		r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s", addr->master_name);
+		if (rs_sentinel_reply_master(r, addr->host, sizeof(addr->host), &addr->port) == 0) {
+			freeReplyObject(r);
+			redisFree(sc);
+			sbuf_free(&why);
+			return 0;
+		}
+		sbuf_appendf(&why, "; sentinel %s:%d: %.200s", sentinel->host, sentinel->port,
+		    r == NULL ? (sc->errstr[0] ? sc->errstr : "no reply") :
+		    r->type == REDIS_REPLY_ERROR ? r->str :
+		    r->type == REDIS_REPLY_NIL ? "monitors no master of that name" : "a reply not understood");
+		if (r != NULL)
+			freeReplyObject(r);
+		redisFree(sc);
+	}
+	sbuf_appendf(errors, "policy_store %s: no sentinel named the master %s%s; check the "
+	    "sentinels' addresses and the name their \"sentinel monitor\" line gives\n", a->url,
+	    addr->master_name, why.data ? why.data : "");
+	sbuf_free(&why);
+	return -1;
+}
+
 static int
 rs_admin_open(struct rs_admin *a, const struct conf *conf, struct sbuf *errors)
 {
@@ -1772,6 +2071,10 @@ rs_admin_open(struct rs_admin *a, const struct conf *conf, struct sbuf *errors)
 	}
 	if (rs_addr_conf(conf, &addr, errors) == -1)
 		return -1;
+	if (addr.nsentinels > 0 && rs_admin_ask_sentinels(a, &addr, tv, errors) == -1) {
+		explicit_bzero(&addr, sizeof(addr));
+		return -1;
+	}
 	if (addr.path[0] != '\0')
 		a->c = redisConnectUnixWithTimeout(addr.path, tv);
 	else
@@ -1792,6 +2095,19 @@ rs_admin_open(struct rs_admin *a, const struct conf *conf, struct sbuf *errors)
 		if ((r = rs_admin_reply(a, redisCommand(a->c, "SELECT %d", addr.db), "SELECT",
 		    errors)) == NULL)
 			goto fail;
+		freeReplyObject(r);
+	}
+	if (addr.nsentinels > 0) {
+		/* a sentinel's answer may be stale: writes must go to the master */
+		if ((r = rs_admin_reply(a, redisCommand(a->c, "ROLE"), "ROLE", errors)) == NULL)
+			goto fail;
+		if (!rs_role_is_master(r)) {
+			sbuf_appendf(errors, "policy_store %s: %s:%d, named master of %s by the "
+			    "sentinels, is not the master (a failover under way?); try again\n",
+			    a->url, addr.host, addr.port, addr.master_name);
+			freeReplyObject(r);
+			goto fail;
+		}
 		freeReplyObject(r);
 	}
 	explicit_bzero(&addr, sizeof(addr));

@@ -52,6 +52,8 @@ struct redisAsyncContext;
  */
 /* URL as a log line or an error may show it: a password replaced by "***". */
 const char	*redisstore_url_shown(const char *url, char *buf, size_t size);
+/* 0 if URL is a policy_store redis URL s3gate understands, else -1 and why in ERRORS. */
+int		 redisstore_url_check(const char *url, struct sbuf *errors);
 struct redisAsyncContext *redisstore_async_connect(const struct conf *conf, struct event_base *base,
 	    struct sbuf *errors);
 

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "policy/redisstore.h"
 #include "proxy/conf.h"
 #include "proxy/log.h"
 #include "proxy/tls.h"
@@ -744,9 +745,12 @@ conf_h_store(struct conf_parser *p, struct conf *c, char **argv, int argc)
 			return -1;
 		}
 	} else if (strcmp(argv[1], "redis") == 0) {
-		if (strncmp(argv[2], "redis://", 8) != 0 && strncmp(argv[2], "unix:", 5) != 0) {
-			conf_error(p, "policy_store redis \"%s\" is not a redis:// or unix: URL; "
-			    "write e.g. redis://127.0.0.1:6379/0", argv[2]);
+		struct sbuf why = SBUF_INIT;
+
+		if (redisstore_url_check(argv[2], &why) == -1) {
+			/* its message ends in a newline and shows no password */
+			conf_error(p, "%.*s", (int)why.len - 1, why.data);
+			sbuf_free(&why);
 			return -1;
 		}
 		c->store_kind = CONF_STORE_REDIS;

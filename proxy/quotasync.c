@@ -53,6 +53,7 @@ struct quotasync {
 	long long		 retry_ms;
 	int			 backoff_ms;
 	long long		 ping_ms;	/* last idle PING */
+	const char		*kill_why;	/* set in a reply callback, done by the tick */
 };
 
 static long long
@@ -145,9 +146,15 @@ qs_reply_cb(redisAsyncContext *ac, void *r, void *privdata)
 	size_t n = b->replies++;
 	struct qs_item *it;
 
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		b->failed = 1;
-	else if (b->nitems > 0 && n / QS_CMDS_PER_ITEM < b->nitems) {
+		/*
+		 * A replica: the master changed (a Sentinel failover) and this
+		 * connection was not closed; the next one goes to the master.
+		 */
+		if (reply != NULL && strncmp(reply->str, "READONLY", 8) == 0)
+			b->qs->kill_why = "the server is a read-only replica now";
+	} else if (b->nitems > 0 && n / QS_CMDS_PER_ITEM < b->nitems) {
 		it = &b->items[n / QS_CMDS_PER_ITEM];
 		switch (n % QS_CMDS_PER_ITEM) {
 		case 0:
@@ -371,6 +378,10 @@ qs_tick(evutil_socket_t fd, short what, void *arg)
 	struct quotasync *qs = arg;
 	long long now = qs_now_ms();
 
+	if (qs->kill_why != NULL && qs->batch == NULL) {
+		qs_kill(qs, qs->kill_why);
+		qs->kill_why = NULL;
+	}
 	if (qs->batch != NULL) {
 		if (now - qs->batch->sent_ms > QS_TIMEOUT_MS)
 			qs_kill(qs, "no answer within a second");	/* completes the batch, failed */

@@ -171,7 +171,70 @@ test_url(void)
 	    strcmp(a.path, "/run/redis.sock") == 0 && a.db == 2, "url: unix socket");
 	T_OK(rs_addr_parse("redis://h:0", &a, &e) == -1 && rs_addr_parse("http://h", &a, &e) == -1,
 	    "url: malformed refused");
+	T_OK(rs_addr_parse("redis+sentinel://10.0.0.1,10.0.0.2:26380,[fd00::3]/mymaster/2", &a,
+	    &e) == 0 && a.nsentinels == 3 && strcmp(a.sentinels[0].host, "10.0.0.1") == 0 &&
+	    a.sentinels[0].port == 26379 && strcmp(a.sentinels[1].host, "10.0.0.2") == 0 &&
+	    a.sentinels[1].port == 26380 && strcmp(a.sentinels[2].host, "fd00::3") == 0 &&
+	    a.sentinels[2].port == 26379 && strcmp(a.master_name, "mymaster") == 0 && a.db == 2 &&
+	    a.host[0] == '\0' && a.password[0] == '\0',
+	    "url: sentinels (default port 26379, IPv6), the master's name, db");
+	T_OK(rs_addr_parse("redis+sentinel://:pw@s1:1/m", &a, &e) == 0 && a.nsentinels == 1 &&
+	    strcmp(a.password, "pw") == 0 && a.db == 0 && strcmp(a.master_name, "m") == 0,
+	    "url: sentinel with the master's password, db 0 by default");
+	T_OK(rs_addr_parse("redis+sentinel://s1", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel://s1/", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel:///m", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel://s1,/m", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel://s1:99999/m", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel://s1/m/x", &a, &e) == -1 &&
+	    rs_addr_parse("redis+sentinel://1,2,3,4,5,6,7,8,9/m", &a, &e) == -1,
+	    "url: sentinel without a master name, an empty or bad address, a bad db, over 8: refused");
+	sbuf_reset(&e);
+	(void)rs_addr_parse("redis+sentinel://:secretpw@s1/", &a, &e);
+	T_OK(e.data != NULL && strstr(e.data, "secretpw") == NULL && strstr(e.data, "***@s1") != NULL,
+	    "url: a refused sentinel URL is shown without its password");
 	sbuf_free(&e);
+}
+
+/* Replies built by hand: SENTINEL get-master-addr-by-name's and ROLE's. */
+static void
+test_sentinel_replies(void)
+{
+	redisReply host = { .type = REDIS_REPLY_STRING, .str = "10.0.0.7", .len = 8 };
+	redisReply port = { .type = REDIS_REPLY_STRING, .str = "6380", .len = 4 };
+	redisReply bad_port = { .type = REDIS_REPLY_STRING, .str = "6380x", .len = 5 };
+	redisReply zero_port = { .type = REDIS_REPLY_STRING, .str = "0", .len = 1 };
+	redisReply nil = { .type = REDIS_REPLY_NIL };
+	redisReply master = { .type = REDIS_REPLY_STRING, .str = "master", .len = 6 };
+	redisReply slave = { .type = REDIS_REPLY_STRING, .str = "slave", .len = 5 };
+	redisReply *ok_el[] = { &host, &port }, *bad_el[] = { &host, &bad_port },
+	    *zero_el[] = { &host, &zero_port }, *m_el[] = { &master }, *s_el[] = { &slave };
+	redisReply ok = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = ok_el };
+	redisReply bad = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = bad_el };
+	redisReply zero = { .type = REDIS_REPLY_ARRAY, .elements = 2, .element = zero_el };
+	redisReply one = { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = ok_el };
+	redisReply role_m = { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = m_el };
+	redisReply role_s = { .type = REDIS_REPLY_ARRAY, .elements = 1, .element = s_el };
+	char h[256] = "unchanged";
+	int p = 1;
+
+	T_OK(rs_sentinel_reply_master(&ok, h, sizeof(h), &p) == 0 && strcmp(h, "10.0.0.7") == 0 &&
+	    p == 6380, "sentinel: [host, port] names the master");
+	strcpy(h, "unchanged");
+	p = 1;
+	T_OK(rs_sentinel_reply_master(&nil, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(&bad, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(&zero, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(&one, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(&host, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(NULL, h, sizeof(h), &p) == -1 &&
+	    rs_sentinel_reply_master(&ok, h, 8, &p) == -1 &&
+	    strcmp(h, "unchanged") == 0 && p == 1,
+	    "sentinel: nil (no such master), a bad or zero port, a short array, a host too long: "
+	    "no master, nothing written");
+	T_OK(rs_role_is_master(&role_m) && !rs_role_is_master(&role_s) && !rs_role_is_master(&nil) &&
+	    !rs_role_is_master(NULL) && !rs_role_is_master(&master),
+	    "role: only [\"master\", ...] is the master");
 }
 
 /* The one-field form of a principal's quota overrides (cred:AKID quota). */
@@ -1000,6 +1063,7 @@ main(void)
 	log_open("stderr", LOG_LEVEL_ERROR);
 	test_seal();
 	test_url();
+	test_sentinel_replies();
 	test_quota_field();
 
 	memset(&cf, 0, sizeof(cf));
