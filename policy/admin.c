@@ -695,7 +695,8 @@ admin_request(struct admin *a, struct admin_args *args)
 		    policy_via_str(acc.via));
 	/* a request stands on the requester's own Storage resource */
 	if ((w = model_workspace_of(a->model, who)) == NULL)
-		return admin_fail(a, "%s owns no workspace to hold the request", who);
+		return admin_fail_kind(a, ADMIN_ERR_DENIED, "%s owns no workspace to hold the request",
+		    who);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((r = model_request_find(a->model, bucket, who)) != NULL) {
@@ -1087,8 +1088,9 @@ admin_public_base(struct admin *a, struct sbuf *base, struct sbuf *host)
 	size_t len, i;
 
 	if (u == NULL || u[0] == '\0')
-		return admin_fail(a, "public_url is not set in %s; set it to the base URL "
-		    "outsiders use", a->conf->file ? a->conf->file : "the configuration");
+		return admin_fail_kind(a, ADMIN_ERR_UNCONFIGURED, "public_url is not set in %s; "
+		    "set it to the base URL outsiders use", a->conf->file ? a->conf->file :
+		    "the configuration");
 	if (strncasecmp(u, "https://", 8) == 0) {
 		auth = u + 8;
 		deflt = ":443";
@@ -2059,8 +2061,8 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	if ((w = model_workspace_of(a->model, args->pos[0])) == NULL)
-		return admin_fail(a, "%s owns no workspace; the bucket would belong to nobody",
-		    args->pos[0]);
+		return admin_fail_kind(a, ADMIN_ERR_DENIED, "%s owns no workspace; the bucket would "
+		    "belong to nobody", args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)

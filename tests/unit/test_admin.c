@@ -1072,6 +1072,10 @@ test_error_kinds(void)
 		    "bucket create: a bucket in the policy" },
 		{ { "bucket", "create", "alice", "ws-alice-new" }, ADMIN_ERR_INTERNAL,
 		    "bucket create: the backend unreachable" },
+		{ { "request", "ws-eric-shared", "nobody1" }, ADMIN_ERR_DENIED,
+		    "request: a requester who owns no workspace (was InvalidArgument)" },
+		{ { "bucket", "create", "nobody1", "ws-nobody1-x" }, ADMIN_ERR_DENIED,
+		    "bucket create: a principal who owns no workspace (was InvalidArgument)" },
 		{ { "requests", "eric" }, ADMIN_ERR_NONE, "requests: exit 0" },
 		{ { "nosuchcommand" }, ADMIN_ERR_INVALID, "an unknown command" },
 		{ { "bucket" }, ADMIN_ERR_INVALID, "a command without its subcommand" },
@@ -1099,6 +1103,11 @@ test_error_kinds(void)
 	run_free(&r);
 	r = run_argv(2, help);
 	T_OK(r.rc == 0 && r.kind == ADMIN_ERR_NONE, "kinds: -h: exit 0, NONE");
+	run_free(&r);
+	r = run_conf(noconf, "presign", "--principal", "eric", "--", "s3://ws-eric-shared/k",
+	    (const char *)NULL);
+	T_OK(r.rc == 1 && r.kind == ADMIN_ERR_UNCONFIGURED,
+	    "kinds: presign without public_url: UNCONFIGURED (was InvalidArgument) (%s)", r.err);
 	run_free(&r);
 	snprintf(sconf, sizeof(sconf), "%s/nosuch.conf", dir);
 	r = run_conf(sconf, "requests", "eric", (const char *)NULL);
