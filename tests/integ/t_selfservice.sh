@@ -17,7 +17,9 @@
 #   - an admin command's failure is answered by its kind, not by words in
 #     its message (a permission "needs" was 403 AccessDenied); a caller who
 #     owns no workspace is 403 AccessDenied, a presign where public_url is
-#     not set 501 NotImplemented (both were 400 InvalidArgument).
+#     not set 501 NotImplemented (both were 400 InvalidArgument); one that
+#     fails inside (a store that does not load) 500 InternalError, its
+#     words (paths, addresses) only in s3gate's log.
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -639,6 +641,36 @@ assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
 		echo "with public_url: HTTP $c"; [ "$c" = 200 ]
 	}
 	[ -z "$EP2" ] || tc "POST /_s3gate/presign where public_url is not set -> 501 NotImplemented naming it (was 400 InvalidArgument), no path; where it is, 200" presign_unconfigured
+
+	# -- an internal failure (the store does not load for the admin command): 500
+	# InternalError without its words, which go to s3gate's log.  What breaks it is
+	# nothing a proxy reads: the file store's lock file replaced by a folder, a
+	# record of Redis' requests hash that is not JSON.
+	internal_failure() {
+		local c e where why lock=$DIR1/policy/.s3gate.lock
+		if [ "$R" = file ]; then
+			where=$lock why="Is a directory"
+			mv "$lock" "$lock.aside" 2>/dev/null
+			mkdir "$lock" || return 1
+		else
+			where=127.0.0.1:$REDIS_PORT why="bad JSON"
+			redis-cli -u "$REDIS_URL" HSET '{s3gate}:requests' "zz-broken$S" 'not json' >/dev/null ||
+				return 1
+		fi
+		c=$(api "$PE" GET requests); e=$(xml_err "$T/api.out")
+		if [ "$R" = file ]; then
+			rmdir "$lock"; mv "$lock.aside" "$lock" 2>/dev/null
+		else
+			redis-cli -u "$REDIS_URL" HDEL '{s3gate}:requests' "zz-broken$S" >/dev/null
+		fi
+		echo "GET /_s3gate/requests, the store broken: HTTP $c $e"
+		[ "$c" = 500 ] && [ "${e%%|*}" = InternalError ] || return 1
+		! grep -qF -e "$where" -e "$why" "$T/api.out" || { echo "the body names it:"; cat "$T/api.out"; return 1; }
+		grep -F "warn: s3gate:ListRequests for $E: " "$DIR1/s3gate.log" | grep -F "$where" | grep -qF "$why" ||
+			{ echo "no log line with \"$where\" and \"$why\":"; grep -F ListRequests "$DIR1/s3gate.log"; return 1; }
+		c=$(api "$PE" GET requests) && want 200 "$c"	# mended
+	}
+	tc "an admin command failing inside (the store does not load) -> 500 InternalError, no path or address in the body; s3gate's log has the message; mended, 200" internal_failure
 }
 
 # ---- round 1: the file store ------------------------------------------------------
