@@ -695,7 +695,8 @@ admin_request(struct admin *a, struct admin_args *args)
 		    policy_via_str(acc.via));
 	/* a request stands on the requester's own Storage resource */
 	if ((w = model_workspace_of(a->model, who)) == NULL)
-		return admin_fail(a, "%s owns no workspace to hold the request", who);
+		return admin_fail_kind(a, ADMIN_ERR_DENIED, "%s owns no workspace to hold the request",
+		    who);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((r = model_request_find(a->model, bucket, who)) != NULL) {
@@ -1087,8 +1088,9 @@ admin_public_base(struct admin *a, struct sbuf *base, struct sbuf *host)
 	size_t len, i;
 
 	if (u == NULL || u[0] == '\0')
-		return admin_fail(a, "public_url is not set in %s; set it to the base URL "
-		    "outsiders use", a->conf->file ? a->conf->file : "the configuration");
+		return admin_fail_kind(a, ADMIN_ERR_UNCONFIGURED, "public_url is not set in %s; "
+		    "set it to the base URL outsiders use", a->conf->file ? a->conf->file :
+		    "the configuration");
 	if (strncasecmp(u, "https://", 8) == 0) {
 		auth = u + 8;
 		deflt = ":443";
@@ -1442,10 +1444,13 @@ admin_access(struct admin *a, struct admin_args *args)
 	return 0;
 }
 
+static int	admin_who_retired(struct admin *, const struct model_retired *);
+
 static int
 admin_who(struct admin *a, struct admin_args *args)
 {
 	const struct model_workspace *w;
+	const struct model_retired *r;
 	const struct model_grant *g;
 	json_t *arr = json_array();
 	size_t i;
@@ -1461,6 +1466,9 @@ admin_who(struct admin *a, struct admin_args *args)
 	}
 	if ((w = admin_bucket_workspace(a, args->pos[0])) == NULL) {
 		json_decref(arr);
+		if (model_bucket_find(a->model, args->pos[0]) == NULL &&
+		    (r = model_retired_find(a->model, args->pos[0])) != NULL)
+			return admin_who_retired(a, r);
 		return admin_fail(a, "no bucket %s", args->pos[0]);
 	}
 	admin_access_text(a, w->principal, VIA_OWNER, PERM_FULL, "", 0);
@@ -2053,8 +2061,8 @@ admin_bucket_create(struct admin *a, struct admin_args *args)
 	if ((rc = admin_load(a)) != 0)
 		return rc;
 	if ((w = model_workspace_of(a->model, args->pos[0])) == NULL)
-		return admin_fail(a, "%s owns no workspace; the bucket would belong to nobody",
-		    args->pos[0]);
+		return admin_fail_kind(a, ADMIN_ERR_DENIED, "%s owns no workspace; the bucket would "
+		    "belong to nobody", args->pos[0]);
 	if ((rc = admin_check_owned(a, w)) != 0)
 		return rc;
 	if ((b = model_bucket_find(a->model, args->pos[1])) != NULL)
@@ -2115,6 +2123,26 @@ admin_retired_json(const struct model_retired *r)
 	return json_pack("{s:s,s:s,s:s,s:o}", "bucket", r->bucket, "workspace", r->workspace,
 	    "principal", r->principal, "retired_at", r->retired_at ? json_string(when) :
 	    json_null());
+}
+
+/*
+ * who BUCKET of a retired bucket: nobody may use it, whose it was and since
+ * when, and the way out (exit 0: that is the answer to "who").
+ */
+static int
+admin_who_retired(struct admin *a, const struct model_retired *r)
+{
+	json_t *o = admin_retired_json(r);
+	const char *since = json_string_value(json_object_get(o, "retired_at"));
+
+	admin_text(a, "%s is retired (workspace %s, owner %s%s%s): nobody may use it; "
+	    "`s3gate-admin bucket release %s` hands it over", r->bucket, r->workspace,
+	    r->principal, since != NULL ? ", since " : "", since != NULL ? since : "", r->bucket);
+	json_object_set_new(a->doc, "bucket", json_string(r->bucket));
+	json_object_set_new(a->doc, "workspace", json_null());
+	json_object_set_new(a->doc, "principals", json_array());
+	json_object_set_new(a->doc, "retired", o);
+	return 0;
 }
 
 static int

@@ -42,6 +42,7 @@ enum admin_error {
 	ADMIN_ERR_DENIED,	/* the caller may not (--owner, --principal) */
 	ADMIN_ERR_UNAVAILABLE,	/* bucket create: the name is taken */
 	ADMIN_ERR_LIMIT,	/* bucket create: the workspace has the most buckets it may */
+	ADMIN_ERR_UNCONFIGURED,	/* what the command needs is not configured (presign: public_url) */
 	ADMIN_ERR_INTERNAL,	/* the configuration, the store or the backend failed */
 };
 

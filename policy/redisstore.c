@@ -2462,6 +2462,14 @@ rs_json_str(json_t *o, const char *name)
 
 #define RS_IS(kv, name) (strcmp((kv)->key, REDISSTORE_PREFIX name) == 0)
 
+/* A field of the model's hashes: what s3gate-admin loads, and no proxy reads. */
+static int
+rs_kv_in_model(const struct rs_kv *kv)
+{
+	return RS_IS(kv, "workspaces") || RS_IS(kv, "buckets") || RS_IS(kv, "grants") ||
+	    RS_IS(kv, "requests") || RS_IS(kv, "creds") || RS_IS(kv, "retired");
+}
+
 /* Builds a model from KVS; -1 with the reasons in ERRORS. */
 static int
 rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct sbuf *errors)
@@ -2483,8 +2491,7 @@ rs_kvs_model(const struct rs_kvs *l, struct model *m, const char *source, struct
 
 	for (i = 0; i < l->n; i++) {
 		kv = &l->v[i];
-		if (!RS_IS(kv, "workspaces") && !RS_IS(kv, "buckets") && !RS_IS(kv, "grants") &&
-		    !RS_IS(kv, "requests") && !RS_IS(kv, "creds") && !RS_IS(kv, "retired"))
+		if (!rs_kv_in_model(kv))
 			continue;
 		if (RS_IS(kv, "creds")) {
 			memset(&c, 0, sizeof(c));
@@ -2667,7 +2674,7 @@ rs_save_once(struct rs_admin *a, const struct rs_kvs *want, const char *token,
 	char **msgs = NULL;
 	size_t i = 0, j = 0, k, nmsgs = 0, ncmds = 0, u;
 	const struct rs_kv *kv;
-	int c, rc = -1, ok;
+	int c, rc = -1, ok, stray = 0;
 
 	if ((r = rs_admin_reply(a, redisCommand(a->c, "WATCH " REDISSTORE_PREFIX "version "
 	    REDISSTORE_PREFIX "lock"), "WATCH", errors)) == NULL)
@@ -2730,6 +2737,8 @@ rs_save_once(struct rs_admin *a, const struct rs_kvs *want, const char *token,
 			abort();
 		if ((msgs[nmsgs] = rs_kv_invalidation(kv)) != NULL)
 			nmsgs++;
+		else if (!rs_kv_in_model(kv))
+			stray = 1;
 	}
 	if (ncmds == 1) {
 		/* nothing to change: no write, no invalidation */
@@ -2754,7 +2763,13 @@ rs_save_once(struct rs_admin *a, const struct rs_kvs *want, const char *token,
 	if (redisAppendCommand(a->c, "INCR " REDISSTORE_PREFIX "version") != REDIS_OK)
 		abort();
 	ncmds++;
-	if (nmsgs > RS_MAX_PUBLISH || nmsgs == 0) {
+	/*
+	 * A change to the model's hashes alone (a request, a released retired
+	 * record) is nothing a proxy caches: no message.  One to a key of no
+	 * known kind (a newer writer's, that newer proxies may read) drops
+	 * everything.
+	 */
+	if (nmsgs > RS_MAX_PUBLISH || (nmsgs == 0 && stray)) {
 		if (redisAppendCommand(a->c, "PUBLISH " REDISSTORE_CHANNEL " all") != REDIS_OK)
 			abort();
 		ncmds++;

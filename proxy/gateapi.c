@@ -293,6 +293,12 @@ gateapi_job_error(struct conn *c, struct gateapi_job *j)
 		return conn_reply_error(c, S3ERR_NOT_FOUND, msg);
 	case ADMIN_ERR_DENIED:
 		return conn_reply_error(c, S3ERR_ACCESS_DENIED, msg);
+	case ADMIN_ERR_UNCONFIGURED:
+		/* not the caller's fault: the operator's choice (the message names the config file) */
+		return conn_reply_error(c, S3ERR_NOT_IMPLEMENTED, c->api->route == API_PRESIGN ?
+		    "Presigned URLs are not available here: s3gate's operator has not set "
+		    "public_url, the base URL they carry." : "s3gate's operator has not "
+		    "configured what this call needs.");
 	case ADMIN_ERR_INTERNAL:
 		/* the store's or the backend's words (paths, addresses) are for the log */
 		log_warnx("%s for %s: %s", c->api->action, c->cred.principal, msg);

@@ -15,7 +15,11 @@
 #   - a link issued with a session key ends with it, and goes when it is
 #     deleted;
 #   - an admin command's failure is answered by its kind, not by words in
-#     its message (a permission "needs" was 403 AccessDenied).
+#     its message (a permission "needs" was 403 AccessDenied); a caller who
+#     owns no workspace is 403 AccessDenied, a presign where public_url is
+#     not set 501 NotImplemented (both were 400 InvalidArgument); one that
+#     fails inside (a store that does not load) 500 InternalError, its
+#     words (paths, addresses) only in s3gate's log.
 # Each round has its own suffix $S (RGW is shared by the run):
 #   ws-eric$S: eric owns ws-eric$S, ws-eric$S-shared (discoverable),
 #              ws-eric$S-hidden (not discoverable)
@@ -23,7 +27,7 @@
 #   ws-alice$S-lena: alice$S-lena owns it (her bucket_create names are
 #              inside alice's: ws-alice$S-lena-*)
 #   ws-st*$S: principal st*$S owns ws-star$S (a '*' in a principal's name)
-#   ws-nosuch$S does not exist
+#   ws-nosuch$S does not exist; nobody$S owns no workspace
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/lib/redis.sh"
 
@@ -93,7 +97,7 @@ round() {
 	E=eric$S A=alice$S
 	BE=ws-$E BES=ws-$E-shared BEH=ws-$E-hidden BA=ws-$A BNO=ws-nosuch$S
 	PE=eric.$R PA=alice.$R
-	L=$A-lena X="st*$S" PL=lena.$R PX=star.$R
+	L=$A-lena X="st*$S" PL=lena.$R PX=star.$R N=nobody$S PN=nobody.$R
 	EP2=""
 	port=$(free_port)
 	if ! s3gate_start "ss-$R" "listen 127.0.0.1:$port" "public_url http://127.0.0.1:$port" "$@"; then
@@ -135,7 +139,7 @@ round() {
 	s3gate_stop "ss-$R" || t_fail "[$R] s3gate exits cleanly" "see $T/ss-$R/s3gate.log"
 	backend_aws s3 rm --recursive "s3://$BES/" >/dev/null 2>&1
 	backend_aws s3 rm --recursive "s3://$BA/" >/dev/null 2>&1
-	for b in "ws-$A-new" "ws-$A-old" "ws-$L-data" "ws-stolen$S-x"; do
+	for b in "ws-$A-new" "ws-$A-old" "ws-$L-data" "ws-stolen$S-x" "ws-$N-x"; do
 		backend_aws s3 rb --force "s3://$b" >/dev/null 2>&1
 	done
 	FAIL_WHY=""
@@ -612,6 +616,61 @@ assert 0 < left <= 125 and 0 < x <= 120, (d, left, x)' || return 1
 		! s3gate_admin who "$BES" | grep -q "^$A "
 	}
 	tc "POST /_s3gate/grants, permission \"needs\" or \"access\" -> 400 InvalidArgument (was 403 AccessDenied: the message holds the word), nothing granted" bad_permission
+
+	# -- not the caller's malformed input: a caller who owns nothing, a feature not configured
+	no_workspace() {
+		local c e out
+		s3gate_cred "$N" "$PN" >/dev/null || return 1
+		c=$(api "$PN" POST requests "{\"bucket\":\"$BES\",\"reason\":\"r\"}")
+		e=$(xml_err "$T/api.out"); echo "POST /_s3gate/requests: HTTP $c $e"
+		[ "$c" = 403 ] && [ "$e" = "AccessDenied|$N owns no workspace to hold the request" ] ||
+			return 1
+		c=$(api "$PE" GET requests) && want 200 "$c" || return 1
+		! grep -q "\"$N\"" "$T/api.out" || { echo "stored:"; cat "$T/api.out"; return 1; }
+		out=$(create_refused "$PN" "ws-$N-x") || { echo "$out"; return 1; }
+		echo "$out"; grep -q "$N owns no workspace" <<<"$out"
+	}
+	tc "a caller who owns no workspace: POST /_s3gate/requests and CreateBucket (ws-{principal}-x) -> 403 AccessDenied saying so (was 400 InvalidArgument), nothing stored or created" no_workspace
+	presign_unconfigured() {	# the second s3gate has no public_url
+		local c e
+		c=$(EP=$EP2 api "$PA" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\"}")
+		e=$(xml_err "$T/api.out"); echo "without public_url: HTTP $c $e"
+		[ "$c" = 501 ] && [ "${e%%|*}" = NotImplemented ] && grep -q 'public_url' <<<"$e" || return 1
+		! grep -qF -e "$T" -e ".conf" "$T/api.out" || { echo "the body names the config file"; return 1; }
+		c=$(api "$PA" POST presign "{\"bucket\":\"$BA\",\"key\":\"obj.bin\"}")
+		echo "with public_url: HTTP $c"; [ "$c" = 200 ]
+	}
+	[ -z "$EP2" ] || tc "POST /_s3gate/presign where public_url is not set -> 501 NotImplemented naming it (was 400 InvalidArgument), no path; where it is, 200" presign_unconfigured
+
+	# -- an internal failure (the store does not load for the admin command): 500
+	# InternalError without its words, which go to s3gate's log.  What breaks it is
+	# nothing a proxy reads: the file store's lock file replaced by a folder, a
+	# record of Redis' requests hash that is not JSON.
+	internal_failure() {
+		local c e where why lock=$DIR1/policy/.s3gate.lock
+		if [ "$R" = file ]; then
+			where=$lock why="Is a directory"
+			mv "$lock" "$lock.aside" 2>/dev/null
+			mkdir "$lock" || return 1
+		else
+			where=127.0.0.1:$REDIS_PORT why="bad JSON"
+			redis-cli -u "$REDIS_URL" HSET '{s3gate}:requests' "zz-broken$S" 'not json' >/dev/null ||
+				return 1
+		fi
+		c=$(api "$PE" GET requests); e=$(xml_err "$T/api.out")
+		if [ "$R" = file ]; then
+			rmdir "$lock"; mv "$lock.aside" "$lock" 2>/dev/null
+		else
+			redis-cli -u "$REDIS_URL" HDEL '{s3gate}:requests' "zz-broken$S" >/dev/null
+		fi
+		echo "GET /_s3gate/requests, the store broken: HTTP $c $e"
+		[ "$c" = 500 ] && [ "${e%%|*}" = InternalError ] || return 1
+		! grep -qF -e "$where" -e "$why" "$T/api.out" || { echo "the body names it:"; cat "$T/api.out"; return 1; }
+		grep -F "warn: s3gate:ListRequests for $E: " "$DIR1/s3gate.log" | grep -F "$where" | grep -qF "$why" ||
+			{ echo "no log line with \"$where\" and \"$why\":"; grep -F ListRequests "$DIR1/s3gate.log"; return 1; }
+		c=$(api "$PE" GET requests) && want 200 "$c"	# mended
+	}
+	tc "an admin command failing inside (the store does not load) -> 500 InternalError, no path or address in the body; s3gate's log has the message; mended, 200" internal_failure
 }
 
 # ---- round 1: the file store ------------------------------------------------------

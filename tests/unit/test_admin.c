@@ -1072,6 +1072,10 @@ test_error_kinds(void)
 		    "bucket create: a bucket in the policy" },
 		{ { "bucket", "create", "alice", "ws-alice-new" }, ADMIN_ERR_INTERNAL,
 		    "bucket create: the backend unreachable" },
+		{ { "request", "ws-eric-shared", "nobody1" }, ADMIN_ERR_DENIED,
+		    "request: a requester who owns no workspace (was InvalidArgument)" },
+		{ { "bucket", "create", "nobody1", "ws-nobody1-x" }, ADMIN_ERR_DENIED,
+		    "bucket create: a principal who owns no workspace (was InvalidArgument)" },
 		{ { "requests", "eric" }, ADMIN_ERR_NONE, "requests: exit 0" },
 		{ { "nosuchcommand" }, ADMIN_ERR_INVALID, "an unknown command" },
 		{ { "bucket" }, ADMIN_ERR_INVALID, "a command without its subcommand" },
@@ -1099,6 +1103,11 @@ test_error_kinds(void)
 	run_free(&r);
 	r = run_argv(2, help);
 	T_OK(r.rc == 0 && r.kind == ADMIN_ERR_NONE, "kinds: -h: exit 0, NONE");
+	run_free(&r);
+	r = run_conf(noconf, "presign", "--principal", "eric", "--", "s3://ws-eric-shared/k",
+	    (const char *)NULL);
+	T_OK(r.rc == 1 && r.kind == ADMIN_ERR_UNCONFIGURED,
+	    "kinds: presign without public_url: UNCONFIGURED (was InvalidArgument) (%s)", r.err);
 	run_free(&r);
 	snprintf(sconf, sizeof(sconf), "%s/nosuch.conf", dir);
 	r = run_conf(sconf, "requests", "eric", (const char *)NULL);
@@ -1497,6 +1506,29 @@ test_sync_retired(void)
 	run_free(&r);
 	model_free(m);
 
+	/* who: nobody may use a retired bucket; whose it was, since when, the way out */
+	r = run_conf(conf, "who", "ws-carl", (const char *)NULL);
+	T_OK(r.rc == 0 && strncmp(r.out, "ws-carl is retired (workspace ws-carl, owner carl, "
+	    "since 20", 59) == 0 && strstr(r.out, "Z): nobody may use it; `s3gate-admin bucket "
+	    "release ws-carl` hands it over\n") != NULL && strchr(r.out, '\n') ==
+	    r.out + strlen(r.out) - 1, "retired: who ws-carl says it is retired, whose, since "
+	    "when, and bucket release (%s%s)", r.out, r.err);
+	run_free(&r);
+	r = run_conf(conf, "--json", "who", "ws-carl", (const char *)NULL);
+	{
+		json_t *rj = json_object_get(r.json, "retired");
+
+		T_OK(r.rc == 0 && json_is_null(json_object_get(r.json, "workspace")) &&
+		    json_array_size(json_object_get(r.json, "principals")) == 0 &&
+		    jstr(r.json, "bucket") != NULL && strcmp(jstr(r.json, "bucket"), "ws-carl") == 0 &&
+		    jstr(rj, "workspace") != NULL && strcmp(jstr(rj, "workspace"), "ws-carl") == 0 &&
+		    jstr(rj, "principal") != NULL && strcmp(jstr(rj, "principal"), "carl") == 0 &&
+		    jstr(rj, "retired_at") != NULL && strlen(jstr(rj, "retired_at")) == 20,
+		    "retired: who --json ws-carl: no workspace, no principals, \"retired\" "
+		    "{workspace, principal, retired_at} (%s%s)", r.out, r.err);
+	}
+	run_free(&r);
+
 	/* bucket retired lists both; bucket release hands ws-carl over */
 	r = run_conf(conf, "--json", "bucket", "retired", (const char *)NULL);
 	T_OK(r.rc == 0 && json_array_size(json_object_get(r.json, "retired")) == 2 &&
@@ -1512,6 +1544,10 @@ test_sync_retired(void)
 	r = run_conf(conf, "bucket", "release", "ws-carl", (const char *)NULL);
 	T_OK(r.rc == 1 && strstr(r.err, "bucket ws-carl is not retired") != NULL,
 	    "retired: released once, not twice (%s)", r.err);
+	run_free(&r);
+	r = run_conf(conf, "who", "ws-carl", (const char *)NULL);
+	T_OK(r.rc == 1 && strstr(r.err, "no bucket ws-carl") != NULL && r.out[0] == '\0',
+	    "retired: released, who ws-carl: no bucket (%s%s)", r.out, r.err);
 	run_free(&r);
 	sbuf_reset(&in);
 	sbuf_appendf(&in, "%s", bob_carl);

@@ -933,6 +933,60 @@ test_proxy(struct conf *cf, time_t now)
 	}
 
 	/*
+	 * A write to the model hashes alone, which no proxy reads (bucket
+	 * release: a retired record goes), publishes nothing: every cache
+	 * stays.  A marker published after it says when the write's messages,
+	 * had there been any, were read.  A stray key's change still drops
+	 * everything (a newer writer's key, which newer proxies may read).
+	 */
+	{
+		struct model *rm = NULL;
+		redisReply *rr;
+		unsigned long long inv;
+		size_t cached;
+		long long t_pub;
+
+		r = t_access(base, ps, "alice", "ws-frank-stagein", &a, NULL);
+		cached = rs->count;
+		inv = rs->stats.invalidations;
+		if (redisstore_model_load(cf, &rm, &e) == 0 &&
+		    model_remove_retired(rm, "ws-old-data") == 0 && model_index(rm, &e) == 0)
+			T_OK(redisstore_model_save(cf, NULL, rm, NULL, &e) == 0,
+			    "proxy: bucket release saved");
+		else
+			T_OK(0, "proxy: the model with a retired record loads: %s", e.data);
+		rr = cmd(cf, "HEXISTS " REDISSTORE_PREFIX "retired %s", "ws-old-data");
+		T_OK(rr != NULL && rr->type == REDIS_REPLY_INTEGER && rr->integer == 0,
+		    "proxy: the release removed the record from " REDISSTORE_PREFIX "retired");
+		if (rr)
+			freeReplyObject(rr);
+		if ((rr = cmd(cf, "PUBLISH " REDISSTORE_CHANNEL " %s", "cred SGZZMARKER")) != NULL)
+			freeReplyObject(rr);
+		t_pub = rs_now_ms();
+		while (rs->stats.invalidations == inv && rs_now_ms() - t_pub < 3000)
+			t_run(base, NULL, 20);
+		T_OK(r == PSTORE_DONE && cached > 0 && rs->stats.invalidations == inv + 1 &&
+		    rs->count == cached, "proxy: a release (only " REDISSTORE_PREFIX "retired "
+		    "changed) publishes nothing: the cache keeps its %zu entries (%zu; %llu "
+		    "messages, the marker's the only one)", cached, rs->count,
+		    rs->stats.invalidations - inv);
+
+		inv = rs->stats.invalidations;
+		if ((rr = cmd(cf, "HSET " REDISSTORE_PREFIX "zz-newer f %s", "v")) != NULL)
+			freeReplyObject(rr);
+		if (rm != NULL)
+			T_OK(redisstore_model_save(cf, NULL, rm, NULL, &e) == 0,
+			    "proxy: a save deleting a stray key");
+		t_pub = rs_now_ms();
+		while (rs->stats.invalidations == inv && rs_now_ms() - t_pub < 3000)
+			t_run(base, NULL, 20);
+		T_OK(rs->stats.invalidations > inv && rs->count == 0,
+		    "proxy: a stray key's change still drops the whole cache (%zu entries left)",
+		    rs->count);
+		model_free(rm);
+	}
+
+	/*
 	 * FLUSHALL publishes nothing: the heartbeat's look at {s3gate}:version,
 	 * which went back, drops the cache (it served the member for the TTL)
 	 */

@@ -97,14 +97,15 @@ def read_answers(sock, want, timeout):
     """Reads until WANT answers (heads; bodies by Content-Length) came or the
     peer closed; returns (statuses, closed)."""
     sock.settimeout(timeout)
-    buf, statuses, closed = b"", [], False
+    # a bytearray read from POS: bytes' += and slicing copy all so far (quadratic)
+    buf, pos, statuses, closed = bytearray(), 0, [], False
     end = time.time() + timeout
     while len(statuses) < want and time.time() < end:
         while True:
-            i = buf.find(b"\r\n\r\n")
+            i = buf.find(b"\r\n\r\n", pos)
             if i < 0:
                 break
-            head = buf[:i].decode("latin-1")
+            head = buf[pos:i].decode("latin-1")
             cl = 0
             for line in head.split("\r\n")[1:]:
                 n, _, v = line.partition(":")
@@ -113,9 +114,11 @@ def read_answers(sock, want, timeout):
             if len(buf) < i + 4 + cl:
                 break
             statuses.append(head.split(" ")[1])
-            buf = buf[i + 4 + cl:]
+            pos = i + 4 + cl
         if len(statuses) >= want:
             break
+        del buf[:pos]
+        pos = 0
         try:
             d = sock.recv(1 << 20)
         except socket.timeout:
@@ -269,7 +272,7 @@ def cmd_req(a):
     except OSError:
         pass
     s.settimeout(a.wait)
-    got = b""
+    got, whole = bytearray(), None	# whole: the answer's length once its head is in, -1 unknown
     closed = 0
     try:
         while True:
@@ -278,15 +281,17 @@ def cmd_req(a):
                 closed = 1
                 break
             got += d
-            if b"\r\n\r\n" in got and not a.until_close:
+            if whole is None and b"\r\n\r\n" in got and not a.until_close:
                 hd, _, rest = got.partition(b"\r\n\r\n")
                 cl = [int(l.split(b":")[1]) for l in hd.split(b"\r\n") if l.lower().startswith(b"content-length:")]
-                if cl and len(rest) >= cl[0]:
-                    break
+                whole = len(hd) + 4 + cl[0] if cl else -1
+            if whole is not None and whole >= 0 and len(got) >= whole:
+                break
     except socket.timeout:
         pass
     except OSError:
         closed = 1
+    got = bytes(got)
     st = status_of(got)
     code = got.split(b"<Code>")[1].split(b"<")[0].decode() if b"<Code>" in got else "-"
     print("%s %s closed=%d sent=%d secs=%.2f" % (st, code, closed, sent, time.time() - t0))
@@ -372,7 +377,7 @@ def status_of(got):
 def recv_head(s):
     """Reads until an answer's head is in (and what came with it), the peer
     closes or the socket's timeout passes; returns what came."""
-    got = b""
+    got = bytearray()
     try:
         while b"\r\n\r\n" not in got:
             d = s.recv(65536)
@@ -381,7 +386,7 @@ def recv_head(s):
             got += d
     except OSError:
         pass
-    return got
+    return bytes(got)
 
 
 def cmd_pace(a):
@@ -439,7 +444,7 @@ def cmd_early(a):
     s.sendall((head + "Content-Length: %d\r\n\r\n" % a.length).encode() + b"e" * sent)
     s.setblocking(False)
     t0 = time.time()
-    got, end = b"", "wait"
+    got, end = bytearray(), "wait"
     # sending, reading nothing for --read-after seconds (the answer on its way)
     while time.time() - t0 < a.read_after and sent < a.length:
         _, w, _ = select.select([], [s], [], a.every)
@@ -464,6 +469,7 @@ def cmd_early(a):
         end = "reset"
     except OSError:
         pass
+    got = bytes(got)
     hd, _, body = got.partition(b"\r\n\r\n")
     cl = [int(l.split(b":")[1]) for l in hd.split(b"\r\n") if l.lower().startswith(b"content-length:")]
     whole = int(bool(cl) and len(body) >= cl[0])

@@ -42,6 +42,8 @@ class _Closed(Exception):
 
 def read_answer(sock, buf):
     """(status, body, rest) of one answer, or None if the peer closed first."""
+    buf = bytearray(buf)	# not bytes: += and slicing copy all so far (quadratic)
+
     def until(enough):
         nonlocal buf
         while not enough():
@@ -59,7 +61,7 @@ def read_answer(sock, buf):
         for l in lines[1:]:
             n, _, v = l.partition(":")
             hdrs[n.strip().lower()] = v.strip()
-        body = b""
+        body = bytearray()
         if "content-length" in hdrs:
             n = int(hdrs["content-length"])
             until(lambda: len(buf) >= n)
@@ -71,12 +73,12 @@ def read_answer(sock, buf):
                 n = int(size_line.split(b";")[0], 16)
                 until(lambda: len(buf) >= n + 2)
                 body += buf[:n]
-                buf = buf[n + 2:]
+                del buf[:n + 2]
                 if n == 0:
                     break
     except _Closed:
         return None
-    return status, body, buf
+    return status, bytes(body), bytes(buf)
 
 
 def main():

@@ -223,14 +223,14 @@ def send_until_close(port, data, timeout=30):
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(timeout)
     s.sendall(data)
-    got = b""
+    got = bytearray()	# not bytes: += copies all so far (quadratic)
     while True:
         b = s.recv(65536)
         if not b:
             break
         got += b
     s.close()
-    return got
+    return bytes(got)
 
 
 def cmd_send(args):
@@ -261,7 +261,7 @@ def cmd_send(args):
             s.sendall(data)
     except OSError:
         pass	# refused while sending: what came back is read below
-    got = b""
+    got = bytearray()	# not bytes: += copies all so far (quadratic)
     closed = 0
     s.setblocking(False)
     deadline = t0 + wait
@@ -283,6 +283,7 @@ def cmd_send(args):
             closed = 1
             break
         got += b
+    got = bytes(got)
     el = time.monotonic() - t0
     s.close()
     m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
@@ -646,7 +647,7 @@ def cmd_fakebackend(args):
     }
 
     def serve(c, cid):
-        buf, served = b"", 0
+        buf, served = bytearray(), 0	# not bytes: += copies all so far (quadratic)
         try:
             while True:
                 while b"\r\n\r\n" not in buf:
@@ -699,7 +700,7 @@ def cmd_fakebackend(args):
                         note("conn=%d %s %s body=%d cut" % (cid, method, path, len(buf)))
                         return
                     buf += b
-                buf = buf[length:]
+                del buf[:length]
                 note("conn=%d %s %s body=%d" % (cid, method, path, length))
                 served += 1
                 if key == "stray-after-204":
