@@ -493,7 +493,10 @@ conn_backend_start(struct conn *c)
  * request that is its gateway's failure (upstream.h): the address is
  * marked down.  A pooled connection's is not: a keep-alive connection may
  * have been closed by the backend meanwhile, or dropped by anything in
- * between.
+ * between.  Nor is a timeout of a request that may not go again: a PUT,
+ * POST or DELETE a working gateway may take long over (a copy, a
+ * CompleteMultipartUpload of many parts), which any tenant may send:
+ * counted, it would let one take every gateway out of turn for all.
  *
  * RESEND says the request may go again: its head did not all go out, or
  * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
@@ -508,7 +511,7 @@ conn_backend_retry(struct conn *c, enum upstream_fail why, const char *what, int
 {
 	int fresh = !c->backend_reused;
 
-	if (fresh)
+	if (fresh && (why != UPSTREAM_FAIL_TIMEOUT || resend))
 		conn_backend_addr_failed(c, why, what);
 	if (!resend || c->req_body_sent > 0)
 		return 0;

@@ -11,8 +11,11 @@
  * proxy_next_upstream counts always (error, timeout) and HAProxy's
  * "observe layer4": a connect refused or not taken in time (with an https
  * backend: its TLS handshake too); on a connection
- * s3gate made for the request, no answer (closed or reset before one, none
- * within backend_timeout); and, opted into (backend_fail_status), an answer
+ * s3gate made for the request, no answer (closed or reset before one, or
+ * none within backend_timeout to a request that may go again: a GET, a
+ * HEAD, a head not all taken; a PUT, POST or DELETE may be slow at a
+ * working gateway, and any tenant may send one); and, opted into
+ * (backend_fail_status), an answer
  * of a gateway's own failure (layer7).  A pooled connection that closed is
  * not the gateway's failure: it may have been idle too long for it, or for
  * anything in between.  After a failure the request goes to the next
@@ -56,7 +59,7 @@ enum upstream_fail {
 	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout,
 				   or the TLS handshake failed or did not end in it */
 	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
-	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout */
+	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout (to a GET, a HEAD) */
 	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
 	UPSTREAM_FAIL__N
 };
