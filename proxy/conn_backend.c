@@ -91,7 +91,7 @@ conn_backend_addr_failed(struct conn *c, enum upstream_fail why, const char *wha
 		srv->stats->backend_errors++;
 	if (c->backend_addr_gen == srv->upstream_gen) {
 		text = srv->upstream.addr[c->backend_addr].text;
-		down = upstream_failed(&srv->upstream, c->backend_addr, conn_now_ms(),
+		down = upstream_failed(&srv->upstream, c->backend_addr, why, conn_now_ms(),
 		    c->conf->backend_fail_timeout_ms);
 	}
 	if (down) {
