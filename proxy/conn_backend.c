@@ -892,6 +892,9 @@ conn_do_req_body(struct conn *c)
  * Reads from the backend until backend.buf starts with a whole response
  * head (parsed into c->resp; interim ones included, the caller decides).
  * HEAD_READ_WAIT: not all there yet and the socket is drained;
+ * HEAD_READ_BAD: not HTTP, or not an answer httpmsg takes (c->resp.error);
+ * HEAD_READ_TOO_LARGE: past CONN_RESP_HEAD_MAX (an object's metadata, its
+ * owner's choice, may make one so: never the gateway's failure);
  * HEAD_READ_CLOSED: EOF or an error before a head (errno saved, 0 for EOF).
  */
 const struct http_limits conn_resp_limits = {
@@ -910,8 +913,9 @@ conn_backend_read_head(struct conn *c)
 			case HTTP_PARSE_MORE:
 				break;
 			case HTTP_PARSE_BAD:
-			case HTTP_PARSE_TOO_LARGE:
 				return HEAD_READ_BAD;
+			case HTTP_PARSE_TOO_LARGE:
+				return HEAD_READ_TOO_LARGE;
 			case HTTP_PARSE_DONE:
 				return HEAD_READ_DONE;
 			}
@@ -953,6 +957,7 @@ conn_backend_early_answer(struct conn *c)
 			}
 			return 1;
 		case HEAD_READ_BAD:
+		case HEAD_READ_TOO_LARGE:
 		case HEAD_READ_CLOSED:
 			return 1;	/* READ_RESP_HEAD says why */
 		}
@@ -1008,17 +1013,20 @@ conn_do_lock_probe(struct conn *c)
 	const struct http_head *r = &c->resp;
 	unsigned lock = 0;
 	int status;
+	enum conn_head_read rd = conn_backend_read_head(c);
 
-	switch (conn_backend_read_head(c)) {
+	switch (rd) {
 	case HEAD_READ_WAIT:
 		conn_side_want(&c->backend, 1, 0);
 		return 0;
 	case HEAD_READ_CLOSED:
-		if (conn_backend_retry(c, UPSTREAM_FAIL_RESET, errno == 0 ? "closed before an answer" :
-		    strerror(errno), 1))
-			return 1;
-		/* FALLTHROUGH */
 	case HEAD_READ_BAD:
+	case HEAD_READ_TOO_LARGE:
+		if (rd == HEAD_READ_CLOSED && conn_backend_retry(c, UPSTREAM_FAIL_RESET,
+		    errno == 0 ? "closed before an answer" : strerror(errno), 1))
+			return 1;
+		if (rd == HEAD_READ_BAD && conn_backend_retry(c, UPSTREAM_FAIL_INVALID, r->error, 1))
+			return 1;
 		log_warnx("request %s: no answer to the object lock probe of the copy's source bucket",
 		    c->request_id);
 		c->srv->stats->backend_errors++;

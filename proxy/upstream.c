@@ -62,6 +62,7 @@ upstream_fail_name(enum upstream_fail why)
 		[UPSTREAM_FAIL_RESET] = "reset",
 		[UPSTREAM_FAIL_TIMEOUT] = "timeout",
 		[UPSTREAM_FAIL_STATUS] = "status",
+		[UPSTREAM_FAIL_INVALID] = "invalid",
 	};
 
 	return (unsigned int)why < UPSTREAM_FAIL__N ? names[why] : "?";

@@ -11,7 +11,8 @@
  * proxy_next_upstream counts always (error, timeout) and HAProxy's
  * "observe layer4": a connect refused or not taken in time (with an https
  * backend: its TLS handshake too); on a connection
- * s3gate made for the request, no answer (closed or reset before one, or
+ * s3gate made for the request, no answer (closed or reset before one, a
+ * head that is not HTTP, or
  * none within backend_timeout to a request that may go again: a GET, a
  * HEAD, a head not all taken; a PUT, POST or DELETE may be slow at a
  * working gateway, and any tenant may send one); and, opted into
@@ -48,6 +49,7 @@ enum upstream_fail {
 	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
 	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout (to a GET, a HEAD) */
 	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
+	UPSTREAM_FAIL_INVALID,	/* ... an answer head that is not HTTP (httpmsg refuses it) */
 	UPSTREAM_FAIL__N
 };
 
@@ -66,7 +68,7 @@ struct upstream {
 	unsigned int		 next;		/* where the turn goes on */
 };
 
-/* "connect", "reset", "timeout", "status" */
+/* "connect", "reset", "timeout", "status", "invalid" */
 const char	*upstream_fail_name(enum upstream_fail);
 
 /* Adds an address (a repeat is ignored): 0, or -1 when UPSTREAM_MAX are there. */

@@ -151,6 +151,7 @@ main(void)
 	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_RESET), "reset", "reason reset");
 	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_TIMEOUT), "timeout", "reason timeout");
 	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_STATUS), "status", "reason status");
+	T_STREQ(upstream_fail_name(UPSTREAM_FAIL_INVALID), "invalid", "reason invalid");
 
 	/* full */
 	for (i = 0; i < UPSTREAM_MAX + 2; i++) {
