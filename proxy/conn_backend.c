@@ -493,10 +493,8 @@ conn_backend_start(struct conn *c)
  * request that is its gateway's failure (upstream.h): the address is
  * marked down.  A pooled connection's is not: a keep-alive connection may
  * have been closed by the backend meanwhile, or dropped by anything in
- * between.  Nor is a timeout of a request that may not go again: a PUT,
- * POST or DELETE a working gateway may take long over (a copy, a
- * CompleteMultipartUpload of many parts), which any tenant may send:
- * counted, it would let one take every gateway out of turn for all.
+ * between.  Nor is a timeout, but of a request a working gateway answers
+ * at once (conn_timeout_counts).
  *
  * RESEND says the request may go again: its head did not all go out, or
  * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
@@ -506,12 +504,29 @@ conn_backend_start(struct conn *c)
  * connection that timed out is not tried again: the wait would double.
  * Returns 1 if the request went again.
  */
+/*
+ * Whether no answer to C's request within backend_timeout is its
+ * gateway's failure: the head not all taken, or a request a working
+ * gateway answers at once, a GET or HEAD of an object (the lock probe's
+ * GET too).  Not a PUT, POST or DELETE a gateway may take long over (a
+ * copy, a CompleteMultipartUpload of many parts), nor a listing (a bucket
+ * of many versions or delete markers to skip): any tenant may send one,
+ * and one tenant's request must not take a gateway every tenant shares
+ * out of turn.
+ */
+static int
+conn_timeout_counts(const struct conn *c)
+{
+	return c->state == CONN_SEND_HEAD || c->lock_probe ||
+	    (conn_retry_safe(c) && c->addr.key != NULL);
+}
+
 int
 conn_backend_retry(struct conn *c, enum upstream_fail why, const char *what, int resend)
 {
 	int fresh = !c->backend_reused;
 
-	if (fresh && (why != UPSTREAM_FAIL_TIMEOUT || resend))
+	if (fresh && (why != UPSTREAM_FAIL_TIMEOUT || (resend && conn_timeout_counts(c))))
 		conn_backend_addr_failed(c, why, what);
 	if (!resend || c->req_body_sent > 0)
 		return 0;

@@ -1943,7 +1943,7 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n"
 	    "# HELP s3gate_backend_marked_down_total Backend addresses skipped for backend_fail_timeout, "
 	    "by what failed: connect (refused or not taken in time), reset (a new connection closed "
-	    "before an answer), timeout (no answer to a GET or HEAD within backend_timeout), status "
+	    "before an answer), timeout (no answer to an object's GET or HEAD within backend_timeout), status "
 	    "(an answer backend_fail_status names), invalid (an answer head that is not HTTP).\n# TYPE s3gate_backend_marked_down_total counter\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
 	    (unsigned long long)st->backend_errors, (int)st->backend_idle);

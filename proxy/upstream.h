@@ -13,9 +13,9 @@
  * backend: its TLS handshake too); on a connection
  * s3gate made for the request, no answer (closed or reset before one, a
  * head that is not HTTP, or
- * none within backend_timeout to a request that may go again: a GET, a
- * HEAD, a head not all taken; a PUT, POST or DELETE may be slow at a
- * working gateway, and any tenant may send one); and, opted into
+ * none within backend_timeout to a GET or HEAD of an object, or to a head
+ * not all taken; a PUT, POST, DELETE or listing may be slow at a working
+ * gateway, and any tenant may send one); and, opted into
  * (backend_fail_status), an answer
  * of a gateway's own failure (layer7).  A pooled connection that closed is
  * not the gateway's failure: it may have been idle too long for it, or for
@@ -47,7 +47,7 @@ enum upstream_fail {
 	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout,
 				   or the TLS handshake failed or did not end in it */
 	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
-	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout (to a GET, a HEAD) */
+	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout (to an object's GET, HEAD) */
 	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
 	UPSTREAM_FAIL_INVALID,	/* ... an answer head that is not HTTP (httpmsg refuses it) */
 	UPSTREAM_FAIL__N
