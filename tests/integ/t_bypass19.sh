@@ -52,6 +52,11 @@
 #     100-continue whose answers were lost: 502, read once; a PUT whose 100
 #     Continue never comes (s3gate says it after 1 s, the body goes) and no
 #     answer: 504, read once, not marked;
+#   a request waiting for its 100 Continue (none of its body sent) whose
+#     connection closes goes to the next gateway, also one RGW acts on
+#     without reading its body (CreateMultipartUpload, a DELETE, a copy,
+#     each with a body): RGW says its 100 first, before any final answer
+#     (asked straight), so a close before it is one before it acted;
 #   /readyz with every gateway failing requests: 200 "backend ok" (what it
 #     measures: they take connections), neither put back up.
 # By reading (no check): a retried GET goes out with the head first built
@@ -325,6 +330,38 @@ tc "a POST (CreateMultipartUpload) with an empty body whose answer was lost: 502
 	sent_to 1 502 -X POST -H "Content-Length: 0" "$BAD_EP/$B/mpu19?uploads="
 tc "a DELETE with Expect: 100-continue (no body: nothing to wait for) whose answer was lost: 502, read once" \
 	sent_to 1 502 -X DELETE -H "Expect: 100-continue" "$BAD_EP/$B/obj"
+# A request waiting for its 100 Continue whose connection closes goes to the
+# next gateway (none of its body went): safe only if the gateway says its
+# 100 before it acts, also where it ignores the body.  RGW says it first,
+# before its final answer: asked straight, with the service key.
+rgw_continues() {
+	"$PY3" - "$LIB_DIR/helpers" "${RGW_ENDPOINT##*:}" "$B" "$S3_REGION" <<'PY'
+import os, socket, sys
+sys.path.insert(0, sys.argv[1])
+import rawhttp
+port, b, region = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+host = "127.0.0.1:%d" % port
+bad = 0
+for method, path in (("POST", "/%s/mpu19c?uploads=" % b), ("DELETE", "/%s/absent19" % b),
+                     ("PUT", "/%s/cp19" % b)):
+    extra = "x-amz-copy-source: /%s/obj\r\n" % b if method == "PUT" else ""
+    sig = rawhttp.sigv4_headers(method, path, host, os.environ["RGW_ACCESS_KEY"],
+                                os.environ["RGW_SECRET_KEY"], region, "UNSIGNED-PAYLOAD",
+                                [("x-amz-copy-source", "/%s/obj" % b)] if extra else ())
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("%s %s HTTP/1.1\r\nHost: %s\r\n%s%sContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+               % (method, path, host, extra, sig)).encode())
+    try:
+        got = s.recv(65536)
+    except OSError as e:
+        got = repr(e).encode()
+    s.close()
+    print(method, got[:40])
+    bad += not got.upper().startswith(b"HTTP/1.1 100 CONTINUE")
+sys.exit(bad)
+PY
+}
+tc "RGW says 100 Continue at once to a CreateMultipartUpload, a DELETE and a CopyObject waiting with a body (none acted on before it)" rgw_continues
 start quiet "127.0.2.27 127.0.2.28" "backend_fail_timeout 30s" "backend_timeout 2s"
 QUIET_EP=$S3GATE_ENDPOINT QUIET_ADMIN=$S3GATE_ADMIN_URL
 quiet_put() {
