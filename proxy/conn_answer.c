@@ -465,6 +465,16 @@ conn_do_read_resp_head(struct conn *c)
 			conn_side_wait_io(&c->backend);
 			return 0;
 		case HEAD_READ_BAD:
+			/*
+			 * Not HTTP: the gateway's failure (HAProxy's observe
+			 * layer7 counts an invalid header), sent again as after
+			 * a close when it may be: nothing went to the client.
+			 */
+			if (conn_backend_retry(c, UPSTREAM_FAIL_INVALID, c->resp.error,
+			    conn_retry_safe(c)))
+				return 1;
+			/* FALLTHROUGH */
+		case HEAD_READ_TOO_LARGE:
 			log_warnx("request %s: bad response head from backend: %s",
 			    c->request_id, c->resp.error);
 			c->srv->stats->backend_errors++;

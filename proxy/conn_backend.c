@@ -91,7 +91,7 @@ conn_backend_addr_failed(struct conn *c, enum upstream_fail why, const char *wha
 		srv->stats->backend_errors++;
 	if (c->backend_addr_gen == srv->upstream_gen) {
 		text = srv->upstream.addr[c->backend_addr].text;
-		down = upstream_failed(&srv->upstream, c->backend_addr, conn_now_ms(),
+		down = upstream_failed(&srv->upstream, c->backend_addr, why, conn_now_ms(),
 		    c->conf->backend_fail_timeout_ms);
 	}
 	if (down) {
@@ -493,7 +493,8 @@ conn_backend_start(struct conn *c)
  * request that is its gateway's failure (upstream.h): the address is
  * marked down.  A pooled connection's is not: a keep-alive connection may
  * have been closed by the backend meanwhile, or dropped by anything in
- * between.
+ * between.  Nor is a timeout, but of a request a working gateway answers
+ * at once (conn_timeout_counts).
  *
  * RESEND says the request may go again: its head did not all go out, or
  * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
@@ -503,12 +504,29 @@ conn_backend_start(struct conn *c)
  * connection that timed out is not tried again: the wait would double.
  * Returns 1 if the request went again.
  */
+/*
+ * Whether no answer to C's request within backend_timeout is its
+ * gateway's failure: the head not all taken, or a request a working
+ * gateway answers at once, a GET or HEAD of an object (the lock probe's
+ * GET too).  Not a PUT, POST or DELETE a gateway may take long over (a
+ * copy, a CompleteMultipartUpload of many parts), nor a listing (a bucket
+ * of many versions or delete markers to skip): any tenant may send one,
+ * and one tenant's request must not take a gateway every tenant shares
+ * out of turn.
+ */
+static int
+conn_timeout_counts(const struct conn *c)
+{
+	return c->state == CONN_SEND_HEAD || c->lock_probe ||
+	    (conn_retry_safe(c) && c->addr.key != NULL);
+}
+
 int
 conn_backend_retry(struct conn *c, enum upstream_fail why, const char *what, int resend)
 {
 	int fresh = !c->backend_reused;
 
-	if (fresh)
+	if (fresh && (why != UPSTREAM_FAIL_TIMEOUT || (resend && conn_timeout_counts(c))))
 		conn_backend_addr_failed(c, why, what);
 	if (!resend || c->req_body_sent > 0)
 		return 0;
@@ -889,6 +907,9 @@ conn_do_req_body(struct conn *c)
  * Reads from the backend until backend.buf starts with a whole response
  * head (parsed into c->resp; interim ones included, the caller decides).
  * HEAD_READ_WAIT: not all there yet and the socket is drained;
+ * HEAD_READ_BAD: not HTTP, or not an answer httpmsg takes (c->resp.error);
+ * HEAD_READ_TOO_LARGE: past CONN_RESP_HEAD_MAX (an object's metadata, its
+ * owner's choice, may make one so: never the gateway's failure);
  * HEAD_READ_CLOSED: EOF or an error before a head (errno saved, 0 for EOF).
  */
 const struct http_limits conn_resp_limits = {
@@ -907,8 +928,9 @@ conn_backend_read_head(struct conn *c)
 			case HTTP_PARSE_MORE:
 				break;
 			case HTTP_PARSE_BAD:
-			case HTTP_PARSE_TOO_LARGE:
 				return HEAD_READ_BAD;
+			case HTTP_PARSE_TOO_LARGE:
+				return HEAD_READ_TOO_LARGE;
 			case HTTP_PARSE_DONE:
 				return HEAD_READ_DONE;
 			}
@@ -950,6 +972,7 @@ conn_backend_early_answer(struct conn *c)
 			}
 			return 1;
 		case HEAD_READ_BAD:
+		case HEAD_READ_TOO_LARGE:
 		case HEAD_READ_CLOSED:
 			return 1;	/* READ_RESP_HEAD says why */
 		}
@@ -1005,17 +1028,20 @@ conn_do_lock_probe(struct conn *c)
 	const struct http_head *r = &c->resp;
 	unsigned lock = 0;
 	int status;
+	enum conn_head_read rd = conn_backend_read_head(c);
 
-	switch (conn_backend_read_head(c)) {
+	switch (rd) {
 	case HEAD_READ_WAIT:
 		conn_side_want(&c->backend, 1, 0);
 		return 0;
 	case HEAD_READ_CLOSED:
-		if (conn_backend_retry(c, UPSTREAM_FAIL_RESET, errno == 0 ? "closed before an answer" :
-		    strerror(errno), 1))
-			return 1;
-		/* FALLTHROUGH */
 	case HEAD_READ_BAD:
+	case HEAD_READ_TOO_LARGE:
+		if (rd == HEAD_READ_CLOSED && conn_backend_retry(c, UPSTREAM_FAIL_RESET,
+		    errno == 0 ? "closed before an answer" : strerror(errno), 1))
+			return 1;
+		if (rd == HEAD_READ_BAD && conn_backend_retry(c, UPSTREAM_FAIL_INVALID, r->error, 1))
+			return 1;
 		log_warnx("request %s: no answer to the object lock probe of the copy's source bucket",
 		    c->request_id);
 		c->srv->stats->backend_errors++;

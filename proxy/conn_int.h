@@ -38,7 +38,7 @@
 #define CONN_RESP_HEAD_MAX	(64 * 1024)
 
 /* What conn_backend_read_head() found (conn_backend.c). */
-enum conn_head_read { HEAD_READ_DONE, HEAD_READ_WAIT, HEAD_READ_BAD, HEAD_READ_CLOSED };
+enum conn_head_read { HEAD_READ_DONE, HEAD_READ_WAIT, HEAD_READ_BAD, HEAD_READ_TOO_LARGE, HEAD_READ_CLOSED };
 
 /* The bounds a backend's response head is parsed within. */
 extern const struct http_limits conn_resp_limits;

@@ -1649,9 +1649,11 @@ static int	server_probe_dial(struct server *);
 
 /*
  * The dial to PROBE_ADDR ended, connected (ERR 0) or not (ERR says why):
- * the address is marked as a request's dial marks it (upstream.h), and
- * after a failure the next one is dialled at once; the backend is
- * unreachable when every address failed.
+ * a failure marks the address down as a request's dial does (upstream.h),
+ * and the next one is dialled at once; a connect brings back only an
+ * address that failed a connect (upstream_connected), not one that took
+ * connections and failed requests on them.  The backend is unreachable
+ * when every address failed.
  */
 static void
 server_probe_done(struct server *srv, int err)
@@ -1674,9 +1676,9 @@ server_probe_done(struct server *srv, int err)
 	}
 	if (srv->probe_tried != 0 && srv->probe_gen == srv->upstream_gen) {
 		if (connected)
-			upstream_ok(&srv->upstream, srv->probe_addr);
-		else if (upstream_failed(&srv->upstream, srv->probe_addr, conn_now_ms(),
-		    srv->conf->backend_fail_timeout_ms)) {
+			(void)upstream_connected(&srv->upstream, srv->probe_addr);
+		else if (upstream_failed(&srv->upstream, srv->probe_addr, UPSTREAM_FAIL_CONNECT,
+		    conn_now_ms(), srv->conf->backend_fail_timeout_ms)) {
 			srv->stats->backend_marked_down[UPSTREAM_FAIL_CONNECT]++;
 			server_backend_flush_addr(srv, srv->probe_addr);
 			log_warnx("readiness probe: backend %s: %s; not dialled for %d ms",
@@ -1941,8 +1943,8 @@ server_admin_metrics(struct evhttp_request *req, void *arg)
 	    "# TYPE s3gate_backend_idle gauge\ns3gate_backend_idle %d\n"
 	    "# HELP s3gate_backend_marked_down_total Backend addresses skipped for backend_fail_timeout, "
 	    "by what failed: connect (refused or not taken in time), reset (a new connection closed "
-	    "before an answer), timeout (no answer within backend_timeout), status (an answer "
-	    "backend_fail_status names).\n# TYPE s3gate_backend_marked_down_total counter\n",
+	    "before an answer), timeout (no answer to an object's GET or HEAD within backend_timeout), status "
+	    "(an answer backend_fail_status names), invalid (an answer head that is not HTTP).\n# TYPE s3gate_backend_marked_down_total counter\n",
 	    (unsigned long long)st->backend_connects, (unsigned long long)st->backend_reuses,
 	    (unsigned long long)st->backend_errors, (int)st->backend_idle);
 	for (i = 0; i < UPSTREAM_FAIL__N; i++)

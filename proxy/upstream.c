@@ -62,6 +62,7 @@ upstream_fail_name(enum upstream_fail why)
 		[UPSTREAM_FAIL_RESET] = "reset",
 		[UPSTREAM_FAIL_TIMEOUT] = "timeout",
 		[UPSTREAM_FAIL_STATUS] = "status",
+		[UPSTREAM_FAIL_INVALID] = "invalid",
 	};
 
 	return (unsigned int)why < UPSTREAM_FAIL__N ? names[why] : "?";
@@ -104,7 +105,8 @@ upstream_pick(struct upstream *u, int64_t now_ms, unsigned int tried)
 }
 
 int
-upstream_failed(struct upstream *u, int i, int64_t now_ms, int64_t fail_timeout_ms)
+upstream_failed(struct upstream *u, int i, enum upstream_fail why, int64_t now_ms,
+    int64_t fail_timeout_ms)
 {
 	struct upstream_addr *a = &u->addr[i];
 	int was_up = upstream_is_up(u, i, now_ms);
@@ -114,7 +116,17 @@ upstream_failed(struct upstream *u, int i, int64_t now_ms, int64_t fail_timeout_
 	if (was_up)
 		a->down_since_ms = now_ms;
 	a->down_until_ms = now_ms + fail_timeout_ms;	/* NOW_MS > 0: monotonic */
+	a->down_why = why;
 	return was_up;
+}
+
+int
+upstream_connected(struct upstream *u, int i)
+{
+	if (u->addr[i].down_until_ms == 0 || u->addr[i].down_why != UPSTREAM_FAIL_CONNECT)
+		return 0;
+	upstream_ok(u, i);
+	return 1;
 }
 
 void
@@ -142,6 +154,7 @@ upstream_merge(struct upstream *u, const struct upstream *fresh, int remap[UPSTR
 		if ((j = upstream_find(u, &fresh->addr[i].ss, fresh->addr[i].len)) != -1) {
 			merged.addr[i].down_until_ms = u->addr[j].down_until_ms;
 			merged.addr[i].down_since_ms = u->addr[j].down_since_ms;
+			merged.addr[i].down_why = u->addr[j].down_why;
 			if (remap != NULL)
 				remap[j] = i;
 		}

@@ -11,8 +11,12 @@
  * proxy_next_upstream counts always (error, timeout) and HAProxy's
  * "observe layer4": a connect refused or not taken in time (with an https
  * backend: its TLS handshake too); on a connection
- * s3gate made for the request, no answer (closed or reset before one, none
- * within backend_timeout); and, opted into (backend_fail_status), an answer
+ * s3gate made for the request, no answer (closed or reset before one, a
+ * head that is not HTTP, or
+ * none within backend_timeout to a GET or HEAD of an object, or to a head
+ * not all taken; a PUT, POST, DELETE or listing may be slow at a working
+ * gateway, and any tenant may send one); and, opted into
+ * (backend_fail_status), an answer
  * of a gateway's own failure (layer7).  A pooled connection that closed is
  * not the gateway's failure: it may have been idle too long for it, or for
  * anything in between.  After a failure the request goes to the next
@@ -20,7 +24,8 @@
  * a failed connect, since nothing was sent yet.  When every address is
  * down, the one down longest is tried anyway: a backend that was away for a
  * moment is not refused for the rest of the timeout.  An address is up
- * again when its time is over, or when it answered.  Pooled connections
+ * again when its time is over, or when it answered (one that failed only a
+ * connect: when it takes one, the readiness probe's).  Pooled connections
  * are reused whatever their address (every gateway serves every request),
  * but none to an address that is down or gone (server.c).
  *
@@ -37,12 +42,24 @@
 
 #define UPSTREAM_MAX	16
 
+/* What an address failed at: s3gate_backend_marked_down_total's reason label. */
+enum upstream_fail {
+	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout,
+				   or the TLS handshake failed or did not end in it */
+	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
+	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout (to an object's GET, HEAD) */
+	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
+	UPSTREAM_FAIL_INVALID,	/* ... an answer head that is not HTTP (httpmsg refuses it) */
+	UPSTREAM_FAIL__N
+};
+
 struct upstream_addr {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			 text[64];	/* "10.0.0.7:7480", "[fd00::7]:7480": logs, metrics */
 	int64_t			 down_until_ms;	/* 0: up; else skipped until then */
 	int64_t			 down_since_ms;	/* when it went down (0: up): the longest down goes first */
+	enum upstream_fail	 down_why;	/* what it failed at last, while down */
 };
 
 struct upstream {
@@ -51,17 +68,7 @@ struct upstream {
 	unsigned int		 next;		/* where the turn goes on */
 };
 
-/* What an address failed at: s3gate_backend_marked_down_total's reason label. */
-enum upstream_fail {
-	UPSTREAM_FAIL_CONNECT,	/* refused, or not taken within backend_connect_timeout,
-				   or the TLS handshake failed or did not end in it */
-	UPSTREAM_FAIL_RESET,	/* a new connection closed or reset before any answer */
-	UPSTREAM_FAIL_TIMEOUT,	/* ... no answer within backend_timeout */
-	UPSTREAM_FAIL_STATUS,	/* an answer backend_fail_status names (502, 503, 504) */
-	UPSTREAM_FAIL__N
-};
-
-/* "connect", "reset", "timeout", "status" */
+/* "connect", "reset", "timeout", "status", "invalid" */
 const char	*upstream_fail_name(enum upstream_fail);
 
 /* Adds an address (a repeat is ignored): 0, or -1 when UPSTREAM_MAX are there. */
@@ -73,12 +80,21 @@ int	upstream_add(struct upstream *, const struct sockaddr *, socklen_t);
  */
 int	upstream_pick(struct upstream *, int64_t now_ms, unsigned int tried);
 /*
- * Address I failed at NOW_MS: down for FAIL_TIMEOUT_MS (0: never marked
- * down).  Returns 1 if it was up until now.
+ * Address I failed at WHY at NOW_MS: down for FAIL_TIMEOUT_MS (0: never
+ * marked down).  Returns 1 if it was up until now.
  */
-int	upstream_failed(struct upstream *, int i, int64_t now_ms, int64_t fail_timeout_ms);
-/* Address I answered a request (the readiness probe: took a connection): up again. */
+int	upstream_failed(struct upstream *, int i, enum upstream_fail why, int64_t now_ms,
+	    int64_t fail_timeout_ms);
+/* Address I answered a request: up again. */
 void	upstream_ok(struct upstream *, int i);
+/*
+ * Address I took a connection (the readiness probe's): up again if what it
+ * last failed at was a connect.  A gateway that took the connection and
+ * then failed the request (reset, timeout, status) showed nothing new by
+ * taking one: it stays down until it answers or its time is over.
+ * Returns 1 if it came up.
+ */
+int	upstream_connected(struct upstream *, int i);
 /* Whether address I is up at NOW_MS. */
 int	upstream_is_up(const struct upstream *, int i, int64_t now_ms);
 /* Whether an address is left that TRIED (as for upstream_pick) has not. */

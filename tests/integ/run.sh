@@ -50,7 +50,7 @@ cd "$ROOT" || exit 2
 # t_run (~30 s, a Ceph of its own), t_proxyproto, t_browser and t_bypass15
 # (~17 s, a Redis of its own) after them; t_chaos (~40 s: CHAOS_SECONDS of
 # fuzzing, 25 by default) last.
-LANE1="t_sessions_quotas t_faults t_hardening t_conn_state t_presign_big t_presign_admin t_stack t_policy_redis t_link_shared t_deploy t_selfservice t_compat t_bypass11 t_bypass12 t_run t_proxyproto t_browser t_bypass15 t_chaos t_bypass17 t_bypass18 t_redis_sentinel"
+LANE1="t_sessions_quotas t_faults t_hardening t_conn_state t_presign_big t_presign_admin t_stack t_policy_redis t_link_shared t_deploy t_selfservice t_compat t_bypass11 t_bypass12 t_run t_proxyproto t_browser t_bypass15 t_chaos t_bypass17 t_bypass18 t_bypass19 t_redis_sentinel"
 LANE2="t_tls_payload t_sharing t_core_clients t_policy_story t_bypass t_bypass_links t_bypass3 t_bypass4 t_bypass5 t_bypass6 t_bypass7 t_bypass8 t_bypass9 t_bypass10 t_bypass13 t_bypass14 t_bypass16 t_body_rate t_backends t_backends2"
 SOLO="t_ops"
 

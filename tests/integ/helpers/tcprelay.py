@@ -3,10 +3,13 @@
 nothing, an address that takes no connection in time, or a gateway that
 takes connections and fails the requests on them.
 
-  tcprelay.py relay ADDR:PORT TARGET_ADDR:PORT --count FILE
+  tcprelay.py relay ADDR:PORT TARGET_ADDR:PORT --count FILE [--hold MARKER SECONDS]
       accepts on ADDR:PORT and relays each connection to TARGET (both
       directions, until either side closes); FILE holds the number of
-      connections accepted so far, rewritten at each accept.
+      connections accepted so far, rewritten at each accept.  With
+      --hold, an answer to a request whose bytes carry MARKER is held
+      SECONDS before it is relayed (a gateway slow at some operation);
+      FILE.held counts the answers held so far.
   tcprelay.py blackhole ADDR:PORT
       listens with a backlog of 1 that it fills itself and never accepts:
       a SYN to it goes unanswered, so a connect hangs until its timeout.
@@ -14,7 +17,8 @@ takes connections and fails the requests on them.
       accepts on ADDR:PORT and reads request heads (and bodies, by
       Content-Length); then, by MODE: reset (an RST, no answer: a crashed
       gateway behind something still accepting), close (closed without an
-      answer), silent (no answer ever), or a status such as 503 (answered
+      answer), silent (no answer ever), garbage (a line that is not HTTP,
+      then closed: something else on the gateway's port), or a status such as 503 (answered
       with it, keep-alive, every request: an S3 error body naming this
       address; 200: the body "ok").  FILE holds the number of request
       heads read so far, FILE.open the number of connections open now.
@@ -29,6 +33,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 
 def hostport(s):
@@ -36,12 +41,18 @@ def hostport(s):
     return host, int(port)
 
 
-def pump(src, dst):
+def pump(src, dst, hold=None, mark=None):
     try:
         while True:
             b = src.recv(65536)
             if not b:
                 break
+            if mark is not None and hold["marker"] in b:
+                hold["pending"] = True
+            if hold is not None and mark is None and hold.get("pending"):
+                hold["pending"] = False
+                hold["count"]()
+                time.sleep(hold["seconds"])
             dst.sendall(b)
     except OSError:
         pass
@@ -52,11 +63,20 @@ def pump(src, dst):
             pass
 
 
-def relay(listen, target, count_file):
+def relay(listen, target, count_file, marker=None, seconds=0.0):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(hostport(listen))
     ls.listen(128)
+    nheld = [0]
+    lock = threading.Lock()
+
+    def held():
+        with lock:
+            nheld[0] += 1
+            with open(count_file + ".held.tmp", "w") as f:
+                f.write("%d\n" % nheld[0])
+            os.replace(count_file + ".held.tmp", count_file + ".held")
     print("ready", flush=True)
     n = 0
     with open(count_file, "w") as f:
@@ -72,8 +92,13 @@ def relay(listen, target, count_file):
         except OSError:
             c.close()
             continue
-        for a, z in ((c, b), (b, c)):
-            threading.Thread(target=pump, args=(a, z), daemon=True).start()
+        if marker is None:
+            for a, z in ((c, b), (b, c)):
+                threading.Thread(target=pump, args=(a, z), daemon=True).start()
+            continue
+        hold = {"marker": marker, "seconds": seconds, "count": held}
+        threading.Thread(target=pump, args=(c, b, hold, True), daemon=True).start()
+        threading.Thread(target=pump, args=(b, c, hold), daemon=True).start()
 
 
 def blackhole(listen):
@@ -138,6 +163,9 @@ class Gateway:
                 self.counted(requests=1)
                 length = sum(int(l.split(b":", 1)[1]) for l in lines[1:]
                              if l.lower().startswith(b"content-length:"))
+                if self.mode == "garbage":
+                    c.sendall(b"SSH-2.0-OpenSSH_9.2 not a gateway\r\n\r\n")
+                    return
                 if self.mode in ("reset", "close"):
                     if self.mode == "reset":
                         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -176,12 +204,15 @@ class Gateway:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 5 and sys.argv[1] == "relay" and sys.argv[4] == "--count":
+    if len(sys.argv) == 6 and sys.argv[1] == "relay" and sys.argv[4] == "--count":
         relay(sys.argv[2], sys.argv[3], sys.argv[5])
+    elif len(sys.argv) == 9 and sys.argv[1] == "relay" and sys.argv[4] == "--count" and \
+            sys.argv[6] == "--hold":
+        relay(sys.argv[2], sys.argv[3], sys.argv[5], sys.argv[7].encode(), float(sys.argv[8]))
     elif len(sys.argv) == 3 and sys.argv[1] == "blackhole":
         blackhole(sys.argv[2])
     elif len(sys.argv) == 6 and sys.argv[1] == "gateway" and sys.argv[4] == "--count" and \
-            (sys.argv[3] in ("reset", "close", "silent") or sys.argv[3].isdigit()):
+            (sys.argv[3] in ("reset", "close", "silent", "garbage") or sys.argv[3].isdigit()):
         Gateway(sys.argv[2], sys.argv[3], sys.argv[5]).run()
     else:
         sys.exit(__doc__)
