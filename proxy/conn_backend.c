@@ -488,23 +488,6 @@ conn_backend_start(struct conn *c)
 }
 
 /*
- * The backend connection failed before an answer (WHY: UPSTREAM_FAIL_RESET
- * or _TIMEOUT; WHAT says how, for the log).  On a connection made for this
- * request that is its gateway's failure (upstream.h): the address is
- * marked down.  A pooled connection's is not: a keep-alive connection may
- * have been closed by the backend meanwhile, or dropped by anything in
- * between.  Nor is a timeout, but of a request a working gateway answers
- * at once (conn_timeout_counts).
- *
- * RESEND says the request may go again: its head did not all go out, or
- * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
- * once more on a new connection after a pooled one closed, as before; after
- * a new connection failed, to an address this request has not tried (none
- * left: the caller answers the error, as with one address).  A pooled
- * connection that timed out is not tried again: the wait would double.
- * Returns 1 if the request went again.
- */
-/*
  * Whether no answer to C's request within backend_timeout is its
  * gateway's failure: the head not all taken, or a request a working
  * gateway answers at once, a GET or HEAD of an object (the lock probe's
@@ -521,6 +504,23 @@ conn_timeout_counts(const struct conn *c)
 	    (conn_retry_safe(c) && c->addr.key != NULL);
 }
 
+/*
+ * The backend connection failed before an answer (WHY: UPSTREAM_FAIL_RESET,
+ * _TIMEOUT or _INVALID; WHAT says how, for the log).  On a connection made
+ * for this request that is its gateway's failure (upstream.h): the
+ * address is marked down.  A pooled connection's is not: a keep-alive connection may
+ * have been closed by the backend meanwhile, or dropped by anything in
+ * between.  Nor is a timeout, but of a request a working gateway answers
+ * at once (conn_timeout_counts).
+ *
+ * RESEND says the request may go again: its head did not all go out, or
+ * it is safe to repeat (conn_retry_safe; the lock probe's GET).  It goes
+ * once more on a new connection after a pooled one closed, as before; after
+ * a new connection failed, to an address this request has not tried (none
+ * left: the caller answers the error, as with one address).  A pooled
+ * connection that timed out is not tried again: the wait would double.
+ * Returns 1 if the request went again.
+ */
 int
 conn_backend_retry(struct conn *c, enum upstream_fail why, const char *what, int resend)
 {
