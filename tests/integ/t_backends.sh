@@ -38,12 +38,14 @@ RELAY="$PY3 $LIB_DIR/helpers/tcprelay.py"
 URL_HOST=rgw.s3gate-test.invalid
 
 # relay_on ADDR COUNT_FILE — a relay to RGW on ADDR:RP; its pid in RELAY_PID
+# (its pid also in a file: a check runs in a subshell, whose lib_on_exit is lost)
 relay_on() {
 	$RELAY relay "$1:$RP" "127.0.0.1:$RP" --count "$2" >"$2.ready" 2>"$2.err" &
 	RELAY_PID=$!
-	lib_on_exit "kill $RELAY_PID 2>/dev/null"
+	echo "$RELAY_PID" >"$2.pid"
 	wait_for 10 grep -q ready "$2.ready"
 }
+lib_on_exit 'for f in "$T"/relay*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done'
 if ! relay_on 127.0.0.2 "$T/relay2"; then t_fail "setup: a relay on 127.0.0.2:$RP" "$(cat "$T/relay2.err")"; exit 1; fi
 RELAY2_PID=$RELAY_PID
 $RELAY blackhole "127.0.0.4:$RP" >"$T/hole.ready" 2>"$T/hole.err" &
