@@ -5,7 +5,7 @@
 # time (utime + stime) read from /proc before and after each.
 #
 # Found and fixed:
-#   the Redis store's cache (policy/redisstore.c) indexed its entries by
+#   the Redis store's cache (policy/redisstore_cache.c) indexed its entries by
 #     unkeyed FNV-1a, and every request's access key id is looked up there
 #     before its signature can be checked: an outsider, no credential at
 #     all, sending ids chosen to collide (2^16 made of 16 pairs of 6-letter

@@ -1,7 +1,8 @@
 /*
  * test_redisstore: the Redis store against a real redis-server this test
  * starts on a free loopback port (no persistence, in a temporary folder)
- * and stops at the end.  Includes redisstore.c to look at its cache.
+ * and stops at the end.  Includes redisstore.c and its two other files to
+ * look at its cache.
  *
  *   sealing: round trip, tamper, wrong key, wrong record
  *   admin side: save then load gives the same model; a second save writes nothing
@@ -18,6 +19,8 @@
 #include <signal.h>
 
 #include "policy/redisstore.c"
+#include "policy/redisstore_cache.c"
+#include "policy/redisstore_model.c"
 #include "tests/unit/testlib.h"
 
 #define T_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
