@@ -6,8 +6,8 @@
  *
  * Each command loads the store's state into a struct model under the
  * store's lock, changes it through model_*() and has the store persist it
- * (admin_commit()).  A Redis store will implement the same load/commit
- * pair, turning the change into key writes.
+ * (admin_commit()): the file store rewrites its files, the Redis store
+ * turns the change into key writes (redisstore_model.c).
  */
 #ifndef S3GATE_ADMIN_H
 #define S3GATE_ADMIN_H
