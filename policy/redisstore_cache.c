@@ -784,7 +784,7 @@ rs_conn_down(struct rs_conn *c, const char *why)
 	if (c->asking) {
 		c->asking = 0;
 		if (c->master_named) {		/* asked and answered: on to the master at once */
-			c->retry_ms = rs_now_ms();
+			c->retry_ms = 0;	/* in this very tick (rs_tick) */
 			return;
 		}
 		c->sentinel_next = (c->sentinel_next + 1) % rs->addr.nsentinels;
@@ -1000,6 +1000,13 @@ rs_conn_start(struct rs_conn *c)
 	redisAsyncSetConnectCallback(ac, rs_on_connect);
 	redisAsyncSetDisconnectCallback(ac, rs_on_disconnect);
 	if (sentinel != NULL) {
+		/*
+		 * Sentinels that require a password have the master's (Bitnami's
+		 * chart, and most setups); AUTH to one that has none fails
+		 * harmlessly, and one that wants another says NOAUTH to SENTINEL.
+		 */
+		if (rs->addr.password[0] != '\0')
+			redisAsyncCommand(ac, NULL, NULL, "AUTH %s", rs->addr.password);
 		redisAsyncCommand(ac, rs_sentinel_cb, NULL, "SENTINEL get-master-addr-by-name %s",
 		    rs->addr.master_name);
 		return;

@@ -87,6 +87,9 @@ rs_admin_ask_sentinels(struct rs_admin *a, struct rs_addr *addr, struct timeval 
 			continue;
 		}
 		(void)redisSetTimeout(sc, tv);
+		if (addr->password[0] != '\0' &&	/* as the proxy does: redisstore_cache.c */
+		    (r = redisCommand(sc, "AUTH %s", addr->password)) != NULL)
+			freeReplyObject(r);
 		r = redisCommand(sc, "SENTINEL get-master-addr-by-name %s", addr->master_name);
 		if (rs_sentinel_reply_master(r, addr->host, sizeof(addr->host), &addr->port) == 0) {
 			freeReplyObject(r);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A Redis policy store behind Sentinel (policy_store redis
 # redis+sentinel://SENTINEL[,SENTINEL...]/MASTER): a real master, a real
-# replica and a real sentinel on loopback (redis-server --sentinel), and a
+# replica and a real sentinel on loopback (redis-server --sentinel), all
+# three requiring the one password (as Bitnami's chart sets them up), and a
 # failover while s3gate serves:
 #   s3gate-admin and s3gate ask the sentinels (a dead one listed first is
 #   passed over) which server is the master, and use it;
@@ -20,16 +21,29 @@ need_s3gate "redis sentinel" "tests s3gate's Redis store; RGW alone has none"
 own_redis "redis sentinel"
 MASTER_PORT=$REDIS_PORT MASTER_DIR=$REDIS_DIR
 
+# Every server and the sentinel require one password, as Bitnami's chart
+# sets them up: s3gate has it from policy_store_password.
+PW="pw-$(rand_id)$(rand_id)"
+(umask 077 && printf '%s\n' "$PW" >"$T/redis.password")
+rcli() { redis-cli --no-auth-warning -a "$PW" -p "$@"; }
+# with_password PORT: requirepass, and masterauth for when it follows another
+with_password() {
+	redis-cli -p "$1" config set masterauth "$PW" >/dev/null &&
+		redis-cli -p "$1" config set requirepass "$PW" >/dev/null
+}
+with_password "$MASTER_PORT" || { t_fail "the master takes a password" "see $MASTER_DIR"; exit 1; }
+
 # a replica of it
 if ! redis_start "$T/replica" >/dev/null; then
 	t_fail "the replica starts" "$(tail -n 5 "$T/replica/redis.log" 2>/dev/null)"; exit 1
 fi
 lib_on_exit 'redis_stop "$T/replica"'
 REPLICA_PORT=$REDIS_PORT
-redis-cli -p "$REPLICA_PORT" replicaof 127.0.0.1 "$MASTER_PORT" >/dev/null
-link_up() { redis-cli -p "$REPLICA_PORT" info replication | grep -q 'master_link_status:up'; }
+with_password "$REPLICA_PORT" || { t_fail "the replica takes a password" "see $T/replica"; exit 1; }
+rcli "$REPLICA_PORT" replicaof 127.0.0.1 "$MASTER_PORT" >/dev/null
+link_up() { rcli "$REPLICA_PORT" info replication | grep -q 'master_link_status:up'; }
 if ! wait_for 20 link_up; then
-	t_fail "the replica follows the master" "$(redis-cli -p "$REPLICA_PORT" info replication)"; exit 1
+	t_fail "the replica follows the master" "$(rcli "$REPLICA_PORT" info replication)"; exit 1
 fi
 
 # a sentinel watching them (it rewrites its own config file)
@@ -39,7 +53,9 @@ cat >"$T/sentinel/sentinel.conf" <<EOF
 bind 127.0.0.1
 port $SENTINEL_PORT
 dir $T/sentinel
+requirepass $PW
 sentinel monitor mymaster 127.0.0.1 $MASTER_PORT 1
+sentinel auth-pass mymaster $PW
 sentinel down-after-milliseconds mymaster 2000
 sentinel failover-timeout mymaster 20000
 EOF
@@ -47,7 +63,7 @@ redis-server "$T/sentinel/sentinel.conf" --sentinel --logfile "$T/sentinel/senti
 	</dev/null >/dev/null 2>&1 &
 echo $! >"$T/sentinel/pid"
 lib_on_exit 'kill "$(cat "$T/sentinel/pid")" 2>/dev/null'
-sentinel() { redis-cli -p "$SENTINEL_PORT" "$@"; }
+sentinel() { rcli "$SENTINEL_PORT" "$@"; }
 knows_replica() { sentinel sentinel replicas mymaster 2>/dev/null | grep -qx "127.0.0.1:$REPLICA_PORT"; }
 if ! wait_for 30 knows_replica; then
 	t_fail "the sentinel watches the master and its replica" "$(tail -n 5 "$T/sentinel/sentinel.log")"
@@ -57,7 +73,8 @@ master_is() { [ "$(sentinel sentinel get-master-addr-by-name mymaster 2>/dev/nul
 
 (umask 077 && openssl rand -hex 32 >"$T/policy.key")
 URL="redis+sentinel://127.0.0.1:$DEAD_PORT,127.0.0.1:$SENTINEL_PORT/mymaster/0"
-STORE=("policy_store redis $URL" "policy_secret_key $T/policy.key" "policy_max_staleness 1s")
+STORE=("policy_store redis $URL" "policy_secret_key $T/policy.key" "policy_max_staleness 1s"
+	"policy_store_password $T/redis.password")
 
 # a request rate quota no test reaches: the shared quota counters go to Redis too
 if ! s3gate_start s "${STORE[@]}" "quota_request_rate 100000"; then
@@ -70,7 +87,7 @@ id=$(rand_id)
 OWNER=sentinel$id B=ws-sentinel$id
 t_check "s3gate-admin syncs through the sentinels (a dead one listed first)" ws_setup "$OWNER" "$B"
 t_expect_eq "the workspace is on the master the sentinel named" 1 \
-	"$(redis-cli -p "$MASTER_PORT" hexists '{s3gate}:buckets' "$B")"
+	"$(rcli "$MASTER_PORT" hexists '{s3gate}:buckets' "$B")"
 out=$(s3gate_cred "$OWNER" owner 2>&1) || t_fail "s3gate-admin cred create through the sentinels" "$out"
 echo "before failover" >"$T/obj"
 S3_ENDPOINT=$EP t_check "the owner puts an object (s3gate found the master)" \
@@ -88,13 +105,13 @@ if wait_for 30 master_is "$REPLICA_PORT"; then
 else
 	t_fail "SENTINEL FAILOVER: the replica is the master now" "$(sentinel sentinel get-master-addr-by-name mymaster)"
 fi
-old_is_replica() { redis-cli -p "$MASTER_PORT" role 2>/dev/null | head -n 1 | grep -qx slave; }
-wait_for 30 old_is_replica || t_fail "the old master follows the new one" "$(redis-cli -p "$MASTER_PORT" role)"
+old_is_replica() { rcli "$MASTER_PORT" role 2>/dev/null | head -n 1 | grep -qx slave; }
+wait_for 30 old_is_replica || t_fail "the old master follows the new one" "$(rcli "$MASTER_PORT" role)"
 
 CRED_AKID=""
 s3gate_cred "$OWNER" after >"$T/cred-after.out" 2>&1
 out=$(cat "$T/cred-after.out")
-if [ -n "$CRED_AKID" ] && [ "$(redis-cli -p "$REPLICA_PORT" exists "{s3gate}:cred:$CRED_AKID")" = 1 ]; then
+if [ -n "$CRED_AKID" ] && [ "$(rcli "$REPLICA_PORT" exists "{s3gate}:cred:$CRED_AKID")" = 1 ]; then
 	t_pass "after the failover, s3gate-admin writes to the new master"
 else
 	t_fail "after the failover, s3gate-admin writes to the new master" "$out"
@@ -115,7 +132,7 @@ fi
 # the quota counters (INCRBY, 2 s lifetime) follow the master too
 quota_on_new_master() {
 	curl_sigv4 after -o /dev/null --max-time 5 "$EP/$B/obj"
-	redis-cli -p "$REPLICA_PORT" --scan --pattern "{s3gate}:q:$OWNER:*" | grep -q .
+	rcli "$REPLICA_PORT" --scan --pattern "{s3gate}:q:$OWNER:*" | grep -q .
 }
 if wait_for 20 quota_on_new_master; then
 	t_pass "the shared quota counters are written to the new master"
@@ -139,7 +156,7 @@ t_expect_eq "/readyz says ready on the new master" 200 \
 redis_start "$T/stale" >/dev/null || t_fail "a replica for the stale answer starts" "see $T/stale"
 lib_on_exit 'redis_stop "$T/stale"'
 STALE_PORT=$REDIS_PORT
-redis-cli -p "$STALE_PORT" replicaof 127.0.0.1 "$REPLICA_PORT" >/dev/null
+with_password "$STALE_PORT" && rcli "$STALE_PORT" replicaof 127.0.0.1 "$REPLICA_PORT" >/dev/null
 FAKE_PORT=$(free_port)
 python3 - "$FAKE_PORT" "$STALE_PORT" <<'EOF' >"$T/fake-sentinel.log" 2>&1 &
 import socket, sys, threading
@@ -147,10 +164,13 @@ port, named = int(sys.argv[1]), sys.argv[2]
 answer = b"*2\r\n$9\r\n127.0.0.1\r\n$%d\r\n%s\r\n" % (len(named), named.encode())
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port)); srv.listen(16)
-def serve(c):
+def serve(c):  # one answer per command (AUTH, then SENTINEL, may come in one read)
     with c:
-        while c.recv(4096):
-            c.sendall(answer)
+        while True:
+            data = c.recv(4096)
+            if not data:
+                break
+            c.sendall(answer * max(1, data.count(b"\r\n*") + data.startswith(b"*")))
 while True:
     c, _ = srv.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
@@ -163,7 +183,8 @@ wait_for 10 port_open "$FAKE_PORT" || t_fail "the stand-in sentinel listens" "$(
 # s3gate-admin on the same config refuses, saying ADMIN_SAYS
 fails_closed() {
 	local name=$1 what=$2 url=$3 log_line=$4 admin_says=$5 out
-	if ! s3gate_start "$name" "policy_store redis $url" "policy_secret_key $T/policy.key"; then
+	if ! s3gate_start "$name" "policy_store redis $url" "policy_secret_key $T/policy.key" \
+		"policy_store_password $T/redis.password"; then
 		t_fail "$what: s3gate starts (and fails closed per request)" "see $T/$name/s3gate.log"
 		return
 	fi
