@@ -389,11 +389,8 @@ redisstore_async_connect(const struct conf *conf, struct event_base *base, struc
 	if (rs_addr_conf(conf, &a, errors) == -1)
 		return NULL;
 	if (a.nsentinels > 0) {
-		/* the master the store's connections were last told of */
+		/* the master the store's connections were last told of: none yet at start */
 		if (rs_master_seen.port == 0) {
-			sbuf_appendf(errors, "%s: no sentinel has named the master %s yet\n",
-			    redisstore_url_shown(conf->store_path, shown, sizeof(shown)),
-			    a.master_name);
 			explicit_bzero(&a, sizeof(a));
 			return NULL;
 		}

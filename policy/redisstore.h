@@ -41,19 +41,21 @@ extern const struct pstore_ops redisstore_ops;
 struct event_base;
 struct redisAsyncContext;
 
+/* URL as a log line or an error may show it: a password replaced by "***". */
+const char	*redisstore_url_shown(const char *url, char *buf, size_t size);
+/* 0 if URL is a policy_store redis URL s3gate understands, else -1 and why in ERRORS. */
+int		 redisstore_url_check(const char *url, struct sbuf *errors);
 /*
  * An asynchronous connection to CONF's Redis (policy_store, policy_store_password) on BASE for
  * another user of the same Redis (the quota sync, proxy/quotasync.c): the
  * connect is started, AUTH and SELECT are queued as the URL asks, and
  * commands may be queued at once.  The caller owns it (redisAsyncFree, or
  * hiredis frees it after a failed connect or a disconnect) and sets its
- * connect/disconnect callbacks.  NULL with the reason in ERRORS.  The
- * policy connections are untouched.
+ * connect/disconnect callbacks.  NULL with the reason in ERRORS; NULL with
+ * ERRORS left empty behind Sentinel until the store's own connections in
+ * this process have been told which server is the master (try again).
+ * The policy connections are untouched.
  */
-/* URL as a log line or an error may show it: a password replaced by "***". */
-const char	*redisstore_url_shown(const char *url, char *buf, size_t size);
-/* 0 if URL is a policy_store redis URL s3gate understands, else -1 and why in ERRORS. */
-int		 redisstore_url_check(const char *url, struct sbuf *errors);
 struct redisAsyncContext *redisstore_async_connect(const struct conf *conf, struct event_base *base,
 	    struct sbuf *errors);
 

@@ -228,8 +228,9 @@ qs_connect(struct quotasync *qs)
 
 	if ((qs->ac = redisstore_async_connect(qs->srv->conf, qs->srv->base,
 	    &errors)) == NULL) {
-		if (qs->backoff_ms == QS_BACKOFF_MIN_MS)
-			log_warnx("quota sync: %s", errors.data);
+		/* nothing said: behind Sentinel, no master named yet (redisstore.h) */
+		if (qs->backoff_ms == QS_BACKOFF_MIN_MS && errors.len > 0)
+			log_warnx("quota sync: %.*s", (int)errors.len - 1, errors.data);
 		sbuf_free(&errors);
 		qs_down(qs);
 		qs->srv->stats->quota_sync_failures++;

@@ -98,6 +98,14 @@ else
 	t_fail "the log names the sentinel that answered and the master it named" "$(grep -i sentinel "$LOG" | tail -n 5)"
 fi
 
+# the quota sync waits for the store's connections to be told the master: no warning
+if ! grep -q "warn: quota sync" "$LOG"; then
+	t_pass "the quota sync starts without a warning (it waits for the master's name)"
+else
+	t_fail "the quota sync starts without a warning (it waits for the master's name)" \
+		"$(grep "quota sync" "$LOG" | head -n 3)"
+fi
+
 # ---- failover -----------------------------------------------------------------
 sentinel sentinel failover mymaster >/dev/null
 if wait_for 30 master_is "$REPLICA_PORT"; then
