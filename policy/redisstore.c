@@ -633,6 +633,16 @@ rs_sentinel_reply_master(const redisReply *r, char *host, size_t host_size, int 
 	return 0;
 }
 
+/* Why R (not NULL) names no master: the sentinel's error, or what came instead. */
+const char *
+rs_sentinel_reply_why(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_ERROR)
+		return r->str;
+	return r->type == REDIS_REPLY_NIL ? "it monitors no master of that name" :
+	    "a reply not understood";
+}
+
 /*
  * ROLE's reply names the server's role first: "master", "slave" or
  * "sentinel".  A sentinel's answer may be stale (a failover under way),

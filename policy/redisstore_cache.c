@@ -934,9 +934,7 @@ rs_sentinel_cb(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	if (c->backoff_ms == RS_BACKOFF_MIN_MS)
 		log_warnx("policy store %s: sentinel %s:%d names no master %s: %.200s", rs->url,
-		    sentinel->host, sentinel->port, rs->addr.master_name,
-		    reply->type == REDIS_REPLY_ERROR ? reply->str :
-		    reply->type == REDIS_REPLY_NIL ? "it monitors none of that name" : "a reply not understood");
+		    sentinel->host, sentinel->port, rs->addr.master_name, rs_sentinel_reply_why(reply));
 	c->kill_why = "no master named";
 }
 

@@ -74,6 +74,8 @@ int	 rs_via_perm_parse(const char *via_s, const char *perm_s, enum policy_via *v
     enum policy_perm *perm);
 /* SENTINEL get-master-addr-by-name's reply: 0 and HOST, *PORT set, or -1. */
 int	 rs_sentinel_reply_master(const redisReply *r, char *host, size_t host_size, int *port);
+/* Why that reply (not NULL) names no master, for the log and errors. */
+const char *rs_sentinel_reply_why(const redisReply *r);
 /* Whether ROLE's reply says "master". */
 int	 rs_role_is_master(const redisReply *r);
 /* Notes the master SENTINEL named (logged when it changes), for redisstore_async_connect(). */

@@ -98,9 +98,7 @@ rs_admin_ask_sentinels(struct rs_admin *a, struct rs_addr *addr, struct timeval 
 			return 0;
 		}
 		sbuf_appendf(&why, "; sentinel %s:%d: %.200s", sentinel->host, sentinel->port,
-		    r == NULL ? (sc->errstr[0] ? sc->errstr : "no reply") :
-		    r->type == REDIS_REPLY_ERROR ? r->str :
-		    r->type == REDIS_REPLY_NIL ? "monitors no master of that name" : "a reply not understood");
+		    r == NULL ? (sc->errstr[0] ? sc->errstr : "no reply") : rs_sentinel_reply_why(r));
 		if (r != NULL)
 			freeReplyObject(r);
 		redisFree(sc);
